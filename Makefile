@@ -1,0 +1,92 @@
+# heapsnap - LD_PRELOAD allocation tracer and leak detector.
+#
+#   make            build/bin/heapsnap and build/lib/libheapsnap.so
+#   make check      install missing Debian packages, build, run every test
+#   make demo       install, build, trace the bundled leaky program, report
+#   make bench      benchmarks against the untraced program and heaptrack
+#   make install PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+CC ?= cc
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+ALL_CFLAGS := -std=gnu11 -fPIC $(WARN) -Isrc -Iinclude $(CFLAGS)
+B := build
+
+DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
+	libzstd-dev zstd mandoc valgrind python3 sqlite3 git time
+
+UTIL_SRC := src/util/crc32c.c src/util/fmt.c
+LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c
+SHIM_SRC := $(wildcard src/shim/*.c) src/trace/writer.c
+TRACE_SRC := src/trace/reader.c
+ANALYZE_SRC := $(wildcard src/analyze/*.c)
+TOOL_SRC := $(wildcard tools/*.c)
+
+SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/shim/%.o) $(UTIL_SRC:%.c=$(B)/obj/shim/%.o)
+LIB_OBJ := $(TRACE_SRC:%.c=$(B)/obj/%.o) $(ANALYZE_SRC:%.c=$(B)/obj/%.o) $(LIBUTIL_SRC:%.c=$(B)/obj/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/obj/%.o)
+
+SHIM := $(B)/lib/libheapsnap.so
+ANALYZE_LIB := $(B)/lib/libheapsnap-analyze.a
+CLI := $(B)/bin/heapsnap
+
+.PHONY: all deps check demo bench install clean check-hooksafe lint-man
+
+all: $(SHIM) $(CLI)
+
+# The shim: hidden visibility, initial-exec TLS, exports from the map file.
+$(B)/obj/shim/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -ftls-model=initial-exec -fno-plt -MMD -c $< -o $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
+
+$(SHIM): $(SHIM_OBJ) src/shim/libheapsnap.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(SHIM_OBJ) -Wl,--version-script=src/shim/libheapsnap.map \
+		-Wl,-z,now -Wl,-z,nodelete -ljemalloc -lunwind -lzstd -lpthread -ldl
+
+$(ANALYZE_LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(CLI): $(TOOL_OBJ) $(ANALYZE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) -ldw -lelf -lzstd -lm
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# Install the Debian packages the build and the tests need, if missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+include tests/tests.mk
+
+demo: deps all
+	@bash tests/demo.sh
+
+bench: deps all
+	@bash bench/run.sh
+
+install: all
+	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/share/man/man1 \
+		$(PREFIX)/share/man/man3 $(PREFIX)/share/man/man5
+	install -m 755 $(CLI) $(PREFIX)/bin/heapsnap
+	install -m 755 $(SHIM) $(PREFIX)/lib/libheapsnap.so
+	install -m 644 include/heapsnap.h $(PREFIX)/include/heapsnap.h
+	install -m 644 man/heapsnap.1 $(PREFIX)/share/man/man1/
+	install -m 644 man/heapsnap.3 $(PREFIX)/share/man/man3/
+	install -m 644 man/heapsnap-trace.5 $(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf $(B)/obj $(B)/lib $(B)/bin $(B)/tests

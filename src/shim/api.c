@@ -1,0 +1,46 @@
+/*
+ * api.c - the runtime side of include/heapsnap.h.  The header's inline
+ * functions call these through weak references, so a program that includes
+ * it runs unchanged without the shim.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "shim/clock.h"
+#include "shim/collector.h"
+#include "shim/control.h"
+#include "shim/shim.h"
+#include "trace/format.h"
+#include "util/compiler.h"
+
+#define LABEL_MAX 256
+
+HS_EXPORT int heapsnap_rt_snapshot(const char *label)
+{
+	struct tls_state *t = &tls;
+
+	if (!shim_on())
+		return -1;
+	size_t n = label ? strnlen(label, LABEL_MAX) : 0;
+	uint8_t saved = t->state;
+	t->state = TS_INTERNAL;
+	struct control_item *it = control_new(HST_REC_SNAPSHOT, clock_now_ns(), n);
+	if (it) {
+		memcpy(it->body, label, n);
+		control_push(it);
+		collector_wake();
+	}
+	t->state = saved;
+	return it ? 0 : -1;
+}
+
+HS_EXPORT void heapsnap_rt_disable(void)
+{
+	tls.disabled++;
+}
+
+HS_EXPORT void heapsnap_rt_enable(void)
+{
+	if (tls.disabled)
+		tls.disabled--;
+}

@@ -1,0 +1,40 @@
+/*
+ * backing.h - the allocator that really serves the program's blocks.
+ * HOOK-SAFE.
+ *
+ * Default: jemalloc through its non-standard API (mallocx, sdallocx,
+ * rallocx, sallocx).  allocator=system: the next malloc in link order
+ * (glibc's, or whatever the program preloads after us), found with dlsym;
+ * while dlsym itself allocates, a static bootstrap pool serves it.
+ *
+ * The shim's own memory never comes from here: backing_ialloc/ifree use a
+ * jemalloc arena that only the shim touches, so bookkeeping never shows in
+ * the traced heap.
+ */
+#ifndef HS_SHIM_BACKING_H
+#define HS_SHIM_BACKING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Choose the backing allocator; call once, from global init. */
+void backing_init(bool system);
+
+void *backing_malloc(size_t n);
+void *backing_calloc(size_t n);		 /* n already checked for overflow */
+void *backing_aligned(size_t align, size_t n); /* align: power of 2 */
+void *backing_realloc(void *p, size_t n);      /* p != NULL, n > 0 */
+void backing_free(void *p);		       /* p != NULL */
+void backing_free_sized(void *p, size_t n);    /* p != NULL */
+size_t backing_usable_size(void *p);
+
+/* Serve n bytes from the static bootstrap pool (zeroed, never freed), for
+ * allocations made while the shim is still choosing its allocator. */
+void *backing_boot_alloc(size_t n);
+
+/* The shim's private memory (jemalloc arena, never recorded). */
+void *backing_ialloc(size_t n);
+void *backing_irealloc(void *p, size_t n);
+void backing_ifree(void *p);
+
+#endif

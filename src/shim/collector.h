@@ -1,0 +1,54 @@
+/*
+ * collector.h - the background thread that drains every ring into the
+ * trace, off the allocation path.
+ *
+ * Each cycle (every flush_ms, or sooner when a ring is over half full) it
+ * takes the pending control records, copies what the rings hold, merges
+ * the threads' events by time, writes stacks first seen, then the events
+ * with snapshots in place, as one chunk; only then does it move each
+ * ring's head, so a record leaves its ring only once it is in the file.
+ *
+ * collector_wake, collector_running and collector_pause are HOOK-SAFE; the
+ * rest run outside hooks.
+ */
+#ifndef HS_SHIM_COLLECTOR_H
+#define HS_SHIM_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shim/options.h"
+
+/* Create the trace file (see writer_create) and prepare the writer.
+ * path receives the trace's name.  Return 0 or -errno. */
+int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
+		   uint64_t nonce, char *path, size_t cap);
+
+/* Start the collector thread.  Return 0 or -errno. */
+int collector_start(void);
+
+/* True while a collector thread is draining the rings. */
+bool collector_running(void);
+
+/* Ask the collector for a cycle now (one futex wake if it sleeps). */
+void collector_wake(void);
+
+/* Back off briefly while waiting for ring space. */
+void collector_pause(void);
+
+/*
+ * Stop the collector, drain every ring, write the exit snapshot (reason
+ * HST_END_EXIT or _EXIT only) and an END record.  With HST_END_EXEC the
+ * file stays open so that collector_start can resume after a failed exec.
+ * Call with the calling thread marked TS_INTERNAL.
+ */
+void collector_finish(int reason, int status);
+
+/* Events lost to interrupted ring writes; the hooks count them here. */
+void collector_count_drop(void);
+
+/* In a forked child: drop the parent's writer state without writing. */
+void collector_forget(void);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * control.h - records that are not allocation events (process info,
+ * module maps, snapshots) on their way to the collector.
+ * HOOK-SAFE except where noted.
+ *
+ * control_push is a lock-free stack push (Treiber); the collector takes the
+ * whole stack at once with control_take, so there is no ABA.  A signal
+ * handler cannot allocate, so signal-triggered snapshots go through a fixed
+ * array of timestamps instead (control_signal_snapshot).
+ */
+#ifndef HS_SHIM_CONTROL_H
+#define HS_SHIM_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct control_item {
+	struct control_item *next; /* stack link */
+	uint64_t ts;		   /* CLOCK_MONOTONIC ns */
+	uint8_t tag;		   /* record tag (format.h) */
+	uint32_t len;		   /* bytes of body */
+	uint8_t body[];		   /* record body */
+};
+
+/* Allocate an item with room for len body bytes (private arena). */
+struct control_item *control_new(uint8_t tag, uint64_t ts, size_t len);
+
+/* Hand an item to the collector. */
+void control_push(struct control_item *it);
+
+/* Take every pending item, oldest first (collector only). */
+struct control_item *control_take(void);
+
+/* Free an item taken with control_take. */
+void control_free(struct control_item *it);
+
+/* Note a snapshot request at time ts.  Async-signal-safe. */
+void control_signal_snapshot(uint64_t ts);
+
+/* Take the next pending signal snapshot time, or 0 (collector only). */
+uint64_t control_take_signal_snapshot(void);
+
+/* Forget everything pending (forked child: it was the parent's). */
+void control_forget(void);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * event.h - build ring records and push them for the calling thread.
+ * HOOK-SAFE.
+ */
+#ifndef HS_SHIM_EVENT_H
+#define HS_SHIM_EVENT_H
+
+#include "shim/collector.h"
+#include "shim/ring.h"
+#include "shim/rings.h"
+#include "shim/tls.h"
+
+/* Push n (1 or 2) records for thread t: into its ring, or the orphan ring
+ * when it has none.  in_ring marks the write so that a signal handler that
+ * allocates meanwhile does not write into the same slots. */
+HS_INLINE void event_push(struct tls_state *t, const struct ring_rec *recs, unsigned n)
+{
+	struct ring *r = t->ring;
+
+	t->in_ring = 1;
+	if (HS_LIKELY(r != 0)) {
+		if (HS_LIKELY(ring_reserve(r, n) != 0)) {
+			*ring_slot(r, 0) = recs[0];
+			if (n == 2)
+				*ring_slot(r, 1) = recs[1];
+			ring_commit(r, n);
+		} else {
+			collector_count_drop();
+		}
+	} else if (rings_orphan_push(recs, n)) {
+		collector_count_drop();
+	}
+	t->in_ring = 0;
+}
+
+HS_INLINE void event_one(struct tls_state *t, uint8_t kind, uint64_t ts, const void *addr,
+			 uint64_t size, uint32_t stack)
+{
+	struct ring_rec rec = {ts, (uint64_t)(uintptr_t)addr, size, stack, kind, 0, 0};
+	event_push(t, &rec, 1);
+}
+
+#endif

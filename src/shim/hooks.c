@@ -1,0 +1,284 @@
+/*
+ * hooks.c - the C allocation family: malloc calloc realloc reallocarray free
+ * posix_memalign aligned_alloc memalign valloc pvalloc malloc_usable_size.
+ * HOOK-SAFE.
+ *
+ * Every entry point reads the thread's state first (tls.h).  The fast path
+ * is: not nested, thread active, shim on, not disabled.  Then:
+ *   allocation:  backing allocator -> stack -> timestamp -> ring
+ *   free:        timestamp -> ring -> backing allocator
+ * so that the record of a free always precedes any reuse of the address.
+ * Anything else goes to the slow path, which forwards and records without
+ * a stack where that is safe (see hook_nested).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim/backing.h"
+#include "shim/clock.h"
+#include "shim/event.h"
+#include "shim/hooks.h"
+#include "shim/shim.h"
+#include "shim/stack.h"
+#include "trace/format.h"
+
+#define PAGE 4096
+
+/* Serve an allocation of the given kind from the backing allocator. */
+HS_INLINE void *backing_for(uint8_t kind, size_t n, size_t align)
+{
+	if (kind == HST_EV_CALLOC)
+		return backing_calloc(n);
+	if (align)
+		return backing_aligned(align, n);
+	return backing_malloc(n);
+}
+
+/* Is the thread on the fast path?  Starts the shim and the thread's ring
+ * on their first call. */
+HS_INLINE int hook_fast(struct tls_state *t)
+{
+	if (HS_LIKELY(t->state == TS_ACTIVE && !t->depth && shim_on()))
+		return 1;
+	if (t->state == TS_UNINIT && !t->depth) {
+		t->depth = 1;
+		if (shim_init() == PHASE_ON)
+			shim_thread_start(t);
+		t->depth = 0;
+		return t->state == TS_ACTIVE && shim_on();
+	}
+	return 0;
+}
+
+/*
+ * May a call that is not on the fast path still be recorded (without a
+ * stack)?  Yes for a nested call (a signal handler that allocates while
+ * this thread is inside the shim) unless a ring write is in progress, and
+ * for threads past their exit (TS_DEAD, orphan ring).  Never for internal
+ * threads or when the shim is off.
+ */
+HS_INLINE int hook_nested_records(struct tls_state *t)
+{
+	if (!shim_on() || t->state == TS_INTERNAL || t->state == TS_UNINIT)
+		return 0;
+	if (t->in_ring) {
+		collector_count_drop();
+		return 0;
+	}
+	return 1;
+}
+
+void *hook_alloc(uint8_t kind, size_t n, size_t align)
+{
+	struct tls_state *t = &tls;
+
+	if (HS_LIKELY(hook_fast(t) && !t->disabled)) {
+		t->depth = 1;
+		void *p = backing_for(kind, n, align);
+		if (HS_LIKELY(p != 0)) {
+			uint32_t stack = stack_capture();
+			event_one(t, kind, clock_now_ns(), p, n, stack);
+		}
+		t->depth = 0;
+		return p;
+	}
+	if (t->state == TS_INTERNAL) {
+		void *p = backing_ialloc(n);
+		if (p && kind == HST_EV_CALLOC)
+			memset(p, 0, n);
+		return p;
+	}
+	t->depth++;
+	void *p = backing_for(kind, n, align);
+	if (p && !t->disabled && hook_nested_records(t))
+		event_one(t, kind, clock_now_ns(), p, n, t->depth == 1 ? stack_capture() : 0);
+	t->depth--;
+	return p;
+}
+
+void hook_free(uint8_t kind, void *p, size_t sized)
+{
+	struct tls_state *t = &tls;
+
+	if (!p)
+		return;
+	if (HS_LIKELY(hook_fast(t))) {
+		t->depth = 1;
+		event_one(t, kind, clock_now_ns(), p, 0, 0);
+		if (sized)
+			backing_free_sized(p, sized);
+		else
+			backing_free(p);
+		t->depth = 0;
+		return;
+	}
+	if (t->state == TS_INTERNAL) {
+		backing_ifree(p);
+		return;
+	}
+	t->depth++;
+	if (hook_nested_records(t))
+		event_one(t, kind, clock_now_ns(), p, 0, 0);
+	if (sized)
+		backing_free_sized(p, sized);
+	else
+		backing_free(p);
+	t->depth--;
+}
+
+/* Record a realloc that moved or resized p to q (n bytes): one event with
+ * the old address, stamped when q was obtained; lag says how long before
+ * that p was given up (format.h). */
+HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *q, size_t n,
+			      uint64_t t_free, uint32_t stack)
+{
+	uint64_t now = clock_now_ns();
+	struct ring_rec recs[2] = {
+		{now, (uint64_t)(uintptr_t)p, now - t_free, 0, kind, RING_REC_OLD, 0},
+		{now, (uint64_t)(uintptr_t)q, n, stack, kind, 0, 0},
+	};
+	event_push(t, recs, 2);
+}
+
+void *hook_realloc(uint8_t kind, void *p, size_t n)
+{
+	struct tls_state *t = &tls;
+
+	if (!p)
+		return hook_alloc(kind, n, 0);
+	if (t->state == TS_INTERNAL)
+		return backing_irealloc(p, n);
+	int fast = hook_fast(t);
+	int record = fast || (hook_nested_records(t));
+	t->depth++;
+	if (n == 0) {
+		/* glibc: realloc(p, 0) frees p and returns NULL */
+		if (record)
+			record_realloc(t, kind, p, NULL, 0, clock_now_ns(), 0);
+		backing_free(p);
+		t->depth--;
+		return NULL;
+	}
+	uint64_t t_free = clock_now_ns();
+	void *q = backing_realloc(p, n);
+	if (q && record)
+		record_realloc(t, kind, p, q, n, t_free, fast && t->depth == 1 ? stack_capture() : 0);
+	t->depth--;
+	return q;
+}
+
+HS_EXPORT void *malloc(size_t n)
+{
+	return hook_alloc(HST_EV_MALLOC, n, 0);
+}
+
+HS_EXPORT void free(void *p)
+{
+	hook_free(HST_EV_FREE, p, 0);
+}
+
+HS_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hook_alloc(HST_EV_CALLOC, n, 0);
+}
+
+HS_EXPORT void *realloc(void *p, size_t n)
+{
+	return hook_realloc(HST_EV_REALLOC, p, n);
+}
+
+HS_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(nmemb, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hook_realloc(HST_EV_REALLOCARRAY, p, n);
+}
+
+static int power_of_two(size_t a)
+{
+	return a && !(a & (a - 1));
+}
+
+/* Round an alignment up to a power of two, as glibc's memalign does. */
+static size_t round_align(size_t a)
+{
+	size_t r = sizeof(void *);
+
+	while (r < a && r < ((size_t)1 << 62))
+		r <<= 1;
+	return r;
+}
+
+HS_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	if (!power_of_two(align) || align % sizeof(void *))
+		return EINVAL;
+	void *p = hook_alloc(HST_EV_POSIX_MEMALIGN, n, align);
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+HS_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	if (align > ((size_t)1 << 62)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return hook_alloc(HST_EV_ALIGNED_ALLOC, n, round_align(align));
+}
+
+HS_EXPORT void *memalign(size_t align, size_t n)
+{
+	if (align > ((size_t)1 << 62)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return hook_alloc(HST_EV_MEMALIGN, n, round_align(align));
+}
+
+HS_EXPORT void *valloc(size_t n)
+{
+	return hook_alloc(HST_EV_VALLOC, n, PAGE);
+}
+
+HS_EXPORT void *pvalloc(size_t n)
+{
+	size_t rounded = (n + PAGE - 1) & ~(size_t)(PAGE - 1);
+
+	if (rounded < n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hook_alloc(HST_EV_PVALLOC, rounded ? rounded : PAGE, PAGE);
+}
+
+HS_EXPORT size_t malloc_usable_size(void *p)
+{
+	struct tls_state *t = &tls;
+
+	if (!p)
+		return 0;
+	if (t->state == TS_INTERNAL)
+		return backing_usable_size(p);
+	if (hook_fast(t)) {
+		t->depth = 1;
+		event_one(t, HST_EV_USABLE_SIZE, clock_now_ns(), p, 0, 0);
+		t->depth = 0;
+	}
+	return backing_usable_size(p);
+}

@@ -1,0 +1,22 @@
+/*
+ * hooks.h - the shared bodies behind every interposed allocation entry
+ * point (hooks.c for C, hooks_cxx.c for C++).
+ * HOOK-SAFE.
+ */
+#ifndef HS_SHIM_HOOKS_H
+#define HS_SHIM_HOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocate n bytes (align 0 = default) and record an event of kind. */
+void *hook_alloc(uint8_t kind, size_t n, size_t align);
+
+/* Record a free of kind and release p (sized: the size the caller gave,
+ * 0 if unknown). */
+void hook_free(uint8_t kind, void *p, size_t sized);
+
+/* realloc/reallocarray semantics (glibc's: n == 0 frees p). */
+void *hook_realloc(uint8_t kind, void *p, size_t n);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * init.c - bring the shim up (lazily, from the first hook call), finish the
+ * trace at exit, and keep a forked child's trace apart from its parent's.
+ *
+ * Order of events in a process:
+ *   first hook call   shim_init: options, backing allocator, trace file,
+ *                     ring file, stack table.  Events are recorded from
+ *                     here on, into rings.
+ *   constructor       PROCESS and MODULES records, snapshot signal,
+ *                     pthread_atfork, collector thread.
+ *   destructor        shim_finish(HST_END_EXIT): drain, exit snapshot, END.
+ */
+#define _GNU_SOURCE
+#include "shim/shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim/backing.h"
+#include "shim/clock.h"
+#include "shim/collector.h"
+#include "shim/control.h"
+#include "shim/log.h"
+#include "shim/modules.h"
+#include "shim/ringfile.h"
+#include "shim/rings.h"
+#include "shim/stack.h"
+#include "trace/format.h"
+#include "util/fmt.h"
+#include "util/varint.h"
+
+struct shim_global shim = {.exit_status = -1};
+HS_TLS struct tls_state tls;
+
+static void thread_exit_cb(void *unused);
+
+static uint64_t make_nonce(void)
+{
+	uint64_t n = 0;
+
+	if (getrandom(&n, sizeof(n), GRND_NONBLOCK) != sizeof(n))
+		n = clock_now_ns() ^ ((uint64_t)getpid() << 32);
+	return n ? n : 1;
+}
+
+/* Create the trace and its ring file.  Return 0 or -errno. */
+static int open_files(void)
+{
+	int rc = collector_open(&shim.opts, shim.exe, shim.pid, shim.ppid, shim.nonce, shim.trace_path,
+				sizeof(shim.trace_path));
+	if (rc) {
+		log_warn("cannot create the trace ", shim.opts.output, ": tracing is off");
+		return rc;
+	}
+	struct fmt_buf b;
+	fmt_init(&b, shim.ring_path, sizeof(shim.ring_path));
+	fmt_str(&b, shim.trace_path);
+	fmt_str(&b, ".rings");
+	rc = ringfile_create(shim.ring_path, shim.nonce);
+	if (rc)
+		log_warn("cannot create the ring file ", shim.ring_path, ": tracing is off");
+	return rc;
+}
+
+/* Everything that does not depend on the file names. */
+static int init_once(void)
+{
+	uintptr_t lo = 0, hi = 0;
+
+	options_parse(&shim.opts, getenv("HEAPSNAP_OPTIONS"));
+	backing_init(shim.opts.allocator == OPT_ALLOC_SYSTEM);
+	shim.pid = (uint32_t)getpid();
+	shim.ppid = (uint32_t)getppid();
+	ssize_t n = readlink("/proc/self/exe", shim.exe, sizeof(shim.exe) - 1);
+	shim.exe[n > 0 ? n : 0] = 0;
+	if (n <= 0)
+		strcpy(shim.exe, "unknown");
+	shim.nonce = make_nonce();
+	(void)modules_text_of((const void *)shim_init, &lo, &hi);
+	rings_configure(shim.opts.ring_records);
+	if (stack_init(shim.opts.max_frames, lo, hi)) {
+		log_warn("cannot map the stack table: tracing is off", 0, 0);
+		return -ENOMEM;
+	}
+	shim.key_ok = pthread_key_create(&shim.key, thread_exit_cb) == 0;
+	return open_files();
+}
+
+int shim_init(void)
+{
+	int expect = PHASE_NONE;
+
+	/* acq_rel: one thread wins the init; losers see its phase */
+	if (!atomic_cas_acq_rel(&shim.phase, &expect, PHASE_INIT))
+		return expect;
+	int phase = init_once() ? PHASE_OFF : PHASE_ON;
+	/* release: everything init set up is visible to hooks that see ON */
+	atomic_store_rel(&shim.phase, phase);
+	return phase;
+}
+
+void shim_thread_start(struct tls_state *t)
+{
+	/* relaxed: indexes need only be unique */
+	uint32_t index = atomic_fetch_add_rlx(&shim.next_thread, 1) + 1;
+
+	t->thread_index = index;
+	t->ring = rings_acquire(index, (uint32_t)syscall(SYS_gettid), clock_now_ns());
+	t->state = TS_ACTIVE;
+	if (shim.key_ok)
+		pthread_setspecific(shim.key, (void *)1);
+}
+
+/*
+ * pthread key destructor: the thread is exiting.  Its ring goes back to the
+ * pool; whatever it frees after this (other keys' destructors run later)
+ * goes through the orphan ring.
+ */
+static void thread_exit_cb(void *unused)
+{
+	struct tls_state *t = &tls;
+
+	(void)unused;
+	if (t->state != TS_ACTIVE)
+		return;
+	t->depth++;
+	if (t->ring) {
+		prctl(PR_GET_NAME, t->ring->name, 0, 0, 0);
+		rings_retire(t->ring, clock_now_ns());
+		t->ring = NULL;
+	}
+	t->state = TS_DEAD;
+	t->depth--;
+}
+
+/* Build the PROCESS record and hand it to the collector. */
+static void push_process_record(void)
+{
+	char cmdline[4096];
+	ssize_t clen = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		clen = read(fd, cmdline, sizeof(cmdline));
+		close(fd);
+	}
+	if (clen < 0)
+		clen = 0;
+	const char *opt = getenv("HEAPSNAP_OPTIONS");
+	const char *alloc = shim.opts.allocator == OPT_ALLOC_SYSTEM ? "system" : "jemalloc";
+	size_t olen = opt ? strlen(opt) : 0, elen = strlen(shim.exe);
+	struct control_item *it = control_new(HST_REC_PROCESS, clock_now_ns(),
+					      6 * VARINT_MAX + elen + (size_t)clen + olen + 16);
+	if (!it)
+		return;
+	uint8_t *p = it->body;
+	p = varint_put(p, shim.pid);
+	p = varint_put(p, shim.ppid);
+	p = varint_put(p, elen);
+	memcpy(p, shim.exe, elen);
+	p += elen;
+	p = varint_put(p, (uint64_t)clen);
+	memcpy(p, cmdline, (size_t)clen);
+	p += clen;
+	p = varint_put(p, olen);
+	memcpy(p, opt ? opt : "", olen);
+	p += olen;
+	p = varint_put(p, strlen(alloc));
+	memcpy(p, alloc, strlen(alloc));
+	p += strlen(alloc);
+	p = varint_put(p, shim.opts.max_frames);
+	it->len = (uint32_t)(p - it->body);
+	control_push(it);
+}
+
+static void snapshot_signal_handler(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	control_signal_snapshot(clock_now_ns());
+	collector_wake();
+	errno = saved;
+}
+
+static void install_snapshot_signal(void)
+{
+	struct sigaction sa;
+
+	if (!shim.opts.snapshot_signal)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = snapshot_signal_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(shim.opts.snapshot_signal, &sa, NULL))
+		log_warn("cannot install the snapshot signal handler", 0, 0);
+}
+
+/* Start what needs a running process: called by the constructor and in a
+ * forked child. */
+static void start_recording(void)
+{
+	push_process_record();
+	struct control_item *m = modules_capture(clock_now_ns(), shim.exe);
+	if (m)
+		control_push(m);
+	if (collector_start())
+		log_warn("cannot start the collector thread: events stay in the ring file", 0, 0);
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+static void prefork(void)
+{
+	/* Lock order: stack table, ring registry (orphan, registry), ring file. */
+	stack_lock();
+	rings_lock();
+	ringfile_lock();
+}
+
+static void postfork_parent(void)
+{
+	ringfile_unlock();
+	rings_unlock();
+	stack_unlock();
+}
+
+/*
+ * The child has one thread and a copy of our memory, including MAP_SHARED
+ * views of the parent's ring file: it must never write there again.  It
+ * gets its own trace, ring file and collector, and keeps the stack ids it
+ * inherited (copied into its own ring file).
+ */
+static void postfork_child(void)
+{
+	struct tls_state *t = &tls;
+	uint8_t saved = t->state;
+
+	t->state = TS_INTERNAL;
+	ringfile_forget();
+	rings_forget();
+	control_forget();
+	collector_forget();
+	shim.pid = (uint32_t)getpid();
+	shim.ppid = (uint32_t)getppid();
+	shim.nonce = make_nonce();
+	if (shim_on() && (open_files() || stack_rehome())) {
+		/* relaxed: the child has one thread */
+		atomic_store_rlx(&shim.phase, PHASE_OFF);
+	}
+	t->ring = NULL;
+	t->state = saved == TS_ACTIVE ? TS_UNINIT : saved;
+	if (shim_on()) {
+		t->state = TS_INTERNAL;
+		start_recording();
+		t->state = saved == TS_ACTIVE ? TS_UNINIT : saved;
+	}
+}
+
+/* ---- start and end --------------------------------------------------------- */
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+	struct tls_state *t = &tls;
+	uint8_t saved = t->state;
+
+	t->depth++;
+	shim_init();
+	t->state = TS_INTERNAL;
+	if (shim_on()) {
+		start_recording();
+		install_snapshot_signal();
+		pthread_atfork(prefork, postfork_parent, postfork_child);
+	}
+	t->state = saved;
+	t->depth--;
+}
+
+void shim_finish(int reason, int status)
+{
+	struct tls_state *t = &tls;
+
+	/* A vfork child shares our memory: it must leave the trace alone. */
+	if (!shim_on() || (uint32_t)getpid() != shim.pid)
+		return;
+	uint8_t saved = t->state;
+	t->depth++;
+	t->state = TS_INTERNAL;
+	if (reason != HST_END_EXEC) {
+		/* release: hooks that see OFF stop recording */
+		atomic_store_rel(&shim.phase, PHASE_OFF);
+	}
+	collector_finish(reason, status);
+	ringfile_unlink();
+	t->state = saved;
+	t->depth--;
+}
+
+void shim_resume_after_exec(void)
+{
+	if (shim_on() && (uint32_t)getpid() == shim.pid && collector_start())
+		log_warn("cannot restart the collector after a failed exec", 0, 0);
+}
+
+__attribute__((destructor)) static void shim_destructor(void)
+{
+	shim_finish(HST_END_EXIT, shim.exit_status);
+}

@@ -1,0 +1,159 @@
+/*
+ * intercept.c - process events the trace must follow: exit, _exit/_Exit,
+ * the exec family and dlclose.  (dlopen is noticed by the collector, which
+ * compares dl_iterate_phdr's load counters every cycle: wrapping dlopen
+ * would make the shim its caller and change the library search path that
+ * glibc derives from the caller's RUNPATH.)  fork is handled with
+ * pthread_atfork in init.c; thread exit with a pthread key destructor.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shim/clock.h"
+#include "shim/control.h"
+#include "shim/modules.h"
+#include "shim/shim.h"
+#include "trace/format.h"
+#include "util/compiler.h"
+
+/* Find the next definition of name (libc's), or abort: without it the
+ * program cannot go on.  Used outside allocation hooks only. */
+static void *next_fn(const char *name)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+	if (!f)
+		abort();
+	return f;
+}
+
+HS_EXPORT void exit(int status)
+{
+	void (*next)(int) = next_fn("exit");
+
+	shim.exit_status = status;
+	next(status);
+	__builtin_unreachable();
+}
+
+HS_EXPORT void _exit(int status)
+{
+	void (*next)(int) = next_fn("_exit");
+
+	shim_finish(HST_END__EXIT, status);
+	next(status);
+	__builtin_unreachable();
+}
+
+HS_EXPORT void _Exit(int status)
+{
+	void (*next)(int) = next_fn("_Exit");
+
+	shim_finish(HST_END__EXIT, status);
+	next(status);
+	__builtin_unreachable();
+}
+
+HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	int (*next)(const char *, char *const[], char *const[]) = next_fn("execve");
+
+	shim_finish(HST_END_EXEC, 0);
+	int rc = next(path, argv, envp);
+	int saved = errno;
+	shim_resume_after_exec();
+	errno = saved;
+	return rc;
+}
+
+HS_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	int (*next)(const char *, char *const[], char *const[]) = next_fn("execvpe");
+
+	shim_finish(HST_END_EXEC, 0);
+	int rc = next(file, argv, envp);
+	int saved = errno;
+	shim_resume_after_exec();
+	errno = saved;
+	return rc;
+}
+
+HS_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	int (*next)(int, char *const[], char *const[]) = next_fn("fexecve");
+
+	shim_finish(HST_END_EXEC, 0);
+	int rc = next(fd, argv, envp);
+	int saved = errno;
+	shim_resume_after_exec();
+	errno = saved;
+	return rc;
+}
+
+/* Collect the variadic arguments of execl* into an array on the stack. */
+#define EXECL_ARGV(first, ap, argv, extra)                                 \
+	size_t argc_ = 1;                                                  \
+	va_start(ap, first);                                               \
+	while (va_arg(ap, char *))                                         \
+		argc_++;                                                   \
+	va_end(ap);                                                        \
+	char *argv[argc_ + 1];                                             \
+	va_start(ap, first);                                               \
+	argv[0] = (char *)(first);                                         \
+	for (size_t i_ = 1; i_ <= argc_; i_++)                             \
+		argv[i_] = va_arg(ap, char *);                             \
+	extra;                                                             \
+	va_end(ap)
+
+HS_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	EXECL_ARGV(arg, ap, argv, (void)0);
+	return execve(path, argv, environ);
+}
+
+HS_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	EXECL_ARGV(arg, ap, argv, (void)0);
+	return execvpe(file, argv, environ);
+}
+
+HS_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	char **envp;
+	EXECL_ARGV(arg, ap, argv, envp = va_arg(ap, char **));
+	return execve(path, argv, envp);
+}
+
+HS_EXPORT int dlclose(void *handle)
+{
+	int (*next)(void *) = next_fn("dlclose");
+
+	/* Record the map while the library is still in it: stacks taken in
+	 * its code must stay symbolizable after it is gone. */
+	if (shim_on()) {
+		struct tls_state *t = &tls;
+		uint8_t saved = t->state;
+		t->state = TS_INTERNAL;
+		struct control_item *m = modules_capture(clock_now_ns(), shim.exe);
+		if (m)
+			control_push(m);
+		t->state = saved;
+	}
+	return next(handle);
+}

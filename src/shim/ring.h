@@ -1,0 +1,94 @@
+/*
+ * ring.h - per-thread single-producer single-consumer event rings, kept in
+ * the ring file (src/trace/ringfile.h) so that a killed process leaves them
+ * readable.
+ * HOOK-SAFE.
+ *
+ * The owning thread is the only producer; the collector thread the only
+ * consumer.  Positions are free-running u64 record counts; fill is
+ * tail - head, the slot of position p is p & mask.
+ *
+ *   producer (ring_commit)              collector (collector.c)
+ *   fill slots [tail, tail+n)           LOAD-ACQUIRE tail          (C)
+ *   STORE-RELEASE tail = tail+n   (B)   copy slots [pos, tail)
+ *                                       write the chunk to the trace
+ *   LOAD-ACQUIRE head (when full) (A)   STORE-RELEASE head = tail  (D)
+ *
+ * B pairs with C: the collector never reads a slot before its record is
+ * complete.  D pairs with A: the producer never overwrites a slot before
+ * the collector has copied it and the chunk holding it is written.
+ *
+ * The producer never takes a lock and never makes a system call unless its
+ * ring is over half full (then it may wake the collector with one futex
+ * call) or full (then it waits for the collector).
+ */
+#ifndef HS_SHIM_RING_H
+#define HS_SHIM_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "trace/ringfile.h"
+#include "util/atomic.h"
+#include "util/compiler.h"
+
+enum ring_state { RING_FREE = 0, RING_OWNED, RING_RETIRED };
+
+/* The in-process descriptor of one ring; the records live in the file. */
+struct ring {
+	struct ringfile_ring *hdr; /* segment header in the mapping */
+	struct ring_rec *slots;	   /* hdr + RINGFILE_RING_SLOTS_OFFSET */
+	uint64_t mask;		   /* capacity - 1 */
+	_Atomic int state;	   /* enum ring_state */
+	/* producer-only */
+	uint64_t tail;	     /* committed position (mirror of hdr->tail) */
+	uint64_t head_cache; /* last head the producer read */
+	/* owner description, written by the owner before state -> RETIRED */
+	uint32_t thread_index; /* events' name of the owner */
+	uint32_t tid;	       /* kernel thread id */
+	uint64_t start_ns;     /* first use by this owner */
+	uint64_t end_ns;       /* retirement */
+	char name[16];	       /* thread name at retirement */
+	/* collector-only */
+	uint64_t drained;	   /* records copied out so far */
+	uint32_t announced;	   /* thread index whose THREAD record is out */
+};
+
+/* Wait until n slots are free.  Return false if the collector is gone
+ * (then the caller drops the event). */
+bool ring_wait(struct ring *r, unsigned n);
+
+/* Tell the collector its help is wanted soon (over half full). */
+void ring_kick(struct ring *r);
+
+/* Return slot i (0-based) of the next n records, reserving them first;
+ * NULL when the event must be dropped. */
+HS_INLINE struct ring_rec *ring_reserve(struct ring *r, unsigned n)
+{
+	if (HS_UNLIKELY(r->tail + n - r->head_cache > r->mask + 1)) {
+		/* (A) acquire: pairs with (D); the slots below head are free */
+		r->head_cache = atomic_load_acq(&r->hdr->head);
+		if (r->tail + n - r->head_cache > r->mask + 1 && !ring_wait(r, n))
+			return 0;
+	}
+	return &r->slots[r->tail & r->mask];
+}
+
+/* Return slot i of the reservation (handles the wrap). */
+HS_INLINE struct ring_rec *ring_slot(struct ring *r, unsigned i)
+{
+	return &r->slots[(r->tail + i) & r->mask];
+}
+
+/* Publish the n reserved records to the collector. */
+HS_INLINE void ring_commit(struct ring *r, unsigned n)
+{
+	r->tail += n;
+	/* (B) release: the records are complete before the collector sees
+	 * the new tail; pairs with (C) in collector_drain */
+	atomic_store_rel(&r->hdr->tail, r->tail);
+	if (HS_UNLIKELY(r->tail - r->head_cache > (r->mask + 1) / 2))
+		ring_kick(r);
+}
+
+#endif

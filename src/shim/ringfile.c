@@ -1,0 +1,111 @@
+/*
+ * ringfile.c - create and grow TRACE.rings.
+ * HOOK-SAFE.
+ */
+#define _GNU_SOURCE
+#include "shim/ringfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shim/spin.h"
+#include "trace/ringfile.h"
+#include "util/fmt.h"
+
+static struct spin lock;
+static int fd = -1;
+static uint64_t file_size; /* bytes, page multiple */
+static char path_copy[1100];
+
+int ringfile_create(const char *path, uint64_t nonce)
+{
+	struct ringfile_file_header h;
+	char page[RINGFILE_HEADER_SIZE];
+
+	if (strlen(path) >= sizeof(path_copy))
+		return -ENAMETOOLONG;
+	(void)unlink(path);
+	int f = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f < 0)
+		return -errno;
+	memset(page, 0, sizeof(page));
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, RINGFILE_MAGIC, 8);
+	h.version = RINGFILE_VERSION;
+	h.nonce = nonce;
+	memcpy(page, &h, sizeof(h));
+	int rc = fmt_pwrite_all(f, page, sizeof(page), 0);
+	if (rc) {
+		close(f);
+		unlink(path);
+		return rc;
+	}
+	strcpy(path_copy, path);
+	fd = f;
+	file_size = RINGFILE_HEADER_SIZE;
+	return 0;
+}
+
+void *ringfile_map(uint32_t type, size_t bytes)
+{
+	size_t page = 4096;
+	void *p = NULL;
+
+	bytes = (bytes + page - 1) & ~(page - 1);
+	spin_lock(&lock);
+	if (fd < 0)
+		goto out;
+	uint64_t off = file_size;
+	if (ftruncate(fd, (off_t)(off + bytes)) != 0)
+		goto out;
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	if (p == MAP_FAILED) {
+		p = NULL;
+		(void)ftruncate(fd, (off_t)off);
+		goto out;
+	}
+	file_size = off + bytes;
+	struct ringfile_seg *seg = p;
+	seg->type = type;
+	seg->bytes = bytes;
+	/* The magic goes last: a reader that finds it finds a sized segment.
+	 * (Across a crash only the kernel's page cache matters, which keeps
+	 * every store; the order is for a reader racing a live process.) */
+	__atomic_store_n(&seg->magic, RINGFILE_SEG_MAGIC, __ATOMIC_RELEASE);
+out:
+	spin_unlock(&lock);
+	return p;
+}
+
+void ringfile_unlink(void)
+{
+	spin_lock(&lock);
+	if (fd >= 0) {
+		(void)unlink(path_copy);
+		close(fd);
+		fd = -1;
+	}
+	spin_unlock(&lock);
+}
+
+void ringfile_forget(void)
+{
+	spin_reset(&lock);
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	file_size = 0;
+}
+
+void ringfile_lock(void)
+{
+	spin_lock(&lock);
+}
+
+void ringfile_unlock(void)
+{
+	spin_unlock(&lock);
+}

@@ -1,0 +1,32 @@
+/*
+ * ringfile.h - the shim's side of TRACE.rings: create it, carve segments
+ * out of it, remove it at a clean end.
+ * HOOK-SAFE: system calls only, on slow paths (a new thread, a new stack
+ * segment), under the ring file's own lock.
+ */
+#ifndef HS_SHIM_RINGFILE_H
+#define HS_SHIM_RINGFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Create path (replacing a stale file) and write its header.  Return 0 or
+ * -errno. */
+int ringfile_create(const char *path, uint64_t nonce);
+
+/* Map a new segment of the given type and size (bytes, header included,
+ * rounded up to pages) and fill in its header.  Return it or NULL. */
+void *ringfile_map(uint32_t type, size_t bytes);
+
+/* Remove the file (the trace is complete); mappings stay valid. */
+void ringfile_unlink(void);
+
+/* In a forked child: forget the parent's file without touching it; the
+ * parent's segments stay mapped until the caller unmaps them. */
+void ringfile_forget(void);
+
+/* fork(): take / release the lock (prepare / parent). */
+void ringfile_lock(void);
+void ringfile_unlock(void);
+
+#endif

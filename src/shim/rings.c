@@ -1,0 +1,189 @@
+/*
+ * rings.c - ring registry, ring reuse and the orphan ring.
+ * HOOK-SAFE.
+ */
+#define _GNU_SOURCE
+#include "shim/rings.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#include "shim/collector.h"
+#include "shim/ringfile.h"
+#include "shim/spin.h"
+#include "trace/format.h"
+
+static struct ring ring_table[RINGS_MAX];
+static _Atomic uint32_t ring_count;
+static struct spin registry_lock; /* serializes ring creation */
+static uint32_t ring_records = 16384;
+
+static struct ring *orphan;	/* shared ring, NULL until first needed */
+static struct spin orphan_lock; /* producers of the orphan ring */
+
+void rings_configure(uint32_t records)
+{
+	ring_records = records;
+}
+
+uint32_t rings_count(void)
+{
+	/* acquire: pairs with the release in new_ring; ring i is complete */
+	return atomic_load_acq(&ring_count);
+}
+
+struct ring *rings_get(uint32_t i)
+{
+	return &ring_table[i];
+}
+
+/* Make a ring in a new segment.  Caller holds registry_lock. */
+static struct ring *new_ring(void)
+{
+	uint32_t i = atomic_load_rlx(&ring_count); /* relaxed: writers hold the lock */
+
+	if (i >= RINGS_MAX)
+		return NULL;
+	size_t bytes = RINGFILE_RING_SLOTS_OFFSET + (size_t)ring_records * sizeof(struct ring_rec);
+	struct ringfile_ring *hdr = ringfile_map(RINGFILE_SEG_RING, bytes);
+	if (!hdr)
+		return NULL;
+	hdr->ring_id = i;
+	hdr->capacity = ring_records;
+	struct ring *r = &ring_table[i];
+	memset(r, 0, sizeof(*r));
+	r->hdr = hdr;
+	r->slots = (struct ring_rec *)((char *)hdr + RINGFILE_RING_SLOTS_OFFSET);
+	r->mask = ring_records - 1;
+	/* relaxed: the ring is published by the ring_count store below */
+	atomic_store_rlx(&r->state, RING_OWNED);
+	/* release: the collector sees a complete ring i */
+	atomic_store_rel(&ring_count, i + 1);
+	return r;
+}
+
+/* Claim a free ring left by an exited thread, or NULL. */
+static struct ring *reuse_ring(void)
+{
+	uint32_t n = rings_count();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct ring *r = &ring_table[i];
+		int expect = RING_FREE;
+		if (r != orphan && atomic_cas_acq_rel(&r->state, &expect, RING_OWNED))
+			return r;
+	}
+	return NULL;
+}
+
+struct ring *rings_acquire(uint32_t thread_index, uint32_t tid, uint64_t now_ns)
+{
+	struct ring *r = reuse_ring();
+
+	if (!r) {
+		spin_lock(&registry_lock);
+		r = new_ring();
+		spin_unlock(&registry_lock);
+		if (!r)
+			return NULL;
+	}
+	/* A reused ring is empty: the collector frees a ring only after its
+	 * last records are in a written chunk (head == tail). */
+	r->tail = atomic_load_rlx(&r->hdr->tail); /* relaxed: we own the tail */
+	r->head_cache = atomic_load_acq(&r->hdr->head); /* acquire: pairs with (D) */
+	r->thread_index = thread_index;
+	r->tid = tid;
+	r->start_ns = now_ns;
+	r->end_ns = 0;
+	r->name[0] = 0;
+	r->hdr->thread_index = thread_index;
+	r->hdr->tid = tid;
+	return r;
+}
+
+void rings_retire(struct ring *r, uint64_t now_ns)
+{
+	r->end_ns = now_ns;
+	/* release: the owner's last records, end time and name are visible to
+	 * the collector once it sees RETIRED */
+	atomic_store_rel(&r->state, RING_RETIRED);
+	collector_wake();
+}
+
+int rings_orphan_push(const struct ring_rec *recs, unsigned n)
+{
+	int rc = -1;
+
+	spin_lock(&orphan_lock);
+	if (!orphan) {
+		spin_lock(&registry_lock);
+		orphan = new_ring();
+		spin_unlock(&registry_lock);
+		if (orphan)
+			orphan->thread_index = 0; /* events of exited threads */
+	}
+	if (orphan) {
+		struct ring_rec *slot = ring_reserve(orphan, n);
+		if (slot) {
+			for (unsigned i = 0; i < n; i++)
+				*ring_slot(orphan, i) = recs[i];
+			ring_commit(orphan, n);
+			rc = 0;
+		}
+	}
+	spin_unlock(&orphan_lock);
+	return rc;
+}
+
+void rings_forget(void)
+{
+	uint32_t n = rings_count();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct ring *r = &ring_table[i];
+		munmap(r->hdr, RINGFILE_RING_SLOTS_OFFSET + (r->mask + 1) * sizeof(struct ring_rec));
+		memset(r, 0, sizeof(*r));
+	}
+	orphan = NULL;
+	spin_reset(&registry_lock);
+	spin_reset(&orphan_lock);
+	/* relaxed: the forked child has one thread */
+	atomic_store_rlx(&ring_count, 0);
+}
+
+void rings_lock(void)
+{
+	spin_lock(&orphan_lock);
+	spin_lock(&registry_lock);
+}
+
+void rings_unlock(void)
+{
+	spin_unlock(&registry_lock);
+	spin_unlock(&orphan_lock);
+}
+
+bool ring_wait(struct ring *r, unsigned n)
+{
+	for (unsigned spins = 0;; spins++) {
+		if (!collector_running())
+			return false;
+		collector_wake();
+		/* acquire: pairs with (D); the slots below head are free */
+		r->head_cache = atomic_load_acq(&r->hdr->head);
+		if (r->tail + n - r->head_cache <= r->mask + 1)
+			return true;
+		if (spins < 64)
+			sched_yield();
+		else
+			collector_pause();
+	}
+}
+
+void ring_kick(struct ring *r)
+{
+	/* acquire: pairs with (D) */
+	r->head_cache = atomic_load_acq(&r->hdr->head);
+	if (r->tail - r->head_cache > (r->mask + 1) / 2)
+		collector_wake();
+}

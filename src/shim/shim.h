@@ -1,0 +1,56 @@
+/*
+ * shim.h - process-wide state of the shim, and the entry points the hooks
+ * use to start it and threads.
+ */
+#ifndef HS_SHIM_SHIM_H
+#define HS_SHIM_SHIM_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "shim/options.h"
+#include "shim/tls.h"
+#include "util/atomic.h"
+
+/*
+ * PHASE_NONE -> PHASE_INIT (first hook call, one thread) -> PHASE_ON
+ * -> PHASE_OFF (exit, or init failed).  Hooks record only in PHASE_ON.
+ */
+enum shim_phase { PHASE_NONE = 0, PHASE_INIT, PHASE_ON, PHASE_OFF };
+
+struct shim_global {
+	_Atomic int phase;	     /* enum shim_phase */
+	struct options opts;	     /* parsed HEAPSNAP_OPTIONS */
+	uint32_t pid;		     /* process that owns the trace */
+	uint32_t ppid;		     /* its parent at init */
+	uint64_t nonce;		     /* shared by the trace and its ring file */
+	char exe[4096];		     /* /proc/self/exe */
+	char trace_path[1100];	     /* the trace being written */
+	char ring_path[1110];	     /* trace_path + ".rings" */
+	pthread_key_t key;	     /* its destructor marks thread exit */
+	int key_ok;		     /* key was created */
+	_Atomic uint32_t next_thread; /* thread indexes handed out */
+	int exit_status;	     /* from exit()/_exit(), else -1 */
+};
+
+extern struct shim_global shim;
+
+/* Is the shim recording?  HOOK-SAFE. */
+HS_INLINE int shim_on(void)
+{
+	/* relaxed: a flag; a hook that sees it late records one more event */
+	return atomic_load_rlx(&shim.phase) == PHASE_ON;
+}
+
+/* Start the shim if nobody has; return the phase.  HOOK-SAFE (slow path). */
+int shim_init(void);
+
+/* Give the calling thread its ring.  HOOK-SAFE (slow path). */
+void shim_thread_start(struct tls_state *t);
+
+/* Finish the trace: exit (HST_END_EXIT), _exit (HST_END__EXIT) or before
+ * exec (HST_END_EXEC, resumable with shim_resume_after_exec). */
+void shim_finish(int reason, int status);
+void shim_resume_after_exec(void);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * stack.h - capture the calling stack with libunwind and intern it: each
+ * distinct stack gets a small id, and is written to the trace once.
+ * HOOK-SAFE.
+ *
+ * Lookups are lock-free (an open-addressing index of (hash, id) words that
+ * is only ever replaced whole, by a bigger copy).  Inserting a new stack
+ * takes a spin lock: new stacks are rare (their number is bounded by the
+ * program's call sites), and lock-free growth is not worth its complexity.
+ * Entries live in the ring file, so a crashed process leaves them too.
+ */
+#ifndef HS_SHIM_STACK_H
+#define HS_SHIM_STACK_H
+
+#include <stdint.h>
+
+#include "trace/ringfile.h"
+
+/* Set up the table; call once from global init.  skip_lo/hi bound the
+ * shim's own code, whose frames are dropped from the top of every stack. */
+int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi);
+
+/* Capture the caller's stack and return its id (>= 1), or 0 if none. */
+uint32_t stack_capture(void);
+
+/* Number of ids handed out; ids 1..n are complete. */
+uint32_t stack_count(void);
+
+/* The entry of id (1 <= id <= stack_count()). */
+const struct ringfile_stack_entry *stack_get(uint32_t id);
+
+/* In a forked child: copy every entry into the child's ring file. */
+int stack_rehome(void);
+
+/* fork(): take / release the insert lock. */
+void stack_lock(void);
+void stack_unlock(void);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * format.h - the heapsnap trace file format (.hst), version 1.
+ * HOOK-SAFE: constants and inline helpers only.
+ *
+ * This header is the contract between the shim that writes a trace and the
+ * analyzer that reads it, possibly years later; man/heapsnap-trace.5 is
+ * written from it.  All integers are little-endian.
+ *
+ * File layout
+ *
+ *   file header (HST_HEADER_SIZE bytes)
+ *   chunk*                       appended by the collector, never rewritten
+ *
+ * A chunk is a 24-byte chunk header followed by its payload:
+ *
+ *   u32 magic      HST_CHUNK_MAGIC
+ *   u8  codec      HST_CODEC_RAW or HST_CODEC_ZSTD
+ *   u8  pad[3]     zero
+ *   u32 stored     payload bytes in the file
+ *   u32 raw        payload bytes after decompression (<= HST_CHUNK_RAW_MAX)
+ *   u32 crc        CRC-32C of the stored payload
+ *   u32 hcrc       CRC-32C of the 20 bytes above
+ *
+ * Each chunk is written with one write(2), so a process killed at any point
+ * leaves whole chunks followed by at most one torn one; the reader stops at
+ * the first chunk that does not verify and calls the trace truncated.
+ *
+ * The decompressed payload is a sequence of records:
+ *
+ *   u8 tag, varint body_length, body[body_length]
+ *
+ * Bodies are made of LEB128 varints ("v"), zigzag varints ("z") and
+ * strings ("s" = v length, then bytes, no NUL).  A reader skips a record
+ * whose tag it does not know, and ignores body bytes after the fields it
+ * knows, so fields can be appended in later versions.
+ *
+ * A trace ends cleanly with an HST_REC_END record.  A process that calls
+ * exec writes END too and, if exec fails, continues after it: only an END
+ * that is the last record marks a complete trace.
+ *
+ * Events that were in a thread's ring when the process died are not in any
+ * chunk; the ring file (TRACE.rings, format in src/trace/ringfile.h) still
+ * holds them, and the reader recovers them from there.
+ */
+#ifndef HS_TRACE_FORMAT_H
+#define HS_TRACE_FORMAT_H
+
+#include <stdint.h>
+
+#define HST_MAGIC "HEAPSNAP" /* 8 bytes at offset 0 */
+#define HST_VERSION 1
+#define HST_HEADER_SIZE 64
+
+/*
+ * File header:
+ *   char magic[8]   HST_MAGIC
+ *   u32  version    HST_VERSION
+ *   u32  hsize      HST_HEADER_SIZE
+ *   u32  pid
+ *   u32  ppid
+ *   u64  nonce      random; the ring file of this trace carries the same
+ *   u64  realtime   ns since the epoch when the trace was created
+ *   u64  mono       CLOCK_MONOTONIC ns at the same moment; event times are
+ *                   monotonic ns, so event time - mono = seconds into the run
+ *   u8   pad[12]    zero
+ *   u32  crc        CRC-32C of the 60 bytes above
+ */
+#define HST_HDR_OFF_VERSION 8
+#define HST_HDR_OFF_HSIZE 12
+#define HST_HDR_OFF_PID 16
+#define HST_HDR_OFF_PPID 20
+#define HST_HDR_OFF_NONCE 24
+#define HST_HDR_OFF_REALTIME 32
+#define HST_HDR_OFF_MONO 40
+#define HST_HDR_OFF_CRC 60
+
+#define HST_CHUNK_MAGIC 0x4b434853u /* "SHCK" */
+#define HST_CHUNK_HEADER_SIZE 24
+#define HST_CHUNK_RAW_MAX (8u << 20) /* a larger chunk is corrupt */
+#define HST_CODEC_RAW 0
+#define HST_CODEC_ZSTD 1
+
+/*
+ * Record tags and bodies.  Times ("t") are CLOCK_MONOTONIC nanoseconds.
+ *
+ * PROCESS   v pid, v ppid, s exe, s cmdline (arguments NUL-separated),
+ *           s options (HEAPSNAP_OPTIONS as given), s allocator
+ *           ("jemalloc" or "system"), v max_frames
+ * MODULES   t time, v count, then per module: s path, s build_id (raw
+ *           bytes), v load_bias, v nseg, then per PT_LOAD segment: v vaddr
+ *           (relative to load_bias), v memsz, v flags (PF_R|PF_W|PF_X).
+ *           The whole map of the process at that time; written at start
+ *           and after every dlopen/dlclose.
+ * STACK     v id (>= 1), v depth, then depth instruction pointers, innermost
+ *           first: the first as v, each next one as z delta from the one
+ *           before.  Return addresses, as unw_backtrace gives them.
+ *           Each id is written once; a reader must accept an event that
+ *           names a stack written later in the file.
+ * THREAD    v index, v tid, t start.  index is what events call the thread.
+ * THREAD_END v index, t end, s name
+ * EVENTS    t base, v count, then count events (below)
+ * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
+ * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
+ *           that ring before position is in this or an earlier chunk.
+ * END       t time, v reason (HST_END_*), z status, v events, v dropped
+ *           (events lost because a ring write was interrupted by a signal
+ *           handler that allocated)
+ */
+enum hst_tag {
+	HST_REC_PROCESS = 1,
+	HST_REC_MODULES = 2,
+	HST_REC_STACK = 3,
+	HST_REC_THREAD = 4,
+	HST_REC_THREAD_END = 5,
+	HST_REC_EVENTS = 6,
+	HST_REC_SNAPSHOT = 7,
+	HST_REC_PROGRESS = 8,
+	HST_REC_END = 9,
+};
+
+/*
+ * One event in an EVENTS record:
+ *
+ *   u8 kind, v thread index, z time delta (from the previous event in the
+ *   record; from base for the first), then by kind:
+ *     allocation kinds:  z addr delta, v size, v stack
+ *     free kinds:        z addr delta
+ *     realloc kinds:     z old addr delta, z new addr delta (from old),
+ *                        v size, v stack
+ *     USABLE_SIZE:       z addr delta
+ *
+ * "addr delta" is from the previous address encoded in the same record
+ * (0 before the first).  A realloc that freed (size 0) has new addr 0; one
+ * that failed is not recorded.  Stack 0 means no stack was taken (a call
+ * made from inside the shim's own hook, such as from a signal handler).
+ */
+enum hst_event_kind {
+	HST_EV_MALLOC = 1,
+	HST_EV_CALLOC = 2,
+	HST_EV_REALLOC = 3,
+	HST_EV_REALLOCARRAY = 4,
+	HST_EV_FREE = 5,
+	HST_EV_POSIX_MEMALIGN = 6,
+	HST_EV_ALIGNED_ALLOC = 7,
+	HST_EV_MEMALIGN = 8,
+	HST_EV_VALLOC = 9,
+	HST_EV_PVALLOC = 10,
+	HST_EV_NEW = 11,
+	HST_EV_NEW_ARRAY = 12,
+	HST_EV_DELETE = 13,
+	HST_EV_DELETE_ARRAY = 14,
+	HST_EV_USABLE_SIZE = 15,
+	HST_EV_KIND_MAX = 15,
+};
+
+/* Shape of an event kind's body. */
+enum hst_event_shape { HST_SHAPE_ALLOC, HST_SHAPE_FREE, HST_SHAPE_REALLOC, HST_SHAPE_ADDR };
+
+static inline enum hst_event_shape hst_event_shape(unsigned kind)
+{
+	switch (kind) {
+	case HST_EV_REALLOC:
+	case HST_EV_REALLOCARRAY:
+		return HST_SHAPE_REALLOC;
+	case HST_EV_FREE:
+	case HST_EV_DELETE:
+	case HST_EV_DELETE_ARRAY:
+		return HST_SHAPE_FREE;
+	case HST_EV_USABLE_SIZE:
+		return HST_SHAPE_ADDR;
+	default:
+		return HST_SHAPE_ALLOC;
+	}
+}
+
+/* The name of an event kind as the JSON schema spells it, or NULL. */
+static inline const char *hst_event_name(unsigned kind)
+{
+	static const char *const names[] = {
+		[HST_EV_MALLOC] = "malloc",
+		[HST_EV_CALLOC] = "calloc",
+		[HST_EV_REALLOC] = "realloc",
+		[HST_EV_REALLOCARRAY] = "reallocarray",
+		[HST_EV_FREE] = "free",
+		[HST_EV_POSIX_MEMALIGN] = "posix_memalign",
+		[HST_EV_ALIGNED_ALLOC] = "aligned_alloc",
+		[HST_EV_MEMALIGN] = "memalign",
+		[HST_EV_VALLOC] = "valloc",
+		[HST_EV_PVALLOC] = "pvalloc",
+		[HST_EV_NEW] = "new",
+		[HST_EV_NEW_ARRAY] = "new[]",
+		[HST_EV_DELETE] = "delete",
+		[HST_EV_DELETE_ARRAY] = "delete[]",
+		[HST_EV_USABLE_SIZE] = "malloc_usable_size",
+	};
+	return kind >= 1 && kind <= HST_EV_KIND_MAX ? names[kind] : 0;
+}
+
+/* SNAPSHOT triggers. */
+enum hst_snap_trigger {
+	HST_SNAP_EXIT = 0,     /* end of run */
+	HST_SNAP_SIGNAL = 1,   /* snapshot_signal */
+	HST_SNAP_INTERVAL = 2, /* snapshot_interval */
+	HST_SNAP_API = 3,      /* heapsnap_snapshot() */
+};
+
+/* END reasons. */
+enum hst_end_reason {
+	HST_END_EXIT = 0,  /* exit() or return from main */
+	HST_END__EXIT = 1, /* _exit() or _Exit() */
+	HST_END_EXEC = 2,  /* before an exec* call */
+};
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * reader.h - read a trace as a stream of decoded items.
+ *
+ * Use:
+ *   struct hs_diag d;
+ *   struct trace_reader *r = reader_open(path, &d);   // NULL: d says why
+ *   struct trace_item it;
+ *   while ((rc = reader_next(r, &it)) > 0) { switch (it.type) ... }
+ *   if (rc < 0) ... d says why (a corrupt chunk: exit 2)
+ *   reader_truncated(r) ... the trace did not end cleanly
+ *   reader_close(r);
+ *
+ * EVENTS records come out one event at a time.  When the trace did not end
+ * with an END record, the reader looks for TRACE.rings next to it and, if
+ * it belongs to this trace, yields what the rings still held after the last
+ * chunk: threads, stacks and events, in that order.
+ *
+ * Pointers inside an item (strings, ips) stay valid until the next call.
+ */
+#ifndef HS_TRACE_READER_H
+#define HS_TRACE_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/diag.h"
+
+enum item_type {
+	ITEM_PROCESS = 1,
+	ITEM_MODULES,
+	ITEM_STACK,
+	ITEM_THREAD,
+	ITEM_THREAD_END,
+	ITEM_EVENT,
+	ITEM_SNAPSHOT,
+	ITEM_END,
+};
+
+struct trace_event {
+	uint8_t kind;	   /* enum hst_event_kind */
+	uint32_t thread;   /* thread index (0: an exited thread) */
+	uint64_t ts;	   /* CLOCK_MONOTONIC ns */
+	uint64_t addr;	   /* block (new block for realloc kinds, 0 if freed) */
+	uint64_t old_addr; /* realloc kinds: the old block, 0 if none */
+	uint64_t size;	   /* requested bytes */
+	uint32_t stack;	   /* stack id, 0 = none */
+	uint64_t free_lag; /* realloc kinds: ns between giving up old_addr and ts */
+};
+
+struct trace_str {
+	const char *p; /* not NUL-terminated */
+	size_t n;      /* bytes */
+};
+
+struct trace_module {
+	struct trace_str path;
+	struct trace_str build_id; /* raw bytes */
+	uint64_t load_bias;
+	uint32_t nseg;
+	uint64_t lo, hi; /* lowest and highest address covered by its segments */
+};
+
+struct trace_item {
+	int type; /* enum item_type */
+	union {
+		struct trace_event ev;
+		struct {
+			uint32_t pid, ppid;
+			struct trace_str exe, cmdline, options, allocator;
+			uint32_t max_frames;
+		} process;
+		struct {
+			uint64_t ts;
+			uint32_t count;
+			const uint8_t *body; /* the modules, for modules_next */
+			size_t len;
+		} modules;
+		struct {
+			uint32_t id;
+			uint32_t depth;
+			const uint64_t *ips; /* innermost first */
+		} stack;
+		struct {
+			uint32_t index, tid;
+			uint64_t ts; /* start or end */
+			struct trace_str name; /* THREAD_END only */
+		} thread;
+		struct {
+			uint64_t ts;
+			uint32_t index;
+			int trigger; /* enum hst_snap_trigger */
+			struct trace_str label;
+		} snap;
+		struct {
+			uint64_t ts;
+			int reason; /* enum hst_end_reason */
+			int64_t status;
+			uint64_t events, dropped;
+		} end;
+	};
+};
+
+/* Header fields of the trace. */
+struct trace_header {
+	uint32_t version, pid, ppid;
+	uint64_t nonce, realtime_ns, mono_ns;
+};
+
+struct trace_reader;
+
+struct trace_reader *reader_open(const char *path, struct hs_diag *d);
+
+/* Return 1 with the next item, 0 at the end, -1 on a corrupt trace. */
+int reader_next(struct trace_reader *r, struct trace_item *it);
+
+const struct trace_header *reader_header(const struct trace_reader *r);
+
+/* After the end: 1 if the trace did not end with END (a crash or kill),
+ * and why, in words. */
+int reader_truncated(const struct trace_reader *r);
+const char *reader_truncation(const struct trace_reader *r);
+
+/* Events recovered from the ring file (after the end). */
+uint64_t reader_recovered(const struct trace_reader *r);
+
+void reader_close(struct trace_reader *r);
+
+/* Iterate the modules of an ITEM_MODULES item: *pos starts at 0.  Return 1
+ * with the next module, 0 at the end, -1 if the body is corrupt. */
+int modules_next(const struct trace_item *it, size_t *pos, struct trace_module *m);
+
+/* Iterate the segments of the module last returned by modules_next. */
+
+#endif

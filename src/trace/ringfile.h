@@ -1,0 +1,109 @@
+/*
+ * ringfile.h - layout of the ring file TRACE.rings, version 1.
+ * HOOK-SAFE: constants and structs only.
+ *
+ * The shim keeps its per-thread event rings and its stack table in a
+ * MAP_SHARED mapping of this file, next to the trace.  Whatever a thread has
+ * pushed into its ring is therefore in the page cache the moment it is
+ * written, and survives SIGKILL or a crash of the process: the reader
+ * recovers the events that no chunk of the trace holds yet from here.  A
+ * clean end of the trace removes the file.
+ *
+ * The guarantee, precisely: an event whose ring commit (the release store
+ * of the ring's tail) happened before the process died is in the trace or in
+ * this file.  An event a thread was still writing is lost.  Power loss is
+ * not covered (nothing is fsync'ed).
+ *
+ * Layout: a 4096-byte file header, then segments, each starting on a page
+ * boundary with a segment header:
+ *
+ *   file header:  char magic[8] "HSRINGS1", u32 version, u32 zero,
+ *                 u64 nonce (= the trace header's nonce)
+ *   segment:      u32 magic RINGFILE_SEG_MAGIC, u32 type, u64 bytes (whole
+ *                 segment, header included), then by type:
+ *     RING        struct ringfile_ring, then capacity ring records
+ *     STACKS      struct ringfile_stacks, then stack entries
+ */
+#ifndef HS_TRACE_RINGFILE_H
+#define HS_TRACE_RINGFILE_H
+
+#include <stdint.h>
+
+#define RINGFILE_MAGIC "HSRINGS1"
+#define RINGFILE_VERSION 1
+#define RINGFILE_HEADER_SIZE 4096
+#define RINGFILE_SEG_MAGIC 0x47455348u /* "HSEG" */
+#define RINGFILE_SEG_RING 1
+#define RINGFILE_SEG_STACKS 2
+
+struct ringfile_file_header {
+	char magic[8];	  /* RINGFILE_MAGIC */
+	uint32_t version; /* RINGFILE_VERSION */
+	uint32_t zero;
+	uint64_t nonce; /* the trace header's nonce */
+};
+
+struct ringfile_seg {
+	uint32_t magic; /* RINGFILE_SEG_MAGIC */
+	uint32_t type;	/* RINGFILE_SEG_RING or RINGFILE_SEG_STACKS */
+	uint64_t bytes; /* whole segment, this header included */
+};
+
+/*
+ * One event as a thread writes it into its ring: fixed size, no pointers.
+ * A realloc takes two records written and committed together: the first
+ * has RING_REC_OLD set and carries the old address; the second carries the
+ * new address, size and stack.
+ */
+struct ring_rec {
+	uint64_t ts;	/* CLOCK_MONOTONIC ns */
+	uint64_t addr;	/* block address */
+	uint64_t size;	/* requested bytes (allocation kinds) */
+	uint32_t stack; /* stack id, 0 = none */
+	uint8_t kind;	/* enum hst_event_kind */
+	uint8_t flags;	/* RING_REC_* */
+	uint16_t pad;
+};
+#define RING_REC_OLD 1
+
+/*
+ * Ring segment header.  tail is written only by the owning thread, head
+ * only by the collector; they sit on separate cache lines so the two never
+ * share one.  Positions are free-running record counts; the slot of
+ * position p is p & (capacity - 1).
+ */
+struct ringfile_ring {
+	struct ringfile_seg seg;
+	uint32_t ring_id;      /* stable for the life of the segment */
+	uint32_t thread_index; /* owner, as events name it (0 = free) */
+	uint32_t tid;	       /* owner's kernel thread id */
+	uint32_t capacity;     /* records, a power of two */
+	uint8_t pad0[64 - 32];
+	_Atomic uint64_t tail; /* producer: records committed */
+	uint8_t pad1[56];
+	_Atomic uint64_t head; /* collector: records in durable chunks */
+	uint8_t pad2[56];
+};
+#define RINGFILE_RING_SLOTS_OFFSET 256
+
+/*
+ * Stack segment header, followed by entries packed back to back:
+ *   u32 id, u16 depth, u16 ready (1 once the ips are written), u64 ips[depth]
+ * used counts the bytes handed out after this header (entries may be
+ * reserved and not yet ready).
+ */
+struct ringfile_stacks {
+	struct ringfile_seg seg;
+	_Atomic uint64_t used;
+	uint8_t pad[64 - 24];
+};
+#define RINGFILE_STACKS_DATA_OFFSET 64
+
+struct ringfile_stack_entry {
+	uint32_t id;
+	uint16_t depth;
+	_Atomic uint16_t ready;
+	uint64_t ips[];
+};
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * writer.c - chunk building, zstd compression and appends to the trace.
+ */
+#define _GNU_SOURCE
+#include "trace/writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createCCtx_advanced: buffers on the private arena */
+#include <zstd.h>
+
+#include "trace/format.h"
+#include "util/crc32c.h"
+#include "util/fmt.h"
+#include "util/varint.h"
+
+static void *zalloc_cb(void *opaque, size_t n)
+{
+	struct trace_writer *w = opaque;
+	return w->alloc(n);
+}
+
+static void zfree_cb(void *opaque, void *p)
+{
+	struct trace_writer *w = opaque;
+	w->free(p);
+}
+
+void writer_init(struct trace_writer *w, int level, void *(*alloc)(size_t),
+		 void *(*re)(void *, size_t), void (*release)(void *))
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->level = level;
+	w->alloc = alloc;
+	w->realloc = re;
+	w->free = release;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Expand pattern into out; return 0 or -ENAMETOOLONG. */
+static int expand(const char *pattern, const char *exe, uint32_t pid, char *out, size_t cap)
+{
+	struct fmt_buf b;
+
+	fmt_init(&b, out, cap);
+	for (const char *p = pattern; *p; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			fmt_u64(&b, pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'e') {
+			fmt_str(&b, exe);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			fmt_mem(&b, "%", 1);
+			p++;
+		} else {
+			fmt_mem(&b, p, 1);
+		}
+	}
+	return b.len + 24 < cap ? 0 : -ENAMETOOLONG;
+}
+
+static int open_excl(const char *path)
+{
+	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND, 0600);
+}
+
+int writer_create(struct trace_writer *w, const char *pattern, const char *exe, uint32_t pid,
+		  uint32_t ppid, uint64_t nonce, uint64_t realtime_ns, uint64_t mono_ns, char *out,
+		  size_t cap)
+{
+	int rc = expand(pattern, exe, pid, out, cap);
+	if (rc)
+		return rc;
+	size_t base_len = strlen(out);
+	int fd = open_excl(out);
+	for (unsigned n = 0; fd < 0 && errno == EEXIST && n < 1000; n++) {
+		struct fmt_buf b = {out, base_len, cap};
+		out[base_len] = 0;
+		fmt_mem(&b, ".", 1);
+		fmt_u64(&b, pid);
+		if (n) {
+			fmt_mem(&b, ".", 1);
+			fmt_u64(&b, n);
+		}
+		fd = open_excl(out);
+	}
+	if (fd < 0)
+		return -errno;
+
+	uint8_t h[HST_HEADER_SIZE];
+	memset(h, 0, sizeof(h));
+	memcpy(h, HST_MAGIC, 8);
+	put_le32(h + HST_HDR_OFF_VERSION, HST_VERSION);
+	put_le32(h + HST_HDR_OFF_HSIZE, HST_HEADER_SIZE);
+	put_le32(h + HST_HDR_OFF_PID, pid);
+	put_le32(h + HST_HDR_OFF_PPID, ppid);
+	put_le64(h + HST_HDR_OFF_NONCE, nonce);
+	put_le64(h + HST_HDR_OFF_REALTIME, realtime_ns);
+	put_le64(h + HST_HDR_OFF_MONO, mono_ns);
+	put_le32(h + HST_HDR_OFF_CRC, crc32c(0, h, HST_HDR_OFF_CRC));
+	rc = fmt_write_all(fd, h, sizeof(h));
+	if (rc) {
+		close(fd);
+		unlink(out);
+		return rc;
+	}
+	w->fd = fd;
+	w->file_bytes = sizeof(h);
+	return 0;
+}
+
+uint8_t *writer_room(struct trace_writer *w, size_t n)
+{
+	if (w->len + n > w->cap) {
+		size_t cap = w->cap ? w->cap : 64 * 1024;
+		while (cap < w->len + n)
+			cap *= 2;
+		uint8_t *nb = w->realloc(w->buf, cap);
+		if (!nb)
+			return NULL;
+		w->buf = nb;
+		w->cap = cap;
+	}
+	return w->buf + w->len;
+}
+
+void writer_advance(struct trace_writer *w, uint8_t *end)
+{
+	w->len = (size_t)(end - w->buf);
+}
+
+void writer_raw(struct trace_writer *w, const void *p, size_t n)
+{
+	uint8_t *d = writer_room(w, n);
+	if (!d)
+		return;
+	memcpy(d, p, n);
+	w->len += n;
+}
+
+void writer_v(struct trace_writer *w, uint64_t v)
+{
+	uint8_t *d = writer_room(w, VARINT_MAX);
+	if (d)
+		writer_advance(w, varint_put(d, v));
+}
+
+void writer_z(struct trace_writer *w, int64_t v)
+{
+	writer_v(w, zigzag_enc(v));
+}
+
+void writer_s(struct trace_writer *w, const char *s, size_t n)
+{
+	writer_v(w, n);
+	writer_raw(w, s, n);
+}
+
+size_t writer_hole4(struct trace_writer *w)
+{
+	static const uint8_t zero4[4] = {0x80, 0x80, 0x80, 0x00};
+	size_t off = w->len;
+
+	writer_raw(w, zero4, 4);
+	return off;
+}
+
+void writer_patch4(struct trace_writer *w, size_t off, uint32_t v)
+{
+	/* a 4-byte LEB128 with continuation bits forced: holds < 2^28 */
+	uint8_t *p = w->buf + off;
+	p[0] = (uint8_t)(0x80 | (v & 0x7f));
+	p[1] = (uint8_t)(0x80 | ((v >> 7) & 0x7f));
+	p[2] = (uint8_t)(0x80 | ((v >> 14) & 0x7f));
+	p[3] = (uint8_t)((v >> 21) & 0x7f);
+}
+
+size_t writer_begin(struct trace_writer *w, uint8_t tag)
+{
+	size_t off = w->len;
+
+	writer_raw(w, &tag, 1);
+	writer_hole4(w);
+	return off;
+}
+
+void writer_end(struct trace_writer *w, size_t off)
+{
+	if (w->len < off + 5)
+		return; /* out of memory midway: the record is cut by flush */
+	writer_patch4(w, off + 1, (uint32_t)(w->len - off - 5));
+}
+
+void writer_cancel(struct trace_writer *w, size_t off)
+{
+	w->len = off;
+}
+
+/* Write a then b with as few system calls as the kernel allows. */
+static int writev_all(int fd, const void *a, size_t an, const void *b, size_t bn)
+{
+	struct iovec iov[2] = {{(void *)a, an}, {(void *)b, bn}};
+	int i = 0;
+
+	while (i < 2) {
+		ssize_t n = writev(fd, iov + i, 2 - i);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (i < 2 && (size_t)n >= iov[i].iov_len) {
+			n -= (ssize_t)iov[i].iov_len;
+			i++;
+		}
+		if (i < 2) {
+			iov[i].iov_base = (char *)iov[i].iov_base + n;
+			iov[i].iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int writer_flush(struct trace_writer *w)
+{
+	uint8_t hdr[HST_CHUNK_HEADER_SIZE];
+	const uint8_t *payload = w->buf;
+	size_t stored = w->len;
+	uint8_t codec = HST_CODEC_RAW;
+
+	if (!w->len)
+		return 0;
+	if (w->fd < 0 || w->error) {
+		w->len = 0;
+		return w->error ? w->error : -EBADF;
+	}
+	if (w->level > 0) {
+		if (!w->cctx) {
+			ZSTD_customMem mem = {zalloc_cb, zfree_cb, w};
+			w->cctx = ZSTD_createCCtx_advanced(mem);
+		}
+		size_t bound = ZSTD_compressBound(w->len);
+		if (w->zcap < bound) {
+			uint8_t *z = w->realloc(w->zbuf, bound);
+			if (z) {
+				w->zbuf = z;
+				w->zcap = bound;
+			}
+		}
+		if (w->cctx && w->zcap >= bound) {
+			size_t zn = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, w->buf, w->len, w->level);
+			if (!ZSTD_isError(zn) && zn < w->len) {
+				payload = w->zbuf;
+				stored = zn;
+				codec = HST_CODEC_ZSTD;
+			}
+		}
+	}
+	memset(hdr, 0, sizeof(hdr));
+	put_le32(hdr, HST_CHUNK_MAGIC);
+	hdr[4] = codec;
+	put_le32(hdr + 8, (uint32_t)stored);
+	put_le32(hdr + 12, (uint32_t)w->len);
+	put_le32(hdr + 16, crc32c(0, payload, stored));
+	put_le32(hdr + 20, crc32c(0, hdr, 20));
+
+	/* One writev per chunk (header and payload together), so a crash
+	 * leaves whole chunks and at most one torn one at the end. */
+	int rc = writev_all(w->fd, hdr, sizeof(hdr), payload, stored);
+	w->len = 0;
+	if (rc) {
+		w->error = rc;
+		return rc;
+	}
+	w->file_bytes += sizeof(hdr) + stored;
+	return 0;
+}
+
+int writer_close(struct trace_writer *w)
+{
+	int rc = writer_flush(w);
+
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	if (w->cctx)
+		ZSTD_freeCCtx(w->cctx);
+	w->free(w->buf);
+	w->free(w->zbuf);
+	w->cctx = NULL;
+	w->buf = w->zbuf = NULL;
+	w->len = w->cap = w->zcap = 0;
+	return rc;
+}

@@ -1,0 +1,76 @@
+/*
+ * writer.h - build and append trace chunks (see format.h).
+ * HOOK-SAFE in the sense that it never uses the traced heap: every buffer
+ * comes from the allocation functions given to writer_init (the shim's
+ * private arena).  It is driven by one thread at a time: the collector.
+ *
+ * Use:
+ *   writer_init(w, ...); writer_create(w, pattern, ...);
+ *   off = writer_begin(w, tag); writer_v(w, x)...; writer_end(w, off);
+ *   ... writer_flush(w) when a chunk is full or a cycle ends ...
+ *   writer_close(w);
+ */
+#ifndef HS_TRACE_WRITER_H
+#define HS_TRACE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WRITER_CHUNK_TARGET (1u << 20) /* flush a chunk past this many raw bytes */
+
+struct trace_writer {
+	int fd;		      /* the trace, or -1 */
+	uint8_t *buf;	      /* raw payload of the chunk being built */
+	size_t len;	      /* bytes used in buf */
+	size_t cap;	      /* bytes allocated for buf */
+	uint8_t *zbuf;	      /* compressed payload */
+	size_t zcap;	      /* bytes allocated for zbuf */
+	void *cctx;	      /* ZSTD_CCtx */
+	int level;	      /* zstd level; 0 = store raw */
+	int error;	      /* first -errno of a failed write, then writes stop */
+	uint64_t file_bytes;  /* bytes in the file */
+	void *(*alloc)(size_t);		/* memory for buffers */
+	void *(*realloc)(void *, size_t); /* grow buffers */
+	void (*free)(void *);		/* release buffers */
+};
+
+void writer_init(struct trace_writer *w, int level, void *(*alloc)(size_t),
+		 void *(*re)(void *, size_t), void (*release)(void *));
+
+/*
+ * Expand pattern (%p pid, %e exe name, %% percent) and create the file with
+ * O_EXCL|O_NOFOLLOW, mode 0600.  If the name is taken, try NAME.<pid>, then
+ * NAME.<pid>.<n>.  Write the file header.  The chosen name goes to out (cap
+ * bytes).  Return 0 or -errno.
+ */
+int writer_create(struct trace_writer *w, const char *pattern, const char *exe, uint32_t pid,
+		  uint32_t ppid, uint64_t nonce, uint64_t realtime_ns, uint64_t mono_ns, char *out,
+		  size_t cap);
+
+/* Open a record of the given tag; return the token for writer_end. */
+size_t writer_begin(struct trace_writer *w, uint8_t tag);
+/* Close the record opened at token off (fills in its length). */
+void writer_end(struct trace_writer *w, size_t off);
+/* Cancel the record opened at off. */
+void writer_cancel(struct trace_writer *w, size_t off);
+
+/* Field appenders: unsigned varint, zigzag varint, string, raw bytes. */
+void writer_v(struct trace_writer *w, uint64_t v);
+void writer_z(struct trace_writer *w, int64_t v);
+void writer_s(struct trace_writer *w, const char *s, size_t n);
+void writer_raw(struct trace_writer *w, const void *p, size_t n);
+/* Reserve a 4-byte varint to be filled later with writer_patch4. */
+size_t writer_hole4(struct trace_writer *w);
+void writer_patch4(struct trace_writer *w, size_t off, uint32_t v);
+/* Make room for n more bytes; return a pointer to them (advance with
+ * writer_advance). */
+uint8_t *writer_room(struct trace_writer *w, size_t n);
+void writer_advance(struct trace_writer *w, uint8_t *end);
+
+/* Compress and append the current chunk, if any.  Return 0 or -errno. */
+int writer_flush(struct trace_writer *w);
+
+/* Flush, close the file and free the buffers. */
+int writer_close(struct trace_writer *w);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * cmd_run.c - `heapsnap run`: run a program with the shim preloaded and
+ * pass its stdio, signals and exit status through unchanged.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct run_opts {
+	const char *output;	    /* -o FILE, or NULL for the default name */
+	const char *snap_signal;    /* --snapshot-signal */
+	const char *snap_interval;  /* --snapshot-interval */
+	const char *allocator;	    /* --allocator */
+	int no_scan;		    /* --no-scan */
+	int quiet;		    /* -q */
+};
+
+static pid_t child;
+
+/* Find libheapsnap.so: $HEAPSNAP_LIB, else ../lib/ beside this binary. */
+static int find_shim(char *out, size_t cap)
+{
+	const char *env = getenv("HEAPSNAP_LIB");
+	char self[PATH_MAX - 64];
+
+	if (env && *env) {
+		snprintf(out, cap, "%s", env);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return -1;
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		*slash = 0;
+		snprintf(out, cap, "%s/../lib/libheapsnap.so", self);
+	}
+	if (access(out, R_OK)) {
+		fprintf(stderr, "heapsnap: cannot find the shim at %s (set HEAPSNAP_LIB)\n", out);
+		return -1;
+	}
+	char *real = realpath(out, NULL);
+	if (real) {
+		snprintf(out, cap, "%s", real);
+		free(real);
+	}
+	return 0;
+}
+
+/* Make FILE absolute, so that a child that changes directory writes next
+ * to it too. */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return strdup(path);
+	char *out;
+	if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+static int set_env(const struct run_opts *o, const char *shim, const char *output)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	const char *old = getenv("HEAPSNAP_OPTIONS");
+	char *preload, *opts;
+
+	if (asprintf(&preload, "%s%s%s", shim, pre && *pre ? ":" : "", pre && *pre ? pre : "") < 0)
+		return -1;
+	/* Ours come last: the shim lets later keys win. */
+	if (asprintf(&opts, "%s%s%s%s%s%s%s%s%s%s%s", old && *old ? old : "", old && *old ? ":" : "",
+		     output ? "output=" : "", output ? output : "", output ? ":" : "",
+		     o->snap_signal ? "snapshot_signal=" : "", o->snap_signal ? o->snap_signal : "",
+		     o->snap_signal ? ":" : "", o->no_scan ? "scan=0:" : "",
+		     o->allocator ? "allocator=" : "", o->allocator ? o->allocator : "") < 0)
+		return -1;
+	if (o->snap_interval) {
+		char *more;
+		if (asprintf(&more, "%s%ssnapshot_interval=%s", opts, *opts && opts[strlen(opts) - 1] != ':' ? ":" : "",
+			     o->snap_interval) < 0)
+			return -1;
+		free(opts);
+		opts = more;
+	}
+	size_t n = strlen(opts);
+	while (n && opts[n - 1] == ':')
+		opts[--n] = 0;
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("HEAPSNAP_OPTIONS", opts, 1);
+	free(preload);
+	free(opts);
+	return 0;
+}
+
+/*
+ * Forward a signal to the program.  A terminal's SIGINT, SIGQUIT and
+ * SIGWINCH reach the whole foreground process group, the program included;
+ * those (si_code SI_KERNEL) are not sent twice.
+ */
+static void forward(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	if (si && si->si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH))
+		return;
+	if (child > 0)
+		kill(child, sig);
+}
+
+static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT, SIGPWR};
+
+static void install_forwarding(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = forward;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		sigaction(s, &sa, NULL);
+}
+
+/* End this process the way the program ended. */
+static int pass_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		struct rlimit no_core = {0, 0};
+		setrlimit(RLIMIT_CORE, &no_core); /* the program dumped its own */
+		signal(sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+		return 128 + sig;
+	}
+	return 1;
+}
+
+static void report_traces(const struct run_opts *o, const char *output, pid_t pid)
+{
+	char pattern[PATH_MAX + 32];
+	glob_t g;
+
+	if (o->quiet)
+		return;
+	if (output)
+		snprintf(pattern, sizeof(pattern), "%s", output);
+	else
+		snprintf(pattern, sizeof(pattern), "heapsnap.*.%d.hst", (int)pid);
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			fprintf(stderr, "heapsnap: trace written to %s\n", g.gl_pathv[i]);
+		globfree(&g);
+	}
+}
+
+static int parse(int argc, char **argv, struct run_opts *o, int *first)
+{
+	int i = 1;
+
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc)
+			o->output = argv[++i];
+		else if (!strcmp(a, "--snapshot-signal") && i + 1 < argc)
+			o->snap_signal = argv[++i];
+		else if (!strcmp(a, "--snapshot-interval") && i + 1 < argc)
+			o->snap_interval = argv[++i];
+		else if (!strcmp(a, "--allocator") && i + 1 < argc)
+			o->allocator = argv[++i];
+		else if (!strcmp(a, "--no-scan"))
+			o->no_scan = 1;
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			o->quiet = 1;
+		else
+			return cli_usage_error("run: unknown or incomplete option '%s'", a);
+	}
+	if (i >= argc)
+		return cli_usage_error("run: no program given (heapsnap run [OPTIONS] -- PROG [ARGS])");
+	if (o->allocator && strcmp(o->allocator, "jemalloc") && strcmp(o->allocator, "system"))
+		return cli_usage_error("run: --allocator takes jemalloc or system, not '%s'", o->allocator);
+	if (o->snap_interval) {
+		char *end;
+		double v = strtod(o->snap_interval, &end);
+		if (*end || !(v >= 0.001))
+			return cli_usage_error("run: --snapshot-interval takes seconds >= 0.001, not '%s'",
+					       o->snap_interval);
+	}
+	*first = i;
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	char shim[PATH_MAX];
+	int first = 0, status;
+
+	int rc = parse(argc, argv, &o, &first);
+	if (rc)
+		return rc;
+	if (find_shim(shim, sizeof(shim)))
+		return EXIT_USAGE;
+	char *output = o.output ? absolute(o.output) : NULL;
+	if (output) {
+		/* The user named this file: a stale one must not push the new
+		 * trace to FILE.<pid>. */
+		char rings[PATH_MAX + 8];
+		struct stat st;
+		if (!lstat(output, &st) && S_ISREG(st.st_mode))
+			unlink(output);
+		snprintf(rings, sizeof(rings), "%s.rings", output);
+		unlink(rings);
+	}
+	if (set_env(&o, shim, output))
+		return EXIT_USAGE;
+	install_forwarding();
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "heapsnap: fork: %s\n", strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (child == 0) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+			sigaction(forwarded[i], &sa, NULL);
+		for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+			sigaction(s, &sa, NULL);
+		execvp(argv[first], argv + first);
+		fprintf(stderr, "heapsnap: %s: %s\n", argv[first], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR) {
+			fprintf(stderr, "heapsnap: waitpid: %s\n", strerror(errno));
+			return EXIT_USAGE;
+		}
+	report_traces(&o, output, child);
+	free(output);
+	return pass_status(status);
+}
