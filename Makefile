@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 CC ?= cc
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
-WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
 ALL_CFLAGS := -std=gnu11 -fPIC $(WARN) -Isrc -Iinclude $(CFLAGS)
 B := build
 
@@ -19,7 +19,7 @@ DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libd
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c
-SHIM_SRC := $(wildcard src/shim/*.c) src/trace/writer.c
+SHIM_SRC := $(wildcard src/shim/*.c) src/trace/writer.c src/util/hashmap.c
 TRACE_SRC := src/trace/reader.c
 ANALYZE_SRC := $(wildcard src/analyze/*.c)
 TOOL_SRC := $(wildcard tools/*.c)

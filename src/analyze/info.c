@@ -134,6 +134,9 @@ int info_collect(const char *path, struct info *in, struct hs_diag *d)
 			}
 			break;
 		case ITEM_EVENT:
+			replay_event(&rp, &it.ev);
+			if (it.ev.implicit)
+				break;
 			in->events[it.ev.kind]++;
 			in->total_events++;
 			if (!in->first_ts || it.ev.ts < in->first_ts)
@@ -142,7 +145,6 @@ int info_collect(const char *path, struct info *in, struct hs_diag *d)
 				in->last_ts = it.ev.ts;
 			if (it.ev.thread && (t = thread_of(in, &threads, it.ev.thread)))
 				t->events++;
-			replay_event(&rp, &it.ev);
 			break;
 		case ITEM_SNAPSHOT:
 			on_snapshot(in, &it);

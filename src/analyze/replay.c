@@ -1,5 +1,5 @@
 /*
- * replay.c - live set, with the ordering rules of replay.h.
+ * replay.c - live blocks and bytes per allocinfo, and the peak.
  */
 #include "analyze/replay.h"
 
@@ -11,121 +11,86 @@
 int replay_init(struct replay *r)
 {
 	memset(r, 0, sizeof(*r));
-	return hashmap_init(&r->live, 1024);
+	return 0;
 }
 
 void replay_free(struct replay *r)
 {
-	hashmap_free(&r->live);
-	free(r->blocks);
-	free(r->free_slots);
+	free(r->count);
+	free(r->size);
+	free(r->stack);
 	memset(r, 0, sizeof(*r));
 }
 
-static void drop(struct replay *r, uint64_t *slot_val, uint64_t addr)
+static int reserve(struct replay *r, uint32_t id)
 {
-	uint64_t i = *slot_val;
-	struct replay_block *b = &r->blocks[i];
-
-	r->live_bytes -= b->size;
-	r->live_count--;
-	b->addr = 0;
-	hashmap_del(&r->live, addr);
-	if (r->nfree == r->free_cap) {
-		size_t cap = r->free_cap ? r->free_cap * 2 : 1024;
-		uint64_t *p = realloc(r->free_slots, cap * sizeof(*p));
-		if (!p) {
-			r->oom = 1;
-			return;
-		}
-		r->free_slots = p;
-		r->free_cap = cap;
-	}
-	r->free_slots[r->nfree++] = i;
-}
-
-static void do_free(struct replay *r, uint64_t addr, uint64_t ts)
-{
-	uint64_t *v = hashmap_get(&r->live, addr);
-
-	if (!v) {
-		r->unknown_frees++;
-		return;
-	}
-	if (ts < r->blocks[*v].ts) {
-		r->stale_frees++;
-		return;
-	}
-	drop(r, v, addr);
-}
-
-static void do_alloc(struct replay *r, const struct trace_event *ev)
-{
-	uint64_t *v = hashmap_get(&r->live, ev->addr);
-	uint64_t i;
-
-	if (v) {
-		r->implicit_frees++;
-		drop(r, v, ev->addr);
-	}
-	if (r->nfree) {
-		i = r->free_slots[--r->nfree];
-	} else {
-		if (r->nblocks == r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : 4096;
-			struct replay_block *b = realloc(r->blocks, cap * sizeof(*b));
-			if (!b) {
-				r->oom = 1;
-				return;
-			}
-			r->blocks = b;
-			r->cap = cap;
-		}
-		i = r->nblocks++;
-	}
-	r->blocks[i] = (struct replay_block){ev->addr, ev->size, ev->ts, ev->stack, ev->thread, ev->kind};
-	if (hashmap_put(&r->live, ev->addr, i)) {
+	if (id < r->cap)
+		return 0;
+	size_t n = r->cap ? r->cap : 4096;
+	while (n <= id)
+		n *= 2;
+	uint64_t *c = realloc(r->count, n * sizeof(*c));
+	uint64_t *s = c ? realloc(r->size, n * sizeof(*s)) : NULL;
+	if (c)
+		r->count = c;
+	if (s)
+		r->size = s;
+	uint32_t *k = s ? realloc(r->stack, n * sizeof(*k)) : NULL;
+	if (!k) {
 		r->oom = 1;
-		return;
+		return -1;
 	}
-	r->live_bytes += ev->size;
+	r->stack = k;
+	memset(r->count + r->cap, 0, (n - r->cap) * sizeof(*c));
+	memset(r->size + r->cap, 0, (n - r->cap) * sizeof(*s));
+	memset(r->stack + r->cap, 0, (n - r->cap) * sizeof(*k));
+	r->cap = n;
+	return 0;
+}
+
+static void add(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, uint64_t ts)
+{
+	if (!id || reserve(r, id))
+		return;
+	r->count[id]++;
+	r->size[id] = size;
+	r->stack[id] = stack;
+	r->live_bytes += size;
 	r->live_count++;
 	if (r->live_bytes > r->peak_bytes) {
 		r->peak_bytes = r->live_bytes;
 		r->peak_count = r->live_count;
-		r->peak_ts = ev->ts;
+		r->peak_ts = ts;
 	}
+}
+
+static void drop(struct replay *r, uint32_t id)
+{
+	if (!id || id >= r->cap || !r->count[id]) {
+		r->unknown_frees++;
+		return;
+	}
+	r->count[id]--;
+	r->live_bytes -= r->size[id];
+	r->live_count--;
 }
 
 void replay_event(struct replay *r, const struct trace_event *ev)
 {
 	switch (hst_event_shape(ev->kind)) {
 	case HST_SHAPE_ALLOC:
-		do_alloc(r, ev);
+		add(r, ev->info, ev->size, ev->stack, ev->ts);
 		break;
 	case HST_SHAPE_FREE:
-		do_free(r, ev->addr, ev->ts);
+		drop(r, ev->info);
 		break;
 	case HST_SHAPE_REALLOC:
-		if (ev->old_addr)
-			do_free(r, ev->old_addr, ev->ts - ev->free_lag);
-		if (ev->addr)
-			do_alloc(r, ev);
+		if (ev->old_info)
+			drop(r, ev->old_info);
+		if (ev->info)
+			add(r, ev->info, ev->size, ev->stack, ev->ts);
 		break;
 	case HST_SHAPE_ADDR:
 		break;
 	}
-}
-
-const struct replay_block *replay_find(const struct replay *r, uint64_t addr)
-{
-	uint64_t *v = hashmap_get(&r->live, addr);
-	return v ? &r->blocks[*v] : NULL;
-}
-
-void replay_each(const struct replay *r, void (*fn)(const struct replay_block *b, void *arg), void *arg)
-{
-	for (size_t i = 0; i < r->nblocks; i++)
-		if (r->blocks[i].addr)
-			fn(&r->blocks[i], arg);
 }

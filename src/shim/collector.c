@@ -20,6 +20,7 @@
 #include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/control.h"
+#include "shim/heapmap.h"
 #include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/rings.h"
@@ -31,7 +32,7 @@
 #include "util/varint.h"
 
 #define CYCLE_BUDGET 65536   /* records drained per cycle, all rings */
-#define EVENTS_PER_RECORD 16384
+#define EVENTS_PER_RECORD 65536
 #define SNAPS_PER_CYCLE 64
 
 static struct trace_writer w;
@@ -39,13 +40,14 @@ static pthread_t collector_thread;
 static _Atomic int running;  /* a collector thread is in its loop */
 static _Atomic int sleeping; /* the collector waits on this futex word */
 static _Atomic int stopping; /* collector_finish asked the loop to end */
-static _Atomic uint64_t dropped;
+static _Atomic uint64_t dropped_events;
 static uint32_t flush_ms = 20;
 static uint64_t interval_ns, next_interval_ns;
 static uint32_t stacks_written; /* ids 1..stacks_written are in the file */
 static uint32_t snap_index;	/* snapshots written */
 static uint64_t events_written;
 static const char *exe_path;
+static int inherit_pending; /* a forked child must write its inherited blocks */
 
 /* Records copied out of the rings this cycle. */
 static struct ring_rec *scratch;
@@ -121,7 +123,7 @@ void collector_pause(void)
 void collector_count_drop(void)
 {
 	/* relaxed: a statistic */
-	atomic_fetch_add_rlx(&dropped, 1);
+	atomic_fetch_add_rlx(&dropped_events, 1);
 }
 
 /* Sleep until woken or flush_ms passes. */
@@ -228,80 +230,49 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 	return nslices + 1;
 }
 
-/* Encode one event (1 or 2 records at rec) for thread into the writer. */
-static void encode_event(const struct ring_rec *rec, uint32_t thread, uint64_t *prev_ts,
-			 uint64_t *prev_addr)
-{
-	uint8_t *p = writer_room(&w, 8 * VARINT_MAX);
-	if (!p)
-		return;
-	const struct ring_rec *ev = rec;
-	if (rec->flags & RING_REC_OLD)
-		ev = rec + 1;
-	*p++ = ev->kind;
-	p = varint_put(p, thread);
-	p = varint_put(p, zigzag_enc((int64_t)(ev->ts - *prev_ts)));
-	*prev_ts = ev->ts;
-	switch (hst_event_shape(ev->kind)) {
-	case HST_SHAPE_ALLOC:
-		p = varint_put(p, zigzag_enc((int64_t)(ev->addr - *prev_addr)));
-		p = varint_put(p, ev->size);
-		p = varint_put(p, ev->stack);
-		*prev_addr = ev->addr;
-		break;
-	case HST_SHAPE_FREE:
-	case HST_SHAPE_ADDR:
-		p = varint_put(p, zigzag_enc((int64_t)(ev->addr - *prev_addr)));
-		*prev_addr = ev->addr;
-		break;
-	case HST_SHAPE_REALLOC: {
-		uint64_t old = rec != ev ? rec->addr : 0, lag = rec != ev ? rec->size : 0;
-		p = varint_put(p, zigzag_enc((int64_t)(old - *prev_addr)));
-		p = varint_put(p, zigzag_enc((int64_t)(ev->addr - old)));
-		p = varint_put(p, ev->size);
-		p = varint_put(p, ev->stack);
-		p = varint_put(p, lag);
-		*prev_addr = ev->addr;
-		break;
-	}
-	}
-	writer_advance(&w, p);
-}
-
-/* State of the EVENTS record being written. */
-struct evrec {
-	size_t off;	    /* writer_begin token, or SIZE_MAX if none open */
-	size_t count_hole;  /* where the count goes */
-	uint32_t count;	    /* events in it */
-	uint64_t prev_ts;   /* delta bases */
-	uint64_t prev_addr;
+/* An event with its blocks resolved to allocinfo ids, ready to encode. */
+struct resolved {
+	uint64_t ts;	 /* ns */
+	uint32_t thread; /* thread index */
+	uint32_t a;	 /* allocinfo: the block (alloc, free) or the old one (realloc) */
+	uint32_t b;	 /* realloc: the new block's allocinfo */
+	uint8_t kind;	 /* enum hst_event_kind, maybe | HST_EV_IMPLICIT */
 };
+static struct resolved *res;
+static size_t res_cap; /* entries */
 
-static void evrec_close(struct evrec *e)
+static int res_push(size_t *n, struct resolved r)
 {
-	if (e->off == SIZE_MAX)
-		return;
-	writer_patch4(&w, e->count_hole, e->count);
-	writer_end(&w, e->off);
-	e->off = SIZE_MAX;
+	if (*n == res_cap) {
+		size_t cap = res_cap ? res_cap * 2 : 65536;
+		struct resolved *p = backing_irealloc(res, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		res = p;
+		res_cap = cap;
+	}
+	res[(*n)++] = r;
+	return 0;
 }
 
-static void evrec_open(struct evrec *e, uint64_t base)
+/* Track one block allocated at addr; an implicit free of the block it
+ * displaces goes first. */
+static uint32_t resolve_alloc(size_t *n, const struct ring_rec *ev, uint32_t thread)
 {
-	e->off = writer_begin(&w, HST_REC_EVENTS);
-	writer_v(&w, base);
-	e->count_hole = writer_hole4(&w);
-	e->count = 0;
-	e->prev_ts = base;
-	e->prev_addr = 0;
+	uint32_t dropped;
+	uint32_t id = heapmap_alloc(ev->addr, ev->size, ev->stack, ev->ts / 1000, &dropped);
+
+	if (dropped)
+		res_push(n, (struct resolved){ev->ts, thread, dropped, 0, HST_EV_FREE | HST_EV_IMPLICIT});
+	return id;
 }
 
-/* Merge the slices by time and write them, with snaps (sorted) in place. */
-static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps)
+/*
+ * Merge the slices by time and resolve every event against the heap model,
+ * appending to res after its first n entries.  Return the new count.
+ */
+static size_t resolve_events(size_t nslices, size_t n)
 {
-	struct evrec e = {.off = SIZE_MAX};
-	size_t next_snap = 0;
-
 	for (;;) {
 		struct slice *best = NULL;
 		for (size_t i = 0; i < nslices; i++) {
@@ -310,23 +281,176 @@ static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps)
 				best = s;
 		}
 		if (!best)
+			return n;
+		const struct ring_rec *rec = &scratch[best->at], *ev = rec;
+		unsigned nrec = 1;
+		if ((rec->flags & RING_REC_OLD) && best->at + 1 < best->end) {
+			ev = rec + 1;
+			nrec = 2;
+		}
+		best->at += nrec;
+		struct resolved r = {ev->ts, best->thread, 0, 0, ev->kind};
+		switch (hst_event_shape(ev->kind)) {
+		case HST_SHAPE_ALLOC:
+			r.a = resolve_alloc(&n, ev, best->thread);
 			break;
-		const struct ring_rec *rec = &scratch[best->at];
-		unsigned nrec = (rec->flags & RING_REC_OLD) && best->at + 1 < best->end ? 2 : 1;
-		uint64_t ts = rec[nrec - 1].ts;
-		while (next_snap < nsnaps && snaps[next_snap].ts < ts) {
-			evrec_close(&e);
+		case HST_SHAPE_FREE:
+			r.a = heapmap_free(ev->addr, ev->ts / 1000);
+			break;
+		case HST_SHAPE_REALLOC:
+			/* rec->size of the first record is the free lag (ns) */
+			r.a = nrec == 2 ? heapmap_free(rec->addr, (ev->ts - rec->size) / 1000) : 0;
+			r.b = ev->addr ? resolve_alloc(&n, ev, best->thread) : 0;
+			break;
+		case HST_SHAPE_ADDR:
+			break;
+		}
+		if (res_push(&n, r))
+			return n;
+	}
+}
+
+static void emit_allocinfo(uint32_t id)
+{
+	struct heapmap_info *in;
+
+	if (!id || (in = heapmap_info(id))->written)
+		return;
+	size_t off = writer_begin(&w, HST_REC_ALLOCINFO);
+	writer_v(&w, id);
+	writer_v(&w, in->size);
+	writer_v(&w, in->stack);
+	writer_end(&w, off);
+	in->written = 1;
+}
+
+/* The four columns of an EVENTS record being built (format.h). */
+struct column {
+	uint8_t *p;   /* bytes */
+	size_t len;   /* used */
+	size_t cap;   /* allocated */
+};
+static struct column cols[4]; /* kinds, threads, times, blocks */
+
+static uint8_t *col_room(struct column *c, size_t n)
+{
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 65536;
+		while (cap < c->len + n)
+			cap *= 2;
+		uint8_t *p = backing_irealloc(c->p, cap);
+		if (!p)
+			return NULL;
+		c->p = p;
+		c->cap = cap;
+	}
+	return c->p + c->len;
+}
+
+static void col_v(struct column *c, uint64_t v)
+{
+	uint8_t *p = col_room(c, VARINT_MAX);
+	if (p)
+		c->len = (size_t)(varint_put(p, v) - c->p);
+}
+
+/* State of the EVENTS record being built. */
+struct evrec {
+	uint64_t base;	  /* time of its first event, ns */
+	uint32_t count;	  /* events in it */
+	uint64_t prev_us; /* time delta base */
+};
+
+static void evrec_add(struct evrec *e, const struct resolved *r)
+{
+	uint64_t us = r->ts / 1000;
+	uint8_t *k = col_room(&cols[0], 1);
+
+	if (!k)
+		return;
+	if (!e->count) {
+		e->base = r->ts;
+		e->prev_us = us;
+	}
+	*k = r->kind;
+	cols[0].len++;
+	col_v(&cols[1], r->thread);
+	col_v(&cols[2], zigzag_enc((int64_t)(us - e->prev_us)));
+	e->prev_us = us;
+	switch (hst_event_shape(r->kind & HST_EV_KIND_MASK)) {
+	case HST_SHAPE_ALLOC:
+	case HST_SHAPE_FREE:
+		col_v(&cols[3], r->a);
+		break;
+	case HST_SHAPE_REALLOC:
+		col_v(&cols[3], r->a);
+		col_v(&cols[3], r->b);
+		break;
+	case HST_SHAPE_ADDR:
+		break;
+	}
+	e->count++;
+}
+
+static void evrec_flush(struct evrec *e)
+{
+	if (!e->count)
+		return;
+	size_t off = writer_begin(&w, HST_REC_EVENTS);
+	writer_v(&w, e->base);
+	writer_v(&w, e->count);
+	for (int i = 0; i < 4; i++) {
+		writer_v(&w, cols[i].len);
+		writer_raw(&w, cols[i].p, cols[i].len);
+		cols[i].len = 0;
+	}
+	writer_end(&w, off);
+	e->count = 0;
+}
+
+static void inherit_one(uint64_t addr, uint32_t info, void *arg)
+{
+	size_t *n = arg;
+
+	(void)addr;
+	res_push(n, (struct resolved){0, 0, info, 0, HST_EV_MALLOC | HST_EV_IMPLICIT});
+}
+
+/* Resolved implicit allocations for every block a forked child inherited,
+ * stamped now.  Return how many. */
+static size_t resolve_inherited(uint64_t now)
+{
+	size_t n = 0;
+
+	heapmap_each(inherit_one, &n);
+	for (size_t i = 0; i < n; i++)
+		res[i].ts = now;
+	return n;
+}
+
+/* Write the resolved events, with snaps (sorted by time) in place. */
+static void emit_events(size_t nres, struct snap *snaps, size_t nsnaps)
+{
+	struct evrec e = {0};
+	size_t next_snap = 0;
+
+	for (size_t i = 0; i < nres; i++) {
+		emit_allocinfo(res[i].a);
+		emit_allocinfo(res[i].b);
+	}
+	for (size_t i = 0; i < nres; i++) {
+		const struct resolved *r = &res[i];
+		while (next_snap < nsnaps && snaps[next_snap].ts < r->ts) {
+			evrec_flush(&e);
 			emit_snapshot(&snaps[next_snap++]);
 		}
-		if (e.off == SIZE_MAX)
-			evrec_open(&e, ts);
-		encode_event(rec, best->thread, &e.prev_ts, &e.prev_addr);
-		events_written++;
-		best->at += nrec;
-		if (++e.count == EVENTS_PER_RECORD)
-			evrec_close(&e);
+		evrec_add(&e, r);
+		if (!(r->kind & HST_EV_IMPLICIT))
+			events_written++;
+		if (e.count == EVENTS_PER_RECORD)
+			evrec_flush(&e);
 	}
-	evrec_close(&e);
+	evrec_flush(&e);
 	while (next_snap < nsnaps)
 		emit_snapshot(&snaps[next_snap++]);
 }
@@ -407,8 +531,14 @@ static size_t cycle(bool *more_pending, struct snap *extra)
 			 atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
 			*more_pending = true;
 	}
+	size_t nres = 0;
+	if (inherit_pending) {
+		nres = resolve_inherited(now);
+		inherit_pending = 0;
+	}
+	nres = resolve_events(nslices, nres);
 	emit_stacks();
-	emit_events(nslices, snaps, nsnaps);
+	emit_events(nres, snaps, nsnaps);
 	for (size_t i = 0; i < nslices; i++)
 		if (slices[i].retired && slices[i].thread)
 			emit_thread_end(slices[i].thread, slices[i].r->end_ns, slices[i].r->name);
@@ -522,7 +652,7 @@ void collector_finish(int reason, int status)
 	writer_v(&w, (uint64_t)reason);
 	writer_z(&w, status);
 	writer_v(&w, events_written);
-	writer_v(&w, atomic_load_rlx(&dropped)); /* relaxed: a statistic */
+	writer_v(&w, atomic_load_rlx(&dropped_events)); /* relaxed: a statistic */
 	writer_end(&w, off);
 	if (reason == HST_END_EXEC)
 		writer_flush(&w);
@@ -532,6 +662,10 @@ void collector_finish(int reason, int status)
 
 void collector_forget(void)
 {
+	/* The child inherits the parent's live blocks: its trace starts with
+	 * them (implicit allocations), and every allocinfo is new to it. */
+	heapmap_unwrite_all();
+	inherit_pending = 1;
 	/* relaxed: the forked child has one thread */
 	atomic_store_rlx(&running, 0);
 	atomic_store_rlx(&sleeping, 0);
@@ -544,7 +678,7 @@ void collector_forget(void)
 	stacks_written = 0;
 	snap_index = 0;
 	events_written = 0;
-	atomic_store_rlx(&dropped, 0);
+	atomic_store_rlx(&dropped_events, 0);
 	next_interval_ns = 0;
 	uint32_t nrings = rings_count();
 	for (uint32_t i = 0; i < nrings; i++)

@@ -98,6 +98,9 @@
  *           names a stack written later in the file.
  * THREAD    v index, v tid, t start.  index is what events call the thread.
  * THREAD_END v index, t end, s name
+ * ALLOCINFO v id (>= 1), v size, v stack: an allocation site and size
+ *           pair; events name blocks by these ids.  Each id is written
+ *           once, before the first event that uses it.
  * EVENTS    t base, v count, then count events (below)
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
@@ -116,24 +119,42 @@ enum hst_tag {
 	HST_REC_SNAPSHOT = 7,
 	HST_REC_PROGRESS = 8,
 	HST_REC_END = 9,
+	HST_REC_ALLOCINFO = 10,
 };
 
 /*
- * One event in an EVENTS record:
+ * The events of an EVENTS record are stored by column, because each
+ * column compresses far better alone than interleaved with the others:
  *
- *   u8 kind, v thread index, z time delta (from the previous event in the
- *   record; from base for the first), then by kind:
- *     allocation kinds:  z addr delta, v size, v stack
- *     free kinds:        z addr delta
- *     realloc kinds:     z old addr delta, z new addr delta (from old),
- *                        v size, v stack
- *     USABLE_SIZE:       z addr delta
+ *   v n_kind_bytes,   kinds:   u8 kind (| HST_EV_IMPLICIT) per event
+ *   v n_thread_bytes, threads: v thread index per event
+ *   v n_time_bytes,   times:   z time delta in microseconds per event, from
+ *                              the previous event (the first from base /
+ *                              1000); times are floor(ns / 1000)
+ *   v n_block_bytes,  blocks:  by kind,
+ *     allocation kinds:  v allocinfo of the new block
+ *     free kinds:        v allocinfo of the freed block (0: a block the
+ *                        trace never saw allocated)
+ *     realloc kinds:     v allocinfo of the old block (0: none or unknown),
+ *                        v allocinfo of the new block (0: realloc(p, 0))
+ *     USABLE_SIZE:       nothing
  *
- * "addr delta" is from the previous address encoded in the same record
- * (0 before the first).  A realloc that freed (size 0) has new addr 0; one
- * that failed is not recorded.  Stack 0 means no stack was taken (a call
- * made from inside the shim's own hook, such as from a signal handler).
+ * Blocks are not named by address: the collector knows which block each
+ * free releases and writes that block's allocinfo (its size and stack),
+ * which is what statistics need and compresses far better.  Addresses
+ * appear where they are needed, in the exit scan.
+ *
+ * HST_EV_IMPLICIT marks a free the collector inferred: an address came back
+ * from the allocator while the trace still held a block there, so the
+ * block's own free is late (a thread was preempted between stamping and
+ * publishing it).  The late free itself is then written with allocinfo 0.
+ * An implicit free is not a call the program made: it is not counted.
+ * Likewise an implicit MALLOC, at the start of a forked child's trace, is a
+ * block the child inherited from its parent.
  */
+#define HST_EV_IMPLICIT 0x80
+#define HST_EV_KIND_MASK 0x7f
+
 enum hst_event_kind {
 	HST_EV_MALLOC = 1,
 	HST_EV_CALLOC = 2,

@@ -18,6 +18,7 @@
 #include "trace/ringfile.h"
 #include "util/compiler.h"
 #include "util/crc32c.h"
+#include "util/hashmap.h"
 #include "util/atomic.h"
 #include "util/varint.h"
 
@@ -37,6 +38,8 @@ struct recovery {
 	} *cur;
 	size_t ncur;
 	size_t next_thread; /* phase 0: next cursor to announce */
+	struct hashmap blocks; /* address -> allocinfo of recovered blocks */
+	size_t next_info;      /* next allocinfo id for recovered blocks */
 };
 
 struct trace_reader {
@@ -51,10 +54,14 @@ struct trace_reader {
 	uint8_t *buf;	     /* raw payload */
 	size_t cap;
 	size_t len, pos;     /* records in buf: [pos, len) */
-	/* the EVENTS record being iterated */
-	const uint8_t *ev_p, *ev_end;
+	/* the EVENTS record being iterated: its four columns */
+	struct { const uint8_t *p, *end; } col[4];
 	uint32_t ev_left;
-	uint64_t ev_ts, ev_addr;
+	uint64_t ev_us;	     /* time of the previous event, microseconds */
+	/* allocinfos by id */
+	uint64_t *info_size;
+	uint32_t *info_stack;
+	size_t ninfo;	     /* ids below this are allocated (maybe unset) */
 	uint64_t *ips;	     /* decoded stack */
 	size_t ips_cap;
 	int last_tag;	     /* tag of the last record read */
@@ -297,45 +304,77 @@ static int corrupt_record(struct trace_reader *r, int tag)
 	return -1;
 }
 
-/* Decode the next event of the current EVENTS record. */
+/* Record allocinfo id.  Return 0 or -1. */
+static int set_info(struct trace_reader *r, uint64_t id, uint64_t size, uint32_t stack)
+{
+	if (id >= r->ninfo) {
+		size_t n = r->ninfo ? r->ninfo : 1024;
+		while (n <= id)
+			n *= 2;
+		uint64_t *sz = realloc(r->info_size, n * sizeof(*sz));
+		if (!sz)
+			return -1;
+		r->info_size = sz;
+		uint32_t *st = realloc(r->info_stack, n * sizeof(*st));
+		if (!st)
+			return -1;
+		r->info_stack = st;
+		memset(sz + r->ninfo, 0, (n - r->ninfo) * sizeof(*sz));
+		memset(st + r->ninfo, 0, (n - r->ninfo) * sizeof(*st));
+		r->ninfo = n;
+	}
+	r->info_size[id] = size;
+	r->info_stack[id] = stack;
+	return 0;
+}
+
+/* Fill size and stack from allocinfo id; an id never defined reads 0. */
+static void get_info(const struct trace_reader *r, uint32_t id, uint64_t *size, uint32_t *stack)
+{
+	*size = id < r->ninfo ? r->info_size[id] : 0;
+	*stack = id < r->ninfo ? r->info_stack[id] : 0;
+}
+
+/* Decode the next event of the current EVENTS record (one entry from
+ * each column). */
 static int next_event(struct trace_reader *r, struct trace_item *it)
 {
-	struct body b = {r->ev_p, r->ev_end, 0};
+	struct body k = {r->col[0].p, r->col[0].end, 0}, th = {r->col[1].p, r->col[1].end, 0};
+	struct body t = {r->col[2].p, r->col[2].end, 0}, b = {r->col[3].p, r->col[3].end, 0};
 	struct trace_event *ev = &it->ev;
 
-	if (b.p >= b.end)
+	if (k.p >= k.end)
 		return corrupt_record(r, HST_REC_EVENTS);
 	memset(ev, 0, sizeof(*ev));
-	ev->kind = *b.p++;
-	ev->thread = (uint32_t)b_v(&b);
-	r->ev_ts += (uint64_t)b_z(&b);
-	ev->ts = r->ev_ts;
+	uint8_t kind = *k.p++;
+	ev->kind = kind & HST_EV_KIND_MASK;
+	ev->implicit = !!(kind & HST_EV_IMPLICIT);
+	ev->thread = (uint32_t)b_v(&th);
+	r->ev_us += (uint64_t)b_z(&t);
+	ev->ts = r->ev_us * 1000;
 	if (!hst_event_name(ev->kind))
 		return corrupt_record(r, HST_REC_EVENTS);
 	switch (hst_event_shape(ev->kind)) {
 	case HST_SHAPE_ALLOC:
-		r->ev_addr += (uint64_t)b_z(&b);
-		ev->addr = r->ev_addr;
-		ev->size = b_v(&b);
-		ev->stack = (uint32_t)b_v(&b);
-		break;
 	case HST_SHAPE_FREE:
-	case HST_SHAPE_ADDR:
-		r->ev_addr += (uint64_t)b_z(&b);
-		ev->addr = r->ev_addr;
+		ev->info = (uint32_t)b_v(&b);
+		get_info(r, ev->info, &ev->size, &ev->stack);
 		break;
 	case HST_SHAPE_REALLOC:
-		ev->old_addr = r->ev_addr + (uint64_t)b_z(&b);
-		ev->addr = ev->old_addr + (uint64_t)b_z(&b);
-		ev->size = b_v(&b);
-		ev->stack = (uint32_t)b_v(&b);
-		ev->free_lag = b_v(&b);
-		r->ev_addr = ev->addr;
+		ev->old_info = (uint32_t)b_v(&b);
+		ev->info = (uint32_t)b_v(&b);
+		get_info(r, ev->old_info, &ev->old_size, &ev->old_stack);
+		get_info(r, ev->info, &ev->size, &ev->stack);
+		break;
+	case HST_SHAPE_ADDR:
 		break;
 	}
-	if (b.bad)
+	if (th.bad || t.bad || b.bad)
 		return corrupt_record(r, HST_REC_EVENTS);
-	r->ev_p = b.p;
+	r->col[0].p = k.p;
+	r->col[1].p = th.p;
+	r->col[2].p = t.p;
+	r->col[3].p = b.p;
 	r->ev_left--;
 	it->type = ITEM_EVENT;
 	return 1;
@@ -411,13 +450,24 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->thread.ts = b_v(&b);
 		it->thread.name = b_s(&b);
 		break;
+	case HST_REC_ALLOCINFO: {
+		uint64_t id = b_v(&b), size = b_v(&b), stack = b_v(&b);
+		if (b.bad || !id || id > (1u << 31) || set_info(r, id, size, (uint32_t)stack))
+			return corrupt_record(r, tag);
+		return 2;
+	}
 	case HST_REC_EVENTS:
-		r->ev_ts = b_v(&b);
+		r->ev_us = b_v(&b) / 1000;
 		r->ev_left = (uint32_t)b_v(&b);
-		r->ev_addr = 0;
-		r->ev_p = b.p;
-		r->ev_end = b.end;
-		if (b.bad)
+		for (int i = 0; i < 4; i++) {
+			uint64_t n = b_v(&b);
+			if (b.bad || n > (uint64_t)(b.end - b.p))
+				return corrupt_record(r, tag);
+			r->col[i].p = b.p;
+			r->col[i].end = b.p + n;
+			b.p += n;
+		}
+		if (b.bad || r->ev_left > (uint64_t)(r->col[0].end - r->col[0].p))
 			return corrupt_record(r, tag);
 		return 2;
 	case HST_REC_SNAPSHOT:
@@ -555,7 +605,36 @@ static int recovery_start(struct trace_reader *r)
 		c->cur[c->ncur++] = (struct rcursor){g, from, tail};
 	}
 	c->phase = 0;
-	return 0;
+	return hashmap_init(&c->blocks, 1024);
+}
+
+/*
+ * Ring records name blocks by address, chunks by allocinfo.  A recovered
+ * allocation gets an allocinfo of its own (after every id of the chunks);
+ * a recovered free is matched by address against recovered allocations
+ * only: a block allocated before the last chunk cannot be named (info 0).
+ */
+static uint32_t recover_alloc(struct trace_reader *r, const struct ring_rec *ev)
+{
+	struct recovery *c = &r->rec;
+	uint32_t id = (uint32_t)(r->ninfo > c->next_info ? r->ninfo : c->next_info);
+
+	if (!id)
+		id = 1;
+	c->next_info = id + 1;
+	if (set_info(r, id, ev->size, ev->stack) || hashmap_put(&c->blocks, ev->addr, id))
+		return 0;
+	return id;
+}
+
+static uint32_t recover_free(struct trace_reader *r, uint64_t addr)
+{
+	uint64_t *v = hashmap_get(&r->rec.blocks, addr);
+	uint32_t id = v ? (uint32_t)*v : 0;
+
+	if (v)
+		hashmap_del(&r->rec.blocks, addr);
+	return id;
 }
 
 static const struct ring_rec *cursor_rec(const struct rcursor *k, uint64_t pos)
@@ -653,14 +732,23 @@ static int recovery_next(struct trace_reader *r, struct trace_item *it)
 		it->type = ITEM_EVENT;
 		it->ev.kind = ev->kind;
 		it->ev.thread = best->ring->thread_index;
-		it->ev.ts = ev->ts;
-		it->ev.addr = ev->addr;
-		it->ev.size = hst_event_shape(ev->kind) == HST_SHAPE_FREE ? 0 : ev->size;
-		it->ev.stack = ev->stack;
-		if (n == 2) {
-			it->ev.old_addr = rec->addr;
-			it->ev.free_lag = rec->size;
+		it->ev.ts = ev->ts / 1000 * 1000;
+		switch (hst_event_shape(ev->kind)) {
+		case HST_SHAPE_ALLOC:
+			it->ev.info = recover_alloc(r, ev);
+			break;
+		case HST_SHAPE_FREE:
+			it->ev.info = recover_free(r, ev->addr);
+			break;
+		case HST_SHAPE_REALLOC:
+			it->ev.old_info = n == 2 ? recover_free(r, rec->addr) : 0;
+			it->ev.info = ev->addr ? recover_alloc(r, ev) : 0;
+			break;
+		case HST_SHAPE_ADDR:
+			break;
 		}
+		get_info(r, it->ev.old_info, &it->ev.old_size, &it->ev.old_stack);
+		get_info(r, it->ev.info, &it->ev.size, &it->ev.stack);
 		r->recovered++;
 		return 1;
 	}
@@ -674,6 +762,10 @@ void reader_close(struct trace_reader *r)
 	if (r->rec.map)
 		munmap(r->rec.map, r->rec.size);
 	free(r->rec.cur);
+	if (r->rec.blocks.keys)
+		hashmap_free(&r->rec.blocks);
+	free(r->info_size);
+	free(r->info_stack);
 	free(r->path);
 	free(r->zbuf);
 	free(r->buf);

@@ -36,15 +36,23 @@ enum item_type {
 	ITEM_END,
 };
 
+/*
+ * One event.  Blocks are named by allocinfo (format.h): for an allocation
+ * info/size/stack describe the new block, for a free the freed block (info
+ * 0: a block the trace never saw allocated), for a realloc old_* the old
+ * block and info/size/stack the new one (info 0: realloc(p, 0)).
+ */
 struct trace_event {
-	uint8_t kind;	   /* enum hst_event_kind */
-	uint32_t thread;   /* thread index (0: an exited thread) */
-	uint64_t ts;	   /* CLOCK_MONOTONIC ns */
-	uint64_t addr;	   /* block (new block for realloc kinds, 0 if freed) */
-	uint64_t old_addr; /* realloc kinds: the old block, 0 if none */
-	uint64_t size;	   /* requested bytes */
-	uint32_t stack;	   /* stack id, 0 = none */
-	uint64_t free_lag; /* realloc kinds: ns between giving up old_addr and ts */
+	uint8_t kind;	    /* enum hst_event_kind */
+	uint8_t implicit;   /* inferred by the collector, not a call (format.h) */
+	uint32_t thread;    /* thread index (0: an exited thread) */
+	uint64_t ts;	    /* CLOCK_MONOTONIC ns, microsecond resolution */
+	uint32_t info;	    /* allocinfo id */
+	uint64_t size;	    /* requested bytes */
+	uint32_t stack;	    /* stack id, 0 = none */
+	uint32_t old_info;  /* realloc kinds: the old block */
+	uint64_t old_size;
+	uint32_t old_stack;
 };
 
 struct trace_str {

@@ -1,0 +1,44 @@
+/*
+ * heapmap.h - the collector's model of the traced heap: every live block
+ * (address -> allocinfo and allocation time) and the table of allocinfos,
+ * the (size, stack) pairs that events name blocks by (format.h).
+ *
+ * Only the collector thread (or a thread finishing the trace after the
+ * collector stopped) touches it; its memory comes from the private arena
+ * (the caller is TS_INTERNAL), so it is never recorded.
+ */
+#ifndef HS_SHIM_HEAPMAP_H
+#define HS_SHIM_HEAPMAP_H
+
+#include <stdint.h>
+
+/* An allocinfo: what events say about a block. */
+struct heapmap_info {
+	uint64_t size;	 /* requested bytes */
+	uint32_t stack;	 /* stack id */
+	uint32_t written; /* its ALLOCINFO record is in the current trace */
+};
+
+/* A block allocated at addr (ts in microseconds).  Return its allocinfo id,
+ * or 0 when out of memory.  If the address was still live, *dropped gets
+ * the old block's allocinfo (its free is late: see HST_EV_IMPLICIT). */
+uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint64_t ts_us, uint32_t *dropped);
+
+/* The block at addr was freed at ts_us.  Return its allocinfo id, or 0 if
+ * no block is known there or the free predates the live block (a late free
+ * of a block already dropped). */
+uint32_t heapmap_free(uint64_t addr, uint64_t ts_us);
+
+/* The allocinfo of id (1 <= id < heapmap_info_count()). */
+struct heapmap_info *heapmap_info(uint32_t id);
+uint32_t heapmap_info_count(void);
+
+/* Number of live blocks, and a walk over them. */
+uint64_t heapmap_live_count(void);
+void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, void *arg), void *arg);
+
+/* A new trace begins (forked child): every allocinfo must be written
+ * again before use. */
+void heapmap_unwrite_all(void);
+
+#endif

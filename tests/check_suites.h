@@ -1,0 +1,20 @@
+/*
+ * check_suites.h - the list of unit suites; add a suite here and in its
+ * own tests/check_<module>.c.
+ */
+#ifndef HS_TESTS_CHECK_SUITES_H
+#define HS_TESTS_CHECK_SUITES_H
+
+#include <check.h>
+
+Suite *varint_suite(void);
+Suite *crc32c_suite(void);
+Suite *hashmap_suite(void);
+Suite *options_suite(void);
+Suite *reader_suite(void);
+Suite *replay_suite(void);
+
+#define CHECK_SUITES \
+	{ varint_suite, crc32c_suite, hashmap_suite, options_suite, reader_suite, replay_suite }
+
+#endif
