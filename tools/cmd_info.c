@@ -61,9 +61,11 @@ static void print_text(const struct info *in)
 	if (in->truncated)
 		printf("status:     TRUNCATED: %s%s\n", in->truncation,
 		       in->recovered ? "; events recovered from the ring file" : "");
-	else
+	else if (in->end_status >= 0)
 		printf("status:     complete (ended by %s, status %lld)\n", end_name(in->end_reason),
 		       (long long)in->end_status);
+	else
+		printf("status:     complete (ended by %s)\n", end_name(in->end_reason));
 	printf("events:     %llu", (unsigned long long)in->total_events);
 	if (in->recovered)
 		printf(" (%llu recovered from the ring file)", (unsigned long long)in->recovered);
@@ -78,6 +80,11 @@ static void print_text(const struct info *in)
 	printf("peak:       %llu bytes in %llu blocks at %.3f s\n", (unsigned long long)in->peak_bytes,
 	       (unsigned long long)in->peak_blocks, secs(in, in->peak_ts));
 	printf("stacks:     %llu distinct\n", (unsigned long long)in->stacks);
+	printf("size:       %llu bytes (records before compression: events %llu, stacks %llu, allocinfo %llu, "
+	       "other %llu)\n",
+	       (unsigned long long)in->file_bytes, (unsigned long long)in->raw_events,
+	       (unsigned long long)in->raw_stacks, (unsigned long long)in->raw_allocinfo,
+	       (unsigned long long)in->raw_other);
 	printf("modules:    %llu\n", (unsigned long long)in->modules);
 	printf("threads:    %zu\n", in->nthreads);
 	for (size_t i = 0; i < in->nthreads; i++)
@@ -117,6 +124,11 @@ static void print_json(const struct info *in)
 	       (unsigned long long)in->live_blocks);
 	printf(", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f}", (unsigned long long)in->peak_bytes,
 	       (unsigned long long)in->peak_blocks, secs(in, in->peak_ts));
+	printf(", \"bytes\": {\"file\": %llu, \"events\": %llu, \"stacks\": %llu, \"allocinfo\": %llu, "
+	       "\"other\": %llu}",
+	       (unsigned long long)in->file_bytes, (unsigned long long)in->raw_events,
+	       (unsigned long long)in->raw_stacks, (unsigned long long)in->raw_allocinfo,
+	       (unsigned long long)in->raw_other);
 	printf(", \"stacks\": %llu, \"modules\": %llu, \"threads\": %zu, \"thread_list\": [",
 	       (unsigned long long)in->stacks, (unsigned long long)in->modules, in->nthreads);
 	for (size_t i = 0; i < in->nthreads; i++) {

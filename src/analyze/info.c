@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analyze/replay.h"
 #include "util/hashmap.h"
@@ -163,6 +164,15 @@ int info_collect(const char *path, struct info *in, struct hs_diag *d)
 		in->truncated = reader_truncated(r);
 		snprintf(in->truncation, sizeof(in->truncation), "%s", reader_truncation(r));
 		in->recovered = reader_recovered(r);
+		in->raw_events = reader_tag_bytes(r, HST_REC_EVENTS);
+		in->raw_stacks = reader_tag_bytes(r, HST_REC_STACK);
+		in->raw_allocinfo = reader_tag_bytes(r, HST_REC_ALLOCINFO);
+		for (int tag = 0; tag < 16; tag++)
+			if (tag != HST_REC_EVENTS && tag != HST_REC_STACK && tag != HST_REC_ALLOCINFO)
+				in->raw_other += reader_tag_bytes(r, tag);
+		struct stat st;
+		if (!stat(path, &st))
+			in->file_bytes = (uint64_t)st.st_size;
 		in->stacks = stacks.count;
 		in->live_bytes = rp.live_bytes;
 		in->live_blocks = rp.live_count;

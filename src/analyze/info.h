@@ -50,6 +50,8 @@ struct info {
 	int truncated;
 	char truncation[256];
 	uint64_t recovered; /* events read back from the ring file */
+	uint64_t file_bytes; /* size of the trace file */
+	uint64_t raw_events, raw_stacks, raw_allocinfo, raw_other; /* uncompressed record bytes */
 };
 
 /* Read the trace at path into *out.  Return 0, or -1 with d set (exit 2). */

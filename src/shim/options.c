@@ -141,7 +141,7 @@ void options_parse(struct options *o, const char *s)
 	o->max_frames = 64;
 	o->ring_records = 16384;
 	o->scan = true;
-	o->zstd_level = 1;
+	o->zstd_level = 6;
 	o->flush_ms = 20;
 	if (!s)
 		return;

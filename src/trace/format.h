@@ -21,6 +21,13 @@
  *   u32 crc        CRC-32C of the stored payload
  *   u32 hcrc       CRC-32C of the 20 bytes above
  *
+ * HST_CODEC_ZSTD payloads are consecutive pieces of one zstd stream that
+ * runs through the trace (frames may end and new ones begin anywhere): each
+ * chunk ends at a flush point, so a reader that decompresses the chunks in
+ * order with one streaming context gets each chunk's records whole.
+ * Compressing across chunks matters: a chunk holds one collector cycle
+ * (tens of milliseconds), too little for zstd to learn from alone.
+ *
  * Each chunk is written with one write(2), so a process killed at any point
  * leaves whole chunks followed by at most one torn one; the reader stops at
  * the first chunk that does not verify and calls the trace truncated.
@@ -101,7 +108,8 @@
  * ALLOCINFO v id (>= 1), v size, v stack: an allocation site and size
  *           pair; events name blocks by these ids.  Each id is written
  *           once, before the first event that uses it.
- * EVENTS    t base, v count, then count events (below)
+ * EVENTS    t base, v count, v tick (ns per time unit of the record's
+ *           time column), then the four columns of count events (below)
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
  *           that ring before position is in this or an earlier chunk.
@@ -128,9 +136,9 @@ enum hst_tag {
  *
  *   v n_kind_bytes,   kinds:   u8 kind (| HST_EV_IMPLICIT) per event
  *   v n_thread_bytes, threads: v thread index per event
- *   v n_time_bytes,   times:   z time delta in microseconds per event, from
- *                              the previous event (the first from base /
- *                              1000); times are floor(ns / 1000)
+ *   v n_time_bytes,   times:   z time delta in ticks per event, from the
+ *                              previous event (the first from base / tick);
+ *                              an event's time is floor(ns / tick) * tick
  *   v n_block_bytes,  blocks:  by kind,
  *     allocation kinds:  v allocinfo of the new block
  *     free kinds:        v allocinfo of the freed block (0: a block the

@@ -49,6 +49,7 @@ struct trace_reader {
 	struct trace_header hdr;
 	uint64_t file_size;
 	uint64_t off;	     /* next chunk offset */
+	ZSTD_DCtx *dctx;     /* the trace's zstd stream */
 	uint8_t *zbuf;	     /* stored payload */
 	size_t zcap;
 	uint8_t *buf;	     /* raw payload */
@@ -57,7 +58,8 @@ struct trace_reader {
 	/* the EVENTS record being iterated: its four columns */
 	struct { const uint8_t *p, *end; } col[4];
 	uint32_t ev_left;
-	uint64_t ev_us;	     /* time of the previous event, microseconds */
+	uint64_t ev_ticks;   /* time of the previous event, ticks */
+	uint64_t ev_tick;    /* ns per tick of the current EVENTS record */
 	/* allocinfos by id */
 	uint64_t *info_size;
 	uint32_t *info_stack;
@@ -65,6 +67,7 @@ struct trace_reader {
 	uint64_t *ips;	     /* decoded stack */
 	size_t ips_cap;
 	int last_tag;	     /* tag of the last record read */
+	uint64_t tag_bytes[16]; /* uncompressed bytes by record tag (15: others) */
 	int chunks_done;     /* no more chunks */
 	int truncated;
 	char why[256];
@@ -175,6 +178,11 @@ const char *reader_truncation(const struct trace_reader *r)
 	return r->why;
 }
 
+uint64_t reader_tag_bytes(const struct trace_reader *r, int tag)
+{
+	return r->tag_bytes[tag >= 0 && tag < 15 ? tag : 15];
+}
+
 uint64_t reader_recovered(const struct trace_reader *r)
 {
 	return r->recovered;
@@ -249,8 +257,20 @@ static int load_chunk(struct trace_reader *r)
 		return -1;
 	}
 	if (codec == HST_CODEC_ZSTD) {
-		size_t n = ZSTD_decompress(r->buf, raw, r->zbuf, stored);
-		if (ZSTD_isError(n) || n != raw) {
+		if (!r->dctx && !(r->dctx = ZSTD_createDCtx())) {
+			diag_set(r->diag, "%s: out of memory", r->path);
+			return -1;
+		}
+		ZSTD_inBuffer in = {r->zbuf, stored, 0};
+		ZSTD_outBuffer out = {r->buf, raw, 0};
+		size_t rc = 0;
+		while (in.pos < in.size || out.pos < out.size) {
+			size_t before = in.pos + out.pos;
+			rc = ZSTD_decompressStream(r->dctx, &out, &in);
+			if (ZSTD_isError(rc) || in.pos + out.pos == before)
+				break;
+		}
+		if (ZSTD_isError(rc) || out.pos != raw || in.pos != stored) {
 			diag_set(r->diag, "%s: corrupt chunk at offset %llu (does not decompress)", r->path,
 				 (unsigned long long)r->off);
 			return -1;
@@ -350,8 +370,8 @@ static int next_event(struct trace_reader *r, struct trace_item *it)
 	ev->kind = kind & HST_EV_KIND_MASK;
 	ev->implicit = !!(kind & HST_EV_IMPLICIT);
 	ev->thread = (uint32_t)b_v(&th);
-	r->ev_us += (uint64_t)b_z(&t);
-	ev->ts = r->ev_us * 1000;
+	r->ev_ticks += (uint64_t)b_z(&t);
+	ev->ts = r->ev_ticks * r->ev_tick;
 	if (!hst_event_name(ev->kind))
 		return corrupt_record(r, HST_REC_EVENTS);
 	switch (hst_event_shape(ev->kind)) {
@@ -457,8 +477,12 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		return 2;
 	}
 	case HST_REC_EVENTS:
-		r->ev_us = b_v(&b) / 1000;
+		uint64_t base = b_v(&b);
 		r->ev_left = (uint32_t)b_v(&b);
+		r->ev_tick = b_v(&b);
+		if (!r->ev_tick || r->ev_tick > 1000000000ull)
+			return corrupt_record(r, tag);
+		r->ev_ticks = base / r->ev_tick;
 		for (int i = 0; i < 4; i++) {
 			uint64_t n = b_v(&b);
 			if (b.bad || n > (uint64_t)(b.end - b.p))
@@ -520,6 +544,7 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 				return corrupt_record(r, tag);
 			r->pos = (size_t)(p + blen - r->buf);
 			r->last_tag = tag;
+			r->tag_bytes[tag < 15 ? tag : 15] += blen;
 			int rc = decode(r, tag, p, (size_t)blen, it);
 			if (rc == 2)
 				continue;
@@ -767,6 +792,7 @@ void reader_close(struct trace_reader *r)
 	free(r->info_size);
 	free(r->info_stack);
 	free(r->path);
+	ZSTD_freeDCtx(r->dctx);
 	free(r->zbuf);
 	free(r->buf);
 	free(r->ips);

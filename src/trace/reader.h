@@ -131,6 +131,9 @@ const char *reader_truncation(const struct trace_reader *r);
 /* Events recovered from the ring file (after the end). */
 uint64_t reader_recovered(const struct trace_reader *r);
 
+/* Uncompressed body bytes read so far of records with this tag. */
+uint64_t reader_tag_bytes(const struct trace_reader *r, int tag);
+
 void reader_close(struct trace_reader *r);
 
 /* Iterate the modules of an ITEM_MODULES item: *pos starts at 0.  Return 1

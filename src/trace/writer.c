@@ -212,6 +212,54 @@ void writer_cancel(struct trace_writer *w, size_t off)
 	w->len = off;
 }
 
+/*
+ * Compress buf into zbuf as the next block of the trace's zstd stream,
+ * ending at a flush point so the chunk decompresses completely given the
+ * chunks before it.  Return 1 and the compressed size, or 0 to store the
+ * chunk raw (no memory; the stream is then restarted with a new frame).
+ */
+static int compress_chunk(struct trace_writer *w, size_t *stored)
+{
+	if (!w->cctx) {
+		ZSTD_customMem mem = {zalloc_cb, zfree_cb, w};
+		w->cctx = ZSTD_createCCtx_advanced(mem);
+		if (!w->cctx)
+			return 0;
+		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level);
+		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0);
+		/* Memory of the traced process: a 1 MiB window and smaller match
+		 * tables keep the compressor near 3 MiB at level 6, for about
+		 * the same ratio on trace data. */
+		if (w->level > 3) {
+			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, 20);
+			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 18);
+			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_chainLog, 18);
+		}
+	}
+	size_t bound = ZSTD_compressBound(w->len) + 64;
+	if (w->zcap < bound) {
+		uint8_t *z = w->realloc(w->zbuf, bound);
+		if (!z)
+			return 0;
+		w->zbuf = z;
+		w->zcap = bound;
+	}
+	ZSTD_inBuffer in = {w->buf, w->len, 0};
+	ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
+	size_t left;
+	do
+		left = ZSTD_compressStream2(w->cctx, &out, &in, ZSTD_e_flush);
+	while (!ZSTD_isError(left) && left && out.pos < out.size);
+	if (ZSTD_isError(left) || left) {
+		/* The stream is in an unknown state: start a new frame, which
+		 * the reader accepts at any chunk. */
+		ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
+		return 0;
+	}
+	*stored = out.pos;
+	return 1;
+}
+
 /* Write a then b with as few system calls as the kernel allows. */
 static int writev_all(int fd, const void *a, size_t an, const void *b, size_t bn)
 {
@@ -250,27 +298,9 @@ int writer_flush(struct trace_writer *w)
 		w->len = 0;
 		return w->error ? w->error : -EBADF;
 	}
-	if (w->level > 0) {
-		if (!w->cctx) {
-			ZSTD_customMem mem = {zalloc_cb, zfree_cb, w};
-			w->cctx = ZSTD_createCCtx_advanced(mem);
-		}
-		size_t bound = ZSTD_compressBound(w->len);
-		if (w->zcap < bound) {
-			uint8_t *z = w->realloc(w->zbuf, bound);
-			if (z) {
-				w->zbuf = z;
-				w->zcap = bound;
-			}
-		}
-		if (w->cctx && w->zcap >= bound) {
-			size_t zn = ZSTD_compressCCtx(w->cctx, w->zbuf, w->zcap, w->buf, w->len, w->level);
-			if (!ZSTD_isError(zn) && zn < w->len) {
-				payload = w->zbuf;
-				stored = zn;
-				codec = HST_CODEC_ZSTD;
-			}
-		}
+	if (w->level > 0 && compress_chunk(w, &stored)) {
+		payload = w->zbuf;
+		codec = HST_CODEC_ZSTD;
 	}
 	memset(hdr, 0, sizeof(hdr));
 	put_le32(hdr, HST_CHUNK_MAGIC);

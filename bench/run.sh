@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench: heapsnap against the untraced program and heaptrack on the
+# shared harness's real workloads (../shared/bench), measured in the same
+# run, median of REPEATS (default 3) paired runs.
+#
+#   bash bench/run.sh [run.sh options, e.g. -w churn,sqlite -n 5]
+#
+# Results: build/bench/results/<label>.md (the harness's report) and the
+# summary table printed at the end.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HARNESS=${HEAPSNAP_BENCH_HARNESS:-$ROOT/../shared/bench}
+[[ -f $HARNESS/run.sh ]] || { echo "bench: harness not found at $HARNESS" >&2; exit 2; }
+export BENCH_BUILD=$ROOT/build/bench/build BENCH_DATA=$ROOT/build/bench/data
+bash "$HARNESS/setup.sh" >/dev/null
+export OURS_PREFIX="$ROOT/build/bin/heapsnap run -q -o @TRACE@/trace.hst --"
+export OURS_DESC="heapsnap (this tree): heapsnap run, default options"
+label=${LABEL:-heapsnap-$(date -u +%Y%m%d-%H%M%S)}
+bash "$HARNESS/run.sh" -n "${REPEATS:-3}" -t "${TOOLS:-none,heaptrack,ours}" -o "$ROOT/build/bench/results" -l "$label" "$@"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make demo: build the bundled leaky program, trace it, print the report.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$ROOT/build/demo
+mkdir -p "$OUT"
+cc -O0 -g -fno-omit-frame-pointer -I"$ROOT/include" -o "$OUT/leaky" "$ROOT/tests/demo/leaky.c" -pthread
+echo "\$ heapsnap run -o build/demo/leaky.hst -- build/demo/leaky"
+"$ROOT/build/bin/heapsnap" run -o "$OUT/leaky.hst" -- "$OUT/leaky"
+echo
+echo "\$ heapsnap info build/demo/leaky.hst"
+"$ROOT/build/bin/heapsnap" info "$OUT/leaky.hst"
