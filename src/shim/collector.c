@@ -33,10 +33,10 @@
 
 #define CYCLE_BUDGET 65536   /* records drained per cycle, all rings */
 #define EVENTS_PER_RECORD 65536
-/* Event times are kept to 10 us: enough to place a snapshot or draw memory
+/* Event times are kept to 100 us: enough to place a snapshot or draw memory
  * over time (the order of events is the file's), and finer ticks cost
  * about a byte an event in noise that does not compress. */
-#define TICK_NS 10000
+#define TICK_NS 100000
 #define SNAPS_PER_CYCLE 64
 
 static struct trace_writer w;
@@ -53,16 +53,16 @@ static uint64_t events_written;
 static const char *exe_path;
 static int inherit_pending; /* a forked child must write its inherited blocks */
 
-/* Records copied out of the rings this cycle. */
-static struct ring_rec *scratch;
-static size_t scratch_cap; /* records */
-
+/*
+ * What a cycle takes from one ring: positions [pos, end).  The records stay
+ * in the ring while the cycle merges them: the ring's head moves only after
+ * the chunk that holds them is written.
+ */
 struct slice {
 	struct ring *r;	   /* source ring */
 	uint32_t thread;   /* thread index of its records */
-	size_t at, end;	   /* records in scratch: [at, end) */
-	uint64_t drained;  /* ring position after this slice */
-	int retired;	   /* the ring's owner has exited */
+	uint64_t pos, end; /* records still to merge */
+	int retired;	   /* the owner has exited and this is all it left */
 };
 static struct slice slices[RINGS_MAX];
 
@@ -142,22 +142,49 @@ static void nap(void)
 	atomic_store_rlx(&sleeping, 0); /* relaxed: only a hint for wakers */
 }
 
+/* Recently written stacks, the candidates a new stack may share its
+ * outermost frames with. */
+#define STACK_REFS 64
+static uint32_t recent_stacks[STACK_REFS];
+
+/* Number of outermost frames a and b have in common. */
+static unsigned shared_suffix(const struct ringfile_stack_entry *a, const struct ringfile_stack_entry *b)
+{
+	unsigned n = 0;
+
+	while (n < a->depth && n < b->depth && a->ips[a->depth - 1 - n] == b->ips[b->depth - 1 - n])
+		n++;
+	return n;
+}
+
 static void emit_stacks(void)
 {
 	uint32_t n = stack_count();
 
 	for (uint32_t id = stacks_written + 1; id <= n; id++) {
 		const struct ringfile_stack_entry *e = stack_get(id);
+		uint32_t ref = 0;
+		unsigned shared = 0;
+		for (int i = 0; i < STACK_REFS && recent_stacks[i]; i++) {
+			unsigned k = shared_suffix(e, stack_get(recent_stacks[i]));
+			if (k > shared) {
+				shared = k;
+				ref = recent_stacks[i];
+			}
+		}
 		size_t off = writer_begin(&w, HST_REC_STACK);
 		writer_v(&w, id);
 		writer_v(&w, e->depth);
-		for (unsigned i = 0; i < e->depth; i++) {
+		writer_v(&w, ref);
+		writer_v(&w, shared);
+		for (unsigned i = 0; i < e->depth - shared; i++) {
 			if (i == 0)
 				writer_v(&w, e->ips[0]);
 			else
 				writer_z(&w, (int64_t)(e->ips[i] - e->ips[i - 1]));
 		}
 		writer_end(&w, off);
+		recent_stacks[id % STACK_REFS] = id;
 	}
 	stacks_written = n;
 }
@@ -191,7 +218,7 @@ static void emit_snapshot(const struct snap *s)
 	writer_end(&w, off);
 }
 
-/* Copy what ring r holds (up to budget records) into scratch. */
+/* Take what ring r holds (up to budget records) as the next slice. */
 static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t budget)
 {
 	/* acquire: a RETIRED owner stored its last tail before the state */
@@ -211,107 +238,14 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 		return nslices;
 	if (r->thread_index && r->announced != r->thread_index)
 		emit_thread(r);
-	if (*used + n > scratch_cap) {
-		size_t cap = scratch_cap ? scratch_cap : 65536;
-		while (cap < *used + n)
-			cap *= 2;
-		struct ring_rec *s = backing_irealloc(scratch, cap * sizeof(*s));
-		if (!s)
-			return nslices;
-		scratch = s;
-		scratch_cap = cap;
-	}
-	for (uint64_t i = 0; i < n; i++)
-		scratch[*used + i] = r->slots[(r->drained + i) & r->mask];
-	struct slice *sl = &slices[nslices];
-	sl->r = r;
-	sl->thread = r->thread_index;
-	sl->at = *used;
-	sl->end = *used + n;
-	sl->drained = r->drained + n;
-	sl->retired = retired;
+	slices[nslices] = (struct slice){r, r->thread_index, r->drained, r->drained + n, retired};
 	*used += n;
 	return nslices + 1;
 }
 
-/* An event with its blocks resolved to allocinfo ids, ready to encode. */
-struct resolved {
-	uint64_t ts;	 /* ns */
-	uint32_t thread; /* thread index */
-	uint32_t a;	 /* allocinfo: the block (alloc, free) or the old one (realloc) */
-	uint32_t b;	 /* realloc: the new block's allocinfo */
-	uint8_t kind;	 /* enum hst_event_kind, maybe | HST_EV_IMPLICIT */
-};
-static struct resolved *res;
-static size_t res_cap; /* entries */
-
-static int res_push(size_t *n, struct resolved r)
+static const struct ring_rec *slice_rec(const struct slice *s, uint64_t pos)
 {
-	if (*n == res_cap) {
-		size_t cap = res_cap ? res_cap * 2 : 65536;
-		struct resolved *p = backing_irealloc(res, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		res = p;
-		res_cap = cap;
-	}
-	res[(*n)++] = r;
-	return 0;
-}
-
-/* Track one block allocated at addr; an implicit free of the block it
- * displaces goes first. */
-static uint32_t resolve_alloc(size_t *n, const struct ring_rec *ev, uint32_t thread)
-{
-	uint32_t dropped;
-	uint32_t id = heapmap_alloc(ev->addr, ev->size, ev->stack, ev->ts / 1000, &dropped);
-
-	if (dropped)
-		res_push(n, (struct resolved){ev->ts, thread, dropped, 0, HST_EV_FREE | HST_EV_IMPLICIT});
-	return id;
-}
-
-/*
- * Merge the slices by time and resolve every event against the heap model,
- * appending to res after its first n entries.  Return the new count.
- */
-static size_t resolve_events(size_t nslices, size_t n)
-{
-	for (;;) {
-		struct slice *best = NULL;
-		for (size_t i = 0; i < nslices; i++) {
-			struct slice *s = &slices[i];
-			if (s->at < s->end && (!best || scratch[s->at].ts < scratch[best->at].ts))
-				best = s;
-		}
-		if (!best)
-			return n;
-		const struct ring_rec *rec = &scratch[best->at], *ev = rec;
-		unsigned nrec = 1;
-		if ((rec->flags & RING_REC_OLD) && best->at + 1 < best->end) {
-			ev = rec + 1;
-			nrec = 2;
-		}
-		best->at += nrec;
-		struct resolved r = {ev->ts, best->thread, 0, 0, ev->kind};
-		switch (hst_event_shape(ev->kind)) {
-		case HST_SHAPE_ALLOC:
-			r.a = resolve_alloc(&n, ev, best->thread);
-			break;
-		case HST_SHAPE_FREE:
-			r.a = heapmap_free(ev->addr, ev->ts / 1000);
-			break;
-		case HST_SHAPE_REALLOC:
-			/* rec->size of the first record is the free lag (ns) */
-			r.a = nrec == 2 ? heapmap_free(rec->addr, (ev->ts - rec->size) / 1000) : 0;
-			r.b = ev->addr ? resolve_alloc(&n, ev, best->thread) : 0;
-			break;
-		case HST_SHAPE_ADDR:
-			break;
-		}
-		if (res_push(&n, r))
-			return n;
-	}
+	return &s->r->slots[pos & s->r->mask];
 }
 
 static void emit_allocinfo(uint32_t id)
@@ -328,7 +262,8 @@ static void emit_allocinfo(uint32_t id)
 	in->written = 1;
 }
 
-/* The four columns of an EVENTS record being built (format.h). */
+/* The four columns of the EVENTS record being built (format.h).  ALLOCINFO
+ * records go straight to the writer meanwhile, so they precede it. */
 struct column {
 	uint8_t *p;   /* bytes */
 	size_t len;   /* used */
@@ -360,39 +295,46 @@ static void col_v(struct column *c, uint64_t v)
 
 /* State of the EVENTS record being built. */
 struct evrec {
-	uint64_t base;	  /* time of its first event, ns */
-	uint32_t count;	  /* events in it */
-	uint64_t prev_us; /* time delta base, ticks */
+	uint64_t base;	    /* time of its first event, ns */
+	uint32_t count;	    /* events in it */
+	uint64_t prev_tick; /* time delta base, ticks */
 };
 
-static void evrec_add(struct evrec *e, const struct resolved *r)
+/* Append one event: a is the allocinfo of the block (the old block for a
+ * realloc), b the new block of a realloc. */
+static void evrec_add(struct evrec *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
 {
-	uint64_t us = r->ts / TICK_NS;
+	uint64_t tick = ts / TICK_NS;
 	uint8_t *k = col_room(&cols[0], 1);
 
 	if (!k)
 		return;
 	if (!e->count) {
-		e->base = r->ts;
-		e->prev_us = us;
+		e->base = ts;
+		e->prev_tick = tick;
 	}
-	*k = r->kind;
+	*k = kind;
 	cols[0].len++;
-	col_v(&cols[1], r->thread);
-	col_v(&cols[2], zigzag_enc((int64_t)(us - e->prev_us)));
-	e->prev_us = us;
-	switch (hst_event_shape(r->kind & HST_EV_KIND_MASK)) {
+	col_v(&cols[1], thread);
+	col_v(&cols[2], zigzag_enc((int64_t)(tick - e->prev_tick)));
+	e->prev_tick = tick;
+	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
 	case HST_SHAPE_ALLOC:
 	case HST_SHAPE_FREE:
-		col_v(&cols[3], r->a);
+		emit_allocinfo(a);
+		col_v(&cols[3], a);
 		break;
 	case HST_SHAPE_REALLOC:
-		col_v(&cols[3], r->a);
-		col_v(&cols[3], r->b);
+		emit_allocinfo(a);
+		emit_allocinfo(b);
+		col_v(&cols[3], a);
+		col_v(&cols[3], b);
 		break;
 	case HST_SHAPE_ADDR:
 		break;
 	}
+	if (!(kind & HST_EV_IMPLICIT))
+		events_written++;
 	e->count++;
 }
 
@@ -413,46 +355,83 @@ static void evrec_flush(struct evrec *e)
 	e->count = 0;
 }
 
+/* Track a block allocated by ev; an implicit free of the block it
+ * displaces (whose own free is late) goes first.  Return its allocinfo. */
+static uint32_t track_alloc(struct evrec *e, const struct ring_rec *ev, uint32_t thread)
+{
+	uint32_t displaced;
+	uint32_t id = heapmap_alloc(ring_rec_addr(ev), ring_rec_size(ev), ring_rec_stack(ev), &displaced);
+
+	if (displaced)
+		evrec_add(e, ev->ts, thread, HST_EV_FREE | HST_EV_IMPLICIT, displaced, 0);
+	return id;
+}
+
+struct inherit_ctx {
+	struct evrec *e; /* record to append to */
+	uint64_t now;	 /* stamp of the implicit allocations */
+};
+
 static void inherit_one(uint64_t addr, uint32_t info, void *arg)
 {
-	size_t *n = arg;
+	struct inherit_ctx *c = arg;
 
 	(void)addr;
-	res_push(n, (struct resolved){0, 0, info, 0, HST_EV_MALLOC | HST_EV_IMPLICIT});
+	evrec_add(c->e, c->now, 0, HST_EV_MALLOC | HST_EV_IMPLICIT, info, 0);
 }
 
-/* Resolved implicit allocations for every block a forked child inherited,
- * stamped now.  Return how many. */
-static size_t resolve_inherited(uint64_t now)
-{
-	size_t n = 0;
-
-	heapmap_each(inherit_one, &n);
-	for (size_t i = 0; i < n; i++)
-		res[i].ts = now;
-	return n;
-}
-
-/* Write the resolved events, with snaps (sorted by time) in place. */
-static void emit_events(size_t nres, struct snap *snaps, size_t nsnaps)
+/*
+ * Merge the slices by time, resolve each event's blocks against the heap
+ * model, and write them with the snapshots (sorted by time) in place.
+ */
+static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint64_t now)
 {
 	struct evrec e = {0};
 	size_t next_snap = 0;
 
-	for (size_t i = 0; i < nres; i++) {
-		emit_allocinfo(res[i].a);
-		emit_allocinfo(res[i].b);
+	if (inherit_pending) {
+		struct inherit_ctx c = {&e, now};
+		heapmap_each(inherit_one, &c);
+		inherit_pending = 0;
 	}
-	for (size_t i = 0; i < nres; i++) {
-		const struct resolved *r = &res[i];
-		while (next_snap < nsnaps && snaps[next_snap].ts < r->ts) {
+	for (;;) {
+		struct slice *best = NULL;
+		for (size_t i = 0; i < nslices; i++) {
+			struct slice *sl = &slices[i];
+			if (sl->pos < sl->end && (!best || slice_rec(sl, sl->pos)->ts < slice_rec(best, best->pos)->ts))
+				best = sl;
+		}
+		if (!best)
+			break;
+		const struct ring_rec *rec = slice_rec(best, best->pos), *ev = rec;
+		unsigned nrec = 1;
+		if (ring_rec_old(rec) && best->pos + 1 < best->end) {
+			ev = slice_rec(best, best->pos + 1);
+			nrec = 2;
+		}
+		best->pos += nrec;
+		while (next_snap < nsnaps && snaps[next_snap].ts < ev->ts) {
 			evrec_flush(&e);
 			emit_snapshot(&snaps[next_snap++]);
 		}
-		evrec_add(&e, r);
-		if (!(r->kind & HST_EV_IMPLICIT))
-			events_written++;
-		if (e.count == EVENTS_PER_RECORD)
+		uint32_t a = 0, b = 0;
+		unsigned kind = ring_rec_kind(ev);
+		switch (hst_event_shape(kind)) {
+		case HST_SHAPE_ALLOC:
+			a = track_alloc(&e, ev, best->thread);
+			break;
+		case HST_SHAPE_FREE:
+			a = heapmap_free(ring_rec_addr(ev));
+			break;
+		case HST_SHAPE_REALLOC:
+			a = nrec == 2 ? heapmap_free(ring_rec_addr(rec)) : 0;
+			b = ring_rec_addr(ev) ? track_alloc(&e, ev, best->thread) : 0;
+			break;
+		case HST_SHAPE_ADDR:
+			break;
+		}
+		evrec_add(&e, ev->ts, best->thread, (uint8_t)kind, a, b);
+		if (e.count >= EVENTS_PER_RECORD)
 			evrec_flush(&e);
 	}
 	evrec_flush(&e);
@@ -468,7 +447,7 @@ static void emit_progress(size_t nslices)
 	writer_v(&w, nslices);
 	for (size_t i = 0; i < nslices; i++) {
 		writer_v(&w, slices[i].r->hdr->ring_id);
-		writer_v(&w, slices[i].drained);
+		writer_v(&w, slices[i].end);
 	}
 	writer_end(&w, off);
 }
@@ -536,14 +515,8 @@ static size_t cycle(bool *more_pending, struct snap *extra)
 			 atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
 			*more_pending = true;
 	}
-	size_t nres = 0;
-	if (inherit_pending) {
-		nres = resolve_inherited(now);
-		inherit_pending = 0;
-	}
-	nres = resolve_events(nslices, nres);
 	emit_stacks();
-	emit_events(nres, snaps, nsnaps);
+	emit_events(nslices, snaps, nsnaps, now);
 	for (size_t i = 0; i < nslices; i++)
 		if (slices[i].retired && slices[i].thread)
 			emit_thread_end(slices[i].thread, slices[i].r->end_ns, slices[i].r->name);
@@ -551,7 +524,7 @@ static size_t cycle(bool *more_pending, struct snap *extra)
 	writer_flush(&w);
 	for (size_t i = 0; i < nslices; i++) {
 		struct ring *r = slices[i].r;
-		r->drained = slices[i].drained;
+		r->drained = slices[i].end;
 		/* (D) release: the chunk holding these records is written; pairs
 		 * with (A) in ring_reserve */
 		atomic_store_rel(&r->hdr->head, r->drained);
@@ -681,6 +654,7 @@ void collector_forget(void)
 	w.len = 0;
 	w.error = 0;
 	stacks_written = 0;
+	memset(recent_stacks, 0, sizeof(recent_stacks));
 	snap_index = 0;
 	events_written = 0;
 	atomic_store_rlx(&dropped_events, 0);

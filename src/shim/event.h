@@ -36,7 +36,7 @@ HS_INLINE void event_push(struct tls_state *t, const struct ring_rec *recs, unsi
 HS_INLINE void event_one(struct tls_state *t, uint8_t kind, uint64_t ts, const void *addr,
 			 uint64_t size, uint32_t stack)
 {
-	struct ring_rec rec = {ts, (uint64_t)(uintptr_t)addr, size, stack, kind, 0, 0};
+	struct ring_rec rec = ring_rec_make(ts, (uint64_t)(uintptr_t)addr, kind, 0, size, stack);
 	event_push(t, &rec, 1);
 }
 

@@ -1,21 +1,42 @@
 /*
- * heapmap.c - live blocks and allocinfos, on util/hashmap.
+ * heapmap.c - live blocks and allocinfos.
+ *
+ * Live blocks cost the traced process memory, so they are kept compact:
+ * the address space is cut into 16 MiB regions, and each region has its
+ * own open-addressing table of 8-byte slots,
+ *
+ *   bits  0..21  (offset in region >> 3) + 1   (0 = empty slot)
+ *   bits 22..63  allocinfo id
+ *
+ * about 14 bytes per live block on average, and a region grows alone, so
+ * growing never needs twice the memory of the whole heap.
  */
 #include "shim/heapmap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/hashmap.h"
 
-/*
- * live: addr -> info id << 32 | allocation time (low 32 bits of us), split
- * into shards that grow one at a time: growing one table of a million
- * blocks would need the old and the new table at once, 1.5x its size in
- * the traced process for a moment; a shard needs 1/64 of that.
- */
-#define LIVE_SHARDS 64
-static struct hashmap live[LIVE_SHARDS];
+#define REGION_SHIFT 24
+#define KEY_BITS 22
+#define KEY_MASK ((1ull << KEY_BITS) - 1)
+
+struct region {
+	uint64_t *slots; /* see above */
+	uint32_t mask;	 /* slots - 1 */
+	uint32_t count;	 /* filled slots */
+};
+
+static struct hashmap region_of; /* (addr >> REGION_SHIFT) + 1 -> index in regions */
+static struct region *regions;
+static uint32_t nregions, regions_cap;
 static uint64_t live_total;
+
+/* Addresses whose block was dropped by an allocation at the same address
+ * before its own free arrived: the next free there is that late free. */
+static struct hashmap late;
+
 /* pairs: ((stack << 40) | size) + 1 -> info id */
 static struct hashmap pairs;
 static struct heapmap_info *infos; /* by id; [0] unused */
@@ -26,10 +47,7 @@ static int setup(void)
 {
 	if (ready)
 		return 0;
-	for (int i = 0; i < LIVE_SHARDS; i++)
-		if (hashmap_init(&live[i], 64))
-			return -1;
-	if (hashmap_init(&pairs, 1024))
+	if (hashmap_init(&region_of, 64) || hashmap_init(&late, 16) || hashmap_init(&pairs, 1024))
 		return -1;
 	ready = 1;
 	return 0;
@@ -60,46 +78,142 @@ static uint32_t info_of(uint64_t size, uint32_t stack)
 	return id;
 }
 
-static struct hashmap *shard_of(uint64_t addr)
+static uint64_t key_of(uint64_t addr)
 {
-	return &live[((addr >> 4) * 0x9e3779b97f4a7c15ull) >> 58];
+	return ((addr & ((1ull << REGION_SHIFT) - 1)) >> 3) + 1;
 }
 
-uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint64_t ts_us, uint32_t *dropped)
+static uint32_t home(uint64_t key, uint32_t mask)
+{
+	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 40) & mask;
+}
+
+/* The region of addr; created if create is set.  NULL if none. */
+static struct region *region_get(uint64_t addr, int create)
+{
+	uint64_t rkey = (addr >> REGION_SHIFT) + 1;
+	uint64_t *v = hashmap_get(&region_of, rkey);
+
+	if (v)
+		return &regions[*v];
+	if (!create)
+		return NULL;
+	if (nregions == regions_cap) {
+		uint32_t cap = regions_cap ? regions_cap * 2 : 64;
+		struct region *p = realloc(regions, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		regions = p;
+		regions_cap = cap;
+	}
+	struct region *r = &regions[nregions];
+	r->slots = calloc(16, sizeof(uint64_t));
+	if (!r->slots || hashmap_put(&region_of, rkey, nregions)) {
+		free(r->slots);
+		return NULL;
+	}
+	r->mask = 15;
+	r->count = 0;
+	nregions++;
+	return r;
+}
+
+/* Find key's slot in r, or -1. */
+static int64_t slot_find(const struct region *r, uint64_t key)
+{
+	for (uint32_t i = home(key, r->mask);; i = (i + 1) & r->mask) {
+		uint64_t s = r->slots[i];
+		if (!s)
+			return -1;
+		if ((s & KEY_MASK) == key)
+			return i;
+	}
+}
+
+static void slot_put(struct region *r, uint64_t entry)
+{
+	uint32_t i = home(entry & KEY_MASK, r->mask);
+
+	while (r->slots[i])
+		i = (i + 1) & r->mask;
+	r->slots[i] = entry;
+	r->count++;
+}
+
+static int region_grow(struct region *r)
+{
+	struct region n = {calloc((size_t)(r->mask + 1) * 2, sizeof(uint64_t)), r->mask * 2 + 1, 0};
+
+	if (!n.slots)
+		return -1;
+	for (uint32_t i = 0; i <= r->mask; i++)
+		if (r->slots[i])
+			slot_put(&n, r->slots[i]);
+	free(r->slots);
+	*r = n;
+	return 0;
+}
+
+/* Remove slot i, shifting later members of its cluster back. */
+static void slot_del(struct region *r, uint32_t i)
+{
+	for (uint32_t j = (i + 1) & r->mask; r->slots[j]; j = (j + 1) & r->mask) {
+		uint32_t h = home(r->slots[j] & KEY_MASK, r->mask);
+		/* j's entry may move to i unless its home lies in (i, j] */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			r->slots[i] = r->slots[j];
+			i = j;
+		}
+	}
+	r->slots[i] = 0;
+	r->count--;
+}
+
+uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint32_t *dropped)
 {
 	*dropped = 0;
 	if (setup())
 		return 0;
 	uint32_t id = info_of(size, stack);
-	if (!id)
+	struct region *r = region_get(addr, 1);
+	if (!id || !r)
 		return 0;
-	struct hashmap *m = shard_of(addr);
-	uint64_t *v = hashmap_get(m, addr);
-	uint64_t val = (uint64_t)id << 32 | (uint32_t)ts_us;
-	if (v) {
-		*dropped = (uint32_t)(*v >> 32);
-		*v = val;
+	uint64_t key = key_of(addr), entry = key | (uint64_t)id << KEY_BITS;
+	int64_t i = slot_find(r, key);
+	if (i >= 0) {
+		*dropped = (uint32_t)(r->slots[i] >> KEY_BITS);
+		r->slots[i] = entry;
+		uint64_t *n = hashmap_get(&late, addr);
+		if (n)
+			(*n)++;
+		else
+			hashmap_put(&late, addr, 1);
 		return id;
 	}
-	if (hashmap_put(m, addr, val))
+	if ((r->count + 1) * 4 > (r->mask + 1) * 3 && region_grow(r))
 		return 0;
+	slot_put(r, entry);
 	live_total++;
 	return id;
 }
 
-uint32_t heapmap_free(uint64_t addr, uint64_t ts_us)
+uint32_t heapmap_free(uint64_t addr)
 {
 	if (!ready)
 		return 0;
-	struct hashmap *m = shard_of(addr);
-	uint64_t *v = hashmap_get(m, addr);
-	if (!v)
+	uint64_t *n = hashmap_get(&late, addr);
+	if (n) {
+		/* the late free of a block already dropped */
+		if (!--*n)
+			hashmap_del(&late, addr);
 		return 0;
-	/* wrap-safe: blocks and their frees are minutes apart at most */
-	if ((int32_t)((uint32_t)ts_us - (uint32_t)*v) < 0)
+	}
+	struct region *r = region_get(addr, 0);
+	int64_t i = r ? slot_find(r, key_of(addr)) : -1;
+	if (i < 0)
 		return 0;
-	uint32_t id = (uint32_t)(*v >> 32);
-	hashmap_del(m, addr);
+	uint32_t id = (uint32_t)(r->slots[i] >> KEY_BITS);
+	slot_del(r, (uint32_t)i);
 	live_total--;
 	return id;
 }
@@ -123,10 +237,15 @@ void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, void *arg), void *arg
 {
 	if (!ready)
 		return;
-	for (int s = 0; s < LIVE_SHARDS; s++)
-		for (size_t i = 0; i <= live[s].mask; i++)
-			if (live[s].keys[i])
-				fn(live[s].keys[i], (uint32_t)(live[s].vals[i] >> 32), arg);
+	for (size_t k = 0; k <= region_of.mask; k++) {
+		if (!region_of.keys[k])
+			continue;
+		uint64_t base = (region_of.keys[k] - 1) << REGION_SHIFT;
+		const struct region *r = &regions[region_of.vals[k]];
+		for (uint32_t i = 0; i <= r->mask; i++)
+			if (r->slots[i])
+				fn(base + (((r->slots[i] & KEY_MASK) - 1) << 3), (uint32_t)(r->slots[i] >> KEY_BITS), arg);
+	}
 }
 
 void heapmap_unwrite_all(void)

@@ -19,15 +19,15 @@ struct heapmap_info {
 	uint32_t written; /* its ALLOCINFO record is in the current trace */
 };
 
-/* A block allocated at addr (ts in microseconds).  Return its allocinfo id,
+/* A block allocated at addr.  Return its allocinfo id,
  * or 0 when out of memory.  If the address was still live, *dropped gets
- * the old block's allocinfo (its free is late: see HST_EV_IMPLICIT). */
-uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint64_t ts_us, uint32_t *dropped);
+ * the old block's allocinfo (its free is late: see HST_EV_IMPLICIT), and
+ * the next free seen at addr is taken for that late free. */
+uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint32_t *dropped);
 
-/* The block at addr was freed at ts_us.  Return its allocinfo id, or 0 if
- * no block is known there or the free predates the live block (a late free
- * of a block already dropped). */
-uint32_t heapmap_free(uint64_t addr, uint64_t ts_us);
+/* The block at addr was freed.  Return its allocinfo id, or 0 if
+ * no block is known there or this is the late free of a dropped block. */
+uint32_t heapmap_free(uint64_t addr);
 
 /* The allocinfo of id (1 <= id < heapmap_info_count()). */
 struct heapmap_info *heapmap_info(uint32_t id);

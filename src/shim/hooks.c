@@ -129,16 +129,14 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 	t->depth--;
 }
 
-/* Record a realloc that moved or resized p to q (n bytes): one event with
- * the old address, stamped when q was obtained; lag says how long before
- * that p was given up (format.h). */
-HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *q, size_t n,
-			      uint64_t t_free, uint32_t stack)
+/* Record a realloc that moved or resized p to q (n bytes): two records
+ * committed together, stamped when q was obtained. */
+HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *q, size_t n, uint32_t stack)
 {
 	uint64_t now = clock_now_ns();
 	struct ring_rec recs[2] = {
-		{now, (uint64_t)(uintptr_t)p, now - t_free, 0, kind, RING_REC_OLD, 0},
-		{now, (uint64_t)(uintptr_t)q, n, stack, kind, 0, 0},
+		ring_rec_make(now, (uint64_t)(uintptr_t)p, kind, RING_REC_OLD, 0, 0),
+		ring_rec_make(now, (uint64_t)(uintptr_t)q, kind, 0, n, stack),
 	};
 	event_push(t, recs, 2);
 }
@@ -157,15 +155,14 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 	if (n == 0) {
 		/* glibc: realloc(p, 0) frees p and returns NULL */
 		if (record)
-			record_realloc(t, kind, p, NULL, 0, clock_now_ns(), 0);
+			record_realloc(t, kind, p, NULL, 0, 0);
 		backing_free(p);
 		t->depth--;
 		return NULL;
 	}
-	uint64_t t_free = clock_now_ns();
 	void *q = backing_realloc(p, n);
 	if (q && record)
-		record_realloc(t, kind, p, q, n, t_free, fast && t->depth == 1 ? stack_capture() : 0);
+		record_realloc(t, kind, p, q, n, fast && t->depth == 1 ? stack_capture() : 0);
 	t->depth--;
 	return q;
 }

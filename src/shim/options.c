@@ -139,7 +139,7 @@ void options_parse(struct options *o, const char *s)
 	strcpy(o->output, "heapsnap.%e.%p.hst");
 	o->allocator = OPT_ALLOC_JEMALLOC;
 	o->max_frames = 64;
-	o->ring_records = 16384;
+	o->ring_records = 65536;
 	o->scan = true;
 	o->zstd_level = 6;
 	o->flush_ms = 20;

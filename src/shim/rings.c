@@ -16,7 +16,7 @@
 static struct ring ring_table[RINGS_MAX];
 static _Atomic uint32_t ring_count;
 static struct spin registry_lock; /* serializes ring creation */
-static uint32_t ring_records = 16384;
+static uint32_t ring_records = 65536;
 
 static struct ring *orphan;	/* shared ring, NULL until first needed */
 static struct spin orphan_lock; /* producers of the orphan ring */

@@ -98,11 +98,13 @@
  *           (relative to load_bias), v memsz, v flags (PF_R|PF_W|PF_X).
  *           The whole map of the process at that time; written at start
  *           and after every dlopen/dlclose.
- * STACK     v id (>= 1), v depth, then depth instruction pointers, innermost
- *           first: the first as v, each next one as z delta from the one
- *           before.  Return addresses, as unw_backtrace gives them.
- *           Each id is written once; a reader must accept an event that
- *           names a stack written later in the file.
+ * STACK     v id (>= 1), v depth, v ref, v shared, then depth - shared
+ *           instruction pointers, innermost first: the first as v, each
+ *           next one as z delta from the one before.  The outermost shared
+ *           frames are those of stack ref (written earlier; ref 0 with
+ *           shared 0 when none).  Return addresses, as unw_backtrace gives
+ *           them.  Each id is written once; a reader must accept an event
+ *           that names a stack written later in the file.
  * THREAD    v index, v tid, t start.  index is what events call the thread.
  * THREAD_END v index, t end, s name
  * ALLOCINFO v id (>= 1), v size, v stack: an allocation site and size

@@ -42,6 +42,12 @@ struct recovery {
 	size_t next_info;      /* next allocinfo id for recovered blocks */
 };
 
+/* A stack as the reader keeps it, for later stacks that refer to it. */
+struct stack_copy {
+	uint64_t *ips; /* innermost first */
+	uint32_t depth;
+};
+
 struct trace_reader {
 	int fd;
 	char *path;
@@ -66,6 +72,8 @@ struct trace_reader {
 	size_t ninfo;	     /* ids below this are allocated (maybe unset) */
 	uint64_t *ips;	     /* decoded stack */
 	size_t ips_cap;
+	struct stack_copy *stacks; /* every stack read, by id */
+	size_t nstacks;
 	int last_tag;	     /* tag of the last record read */
 	uint64_t tag_bytes[16]; /* uncompressed bytes by record tag (15: others) */
 	int chunks_done;     /* no more chunks */
@@ -324,6 +332,34 @@ static int corrupt_record(struct trace_reader *r, int tag)
 	return -1;
 }
 
+/* Keep a copy of stack id: later stacks may share its outer frames.
+ * Return 0 or -1. */
+static int keep_stack(struct trace_reader *r, uint32_t id, const uint64_t *ips, uint32_t depth)
+{
+	if (id >= (1u << 26))
+		return -1;
+	if (id >= r->nstacks) {
+		size_t n = r->nstacks ? r->nstacks : 1024;
+		while (n <= id)
+			n *= 2;
+		struct stack_copy *p = realloc(r->stacks, n * sizeof(*p));
+		if (!p)
+			return -1;
+		memset(p + r->nstacks, 0, (n - r->nstacks) * sizeof(*p));
+		r->stacks = p;
+		r->nstacks = n;
+	}
+	struct stack_copy *c = &r->stacks[id];
+	if (c->ips)
+		return 0; /* a repeat (ring file recovery): the first stays */
+	c->ips = malloc((depth ? depth : 1) * sizeof(*ips));
+	if (!c->ips)
+		return -1;
+	memcpy(c->ips, ips, depth * sizeof(*ips));
+	c->depth = depth;
+	return 0;
+}
+
 /* Record allocinfo id.  Return 0 or -1. */
 static int set_info(struct trace_reader *r, uint64_t id, uint64_t size, uint32_t stack)
 {
@@ -447,13 +483,19 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 	case HST_REC_STACK: {
 		it->type = ITEM_STACK;
 		it->stack.id = (uint32_t)b_v(&b);
-		uint64_t depth = b_v(&b);
-		if (b.bad || depth > len)
+		uint64_t depth = b_v(&b), ref = b_v(&b), shared = b_v(&b);
+		const struct stack_copy *base = ref < r->nstacks ? &r->stacks[ref] : NULL;
+		if (b.bad || depth > 4096 || shared > depth || (shared && (!base || shared > base->depth)))
 			return corrupt_record(r, tag);
 		if (grow((uint8_t **)&r->ips, &r->ips_cap, (depth + 1) * sizeof(uint64_t)))
 			return corrupt_record(r, tag);
-		for (uint64_t i = 0; i < depth; i++)
+		uint64_t own = depth - shared;
+		for (uint64_t i = 0; i < own; i++)
 			r->ips[i] = i ? r->ips[i - 1] + (uint64_t)b_z(&b) : b_v(&b);
+		for (uint64_t i = 0; i < shared; i++)
+			r->ips[own + i] = base->ips[base->depth - shared + i];
+		if (b.bad || keep_stack(r, it->stack.id, r->ips, (uint32_t)depth))
+			return corrupt_record(r, tag);
 		it->stack.depth = (uint32_t)depth;
 		it->stack.ips = r->ips;
 		break;
@@ -647,7 +689,7 @@ static uint32_t recover_alloc(struct trace_reader *r, const struct ring_rec *ev)
 	if (!id)
 		id = 1;
 	c->next_info = id + 1;
-	if (set_info(r, id, ev->size, ev->stack) || hashmap_put(&c->blocks, ev->addr, id))
+	if (set_info(r, id, ring_rec_size(ev), ring_rec_stack(ev)) || hashmap_put(&c->blocks, ring_rec_addr(ev), id))
 		return 0;
 	return id;
 }
@@ -743,7 +785,7 @@ static int recovery_next(struct trace_reader *r, struct trace_item *it)
 			return 0;
 		const struct ring_rec *rec = cursor_rec(best, best->pos), *ev = rec;
 		unsigned n = 1;
-		if (rec->flags & RING_REC_OLD) {
+		if (ring_rec_old(rec)) {
 			if (best->pos + 1 >= best->end) {
 				best->pos++;
 				continue; /* half a realloc: the rest was never committed */
@@ -752,22 +794,23 @@ static int recovery_next(struct trace_reader *r, struct trace_item *it)
 			n = 2;
 		}
 		best->pos += n;
-		if (!hst_event_name(ev->kind))
+		unsigned kind = ring_rec_kind(ev);
+		if (!hst_event_name(kind))
 			continue;
 		it->type = ITEM_EVENT;
-		it->ev.kind = ev->kind;
+		it->ev.kind = (uint8_t)kind;
 		it->ev.thread = best->ring->thread_index;
 		it->ev.ts = ev->ts / 1000 * 1000;
-		switch (hst_event_shape(ev->kind)) {
+		switch (hst_event_shape(kind)) {
 		case HST_SHAPE_ALLOC:
 			it->ev.info = recover_alloc(r, ev);
 			break;
 		case HST_SHAPE_FREE:
-			it->ev.info = recover_free(r, ev->addr);
+			it->ev.info = recover_free(r, ring_rec_addr(ev));
 			break;
 		case HST_SHAPE_REALLOC:
-			it->ev.old_info = n == 2 ? recover_free(r, rec->addr) : 0;
-			it->ev.info = ev->addr ? recover_alloc(r, ev) : 0;
+			it->ev.old_info = n == 2 ? recover_free(r, ring_rec_addr(rec)) : 0;
+			it->ev.info = ring_rec_addr(ev) ? recover_alloc(r, ev) : 0;
 			break;
 		case HST_SHAPE_ADDR:
 			break;
@@ -796,6 +839,9 @@ void reader_close(struct trace_reader *r)
 	free(r->zbuf);
 	free(r->buf);
 	free(r->ips);
+	for (size_t i = 0; i < r->nstacks; i++)
+		free(r->stacks[i].ips);
+	free(r->stacks);
 	free(r->progress);
 	free(r);
 }

@@ -50,21 +50,57 @@ struct ringfile_seg {
 };
 
 /*
- * One event as a thread writes it into its ring: fixed size, no pointers.
+ * One event as a thread writes it into its ring: 24 bytes, no pointers.
+ *
+ *   ts          CLOCK_MONOTONIC ns
+ *   addr_kind   bits 0..55 block address, 56..62 kind (enum hst_event_kind),
+ *               63 RING_REC_OLD
+ *   size_stack  bits 0..39 requested bytes (clamped), 40..63 stack id
+ *
  * A realloc takes two records written and committed together: the first
  * has RING_REC_OLD set and carries the old address; the second carries the
  * new address, size and stack.
  */
 struct ring_rec {
-	uint64_t ts;	/* CLOCK_MONOTONIC ns */
-	uint64_t addr;	/* block address */
-	uint64_t size;	/* requested bytes (allocation kinds) */
-	uint32_t stack; /* stack id, 0 = none */
-	uint8_t kind;	/* enum hst_event_kind */
-	uint8_t flags;	/* RING_REC_* */
-	uint16_t pad;
+	uint64_t ts;
+	uint64_t addr_kind;
+	uint64_t size_stack;
 };
-#define RING_REC_OLD 1
+#define RING_REC_OLD (1ull << 63)
+#define RING_REC_SIZE_MAX ((1ull << 40) - 1)
+
+static inline struct ring_rec ring_rec_make(uint64_t ts, uint64_t addr, unsigned kind, uint64_t flags,
+					    uint64_t size, uint32_t stack)
+{
+	struct ring_rec r = {ts, (addr & ((1ull << 56) - 1)) | (uint64_t)(kind & 0x7f) << 56 | flags,
+			     (size < RING_REC_SIZE_MAX ? size : RING_REC_SIZE_MAX) | (uint64_t)stack << 40};
+	return r;
+}
+
+static inline uint64_t ring_rec_addr(const struct ring_rec *r)
+{
+	return r->addr_kind & ((1ull << 56) - 1);
+}
+
+static inline unsigned ring_rec_kind(const struct ring_rec *r)
+{
+	return (unsigned)(r->addr_kind >> 56) & 0x7f;
+}
+
+static inline int ring_rec_old(const struct ring_rec *r)
+{
+	return !!(r->addr_kind & RING_REC_OLD);
+}
+
+static inline uint64_t ring_rec_size(const struct ring_rec *r)
+{
+	return r->size_stack & RING_REC_SIZE_MAX;
+}
+
+static inline uint32_t ring_rec_stack(const struct ring_rec *r)
+{
+	return (uint32_t)(r->size_stack >> 40);
+}
 
 /*
  * Ring segment header.  tail is written only by the owning thread, head

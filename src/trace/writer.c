@@ -231,9 +231,9 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 		 * tables keep the compressor near 3 MiB at level 6, for about
 		 * the same ratio on trace data. */
 		if (w->level > 3) {
-			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, 20);
-			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 18);
-			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_chainLog, 18);
+			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, 19);
+			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 17);
+			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_chainLog, 17);
 		}
 	}
 	size_t bound = ZSTD_compressBound(w->len) + 64;
