@@ -45,10 +45,19 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
 
-$(SHIM): $(SHIM_OBJ) src/shim/libheapsnap.map
+# jemalloc is linked in statically, its public names renamed (hsje_*) so
+# they neither clash with our hooks nor load libstdc++ (whose start-up
+# allocates) into every traced C program.
+JEMALLOC_PIC ?= $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch)/libjemalloc_pic.a /usr/lib/libjemalloc_pic.a))
+$(B)/obj/shim/jemalloc_hs.a: $(JEMALLOC_PIC) src/shim/jemalloc.syms
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(SHIM_OBJ) -Wl,--version-script=src/shim/libheapsnap.map \
-		-Wl,-z,now -Wl,-z,nodelete -ljemalloc -lunwind -lzstd -lpthread -ldl
+	objcopy --redefine-syms=src/shim/jemalloc.syms $(JEMALLOC_PIC) $@
+
+$(SHIM): $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a src/shim/libheapsnap.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a \
+		-Wl,--version-script=src/shim/libheapsnap.map -Wl,-z,now -Wl,-z,nodelete \
+		-lunwind -lzstd -lpthread -ldl -lm
 
 $(ANALYZE_LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

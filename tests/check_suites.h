@@ -10,11 +10,13 @@
 Suite *varint_suite(void);
 Suite *crc32c_suite(void);
 Suite *hashmap_suite(void);
+Suite *heapmap_suite(void);
 Suite *options_suite(void);
 Suite *reader_suite(void);
 Suite *replay_suite(void);
 
 #define CHECK_SUITES \
-	{ varint_suite, crc32c_suite, hashmap_suite, options_suite, reader_suite, replay_suite }
+	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, \
+	  replay_suite }
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -120,18 +121,40 @@ static void forward(int sig, siginfo_t *si, void *ctx)
 
 static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT, SIGPWR};
 
-static void install_forwarding(void)
+/* Forward sig, unless it is ignored (nohup): then it stays ignored here
+ * and in the program, which inherits the disposition. */
+static void forward_one(int sig)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 
+	if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = forward;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+static void install_forwarding(void)
+{
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &sa, NULL);
+		forward_one(forwarded[i]);
 	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
-		sigaction(s, &sa, NULL);
+		forward_one(s);
+}
+
+/* In the child: what we forward goes back to the default action; what
+ * was ignored stays ignored. */
+static void reset_forwarding(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s <= SIGRTMAX; s++)
+		if (sigaction(s, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == forward)
+			sigaction(s, &sa, NULL);
 }
 
 /* End this process the way the program ended. */
@@ -154,22 +177,41 @@ static int pass_status(int status)
 	return 1;
 }
 
-static void report_traces(const struct run_opts *o, const char *output, pid_t pid)
+/* Name the traces this run wrote: FILE and FILE.<pid>[.<n>] with -o (a
+ * literal name: glob metacharacters in it are escaped), else the default
+ * names in the current directory, made since the run started. */
+static void report_traces(const struct run_opts *o, const char *output, time_t started)
 {
-	char pattern[PATH_MAX + 32];
+	char pattern[2 * PATH_MAX + 8], *p = pattern;
 	glob_t g;
 
 	if (o->quiet)
 		return;
-	if (output)
-		snprintf(pattern, sizeof(pattern), "%s", output);
-	else
-		snprintf(pattern, sizeof(pattern), "heapsnap.*.%d.hst", (int)pid);
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc; i++)
-			fprintf(stderr, "heapsnap: trace written to %s\n", g.gl_pathv[i]);
-		globfree(&g);
+	if (output) {
+		for (const char *s = output; *s && p < pattern + sizeof(pattern) - 8; s++) {
+			if (strchr("*?[]\\", *s))
+				*p++ = '\\';
+			*p++ = *s;
+		}
+		strcpy(p, "*");
+	} else {
+		strcpy(pattern, "heapsnap.*.hst*");
 	}
+	if (glob(pattern, 0, NULL, &g))
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *f = g.gl_pathv[i];
+		struct stat st;
+		size_t n = strlen(f), base = output ? strlen(output) : 0;
+		if (n > 6 && !strcmp(f + n - 6, ".rings"))
+			continue;
+		if (output && n > base && (f[base] != '.' || !strchr("0123456789", f[base + 1])))
+			continue; /* FILE.<pid> only, not FILEfoo */
+		if (stat(f, &st) || st.st_mtime < started)
+			continue;
+		fprintf(stderr, "heapsnap: trace written to %s\n", f);
+	}
+	globfree(&g);
 }
 
 static int parse(int argc, char **argv, struct run_opts *o, int *first)
@@ -206,7 +248,7 @@ static int parse(int argc, char **argv, struct run_opts *o, int *first)
 	if (o->snap_interval) {
 		char *end;
 		double v = strtod(o->snap_interval, &end);
-		if (*end || !(v >= 0.001))
+		if (*end || !(v >= 0.001) || strspn(o->snap_interval, "0123456789.") != strlen(o->snap_interval))
 			return cli_usage_error("run: --snapshot-interval takes seconds >= 0.001, not '%s'",
 					       o->snap_interval);
 	}
@@ -239,19 +281,14 @@ int cmd_run(int argc, char **argv)
 	if (set_env(&o, shim, output))
 		return EXIT_USAGE;
 	install_forwarding();
+	time_t started = time(NULL);
 	child = fork();
 	if (child < 0) {
 		fprintf(stderr, "heapsnap: fork: %s\n", strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (child == 0) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-			sigaction(forwarded[i], &sa, NULL);
-		for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
-			sigaction(s, &sa, NULL);
+		reset_forwarding();
 		execvp(argv[first], argv + first);
 		fprintf(stderr, "heapsnap: %s: %s\n", argv[first], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
@@ -261,7 +298,7 @@ int cmd_run(int argc, char **argv)
 			fprintf(stderr, "heapsnap: waitpid: %s\n", strerror(errno));
 			return EXIT_USAGE;
 		}
-	report_traces(&o, output, child);
+	report_traces(&o, output, started);
 	free(output);
 	return pass_status(status);
 }

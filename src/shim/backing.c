@@ -8,6 +8,21 @@
 
 #include <dlfcn.h>
 #include <jemalloc/jemalloc.h>
+
+/* The shim links jemalloc in statically with its public names prefixed
+ * (Makefile, src/shim/jemalloc.syms): call them by those names. */
+void *hsje_mallocx(size_t size, int flags);
+void *hsje_rallocx(void *ptr, size_t size, int flags);
+void hsje_dallocx(void *ptr, int flags);
+void hsje_sdallocx(void *ptr, size_t size, int flags);
+size_t hsje_sallocx(const void *ptr, int flags);
+int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+#define mallocx hsje_mallocx
+#define rallocx hsje_rallocx
+#define dallocx hsje_dallocx
+#define sdallocx hsje_sdallocx
+#define sallocx hsje_sallocx
+#define mallctl hsje_mallctl
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>

@@ -233,6 +233,9 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 	if (n > budget) {
 		n = budget;
 		retired = 0; /* its end waits for the rest */
+		/* never between the two records of a realloc */
+		if (n && ring_rec_old(&r->slots[(r->drained + n - 1) & r->mask]))
+			n--;
 	}
 	if (!n && !retired)
 		return nslices;

@@ -161,7 +161,9 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 		return NULL;
 	}
 	void *q = backing_realloc(p, n);
-	if (q && record)
+	if (q && record && t->disabled)
+		record_realloc(t, kind, p, NULL, 0, 0); /* the new block is not recorded */
+	else if (q && record)
 		record_realloc(t, kind, p, q, n, fast && t->depth == 1 ? stack_capture() : 0);
 	t->depth--;
 	return q;

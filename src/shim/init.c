@@ -284,12 +284,21 @@ __attribute__((constructor)) static void shim_constructor(void)
 	t->depth--;
 }
 
+/* 1 while a thread finishes the trace: exit racing _exit or exec in
+ * another thread must not stop the collector twice. */
+static _Atomic int finishing;
+
 void shim_finish(int reason, int status)
 {
 	struct tls_state *t = &tls;
+	int expect = 0;
 
 	/* A vfork child shares our memory: it must leave the trace alone. */
 	if (!shim_on() || (uint32_t)getpid() != shim.pid)
+		return;
+	/* acq_rel: the winner alone goes on; it sees the state the last
+	 * finisher (a failed exec) left */
+	if (!atomic_cas_acq_rel(&finishing, &expect, 1))
 		return;
 	uint8_t saved = t->state;
 	t->depth++;
@@ -306,8 +315,12 @@ void shim_finish(int reason, int status)
 
 void shim_resume_after_exec(void)
 {
-	if (shim_on() && (uint32_t)getpid() == shim.pid && collector_start())
+	if (!shim_on() || (uint32_t)getpid() != shim.pid)
+		return;
+	if (collector_start())
 		log_warn("cannot restart the collector after a failed exec", 0, 0);
+	/* release: pairs with the CAS in shim_finish */
+	atomic_store_rel(&finishing, 0);
 }
 
 __attribute__((destructor)) static void shim_destructor(void)

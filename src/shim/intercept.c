@@ -30,11 +30,35 @@ static void *next_fn(const char *name)
 	return f;
 }
 
+/*
+ * Returning from main calls exit inside glibc, where no wrapper sees it:
+ * to record the status, main itself is wrapped, from __libc_start_main.
+ */
+typedef int (*main_fn)(int, char **, char **);
+static main_fn program_main;
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+	int rc = program_main(argc, argv, envp);
+	shim.exit_status = rc & 0xff;
+	return rc;
+}
+
+HS_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+				void (*rtld_fini)(void), void *stack_end)
+{
+	int (*next)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *) =
+		next_fn("__libc_start_main");
+
+	program_main = main;
+	return next(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
 HS_EXPORT void exit(int status)
 {
 	void (*next)(int) = next_fn("exit");
 
-	shim.exit_status = status;
+	shim.exit_status = status & 0xff;
 	next(status);
 	__builtin_unreachable();
 }
@@ -43,7 +67,7 @@ HS_EXPORT void _exit(int status)
 {
 	void (*next)(int) = next_fn("_exit");
 
-	shim_finish(HST_END__EXIT, status);
+	shim_finish(HST_END__EXIT, status & 0xff);
 	next(status);
 	__builtin_unreachable();
 }
@@ -52,7 +76,7 @@ HS_EXPORT void _Exit(int status)
 {
 	void (*next)(int) = next_fn("_Exit");
 
-	shim_finish(HST_END__EXIT, status);
+	shim_finish(HST_END__EXIT, status & 0xff);
 	next(status);
 	__builtin_unreachable();
 }

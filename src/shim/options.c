@@ -37,7 +37,7 @@ int options_signal_number(const char *s, unsigned n)
 		if (strlen(signames[i].name) == n && !memcmp(signames[i].name, s, n))
 			return signames[i].num;
 	if (n >= 6 && !memcmp(s, "RTMIN+", 6) && !fmt_parse_u64(s + 6, n - 6, &v) &&
-	    SIGRTMIN + (int)v <= SIGRTMAX)
+	    v <= (uint64_t)(SIGRTMAX - SIGRTMIN))
 		return SIGRTMIN + (int)v;
 	return 0;
 }

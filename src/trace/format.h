@@ -29,8 +29,10 @@
  * (tens of milliseconds), too little for zstd to learn from alone.
  *
  * Each chunk is written with one write(2), so a process killed at any point
- * leaves whole chunks followed by at most one torn one; the reader stops at
- * the first chunk that does not verify and calls the trace truncated.
+ * leaves whole chunks followed by at most one torn one: a chunk cut short by
+ * the end of the file ends the trace, which is then truncated.  A chunk
+ * that is whole but does not verify (bad magic, checksum, length) is
+ * corruption, and the reader reports it as an error.
  *
  * The decompressed payload is a sequence of records:
  *
@@ -83,7 +85,7 @@
 
 #define HST_CHUNK_MAGIC 0x4b434853u /* "SHCK" */
 #define HST_CHUNK_HEADER_SIZE 24
-#define HST_CHUNK_RAW_MAX (8u << 20) /* a larger chunk is corrupt */
+#define HST_CHUNK_RAW_MAX (64u << 20) /* a larger chunk is corrupt */
 #define HST_CODEC_RAW 0
 #define HST_CODEC_ZSTD 1
 

@@ -70,6 +70,7 @@ struct trace_reader {
 	uint64_t *info_size;
 	uint32_t *info_stack;
 	size_t ninfo;	     /* ids below this are allocated (maybe unset) */
+	uint64_t max_info;   /* highest id an ALLOCINFO record defined */
 	uint64_t *ips;	     /* decoded stack */
 	size_t ips_cap;
 	struct stack_copy *stacks; /* every stack read, by id */
@@ -516,6 +517,8 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		uint64_t id = b_v(&b), size = b_v(&b), stack = b_v(&b);
 		if (b.bad || !id || id > (1u << 31) || set_info(r, id, size, (uint32_t)stack))
 			return corrupt_record(r, tag);
+		if (id > r->max_info)
+			r->max_info = id;
 		return 2;
 	}
 	case HST_REC_EVENTS:
@@ -684,10 +687,8 @@ static int recovery_start(struct trace_reader *r)
 static uint32_t recover_alloc(struct trace_reader *r, const struct ring_rec *ev)
 {
 	struct recovery *c = &r->rec;
-	uint32_t id = (uint32_t)(r->ninfo > c->next_info ? r->ninfo : c->next_info);
+	uint32_t id = (uint32_t)(r->max_info + 1 > c->next_info ? r->max_info + 1 : c->next_info);
 
-	if (!id)
-		id = 1;
 	c->next_info = id + 1;
 	if (set_info(r, id, ring_rec_size(ev), ring_rec_stack(ev)) || hashmap_put(&c->blocks, ring_rec_addr(ev), id))
 		return 0;

@@ -223,8 +223,10 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 	if (!w->cctx) {
 		ZSTD_customMem mem = {zalloc_cb, zfree_cb, w};
 		w->cctx = ZSTD_createCCtx_advanced(mem);
-		if (!w->cctx)
+		if (!w->cctx) {
+			w->level = 0;
 			return 0;
+		}
 		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level);
 		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0);
 		/* Memory of the traced process: a 1 MiB window and smaller match
@@ -240,7 +242,7 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 	if (w->zcap < bound) {
 		uint8_t *z = w->realloc(w->zbuf, bound);
 		if (!z)
-			return 0;
+			return 0; /* the stream is untouched: it goes on next chunk */
 		w->zbuf = z;
 		w->zcap = bound;
 	}
@@ -251,9 +253,9 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 		left = ZSTD_compressStream2(w->cctx, &out, &in, ZSTD_e_flush);
 	while (!ZSTD_isError(left) && left && out.pos < out.size);
 	if (ZSTD_isError(left) || left) {
-		/* The stream is in an unknown state: start a new frame, which
-		 * the reader accepts at any chunk. */
-		ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
+		/* The stream is in an unknown state and the reader's half of it
+		 * expects more: store this and every later chunk raw. */
+		w->level = 0;
 		return 0;
 	}
 	*stored = out.pos;
