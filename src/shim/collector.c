@@ -289,11 +289,10 @@ static uint8_t *col_room(struct column *c, size_t n)
 	return c->p + c->len;
 }
 
+/* Append v; the caller made room (cols_room). */
 static void col_v(struct column *c, uint64_t v)
 {
-	uint8_t *p = col_room(c, VARINT_MAX);
-	if (p)
-		c->len = (size_t)(varint_put(p, v) - c->p);
+	c->len = (size_t)(varint_put(c->p + c->len, v) - c->p);
 }
 
 /* State of the EVENTS record being built. */
@@ -303,15 +302,24 @@ struct evrec {
 	uint64_t prev_tick; /* time delta base, ticks */
 };
 
+/* Make sure every column has room for one more event. */
+static int cols_room(void)
+{
+	for (int i = 0; i < 4; i++)
+		if (cols[i].cap - cols[i].len < 2 * VARINT_MAX && !col_room(&cols[i], 2 * VARINT_MAX))
+			return -1;
+	return 0;
+}
+
 /* Append one event: a is the allocinfo of the block (the old block for a
  * realloc), b the new block of a realloc. */
 static void evrec_add(struct evrec *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
 {
 	uint64_t tick = ts / TICK_NS;
-	uint8_t *k = col_room(&cols[0], 1);
 
-	if (!k)
+	if (cols_room())
 		return;
+	uint8_t *k = cols[0].p + cols[0].len;
 	if (!e->count) {
 		e->base = ts;
 		e->prev_tick = tick;

@@ -87,7 +87,10 @@ HS_INLINE void ring_commit(struct ring *r, unsigned n)
 	/* (B) release: the records are complete before the collector sees
 	 * the new tail; pairs with (C) in collector_drain */
 	atomic_store_rel(&r->hdr->tail, r->tail);
-	if (HS_UNLIKELY(r->tail - r->head_cache > (r->mask + 1) / 2))
+	/* Kick once, when this commit crosses half full (by the last head we
+	 * read): a collector that is behind is woken, not pestered per event. */
+	uint64_t half = (r->mask + 1) / 2, fill = r->tail - r->head_cache;
+	if (HS_UNLIKELY(fill > half && fill - n <= half))
 		ring_kick(r);
 }
 
