@@ -24,6 +24,7 @@
 #include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/rings.h"
+#include "shim/scan.h"
 #include "shim/stack.h"
 #include "shim/tls.h"
 #include "trace/format.h"
@@ -52,6 +53,7 @@ static uint32_t snap_index;	/* snapshots written */
 static uint64_t events_written;
 static const char *exe_path;
 static int inherit_pending; /* a forked child must write its inherited blocks */
+static const char *scan_ring_path; /* set: scan at the end; the ring file is not a root */
 
 /*
  * What a cycle takes from one ring: positions [pos, end).  The records stay
@@ -97,11 +99,17 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
 	clock_gettime(CLOCK_REALTIME, &rt);
 	writer_init(&w, opts->zstd_level, ialloc, irealloc, ifree);
 	flush_ms = opts->flush_ms;
+	scan_ring_path = NULL;
 	interval_ns = opts->snapshot_interval_ns;
 	exe_path = exe;
 	return writer_create(&w, opts->output, slash ? slash + 1 : exe, pid, ppid, nonce,
 			     (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec, clock_now_ns(),
 			     path, cap);
+}
+
+void collector_enable_scan(const char *ring_path)
+{
+	scan_ring_path = ring_path;
 }
 
 bool collector_running(void)
@@ -615,11 +623,19 @@ void collector_finish(int reason, int status)
 		pthread_join(collector_thread, NULL);
 		atomic_store_rlx(&running, 0);
 	}
+	/* The pointer scan stops the other threads first, so that the heap
+	 * model it reads after the last drain is the heap it scans. */
+	struct scan_world world;
+	int scanning = scan_ring_path && reason != HST_END_EXEC && !scan_stop_world(&world);
 	/* Drain until a cycle finds nothing: threads may still be running. */
 	bool more = true;
 	for (int rounds = 0; rounds < 64; rounds++)
 		if (!cycle(&more, NULL) && !more)
 			break;
+	if (scanning) {
+		scan_write(&w, &world, HST_SCAN_EXIT, scan_ring_path);
+		scan_resume_world(&world);
+	}
 	struct snap exit_snap = {clock_now_ns(), HST_SNAP_EXIT, "exit", 4};
 	cycle(&more, reason == HST_END_EXEC ? NULL : &exit_snap);
 

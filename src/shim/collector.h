@@ -25,6 +25,10 @@
 int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
 		   uint64_t nonce, char *path, size_t cap);
 
+/* Scan the heap for pointers when the trace finishes (exit, _exit); the
+ * ring file at ring_path is not a root. */
+void collector_enable_scan(const char *ring_path);
+
 /* Start the collector thread.  Return 0 or -errno. */
 int collector_start(void);
 

@@ -31,6 +31,7 @@
 #include "shim/modules.h"
 #include "shim/ringfile.h"
 #include "shim/rings.h"
+#include "shim/scan.h"
 #include "shim/stack.h"
 #include "trace/format.h"
 #include "util/fmt.h"
@@ -66,6 +67,8 @@ static int open_files(void)
 	rc = ringfile_create(shim.ring_path, shim.nonce);
 	if (rc)
 		log_warn("cannot create the ring file ", shim.ring_path, ": tracing is off");
+	else if (shim.opts.scan)
+		collector_enable_scan(shim.ring_path);
 	return rc;
 }
 
@@ -278,6 +281,8 @@ __attribute__((constructor)) static void shim_constructor(void)
 	if (shim_on()) {
 		start_recording();
 		install_snapshot_signal();
+		if (shim.opts.scan)
+			scan_setup(SIGRTMAX - 2);
 		pthread_atfork(prefork, postfork_parent, postfork_child);
 	}
 	t->state = saved;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "shim/arena_map.h"
 #include "shim/options.h"
 #include "shim/ringfile.h"
 #include "shim/spin.h"
@@ -36,10 +37,10 @@ static struct ringfile_stacks *seg_cur;
 static uint32_t frames_max;
 static uintptr_t self_lo, self_hi;
 
+/* The table's memory is the shim's: noted as not a root for the scan. */
 static void *map_anon(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return arena_map_mmap(bytes);
 }
 
 static struct stack_index *index_new(uint64_t slots)

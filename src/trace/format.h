@@ -117,6 +117,23 @@
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
  *           that ring before position is in this or an earlier chunk.
+ * SCAN      t time, v reason (HST_SCAN_*), v blocks, v roots, v threads
+ *           stopped, v threads not stopped: a pointer scan begins.  What
+ *           follows until SCAN_END belongs to it.
+ * SCAN_BLOCKS v count, then count blocks in address order, each: z address
+ *           delta (from the previous block's address), v allocinfo.  Blocks
+ *           are numbered from 0 in this order across all SCAN_BLOCKS
+ *           records of the scan; edges name them by number.
+ * SCAN_ROOT v index (from 0), v kind (HST_ROOT_*), v thread index (stack
+ *           and register roots, else 0), v address, v bytes, s name (module
+ *           path, "[anon]", ...).
+ * SCAN_EDGES v source kind (0 block, 1 root), v source number, v count,
+ *           then count edges, each: v offset in the source (bytes, from
+ *           the previous edge's offset of this record), v target block,
+ *           v offset in the target (0: a pointer to its start).  Only
+ *           aligned pointer-sized words are scanned; a word pointing into
+ *           [start, start + max(size, 1)) of a live block is an edge.
+ * SCAN_END  v edges, v bytes scanned
  * END       t time, v reason (HST_END_*), z status, v events, v dropped
  *           (events lost because a ring write was interrupted by a signal
  *           handler that allocated)
@@ -132,6 +149,26 @@ enum hst_tag {
 	HST_REC_PROGRESS = 8,
 	HST_REC_END = 9,
 	HST_REC_ALLOCINFO = 10,
+	HST_REC_SCAN = 11,
+	HST_REC_SCAN_BLOCKS = 12,
+	HST_REC_SCAN_ROOT = 13,
+	HST_REC_SCAN_EDGES = 14,
+	HST_REC_SCAN_END = 15,
+};
+
+/* SCAN reasons. */
+enum hst_scan_reason {
+	HST_SCAN_EXIT = 0,  /* the end of the process */
+	HST_SCAN_API = 1,   /* heapsnap_leak_check() */
+};
+
+/* SCAN_ROOT kinds. */
+enum hst_root_kind {
+	HST_ROOT_DATA = 1,    /* a writable mapping of a module (data, bss) */
+	HST_ROOT_STACK = 2,   /* a thread's stack, from its stack pointer up */
+	HST_ROOT_REGS = 3,    /* a thread's saved registers */
+	HST_ROOT_ANON = 4,    /* other writable memory: anonymous mappings, pools */
+	HST_ROOT_IGNORED = 5, /* a block given to heapsnap_ignore() */
 };
 
 /*

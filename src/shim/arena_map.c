@@ -1,0 +1,132 @@
+/*
+ * arena_map.c - jemalloc's mmap/munmap/sbrk, noted.
+ * HOOK-SAFE: called from inside jemalloc, possibly from a signal handler
+ * that allocates, so the table is lock-free: ranges are appended with one
+ * fetch_add and cleared in place.
+ */
+#define _GNU_SOURCE
+#include "shim/arena_map.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/atomic.h"
+
+#define RANGES_MAX 65536
+
+struct range {
+	_Atomic uintptr_t lo, hi; /* [lo, hi); lo == hi: unused */
+};
+
+static struct range ranges[RANGES_MAX];
+static _Atomic uint32_t nranges;
+
+static void note_map(uintptr_t lo, uintptr_t hi)
+{
+	/* relaxed: the index only has to be unique */
+	uint32_t i = atomic_fetch_add_rlx(&nranges, 1);
+
+	if (i >= RANGES_MAX)
+		return; /* the scan may then read some of jemalloc's memory */
+	/* relaxed: readers run with the other threads stopped (exit scan) */
+	atomic_store_rlx(&ranges[i].lo, lo);
+	atomic_store_rlx(&ranges[i].hi, hi);
+}
+
+/* Forget [lo, hi): trim or clear the ranges it overlaps. */
+static void note_unmap(uintptr_t lo, uintptr_t hi)
+{
+	uint32_t n = atomic_load_rlx(&nranges); /* relaxed: see note_map */
+
+	for (uint32_t i = 0; i < n && i < RANGES_MAX; i++) {
+		uintptr_t a = atomic_load_rlx(&ranges[i].lo), b = atomic_load_rlx(&ranges[i].hi);
+		if (b <= lo || a >= hi)
+			continue;
+		if (a >= lo && b <= hi) {
+			atomic_store_rlx(&ranges[i].hi, a);
+		} else if (a < lo && b > hi) {
+			atomic_store_rlx(&ranges[i].hi, lo);
+			note_map(hi, b);
+		} else if (a < lo) {
+			atomic_store_rlx(&ranges[i].hi, lo);
+		} else {
+			atomic_store_rlx(&ranges[i].lo, hi);
+		}
+	}
+}
+
+void *hsje_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *hsje_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = mmap(addr, len, prot, flags, fd, off);
+
+	if (p != MAP_FAILED)
+		note_map((uintptr_t)p, (uintptr_t)p + len);
+	return p; /* MAP_FAILED on failure: jemalloc expects mmap's contract */
+}
+
+int hsje_munmap(void *addr, size_t len);
+int hsje_munmap(void *addr, size_t len)
+{
+	int rc = munmap(addr, len);
+
+	if (!rc)
+		note_unmap((uintptr_t)addr, (uintptr_t)addr + len);
+	return rc;
+}
+
+void *hsje_sbrk(intptr_t incr);
+void *hsje_sbrk(intptr_t incr)
+{
+	void *p = sbrk(incr);
+
+	if (p != (void *)-1 && incr > 0)
+		note_map((uintptr_t)p, (uintptr_t)p + (uintptr_t)incr);
+	return p;
+}
+
+void *arena_map_mmap(size_t bytes)
+{
+	void *p = hsje_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void arena_map_munmap(void *p, size_t bytes)
+{
+	hsje_munmap(p, bytes);
+}
+
+void arena_map_each(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
+{
+	uint32_t n = atomic_load_rlx(&nranges); /* relaxed: see note_map */
+
+	for (uint32_t i = 0; i < n && i < RANGES_MAX; i++) {
+		uintptr_t a = atomic_load_rlx(&ranges[i].lo), b = atomic_load_rlx(&ranges[i].hi);
+		if (a < b)
+			fn(a, b, arg);
+	}
+}
+
+struct cover_ctx {
+	uintptr_t lo, hi; /* the range asked about */
+	uintptr_t covered; /* bytes of it found in jemalloc's ranges */
+};
+
+static void add_cover(uintptr_t a, uintptr_t b, void *arg)
+{
+	struct cover_ctx *c = arg;
+	uintptr_t s = a > c->lo ? a : c->lo, e = b < c->hi ? b : c->hi;
+
+	if (s < e)
+		c->covered += e - s;
+}
+
+int arena_map_covers(uintptr_t lo, uintptr_t hi)
+{
+	struct cover_ctx c = {lo, hi, 0};
+
+	arena_map_each(add_cover, &c);
+	return c.covered >= hi - lo;
+}

@@ -1,0 +1,30 @@
+/*
+ * arena_map.h - the address ranges the backing jemalloc maps for itself.
+ * HOOK-SAFE.
+ *
+ * The exit scan reads writable anonymous mappings as roots (custom pools
+ * keep pointers there), but must skip the allocator's own memory: freed
+ * blocks and jemalloc's metadata hold stale pointers that would make
+ * leaks look reachable.  jemalloc is linked into the shim with its mmap,
+ * munmap and sbrk renamed to the wrappers here (src/shim/jemalloc.syms),
+ * so every range it maps is noted as it happens.
+ */
+#ifndef HS_SHIM_ARENA_MAP_H
+#define HS_SHIM_ARENA_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Map / unmap anonymous memory for the shim itself, noted as not a root.
+ * Return NULL on failure. */
+void *arena_map_mmap(size_t bytes);
+void arena_map_munmap(void *p, size_t bytes);
+
+/* Call fn for every range [lo, hi) jemalloc (or the shim) has mapped and
+ * not unmapped. */
+void arena_map_each(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+
+/* Is [lo, hi) entirely inside ranges jemalloc mapped? */
+int arena_map_covers(uintptr_t lo, uintptr_t hi);
+
+#endif

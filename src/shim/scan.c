@@ -1,0 +1,589 @@
+/*
+ * scan.c - stop the world, enumerate roots, find pointers, write edges.
+ *
+ * Roots, as Valgrind's memcheck and LeakSanitizer take them: every
+ * readable and writable mapping of the process (module data and bss,
+ * anonymous memory such as custom pools, the main thread's TLS), except
+ * the allocator's own memory (arena_map.h), the shim's own memory and the
+ * ring file; thread stacks from each stopped thread's stack pointer up
+ * (not the dead part below it); and each thread's saved registers.
+ * Static TLS of other threads sits at the top of their stack mapping, and
+ * dynamic TLS blocks are heap blocks reached from there, so both are
+ * covered.
+ */
+#define _GNU_SOURCE
+#include "shim/scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "shim/arena_map.h"
+#include "shim/clock.h"
+#include "shim/heapmap.h"
+#include "shim/rings.h"
+#include "trace/format.h"
+#include "util/atomic.h"
+#include "util/fmt.h"
+
+#define STOP_TIMEOUT_MS 500 /* then threads that have not answered run on */
+#define RED_ZONE 128	    /* bytes below the stack pointer a leaf may use */
+#define EDGES_PER_RECORD 4096
+#define IGNORED_MAX 65536
+
+static int stop_signal;
+static struct scan_world *current;   /* the world being stopped, for the handler */
+static _Atomic int release_word;     /* futex: 1 when stopped threads may go */
+static _Atomic uint32_t stopped_word; /* futex: threads that answered */
+
+static _Atomic uint32_t nignored;
+static uintptr_t ignored[IGNORED_MAX];
+
+/* The scan's own memory: mmap, noted as not a root. */
+static void *map_mem(size_t bytes)
+{
+	return arena_map_mmap(bytes);
+}
+
+static void futex_wait(_Atomic int *word, int val, long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : NULL, NULL, 0);
+}
+
+static void futex_wake_all(void *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+/* ---- stopping threads ------------------------------------------------------ */
+
+/*
+ * The stop signal's handler, in each stopped thread: note the registers,
+ * say so, wait for the release.  Async-signal-safe: atomics and futex.
+ */
+static void stop_handler(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+	struct scan_world *w = current;
+	uint32_t tid = (uint32_t)syscall(SYS_gettid);
+
+	(void)sig;
+	(void)si;
+	if (!w)
+		goto out;
+	for (uint32_t i = 0; i < w->nthreads; i++) {
+		struct scan_thread *t = &w->threads[i];
+		if (t->tid != tid)
+			continue;
+		const ucontext_t *uc = ctx;
+		memcpy(t->regs, uc->uc_mcontext.gregs, sizeof(t->regs));
+		t->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+		/* release: regs and sp are written before the scanner sees 1 */
+		atomic_store_rel(&t->state, 1);
+		/* relaxed count; the futex wake below tells the scanner */
+		atomic_fetch_add_rlx(&stopped_word, 1);
+		futex_wake_all(&stopped_word);
+		/* acquire: pairs with the release in scan_resume_world */
+		while (!atomic_load_acq(&release_word))
+			futex_wait(&release_word, 0, -1);
+		break;
+	}
+out:
+	errno = saved;
+}
+
+void scan_setup(int signal)
+{
+	struct sigaction sa;
+
+	stop_signal = signal;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = stop_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigaction(signal, &sa, NULL);
+}
+
+/* The thread index of tid, from the ring it owns, or 0. */
+static uint32_t index_of_tid(uint32_t tid)
+{
+	uint32_t n = rings_count();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct ring *r = rings_get(i);
+		/* acquire: see drain_ring in collector.c */
+		if (atomic_load_acq(&r->state) == RING_OWNED && r->tid == tid)
+			return r->thread_index;
+	}
+	return 0;
+}
+
+int scan_stop_world(struct scan_world *w)
+{
+	char buf[4096];
+	uint32_t self = (uint32_t)syscall(SYS_gettid);
+	pid_t pid = getpid();
+
+	memset(w, 0, sizeof(*w));
+	w->self_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	w->threads = map_mem(SCAN_THREADS_MAX * sizeof(struct scan_thread));
+	if (!w->threads)
+		return -1;
+	/* relaxed: no stopped thread exists yet */
+	atomic_store_rlx(&release_word, 0);
+	atomic_store_rlx(&stopped_word, 0);
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			uint64_t tid;
+			off += d->d_reclen;
+			if (fmt_parse_u64(d->d_name, strlen(d->d_name), &tid) || tid == self ||
+			    w->nthreads == SCAN_THREADS_MAX)
+				continue;
+			struct scan_thread *t = &w->threads[w->nthreads++];
+			t->tid = (uint32_t)tid;
+			t->index = index_of_tid((uint32_t)tid);
+		}
+	}
+	close(fd);
+	current = w;
+	for (uint32_t i = 0; i < w->nthreads; i++)
+		if (syscall(SYS_tgkill, pid, w->threads[i].tid, stop_signal))
+			atomic_store_rlx(&w->threads[i].state, 2); /* gone: relaxed, only we read it */
+	/* Wait for the answers, up to STOP_TIMEOUT_MS: a thread that blocks
+	 * the signal never answers, and its whole stack mapping is then read
+	 * as an anonymous root instead. */
+	for (int waited = 0; waited < STOP_TIMEOUT_MS; waited += 10) {
+		uint32_t expect = 0;
+		for (uint32_t i = 0; i < w->nthreads; i++)
+			expect += atomic_load_rlx(&w->threads[i].state) != 2;
+		/* acquire: pairs with the handlers' increments */
+		uint32_t got = atomic_load_acq(&stopped_word);
+		if (got >= expect)
+			break;
+		futex_wait((_Atomic int *)&stopped_word, (int)got, 10);
+	}
+	for (uint32_t i = 0; i < w->nthreads; i++)
+		/* acquire: pairs with the release in stop_handler */
+		w->stopped += atomic_load_acq(&w->threads[i].state) == 1;
+	return 0;
+}
+
+void scan_resume_world(struct scan_world *w)
+{
+	/* release: the scan is over before a stopped thread goes on */
+	atomic_store_rel(&release_word, 1);
+	futex_wake_all(&release_word);
+	/* A thread may still be entering the handler (slow to answer): it
+	 * finds the release already set and returns at once, but it reads
+	 * the world, so the world stays mapped. */
+	current = NULL;
+}
+
+void scan_ignore(const void *p)
+{
+	/* relaxed: the index only has to be unique; the scan runs later */
+	uint32_t i = atomic_fetch_add_rlx(&nignored, 1);
+	if (i < IGNORED_MAX)
+		ignored[i] = (uintptr_t)p;
+}
+
+/* ---- the heap as a sorted array ---------------------------------------------- */
+
+struct block {
+	uint64_t addr; /* start */
+	uint64_t end;  /* start + max(size, 1) */
+	uint32_t info; /* allocinfo */
+};
+
+struct heap {
+	struct block *b; /* sorted by addr */
+	uint64_t n;
+	uint64_t lo, hi; /* lowest start, highest end */
+};
+
+struct fill_ctx {
+	struct heap *h;
+	uint64_t cap;
+};
+
+static void fill_one(uint64_t addr, uint32_t info, void *arg)
+{
+	struct fill_ctx *c = arg;
+
+	if (c->h->n < c->cap) {
+		uint64_t size = heapmap_info(info)->size;
+		c->h->b[c->h->n++] = (struct block){addr, addr + (size ? size : 1), info};
+	}
+}
+
+/* LSD radix sort of the blocks by address, 16 bits a pass. */
+static int sort_blocks(struct heap *h)
+{
+	struct block *tmp = map_mem(h->n * sizeof(*tmp) + 1);
+	uint64_t *count = map_mem(65536 * sizeof(uint64_t));
+
+	if (!tmp || !count)
+		return -1;
+	for (int shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, 65536 * sizeof(uint64_t));
+		for (uint64_t i = 0; i < h->n; i++)
+			count[(h->b[i].addr >> shift) & 0xffff]++;
+		if (count[(h->b[0].addr >> shift) & 0xffff] == h->n)
+			continue; /* all equal in this digit */
+		uint64_t sum = 0;
+		for (int d = 0; d < 65536; d++) {
+			uint64_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (uint64_t i = 0; i < h->n; i++)
+			tmp[count[(h->b[i].addr >> shift) & 0xffff]++] = h->b[i];
+		memcpy(h->b, tmp, h->n * sizeof(*tmp));
+	}
+	arena_map_munmap(tmp, h->n * sizeof(*tmp) + 1);
+	arena_map_munmap(count, 65536 * sizeof(uint64_t));
+	return 0;
+}
+
+/* The block containing v, or -1. */
+static int64_t find_block(const struct heap *h, uint64_t v)
+{
+	if (v < h->lo || v >= h->hi)
+		return -1;
+	uint64_t lo = 0, hi = h->n;
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+		if (h->b[mid].addr <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || v >= h->b[lo - 1].end)
+		return -1;
+	return (int64_t)(lo - 1);
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+struct out {
+	struct trace_writer *w;
+	uint64_t edges;	  /* written */
+	uint64_t scanned; /* bytes read */
+	uint32_t nroots;  /* roots written */
+};
+
+/* Read [lo, hi) for pointers into the heap; write them as the edges of
+ * source (kind 0 block, 1 root) number src, at offsets from lo. */
+static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t src, uint64_t lo, uint64_t hi)
+{
+	size_t off = 0, count_hole = 0;
+	uint32_t count = 0;
+	uint64_t prev = 0;
+
+	for (uint64_t a = (lo + 7) & ~7ull; a + 8 <= hi; a += 8) {
+		uint64_t v = *(const uint64_t *)(uintptr_t)a;
+		int64_t j = find_block(h, v);
+		if (j < 0)
+			continue;
+		if (!count) {
+			off = writer_begin(o->w, HST_REC_SCAN_EDGES);
+			writer_v(o->w, (uint64_t)kind);
+			writer_v(o->w, src);
+			count_hole = writer_hole4(o->w);
+			prev = 0;
+		}
+		writer_v(o->w, a - lo - prev);
+		prev = a - lo;
+		writer_v(o->w, (uint64_t)j);
+		writer_v(o->w, v - h->b[j].addr);
+		if (++count == EDGES_PER_RECORD) {
+			writer_patch4(o->w, count_hole, count);
+			writer_end(o->w, off);
+			o->edges += count;
+			count = 0;
+			if (o->w->len > WRITER_CHUNK_TARGET * 4)
+				writer_flush(o->w);
+		}
+	}
+	if (count) {
+		writer_patch4(o->w, count_hole, count);
+		writer_end(o->w, off);
+		o->edges += count;
+	}
+	o->scanned += hi > lo ? hi - lo : 0;
+}
+
+static void write_root(struct out *o, int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name,
+		       size_t name_len)
+{
+	size_t off = writer_begin(o->w, HST_REC_SCAN_ROOT);
+	writer_v(o->w, o->nroots);
+	writer_v(o->w, (uint64_t)kind);
+	writer_v(o->w, thread);
+	writer_v(o->w, lo);
+	writer_v(o->w, hi - lo);
+	writer_s(o->w, name, name_len);
+	writer_end(o->w, off);
+	o->nroots++;
+}
+
+static void root(struct out *o, const struct heap *h, int kind, uint32_t thread, uint64_t lo, uint64_t hi,
+		 const char *name, size_t name_len)
+{
+	if (hi <= lo)
+		return;
+	uint32_t id = o->nroots;
+	write_root(o, kind, thread, lo, hi, name, name_len);
+	scan_range(o, h, 1, id, lo, hi);
+}
+
+/* The thread whose stack pointer lies in [lo, hi), or NULL; self (the
+ * scanner) is reported through *is_self. */
+static const struct scan_thread *stack_owner(const struct scan_world *w, uint64_t lo, uint64_t hi, int *is_self)
+{
+	*is_self = w->self_sp >= lo && w->self_sp < hi;
+	for (uint32_t i = 0; i < w->nthreads; i++) {
+		const struct scan_thread *t = &w->threads[i];
+		if (t->state == 1 && t->sp >= lo && t->sp < hi)
+			return t;
+	}
+	return NULL;
+}
+
+/* Memory that is not a root (jemalloc's, the shim's), sorted. */
+struct nonroots {
+	struct { uint64_t lo, hi; } *r;
+	uint32_t n, cap;
+};
+
+static void nonroot_add(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	struct nonroots *nr = arg;
+	if (nr->n < nr->cap) {
+		nr->r[nr->n].lo = lo;
+		nr->r[nr->n].hi = hi;
+		nr->n++;
+	}
+}
+
+static void nonroots_sort(struct nonroots *nr)
+{
+	for (uint32_t i = 1; i < nr->n; i++)
+		for (uint32_t j = i; j > 0 && nr->r[j].lo < nr->r[j - 1].lo; j--) {
+			uint64_t a = nr->r[j].lo, b = nr->r[j].hi;
+			nr->r[j] = nr->r[j - 1];
+			nr->r[j - 1].lo = a;
+			nr->r[j - 1].hi = b;
+		}
+}
+
+static uint64_t hex(const char **p)
+{
+	uint64_t v = 0;
+	for (;; (*p)++) {
+		char c = **p;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return v;
+		v = v * 16 + (uint64_t)d;
+	}
+}
+
+/* Scan an anonymous mapping except the parts that are not roots. */
+static void anon_part(struct out *o, const struct heap *h, const struct nonroots *nr, uint64_t lo, uint64_t hi,
+		      const char *name, size_t nl)
+{
+	uint64_t start = lo;
+
+	for (uint32_t i = 0; i < nr->n && start < hi; i++) {
+		if (nr->r[i].hi <= start || nr->r[i].lo >= hi)
+			continue;
+		if (nr->r[i].lo > start)
+			root(o, h, HST_ROOT_ANON, 0, start, nr->r[i].lo, name, nl);
+		start = nr->r[i].hi;
+	}
+	if (start < hi)
+		root(o, h, HST_ROOT_ANON, 0, start, hi, name, nl);
+}
+
+/* Walk /proc/self/maps and scan every root mapping. */
+static void scan_mappings(struct out *o, const struct heap *h, const struct scan_world *w, const char *ring_path)
+{
+	size_t cap = 1 << 22, len = 0;
+	char *text = map_mem(cap);
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	char prev_path[512] = "", self[512] = "";
+	uint64_t prev_hi = 0;
+	struct nonroots nr = {map_mem(65536 * 2 * sizeof(uint64_t)), 0, 65536};
+
+	if (nr.r) {
+		arena_map_each(nonroot_add, &nr);
+		nonroots_sort(&nr);
+	}
+
+	if (!text || fd < 0)
+		goto out;
+	for (;;) {
+		ssize_t n = read(fd, text + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len >= cap - 1)
+			break;
+	}
+	text[len] = 0;
+	for (char *line = text; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		const char *p = line;
+		uint64_t lo = hex(&p);
+		p++;
+		uint64_t hi = hex(&p);
+		p++;
+		char perm_r = p[0], perm_w = p[1];
+		/* skip perms, offset, dev, inode to the path */
+		for (int field = 0; field < 4 && *p; field++) {
+			while (*p && *p != ' ')
+				p++;
+			while (*p == ' ')
+				p++;
+		}
+		const char *path = p;
+		size_t plen = strlen(path);
+		line = nl ? nl + 1 : NULL;
+		/* An anonymous mapping right after a module's file mapping is
+		 * that module's bss: it keeps the module's name. */
+		const char *name = path;
+		size_t name_len = plen;
+		if (!plen && prev_hi == lo && prev_path[0] == '/') {
+			name = prev_path;
+			name_len = strlen(prev_path);
+		}
+		if (plen) {
+			size_t k = plen < sizeof(prev_path) - 1 ? plen : sizeof(prev_path) - 1;
+			memcpy(prev_path, path, k);
+			prev_path[k] = 0;
+		} else {
+			prev_path[0] = 0;
+		}
+		prev_hi = hi;
+		if (perm_r != 'r' || perm_w != 'w')
+			continue;
+		if (plen && path[0] == '/' && (uint64_t)(uintptr_t)scan_write >= lo && (uint64_t)(uintptr_t)scan_write < hi)
+			memcpy(self, prev_path, sizeof(self)); /* our code: this path is the shim */
+		if (name_len && (!strcmp(name, self) || !strcmp(name, ring_path)))
+			continue; /* the shim's own data, bss and rings */
+		if (!strncmp(path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
+			continue;
+		int is_self;
+		const struct scan_thread *t = stack_owner(w, lo, hi, &is_self);
+		if (is_self) {
+			root(o, h, HST_ROOT_STACK, 0, w->self_sp - RED_ZONE, hi, "[stack]", 7);
+			continue;
+		}
+		if (t) {
+			root(o, h, HST_ROOT_STACK, t->index, t->sp - RED_ZONE > lo ? t->sp - RED_ZONE : lo, hi,
+			     "[stack]", 7);
+			continue;
+		}
+		if (name_len && name[0] == '/') {
+			root(o, h, HST_ROOT_DATA, 0, lo, hi, name, name_len);
+			continue;
+		}
+		anon_part(o, h, &nr, lo, hi, name_len ? name : "[anon]", name_len ? name_len : 6);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (text)
+		arena_map_munmap(text, cap);
+	if (nr.r)
+		arena_map_munmap(nr.r, 65536 * 2 * sizeof(uint64_t));
+}
+
+void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const char *ring_path)
+{
+	struct heap h = {0};
+	struct out o = {tw, 0, 0, 0};
+	uint64_t cap = heapmap_live_count();
+
+	h.b = map_mem(cap * sizeof(*h.b) + 1);
+	if (!h.b)
+		return;
+	struct fill_ctx fc = {&h, cap};
+	heapmap_each(fill_one, &fc);
+	if (h.n && sort_blocks(&h))
+		h.n = 0;
+	if (h.n) {
+		h.lo = h.b[0].addr;
+		for (uint64_t i = 0; i < h.n; i++)
+			if (h.b[i].end > h.hi)
+				h.hi = h.b[i].end;
+	}
+
+	size_t off = writer_begin(tw, HST_REC_SCAN);
+	writer_v(tw, clock_now_ns());
+	writer_v(tw, (uint64_t)reason);
+	writer_v(tw, h.n);
+	writer_v(tw, 0);
+	writer_v(tw, w->stopped);
+	writer_v(tw, w->nthreads - w->stopped);
+	writer_end(tw, off);
+
+	uint64_t prev = 0;
+	for (uint64_t i = 0; i < h.n; i += 4096) {
+		uint64_t n = h.n - i < 4096 ? h.n - i : 4096;
+		off = writer_begin(tw, HST_REC_SCAN_BLOCKS);
+		writer_v(tw, n);
+		for (uint64_t k = i; k < i + n; k++) {
+			writer_z(tw, (int64_t)(h.b[k].addr - prev));
+			prev = h.b[k].addr;
+			writer_v(tw, h.b[k].info);
+		}
+		writer_end(tw, off);
+		if (tw->len > WRITER_CHUNK_TARGET * 4)
+			writer_flush(tw);
+	}
+
+	/* Roots: registers of every stopped thread, then the mappings. */
+	for (uint32_t i = 0; i < w->nthreads; i++) {
+		const struct scan_thread *t = &w->threads[i];
+		if (t->state == 1)
+			root(&o, &h, HST_ROOT_REGS, t->index, (uint64_t)(uintptr_t)t->regs,
+			     (uint64_t)(uintptr_t)t->regs + sizeof(t->regs), "[registers]", 11);
+	}
+	scan_mappings(&o, &h, w, ring_path);
+	/* Ignored blocks are roots. */
+	uint32_t ni = atomic_load_rlx(&nignored); /* relaxed: the world is stopped */
+	for (uint32_t i = 0; i < ni && i < IGNORED_MAX; i++) {
+		int64_t j = find_block(&h, ignored[i]);
+		if (j >= 0)
+			root(&o, &h, HST_ROOT_IGNORED, 0, h.b[j].addr, h.b[j].end, "[ignored]", 9);
+	}
+	/* Blocks. */
+	for (uint64_t i = 0; i < h.n; i++) {
+		uint64_t size = heapmap_info(h.b[i].info)->size;
+		scan_range(&o, &h, 0, i, h.b[i].addr, h.b[i].addr + size);
+	}
+	off = writer_begin(tw, HST_REC_SCAN_END);
+	writer_v(tw, o.edges);
+	writer_v(tw, o.scanned);
+	writer_end(tw, off);
+	arena_map_munmap(h.b, cap * sizeof(*h.b) + 1);
+}
