@@ -197,10 +197,11 @@ struct walk {
 	uint64_t sum;	 /* their addresses, to check which ones */
 	uint32_t want;	 /* allocinfo they all have */
 	int wrong;	 /* one had another allocinfo */
+	uint32_t seq[1000]; /* allocation order, by (addr - lo) / 0x110 */
 };
 
 /* heapmap_each callback: tally the blocks of this test. */
-static void walk_one(uint64_t addr, uint32_t info, void *arg)
+static void walk_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 {
 	struct walk *w = arg;
 
@@ -209,6 +210,7 @@ static void walk_one(uint64_t addr, uint32_t info, void *arg)
 	w->seen++;
 	w->sum += addr;
 	w->wrong |= info != w->want;
+	w->seq[(addr - w->lo) / 0x110] = seq;
 }
 
 /* heapmap_each visits exactly the live blocks, at their exact addresses,
@@ -224,10 +226,14 @@ START_TEST(test_each)
 	for (uint64_t i = 0; i < 1000; i += 2)
 		ck_assert_uint_eq(heapmap_free(base + i * 0x110), id);
 	ck_assert_uint_eq(heapmap_live_count(), live0 + 500);
-	struct walk w = {base, base + 1000 * 0x110, 0, 0, id, 0};
+	static struct walk w;
+	w = (struct walk){base, base + 1000 * 0x110, 0, 0, id, 0, {0}};
 	heapmap_each(walk_one, &w);
 	ck_assert_uint_eq(w.seen, 500);
 	ck_assert_int_eq(w.wrong, 0);
+	/* allocated in address order: the sequence numbers say so */
+	for (int i = 3; i < 1000; i += 2)
+		ck_assert_uint_eq(w.seq[i], w.seq[i - 2] + 2);
 	uint64_t sum = 0;
 	for (uint64_t i = 1; i < 1000; i += 2)
 		sum += base + i * 0x110;

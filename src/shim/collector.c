@@ -391,11 +391,12 @@ struct inherit_ctx {
 	uint64_t now;	 /* stamp of the implicit allocations */
 };
 
-static void inherit_one(uint64_t addr, uint32_t info, void *arg)
+static void inherit_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 {
 	struct inherit_ctx *c = arg;
 
 	(void)addr;
+	(void)seq;
 	evrec_add(c->e, c->now, 0, HST_EV_MALLOC | HST_EV_IMPLICIT, info, 0);
 }
 

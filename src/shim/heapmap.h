@@ -35,7 +35,9 @@ uint32_t heapmap_info_count(void);
 
 /* Number of live blocks, and a walk over them. */
 uint64_t heapmap_live_count(void);
-void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, void *arg), void *arg);
+/* Walk the live blocks; seq is the block's allocation order (wrapping
+ * u32: later allocations have larger numbers, modulo 2^32). */
+void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, uint32_t seq, void *arg), void *arg);
 
 /* A new trace begins (forked child): every allocinfo must be written
  * again before use. */

@@ -208,6 +208,7 @@ struct block {
 	uint64_t addr; /* start */
 	uint64_t end;  /* start + max(size, 1) */
 	uint32_t info; /* allocinfo */
+	uint32_t seq;  /* allocation order */
 };
 
 struct heap {
@@ -221,13 +222,13 @@ struct fill_ctx {
 	uint64_t cap;
 };
 
-static void fill_one(uint64_t addr, uint32_t info, void *arg)
+static void fill_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 {
 	struct fill_ctx *c = arg;
 
 	if (c->h->n < c->cap) {
 		uint64_t size = heapmap_info(info)->size;
-		c->h->b[c->h->n++] = (struct block){addr, addr + (size ? size : 1), info};
+		c->h->b[c->h->n++] = (struct block){addr, addr + (size ? size : 1), info, seq};
 	}
 }
 
@@ -555,6 +556,7 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 			writer_z(tw, (int64_t)(h.b[k].addr - prev));
 			prev = h.b[k].addr;
 			writer_v(tw, h.b[k].info);
+			writer_v(tw, h.b[k].seq);
 		}
 		writer_end(tw, off);
 		if (tw->len > WRITER_CHUNK_TARGET * 4)

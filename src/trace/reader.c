@@ -61,6 +61,14 @@ struct trace_reader {
 	uint8_t *buf;	     /* raw payload */
 	size_t cap;
 	size_t len, pos;     /* records in buf: [pos, len) */
+	/* the SCAN_BLOCKS / SCAN_EDGES record being iterated */
+	const uint8_t *sc_p, *sc_end;
+	uint32_t sc_left;   /* entries left */
+	int sc_tag;	    /* which record */
+	uint64_t sc_prev;   /* blocks: previous address; edges: previous offset */
+	uint64_t sc_block;  /* number of the next block */
+	int sc_from_root;   /* edges: source kind */
+	uint64_t sc_src;    /* edges: source number */
 	/* the EVENTS record being iterated: its four columns */
 	struct { const uint8_t *p, *end; } col[4];
 	uint32_t ev_left;
@@ -437,6 +445,37 @@ static int next_event(struct trace_reader *r, struct trace_item *it)
 	return 1;
 }
 
+/* Decode the next block or edge of the current SCAN_BLOCKS / SCAN_EDGES
+ * record. */
+static int next_scan_entry(struct trace_reader *r, struct trace_item *it)
+{
+	struct body b = {r->sc_p, r->sc_end, 0};
+
+	memset(it, 0, sizeof(*it));
+	if (r->sc_tag == HST_REC_SCAN_BLOCKS) {
+		r->sc_prev += (uint64_t)b_z(&b);
+		it->type = ITEM_SCAN_BLOCK;
+		it->block.index = r->sc_block++;
+		it->block.addr = r->sc_prev;
+		it->block.info = (uint32_t)b_v(&b);
+		it->block.seq = (uint32_t)b_v(&b);
+		get_info(r, it->block.info, &it->block.size, &it->block.stack);
+	} else {
+		r->sc_prev += b_v(&b);
+		it->type = ITEM_SCAN_EDGE;
+		it->edge.from_root = r->sc_from_root;
+		it->edge.src = r->sc_src;
+		it->edge.offset = r->sc_prev;
+		it->edge.dst = b_v(&b);
+		it->edge.dst_offset = b_v(&b);
+	}
+	if (b.bad)
+		return corrupt_record(r, r->sc_tag);
+	r->sc_p = b.p;
+	r->sc_left--;
+	return 1;
+}
+
 static void note_progress(struct trace_reader *r, uint64_t ring, uint64_t pos)
 {
 	if (ring >= MAX_RINGS)
@@ -557,6 +596,45 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			return corrupt_record(r, tag);
 		return 2;
 	}
+	case HST_REC_SCAN:
+		it->type = ITEM_SCAN;
+		it->scan.ts = b_v(&b);
+		it->scan.reason = (int)b_v(&b);
+		it->scan.blocks = b_v(&b);
+		(void)b_v(&b); /* roots: 0, they are counted as they come */
+		it->scan.threads_stopped = b_v(&b);
+		it->scan.threads_missed = b_v(&b);
+		r->sc_block = 0;
+		r->sc_prev = 0;
+		break;
+	case HST_REC_SCAN_BLOCKS:
+	case HST_REC_SCAN_EDGES:
+		r->sc_tag = tag;
+		if (tag == HST_REC_SCAN_EDGES) {
+			r->sc_from_root = (int)b_v(&b);
+			r->sc_src = b_v(&b);
+			r->sc_prev = 0;
+		}
+		r->sc_left = (uint32_t)b_v(&b);
+		r->sc_p = b.p;
+		r->sc_end = b.end;
+		if (b.bad)
+			return corrupt_record(r, tag);
+		return 2;
+	case HST_REC_SCAN_ROOT:
+		it->type = ITEM_SCAN_ROOT;
+		it->root.index = (uint32_t)b_v(&b);
+		it->root.kind = (int)b_v(&b);
+		it->root.thread = (uint32_t)b_v(&b);
+		it->root.addr = b_v(&b);
+		it->root.bytes = b_v(&b);
+		it->root.name = b_s(&b);
+		break;
+	case HST_REC_SCAN_END:
+		it->type = ITEM_SCAN_END;
+		it->scan_end.edges = b_v(&b);
+		it->scan_end.bytes = b_v(&b);
+		break;
 	case HST_REC_END:
 		it->type = ITEM_END;
 		it->end.ts = b_v(&b);
@@ -581,6 +659,8 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 			return recovery_next(r, it);
 		if (r->ev_left)
 			return next_event(r, it);
+		if (r->sc_left)
+			return next_scan_entry(r, it);
 		if (r->pos < r->len) {
 			const uint8_t *p = r->buf + r->pos, *end = r->buf + r->len;
 			int tag = *p++;

@@ -34,6 +34,11 @@ enum item_type {
 	ITEM_EVENT,
 	ITEM_SNAPSHOT,
 	ITEM_END,
+	ITEM_SCAN,	 /* a pointer scan begins */
+	ITEM_SCAN_BLOCK, /* one live block of the scan, in address order */
+	ITEM_SCAN_ROOT,	 /* one root region */
+	ITEM_SCAN_EDGE,	 /* one pointer found */
+	ITEM_SCAN_END,
 };
 
 /*
@@ -99,6 +104,36 @@ struct trace_item {
 			int trigger; /* enum hst_snap_trigger */
 			struct trace_str label;
 		} snap;
+		struct {
+			uint64_t ts;
+			int reason; /* enum hst_scan_reason */
+			uint64_t blocks, threads_stopped, threads_missed;
+		} scan;
+		struct {
+			uint64_t index; /* from 0, in address order */
+			uint64_t addr;
+			uint32_t info;	/* allocinfo: size and stack below */
+			uint32_t seq;	/* allocation order (wrapping u32) */
+			uint64_t size;
+			uint32_t stack;
+		} block;
+		struct {
+			uint32_t index;
+			int kind; /* enum hst_root_kind */
+			uint32_t thread;
+			uint64_t addr, bytes;
+			struct trace_str name;
+		} root;
+		struct {
+			int from_root;	  /* 1: from root number src, 0: from block src */
+			uint64_t src;
+			uint64_t offset;  /* in the source, bytes */
+			uint64_t dst;	  /* target block number */
+			uint64_t dst_offset; /* 0: points to the target's start */
+		} edge;
+		struct {
+			uint64_t edges, bytes;
+		} scan_end;
 		struct {
 			uint64_t ts;
 			int reason; /* enum hst_end_reason */
