@@ -65,7 +65,7 @@ $(ANALYZE_LIB): $(LIB_OBJ)
 
 $(CLI): $(TOOL_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) -ldw -lelf -lzstd -lm
+	$(CC) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 

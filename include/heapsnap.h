@@ -8,6 +8,12 @@
  *   heapsnap_snapshot(label)  mark a snapshot in the trace; heapsnap top and
  *                             diff select it by label.  Returns 0, or -1
  *                             without the shim.
+ *   heapsnap_leak_check()     scan the heap for pointers now, as at exit:
+ *                             heapsnap leaks reports the last scan of a
+ *                             trace.  Returns 0, or -1 without the shim or
+ *                             with scanning off.
+ *   heapsnap_ignore(p)        the block at p is a root: neither it nor what
+ *                             it points to is reported as leaked.
  *   heapsnap_disable()        allocations made by this thread until the
  *   heapsnap_enable()         matching enable are not recorded (nesting).
  */
@@ -19,12 +25,25 @@ extern "C" {
 #endif
 
 int heapsnap_rt_snapshot(const char *label) __attribute__((weak));
+int heapsnap_rt_leak_check(void) __attribute__((weak));
+void heapsnap_rt_ignore(const void *p) __attribute__((weak));
 void heapsnap_rt_disable(void) __attribute__((weak));
 void heapsnap_rt_enable(void) __attribute__((weak));
 
 static inline int heapsnap_snapshot(const char *label)
 {
 	return heapsnap_rt_snapshot ? heapsnap_rt_snapshot(label) : -1;
+}
+
+static inline int heapsnap_leak_check(void)
+{
+	return heapsnap_rt_leak_check ? heapsnap_rt_leak_check() : -1;
+}
+
+static inline void heapsnap_ignore(const void *p)
+{
+	if (heapsnap_rt_ignore)
+		heapsnap_rt_ignore(p);
 }
 
 static inline void heapsnap_disable(void)

@@ -14,9 +14,11 @@ Suite *heapmap_suite(void);
 Suite *options_suite(void);
 Suite *reader_suite(void);
 Suite *replay_suite(void);
+Suite *symbols_suite(void);
+Suite *frames_suite(void);
 
 #define CHECK_SUITES \
 	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, \
-	  replay_suite }
+	  replay_suite, symbols_suite, frames_suite }
 
 #endif

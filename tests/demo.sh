@@ -10,3 +10,8 @@ echo "\$ heapsnap run -o build/demo/leaky.hst -- build/demo/leaky"
 echo
 echo "\$ heapsnap info build/demo/leaky.hst"
 "$ROOT/build/bin/heapsnap" info "$OUT/leaky.hst"
+echo
+echo "\$ heapsnap leaks build/demo/leaky.hst"
+"$ROOT/build/bin/heapsnap" leaks "$OUT/leaky.hst"
+echo "\$ heapsnap cycles build/demo/leaky.hst"
+"$ROOT/build/bin/heapsnap" cycles "$OUT/leaky.hst"

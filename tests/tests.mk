@@ -18,7 +18,7 @@ PROG_BIN := $(PROG_C:tests/progs/%.c=$(TEST_B)/progs/%) $(PROG_CC:tests/progs/%.
 
 $(CHECK_BIN): $(CHECK_OBJ) $(CHECK_SHIM_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(shell pkg-config --libs check) -ldw -lelf -lzstd -lm -lpthread
+	$(CC) -o $@ $^ $(shell pkg-config --libs check) -ldw -lelf -lzstd -lm -lpthread -lstdc++
 
 # Test programs: -O0 and frame pointers keep call sites where the source says.
 $(TEST_B)/progs/%: tests/progs/%.c include/heapsnap.h

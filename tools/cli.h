@@ -19,5 +19,7 @@ int cli_expand_traces(int argc, char **argv, char ***out);
 
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_cycles(int argc, char **argv);
 
 #endif

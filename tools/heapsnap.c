@@ -17,7 +17,9 @@ static const char usage_text[] =
 	"\n"
 	"  run   [-o FILE] [--snapshot-signal SIG] [--snapshot-interval SEC] [--no-scan]\n"
 	"        [--allocator jemalloc|system] [-q] -- PROG [ARGS...]\n"
-	"  info  TRACE... [--format text|json]\n"
+	"  info   TRACE... [--format text|json]\n"
+	"  leaks  TRACE... [--kinds KINDS] [--suppressions FILE] [--format text|json]\n"
+	"  cycles TRACE... [--format text|json|dot]\n"
 	"\n"
 	"See heapsnap(1).\n";
 
@@ -91,6 +93,8 @@ struct command {
 static const struct command commands[] = {
 	{"run", cmd_run},
 	{"info", cmd_info},
+	{"leaks", cmd_leaks},
+	{"cycles", cmd_cycles},
 };
 
 int main(int argc, char **argv)

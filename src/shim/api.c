@@ -9,6 +9,7 @@
 #include "shim/clock.h"
 #include "shim/collector.h"
 #include "shim/control.h"
+#include "shim/scan.h"
 #include "shim/shim.h"
 #include "trace/format.h"
 #include "util/compiler.h"
@@ -32,6 +33,17 @@ HS_EXPORT int heapsnap_rt_snapshot(const char *label)
 	}
 	t->state = saved;
 	return it ? 0 : -1;
+}
+
+HS_EXPORT int heapsnap_rt_leak_check(void)
+{
+	return shim_leak_check();
+}
+
+HS_EXPORT void heapsnap_rt_ignore(const void *p)
+{
+	if (p)
+		scan_ignore(p);
 }
 
 HS_EXPORT void heapsnap_rt_disable(void)

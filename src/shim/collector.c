@@ -615,7 +615,7 @@ static void thread_name(uint32_t tid, char *name)
 	fclose(f);
 }
 
-void collector_finish(int reason, int status)
+void collector_stop(void)
 {
 	/* relaxed: a plain flag; the join below orders everything */
 	if (atomic_load_rlx(&running)) {
@@ -624,19 +624,54 @@ void collector_finish(int reason, int status)
 		pthread_join(collector_thread, NULL);
 		atomic_store_rlx(&running, 0);
 	}
-	/* The pointer scan stops the other threads first, so that the heap
-	 * model it reads after the last drain is the heap it scans. */
-	struct scan_world world;
-	int scanning = scan_ring_path && reason != HST_END_EXEC && !scan_stop_world(&world);
-	/* Drain until a cycle finds nothing: threads may still be running. */
+}
+
+/* Drain until a cycle finds nothing (other threads may still run). */
+static void drain_all(void)
+{
 	bool more = true;
+
 	for (int rounds = 0; rounds < 64; rounds++)
 		if (!cycle(&more, NULL) && !more)
 			break;
-	if (scanning) {
-		scan_write(&w, &world, HST_SCAN_EXIT, scan_ring_path);
-		scan_resume_world(&world);
+}
+
+/*
+ * Stop the other threads, drain every ring, scan, let them go.  The world
+ * stops before the last drain, so that the heap model it reads is the
+ * heap it scans.  The collector must be stopped.
+ */
+static void scan_now(int reason, uint64_t caller_sp)
+{
+	struct scan_world world;
+
+	if (!scan_ring_path || scan_stop_world(&world, caller_sp)) {
+		drain_all();
+		return;
 	}
+	drain_all();
+	scan_write(&w, &world, reason, scan_ring_path);
+	scan_resume_world(&world);
+	writer_flush(&w);
+}
+
+int collector_leak_check(uint64_t caller_sp)
+{
+	if (!scan_ring_path)
+		return -1;
+	collector_stop();
+	scan_now(HST_SCAN_API, caller_sp);
+	return collector_start();
+}
+
+void collector_finish(int reason, int status, uint64_t caller_sp)
+{
+	collector_stop();
+	if (reason == HST_END_EXEC)
+		drain_all();
+	else
+		scan_now(HST_SCAN_EXIT, caller_sp);
+	bool more;
 	struct snap exit_snap = {clock_now_ns(), HST_SNAP_EXIT, "exit", 4};
 	cycle(&more, reason == HST_END_EXEC ? NULL : &exit_snap);
 

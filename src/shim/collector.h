@@ -45,9 +45,20 @@ void collector_pause(void);
  * Stop the collector, drain every ring, write the exit snapshot (reason
  * HST_END_EXIT or _EXIT only) and an END record.  With HST_END_EXEC the
  * file stays open so that collector_start can resume after a failed exec.
- * Call with the calling thread marked TS_INTERNAL.
+ * Call with the calling thread marked TS_INTERNAL; caller_sp is where the
+ * program's part of this thread's stack begins (see scan_stop_world).
  */
-void collector_finish(int reason, int status);
+void collector_finish(int reason, int status, uint64_t caller_sp);
+
+/* Stop the collector thread (it drains no more until collector_start or
+ * collector_finish; producers wait if their ring fills meanwhile).  Call
+ * with the calling thread marked TS_INTERNAL. */
+void collector_stop(void);
+
+/* heapsnap_leak_check(): stop the collector, scan now (HST_SCAN_API),
+ * restart it.  Return 0, or -1 when scanning is off or failed.  Call
+ * marked TS_INTERNAL; caller_sp as for collector_finish. */
+int collector_leak_check(uint64_t caller_sp);
 
 /* Events lost to interrupted ring writes; the hooks count them here. */
 void collector_count_drop(void);

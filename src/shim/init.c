@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "shim/shim.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -289,6 +290,35 @@ __attribute__((constructor)) static void shim_constructor(void)
 	t->depth--;
 }
 
+/* Is the calling thread the only one left (the collector stopped)? */
+static int alone(void)
+{
+	char buf[1024];
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+
+	if (fd < 0)
+		return 0;
+	for (long got; (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0;)
+		for (long off = 0; off < got; off += ((struct dirent64 *)(buf + off))->d_reclen)
+			n += ((struct dirent64 *)(buf + off))->d_name[0] != '.';
+	close(fd);
+	return n == 1;
+}
+
+extern void __libc_freeres(void);
+
+/*
+ * At exit, let glibc free what it keeps until the end (stdio buffers after
+ * flushing them, the thread stack cache, locale and NSS data), as Valgrind
+ * does, so that leak totals agree with it.  Only when no other thread runs:
+ * they could still be using it.  The frees are recorded.
+ */
+static void release_libc(void)
+{
+	if (shim.opts.libc_freeres && alone())
+		__libc_freeres();
+}
+
 /* 1 while a thread finishes the trace: exit racing _exit or exec in
  * another thread must not stop the collector twice. */
 static _Atomic int finishing;
@@ -308,14 +338,43 @@ void shim_finish(int reason, int status)
 	uint8_t saved = t->state;
 	t->depth++;
 	t->state = TS_INTERNAL;
+	if (reason == HST_END_EXIT) {
+		collector_stop();
+		t->state = saved;
+		t->depth--;
+		release_libc();
+		t->depth++;
+		t->state = TS_INTERNAL;
+	}
 	if (reason != HST_END_EXEC) {
 		/* release: hooks that see OFF stop recording */
 		atomic_store_rel(&shim.phase, PHASE_OFF);
 	}
-	collector_finish(reason, status);
+	collector_finish(reason, status, (uint64_t)(uintptr_t)__builtin_frame_address(0));
 	ringfile_unlink();
 	t->state = saved;
 	t->depth--;
+}
+
+int shim_leak_check(void)
+{
+	struct tls_state *t = &tls;
+	int expect = 0;
+
+	if (!shim_on() || (uint32_t)getpid() != shim.pid)
+		return -1;
+	/* acq_rel: as in shim_finish; a scan and an exit never overlap */
+	if (!atomic_cas_acq_rel(&finishing, &expect, 1))
+		return -1;
+	uint8_t saved = t->state;
+	t->depth++;
+	t->state = TS_INTERNAL;
+	int rc = collector_leak_check((uint64_t)(uintptr_t)__builtin_frame_address(0));
+	t->state = saved;
+	t->depth--;
+	/* release: pairs with the CAS above and in shim_finish */
+	atomic_store_rel(&finishing, 0);
+	return rc;
 }
 
 void shim_resume_after_exec(void)

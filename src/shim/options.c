@@ -120,6 +120,10 @@ static void apply(struct options *o, const char *k, unsigned kn, const char *v, 
 		if (vn != 1 || (v[0] != '0' && v[0] != '1'))
 			return warn_bad(k, kn, ": not 0 or 1, using 1");
 		o->scan = v[0] == '1';
+	} else if (key_is(k, kn, "libc_freeres")) {
+		if (vn != 1 || (v[0] != '0' && v[0] != '1'))
+			return warn_bad(k, kn, ": not 0 or 1, using 1");
+		o->libc_freeres = v[0] == '1';
 	} else if (key_is(k, kn, "zstd_level")) {
 		if (fmt_parse_u64(v, vn, &num) || num > 19)
 			return warn_bad(k, kn, ": not a number from 0 to 19, using the default");
@@ -141,6 +145,7 @@ void options_parse(struct options *o, const char *s)
 	o->max_frames = 64;
 	o->ring_records = 65536;
 	o->scan = true;
+	o->libc_freeres = true;
 	o->zstd_level = 6;
 	o->flush_ms = 20;
 	if (!s)

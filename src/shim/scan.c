@@ -126,14 +126,14 @@ static uint32_t index_of_tid(uint32_t tid)
 	return 0;
 }
 
-int scan_stop_world(struct scan_world *w)
+int scan_stop_world(struct scan_world *w, uint64_t self_sp)
 {
 	char buf[4096];
 	uint32_t self = (uint32_t)syscall(SYS_gettid);
 	pid_t pid = getpid();
 
 	memset(w, 0, sizeof(*w));
-	w->self_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	w->self_sp = self_sp;
 	w->threads = map_mem(SCAN_THREADS_MAX * sizeof(struct scan_thread));
 	if (!w->threads)
 		return -1;
@@ -484,10 +484,10 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 			prev_path[0] = 0;
 		}
 		prev_hi = hi;
-		if (perm_r != 'r' || perm_w != 'w')
-			continue;
 		if (plen && path[0] == '/' && (uint64_t)(uintptr_t)scan_write >= lo && (uint64_t)(uintptr_t)scan_write < hi)
 			memcpy(self, prev_path, sizeof(self)); /* our code: this path is the shim */
+		if (perm_r != 'r' || perm_w != 'w')
+			continue;
 		if (name_len && (!strcmp(name, self) || !strcmp(name, ring_path)))
 			continue; /* the shim's own data, bss and rings */
 		if (!strncmp(path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
@@ -495,7 +495,7 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 		int is_self;
 		const struct scan_thread *t = stack_owner(w, lo, hi, &is_self);
 		if (is_self) {
-			root(o, h, HST_ROOT_STACK, 0, w->self_sp - RED_ZONE, hi, "[stack]", 7);
+			root(o, h, HST_ROOT_STACK, 0, w->self_sp, hi, "[stack]", 7);
 			continue;
 		}
 		if (t) {

@@ -39,8 +39,11 @@ struct scan_world {
 void scan_setup(int signal);
 
 /* Stop every thread but the caller (and the collector, which must have
- * exited).  Return 0, or -1 if the scan must not run (no memory). */
-int scan_stop_world(struct scan_world *w);
+ * exited).  The caller's stack is a root from self_sp up: the frame where
+ * the program handed control to the shim, so that the shim's own frames
+ * (and the stale pointers their unset slots hold) are not read.  Return 0,
+ * or -1 if the scan must not run (no memory). */
+int scan_stop_world(struct scan_world *w, uint64_t self_sp);
 
 /* Let the stopped threads go on and free the world. */
 void scan_resume_world(struct scan_world *w);

@@ -53,4 +53,7 @@ void shim_thread_start(struct tls_state *t);
 void shim_finish(int reason, int status);
 void shim_resume_after_exec(void);
 
+/* heapsnap_leak_check(): a pointer scan now.  Return 0 or -1. */
+int shim_leak_check(void);
+
 #endif

@@ -1,0 +1,210 @@
+/*
+ * frames.c - allocator wrapper frames: the built-in pattern list, edited
+ * by HEAPSNAP_WRAPPERS, and the glob matcher.
+ *
+ * A frame is a wrapper when its module is the shim (basename starting
+ * with "libheapsnap") or when a pattern matches its function name, either
+ * whole ("operator new(unsigned long)") or without its parameter list
+ * ("std::allocator<int>::allocate"), so that a pattern can name a C++
+ * function without spelling its signature.
+ *
+ * HEAPSNAP_WRAPPERS is read on every call and parsed again only when it
+ * changed, so a test (or a long-lived caller) may set it at any time.  Not
+ * thread-safe: the analyzer is single-threaded.
+ */
+#define _GNU_SOURCE
+#include "analyze/frames.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Allocation entry points and the functions that only pass an allocation
+ * on: the C allocator, libc's strdup/asprintf family and its internal
+ * names, C++ operator new (every form, as demangled) and the standard
+ * allocators, glib (g_new/g_new0/g_renew expand to the *_n forms), and the
+ * GNU xmalloc family.  Python's allocator is left out on purpose: PyMem
+ * frames name the interpreter's allocation site, which users want to see.
+ */
+static const char *const builtin[] = {
+	"malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
+	"aligned_alloc", "memalign", "valloc", "pvalloc",
+	"strdup", "strndup", "__strdup", "__strndup", "wcsdup",
+	"asprintf", "vasprintf", "__asprintf", "__vasprintf_internal", "__libc_*",
+	"operator new*",
+	"std::allocator*allocate*", "__gnu_cxx::new_allocator*allocate*", "std::__new_allocator*",
+	"g_malloc", "g_malloc0", "g_realloc", "g_malloc_n", "g_malloc0_n", "g_realloc_n",
+	"g_try_malloc*", "g_try_realloc*", "g_strdup", "g_strndup", "g_memdup*",
+	"xmalloc", "xcalloc", "xrealloc", "xstrdup",
+};
+
+#define BUILTIN_COUNT (sizeof(builtin) / sizeof(builtin[0]))
+
+/* The patterns in force, and the HEAPSNAP_WRAPPERS value they came from. */
+static struct {
+	int ready;		  /* pats reflects env */
+	char *env;		  /* copy of HEAPSNAP_WRAPPERS, NULL if unset */
+	char *buf;		  /* env split into patterns (pats point into it) */
+	const char **pats;	  /* malloc'd: built-ins and additions, minus removals */
+	size_t npats;
+} wl;
+
+static void wl_reset(void)
+{
+	free(wl.env);
+	free(wl.buf);
+	free(wl.pats);
+	memset(&wl, 0, sizeof(wl));
+}
+
+/* Remove from wl.pats every pattern that glob rm matches as a string. */
+static void wl_remove(const char *rm)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < wl.npats; i++)
+		if (!frames_glob(rm, wl.pats[i]))
+			wl.pats[j++] = wl.pats[i];
+	wl.npats = j;
+}
+
+/*
+ * Make wl match the current HEAPSNAP_WRAPPERS: the built-ins, then each
+ * comma-separated item in order, "pat" adding a pattern and "-pat"
+ * removing every pattern in force that pat matches as a glob ("-g_*"
+ * drops glib's, "-*" all).  Blanks around items are ignored.  Out of
+ * memory leaves no pattern in force (frames_is_wrapper then falls back
+ * to the built-ins) and is retried on the next call.
+ */
+static void wl_load(void)
+{
+	const char *env = getenv("HEAPSNAP_WRAPPERS");
+
+	if (env && !*env)
+		env = NULL;
+	if (wl.ready && (env ? wl.env && !strcmp(env, wl.env) : !wl.env))
+		return;
+	wl_reset();
+	size_t cap = BUILTIN_COUNT; /* at most one addition per item */
+	for (const char *p = env; p && *p; p++)
+		cap += *p == ',';
+	wl.pats = malloc((cap + 1) * sizeof(*wl.pats));
+	if (env) {
+		wl.env = strdup(env);
+		wl.buf = strdup(env);
+	}
+	if (!wl.pats || (env && (!wl.env || !wl.buf))) {
+		wl_reset();
+		return;
+	}
+	wl.ready = 1;
+	memcpy(wl.pats, builtin, sizeof(builtin));
+	wl.npats = BUILTIN_COUNT;
+	char *save = NULL;
+	for (char *tok = wl.buf ? strtok_r(wl.buf, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (tok[0] == '-')
+			wl_remove(tok + 1);
+		else if (tok[0])
+			wl.pats[wl.npats++] = tok;
+	}
+}
+
+int frames_glob(const char *pattern, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	if (!pattern || !s)
+		return 0;
+	/* Greedy with backtracking to the last '*' only: a later star can
+	 * always absorb what an earlier one would have, so this is linear
+	 * per star and never exponential. */
+	while (*s) {
+		if (*pattern == '*') {
+			star = ++pattern;
+			resume = s;
+		} else if (*pattern == *s) {
+			pattern++;
+			s++;
+		} else if (star) {
+			pattern = star;
+			s = ++resume;
+		} else {
+			return 0;
+		}
+	}
+	while (*pattern == '*')
+		pattern++;
+	return *pattern == '\0';
+}
+
+/* Return 1 if any pattern in force (the built-ins if wl could not be
+ * built) matches name. */
+static int match_any(const char *name)
+{
+	const char *const *pats = wl.ready ? wl.pats : builtin;
+	size_t n = wl.ready ? wl.npats : BUILTIN_COUNT;
+
+	for (size_t i = 0; i < n; i++)
+		if (frames_glob(pats[i], name))
+			return 1;
+	return 0;
+}
+
+/*
+ * Return the length of name without its trailing parameter list: the
+ * last ')' and its matching '(' ("f(int) const" -> "f", "A::operator()()"
+ * -> "A::operator()"); 0 if name has none.
+ */
+static size_t name_sans_params(const char *name)
+{
+	const char *close = strrchr(name, ')');
+	int depth = 0;
+
+	if (!close)
+		return 0;
+	for (const char *p = close; p >= name; p--) {
+		if (*p == ')')
+			depth++;
+		else if (*p == '(' && --depth == 0) {
+			while (p > name && p[-1] == ' ')
+				p--;
+			return (size_t)(p - name);
+		}
+	}
+	return 0;
+}
+
+int frames_is_wrapper(const struct sym_frame *f)
+{
+	if (!f)
+		return 0;
+	if (f->module) {
+		const char *base = strrchr(f->module, '/');
+		base = base ? base + 1 : f->module;
+		if (!strncmp(base, "libheapsnap", 11))
+			return 1;
+	}
+	if (!f->function || !*f->function)
+		return 0;
+	wl_load();
+	if (match_any(f->function))
+		return 1;
+	size_t n = name_sans_params(f->function);
+	if (n == 0)
+		return 0;
+	char stackbuf[256];
+	char *bare = n < sizeof(stackbuf) ? stackbuf : malloc(n + 1);
+	if (!bare)
+		return 0;
+	memcpy(bare, f->function, n);
+	bare[n] = '\0';
+	int r = match_any(bare);
+	if (bare != stackbuf)
+		free(bare);
+	return r;
+}

@@ -1,0 +1,22 @@
+/*
+ * frames.h - which frames of an allocation stack are allocator wrappers
+ * (malloc itself, libc's strdup and asprintf family, C++ operator new,
+ * glib's g_malloc, ...), so that reports name the first frame outside
+ * them: the allocation site the programmer wrote.
+ *
+ * The list is built in; HEAPSNAP_WRAPPERS (comma-separated patterns, '*'
+ * matches any run of characters) adds to it, and a pattern starting with
+ * '-' removes a built-in one.
+ */
+#ifndef HS_ANALYZE_FRAMES_H
+#define HS_ANALYZE_FRAMES_H
+
+#include "analyze/symbols.h"
+
+/* Is this frame inside an allocator wrapper? */
+int frames_is_wrapper(const struct sym_frame *f);
+
+/* Glob match: '*' any run, everything else literal.  Return 1 on match. */
+int frames_glob(const char *pattern, const char *s);
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * graph.c - reference graph, memcheck classes, leaked cycles (Tarjan).
+ */
+#define _GNU_SOURCE
+#include "analyze/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/format.h"
+
+#define UNREACHED 4 /* internal state before classification ends */
+
+const char *leak_kind_name(int kind)
+{
+	static const char *const names[] = {"reachable", "possible", "indirect", "definite"};
+	return kind >= 0 && kind < LEAK_KINDS ? names[kind] : "unknown";
+}
+
+void graph_init(struct graph *g)
+{
+	memset(g, 0, sizeof(*g));
+}
+
+void graph_free(struct graph *g)
+{
+	free(g->addr);
+	free(g->size);
+	free(g->stack);
+	free(g->seq);
+	free(g->kind);
+	free(g->out);
+	free(g->edges);
+	free(g->root_edges);
+	free(g->root_of_edge);
+	for (uint32_t i = 0; i < g->nroots; i++)
+		free(g->roots[i].name);
+	free(g->roots);
+	graph_init(g);
+}
+
+/* Edges as they arrive, before they are grouped by source. */
+static uint32_t *edge_src;
+static uint64_t edges_cap, root_edges_cap, roots_cap;
+
+static uint32_t sat32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	uint64_t n = *cap ? *cap * 2 : 1024;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+static int start_scan(struct graph *g, const struct trace_item *it)
+{
+	graph_free(g);
+	free(edge_src);
+	edge_src = NULL;
+	edges_cap = root_edges_cap = roots_cap = 0;
+	g->n = it->scan.blocks;
+	g->scan_ts = it->scan.ts;
+	g->threads_stopped = it->scan.threads_stopped;
+	g->threads_missed = it->scan.threads_missed;
+	size_t n = g->n ? g->n : 1;
+	g->addr = calloc(n, sizeof(*g->addr));
+	g->size = calloc(n, sizeof(*g->size));
+	g->stack = calloc(n, sizeof(*g->stack));
+	g->seq = calloc(n, sizeof(*g->seq));
+	g->kind = calloc(n, sizeof(*g->kind));
+	return g->addr && g->size && g->stack && g->seq && g->kind ? 0 : -1;
+}
+
+int graph_add(struct graph *g, const struct trace_item *it)
+{
+	switch (it->type) {
+	case ITEM_SCAN:
+		return start_scan(g, it);
+	case ITEM_SCAN_BLOCK:
+		if (it->block.index >= g->n)
+			return 0; /* more blocks than announced: ignore the excess */
+		g->addr[it->block.index] = it->block.addr;
+		g->size[it->block.index] = it->block.size;
+		g->stack[it->block.index] = it->block.stack;
+		g->seq[it->block.index] = it->block.seq;
+		return 0;
+	case ITEM_SCAN_ROOT: {
+		if (grow((void **)&g->roots, &roots_cap, g->nroots + 1, sizeof(*g->roots)))
+			return -1;
+		struct graph_root *r = &g->roots[g->nroots++];
+		r->kind = it->root.kind;
+		r->thread = it->root.thread;
+		r->addr = it->root.addr;
+		r->bytes = it->root.bytes;
+		r->name = strndup(it->root.name.p, it->root.name.n);
+		return r->name ? 0 : -1;
+	}
+	case ITEM_SCAN_EDGE:
+		if (it->edge.dst >= g->n)
+			return 0;
+		if (it->edge.from_root) {
+			uint64_t c = root_edges_cap;
+			if (grow((void **)&g->root_edges, &c, g->nroot_edges + 1, sizeof(*g->root_edges)) ||
+			    grow((void **)&g->root_of_edge, &root_edges_cap, g->nroot_edges + 1, sizeof(uint32_t)))
+				return -1;
+			g->root_edges[g->nroot_edges] =
+				(struct graph_edge){(uint32_t)it->edge.dst, 0, sat32(it->edge.dst_offset)};
+			g->root_of_edge[g->nroot_edges++] = (uint32_t)it->edge.src;
+			return 0;
+		}
+		if (it->edge.src >= g->n)
+			return 0;
+		uint64_t c = edges_cap;
+		if (grow((void **)&g->edges, &c, g->nedges + 1, sizeof(*g->edges)) ||
+		    grow((void **)&edge_src, &edges_cap, g->nedges + 1, sizeof(*edge_src)))
+			return -1;
+		g->edges[g->nedges] = (struct graph_edge){(uint32_t)it->edge.dst, sat32(it->edge.offset),
+							  sat32(it->edge.dst_offset)};
+		edge_src[g->nedges++] = (uint32_t)it->edge.src;
+		return 0;
+	case ITEM_SCAN_END:
+		g->complete = 1;
+		return 0;
+	}
+	return 0;
+}
+
+/* Group the edges by source (counting sort) into out/edges. */
+static int build_csr(struct graph *g)
+{
+	g->out = calloc(g->n + 1, sizeof(*g->out));
+	struct graph_edge *sorted = malloc((g->nedges ? g->nedges : 1) * sizeof(*sorted));
+	if (!g->out || !sorted) {
+		free(sorted);
+		return -1;
+	}
+	for (uint64_t i = 0; i < g->nedges; i++)
+		g->out[edge_src[i] + 1]++;
+	for (uint64_t i = 0; i < g->n; i++)
+		g->out[i + 1] += g->out[i];
+	uint64_t *pos = malloc((g->n ? g->n : 1) * sizeof(*pos));
+	if (!pos) {
+		free(sorted);
+		return -1;
+	}
+	memcpy(pos, g->out, g->n * sizeof(*pos));
+	for (uint64_t i = 0; i < g->nedges; i++)
+		sorted[pos[edge_src[i]]++] = g->edges[i];
+	free(pos);
+	free(g->edges);
+	g->edges = sorted;
+	free(edge_src);
+	edge_src = NULL;
+	return 0;
+}
+
+/* A growable stack of block numbers. */
+struct work {
+	uint32_t *v;
+	uint64_t n, cap;
+};
+
+static int push(struct work *w, uint32_t b)
+{
+	if (grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v)))
+		return -1;
+	w->v[w->n++] = b;
+	return 0;
+}
+
+/* Mark b from a reached block or root: definitely (a start pointer from a
+ * definitely reached place) or possibly. */
+static int mark(struct graph *g, struct work *w, uint32_t b, int definite)
+{
+	if (definite && g->kind[b] != LEAK_REACHABLE) {
+		g->kind[b] = LEAK_REACHABLE;
+		return push(w, b);
+	}
+	if (!definite && g->kind[b] == UNREACHED) {
+		g->kind[b] = LEAK_POSSIBLE;
+		return push(w, b);
+	}
+	return 0;
+}
+
+int64_t graph_block_at(const struct graph *g, uint64_t addr)
+{
+	uint64_t lo = 0, hi = g->n;
+
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+		if (g->addr[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < g->n && g->addr[lo] == addr ? (int64_t)lo : -1;
+}
+
+static const struct graph *sort_graph; /* for by_seq */
+
+static int by_seq(const void *a, const void *b)
+{
+	uint32_t x = sort_graph->seq[*(const uint32_t *)a], y = sort_graph->seq[*(const uint32_t *)b];
+	return x < y ? -1 : x > y;
+}
+
+int graph_classify(struct graph *g)
+{
+	struct work w = {0};
+	int rc = -1;
+
+	if (build_csr(g))
+		return -1;
+	memset(g->kind, UNREACHED, g->n);
+	/* A block given to heapsnap_ignore() is a root: it is reachable. */
+	for (uint32_t i = 0; i < g->nroots; i++) {
+		if (g->roots[i].kind != HST_ROOT_IGNORED)
+			continue;
+		int64_t b = graph_block_at(g, g->roots[i].addr);
+		if (b >= 0 && mark(g, &w, (uint32_t)b, 1))
+			goto out;
+	}
+	/* From the roots. */
+	for (uint64_t i = 0; i < g->nroot_edges; i++)
+		if (mark(g, &w, g->root_edges[i].dst, g->root_edges[i].dst_off == 0))
+			goto out;
+	while (w.n) {
+		uint32_t b = w.v[--w.n];
+		int definite = g->kind[b] == LEAK_REACHABLE;
+		for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++)
+			if (mark(g, &w, g->edges[e].dst, definite && g->edges[e].dst_off == 0))
+				goto out;
+	}
+	/* The unreached, in allocation order: leaders and what they claim. */
+	uint32_t *order = malloc((g->n ? g->n : 1) * sizeof(*order));
+	uint64_t nu = 0;
+	if (!order)
+		goto out;
+	for (uint64_t i = 0; i < g->n; i++)
+		if (g->kind[i] == UNREACHED)
+			order[nu++] = (uint32_t)i;
+	sort_graph = g;
+	qsort(order, nu, sizeof(*order), by_seq);
+	for (uint64_t k = 0; k < nu; k++) {
+		uint32_t leader = order[k];
+		if (g->kind[leader] != UNREACHED)
+			continue;
+		g->kind[leader] = LEAK_DEFINITE;
+		if (push(&w, leader))
+			break;
+		while (w.n) {
+			uint32_t b = w.v[--w.n];
+			for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++) {
+				uint32_t d = g->edges[e].dst;
+				if (d == leader || (g->kind[d] != UNREACHED && g->kind[d] != LEAK_DEFINITE))
+					continue;
+				g->kind[d] = LEAK_INDIRECT;
+				if (push(&w, d))
+					break;
+			}
+		}
+	}
+	free(order);
+	rc = 0;
+out:
+	free(w.v);
+	return rc;
+}
+
+/* ---- leaked cycles ----------------------------------------------------------- */
+
+static int leaked(const struct graph *g, uint32_t b)
+{
+	return g->kind[b] == LEAK_DEFINITE || g->kind[b] == LEAK_INDIRECT;
+}
+
+void graph_free_cycles(struct leaked_cycle *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		free(c[i].members);
+		free(c[i].edge_src);
+		free(c[i].edge_dst);
+		free(c[i].edge_off);
+	}
+	free(c);
+}
+
+/* Fill cycle c with the members comp[0..n) of one component. */
+static int make_cycle(const struct graph *g, const uint32_t *comp, uint32_t n, const uint32_t *scc,
+		      struct leaked_cycle *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->members = malloc(n * sizeof(*c->members));
+	if (!c->members)
+		return -1;
+	memcpy(c->members, comp, n * sizeof(*comp));
+	sort_graph = g;
+	qsort(c->members, n, sizeof(*c->members), by_seq);
+	c->n = n;
+	uint64_t cap = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t b = c->members[i];
+		c->bytes += g->size[b];
+		for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++) {
+			uint32_t d = g->edges[e].dst;
+			if (scc[d] != scc[b])
+				continue;
+			/* one edge per (b, d): edges of b come in offset order */
+			int seen = 0;
+			for (uint32_t k = c->nedges; k > 0 && c->edge_src[k - 1] == b; k--)
+				if (c->edge_dst[k - 1] == d)
+					seen = 1;
+			if (seen)
+				continue;
+			uint64_t c1 = cap, c2 = cap;
+			if (grow((void **)&c->edge_src, &c1, c->nedges + 1, sizeof(uint32_t)) ||
+			    grow((void **)&c->edge_dst, &c2, c->nedges + 1, sizeof(uint32_t)) ||
+			    grow((void **)&c->edge_off, &cap, c->nedges + 1, sizeof(uint32_t)))
+				return -1;
+			c->edge_src[c->nedges] = b;
+			c->edge_dst[c->nedges] = d;
+			c->edge_off[c->nedges++] = g->edges[e].src_off;
+		}
+	}
+	return 0;
+}
+
+long graph_cycles(const struct graph *g, struct leaked_cycle **out)
+{
+	uint64_t n = g->n;
+	uint32_t *index = malloc((n + 1) * sizeof(uint32_t)), *low = malloc((n + 1) * sizeof(uint32_t));
+	uint32_t *scc = malloc((n + 1) * sizeof(uint32_t)), *stk = malloc((n + 1) * sizeof(uint32_t));
+	uint8_t *on = calloc(n + 1, 1);
+	struct frame {
+		uint32_t b;
+		uint64_t e;
+	} *call = malloc((n + 1) * sizeof(struct frame));
+	uint32_t next_index = 1, nstk = 0, nscc = 0;
+	struct leaked_cycle *cycles = NULL;
+	uint64_t ncycles = 0, cap = 0;
+	long rc = -1;
+
+	if (!index || !low || !scc || !stk || !on || !call)
+		goto out;
+	memset(index, 0, (n + 1) * sizeof(uint32_t));
+	/* Iterative Tarjan over leaked blocks and the edges between them. */
+	for (uint64_t root = 0; root < n; root++) {
+		if (!leaked(g, (uint32_t)root) || index[root])
+			continue;
+		uint64_t depth = 0;
+		call[depth++] = (struct frame){(uint32_t)root, g->out[root]};
+		index[root] = low[root] = next_index++;
+		stk[nstk++] = (uint32_t)root;
+		on[root] = 1;
+		while (depth) {
+			struct frame *f = &call[depth - 1];
+			if (f->e < g->out[f->b + 1]) {
+				uint32_t d = g->edges[f->e++].dst;
+				if (!leaked(g, d))
+					continue;
+				if (!index[d]) {
+					index[d] = low[d] = next_index++;
+					stk[nstk++] = d;
+					on[d] = 1;
+					call[depth++] = (struct frame){d, g->out[d]};
+				} else if (on[d] && index[d] < low[f->b]) {
+					low[f->b] = index[d];
+				}
+				continue;
+			}
+			uint32_t b = f->b;
+			depth--;
+			if (depth && low[b] < low[call[depth - 1].b])
+				low[call[depth - 1].b] = low[b];
+			if (low[b] != index[b])
+				continue;
+			uint32_t k = nstk;
+			do {
+				uint32_t m = stk[--k];
+				on[m] = 0;
+				scc[m] = nscc;
+			} while (stk[k] != b);
+			uint32_t size = nstk - k;
+			int self_loop = 0;
+			if (size == 1)
+				for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++)
+					self_loop |= g->edges[e].dst == b;
+			/* A candidate: enough members; kept in scc order, checked
+			 * for entering edges below. */
+			if (size >= 2 || self_loop) {
+				if (grow((void **)&cycles, &cap, ncycles + 1, sizeof(*cycles)) ||
+				    make_cycle(g, stk + k, size, scc, &cycles[ncycles]))
+					goto out;
+				ncycles++;
+			}
+			nstk = k;
+			nscc++;
+		}
+	}
+	/* Drop the components that a leaked block outside points into. */
+	uint8_t *entered = calloc(nscc + 1, 1);
+	if (!entered)
+		goto out;
+	for (uint64_t b = 0; b < n; b++) {
+		if (!leaked(g, (uint32_t)b))
+			continue;
+		for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++) {
+			uint32_t d = g->edges[e].dst;
+			if (leaked(g, d) && scc[d] != scc[b])
+				entered[scc[d]] = 1;
+		}
+	}
+	uint64_t kept = 0;
+	for (uint64_t i = 0; i < ncycles; i++) {
+		if (entered[scc[cycles[i].members[0]]]) {
+			free(cycles[i].members);
+			free(cycles[i].edge_src);
+			free(cycles[i].edge_dst);
+			free(cycles[i].edge_off);
+			continue;
+		}
+		cycles[kept++] = cycles[i];
+	}
+	free(entered);
+	*out = cycles;
+	cycles = NULL;
+	rc = (long)kept;
+	ncycles = 0;
+out:
+	graph_free_cycles(cycles, (long)ncycles);
+	free(index);
+	free(low);
+	free(scc);
+	free(stk);
+	free(on);
+	free(call);
+	return rc;
+}

@@ -1,0 +1,384 @@
+/*
+ * cmd_leaks.c - `heapsnap leaks` and `heapsnap cycles`: the leak reports of
+ * one or more traces, as text (LeakSanitizer's loss records with Valgrind's
+ * summary), JSON, or for cycles Graphviz dot.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/leaks.h"
+#include "cli.h"
+#include "util/json.h"
+
+struct leaks_opts {
+	const char *format;	  /* text, json, dot (cycles) */
+	unsigned kinds;		  /* bit per enum leak_kind */
+	const char *suppressions; /* file, or NULL */
+	int cycles_only;	  /* the cycles command */
+};
+
+static const char *const kind_title[] = {"Still reachable", "Possible leak", "Indirect leak", "Direct leak"};
+
+static int parse_kinds(const char *s, unsigned *out)
+{
+	unsigned k = 0;
+	char *copy = strdup(s), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int found = 0;
+		for (int i = 0; i < LEAK_KINDS; i++)
+			if (!strcmp(t, leak_kind_name(i))) {
+				k |= 1u << i;
+				found = 1;
+			}
+		if (!strcmp(t, "all")) {
+			k = (1u << LEAK_KINDS) - 1;
+			found = 1;
+		}
+		if (!found) {
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	*out = k;
+	return k ? 0 : -1;
+}
+
+static void print_frames(const struct leak_stack *s)
+{
+	if (!s->n)
+		printf("    <no stack: allocated from inside a signal handler or before the shim could unwind>\n");
+	for (int i = 0; i < s->n; i++) {
+		const struct sym_frame *f = &s->frames[i];
+		printf("    #%d 0x%llx in %s", i, (unsigned long long)f->ip, f->function ? f->function : "???");
+		if (f->file && f->line)
+			printf(" %s:%u", f->file, f->line);
+		else if (f->module)
+			printf(" (%s+0x%llx)", f->module, (unsigned long long)f->offset);
+		if (f->inlined)
+			printf(" (inlined)");
+		printf("\n");
+	}
+}
+
+static void print_cycle(struct leak_report *r, const struct leaked_cycle *c, long i)
+{
+	char a[512], b[512];
+
+	printf("Leaked cycle #%ld: %u block(s), %llu byte(s), nothing outside points to it:\n", i + 1, c->n,
+	       (unsigned long long)c->bytes);
+	for (uint32_t k = 0; k < c->n; k++) {
+		uint32_t m = c->members[k];
+		printf("    block %u: %llu bytes at 0x%llx, %s, allocated at %s\n", k + 1,
+		       (unsigned long long)r->g.size[m], (unsigned long long)r->g.addr[m],
+		       r->g.kind[m] == LEAK_DEFINITE ? "definite" : "indirect", leaks_site(r, r->g.stack[m], a, sizeof(a)));
+	}
+	printf("  edges:\n");
+	for (uint32_t e = 0; e < c->nedges; e++) {
+		uint32_t from = 0, to = 0;
+		for (uint32_t k = 0; k < c->n; k++) {
+			if (c->members[k] == c->edge_src[e])
+				from = k + 1;
+			if (c->members[k] == c->edge_dst[e])
+				to = k + 1;
+		}
+		printf("    block %u (%s) +%u -> block %u (%s)\n", from, leaks_site(r, r->g.stack[c->edge_src[e]], a, sizeof(a)),
+		       c->edge_off[e], to, leaks_site(r, r->g.stack[c->edge_dst[e]], b, sizeof(b)));
+	}
+	printf("\n");
+}
+
+static void print_summary(const struct leak_report *r)
+{
+	static const char *const label[] = {"still reachable", "  possibly lost", "indirectly lost", "definitely lost"};
+	uint64_t cyc_blocks = 0, cyc_bytes = 0;
+
+	printf("LEAK SUMMARY:\n");
+	for (int k = LEAK_DEFINITE; k >= LEAK_REACHABLE; k--)
+		printf("   %s: %llu bytes in %llu blocks\n", label[k], (unsigned long long)r->total[k][1],
+		       (unsigned long long)r->total[k][0]);
+	printf("        suppressed: %llu bytes in %llu blocks\n", (unsigned long long)r->suppressed[1],
+	       (unsigned long long)r->suppressed[0]);
+	for (long i = 0; i < r->ncycles; i++) {
+		cyc_blocks += r->cycles[i].n;
+		cyc_bytes += r->cycles[i].bytes;
+	}
+	printf("     leaked cycles: %ld (%llu bytes in %llu blocks)\n", r->ncycles, (unsigned long long)cyc_bytes,
+	       (unsigned long long)cyc_blocks);
+}
+
+static void print_text(struct leak_report *r, const struct leaks_opts *o, int several)
+{
+	if (several || r->exe)
+		printf("== %s (pid %u), trace %s\n\n", r->exe ? r->exe : "?", r->pid, r->path);
+	if (!r->scanned) {
+		printf("No pointer scan in this trace (the program was killed, exec'ed, or ran with --no-scan):\n"
+		       "leaks cannot be told apart from memory still in use.\n\n");
+		return;
+	}
+	if (!o->cycles_only) {
+		for (uint64_t i = 0; i < r->ngroups; i++) {
+			const struct leak_group *gr = &r->groups[i];
+			if (!(o->kinds & (1u << gr->kind)) || gr->suppressed >= 0)
+				continue;
+			printf("%s of %llu byte(s) in %llu object(s) allocated from:\n", kind_title[gr->kind],
+			       (unsigned long long)gr->bytes, (unsigned long long)gr->blocks);
+			print_frames(leaks_stack(r, gr->stack));
+			printf("\n");
+		}
+	}
+	for (long i = 0; i < r->ncycles; i++)
+		print_cycle(r, &r->cycles[i], i);
+	if (o->cycles_only) {
+		if (!r->ncycles)
+			printf("No leaked cycles.\n\n");
+		return;
+	}
+	print_summary(r);
+	if (r->g.threads_missed)
+		printf("   (%llu thread(s) did not stop for the scan; their stacks were read whole)\n",
+		       (unsigned long long)r->g.threads_missed);
+	uint64_t bytes = 0, blocks = 0;
+	for (int k = 0; k < LEAK_KINDS; k++)
+		if ((o->kinds & (1u << k)) && k != LEAK_REACHABLE) {
+			bytes += r->total[k][1];
+			blocks += r->total[k][0];
+		}
+	bytes -= r->suppressed[1] <= bytes ? r->suppressed[1] : bytes;
+	blocks -= r->suppressed[0] <= blocks ? r->suppressed[0] : blocks;
+	printf("\nSUMMARY: heapsnap: %llu byte(s) leaked in %llu allocation(s).\n\n", (unsigned long long)bytes,
+	       (unsigned long long)blocks);
+}
+
+static void json_frames(struct leak_report *r, uint32_t stack)
+{
+	const struct leak_stack *s = leaks_stack(r, stack);
+
+	printf("[");
+	for (int i = 0; i < s->n; i++) {
+		const struct sym_frame *f = &s->frames[i];
+		printf("%s{\"function\": ", i ? ", " : "");
+		if (f->function)
+			json_str(stdout, f->function, strlen(f->function));
+		else
+			printf("null");
+		printf(", \"file\": ");
+		if (f->file)
+			json_str(stdout, f->file, strlen(f->file));
+		else
+			printf("null");
+		printf(", \"line\": %u, \"module\": ", f->line);
+		if (f->module)
+			json_str(stdout, f->module, strlen(f->module));
+		else
+			printf("null");
+		printf(", \"address\": \"0x%llx\", \"offset\": \"0x%llx\", \"inlined\": %s}", (unsigned long long)f->ip,
+		       (unsigned long long)f->offset, f->inlined ? "true" : "false");
+	}
+	printf("]");
+}
+
+static void json_cycles(struct leak_report *r)
+{
+	char site[512];
+
+	printf("[");
+	for (long i = 0; i < r->ncycles; i++) {
+		const struct leaked_cycle *c = &r->cycles[i];
+		printf("%s{\"blocks\": %u, \"bytes\": %llu, \"members\": [", i ? ", " : "", c->n, (unsigned long long)c->bytes);
+		for (uint32_t k = 0; k < c->n; k++) {
+			uint32_t m = c->members[k];
+			printf("%s{\"index\": %u, \"address\": \"0x%llx\", \"size\": %llu, \"kind\": \"%s\", \"site\": ",
+			       k ? ", " : "", k, (unsigned long long)r->g.addr[m], (unsigned long long)r->g.size[m],
+			       leak_kind_name(r->g.kind[m]));
+			leaks_site(r, r->g.stack[m], site, sizeof(site));
+			json_str(stdout, site, strlen(site));
+			printf(", \"stack\": ");
+			json_frames(r, r->g.stack[m]);
+			printf("}");
+		}
+		printf("], \"edges\": [");
+		for (uint32_t e = 0; e < c->nedges; e++) {
+			uint32_t from = 0, to = 0;
+			for (uint32_t k = 0; k < c->n; k++) {
+				if (c->members[k] == c->edge_src[e])
+					from = k;
+				if (c->members[k] == c->edge_dst[e])
+					to = k;
+			}
+			printf("%s{\"from\": %u, \"offset\": %u, \"to\": %u}", e ? ", " : "", from, c->edge_off[e], to);
+		}
+		printf("]}");
+	}
+	printf("]");
+}
+
+static void print_json(struct leak_report *r, const struct leaks_opts *o)
+{
+	printf("{\"schema\": 1, \"trace\": ");
+	json_str(stdout, r->path, strlen(r->path));
+	printf(", \"pid\": %u, \"exe\": ", r->pid);
+	json_str(stdout, r->exe ? r->exe : "", r->exe ? strlen(r->exe) : 0);
+	printf(", \"scanned\": %s, \"summary\": {", r->scanned ? "true" : "false");
+	for (int k = LEAK_DEFINITE, first = 1; k >= LEAK_REACHABLE; k--, first = 0)
+		printf("%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu}", first ? "" : ", ", leak_kind_name(k),
+		       (unsigned long long)r->total[k][0], (unsigned long long)r->total[k][1]);
+	printf(", \"suppressed\": {\"blocks\": %llu, \"bytes\": %llu}}", (unsigned long long)r->suppressed[0],
+	       (unsigned long long)r->suppressed[1]);
+	printf(", \"leaks\": [");
+	int first = 1;
+	for (uint64_t i = 0; !o->cycles_only && i < r->ngroups; i++) {
+		const struct leak_group *gr = &r->groups[i];
+		if (!(o->kinds & (1u << gr->kind)) || gr->suppressed >= 0)
+			continue;
+		char site[512];
+		printf("%s{\"kind\": \"%s\", \"blocks\": %llu, \"bytes\": %llu, \"site\": ", first ? "" : ", ",
+		       leak_kind_name(gr->kind), (unsigned long long)gr->blocks, (unsigned long long)gr->bytes);
+		leaks_site(r, gr->stack, site, sizeof(site));
+		json_str(stdout, site, strlen(site));
+		printf(", \"stack\": ");
+		json_frames(r, gr->stack);
+		printf("}");
+		first = 0;
+	}
+	printf("], \"cycles\": ");
+	json_cycles(r);
+	printf("}");
+}
+
+static void dot_escape(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+}
+
+static void print_dot(struct leak_report *r, int index)
+{
+	char site[512];
+
+	for (long i = 0; i < r->ncycles; i++) {
+		const struct leaked_cycle *c = &r->cycles[i];
+		printf("  subgraph cluster_%d_%ld {\n    label=\"pid %u: leaked cycle %ld (%u blocks, %llu bytes)\";\n",
+		       index, i, r->pid, i + 1, c->n, (unsigned long long)c->bytes);
+		for (uint32_t k = 0; k < c->n; k++) {
+			uint32_t m = c->members[k];
+			printf("    b%d_%u [label=\"", index, m);
+			dot_escape(leaks_site(r, r->g.stack[m], site, sizeof(site)));
+			printf("\\n%llu bytes (%s)\"];\n", (unsigned long long)r->g.size[m], leak_kind_name(r->g.kind[m]));
+		}
+		for (uint32_t e = 0; e < c->nedges; e++)
+			printf("    b%d_%u -> b%d_%u [label=\"+%u\"];\n", index, c->edge_src[e], index, c->edge_dst[e],
+			       c->edge_off[e]);
+		printf("  }\n");
+	}
+}
+
+static void print_suppressions(const struct suppressions *sup)
+{
+	if (!sup->n)
+		return;
+	printf("Suppressions used:\n  count      bytes template\n");
+	for (unsigned i = 0; i < sup->n; i++)
+		if (sup->s[i].leaks)
+			printf("%7llu %10llu %s\n", (unsigned long long)sup->s[i].blocks, (unsigned long long)sup->s[i].bytes,
+			       sup->s[i].pattern);
+	printf("\n");
+	for (unsigned i = 0; i < sup->n; i++)
+		if (!sup->s[i].leaks)
+			fprintf(stderr, "heapsnap: %s:%u: suppression leak:%s matched nothing\n", sup->path, sup->s[i].line,
+				sup->s[i].pattern);
+}
+
+static int run(int argc, char **argv, int cycles_only)
+{
+	struct leaks_opts o = {"text", (1u << LEAK_DEFINITE) | (1u << LEAK_INDIRECT), NULL, cycles_only};
+	const char *cmd = cycles_only ? "cycles" : "leaks";
+	char **paths = NULL, **traces;
+	int npaths = 0, rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--format") && i + 1 < argc)
+			o.format = argv[++i];
+		else if (!strcmp(a, "--kinds") && i + 1 < argc && !cycles_only) {
+			if (parse_kinds(argv[++i], &o.kinds))
+				return cli_usage_error("%s: --kinds takes a comma list of definite, indirect, possible, "
+						       "reachable (or all), not '%s'",
+						       cmd, argv[i]);
+		} else if (!strcmp(a, "--suppressions") && i + 1 < argc && !cycles_only)
+			o.suppressions = argv[++i];
+		else if (a[0] == '-' && a[1])
+			return cli_usage_error("%s: unknown or incomplete option '%s'", cmd, a);
+		else {
+			paths = realloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
+			paths[npaths++] = argv[i];
+		}
+	}
+	if (strcmp(o.format, "text") && strcmp(o.format, "json") && (!cycles_only || strcmp(o.format, "dot")))
+		return cli_usage_error("%s: --format takes text or json%s, not '%s'", cmd, cycles_only ? " or dot" : "",
+				       o.format);
+	if (!npaths)
+		return cli_usage_error("%s: no trace given", cmd);
+	int n = cli_expand_traces(npaths, paths, &traces);
+	free(paths);
+	if (n < 0)
+		return EXIT_INPUT;
+	struct suppressions sup = {0};
+	struct hs_diag d = {""};
+	if (o.suppressions && suppress_load(&sup, o.suppressions, &d)) {
+		fprintf(stderr, "heapsnap: %s\n", d.msg);
+		return EXIT_INPUT;
+	}
+	struct leak_report *reps = calloc((size_t)n, sizeof(*reps));
+	int done = 0;
+	for (; done < n; done++)
+		if (leaks_collect(traces[done], o.suppressions ? &sup : NULL, &reps[done], &d)) {
+			fprintf(stderr, "heapsnap: %s\n", d.msg);
+			rc = EXIT_INPUT;
+			break;
+		}
+	if (!rc) {
+		int json = !strcmp(o.format, "json"), dot = !strcmp(o.format, "dot");
+		if (json && n > 1)
+			printf("{\"schema\": 1, \"traces\": [");
+		if (dot)
+			printf("digraph leaked_cycles {\n  node [shape=box, fontname=\"monospace\"];\n");
+		for (int i = 0; i < n; i++) {
+			if (json) {
+				printf(i ? ", " : "");
+				print_json(&reps[i], &o);
+			} else if (dot) {
+				print_dot(&reps[i], i);
+			} else {
+				print_text(&reps[i], &o, n > 1);
+			}
+		}
+		if (dot)
+			printf("}\n");
+		if (json)
+			printf(n > 1 ? "]}\n" : "\n");
+		if (!json && !dot)
+			print_suppressions(&sup);
+	}
+	for (int i = 0; i < done; i++)
+		leaks_free(&reps[i]);
+	free(reps);
+	suppress_free(&sup);
+	return rc;
+}
+
+int cmd_leaks(int argc, char **argv)
+{
+	return run(argc, argv, 0);
+}
+
+int cmd_cycles(int argc, char **argv)
+{
+	return run(argc, argv, 1);
+}
