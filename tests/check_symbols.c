@@ -1,8 +1,9 @@
 /* Description: unit tests of src/analyze/symbols.c.  A shared object is
  * built at test time (cc -g -O2: an always-inline function called from a
- * non-inline one, and a C++ member function), loaded with dlopen and run,
- * so the ips looked up are real return addresses; ITEM_MODULES items are
- * synthesized from dl_iterate_phdr as the shim writes them.  Checked:
+ * non-inline one through a second always-inline one, and a C++ member
+ * function), loaded with dlopen and run, so the ips looked up are real
+ * return addresses; ITEM_MODULES items are synthesized from
+ * dl_iterate_phdr as the shim writes them.  Checked:
  * function names (C++ demangled), file basenames and line numbers (found
  * by the marker comments of the generated source), the inlined frame and
  * its caller's line; separate debug files found by build-id
@@ -43,9 +44,14 @@ static const char c_src[] =
 	"	hs_capture(i); /* MARK_INNER */\n"
 	"	hs_sink++;\n"
 	"}\n"
+	"static inline __attribute__((always_inline)) void hs_mid(int i)\n"
+	"{\n"
+	"	hs_inner(i); /* MARK_MID */\n"
+	"	hs_sink++;\n"
+	"}\n"
 	"__attribute__((noinline, noclone)) void hs_outer(void)\n"
 	"{\n"
-	"	hs_inner(0); /* MARK_OUTER */\n"
+	"	hs_mid(0); /* MARK_OUTER */\n"
 	"	hs_capture(1); /* MARK_PLAIN */\n"
 	"	hs_sink++;\n"
 	"}\n"
@@ -90,7 +96,7 @@ static struct {
 	int phnum;
 	uint8_t bid[64];	 /* its build-id */
 	size_t bid_len;
-	unsigned l_inner, l_outer, l_plain, l_cxx; /* marker lines */
+	unsigned l_inner, l_mid, l_outer, l_plain, l_cxx; /* marker lines */
 } T;
 
 /* Return the 1-based line of src holding marker, 0 if none. */
@@ -194,6 +200,7 @@ static void lib_setup(void)
 	if (write_file(path, cxx_src))
 		return;
 	T.l_inner = marker_line(c_src, "MARK_INNER");
+	T.l_mid = marker_line(c_src, "MARK_MID");
 	T.l_outer = marker_line(c_src, "MARK_OUTER");
 	T.l_plain = marker_line(c_src, "MARK_PLAIN");
 	T.l_cxx = marker_line(cxx_src, "MARK_CXX");
@@ -364,8 +371,9 @@ static void check_bare(const struct sym_frame *f, uint64_t ip, const char *modul
 
 /* ---- tests ------------------------------------------------------------- */
 
-/* The call inside the always-inline function: two frames, the inlined one
- * at the call, the function holding it at the inlined call's line. */
+/* The call inside two levels of always-inline functions: three frames,
+ * the innermost inlined one at the call, each outer one at the line where
+ * it calls the next. */
 START_TEST(test_inlined)
 {
 	NEED_LIB();
@@ -373,9 +381,10 @@ START_TEST(test_inlined)
 	struct sym_frame f[8];
 
 	int n = sym_lookup(s, T.ret[0], f, 8);
-	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(n, 3);
 	check_frame(&f[0], "hs_inner", "t.c", T.l_inner, 1);
-	check_frame(&f[1], "hs_outer", "t.c", T.l_outer, 0);
+	check_frame(&f[1], "hs_mid", "t.c", T.l_mid, 1);
+	check_frame(&f[2], "hs_outer", "t.c", T.l_outer, 0);
 	for (int i = 0; i < n; i++) {
 		ck_assert_uint_eq(f[i].ip, T.ret[0]);
 		ck_assert_str_eq(f[i].module, T.so);
@@ -421,9 +430,9 @@ START_TEST(test_cache_and_max)
 	struct symbolizer *s = sym_for(T.so, T.bid, T.bid_len);
 	struct sym_frame a[8], b[8];
 
-	ck_assert_int_eq(sym_lookup(s, T.ret[0], a, 8), 2);
-	ck_assert_int_eq(sym_lookup(s, T.ret[0], b, 8), 2);
-	for (int i = 0; i < 2; i++) {
+	ck_assert_int_eq(sym_lookup(s, T.ret[0], a, 8), 3);
+	ck_assert_int_eq(sym_lookup(s, T.ret[0], b, 8), 3);
+	for (int i = 0; i < 3; i++) {
 		ck_assert_ptr_eq(a[i].function, b[i].function);
 		ck_assert_ptr_eq(a[i].file, b[i].file);
 		ck_assert_ptr_eq(a[i].module, b[i].module);
@@ -455,8 +464,8 @@ START_TEST(test_modules_again)
 	mb_lib(&b, "/nonexistent/other.so", NULL, 0);
 	it = item_of(&b);
 	sym_add_modules(s, &it);
-	ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 2);
-	check_frame(&f[1], "hs_outer", "t.c", T.l_outer, 0);
+	ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 3);
+	check_frame(&f[2], "hs_outer", "t.c", T.l_outer, 0);
 	sym_free(s);
 }
 END_TEST
@@ -515,10 +524,11 @@ START_TEST(test_debug_by_build_id)
 	ck_assert_int_eq(setenv("HEAPSNAP_DEBUG_PATH", dbg, 1), 0);
 	struct symbolizer *s = sym_for(path, T.bid, T.bid_len);
 	unsetenv("HEAPSNAP_DEBUG_PATH");
-	ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 2);
+	ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 3);
 	check_frame(&f[0], "hs_inner", "t.c", T.l_inner, 1);
-	check_frame(&f[1], "hs_outer", "t.c", T.l_outer, 0);
-	ck_assert_str_eq(f[1].module, path);
+	check_frame(&f[1], "hs_mid", "t.c", T.l_mid, 1);
+	check_frame(&f[2], "hs_outer", "t.c", T.l_outer, 0);
+	ck_assert_str_eq(f[2].module, path);
 	int n = sym_lookup(s, T.ret[2], f, 8);
 	check_frame(&f[n - 1], "hs::Widget::grow(int)", "t2.cc", T.l_cxx, 0);
 	sym_free(s);
@@ -559,9 +569,10 @@ START_TEST(test_debuglink)
 	unsetenv("HEAPSNAP_DEBUG_PATH");
 	snprintf(path, sizeof(path), "%s/link/libhst.so", T.dir);
 	struct symbolizer *s = sym_for(path, T.bid, T.bid_len);
-	ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 2);
+	ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 3);
 	check_frame(&f[0], "hs_inner", "t.c", T.l_inner, 1);
-	check_frame(&f[1], "hs_outer", "t.c", T.l_outer, 0);
+	check_frame(&f[1], "hs_mid", "t.c", T.l_mid, 1);
+	check_frame(&f[2], "hs_outer", "t.c", T.l_outer, 0);
 	sym_free(s);
 }
 END_TEST
@@ -618,7 +629,7 @@ START_TEST(test_corrupt_modules)
 		it.modules.len = cut;
 		sym_add_modules(s, &it);
 		int n = sym_lookup(s, T.ret[0], f, 8);
-		ck_assert_int_eq(n, cut == good ? 2 : 1);
+		ck_assert_int_eq(n, cut == good ? 3 : 1);
 		sym_free(s);
 	}
 
@@ -714,7 +725,7 @@ START_TEST(test_process_libc)
 	size_t pos = 0;
 	int have_dbg = 0;
 	while (modules_next(&it, &pos, &tm) > 0) {
-		if (strncmp(tm.path.p, di.dli_fname, tm.path.n) || tm.build_id.n < 2)
+		if (tm.path.n != strlen(di.dli_fname) || memcmp(tm.path.p, di.dli_fname, tm.path.n) || tm.build_id.n < 2)
 			continue;
 		size_t o = strlen(dbg);
 		for (size_t i = 0; i < tm.build_id.n; i++)
@@ -730,8 +741,8 @@ START_TEST(test_process_libc)
 
 	/* the test library is in the map too */
 	if (T.ready) {
-		ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 2);
-		check_frame(&f[1], "hs_outer", "t.c", T.l_outer, 0);
+		ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 3);
+		check_frame(&f[2], "hs_outer", "t.c", T.l_outer, 0);
 	}
 	sym_free(s);
 }

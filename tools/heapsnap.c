@@ -99,6 +99,9 @@ static const struct command commands[] = {
 
 int main(int argc, char **argv)
 {
+	/* Nothing is downloaded at run time (DESIGN.md): libdw would ask a
+	 * debuginfod server for missing debug info if this were set. */
+	unsetenv("DEBUGINFOD_URLS");
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage_text, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;

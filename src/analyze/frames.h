@@ -6,7 +6,10 @@
  *
  * The list is built in; HEAPSNAP_WRAPPERS (comma-separated patterns, '*'
  * matches any run of characters) adds to it, and a pattern starting with
- * '-' removes a built-in one.
+ * '-' removes a built-in one (every pattern it matches: "-g_*" drops
+ * glib's).  A pattern matches the demangled function name whole or
+ * without its parameter list ("Pool::get" matches "Pool::get(int)").
+ * Frames of the shim itself (module libheapsnap*) are always wrappers.
  */
 #ifndef HS_ANALYZE_FRAMES_H
 #define HS_ANALYZE_FRAMES_H

@@ -216,6 +216,15 @@ static int by_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Allocation order of blocks allocated close together: seq wraps at 2^16,
+ * so compare the difference (format.h, SCAN_BLOCKS). */
+static int by_seq_near(const void *a, const void *b)
+{
+	uint32_t x = sort_graph->seq[*(const uint32_t *)a], y = sort_graph->seq[*(const uint32_t *)b];
+	int16_t d = (int16_t)(uint16_t)(x - y);
+	return d < 0 ? -1 : d > 0;
+}
+
 int graph_classify(struct graph *g)
 {
 	struct work w = {0};
@@ -307,7 +316,7 @@ static int make_cycle(const struct graph *g, const uint32_t *comp, uint32_t n, c
 		return -1;
 	memcpy(c->members, comp, n * sizeof(*comp));
 	sort_graph = g;
-	qsort(c->members, n, sizeof(*c->members), by_seq);
+	qsort(c->members, n, sizeof(*c->members), by_seq_near);
 	c->n = n;
 	uint64_t cap = 0;
 	for (uint32_t i = 0; i < n; i++) {
@@ -337,7 +346,7 @@ static int make_cycle(const struct graph *g, const uint32_t *comp, uint32_t n, c
 	return 0;
 }
 
-long graph_cycles(const struct graph *g, struct leaked_cycle **out)
+long graph_cycles(struct graph *g, struct leaked_cycle **out)
 {
 	uint64_t n = g->n;
 	uint32_t *index = malloc((n + 1) * sizeof(uint32_t)), *low = malloc((n + 1) * sizeof(uint32_t));
@@ -431,6 +440,10 @@ long graph_cycles(const struct graph *g, struct leaked_cycle **out)
 			free(cycles[i].edge_off);
 			continue;
 		}
+		/* Nothing outside points in: the first allocated member is the
+		 * definite one, whichever the clique walk happened to start at. */
+		for (uint32_t k = 0; k < cycles[i].n; k++)
+			g->kind[cycles[i].members[k]] = k ? LEAK_INDIRECT : LEAK_DEFINITE;
 		cycles[kept++] = cycles[i];
 	}
 	free(entered);

@@ -86,9 +86,10 @@ void graph_free(struct graph *g);
 /* The block that starts at addr (blocks are in address order), or -1. */
 int64_t graph_block_at(const struct graph *g, uint64_t addr);
 
-/* Find the leaked cycles.  Return how many (in *out, to free with
- * graph_free_cycles), or -1. */
-long graph_cycles(const struct graph *g, struct leaked_cycle **out);
+/* Find the leaked cycles, and make the first allocated member of each the
+ * definite one (the rest indirect).  Return how many (in *out, to free
+ * with graph_free_cycles), or -1.  Call after graph_classify. */
+long graph_cycles(struct graph *g, struct leaked_cycle **out);
 void graph_free_cycles(struct leaked_cycle *c, long n);
 
 #endif

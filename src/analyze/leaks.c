@@ -238,7 +238,7 @@ int leaks_collect(const char *path, const struct suppressions *sup, struct leak_
 		return -1;
 	if (!r->scanned)
 		return 0; /* no complete scan: nothing to classify */
-	if (graph_classify(&r->g) || group(r, sup) || (r->ncycles = graph_cycles(&r->g, &r->cycles)) < 0) {
+	if (graph_classify(&r->g) || (r->ncycles = graph_cycles(&r->g, &r->cycles)) < 0 || group(r, sup)) {
 		diag_set(d, "%s: out of memory", path);
 		return -1;
 	}

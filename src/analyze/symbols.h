@@ -23,10 +23,13 @@
 struct sym_frame {
 	uint64_t ip;	      /* the instruction pointer looked up */
 	const char *function; /* demangled */
-	const char *file;     /* as the debug info names it (usually absolute) */
+	const char *file;     /* as the debug info names it: absolute, or relative
+			       * to the compile directory when the compiler
+			       * was given a relative path */
 	unsigned line;	      /* 0 if unknown */
-	const char *module;   /* path of the module */
-	uint64_t offset;      /* ip - module load address */
+	const char *module;   /* path of the module, NULL if ip is in none */
+	uint64_t offset;      /* ip - module load bias: the ELF address, what
+			       * addr2line -e MODULE takes */
 	int inlined;	      /* 1 for a frame inlined into the next one */
 };
 
@@ -44,7 +47,8 @@ void sym_add_modules(struct symbolizer *s, const struct trace_item *modules);
  * instruction).  Fill up to max frames, innermost (most inlined) first,
  * the last being the function that contains the call.  Return how many
  * (at least 1: a frame with only module/offset, or only ip).  Results are
- * cached: asking again is cheap.
+ * cached: asking again is cheap.  A smaller max drops the outermost
+ * frames; max <= 0 returns 0.
  */
 int sym_lookup(struct symbolizer *s, uint64_t ip, struct sym_frame *frames, int max);
 

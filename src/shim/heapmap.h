@@ -35,8 +35,9 @@ uint32_t heapmap_info_count(void);
 
 /* Number of live blocks, and a walk over them. */
 uint64_t heapmap_live_count(void);
-/* Walk the live blocks; seq is the block's allocation order (wrapping
- * u32: later allocations have larger numbers, modulo 2^32). */
+/* Walk the live blocks; seq is the block's allocation order modulo 2^16:
+ * compare two with (int16_t)(a - b), meaningful for blocks allocated
+ * fewer than 32768 allocations apart. */
 void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, uint32_t seq, void *arg), void *arg);
 
 /* A new trace begins (forked child): every allocinfo must be written

@@ -122,8 +122,9 @@
  *           follows until SCAN_END belongs to it.
  * SCAN_BLOCKS v count, then count blocks in address order, each: z address
  *           delta (from the previous block's address), v allocinfo, v seq
- *           (allocation order: a u32 counter of the process's allocations,
- *           wrapping; later blocks have larger numbers).  Blocks
+ *           (allocation order: the process's allocation counter modulo
+ *           2^16; compare two as (int16_t)(a - b), meaningful for blocks
+ *           allocated within 32768 allocations of each other).  Blocks
  *           are numbered from 0 in this order across all SCAN_BLOCKS
  *           records of the scan; edges name them by number.
  * SCAN_ROOT v index (from 0), v kind (HST_ROOT_*), v thread index (stack
