@@ -123,6 +123,16 @@ static void add_cover(uintptr_t a, uintptr_t b, void *arg)
 		c->covered += e - s;
 }
 
+int arena_map_contains(uintptr_t p)
+{
+	uint32_t n = atomic_load_rlx(&nranges); /* relaxed: a range is published before its memory is handed out */
+
+	for (uint32_t i = 0; i < n && i < RANGES_MAX; i++)
+		if (p >= atomic_load_rlx(&ranges[i].lo) && p < atomic_load_rlx(&ranges[i].hi))
+			return 1;
+	return 0;
+}
+
 int arena_map_covers(uintptr_t lo, uintptr_t hi)
 {
 	struct cover_ctx c = {lo, hi, 0};

@@ -24,6 +24,10 @@ void arena_map_munmap(void *p, size_t bytes);
  * not unmapped. */
 void arena_map_each(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
 
+/* Is p inside a range jemalloc (or the shim) mapped?  Linear in the
+ * ranges, which are few: jemalloc maps large chunks. */
+int arena_map_contains(uintptr_t p);
+
 /* Is [lo, hi) entirely inside ranges jemalloc mapped? */
 int arena_map_covers(uintptr_t lo, uintptr_t hi);
 

@@ -27,6 +27,7 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #include <string.h>
 #include <unistd.h>
 
+#include "shim/arena_map.h"
 #include "shim/log.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
@@ -147,6 +148,20 @@ void *backing_realloc(void *p, size_t n)
 	return rallocx(p, n, 0);
 }
 
+/*
+ * allocator=system: a block from the shim's private arena can still come
+ * back here, when glibc frees state it allocated while a thread ran shim
+ * code (pthread_atfork's list, freed by __libc_freeres): it goes back to
+ * jemalloc.
+ */
+static void system_free(void *p)
+{
+	if (arena_map_contains((uintptr_t)p))
+		dallocx(p, 0);
+	else
+		sys.free(p);
+}
+
 void backing_free(void *p)
 {
 	if (HS_UNLIKELY(in_boot_pool(p)))
@@ -154,7 +169,7 @@ void backing_free(void *p)
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		dallocx(p, 0);
 	else
-		sys.free(p);
+		system_free(p);
 }
 
 void backing_free_sized(void *p, size_t n)
@@ -164,7 +179,7 @@ void backing_free_sized(void *p, size_t n)
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		sdallocx(p, n ? n : 1, 0);
 	else
-		sys.free(p);
+		system_free(p);
 }
 
 size_t backing_usable_size(void *p)

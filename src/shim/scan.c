@@ -353,6 +353,21 @@ static void root(struct out *o, const struct heap *h, int kind, uint32_t thread,
 	scan_range(o, h, 1, id, lo, hi);
 }
 
+/* Does [lo, hi) contain the start of a live block? */
+static int holds_block(const struct heap *h, uint64_t lo, uint64_t hi)
+{
+	uint64_t a = 0, b = h->n;
+
+	while (a < b) {
+		uint64_t mid = (a + b) / 2;
+		if (h->b[mid].addr < lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a < h->n && h->b[a].addr < hi;
+}
+
 /* The thread whose stack pointer lies in [lo, hi), or NULL; self (the
  * scanner) is reported through *is_self. */
 static const struct scan_thread *stack_owner(const struct scan_world *w, uint64_t lo, uint64_t hi, int *is_self)
@@ -491,6 +506,11 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 		if (name_len && (!strcmp(name, self) || !strcmp(name, ring_path)))
 			continue; /* the shim's own data, bss and rings */
 		if (!strncmp(path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
+			continue;
+		/* Memory that holds live blocks belongs to the allocator (with
+		 * allocator=system, glibc's heap and arenas): its free chunks
+		 * keep stale pointers, and its blocks are read as blocks. */
+		if (holds_block(h, lo, hi))
 			continue;
 		int is_self;
 		const struct scan_thread *t = stack_owner(w, lo, hi, &is_self);
