@@ -86,6 +86,7 @@ demo: deps all
 
 bench: deps all
 	@bash bench/run.sh
+	@bash bench/scale.sh
 
 install: all
 	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/share/man/man1 \

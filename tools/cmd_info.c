@@ -90,6 +90,14 @@ static void print_text(const struct info *in)
 	for (size_t i = 0; i < in->nthreads; i++)
 		printf("  #%-4u tid %-8u %-16s %llu events\n", in->threads[i].index, in->threads[i].tid,
 		       in->threads[i].name, (unsigned long long)in->threads[i].events);
+	if (in->scans)
+		printf("scan:       %s, %llu blocks, %llu pointers found in %llu bytes, %.3f s; %llu threads stopped%s\n",
+		       in->scan_reason == HST_SCAN_API ? "heapsnap_leak_check()" : "at exit",
+		       (unsigned long long)in->scan_blocks, (unsigned long long)in->scan_edges,
+		       (unsigned long long)in->scan_bytes, (double)in->scan_ns / 1e9, (unsigned long long)in->scan_stopped,
+		       in->scan_missed ? " (some did not stop)" : "");
+	else
+		printf("scan:       none (killed, exec'ed, or --no-scan)\n");
 	printf("snapshots:  %zu\n", in->nsnaps);
 	for (size_t i = 0; i < in->nsnaps; i++)
 		printf("  [%u] %-20s %8.3f s  (%s)\n", in->snaps[i].index, in->snaps[i].label,
@@ -137,7 +145,14 @@ static void print_json(const struct info *in)
 		json_str(stdout, in->threads[i].name, strlen(in->threads[i].name));
 		printf(", \"events\": %llu}", (unsigned long long)in->threads[i].events);
 	}
-	printf("], \"snapshots\": [");
+	printf("]");
+	if (in->scans)
+		printf(", \"scan\": {\"reason\": \"%s\", \"count\": %d, \"blocks\": %llu, \"edges\": %llu, \"bytes\": %llu, "
+		       "\"seconds\": %.6f, \"threads_stopped\": %llu, \"threads_missed\": %llu}",
+		       in->scan_reason == HST_SCAN_API ? "api" : "exit", in->scans, (unsigned long long)in->scan_blocks,
+		       (unsigned long long)in->scan_edges, (unsigned long long)in->scan_bytes, (double)in->scan_ns / 1e9,
+		       (unsigned long long)in->scan_stopped, (unsigned long long)in->scan_missed);
+	printf(", \"snapshots\": [");
 	for (size_t i = 0; i < in->nsnaps; i++) {
 		printf("%s{\"index\": %u, \"label\": ", i ? ", " : "", in->snaps[i].index);
 		json_str(stdout, in->snaps[i].label, strlen(in->snaps[i].label));

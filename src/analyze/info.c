@@ -150,6 +150,19 @@ int info_collect(const char *path, struct info *in, struct hs_diag *d)
 		case ITEM_SNAPSHOT:
 			on_snapshot(in, &it);
 			break;
+		case ITEM_SCAN:
+			in->scans++;
+			in->scan_reason = it.scan.reason;
+			in->scan_blocks = it.scan.blocks;
+			in->scan_stopped = it.scan.threads_stopped;
+			in->scan_missed = it.scan.threads_missed;
+			in->scan_ns = it.scan.ts; /* until SCAN_END */
+			break;
+		case ITEM_SCAN_END:
+			in->scan_edges = it.scan_end.edges;
+			in->scan_bytes = it.scan_end.bytes;
+			in->scan_ns = it.scan_end.ts > in->scan_ns ? it.scan_end.ts - in->scan_ns : 0;
+			break;
 		case ITEM_END:
 			in->ended = 1;
 			in->end_reason = it.end.reason;

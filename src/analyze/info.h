@@ -51,6 +51,10 @@ struct info {
 	char truncation[256];
 	uint64_t recovered; /* events read back from the ring file */
 	uint64_t file_bytes; /* size of the trace file */
+	int scans;	     /* pointer scans in the trace; the rest is of the last */
+	int scan_reason;     /* enum hst_scan_reason */
+	uint64_t scan_blocks, scan_edges, scan_bytes, scan_ns;
+	uint64_t scan_stopped, scan_missed; /* threads */
 	uint64_t raw_events, raw_stacks, raw_allocinfo, raw_other; /* uncompressed record bytes */
 };
 

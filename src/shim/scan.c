@@ -204,12 +204,21 @@ void scan_ignore(const void *p)
 
 /* ---- the heap as a sorted array ---------------------------------------------- */
 
+/* 16 bytes a block: a heap of 10 million blocks needs 160 MB here (and
+ * as much again while sorting). */
 struct block {
 	uint64_t addr; /* start */
-	uint64_t end;  /* start + max(size, 1) */
-	uint32_t info; /* allocinfo */
-	uint32_t seq;  /* allocation order */
+	uint32_t info; /* allocinfo: the size comes from there */
+	uint16_t seq;  /* allocation order, modulo 2^16 */
+	uint16_t pad;
 };
+
+/* End of block b for pointer matching: start + max(size, 1). */
+static uint64_t block_end(const struct block *b)
+{
+	uint64_t size = heapmap_info(b->info)->size;
+	return b->addr + (size ? size : 1);
+}
 
 struct heap {
 	struct block *b; /* sorted by addr */
@@ -227,8 +236,7 @@ static void fill_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 	struct fill_ctx *c = arg;
 
 	if (c->h->n < c->cap) {
-		uint64_t size = heapmap_info(info)->size;
-		c->h->b[c->h->n++] = (struct block){addr, addr + (size ? size : 1), info, seq};
+		c->h->b[c->h->n++] = (struct block){addr, info, (uint16_t)seq, 0};
 	}
 }
 
@@ -274,7 +282,7 @@ static int64_t find_block(const struct heap *h, uint64_t v)
 		else
 			hi = mid;
 	}
-	if (!lo || v >= h->b[lo - 1].end)
+	if (!lo || v >= block_end(&h->b[lo - 1]))
 		return -1;
 	return (int64_t)(lo - 1);
 }
@@ -317,8 +325,6 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 			writer_end(o->w, off);
 			o->edges += count;
 			count = 0;
-			if (o->w->len > WRITER_CHUNK_TARGET * 4)
-				writer_flush(o->w);
 		}
 	}
 	if (count) {
@@ -327,6 +333,9 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 		o->edges += count;
 	}
 	o->scanned += hi > lo ? hi - lo : 0;
+	/* Keep chunks of a few MiB: a big heap writes hundreds of them. */
+	if (o->w->len > WRITER_CHUNK_TARGET * 4)
+		writer_flush(o->w);
 }
 
 static void write_root(struct out *o, int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name,
@@ -554,8 +563,8 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	if (h.n) {
 		h.lo = h.b[0].addr;
 		for (uint64_t i = 0; i < h.n; i++)
-			if (h.b[i].end > h.hi)
-				h.hi = h.b[i].end;
+			if (block_end(&h.b[i]) > h.hi)
+				h.hi = block_end(&h.b[i]);
 	}
 
 	size_t off = writer_begin(tw, HST_REC_SCAN);
@@ -596,7 +605,7 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	for (uint32_t i = 0; i < ni && i < IGNORED_MAX; i++) {
 		int64_t j = find_block(&h, ignored[i]);
 		if (j >= 0)
-			root(&o, &h, HST_ROOT_IGNORED, 0, h.b[j].addr, h.b[j].end, "[ignored]", 9);
+			root(&o, &h, HST_ROOT_IGNORED, 0, h.b[j].addr, block_end(&h.b[j]), "[ignored]", 9);
 	}
 	/* Blocks. */
 	for (uint64_t i = 0; i < h.n; i++) {
@@ -606,6 +615,7 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	off = writer_begin(tw, HST_REC_SCAN_END);
 	writer_v(tw, o.edges);
 	writer_v(tw, o.scanned);
+	writer_v(tw, clock_now_ns());
 	writer_end(tw, off);
 	arena_map_munmap(h.b, cap * sizeof(*h.b) + 1);
 }

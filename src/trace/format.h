@@ -136,7 +136,7 @@
  *           v offset in the target (0: a pointer to its start).  Only
  *           aligned pointer-sized words are scanned; a word pointing into
  *           [start, start + max(size, 1)) of a live block is an edge.
- * SCAN_END  v edges, v bytes scanned
+ * SCAN_END  v edges, v bytes scanned, t time (the scan's end)
  * END       t time, v reason (HST_END_*), z status, v events, v dropped
  *           (events lost because a ring write was interrupted by a signal
  *           handler that allocated)

@@ -634,6 +634,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->type = ITEM_SCAN_END;
 		it->scan_end.edges = b_v(&b);
 		it->scan_end.bytes = b_v(&b);
+		it->scan_end.ts = b.p < b.end ? b_v(&b) : 0;
 		break;
 	case HST_REC_END:
 		it->type = ITEM_END;

@@ -133,6 +133,7 @@ struct trace_item {
 		} edge;
 		struct {
 			uint64_t edges, bytes;
+			uint64_t ts; /* 0 if the writer did not say */
 		} scan_end;
 		struct {
 			uint64_t ts;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make bench, part 2: the exit scan of a big heap and the analysis of a
+# big trace, each as wall time and peak memory (GNU time), median of
+# REPEATS runs.
+#
+#   bash bench/scale.sh [BLOCKS] [PAIRS]     defaults 10000000 50000000
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+H=$ROOT/build/bin/heapsnap
+OUT=$ROOT/build/bench/scale
+BLOCKS=${1:-10000000}
+PAIRS=${2:-50000000}
+REPEATS=${REPEATS:-3}
+mkdir -p "$OUT"
+cc -O2 -o "$OUT/bigheap" "$ROOT/bench/progs/bigheap.c"
+cc -O1 -fno-omit-frame-pointer -o "$OUT/events" "$ROOT/bench/progs/events.c"
+
+# measure LABEL CMD...: run REPEATS times, print the median wall time and
+# peak RSS.
+measure() {
+	local label=$1 i
+	shift
+	: >"$OUT/$label.times"
+	for ((i = 0; i < REPEATS; i++)); do
+		/usr/bin/time -f '%e %M' -o "$OUT/time.tmp" "$@" >/dev/null
+		cat "$OUT/time.tmp" >>"$OUT/$label.times"
+	done
+	sort -n "$OUT/$label.times" | awk -v l="$label" '{t[NR]=$1; m[NR]=$2} END {i=int((NR+1)/2); printf "| %s | %.2f s | %.0f MB |\n", l, t[i], m[i]/1024}'
+}
+
+echo "| what | wall (median of $REPEATS) | peak RSS |"
+echo "|---|---:|---:|"
+measure "bigheap untraced ($BLOCKS blocks)" "$OUT/bigheap" "$BLOCKS"
+measure "bigheap traced, exit scan" "$H" run -q -o "$OUT/bigheap.hst" -- "$OUT/bigheap" "$BLOCKS"
+"$H" info "$OUT/bigheap.hst" --format json >"$OUT/bigheap.info.json"
+python3 - "$OUT/bigheap.info.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d.get("scan") or {}
+print("| exit scan alone (from the trace) | %.2f s | %s blocks, %s edges, %.0f MB read |" % (
+    s.get("seconds", 0), s.get("blocks"), s.get("edges"), s.get("bytes", 0) / 2**20))
+PY
+measure "leaks on that trace" "$H" leaks "$OUT/bigheap.hst"
+measure "events untraced ($PAIRS pairs)" "$OUT/events" "$PAIRS"
+measure "events traced" "$H" run -q -o "$OUT/events.hst" -- "$OUT/events" "$PAIRS"
+ls -l "$OUT/events.hst" | awk '{printf "| trace of %s pairs | | %.0f MB on disk |\n", "'"$PAIRS"'", $5/2^20}'
+measure "info on the 2x$PAIRS-event trace" "$H" info "$OUT/events.hst"
+measure "leaks on the 2x$PAIRS-event trace" "$H" leaks "$OUT/events.hst"
