@@ -1,5 +1,6 @@
 # Tests: check-based unit suites (tests/check_*.c, one runner), programs run
-# under the shim (tests/progs/*.c, *.cc) and the integration script.
+# under the shim (tests/progs/*.c, *.cc), the leak scenarios
+# (tests/leaks/*.c, *.cc), the integration script and the leak script.
 
 TEST_B := $(B)/tests
 CHECK_SRC := $(wildcard tests/check_*.c)
@@ -37,11 +38,41 @@ $(TEST_B)/progs/libdl_helper.so: tests/progs/dl_helper.c
 .PHONY: progs
 progs: all $(PROG_BIN)
 
-check: deps all $(CHECK_BIN) $(PROG_BIN)
+# Leak scenarios (tests/leaks.sh): each tests/leaks/NAME.c or NAME.cc is a
+# program, build/tests/leaks/NAME; each tests/leaks/libNAME.c is a shared
+# library, build/tests/leaks/libNAME.so, that a scenario dlopens from
+# beside itself.  -O0, -g and frame pointers: the allocation sites must be
+# the lines the sources mark, and pointers stay where the source puts them.
+LEAK_B := $(TEST_B)/leaks
+LEAK_LIB_C := $(wildcard tests/leaks/lib*.c)
+LEAK_C := $(filter-out $(LEAK_LIB_C),$(wildcard tests/leaks/*.c))
+LEAK_CC := $(wildcard tests/leaks/*.cc)
+LEAK_BIN := $(LEAK_C:tests/leaks/%.c=$(LEAK_B)/%) $(LEAK_CC:tests/leaks/%.cc=$(LEAK_B)/%) \
+	$(LEAK_LIB_C:tests/leaks/%.c=$(LEAK_B)/%.so)
+
+$(LEAK_B)/lib%.so: tests/leaks/lib%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -shared -fPIC -o $@ $<
+
+$(LEAK_B)/%: tests/leaks/%.c tests/leaks/leak.h include/heapsnap.h
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Iinclude -Wall -o $@ $< -pthread -ldl
+
+$(LEAK_B)/%: tests/leaks/%.cc tests/leaks/leak.h include/heapsnap.h
+	@mkdir -p $(dir $@)
+	g++ -O0 -g -fno-omit-frame-pointer -Iinclude -Wall -o $@ $< -pthread -ldl
+
+# Everything tests/leaks.sh runs.
+.PHONY: leak-progs
+leak-progs: all $(LEAK_BIN)
+
+check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
 	@echo "== unit tests"
 	@CK_FORK=yes $(CHECK_BIN)
 	@echo "== integration tests"
 	@bash tests/integration.sh
+	@echo "== leak tests"
+	@bash tests/leaks.sh
 	@echo "== man pages"
 	@mandoc -Tlint -W warning man/heapsnap.1 man/heapsnap.3 man/heapsnap-trace.5
 	@echo "check: all suites passed"

@@ -280,6 +280,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (set_env(&o, shim, output))
 		return EXIT_USAGE;
+	/* A signal that comes before the program's pid is known must wait,
+	 * not be dropped: block them all across fork. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	install_forwarding();
 	time_t started = time(NULL);
 	child = fork();
@@ -289,10 +294,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (child == 0) {
 		reset_forwarding();
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		execvp(argv[first], argv + first);
 		fprintf(stderr, "heapsnap: %s: %s\n", argv[first], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR) {
 			fprintf(stderr, "heapsnap: waitpid: %s\n", strerror(errno));

@@ -112,6 +112,21 @@ void collector_enable_scan(const char *ring_path)
 	scan_ring_path = ring_path;
 }
 
+void collector_write_now(struct control_item *it)
+{
+	if (!it)
+		return;
+	if (collector_running()) {
+		control_push(it);
+		return;
+	}
+	size_t off = writer_begin(&w, it->tag);
+	writer_raw(&w, it->body, it->len);
+	writer_end(&w, off);
+	writer_flush(&w);
+	control_free(it);
+}
+
 bool collector_running(void)
 {
 	/* relaxed: a hint; ring_wait re-checks on every round */

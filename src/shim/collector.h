@@ -29,6 +29,13 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
  * ring file at ring_path is not a root. */
 void collector_enable_scan(const char *ring_path);
 
+/* Write a control record (PROCESS, MODULES) into the trace at once, before
+ * the collector thread exists, so that a process that dies right after
+ * start still leaves it; once the collector runs, hand it over instead.
+ * Takes ownership of it (which may be NULL). */
+struct control_item;
+void collector_write_now(struct control_item *it);
+
 /* Start the collector thread.  Return 0 or -errno. */
 int collector_start(void);
 

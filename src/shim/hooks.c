@@ -21,6 +21,7 @@
 #include "shim/clock.h"
 #include "shim/event.h"
 #include "shim/hooks.h"
+#include "shim/nestpool.h"
 #include "shim/shim.h"
 #include "shim/stack.h"
 #include "trace/format.h"
@@ -71,6 +72,34 @@ HS_INLINE int hook_nested_records(struct tls_state *t)
 	return 1;
 }
 
+/* Release what nested calls freed while this thread was inside the
+ * allocator: it is done with it now. */
+static HS_NOINLINE void release_deferred(struct tls_state *t)
+{
+	while (t->ndeferred) {
+		void *p = t->deferred[--t->ndeferred];
+		backing_free(p);
+	}
+}
+
+/* Leave the shim (depth back to 0). */
+HS_INLINE void hook_leave(struct tls_state *t)
+{
+	t->depth = 0;
+	if (HS_UNLIKELY(t->ndeferred))
+		release_deferred(t);
+}
+
+/* A nested call frees p: record it now, release it later (or never, for a
+ * pool block, or when the list is full: a leak of the shim's, not a crash). */
+static void nested_free(struct tls_state *t, void *p)
+{
+	if (nestpool_owns(p))
+		return;
+	if (t->ndeferred < HS_ARRAY_SIZE(t->deferred))
+		t->deferred[t->ndeferred++] = p;
+}
+
 void *hook_alloc(uint8_t kind, size_t n, size_t align)
 {
 	struct tls_state *t = &tls;
@@ -82,7 +111,7 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 			uint32_t stack = stack_capture();
 			event_one(t, kind, clock_now_ns(), p, n, stack);
 		}
-		t->depth = 0;
+		hook_leave(t);
 		return p;
 	}
 	if (t->state == TS_INTERNAL) {
@@ -91,11 +120,20 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 			memset(p, 0, n);
 		return p;
 	}
-	t->depth++;
+	if (t->depth) {
+		/* nested (a signal handler): not into jemalloc again */
+		t->depth++;
+		void *p = nestpool_alloc(n, align);
+		if (p && !t->disabled && hook_nested_records(t))
+			event_one(t, kind, clock_now_ns(), p, n, 0);
+		t->depth--;
+		return p;
+	}
+	t->depth = 1;
 	void *p = backing_for(kind, n, align);
 	if (p && !t->disabled && hook_nested_records(t))
-		event_one(t, kind, clock_now_ns(), p, n, t->depth == 1 ? stack_capture() : 0);
-	t->depth--;
+		event_one(t, kind, clock_now_ns(), p, n, stack_capture());
+	hook_leave(t);
 	return p;
 }
 
@@ -108,25 +146,38 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 	if (HS_LIKELY(hook_fast(t))) {
 		t->depth = 1;
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
-		if (sized)
+		if (HS_UNLIKELY(nestpool_owns(p)))
+			; /* pool blocks are never reused */
+		else if (sized)
 			backing_free_sized(p, sized);
 		else
 			backing_free(p);
-		t->depth = 0;
+		hook_leave(t);
 		return;
 	}
 	if (t->state == TS_INTERNAL) {
-		backing_ifree(p);
+		if (!nestpool_owns(p))
+			backing_ifree(p);
 		return;
 	}
-	t->depth++;
+	if (t->depth) {
+		t->depth++;
+		if (hook_nested_records(t))
+			event_one(t, kind, clock_now_ns(), p, 0, 0);
+		nested_free(t, p);
+		t->depth--;
+		return;
+	}
+	t->depth = 1;
 	if (hook_nested_records(t))
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
-	if (sized)
+	if (nestpool_owns(p))
+		;
+	else if (sized)
 		backing_free_sized(p, sized);
 	else
 		backing_free(p);
-	t->depth--;
+	hook_leave(t);
 }
 
 /* Record a realloc that moved or resized p to q (n bytes): two records
@@ -141,6 +192,25 @@ HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *
 	event_push(t, recs, 2);
 }
 
+/* Size of block p as far as a copy may read: its usable size, or its
+ * requested size for a pool block. */
+static size_t old_size(void *p)
+{
+	return nestpool_owns(p) ? nestpool_size(p) : backing_usable_size(p);
+}
+
+/* realloc by hand: a new block from alloc_fn, the old contents copied;
+ * the old block is for the caller to release. */
+static void *move_block(void *p, size_t n, int nested)
+{
+	void *q = nested ? nestpool_alloc(n, 0) : backing_malloc(n);
+	if (q) {
+		size_t keep = old_size(p);
+		memcpy(q, p, keep < n ? keep : n);
+	}
+	return q;
+}
+
 void *hook_realloc(uint8_t kind, void *p, size_t n)
 {
 	struct tls_state *t = &tls;
@@ -148,24 +218,39 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 	if (!p)
 		return hook_alloc(kind, n, 0);
 	if (t->state == TS_INTERNAL)
-		return backing_irealloc(p, n);
-	int fast = hook_fast(t);
-	int record = fast || (hook_nested_records(t));
+		return nestpool_owns(p) ? move_block(p, n, 0) : backing_irealloc(p, n);
+	int nested = t->depth > 0;
+	int fast = !nested && hook_fast(t);
+	int record = fast || hook_nested_records(t);
 	t->depth++;
 	if (n == 0) {
 		/* glibc: realloc(p, 0) frees p and returns NULL */
 		if (record)
 			record_realloc(t, kind, p, NULL, 0, 0);
-		backing_free(p);
+		if (nested)
+			nested_free(t, p);
+		else if (!nestpool_owns(p))
+			backing_free(p);
 		t->depth--;
+		if (!nested)
+			hook_leave(t);
 		return NULL;
 	}
-	void *q = backing_realloc(p, n);
+	void *q;
+	if (nested || nestpool_owns(p)) {
+		q = move_block(p, n, nested);
+		if (q && nested)
+			nested_free(t, p);
+	} else {
+		q = backing_realloc(p, n);
+	}
 	if (q && record && t->disabled)
 		record_realloc(t, kind, p, NULL, 0, 0); /* the new block is not recorded */
 	else if (q && record)
 		record_realloc(t, kind, p, q, n, fast && t->depth == 1 ? stack_capture() : 0);
 	t->depth--;
+	if (!nested)
+		hook_leave(t);
 	return q;
 }
 
@@ -272,12 +357,14 @@ HS_EXPORT size_t malloc_usable_size(void *p)
 
 	if (!p)
 		return 0;
+	if (nestpool_owns(p))
+		return nestpool_size(p);
 	if (t->state == TS_INTERNAL)
 		return backing_usable_size(p);
 	if (hook_fast(t)) {
 		t->depth = 1;
 		event_one(t, HST_EV_USABLE_SIZE, clock_now_ns(), p, 0, 0);
-		t->depth = 0;
+		hook_leave(t);
 	}
 	return backing_usable_size(p);
 }

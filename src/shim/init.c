@@ -181,7 +181,7 @@ static void push_process_record(void)
 	p += strlen(alloc);
 	p = varint_put(p, shim.opts.max_frames);
 	it->len = (uint32_t)(p - it->body);
-	control_push(it);
+	collector_write_now(it);
 }
 
 static void snapshot_signal_handler(int sig)
@@ -213,9 +213,7 @@ static void install_snapshot_signal(void)
 static void start_recording(void)
 {
 	push_process_record();
-	struct control_item *m = modules_capture(clock_now_ns(), shim.exe);
-	if (m)
-		control_push(m);
+	collector_write_now(modules_capture(clock_now_ns(), shim.exe));
 	if (collector_start())
 		log_warn("cannot start the collector thread: events stay in the ring file", 0, 0);
 }

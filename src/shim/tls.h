@@ -36,6 +36,9 @@ struct tls_state {
 	uint32_t disabled;     /* heapsnap_disable() nesting */
 	struct ring *ring;     /* this thread's ring (TS_ACTIVE) */
 	uint32_t thread_index; /* as events name this thread */
+	uint32_t ndeferred;    /* entries in deferred */
+	void *deferred[16];    /* blocks freed by nested calls, released when
+				* the interrupted hook is done (nestpool.h) */
 };
 
 extern HS_TLS struct tls_state tls;

@@ -1,0 +1,883 @@
+#!/bin/bash
+# integration.sh - run tests/progs/* and real Debian binaries under the real
+# shim (`heapsnap run`) and check what `heapsnap info` reads back, exactly
+# where the numbers are known.  Also the exit status pass-through of `run`
+# and the exit codes and messages of `info` on bad input.
+#
+#   bash tests/integration.sh        (make check runs it after `make progs`)
+#
+# Prints one line per test ("ok NAME", "FAIL NAME: why", "SKIP NAME: why")
+# and ends with exactly one line "integration: N passed, M failed"; exits 1
+# if M > 0.  SKIP is only for a binary that is not installed.  Everything
+# happens in a temporary directory that is removed at the end.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HS=$ROOT/build/bin/heapsnap
+PROGS=$ROOT/build/tests/progs
+# The real Debian interpreter: a pyenv shim in PATH is another program.
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi
+
+# Events the empty programs (C and C++) may make: glibc's start-up,
+# libstdc++'s emergency exception pool (one 72704-byte malloc in a C++
+# program), anything the shim lets into the traced heap.  Today 0 for C and
+# 1 for C++.
+BASELINE_MAX=8
+
+passed=0
+failed=0
+ok() {
+	passed=$((passed + 1))
+	echo "ok   $1"
+}
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL $1: ${*:2}"
+}
+skip() {
+	echo "SKIP $1: $2"
+}
+finish() {
+	echo "integration: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-integration.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+ulimit -c 0 # the crash tests must not leave core files
+cd "$T" || exit 1
+
+if ! make -s -C "$ROOT" progs >"$T/build.log" 2>&1; then
+	fail build "make progs failed: $(tail -n 3 "$T/build.log" | tr '\n' ' ')"
+	finish
+fi
+
+# ---- helpers ----------------------------------------------------------------
+
+# run OUT PROG ARGS...: trace PROG into OUT; stdout to OUT.stdout, stderr to
+# OUT.stderr; sets rc.  RUN_ALLOC=system adds --allocator system.  A run
+# that hangs is killed after RUN_TIMEOUT (60) seconds: rc 124 or 137.
+run() {
+	local out=$1
+	shift
+	{
+		timeout -k 5 "${RUN_TIMEOUT:-60}" "$HS" run ${RUN_ALLOC:+--allocator "$RUN_ALLOC"} -q -o "$out" -- "$@" \
+			>"$out.stdout" 2>"$out.stderr"
+		rc=$?
+	} 2>/dev/null
+}
+
+# info FILE: `heapsnap info --format json FILE` into FILE.json (stderr
+# FILE.ierr); returns its exit status.
+info() {
+	"$HS" info --format json "$1" >"$1.json" 2>"$1.ierr"
+}
+
+# A trace and its info, or a failure that says why not: need_info NAME FILE
+need_info() {
+	if [ ! -f "$2" ]; then
+		fail "$1" "no trace $2 was written (beside it: $(find "$(dirname "$2")" -maxdepth 1 -type f -printf '%f ' | head -c 300))"
+		return 1
+	fi
+	if ! info "$2"; then
+		fail "$1" "heapsnap info $2 failed: $(head -c 300 "$2.ierr")"
+		return 1
+	fi
+}
+
+# The JSON assertion helper: python3 -c "$CHECK_PY" CODE FILE.json...
+# CODE sees J (the loaded files, in order), eq(what, got, want),
+# check(what, cond), ev(j, name) and delta(j, base, name); every failed
+# assertion is reported, on one line.
+CHECK_PY='
+import json, sys
+J = []
+for f in sys.argv[2:]:
+    with open(f) as fh:
+        J.append(json.load(fh))
+errs = []
+def eq(what, got, want):
+    if got != want:
+        errs.append("%s: got %r, want %r" % (what, got, want))
+def check(what, cond):
+    if not cond:
+        errs.append(what)
+def ev(j, k):
+    return j["events"][k]
+def delta(j, base, k):
+    return j["events"][k] - base["events"][k]
+exec(sys.argv[1])
+if errs:
+    print("; ".join(errs))
+    sys.exit(1)
+'
+
+# assert_json NAME CODE FILE.json...: ok or fail NAME with the reasons.
+assert_json() {
+	local name=$1 code=$2 out
+	shift 2
+	if out=$("$PY" -c "$CHECK_PY" "$code" "$@" 2>&1); then
+		ok "$name"
+	else
+		fail "$name" "$out"
+	fi
+}
+
+# Common checks of a trace of a program that ended normally.
+COMPLETE='
+for j in J:
+    eq("%s: schema" % j["trace"], j.get("schema"), 1)
+    check("%s: truncated (%s)" % (j["trace"], j.get("truncation")), not j["truncated"])
+    eq("%s: dropped events" % j["trace"], j["dropped_events"], 0)
+    eq("%s: recovered events" % j["trace"], j["recovered_events"], 0)
+'
+
+EVENT_NAMES='NAMES = ["malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
+         "aligned_alloc", "memalign", "valloc", "pvalloc", "new", "new[]", "delete",
+         "delete[]", "malloc_usable_size"]
+'
+
+# ---- baseline ----------------------------------------------------------------
+
+# test_baseline ALLOCATOR [PROGRAM]: trace the empty program (empty, or
+# empty_cxx) into $T/base-ALLOCATOR[-cxx]/empty.hst.
+test_baseline() {
+	local alloc=$1 prog=${2:-empty} d=$T/base-$1 name=baseline-$1
+	[ "$prog" = empty ] || { d=$d-cxx; name=$name-cxx; }
+	mkdir -p "$d"
+	RUN_ALLOC=$alloc run "$d/empty.hst" "$PROGS/$prog"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "heapsnap run $prog exited $rc: $(head -c 300 "$d/empty.hst.stderr")"
+		return
+	fi
+	if [ -s "$d/empty.hst.stderr" ]; then
+		fail "$name" "the shim wrote to stderr: $(head -c 300 "$d/empty.hst.stderr")"
+		return
+	fi
+	need_info "$name" "$d/empty.hst" || return
+	local mode rings
+	mode=$(stat -c %a "$d/empty.hst")
+	rings=$(find "$d" -name '*.rings' | wc -l)
+	echo "     baseline ($prog, $alloc): $("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["total_events"], "events,", {k: v for k, v in j["events"].items() if v}, "live", j["live"])' "$d/empty.hst.json") (bound $BASELINE_MAX)"
+	assert_json "$name" "$COMPLETE
+j = J[0]
+check('total_events %d > bound $BASELINE_MAX' % j['total_events'], j['total_events'] <= $BASELINE_MAX)
+eq('allocator', j['allocator'], '$alloc')
+eq('end', j.get('end'), {'reason': 'exit', 'status': 0})
+eq('trace file mode', '$mode', '600')
+eq('ring files left after a clean exit', $rings, 0)
+eq('threads', j['threads'], len(j['thread_list']))
+check('no exit snapshot in %r' % j['snapshots'], any(s.get('label') == 'exit' for s in j['snapshots']))
+" "$d/empty.hst.json"
+}
+
+# ---- exact counts ------------------------------------------------------------
+
+# counts.c, per thread t (4 threads): malloc 100 + t, calloc 37, realloc 23,
+# reallocarray 19, posix_memalign 13, aligned_alloc 11, memalign 7, valloc 5,
+# pvalloc 3, malloc_usable_size 29, free 175 + t (free(NULL) not recorded),
+# 422 + 2t events in all; leaks 1576 + 16t and 1592 + 16t bytes.
+# On top of that, glibc's pthread_create makes a calloc per new thread for
+# its DTV (elf/dl-tls.c), which may be freed at exit (__libc_freeres): that
+# overhead is measured by `counts idle` (4 threads that do nothing), is
+# printed, and must stay small.  Expected, per function:
+#   counts - empty = what counts.c calls + (counts idle - empty)
+COUNTS_C_WANT='{"malloc": 4 * 100 + 6, "calloc": 4 * 37, "realloc": 4 * 23,
+        "reallocarray": 4 * 19, "posix_memalign": 4 * 13, "aligned_alloc": 4 * 11,
+        "memalign": 4 * 7, "valloc": 4 * 5, "pvalloc": 4 * 3,
+        "malloc_usable_size": 4 * 29, "free": 4 * 175 + 6}'
+COUNTS_C_THREAD='"counts-w%d", 422'
+COUNTS_C_LEAKED='8, sum(1576 + 16 * t + 1592 + 16 * t for t in range(4))'
+# counts_cxx.cc, per thread t: new 56 + t, new[] 43, delete 55 + t,
+# delete[] 43 (197 + 2t events); one 100-byte block leaked per thread; no
+# malloc/free at all (the shim's operator new is not a malloc call).  Its
+# baseline is the empty C++ program.
+COUNTS_CXX_WANT='{"new": 4 * 56 + 6, "new[]": 4 * 43, "delete": 4 * 55 + 6, "delete[]": 4 * 43}'
+COUNTS_CXX_THREAD='"cxx-w%d", 197'
+COUNTS_CXX_LEAKED='4, 400'
+
+# check_counts NAME PROG BASE WANT THREAD LEAKED: run PROG and PROG idle,
+# compare with the empty program's trace BASE.
+check_counts() {
+	local name=$1 prog=$2 base=$3 want=$4 thread=$5 leaked=$6 d=$T/$1 m
+	mkdir -p "$d"
+	for m in work idle; do
+		run "$d/$m.hst" "$PROGS/$prog" "$m"
+		if [ "$rc" -ne 0 ]; then
+			fail "$name" "$prog $m exited $rc: $(head -c 300 "$d/$m.hst.stderr")"
+			return
+		fi
+		if [ -s "$d/$m.hst.stdout" ]; then
+			fail "$name" "$prog $m printed something: $(head -c 200 "$d/$m.hst.stdout")"
+			return
+		fi
+		need_info "$name" "$d/$m.hst" || return
+	done
+	[ -f "$base" ] || { fail "$name" "no baseline"; return; }
+	echo "     $name: 4 idle threads cost $("$PY" -c "$CHECK_PY" "$EVENT_NAMES
+idle, base = J
+print({k: delta(idle, base, k) for k in NAMES if delta(idle, base, k)})" "$d/idle.hst.json" "$base")"
+	assert_json "$name" "$COMPLETE$EVENT_NAMES
+j, idle, base = J
+want = dict.fromkeys(NAMES, 0)
+want.update($want)
+over = {k: delta(idle, base, k) for k in NAMES}
+check('4 idle threads cost %r: more than a calloc and a free each' % over,
+      all(0 <= v <= 4 for v in over.values()) and sum(over.values()) <= 8)
+for k in NAMES:
+    eq('events[%s] - baseline' % k, delta(j, base, k), want[k] + over[k])
+eq('total_events - baseline', j['total_events'] - base['total_events'],
+   sum(want.values()) + sum(over.values()))
+eq('allocator', j['allocator'], '${RUN_ALLOC:-jemalloc}')
+byname = {t['name']: t['events'] for t in j['thread_list']}
+tname, tevents = $thread
+for t in range(4):
+    eq('events of thread ' + tname % t, byname.get(tname % t), tevents + 2 * t)
+eq('threads', j['threads'], len(idle['thread_list']) + 4)
+blocks, nbytes = $leaked
+eq('live - idle run', {k: j['live'][k] - idle['live'][k] for k in ('blocks', 'bytes')},
+   {'blocks': blocks, 'bytes': nbytes})
+" "$d/work.hst.json" "$d/idle.hst.json" "$base"
+}
+
+test_counts() {
+	RUN_ALLOC=$1 check_counts "counts-$1" counts "$T/base-$1/empty.hst.json" \
+		"$COUNTS_C_WANT" "$COUNTS_C_THREAD" "$COUNTS_C_LEAKED"
+}
+
+test_counts_cxx() {
+	check_counts counts-cxx counts_cxx "$T/base-jemalloc-cxx/empty.hst.json" \
+		"$COUNTS_CXX_WANT" "$COUNTS_CXX_THREAD" "$COUNTS_CXX_LEAKED"
+}
+
+# ---- exit status pass-through -----------------------------------------------
+
+test_status() {
+	local d=$T/status
+	mkdir -p "$d"
+
+	run "$d/exit3.hst" "$PROGS/status" exit 3
+	if [ "$rc" -ne 3 ]; then
+		fail status-exit-3 "heapsnap run returned $rc, want 3"
+	elif [ "$(cat "$d/exit3.hst.stdout")" != "status: exit 3" ]; then
+		fail status-exit-3 "stdout: $(head -c 200 "$d/exit3.hst.stdout")"
+	elif need_info status-exit-3 "$d/exit3.hst"; then
+		assert_json status-exit-3 "$COMPLETE
+j, base = J
+eq('end', j.get('end'), {'reason': 'exit', 'status': 3})
+eq('malloc - baseline (10 + the stdout buffer)', delta(j, base, 'malloc'), 11)
+" "$d/exit3.hst.json" "$T/base-jemalloc/empty.hst.json"
+	fi
+
+	# The program raises SIGTERM itself.
+	run "$d/raise.hst" "$PROGS/status" raise 15
+	if [ "$rc" -ne 143 ]; then
+		fail status-raise-sigterm "heapsnap run returned $rc, want 143 (SIGTERM)"
+	elif need_info status-raise-sigterm "$d/raise.hst"; then
+		assert_json status-raise-sigterm "
+j, base = J
+check('not truncated after death by SIGTERM', j['truncated'])
+eq('malloc - baseline', delta(j, base, 'malloc'), 11)
+" "$d/raise.hst.json" "$T/base-jemalloc/empty.hst.json"
+	fi
+
+	# SIGTERM sent to `heapsnap run`, which forwards it to the program.
+	local pid i stuck=""
+	{
+		"$HS" run -q -o "$d/fwd.hst" -- "$PROGS/status" wait "$d/ready" >"$d/fwd.stdout" 2>&1 &
+		pid=$!
+		for i in $(seq 200); do
+			[ -e "$d/ready" ] && break
+			sleep 0.05
+		done
+		kill -TERM "$pid"
+		for i in $(seq 200); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			stuck=$(ps -o pid=,stat=,wchan:24=,args= -p "$pid" --ppid "$pid" | tr -s ' \n' ' ;')
+			# shellcheck disable=SC2046 # one pid per word
+			kill -KILL $(pgrep -P "$pid") "$pid"
+		fi
+		wait "$pid"
+		rc=$?
+	} 2>/dev/null
+	if [ ! -e "$d/ready" ]; then
+		fail status-forwarded-sigterm "the program never started"
+	elif [ -n "$stuck" ]; then
+		fail status-forwarded-sigterm "still running 10 s after SIGTERM: $stuck"
+	elif [ "$rc" -ne 143 ]; then
+		fail status-forwarded-sigterm "heapsnap run returned $rc, want 143 (SIGTERM)"
+	elif need_info status-forwarded-sigterm "$d/fwd.hst"; then
+		assert_json status-forwarded-sigterm "
+j, base = J
+check('not truncated after death by SIGTERM', j['truncated'])
+eq('malloc - baseline', delta(j, base, 'malloc'), 11)
+" "$d/fwd.hst.json" "$T/base-jemalloc/empty.hst.json"
+	fi
+}
+
+# ---- real programs, unchanged ------------------------------------------------
+
+# same_run NAME DIR -- CMD...: run CMD untraced and traced (trace DIR/trace.hst
+# and whatever children write beside it); stdout and status must match, and
+# every trace must read back complete.  Extra python checks in EXTRA_CHECK
+# run over the traces' JSON.
+same_run() {
+	local name=$1 d=$2
+	shift 3
+	mkdir -p "$d/traces"
+	{ timeout -k 5 60 "$@" >"$d/plain.stdout" 2>"$d/plain.stderr"; } 2>/dev/null
+	local prc=$?
+	run "$d/traces/trace.hst" "$@"
+	mv "$d/traces/trace.hst.stdout" "$d/traced.stdout"
+	mv "$d/traces/trace.hst.stderr" "$d/traced.stderr"
+	if [ "$rc" -ne "$prc" ]; then
+		fail "$name" "status $rc traced, $prc untraced ($(head -c 200 "$d/traced.stderr"))"
+		return
+	fi
+	if ! cmp -s "$d/plain.stdout" "$d/traced.stdout"; then
+		fail "$name" "stdout differs: $(diff "$d/plain.stdout" "$d/traced.stdout" | head -n 4 | tr '\n' ' ')"
+		return
+	fi
+	check_traces "$name" "$d/traces"
+}
+
+# check_traces NAME DIR: every trace in DIR reads back complete; no ring file
+# is left; EXTRA_CHECK (python) holds over them.
+check_traces() {
+	local name=$1 dir=$2 f jsons=()
+	for f in "$dir"/*; do
+		case $f in
+		*.json | *.ierr) continue ;;
+		*.rings)
+			fail "$name" "ring file left after a clean exit: $f"
+			return
+			;;
+		esac
+		need_info "$name" "$f" || return
+		jsons+=("$f.json")
+	done
+	if [ ${#jsons[@]} -eq 0 ]; then
+		fail "$name" "no trace written"
+		return
+	fi
+	assert_json "$name" "$COMPLETE${EXTRA_CHECK:-}" "${jsons[@]}"
+}
+
+test_python() {
+	local d=$T/python
+	if [ ! -x /usr/bin/python3 ]; then
+		skip python3 "/usr/bin/python3 is not installed"
+		return
+	fi
+	mkdir -p "$d"
+	cat >"$d/script.py" <<'EOF'
+import collections, hashlib, json, re
+d = {str(i): [i, i * i, "x" * (i % 50)] for i in range(20000)}
+c = collections.Counter(len(v[2]) for v in d.values())
+s = json.dumps(d, sort_keys=True)
+words = re.findall(r"[a-z]+", "the quick brown fox jumps over the lazy dog " * 2000)
+print(len(s), hashlib.sha256(s.encode()).hexdigest())
+print(sorted(c.items())[:3], collections.Counter(words).most_common(2))
+EOF
+	EXTRA_CHECK="
+eq('traces', len(J), 1)
+check('python3 with PYTHONMALLOC=malloc made only %d events' % J[0]['total_events'], J[0]['total_events'] > 10000)
+" PYTHONMALLOC=malloc same_run python3 "$d" -- /usr/bin/python3 "$d/script.py"
+}
+
+test_sqlite() {
+	local d=$T/sqlite sq
+	sq=$(command -v sqlite3) || { skip sqlite3 "sqlite3 is not installed"; return; }
+	mkdir -p "$d"
+	EXTRA_CHECK="
+eq('traces', len(J), 1)
+check('sqlite3 made only %d events' % J[0]['total_events'], J[0]['total_events'] > 1000)
+" same_run sqlite3 "$d" -- "$sq" :memory: "
+create table t(a integer primary key, b text, c blob);
+insert into t(b, c) select 'row-' || value, zeroblob(value % 300) from generate_series(1, 5000);
+create index tb on t(b);
+select count(*), sum(a), max(b), sum(length(c)) from t;
+select b from t where b like 'row-49%' order by b limit 3;
+delete from t where a % 3 = 0;
+select count(*), total(length(c)) from t;"
+}
+
+# git init/add/commit/log in a fresh repository, each command traced into its
+# own file (git commit also forks and execs `git maintenance run --auto`,
+# whose images write FILE.<pid> and FILE.<pid>.1).
+git_session() {
+	local repo=$1 trace=$2
+	mkdir -p "$repo" && cd "$repo" || return 99
+	step() {
+		local n=$1
+		shift
+		if [ -n "$trace" ]; then
+			timeout -k 5 60 "$HS" run -q -o "$trace/$n.hst" -- "$@"
+		else
+			timeout -k 5 60 "$@"
+		fi || return
+	}
+	step init git -c init.defaultBranch=main init -q . &&
+		printf 'hello\n' >a.txt && printf 'world\n' >b.txt && mkdir sub && seq 1 500 >sub/c.txt &&
+		step add git add a.txt b.txt sub &&
+		step commit git -c user.name=Tester -c user.email=t@example.org commit -q -m first &&
+		seq 1 3 500 >sub/c.txt &&
+		step commit2 git -c user.name=Tester -c user.email=t@example.org commit -q -a -m second &&
+		step log git --no-pager log --stat &&
+		step diff git --no-pager diff HEAD~1 --stat &&
+		step revparse git rev-parse HEAD
+	local r=$?
+	cd "$T" || return 99
+	return $r
+}
+
+test_git() {
+	local d=$T/git
+	command -v git >/dev/null || { skip git "git is not installed"; return; }
+	mkdir -p "$d/home" "$d/traces"
+	(
+		export GIT_CONFIG_NOSYSTEM=1 HOME=$d/home XDG_CONFIG_HOME=$d/home/.config LC_ALL=C GIT_PAGER=cat \
+			GIT_AUTHOR_DATE='2020-01-01T00:00:00Z' GIT_COMMITTER_DATE='2020-01-01T00:00:00Z'
+		git_session "$d/plain" "" >"$d/plain.stdout" 2>"$d/plain.stderr"
+		echo $? >"$d/plain.rc"
+		git_session "$d/traced" "$d/traces" >"$d/traced.stdout" 2>"$d/traced.stderr"
+		echo $? >"$d/traced.rc"
+	)
+	if [ "$(cat "$d/plain.rc")" != 0 ]; then
+		fail git "the untraced git session failed: $(head -c 300 "$d/plain.stderr")"
+	elif [ "$(cat "$d/traced.rc")" != 0 ]; then
+		fail git "the traced git session failed with $(cat "$d/traced.rc"): $(head -c 300 "$d/traced.stderr")"
+	elif ! cmp -s "$d/plain.stdout" "$d/traced.stdout"; then
+		fail git "stdout differs: $(diff "$d/plain.stdout" "$d/traced.stdout" | head -n 4 | tr '\n' ' ')"
+	else
+		EXTRA_CHECK="
+check('only %d traces for 7 git commands' % len(J), len(J) >= 7)
+" check_traces git "$d/traces"
+	fi
+}
+
+test_maps() {
+	EXTRA_CHECK="
+j = J[0]
+eq('traces', len(J), 1)
+check('only %d operator new calls' % ev(j, 'new'), ev(j, 'new') > 50000)
+eq('delete vs new (every node and string freed)', ev(j, 'delete'), ev(j, 'new'))
+eq('delete[] vs new[]', ev(j, 'delete[]'), ev(j, 'new[]'))
+" same_run maps "$T/maps" -- "$PROGS/maps"
+}
+
+# ---- fork and exec -----------------------------------------------------------
+
+test_fork_exec() {
+	local d=$T/fork f
+	mkdir -p "$d"
+	run "$d/fe.hst" "$PROGS/fork_exec"
+	mv "$d/fe.hst.stdout" "$d/stdout"
+	mv "$d/fe.hst.stderr" "$d/stderr"
+	if [ "$rc" -ne 0 ]; then
+		fail fork-exec "exited $rc: $(head -c 300 "$d/stderr")"
+		return
+	fi
+	local parent c1 c2 execpid
+	read -r parent c1 c2 < <(sed -n 's/^parent=\([0-9]*\) child1=\([0-9]*\) child2=\([0-9]*\)$/\1 \2 \3/p' "$d/stdout")
+	execpid=$(sed -n 's/^exec pid=\([0-9]*\)$/\1/p' "$d/stdout")
+	if [ -z "${parent:-}" ] || [ -z "$execpid" ]; then
+		fail fork-exec "unexpected output: $(head -c 200 "$d/stdout")"
+		return
+	fi
+	local want got
+	want=$(printf '%s\n' fe.hst "fe.hst.$c1" "fe.hst.$c2" "fe.hst.$parent" | sort | tr '\n' ' ')
+	got=$(cd "$d" && find . -maxdepth 1 -name 'fe.hst*' ! -name '*.json' ! -name '*.ierr' | sed 's|^\./||' | sort | tr '\n' ' ')
+	if [ "$want" != "$got" ]; then
+		fail fork-exec-files "traces: got [$got], want [$want]"
+		return
+	fi
+	ok fork-exec-files
+	for f in fe.hst "fe.hst.$c1" "fe.hst.$c2" "fe.hst.$parent"; do
+		need_info fork-exec "$d/$f" || return
+	done
+	assert_json fork-exec "$COMPLETE
+base, pre, child1, child2, post = J
+eq('exec printed pid', $execpid, $parent)
+# FILE: the parent before exec; none of its children's events
+eq('FILE pid', pre['pid'], $parent)
+eq('FILE end', pre.get('end'), {'reason': 'exec', 'status': 0})
+eq('FILE valloc', ev(pre, 'valloc'), 5)
+eq('FILE calloc (child 2 only)', ev(pre, 'calloc'), ev(base, 'calloc'))
+eq('FILE memalign (the exec image only)', ev(pre, 'memalign'), 0)
+# FILE.C1: the first child only, from the fork on
+eq('child1 pid', child1['pid'], $c1)
+eq('child1 ppid', child1['ppid'], $parent)
+eq('child1 end', child1.get('end'), {'reason': 'exit', 'status': 0})
+eq('child1 malloc', ev(child1, 'malloc'), 8)
+# (plus what glibc frees at exit, as in the empty program)
+eq('child1 free', ev(child1, 'free'), 3 + ev(base, 'free'))
+eq('child1 total', child1['total_events'], 11 + ev(base, 'free'))
+eq('child1 live (malloc(0) is a block of 0 bytes)', child1['live'], {'blocks': 5, 'bytes': 1003 + 1004 + 1005 + 1006})
+eq('child1 peak bytes', child1['peak']['bytes'], sum(range(1000, 1007)))
+# FILE.C2: the second child, ended by _exit
+eq('child2 pid', child2['pid'], $c2)
+eq('child2 end', child2.get('end'), {'reason': '_exit', 'status': 0})
+eq('child2 calloc', ev(child2, 'calloc'), 11)
+eq('child2 total', child2['total_events'], 11)
+# FILE.P: the image exec started, same pid
+eq('exec image pid', post['pid'], $parent)
+check('exec image cmdline %r does not end with exec' % post['cmdline'], post['cmdline'].endswith(' exec'))
+eq('exec image memalign', ev(post, 'memalign'), 17)
+eq('exec image valloc', ev(post, 'valloc'), 0)
+eq('exec image end', post.get('end', {}).get('reason'), 'exit')
+" "$T/base-jemalloc/empty.hst.json" "$d/fe.hst.json" "$d/fe.hst.$c1.json" "$d/fe.hst.$c2.json" "$d/fe.hst.$parent.json"
+}
+
+# ---- threads -----------------------------------------------------------------
+
+test_threads() {
+	local d=$T/threads
+	mkdir -p "$d"
+	run "$d/te.hst" "$PROGS/threads_exit"
+	if [ "$rc" -ne 0 ]; then
+		fail threads-exit "exited $rc: $(head -c 300 "$d/te.hst.stderr")"
+		return
+	fi
+	need_info threads-exit "$d/te.hst" || return
+	assert_json threads-exit "$COMPLETE
+j, base = J
+eq('threads', j['threads'], 201)
+eq('thread_list entries', len(j['thread_list']), 201)
+eq('distinct thread indexes', len({t['index'] for t in j['thread_list']}), 201)
+workers = {t['name']: t['events'] for t in j['thread_list'] if t['name'].startswith('te-')}
+eq('named worker threads', sorted(workers), sorted('te-%d' % i for i in range(200)))
+bad = {n: e for n, e in workers.items() if e != 6}
+check('workers without exactly 6 events: %r' % dict(list(bad.items())[:5]), not bad)
+eq('malloc - baseline', delta(j, base, 'malloc'), 600)
+# frees: 600 by the workers, plus glibc freeing DTVs of stacks it drops
+# (each DTV was a calloc of the main thread)
+frees, dtvs = delta(j, base, 'free'), delta(j, base, 'calloc')
+check('free - baseline = %d, want 600 + at most %d DTVs' % (frees, dtvs), 600 <= frees <= 600 + dtvs)
+" "$d/te.hst.json" "$T/base-jemalloc/empty.hst.json"
+}
+
+# ---- dlopen ------------------------------------------------------------------
+
+test_dlopen() {
+	local d=$T/dlopen m
+	mkdir -p "$d"
+	for m in none close keep; do
+		run "$d/$m.hst" "$PROGS/dlopen" "$m"
+		if [ "$rc" -ne 0 ]; then
+			fail "dlopen-$m" "exited $rc: $(head -c 300 "$d/$m.hst.stderr")"
+			return
+		fi
+		need_info "dlopen-$m" "$d/$m.hst" || return
+	done
+	"$PROGS/dlopen" close >"$d/plain.stdout" 2>&1
+	if ! cmp -s "$d/plain.stdout" "$d/close.hst.stdout"; then
+		fail dlopen "stdout differs from the untraced run: $(head -c 200 "$d/close.hst.stdout")"
+		return
+	fi
+	for m in close keep; do
+		assert_json "dlopen-$m" "$COMPLETE
+j, none = J
+eq('aligned_alloc (made in the library)', delta(j, none, 'aligned_alloc'), 29)
+eq('pvalloc (made in the library)', delta(j, none, 'pvalloc'), 29)
+eq('modules: the library is in the module map', j['modules'], none['modules'] + 1)
+" "$d/$m.hst.json" "$d/none.hst.json"
+	done
+}
+
+# ---- signal handler that allocates -------------------------------------------
+
+test_sig_alloc() {
+	local d=$T/sig
+	mkdir -p "$d"
+	RUN_TIMEOUT=30 run "$d/sig.hst" "$PROGS/sig_alloc"
+	if [ "$rc" -eq 142 ]; then
+		fail sig-alloc "deadlock: the program's 10 s alarm (SIGALRM) killed it"
+		return
+	elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		fail sig-alloc "deadlock: killed after 30 s"
+		return
+	elif [ "$rc" -ne 0 ]; then
+		fail sig-alloc "exited $rc: $(head -c 300 "$d/sig.hst.stderr")"
+		return
+	fi
+	local iters large sigs
+	iters=$(sed -n 's/^iterations=//p' "$d/sig.hst.stdout")
+	large=$(sed -n 's/^large=//p' "$d/sig.hst.stdout")
+	sigs=$(sed -n 's/^signals=//p' "$d/sig.hst.stdout")
+	if [ -z "$iters" ] || [ -z "$large" ] || [ -z "$sigs" ]; then
+		fail sig-alloc "unexpected output: $(head -c 200 "$d/sig.hst.stdout")"
+		return
+	fi
+	need_info sig-alloc "$d/sig.hst" || return
+	echo "     sig-alloc: $sigs signals handled during $iters iterations"
+	assert_json sig-alloc "
+j, base = J
+check('truncated', not j['truncated'])
+check('no signal was handled', $sigs > 0)
+eq('realloc', ev(j, 'realloc'), $iters)
+# A signal's 4 events are all recorded or all dropped (a ring write of the
+# interrupted call is in progress or not): handler frees = handler mallocs.
+hm = delta(j, base, 'malloc') - $iters - $large   # handler mallocs recorded
+eq('handler events recorded + dropped', 2 * hm + j['dropped_events'], 4 * $sigs)
+# frees beyond those: glibc's, of the signal thread's DTV (at most)
+extra = delta(j, base, 'free') - $iters - $large - hm
+check('%d frees unaccounted for' % extra, 0 <= extra <= delta(j, base, 'calloc'))
+" "$d/sig.hst.json" "$T/base-jemalloc/empty.hst.json"
+}
+
+# ---- crash -------------------------------------------------------------------
+
+# crash MODE N: N + 1 mallocs, ceil(N / 4) frees, 77 callocs, 33 reallocs.
+# The baseline is `crash kill 0` (whatever happens before main, nothing of
+# what happens at a normal exit), checked against its own 1 + 77 + 33.
+CRASH_CHECK='
+j, base = J
+check("not truncated", j["truncated"])
+eq("malloc - crash 0", delta(j, base, "malloc"), N)
+eq("free - crash 0", delta(j, base, "free"), (N + 3) // 4)
+eq("calloc - crash 0", delta(j, base, "calloc"), 0)
+eq("realloc - crash 0", delta(j, base, "realloc"), 0)
+eq("total - crash 0", j["total_events"] - base["total_events"], N + (N + 3) // 4)
+eq("dropped", j["dropped_events"], 0)
+'
+# The live heap at the crash.  When every event of the run is still in the
+# ring file, each free is matched to its block: exact.  When some are in
+# chunks, a free read back from the ring file can only be matched to a
+# block also read back from it (chunks name blocks by allocinfo, not by
+# address; README, "Crash safety"), so the live count is an upper bound:
+# never below the truth, never above what was allocated.
+CRASH_LIVE='
+j, base = J
+live = j["live"]["blocks"] - base["live"]["blocks"]
+truth = N - (N + 3) // 4
+if j["recovered_events"] >= N + (N + 3) // 4:
+    eq("live blocks - crash 0", live, truth)
+else:
+    check("live blocks - crash 0 = %d, want between %d and %d" % (live, truth, N), truth <= live <= N)
+'
+
+test_crash() {
+	local d=$T/crash mode n sig base=$T/crash/kill-0.hst
+	mkdir -p "$d"
+	run "$base" "$PROGS/crash" kill 0
+	if [ "$rc" -ne 137 ]; then
+		fail crash-baseline "heapsnap run crash kill 0 returned $rc, want 137"
+		return
+	fi
+	need_info crash-baseline "$base" || return
+	assert_json crash-baseline "
+j, empty = J
+check('not truncated', j['truncated'])
+eq('malloc, calloc, realloc - empty program', [delta(j, empty, k) for k in ('malloc', 'calloc', 'realloc')], [1, 77, 33])
+" "$base.json" "$T/base-jemalloc/empty.hst.json"
+	for spec in kill:1000:137 segv:1000:139 kill:200000:137; do
+		IFS=: read -r mode n sig <<<"$spec"
+		local name=crash-$mode-$n f=$d/$mode-$n.hst
+		run "$f" "$PROGS/crash" "$mode" "$n"
+		if [ "$rc" -ne "$sig" ]; then
+			fail "$name" "heapsnap run returned $rc, want $sig"
+			continue
+		fi
+		if [ ! -f "$f.rings" ]; then
+			fail "$name" "no ring file $f.rings beside the trace"
+			continue
+		fi
+		need_info "$name" "$f" || continue
+		local more=""
+		# 250k events do not fit the rings: some must come from chunks
+		[ "$n" -gt 100000 ] && more="
+check('recovered %d of %d events from the ring file: want some, not all'
+      % (j['recovered_events'], j['total_events']),
+      0 < j['recovered_events'] < j['total_events'])"
+		assert_json "$name" "N = $n$CRASH_CHECK$more" "$f.json" "$base.json"
+		assert_json "$name-live" "N = $n$CRASH_LIVE" "$f.json" "$base.json"
+	done
+
+	# The process and module records are written at start: a crash soon
+	# after must not lose them (without them nothing can be symbolized).
+	# Twenty runs, because whether the collector got to write them first is
+	# a race.
+	local i lost=0 why="" out
+	for i in $(seq 20); do
+		run "$d/early$i.hst" "$PROGS/crash" kill 1000
+		if [ "$rc" -ne 137 ] || ! info "$d/early$i.hst"; then
+			lost=$((lost + 1))
+			why="run $i: status $rc, $(head -c 200 "$d/early$i.hst.ierr")"
+			continue
+		fi
+		if ! out=$("$PY" -c "$CHECK_PY" "
+j = J[0]
+check('exe %r' % j['exe'], j['exe'].endswith('/crash'))
+check('modules %d' % j['modules'], j['modules'] > 0)
+check('cmdline %r' % j['cmdline'], j['cmdline'].endswith('crash kill 1000'))
+" "$d/early$i.hst.json"); then
+			lost=$((lost + 1))
+			why="run $i: $out"
+		fi
+	done
+	if [ "$lost" -eq 0 ]; then
+		ok crash-early-process-record
+	else
+		fail crash-early-process-record "$lost of 20 traces of a crash right after start lack the PROCESS/MODULES records ($why)"
+	fi
+}
+
+# ---- heapsnap info on bad input ----------------------------------------------
+
+# bad_input NAME FILE: info must exit 2 with one stderr line naming FILE.
+bad_input() {
+	local name=$1 f=$2 r
+	"$HS" info "$f" >"$T/bad.stdout" 2>"$T/bad.stderr"
+	r=$?
+	local lines
+	lines=$(wc -l <"$T/bad.stderr")
+	if [ "$r" -ne 2 ]; then
+		fail "$name" "exit $r, want 2 ($(head -c 200 "$T/bad.stderr"))"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$name" "$lines lines on stderr, want 1: $(head -c 300 "$T/bad.stderr" | tr '\n' '|')"
+	elif ! grep -qF -- "$f" "$T/bad.stderr"; then
+		fail "$name" "stderr does not name $f: $(cat "$T/bad.stderr")"
+	elif [ -s "$T/bad.stdout" ]; then
+		fail "$name" "printed a report anyway: $(head -c 100 "$T/bad.stdout")"
+	else
+		ok "$name"
+	fi
+}
+
+test_bad_input() {
+	local d=$T/bad src=$T/counts-jemalloc/work.hst
+	mkdir -p "$d"
+	bad_input info-missing-file "$d/missing.hst"
+	: >"$d/empty.hst"
+	bad_input info-empty-file "$d/empty.hst"
+	head -c 8192 /dev/urandom >"$d/random.hst"
+	bad_input info-random-bytes "$d/random.hst"
+	bad_input info-foreign-file /bin/true
+	if [ ! -f "$src" ]; then
+		fail info-corrupt "no trace to corrupt (counts failed)"
+		return
+	fi
+	# Cut and flip with the chunk layout of src/trace/format.h: a 64-byte
+	# header, then chunks of a 24-byte header (u32 magic, u8 codec, 3 pad,
+	# u32 stored, u32 raw, u32 crc, u32 hcrc) and `stored` payload bytes.
+	if ! "$PY" - "$src" "$d" <<'EOF'; then
+import struct, sys
+src, d = sys.argv[1], sys.argv[2]
+b = open(src, "rb").read()
+off, chunks = 64, []
+while off + 24 <= len(b):
+    stored = struct.unpack_from("<I", b, off + 8)[0]
+    chunks.append((off, stored))
+    off += 24 + stored
+if off != len(b) or len(chunks) < 2:
+    sys.exit("unexpected layout: %d chunks, walk ends at %d of %d" % (len(chunks), off, len(b)))
+def put(name, data):
+    open(d + "/" + name, "wb").write(data)
+put("cut-header.hst", b[:40])
+big = max(chunks, key=lambda c: c[1])
+flip = bytearray(b)
+flip[big[0] + 24 + big[1] // 2] ^= 0x01
+put("flip-payload.hst", bytes(flip))
+flip = bytearray(b)
+flip[chunks[1][0] + 8] ^= 0x40
+put("flip-chunk-header.hst", bytes(flip))
+last = chunks[-1]
+put("cut-last-chunk.hst", b[:last[0] + 24 + last[1] // 2])
+put("cut-chunk-header.hst", b[:last[0] + 10])
+put("cut-chunk-boundary.hst", b[:chunks[1][0]])
+EOF
+		fail info-corrupt "cannot build the corrupt traces"
+		return
+	fi
+	bad_input info-cut-in-header "$d/cut-header.hst"
+	bad_input info-flipped-payload-byte "$d/flip-payload.hst"
+	bad_input info-flipped-chunk-header-byte "$d/flip-chunk-header.hst"
+
+	# Torn tails are what a killed process leaves: exit 0, truncated.
+	local c r
+	for c in cut-last-chunk cut-chunk-header cut-chunk-boundary; do
+		info "$d/$c.hst"
+		r=$?
+		if [ "$r" -ne 0 ]; then
+			fail "info-$c" "exit $r, want 0: $(head -c 200 "$d/$c.hst.ierr")"
+			continue
+		fi
+		assert_json "info-$c" "
+j, full = J
+check('not reported truncated', j['truncated'])
+check('%d events, more than the whole trace' % j['total_events'], j['total_events'] <= full['total_events'])
+" "$d/$c.hst.json" "$src.json"
+	done
+}
+
+test_usage() {
+	local args name r
+	while IFS='|' read -r name args; do
+		# shellcheck disable=SC2086 # word splitting of args is intended
+		"$HS" $args >/dev/null 2>"$T/usage.stderr"
+		r=$?
+		if [ "$r" -ne 1 ]; then
+			fail "usage-$name" "heapsnap $args: exit $r, want 1"
+		elif [ ! -s "$T/usage.stderr" ]; then
+			fail "usage-$name" "heapsnap $args: nothing on stderr"
+		else
+			ok "usage-$name"
+		fi
+	done <<EOF
+info-unknown-option|info --bogus $T/counts-jemalloc/work.hst
+info-no-trace|info
+info-no-trace-json|info --format json
+info-bad-format|info --format xml $T/counts-jemalloc/work.hst
+run-no-program|run
+run-unknown-option|run --bogus -- /bin/true
+run-bad-allocator|run --allocator tcmalloc -- /bin/true
+unknown-command|frobnicate
+no-command|
+EOF
+}
+
+# A malformed HEAPSNAP_OPTIONS: one warning, the program runs, defaults apply.
+test_bad_options() {
+	local d=$T/options
+	mkdir -p "$d"
+	HEAPSNAP_OPTIONS='bogus=1' run "$d/o.hst" "$PROGS/empty"
+	local lines
+	lines=$(wc -l <"$d/o.hst.stderr")
+	if [ "$rc" -ne 0 ]; then
+		fail bad-options "exit $rc"
+	elif [ "$lines" -ne 1 ] || ! grep -q bogus "$d/o.hst.stderr"; then
+		fail bad-options "want one warning naming 'bogus', got: $(head -c 300 "$d/o.hst.stderr" | tr '\n' '|')"
+	elif need_info bad-options "$d/o.hst"; then
+		assert_json bad-options "$COMPLETE" "$d/o.hst.json"
+	fi
+}
+
+# ---- main --------------------------------------------------------------------
+
+start=$SECONDS
+test_baseline jemalloc
+test_baseline system
+test_baseline jemalloc empty_cxx
+test_counts jemalloc
+test_counts system
+test_counts_cxx
+test_status
+test_python
+test_sqlite
+test_git
+test_maps
+test_fork_exec
+test_threads
+test_dlopen
+test_sig_alloc
+test_crash
+test_bad_input
+test_usage
+test_bad_options
+echo "     ($((SECONDS - start)) s)"
+finish
