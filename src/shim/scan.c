@@ -494,12 +494,14 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 		line = nl ? nl + 1 : NULL;
 		/* An anonymous mapping right after a module's file mapping is
 		 * that module's bss: it keeps the module's name. */
-		const char *name = path;
-		size_t name_len = plen;
+		char name[512];
+		size_t name_len = plen < sizeof(name) - 1 ? plen : sizeof(name) - 1;
+		memcpy(name, path, name_len);
 		if (!plen && prev_hi == lo && prev_path[0] == '/') {
-			name = prev_path;
 			name_len = strlen(prev_path);
+			memcpy(name, prev_path, name_len);
 		}
+		name[name_len] = 0;
 		if (plen) {
 			size_t k = plen < sizeof(prev_path) - 1 ? plen : sizeof(prev_path) - 1;
 			memcpy(prev_path, path, k);
@@ -512,7 +514,7 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 			memcpy(self, prev_path, sizeof(self)); /* our code: this path is the shim */
 		if (perm_r != 'r' || perm_w != 'w')
 			continue;
-		if (name_len && (!strcmp(name, self) || !strcmp(name, ring_path)))
+		if (name_len && ((self[0] && !strcmp(name, self)) || !strcmp(name, ring_path)))
 			continue; /* the shim's own data, bss and rings */
 		if (!strncmp(path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
 			continue;
