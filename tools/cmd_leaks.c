@@ -147,8 +147,6 @@ static void print_text(struct leak_report *r, const struct leaks_opts *o, int se
 			bytes += r->total[k][1];
 			blocks += r->total[k][0];
 		}
-	bytes -= r->suppressed[1] <= bytes ? r->suppressed[1] : bytes;
-	blocks -= r->suppressed[0] <= blocks ? r->suppressed[0] : blocks;
 	printf("\nSUMMARY: heapsnap: %llu byte(s) leaked in %llu allocation(s).\n\n", (unsigned long long)bytes,
 	       (unsigned long long)blocks);
 }
@@ -216,18 +214,19 @@ static void json_cycles(struct leak_report *r)
 	printf("]");
 }
 
-static void print_json(struct leak_report *r, const struct leaks_opts *o)
+static void json_suppressions(const struct suppressions *sup);
+static void json_summary(const uint64_t total[LEAK_KINDS][2], const uint64_t suppressed[2]);
+
+/* One trace's report; sup (the suppressions and their counts) goes in it
+ * when it is the only one, else at the top level. */
+static void print_json(struct leak_report *r, const struct leaks_opts *o, const struct suppressions *sup)
 {
 	printf("{\"schema\": 1, \"trace\": ");
 	json_str(stdout, r->path, strlen(r->path));
 	printf(", \"pid\": %u, \"exe\": ", r->pid);
 	json_str(stdout, r->exe ? r->exe : "", r->exe ? strlen(r->exe) : 0);
-	printf(", \"scanned\": %s, \"summary\": {", r->scanned ? "true" : "false");
-	for (int k = LEAK_DEFINITE, first = 1; k >= LEAK_REACHABLE; k--, first = 0)
-		printf("%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu}", first ? "" : ", ", leak_kind_name(k),
-		       (unsigned long long)r->total[k][0], (unsigned long long)r->total[k][1]);
-	printf(", \"suppressed\": {\"blocks\": %llu, \"bytes\": %llu}}", (unsigned long long)r->suppressed[0],
-	       (unsigned long long)r->suppressed[1]);
+	printf(", \"scanned\": %s, \"summary\": ", r->scanned ? "true" : "false");
+	json_summary(r->total, r->suppressed);
 	printf(", \"leaks\": [");
 	int first = 1;
 	for (uint64_t i = 0; !o->cycles_only && i < r->ngroups; i++) {
@@ -246,7 +245,59 @@ static void print_json(struct leak_report *r, const struct leaks_opts *o)
 	}
 	printf("], \"cycles\": ");
 	json_cycles(r);
+	printf(", \"scan\": {\"blocks\": %llu, \"edges\": %llu, \"roots\": %u, \"threads_stopped\": %llu, "
+	       "\"threads_missed\": %llu}",
+	       (unsigned long long)r->g.n, (unsigned long long)(r->g.nedges + r->g.nroot_edges), r->g.nroots,
+	       (unsigned long long)r->g.threads_stopped, (unsigned long long)r->g.threads_missed);
+	if (sup) {
+		printf(", \"suppressions\": ");
+		json_suppressions(sup);
+	}
 	printf("}");
+}
+
+static void json_summary(const uint64_t total[LEAK_KINDS][2], const uint64_t suppressed[2])
+{
+	printf("{");
+	for (int k = LEAK_DEFINITE, first = 1; k >= LEAK_REACHABLE; k--, first = 0)
+		printf("%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu}", first ? "" : ", ", leak_kind_name(k),
+		       (unsigned long long)total[k][0], (unsigned long long)total[k][1]);
+	printf(", \"suppressed\": {\"blocks\": %llu, \"bytes\": %llu}}", (unsigned long long)suppressed[0],
+	       (unsigned long long)suppressed[1]);
+}
+
+static void json_suppressions(const struct suppressions *sup)
+{
+	printf("[");
+	for (unsigned i = 0; i < sup->n; i++) {
+		printf("%s{\"pattern\": ", i ? ", " : "");
+		json_str(stdout, sup->s[i].pattern, strlen(sup->s[i].pattern));
+		printf(", \"line\": %u, \"leaks\": %llu, \"blocks\": %llu, \"bytes\": %llu}", sup->s[i].line,
+		       (unsigned long long)sup->s[i].leaks, (unsigned long long)sup->s[i].blocks,
+		       (unsigned long long)sup->s[i].bytes);
+	}
+	printf("]");
+}
+
+/* The LEAK SUMMARY of several traces added up. */
+static void print_total(struct leak_report *reps, int n)
+{
+	uint64_t t[LEAK_KINDS][2] = {{0}}, s[2] = {0};
+	static const char *const label[] = {"still reachable", "  possibly lost", "indirectly lost", "definitely lost"};
+
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < LEAK_KINDS; k++) {
+			t[k][0] += reps[i].total[k][0];
+			t[k][1] += reps[i].total[k][1];
+		}
+		s[0] += reps[i].suppressed[0];
+		s[1] += reps[i].suppressed[1];
+	}
+	printf("TOTAL over %d traces:\n", n);
+	for (int k = LEAK_DEFINITE; k >= LEAK_REACHABLE; k--)
+		printf("   %s: %llu bytes in %llu blocks\n", label[k], (unsigned long long)t[k][1],
+		       (unsigned long long)t[k][0]);
+	printf("        suppressed: %llu bytes in %llu blocks\n\n", (unsigned long long)s[1], (unsigned long long)s[0]);
 }
 
 static void dot_escape(const char *s)
@@ -345,14 +396,28 @@ static int run(int argc, char **argv, int cycles_only)
 		}
 	if (!rc) {
 		int json = !strcmp(o.format, "json"), dot = !strcmp(o.format, "dot");
-		if (json && n > 1)
-			printf("{\"schema\": 1, \"traces\": [");
+		if (json && n > 1) {
+			uint64_t t[LEAK_KINDS][2] = {{0}}, s[2] = {0};
+			for (int i = 0; i < n; i++) {
+				for (int k = 0; k < LEAK_KINDS; k++) {
+					t[k][0] += reps[i].total[k][0];
+					t[k][1] += reps[i].total[k][1];
+				}
+				s[0] += reps[i].suppressed[0];
+				s[1] += reps[i].suppressed[1];
+			}
+			printf("{\"schema\": 1, \"summary\": ");
+			json_summary(t, s);
+			printf(", \"suppressions\": ");
+			json_suppressions(&sup);
+			printf(", \"traces\": [");
+		}
 		if (dot)
 			printf("digraph leaked_cycles {\n  node [shape=box, fontname=\"monospace\"];\n");
 		for (int i = 0; i < n; i++) {
 			if (json) {
 				printf(i ? ", " : "");
-				print_json(&reps[i], &o);
+				print_json(&reps[i], &o, n == 1 ? &sup : NULL);
 			} else if (dot) {
 				print_dot(&reps[i], i);
 			} else {
@@ -363,6 +428,8 @@ static int run(int argc, char **argv, int cycles_only)
 			printf("}\n");
 		if (json)
 			printf(n > 1 ? "]}\n" : "\n");
+		if (!json && !dot && n > 1 && !o.cycles_only)
+			print_total(reps, n);
 		if (!json && !dot)
 			print_suppressions(&sup);
 	}

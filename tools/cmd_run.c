@@ -205,7 +205,7 @@ static void report_traces(const struct run_opts *o, const char *output, time_t s
 		size_t n = strlen(f), base = output ? strlen(output) : 0;
 		if (n > 6 && !strcmp(f + n - 6, ".rings"))
 			continue;
-		if (output && n > base && (f[base] != '.' || !strchr("0123456789", f[base + 1])))
+		if (output && n > base && (f[base] != '.' || f[base + 1] < '0' || f[base + 1] > '9'))
 			continue; /* FILE.<pid> only, not FILEfoo */
 		if (stat(f, &st) || st.st_mtime < started)
 			continue;

@@ -170,6 +170,9 @@ static int group(struct leak_report *r, const struct suppressions *sup)
 			e->bytes += gr->bytes;
 			r->suppressed[0] += gr->blocks;
 			r->suppressed[1] += gr->bytes;
+			/* as Valgrind's summary: a suppressed block is in no class */
+			r->total[gr->kind][0] -= gr->blocks;
+			r->total[gr->kind][1] -= gr->bytes;
 		}
 	}
 	qsort(r->groups, r->ngroups, sizeof(*r->groups), by_size);

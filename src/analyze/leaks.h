@@ -47,7 +47,7 @@ struct leak_report {
 	struct leak_stack *sym_stacks; /* by stack id, symbolized on demand */
 	struct leak_group *groups;     /* sorted: suppressed last, then bytes desc */
 	uint64_t ngroups;
-	uint64_t total[LEAK_KINDS][2]; /* blocks, bytes, before suppression */
+	uint64_t total[LEAK_KINDS][2]; /* blocks, bytes; suppressed ones not counted */
 	uint64_t suppressed[2];	       /* blocks, bytes */
 	struct leaked_cycle *cycles;
 	long ncycles;

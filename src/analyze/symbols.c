@@ -5,9 +5,9 @@
  * with dwfl_report_elf at the load bias the process used.  Its callbacks
  * are the standard ones: separate debug files are found by build-id under
  * the debuginfo path (HEAPSNAP_DEBUG_PATH, else libdw's default
- * ":.debug:/usr/lib/debug"), then by .gnu_debuglink.  libdw itself asks a
- * debuginfod server when DEBUGINFOD_URLS is set in the environment; that
- * is the user's opt-in, heapsnap never sets it.
+ * ":.debug:/usr/lib/debug"), then by .gnu_debuglink.  libdw would ask a
+ * debuginfod server when DEBUGINFOD_URLS is set; the heapsnap command
+ * unsets it (tools/heapsnap.c): nothing is downloaded at run time.
  *
  * Module lookup does not go through dwfl_addrmodule: our own table, sorted
  * by address, maps an ip to the trace's module and remembers whether its

@@ -105,6 +105,11 @@ void backing_init(bool system)
 	mode = MODE_SYSTEM;
 }
 
+int backing_is_system(void)
+{
+	return mode == MODE_SYSTEM;
+}
+
 void *backing_malloc(size_t n)
 {
 	if (HS_LIKELY(mode == MODE_JEMALLOC))

@@ -20,6 +20,9 @@
 /* Choose the backing allocator; call once, from global init. */
 void backing_init(bool system);
 
+/* Is the system allocator (allocator=system) serving the program? */
+int backing_is_system(void);
+
 void *backing_malloc(size_t n);
 void *backing_calloc(size_t n);		 /* n already checked for overflow */
 void *backing_aligned(size_t align, size_t n); /* align: power of 2 */

@@ -656,18 +656,19 @@ static void drain_all(void)
  * stops before the last drain, so that the heap model it reads is the
  * heap it scans.  The collector must be stopped.
  */
-static void scan_now(int reason, uint64_t caller_sp)
+static int scan_now(int reason, uint64_t caller_sp)
 {
 	struct scan_world world;
 
 	if (!scan_ring_path || scan_stop_world(&world, caller_sp)) {
 		drain_all();
-		return;
+		return -1;
 	}
 	drain_all();
 	scan_write(&w, &world, reason, scan_ring_path);
 	scan_resume_world(&world);
 	writer_flush(&w);
+	return 0;
 }
 
 int collector_leak_check(uint64_t caller_sp)
@@ -675,8 +676,10 @@ int collector_leak_check(uint64_t caller_sp)
 	if (!scan_ring_path)
 		return -1;
 	collector_stop();
-	scan_now(HST_SCAN_API, caller_sp);
-	return collector_start();
+	int rc = scan_now(HST_SCAN_API, caller_sp);
+	if (collector_start())
+		rc = -1;
+	return rc;
 }
 
 void collector_finish(int reason, int status, uint64_t caller_sp)
@@ -685,7 +688,7 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 	if (reason == HST_END_EXEC)
 		drain_all();
 	else
-		scan_now(HST_SCAN_EXIT, caller_sp);
+		(void)scan_now(HST_SCAN_EXIT, caller_sp);
 	bool more;
 	struct snap exit_snap = {clock_now_ns(), HST_SNAP_EXIT, "exit", 4};
 	cycle(&more, reason == HST_END_EXEC ? NULL : &exit_snap);

@@ -281,7 +281,9 @@ __attribute__((constructor)) static void shim_constructor(void)
 		start_recording();
 		install_snapshot_signal();
 		if (shim.opts.scan)
-			scan_setup(SIGRTMAX - 2);
+			/* the stop signal: SIGRTMAX-2, or the one below if the
+			 * user took it for snapshots */
+			scan_setup(shim.opts.snapshot_signal == SIGRTMAX - 2 ? SIGRTMAX - 3 : SIGRTMAX - 2);
 		pthread_atfork(prefork, postfork_parent, postfork_child);
 	}
 	t->state = saved;

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,11 +47,45 @@ static main_fn program_main;
  * those leftovers in its unset slots as live pointers, hiding leaks that
  * Valgrind, which leaves no such residue, reports.
  */
-static HS_NOINLINE void scrub_dead_stack(void)
+#define SCRUB_MAX (64 * 1024)
+#define SCRUB_CHUNK 4096
+
+/* Bytes of this thread's stack below the caller's frame (0 if unknown).
+ * pthread_getattr_np allocates for the main thread: as shim-internal. */
+static size_t stack_room(void)
 {
-	char area[64 * 1024];
+	struct tls_state *t = &tls;
+	uint8_t saved = t->state;
+	pthread_attr_t attr;
+	void *lo = NULL;
+	size_t size = 0;
+
+	t->state = TS_INTERNAL;
+	if (!pthread_getattr_np(pthread_self(), &attr)) {
+		pthread_attr_getstack(&attr, &lo, &size);
+		pthread_attr_destroy(&attr);
+	}
+	t->state = saved;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	return lo && here > (uintptr_t)lo + SCRUB_CHUNK ? here - (uintptr_t)lo - SCRUB_CHUNK : 0;
+}
+
+/* Zero 4 KiB below the caller, and recurse for the next 4 KiB. */
+static HS_NOINLINE void scrub_chunks(size_t left)
+{
+	char area[SCRUB_CHUNK];
 
 	explicit_bzero(area, sizeof(area));
+	if (left > 2 * SCRUB_CHUNK)
+		scrub_chunks(left - SCRUB_CHUNK);
+	__asm__ volatile("" : : "r"(area) : "memory"); /* keep the frame: no tail call */
+}
+
+static HS_NOINLINE void scrub_dead_stack(void)
+{
+	size_t room = stack_room();
+
+	scrub_chunks(room < SCRUB_MAX ? room : SCRUB_MAX);
 }
 
 static int main_wrapper(int argc, char **argv, char **envp)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "shim/arena_map.h"
+#include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/heapmap.h"
 #include "shim/rings.h"
@@ -134,6 +135,7 @@ int scan_stop_world(struct scan_world *w, uint64_t self_sp)
 
 	memset(w, 0, sizeof(*w));
 	w->self_sp = self_sp;
+	w->self_index = index_of_tid(self);
 	w->threads = map_mem(SCAN_THREADS_MAX * sizeof(struct scan_thread));
 	if (!w->threads)
 		return -1;
@@ -325,6 +327,8 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 			writer_end(o->w, off);
 			o->edges += count;
 			count = 0;
+			if (o->w->len > WRITER_CHUNK_TARGET * 4)
+				writer_flush(o->w); /* one block may hold millions */
 		}
 	}
 	if (count) {
@@ -518,15 +522,17 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 			continue; /* the shim's own data, bss and rings */
 		if (!strncmp(path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
 			continue;
-		/* Memory that holds live blocks belongs to the allocator (with
-		 * allocator=system, glibc's heap and arenas): its free chunks
-		 * keep stale pointers, and its blocks are read as blocks. */
-		if (holds_block(h, lo, hi))
+		/* With allocator=system, memory that holds live blocks is
+		 * glibc's heap or one of its arenas: its free chunks keep stale
+		 * pointers, and its blocks are read as blocks.  (jemalloc's
+		 * memory is known exactly, arena_map.h: there a program's pool
+		 * that the kernel merged with a jemalloc mapping stays a root.) */
+		if (backing_is_system() && holds_block(h, lo, hi))
 			continue;
 		int is_self;
 		const struct scan_thread *t = stack_owner(w, lo, hi, &is_self);
 		if (is_self) {
-			root(o, h, HST_ROOT_STACK, 0, w->self_sp, hi, "[stack]", 7);
+			root(o, h, HST_ROOT_STACK, w->self_index, w->self_sp, hi, "[stack]", 7);
 			continue;
 		}
 		if (t) {

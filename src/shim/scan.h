@@ -33,6 +33,7 @@ struct scan_world {
 	uint32_t nthreads;	     /* signalled */
 	uint32_t stopped;	     /* answered */
 	uint64_t self_sp;	     /* stack pointer of the scanning thread */
+	uint32_t self_index;	     /* its thread index (0: unknown) */
 };
 
 /* Install the stop signal's handler (once, from the constructor). */

@@ -117,7 +117,7 @@
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
  *           that ring before position is in this or an earlier chunk.
- * SCAN      t time, v reason (HST_SCAN_*), v blocks, v roots, v threads
+ * SCAN      t time, v reason (HST_SCAN_*), v blocks, v 0 (reserved), v threads
  *           stopped, v threads not stopped: a pointer scan begins.  What
  *           follows until SCAN_END belongs to it.
  * SCAN_BLOCKS v count, then count blocks in address order, each: z address

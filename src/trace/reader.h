@@ -51,7 +51,7 @@ struct trace_event {
 	uint8_t kind;	    /* enum hst_event_kind */
 	uint8_t implicit;   /* inferred by the collector, not a call (format.h) */
 	uint32_t thread;    /* thread index (0: an exited thread) */
-	uint64_t ts;	    /* CLOCK_MONOTONIC ns, microsecond resolution */
+	uint64_t ts;	    /* CLOCK_MONOTONIC ns, to the record's tick (100 us) */
 	uint32_t info;	    /* allocinfo id */
 	uint64_t size;	    /* requested bytes */
 	uint32_t stack;	    /* stack id, 0 = none */
