@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim/arena_map.h"
 #include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/control.h"
@@ -40,7 +41,10 @@
 #define TICK_NS 100000
 #define SNAPS_PER_CYCLE 64
 
+#define COLLECTOR_STACK (512 * 1024)
+
 static struct trace_writer w;
+static void *collector_stack; /* reused by every collector thread of the process */
 static pthread_t collector_thread;
 static _Atomic int running;  /* a collector thread is in its loop */
 static _Atomic int sleeping; /* the collector waits on this futex word */
@@ -606,7 +610,15 @@ int collector_start(void)
 	atomic_store_rlx(&stopping, 0);
 	atomic_store_rlx(&running, 1);
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
+	/* A stack of our own (not a root for the scan, arena_map.h), so that
+	 * glibc keeps no cached stack of ours with a DTV in it for
+	 * __libc_freeres to free into the trace at exit. */
+	if (!collector_stack)
+		collector_stack = arena_map_mmap(COLLECTOR_STACK);
+	if (collector_stack)
+		pthread_attr_setstack(&attr, collector_stack, COLLECTOR_STACK);
+	else
+		pthread_attr_setstacksize(&attr, COLLECTOR_STACK);
 	int rc = pthread_create(&collector_thread, &attr, collector_main, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc) {
