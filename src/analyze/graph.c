@@ -216,14 +216,6 @@ static int by_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Allocation order of blocks allocated close together: seq wraps at 2^16,
- * so compare the difference (format.h, SCAN_BLOCKS). */
-static int by_seq_near(const void *a, const void *b)
-{
-	uint32_t x = sort_graph->seq[*(const uint32_t *)a], y = sort_graph->seq[*(const uint32_t *)b];
-	int16_t d = (int16_t)(uint16_t)(x - y);
-	return d < 0 ? -1 : d > 0;
-}
 
 int graph_classify(struct graph *g)
 {
@@ -316,7 +308,7 @@ static int make_cycle(const struct graph *g, const uint32_t *comp, uint32_t n, c
 		return -1;
 	memcpy(c->members, comp, n * sizeof(*comp));
 	sort_graph = g;
-	qsort(c->members, n, sizeof(*c->members), by_seq_near);
+	qsort(c->members, n, sizeof(*c->members), by_seq);
 	c->n = n;
 	uint64_t cap = 0;
 	for (uint32_t i = 0; i < n; i++) {

@@ -45,6 +45,7 @@
 
 static struct trace_writer w;
 static void *collector_stack; /* reused by every collector thread of the process */
+static pthread_mutex_t cycle_lock = PTHREAD_MUTEX_INITIALIZER; /* held by a cycle */
 static pthread_t collector_thread;
 static _Atomic int running;  /* a collector thread is in its loop */
 static _Atomic int sleeping; /* the collector waits on this futex word */
@@ -505,7 +506,18 @@ static void sort_snaps(struct snap *s, size_t n)
  * One cycle.  Return the number of records drained; more_pending is set
  * when the budget left records in some ring.
  */
+static size_t cycle_locked(bool *more_pending, struct snap *extra);
+
+/* A cycle, under cycle_lock: fork waits for it to end (collector_lock). */
 static size_t cycle(bool *more_pending, struct snap *extra)
+{
+	pthread_mutex_lock(&cycle_lock);
+	size_t n = cycle_locked(more_pending, extra);
+	pthread_mutex_unlock(&cycle_lock);
+	return n;
+}
+
+static size_t cycle_locked(bool *more_pending, struct snap *extra)
 {
 	struct snap snaps[SNAPS_PER_CYCLE];
 	size_t nsnaps = 0, used = 0, nslices = 0;
@@ -731,8 +743,51 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 		writer_close(&w);
 }
 
+void collector_lock(void)
+{
+	pthread_mutex_lock(&cycle_lock);
+}
+
+void collector_unlock(void)
+{
+	pthread_mutex_unlock(&cycle_lock);
+}
+
+void collector_absorb_rings(void)
+{
+	uint32_t n = rings_count();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct ring *r = rings_get(i);
+		/* relaxed: the forked child has one thread */
+		uint64_t tail = atomic_load_rlx(&r->hdr->tail);
+		for (uint64_t pos = r->drained; pos < tail; pos++) {
+			const struct ring_rec *rec = &r->slots[pos & r->mask];
+			uint32_t displaced;
+			switch (hst_event_shape(ring_rec_kind(rec))) {
+			case HST_SHAPE_ALLOC:
+				heapmap_alloc(ring_rec_addr(rec), ring_rec_size(rec), ring_rec_stack(rec), &displaced);
+				break;
+			case HST_SHAPE_FREE:
+				heapmap_free(ring_rec_addr(rec));
+				break;
+			case HST_SHAPE_REALLOC:
+				if (ring_rec_old(rec))
+					heapmap_free(ring_rec_addr(rec));
+				else if (ring_rec_addr(rec))
+					heapmap_alloc(ring_rec_addr(rec), ring_rec_size(rec), ring_rec_stack(rec),
+						      &displaced);
+				break;
+			case HST_SHAPE_ADDR:
+				break;
+			}
+		}
+	}
+}
+
 void collector_forget(void)
 {
+	pthread_mutex_init(&cycle_lock, NULL);
 	/* The child inherits the parent's live blocks: its trace starts with
 	 * them (implicit allocations), and every allocinfo is new to it. */
 	heapmap_unwrite_all();

@@ -70,6 +70,15 @@ int collector_leak_check(uint64_t caller_sp);
 /* Events lost to interrupted ring writes; the hooks count them here. */
 void collector_count_drop(void);
 
+/* fork(): wait for the collector's cycle to end, and hold it off. */
+void collector_lock(void);
+void collector_unlock(void);
+
+/* In a forked child: take into the heap model what the parent's rings held
+ * and the collector had not processed yet (the child inherited those
+ * blocks too). */
+void collector_absorb_rings(void);
+
 /* In a forked child: drop the parent's writer state without writing. */
 void collector_forget(void);
 

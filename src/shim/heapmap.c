@@ -6,14 +6,13 @@
  * own open-addressing table of 8-byte slots,
  *
  *   bits  0..21  (offset in region >> 3) + 1   (0 = empty slot)
- *   bits 22..47  allocinfo id (ids past 2^26 - 1 are stored as 0: unknown)
- *   bits 48..63  allocation sequence number, wrapping at 2^16: the leak
- *                analysis compares it between members of a leaked cycle,
- *                which are allocated close together, to name the first
+ *   bits 22..63  allocinfo id
  *
- * about 13 bytes per live block on average (tables are 45-85% full), and
- * a region grows alone, so growing never needs twice the memory of the
- * whole heap.
+ * and beside each slot a 4-byte allocation sequence number (the leak
+ * analysis names the first allocated member of a leaked cycle, however far
+ * apart its members were allocated): about 19 bytes per live block on
+ * average (tables are 45-85% full), and a region grows alone, so growing
+ * never needs twice the memory of the whole heap.
  */
 #include "shim/heapmap.h"
 
@@ -25,12 +24,11 @@
 #define REGION_SHIFT 24
 #define KEY_BITS 22
 #define KEY_MASK ((1ull << KEY_BITS) - 1)
-#define INFO_BITS 26
-#define INFO_MASK ((1ull << INFO_BITS) - 1)
-#define SEQ_SHIFT (KEY_BITS + INFO_BITS)
+
 
 struct region {
 	uint64_t *slots; /* see above */
+	uint32_t *seq;	 /* allocation order of the block in the same slot */
 	uint32_t mask;	 /* slots - 1 */
 	uint32_t count;	 /* filled slots */
 };
@@ -39,7 +37,7 @@ static struct hashmap region_of; /* (addr >> REGION_SHIFT) + 1 -> index in regio
 static struct region *regions;
 static uint32_t nregions, regions_cap;
 static uint64_t live_total;
-static uint32_t alloc_seq; /* allocations seen (the slots keep 16 bits) */
+static uint32_t alloc_seq; /* allocations seen, wrapping at 2^32 */
 
 /* Addresses whose block was dropped by an allocation at the same address
  * before its own free arrived: the next free there is that late free. */
@@ -116,8 +114,10 @@ static struct region *region_get(uint64_t addr, int create)
 	}
 	struct region *r = &regions[nregions];
 	r->slots = calloc(16, sizeof(uint64_t));
-	if (!r->slots || hashmap_put(&region_of, rkey, nregions)) {
+	r->seq = calloc(16, sizeof(uint32_t));
+	if (!r->slots || !r->seq || hashmap_put(&region_of, rkey, nregions)) {
 		free(r->slots);
+		free(r->seq);
 		return NULL;
 	}
 	r->mask = 15;
@@ -138,26 +138,32 @@ static int64_t slot_find(const struct region *r, uint64_t key)
 	}
 }
 
-static void slot_put(struct region *r, uint64_t entry)
+static void slot_put(struct region *r, uint64_t entry, uint32_t seq)
 {
 	uint32_t i = home(entry & KEY_MASK, r->mask);
 
 	while (r->slots[i])
 		i = (i + 1) & r->mask;
 	r->slots[i] = entry;
+	r->seq[i] = seq;
 	r->count++;
 }
 
 static int region_grow(struct region *r)
 {
-	struct region n = {calloc((size_t)(r->mask + 1) * 2, sizeof(uint64_t)), r->mask * 2 + 1, 0};
+	size_t n2 = (size_t)(r->mask + 1) * 2;
+	struct region n = {calloc(n2, sizeof(uint64_t)), calloc(n2, sizeof(uint32_t)), r->mask * 2 + 1, 0};
 
-	if (!n.slots)
+	if (!n.slots || !n.seq) {
+		free(n.slots);
+		free(n.seq);
 		return -1;
+	}
 	for (uint32_t i = 0; i <= r->mask; i++)
 		if (r->slots[i])
-			slot_put(&n, r->slots[i]);
+			slot_put(&n, r->slots[i], r->seq[i]);
 	free(r->slots);
+	free(r->seq);
 	*r = n;
 	return 0;
 }
@@ -170,6 +176,7 @@ static void slot_del(struct region *r, uint32_t i)
 		/* j's entry may move to i unless its home lies in (i, j] */
 		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
 			r->slots[i] = r->slots[j];
+			r->seq[i] = r->seq[j];
 			i = j;
 		}
 	}
@@ -187,14 +194,12 @@ uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint32_t *d
 	if (!id || !r)
 		return 0;
 	alloc_seq++;
-	uint64_t key = key_of(addr);
-	uint64_t entry = key | ((uint64_t)id & INFO_MASK) << KEY_BITS | (uint64_t)(alloc_seq & 0xffff) << SEQ_SHIFT;
-	if (id > INFO_MASK)
-		entry = key | (uint64_t)(alloc_seq & 0xffff) << SEQ_SHIFT; /* too many allocinfos: unknown */
+	uint64_t key = key_of(addr), entry = key | (uint64_t)id << KEY_BITS;
 	int64_t i = slot_find(r, key);
 	if (i >= 0) {
-		*dropped = (uint32_t)((r->slots[i] >> KEY_BITS) & INFO_MASK);
+		*dropped = (uint32_t)(r->slots[i] >> KEY_BITS);
 		r->slots[i] = entry;
+		r->seq[i] = alloc_seq;
 		uint64_t *n = hashmap_get(&late, addr);
 		if (n)
 			(*n)++;
@@ -204,7 +209,7 @@ uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint32_t *d
 	}
 	if ((uint64_t)(r->count + 1) * 20 > (uint64_t)(r->mask + 1) * 17 && region_grow(r))
 		return 0;
-	slot_put(r, entry);
+	slot_put(r, entry, alloc_seq);
 	live_total++;
 	return id;
 }
@@ -224,7 +229,7 @@ uint32_t heapmap_free(uint64_t addr)
 	int64_t i = r ? slot_find(r, key_of(addr)) : -1;
 	if (i < 0)
 		return 0;
-	uint32_t id = (uint32_t)((r->slots[i] >> KEY_BITS) & INFO_MASK);
+	uint32_t id = (uint32_t)(r->slots[i] >> KEY_BITS);
 	slot_del(r, (uint32_t)i);
 	live_total--;
 	return id;
@@ -256,9 +261,8 @@ void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, uint32_t seq, void *a
 		const struct region *r = &regions[region_of.vals[k]];
 		for (uint32_t i = 0; i <= r->mask; i++)
 			if (r->slots[i])
-				fn(base + (((r->slots[i] & KEY_MASK) - 1) << 3),
-				   (uint32_t)((r->slots[i] >> KEY_BITS) & INFO_MASK), (uint32_t)(r->slots[i] >> SEQ_SHIFT),
-				   arg);
+				fn(base + (((r->slots[i] & KEY_MASK) - 1) << 3), (uint32_t)(r->slots[i] >> KEY_BITS),
+				   r->seq[i], arg);
 	}
 }
 

@@ -35,9 +35,8 @@ uint32_t heapmap_info_count(void);
 
 /* Number of live blocks, and a walk over them. */
 uint64_t heapmap_live_count(void);
-/* Walk the live blocks; seq is the block's allocation order modulo 2^16:
- * compare two with (int16_t)(a - b), meaningful for blocks allocated
- * fewer than 32768 allocations apart. */
+/* Walk the live blocks; seq is the block's allocation order (a u32 count
+ * of the allocations seen, wrapping after 2^32). */
 void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, uint32_t seq, void *arg), void *arg);
 
 /* A new trace begins (forked child): every allocinfo must be written

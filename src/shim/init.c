@@ -14,6 +14,7 @@
 #include "shim/shim.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -222,7 +223,9 @@ static void start_recording(void)
 
 static void prefork(void)
 {
-	/* Lock order: stack table, ring registry (orphan, registry), ring file. */
+	/* Lock order: collector cycle, stack table, ring registry (orphan,
+	 * registry), ring file. */
+	collector_lock();
 	stack_lock();
 	rings_lock();
 	ringfile_lock();
@@ -233,6 +236,7 @@ static void postfork_parent(void)
 	ringfile_unlock();
 	rings_unlock();
 	stack_unlock();
+	collector_unlock();
 }
 
 /*
@@ -247,6 +251,7 @@ static void postfork_child(void)
 	uint8_t saved = t->state;
 
 	t->state = TS_INTERNAL;
+	collector_absorb_rings();
 	ringfile_forget();
 	rings_forget();
 	control_forget();
@@ -315,8 +320,19 @@ extern void __libc_freeres(void);
  */
 static void release_libc(void)
 {
-	if (shim.opts.libc_freeres && alone())
-		__libc_freeres();
+	if (!shim.opts.libc_freeres || !alone())
+		return;
+	/* libstdc++'s emergency exception pool, as Valgrind's
+	 * --run-cxx-freeres does (only if libstdc++ is loaded).  dlsym's
+	 * own allocations (its error message) are the shim's, not traced. */
+	struct tls_state *t = &tls;
+	uint8_t saved = t->state;
+	t->state = TS_INTERNAL;
+	void (*cxx_freeres)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
+	t->state = saved;
+	if (cxx_freeres)
+		cxx_freeres();
+	__libc_freeres();
 }
 
 /* 1 while a thread finishes the trace: exit racing _exit or exec in
@@ -350,7 +366,10 @@ void shim_finish(int reason, int status)
 		/* release: hooks that see OFF stop recording */
 		atomic_store_rel(&shim.phase, PHASE_OFF);
 	}
-	collector_finish(reason, status, (uint64_t)(uintptr_t)__builtin_frame_address(0));
+	uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	/* The program's frames begin where it called exit (if this thread
+	 * did; exit_sp is above here then), else at this call. */
+	collector_finish(reason, status, shim.exit_sp > here ? shim.exit_sp : here);
 	ringfile_unlink();
 	t->state = saved;
 	t->depth--;

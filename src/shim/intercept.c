@@ -92,6 +92,7 @@ static int main_wrapper(int argc, char **argv, char **envp)
 {
 	int rc = program_main(argc, argv, envp);
 	shim.exit_status = rc & 0xff;
+	shim.exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
 	scrub_dead_stack();
 	return rc;
 }
@@ -111,6 +112,7 @@ HS_EXPORT void exit(int status)
 	void (*next)(int) = next_fn("exit");
 
 	shim.exit_status = status & 0xff;
+	shim.exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
 	scrub_dead_stack();
 	next(status);
 	__builtin_unreachable();

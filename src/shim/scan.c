@@ -15,6 +15,7 @@
 #include "shim/scan.h"
 
 #include <dirent.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -30,6 +31,7 @@
 #include "shim/clock.h"
 #include "shim/heapmap.h"
 #include "shim/rings.h"
+#include "shim/tls.h"
 #include "trace/format.h"
 #include "util/atomic.h"
 #include "util/fmt.h"
@@ -40,6 +42,52 @@
 #define IGNORED_MAX 65536
 
 static int stop_signal;
+static uintptr_t shim_tls_size;	  /* bytes of the shim's static TLS block */
+static uintptr_t shim_data_lo, shim_data_hi; /* the shim's writable segments (data, bss), pages */
+static intptr_t shim_tls_offset;  /* &tls - the block's start, the same in every thread */
+
+/* Start of the calling thread's shim TLS block, or 0 if unknown. */
+static uintptr_t shim_tls_block(void)
+{
+	return shim_tls_size ? (uintptr_t)&tls - (uintptr_t)shim_tls_offset : 0;
+}
+
+struct tls_find {
+	uintptr_t self;	  /* an address in the shim's code */
+	uintptr_t block;  /* the calling thread's TLS block of the shim */
+	size_t size;	  /* its PT_TLS size */
+};
+
+static int find_tls(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct tls_find *f = data;
+	int mine = 0;
+	size_t tls_size = 0;
+
+	(void)size;
+	uintptr_t wlo = UINTPTR_MAX, whi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && f->self >= s && f->self < s + ph->p_memsz)
+			mine = 1;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+			wlo = s < wlo ? s : wlo;
+			whi = s + ph->p_memsz > whi ? s + ph->p_memsz : whi;
+		}
+		if (ph->p_type == PT_TLS)
+			tls_size = ph->p_memsz;
+	}
+	if (!mine)
+		return 0;
+	if (whi) {
+		shim_data_lo = wlo & ~(uintptr_t)4095;
+		shim_data_hi = (whi + 4095) & ~(uintptr_t)4095;
+	}
+	f->block = (uintptr_t)info->dlpi_tls_data;
+	f->size = tls_size;
+	return 1;
+}
 static struct scan_world *current;   /* the world being stopped, for the handler */
 static _Atomic int release_word;     /* futex: 1 when stopped threads may go */
 static _Atomic uint32_t stopped_word; /* futex: threads that answered */
@@ -87,6 +135,7 @@ static void stop_handler(int sig, siginfo_t *si, void *ctx)
 		const ucontext_t *uc = ctx;
 		memcpy(t->regs, uc->uc_mcontext.gregs, sizeof(t->regs));
 		t->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+		t->tls_lo = shim_tls_block();
 		/* release: regs and sp are written before the scanner sees 1 */
 		atomic_store_rel(&t->state, 1);
 		/* relaxed count; the futex wake below tells the scanner */
@@ -104,7 +153,13 @@ out:
 void scan_setup(int signal)
 {
 	struct sigaction sa;
+	struct tls_find f = {(uintptr_t)scan_setup, 0, 0};
 
+	dl_iterate_phdr(find_tls, &f);
+	if (f.block && f.size) {
+		shim_tls_offset = (intptr_t)((uintptr_t)&tls - f.block);
+		shim_tls_size = f.size;
+	}
 	stop_signal = signal;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = stop_handler;
@@ -135,6 +190,7 @@ int scan_stop_world(struct scan_world *w, uint64_t self_sp)
 
 	memset(w, 0, sizeof(*w));
 	w->self_sp = self_sp;
+	w->self_tls_lo = shim_tls_block();
 	w->self_index = index_of_tid(self);
 	w->threads = map_mem(SCAN_THREADS_MAX * sizeof(struct scan_thread));
 	if (!w->threads)
@@ -211,8 +267,7 @@ void scan_ignore(const void *p)
 struct block {
 	uint64_t addr; /* start */
 	uint32_t info; /* allocinfo: the size comes from there */
-	uint16_t seq;  /* allocation order, modulo 2^16 */
-	uint16_t pad;
+	uint32_t seq;  /* allocation order */
 };
 
 /* End of block b for pointer matching: start + max(size, 1). */
@@ -222,10 +277,14 @@ static uint64_t block_end(const struct block *b)
 	return b->addr + (size ? size : 1);
 }
 
+#define RO_MAX 4096
+
 struct heap {
 	struct block *b; /* sorted by addr */
 	uint64_t n;
 	uint64_t lo, hi; /* lowest start, highest end */
+	uint64_t ro[RO_MAX][2]; /* read-only file mappings (vtables live there) */
+	uint32_t nro;
 };
 
 struct fill_ctx {
@@ -238,7 +297,7 @@ static void fill_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 	struct fill_ctx *c = arg;
 
 	if (c->h->n < c->cap) {
-		c->h->b[c->h->n++] = (struct block){addr, info, (uint16_t)seq, 0};
+		c->h->b[c->h->n++] = (struct block){addr, info, seq};
 	}
 }
 
@@ -289,6 +348,83 @@ static int64_t find_block(const struct heap *h, uint64_t v)
 	return (int64_t)(lo - 1);
 }
 
+static uint64_t hex(const char **p);
+
+/* ---- memcheck's leak heuristics ---------------------------------------------- */
+
+/* Is v the address of something in a read-only file mapping (a vtable)? */
+static int in_readonly(const struct heap *h, uint64_t v)
+{
+	for (uint32_t i = 0; i < h->nro; i++)
+		if (v >= h->ro[i][0] && v < h->ro[i][1])
+			return 1;
+	return 0;
+}
+
+/*
+ * Does an interior pointer v into block b count as a pointer to its start?
+ * Valgrind memcheck's default heuristics (--leak-check-heuristics=all) say
+ * yes for four C++ and C idioms, and heapsnap follows it so that the
+ * classes agree:
+ *   stdstring      v is 3 words in; the block holds length <= capacity and
+ *                  is 3 words + capacity + 1 bytes long (old-ABI string)
+ *   length64       v is 8 bytes in; the first word is the size after it
+ *   newarray       v is 8 bytes in; the first word, a count n > 0, divides
+ *                  the size after it (new[] of a type with a destructor)
+ *   multipleinheritance  v is a word-aligned address inside the block that
+ *                  holds a vtable pointer, and so does the block's start
+ * Such edges are written with target offset 0.
+ */
+static int heuristic_start(const struct heap *h, const struct block *b, uint64_t v)
+{
+	uint64_t size = heapmap_info(b->info)->size, off = v - b->addr;
+	const uint64_t *w = (const uint64_t *)(uintptr_t)b->addr;
+
+	if (size >= 24 && off == 24 && w[0] <= w[1] && size == 24 + w[1] + 1)
+		return 1; /* stdstring */
+	if (size >= 8 && off == 8 && (w[0] == size - 8 || (w[0] && (size - 8) % w[0] == 0)))
+		return 1; /* length64, newarray */
+	if (!(off & 7) && off + 8 <= size && size >= 16) {
+		uint64_t inner = *(const uint64_t *)(uintptr_t)v;
+		if (w[0] && inner && in_readonly(h, w[0]) && in_readonly(h, inner))
+			return 1; /* multipleinheritance */
+	}
+	return 0;
+}
+
+/* Collect the read-only file mappings from /proc/self/maps. */
+static void read_readonly(struct heap *h)
+{
+	size_t cap = 1 << 22, len = 0;
+	char *text = map_mem(cap);
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (!text || fd < 0)
+		goto out;
+	for (ssize_t n; len < cap - 1 && (n = read(fd, text + len, cap - 1 - len)) > 0;)
+		len += (size_t)n;
+	text[len] = 0;
+	for (char *line = text; line && *line && h->nro < RO_MAX;) {
+		char *nl = strchr(line, '\n');
+		const char *p = line;
+		uint64_t lo = hex(&p);
+		p++;
+		uint64_t hi = hex(&p);
+		p++;
+		if (p[0] == 'r' && p[1] != 'w' && strchr(line, '/')) {
+			h->ro[h->nro][0] = lo;
+			h->ro[h->nro][1] = hi;
+			h->nro++;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (text)
+		arena_map_munmap(text, cap);
+}
+
 /* ---- writing ------------------------------------------------------------------ */
 
 struct out {
@@ -321,7 +457,8 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 		writer_v(o->w, a - lo - prev);
 		prev = a - lo;
 		writer_v(o->w, (uint64_t)j);
-		writer_v(o->w, v - h->b[j].addr);
+		uint64_t dst_off = v - h->b[j].addr;
+		writer_v(o->w, dst_off && heuristic_start(h, &h->b[j], v) ? 0 : dst_off);
 		if (++count == EDGES_PER_RECORD) {
 			writer_patch4(o->w, count_hole, count);
 			writer_end(o->w, off);
@@ -433,9 +570,10 @@ static uint64_t hex(const char **p)
 	}
 }
 
-/* Scan an anonymous mapping except the parts that are not roots. */
-static void anon_part(struct out *o, const struct heap *h, const struct nonroots *nr, uint64_t lo, uint64_t hi,
-		      const char *name, size_t nl)
+/* Scan [lo, hi) as roots of the given kind, except the parts that are not
+ * roots (jemalloc's and the shim's memory, the shim's TLS). */
+static void root_except(struct out *o, const struct heap *h, const struct nonroots *nr, int kind, uint32_t thread,
+			uint64_t lo, uint64_t hi, const char *name, size_t nl)
 {
 	uint64_t start = lo;
 
@@ -443,11 +581,11 @@ static void anon_part(struct out *o, const struct heap *h, const struct nonroots
 		if (nr->r[i].hi <= start || nr->r[i].lo >= hi)
 			continue;
 		if (nr->r[i].lo > start)
-			root(o, h, HST_ROOT_ANON, 0, start, nr->r[i].lo, name, nl);
+			root(o, h, kind, thread, start, nr->r[i].lo, name, nl);
 		start = nr->r[i].hi;
 	}
 	if (start < hi)
-		root(o, h, HST_ROOT_ANON, 0, start, hi, name, nl);
+		root(o, h, kind, thread, start, hi, name, nl);
 }
 
 /* Walk /proc/self/maps and scan every root mapping. */
@@ -462,6 +600,15 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 
 	if (nr.r) {
 		arena_map_each(nonroot_add, &nr);
+		/* The shim's static TLS in every thread: jemalloc's thread data
+		 * is there, with caches keyed by block addresses. */
+		for (uint32_t i = 0; i < w->nthreads; i++)
+			if (w->threads[i].state == 1 && w->threads[i].tls_lo)
+				nonroot_add(w->threads[i].tls_lo, w->threads[i].tls_lo + shim_tls_size, &nr);
+		if (w->self_tls_lo)
+			nonroot_add(w->self_tls_lo, w->self_tls_lo + shim_tls_size, &nr);
+		if (shim_data_hi)
+			nonroot_add(shim_data_lo, shim_data_hi, &nr);
 		nonroots_sort(&nr);
 	}
 
@@ -518,8 +665,11 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 			memcpy(self, prev_path, sizeof(self)); /* our code: this path is the shim */
 		if (perm_r != 'r' || perm_w != 'w')
 			continue;
-		if (name_len && ((self[0] && !strcmp(name, self)) || !strcmp(name, ring_path)))
-			continue; /* the shim's own data, bss and rings */
+		/* The shim's own file mappings and the rings are not roots; its
+		 * bss, an anonymous mapping that the kernel may have merged with
+		 * the program's, is cut out exactly (shim_data, nonroots). */
+		if (plen && ((self[0] && !strcmp(path, self)) || !strcmp(path, ring_path)))
+			continue;
 		if (!strncmp(path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
 			continue;
 		/* With allocator=system, memory that holds live blocks is
@@ -532,19 +682,19 @@ static void scan_mappings(struct out *o, const struct heap *h, const struct scan
 		int is_self;
 		const struct scan_thread *t = stack_owner(w, lo, hi, &is_self);
 		if (is_self) {
-			root(o, h, HST_ROOT_STACK, w->self_index, w->self_sp, hi, "[stack]", 7);
+			root_except(o, h, &nr, HST_ROOT_STACK, w->self_index, w->self_sp, hi, "[stack]", 7);
 			continue;
 		}
 		if (t) {
-			root(o, h, HST_ROOT_STACK, t->index, t->sp - RED_ZONE > lo ? t->sp - RED_ZONE : lo, hi,
-			     "[stack]", 7);
+			root_except(o, h, &nr, HST_ROOT_STACK, t->index, t->sp - RED_ZONE > lo ? t->sp - RED_ZONE : lo,
+				    hi, "[stack]", 7);
 			continue;
 		}
 		if (name_len && name[0] == '/') {
-			root(o, h, HST_ROOT_DATA, 0, lo, hi, name, name_len);
+			root_except(o, h, &nr, HST_ROOT_DATA, 0, lo, hi, name, name_len);
 			continue;
 		}
-		anon_part(o, h, &nr, lo, hi, name_len ? name : "[anon]", name_len ? name_len : 6);
+		root_except(o, h, &nr, HST_ROOT_ANON, 0, lo, hi, name_len ? name : "[anon]", name_len ? name_len : 6);
 	}
 out:
 	if (fd >= 0)
@@ -557,9 +707,12 @@ out:
 
 void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const char *ring_path)
 {
-	struct heap h = {0};
+	static struct heap h; /* 64 KiB of ranges: not on the stack */
 	struct out o = {tw, 0, 0, 0};
 	uint64_t cap = heapmap_live_count();
+
+	memset(&h, 0, sizeof(h));
+	read_readonly(&h);
 
 	h.b = map_mem(cap * sizeof(*h.b) + 1);
 	if (!h.b)

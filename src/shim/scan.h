@@ -25,6 +25,7 @@ struct scan_thread {
 	uint32_t index;	      /* thread index, as events name it (0: unknown) */
 	_Atomic int state;    /* 0 signalled, 1 stopped (regs and sp valid) */
 	uint64_t sp;	      /* stack pointer at the stop */
+	uint64_t tls_lo;      /* the thread's shim TLS block (not a root) */
 	uint64_t regs[23];    /* general registers (ucontext gregs) */
 };
 
@@ -34,6 +35,7 @@ struct scan_world {
 	uint32_t stopped;	     /* answered */
 	uint64_t self_sp;	     /* stack pointer of the scanning thread */
 	uint32_t self_index;	     /* its thread index (0: unknown) */
+	uint64_t self_tls_lo;	     /* its shim TLS block */
 };
 
 /* Install the stop signal's handler (once, from the constructor). */

@@ -31,6 +31,10 @@ struct shim_global {
 	int key_ok;		     /* key was created */
 	_Atomic uint32_t next_thread; /* thread indexes handed out */
 	int exit_status;	     /* from exit()/_exit(), else -1 */
+	uint64_t exit_sp;	     /* frame of the program's exit() (or of main's
+				      * return): the exit scan reads that thread's
+				      * stack from there up, not the exit machinery's
+				      * frames below it, which hold stale values */
 };
 
 extern struct shim_global shim;

@@ -122,9 +122,8 @@
  *           follows until SCAN_END belongs to it.
  * SCAN_BLOCKS v count, then count blocks in address order, each: z address
  *           delta (from the previous block's address), v allocinfo, v seq
- *           (allocation order: the process's allocation counter modulo
- *           2^16; compare two as (int16_t)(a - b), meaningful for blocks
- *           allocated within 32768 allocations of each other).  Blocks
+ *           (allocation order: the process's allocation counter as a
+ *           u32, wrapping after 2^32 allocations).  Blocks
  *           are numbered from 0 in this order across all SCAN_BLOCKS
  *           records of the scan; edges name them by number.
  * SCAN_ROOT v index (from 0), v kind (HST_ROOT_*), v thread index (stack
@@ -133,7 +132,10 @@
  * SCAN_EDGES v source kind (0 block, 1 root), v source number, v count,
  *           then count edges, each: v offset in the source (bytes, from
  *           the previous edge's offset of this record), v target block,
- *           v offset in the target (0: a pointer to its start).  Only
+ *           v offset in the target (0: a pointer to its start, or an
+ *           interior pointer that Valgrind memcheck's default heuristics,
+ *           stdstring, length64, newarray and multipleinheritance, take
+ *           for one: src/shim/scan.c heuristic_start).  Only
  *           aligned pointer-sized words are scanned; a word pointing into
  *           [start, start + max(size, 1)) of a live block is an edge.
  * SCAN_END  v edges, v bytes scanned, t time (the scan's end)

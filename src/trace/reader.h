@@ -113,7 +113,7 @@ struct trace_item {
 			uint64_t index; /* from 0, in address order */
 			uint64_t addr;
 			uint32_t info;	/* allocinfo: size and stack below */
-			uint32_t seq;	/* allocation order modulo 2^16 (format.h) */
+			uint32_t seq;	/* allocation order (format.h) */
 			uint64_t size;
 			uint32_t stack;
 		} block;
