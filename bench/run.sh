@@ -13,7 +13,7 @@ HARNESS=${HEAPSNAP_BENCH_HARNESS:-$ROOT/../shared/bench}
 [[ -f $HARNESS/run.sh ]] || { echo "bench: harness not found at $HARNESS" >&2; exit 2; }
 export BENCH_BUILD=$ROOT/build/bench/build BENCH_DATA=$ROOT/build/bench/data
 bash "$HARNESS/setup.sh" >/dev/null
-export OURS_PREFIX="$ROOT/build/bin/heapsnap run -q -o @TRACE@/trace.hst --"
+export OURS_PREFIX="$ROOT/build/bin/heapsnap run -q ${HEAPSNAP_RUN_FLAGS:-} -o @TRACE@/trace.hst --"
 export OURS_DESC="heapsnap (this tree): heapsnap run, default options"
 label=${LABEL:-heapsnap-$(date -u +%Y%m%d-%H%M%S)}
 bash "$HARNESS/run.sh" -n "${REPEATS:-3}" -t "${TOOLS:-none,heaptrack,ours}" -o "$ROOT/build/bench/results" -l "$label" "$@"

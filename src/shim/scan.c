@@ -35,6 +35,7 @@
 #include "trace/format.h"
 #include "util/atomic.h"
 #include "util/fmt.h"
+#include "util/varint.h"
 
 #define STOP_TIMEOUT_MS 500 /* then threads that have not answered run on */
 #define RED_ZONE 128	    /* bytes below the stack pointer a leaf may use */
@@ -427,51 +428,96 @@ out:
 
 /* ---- writing ------------------------------------------------------------------ */
 
+/* One edge of the source being scanned. */
+struct edge_out {
+	uint64_t src_off; /* bytes from the source's start */
+	uint64_t dst;	  /* target block */
+	uint64_t dst_off; /* 0: a start pointer */
+};
+
 struct out {
 	struct trace_writer *w;
 	uint64_t edges;	  /* written */
 	uint64_t scanned; /* bytes read */
 	uint32_t nroots;  /* roots written */
+	uint32_t *stamp;  /* by block: the source that last pointed to it */
+	uint32_t *slot;	  /* by block: its edge in edges_buf for that source */
+	uint32_t stamp_now; /* the source being scanned */
+	struct edge_out *edges_buf; /* the current source's edges */
+	uint32_t edges_cap;
 };
+
+/* Double the edge buffer (mmap: the world is stopped).  Return 0 or -1. */
+static int edges_grow(struct out *o)
+{
+	uint32_t cap = o->edges_cap ? o->edges_cap * 2 : 65536;
+	struct edge_out *p = map_mem((size_t)cap * sizeof(*p));
+
+	if (!p)
+		return -1;
+	if (o->edges_buf) {
+		memcpy(p, o->edges_buf, (size_t)o->edges_cap * sizeof(*p));
+		arena_map_munmap(o->edges_buf, (size_t)o->edges_cap * sizeof(*p));
+	}
+	o->edges_buf = p;
+	o->edges_cap = cap;
+	return 0;
+}
 
 /* Read [lo, hi) for pointers into the heap; write them as the edges of
  * source (kind 0 block, 1 root) number src, at offsets from lo. */
+/*
+ * Read [lo, hi) for pointers into the heap, and write them as the edges of
+ * source (kind 0 block, 1 root) number src, at offsets from lo.  Each
+ * target appears once per source: at the first offset that points to it,
+ * with target offset 0 if any word points to its start (or is taken for
+ * one by the heuristics), else the first interior offset.  A big block of
+ * an interpreter's arena holds many pointers into the same few blocks;
+ * the graph needs one edge each.
+ */
 static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t src, uint64_t lo, uint64_t hi)
 {
-	size_t off = 0, count_hole = 0;
-	uint32_t count = 0;
-	uint64_t prev = 0;
+	uint32_t n = 0;
 
+	o->stamp_now++;
 	for (uint64_t a = (lo + 7) & ~7ull; a + 8 <= hi; a += 8) {
 		uint64_t v = *(const uint64_t *)(uintptr_t)a;
 		int64_t j = find_block(h, v);
 		if (j < 0)
 			continue;
-		if (!count) {
-			off = writer_begin(o->w, HST_REC_SCAN_EDGES);
-			writer_v(o->w, (uint64_t)kind);
-			writer_v(o->w, src);
-			count_hole = writer_hole4(o->w);
-			prev = 0;
-		}
-		writer_v(o->w, a - lo - prev);
-		prev = a - lo;
-		writer_v(o->w, (uint64_t)j);
 		uint64_t dst_off = v - h->b[j].addr;
-		writer_v(o->w, dst_off && heuristic_start(h, &h->b[j], v) ? 0 : dst_off);
-		if (++count == EDGES_PER_RECORD) {
-			writer_patch4(o->w, count_hole, count);
-			writer_end(o->w, off);
-			o->edges += count;
-			count = 0;
-			if (o->w->len > WRITER_CHUNK_TARGET * 4)
-				writer_flush(o->w); /* one block may hold millions */
+		if (dst_off && heuristic_start(h, &h->b[j], v))
+			dst_off = 0;
+		if (o->stamp[j] == o->stamp_now) {
+			struct edge_out *e = &o->edges_buf[o->slot[j]];
+			if (!dst_off)
+				e->dst_off = 0;
+			continue;
 		}
+		if (n == o->edges_cap && edges_grow(o))
+			break;
+		o->stamp[j] = o->stamp_now;
+		o->slot[j] = n;
+		o->edges_buf[n++] = (struct edge_out){a - lo, (uint64_t)j, dst_off};
 	}
-	if (count) {
-		writer_patch4(o->w, count_hole, count);
+	for (uint32_t i = 0; i < n; i += EDGES_PER_RECORD) {
+		uint32_t count = n - i < EDGES_PER_RECORD ? n - i : EDGES_PER_RECORD;
+		size_t off = writer_begin(o->w, HST_REC_SCAN_EDGES);
+		uint64_t prev_off = 0, prev_dst = 0;
+		writer_v(o->w, (uint64_t)kind);
+		writer_v(o->w, src);
+		writer_v(o->w, count);
+		for (uint32_t k = i; k < i + count; k++) {
+			const struct edge_out *e = &o->edges_buf[k];
+			writer_v(o->w, e->src_off - prev_off);
+			writer_v(o->w, zigzag_enc((int64_t)(e->dst - prev_dst)) << 1 | (e->dst_off != 0));
+			prev_off = e->src_off;
+			prev_dst = e->dst;
+		}
 		writer_end(o->w, off);
 		o->edges += count;
+		if (o->w->len > WRITER_CHUNK_TARGET * 4)
+			writer_flush(o->w); /* one block may hold millions */
 	}
 	o->scanned += hi > lo ? hi - lo : 0;
 	/* Keep chunks of a few MiB: a big heap writes hundreds of them. */
@@ -708,7 +754,7 @@ out:
 void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const char *ring_path)
 {
 	static struct heap h; /* 64 KiB of ranges: not on the stack */
-	struct out o = {tw, 0, 0, 0};
+	struct out o = {tw, 0, 0, 0, NULL, NULL, 0, NULL, 0};
 	uint64_t cap = heapmap_live_count();
 
 	memset(&h, 0, sizeof(h));
@@ -721,6 +767,10 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	heapmap_each(fill_one, &fc);
 	if (h.n && sort_blocks(&h))
 		h.n = 0;
+	o.stamp = map_mem((h.n + 1) * sizeof(uint32_t));
+	o.slot = map_mem((h.n + 1) * sizeof(uint32_t));
+	if (!o.stamp || !o.slot)
+		h.n = 0; /* no memory to scan with: the scan lists no blocks */
 	if (h.n) {
 		h.lo = h.b[0].addr;
 		for (uint64_t i = 0; i < h.n; i++)
@@ -738,6 +788,7 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	writer_end(tw, off);
 
 	uint64_t prev = 0;
+	uint32_t prev_seq = 0;
 	for (uint64_t i = 0; i < h.n; i += 4096) {
 		uint64_t n = h.n - i < 4096 ? h.n - i : 4096;
 		off = writer_begin(tw, HST_REC_SCAN_BLOCKS);
@@ -746,7 +797,10 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 			writer_z(tw, (int64_t)(h.b[k].addr - prev));
 			prev = h.b[k].addr;
 			writer_v(tw, h.b[k].info);
-			writer_v(tw, h.b[k].seq);
+			/* neighbours in memory were often allocated one after
+			 * the other: the difference is small */
+			writer_z(tw, (int32_t)(h.b[k].seq - prev_seq));
+			prev_seq = h.b[k].seq;
 		}
 		writer_end(tw, off);
 		if (tw->len > WRITER_CHUNK_TARGET * 4)
@@ -779,4 +833,10 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	writer_v(tw, clock_now_ns());
 	writer_end(tw, off);
 	arena_map_munmap(h.b, cap * sizeof(*h.b) + 1);
+	if (o.stamp)
+		arena_map_munmap(o.stamp, (cap + 1) * sizeof(uint32_t));
+	if (o.slot)
+		arena_map_munmap(o.slot, (cap + 1) * sizeof(uint32_t));
+	if (o.edges_buf)
+		arena_map_munmap(o.edges_buf, (size_t)o.edges_cap * sizeof(struct edge_out));
 }

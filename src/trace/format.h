@@ -121,9 +121,10 @@
  *           stopped, v threads not stopped: a pointer scan begins.  What
  *           follows until SCAN_END belongs to it.
  * SCAN_BLOCKS v count, then count blocks in address order, each: z address
- *           delta (from the previous block's address), v allocinfo, v seq
- *           (allocation order: the process's allocation counter as a
- *           u32, wrapping after 2^32 allocations).  Blocks
+ *           delta (from the previous block's address), v allocinfo, z seq
+ *           delta (from the previous block's, as a signed 32-bit
+ *           difference; seq is the allocation order: the process's
+ *           allocation counter as a u32, wrapping after 2^32).  Blocks
  *           are numbered from 0 in this order across all SCAN_BLOCKS
  *           records of the scan; edges name them by number.
  * SCAN_ROOT v index (from 0), v kind (HST_ROOT_*), v thread index (stack
@@ -131,13 +132,18 @@
  *           path, "[anon]", ...).
  * SCAN_EDGES v source kind (0 block, 1 root), v source number, v count,
  *           then count edges, each: v offset in the source (bytes, from
- *           the previous edge's offset of this record), v target block,
- *           v offset in the target (0: a pointer to its start, or an
- *           interior pointer that Valgrind memcheck's default heuristics,
- *           stdstring, length64, newarray and multipleinheritance, take
- *           for one: src/shim/scan.c heuristic_start).  Only
- *           aligned pointer-sized words are scanned; a word pointing into
- *           [start, start + max(size, 1)) of a live block is an edge.
+ *           the previous edge's offset of this record), v target: the
+ *           zigzag delta of the target block's number (from the previous
+ *           edge's target in this record) shifted left by one, or'ed with
+ *           1 for an interior pointer (one that points inside the target,
+ *           not at its start).  A pointer that Valgrind memcheck's default
+ *           heuristics (stdstring, length64, newarray, multipleinheritance:
+ *           src/shim/scan.c heuristic_start) take for a start pointer is
+ *           written as one.  A source names each target once: at the first
+ *           offset that points to it, interior only if none of its words
+ *           points to the target's start.  Only aligned pointer-sized words
+ *           are scanned; a word pointing into [start, start + max(size, 1))
+ *           of a live block is an edge.
  * SCAN_END  v edges, v bytes scanned, t time (the scan's end)
  * END       t time, v reason (HST_END_*), z status, v events, v dropped
  *           (events lost because a ring write was interrupted by a signal

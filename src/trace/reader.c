@@ -67,6 +67,8 @@ struct trace_reader {
 	int sc_tag;	    /* which record */
 	uint64_t sc_prev;   /* blocks: previous address; edges: previous offset */
 	uint64_t sc_block;  /* number of the next block */
+	uint32_t sc_seq;    /* blocks: previous allocation order */
+	uint64_t sc_dst;    /* edges: previous target */
 	int sc_from_root;   /* edges: source kind */
 	uint64_t sc_src;    /* edges: source number */
 	/* the EVENTS record being iterated: its four columns */
@@ -458,7 +460,8 @@ static int next_scan_entry(struct trace_reader *r, struct trace_item *it)
 		it->block.index = r->sc_block++;
 		it->block.addr = r->sc_prev;
 		it->block.info = (uint32_t)b_v(&b);
-		it->block.seq = (uint32_t)b_v(&b);
+		r->sc_seq += (uint32_t)b_z(&b);
+		it->block.seq = r->sc_seq;
 		get_info(r, it->block.info, &it->block.size, &it->block.stack);
 	} else {
 		r->sc_prev += b_v(&b);
@@ -466,8 +469,10 @@ static int next_scan_entry(struct trace_reader *r, struct trace_item *it)
 		it->edge.from_root = r->sc_from_root;
 		it->edge.src = r->sc_src;
 		it->edge.offset = r->sc_prev;
-		it->edge.dst = b_v(&b);
-		it->edge.dst_offset = b_v(&b);
+		uint64_t t = b_v(&b);
+		r->sc_dst += (uint64_t)zigzag_dec(t >> 1);
+		it->edge.dst = r->sc_dst;
+		it->edge.dst_offset = t & 1;
 	}
 	if (b.bad)
 		return corrupt_record(r, r->sc_tag);
@@ -606,6 +611,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->scan.threads_missed = b_v(&b);
 		r->sc_block = 0;
 		r->sc_prev = 0;
+		r->sc_seq = 0;
 		break;
 	case HST_REC_SCAN_BLOCKS:
 	case HST_REC_SCAN_EDGES:
@@ -614,6 +620,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			r->sc_from_root = (int)b_v(&b);
 			r->sc_src = b_v(&b);
 			r->sc_prev = 0;
+			r->sc_dst = 0;
 		}
 		r->sc_left = (uint32_t)b_v(&b);
 		r->sc_p = b.p;

@@ -129,7 +129,7 @@ struct trace_item {
 			uint64_t src;
 			uint64_t offset;  /* in the source, bytes */
 			uint64_t dst;	  /* target block number */
-			uint64_t dst_offset; /* 0: points to the target's start */
+			uint64_t dst_offset; /* 0: points to the target's start; 1: inside it */
 		} edge;
 		struct {
 			uint64_t edges, bytes;
