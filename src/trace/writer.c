@@ -300,7 +300,9 @@ int writer_flush(struct trace_writer *w)
 		w->len = 0;
 		return w->error ? w->error : -EBADF;
 	}
-	if (w->level > 0 && compress_chunk(w, &stored)) {
+	/* A tiny chunk (an END, a lone THREAD) would grow in zstd's framing:
+	 * stored raw, it stays out of the stream, and both sides agree. */
+	if (w->level > 0 && w->len >= 128 && compress_chunk(w, &stored)) {
 		payload = w->zbuf;
 		codec = HST_CODEC_ZSTD;
 	}
