@@ -21,27 +21,11 @@ if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v pytho
 # Events the empty programs (C and C++) may make: glibc's start-up,
 # libstdc++'s emergency exception pool (one 72704-byte malloc in a C++
 # program), anything the shim lets into the traced heap.  Today 0 for C and
-# 1 for C++.
+# 2 for C++ (the pool, allocated and freed).
 BASELINE_MAX=8
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1: ${*:2}"
-}
-skip() {
-	echo "SKIP $1: $2"
-}
-finish() {
-	echo "integration: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+SUITE=integration
+. "$(dirname "$0")/harness.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-integration.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT

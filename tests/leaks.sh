@@ -34,24 +34,8 @@ SRC=$ROOT/tests/leaks
 # The real Debian interpreter: a pyenv shim in PATH is another program.
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1: ${*:2}"
-}
-skip() {
-	echo "SKIP $1: $2"
-}
-finish() {
-	echo "leaks: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+SUITE=leaks
+. "$(dirname "$0")/harness.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-leaks.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
