@@ -47,7 +47,7 @@ static int parse_kinds(const char *s, unsigned *out)
 	return k ? 0 : -1;
 }
 
-static void print_frames(const struct leak_stack *s)
+static void print_frames(const struct sym_stack *s)
 {
 	if (!s->n)
 		printf("    <no stack: allocated from inside a signal handler or before the shim could unwind>\n");
@@ -153,7 +153,7 @@ static void print_text(struct leak_report *r, const struct leaks_opts *o, int se
 
 static void json_frames(struct leak_report *r, uint32_t stack)
 {
-	const struct leak_stack *s = leaks_stack(r, stack);
+	const struct sym_stack *s = leaks_stack(r, stack);
 
 	printf("[");
 	for (int i = 0; i < s->n; i++) {

@@ -8,105 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze/frames.h"
 #include "util/hashmap.h"
 
-#define MAX_SYM_FRAMES 256 /* frames of one stack after inline expansion */
-
-static int keep_stack(struct leak_report *r, const struct trace_item *it)
+const struct sym_stack *leaks_stack(struct leak_report *r, uint32_t id)
 {
-	uint32_t id = it->stack.id;
-
-	if (id >= (1u << 26))
-		return 0;
-	if (id >= r->nstacks) {
-		uint32_t n = r->nstacks ? r->nstacks : 1024;
-		while (n <= id)
-			n *= 2;
-		uint64_t **ips = realloc(r->ips, n * sizeof(*ips));
-		if (!ips)
-			return -1;
-		r->ips = ips;
-		uint32_t *depth = realloc(r->depth, n * sizeof(*depth));
-		if (!depth)
-			return -1;
-		r->depth = depth;
-		memset(r->ips + r->nstacks, 0, (n - r->nstacks) * sizeof(*ips));
-		memset(r->depth + r->nstacks, 0, (n - r->nstacks) * sizeof(*depth));
-		r->nstacks = n;
-	}
-	if (r->ips[id])
-		return 0;
-	r->ips[id] = malloc((it->stack.depth ? it->stack.depth : 1) * sizeof(uint64_t));
-	if (!r->ips[id])
-		return -1;
-	memcpy(r->ips[id], it->stack.ips, it->stack.depth * sizeof(uint64_t));
-	r->depth[id] = it->stack.depth;
-	return 0;
-}
-
-static int is_shim_frame(const struct sym_frame *f)
-{
-	const char *b = f->module ? strrchr(f->module, '/') : NULL;
-	return b && !strncmp(b + 1, "libheapsnap", 11);
-}
-
-const struct leak_stack *leaks_stack(struct leak_report *r, uint32_t id)
-{
-	static struct leak_stack empty;
-	struct sym_frame buf[MAX_SYM_FRAMES];
-
-	if (!r->sym_stacks)
-		r->sym_stacks = calloc(r->nstacks ? r->nstacks : 1, sizeof(*r->sym_stacks));
-	if (!r->sym_stacks || id >= r->nstacks || !r->ips[id])
-		return &empty;
-	struct leak_stack *s = &r->sym_stacks[id];
-	if (s->frames || s->all)
-		return s;
-	int n = 0;
-	for (uint32_t i = 0; i < r->depth[id] && n < MAX_SYM_FRAMES; i++)
-		n += sym_lookup(r->sym, r->ips[id][i], buf + n, MAX_SYM_FRAMES - n);
-	s->all = n;
-	/* The allocation site: the first frame outside allocator wrappers
-	 * (if every frame is a wrapper, show them all). */
-	int skip = 0;
-	while (skip < n && frames_is_wrapper(&buf[skip]))
-		skip++;
-	if (skip == n)
-		skip = 0;
-	s->frames = malloc((size_t)(n - skip + 1) * sizeof(*s->frames));
-	if (!s->frames)
-		return s;
-	/* The shim's own frames (main's wrapper, for one) are not the
-	 * program's: leave them out wherever they are. */
-	for (int i = skip; i < n; i++)
-		if (!is_shim_frame(&buf[i]))
-			s->frames[s->n++] = buf[i];
-	return s;
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = p ? strrchr(p, '/') : NULL;
-	return s ? s + 1 : p;
+	return stacks_get(&r->st, id);
 }
 
 const char *leaks_site(struct leak_report *r, uint32_t stack, char *buf, size_t cap)
 {
-	const struct leak_stack *s = leaks_stack(r, stack);
-
-	if (!s->n) {
-		snprintf(buf, cap, "(no stack)");
-		return buf;
-	}
-	const struct sym_frame *f = &s->frames[0];
-	if (f->function && f->file && f->line)
-		snprintf(buf, cap, "%s %s:%u", f->function, base_name(f->file), f->line);
-	else if (f->function)
-		snprintf(buf, cap, "%s (%s)", f->function, base_name(f->module ? f->module : "?"));
-	else
-		snprintf(buf, cap, "%s+0x%llx", base_name(f->module ? f->module : "?"), (unsigned long long)f->offset);
-	return buf;
+	return stacks_site(&r->st, stack, buf, cap);
 }
 
 static int by_size(const void *a, const void *b)
@@ -156,12 +67,8 @@ static int group(struct leak_report *r, const struct suppressions *sup)
 		if (gr->kind == LEAK_REACHABLE)
 			continue;
 		/* match against every frame, wrappers included */
-		struct sym_frame all[MAX_SYM_FRAMES];
-		int n = 0;
-		for (uint32_t k = 0; gr->stack < r->nstacks && r->ips[gr->stack] && k < r->depth[gr->stack] &&
-				     n < MAX_SYM_FRAMES;
-		     k++)
-			n += sym_lookup(r->sym, r->ips[gr->stack][k], all + n, MAX_SYM_FRAMES - n);
+		struct sym_frame all[STACKS_MAX_FRAMES];
+		int n = stacks_all_frames(&r->st, gr->stack, all, STACKS_MAX_FRAMES);
 		gr->suppressed = suppress_match(sup, all, n);
 		if (gr->suppressed >= 0) {
 			struct suppression *e = &sup->s[gr->suppressed];
@@ -192,8 +99,7 @@ int leaks_collect(const char *path, const struct suppressions *sup, struct leak_
 	r->path = strdup(path);
 	r->pid = reader_header(rd)->pid;
 	r->ppid = reader_header(rd)->ppid;
-	r->sym = sym_new();
-	if (!r->sym) {
+	if (stacks_init(&r->st)) {
 		diag_set(d, "%s: out of memory", path);
 		reader_close(rd);
 		return -1;
@@ -206,10 +112,8 @@ int leaks_collect(const char *path, const struct suppressions *sup, struct leak_
 			r->exe = strndup(it.process.exe.p, it.process.exe.n);
 			break;
 		case ITEM_MODULES:
-			sym_add_modules(r->sym, &it);
-			break;
 		case ITEM_STACK:
-			rc = keep_stack(r, &it);
+			rc = stacks_add(&r->st, &it);
 			break;
 		case ITEM_SCAN:
 			in_scan = 1;
@@ -253,16 +157,7 @@ void leaks_free(struct leak_report *r)
 	free(r->path);
 	free(r->exe);
 	graph_free(&r->g);
-	if (r->sym)
-		sym_free(r->sym);
-	for (uint32_t i = 0; i < r->nstacks; i++) {
-		free(r->ips[i]);
-		if (r->sym_stacks)
-			free(r->sym_stacks[i].frames);
-	}
-	free(r->ips);
-	free(r->depth);
-	free(r->sym_stacks);
+	stacks_free(&r->st);
 	free(r->groups);
 	graph_free_cycles(r->cycles, r->ncycles > 0 ? r->ncycles : 0);
 	memset(r, 0, sizeof(*r));

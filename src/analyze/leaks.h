@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "analyze/graph.h"
+#include "analyze/stacks.h"
 #include "analyze/suppress.h"
 #include "analyze/symbols.h"
 #include "util/diag.h"
@@ -26,12 +27,6 @@ struct leak_group {
 	int suppressed;	    /* index of the suppression that matched, or -1 */
 };
 
-/* A stack, symbolized: frames from the allocation site outwards. */
-struct leak_stack {
-	struct sym_frame *frames; /* from the first frame outside wrappers */
-	int n;
-	int all;		  /* frames before skipping wrappers */
-};
 
 struct leak_report {
 	char *path;	      /* the trace */
@@ -40,11 +35,7 @@ struct leak_report {
 	int scanned;	      /* the trace has a complete pointer scan */
 	int truncated;	      /* the trace did not end cleanly */
 	struct graph g;	      /* the scan */
-	struct symbolizer *sym;
-	uint64_t **ips;	      /* by stack id: instruction pointers */
-	uint32_t *depth;      /* by stack id */
-	uint32_t nstacks;     /* ids below this may be set */
-	struct leak_stack *sym_stacks; /* by stack id, symbolized on demand */
+	struct stack_table st;	       /* the trace's stacks, symbolized on demand */
 	struct leak_group *groups;     /* sorted: suppressed last, then bytes desc */
 	uint64_t ngroups;
 	uint64_t total[LEAK_KINDS][2]; /* blocks, bytes; suppressed ones not counted */
@@ -59,7 +50,7 @@ int leaks_collect(const char *path, const struct suppressions *sup, struct leak_
 void leaks_free(struct leak_report *r);
 
 /* The symbolized allocation stack of stack id (never NULL). */
-const struct leak_stack *leaks_stack(struct leak_report *r, uint32_t id);
+const struct sym_stack *leaks_stack(struct leak_report *r, uint32_t id);
 
 /* "function file:line" of a stack's allocation site, in buf. */
 const char *leaks_site(struct leak_report *r, uint32_t stack, char *buf, size_t cap);

@@ -1,0 +1,149 @@
+/*
+ * stacks.c - stack table and symbolized allocation sites.
+ */
+#define _GNU_SOURCE
+#include "analyze/stacks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/frames.h"
+
+int stacks_init(struct stack_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->sym = sym_new();
+	return t->sym ? 0 : -1;
+}
+
+void stacks_free(struct stack_table *t)
+{
+	if (t->sym)
+		sym_free(t->sym);
+	for (uint32_t i = 0; i < t->n; i++) {
+		free(t->ips[i]);
+		if (t->symbolized)
+			free(t->symbolized[i].frames);
+	}
+	free(t->ips);
+	free(t->depth);
+	free(t->symbolized);
+	memset(t, 0, sizeof(*t));
+}
+
+static int keep(struct stack_table *t, const struct trace_item *it)
+{
+	uint32_t id = it->stack.id;
+
+	if (id >= (1u << 26))
+		return 0;
+	if (id >= t->n) {
+		uint32_t n = t->n ? t->n : 1024;
+		while (n <= id)
+			n *= 2;
+		uint64_t **ips = realloc(t->ips, n * sizeof(*ips));
+		if (!ips)
+			return -1;
+		t->ips = ips;
+		uint32_t *depth = realloc(t->depth, n * sizeof(*depth));
+		if (!depth)
+			return -1;
+		t->depth = depth;
+		memset(t->ips + t->n, 0, (n - t->n) * sizeof(*ips));
+		memset(t->depth + t->n, 0, (n - t->n) * sizeof(*depth));
+		free(t->symbolized); /* sized by n: redone on demand */
+		t->symbolized = NULL;
+		t->n = n;
+	}
+	if (t->ips[id])
+		return 0;
+	t->ips[id] = malloc((it->stack.depth ? it->stack.depth : 1) * sizeof(uint64_t));
+	if (!t->ips[id])
+		return -1;
+	memcpy(t->ips[id], it->stack.ips, it->stack.depth * sizeof(uint64_t));
+	t->depth[id] = it->stack.depth;
+	return 0;
+}
+
+int stacks_add(struct stack_table *t, const struct trace_item *it)
+{
+	if (it->type == ITEM_MODULES) {
+		sym_add_modules(t->sym, it);
+		return 0;
+	}
+	return it->type == ITEM_STACK ? keep(t, it) : 0;
+}
+
+int stacks_all_frames(struct stack_table *t, uint32_t id, struct sym_frame *out, int max)
+{
+	int n = 0;
+
+	if (id >= t->n || !t->ips[id])
+		return 0;
+	for (uint32_t i = 0; i < t->depth[id] && n < max; i++)
+		n += sym_lookup(t->sym, t->ips[id][i], out + n, max - n);
+	return n;
+}
+
+static int is_shim_frame(const struct sym_frame *f)
+{
+	const char *b = f->module ? strrchr(f->module, '/') : NULL;
+	return b && !strncmp(b + 1, "libheapsnap", 11);
+}
+
+const struct sym_stack *stacks_get(struct stack_table *t, uint32_t id)
+{
+	static struct sym_stack empty;
+	struct sym_frame buf[STACKS_MAX_FRAMES];
+
+	if (!t->symbolized)
+		t->symbolized = calloc(t->n ? t->n : 1, sizeof(*t->symbolized));
+	if (!t->symbolized || id >= t->n || !t->ips[id])
+		return &empty;
+	struct sym_stack *s = &t->symbolized[id];
+	if (s->frames || s->all)
+		return s;
+	int n = stacks_all_frames(t, id, buf, STACKS_MAX_FRAMES);
+	s->all = n;
+	/* The allocation site: the first frame outside allocator wrappers
+	 * (if every frame is a wrapper, show them all). */
+	int skip = 0;
+	while (skip < n && frames_is_wrapper(&buf[skip]))
+		skip++;
+	if (skip == n)
+		skip = 0;
+	s->frames = malloc((size_t)(n - skip + 1) * sizeof(*s->frames));
+	if (!s->frames)
+		return s;
+	/* The shim's own frames (main's wrapper, for one) are not the
+	 * program's: leave them out wherever they are. */
+	for (int i = skip; i < n; i++)
+		if (!is_shim_frame(&buf[i]))
+			s->frames[s->n++] = buf[i];
+	return s;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+	return s ? s + 1 : p;
+}
+
+const char *stacks_site(struct stack_table *t, uint32_t id, char *buf, size_t cap)
+{
+	const struct sym_stack *s = stacks_get(t, id);
+
+	if (!s->n) {
+		snprintf(buf, cap, "(no stack)");
+		return buf;
+	}
+	const struct sym_frame *f = &s->frames[0];
+	if (f->function && f->file && f->line)
+		snprintf(buf, cap, "%s %s:%u", f->function, base_name(f->file), f->line);
+	else if (f->function)
+		snprintf(buf, cap, "%s (%s)", f->function, base_name(f->module ? f->module : "?"));
+	else
+		snprintf(buf, cap, "%s+0x%llx", base_name(f->module ? f->module : "?"), (unsigned long long)f->offset);
+	return buf;
+}

@@ -1,0 +1,49 @@
+/*
+ * stacks.h - the stacks of a trace, kept by id as the reader yields them,
+ * and symbolized on demand: from the allocation site (the first frame
+ * outside allocator wrappers, frames.h) outwards, the shim's own frames
+ * left out.  Shared by the leak report and the statistics.
+ */
+#ifndef HS_ANALYZE_STACKS_H
+#define HS_ANALYZE_STACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyze/symbols.h"
+#include "trace/reader.h"
+
+#define STACKS_MAX_FRAMES 256 /* frames of one stack after inline expansion */
+
+/* A stack, symbolized: frames from the allocation site outwards. */
+struct sym_stack {
+	struct sym_frame *frames; /* from the first frame outside wrappers */
+	int n;
+	int all;		  /* frames before skipping wrappers */
+};
+
+struct stack_table {
+	struct symbolizer *sym;
+	uint64_t **ips;		     /* by stack id: instruction pointers */
+	uint32_t *depth;	     /* by stack id */
+	uint32_t n;		     /* ids below this may be set */
+	struct sym_stack *symbolized; /* by stack id, filled on demand */
+};
+
+int stacks_init(struct stack_table *t);
+void stacks_free(struct stack_table *t);
+
+/* Feed an ITEM_STACK or ITEM_MODULES item.  Return 0 or -1 (memory). */
+int stacks_add(struct stack_table *t, const struct trace_item *it);
+
+/* The symbolized stack of id (never NULL; empty when unknown). */
+const struct sym_stack *stacks_get(struct stack_table *t, uint32_t id);
+
+/* Every frame of stack id, wrappers included, into out (max entries).
+ * Return how many. */
+int stacks_all_frames(struct stack_table *t, uint32_t id, struct sym_frame *out, int max);
+
+/* "function file:line" of a stack's allocation site, in buf. */
+const char *stacks_site(struct stack_table *t, uint32_t id, char *buf, size_t cap);
+
+#endif
