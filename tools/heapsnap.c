@@ -20,6 +20,9 @@ static const char usage_text[] =
 	"  info   TRACE... [--format text|json]\n"
 	"  leaks  TRACE... [--kinds KINDS] [--suppressions FILE] [--format text|json]\n"
 	"  cycles TRACE... [--format text|json|dot]\n"
+	"  top    TRACE... [--snapshot SEL] [--by lineno|function|file|module|traceback] [--cumulative]\n"
+	"         [--include PAT] [--exclude PAT] [--limit N] [--format text|json|folded] [--growth]\n"
+	"  diff   TRACE --from SEL --to SEL | diff OLD.hst NEW.hst   [same grouping options]\n"
 	"\n"
 	"See heapsnap(1).\n";
 
@@ -95,6 +98,8 @@ static const struct command commands[] = {
 	{"info", cmd_info},
 	{"leaks", cmd_leaks},
 	{"cycles", cmd_cycles},
+	{"top", cmd_top},
+	{"diff", cmd_diff},
 };
 
 int main(int argc, char **argv)

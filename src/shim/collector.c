@@ -683,15 +683,23 @@ static void drain_all(void)
 static int scan_now(int reason, uint64_t caller_sp)
 {
 	struct scan_world world;
+	bool more = true;
 
+	/* The cycle lock first: a thread stopped inside fork's prefork while
+	 * holding it would otherwise block the drain below for good. */
+	pthread_mutex_lock(&cycle_lock);
 	if (!scan_ring_path || scan_stop_world(&world, caller_sp)) {
+		pthread_mutex_unlock(&cycle_lock);
 		drain_all();
 		return -1;
 	}
-	drain_all();
+	for (int rounds = 0; rounds < 64; rounds++)
+		if (!cycle_locked(&more, NULL) && !more)
+			break;
 	scan_write(&w, &world, reason, scan_ring_path);
 	scan_resume_world(&world);
 	writer_flush(&w);
+	pthread_mutex_unlock(&cycle_lock);
 	return 0;
 }
 

@@ -111,9 +111,11 @@ HS_EXPORT void exit(int status)
 {
 	void (*next)(int) = next_fn("exit");
 
-	shim.exit_status = status & 0xff;
-	shim.exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-	scrub_dead_stack();
+	if ((uint32_t)getpid() == shim.pid) { /* not a vfork child, which shares our memory */
+		shim.exit_status = status & 0xff;
+		shim.exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+		scrub_dead_stack();
+	}
 	next(status);
 	__builtin_unreachable();
 }

@@ -45,10 +45,14 @@ void *nestpool_alloc(size_t n, size_t align)
 		align = HEADER;
 	size_t need = (HEADER + n + align - 1 + 15) & ~(size_t)15;
 	/* relaxed: the offset only has to be unique; the block is the
-	 * caller's alone */
-	size_t off = atomic_fetch_add_rlx(&used, need);
-	if (off + need > POOL_BYTES)
-		return NULL;
+	 * caller's alone.  A request that does not fit takes nothing, so
+	 * smaller ones after it still can. */
+	size_t off = atomic_load_rlx(&used);
+	do {
+		if (off + need > POOL_BYTES)
+			return NULL;
+	} while (!atomic_compare_exchange_weak_explicit(&used, &off, off + need, memory_order_relaxed,
+							memory_order_relaxed));
 	uintptr_t start = (uintptr_t)base + off + HEADER;
 	start = (start + align - 1) & ~(uintptr_t)(align - 1);
 	memcpy((void *)(start - sizeof(size_t)), &n, sizeof(n));

@@ -308,8 +308,13 @@ static int sort_blocks(struct heap *h)
 	struct block *tmp = map_mem(h->n * sizeof(*tmp) + 1);
 	uint64_t *count = map_mem(65536 * sizeof(uint64_t));
 
-	if (!tmp || !count)
+	if (!tmp || !count) {
+		if (tmp)
+			arena_map_munmap(tmp, h->n * sizeof(*tmp) + 1);
+		if (count)
+			arena_map_munmap(count, 65536 * sizeof(uint64_t));
 		return -1;
+	}
 	for (int shift = 0; shift < 64; shift += 16) {
 		memset(count, 0, 65536 * sizeof(uint64_t));
 		for (uint64_t i = 0; i < h->n; i++)
@@ -407,6 +412,8 @@ static void read_readonly(struct heap *h)
 	text[len] = 0;
 	for (char *line = text; line && *line && h->nro < RO_MAX;) {
 		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
 		const char *p = line;
 		uint64_t lo = hex(&p);
 		p++;
@@ -767,8 +774,8 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	heapmap_each(fill_one, &fc);
 	if (h.n && sort_blocks(&h))
 		h.n = 0;
-	o.stamp = map_mem((h.n + 1) * sizeof(uint32_t));
-	o.slot = map_mem((h.n + 1) * sizeof(uint32_t));
+	o.stamp = map_mem((cap + 1) * sizeof(uint32_t));
+	o.slot = map_mem((cap + 1) * sizeof(uint32_t));
 	if (!o.stamp || !o.slot)
 		h.n = 0; /* no memory to scan with: the scan lists no blocks */
 	if (h.n) {
