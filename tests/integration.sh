@@ -714,6 +714,78 @@ check('cmdline %r' % j['cmdline'], j['cmdline'].endswith('crash kill 1000'))
 	fi
 }
 
+# ---- top, diff, --growth (tracemalloc-style statistics) -----------------------
+
+# snapshots.c allocates known sizes at known lines between snapshots taken
+# through the API and a signal: top, diff and --growth report exactly those.
+test_stats() {
+	local d=$T/stats f
+	mkdir -p "$d"
+	f=$d/sn.hst
+	timeout 60 "$HS" run -q --snapshot-signal USR2 -o "$f" -- "$PROGS/snapshots" >"$d/out" 2>&1
+	if [ $? -ne 0 ]; then
+		fail stats-run "$(head -c 300 "$d/out")"
+		return
+	fi
+	local grow once temp
+	grow=$(grep -n '/\* GROW \*/' "$ROOT/tests/progs/snapshots.c" | cut -d: -f1)
+	once=$(grep -n '/\* ONCE \*/' "$ROOT/tests/progs/snapshots.c" | cut -d: -f1)
+	temp=$(grep -n '/\* TEMP \*/' "$ROOT/tests/progs/snapshots.c" | cut -d: -f1)
+	"$HS" top "$f" --snapshot s2 --format json >"$d/s2.json" &&
+		"$HS" top "$f" --snapshot 1 --format json >"$d/s1.json" &&
+		"$HS" diff "$f" --from 1 --to s3 --format json >"$d/diff.json" &&
+		"$HS" diff "$f" --from s0 --to s2 --by function --format json >"$d/difffn.json" &&
+		"$HS" top "$f" --growth --format json >"$d/growth.json" &&
+		"$HS" top "$f" --snapshot peak --format json >"$d/peak.json" &&
+		"$HS" top "$f" --snapshot s3 --format folded >"$d/folded" &&
+		"$HS" top "$f" --snapshot s2 --exclude '*snapshots.c' --format json >"$d/excl.json"
+	if [ $? -ne 0 ]; then
+		fail stats-commands "a top or diff command failed"
+		return
+	fi
+	assert_json stats-top "
+s2, s1 = J[0], J[1]
+def line(j, n):
+    return [x for x in j['stats'] if x['key'].endswith('snapshots.c:%d' % n)]
+eq('s2 label', s2['snapshot']['label'], 's2')
+eq('s2 GROW', [(x['size'], x['count']) for x in line(s2, $grow)], [(8000, 8)])
+eq('s2 ONCE', [(x['size'], x['count']) for x in line(s2, $once)], [(1500, 3)])
+eq('s2 TEMP (freed)', line(s2, $temp), [])
+eq('snapshot 1 (the signal) GROW', [(x['size'], x['count']) for x in line(s1, $grow)], [(4000, 4)])
+eq('snapshot 1 ONCE', [(x['size'], x['count']) for x in line(s1, $once)], [(1500, 3)])
+" "$d/s2.json" "$d/s1.json"
+	assert_json stats-diff "
+d, fn = J[0], J[1]
+def line(j, n):
+    return [(x['size'], x['size_diff'], x['count'], x['count_diff']) for x in j['stats'] if x['key'].endswith('snapshots.c:%d' % n)]
+eq('GROW 1 -> s3', line(d, $grow), [(12000, 8000, 12, 8)])
+eq('ONCE 1 -> s3', line(d, $once), [(0, -1500, 0, -3)])
+eq('first line: largest absolute difference', d['stats'][0]['key'].endswith(':$grow'), True)
+g = [x for x in fn['stats'] if x['key'] == 'grow']
+eq('by function: grow s0 -> s2', [(x['size_diff'], x['count_diff']) for x in g], [(8000, 8)])
+" "$d/diff.json" "$d/difffn.json"
+	assert_json stats-growth "
+g, p = J[0], J[1]
+eq('growing sites', [(x['key'].rsplit(':', 1)[1], x['sizes']) for x in g['growth']], [('$grow', [0, 4000, 8000, 12000])])
+eq('snapshots considered', len(g['snapshots']), 4)
+eq('peak: GROW and ONCE both live', sorted((x['size'], x['count']) for x in p['stats'] if 'snapshots.c' in x['key']), [(1500, 3), (12000, 12)])
+" "$d/growth.json" "$d/peak.json"
+	assert_json stats-filter "
+eq('exclude the program: none of its lines', [x for x in J[0]['stats'] if 'snapshots.c' in x['key']], [])
+" "$d/excl.json"
+	if grep -qE '^(.*;)?main;grow 12000$' "$d/folded"; then
+		ok stats-folded
+	else
+		fail stats-folded "no 'main;grow 12000' line: $(head -c 300 "$d/folded")"
+	fi
+	"$HS" top "$f" --snapshot nosuch >/dev/null 2>"$d/err"
+	if [ $? -eq 2 ] && [ "$(wc -l <"$d/err")" -eq 1 ]; then
+		ok stats-unknown-snapshot
+	else
+		fail stats-unknown-snapshot "want exit 2 and one line: $(cat "$d/err")"
+	fi
+}
+
 # ---- heapsnap info on bad input ----------------------------------------------
 
 # bad_input NAME FILE: info must exit 2 with one stderr line naming FILE.
@@ -863,6 +935,7 @@ test_threads
 test_dlopen
 test_sig_alloc
 test_crash
+test_stats
 test_bad_input
 test_usage
 test_bad_options

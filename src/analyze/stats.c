@@ -195,7 +195,9 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 				s->index = (int)it.snap.index;
 				snprintf(s->label, sizeof(s->label), "%.*s", (int)it.snap.label.n, it.snap.label.p);
 			}
-			if (all_snapshots) {
+			/* --growth looks at the run's own snapshots, not the one
+			 * taken as the process tears itself down */
+			if (all_snapshots && it.snap.trigger != HST_SNAP_EXIT) {
 				struct heap_state *ns = realloc(t->snaps, (size_t)(t->nsnaps + 1) * sizeof(*ns));
 				if (!ns)
 					goto oom;

@@ -48,7 +48,7 @@ struct stats_trace {
 };
 
 /* Read path once (twice for "peak") and capture the heap at each of the
- * n selectors; with all_snapshots, also at every snapshot.  Return 0, or
+ * n selectors; with all_snapshots, also at every snapshot but the exit one.  Return 0, or
  * -1 with d set: a corrupt trace (exit 2) or a selector that matches no
  * snapshot of it (the message says which). */
 int stats_read(const char *path, const struct snap_sel *sel, int n, int all_snapshots, struct stats_trace *t,
