@@ -46,3 +46,6 @@ measure "events traced" "$H" run -q -o "$OUT/events.hst" -- "$OUT/events" "$PAIR
 ls -l "$OUT/events.hst" | awk '{printf "| trace of %s pairs | | %.0f MB on disk |\n", "'"$PAIRS"'", $5/2^20}'
 measure "info on the 2x$PAIRS-event trace" "$H" info "$OUT/events.hst"
 measure "leaks on the 2x$PAIRS-event trace" "$H" leaks "$OUT/events.hst"
+measure "top on the 2x$PAIRS-event trace" "$H" top "$OUT/events.hst"
+measure "top --snapshot peak on it (two passes)" "$H" top "$OUT/events.hst" --snapshot peak
+measure "diff start -> exit on it" "$H" diff "$OUT/events.hst" --from start --to exit

@@ -106,7 +106,9 @@ static const char *human(uint64_t b, char *buf, size_t cap)
 
 static void print_state_head(const struct heap_state *s)
 {
-	if (s->index >= 0)
+	if (s->index >= 0 && !s->label[0])
+		printf("snapshot %d (%.3f s)", s->index, s->seconds);
+	else if (s->index >= 0)
 		printf("snapshot %d \"%s\" (%.3f s)", s->index, s->label, s->seconds);
 	else
 		printf("snapshot %s (%.3f s)", s->label, s->seconds);
