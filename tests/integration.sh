@@ -828,6 +828,25 @@ check('the heap grew by more than 80000 list objects worth', d['total']['size_di
 " "$d/g.json" "$d/d.json" "$d/t0.json" "$d/t3.json"
 }
 
+# --snapshot-interval: a program that lives 0.5 s gets a snapshot every
+# 0.1 s (give or take a collector cycle), each marked "interval".
+test_stats_interval() {
+	local d=$T/stats-int f
+	mkdir -p "$d"
+	f=$d/int.hst
+	timeout 60 "$HS" run -q --snapshot-interval 0.1 -o "$f" -- /bin/sleep 0.5 >"$d/out" 2>&1
+	if [ $? -ne 0 ] || ! info "$f"; then
+		fail stats-interval "$(head -c 300 "$d/out")"
+		return
+	fi
+	assert_json stats-interval "
+snaps = [s for s in J[0]['snapshots'] if s['trigger'] == 'interval']
+times = [s['time'] for s in snaps]
+check('%d interval snapshots at %r: want 3 to 6' % (len(snaps), times), 3 <= len(snaps) <= 6)
+check('spaced about 0.1 s: %r' % times, all(0.05 < b - a < 0.2 for a, b in zip(times, times[1:])))
+" "$f.json"
+}
+
 # ---- heapsnap info on bad input ----------------------------------------------
 
 # bad_input NAME FILE: info must exit 2 with one stderr line naming FILE.
@@ -979,6 +998,7 @@ test_sig_alloc
 test_crash
 test_stats
 test_stats_python
+test_stats_interval
 test_bad_input
 test_usage
 test_bad_options
