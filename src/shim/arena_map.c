@@ -35,7 +35,9 @@ static void note_map(uintptr_t lo, uintptr_t hi)
 	atomic_store_rlx(&ranges[i].hi, hi);
 }
 
-/* Forget [lo, hi): trim or clear the ranges it overlaps. */
+/* Forget [lo, hi): trim or clear the ranges it overlaps.  All accesses
+ * are relaxed: ranges are only read by the scan, with the other threads
+ * stopped, and jemalloc never unmaps a range twice at once. */
 static void note_unmap(uintptr_t lo, uintptr_t hi)
 {
 	uint32_t n = atomic_load_rlx(&nranges); /* relaxed: see note_map */

@@ -751,6 +751,8 @@ static int recovery_start(struct trace_reader *r)
 		if (g->seg.type != RINGFILE_SEG_RING || !g->capacity || (g->capacity & (g->capacity - 1)) ||
 		    RINGFILE_RING_SLOTS_OFFSET + (uint64_t)g->capacity * sizeof(struct ring_rec) > g->seg.bytes)
 			continue;
+		/* relaxed: a private copy of a dead process's file; nobody
+		 * writes it any more */
 		uint64_t tail = atomic_load_rlx(&((struct ringfile_ring *)g)->tail);
 		uint64_t head = atomic_load_rlx(&((struct ringfile_ring *)g)->head);
 		uint64_t from = head;
@@ -834,6 +836,7 @@ static int recovery_next(struct trace_reader *r, struct trace_item *it)
 			continue;
 		}
 		const struct ringfile_stacks *st = (const void *)s;
+		/* relaxed: as above, a dead process's file */
 		uint64_t used = atomic_load_rlx(&((struct ringfile_stacks *)st)->used);
 		if (used > s->bytes - RINGFILE_STACKS_DATA_OFFSET)
 			used = s->bytes - RINGFILE_STACKS_DATA_OFFSET;
@@ -851,6 +854,7 @@ static int recovery_next(struct trace_reader *r, struct trace_item *it)
 			continue;
 		}
 		c->entry += bytes;
+		/* relaxed: as above; an entry whose writer died midway says not ready */
 		if (!atomic_load_rlx(&((struct ringfile_stack_entry *)e)->ready) || !e->id)
 			continue;
 		if (grow((uint8_t **)&r->ips, &r->ips_cap, (e->depth + 1) * sizeof(uint64_t)))
