@@ -157,17 +157,6 @@ static void print_lines_json(const struct stat_line *l, long n, int diff)
 	printf("]");
 }
 
-static void totals(const struct stat_line *l, long n, uint64_t *size, uint64_t *count, int64_t *sd, int64_t *cd)
-{
-	*size = *count = 0;
-	*sd = *cd = 0;
-	for (long i = 0; i < n; i++) {
-		*size += l[i].size;
-		*count += l[i].count;
-		*sd += l[i].size_diff;
-		*cd += l[i].count_diff;
-	}
-}
 
 /* Read every trace at the selectors; return how many, or -1 (printed). */
 static int read_all(char **paths, int npaths, const struct snap_sel *sel, int nsel, int all_snaps,
@@ -325,13 +314,17 @@ int cmd_top(int argc, char **argv)
 			nall = merge(&all, nall, l, nl);
 		}
 		qsort(all, (size_t)nall, sizeof(*all), cmp_size);
-		uint64_t size, count;
-		int64_t sd, cd;
-		totals(all, nall, &size, &count, &sd, &cd);
+		uint64_t size = 0, count = 0;
+		for (int k = 0; k < n; k++) {
+			uint64_t s1, c1;
+			stats_total(&t[k], &t[k].states[0], &o.s, &s1, &c1);
+			size += s1;
+			count += c1;
+		}
 		if (!strcmp(o.format, "json")) {
 			printf("{\"schema\": 1, \"snapshot\": ");
 			json_state(&t[0].states[0]);
-			printf(", \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", by_name(o.s.by),
+			printf(", \"traces\": %d, \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", n, by_name(o.s.by),
 			       o.s.cumulative ? "true" : "false");
 			print_lines_json(all, shown(&o, nall), 0);
 			printf(", \"total\": {\"size\": %llu, \"count\": %llu}}\n", (unsigned long long)size,
@@ -342,8 +335,7 @@ int cmd_top(int argc, char **argv)
 			printf("%s ]\n", n > 1 ? ", traces added up" : "");
 			for (long i = 0; i < shown(&o, nall); i++)
 				print_line_text(&all[i], 0);
-			if (!o.s.cumulative)
-				printf("Total: size=%llu B, count=%llu\n", (unsigned long long)size, (unsigned long long)count);
+			printf("Total: size=%llu B, count=%llu\n", (unsigned long long)size, (unsigned long long)count);
 		}
 		stats_lines_free(all, nall);
 	}
@@ -403,9 +395,10 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	qsort(l, (size_t)nl, sizeof(*l), cmp_diff);
-	uint64_t size, count;
-	int64_t sd, cd;
-	totals(l, nl, &size, &count, &sd, &cd);
+	uint64_t size, count, osize, ocount;
+	stats_total(&t[ntr - 1], to, &o.s, &size, &count);
+	stats_total(&t[0], from, &o.s, &osize, &ocount);
+	int64_t sd = (int64_t)(size - osize), cd = (int64_t)(count - ocount);
 	if (!strcmp(o.format, "json")) {
 		printf("{\"schema\": 1, \"from\": ");
 		json_state(from);
@@ -433,9 +426,8 @@ int cmd_diff(int argc, char **argv)
 		printf(" ]\n");
 		for (long i = 0; i < shown(&o, nl); i++)
 			print_line_text(&l[i], 1);
-		if (!o.s.cumulative)
-			printf("Total: size=%llu B (%+lld B), count=%llu (%+lld)\n", (unsigned long long)size, (long long)sd,
-			       (unsigned long long)count, (long long)cd);
+		printf("Total: size=%llu B (%+lld B), count=%llu (%+lld)\n", (unsigned long long)size, (long long)sd,
+		       (unsigned long long)count, (long long)cd);
 	}
 	stats_lines_free(l, nl);
 out:

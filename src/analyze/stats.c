@@ -138,7 +138,7 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 	struct trace_reader *rd = reader_open(path, d);
 	if (!rd)
 		return -1;
-	uint64_t t0 = reader_header(rd)->mono_ns;
+	uint64_t t0 = reader_header(rd)->mono_ns, last_ts = t0;
 	t->path = strdup(path);
 	t->pid = reader_header(rd)->pid;
 	t->states = calloc((size_t)(n ? n : 1), sizeof(*t->states));
@@ -174,6 +174,7 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 						goto oom;
 			}
 			started = 1;
+			last_ts = it.ev.ts;
 			replay_event(&r, &it.ev);
 			nev++;
 			for (int i = 0; i < n; i++)
@@ -222,7 +223,12 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 			continue;
 		if (sel[i].kind == SEL_START || sel[i].kind == SEL_EXIT || sel[i].kind == SEL_TIME ||
 		    sel[i].kind == SEL_PEAK) {
-			if (capture(s, &r, sel[i].kind == SEL_START ? t0 : t0 + (uint64_t)(sel[i].seconds * 1e9), t0))
+			/* exit of a trace with no exit snapshot (killed, exec'ed):
+			 * the heap after its last event */
+			uint64_t ts = sel[i].kind == SEL_START  ? t0
+				      : sel[i].kind == SEL_TIME ? t0 + (uint64_t)(sel[i].seconds * 1e9)
+								: last_ts;
+			if (capture(s, &r, ts, t0))
 				goto oom;
 			continue;
 		}
@@ -422,6 +428,17 @@ static int by_abs_diff(const void *a, const void *b)
 	if (dx != dy)
 		return dx < dy ? 1 : -1;
 	return by_size_desc(a, b);
+}
+
+void stats_total(struct stats_trace *t, const struct heap_state *s, const struct stats_opts *o, uint64_t *size,
+		 uint64_t *count)
+{
+	*size = *count = 0;
+	for (uint64_t id = 1; id < s->ninfo; id++)
+		if (s->count[id] && passes(stacks_get(&t->st, s->stack[id]), o)) {
+			*size += s->count[id] * s->size[id];
+			*count += s->count[id];
+		}
 }
 
 void stats_lines_free(struct stat_line *l, long n)

@@ -90,6 +90,12 @@ long stats_diff(struct stats_trace *old_t, const struct heap_state *old_s, struc
  * lines or -1. */
 long stats_growth(struct stats_trace *t, const struct stats_opts *o, struct stat_line **out);
 
+/* The live bytes and blocks of the state that pass the filters: each block
+ * once, whatever the grouping (--cumulative counts blocks once per frame
+ * in its lines). */
+void stats_total(struct stats_trace *t, const struct heap_state *s, const struct stats_opts *o, uint64_t *size,
+		 uint64_t *count);
+
 void stats_lines_free(struct stat_line *l, long n);
 
 /* Flame-graph input: "outer;...;inner bytes" per distinct stack. */
