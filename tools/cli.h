@@ -17,6 +17,28 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * of files.  Return the count, or -1 with an error printed. */
 int cli_expand_traces(int argc, char **argv, char ***out);
 
+/* Options of `run`, shared with `check`. */
+struct run_opts {
+	const char *output;	   /* -o FILE, or NULL for the default name */
+	int output_is_pattern;	   /* check: output is a %p pattern in a private directory */
+	const char *snap_signal;   /* --snapshot-signal */
+	const char *snap_interval; /* --snapshot-interval */
+	const char *allocator;	   /* --allocator */
+	int no_scan;		   /* --no-scan */
+	int quiet;		   /* -q */
+};
+
+/* If argv[*i] is a run option, take it (and its value: *i advances) and
+ * return 1; else return 0. */
+int run_option(int argc, char **argv, int *i, struct run_opts *o);
+/* Check the run options' values; return 0 or EXIT_USAGE (printed). */
+int run_validate(const struct run_opts *o, const char *cmd);
+/* Run prog under the shim, forwarding signals; *status as from waitpid.
+ * Return 0, or EXIT_USAGE when it could not be started (printed). */
+int run_spawn(const struct run_opts *o, char **prog, int *status);
+/* Exit the way a waitpid status says (re-raising its signal). */
+int run_pass_status(int status);
+
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);

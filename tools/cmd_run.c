@@ -18,14 +18,6 @@
 
 #include "cli.h"
 
-struct run_opts {
-	const char *output;	    /* -o FILE, or NULL for the default name */
-	const char *snap_signal;    /* --snapshot-signal */
-	const char *snap_interval;  /* --snapshot-interval */
-	const char *allocator;	    /* --allocator */
-	int no_scan;		    /* --no-scan */
-	int quiet;		    /* -q */
-};
 
 static pid_t child;
 
@@ -214,6 +206,42 @@ static void report_traces(const struct run_opts *o, const char *output, time_t s
 	globfree(&g);
 }
 
+int run_option(int argc, char **argv, int *i, struct run_opts *o)
+{
+	const char *a = argv[*i];
+	int more = *i + 1 < argc;
+
+	if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more)
+		o->output = argv[++*i];
+	else if (!strcmp(a, "--snapshot-signal") && more)
+		o->snap_signal = argv[++*i];
+	else if (!strcmp(a, "--snapshot-interval") && more)
+		o->snap_interval = argv[++*i];
+	else if (!strcmp(a, "--allocator") && more)
+		o->allocator = argv[++*i];
+	else if (!strcmp(a, "--no-scan"))
+		o->no_scan = 1;
+	else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+		o->quiet = 1;
+	else
+		return 0;
+	return 1;
+}
+
+int run_validate(const struct run_opts *o, const char *cmd)
+{
+	if (o->allocator && strcmp(o->allocator, "jemalloc") && strcmp(o->allocator, "system"))
+		return cli_usage_error("%s: --allocator takes jemalloc or system, not '%s'", cmd, o->allocator);
+	if (o->snap_interval) {
+		char *end;
+		double v = strtod(o->snap_interval, &end);
+		if (*end || !(v >= 0.001) || strspn(o->snap_interval, "0123456789.") != strlen(o->snap_interval))
+			return cli_usage_error("%s: --snapshot-interval takes seconds >= 0.001, not '%s'", cmd,
+					       o->snap_interval);
+	}
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct run_opts *o, int *first)
 {
 	int i = 1;
@@ -226,49 +254,24 @@ static int parse(int argc, char **argv, struct run_opts *o, int *first)
 		}
 		if (a[0] != '-')
 			break;
-		if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc)
-			o->output = argv[++i];
-		else if (!strcmp(a, "--snapshot-signal") && i + 1 < argc)
-			o->snap_signal = argv[++i];
-		else if (!strcmp(a, "--snapshot-interval") && i + 1 < argc)
-			o->snap_interval = argv[++i];
-		else if (!strcmp(a, "--allocator") && i + 1 < argc)
-			o->allocator = argv[++i];
-		else if (!strcmp(a, "--no-scan"))
-			o->no_scan = 1;
-		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-			o->quiet = 1;
-		else
+		if (!run_option(argc, argv, &i, o))
 			return cli_usage_error("run: unknown or incomplete option '%s'", a);
 	}
 	if (i >= argc)
 		return cli_usage_error("run: no program given (heapsnap run [OPTIONS] -- PROG [ARGS])");
-	if (o->allocator && strcmp(o->allocator, "jemalloc") && strcmp(o->allocator, "system"))
-		return cli_usage_error("run: --allocator takes jemalloc or system, not '%s'", o->allocator);
-	if (o->snap_interval) {
-		char *end;
-		double v = strtod(o->snap_interval, &end);
-		if (*end || !(v >= 0.001) || strspn(o->snap_interval, "0123456789.") != strlen(o->snap_interval))
-			return cli_usage_error("run: --snapshot-interval takes seconds >= 0.001, not '%s'",
-					       o->snap_interval);
-	}
+	int rc = run_validate(o, "run");
 	*first = i;
-	return 0;
+	return rc;
 }
 
-int cmd_run(int argc, char **argv)
+int run_spawn(const struct run_opts *o, char **prog, int *status)
 {
-	struct run_opts o = {0};
 	char shim[PATH_MAX];
-	int first = 0, status;
 
-	int rc = parse(argc, argv, &o, &first);
-	if (rc)
-		return rc;
 	if (find_shim(shim, sizeof(shim)))
 		return EXIT_USAGE;
-	char *output = o.output ? absolute(o.output) : NULL;
-	if (output) {
+	char *output = o->output ? absolute(o->output) : NULL;
+	if (output && !o->output_is_pattern) {
 		/* The user named this file: a stale one must not push the new
 		 * trace to FILE.<pid>. */
 		char rings[PATH_MAX + 8];
@@ -278,8 +281,10 @@ int cmd_run(int argc, char **argv)
 		snprintf(rings, sizeof(rings), "%s.rings", output);
 		unlink(rings);
 	}
-	if (set_env(&o, shim, output))
+	if (set_env(o, shim, output)) {
+		free(output);
 		return EXIT_USAGE;
+	}
 	/* A signal that comes before the program's pid is known must wait,
 	 * not be dropped: block them all across fork. */
 	sigset_t all, old;
@@ -290,22 +295,42 @@ int cmd_run(int argc, char **argv)
 	child = fork();
 	if (child < 0) {
 		fprintf(stderr, "heapsnap: fork: %s\n", strerror(errno));
+		free(output);
 		return EXIT_USAGE;
 	}
 	if (child == 0) {
 		reset_forwarding();
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		execvp(argv[first], argv + first);
-		fprintf(stderr, "heapsnap: %s: %s\n", argv[first], strerror(errno));
+		execvp(prog[0], prog);
+		fprintf(stderr, "heapsnap: %s: %s\n", prog[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	while (waitpid(child, &status, 0) < 0)
+	while (waitpid(child, status, 0) < 0)
 		if (errno != EINTR) {
 			fprintf(stderr, "heapsnap: waitpid: %s\n", strerror(errno));
+			free(output);
 			return EXIT_USAGE;
 		}
-	report_traces(&o, output, started);
+	if (!o->output_is_pattern)
+		report_traces(o, output, started);
 	free(output);
+	return 0;
+}
+
+int run_pass_status(int status)
+{
 	return pass_status(status);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	int first = 0, status;
+
+	int rc = parse(argc, argv, &o, &first);
+	if (rc)
+		return rc;
+	rc = run_spawn(&o, argv + first, &status);
+	return rc ? rc : pass_status(status);
 }
