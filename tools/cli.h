@@ -7,6 +7,8 @@
 #ifndef HS_TOOLS_CLI_H
 #define HS_TOOLS_CLI_H
 
+#include <stdio.h>
+
 #define EXIT_USAGE 1
 #define EXIT_INPUT 2
 
@@ -39,11 +41,20 @@ int run_spawn(const struct run_opts *o, char **prog, int *status);
 /* Exit the way a waitpid status says (re-raising its signal). */
 int run_pass_status(int status);
 
+struct sym_stack;
+/* A symbolized stack as LeakSanitizer prints it ("    #0 0x... in f file:line"). */
+void cli_print_stack(FILE *out, const struct sym_stack *s);
+/* A symbolized stack as the JSON array of frames of DESIGN.md. */
+void cli_json_stack(FILE *out, const struct sym_stack *s);
+/* Parse a KINDS comma list (or "all") into a bit per enum leak_kind. */
+int cli_parse_kinds(const char *s, unsigned *out);
+
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_cycles(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

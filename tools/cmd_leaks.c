@@ -21,7 +21,7 @@ struct leaks_opts {
 
 static const char *const kind_title[] = {"Still reachable", "Possible leak", "Indirect leak", "Direct leak"};
 
-static int parse_kinds(const char *s, unsigned *out)
+int cli_parse_kinds(const char *s, unsigned *out)
 {
 	unsigned k = 0;
 	char *copy = strdup(s), *save = NULL;
@@ -47,20 +47,20 @@ static int parse_kinds(const char *s, unsigned *out)
 	return k ? 0 : -1;
 }
 
-static void print_frames(const struct sym_stack *s)
+void cli_print_stack(FILE *out, const struct sym_stack *s)
 {
 	if (!s->n)
-		printf("    <no stack: allocated from inside a signal handler or before the shim could unwind>\n");
+		fprintf(out, "    <no stack: allocated from inside a signal handler or before the shim could unwind>\n");
 	for (int i = 0; i < s->n; i++) {
 		const struct sym_frame *f = &s->frames[i];
-		printf("    #%d 0x%llx in %s", i, (unsigned long long)f->ip, f->function ? f->function : "???");
+		fprintf(out, "    #%d 0x%llx in %s", i, (unsigned long long)f->ip, f->function ? f->function : "???");
 		if (f->file && f->line)
-			printf(" %s:%u", f->file, f->line);
+			fprintf(out, " %s:%u", f->file, f->line);
 		else if (f->module)
-			printf(" (%s+0x%llx)", f->module, (unsigned long long)f->offset);
+			fprintf(out, " (%s+0x%llx)", f->module, (unsigned long long)f->offset);
 		if (f->inlined)
-			printf(" (inlined)");
-		printf("\n");
+			fprintf(out, " (inlined)");
+		fprintf(out, "\n");
 	}
 }
 
@@ -126,7 +126,7 @@ static void print_text(struct leak_report *r, const struct leaks_opts *o, int se
 				continue;
 			printf("%s of %llu byte(s) in %llu object(s) allocated from:\n", kind_title[gr->kind],
 			       (unsigned long long)gr->bytes, (unsigned long long)gr->blocks);
-			print_frames(leaks_stack(r, gr->stack));
+			cli_print_stack(stdout, leaks_stack(r, gr->stack));
 			printf("\n");
 		}
 	}
@@ -151,32 +151,29 @@ static void print_text(struct leak_report *r, const struct leaks_opts *o, int se
 	       (unsigned long long)blocks);
 }
 
-static void json_frames(struct leak_report *r, uint32_t stack)
+static void json_opt_str(FILE *out, const char *s)
 {
-	const struct sym_stack *s = leaks_stack(r, stack);
+	if (s)
+		json_str(out, s, strlen(s));
+	else
+		fputs("null", out);
+}
 
-	printf("[");
+void cli_json_stack(FILE *out, const struct sym_stack *s)
+{
+	fputs("[", out);
 	for (int i = 0; i < s->n; i++) {
 		const struct sym_frame *f = &s->frames[i];
-		printf("%s{\"function\": ", i ? ", " : "");
-		if (f->function)
-			json_str(stdout, f->function, strlen(f->function));
-		else
-			printf("null");
-		printf(", \"file\": ");
-		if (f->file)
-			json_str(stdout, f->file, strlen(f->file));
-		else
-			printf("null");
-		printf(", \"line\": %u, \"module\": ", f->line);
-		if (f->module)
-			json_str(stdout, f->module, strlen(f->module));
-		else
-			printf("null");
-		printf(", \"address\": \"0x%llx\", \"offset\": \"0x%llx\", \"inlined\": %s}", (unsigned long long)f->ip,
-		       (unsigned long long)f->offset, f->inlined ? "true" : "false");
+		fprintf(out, "%s{\"function\": ", i ? ", " : "");
+		json_opt_str(out, f->function);
+		fputs(", \"file\": ", out);
+		json_opt_str(out, f->file);
+		fprintf(out, ", \"line\": %u, \"module\": ", f->line);
+		json_opt_str(out, f->module);
+		fprintf(out, ", \"address\": \"0x%llx\", \"offset\": \"0x%llx\", \"inlined\": %s}",
+			(unsigned long long)f->ip, (unsigned long long)f->offset, f->inlined ? "true" : "false");
 	}
-	printf("]");
+	fputs("]", out);
 }
 
 static void json_cycles(struct leak_report *r)
@@ -195,7 +192,7 @@ static void json_cycles(struct leak_report *r)
 			leaks_site(r, r->g.stack[m], site, sizeof(site));
 			json_str(stdout, site, strlen(site));
 			printf(", \"stack\": ");
-			json_frames(r, r->g.stack[m]);
+			cli_json_stack(stdout, leaks_stack(r, r->g.stack[m]));
 			printf("}");
 		}
 		printf("], \"edges\": [");
@@ -239,7 +236,7 @@ static void print_json(struct leak_report *r, const struct leaks_opts *o, const 
 		leaks_site(r, gr->stack, site, sizeof(site));
 		json_str(stdout, site, strlen(site));
 		printf(", \"stack\": ");
-		json_frames(r, gr->stack);
+		cli_json_stack(stdout, leaks_stack(r, gr->stack));
 		printf("}");
 		first = 0;
 	}
@@ -358,7 +355,7 @@ static int run(int argc, char **argv, int cycles_only)
 		if (!strcmp(a, "--format") && i + 1 < argc)
 			o.format = argv[++i];
 		else if (!strcmp(a, "--kinds") && i + 1 < argc && !cycles_only) {
-			if (parse_kinds(argv[++i], &o.kinds))
+			if (cli_parse_kinds(argv[++i], &o.kinds))
 				return cli_usage_error("%s: --kinds takes a comma list of definite, indirect, possible, "
 						       "reachable (or all), not '%s'",
 						       cmd, argv[i]);

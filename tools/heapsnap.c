@@ -17,6 +17,9 @@ static const char usage_text[] =
 	"\n"
 	"  run   [-o FILE] [--snapshot-signal SIG] [--snapshot-interval SEC] [--no-scan]\n"
 	"        [--allocator jemalloc|system] [-q] -- PROG [ARGS...]\n"
+	"  check [run options] [--fail-on KINDS] [--suppressions FILE] [--baseline FILE]\n"
+	"        [--error-exitcode N] [--format text|json|sarif|junit] [--output FILE]\n"
+	"        [--output-dir DIR] [--keep] -- PROG [ARGS...]\n"
 	"  info   TRACE... [--format text|json]\n"
 	"  leaks  TRACE... [--kinds KINDS] [--suppressions FILE] [--format text|json]\n"
 	"  cycles TRACE... [--format text|json|dot]\n"
@@ -95,6 +98,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"run", cmd_run},
+	{"check", cmd_check},
 	{"info", cmd_info},
 	{"leaks", cmd_leaks},
 	{"cycles", cmd_cycles},
