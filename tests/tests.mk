@@ -73,6 +73,8 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
 	@bash tests/integration.sh
 	@echo "== leak tests"
 	@bash tests/leaks.sh
+	@echo "== check command tests"
+	@bash tests/check.sh
 	@echo "== man pages"
 	@mandoc -Tlint -W warning man/heapsnap.1 man/heapsnap.3 man/heapsnap-trace.5
 	@echo "check: all suites passed"

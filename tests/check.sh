@@ -1,0 +1,196 @@
+#!/bin/bash
+# check.sh - `heapsnap check` end to end: exit codes (clean 0, leaky 23,
+# --error-exitcode, the program's own failure first), suppressions that
+# remove exactly what they match, baselines that pass the same run and
+# fail only the new leak, SARIF 2.1.0's required properties, JUnit XML
+# counts, the trace directory's cleanup, and a make-driven multi-process
+# suite of Debian binaries with each leak attributed to its executable.
+#
+#   bash tests/check.sh        (make check runs it after the leak tests)
+#
+# Ends with exactly one line "check: N passed, M failed"; exits 1 if M > 0.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HS=$ROOT/build/bin/heapsnap
+P=$ROOT/build/tests/progs/check_leaky
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi
+
+SUITE=check
+. "$(dirname "$0")/harness.sh"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-check-test.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+# check's own trace directories go here, so the cleanup can be seen.
+mkdir tmp
+export TMPDIR=$T/tmp
+
+# expect_rc NAME WANT ARGS...: run heapsnap check ARGS, compare its status.
+expect_rc() {
+	local name=$1 want=$2
+	shift 2
+	"$HS" check "$@" >"$name.out" 2>"$name.err"
+	local rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$name"; else fail "$name" "status $rc, want $want: $(tail -3 "$name.err")"; fi
+}
+
+# has NAME FILE PATTERN / hasnt NAME FILE PATTERN: grep -E in a report.
+has() { if grep -qE -- "$3" "$2"; then ok "$1"; else fail "$1" "no /$3/ in $2: $(head -c 400 "$2")"; fi; }
+hasnt() { if grep -qE -- "$3" "$2"; then fail "$1" "unexpected /$3/ in $2"; else ok "$1"; fi; }
+
+# ---- exit codes ----
+expect_rc clean 0 -- "$P" clean
+has clean-summary clean.out 'SUMMARY: heapsnap: 0 byte\(s\) leaked in 0 allocation\(s\)'
+expect_rc leaky 23 -- "$P" leak
+has leaky-site leaky.out 'Direct leak of 300 byte\(s\) in 3 object\(s\) allocated from:'
+has leaky-line leaky.out '#0 0x[0-9a-f]+ in leak_three .*check_leaky.c:18$'
+has leaky-summary leaky.out 'SUMMARY: heapsnap: 300 byte\(s\) leaked in 3 allocation\(s\) at 1 new site'
+expect_rc exitcode7 7 --error-exitcode 7 -- "$P" leak
+expect_rc failing 3 -- "$P" fail
+has failing-still-reports failing.out 'Direct leak of 300 byte'
+expect_rc fail-on-possible-only 0 --fail-on possible -- "$P" leak
+expect_rc bad-fail-on 1 --fail-on lost -- "$P" leak
+expect_rc bad-format 1 --format xml -- "$P" leak
+expect_rc bad-exitcode 1 --error-exitcode 0 -- "$P" leak
+expect_rc no-program 1 --keep
+expect_rc missing-program 127 -- ./no-such-program
+expect_rc missing-suppressions 2 --suppressions nope.supp -- "$P" leak
+has missing-suppressions-line missing-suppressions.err 'nope.supp'
+
+# The traces go to a private directory under TMPDIR, removed afterwards
+# unless --keep.
+if [ -z "$(ls tmp)" ]; then ok traces-removed; else fail traces-removed "left: $(ls tmp)"; fi
+expect_rc keep 23 --keep -- "$P" leak
+kept=$(ls tmp/*/heapsnap.check_leaky.*.hst 2>/dev/null | wc -l)
+if [ "$kept" -eq 1 ]; then ok keep-trace; else fail keep-trace "$kept traces kept"; fi
+"$HS" leaks tmp/*/ >kept.out 2>&1
+has keep-readable kept.out 'definitely lost: 300 bytes in 3 blocks'
+rm -rf tmp/*
+
+# ---- suppressions ----
+printf '# the known one\nleak:leak_one\nleak:no_such_function_anywhere\n' >one.supp
+expect_rc suppress-one 23 --suppressions one.supp -- "$P" leak2
+has suppress-keeps-other suppress-one.out 'Direct leak of 300 byte\(s\) in 3 object\(s\)'
+hasnt suppress-removes suppress-one.out ' in leak_one '
+has suppress-count suppress-one.out 'leak:leak_one \(one.supp:2\) matched 1 site\(s\), 64 bytes in 1 blocks'
+has suppress-unused suppress-one.err 'one.supp:3: suppression leak:no_such_function_anywhere matched nothing'
+printf 'leak:leak_one\nleak:check_leaky.c\n' >all.supp
+expect_rc suppress-all 0 --suppressions all.supp -- "$P" leak2
+
+# ---- baselines ----
+expect_rc baseline-make 23 --format json --output base.json -- "$P" leak
+"$PY" - base.json <<'PYEOF' >baseline-json.out 2>&1
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["schema"] == 1 and r["exit_code"] == 23, r
+assert r["failing"] == {"sites": 1, "blocks": 3, "bytes": 300}, r["failing"]
+(p,) = [p for p in r["processes"] if p["exe"].endswith("/check_leaky")]
+(l,) = p["leaks"]
+assert l["kind"] == "definite" and l["blocks"] == 3 and l["bytes"] == 300 and l["new"], l
+assert l["stack"][0]["function"] == "leak_three" and l["stack"][0]["line"] == 18, l["stack"][0]
+assert l["signature"].startswith("check_leaky|leak_three@check_leaky.c:18;main"), l["signature"]
+print("fine")
+PYEOF
+has baseline-json baseline-json.out '^fine$'
+expect_rc baseline-same-passes 0 --baseline base.json -- "$P" leak
+has baseline-same-says baseline-same-passes.out '1 leak site\(s\) already in the baseline'
+expect_rc baseline-new-fails 23 --baseline base.json -- "$P" leak2
+has baseline-names-new baseline-new-fails.out 'Direct leak of 64 byte\(s\) in 1 object\(s\)'
+has baseline-new-line baseline-new-fails.out 'in leak_one .*check_leaky.c:27$'
+hasnt baseline-not-old baseline-new-fails.out 'leak_three'
+echo '{"not": "a baseline"}' >junk.json
+expect_rc baseline-foreign 2 --baseline junk.json -- "$P" leak
+expect_rc baseline-missing 2 --baseline nope.json -- "$P" leak
+
+# ---- SARIF 2.1.0: every property the schema requires, and what code
+# scanning needs (a location with a region per result) ----
+expect_rc sarif 23 --format sarif --output out.sarif -- "$P" leak2
+"$PY" - out.sarif <<'PYEOF' >sarif-check.out 2>&1
+import json, sys
+log = json.load(open(sys.argv[1]))
+assert log["version"] == "2.1.0" and isinstance(log["runs"], list) and len(log["runs"]) == 1
+run = log["runs"][0]
+driver = run["tool"]["driver"]
+assert isinstance(driver["name"], str) and driver["name"]
+rules = driver["rules"]
+ids = [r["id"] for r in rules]
+assert len(set(ids)) == len(ids)
+levels = {"none", "note", "warning", "error"}
+for r in rules:
+    assert r["defaultConfiguration"]["level"] in levels
+    assert isinstance(r["shortDescription"]["text"], str)
+res = run["results"]
+assert len(res) == 2, len(res)
+lines = []
+for r in res:
+    assert isinstance(r["message"]["text"], str) and r["message"]["text"]
+    assert r["ruleId"] == ids[r["ruleIndex"]] == "definite-leak"
+    assert r["level"] in levels
+    (loc,) = r["locations"]
+    phys = loc["physicalLocation"]
+    uri = phys["artifactLocation"]["uri"]
+    assert uri.endswith("tests/progs/check_leaky.c") and not uri.startswith("/"), uri
+    line = phys["region"]["startLine"]
+    assert isinstance(line, int) and line >= 1
+    lines.append(line)
+    for cf in r["codeFlows"]:
+        assert len(cf["threadFlows"]) >= 1
+        for tf in cf["threadFlows"]:
+            assert len(tf["locations"]) >= 1
+            for tl in tf["locations"]:
+                pl = tl["location"]["physicalLocation"]
+                assert "uri" in pl["artifactLocation"]
+                if "region" in pl:
+                    assert pl["region"]["startLine"] >= 1
+    assert all(isinstance(v, str) for v in r["partialFingerprints"].values())
+assert sorted(lines) == [18, 27], lines
+print("fine")
+PYEOF
+has sarif-valid sarif-check.out '^fine$'
+
+# ---- JUnit: one test case per traced process, a failure per leak site ----
+expect_rc junit 23 --format junit --output out.xml -- "$P" leak2
+"$PY" - out.xml <<'PYEOF' >junit-check.out 2>&1
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuites" and root.get("failures") == "2", root.attrib
+(suite,) = root.findall("testsuite")
+cases = suite.findall("testcase")
+assert suite.get("tests") == str(len(cases)) == "1", (suite.attrib, len(cases))
+fails = cases[0].findall("failure")
+assert len(fails) == 2 and cases[0].get("classname") == "heapsnap.check_leaky"
+msgs = sorted(f.get("message") for f in fails)
+assert "64 byte(s) in 1 object(s) allocated from leak_one check_leaky.c:27" in msgs[1], msgs
+assert "300 byte(s) in 3 object(s) allocated from leak_three check_leaky.c:18" in msgs[0], msgs
+print("fine")
+PYEOF
+has junit-valid junit-check.out '^fine$'
+
+# ---- a test suite: make drives /bin/sh, python3, sqlite3, git and two
+# leaky runs; the leaks must be the leaky runs' only, each in its pid ----
+mkdir suite && cp "$ROOT/tests/check_suite.mk" suite/Makefile
+(cd suite && PATH=/usr/bin:/bin "$HS" check --format json --output ../suite.json -- \
+	make -s P="$P" PY="$PY" >../suite.out 2>../suite.err)
+rc=$?
+if [ $rc -eq 23 ]; then ok suite-status; else fail suite-status "status $rc: $(tail -3 suite.err)"; fi
+"$PY" - suite.json <<'PYEOF' >suite-check.out 2>&1
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+procs = r["processes"]
+names = {os.path.basename(p["exe"]) for p in procs if p["scanned"]}
+for want in ("make", "sqlite3", "git", "check_leaky"):
+    assert want in names, (want, names)
+assert any(n.startswith("python3") for n in names), names
+leaky = sorted((p for p in procs if p["leaks"]), key=lambda p: len(p["leaks"]))
+assert [os.path.basename(p["exe"]) for p in leaky] == ["check_leaky", "check_leaky"], \
+    [(p["exe"], [l["site"] for l in p["leaks"]]) for p in leaky]
+assert [sorted(l["bytes"] for l in p["leaks"]) for p in leaky] == [[300], [64, 300]]
+assert leaky[0]["pid"] != leaky[1]["pid"]
+assert r["failing"] == {"sites": 3, "blocks": 7, "bytes": 664}, r["failing"]
+print("fine")
+PYEOF
+has suite-attribution suite-check.out '^fine$'
+has suite-output-passes suite.out '^git version'
+
+finish
