@@ -49,6 +49,7 @@ has leaky-summary leaky.out 'SUMMARY: heapsnap: 300 byte\(s\) leaked in 3 alloca
 expect_rc exitcode7 7 --error-exitcode 7 -- "$P" leak
 expect_rc failing 3 -- "$P" fail
 has failing-still-reports failing.out 'Direct leak of 300 byte'
+expect_rc killed 137 -- /bin/sh -c 'kill -9 $$'
 expect_rc fail-on-possible-only 0 --fail-on possible -- "$P" leak
 expect_rc bad-fail-on 1 --fail-on lost -- "$P" leak
 expect_rc bad-format 1 --format xml -- "$P" leak
@@ -67,6 +68,10 @@ if [ "$kept" -eq 1 ]; then ok keep-trace; else fail keep-trace "$kept traces kep
 "$HS" leaks tmp/*/ >kept.out 2>&1
 has keep-readable kept.out 'definitely lost: 300 bytes in 3 blocks'
 rm -rf tmp/*
+expect_rc output-dir 23 --output-dir traces -- "$P" leak
+n=$(ls traces/heapsnap.check_leaky.*.hst 2>/dev/null | wc -l)
+if [ "$n" -eq 1 ] && [ -z "$(ls tmp)" ]; then ok output-dir-kept; else fail output-dir-kept "$n traces in traces/, tmp: $(ls tmp)"; fi
+expect_rc dash-o-rejected 1 -o x.hst -- "$P" leak
 
 # ---- suppressions ----
 printf '# the known one\nleak:leak_one\nleak:no_such_function_anywhere\n' >one.supp
