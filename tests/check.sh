@@ -100,6 +100,8 @@ PYEOF
 has baseline-json baseline-json.out '^fine$'
 expect_rc baseline-same-passes 0 --baseline base.json -- "$P" leak
 has baseline-same-says baseline-same-passes.out '1 leak site\(s\) already in the baseline'
+"$PY" -c 'import json, sys; json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), separators=(",", ":"))' base.json compact.json
+expect_rc baseline-reformatted 0 --baseline compact.json -- "$P" leak
 expect_rc baseline-new-fails 23 --baseline base.json -- "$P" leak2
 has baseline-names-new baseline-new-fails.out 'Direct leak of 64 byte\(s\) in 1 object\(s\)'
 has baseline-new-line baseline-new-fails.out 'in leak_one .*check_leaky.c:27$'

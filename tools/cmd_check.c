@@ -213,6 +213,41 @@ static char *signature(struct leak_report *r, const struct leak_group *g)
 	return buf;
 }
 
+/* Read exactly four hex digits at p into *v; 0, or -1 if they are not. */
+static int hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return -1; /* also stops at the terminating NUL */
+		*v = *v << 4 | (unsigned)d;
+	}
+	return 0;
+}
+
+/* Write code point v as UTF-8 at o; return the end. */
+static char *utf8_put(char *o, unsigned v)
+{
+	if (v < 0x80) {
+		*o++ = (char)v;
+	} else if (v < 0x800) {
+		*o++ = (char)(0xc0 | v >> 6);
+		*o++ = (char)(0x80 | (v & 0x3f));
+	} else if (v < 0x10000) {
+		*o++ = (char)(0xe0 | v >> 12);
+		*o++ = (char)(0x80 | ((v >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (v & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | v >> 18);
+		*o++ = (char)(0x80 | ((v >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((v >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (v & 0x3f));
+	}
+	return o;
+}
+
 /* Decode the JSON string literal at p (just past its opening quote) into
  * a new string; *end is set past the closing quote.  NULL if malformed. */
 static char *json_unquote(const char *p, const char **end)
@@ -232,13 +267,19 @@ static char *json_unquote(const char *p, const char **end)
 		case 'b': *o++ = '\b'; break;
 		case 'f': *o++ = '\f'; break;
 		case 'u': {
-			unsigned v = 0;
-			if (sscanf(p + 1, "%4x", &v) != 1 || v > 0x7f) {
+			unsigned v, lo;
+			if (hex4(p + 1, &v)) {
 				free(out);
-				return NULL; /* json_str only escapes control characters this way */
+				return NULL;
 			}
-			*o++ = (char)v;
 			p += 4;
+			/* A surrogate pair, as Python's json.dump writes non-BMP text. */
+			if (v >= 0xd800 && v < 0xdc00 && p[1] == '\\' && p[2] == 'u' && !hex4(p + 3, &lo) &&
+			    lo >= 0xdc00 && lo < 0xe000) {
+				v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			}
+			o = utf8_put(o, v);
 			break;
 		}
 		case 0: free(out); return NULL;
@@ -264,11 +305,25 @@ struct baseline {
 	size_t n;
 };
 
+/* If p is at the key "signature" followed by a colon and a string, return
+ * the position just past the string's opening quote; else NULL.  Any JSON
+ * whitespace may surround the colon, so a reformatted baseline still reads. */
+static const char *signature_value(const char *p)
+{
+	static const char key[] = "\"signature\"";
+
+	p += sizeof(key) - 1;
+	p += strspn(p, " \t\r\n");
+	if (*p++ != ':')
+		return NULL;
+	p += strspn(p, " \t\r\n");
+	return *p == '"' ? p + 1 : NULL;
+}
+
 /* Read the signatures of a `check --format json` report.  Return 0, or -1
  * with an error printed (exit 2). */
 static int baseline_load(struct baseline *b, const char *path)
 {
-	static const char key[] = "\"signature\": \"";
 	FILE *f = fopen(path, "r");
 	struct stat st;
 
@@ -282,24 +337,23 @@ static int baseline_load(struct baseline *b, const char *path)
 	size_t n = fread(text, 1, (size_t)st.st_size, f);
 	fclose(f);
 	text[n] = 0;
-	if (!strstr(text, "\"schema\": 1") || !strstr(text, "\"heapsnap check\"")) {
+	if (!strstr(text, "\"heapsnap check\"")) {
 		fprintf(stderr, "heapsnap: %s: not a baseline (make one with heapsnap check --format json --output FILE)\n",
 			path);
 		free(text);
 		return -1;
 	}
-	for (const char *p = strstr(text, key); p; p = strstr(p, key)) {
-		const char *end;
-		char *s = json_unquote(p + sizeof(key) - 1, &end);
+	for (const char *p = strstr(text, "\"signature\""); p; p = strstr(p + 1, "\"signature\"")) {
+		const char *v = signature_value(p), *end;
+		char *s = v ? json_unquote(v, &end) : NULL;
 		if (!s) {
-			fprintf(stderr, "heapsnap: %s: malformed signature string at byte %zu\n", path,
-				(size_t)(p - text));
+			fprintf(stderr, "heapsnap: %s: malformed signature at byte %zu\n", path, (size_t)(p - text));
 			free(text);
 			return -1;
 		}
 		b->sigs = realloc(b->sigs, (b->n + 1) * sizeof(*b->sigs));
 		b->sigs[b->n++] = s;
-		p = end;
+		p = end - 1;
 	}
 	free(text);
 	qsort(b->sigs, b->n, sizeof(*b->sigs), by_str);
