@@ -200,4 +200,42 @@ PYEOF
 has suite-attribution suite-check.out '^fine$'
 has suite-output-passes suite.out '^git version'
 
+# ---- a real job, with Valgrind as the oracle: every process's definite
+# and indirect totals, attributed to the same executables ----
+if ! command -v valgrind >/dev/null; then
+	skip job-valgrind "valgrind is not installed"
+else
+	export PY
+	HOME=$T PATH=/usr/bin:/bin "$HS" check --format json --output job.json -- bash "$ROOT/tests/check_job.sh" >job.out 2>job.err
+	mkdir vg
+	HOME=$T PATH=/usr/bin:/bin valgrind --trace-children=yes --leak-check=full --log-file="$T/vg/%p" \
+		bash "$ROOT/tests/check_job.sh" >vg.out 2>&1
+	if cmp -s job.out vg.out; then ok job-output; else fail job-output "$(diff job.out vg.out | head -5)"; fi
+	"$PY" - job.json vg <<'PYEOF' >job-check.out 2>&1
+import json, os, re, sys
+ours = []
+for p in json.load(open(sys.argv[1]))["processes"]:
+    s = p["summary"]
+    t = (os.path.basename(p["exe"]), s["definite"]["bytes"], s["definite"]["blocks"],
+         s["indirect"]["bytes"], s["indirect"]["blocks"])
+    if p["scanned"] and any(t[1:]):
+        ours.append(t)
+theirs = []
+num = lambda m: int(m.replace(",", ""))
+for f in os.listdir(sys.argv[2]):
+    text = open(os.path.join(sys.argv[2], f)).read()
+    cmd = re.search(r"== Command: (\S+)", text)
+    d = re.search(r"definitely lost: ([\d,]+) bytes in ([\d,]+) blocks", text)
+    i = re.search(r"indirectly lost: ([\d,]+) bytes in ([\d,]+) blocks", text)
+    if cmd and d:
+        t = (os.path.basename(cmd.group(1)), num(d.group(1)), num(d.group(2)), num(i.group(1)), num(i.group(2)))
+        if any(t[1:]):
+            theirs.append(t)
+assert sorted(ours) == sorted(theirs), (sorted(ours), sorted(theirs))
+print("fine", len(ours), "leaking processes:", sorted(ours))
+PYEOF
+	has job-valgrind job-check.out '^fine'
+	cat job-check.out
+fi
+
 finish
