@@ -56,6 +56,12 @@ expect_rc bad-format 1 --format xml -- "$P" leak
 expect_rc bad-exitcode 1 --error-exitcode 0 -- "$P" leak
 expect_rc no-program 1 --keep
 expect_rc missing-program 127 -- ./no-such-program
+if [ -x /sbin/ldconfig ] && ldd /sbin/ldconfig 2>&1 | grep -q 'statically linked'; then
+	expect_rc static-program 2 -- /sbin/ldconfig -p
+	has static-program-says static-program.err 'wrote no trace \(statically linked'
+else
+	skip static-program "no statically linked /sbin/ldconfig"
+fi
 expect_rc missing-suppressions 2 --suppressions nope.supp -- "$P" leak
 has missing-suppressions-line missing-suppressions.err 'nope.supp'
 

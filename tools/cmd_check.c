@@ -367,13 +367,34 @@ static int baseline_has(const struct baseline *b, const char *sig)
 
 /* ---- analysis ---- */
 
+static int has_traces(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		found = n > 4 && !strcmp(e->d_name + n - 4, ".hst");
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static int analyze(const struct check_opts *o, const char *dir, const struct suppressions *sup,
 		   const struct baseline *base, struct check_result *res)
 {
 	char *paths[1] = {(char *)dir}, **traces;
 	struct hs_diag d = {""};
-	int n = cli_expand_traces(1, paths, &traces);
+	size_t cap = 0;
 
+	if (!has_traces(dir)) {
+		fprintf(stderr, "heapsnap: check: the program wrote no trace (statically linked and set-user-ID "
+				"programs cannot be traced)\n");
+		return -1;
+	}
+	int n = cli_expand_traces(1, paths, &traces);
 	if (n < 0)
 		return -1;
 	res->reps = calloc((size_t)n + 1, sizeof(*res->reps));
@@ -387,7 +408,10 @@ static int analyze(const struct check_opts *o, const char *dir, const struct sup
 			const struct leak_group *g = &r->groups[k];
 			if (!(o->fail_on & (1u << g->kind)) || g->suppressed >= 0)
 				continue;
-			res->sites = realloc(res->sites, (res->nsites + 1) * sizeof(*res->sites));
+			if (res->nsites == cap) {
+				cap = cap ? 2 * cap : 64;
+				res->sites = realloc(res->sites, cap * sizeof(*res->sites));
+			}
 			struct site *s = &res->sites[res->nsites++];
 			s->r = r;
 			s->g = g;
