@@ -180,6 +180,18 @@ print("fine")
 PYEOF
 has junit-valid junit-check.out '^fine$'
 
+# ---- the same renderings from `leaks`, on a trace of run ----
+"$HS" run -q -o leak2.hst -- "$P" leak2
+"$HS" leaks leak2.hst --format sarif >leaks.sarif 2>leaks-sarif.err
+"$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["runs"][0]["results"]; print(sorted(x["locations"][0]["physicalLocation"]["region"]["startLine"] for x in r))' leaks.sarif >leaks-sarif.out 2>&1
+has leaks-sarif leaks-sarif.out '^\[18, 27\]$'
+"$HS" leaks leak2.hst --kinds definite --format junit >leaks.xml 2>leaks-junit.err
+"$PY" -c 'import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); print(r.get("failures"), len(r.findall(".//failure")))' leaks.xml >leaks-junit.out 2>&1
+has leaks-junit leaks-junit.out '^2 2$'
+"$HS" leaks leak2.hst --suppressions one.supp --format junit >leaks-supp.xml 2>/dev/null
+"$PY" -c 'import sys, xml.etree.ElementTree as ET; print(len(ET.parse(sys.argv[1]).findall(".//failure")))' leaks-supp.xml >leaks-supp.out 2>&1
+has leaks-junit-suppressed leaks-supp.out '^1$'
+
 # ---- a test suite: make drives /bin/sh, python3, sqlite3, git and two
 # leaky runs; the leaks must be the leaky runs' only, each in its pid ----
 mkdir suite && cp "$ROOT/tests/check_suite.mk" suite/Makefile

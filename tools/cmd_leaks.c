@@ -1,7 +1,7 @@
 /*
  * cmd_leaks.c - `heapsnap leaks` and `heapsnap cycles`: the leak reports of
  * one or more traces, as text (LeakSanitizer's loss records with Valgrind's
- * summary), JSON, or for cycles Graphviz dot.
+ * summary), JSON, SARIF or JUnit (ci_report.c), or for cycles Graphviz dot.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analyze/leaks.h"
+#include "ci_report.h"
 #include "cli.h"
 #include "util/json.h"
 
@@ -19,7 +20,6 @@ struct leaks_opts {
 	int cycles_only;	  /* the cycles command */
 };
 
-static const char *const kind_title[] = {"Still reachable", "Possible leak", "Indirect leak", "Direct leak"};
 
 int cli_parse_kinds(const char *s, unsigned *out)
 {
@@ -124,7 +124,7 @@ static void print_text(struct leak_report *r, const struct leaks_opts *o, int se
 			const struct leak_group *gr = &r->groups[i];
 			if (!(o->kinds & (1u << gr->kind)) || gr->suppressed >= 0)
 				continue;
-			printf("%s of %llu byte(s) in %llu object(s) allocated from:\n", kind_title[gr->kind],
+			printf("%s of %llu byte(s) in %llu object(s) allocated from:\n", ci_kind_title[gr->kind],
 			       (unsigned long long)gr->bytes, (unsigned long long)gr->blocks);
 			cli_print_stack(stdout, leaks_stack(r, gr->stack));
 			printf("\n");
@@ -368,9 +368,10 @@ static int run(int argc, char **argv, int cycles_only)
 			paths[npaths++] = argv[i];
 		}
 	}
-	if (strcmp(o.format, "text") && strcmp(o.format, "json") && (!cycles_only || strcmp(o.format, "dot")))
-		return cli_usage_error("%s: --format takes text or json%s, not '%s'", cmd, cycles_only ? " or dot" : "",
-				       o.format);
+	int ci = !cycles_only && (!strcmp(o.format, "sarif") || !strcmp(o.format, "junit"));
+	if (strcmp(o.format, "text") && strcmp(o.format, "json") && !ci && (!cycles_only || strcmp(o.format, "dot")))
+		return cli_usage_error("%s: --format takes text, json%s, not '%s'", cmd,
+				       cycles_only ? " or dot" : ", sarif or junit", o.format);
 	if (!npaths)
 		return cli_usage_error("%s: no trace given", cmd);
 	int n = cli_expand_traces(npaths, paths, &traces);
@@ -391,7 +392,16 @@ static int run(int argc, char **argv, int cycles_only)
 			rc = EXIT_INPUT;
 			break;
 		}
-	if (!rc) {
+	if (!rc && ci) {
+		struct ci_result res = {.reps = reps, .nreps = n};
+		for (int i = 0; i < n; i++)
+			ci_add_sites(&res, &reps[i], o.kinds, NULL);
+		if (!strcmp(o.format, "sarif"))
+			ci_write_sarif(stdout, &res);
+		else
+			ci_write_junit(stdout, &res);
+		ci_sites_free(&res);
+	} else if (!rc) {
 		int json = !strcmp(o.format, "json"), dot = !strcmp(o.format, "dot");
 		if (json && n > 1) {
 			uint64_t t[LEAK_KINDS][2] = {{0}}, s[2] = {0};

@@ -21,7 +21,7 @@ static const char usage_text[] =
 	"        [--error-exitcode N] [--format text|json|sarif|junit] [--output FILE]\n"
 	"        [--output-dir DIR] [--keep] -- PROG [ARGS...]\n"
 	"  info   TRACE... [--format text|json]\n"
-	"  leaks  TRACE... [--kinds KINDS] [--suppressions FILE] [--format text|json]\n"
+	"  leaks  TRACE... [--kinds KINDS] [--suppressions FILE] [--format text|json|sarif|junit]\n"
 	"  cycles TRACE... [--format text|json|dot]\n"
 	"  top    TRACE... [--snapshot SEL] [--by lineno|function|file|module|traceback] [--cumulative]\n"
 	"         [--include PAT] [--exclude PAT] [--limit N] [--format text|json|folded] [--growth]\n"
