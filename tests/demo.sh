@@ -15,3 +15,7 @@ echo "\$ heapsnap leaks build/demo/leaky.hst"
 "$ROOT/build/bin/heapsnap" leaks "$OUT/leaky.hst"
 echo "\$ heapsnap cycles build/demo/leaky.hst"
 "$ROOT/build/bin/heapsnap" cycles "$OUT/leaky.hst"
+echo "\$ heapsnap check --format junit --output build/demo/leaks.xml -- build/demo/leaky; echo \$?"
+status=0
+"$ROOT/build/bin/heapsnap" check --format junit --output "$OUT/leaks.xml" -- "$OUT/leaky" || status=$?
+echo "$status    (23: leaks remain, as LeakSanitizer's exit code; the JUnit report is in build/demo/leaks.xml)"
