@@ -397,7 +397,9 @@ int cmd_check(int argc, char **argv)
 	free(pattern);
 	if (!rc) {
 		int failed = program_failure(status);
-		if (analyze(&o, dir, o.suppressions ? &sup : NULL, &base, &res))
+		if (failed && !has_traces(dir))
+			rc = failed; /* it failed before it could be traced: exec errors say why */
+		else if (analyze(&o, dir, o.suppressions ? &sup : NULL, &base, &res))
 			rc = failed ? failed : EXIT_INPUT;
 		else {
 			rc = failed ? failed : res.failing ? o.error_exitcode : 0;
