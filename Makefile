@@ -19,8 +19,8 @@ DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libd
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c
-SHIM_SRC := $(wildcard src/shim/*.c) src/trace/writer.c src/util/hashmap.c
-TRACE_SRC := src/trace/reader.c
+SHIM_SRC := $(wildcard src/shim/*.c) src/trace/writer.c src/trace/encode.c src/util/hashmap.c
+TRACE_SRC := src/trace/reader.c src/trace/recover.c src/trace/encode.c
 ANALYZE_SRC := $(wildcard src/analyze/*.c)
 TOOL_SRC := $(wildcard tools/*.c)
 

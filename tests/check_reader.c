@@ -1,7 +1,6 @@
 /* Description: unit tests of src/trace/reader.c and src/trace/writer.c:
- * traces built with the writer API (EVENTS columns encoded exactly as
- * src/shim/collector.c evrec_add/evrec_flush do) are read back field by
- * field;
+ * traces built with the real encoder (src/trace/encode.c, the one the
+ * shim writes with) are read back field by field;
  * complete, truncated, torn, corrupt and foreign files; ring-file recovery
  * of the events a killed process left in TRACE.rings. */
 #define _GNU_SOURCE
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_suites.h"
+#include "trace/encode.h"
 #include "trace/format.h"
 #include "trace/reader.h"
 #include "trace/ringfile.h"
@@ -123,43 +123,50 @@ static void tw_close(struct tw *t)
 	ck_assert_int_eq(writer_close(&t->w), 0);
 }
 
+/*
+ * Records come from the real encoder (src/trace/encode.c), the one the
+ * shim writes with, so the reader is tested against what traces hold.
+ * Each helper makes room for the encoder's bound and takes the record in.
+ */
+
+/* Room for a record of at most n bytes. */
+static uint8_t *room(struct trace_writer *w, size_t n)
+{
+	uint8_t *p = writer_room(w, n);
+
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* Take in the record the encoder wrote from p to end, which must be
+ * within its bound max. */
+static void put(struct trace_writer *w, uint8_t *p, uint8_t *end, size_t max)
+{
+	ck_assert_uint_le((size_t)(end - p), max);
+	writer_advance(w, end);
+}
+
 /* PROCESS with a NUL-separated command line and the given options. */
 static void rec_process(struct trace_writer *w, const char *options)
 {
 	static const char cmdline[] = "prog\0-x\0arg";
-	size_t off = writer_begin(w, HST_REC_PROCESS);
+	struct encode_process pr = {PID, PPID, "/usr/bin/prog", 13, cmdline, sizeof(cmdline) - 1,
+				    options, strlen(options), "jemalloc", 8, 64};
+	size_t max = encode_process_max(&pr);
+	uint8_t *p = room(w, max);
 
-	writer_v(w, PID);
-	writer_v(w, PPID);
-	writer_s(w, "/usr/bin/prog", 13);
-	writer_s(w, cmdline, sizeof(cmdline) - 1);
-	writer_s(w, options, strlen(options));
-	writer_s(w, "jemalloc", 8);
-	writer_v(w, 64);
-	writer_end(w, off);
+	put(w, p, encode_process(p, &pr), max);
 }
 
-/*
- * As collector.c emit_stacks: id, depth, ref, shared, then the depth -
- * shared innermost ips, the first as v and the rest as z deltas; the
- * outermost `shared` frames are those of stack ref.
- */
+/* STACK id of depth ips; its outermost `shared` frames are those of stack
+ * ref. */
 static void rec_stack_shared(struct trace_writer *w, uint32_t id, unsigned depth, const uint64_t *ips,
 			     uint32_t ref, unsigned shared)
 {
-	size_t off = writer_begin(w, HST_REC_STACK);
+	size_t max = encode_stack_max(depth);
+	uint8_t *p = room(w, max);
 
-	writer_v(w, id);
-	writer_v(w, depth);
-	writer_v(w, ref);
-	writer_v(w, shared);
-	for (unsigned i = 0; i + shared < depth; i++) {
-		if (i == 0)
-			writer_v(w, ips[0]);
-		else
-			writer_z(w, (int64_t)(ips[i] - ips[i - 1]));
-	}
-	writer_end(w, off);
+	put(w, p, encode_stack(p, id, depth, ref, shared, ips), max);
 }
 
 /* STACK sharing nothing. */
@@ -171,77 +178,109 @@ static void rec_stack(struct trace_writer *w, uint32_t id, unsigned depth, const
 /* THREAD: index, tid, start. */
 static void rec_thread(struct trace_writer *w, uint32_t index, uint32_t tid, uint64_t ts)
 {
-	size_t off = writer_begin(w, HST_REC_THREAD);
+	uint8_t *p = room(w, ENCODE_THREAD_MAX);
 
-	writer_v(w, index);
-	writer_v(w, tid);
-	writer_v(w, ts);
-	writer_end(w, off);
+	put(w, p, encode_thread(p, index, tid, ts), ENCODE_THREAD_MAX);
 }
 
 /* THREAD_END: index, end, name. */
 static void rec_thread_end(struct trace_writer *w, uint32_t index, uint64_t ts, const char *name)
 {
-	size_t off = writer_begin(w, HST_REC_THREAD_END);
+	size_t max = encode_thread_end_max(strlen(name));
+	uint8_t *p = room(w, max);
 
-	writer_v(w, index);
-	writer_v(w, ts);
-	writer_s(w, name, strlen(name));
-	writer_end(w, off);
+	put(w, p, encode_thread_end(p, index, ts, name, strlen(name)), max);
 }
 
 /* SNAPSHOT: time, index, trigger, label. */
 static void rec_snapshot(struct trace_writer *w, uint64_t ts, uint32_t index, int trigger, const char *label)
 {
-	size_t off = writer_begin(w, HST_REC_SNAPSHOT);
+	size_t max = encode_snapshot_max(strlen(label));
+	uint8_t *p = room(w, max);
 
-	writer_v(w, ts);
-	writer_v(w, index);
-	writer_v(w, (uint64_t)trigger);
-	writer_s(w, label, strlen(label));
-	writer_end(w, off);
+	put(w, p, encode_snapshot(p, ts, index, trigger, label, strlen(label)), max);
 }
 
-/* END: time, reason, status (zigzag), events, dropped. */
+/* END: time, reason, status, events, dropped. */
 static void rec_end(struct trace_writer *w, uint64_t ts, int reason, int64_t status, uint64_t events,
 		    uint64_t dropped)
 {
-	size_t off = writer_begin(w, HST_REC_END);
+	uint8_t *p = room(w, ENCODE_END_MAX);
 
-	writer_v(w, ts);
-	writer_v(w, (uint64_t)reason);
-	writer_z(w, status);
-	writer_v(w, events);
-	writer_v(w, dropped);
-	writer_end(w, off);
+	put(w, p, encode_end(p, ts, reason, status, events, dropped), ENCODE_END_MAX);
 }
 
 /* PROGRESS with one (ring, position) pair. */
 static void rec_progress(struct trace_writer *w, uint32_t ring, uint64_t pos)
 {
-	size_t off = writer_begin(w, HST_REC_PROGRESS);
+	uint8_t *rec = room(w, encode_progress_max(1));
+	uint8_t *p = encode_progress_begin(rec, 1);
 
-	writer_v(w, 1);
-	writer_v(w, ring);
-	writer_v(w, pos);
-	writer_end(w, off);
+	p = encode_progress_ring(p, ring, pos);
+	put(w, rec, encode_close(rec, p), encode_progress_max(1));
 }
 
 /* ALLOCINFO: id, size, stack. */
 static void rec_allocinfo(struct trace_writer *w, uint32_t id, uint64_t size, uint32_t stack)
 {
-	size_t off = writer_begin(w, HST_REC_ALLOCINFO);
+	uint8_t *p = room(w, ENCODE_ALLOCINFO_MAX);
 
-	writer_v(w, id);
-	writer_v(w, size);
-	writer_v(w, stack);
-	writer_end(w, off);
+	put(w, p, encode_allocinfo(p, id, size, stack), ENCODE_ALLOCINFO_MAX);
 }
 
 /*
- * EVENTS encoding: a copy of collector.c (struct resolved, evrec_add,
- * evrec_flush), the reader must decode exactly this.
+ * Hand-made records: malformed ones, and ones from a future version of
+ * the format, which the encoder never writes.  Fields go into a buffer,
+ * then the record is framed as every record is (encode_close).
  */
+struct raw {
+	struct trace_writer *w;
+	uint8_t tag;
+	uint8_t body[8192];
+	size_t len;
+};
+
+static void raw_begin(struct raw *r, struct trace_writer *w, uint8_t tag)
+{
+	r->w = w;
+	r->tag = tag;
+	r->len = 0;
+}
+
+static void raw_v(struct raw *r, uint64_t v)
+{
+	ck_assert_uint_le(r->len + VARINT_MAX, sizeof(r->body));
+	r->len = (size_t)(varint_put(r->body + r->len, v) - r->body);
+}
+
+static void raw_z(struct raw *r, int64_t v)
+{
+	raw_v(r, zigzag_enc(v));
+}
+
+static void raw_bytes(struct raw *r, const void *p, size_t n)
+{
+	ck_assert_uint_le(r->len + n, sizeof(r->body));
+	memcpy(r->body + r->len, p, n);
+	r->len += n;
+}
+
+static void raw_s(struct raw *r, const char *s, size_t n)
+{
+	raw_v(r, n);
+	raw_bytes(r, s, n);
+}
+
+static void raw_end(struct raw *r)
+{
+	uint8_t *p = room(r->w, ENCODE_HEAD + r->len);
+
+	p[0] = r->tag;
+	memcpy(p + ENCODE_HEAD, r->body, r->len);
+	writer_advance(r->w, encode_close(p, p + ENCODE_HEAD + r->len));
+}
+
+/* What the collector resolved for one event. */
 struct resolved {
 	uint64_t ts;	 /* ns */
 	uint32_t thread; /* thread index */
@@ -250,92 +289,47 @@ struct resolved {
 	uint8_t kind;	 /* enum hst_event_kind, maybe | HST_EV_IMPLICIT */
 };
 
-struct column {
-	uint8_t *p; /* bytes */
-	size_t len; /* used */
-	size_t cap; /* allocated */
-};
-static struct column cols[4]; /* kinds, threads, times, blocks */
-
-/* Make room for n more bytes in column c. */
-static uint8_t *col_room(struct column *c, size_t n)
-{
-	if (c->len + n > c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 65536;
-		while (cap < c->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(c->p, cap);
-		ck_assert_ptr_nonnull(p);
-		c->p = p;
-		c->cap = cap;
-	}
-	return c->p + c->len;
-}
-
-/* Append a varint to column c. */
-static void col_v(struct column *c, uint64_t v)
-{
-	uint8_t *p = col_room(c, VARINT_MAX);
-	c->len = (size_t)(varint_put(p, v) - c->p);
-}
-
 /* ns per time tick of the EVENTS records written here; the collector picks
  * its own (collector.c TICK_NS) and the reader must use the record's */
 #define TICK_NS 10000
 
+/* An EVENTS record being built: the encoder's columns, here on the heap. */
 struct evrec {
-	uint64_t base;	  /* time of its first event, ns */
-	uint32_t count;	  /* events in it */
-	uint64_t prev_us; /* time delta base, ticks */
-	uint64_t tick;	  /* ns per tick (TICK_NS unless a test says) */
+	struct encode_events enc;
 };
 
-/* Append one event to the columns (collector.c evrec_add). */
-static void evrec_add(struct evrec *e, const struct resolved *r)
+static void evrec_init(struct evrec *e, uint64_t tick)
 {
-	uint64_t us = r->ts / (e->tick ? e->tick : TICK_NS);
-	uint8_t *k = col_room(&cols[0], 1);
-
-	if (!e->count) {
-		e->base = r->ts;
-		e->prev_us = us;
-	}
-	*k = r->kind;
-	cols[0].len++;
-	col_v(&cols[1], r->thread);
-	col_v(&cols[2], zigzag_enc((int64_t)(us - e->prev_us)));
-	e->prev_us = us;
-	switch (hst_event_shape(r->kind & HST_EV_KIND_MASK)) {
-	case HST_SHAPE_ALLOC:
-	case HST_SHAPE_FREE:
-		col_v(&cols[3], r->a);
-		break;
-	case HST_SHAPE_REALLOC:
-		col_v(&cols[3], r->a);
-		col_v(&cols[3], r->b);
-		break;
-	case HST_SHAPE_ADDR:
-		break;
-	}
-	e->count++;
+	memset(e, 0, sizeof(*e));
+	e->enc.tick = tick ? tick : TICK_NS;
 }
 
-/* Write the columns as one EVENTS record (collector.c evrec_flush). */
+/* Append one event to the columns (growing them as the collector does). */
+static void evrec_add(struct evrec *e, const struct resolved *r)
+{
+	for (int i = 0; i < 4; i++) {
+		struct encode_column *c = &e->enc.col[i];
+		if (c->cap - c->len < ENCODE_EVENT_COL_MAX) {
+			c->cap = c->cap ? c->cap * 2 : 64;
+			c->p = realloc(c->p, c->cap);
+			ck_assert_ptr_nonnull(c->p);
+		}
+	}
+	encode_event(&e->enc, r->ts, r->thread, r->kind, r->a, r->b);
+}
+
+/* Write the columns as one EVENTS record and free them. */
 static void evrec_flush(struct trace_writer *w, struct evrec *e)
 {
-	if (!e->count)
-		return;
-	size_t off = writer_begin(w, HST_REC_EVENTS);
-	writer_v(w, e->base);
-	writer_v(w, e->count);
-	writer_v(w, e->tick ? e->tick : TICK_NS);
+	size_t max = encode_events_max(&e->enc);
+	uint8_t *p = room(w, max);
+
+	put(w, p, encode_events(p, &e->enc), max);
+	ck_assert_uint_eq(e->enc.count, 0);
 	for (int i = 0; i < 4; i++) {
-		writer_v(w, cols[i].len);
-		writer_raw(w, cols[i].p, cols[i].len);
-		cols[i].len = 0;
+		free(e->enc.col[i].p);
+		e->enc.col[i] = (struct encode_column){0};
 	}
-	writer_end(w, off);
-	e->count = 0;
 }
 
 /* One test event: what the collector resolved, and what must come out. */
@@ -408,8 +402,9 @@ static const struct evcase events[] = {
 /* Write events [from, to) as one EVENTS record. */
 static void rec_events(struct trace_writer *w, const struct evcase *ev, size_t from, size_t to)
 {
-	struct evrec e = {0};
+	struct evrec e;
 
+	evrec_init(&e, 0);
 	for (size_t i = from; i < to; i++)
 		evrec_add(&e, &ev[i].in);
 	evrec_flush(w, &e);
@@ -438,6 +433,23 @@ static const char *long_options(void)
 	return s;
 }
 
+/* MODULES at time 900: the program with a build-id and two segments, and
+ * libc without either. */
+static void rec_modules(struct trace_writer *w)
+{
+	uint8_t mods[256], *m = mods;
+
+	m = encode_module(m, "/usr/bin/prog", 13, (const uint8_t *)"\x01\x02\xab", 3, 0x555555554000ull, 2);
+	m = encode_segment(m, 0, 0x1000, 5);
+	m = encode_segment(m, 0x3000, 0x800, 6);
+	m = encode_module(m, "/lib/libc.so.6", 14, NULL, 0, 0x7f0000000000ull, 0);
+	ck_assert_uint_le((size_t)(m - mods),
+			  encode_module_max(13, 3) + encode_module_max(14, 0) + 2 * ENCODE_SEGMENT_MAX);
+	size_t max = encode_modules_max((size_t)(m - mods));
+	uint8_t *p = room(w, max);
+	put(w, p, encode_modules(p, 900, 2, mods, (size_t)(m - mods)), max);
+}
+
 enum { WITH_END = 1, END_THEN_MORE = 2 };
 
 /*
@@ -451,24 +463,7 @@ static void write_reference(struct tw *t, int level, int flags)
 
 	tw_open(t, level, "ref.hst", NONCE);
 	rec_process(w, long_options());
-	size_t off = writer_begin(w, HST_REC_MODULES);
-	writer_v(w, 900);
-	writer_v(w, 2);
-	writer_s(w, "/usr/bin/prog", 13);
-	writer_s(w, "\x01\x02\xab", 3);
-	writer_v(w, 0x555555554000ull);
-	writer_v(w, 2);
-	writer_v(w, 0);
-	writer_v(w, 0x1000);
-	writer_v(w, 5);
-	writer_v(w, 0x3000);
-	writer_v(w, 0x800);
-	writer_v(w, 6);
-	writer_s(w, "/lib/libc.so.6", 14);
-	writer_s(w, "", 0);
-	writer_v(w, 0x7f0000000000ull);
-	writer_v(w, 0);
-	writer_end(w, off);
+	rec_modules(w);
 	rec_stack(w, 1, 3, stack1);
 	rec_stack(w, 2, 1, stack2);
 	rec_stack(w, 3, 0, NULL);
@@ -481,10 +476,11 @@ static void write_reference(struct tw *t, int level, int flags)
 	rec_events(w, events, 0, SPLIT);
 	rec_snapshot(w, 1065, 0, HST_SNAP_API, "after-new");
 	/* a tag this reader does not know, with a body, is skipped */
-	off = writer_begin(w, 200);
-	writer_v(w, 12345);
-	writer_s(w, "future", 6);
-	writer_end(w, off);
+	struct raw u;
+	raw_begin(&u, w, 200);
+	raw_v(&u, 12345);
+	raw_s(&u, "future", 6);
+	raw_end(&u);
 	rec_infos(w, NINFOS_CHUNK1, sizeof(infos) / sizeof(infos[0]));
 	rec_events(w, events, SPLIT, NEVENTS);
 	rec_thread_end(w, 2, 7000000000ull, "worker");
@@ -1019,20 +1015,21 @@ START_TEST(test_unknown_tag_and_extra_fields)
 
 	tw_open(&t, 0, "fwd.hst", NONCE);
 	rec_thread(w, 1, 10, 11);
-	size_t off = writer_begin(w, 0x7f);
+	struct raw u;
+	raw_begin(&u, w, 0x7f);
 	for (int i = 0; i < 300; i++)
-		writer_v(w, (uint64_t)i << 40);
-	writer_end(w, off);
-	off = writer_begin(w, 0); /* tag 0 is not a record either */
-	writer_end(w, off);
+		raw_v(&u, (uint64_t)i << 40);
+	raw_end(&u);
+	raw_begin(&u, w, 0); /* tag 0 is not a record either */
+	raw_end(&u);
 	/* THREAD with two fields from a future version */
-	off = writer_begin(w, HST_REC_THREAD);
-	writer_v(w, 2);
-	writer_v(w, 20);
-	writer_v(w, 21);
-	writer_v(w, 99999);
-	writer_s(w, "new", 3);
-	writer_end(w, off);
+	raw_begin(&u, w, HST_REC_THREAD);
+	raw_v(&u, 2);
+	raw_v(&u, 20);
+	raw_v(&u, 21);
+	raw_v(&u, 99999);
+	raw_s(&u, "new", 3);
+	raw_end(&u);
 	rec_end(w, 30, HST_END__EXIT, 7, 0, 0);
 	tw_close(&t);
 
@@ -1058,12 +1055,13 @@ START_TEST(test_short_record_corrupt)
 	struct trace_writer *w = &t.w;
 
 	tw_open(&t, 0, "short.hst", NONCE);
-	size_t off = writer_begin(w, HST_REC_SNAPSHOT);
-	writer_v(w, 5);
-	writer_v(w, 0);
-	writer_v(w, 0);
-	writer_v(w, 100); /* label length past the body */
-	writer_end(w, off);
+	struct raw u;
+	raw_begin(&u, w, HST_REC_SNAPSHOT);
+	raw_v(&u, 5);
+	raw_v(&u, 0);
+	raw_v(&u, 0);
+	raw_v(&u, 100); /* label length past the body */
+	raw_end(&u);
 	tw_close(&t);
 	struct trace_reader *r = open_ok(t.path, &d);
 	ck_assert_int_eq(reader_next(r, &it), -1);
@@ -1137,16 +1135,17 @@ END_TEST
 static void rec_events_raw(struct trace_writer *w, uint64_t base, uint32_t count, uint64_t tick,
 			   const uint8_t *const col[4], const size_t n[4])
 {
-	size_t off = writer_begin(w, HST_REC_EVENTS);
+	struct raw u;
 
-	writer_v(w, base);
-	writer_v(w, count);
-	writer_v(w, tick);
+	raw_begin(&u, w, HST_REC_EVENTS);
+	raw_v(&u, base);
+	raw_v(&u, count);
+	raw_v(&u, tick);
 	for (int i = 0; i < 4; i++) {
-		writer_v(w, n[i]);
-		writer_raw(w, col[i], n[i]);
+		raw_v(&u, n[i]);
+		raw_bytes(&u, col[i], n[i]);
 	}
-	writer_end(w, off);
+	raw_end(&u);
 }
 
 /* Write allocinfo 1 and one EVENTS record of the given columns; expect
@@ -1209,14 +1208,15 @@ START_TEST(test_events_column_past_record)
 	struct trace_item it;
 
 	tw_open(&t, 0, "col.hst", NONCE);
-	size_t off = writer_begin(&t.w, HST_REC_EVENTS);
-	writer_v(&t.w, 1000);
-	writer_v(&t.w, 1);
-	writer_v(&t.w, TICK_NS);
-	writer_v(&t.w, 1);
-	writer_v(&t.w, HST_EV_MALLOC);
-	writer_v(&t.w, 50); /* thread column: 50 bytes claimed, none there */
-	writer_end(&t.w, off);
+	struct raw u;
+	raw_begin(&u, &t.w, HST_REC_EVENTS);
+	raw_v(&u, 1000);
+	raw_v(&u, 1);
+	raw_v(&u, TICK_NS);
+	raw_v(&u, 1);
+	raw_v(&u, HST_EV_MALLOC);
+	raw_v(&u, 50); /* thread column: 50 bytes claimed, none there */
+	raw_end(&u);
 	tw_close(&t);
 	struct trace_reader *r = open_ok(t.path, &d);
 	ck_assert_int_eq(reader_next(r, &it), -1);
@@ -1247,7 +1247,16 @@ START_TEST(test_stack_bad_ref)
 
 		tw_open(&t, 0, "stackref.hst", NONCE);
 		rec_stack(&t.w, 1, 3, stack1);
-		rec_stack_shared(&t.w, 2, bad[i].depth, ips, bad[i].ref, bad[i].shared);
+		/* by hand: the encoder refuses more shared frames than it has */
+		struct raw u;
+		raw_begin(&u, &t.w, HST_REC_STACK);
+		raw_v(&u, 2);
+		raw_v(&u, bad[i].depth);
+		raw_v(&u, bad[i].ref);
+		raw_v(&u, bad[i].shared);
+		for (unsigned k = 0; k + bad[i].shared < bad[i].depth; k++)
+			k ? raw_z(&u, (int64_t)(ips[k] - ips[k - 1])) : raw_v(&u, ips[0]);
+		raw_end(&u);
 		tw_close(&t);
 		struct trace_reader *r = open_ok(t.path, &d);
 		expect_stack(r, 1, 3, stack1);
@@ -1292,7 +1301,8 @@ START_TEST(test_many_events)
 	for (uint32_t id = 1; id <= 7; id++)
 		rec_allocinfo(&t.w, id, id * 10, id + 100);
 	for (unsigned i = 0; i < n;) {
-		struct evrec e = {.tick = 1000};
+		struct evrec e;
+		evrec_init(&e, 1000);
 		for (unsigned k = 0; k < per_record && i < n; k++, i++) {
 			struct resolved ev = {.ts = 1000ull * (1000 + i) + i % 1000, .thread = i % 5,
 					      .a = 1 + i % 7, .kind = i % 3 ? HST_EV_MALLOC : HST_EV_FREE};
@@ -1889,28 +1899,6 @@ START_TEST(test_writer_create_symlink)
 }
 END_TEST
 
-/* writer_cancel drops an open record entirely. */
-START_TEST(test_writer_cancel)
-{
-	struct tw t;
-	struct hs_diag d;
-
-	tw_open(&t, 0, "cancel.hst", NONCE);
-	rec_thread(&t.w, 1, 2, 3);
-	size_t off = writer_begin(&t.w, HST_REC_THREAD);
-	writer_v(&t.w, 9);
-	writer_cancel(&t.w, off);
-	rec_end(&t.w, 4, HST_END_EXIT, 0, 0, 0);
-	tw_close(&t);
-	struct trace_reader *r = open_ok(t.path, &d);
-	struct trace_item it;
-	expect_thread(r, 1, 2, 3);
-	next_type(r, &it, ITEM_END);
-	expect_eof(r);
-	reader_close(r);
-}
-END_TEST
-
 Suite *reader_suite(void)
 {
 	Suite *s = suite_create("reader");
@@ -1976,7 +1964,6 @@ Suite *reader_suite(void)
 	tcase_add_test(tw, test_writer_create_name_and_header);
 	tcase_add_test(tw, test_writer_create_taken);
 	tcase_add_test(tw, test_writer_create_symlink);
-	tcase_add_test(tw, test_writer_cancel);
 	suite_add_tcase(s, tw);
 	return s;
 }

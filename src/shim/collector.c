@@ -28,10 +28,10 @@
 #include "shim/scan.h"
 #include "shim/stack.h"
 #include "shim/tls.h"
+#include "trace/encode.h"
 #include "trace/format.h"
 #include "trace/writer.h"
 #include "util/atomic.h"
-#include "util/varint.h"
 
 #define CYCLE_BUDGET 65536   /* records drained per cycle, all rings */
 #define EVENTS_PER_RECORD 65536
@@ -125,9 +125,7 @@ void collector_write_now(struct control_item *it)
 		control_push(it);
 		return;
 	}
-	size_t off = writer_begin(&w, it->tag);
 	writer_raw(&w, it->body, it->len);
-	writer_end(&w, off);
 	writer_flush(&w);
 	control_free(it);
 }
@@ -200,18 +198,9 @@ static void emit_stacks(void)
 				ref = recent_stacks[i];
 			}
 		}
-		size_t off = writer_begin(&w, HST_REC_STACK);
-		writer_v(&w, id);
-		writer_v(&w, e->depth);
-		writer_v(&w, ref);
-		writer_v(&w, shared);
-		for (unsigned i = 0; i < e->depth - shared; i++) {
-			if (i == 0)
-				writer_v(&w, e->ips[0]);
-			else
-				writer_z(&w, (int64_t)(e->ips[i] - e->ips[i - 1]));
-		}
-		writer_end(&w, off);
+		uint8_t *p = writer_room(&w, encode_stack_max(e->depth));
+		if (p)
+			writer_advance(&w, encode_stack(p, id, e->depth, ref, shared, e->ips));
 		recent_stacks[id % STACK_REFS] = id;
 	}
 	stacks_written = n;
@@ -219,31 +208,29 @@ static void emit_stacks(void)
 
 static void emit_thread(struct ring *r)
 {
-	size_t off = writer_begin(&w, HST_REC_THREAD);
-	writer_v(&w, r->thread_index);
-	writer_v(&w, r->tid);
-	writer_v(&w, r->start_ns);
-	writer_end(&w, off);
+	uint8_t *p = writer_room(&w, ENCODE_THREAD_MAX);
+
+	if (p)
+		writer_advance(&w, encode_thread(p, r->thread_index, r->tid, r->start_ns));
 	r->announced = r->thread_index;
 }
 
 static void emit_thread_end(uint32_t index, uint64_t end_ns, const char *name)
 {
-	size_t off = writer_begin(&w, HST_REC_THREAD_END);
-	writer_v(&w, index);
-	writer_v(&w, end_ns);
-	writer_s(&w, name, strnlen(name, 16));
-	writer_end(&w, off);
+	size_t n = strnlen(name, 16);
+	uint8_t *p = writer_room(&w, encode_thread_end_max(n));
+
+	if (p)
+		writer_advance(&w, encode_thread_end(p, index, end_ns, name, n));
 }
 
 static void emit_snapshot(const struct snap *s)
 {
-	size_t off = writer_begin(&w, HST_REC_SNAPSHOT);
-	writer_v(&w, s->ts);
-	writer_v(&w, snap_index++);
-	writer_v(&w, (uint64_t)s->trigger);
-	writer_s(&w, s->label, s->label_len);
-	writer_end(&w, off);
+	uint8_t *p = writer_room(&w, encode_snapshot_max(s->label_len));
+
+	if (p)
+		writer_advance(&w, encode_snapshot(p, s->ts, snap_index, s->trigger, s->label, s->label_len));
+	snap_index++;
 }
 
 /* Take what ring r holds (up to budget records) as the next slice. */
@@ -285,118 +272,72 @@ static void emit_allocinfo(uint32_t id)
 
 	if (!id || (in = heapmap_info(id))->written)
 		return;
-	size_t off = writer_begin(&w, HST_REC_ALLOCINFO);
-	writer_v(&w, id);
-	writer_v(&w, in->size);
-	writer_v(&w, in->stack);
-	writer_end(&w, off);
+	uint8_t *p = writer_room(&w, ENCODE_ALLOCINFO_MAX);
+	if (!p)
+		return;
+	writer_advance(&w, encode_allocinfo(p, id, in->size, in->stack));
 	in->written = 1;
 }
 
-/* The four columns of the EVENTS record being built (format.h).  ALLOCINFO
- * records go straight to the writer meanwhile, so they precede it. */
-struct column {
-	uint8_t *p;   /* bytes */
-	size_t len;   /* used */
-	size_t cap;   /* allocated */
-};
-static struct column cols[4]; /* kinds, threads, times, blocks */
+/* The EVENTS record being built (its columns on the private arena).
+ * ALLOCINFO records go straight to the writer meanwhile, so they precede
+ * it. */
+static struct encode_events evrec = {.tick = TICK_NS};
 
-static uint8_t *col_room(struct column *c, size_t n)
+/* Make sure column c has room for one more event.  Return 0 or -1. */
+static int col_room(struct encode_column *c)
 {
-	if (c->len + n > c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 65536;
-		while (cap < c->len + n)
-			cap *= 2;
-		uint8_t *p = backing_irealloc(c->p, cap);
-		if (!p)
-			return NULL;
-		c->p = p;
-		c->cap = cap;
-	}
-	return c->p + c->len;
-}
-
-/* Append v; the caller made room (cols_room). */
-static void col_v(struct column *c, uint64_t v)
-{
-	c->len = (size_t)(varint_put(c->p + c->len, v) - c->p);
-}
-
-/* State of the EVENTS record being built. */
-struct evrec {
-	uint64_t base;	    /* time of its first event, ns */
-	uint32_t count;	    /* events in it */
-	uint64_t prev_tick; /* time delta base, ticks */
-};
-
-/* Make sure every column has room for one more event. */
-static int cols_room(void)
-{
-	for (int i = 0; i < 4; i++)
-		if (cols[i].cap - cols[i].len < 2 * VARINT_MAX && !col_room(&cols[i], 2 * VARINT_MAX))
-			return -1;
+	if (c->cap - c->len >= ENCODE_EVENT_COL_MAX)
+		return 0;
+	size_t cap = c->cap ? c->cap * 2 : 65536;
+	uint8_t *p = backing_irealloc(c->p, cap);
+	if (!p)
+		return -1;
+	c->p = p;
+	c->cap = cap;
 	return 0;
 }
 
 /* Append one event: a is the allocinfo of the block (the old block for a
- * realloc), b the new block of a realloc. */
-static void evrec_add(struct evrec *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
+ * realloc), b the new block of a realloc.  Their ALLOCINFO records go
+ * first, if not written yet.  Without memory for the columns the event is
+ * lost. */
+static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
 {
-	uint64_t tick = ts / TICK_NS;
-
-	if (cols_room())
-		return;
-	uint8_t *k = cols[0].p + cols[0].len;
-	if (!e->count) {
-		e->base = ts;
-		e->prev_tick = tick;
-	}
-	*k = kind;
-	cols[0].len++;
-	col_v(&cols[1], thread);
-	col_v(&cols[2], zigzag_enc((int64_t)(tick - e->prev_tick)));
-	e->prev_tick = tick;
+	for (int i = 0; i < 4; i++)
+		if (col_room(&e->col[i]))
+			return;
 	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
 	case HST_SHAPE_ALLOC:
 	case HST_SHAPE_FREE:
 		emit_allocinfo(a);
-		col_v(&cols[3], a);
 		break;
 	case HST_SHAPE_REALLOC:
 		emit_allocinfo(a);
 		emit_allocinfo(b);
-		col_v(&cols[3], a);
-		col_v(&cols[3], b);
 		break;
 	case HST_SHAPE_ADDR:
 		break;
 	}
+	encode_event(e, ts, thread, kind, a, b);
 	if (!(kind & HST_EV_IMPLICIT))
 		events_written++;
-	e->count++;
 }
 
-static void evrec_flush(struct evrec *e)
+/* Write the events gathered so far as one EVENTS record. */
+static void evrec_flush(struct encode_events *e)
 {
-	if (!e->count)
-		return;
-	size_t off = writer_begin(&w, HST_REC_EVENTS);
-	writer_v(&w, e->base);
-	writer_v(&w, e->count);
-	writer_v(&w, TICK_NS);
-	for (int i = 0; i < 4; i++) {
-		writer_v(&w, cols[i].len);
-		writer_raw(&w, cols[i].p, cols[i].len);
-		cols[i].len = 0;
-	}
-	writer_end(&w, off);
-	e->count = 0;
+	uint8_t *p = writer_room(&w, encode_events_max(e));
+
+	if (p)
+		writer_advance(&w, encode_events(p, e));
+	else
+		encode_events_clear(e); /* no memory: they are lost */
 }
 
 /* Track a block allocated by ev; an implicit free of the block it
  * displaces (whose own free is late) goes first.  Return its allocinfo. */
-static uint32_t track_alloc(struct evrec *e, const struct ring_rec *ev, uint32_t thread)
+static uint32_t track_alloc(struct encode_events *e, const struct ring_rec *ev, uint32_t thread)
 {
 	uint32_t displaced;
 	uint32_t id = heapmap_alloc(ring_rec_addr(ev), ring_rec_size(ev), ring_rec_stack(ev), &displaced);
@@ -407,7 +348,7 @@ static uint32_t track_alloc(struct evrec *e, const struct ring_rec *ev, uint32_t
 }
 
 struct inherit_ctx {
-	struct evrec *e; /* record to append to */
+	struct encode_events *e; /* record to append to */
 	uint64_t now;	 /* stamp of the implicit allocations */
 };
 
@@ -426,11 +367,11 @@ static void inherit_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
  */
 static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint64_t now)
 {
-	struct evrec e = {0};
+	struct encode_events *e = &evrec;
 	size_t next_snap = 0;
 
 	if (inherit_pending) {
-		struct inherit_ctx c = {&e, now};
+		struct inherit_ctx c = {e, now};
 		heapmap_each(inherit_one, &c);
 		inherit_pending = 0;
 	}
@@ -451,45 +392,44 @@ static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint6
 		}
 		best->pos += nrec;
 		while (next_snap < nsnaps && snaps[next_snap].ts < ev->ts) {
-			evrec_flush(&e);
+			evrec_flush(e);
 			emit_snapshot(&snaps[next_snap++]);
 		}
 		uint32_t a = 0, b = 0;
 		unsigned kind = ring_rec_kind(ev);
 		switch (hst_event_shape(kind)) {
 		case HST_SHAPE_ALLOC:
-			a = track_alloc(&e, ev, best->thread);
+			a = track_alloc(e, ev, best->thread);
 			break;
 		case HST_SHAPE_FREE:
 			a = heapmap_free(ring_rec_addr(ev));
 			break;
 		case HST_SHAPE_REALLOC:
 			a = nrec == 2 ? heapmap_free(ring_rec_addr(rec)) : 0;
-			b = ring_rec_addr(ev) ? track_alloc(&e, ev, best->thread) : 0;
+			b = ring_rec_addr(ev) ? track_alloc(e, ev, best->thread) : 0;
 			break;
 		case HST_SHAPE_ADDR:
 			break;
 		}
-		evrec_add(&e, ev->ts, best->thread, (uint8_t)kind, a, b);
-		if (e.count >= EVENTS_PER_RECORD)
-			evrec_flush(&e);
+		evrec_add(e, ev->ts, best->thread, (uint8_t)kind, a, b);
+		if (e->count >= EVENTS_PER_RECORD)
+			evrec_flush(e);
 	}
-	evrec_flush(&e);
+	evrec_flush(e);
 	while (next_snap < nsnaps)
 		emit_snapshot(&snaps[next_snap++]);
 }
 
 static void emit_progress(size_t nslices)
 {
-	if (!nslices)
+	uint8_t *rec = nslices ? writer_room(&w, encode_progress_max(nslices)) : NULL;
+
+	if (!rec)
 		return;
-	size_t off = writer_begin(&w, HST_REC_PROGRESS);
-	writer_v(&w, nslices);
-	for (size_t i = 0; i < nslices; i++) {
-		writer_v(&w, slices[i].r->hdr->ring_id);
-		writer_v(&w, slices[i].end);
-	}
-	writer_end(&w, off);
+	uint8_t *p = encode_progress_begin(rec, nslices);
+	for (size_t i = 0; i < nslices; i++)
+		p = encode_progress_ring(p, slices[i].r->hdr->ring_id, slices[i].end);
+	writer_advance(&w, encode_close(rec, p));
 }
 
 static void sort_snaps(struct snap *s, size_t n)
@@ -539,9 +479,7 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 				snaps[nsnaps++] = (struct snap){it->ts, HST_SNAP_API, (const char *)it->body, it->len};
 			continue;
 		}
-		size_t off = writer_begin(&w, it->tag);
-		writer_raw(&w, it->body, it->len);
-		writer_end(&w, off);
+		writer_raw(&w, it->body, it->len); /* a whole record */
 	}
 	while (nsnaps < SNAPS_PER_CYCLE && (sig_ts = control_take_signal_snapshot()))
 		snaps[nsnaps++] = (struct snap){sig_ts, HST_SNAP_SIGNAL, "", 0};
@@ -738,13 +676,10 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 		thread_name(r->tid, name);
 		emit_thread_end(r->thread_index, exit_snap.ts, name);
 	}
-	size_t off = writer_begin(&w, HST_REC_END);
-	writer_v(&w, clock_now_ns());
-	writer_v(&w, (uint64_t)reason);
-	writer_z(&w, status);
-	writer_v(&w, events_written);
-	writer_v(&w, atomic_load_rlx(&dropped_events)); /* relaxed: a statistic */
-	writer_end(&w, off);
+	uint8_t *p = writer_room(&w, ENCODE_END_MAX);
+	if (p)
+		writer_advance(&w, encode_end(p, clock_now_ns(), reason, status, events_written,
+					      atomic_load_rlx(&dropped_events))); /* relaxed: a statistic */
 	if (reason == HST_END_EXEC)
 		writer_flush(&w);
 	else

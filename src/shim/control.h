@@ -19,7 +19,9 @@ struct control_item {
 	uint64_t ts;		   /* CLOCK_MONOTONIC ns */
 	uint8_t tag;		   /* record tag (format.h) */
 	uint32_t len;		   /* bytes of body */
-	uint8_t body[];		   /* record body */
+	uint8_t body[];		   /* HST_REC_SNAPSHOT: the label; any other
+				    * tag: the whole record (trace/encode.h),
+				    * written as it is */
 };
 
 /* Allocate an item with room for len body bytes (private arena). */

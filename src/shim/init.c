@@ -35,9 +35,9 @@
 #include "shim/rings.h"
 #include "shim/scan.h"
 #include "shim/stack.h"
+#include "trace/encode.h"
 #include "trace/format.h"
 #include "util/fmt.h"
-#include "util/varint.h"
 
 struct shim_global shim = {.exit_status = -1};
 HS_TLS struct tls_state tls;
@@ -160,28 +160,23 @@ static void push_process_record(void)
 		clen = 0;
 	const char *opt = getenv("HEAPSNAP_OPTIONS");
 	const char *alloc = shim.opts.allocator == OPT_ALLOC_SYSTEM ? "system" : "jemalloc";
-	size_t olen = opt ? strlen(opt) : 0, elen = strlen(shim.exe);
-	struct control_item *it = control_new(HST_REC_PROCESS, clock_now_ns(),
-					      6 * VARINT_MAX + elen + (size_t)clen + olen + 16);
+	struct encode_process pr = {
+		.pid = shim.pid,
+		.ppid = shim.ppid,
+		.exe = shim.exe,
+		.exe_len = strlen(shim.exe),
+		.cmdline = cmdline,
+		.cmdline_len = (size_t)clen,
+		.options = opt ? opt : "",
+		.options_len = opt ? strlen(opt) : 0,
+		.allocator = alloc,
+		.allocator_len = strlen(alloc),
+		.max_frames = shim.opts.max_frames,
+	};
+	struct control_item *it = control_new(HST_REC_PROCESS, clock_now_ns(), encode_process_max(&pr));
 	if (!it)
 		return;
-	uint8_t *p = it->body;
-	p = varint_put(p, shim.pid);
-	p = varint_put(p, shim.ppid);
-	p = varint_put(p, elen);
-	memcpy(p, shim.exe, elen);
-	p += elen;
-	p = varint_put(p, (uint64_t)clen);
-	memcpy(p, cmdline, (size_t)clen);
-	p += clen;
-	p = varint_put(p, olen);
-	memcpy(p, opt ? opt : "", olen);
-	p += olen;
-	p = varint_put(p, strlen(alloc));
-	memcpy(p, alloc, strlen(alloc));
-	p += strlen(alloc);
-	p = varint_put(p, shim.opts.max_frames);
-	it->len = (uint32_t)(p - it->body);
+	it->len = (uint32_t)(encode_process(it->body, &pr) - it->body);
 	collector_write_now(it);
 }
 

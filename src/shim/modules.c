@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "shim/backing.h"
+#include "trace/encode.h"
 #include "trace/format.h"
-#include "util/varint.h"
 
-/* A growable byte buffer on the private arena. */
+/* The modules' encodings, in a growable buffer on the private arena. */
 struct mbuf {
 	uint8_t *p; /* storage */
 	size_t len; /* bytes used */
@@ -20,37 +20,30 @@ struct mbuf {
 	int oom;    /* an append failed */
 };
 
-static void mb_room(struct mbuf *b, size_t n)
+/* Return room for n more bytes, or NULL (and oom set). */
+static uint8_t *mb_room(struct mbuf *b, size_t n)
 {
-	if (b->oom || b->len + n <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap * 2 : 4096;
-	while (cap < b->len + n)
-		cap *= 2;
-	uint8_t *q = backing_irealloc(b->p, cap);
-	if (!q) {
-		b->oom = 1;
-		return;
+	if (b->oom)
+		return NULL;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *q = backing_irealloc(b->p, cap);
+		if (!q) {
+			b->oom = 1;
+			return NULL;
+		}
+		b->p = q;
+		b->cap = cap;
 	}
-	b->p = q;
-	b->cap = cap;
+	return b->p + b->len;
 }
 
-static void mb_v(struct mbuf *b, uint64_t v)
+/* The caller wrote up to end, inside room from mb_room. */
+static void mb_advance(struct mbuf *b, uint8_t *end)
 {
-	mb_room(b, VARINT_MAX);
-	if (!b->oom)
-		b->len = (size_t)(varint_put(b->p + b->len, v) - b->p);
-}
-
-static void mb_s(struct mbuf *b, const void *s, size_t n)
-{
-	mb_v(b, n);
-	mb_room(b, n);
-	if (!b->oom) {
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-	}
+	b->len = (size_t)(end - b->p);
 }
 
 /* Find the GNU build-id note of a loaded object; return its length. */
@@ -96,21 +89,19 @@ static int capture_one(struct dl_phdr_info *info, size_t size, void *data)
 	if (c->first || !path || !*path)
 		path = c->first ? c->exe : "[unnamed]";
 	c->first = 0;
-	size_t bid_len = build_id(info, &bid);
-	mb_s(c->b, path, strlen(path));
-	mb_s(c->b, bid, bid_len);
-	mb_v(c->b, info->dlpi_addr);
+	size_t bid_len = build_id(info, &bid), path_len = strlen(path);
 	for (int i = 0; i < info->dlpi_phnum; i++)
 		nseg += info->dlpi_phdr[i].p_type == PT_LOAD;
-	mb_v(c->b, nseg);
+	uint8_t *p = mb_room(c->b, encode_module_max(path_len, bid_len) + nseg * ENCODE_SEGMENT_MAX);
+	if (!p)
+		return 1; /* no memory: stop, the capture fails */
+	p = encode_module(p, path, path_len, bid, bid_len, info->dlpi_addr, nseg);
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		mb_v(c->b, ph->p_vaddr);
-		mb_v(c->b, ph->p_memsz);
-		mb_v(c->b, ph->p_flags);
+		if (ph->p_type == PT_LOAD)
+			p = encode_segment(p, ph->p_vaddr, ph->p_memsz, ph->p_flags);
 	}
+	mb_advance(c->b, p);
 	c->count++;
 	return 0;
 }
@@ -122,13 +113,9 @@ struct control_item *modules_capture(uint64_t ts, const char *exe)
 
 	dl_iterate_phdr(capture_one, &c);
 	(void)modules_changed(); /* this map is the new reference */
-	struct control_item *it = b.oom ? NULL : control_new(HST_REC_MODULES, ts, b.len + 2 * VARINT_MAX);
-	if (it) {
-		uint8_t *p = varint_put(it->body, ts);
-		p = varint_put(p, c.count);
-		memcpy(p, b.p, b.len);
-		it->len = (uint32_t)(p + b.len - it->body);
-	}
+	struct control_item *it = b.oom ? NULL : control_new(HST_REC_MODULES, ts, encode_modules_max(b.len));
+	if (it)
+		it->len = (uint32_t)(encode_modules(it->body, ts, c.count, b.p, b.len) - it->body);
 	backing_ifree(b.p);
 	return it;
 }

@@ -85,7 +85,7 @@ HS_INLINE void ring_commit(struct ring *r, unsigned n)
 {
 	r->tail += n;
 	/* (B) release: the records are complete before the collector sees
-	 * the new tail; pairs with (C) in collector_drain */
+	 * the new tail; pairs with (C) in drain_ring (collector.c) */
 	atomic_store_rel(&r->hdr->tail, r->tail);
 	/* Kick once, when this commit crosses half full (by the last head we
 	 * read): a collector that is behind is woken, not pestered per event. */

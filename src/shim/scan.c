@@ -32,10 +32,10 @@
 #include "shim/heapmap.h"
 #include "shim/rings.h"
 #include "shim/tls.h"
+#include "trace/encode.h"
 #include "trace/format.h"
 #include "util/atomic.h"
 #include "util/fmt.h"
-#include "util/varint.h"
 
 #define STOP_TIMEOUT_MS 500 /* then threads that have not answered run on */
 #define RED_ZONE 128	    /* bytes below the stack pointer a leaf may use */
@@ -509,19 +509,16 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 	}
 	for (uint32_t i = 0; i < n; i += EDGES_PER_RECORD) {
 		uint32_t count = n - i < EDGES_PER_RECORD ? n - i : EDGES_PER_RECORD;
-		size_t off = writer_begin(o->w, HST_REC_SCAN_EDGES);
-		uint64_t prev_off = 0, prev_dst = 0;
-		writer_v(o->w, (uint64_t)kind);
-		writer_v(o->w, src);
-		writer_v(o->w, count);
+		uint8_t *rec = writer_room(o->w, encode_scan_edges_max(count));
+		if (!rec)
+			break; /* no memory: the rest of this source's edges are lost */
+		struct encode_edges st;
+		uint8_t *p = encode_scan_edges_begin(rec, &st, kind, src, count);
 		for (uint32_t k = i; k < i + count; k++) {
 			const struct edge_out *e = &o->edges_buf[k];
-			writer_v(o->w, e->src_off - prev_off);
-			writer_v(o->w, zigzag_enc((int64_t)(e->dst - prev_dst)) << 1 | (e->dst_off != 0));
-			prev_off = e->src_off;
-			prev_dst = e->dst;
+			p = encode_scan_edge(p, &st, e->src_off, e->dst, e->dst_off != 0);
 		}
-		writer_end(o->w, off);
+		writer_advance(o->w, encode_close(rec, p));
 		o->edges += count;
 		if (o->w->len > WRITER_CHUNK_TARGET * 4)
 			writer_flush(o->w); /* one block may hold millions */
@@ -535,14 +532,10 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 static void write_root(struct out *o, int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name,
 		       size_t name_len)
 {
-	size_t off = writer_begin(o->w, HST_REC_SCAN_ROOT);
-	writer_v(o->w, o->nroots);
-	writer_v(o->w, (uint64_t)kind);
-	writer_v(o->w, thread);
-	writer_v(o->w, lo);
-	writer_v(o->w, hi - lo);
-	writer_s(o->w, name, name_len);
-	writer_end(o->w, off);
+	uint8_t *p = writer_room(o->w, encode_scan_root_max(name_len));
+
+	if (p)
+		writer_advance(o->w, encode_scan_root(p, o->nroots, kind, thread, lo, hi - lo, name, name_len));
 	o->nroots++;
 }
 
@@ -785,31 +778,20 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 				h.hi = block_end(&h.b[i]);
 	}
 
-	size_t off = writer_begin(tw, HST_REC_SCAN);
-	writer_v(tw, clock_now_ns());
-	writer_v(tw, (uint64_t)reason);
-	writer_v(tw, h.n);
-	writer_v(tw, 0);
-	writer_v(tw, w->stopped);
-	writer_v(tw, w->nthreads - w->stopped);
-	writer_end(tw, off);
+	uint8_t *p = writer_room(tw, ENCODE_SCAN_MAX);
+	if (p)
+		writer_advance(tw, encode_scan(p, clock_now_ns(), reason, h.n, w->stopped, w->nthreads - w->stopped));
 
-	uint64_t prev = 0;
-	uint32_t prev_seq = 0;
+	struct encode_blocks bst = {0, 0};
 	for (uint64_t i = 0; i < h.n; i += 4096) {
 		uint64_t n = h.n - i < 4096 ? h.n - i : 4096;
-		off = writer_begin(tw, HST_REC_SCAN_BLOCKS);
-		writer_v(tw, n);
-		for (uint64_t k = i; k < i + n; k++) {
-			writer_z(tw, (int64_t)(h.b[k].addr - prev));
-			prev = h.b[k].addr;
-			writer_v(tw, h.b[k].info);
-			/* neighbours in memory were often allocated one after
-			 * the other: the difference is small */
-			writer_z(tw, (int32_t)(h.b[k].seq - prev_seq));
-			prev_seq = h.b[k].seq;
-		}
-		writer_end(tw, off);
+		uint8_t *rec = writer_room(tw, encode_scan_blocks_max(n));
+		if (!rec)
+			continue; /* no memory: these blocks are lost (edges name them) */
+		p = encode_scan_blocks_begin(rec, n);
+		for (uint64_t k = i; k < i + n; k++)
+			p = encode_scan_block(p, &bst, h.b[k].addr, h.b[k].info, h.b[k].seq);
+		writer_advance(tw, encode_close(rec, p));
 		if (tw->len > WRITER_CHUNK_TARGET * 4)
 			writer_flush(tw);
 	}
@@ -834,11 +816,9 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 		uint64_t size = heapmap_info(h.b[i].info)->size;
 		scan_range(&o, &h, 0, i, h.b[i].addr, h.b[i].addr + size);
 	}
-	off = writer_begin(tw, HST_REC_SCAN_END);
-	writer_v(tw, o.edges);
-	writer_v(tw, o.scanned);
-	writer_v(tw, clock_now_ns());
-	writer_end(tw, off);
+	p = writer_room(tw, ENCODE_SCAN_END_MAX);
+	if (p)
+		writer_advance(tw, encode_scan_end(p, o.edges, o.scanned, clock_now_ns()));
 	arena_map_munmap(h.b, cap * sizeof(*h.b) + 1);
 	if (o.stamp)
 		arena_map_munmap(o.stamp, (cap + 1) * sizeof(uint32_t));

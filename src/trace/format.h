@@ -4,7 +4,9 @@
  *
  * This header is the contract between the shim that writes a trace and the
  * analyzer that reads it, possibly years later; man/heapsnap-trace.5 is
- * written from it.  All integers are little-endian.
+ * written from it.  All integers are little-endian.  Every record is
+ * encoded in src/trace/encode.c and decoded in src/trace/reader.c (the ring
+ * file in src/trace/recover.c); nothing else writes or parses them.
  *
  * File layout
  *

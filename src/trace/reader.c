@@ -1,6 +1,7 @@
 /*
- * reader.c - validate a trace, decompress its chunks, decode its records,
- * and recover the events a killed process left in its ring file.
+ * reader.c - validate a trace, decompress its chunks and decode its
+ * records; then hand over to the recovery of what a killed process left
+ * in its ring file (recover.c).
  */
 #define _GNU_SOURCE
 #include "trace/reader.h"
@@ -9,38 +10,16 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "trace/format.h"
-#include "trace/ringfile.h"
-#include "util/compiler.h"
+#include "trace/recover.h"
 #include "util/crc32c.h"
-#include "util/hashmap.h"
-#include "util/atomic.h"
 #include "util/varint.h"
 
 #define MAX_RINGS 65536
-
-/* Where the recovery from the ring file stands. */
-struct recovery {
-	uint8_t *map;	      /* the ring file, read-only */
-	size_t size;	      /* its bytes */
-	int phase;	      /* 0 threads, 1 stacks, 2 events, 3 done */
-	size_t seg;	      /* offset of the segment being walked */
-	size_t entry;	      /* offset in a stacks segment */
-	/* event merge: one cursor per ring segment */
-	struct rcursor {
-		const struct ringfile_ring *ring;
-		uint64_t pos, end;
-	} *cur;
-	size_t ncur;
-	size_t next_thread; /* phase 0: next cursor to announce */
-	struct hashmap blocks; /* address -> allocinfo of recovered blocks */
-	size_t next_info;      /* next allocinfo id for recovered blocks */
-};
 
 /* A stack as the reader keeps it, for later stacks that refer to it. */
 struct stack_copy {
@@ -92,9 +71,7 @@ struct trace_reader {
 	char why[256];
 	uint64_t *progress;  /* per ring id: position already in chunks */
 	size_t nprogress;
-	struct recovery rec;
-	int recovering;
-	uint64_t recovered;
+	struct recover *rec; /* after the chunks: the ring file (recover.h) */
 };
 
 static uint32_t le32(const uint8_t *p)
@@ -204,7 +181,7 @@ uint64_t reader_tag_bytes(const struct trace_reader *r, int tag)
 
 uint64_t reader_recovered(const struct trace_reader *r)
 {
-	return r->recovered;
+	return r->rec ? recover_count(r->rec) : 0;
 }
 
 static int grow(uint8_t **p, size_t *cap, size_t n)
@@ -657,14 +634,15 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 	return b.bad ? corrupt_record(r, tag) : 1;
 }
 
-static int recovery_start(struct trace_reader *r);
-static int recovery_next(struct trace_reader *r, struct trace_item *it);
-
 int reader_next(struct trace_reader *r, struct trace_item *it)
 {
 	for (;;) {
-		if (r->recovering)
-			return recovery_next(r, it);
+		if (r->rec) {
+			int rc = recover_next(r->rec, it);
+			if (rc < 0)
+				diag_set(r->diag, "%s.rings: out of memory", r->path);
+			return rc;
+		}
 		if (r->ev_left)
 			return next_event(r, it);
 		if (r->sc_left)
@@ -693,225 +671,10 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 			if (r->last_tag != HST_REC_END) {
 				if (!r->truncated)
 					set_truncated(r, "the trace has no END record (the process was killed or crashed)");
-				if (recovery_start(r) == 0)
-					r->recovering = 1;
+				r->rec = recover_open(r->path, r->hdr.nonce, r->progress, r->nprogress,
+						      r->max_info + 1);
 			}
 		}
-	}
-}
-
-/* ---- recovery from TRACE.rings ------------------------------------------ */
-
-static const struct ringfile_seg *seg_at(const struct recovery *c, size_t off)
-{
-	if (off + sizeof(struct ringfile_seg) > c->size)
-		return NULL;
-	const struct ringfile_seg *s = (const void *)(c->map + off);
-	if (s->magic != RINGFILE_SEG_MAGIC || s->bytes < 4096 || s->bytes > c->size - off)
-		return NULL;
-	return s;
-}
-
-static int recovery_start(struct trace_reader *r)
-{
-	struct recovery *c = &r->rec;
-	char path[4200];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s.rings", r->path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) || st.st_size < RINGFILE_HEADER_SIZE) {
-		close(fd);
-		return -1;
-	}
-	c->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (c->map == MAP_FAILED) {
-		c->map = NULL;
-		return -1;
-	}
-	c->size = (size_t)st.st_size;
-	const struct ringfile_file_header *h = (const void *)c->map;
-	if (memcmp(h->magic, RINGFILE_MAGIC, 8) || h->version != RINGFILE_VERSION || h->nonce != r->hdr.nonce) {
-		munmap(c->map, c->size);
-		c->map = NULL;
-		return -1;
-	}
-	/* One cursor per ring: [max(progress, head, tail - capacity), tail). */
-	size_t nrings = 0;
-	for (size_t off = RINGFILE_HEADER_SIZE; seg_at(c, off); off += seg_at(c, off)->bytes)
-		nrings += seg_at(c, off)->type == RINGFILE_SEG_RING;
-	c->cur = calloc(nrings + 1, sizeof(*c->cur));
-	if (!c->cur)
-		return -1;
-	for (size_t off = RINGFILE_HEADER_SIZE; seg_at(c, off); off += seg_at(c, off)->bytes) {
-		const struct ringfile_ring *g = (const void *)(c->map + off);
-		if (g->seg.type != RINGFILE_SEG_RING || !g->capacity || (g->capacity & (g->capacity - 1)) ||
-		    RINGFILE_RING_SLOTS_OFFSET + (uint64_t)g->capacity * sizeof(struct ring_rec) > g->seg.bytes)
-			continue;
-		/* relaxed: a private copy of a dead process's file; nobody
-		 * writes it any more */
-		uint64_t tail = atomic_load_rlx(&((struct ringfile_ring *)g)->tail);
-		uint64_t head = atomic_load_rlx(&((struct ringfile_ring *)g)->head);
-		uint64_t from = head;
-		if (g->ring_id < r->nprogress && r->progress[g->ring_id] > from)
-			from = r->progress[g->ring_id];
-		if (tail > g->capacity && tail - g->capacity > from)
-			from = tail - g->capacity;
-		if (from >= tail)
-			continue;
-		c->cur[c->ncur++] = (struct rcursor){g, from, tail};
-	}
-	c->phase = 0;
-	return hashmap_init(&c->blocks, 1024);
-}
-
-/*
- * Ring records name blocks by address, chunks by allocinfo.  A recovered
- * allocation gets an allocinfo of its own (after every id of the chunks);
- * a recovered free is matched by address against recovered allocations
- * only: a block allocated before the last chunk cannot be named (info 0).
- */
-static uint32_t recover_alloc(struct trace_reader *r, const struct ring_rec *ev)
-{
-	struct recovery *c = &r->rec;
-	uint32_t id = (uint32_t)(r->max_info + 1 > c->next_info ? r->max_info + 1 : c->next_info);
-
-	c->next_info = id + 1;
-	if (set_info(r, id, ring_rec_size(ev), ring_rec_stack(ev)) || hashmap_put(&c->blocks, ring_rec_addr(ev), id))
-		return 0;
-	return id;
-}
-
-static uint32_t recover_free(struct trace_reader *r, uint64_t addr)
-{
-	uint64_t *v = hashmap_get(&r->rec.blocks, addr);
-	uint32_t id = v ? (uint32_t)*v : 0;
-
-	if (v)
-		hashmap_del(&r->rec.blocks, addr);
-	return id;
-}
-
-static const struct ring_rec *cursor_rec(const struct rcursor *k, uint64_t pos)
-{
-	const struct ring_rec *slots = (const void *)((const uint8_t *)k->ring + RINGFILE_RING_SLOTS_OFFSET);
-	return &slots[pos & (k->ring->capacity - 1)];
-}
-
-static int recovery_next(struct trace_reader *r, struct trace_item *it)
-{
-	struct recovery *c = &r->rec;
-
-	memset(it, 0, sizeof(*it));
-	/* Phase 0: a THREAD item for each ring that has events to give. */
-	if (c->phase == 0) {
-		while (c->next_thread < c->ncur) {
-			const struct ringfile_ring *g = c->cur[c->next_thread++].ring;
-			if (!g->thread_index)
-				continue;
-			it->type = ITEM_THREAD;
-			it->thread.index = g->thread_index;
-			it->thread.tid = g->tid;
-			it->thread.ts = 0;
-			return 1;
-		}
-		c->phase = 1;
-		c->seg = RINGFILE_HEADER_SIZE;
-		c->entry = 0;
-	}
-	/* Phase 1: every complete stack entry (the analyzer keeps the first
-	 * definition of an id and ignores repeats). */
-	while (c->phase == 1) {
-		const struct ringfile_seg *s = seg_at(c, c->seg);
-		if (!s) {
-			c->phase = 2;
-			break;
-		}
-		if (s->type != RINGFILE_SEG_STACKS) {
-			c->seg += s->bytes;
-			c->entry = 0;
-			continue;
-		}
-		const struct ringfile_stacks *st = (const void *)s;
-		/* relaxed: as above, a dead process's file */
-		uint64_t used = atomic_load_rlx(&((struct ringfile_stacks *)st)->used);
-		if (used > s->bytes - RINGFILE_STACKS_DATA_OFFSET)
-			used = s->bytes - RINGFILE_STACKS_DATA_OFFSET;
-		if (c->entry + sizeof(struct ringfile_stack_entry) > used) {
-			c->seg += s->bytes;
-			c->entry = 0;
-			continue;
-		}
-		const struct ringfile_stack_entry *e =
-			(const void *)((const uint8_t *)s + RINGFILE_STACKS_DATA_OFFSET + c->entry);
-		size_t bytes = sizeof(*e) + (size_t)e->depth * sizeof(uint64_t);
-		if (c->entry + bytes > used) {
-			c->seg += s->bytes;
-			c->entry = 0;
-			continue;
-		}
-		c->entry += bytes;
-		/* relaxed: as above; an entry whose writer died midway says not ready */
-		if (!atomic_load_rlx(&((struct ringfile_stack_entry *)e)->ready) || !e->id)
-			continue;
-		if (grow((uint8_t **)&r->ips, &r->ips_cap, (e->depth + 1) * sizeof(uint64_t)))
-			return -1;
-		memcpy(r->ips, e->ips, e->depth * sizeof(uint64_t));
-		it->type = ITEM_STACK;
-		it->stack.id = e->id;
-		it->stack.depth = e->depth;
-		it->stack.ips = r->ips;
-		return 1;
-	}
-	/* Phase 2: the events, merged by time across rings. */
-	for (;;) {
-		struct rcursor *best = NULL;
-		for (size_t i = 0; i < c->ncur; i++) {
-			struct rcursor *k = &c->cur[i];
-			if (k->pos < k->end && (!best || cursor_rec(k, k->pos)->ts < cursor_rec(best, best->pos)->ts))
-				best = k;
-		}
-		if (!best)
-			return 0;
-		const struct ring_rec *rec = cursor_rec(best, best->pos), *ev = rec;
-		unsigned n = 1;
-		if (ring_rec_old(rec)) {
-			if (best->pos + 1 >= best->end) {
-				best->pos++;
-				continue; /* half a realloc: the rest was never committed */
-			}
-			ev = cursor_rec(best, best->pos + 1);
-			n = 2;
-		}
-		best->pos += n;
-		unsigned kind = ring_rec_kind(ev);
-		if (!hst_event_name(kind))
-			continue;
-		it->type = ITEM_EVENT;
-		it->ev.kind = (uint8_t)kind;
-		it->ev.thread = best->ring->thread_index;
-		it->ev.ts = ev->ts / 1000 * 1000;
-		switch (hst_event_shape(kind)) {
-		case HST_SHAPE_ALLOC:
-			it->ev.info = recover_alloc(r, ev);
-			break;
-		case HST_SHAPE_FREE:
-			it->ev.info = recover_free(r, ring_rec_addr(ev));
-			break;
-		case HST_SHAPE_REALLOC:
-			it->ev.old_info = n == 2 ? recover_free(r, ring_rec_addr(rec)) : 0;
-			it->ev.info = ring_rec_addr(ev) ? recover_alloc(r, ev) : 0;
-			break;
-		case HST_SHAPE_ADDR:
-			break;
-		}
-		get_info(r, it->ev.old_info, &it->ev.old_size, &it->ev.old_stack);
-		get_info(r, it->ev.info, &it->ev.size, &it->ev.stack);
-		r->recovered++;
-		return 1;
 	}
 }
 
@@ -920,11 +683,7 @@ void reader_close(struct trace_reader *r)
 	if (!r)
 		return;
 	close(r->fd);
-	if (r->rec.map)
-		munmap(r->rec.map, r->rec.size);
-	free(r->rec.cur);
-	if (r->rec.blocks.keys)
-		hashmap_free(&r->rec.blocks);
+	recover_close(r->rec);
 	free(r->info_size);
 	free(r->info_stack);
 	free(r->path);

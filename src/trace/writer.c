@@ -15,7 +15,6 @@
 #include "trace/format.h"
 #include "util/crc32c.h"
 #include "util/fmt.h"
-#include "util/varint.h"
 
 static void *zalloc_cb(void *opaque, size_t n)
 {
@@ -152,64 +151,6 @@ void writer_raw(struct trace_writer *w, const void *p, size_t n)
 		return;
 	memcpy(d, p, n);
 	w->len += n;
-}
-
-void writer_v(struct trace_writer *w, uint64_t v)
-{
-	uint8_t *d = writer_room(w, VARINT_MAX);
-	if (d)
-		writer_advance(w, varint_put(d, v));
-}
-
-void writer_z(struct trace_writer *w, int64_t v)
-{
-	writer_v(w, zigzag_enc(v));
-}
-
-void writer_s(struct trace_writer *w, const char *s, size_t n)
-{
-	writer_v(w, n);
-	writer_raw(w, s, n);
-}
-
-size_t writer_hole4(struct trace_writer *w)
-{
-	static const uint8_t zero4[4] = {0x80, 0x80, 0x80, 0x00};
-	size_t off = w->len;
-
-	writer_raw(w, zero4, 4);
-	return off;
-}
-
-void writer_patch4(struct trace_writer *w, size_t off, uint32_t v)
-{
-	/* a 4-byte LEB128 with continuation bits forced: holds < 2^28 */
-	uint8_t *p = w->buf + off;
-	p[0] = (uint8_t)(0x80 | (v & 0x7f));
-	p[1] = (uint8_t)(0x80 | ((v >> 7) & 0x7f));
-	p[2] = (uint8_t)(0x80 | ((v >> 14) & 0x7f));
-	p[3] = (uint8_t)((v >> 21) & 0x7f);
-}
-
-size_t writer_begin(struct trace_writer *w, uint8_t tag)
-{
-	size_t off = w->len;
-
-	writer_raw(w, &tag, 1);
-	writer_hole4(w);
-	return off;
-}
-
-void writer_end(struct trace_writer *w, size_t off)
-{
-	if (w->len < off + 5)
-		return; /* out of memory midway: the record is cut by flush */
-	writer_patch4(w, off + 1, (uint32_t)(w->len - off - 5));
-}
-
-void writer_cancel(struct trace_writer *w, size_t off)
-{
-	w->len = off;
 }
 
 /*

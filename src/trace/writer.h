@@ -6,7 +6,8 @@
  *
  * Use:
  *   writer_init(w, ...); writer_create(w, pattern, ...);
- *   off = writer_begin(w, tag); writer_v(w, x)...; writer_end(w, off);
+ *   p = writer_room(w, ENCODE_THREAD_MAX);
+ *   if (p) writer_advance(w, encode_thread(p, ...));   (trace/encode.h)
  *   ... writer_flush(w) when a chunk is full or a cycle ends ...
  *   writer_close(w);
  */
@@ -47,25 +48,17 @@ int writer_create(struct trace_writer *w, const char *pattern, const char *exe, 
 		  uint32_t ppid, uint64_t nonce, uint64_t realtime_ns, uint64_t mono_ns, char *out,
 		  size_t cap);
 
-/* Open a record of the given tag; return the token for writer_end. */
-size_t writer_begin(struct trace_writer *w, uint8_t tag);
-/* Close the record opened at token off (fills in its length). */
-void writer_end(struct trace_writer *w, size_t off);
-/* Cancel the record opened at off. */
-void writer_cancel(struct trace_writer *w, size_t off);
-
-/* Field appenders: unsigned varint, zigzag varint, string, raw bytes. */
-void writer_v(struct trace_writer *w, uint64_t v);
-void writer_z(struct trace_writer *w, int64_t v);
-void writer_s(struct trace_writer *w, const char *s, size_t n);
-void writer_raw(struct trace_writer *w, const void *p, size_t n);
-/* Reserve a 4-byte varint to be filled later with writer_patch4. */
-size_t writer_hole4(struct trace_writer *w);
-void writer_patch4(struct trace_writer *w, size_t off, uint32_t v);
-/* Make room for n more bytes; return a pointer to them (advance with
- * writer_advance). */
+/* Return room for n more bytes at the end of the chunk being built, or
+ * NULL when there is no memory for them.  The records themselves are made
+ * by trace/encode.h, in that room; writer_advance then takes them in. */
 uint8_t *writer_room(struct trace_writer *w, size_t n);
+
+/* The bytes up to end (inside the room writer_room gave) are whole
+ * records of the chunk. */
 void writer_advance(struct trace_writer *w, uint8_t *end);
+
+/* Append n bytes of whole records (a record encoded earlier). */
+void writer_raw(struct trace_writer *w, const void *p, size_t n);
 
 /* Compress and append the current chunk, if any.  Return 0 or -errno. */
 int writer_flush(struct trace_writer *w);

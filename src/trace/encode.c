@@ -1,0 +1,318 @@
+/*
+ * encode.c - every trace record, written into the caller's buffer.
+ * HOOK-SAFE.
+ */
+#include "trace/encode.h"
+
+#include <string.h>
+
+#include "trace/format.h"
+#include "util/assert.h"
+
+/* ---- fields ------------------------------------------------------------------- */
+
+static uint8_t *put_v(uint8_t *p, uint64_t v)
+{
+	return varint_put(p, v);
+}
+
+static uint8_t *put_z(uint8_t *p, int64_t v)
+{
+	return varint_put(p, zigzag_enc(v));
+}
+
+/* A string: its length, then its bytes (no NUL). */
+static uint8_t *put_s(uint8_t *p, const void *s, size_t n)
+{
+	p = varint_put(p, n);
+	if (n)
+		memcpy(p, s, n);
+	return p + n;
+}
+
+/* Open a record of tag at p: the tag, and a length to be filled in by
+ * encode_close.  Return where its body goes. */
+static uint8_t *open_record(uint8_t *p, uint8_t tag)
+{
+	p[0] = tag;
+	p[1] = 0x80;
+	p[2] = 0x80;
+	p[3] = 0x80;
+	p[4] = 0;
+	return p + ENCODE_HEAD;
+}
+
+uint8_t *encode_close(uint8_t *rec, uint8_t *end)
+{
+	size_t n = (size_t)(end - rec) - ENCODE_HEAD;
+
+	HS_ASSERT(n < ENCODE_BODY_MAX);
+	/* a 4-byte LEB128 with the continuation bits forced */
+	rec[1] = (uint8_t)(0x80 | (n & 0x7f));
+	rec[2] = (uint8_t)(0x80 | ((n >> 7) & 0x7f));
+	rec[3] = (uint8_t)(0x80 | ((n >> 14) & 0x7f));
+	rec[4] = (uint8_t)((n >> 21) & 0x7f);
+	return end;
+}
+
+/* ---- process and modules -------------------------------------------------------- */
+
+uint8_t *encode_process(uint8_t *p, const struct encode_process *pr)
+{
+	uint8_t *q = open_record(p, HST_REC_PROCESS);
+
+	q = put_v(q, pr->pid);
+	q = put_v(q, pr->ppid);
+	q = put_s(q, pr->exe, pr->exe_len);
+	q = put_s(q, pr->cmdline, pr->cmdline_len);
+	q = put_s(q, pr->options, pr->options_len);
+	q = put_s(q, pr->allocator, pr->allocator_len);
+	q = put_v(q, pr->max_frames);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_module(uint8_t *p, const char *path, size_t path_len, const uint8_t *build_id,
+		       size_t build_id_len, uint64_t load_bias, uint32_t nseg)
+{
+	p = put_s(p, path, path_len);
+	p = put_s(p, build_id, build_id_len);
+	p = put_v(p, load_bias);
+	return put_v(p, nseg);
+}
+
+uint8_t *encode_segment(uint8_t *p, uint64_t vaddr, uint64_t memsz, uint32_t flags)
+{
+	p = put_v(p, vaddr);
+	p = put_v(p, memsz);
+	return put_v(p, flags);
+}
+
+uint8_t *encode_modules(uint8_t *p, uint64_t ts, uint64_t count, const uint8_t *modules, size_t len)
+{
+	uint8_t *q = open_record(p, HST_REC_MODULES);
+
+	q = put_v(q, ts);
+	q = put_v(q, count);
+	if (len)
+		memcpy(q, modules, len);
+	return encode_close(p, q + len);
+}
+
+/* ---- stacks, threads, allocinfos, snapshots --------------------------------------- */
+
+uint8_t *encode_stack(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared,
+		      const uint64_t *ips)
+{
+	uint8_t *q = open_record(p, HST_REC_STACK);
+
+	HS_ASSERT(shared <= depth);
+	q = put_v(q, id);
+	q = put_v(q, depth);
+	q = put_v(q, ref);
+	q = put_v(q, shared);
+	/* the innermost frames: the first whole, the others as the difference
+	 * from the one before (calls from one function are near each other) */
+	for (uint32_t i = 0; i < depth - shared; i++)
+		q = i ? put_z(q, (int64_t)(ips[i] - ips[i - 1])) : put_v(q, ips[0]);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_thread(uint8_t *p, uint32_t index, uint32_t tid, uint64_t start_ns)
+{
+	uint8_t *q = open_record(p, HST_REC_THREAD);
+
+	q = put_v(q, index);
+	q = put_v(q, tid);
+	q = put_v(q, start_ns);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_thread_end(uint8_t *p, uint32_t index, uint64_t end_ns, const char *name, size_t name_len)
+{
+	uint8_t *q = open_record(p, HST_REC_THREAD_END);
+
+	q = put_v(q, index);
+	q = put_v(q, end_ns);
+	q = put_s(q, name, name_len);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_allocinfo(uint8_t *p, uint32_t id, uint64_t size, uint32_t stack)
+{
+	uint8_t *q = open_record(p, HST_REC_ALLOCINFO);
+
+	HS_ASSERT(id != 0);
+	q = put_v(q, id);
+	q = put_v(q, size);
+	q = put_v(q, stack);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_snapshot(uint8_t *p, uint64_t ts, uint32_t index, int trigger, const char *label,
+			 size_t label_len)
+{
+	uint8_t *q = open_record(p, HST_REC_SNAPSHOT);
+
+	q = put_v(q, ts);
+	q = put_v(q, index);
+	q = put_v(q, (uint64_t)trigger);
+	q = put_s(q, label, label_len);
+	return encode_close(p, q);
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+/* Append v to column c; the caller made room. */
+static void col_v(struct encode_column *c, uint64_t v)
+{
+	c->len = (size_t)(varint_put(c->p + c->len, v) - c->p);
+}
+
+void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
+{
+	uint64_t tick = ts / e->tick;
+
+	for (int i = 0; i < 4; i++)
+		HS_ASSERT(e->col[i].cap - e->col[i].len >= ENCODE_EVENT_COL_MAX);
+	if (!e->count) {
+		e->base = ts;
+		e->prev_tick = tick;
+	}
+	e->col[0].p[e->col[0].len++] = kind;
+	col_v(&e->col[1], thread);
+	col_v(&e->col[2], zigzag_enc((int64_t)(tick - e->prev_tick)));
+	e->prev_tick = tick;
+	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
+	case HST_SHAPE_ALLOC:
+	case HST_SHAPE_FREE:
+		col_v(&e->col[3], a);
+		break;
+	case HST_SHAPE_REALLOC:
+		col_v(&e->col[3], a);
+		col_v(&e->col[3], b);
+		break;
+	case HST_SHAPE_ADDR:
+		break;
+	}
+	e->count++;
+}
+
+uint8_t *encode_events(uint8_t *p, struct encode_events *e)
+{
+	if (!e->count)
+		return p;
+	uint8_t *q = open_record(p, HST_REC_EVENTS);
+	q = put_v(q, e->base);
+	q = put_v(q, e->count);
+	q = put_v(q, e->tick);
+	for (int i = 0; i < 4; i++) {
+		q = put_s(q, e->col[i].p, e->col[i].len);
+		e->col[i].len = 0;
+	}
+	e->count = 0;
+	return encode_close(p, q);
+}
+
+/* ---- progress and end ------------------------------------------------------------- */
+
+uint8_t *encode_progress_begin(uint8_t *p, uint64_t count)
+{
+	return put_v(open_record(p, HST_REC_PROGRESS), count);
+}
+
+uint8_t *encode_progress_ring(uint8_t *p, uint32_t ring_id, uint64_t position)
+{
+	p = put_v(p, ring_id);
+	return put_v(p, position);
+}
+
+uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events, uint64_t dropped)
+{
+	uint8_t *q = open_record(p, HST_REC_END);
+
+	q = put_v(q, ts);
+	q = put_v(q, (uint64_t)reason);
+	q = put_z(q, status);
+	q = put_v(q, events);
+	q = put_v(q, dropped);
+	return encode_close(p, q);
+}
+
+/* ---- the pointer scan --------------------------------------------------------------- */
+
+uint8_t *encode_scan(uint8_t *p, uint64_t ts, int reason, uint64_t blocks, uint32_t stopped,
+		     uint32_t missed)
+{
+	uint8_t *q = open_record(p, HST_REC_SCAN);
+
+	q = put_v(q, ts);
+	q = put_v(q, (uint64_t)reason);
+	q = put_v(q, blocks);
+	q = put_v(q, 0); /* reserved: roots are counted as they come */
+	q = put_v(q, stopped);
+	q = put_v(q, missed);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_scan_blocks_begin(uint8_t *p, uint64_t count)
+{
+	return put_v(open_record(p, HST_REC_SCAN_BLOCKS), count);
+}
+
+uint8_t *encode_scan_block(uint8_t *p, struct encode_blocks *s, uint64_t addr, uint32_t info, uint32_t seq)
+{
+	p = put_z(p, (int64_t)(addr - s->prev_addr));
+	p = put_v(p, info);
+	/* neighbours in memory were often allocated one after the other:
+	 * the difference, as a signed 32-bit one, is small */
+	p = put_z(p, (int32_t)(seq - s->prev_seq));
+	s->prev_addr = addr;
+	s->prev_seq = seq;
+	return p;
+}
+
+uint8_t *encode_scan_root(uint8_t *p, uint32_t index, int kind, uint32_t thread, uint64_t addr, uint64_t bytes,
+			  const char *name, size_t name_len)
+{
+	uint8_t *q = open_record(p, HST_REC_SCAN_ROOT);
+
+	q = put_v(q, index);
+	q = put_v(q, (uint64_t)kind);
+	q = put_v(q, thread);
+	q = put_v(q, addr);
+	q = put_v(q, bytes);
+	q = put_s(q, name, name_len);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_scan_edges_begin(uint8_t *p, struct encode_edges *s, int from_root, uint64_t src,
+				 uint64_t count)
+{
+	uint8_t *q = open_record(p, HST_REC_SCAN_EDGES);
+
+	s->prev_offset = 0;
+	s->prev_target = 0;
+	q = put_v(q, (uint64_t)from_root);
+	q = put_v(q, src);
+	return put_v(q, count);
+}
+
+uint8_t *encode_scan_edge(uint8_t *p, struct encode_edges *s, uint64_t offset, uint64_t target, int interior)
+{
+	HS_ASSERT(offset >= s->prev_offset);
+	p = put_v(p, offset - s->prev_offset);
+	p = put_v(p, zigzag_enc((int64_t)(target - s->prev_target)) << 1 | (interior != 0));
+	s->prev_offset = offset;
+	s->prev_target = target;
+	return p;
+}
+
+uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts)
+{
+	uint8_t *q = open_record(p, HST_REC_SCAN_END);
+
+	q = put_v(q, edges);
+	q = put_v(q, bytes);
+	q = put_v(q, ts);
+	return encode_close(p, q);
+}

@@ -1,0 +1,254 @@
+/*
+ * encode.h - the one encoder of every trace record (format.h).
+ * HOOK-SAFE: pure functions on the caller's buffer; no allocation, no
+ * system call, no lock.
+ *
+ * Each encode_<record> writes one whole record (tag, length, body) at p
+ * and returns the byte after it.  The caller makes room first: at most
+ * ENCODE_<RECORD>_MAX or encode_<record>_max(...) bytes, the bound for any
+ * argument values.  In the shim that room is writer_room's; in the tests,
+ * any buffer:
+ *
+ *   uint8_t *p = writer_room(w, ENCODE_THREAD_MAX);
+ *   if (p)
+ *           writer_advance(w, encode_thread(p, index, tid, start_ns));
+ *
+ * Records that are built piece by piece (PROGRESS, SCAN_BLOCKS, SCAN_EDGES)
+ * open with encode_<record>_begin, take their entries one by one and end
+ * with encode_close(record_start, end), which fills in the length; the
+ * room for the whole record is reserved before the first piece.  The
+ * bodies of EVENTS are built in four columns (struct encode_events) and
+ * the record is written once they are full.
+ *
+ * Record lengths are 4-byte varints with the continuation bits forced, so
+ * a record can be opened before its length is known: a body is less than
+ * ENCODE_BODY_MAX bytes.
+ */
+#ifndef HS_TRACE_ENCODE_H
+#define HS_TRACE_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/varint.h"
+
+#define ENCODE_HEAD 5		     /* tag and 4-byte length */
+#define ENCODE_BODY_MAX (1u << 28)   /* bodies are shorter than this */
+#define ENCODE_V VARINT_MAX	     /* one varint field, at most */
+
+/* The record that starts at rec ends at end: fill in its length.  Return end. */
+uint8_t *encode_close(uint8_t *rec, uint8_t *end);
+
+/* ---- process and modules ---------------------------------------------------- */
+
+/* PROCESS: the strings are not NUL-terminated (cmdline holds NULs). */
+struct encode_process {
+	uint32_t pid, ppid;
+	const char *exe;       /* path of the executable */
+	size_t exe_len;	       /* bytes */
+	const char *cmdline;   /* arguments, NUL-separated */
+	size_t cmdline_len;    /* bytes */
+	const char *options;   /* HEAPSNAP_OPTIONS as given */
+	size_t options_len;    /* bytes */
+	const char *allocator; /* "jemalloc" or "system" */
+	size_t allocator_len;  /* bytes */
+	uint32_t max_frames;   /* frames per stack */
+};
+
+static inline size_t encode_process_max(const struct encode_process *pr)
+{
+	return ENCODE_HEAD + 7 * ENCODE_V + pr->exe_len + pr->cmdline_len + pr->options_len + pr->allocator_len;
+}
+
+uint8_t *encode_process(uint8_t *p, const struct encode_process *pr);
+
+/*
+ * MODULES: the modules are encoded one by one into a scratch buffer
+ * (encode_module, then encode_segment for each of its nseg PT_LOAD
+ * segments), then the record is made of that buffer.
+ */
+static inline size_t encode_module_max(size_t path_len, size_t build_id_len)
+{
+	return 4 * ENCODE_V + path_len + build_id_len;
+}
+
+uint8_t *encode_module(uint8_t *p, const char *path, size_t path_len, const uint8_t *build_id,
+		       size_t build_id_len, uint64_t load_bias, uint32_t nseg);
+
+#define ENCODE_SEGMENT_MAX (3 * ENCODE_V)
+
+/* One PT_LOAD segment: vaddr relative to the load bias, memsz, PF_* flags. */
+uint8_t *encode_segment(uint8_t *p, uint64_t vaddr, uint64_t memsz, uint32_t flags);
+
+static inline size_t encode_modules_max(size_t modules_len)
+{
+	return ENCODE_HEAD + 2 * ENCODE_V + modules_len;
+}
+
+/* MODULES of count modules whose encodings are modules[0..len). */
+uint8_t *encode_modules(uint8_t *p, uint64_t ts, uint64_t count, const uint8_t *modules, size_t len);
+
+/* ---- stacks, threads, allocinfos, snapshots ---------------------------------- */
+
+static inline size_t encode_stack_max(uint32_t depth)
+{
+	return ENCODE_HEAD + (4 + (size_t)depth) * ENCODE_V;
+}
+
+/* STACK id of depth ips (innermost first) whose outermost shared frames
+ * are those of stack ref (ref 0 and shared 0: none). */
+uint8_t *encode_stack(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared,
+		      const uint64_t *ips);
+
+#define ENCODE_THREAD_MAX (ENCODE_HEAD + 3 * ENCODE_V)
+
+uint8_t *encode_thread(uint8_t *p, uint32_t index, uint32_t tid, uint64_t start_ns);
+
+static inline size_t encode_thread_end_max(size_t name_len)
+{
+	return ENCODE_HEAD + 3 * ENCODE_V + name_len;
+}
+
+uint8_t *encode_thread_end(uint8_t *p, uint32_t index, uint64_t end_ns, const char *name, size_t name_len);
+
+#define ENCODE_ALLOCINFO_MAX (ENCODE_HEAD + 3 * ENCODE_V)
+
+uint8_t *encode_allocinfo(uint8_t *p, uint32_t id, uint64_t size, uint32_t stack);
+
+static inline size_t encode_snapshot_max(size_t label_len)
+{
+	return ENCODE_HEAD + 4 * ENCODE_V + label_len;
+}
+
+/* SNAPSHOT: trigger is an enum hst_snap_trigger. */
+uint8_t *encode_snapshot(uint8_t *p, uint64_t ts, uint32_t index, int trigger, const char *label,
+			 size_t label_len);
+
+/* ---- events ------------------------------------------------------------------ */
+
+/* One column of an EVENTS record: the caller's buffer. */
+struct encode_column {
+	uint8_t *p; /* bytes */
+	size_t len; /* used */
+	size_t cap; /* allocated */
+};
+
+/* The EVENTS record being built: its four columns (kinds, threads, times,
+ * blocks; format.h) and the state of its time deltas. */
+struct encode_events {
+	struct encode_column col[4];
+	uint64_t tick;	    /* ns per time unit of the time column */
+	uint64_t base;	    /* time of the first event, ns */
+	uint64_t prev_tick; /* time of the previous event, ticks */
+	uint32_t count;	    /* events in the columns */
+};
+
+/* Bytes one event adds to any one column, at most. */
+#define ENCODE_EVENT_COL_MAX (2 * ENCODE_V)
+
+/*
+ * Append one event to the columns; each must have ENCODE_EVENT_COL_MAX
+ * bytes free.  kind is an enum hst_event_kind, maybe | HST_EV_IMPLICIT;
+ * a is the allocinfo of the block (the old block of a realloc), b the new
+ * block of a realloc.
+ */
+void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b);
+
+static inline size_t encode_events_max(const struct encode_events *e)
+{
+	return ENCODE_HEAD + 7 * ENCODE_V + e->col[0].len + e->col[1].len + e->col[2].len + e->col[3].len;
+}
+
+/* Write the events in the columns as one EVENTS record and empty them
+ * (count 0); nothing is written when there are none. */
+uint8_t *encode_events(uint8_t *p, struct encode_events *e);
+
+/* Empty the columns without writing them. */
+static inline void encode_events_clear(struct encode_events *e)
+{
+	for (int i = 0; i < 4; i++)
+		e->col[i].len = 0;
+	e->count = 0;
+}
+
+/* ---- progress and end ---------------------------------------------------------- */
+
+#define ENCODE_PROGRESS_ENTRY_MAX (2 * ENCODE_V)
+
+static inline size_t encode_progress_max(size_t count)
+{
+	return ENCODE_HEAD + ENCODE_V + count * ENCODE_PROGRESS_ENTRY_MAX;
+}
+
+/* PROGRESS of count (ring, position) pairs, each given to
+ * encode_progress_ring; then encode_close. */
+uint8_t *encode_progress_begin(uint8_t *p, uint64_t count);
+uint8_t *encode_progress_ring(uint8_t *p, uint32_t ring_id, uint64_t position);
+
+#define ENCODE_END_MAX (ENCODE_HEAD + 5 * ENCODE_V)
+
+/* END: reason is an enum hst_end_reason. */
+uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events, uint64_t dropped);
+
+/* ---- the pointer scan -------------------------------------------------------- */
+
+#define ENCODE_SCAN_MAX (ENCODE_HEAD + 6 * ENCODE_V)
+
+/* SCAN: reason is an enum hst_scan_reason. */
+uint8_t *encode_scan(uint8_t *p, uint64_t ts, int reason, uint64_t blocks, uint32_t stopped,
+		     uint32_t missed);
+
+/* The delta bases of the SCAN_BLOCKS records of one scan: zero it at the
+ * scan's start, it runs on across its records. */
+struct encode_blocks {
+	uint64_t prev_addr; /* address of the previous block */
+	uint32_t prev_seq;  /* its allocation order */
+};
+
+#define ENCODE_SCAN_BLOCK_MAX (3 * ENCODE_V)
+
+static inline size_t encode_scan_blocks_max(size_t count)
+{
+	return ENCODE_HEAD + ENCODE_V + count * ENCODE_SCAN_BLOCK_MAX;
+}
+
+/* SCAN_BLOCKS of count blocks in address order, each given to
+ * encode_scan_block; then encode_close. */
+uint8_t *encode_scan_blocks_begin(uint8_t *p, uint64_t count);
+uint8_t *encode_scan_block(uint8_t *p, struct encode_blocks *s, uint64_t addr, uint32_t info, uint32_t seq);
+
+static inline size_t encode_scan_root_max(size_t name_len)
+{
+	return ENCODE_HEAD + 6 * ENCODE_V + name_len;
+}
+
+/* SCAN_ROOT: kind is an enum hst_root_kind. */
+uint8_t *encode_scan_root(uint8_t *p, uint32_t index, int kind, uint32_t thread, uint64_t addr, uint64_t bytes,
+			  const char *name, size_t name_len);
+
+/* The delta bases of one SCAN_EDGES record (set by its _begin). */
+struct encode_edges {
+	uint64_t prev_offset; /* offset of the previous edge */
+	uint64_t prev_target; /* its target block */
+};
+
+#define ENCODE_SCAN_EDGE_MAX (2 * ENCODE_V)
+
+static inline size_t encode_scan_edges_max(size_t count)
+{
+	return ENCODE_HEAD + 3 * ENCODE_V + count * ENCODE_SCAN_EDGE_MAX;
+}
+
+/* SCAN_EDGES of count edges from source number src (from_root 1: a root,
+ * 0: a block), each given to encode_scan_edge in offset order; then
+ * encode_close.  interior: the word points inside the target, not at its
+ * start. */
+uint8_t *encode_scan_edges_begin(uint8_t *p, struct encode_edges *s, int from_root, uint64_t src,
+				 uint64_t count);
+uint8_t *encode_scan_edge(uint8_t *p, struct encode_edges *s, uint64_t offset, uint64_t target, int interior);
+
+#define ENCODE_SCAN_END_MAX (ENCODE_HEAD + 3 * ENCODE_V)
+
+uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts);
+
+#endif

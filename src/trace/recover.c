@@ -1,0 +1,357 @@
+/*
+ * recover.c - read the events, threads and stacks of a dead process's ring
+ * file (trace/ringfile.h) that its trace's chunks do not hold.
+ *
+ * The file is mapped read-only and private: its writer is gone, and
+ * nothing in it is trusted (every segment and entry is bounds-checked
+ * against the mapping).
+ */
+#define _GNU_SOURCE
+#include "trace/recover.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace/format.h"
+#include "trace/ringfile.h"
+#include "util/atomic.h"
+#include "util/hashmap.h"
+
+/* Events of one ring still to give: positions [pos, end). */
+struct rcursor {
+	const struct ringfile_ring *ring; /* its segment in the mapping */
+	uint64_t pos, end;		  /* positions, free-running */
+};
+
+struct recover {
+	uint8_t *map;	     /* the ring file, read-only */
+	size_t size;	     /* its bytes */
+	int phase;	     /* 0 threads, 1 stacks, 2 events */
+	size_t seg;	     /* phase 1: offset of the segment being walked */
+	size_t entry;	     /* phase 1: offset of the next entry in it */
+	struct rcursor *cur; /* one per ring with events to give */
+	size_t ncur;	     /* entries in cur */
+	size_t next_thread;  /* phase 0: next cursor to announce */
+	struct hashmap blocks; /* address -> allocinfo of recovered blocks */
+	uint64_t first_info;   /* allocinfo id of the first recovered block */
+	uint64_t next_info;    /* the next one */
+	uint64_t *info_size;   /* by id - first_info: requested bytes */
+	uint32_t *info_stack;  /* by id - first_info: stack id */
+	size_t info_cap;       /* entries allocated in both */
+	uint64_t *ips;	       /* the stack of the last STACK item */
+	size_t ips_cap;	       /* entries allocated */
+	uint64_t count;	       /* events yielded */
+};
+
+/* The segment at off, if it is one that lies whole inside the file. */
+static const struct ringfile_seg *seg_at(const struct recover *c, size_t off)
+{
+	if (off + sizeof(struct ringfile_seg) > c->size)
+		return NULL;
+	const struct ringfile_seg *s = (const void *)(c->map + off);
+	if (s->magic != RINGFILE_SEG_MAGIC || s->bytes < 4096 || s->bytes > c->size - off)
+		return NULL;
+	return s;
+}
+
+/* Map path if it is a ring file of the trace with this nonce.  Return 0 or -1. */
+static int map_file(struct recover *c, const char *path, uint64_t nonce)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || st.st_size < RINGFILE_HEADER_SIZE) {
+		close(fd);
+		return -1;
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	c->map = map;
+	c->size = (size_t)st.st_size;
+	const struct ringfile_file_header *h = (const void *)c->map;
+	if (memcmp(h->magic, RINGFILE_MAGIC, 8) || h->version != RINGFILE_VERSION || h->nonce != nonce)
+		return -1;
+	return 0;
+}
+
+/* One cursor per ring: [max(progress, head, tail - capacity), tail).  Return 0 or -1. */
+static int find_rings(struct recover *c, const uint64_t *progress, size_t nprogress)
+{
+	size_t nrings = 0;
+
+	for (size_t off = RINGFILE_HEADER_SIZE; seg_at(c, off); off += seg_at(c, off)->bytes)
+		nrings += seg_at(c, off)->type == RINGFILE_SEG_RING;
+	c->cur = calloc(nrings + 1, sizeof(*c->cur));
+	if (!c->cur)
+		return -1;
+	for (size_t off = RINGFILE_HEADER_SIZE; seg_at(c, off); off += seg_at(c, off)->bytes) {
+		const struct ringfile_ring *g = (const void *)(c->map + off);
+		if (g->seg.type != RINGFILE_SEG_RING || !g->capacity || (g->capacity & (g->capacity - 1)) ||
+		    RINGFILE_RING_SLOTS_OFFSET + (uint64_t)g->capacity * sizeof(struct ring_rec) > g->seg.bytes)
+			continue;
+		/* relaxed: a private copy of a dead process's file; nobody
+		 * writes it any more */
+		uint64_t tail = atomic_load_rlx(&((struct ringfile_ring *)g)->tail);
+		uint64_t head = atomic_load_rlx(&((struct ringfile_ring *)g)->head);
+		uint64_t from = head;
+		if (g->ring_id < nprogress && progress[g->ring_id] > from)
+			from = progress[g->ring_id];
+		if (tail > g->capacity && tail - g->capacity > from)
+			from = tail - g->capacity;
+		if (from >= tail)
+			continue;
+		c->cur[c->ncur++] = (struct rcursor){g, from, tail};
+	}
+	return 0;
+}
+
+struct recover *recover_open(const char *trace_path, uint64_t nonce, const uint64_t *progress, size_t n,
+			     uint64_t first_info)
+{
+	char path[4200];
+	struct recover *c;
+
+	if (snprintf(path, sizeof(path), "%s.rings", trace_path) >= (int)sizeof(path))
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->first_info = c->next_info = first_info ? first_info : 1;
+	if (map_file(c, path, nonce) || find_rings(c, progress, n) || hashmap_init(&c->blocks, 1024)) {
+		recover_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- phase 0 and 1: threads and stacks --------------------------------------- */
+
+/* The next ring with events that names a thread, as a THREAD item (its
+ * start time is not known: 0).  Return 1, or 0 when every one was given. */
+static int next_thread(struct recover *c, struct trace_item *it)
+{
+	while (c->next_thread < c->ncur) {
+		const struct ringfile_ring *g = c->cur[c->next_thread++].ring;
+		if (!g->thread_index)
+			continue; /* the orphan ring: events of exited threads */
+		it->type = ITEM_THREAD;
+		it->thread.index = g->thread_index;
+		it->thread.tid = g->tid;
+		it->thread.ts = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Make room for n stack frames.  Return 0 or -1. */
+static int ips_room(struct recover *c, size_t n)
+{
+	if (c->ips_cap >= n)
+		return 0;
+	uint64_t *p = realloc(c->ips, n * sizeof(*p));
+	if (!p)
+		return -1;
+	c->ips = p;
+	c->ips_cap = n;
+	return 0;
+}
+
+/*
+ * The next complete stack entry of the file, as a STACK item: an entry
+ * whose writer died midway says it is not ready.  (The analyzer keeps the
+ * first definition of an id and ignores repeats.)  Return 1, 0 when there
+ * are no more, -1 when out of memory.
+ */
+static int next_stack(struct recover *c, struct trace_item *it)
+{
+	for (;;) {
+		const struct ringfile_seg *s = seg_at(c, c->seg);
+		if (!s)
+			return 0;
+		if (s->type != RINGFILE_SEG_STACKS) {
+			c->seg += s->bytes;
+			c->entry = 0;
+			continue;
+		}
+		/* relaxed: as above, a dead process's file */
+		uint64_t used = atomic_load_rlx(&((struct ringfile_stacks *)s)->used);
+		if (used > s->bytes - RINGFILE_STACKS_DATA_OFFSET)
+			used = s->bytes - RINGFILE_STACKS_DATA_OFFSET;
+		const struct ringfile_stack_entry *e =
+			(const void *)((const uint8_t *)s + RINGFILE_STACKS_DATA_OFFSET + c->entry);
+		size_t bytes = c->entry + sizeof(*e) <= used ? sizeof(*e) + (size_t)e->depth * sizeof(uint64_t) : 0;
+		if (!bytes || c->entry + bytes > used) {
+			c->seg += s->bytes;
+			c->entry = 0;
+			continue;
+		}
+		c->entry += bytes;
+		/* relaxed: as above */
+		if (!atomic_load_rlx(&((struct ringfile_stack_entry *)e)->ready) || !e->id)
+			continue;
+		if (ips_room(c, (size_t)e->depth + 1))
+			return -1;
+		memcpy(c->ips, e->ips, e->depth * sizeof(uint64_t));
+		it->type = ITEM_STACK;
+		it->stack.id = e->id;
+		it->stack.depth = e->depth;
+		it->stack.ips = c->ips;
+		return 1;
+	}
+}
+
+/* ---- phase 2: events ------------------------------------------------------------ */
+
+/* Size and stack of recovered allocinfo id; 0 for any other id. */
+static void get_info(const struct recover *c, uint32_t id, uint64_t *size, uint32_t *stack)
+{
+	uint64_t i = id - c->first_info;
+
+	*size = id >= c->first_info && id < c->next_info ? c->info_size[i] : 0;
+	*stack = id >= c->first_info && id < c->next_info ? c->info_stack[i] : 0;
+}
+
+/*
+ * Ring records name blocks by address, chunks by allocinfo.  A recovered
+ * allocation gets an allocinfo of its own (after every id of the chunks);
+ * a recovered free is matched by address against recovered allocations
+ * only: a block allocated before the last chunk cannot be named (info 0).
+ */
+static uint32_t recover_alloc(struct recover *c, const struct ring_rec *ev)
+{
+	uint64_t i = c->next_info - c->first_info;
+
+	if (i >= c->info_cap) {
+		size_t cap = c->info_cap ? c->info_cap * 2 : 1024;
+		uint64_t *sz = realloc(c->info_size, cap * sizeof(*sz));
+		if (!sz)
+			return 0;
+		c->info_size = sz;
+		uint32_t *st = realloc(c->info_stack, cap * sizeof(*st));
+		if (!st)
+			return 0;
+		c->info_stack = st;
+		c->info_cap = cap;
+	}
+	if (c->next_info > UINT32_MAX || hashmap_put(&c->blocks, ring_rec_addr(ev), c->next_info))
+		return 0;
+	c->info_size[i] = ring_rec_size(ev);
+	c->info_stack[i] = ring_rec_stack(ev);
+	return (uint32_t)c->next_info++;
+}
+
+static uint32_t recover_free(struct recover *c, uint64_t addr)
+{
+	uint64_t *v = hashmap_get(&c->blocks, addr);
+	uint32_t id = v ? (uint32_t)*v : 0;
+
+	if (v)
+		hashmap_del(&c->blocks, addr);
+	return id;
+}
+
+static const struct ring_rec *cursor_rec(const struct rcursor *k, uint64_t pos)
+{
+	const struct ring_rec *slots = (const void *)((const uint8_t *)k->ring + RINGFILE_RING_SLOTS_OFFSET);
+	return &slots[pos & (k->ring->capacity - 1)];
+}
+
+/* The next event by time across the rings.  Return 1, or 0 when there are
+ * no more. */
+static int next_event(struct recover *c, struct trace_item *it)
+{
+	for (;;) {
+		struct rcursor *best = NULL;
+		for (size_t i = 0; i < c->ncur; i++) {
+			struct rcursor *k = &c->cur[i];
+			if (k->pos < k->end && (!best || cursor_rec(k, k->pos)->ts < cursor_rec(best, best->pos)->ts))
+				best = k;
+		}
+		if (!best)
+			return 0;
+		const struct ring_rec *rec = cursor_rec(best, best->pos), *ev = rec;
+		unsigned n = 1;
+		if (ring_rec_old(rec)) {
+			if (best->pos + 1 >= best->end) {
+				best->pos++;
+				continue; /* half a realloc: the rest was never committed */
+			}
+			ev = cursor_rec(best, best->pos + 1);
+			n = 2;
+		}
+		best->pos += n;
+		unsigned kind = ring_rec_kind(ev);
+		if (!hst_event_name(kind))
+			continue;
+		it->type = ITEM_EVENT;
+		it->ev.kind = (uint8_t)kind;
+		it->ev.thread = best->ring->thread_index;
+		it->ev.ts = ev->ts / 1000 * 1000;
+		switch (hst_event_shape(kind)) {
+		case HST_SHAPE_ALLOC:
+			it->ev.info = recover_alloc(c, ev);
+			break;
+		case HST_SHAPE_FREE:
+			it->ev.info = recover_free(c, ring_rec_addr(ev));
+			break;
+		case HST_SHAPE_REALLOC:
+			it->ev.old_info = n == 2 ? recover_free(c, ring_rec_addr(rec)) : 0;
+			it->ev.info = ring_rec_addr(ev) ? recover_alloc(c, ev) : 0;
+			break;
+		case HST_SHAPE_ADDR:
+			break;
+		}
+		get_info(c, it->ev.old_info, &it->ev.old_size, &it->ev.old_stack);
+		get_info(c, it->ev.info, &it->ev.size, &it->ev.stack);
+		c->count++;
+		return 1;
+	}
+}
+
+int recover_next(struct recover *c, struct trace_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	if (c->phase == 0) {
+		if (next_thread(c, it))
+			return 1;
+		c->phase = 1;
+		c->seg = RINGFILE_HEADER_SIZE;
+		c->entry = 0;
+	}
+	if (c->phase == 1) {
+		int rc = next_stack(c, it);
+		if (rc)
+			return rc;
+		c->phase = 2;
+	}
+	return next_event(c, it);
+}
+
+uint64_t recover_count(const struct recover *c)
+{
+	return c->count;
+}
+
+void recover_close(struct recover *c)
+{
+	if (!c)
+		return;
+	if (c->map)
+		munmap(c->map, c->size);
+	free(c->cur);
+	if (c->blocks.keys)
+		hashmap_free(&c->blocks);
+	free(c->info_size);
+	free(c->info_stack);
+	free(c->ips);
+	free(c);
+}
