@@ -16,9 +16,10 @@ Suite *reader_suite(void);
 Suite *replay_suite(void);
 Suite *symbols_suite(void);
 Suite *frames_suite(void);
+Suite *nestpool_suite(void);
 
 #define CHECK_SUITES \
 	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, \
-	  replay_suite, symbols_suite, frames_suite }
+	  replay_suite, symbols_suite, frames_suite, nestpool_suite }
 
 #endif

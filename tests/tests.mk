@@ -8,7 +8,7 @@ CHECK_OBJ := $(CHECK_SRC:%.c=$(B)/obj/%.o)
 CHECK_BIN := $(TEST_B)/check_all
 # Shim modules that unit tests link as plain objects (never preloaded).
 CHECK_SHIM_OBJ := $(B)/obj/src/shim/options.o $(B)/obj/src/shim/log.o $(B)/obj/src/shim/heapmap.o \
-	$(B)/obj/src/trace/writer.o
+	$(B)/obj/src/trace/writer.o $(B)/obj/src/shim/nestpool.o $(B)/obj/src/shim/arena_map.o
 
 # dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c loads.
 PROG_LIB_C := tests/progs/dl_helper.c

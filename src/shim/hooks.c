@@ -90,12 +90,14 @@ HS_INLINE void hook_leave(struct tls_state *t)
 		release_deferred(t);
 }
 
-/* A nested call frees p: record it now, release it later (or never, for a
- * pool block, or when the list is full: a leak of the shim's, not a crash). */
+/* A nested call frees p: record it now, release it later (a pool block at
+ * once; when the list is full, never: a leak of the shim's, not a crash). */
 static void nested_free(struct tls_state *t, void *p)
 {
-	if (nestpool_owns(p))
+	if (nestpool_owns(p)) {
+		nestpool_free(p);
 		return;
+	}
 	if (t->ndeferred < HS_ARRAY_SIZE(t->deferred))
 		t->deferred[t->ndeferred++] = p;
 }
@@ -147,7 +149,7 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 		t->depth = 1;
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
 		if (HS_UNLIKELY(nestpool_owns(p)))
-			; /* pool blocks are never reused */
+			nestpool_free(p);
 		else if (sized)
 			backing_free_sized(p, sized);
 		else
@@ -156,7 +158,9 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 		return;
 	}
 	if (t->state == TS_INTERNAL) {
-		if (!nestpool_owns(p))
+		if (nestpool_owns(p))
+			nestpool_free(p);
+		else
 			backing_ifree(p);
 		return;
 	}
@@ -172,7 +176,7 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 	if (hook_nested_records(t))
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
 	if (nestpool_owns(p))
-		;
+		nestpool_free(p);
 	else if (sized)
 		backing_free_sized(p, sized);
 	else
@@ -199,8 +203,8 @@ static size_t old_size(void *p)
 	return nestpool_owns(p) ? nestpool_size(p) : backing_usable_size(p);
 }
 
-/* realloc by hand: a new block from alloc_fn, the old contents copied;
- * the old block is for the caller to release. */
+/* realloc by hand: a new block (from the pool when nested), the old
+ * contents copied; the old block is for the caller to release. */
 static void *move_block(void *p, size_t n, int nested)
 {
 	void *q = nested ? nestpool_alloc(n, 0) : backing_malloc(n);
@@ -217,8 +221,14 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 
 	if (!p)
 		return hook_alloc(kind, n, 0);
-	if (t->state == TS_INTERNAL)
-		return nestpool_owns(p) ? move_block(p, n, 0) : backing_irealloc(p, n);
+	if (t->state == TS_INTERNAL) {
+		if (!nestpool_owns(p))
+			return backing_irealloc(p, n);
+		void *q = move_block(p, n, 0);
+		if (q)
+			nestpool_free(p);
+		return q;
+	}
 	int nested = t->depth > 0;
 	int fast = !nested && hook_fast(t);
 	int record = fast || hook_nested_records(t);
@@ -229,7 +239,9 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 			record_realloc(t, kind, p, NULL, 0, 0);
 		if (nested)
 			nested_free(t, p);
-		else if (!nestpool_owns(p))
+		else if (nestpool_owns(p))
+			nestpool_free(p);
+		else
 			backing_free(p);
 		t->depth--;
 		if (!nested)
@@ -241,6 +253,8 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 		q = move_block(p, n, nested);
 		if (q && nested)
 			nested_free(t, p);
+		else if (q)
+			nestpool_free(p);
 	} else {
 		q = backing_realloc(p, n);
 	}
