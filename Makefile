@@ -55,7 +55,7 @@ $(B)/obj/shim/jemalloc_hs.a: $(JEMALLOC_PIC) src/shim/jemalloc.syms
 
 $(SHIM): $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a src/shim/libheapsnap.map
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a \
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a \
 		-Wl,--version-script=src/shim/libheapsnap.map -Wl,-z,now -Wl,-z,nodelete \
 		-lunwind -lzstd -lpthread -ldl -lm
 
@@ -65,7 +65,7 @@ $(ANALYZE_LIB): $(LIB_OBJ)
 
 $(CLI): $(TOOL_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
@@ -99,4 +99,4 @@ install: all
 	install -m 644 man/heapsnap-trace.5 $(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf $(B)/obj $(B)/lib $(B)/bin $(B)/tests
+	rm -rf $(B)/obj $(B)/lib $(B)/bin $(B)/tests $(B)/san

@@ -12,7 +12,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HS=$ROOT/build/bin/heapsnap
+HS=${HEAPSNAP_CLI:-$ROOT/build/bin/heapsnap}
 P=$ROOT/build/tests/progs/check_leaky
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi
 
@@ -222,6 +222,8 @@ has suite-output-passes suite.out '^git version'
 # and indirect totals, attributed to the same executables ----
 if ! command -v valgrind >/dev/null; then
 	skip job-valgrind "valgrind is not installed"
+elif [ -n "${HEAPSNAP_TEST_NO_VALGRIND:-}" ]; then
+	skip job-valgrind "HEAPSNAP_TEST_NO_VALGRIND is set (the sanitizer pass: the oracle ran in the first)"
 else
 	export PY
 	HOME=$T PATH=/usr/bin:/bin "$HS" check --format json --output job.json -- bash "$ROOT/tests/check_job.sh" >job.out 2>job.err

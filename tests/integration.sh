@@ -13,7 +13,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HS=$ROOT/build/bin/heapsnap
+HS=${HEAPSNAP_CLI:-$ROOT/build/bin/heapsnap}
 PROGS=$ROOT/build/tests/progs
 # The real Debian interpreter: a pyenv shim in PATH is another program.
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi

@@ -28,7 +28,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HS=$ROOT/build/bin/heapsnap
+HS=${HEAPSNAP_CLI:-$ROOT/build/bin/heapsnap}
 LK=$ROOT/build/tests/leaks
 SRC=$ROOT/tests/leaks
 # The real Debian interpreter: a pyenv shim in PATH is another program.
@@ -1017,6 +1017,10 @@ test_valgrind() {
 	local name logs mode code note
 	if ! command -v valgrind >/dev/null 2>&1; then
 		skip valgrind "valgrind is not installed"
+		return
+	fi
+	if [ -n "${HEAPSNAP_TEST_NO_VALGRIND:-}" ]; then
+		skip valgrind "HEAPSNAP_TEST_NO_VALGRIND is set (the sanitizer pass: the oracle ran in the first)"
 		return
 	fi
 	# Two at a time: memcheck is slow, and most of its time is start-up.

@@ -19,7 +19,7 @@ PROG_BIN := $(PROG_C:tests/progs/%.c=$(TEST_B)/progs/%) $(PROG_CC:tests/progs/%.
 
 $(CHECK_BIN): $(CHECK_OBJ) $(CHECK_SHIM_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(shell pkg-config --libs check) -ldw -lelf -lzstd -lm -lpthread -lstdc++
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) -ldw -lelf -lzstd -lm -lpthread -lstdc++
 
 # Test programs: -O0 and frame pointers keep call sites where the source says.
 $(TEST_B)/progs/%: tests/progs/%.c include/heapsnap.h
@@ -66,6 +66,11 @@ $(LEAK_B)/%: tests/leaks/%.cc tests/leaks/leak.h include/heapsnap.h
 .PHONY: leak-progs
 leak-progs: all $(LEAK_BIN)
 
+# The analyzer (command and unit runner) under AddressSanitizer and
+# UndefinedBehaviorSanitizer, built in a directory of its own.
+SAN_B := $(B)/san
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
 check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
 	@echo "== unit tests"
 	@CK_FORK=yes $(CHECK_BIN)
@@ -75,6 +80,9 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
 	@bash tests/leaks.sh
 	@echo "== check command tests"
 	@bash tests/check.sh
+	@echo "== sanitizers (the analyzer under ASan and UBSan)"
+	@$(MAKE) -s B=$(SAN_B) CFLAGS="$(SAN_CFLAGS)" $(SAN_B)/bin/heapsnap $(SAN_B)/tests/check_all
+	@bash tests/sanitize.sh $(SAN_B)
 	@echo "== man pages"
 	@mandoc -Tlint -W warning man/heapsnap.1 man/heapsnap.3 man/heapsnap-trace.5
 	@echo "check: all suites passed"

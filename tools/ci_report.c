@@ -208,7 +208,8 @@ int ci_baseline_load(struct ci_baseline *b, const char *path)
 		p = end - 1;
 	}
 	free(text);
-	qsort(b->sigs, b->n, sizeof(*b->sigs), by_str);
+	if (b->n > 1) /* sigs is NULL when empty */
+		qsort(b->sigs, b->n, sizeof(*b->sigs), by_str);
 	return 0;
 }
 

@@ -18,6 +18,8 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Expand the TRACE arguments (files or directories of *.hst) into a list
  * of files.  Return the count, or -1 with an error printed. */
 int cli_expand_traces(int argc, char **argv, char ***out);
+/* Free what cli_expand_traces returned. */
+void cli_free_traces(char **list, int n);
 
 /* Options of `run`, shared with `check`. */
 struct run_opts {

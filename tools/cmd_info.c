@@ -165,7 +165,7 @@ static void print_json(const struct info *in)
 int cmd_info(int argc, char **argv)
 {
 	const char *format = "text";
-	char **paths = NULL, **traces;
+	char **paths = argv + 1, **traces; /* in place: argv[1..] is compacted as it is read (no allocation to leak) */
 	int npaths = 0, rc = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -176,7 +176,6 @@ int cmd_info(int argc, char **argv)
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cli_usage_error("info: unknown option '%s'", argv[i]);
 		else {
-			paths = realloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
 			paths[npaths++] = argv[i];
 		}
 	}
@@ -185,10 +184,10 @@ int cmd_info(int argc, char **argv)
 	if (!npaths)
 		return cli_usage_error("info: no trace given");
 	int n = cli_expand_traces(npaths, paths, &traces);
-	free(paths);
 	if (n < 0)
 		return EXIT_INPUT;
 	struct info *infos = calloc((size_t)n, sizeof(*infos));
+	int ntraces = n;
 	for (int i = 0; i < n; i++) {
 		struct hs_diag d = {""};
 		if (info_collect(traces[i], &infos[i], &d)) {
@@ -198,6 +197,7 @@ int cmd_info(int argc, char **argv)
 			break;
 		}
 	}
+	cli_free_traces(traces, ntraces);
 	if (rc == 0) {
 		int json = !strcmp(format, "json");
 		if (json && n > 1)

@@ -347,7 +347,7 @@ static int run(int argc, char **argv, int cycles_only)
 {
 	struct leaks_opts o = {"text", (1u << LEAK_DEFINITE) | (1u << LEAK_INDIRECT), NULL, cycles_only};
 	const char *cmd = cycles_only ? "cycles" : "leaks";
-	char **paths = NULL, **traces;
+	char **paths = argv + 1, **traces; /* in place: argv[1..] is compacted as it is read (no allocation to leak) */
 	int npaths = 0, rc = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -364,7 +364,6 @@ static int run(int argc, char **argv, int cycles_only)
 		else if (a[0] == '-' && a[1])
 			return cli_usage_error("%s: unknown or incomplete option '%s'", cmd, a);
 		else {
-			paths = realloc(paths, (size_t)(npaths + 1) * sizeof(*paths));
 			paths[npaths++] = argv[i];
 		}
 	}
@@ -375,13 +374,13 @@ static int run(int argc, char **argv, int cycles_only)
 	if (!npaths)
 		return cli_usage_error("%s: no trace given", cmd);
 	int n = cli_expand_traces(npaths, paths, &traces);
-	free(paths);
 	if (n < 0)
 		return EXIT_INPUT;
 	struct suppressions sup = {0};
 	struct hs_diag d = {""};
 	if (o.suppressions && suppress_load(&sup, o.suppressions, &d)) {
 		fprintf(stderr, "heapsnap: %s\n", d.msg);
+		cli_free_traces(traces, n);
 		return EXIT_INPUT;
 	}
 	struct leak_report *reps = calloc((size_t)n, sizeof(*reps));
@@ -392,6 +391,7 @@ static int run(int argc, char **argv, int cycles_only)
 			rc = EXIT_INPUT;
 			break;
 		}
+	cli_free_traces(traces, n);
 	if (!rc && ci) {
 		struct ci_result res = {.reps = reps, .nreps = n};
 		for (int i = 0; i < n; i++)

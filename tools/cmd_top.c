@@ -40,7 +40,8 @@ static int parse_by(const char *s, enum stats_by *by)
 	return -1;
 }
 
-/* Parse the options shared by top and diff; collect paths. */
+/* Parse the options shared by top and diff; collect paths (in place:
+ * argv[1..] is compacted as it is read, so nothing is allocated). */
 static int parse(int argc, char **argv, const char *cmd, struct top_opts *o, char ***paths, int *npaths)
 {
 	memset(o, 0, sizeof(*o));
@@ -49,7 +50,7 @@ static int parse(int argc, char **argv, const char *cmd, struct top_opts *o, cha
 	o->s.include = o->include;
 	o->s.exclude = o->exclude;
 	*npaths = 0;
-	*paths = NULL;
+	*paths = argv + 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int more = i + 1 < argc;
@@ -85,7 +86,6 @@ static int parse(int argc, char **argv, const char *cmd, struct top_opts *o, cha
 		} else if (a[0] == '-' && a[1]) {
 			return cli_usage_error("%s: unknown or incomplete option '%s'", cmd, a);
 		} else {
-			*paths = realloc(*paths, (size_t)(*npaths + 1) * sizeof(**paths));
 			(*paths)[(*npaths)++] = argv[i];
 		}
 	}
@@ -175,9 +175,11 @@ static int read_all(char **paths, int npaths, const struct snap_sel *sel, int ns
 			for (int k = 0; k < i; k++)
 				stats_trace_free(&t[k]);
 			free(t);
+			cli_free_traces(traces, n);
 			return -1;
 		}
 	}
+	cli_free_traces(traces, n);
 	*out = t;
 	return n;
 }
@@ -295,7 +297,6 @@ int cmd_top(int argc, char **argv)
 	struct snap_sel sel = {o.snapshot ? o.snapshot : "exit"};
 	struct stats_trace *t;
 	int n = read_all(paths, npaths, &sel, 1, 0, &t);
-	free(paths);
 	if (n < 0)
 		return EXIT_INPUT;
 	if (!strcmp(o.format, "folded")) {
@@ -313,7 +314,8 @@ int cmd_top(int argc, char **argv)
 			}
 			nall = merge(&all, nall, l, nl);
 		}
-		qsort(all, (size_t)nall, sizeof(*all), cmp_size);
+		if (nall > 1) /* all is NULL when empty */
+			qsort(all, (size_t)nall, sizeof(*all), cmp_size);
 		uint64_t size = 0, count = 0;
 		for (int k = 0; k < n; k++) {
 			uint64_t s1, c1;
@@ -388,13 +390,13 @@ int cmd_diff(int argc, char **argv)
 		to = &t[1].states[0];
 		nl = stats_diff(&t[0], from, &t[1], to, &o.s, &l);
 	}
-	free(paths);
 	if (nl < 0) {
 		fprintf(stderr, "heapsnap: out of memory\n");
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	qsort(l, (size_t)nl, sizeof(*l), cmp_diff);
+	if (nl > 1) /* l may be NULL when empty */
+		qsort(l, (size_t)nl, sizeof(*l), cmp_diff);
 	uint64_t size, count, osize, ocount;
 	stats_total(&t[ntr - 1], to, &o.s, &size, &count);
 	stats_total(&t[0], from, &o.s, &osize, &ocount);

@@ -52,6 +52,67 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void cli_free_traces(char **list, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* Append s (taken) to *list of *n; return 0 or -1 (s freed). */
+static int list_add(char ***list, int *n, char *s)
+{
+	char **l = s ? realloc(*list, (size_t)(*n + 1) * sizeof(**list)) : NULL;
+
+	if (!l) {
+		free(s);
+		fprintf(stderr, "heapsnap: out of memory\n");
+		return -1;
+	}
+	l[(*n)++] = s;
+	*list = l;
+	return 0;
+}
+
+/* Add the traces of directory dir (regular files named *.hst or *.hst.*,
+ * sorted; a FIFO or device of that name is skipped: reading it could
+ * block for ever).  Return 0 or -1 (printed). */
+static int add_dir(const char *dir, char ***list, int *n)
+{
+	DIR *d = opendir(dir);
+	int first = *n;
+
+	if (!d) {
+		fprintf(stderr, "heapsnap: %s: cannot open directory: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		struct stat st;
+		char *path;
+		if (e->d_name[0] == '.' || ends_with(e->d_name, ".rings"))
+			continue;
+		if (!ends_with(e->d_name, ".hst") && !strstr(e->d_name, ".hst."))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			path = NULL;
+		if (path && (stat(path, &st) || !S_ISREG(st.st_mode))) {
+			free(path);
+			continue;
+		}
+		if (list_add(list, n, path)) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	if (*n == first) {
+		fprintf(stderr, "heapsnap: %s: no traces (*.hst) in this directory\n", dir);
+		return -1;
+	}
+	qsort(*list + first, (size_t)(*n - first), sizeof(**list), by_name);
+	return 0;
+}
+
 int cli_expand_traces(int argc, char **argv, char ***out)
 {
 	char **list = NULL;
@@ -59,33 +120,12 @@ int cli_expand_traces(int argc, char **argv, char ***out)
 
 	for (int i = 0; i < argc; i++) {
 		struct stat st;
-		if (stat(argv[i], &st) || !S_ISDIR(st.st_mode)) {
-			list = realloc(list, (size_t)(n + 1) * sizeof(*list));
-			list[n++] = strdup(argv[i]);
-			continue;
-		}
-		DIR *dir = opendir(argv[i]);
-		if (!dir) {
-			fprintf(stderr, "heapsnap: %s: cannot open directory: %s\n", argv[i], strerror(errno));
+		int rc = stat(argv[i], &st) || !S_ISDIR(st.st_mode) ? list_add(&list, &n, strdup(argv[i]))
+								     : add_dir(argv[i], &list, &n);
+		if (rc) {
+			cli_free_traces(list, n);
 			return -1;
 		}
-		int first = n;
-		for (struct dirent *e; (e = readdir(dir));) {
-			if (e->d_name[0] == '.' || ends_with(e->d_name, ".rings"))
-				continue;
-			if (!ends_with(e->d_name, ".hst") && !strstr(e->d_name, ".hst."))
-				continue;
-			list = realloc(list, (size_t)(n + 1) * sizeof(*list));
-			if (asprintf(&list[n], "%s/%s", argv[i], e->d_name) < 0)
-				return -1;
-			n++;
-		}
-		closedir(dir);
-		if (n == first) {
-			fprintf(stderr, "heapsnap: %s: no traces (*.hst) in this directory\n", argv[i]);
-			return -1;
-		}
-		qsort(list + first, (size_t)(n - first), sizeof(*list), by_name);
 	}
 	*out = list;
 	return n;

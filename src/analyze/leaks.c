@@ -82,7 +82,8 @@ static int group(struct leak_report *r, const struct suppressions *sup)
 			r->total[gr->kind][1] -= gr->bytes;
 		}
 	}
-	qsort(r->groups, r->ngroups, sizeof(*r->groups), by_size);
+	if (r->ngroups > 1) /* groups is NULL when empty: qsort's pointer must not be */
+		qsort(r->groups, r->ngroups, sizeof(*r->groups), by_size);
 	return 0;
 }
 

@@ -453,7 +453,8 @@ void stats_lines_free(struct stat_line *l, long n)
 static long finish(struct lines *ls, struct stat_line **out, int (*cmp)(const void *, const void *))
 {
 	hashmap_free(&ls->idx);
-	qsort(ls->l, (size_t)ls->n, sizeof(*ls->l), cmp);
+	if (ls->n > 1) /* l is NULL when empty: qsort's pointer must not be */
+		qsort(ls->l, (size_t)ls->n, sizeof(*ls->l), cmp);
 	*out = ls->l;
 	return ls->n;
 }

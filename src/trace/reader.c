@@ -542,7 +542,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			r->max_info = id;
 		return 2;
 	}
-	case HST_REC_EVENTS:
+	case HST_REC_EVENTS: {
 		uint64_t base = b_v(&b);
 		r->ev_left = (uint32_t)b_v(&b);
 		r->ev_tick = b_v(&b);
@@ -560,6 +560,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		if (b.bad || r->ev_left > (uint64_t)(r->col[0].end - r->col[0].p))
 			return corrupt_record(r, tag);
 		return 2;
+	}
 	case HST_REC_SNAPSHOT:
 		it->type = ITEM_SNAPSHOT;
 		it->snap.ts = b_v(&b);
