@@ -88,12 +88,14 @@ bench: deps all
 	@bash bench/run.sh
 	@bash bench/scale.sh
 
-install: all
+install: all $(ANALYZE_LIB)
 	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/share/man/man1 \
 		$(PREFIX)/share/man/man3 $(PREFIX)/share/man/man5
 	install -m 755 $(CLI) $(PREFIX)/bin/heapsnap
 	install -m 755 $(SHIM) $(PREFIX)/lib/libheapsnap.so
 	install -m 644 include/heapsnap.h $(PREFIX)/include/heapsnap.h
+	install -m 644 $(ANALYZE_LIB) $(PREFIX)/lib/libheapsnap-analyze.a
+	install -m 644 include/heapsnap-analyze.h $(PREFIX)/include/heapsnap-analyze.h
 	install -m 644 man/heapsnap.1 $(PREFIX)/share/man/man1/
 	install -m 644 man/heapsnap.3 $(PREFIX)/share/man/man3/
 	install -m 644 man/heapsnap-trace.5 $(PREFIX)/share/man/man5/

@@ -258,4 +258,58 @@ PYEOF
 	cat job-check.out
 fi
 
+# ---- names that are not UTF-8 ----
+# A leak allocated in a function whose symbol holds the bytes e9 and ff,
+# called from a file whose name holds e9: every JSON, SARIF and JUnit
+# report must still parse as strict UTF-8, show each such byte as the
+# character Latin-1 gives it (heapsnap(1)), and a baseline written with
+# those names must match the run that wrote it.
+mkdir u8 && cd u8 || exit 1
+printf '#include <stdlib.h>\nvoid *mk(size_t n) __asm__("mk_\\xe9t\\xff");\nvoid *mk(size_t n) { return malloc(n); }\n' >mk.c
+main_c="main_$(printf '\xe9').c"
+printf '#include <stdlib.h>\nvoid *mk(size_t n) __asm__("mk_\\xe9t\\xff");\nint main(void) { mk(10); return 0; }\n' >"$main_c"
+if cc -O0 -fno-omit-frame-pointer -c mk.c -o mk.o && cc -O0 -g -fno-omit-frame-pointer -o u8leak mk.o "$main_c"; then
+	"$HS" check --keep --format json --output base.json -- ./u8leak >/dev/null 2>u8.err
+	"$HS" check --baseline base.json -- ./u8leak >/dev/null 2>u8b.err
+	rc=$?
+	if [ "$rc" -eq 0 ]; then ok u8-baseline-matches; else fail u8-baseline-matches "status $rc: $(tail -2 u8b.err)"; fi
+	trace=$(ls "$TMPDIR"/*/heapsnap.u8leak.*.hst | head -1)
+	"$HS" check --format sarif --output u8.sarif -- ./u8leak 2>/dev/null
+	"$HS" check --format junit --output u8.xml -- ./u8leak 2>/dev/null
+	for f in json sarif junit; do "$HS" leaks --format $f "$trace" >"leaks.$f" 2>&1; done
+	"$HS" info --format json "$trace" >info.json 2>&1
+	"$HS" cycles --format json "$trace" >cycles.json 2>&1
+	"$HS" top --format json --by traceback "$trace" >top.json 2>&1
+	"$PY" - <<'PYEOF' >u8-check.out 2>&1
+import json, xml.etree.ElementTree as ET
+def strict(p):
+    return open(p, "rb").read().decode("utf-8")  # raises on any invalid byte
+fn, src = "mk_\u00e9t\u00ff", "main_\u00e9.c"
+base = json.loads(strict("base.json"))
+leak = base["processes"][0]["leaks"][0]
+assert leak["stack"][0]["function"] == fn, leak["stack"][0]
+assert leak["stack"][1]["file"].endswith("/" + src), leak["stack"][1]
+assert fn in leak["signature"], leak["signature"]
+lk = json.loads(strict("leaks.json"))
+assert lk["leaks"][0]["stack"][0]["function"] == fn and lk["leaks"][0]["site"].startswith(fn), lk["leaks"][0]
+for p in ("u8.sarif", "leaks.sarif"):
+    s = json.loads(strict(p))
+    r = s["runs"][0]["results"][0]
+    assert src in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] or "%E9" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["locations"]
+    assert fn in r["message"]["text"], r["message"]
+for p in ("u8.xml", "leaks.junit"):
+    root = ET.fromstring(strict(p).encode("utf-8"))
+    f = root.find(".//failure")
+    assert fn in f.get("message") and src in f.text, (f.get("message"), f.text)
+for p in ("info.json", "cycles.json", "top.json"):
+    json.loads(strict(p))
+assert any(src in x["key"] for x in json.loads(strict("top.json"))["stats"])
+print("fine")
+PYEOF
+	has u8-reports-parse u8-check.out '^fine'
+else
+	fail u8-build "could not build the test program"
+fi
+cd "$T" || exit 1
+
 finish

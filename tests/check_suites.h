@@ -17,9 +17,10 @@ Suite *replay_suite(void);
 Suite *symbols_suite(void);
 Suite *frames_suite(void);
 Suite *nestpool_suite(void);
+Suite *json_suite(void);
 
 #define CHECK_SUITES \
 	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, \
-	  replay_suite, symbols_suite, frames_suite, nestpool_suite }
+	  replay_suite, symbols_suite, frames_suite, nestpool_suite, json_suite }
 
 #endif

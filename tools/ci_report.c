@@ -41,6 +41,44 @@ static void sig_append(char **buf, size_t *len, size_t *cap, const char *s)
 	*len += n;
 }
 
+/* Make buf valid UTF-8 in place of its invalid bytes: each becomes the
+ * character Latin-1 gives it, as the JSON renderers write it (util/json.h),
+ * so that a signature read back from a baseline compares equal.  Return
+ * the new string (buf is freed), or NULL when out of memory. */
+static char *utf8_fix(char *buf)
+{
+	const unsigned char *u = (const unsigned char *)buf;
+	size_t n = strlen(buf), extra = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = json_utf8_len(u + i, n - i);
+		extra += !len;
+		i += len ? len : 1;
+	}
+	if (!extra)
+		return buf;
+	char *out = malloc(n + extra + 1), *o = out;
+	if (!out) {
+		free(buf);
+		return NULL;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t len = json_utf8_len(u + i, n - i);
+		if (len) {
+			memcpy(o, u + i, len);
+			o += len;
+			i += len;
+		} else {
+			*o++ = (char)(0xc0 | u[i] >> 6);
+			*o++ = (char)(0x80 | (u[i] & 0x3f));
+			i++;
+		}
+	}
+	*o = 0;
+	free(buf);
+	return out;
+}
+
 static char *signature(struct leak_report *r, const struct leak_group *g)
 {
 	const struct sym_stack *s = leaks_stack(r, g->stack);
@@ -67,7 +105,7 @@ static char *signature(struct leak_report *r, const struct leak_group *g)
 	}
 	if (!s->n)
 		sig_append(&buf, &len, &cap, "|<no stack>");
-	return buf;
+	return utf8_fix(buf);
 }
 
 /* Read exactly four hex digits at p into *v; 0, or -1 if they are not. */
@@ -204,7 +242,7 @@ int ci_baseline_load(struct ci_baseline *b, const char *path)
 			return -1;
 		}
 		b->sigs = realloc(b->sigs, (b->n + 1) * sizeof(*b->sigs));
-		b->sigs[b->n++] = s;
+		b->sigs[b->n++] = utf8_fix(s); /* a baseline written before JSON escaped bytes */
 		p = end - 1;
 	}
 	free(text);
@@ -353,10 +391,17 @@ void ci_write_sarif(FILE *out, const struct ci_result *res)
 	fprintf(out, "]}]}\n");
 }
 
+/* Write s as XML character data or attribute text.  Bytes that are not
+ * valid UTF-8, and the two code points XML forbids (U+FFFE, U+FFFF), are
+ * written as the character Latin-1 gives the byte, as JSON writes them
+ * (util/json.h). */
 static void xml_text(FILE *out, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
 		if (c == '<')
 			fputs("&lt;", out);
 		else if (c == '>')
@@ -367,8 +412,19 @@ static void xml_text(FILE *out, const char *s)
 			fputs("&quot;", out);
 		else if (c < 0x20 && c != '\n' && c != '\t')
 			fputc('?', out); /* not allowed in XML 1.0 */
-		else
+		else if (c < 0x80)
 			fputc(c, out);
+		else {
+			size_t len = json_utf8_len(u + i, n - i);
+			if (!len || (len == 3 && c == 0xef && u[i + 1] == 0xbf && (u[i + 2] & 0xfe) == 0xbe)) {
+				fprintf(out, "&#x%02X;", c);
+			} else {
+				fwrite(u + i, 1, len, out);
+				i += len;
+				continue;
+			}
+		}
+		i++;
 	}
 }
 

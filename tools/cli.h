@@ -15,6 +15,11 @@
 /* Print "heapsnap: <msg>" and the usage hint to stderr; return EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct hs_session;
+/* Print the warnings the library returned, each as one "heapsnap: " line
+ * on stderr. */
+void cli_print_warnings(struct hs_session *s);
+
 /* Expand the TRACE arguments (files or directories of *.hst) into a list
  * of files.  Return the count, or -1 with an error printed. */
 int cli_expand_traces(int argc, char **argv, char ***out);

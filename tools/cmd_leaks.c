@@ -151,14 +151,6 @@ static void print_text(struct leak_report *r, const struct leaks_opts *o, int se
 	       (unsigned long long)blocks);
 }
 
-static void json_opt_str(FILE *out, const char *s)
-{
-	if (s)
-		json_str(out, s, strlen(s));
-	else
-		fputs("null", out);
-}
-
 void cli_json_stack(FILE *out, const struct sym_stack *s)
 {
 	fputs("[", out);

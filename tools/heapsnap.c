@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <heapsnap-analyze.h>
+
 #include "cli.h"
 
 static const char usage_text[] =
@@ -39,6 +41,12 @@ int cli_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs(" (heapsnap --help for usage)\n", stderr);
 	return EXIT_USAGE;
+}
+
+void cli_print_warnings(struct hs_session *s)
+{
+	for (char *w; (w = hs_session_take_warning(s)); free(w))
+		fprintf(stderr, "heapsnap: %s\n", w);
 }
 
 static int ends_with(const char *s, const char *suffix)

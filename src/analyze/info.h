@@ -1,65 +1,38 @@
 /*
- * info.h - what `heapsnap info` reports about one trace: header, process,
- * event counts by function, threads, stacks, modules, snapshots, the live
- * heap at the end and at its peak, and whether the trace ended cleanly.
+ * info.h - the counting behind `heapsnap info` (struct hs_info), fed item
+ * by item from the one pass over a trace (trace.c): event counts by kind
+ * and thread, distinct stacks and modules, the last pointer scan's
+ * figures.  The live heap and its peak come from the pass's replay.
  */
 #ifndef HS_ANALYZE_INFO_H
 #define HS_ANALYZE_INFO_H
 
-#include <stdint.h>
+#include <heapsnap-analyze.h>
 
-#include "trace/format.h"
+#include "analyze/replay.h"
 #include "trace/reader.h"
-#include "util/diag.h"
+#include "util/hashmap.h"
 
-struct info_snapshot {
-	uint32_t index;	  /* as written */
-	uint64_t ts;	  /* CLOCK_MONOTONIC ns */
-	int trigger;	  /* enum hst_snap_trigger */
-	char *label;	  /* NUL-terminated */
+/* What the counting needs while the pass runs. */
+struct info_state {
+	struct hashmap threads;	/* thread index + 1 -> position in hs_info.threads */
+	struct hashmap stacks;	/* stack ids seen */
+	struct hashmap modules;	/* hash of (path, load bias) seen */
+	uint32_t last_thread;	/* thread index of the last event (a run of one thread's events is common) */
+	size_t last_pos;	/* its position in hs_info.threads */
 };
 
-struct info_thread {
-	uint32_t index; /* as events name it */
-	uint32_t tid;	/* kernel thread id */
-	uint64_t events;
-	char name[17];
-};
-
-struct info {
-	char *path;
-	struct trace_header hdr;
-	uint32_t pid, ppid;
-	char *exe, *cmdline, *options, *allocator; /* cmdline: spaces between args */
-	uint64_t events[HST_EV_KIND_MAX + 1];	   /* by kind */
-	uint64_t total_events;
-	struct info_thread *threads;
-	size_t nthreads;
-	uint64_t stacks;  /* distinct stack ids */
-	uint64_t modules; /* distinct (path, load bias) */
-	struct info_snapshot *snaps;
-	size_t nsnaps;
-	uint64_t first_ts, last_ts;
-	uint64_t live_bytes, live_blocks;
-	uint64_t peak_bytes, peak_blocks, peak_ts;
-	uint64_t unknown_frees;
-	int ended;	     /* an END record was read */
-	int end_reason;	     /* of the last END */
-	int64_t end_status;
-	uint64_t dropped;
-	int truncated;
-	char truncation[256];
-	uint64_t recovered; /* events read back from the ring file */
-	uint64_t file_bytes; /* size of the trace file */
-	int scans;	     /* pointer scans in the trace; the rest is of the last */
-	int scan_reason;     /* enum hst_scan_reason */
-	uint64_t scan_blocks, scan_edges, scan_bytes, scan_ns;
-	uint64_t scan_stopped, scan_missed; /* threads */
-	uint64_t raw_events, raw_stacks, raw_allocinfo, raw_other; /* uncompressed record bytes */
-};
-
-/* Read the trace at path into *out.  Return 0, or -1 with d set (exit 2). */
-int info_collect(const char *path, struct info *out, struct hs_diag *d);
-void info_free(struct info *in);
+/* Start counting into in (zeroed by the caller).  Return 0 or -ENOMEM. */
+int info_begin(struct info_state *st, struct hs_info *in);
+/* Count one item of the trace (any type; those info does not count are ignored). */
+void info_item(struct info_state *st, struct hs_info *in, const struct trace_item *it);
+/* Finish after the last item: the reader's byte counts, the file size, the
+ * live heap and peak of the replay rp.  Frees st. */
+void info_end(struct info_state *st, struct hs_info *in, struct trace_reader *r, const char *path,
+	      const struct replay *rp);
+/* Free st without finishing (an error ended the pass). */
+void info_abort(struct info_state *st);
+/* Free what in holds. */
+void info_free(struct hs_info *in);
 
 #endif

@@ -9,9 +9,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#ifndef HS_DIAG_DEFINED /* include/heapsnap-analyze.h defines the same struct */
+#define HS_DIAG_DEFINED
 struct hs_diag {
 	char msg[1024]; /* the message, "" if none */
 };
+#endif
 
 __attribute__((format(printf, 2, 3))) static inline void diag_set(struct hs_diag *d, const char *fmt, ...)
 {

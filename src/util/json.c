@@ -1,13 +1,53 @@
 /*
- * json.c - JSON string escaping.
+ * json.c - JSON string escaping, with invalid UTF-8 made valid (json.h).
  */
 #include "util/json.h"
 
+#include <string.h>
+
+size_t json_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min, cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		min = 0x80;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		min = 0x800;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		min = 0x10000;
+		cp = c & 0x07;
+	} else {
+		return 0; /* a continuation byte, or 0xc0/0xc1/0xf5..0xff: never valid first */
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates and what lies beyond Unicode */
+	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
 void json_str(FILE *f, const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
+
 	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
 		switch (c) {
 		case '"':
 			fputs("\\\"", f);
@@ -25,11 +65,35 @@ void json_str(FILE *f, const char *s, size_t n)
 			fputs("\\r", f);
 			break;
 		default:
-			if (c < 0x20)
+			if (c < 0x20) {
 				fprintf(f, "\\u%04x", c);
-			else
+			} else if (c < 0x80) {
 				fputc(c, f);
+			} else {
+				size_t len = json_utf8_len(u + i, n - i);
+				if (!len) {
+					fprintf(f, "\\u%04x", c); /* the byte, as U+0080..U+00FF */
+					break;
+				}
+				fwrite(u + i, 1, len, f);
+				i += len;
+				continue;
+			}
 		}
+		i++;
 	}
 	fputc('"', f);
+}
+
+void json_cstr(FILE *f, const char *s)
+{
+	json_str(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+void json_opt_str(FILE *f, const char *s)
+{
+	if (s)
+		json_str(f, s, strlen(s));
+	else
+		fputs("null", f);
 }

@@ -1,0 +1,223 @@
+/*
+ * trace.c - one pass over a trace that feeds every analysis asked for.
+ *
+ * The reader yields items in file order; each goes to the collectors that
+ * hs_want selected: the replay of the live heap (replay.c), the counting of
+ * `info` (info.c).  Nothing here depends on one collector running before
+ * another except where the comments say.
+ */
+#define _GNU_SOURCE
+#include "analyze/trace.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/info.h"
+#include "analyze/replay.h"
+#include "analyze/session.h"
+#include "trace/format.h"
+#include "trace/reader.h"
+
+/* Return a NUL-terminated copy of s, or NULL when out of memory. */
+static char *dup_str(struct trace_str s)
+{
+	char *p = malloc(s.n + 1);
+	if (p) {
+		memcpy(p, s.p, s.n);
+		p[s.n] = 0;
+	}
+	return p;
+}
+
+/* Take the process description of a PROCESS item (the last one wins). */
+static int on_process(struct hs_trace *t, const struct trace_item *it)
+{
+	free(t->exe);
+	free(t->cmdline);
+	free(t->options);
+	free(t->allocator);
+	t->pid = it->process.pid;
+	t->ppid = it->process.ppid;
+	t->exe = dup_str(it->process.exe);
+	t->cmdline = dup_str(it->process.cmdline);
+	t->options = dup_str(it->process.options);
+	t->allocator = dup_str(it->process.allocator);
+	if (!t->exe || !t->cmdline || !t->options || !t->allocator)
+		return -ENOMEM;
+	/* arguments are NUL-separated: show them separated by spaces */
+	size_t n = it->process.cmdline.n;
+	while (n && !t->cmdline[n - 1])
+		t->cmdline[--n] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!t->cmdline[i])
+			t->cmdline[i] = ' ';
+	return 0;
+}
+
+/* Append a SNAPSHOT item to the trace's list. */
+static int on_snapshot(struct hs_trace *t, const struct trace_item *it)
+{
+	struct hs_snapshot *s = realloc(t->snapshots, (t->nsnapshots + 1) * sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	t->snapshots = s;
+	s = &s[t->nsnapshots];
+	s->index = it->snap.index;
+	s->trigger = it->snap.trigger;
+	s->ts = it->snap.ts;
+	s->seconds = it->snap.ts > t->t0 ? (double)(it->snap.ts - t->t0) / 1e9 : 0.0;
+	if (!(s->label = dup_str(it->snap.label)))
+		return -ENOMEM;
+	t->nsnapshots++;
+	return 0;
+}
+
+/* The state of one pass. */
+struct pass {
+	struct hs_trace *t;
+	unsigned want;		/* HS_WANT_* */
+	struct replay rp;	/* the live heap, when an analysis needs it */
+	int replaying;
+	struct info_state info;	/* HS_WANT_INFO */
+};
+
+/* Feed one item to every collector.  Return 0 or -ENOMEM. */
+static int pass_item(struct pass *p, const struct trace_item *it)
+{
+	struct hs_trace *t = p->t;
+
+	if (p->want & HS_WANT_INFO)
+		info_item(&p->info, &t->info, it);
+	switch (it->type) {
+	case ITEM_EVENT:
+		if (p->replaying)
+			replay_event(&p->rp, &it->ev);
+		return 0;
+	case ITEM_PROCESS:
+		return on_process(t, it);
+	case ITEM_SNAPSHOT:
+		return on_snapshot(t, it);
+	case ITEM_END:
+		t->ended = 1;
+		t->end_reason = it->end.reason;
+		t->end_status = it->end.status;
+		t->dropped = it->end.dropped;
+		return 0;
+	}
+	return 0;
+}
+
+struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const struct hs_want *w,
+			       struct hs_diag *d)
+{
+	struct pass p = {.want = w ? w->flags : 0};
+	struct trace_item it;
+	int rc;
+
+	struct hs_trace *t = calloc(1, sizeof(*t));
+	if (!t || !(t->priv = calloc(1, sizeof(*t->priv))) || !(t->path = strdup(path))) {
+		diag_set(d, "%s: out of memory", path);
+		hs_trace_free(t);
+		return NULL;
+	}
+	t->priv->session = s;
+	struct trace_reader *r = reader_open(path, d);
+	if (!r) {
+		hs_trace_free(t);
+		return NULL;
+	}
+	const struct trace_header *h = reader_header(r);
+	t->version = h->version;
+	t->pid = h->pid;
+	t->ppid = h->ppid;
+	t->t0 = h->mono_ns;
+	p.t = t;
+	replay_init(&p.rp);
+	p.replaying = (p.want & HS_WANT_INFO) != 0;
+	if ((p.want & HS_WANT_INFO) && info_begin(&p.info, &t->info)) {
+		p.want &= ~HS_WANT_INFO;
+		rc = -ENOMEM;
+		goto out;
+	}
+	while ((rc = reader_next(r, &it)) > 0)
+		if (pass_item(&p, &it) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	if (rc == 0) {
+		t->truncated = reader_truncated(r);
+		snprintf(t->truncation, sizeof(t->truncation), "%s", reader_truncation(r));
+		t->recovered = reader_recovered(r);
+		if (p.want & HS_WANT_INFO) {
+			info_end(&p.info, &t->info, r, path, &p.rp);
+			p.want &= ~HS_WANT_INFO;
+			t->have |= HS_WANT_INFO;
+		}
+	}
+out:
+	if (p.want & HS_WANT_INFO)
+		info_abort(&p.info);
+	if (rc == -ENOMEM)
+		diag_set(d, "%s: out of memory", path);
+	else if (p.rp.oom)
+		session_warn(s, "%s: out of memory replaying the heap: live and peak figures are incomplete", path);
+	replay_free(&p.rp);
+	reader_close(r);
+	if (rc < 0) {
+		hs_trace_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void hs_trace_free(struct hs_trace *t)
+{
+	if (!t)
+		return;
+	free(t->path);
+	free(t->exe);
+	free(t->cmdline);
+	free(t->options);
+	free(t->allocator);
+	for (size_t i = 0; i < t->nsnapshots; i++)
+		free(t->snapshots[i].label);
+	free(t->snapshots);
+	info_free(&t->info);
+	free(t->priv);
+	free(t);
+}
+
+const char *hs_event_name(unsigned kind)
+{
+	return hst_event_name(kind);
+}
+
+const char *hs_trigger_name(int trigger)
+{
+	switch (trigger) {
+	case HST_SNAP_EXIT:
+		return "exit";
+	case HST_SNAP_SIGNAL:
+		return "signal";
+	case HST_SNAP_INTERVAL:
+		return "interval";
+	case HST_SNAP_API:
+		return "api";
+	}
+	return "unknown";
+}
+
+const char *hs_end_name(int reason)
+{
+	switch (reason) {
+	case HST_END_EXIT:
+		return "exit";
+	case HST_END__EXIT:
+		return "_exit";
+	case HST_END_EXEC:
+		return "exec";
+	}
+	return "unknown";
+}

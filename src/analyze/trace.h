@@ -1,0 +1,14 @@
+/*
+ * trace.h - the library's side of a struct hs_trace: what the one pass over
+ * a trace (trace.c) keeps for the analyses that run after it.
+ */
+#ifndef HS_ANALYZE_TRACE_H
+#define HS_ANALYZE_TRACE_H
+
+#include <heapsnap-analyze.h>
+
+struct hs_trace_priv {
+	struct hs_session *session; /* the trace's session (outlives it) */
+};
+
+#endif
