@@ -9,7 +9,7 @@
 #include "shim/clock.h"
 #include "shim/collector.h"
 #include "shim/control.h"
-#include "shim/scan.h"
+#include "shim/roots.h"
 #include "shim/shim.h"
 #include "trace/format.h"
 #include "util/compiler.h"
@@ -43,7 +43,7 @@ HS_EXPORT int heapsnap_rt_leak_check(void)
 HS_EXPORT void heapsnap_rt_ignore(const void *p)
 {
 	if (p)
-		scan_ignore(p);
+		roots_ignore(p);
 }
 
 HS_EXPORT void heapsnap_rt_disable(void)

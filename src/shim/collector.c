@@ -28,6 +28,7 @@
 #include "shim/scan.h"
 #include "shim/stack.h"
 #include "shim/tls.h"
+#include "shim/world.h"
 #include "trace/encode.h"
 #include "trace/format.h"
 #include "trace/writer.h"
@@ -43,23 +44,6 @@
 
 #define COLLECTOR_STACK (512 * 1024)
 
-static struct trace_writer w;
-static void *collector_stack; /* reused by every collector thread of the process */
-static pthread_mutex_t cycle_lock = PTHREAD_MUTEX_INITIALIZER; /* held by a cycle */
-static pthread_t collector_thread;
-static _Atomic int running;  /* a collector thread is in its loop */
-static _Atomic int sleeping; /* the collector waits on this futex word */
-static _Atomic int stopping; /* collector_finish asked the loop to end */
-static _Atomic uint64_t dropped_events;
-static uint32_t flush_ms = 20;
-static uint64_t interval_ns, next_interval_ns;
-static uint32_t stacks_written; /* ids 1..stacks_written are in the file */
-static uint32_t snap_index;	/* snapshots written */
-static uint64_t events_written;
-static const char *exe_path;
-static int inherit_pending; /* a forked child must write its inherited blocks */
-static const char *scan_ring_path; /* set: scan at the end; the ring file is not a root */
-
 /*
  * What a cycle takes from one ring: positions [pos, end).  The records stay
  * in the ring while the cycle merges them: the ring's head moves only after
@@ -71,13 +55,63 @@ struct slice {
 	uint64_t pos, end; /* records still to merge */
 	int retired;	   /* the owner has exited and this is all it left */
 };
-static struct slice slices[RINGS_MAX];
 
 struct snap {
 	uint64_t ts;	   /* time of the snapshot */
 	int trigger;	   /* enum hst_snap_trigger */
 	const char *label; /* NUL-terminated, may be "" */
 	uint32_t label_len;
+};
+
+/* Recently written stacks, the candidates a new stack may share its
+ * outermost frames with. */
+#define STACK_REFS 64
+
+/* What the collector knows of the trace it writes: a forked child, which
+ * writes a trace of its own, starts this afresh in one assignment. */
+struct collector_trace {
+	struct trace_writer w;		    /* the trace file */
+	uint32_t flush_ms;		    /* cycle period (flush_ms=) */
+	uint64_t interval_ns;		    /* snapshot_interval=, 0: none */
+	uint64_t next_interval_ns;	    /* next interval snapshot, 0: not armed */
+	uint32_t stacks_written;	    /* ids 1..stacks_written are in the file */
+	uint32_t recent_stacks[STACK_REFS]; /* ids, the candidates of STACK ref */
+	uint32_t snap_index;		    /* snapshots written */
+	uint64_t events_written;	    /* events written, implicit ones aside */
+	_Atomic uint64_t dropped;	    /* events lost to interrupted ring writes */
+	const char *exe_path;		    /* the main program's path, for MODULES */
+	const char *scan_ring_path;	    /* set: scan at the end; the ring file
+					     * (this path) is not a root */
+	int inherit_pending;		    /* a forked child must write the blocks it
+					     * inherited */
+};
+
+/* The collector thread, while there is one. */
+struct collector_thread {
+	pthread_t id;	   /* valid while running */
+	_Atomic int running;  /* a collector thread is in its loop */
+	_Atomic int sleeping; /* it waits on this futex word */
+	_Atomic int stopping; /* collector_stop asked the loop to end */
+};
+
+/*
+ * The collector's whole state.  Besides the trace and the thread, what
+ * the process keeps across traces: the lock a fork waits on, the thread's
+ * stack, and buffers reused from cycle to cycle.
+ */
+static struct collector {
+	struct collector_trace t;	 /* the trace being written */
+	struct collector_thread th;	 /* the thread draining the rings */
+	pthread_mutex_t cycle_lock;	 /* held by a cycle (fork waits on it) */
+	void *stack;			 /* every collector thread's stack */
+	struct encode_events ev;	 /* the EVENTS record being built; ALLOCINFO
+					  * records go to the writer meanwhile, so
+					  * they precede it */
+	struct slice slices[RINGS_MAX];	 /* what the current cycle takes */
+} cs = {
+	.t.flush_ms = 20,
+	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
+	.ev.tick = TICK_NS,
 };
 
 static void *ialloc(size_t n)
@@ -102,19 +136,19 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
 	const char *slash = strrchr(exe, '/');
 
 	clock_gettime(CLOCK_REALTIME, &rt);
-	writer_init(&w, opts->zstd_level, ialloc, irealloc, ifree);
-	flush_ms = opts->flush_ms;
-	scan_ring_path = NULL;
-	interval_ns = opts->snapshot_interval_ns;
-	exe_path = exe;
-	return writer_create(&w, opts->output, slash ? slash + 1 : exe, pid, ppid, nonce,
+	writer_init(&cs.t.w, opts->zstd_level, ialloc, irealloc, ifree);
+	cs.t.flush_ms = opts->flush_ms;
+	cs.t.scan_ring_path = NULL;
+	cs.t.interval_ns = opts->snapshot_interval_ns;
+	cs.t.exe_path = exe;
+	return writer_create(&cs.t.w, opts->output, slash ? slash + 1 : exe, pid, ppid, nonce,
 			     (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec, clock_now_ns(),
 			     path, cap);
 }
 
 void collector_enable_scan(const char *ring_path)
 {
-	scan_ring_path = ring_path;
+	cs.t.scan_ring_path = ring_path;
 }
 
 void collector_write_now(struct control_item *it)
@@ -125,23 +159,23 @@ void collector_write_now(struct control_item *it)
 		control_push(it);
 		return;
 	}
-	writer_raw(&w, it->body, it->len);
-	writer_flush(&w);
+	writer_raw(&cs.t.w, it->body, it->len);
+	writer_flush(&cs.t.w);
 	control_free(it);
 }
 
 bool collector_running(void)
 {
 	/* relaxed: a hint; ring_wait re-checks on every round */
-	return atomic_load_rlx(&running);
+	return atomic_load_rlx(&cs.th.running);
 }
 
 void collector_wake(void)
 {
 	/* relaxed load first: the exchange (and the system call) only when
 	 * the collector actually sleeps */
-	if (atomic_load_rlx(&sleeping) && atomic_exchange_acq_rel(&sleeping, 0))
-		syscall(SYS_futex, &sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (atomic_load_rlx(&cs.th.sleeping) && atomic_exchange_acq_rel(&cs.th.sleeping, 0))
+		syscall(SYS_futex, &cs.th.sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 void collector_pause(void)
@@ -153,25 +187,21 @@ void collector_pause(void)
 void collector_count_drop(void)
 {
 	/* relaxed: a statistic */
-	atomic_fetch_add_rlx(&dropped_events, 1);
+	atomic_fetch_add_rlx(&cs.t.dropped, 1);
 }
 
-/* Sleep until woken or flush_ms passes. */
+/* Sleep until woken or cs.t.flush_ms passes. */
 static void nap(void)
 {
-	struct timespec ts = {flush_ms / 1000, (long)(flush_ms % 1000) * 1000000L};
+	struct timespec ts = {cs.t.flush_ms / 1000, (long)(cs.t.flush_ms % 1000) * 1000000L};
 
 	/* acq_rel: a producer's wake after this store is not lost (or the
 	 * timeout bounds the delay if it races) */
-	atomic_exchange_acq_rel(&sleeping, 1);
-	syscall(SYS_futex, &sleeping, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
-	atomic_store_rlx(&sleeping, 0); /* relaxed: only a hint for wakers */
+	atomic_exchange_acq_rel(&cs.th.sleeping, 1);
+	syscall(SYS_futex, &cs.th.sleeping, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+	atomic_store_rlx(&cs.th.sleeping, 0); /* relaxed: only a hint for wakers */
 }
 
-/* Recently written stacks, the candidates a new stack may share its
- * outermost frames with. */
-#define STACK_REFS 64
-static uint32_t recent_stacks[STACK_REFS];
 
 /* Number of outermost frames a and b have in common. */
 static unsigned shared_suffix(const struct ringfile_stack_entry *a, const struct ringfile_stack_entry *b)
@@ -187,50 +217,50 @@ static void emit_stacks(void)
 {
 	uint32_t n = stack_count();
 
-	for (uint32_t id = stacks_written + 1; id <= n; id++) {
+	for (uint32_t id = cs.t.stacks_written + 1; id <= n; id++) {
 		const struct ringfile_stack_entry *e = stack_get(id);
 		uint32_t ref = 0;
 		unsigned shared = 0;
-		for (int i = 0; i < STACK_REFS && recent_stacks[i]; i++) {
-			unsigned k = shared_suffix(e, stack_get(recent_stacks[i]));
+		for (int i = 0; i < STACK_REFS && cs.t.recent_stacks[i]; i++) {
+			unsigned k = shared_suffix(e, stack_get(cs.t.recent_stacks[i]));
 			if (k > shared) {
 				shared = k;
-				ref = recent_stacks[i];
+				ref = cs.t.recent_stacks[i];
 			}
 		}
-		uint8_t *p = writer_room(&w, encode_stack_max(e->depth));
+		uint8_t *p = writer_room(&cs.t.w, encode_stack_max(e->depth));
 		if (p)
-			writer_advance(&w, encode_stack(p, id, e->depth, ref, shared, e->ips));
-		recent_stacks[id % STACK_REFS] = id;
+			writer_advance(&cs.t.w, encode_stack(p, id, e->depth, ref, shared, e->ips));
+		cs.t.recent_stacks[id % STACK_REFS] = id;
 	}
-	stacks_written = n;
+	cs.t.stacks_written = n;
 }
 
 static void emit_thread(struct ring *r)
 {
-	uint8_t *p = writer_room(&w, ENCODE_THREAD_MAX);
+	uint8_t *p = writer_room(&cs.t.w, ENCODE_THREAD_MAX);
 
 	if (p)
-		writer_advance(&w, encode_thread(p, r->thread_index, r->tid, r->start_ns));
+		writer_advance(&cs.t.w, encode_thread(p, r->thread_index, r->tid, r->start_ns));
 	r->announced = r->thread_index;
 }
 
 static void emit_thread_end(uint32_t index, uint64_t end_ns, const char *name)
 {
 	size_t n = strnlen(name, 16);
-	uint8_t *p = writer_room(&w, encode_thread_end_max(n));
+	uint8_t *p = writer_room(&cs.t.w, encode_thread_end_max(n));
 
 	if (p)
-		writer_advance(&w, encode_thread_end(p, index, end_ns, name, n));
+		writer_advance(&cs.t.w, encode_thread_end(p, index, end_ns, name, n));
 }
 
 static void emit_snapshot(const struct snap *s)
 {
-	uint8_t *p = writer_room(&w, encode_snapshot_max(s->label_len));
+	uint8_t *p = writer_room(&cs.t.w, encode_snapshot_max(s->label_len));
 
 	if (p)
-		writer_advance(&w, encode_snapshot(p, s->ts, snap_index, s->trigger, s->label, s->label_len));
-	snap_index++;
+		writer_advance(&cs.t.w, encode_snapshot(p, s->ts, cs.t.snap_index, s->trigger, s->label, s->label_len));
+	cs.t.snap_index++;
 }
 
 /* Take what ring r holds (up to budget records) as the next slice. */
@@ -256,7 +286,7 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 		return nslices;
 	if (r->thread_index && r->announced != r->thread_index)
 		emit_thread(r);
-	slices[nslices] = (struct slice){r, r->thread_index, r->drained, r->drained + n, retired};
+	cs.slices[nslices] = (struct slice){r, r->thread_index, r->drained, r->drained + n, retired};
 	*used += n;
 	return nslices + 1;
 }
@@ -272,17 +302,13 @@ static void emit_allocinfo(uint32_t id)
 
 	if (!id || (in = heapmap_info(id))->written)
 		return;
-	uint8_t *p = writer_room(&w, ENCODE_ALLOCINFO_MAX);
+	uint8_t *p = writer_room(&cs.t.w, ENCODE_ALLOCINFO_MAX);
 	if (!p)
 		return;
-	writer_advance(&w, encode_allocinfo(p, id, in->size, in->stack));
+	writer_advance(&cs.t.w, encode_allocinfo(p, id, in->size, in->stack));
 	in->written = 1;
 }
 
-/* The EVENTS record being built (its columns on the private arena).
- * ALLOCINFO records go straight to the writer meanwhile, so they precede
- * it. */
-static struct encode_events evrec = {.tick = TICK_NS};
 
 /* Make sure column c has room for one more event.  Return 0 or -1. */
 static int col_room(struct encode_column *c)
@@ -321,16 +347,16 @@ static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uin
 	}
 	encode_event(e, ts, thread, kind, a, b);
 	if (!(kind & HST_EV_IMPLICIT))
-		events_written++;
+		cs.t.events_written++;
 }
 
 /* Write the events gathered so far as one EVENTS record. */
 static void evrec_flush(struct encode_events *e)
 {
-	uint8_t *p = writer_room(&w, encode_events_max(e));
+	uint8_t *p = writer_room(&cs.t.w, encode_events_max(e));
 
 	if (p)
-		writer_advance(&w, encode_events(p, e));
+		writer_advance(&cs.t.w, encode_events(p, e));
 	else
 		encode_events_clear(e); /* no memory: they are lost */
 }
@@ -367,18 +393,18 @@ static void inherit_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
  */
 static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint64_t now)
 {
-	struct encode_events *e = &evrec;
+	struct encode_events *e = &cs.ev;
 	size_t next_snap = 0;
 
-	if (inherit_pending) {
+	if (cs.t.inherit_pending) {
 		struct inherit_ctx c = {e, now};
 		heapmap_each(inherit_one, &c);
-		inherit_pending = 0;
+		cs.t.inherit_pending = 0;
 	}
 	for (;;) {
 		struct slice *best = NULL;
 		for (size_t i = 0; i < nslices; i++) {
-			struct slice *sl = &slices[i];
+			struct slice *sl = &cs.slices[i];
 			if (sl->pos < sl->end && (!best || slice_rec(sl, sl->pos)->ts < slice_rec(best, best->pos)->ts))
 				best = sl;
 		}
@@ -422,14 +448,14 @@ static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint6
 
 static void emit_progress(size_t nslices)
 {
-	uint8_t *rec = nslices ? writer_room(&w, encode_progress_max(nslices)) : NULL;
+	uint8_t *rec = nslices ? writer_room(&cs.t.w, encode_progress_max(nslices)) : NULL;
 
 	if (!rec)
 		return;
 	uint8_t *p = encode_progress_begin(rec, nslices);
 	for (size_t i = 0; i < nslices; i++)
-		p = encode_progress_ring(p, slices[i].r->hdr->ring_id, slices[i].end);
-	writer_advance(&w, encode_close(rec, p));
+		p = encode_progress_ring(p, cs.slices[i].r->hdr->ring_id, cs.slices[i].end);
+	writer_advance(&cs.t.w, encode_close(rec, p));
 }
 
 static void sort_snaps(struct snap *s, size_t n)
@@ -448,12 +474,12 @@ static void sort_snaps(struct snap *s, size_t n)
  */
 static size_t cycle_locked(bool *more_pending, struct snap *extra);
 
-/* A cycle, under cycle_lock: fork waits for it to end (collector_lock). */
+/* A cycle, under cs.cycle_lock: fork waits for it to end (collector_lock). */
 static size_t cycle(bool *more_pending, struct snap *extra)
 {
-	pthread_mutex_lock(&cycle_lock);
+	pthread_mutex_lock(&cs.cycle_lock);
 	size_t n = cycle_locked(more_pending, extra);
-	pthread_mutex_unlock(&cycle_lock);
+	pthread_mutex_unlock(&cs.cycle_lock);
 	return n;
 }
 
@@ -465,7 +491,7 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	uint64_t now = clock_now_ns(), sig_ts;
 
 	if (modules_changed()) {
-		struct control_item *m = modules_capture(now, exe_path);
+		struct control_item *m = modules_capture(now, cs.t.exe_path);
 		if (m) {
 			struct control_item **tail = &ctl;
 			while (*tail)
@@ -479,14 +505,14 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 				snaps[nsnaps++] = (struct snap){it->ts, HST_SNAP_API, (const char *)it->body, it->len};
 			continue;
 		}
-		writer_raw(&w, it->body, it->len); /* a whole record */
+		writer_raw(&cs.t.w, it->body, it->len); /* a whole record */
 	}
 	while (nsnaps < SNAPS_PER_CYCLE && (sig_ts = control_take_signal_snapshot()))
 		snaps[nsnaps++] = (struct snap){sig_ts, HST_SNAP_SIGNAL, "", 0};
-	if (interval_ns && now >= next_interval_ns) {
-		if (next_interval_ns && nsnaps < SNAPS_PER_CYCLE)
+	if (cs.t.interval_ns && now >= cs.t.next_interval_ns) {
+		if (cs.t.next_interval_ns && nsnaps < SNAPS_PER_CYCLE)
 			snaps[nsnaps++] = (struct snap){now, HST_SNAP_INTERVAL, "", 0};
-		next_interval_ns = now + interval_ns;
+		cs.t.next_interval_ns = now + cs.t.interval_ns;
 	}
 	if (extra && nsnaps < SNAPS_PER_CYCLE)
 		snaps[nsnaps++] = *extra;
@@ -500,24 +526,24 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 		nslices = drain_ring(r, nslices, &used, budget);
 		if (!budget && atomic_load_rlx(&r->hdr->tail) != r->drained) /* relaxed: a hint */
 			*more_pending = true;
-		else if (nslices && slices[nslices - 1].r == r && !slices[nslices - 1].retired &&
+		else if (nslices && cs.slices[nslices - 1].r == r && !cs.slices[nslices - 1].retired &&
 			 atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
 			*more_pending = true;
 	}
 	emit_stacks();
 	emit_events(nslices, snaps, nsnaps, now);
 	for (size_t i = 0; i < nslices; i++)
-		if (slices[i].retired && slices[i].thread)
-			emit_thread_end(slices[i].thread, slices[i].r->end_ns, slices[i].r->name);
+		if (cs.slices[i].retired && cs.slices[i].thread)
+			emit_thread_end(cs.slices[i].thread, cs.slices[i].r->end_ns, cs.slices[i].r->name);
 	emit_progress(nslices);
-	writer_flush(&w);
+	writer_flush(&cs.t.w);
 	for (size_t i = 0; i < nslices; i++) {
-		struct ring *r = slices[i].r;
-		r->drained = slices[i].end;
+		struct ring *r = cs.slices[i].r;
+		r->drained = cs.slices[i].end;
 		/* (D) release: the chunk holding these records is written; pairs
 		 * with (A) in ring_reserve */
 		atomic_store_rel(&r->hdr->head, r->drained);
-		if (slices[i].retired) {
+		if (cs.slices[i].retired) {
 			r->announced = 0;
 			/* release: the ring is empty and written out before a
 			 * new owner can claim it */
@@ -543,7 +569,7 @@ static void *collector_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_NAME, "heapsnap", 0, 0, 0);
 	/* relaxed: the loop condition; finish waits with pthread_join */
-	while (!atomic_load_rlx(&stopping)) {
+	while (!atomic_load_rlx(&cs.th.stopping)) {
 		bool more;
 		cycle(&more, NULL);
 		if (!more)
@@ -557,22 +583,22 @@ int collector_start(void)
 	pthread_attr_t attr;
 
 	/* relaxed: set before the thread exists; producers only read a hint */
-	atomic_store_rlx(&stopping, 0);
-	atomic_store_rlx(&running, 1);
+	atomic_store_rlx(&cs.th.stopping, 0);
+	atomic_store_rlx(&cs.th.running, 1);
 	pthread_attr_init(&attr);
 	/* A stack of our own (not a root for the scan, arena_map.h), so that
 	 * glibc keeps no cached stack of ours with a DTV in it for
 	 * __libc_freeres to free into the trace at exit. */
-	if (!collector_stack)
-		collector_stack = arena_map_mmap(COLLECTOR_STACK);
-	if (collector_stack)
-		pthread_attr_setstack(&attr, collector_stack, COLLECTOR_STACK);
+	if (!cs.stack)
+		cs.stack = arena_map_mmap(COLLECTOR_STACK);
+	if (cs.stack)
+		pthread_attr_setstack(&attr, cs.stack, COLLECTOR_STACK);
 	else
 		pthread_attr_setstacksize(&attr, COLLECTOR_STACK);
-	int rc = pthread_create(&collector_thread, &attr, collector_main, NULL);
+	int rc = pthread_create(&cs.th.id, &attr, collector_main, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc) {
-		atomic_store_rlx(&running, 0);
+		atomic_store_rlx(&cs.th.running, 0);
 		return -rc;
 	}
 	return 0;
@@ -595,11 +621,11 @@ static void thread_name(uint32_t tid, char *name)
 void collector_stop(void)
 {
 	/* relaxed: a plain flag; the join below orders everything */
-	if (atomic_load_rlx(&running)) {
-		atomic_store_rlx(&stopping, 1);
+	if (atomic_load_rlx(&cs.th.running)) {
+		atomic_store_rlx(&cs.th.stopping, 1);
 		collector_wake();
-		pthread_join(collector_thread, NULL);
-		atomic_store_rlx(&running, 0);
+		pthread_join(cs.th.id, NULL);
+		atomic_store_rlx(&cs.th.running, 0);
 	}
 }
 
@@ -620,30 +646,30 @@ static void drain_all(void)
  */
 static int scan_now(int reason, uint64_t caller_sp)
 {
-	struct scan_world world;
+	struct world world;
 	bool more = true;
 
 	/* The cycle lock first: a thread stopped inside fork's prefork while
 	 * holding it would otherwise block the drain below for good. */
-	pthread_mutex_lock(&cycle_lock);
-	if (!scan_ring_path || scan_stop_world(&world, caller_sp)) {
-		pthread_mutex_unlock(&cycle_lock);
+	pthread_mutex_lock(&cs.cycle_lock);
+	if (!cs.t.scan_ring_path || world_stop(&world, caller_sp)) {
+		pthread_mutex_unlock(&cs.cycle_lock);
 		drain_all();
 		return -1;
 	}
 	for (int rounds = 0; rounds < 64; rounds++)
 		if (!cycle_locked(&more, NULL) && !more)
 			break;
-	scan_write(&w, &world, reason, scan_ring_path);
-	scan_resume_world(&world);
-	writer_flush(&w);
-	pthread_mutex_unlock(&cycle_lock);
+	scan_write(&cs.t.w, &world, reason, cs.t.scan_ring_path);
+	world_resume(&world);
+	writer_flush(&cs.t.w);
+	pthread_mutex_unlock(&cs.cycle_lock);
 	return 0;
 }
 
 int collector_leak_check(uint64_t caller_sp)
 {
-	if (!scan_ring_path)
+	if (!cs.t.scan_ring_path)
 		return -1;
 	collector_stop();
 	int rc = scan_now(HST_SCAN_API, caller_sp);
@@ -676,24 +702,24 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 		thread_name(r->tid, name);
 		emit_thread_end(r->thread_index, exit_snap.ts, name);
 	}
-	uint8_t *p = writer_room(&w, ENCODE_END_MAX);
+	uint8_t *p = writer_room(&cs.t.w, ENCODE_END_MAX);
 	if (p)
-		writer_advance(&w, encode_end(p, clock_now_ns(), reason, status, events_written,
-					      atomic_load_rlx(&dropped_events))); /* relaxed: a statistic */
+		writer_advance(&cs.t.w, encode_end(p, clock_now_ns(), reason, status, cs.t.events_written,
+					      atomic_load_rlx(&cs.t.dropped))); /* relaxed: a statistic */
 	if (reason == HST_END_EXEC)
-		writer_flush(&w);
+		writer_flush(&cs.t.w);
 	else
-		writer_close(&w);
+		writer_close(&cs.t.w);
 }
 
 void collector_lock(void)
 {
-	pthread_mutex_lock(&cycle_lock);
+	pthread_mutex_lock(&cs.cycle_lock);
 }
 
 void collector_unlock(void)
 {
-	pthread_mutex_unlock(&cycle_lock);
+	pthread_mutex_unlock(&cs.cycle_lock);
 }
 
 void collector_absorb_rings(void)
@@ -730,26 +756,17 @@ void collector_absorb_rings(void)
 
 void collector_forget(void)
 {
-	pthread_mutex_init(&cycle_lock, NULL);
+	/* The parent's file and buffers: the child writes to neither. */
+	writer_discard(&cs.t.w);
 	/* The child inherits the parent's live blocks: its trace starts with
 	 * them (implicit allocations), and every allocinfo is new to it. */
+	cs.t = (struct collector_trace){.inherit_pending = 1};
+	writer_init(&cs.t.w, 0, ialloc, irealloc, ifree); /* no file until collector_open */
 	heapmap_unwrite_all();
-	inherit_pending = 1;
-	/* relaxed: the forked child has one thread */
-	atomic_store_rlx(&running, 0);
-	atomic_store_rlx(&sleeping, 0);
-	atomic_store_rlx(&stopping, 0);
-	if (w.fd >= 0)
-		close(w.fd);
-	w.fd = -1;
-	w.len = 0;
-	w.error = 0;
-	stacks_written = 0;
-	memset(recent_stacks, 0, sizeof(recent_stacks));
-	snap_index = 0;
-	events_written = 0;
-	atomic_store_rlx(&dropped_events, 0);
-	next_interval_ns = 0;
+	/* Plain stores: the forked child has one thread, and no collector. */
+	cs.th = (struct collector_thread){0};
+	pthread_mutex_init(&cs.cycle_lock, NULL);
+	encode_events_clear(&cs.ev);
 	uint32_t nrings = rings_count();
 	for (uint32_t i = 0; i < nrings; i++)
 		rings_get(i)->announced = 0;

@@ -53,7 +53,7 @@ void collector_pause(void);
  * HST_END_EXIT or _EXIT only) and an END record.  With HST_END_EXEC the
  * file stays open so that collector_start can resume after a failed exec.
  * Call with the calling thread marked TS_INTERNAL; caller_sp is where the
- * program's part of this thread's stack begins (see scan_stop_world).
+ * program's part of this thread's stack begins (see world_stop).
  */
 void collector_finish(int reason, int status, uint64_t caller_sp);
 

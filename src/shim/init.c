@@ -33,7 +33,8 @@
 #include "shim/modules.h"
 #include "shim/ringfile.h"
 #include "shim/rings.h"
-#include "shim/scan.h"
+#include "shim/roots.h"
+#include "shim/world.h"
 #include "shim/stack.h"
 #include "trace/encode.h"
 #include "trace/format.h"
@@ -280,10 +281,12 @@ __attribute__((constructor)) static void shim_constructor(void)
 	if (shim_on()) {
 		start_recording();
 		install_snapshot_signal();
-		if (shim.opts.scan)
+		if (shim.opts.scan) {
+			roots_setup();
 			/* the stop signal: SIGRTMAX-2, or the one below if the
 			 * user took it for snapshots */
-			scan_setup(shim.opts.snapshot_signal == SIGRTMAX - 2 ? SIGRTMAX - 3 : SIGRTMAX - 2);
+			world_setup(shim.opts.snapshot_signal == SIGRTMAX - 2 ? SIGRTMAX - 3 : SIGRTMAX - 2);
+		}
 		pthread_atfork(prefork, postfork_parent, postfork_child);
 	}
 	t->state = saved;

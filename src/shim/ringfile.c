@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "shim/spin.h"
@@ -19,6 +21,7 @@ static struct spin lock;
 static int fd = -1;
 static uint64_t file_size; /* bytes, page multiple */
 static char path_copy[1100];
+static struct ringfile_id identity; /* of the file, inode 0 until known */
 
 int ringfile_create(const char *path, uint64_t nonce)
 {
@@ -44,6 +47,9 @@ int ringfile_create(const char *path, uint64_t nonce)
 		return rc;
 	}
 	strcpy(path_copy, path);
+	struct stat st;
+	if (fstat(f, &st) == 0)
+		identity = (struct ringfile_id){major(st.st_dev), minor(st.st_dev), st.st_ino};
 	fd = f;
 	file_size = RINGFILE_HEADER_SIZE;
 	return 0;
@@ -80,6 +86,12 @@ out:
 	return p;
 }
 
+int ringfile_identity(struct ringfile_id *id)
+{
+	*id = identity;
+	return identity.inode ? 0 : -1;
+}
+
 void ringfile_unlink(void)
 {
 	spin_lock(&lock);
@@ -98,6 +110,7 @@ void ringfile_forget(void)
 		close(fd);
 	fd = -1;
 	file_size = 0;
+	identity = (struct ringfile_id){0, 0, 0};
 }
 
 void ringfile_lock(void)

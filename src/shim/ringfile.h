@@ -18,6 +18,16 @@ int ringfile_create(const char *path, uint64_t nonce);
  * rounded up to pages) and fill in its header.  Return it or NULL. */
 void *ringfile_map(uint32_t type, size_t bytes);
 
+/* The file's device and inode, as /proc/self/maps shows them. */
+struct ringfile_id {
+	uint32_t dev_major, dev_minor; /* st_dev */
+	uint64_t inode;		       /* st_ino */
+};
+
+/* Fill id with the identity of the file created last.  Return 0, or -1 if
+ * there is none.  Takes no lock: safe with the world stopped. */
+int ringfile_identity(struct ringfile_id *id);
+
 /* Remove the file (the trace is complete); mappings stay valid. */
 void ringfile_unlink(void);
 

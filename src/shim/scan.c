@@ -1,264 +1,28 @@
 /*
- * scan.c - stop the world, enumerate roots, find pointers, write edges.
- *
- * Roots, as Valgrind's memcheck and LeakSanitizer take them: every
- * readable and writable mapping of the process (module data and bss,
- * anonymous memory such as custom pools, the main thread's TLS), except
- * the allocator's own memory (arena_map.h), the shim's own memory and the
- * ring file; thread stacks from each stopped thread's stack pointer up
- * (not the dead part below it); and each thread's saved registers.
- * Static TLS of other threads sits at the top of their stack mapping, and
- * dynamic TLS blocks are heap blocks reached from there, so both are
- * covered.
+ * scan.c - the scan itself: the live blocks as a sorted array, every root
+ * and block read for pointers into them, the edges written.
  */
 #define _GNU_SOURCE
 #include "shim/scan.h"
 
-#include <dirent.h>
-#include <link.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/futex.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <ucontext.h>
-#include <unistd.h>
 
 #include "shim/arena_map.h"
 #include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/heapmap.h"
-#include "shim/rings.h"
-#include "shim/tls.h"
+#include "shim/roots.h"
+#include "shim/world.h"
 #include "trace/encode.h"
 #include "trace/format.h"
-#include "util/atomic.h"
-#include "util/fmt.h"
 
-#define STOP_TIMEOUT_MS 500 /* then threads that have not answered run on */
-#define RED_ZONE 128	    /* bytes below the stack pointer a leaf may use */
 #define EDGES_PER_RECORD 4096
-#define IGNORED_MAX 65536
-
-static int stop_signal;
-static uintptr_t shim_tls_size;	  /* bytes of the shim's static TLS block */
-static uintptr_t shim_data_lo, shim_data_hi; /* the shim's writable segments (data, bss), pages */
-static intptr_t shim_tls_offset;  /* &tls - the block's start, the same in every thread */
-
-/* Start of the calling thread's shim TLS block, or 0 if unknown. */
-static uintptr_t shim_tls_block(void)
-{
-	return shim_tls_size ? (uintptr_t)&tls - (uintptr_t)shim_tls_offset : 0;
-}
-
-struct tls_find {
-	uintptr_t self;	  /* an address in the shim's code */
-	uintptr_t block;  /* the calling thread's TLS block of the shim */
-	size_t size;	  /* its PT_TLS size */
-};
-
-static int find_tls(struct dl_phdr_info *info, size_t size, void *data)
-{
-	struct tls_find *f = data;
-	int mine = 0;
-	size_t tls_size = 0;
-
-	(void)size;
-	uintptr_t wlo = UINTPTR_MAX, whi = 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && f->self >= s && f->self < s + ph->p_memsz)
-			mine = 1;
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
-			wlo = s < wlo ? s : wlo;
-			whi = s + ph->p_memsz > whi ? s + ph->p_memsz : whi;
-		}
-		if (ph->p_type == PT_TLS)
-			tls_size = ph->p_memsz;
-	}
-	if (!mine)
-		return 0;
-	if (whi) {
-		shim_data_lo = wlo & ~(uintptr_t)4095;
-		shim_data_hi = (whi + 4095) & ~(uintptr_t)4095;
-	}
-	f->block = (uintptr_t)info->dlpi_tls_data;
-	f->size = tls_size;
-	return 1;
-}
-static struct scan_world *current;   /* the world being stopped, for the handler */
-static _Atomic int release_word;     /* futex: 1 when stopped threads may go */
-static _Atomic uint32_t stopped_word; /* futex: threads that answered */
-
-static _Atomic uint32_t nignored;
-static uintptr_t ignored[IGNORED_MAX];
+#define BLOCKS_PER_RECORD 4096
 
 /* The scan's own memory: mmap, noted as not a root. */
 static void *map_mem(size_t bytes)
 {
 	return arena_map_mmap(bytes);
-}
-
-static void futex_wait(_Atomic int *word, int val, long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : NULL, NULL, 0);
-}
-
-static void futex_wake_all(void *word)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
-}
-
-/* ---- stopping threads ------------------------------------------------------ */
-
-/*
- * The stop signal's handler, in each stopped thread: note the registers,
- * say so, wait for the release.  Async-signal-safe: atomics and futex.
- */
-static void stop_handler(int sig, siginfo_t *si, void *ctx)
-{
-	int saved = errno;
-	struct scan_world *w = current;
-	uint32_t tid = (uint32_t)syscall(SYS_gettid);
-
-	(void)sig;
-	(void)si;
-	if (!w)
-		goto out;
-	for (uint32_t i = 0; i < w->nthreads; i++) {
-		struct scan_thread *t = &w->threads[i];
-		if (t->tid != tid)
-			continue;
-		const ucontext_t *uc = ctx;
-		memcpy(t->regs, uc->uc_mcontext.gregs, sizeof(t->regs));
-		t->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
-		t->tls_lo = shim_tls_block();
-		/* release: regs and sp are written before the scanner sees 1 */
-		atomic_store_rel(&t->state, 1);
-		/* relaxed count; the futex wake below tells the scanner */
-		atomic_fetch_add_rlx(&stopped_word, 1);
-		futex_wake_all(&stopped_word);
-		/* acquire: pairs with the release in scan_resume_world */
-		while (!atomic_load_acq(&release_word))
-			futex_wait(&release_word, 0, -1);
-		break;
-	}
-out:
-	errno = saved;
-}
-
-void scan_setup(int signal)
-{
-	struct sigaction sa;
-	struct tls_find f = {(uintptr_t)scan_setup, 0, 0};
-
-	dl_iterate_phdr(find_tls, &f);
-	if (f.block && f.size) {
-		shim_tls_offset = (intptr_t)((uintptr_t)&tls - f.block);
-		shim_tls_size = f.size;
-	}
-	stop_signal = signal;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = stop_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	sigaction(signal, &sa, NULL);
-}
-
-/* The thread index of tid, from the ring it owns, or 0. */
-static uint32_t index_of_tid(uint32_t tid)
-{
-	uint32_t n = rings_count();
-
-	for (uint32_t i = 0; i < n; i++) {
-		struct ring *r = rings_get(i);
-		/* acquire: see drain_ring in collector.c */
-		if (atomic_load_acq(&r->state) == RING_OWNED && r->tid == tid)
-			return r->thread_index;
-	}
-	return 0;
-}
-
-int scan_stop_world(struct scan_world *w, uint64_t self_sp)
-{
-	char buf[4096];
-	uint32_t self = (uint32_t)syscall(SYS_gettid);
-	pid_t pid = getpid();
-
-	memset(w, 0, sizeof(*w));
-	w->self_sp = self_sp;
-	w->self_tls_lo = shim_tls_block();
-	w->self_index = index_of_tid(self);
-	w->threads = map_mem(SCAN_THREADS_MAX * sizeof(struct scan_thread));
-	if (!w->threads)
-		return -1;
-	/* relaxed: no stopped thread exists yet */
-	atomic_store_rlx(&release_word, 0);
-	atomic_store_rlx(&stopped_word, 0);
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	for (;;) {
-		long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			uint64_t tid;
-			off += d->d_reclen;
-			if (fmt_parse_u64(d->d_name, strlen(d->d_name), &tid) || tid == self ||
-			    w->nthreads == SCAN_THREADS_MAX)
-				continue;
-			struct scan_thread *t = &w->threads[w->nthreads++];
-			t->tid = (uint32_t)tid;
-			t->index = index_of_tid((uint32_t)tid);
-		}
-	}
-	close(fd);
-	current = w;
-	for (uint32_t i = 0; i < w->nthreads; i++)
-		if (syscall(SYS_tgkill, pid, w->threads[i].tid, stop_signal))
-			atomic_store_rlx(&w->threads[i].state, 2); /* gone: relaxed, only we read it */
-	/* Wait for the answers, up to STOP_TIMEOUT_MS: a thread that blocks
-	 * the signal never answers, and its whole stack mapping is then read
-	 * as an anonymous root instead. */
-	for (int waited = 0; waited < STOP_TIMEOUT_MS; waited += 10) {
-		uint32_t expect = 0;
-		for (uint32_t i = 0; i < w->nthreads; i++)
-			expect += atomic_load_rlx(&w->threads[i].state) != 2;
-		/* acquire: pairs with the handlers' increments */
-		uint32_t got = atomic_load_acq(&stopped_word);
-		if (got >= expect)
-			break;
-		futex_wait((_Atomic int *)&stopped_word, (int)got, 10);
-	}
-	for (uint32_t i = 0; i < w->nthreads; i++)
-		/* acquire: pairs with the release in stop_handler */
-		w->stopped += atomic_load_acq(&w->threads[i].state) == 1;
-	return 0;
-}
-
-void scan_resume_world(struct scan_world *w)
-{
-	/* release: the scan is over before a stopped thread goes on */
-	atomic_store_rel(&release_word, 1);
-	futex_wake_all(&release_word);
-	/* A thread may still be entering the handler (slow to answer): it
-	 * finds the release already set and returns at once, but it reads
-	 * the world, so the world stays mapped. */
-	current = NULL;
-}
-
-void scan_ignore(const void *p)
-{
-	/* relaxed: the index only has to be unique; the scan runs later */
-	uint32_t i = atomic_fetch_add_rlx(&nignored, 1);
-	if (i < IGNORED_MAX)
-		ignored[i] = (uintptr_t)p;
 }
 
 /* ---- the heap as a sorted array ---------------------------------------------- */
@@ -278,14 +42,12 @@ static uint64_t block_end(const struct block *b)
 	return b->addr + (size ? size : 1);
 }
 
-#define RO_MAX 4096
-
 struct heap {
-	struct block *b; /* sorted by addr */
-	uint64_t n;
-	uint64_t lo, hi; /* lowest start, highest end */
-	uint64_t ro[RO_MAX][2]; /* read-only file mappings (vtables live there) */
-	uint32_t nro;
+	struct block *b;	     /* sorted by addr */
+	uint64_t n;		     /* blocks */
+	uint64_t lo, hi;	     /* lowest start, highest end */
+	const struct roots_maps *maps; /* the process's mappings (vtables live in
+					* read-only file mappings) */
 };
 
 struct fill_ctx {
@@ -354,17 +116,24 @@ static int64_t find_block(const struct heap *h, uint64_t v)
 	return (int64_t)(lo - 1);
 }
 
-static uint64_t hex(const char **p);
-
 /* ---- memcheck's leak heuristics ---------------------------------------------- */
 
-/* Is v the address of something in a read-only file mapping (a vtable)? */
+/* Is v the address of something in a read-only file mapping (a vtable)?
+ * The mappings are in address order. */
 static int in_readonly(const struct heap *h, uint64_t v)
 {
-	for (uint32_t i = 0; i < h->nro; i++)
-		if (v >= h->ro[i][0] && v < h->ro[i][1])
-			return 1;
-	return 0;
+	const struct roots_map *m = h->maps->m;
+	uint32_t lo = 0, hi = h->maps->n;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (m[mid].hi <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->maps->n && v >= m[lo].lo && m[lo].r == 'r' && m[lo].w != 'w' &&
+	       memchr(m[lo].path, '/', m[lo].path_len);
 }
 
 /*
@@ -398,41 +167,6 @@ static int heuristic_start(const struct heap *h, const struct block *b, uint64_t
 	return 0;
 }
 
-/* Collect the read-only file mappings from /proc/self/maps. */
-static void read_readonly(struct heap *h)
-{
-	size_t cap = 1 << 22, len = 0;
-	char *text = map_mem(cap);
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-
-	if (!text || fd < 0)
-		goto out;
-	for (ssize_t n; len < cap - 1 && (n = read(fd, text + len, cap - 1 - len)) > 0;)
-		len += (size_t)n;
-	text[len] = 0;
-	for (char *line = text; line && *line && h->nro < RO_MAX;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = 0;
-		const char *p = line;
-		uint64_t lo = hex(&p);
-		p++;
-		uint64_t hi = hex(&p);
-		p++;
-		if (p[0] == 'r' && p[1] != 'w' && strchr(line, '/')) {
-			h->ro[h->nro][0] = lo;
-			h->ro[h->nro][1] = hi;
-			h->nro++;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	if (text)
-		arena_map_munmap(text, cap);
-}
-
 /* ---- writing ------------------------------------------------------------------ */
 
 /* One edge of the source being scanned. */
@@ -442,8 +176,9 @@ struct edge_out {
 	uint64_t dst_off; /* 0: a start pointer */
 };
 
+/* Where the scan stands. */
 struct out {
-	struct trace_writer *w;
+	struct trace_writer *w;	    /* the trace */
 	uint64_t edges;	  /* written */
 	uint64_t scanned; /* bytes read */
 	uint32_t nroots;  /* roots written */
@@ -451,7 +186,8 @@ struct out {
 	uint32_t *slot;	  /* by block: its edge in edges_buf for that source */
 	uint32_t stamp_now; /* the source being scanned */
 	struct edge_out *edges_buf; /* the current source's edges */
-	uint32_t edges_cap;
+	uint32_t edges_cap;	    /* entries mapped for edges_buf */
+	const struct heap *h;	    /* the live blocks */
 };
 
 /* Double the edge buffer (mmap: the world is stopped).  Return 0 or -1. */
@@ -471,8 +207,6 @@ static int edges_grow(struct out *o)
 	return 0;
 }
 
-/* Read [lo, hi) for pointers into the heap; write them as the edges of
- * source (kind 0 block, 1 root) number src, at offsets from lo. */
 /*
  * Read [lo, hi) for pointers into the heap, and write them as the edges of
  * source (kind 0 block, 1 root) number src, at offsets from lo.  Each
@@ -539,19 +273,28 @@ static void write_root(struct out *o, int kind, uint32_t thread, uint64_t lo, ui
 	o->nroots++;
 }
 
-static void root(struct out *o, const struct heap *h, int kind, uint32_t thread, uint64_t lo, uint64_t hi,
-		 const char *name, size_t name_len)
+/* roots_fn: write the root [lo, hi) and its edges. */
+static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name, size_t name_len, void *arg)
 {
+	struct out *o = arg;
+
 	if (hi <= lo)
 		return;
 	uint32_t id = o->nroots;
 	write_root(o, kind, thread, lo, hi, name, name_len);
-	scan_range(o, h, 1, id, lo, hi);
+	scan_range(o, o->h, 1, id, lo, hi);
 }
 
-/* Does [lo, hi) contain the start of a live block? */
-static int holds_block(const struct heap *h, uint64_t lo, uint64_t hi)
+/*
+ * roots_skip_fn: with allocator=system, memory that holds live blocks is
+ * glibc's heap or one of its arenas: its free chunks keep stale pointers,
+ * and its blocks are read as blocks.  (jemalloc's memory is known exactly,
+ * arena_map.h: there a program's pool that the kernel merged with a
+ * jemalloc mapping stays a root.)
+ */
+static int holds_block(uint64_t lo, uint64_t hi, void *arg)
 {
+	const struct heap *h = ((const struct out *)arg)->h;
 	uint64_t a = 0, b = h->n;
 
 	while (a < b) {
@@ -564,209 +307,48 @@ static int holds_block(const struct heap *h, uint64_t lo, uint64_t hi)
 	return a < h->n && h->b[a].addr < hi;
 }
 
-/* The thread whose stack pointer lies in [lo, hi), or NULL; self (the
- * scanner) is reported through *is_self. */
-static const struct scan_thread *stack_owner(const struct scan_world *w, uint64_t lo, uint64_t hi, int *is_self)
+/* Gather the live blocks, sorted by address, into h (cap of them at most).
+ * Return 0, or -1 without memory for the array. */
+static int heap_build(struct heap *h, uint64_t cap)
 {
-	*is_self = w->self_sp >= lo && w->self_sp < hi;
-	for (uint32_t i = 0; i < w->nthreads; i++) {
-		const struct scan_thread *t = &w->threads[i];
-		if (t->state == 1 && t->sp >= lo && t->sp < hi)
-			return t;
-	}
-	return NULL;
+	h->b = map_mem(cap * sizeof(*h->b) + 1);
+	if (!h->b)
+		return -1;
+	struct fill_ctx fc = {h, cap};
+	heapmap_each(fill_one, &fc);
+	if (h->n && sort_blocks(h))
+		h->n = 0;
+	return 0;
 }
 
-/* Memory that is not a root (jemalloc's, the shim's), sorted. */
-struct nonroots {
-	struct { uint64_t lo, hi; } *r;
-	uint32_t n, cap;
-};
-
-static void nonroot_add(uintptr_t lo, uintptr_t hi, void *arg)
+/* Write the SCAN_BLOCKS records: every block, in address order. */
+static void write_blocks(struct trace_writer *tw, const struct heap *h)
 {
-	struct nonroots *nr = arg;
-	if (nr->n < nr->cap) {
-		nr->r[nr->n].lo = lo;
-		nr->r[nr->n].hi = hi;
-		nr->n++;
-	}
-}
+	struct encode_blocks bst = {0, 0};
 
-static void nonroots_sort(struct nonroots *nr)
-{
-	for (uint32_t i = 1; i < nr->n; i++)
-		for (uint32_t j = i; j > 0 && nr->r[j].lo < nr->r[j - 1].lo; j--) {
-			uint64_t a = nr->r[j].lo, b = nr->r[j].hi;
-			nr->r[j] = nr->r[j - 1];
-			nr->r[j - 1].lo = a;
-			nr->r[j - 1].hi = b;
-		}
-}
-
-static uint64_t hex(const char **p)
-{
-	uint64_t v = 0;
-	for (;; (*p)++) {
-		char c = **p;
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (d < 0)
-			return v;
-		v = v * 16 + (uint64_t)d;
+	for (uint64_t i = 0; i < h->n; i += BLOCKS_PER_RECORD) {
+		uint64_t n = h->n - i < BLOCKS_PER_RECORD ? h->n - i : BLOCKS_PER_RECORD;
+		uint8_t *rec = writer_room(tw, encode_scan_blocks_max(n));
+		if (!rec)
+			continue; /* no memory: these blocks are lost (edges name them) */
+		uint8_t *p = encode_scan_blocks_begin(rec, n);
+		for (uint64_t k = i; k < i + n; k++)
+			p = encode_scan_block(p, &bst, h->b[k].addr, h->b[k].info, h->b[k].seq);
+		writer_advance(tw, encode_close(rec, p));
+		if (tw->len > WRITER_CHUNK_TARGET * 4)
+			writer_flush(tw);
 	}
 }
 
-/* Scan [lo, hi) as roots of the given kind, except the parts that are not
- * roots (jemalloc's and the shim's memory, the shim's TLS). */
-static void root_except(struct out *o, const struct heap *h, const struct nonroots *nr, int kind, uint32_t thread,
-			uint64_t lo, uint64_t hi, const char *name, size_t nl)
+void scan_write(struct trace_writer *tw, const struct world *w, int reason, const char *ring_path)
 {
-	uint64_t start = lo;
-
-	for (uint32_t i = 0; i < nr->n && start < hi; i++) {
-		if (nr->r[i].hi <= start || nr->r[i].lo >= hi)
-			continue;
-		if (nr->r[i].lo > start)
-			root(o, h, kind, thread, start, nr->r[i].lo, name, nl);
-		start = nr->r[i].hi;
-	}
-	if (start < hi)
-		root(o, h, kind, thread, start, hi, name, nl);
-}
-
-/* Walk /proc/self/maps and scan every root mapping. */
-static void scan_mappings(struct out *o, const struct heap *h, const struct scan_world *w, const char *ring_path)
-{
-	size_t cap = 1 << 22, len = 0;
-	char *text = map_mem(cap);
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	char prev_path[512] = "", self[512] = "";
-	uint64_t prev_hi = 0;
-	struct nonroots nr = {map_mem(65536 * 2 * sizeof(uint64_t)), 0, 65536};
-
-	if (nr.r) {
-		arena_map_each(nonroot_add, &nr);
-		/* The shim's static TLS in every thread: jemalloc's thread data
-		 * is there, with caches keyed by block addresses. */
-		for (uint32_t i = 0; i < w->nthreads; i++)
-			if (w->threads[i].state == 1 && w->threads[i].tls_lo)
-				nonroot_add(w->threads[i].tls_lo, w->threads[i].tls_lo + shim_tls_size, &nr);
-		if (w->self_tls_lo)
-			nonroot_add(w->self_tls_lo, w->self_tls_lo + shim_tls_size, &nr);
-		if (shim_data_hi)
-			nonroot_add(shim_data_lo, shim_data_hi, &nr);
-		nonroots_sort(&nr);
-	}
-
-	if (!text || fd < 0)
-		goto out;
-	for (;;) {
-		ssize_t n = read(fd, text + len, cap - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len >= cap - 1)
-			break;
-	}
-	text[len] = 0;
-	for (char *line = text; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = 0;
-		const char *p = line;
-		uint64_t lo = hex(&p);
-		p++;
-		uint64_t hi = hex(&p);
-		p++;
-		char perm_r = p[0], perm_w = p[1];
-		/* skip perms, offset, dev, inode to the path */
-		for (int field = 0; field < 4 && *p; field++) {
-			while (*p && *p != ' ')
-				p++;
-			while (*p == ' ')
-				p++;
-		}
-		const char *path = p;
-		size_t plen = strlen(path);
-		line = nl ? nl + 1 : NULL;
-		/* An anonymous mapping right after a module's file mapping is
-		 * that module's bss: it keeps the module's name. */
-		char name[512];
-		size_t name_len = plen < sizeof(name) - 1 ? plen : sizeof(name) - 1;
-		memcpy(name, path, name_len);
-		if (!plen && prev_hi == lo && prev_path[0] == '/') {
-			name_len = strlen(prev_path);
-			memcpy(name, prev_path, name_len);
-		}
-		name[name_len] = 0;
-		if (plen) {
-			size_t k = plen < sizeof(prev_path) - 1 ? plen : sizeof(prev_path) - 1;
-			memcpy(prev_path, path, k);
-			prev_path[k] = 0;
-		} else {
-			prev_path[0] = 0;
-		}
-		prev_hi = hi;
-		if (plen && path[0] == '/' && (uint64_t)(uintptr_t)scan_write >= lo && (uint64_t)(uintptr_t)scan_write < hi)
-			memcpy(self, prev_path, sizeof(self)); /* our code: this path is the shim */
-		if (perm_r != 'r' || perm_w != 'w')
-			continue;
-		/* The shim's own file mappings and the rings are not roots; its
-		 * bss, an anonymous mapping that the kernel may have merged with
-		 * the program's, is cut out exactly (shim_data, nonroots). */
-		if (plen && ((self[0] && !strcmp(path, self)) || !strcmp(path, ring_path)))
-			continue;
-		if (!strncmp(path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
-			continue;
-		/* With allocator=system, memory that holds live blocks is
-		 * glibc's heap or one of its arenas: its free chunks keep stale
-		 * pointers, and its blocks are read as blocks.  (jemalloc's
-		 * memory is known exactly, arena_map.h: there a program's pool
-		 * that the kernel merged with a jemalloc mapping stays a root.) */
-		if (backing_is_system() && holds_block(h, lo, hi))
-			continue;
-		int is_self;
-		const struct scan_thread *t = stack_owner(w, lo, hi, &is_self);
-		if (is_self) {
-			root_except(o, h, &nr, HST_ROOT_STACK, w->self_index, w->self_sp, hi, "[stack]", 7);
-			continue;
-		}
-		if (t) {
-			root_except(o, h, &nr, HST_ROOT_STACK, t->index, t->sp - RED_ZONE > lo ? t->sp - RED_ZONE : lo,
-				    hi, "[stack]", 7);
-			continue;
-		}
-		if (name_len && name[0] == '/') {
-			root_except(o, h, &nr, HST_ROOT_DATA, 0, lo, hi, name, name_len);
-			continue;
-		}
-		root_except(o, h, &nr, HST_ROOT_ANON, 0, lo, hi, name_len ? name : "[anon]", name_len ? name_len : 6);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	if (text)
-		arena_map_munmap(text, cap);
-	if (nr.r)
-		arena_map_munmap(nr.r, 65536 * 2 * sizeof(uint64_t));
-}
-
-void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const char *ring_path)
-{
-	static struct heap h; /* 64 KiB of ranges: not on the stack */
-	struct out o = {tw, 0, 0, 0, NULL, NULL, 0, NULL, 0};
+	struct heap h = {0};
+	struct roots_maps maps;
+	struct out o = {.w = tw, .h = &h};
 	uint64_t cap = heapmap_live_count();
 
-	memset(&h, 0, sizeof(h));
-	read_readonly(&h);
-
-	h.b = map_mem(cap * sizeof(*h.b) + 1);
-	if (!h.b)
+	if (heap_build(&h, cap))
 		return;
-	struct fill_ctx fc = {&h, cap};
-	heapmap_each(fill_one, &fc);
-	if (h.n && sort_blocks(&h))
-		h.n = 0;
 	o.stamp = map_mem((cap + 1) * sizeof(uint32_t));
 	o.slot = map_mem((cap + 1) * sizeof(uint32_t));
 	if (!o.stamp || !o.slot)
@@ -777,39 +359,23 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 			if (block_end(&h.b[i]) > h.hi)
 				h.hi = block_end(&h.b[i]);
 	}
+	/* The mappings, read once, after the scan's own memory is mapped. */
+	if (roots_maps_read(&maps))
+		memset(&maps, 0, sizeof(maps)); /* no roots but registers */
+	h.maps = &maps;
 
 	uint8_t *p = writer_room(tw, ENCODE_SCAN_MAX);
 	if (p)
 		writer_advance(tw, encode_scan(p, clock_now_ns(), reason, h.n, w->stopped, w->nthreads - w->stopped));
-
-	struct encode_blocks bst = {0, 0};
-	for (uint64_t i = 0; i < h.n; i += 4096) {
-		uint64_t n = h.n - i < 4096 ? h.n - i : 4096;
-		uint8_t *rec = writer_room(tw, encode_scan_blocks_max(n));
-		if (!rec)
-			continue; /* no memory: these blocks are lost (edges name them) */
-		p = encode_scan_blocks_begin(rec, n);
-		for (uint64_t k = i; k < i + n; k++)
-			p = encode_scan_block(p, &bst, h.b[k].addr, h.b[k].info, h.b[k].seq);
-		writer_advance(tw, encode_close(rec, p));
-		if (tw->len > WRITER_CHUNK_TARGET * 4)
-			writer_flush(tw);
-	}
-
-	/* Roots: registers of every stopped thread, then the mappings. */
-	for (uint32_t i = 0; i < w->nthreads; i++) {
-		const struct scan_thread *t = &w->threads[i];
-		if (t->state == 1)
-			root(&o, &h, HST_ROOT_REGS, t->index, (uint64_t)(uintptr_t)t->regs,
-			     (uint64_t)(uintptr_t)t->regs + sizeof(t->regs), "[registers]", 11);
-	}
-	scan_mappings(&o, &h, w, ring_path);
-	/* Ignored blocks are roots. */
-	uint32_t ni = atomic_load_rlx(&nignored); /* relaxed: the world is stopped */
-	for (uint32_t i = 0; i < ni && i < IGNORED_MAX; i++) {
+	write_blocks(tw, &h);
+	/* Roots: registers and mappings, then the ignored blocks. */
+	roots_each(&maps, w, ring_path, backing_is_system() ? holds_block : NULL, root, &o);
+	const uintptr_t *ignored;
+	uint32_t ni = roots_ignored(&ignored);
+	for (uint32_t i = 0; i < ni; i++) {
 		int64_t j = find_block(&h, ignored[i]);
 		if (j >= 0)
-			root(&o, &h, HST_ROOT_IGNORED, 0, h.b[j].addr, block_end(&h.b[j]), "[ignored]", 9);
+			root(HST_ROOT_IGNORED, 0, h.b[j].addr, block_end(&h.b[j]), "[ignored]", 9, &o);
 	}
 	/* Blocks. */
 	for (uint64_t i = 0; i < h.n; i++) {
@@ -819,6 +385,7 @@ void scan_write(struct trace_writer *tw, struct scan_world *w, int reason, const
 	p = writer_room(tw, ENCODE_SCAN_END_MAX);
 	if (p)
 		writer_advance(tw, encode_scan_end(p, o.edges, o.scanned, clock_now_ns()));
+	roots_maps_free(&maps);
 	arena_map_munmap(h.b, cap * sizeof(*h.b) + 1);
 	if (o.stamp)
 		arena_map_munmap(o.stamp, (cap + 1) * sizeof(uint32_t));

@@ -267,13 +267,9 @@ int writer_flush(struct trace_writer *w)
 	return 0;
 }
 
-int writer_close(struct trace_writer *w)
+/* Free the compressor and the buffers. */
+static void release(struct trace_writer *w)
 {
-	int rc = writer_flush(w);
-
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
 	if (w->cctx)
 		ZSTD_freeCCtx(w->cctx);
 	w->free(w->buf);
@@ -281,5 +277,24 @@ int writer_close(struct trace_writer *w)
 	w->cctx = NULL;
 	w->buf = w->zbuf = NULL;
 	w->len = w->cap = w->zcap = 0;
+}
+
+int writer_close(struct trace_writer *w)
+{
+	int rc = writer_flush(w);
+
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	release(w);
 	return rc;
+}
+
+void writer_discard(struct trace_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	if (w->free)
+		release(w);
 }

@@ -66,4 +66,8 @@ int writer_flush(struct trace_writer *w);
 /* Flush, close the file and free the buffers. */
 int writer_close(struct trace_writer *w);
 
+/* Close the file and free the buffers, writing nothing: a forked child's
+ * copy of its parent's writer. */
+void writer_discard(struct trace_writer *w);
+
 #endif

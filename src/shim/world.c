@@ -1,0 +1,185 @@
+/*
+ * world.c - stop the world: one real-time signal to each other thread,
+ * whose handler notes the thread's registers and waits on a futex until
+ * the scan is over.
+ */
+#define _GNU_SOURCE
+#include "shim/world.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "shim/arena_map.h"
+#include "shim/rings.h"
+#include "shim/roots.h"
+#include "util/assert.h"
+#include "util/atomic.h"
+#include "util/compiler.h"
+#include "util/fmt.h"
+
+#define STOP_TIMEOUT_MS 500 /* then threads that have not answered run on */
+
+static int stop_signal;
+static struct world *current;	      /* the world being stopped, for the handler */
+static _Atomic int release_word;      /* futex: 1 when stopped threads may go */
+static _Atomic uint32_t stopped_word; /* futex: threads that answered */
+
+static void futex_wait(_Atomic int *word, int val, long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : NULL, NULL, 0);
+}
+
+static void futex_wake_all(void *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+/*
+ * The stop signal's handler, in each stopped thread: note the registers,
+ * say so, wait for the release.  Async-signal-safe: atomics and futex.
+ */
+static HS_HOOKSAFE void stop_handler(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+	struct world *w = current;
+	uint32_t tid = (uint32_t)syscall(SYS_gettid);
+
+	(void)sig;
+	(void)si;
+	if (!w)
+		goto out;
+	for (uint32_t i = 0; i < w->nthreads; i++) {
+		struct world_thread *t = &w->threads[i];
+		if (t->tid != tid)
+			continue;
+		const ucontext_t *uc = ctx;
+		memcpy(t->regs, uc->uc_mcontext.gregs, sizeof(t->regs));
+		t->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+		t->tls_lo = roots_tls_block();
+		/* release: regs and sp are written before the scanner sees
+		 * WORLD_STOPPED */
+		atomic_store_rel(&t->state, WORLD_STOPPED);
+		/* relaxed count; the futex wake below tells the scanner */
+		atomic_fetch_add_rlx(&stopped_word, 1);
+		futex_wake_all(&stopped_word);
+		/* acquire: pairs with the release in world_resume */
+		while (!atomic_load_acq(&release_word))
+			futex_wait(&release_word, 0, -1);
+		break;
+	}
+out:
+	errno = saved;
+}
+
+void world_setup(int signal)
+{
+	struct sigaction sa;
+
+	stop_signal = signal;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = stop_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigaction(signal, &sa, NULL);
+}
+
+/* The thread index of tid, from the ring it owns, or 0. */
+static uint32_t index_of_tid(uint32_t tid)
+{
+	uint32_t n = rings_count();
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct ring *r = rings_get(i);
+		/* acquire: see drain_ring in collector.c */
+		if (atomic_load_acq(&r->state) == RING_OWNED && r->tid == tid)
+			return r->thread_index;
+	}
+	return 0;
+}
+
+/* List every thread of the process but self from /proc/self/task. */
+static void list_threads(struct world *w, uint32_t self)
+{
+	char buf[4096];
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			uint64_t tid;
+			off += d->d_reclen;
+			if (fmt_parse_u64(d->d_name, strlen(d->d_name), &tid) || tid == self ||
+			    w->nthreads == WORLD_THREADS_MAX)
+				continue;
+			struct world_thread *t = &w->threads[w->nthreads++];
+			t->tid = (uint32_t)tid;
+			t->index = index_of_tid((uint32_t)tid);
+		}
+	}
+	close(fd);
+}
+
+int world_stop(struct world *w, uint64_t self_sp)
+{
+	uint32_t self = (uint32_t)syscall(SYS_gettid);
+	pid_t pid = getpid();
+
+	HS_ASSERT(stop_signal != 0);
+	memset(w, 0, sizeof(*w));
+	w->self_sp = self_sp;
+	w->self_tls_lo = roots_tls_block();
+	w->self_index = index_of_tid(self);
+	/* mmap, not the heap: a stopped thread may hold an allocator lock */
+	w->threads = arena_map_mmap(WORLD_THREADS_MAX * sizeof(struct world_thread));
+	if (!w->threads)
+		return -1;
+	/* relaxed: no stopped thread exists yet */
+	atomic_store_rlx(&release_word, 0);
+	atomic_store_rlx(&stopped_word, 0);
+	list_threads(w, self);
+	current = w;
+	for (uint32_t i = 0; i < w->nthreads; i++)
+		if (syscall(SYS_tgkill, pid, w->threads[i].tid, stop_signal))
+			atomic_store_rlx(&w->threads[i].state, WORLD_GONE); /* relaxed: only we read it */
+	/* Wait for the answers, up to STOP_TIMEOUT_MS: a thread that blocks
+	 * the signal never answers. */
+	for (int waited = 0; waited < STOP_TIMEOUT_MS; waited += 10) {
+		uint32_t expect = 0;
+		for (uint32_t i = 0; i < w->nthreads; i++)
+			expect += atomic_load_rlx(&w->threads[i].state) != WORLD_GONE;
+		/* acquire: pairs with the handlers' increments */
+		uint32_t got = atomic_load_acq(&stopped_word);
+		if (got >= expect)
+			break;
+		futex_wait((_Atomic int *)&stopped_word, (int)got, 10);
+	}
+	for (uint32_t i = 0; i < w->nthreads; i++)
+		/* acquire: pairs with the release in stop_handler */
+		w->stopped += atomic_load_acq(&w->threads[i].state) == WORLD_STOPPED;
+	return 0;
+}
+
+void world_resume(struct world *w)
+{
+	(void)w;
+	/* release: the scan is over before a stopped thread goes on */
+	atomic_store_rel(&release_word, 1);
+	futex_wake_all(&release_word);
+	/* A thread may still be entering the handler (slow to answer): it
+	 * finds the release already set and returns at once, but it reads
+	 * the world, so the world stays mapped. */
+	current = NULL;
+}
