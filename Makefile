@@ -15,7 +15,7 @@ ALL_CFLAGS := -std=gnu11 -fPIC $(WARN) -Isrc -Iinclude $(CFLAGS)
 B := build
 
 DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
-	libzstd-dev zstd mandoc valgrind python3 sqlite3 git time
+	libzstd-dev zstd mandoc valgrind python3 sqlite3 git time curl
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c

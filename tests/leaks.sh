@@ -328,12 +328,13 @@ assert_json() {
 # hs_run DIR PROG ARGS...: trace PROG into DIR/t/trace.hst (a forked
 # child's trace beside it, in DIR/t, which holds traces only); stdout and
 # stderr to DIR/out and DIR/err; sets rc.  A hung run is killed after 60 s.
+# HS_ALLOC=system adds --allocator system.
 hs_run() {
 	local d=$1
 	shift
 	mkdir -p "$d/t"
 	{
-		timeout -k 5 60 "$HS" run -q -o "$d/t/trace.hst" -- "$@" >"$d/out" 2>"$d/err"
+		timeout -k 5 60 "$HS" run ${HS_ALLOC:+--allocator "$HS_ALLOC"} -q -o "$d/t/trace.hst" -- "$@" >"$d/out" 2>"$d/err"
 		rc=$?
 	} 2>/dev/null
 }
@@ -692,6 +693,60 @@ site("b", "definite", 1, 16002, "suppress_me_b")
 site("b_inner", "indirect", 1, 16003, "suppress_me_b")
 site("keep", "definite", 1, 16004, "keep_me")
 EOF
+
+# ---- calls the shim makes for itself ---------------------------------------------------
+
+# Code the shim runs at exit and around exec calls into glibc; what glibc
+# allocates or frees there must be counted as the program's exactly when
+# it is the program's.  Nothing may leak, nothing may be live at exit.
+NOTHING_LIVE='
+scan()
+expect()
+cycles()
+info = load(ARGS[0])
+eq("live at exit", info["live"], {"blocks": 0, "bytes": 0})
+eq("dropped events", info["dropped_events"], 0)
+'
+
+# dlsym_fail.c: the dlerror state a failed dlsym leaves pending is the
+# program's until __libc_freeres frees it at exit.  The shim's own lookups
+# used to free it into the shim's private arena (a crash under
+# --allocator system, a false 42-byte leak from _dl_exception_create_format
+# under jemalloc) or consume it (the exit wrapper's): with either
+# allocator, whether main returns or calls exit; memcheck agrees.
+scenario dlsym_fail <<EOF
+$NOTHING_LIVE
+EOF
+
+# exec_fail.c: the collector thread restarted after a failed exec.
+scenario exec_fail <<EOF
+$NOTHING_LIVE
+EOF
+
+# variant NAME ALLOC PROG ARGS...: run PROG ARGS with --allocator ALLOC as
+# a scenario is run, and check that nothing leaks or is live at exit.
+variant() {
+	local name=$1 alloc=$2 prog=$3 d=$T/$1
+	shift 3
+	HS_ALLOC=$alloc hs_run "$d" "$LK/$prog" "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "heapsnap run exited $rc: $(head -c 300 "$d/err")"
+	elif [ -s "$d/err" ]; then
+		fail "$name" "stderr not empty: $(head -c 300 "$d/err")"
+	elif ! leaks_json "$d/t/trace.hst" "$d/leaks.json" ||
+		! "$HS" info --format json "$d/t/trace.hst" >"$d/info.json" 2>"$d/info.err"; then
+		fail "$name" "heapsnap leaks or info failed: $(cat "$d/leaks.json.err" "$d/info.err" | head -c 300)"
+	else
+		assert_json "$name" "$NOTHING_LIVE
+eq('allocator', load(ARGS[0])['allocator'], '$alloc')" "$d/leaks.json" "$prog.c" "$d/info.json"
+	fi
+}
+
+# dlsym_fail exits 3 if its dlerror message was gone when it read it.
+variant dlsym_fail-system-return system dlsym_fail
+variant dlsym_fail-system-exit system dlsym_fail exit
+variant dlsym_fail-jemalloc-exit jemalloc dlsym_fail exit
+variant exec_fail-system system exec_fail
 
 # ---- a forked child ------------------------------------------------------------------
 
@@ -1112,6 +1167,20 @@ vg_compare(J, v, 'exact')
 " "$T/sup/sup.json" suppress.c "${logs[0]}"
 	else
 		fail valgrind-suppressions "missing heapsnap report or memcheck log"
+	fi
+
+	# dlsym_fail.c's exit path (its return path is a scenario).
+	mkdir -p "$T/vg/dlsym_fail-exit"
+	timeout -k 5 120 valgrind "${VG_OPTS[@]}" --log-file="$T/vg/dlsym_fail-exit/log" "$LK/dlsym_fail" exit \
+		>/dev/null 2>&1
+	if [ -f "$T/dlsym_fail-jemalloc-exit/leaks.json" ] && [ -f "$T/vg/dlsym_fail-exit/log" ]; then
+		assert_json valgrind-dlsym_fail-exit "
+v = vg_parse(ARGS[0])
+vg_compare(J, v, 'exact')
+check('memcheck: blocks in use at exit', 'in use at exit: 0 bytes in 0 blocks' in v['text'])
+" "$T/dlsym_fail-jemalloc-exit/leaks.json" dlsym_fail.c "$T/vg/dlsym_fail-exit/log"
+	else
+		fail valgrind-dlsym_fail-exit "missing heapsnap report or memcheck log"
 	fi
 }
 

@@ -8,7 +8,8 @@ CHECK_OBJ := $(CHECK_SRC:%.c=$(B)/obj/%.o)
 CHECK_BIN := $(TEST_B)/check_all
 # Shim modules that unit tests link as plain objects (never preloaded).
 CHECK_SHIM_OBJ := $(B)/obj/src/shim/options.o $(B)/obj/src/shim/log.o $(B)/obj/src/shim/heapmap.o \
-	$(B)/obj/src/trace/writer.o $(B)/obj/src/shim/nestpool.o $(B)/obj/src/shim/arena_map.o
+	$(B)/obj/src/trace/writer.o $(B)/obj/src/shim/nestpool.o $(B)/obj/src/shim/arena_map.o \
+	$(B)/obj/src/shim/dynsym.o
 
 # dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c loads.
 PROG_LIB_C := tests/progs/dl_helper.c
@@ -19,7 +20,7 @@ PROG_BIN := $(PROG_C:tests/progs/%.c=$(TEST_B)/progs/%) $(PROG_CC:tests/progs/%.
 
 $(CHECK_BIN): $(CHECK_OBJ) $(CHECK_SHIM_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) -ldw -lelf -lzstd -lm -lpthread -lstdc++
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) -ldw -lelf -lzstd -lm -lpthread -ldl -lstdc++
 
 # Test programs: -O0 and frame pointers keep call sites where the source says.
 $(TEST_B)/progs/%: tests/progs/%.c include/heapsnap.h

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include "shim/backing.h"
 
-#include <dlfcn.h>
 #include <jemalloc/jemalloc.h>
 
 /* The shim links jemalloc in statically with its public names prefixed
@@ -28,6 +27,7 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #include <unistd.h>
 
 #include "shim/arena_map.h"
+#include "shim/dynsym.h"
 #include "shim/log.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
@@ -41,47 +41,95 @@ struct sys_alloc {
 	size_t (*malloc_usable_size)(void *);
 };
 
-enum backing_mode { MODE_JEMALLOC = 0, MODE_SYSTEM, MODE_BOOT };
+enum backing_mode { MODE_JEMALLOC = 0, MODE_SYSTEM };
 static enum backing_mode mode; /* set once by backing_init */
 static struct sys_alloc sys;
 static unsigned private_arena; /* 0 until created; arena 0 is never ours */
 static int private_flags;      /* mallocx flags for the private arena */
 
-/*
- * dlsym() allocates (glibc's dlerror machinery calls calloc) while we
- * resolve the system allocator, before we can forward anything.  Those few
- * blocks come from this pool and are never freed.  See libunwind's
- * tests/Ltest-nocalloc.c for the same trap.
+/* ---- the private arena's address ranges ----------------------------------
+ *
+ * Code the shim calls while a thread is internal (tls.h) can free or
+ * reallocate one of the program's blocks (glibc's dlsym frees the pending
+ * dlerror string, pthread_join a DTV): such a block must go back to the
+ * program's allocator, and its free into the trace.  To tell the two
+ * apart without a lock, the private arena maps its memory through the
+ * hooks below, which note every range, and never gives a range back.
  */
-static _Alignas(64) char boot_pool[64 * 1024];
-static _Atomic size_t boot_used;
+#define PRIVATE_RANGES 4096
 
-static void *boot_alloc(size_t n)
+static struct {
+	_Atomic uintptr_t lo, hi; /* [lo, hi); lo == hi: not written yet */
+} private_ranges[PRIVATE_RANGES];
+static _Atomic uint32_t nprivate;    /* ranges handed out */
+static extent_hooks_t *default_hooks; /* jemalloc's own, which do the work */
+static extent_hooks_t private_hooks;  /* the private arena's: live as long as it */
+
+static void *private_extent_alloc(extent_hooks_t *h, void *addr, size_t size, size_t align, bool *zero,
+				  bool *commit, unsigned ind)
 {
-	n = (n + 63) & ~(size_t)63;
-	/* relaxed: the pool is used by one thread during init */
-	size_t off = atomic_fetch_add_rlx(&boot_used, n);
-	if (off + n > sizeof(boot_pool))
-		return NULL;
-	return boot_pool + off;
+	void *p = default_hooks->alloc(default_hooks, addr, size, align, zero, commit, ind);
+
+	(void)h;
+	if (p) {
+		/* relaxed: the index only has to be unique */
+		uint32_t i = atomic_fetch_add_rlx(&nprivate, 1);
+		if (i < PRIVATE_RANGES) {
+			/* relaxed: a block of the range reaches any reader
+			 * after this store (through whatever handed it over) */
+			atomic_store_rlx(&private_ranges[i].lo, (uintptr_t)p);
+			atomic_store_rlx(&private_ranges[i].hi, (uintptr_t)p + size);
+		}
+	}
+	return p;
 }
 
-static bool in_boot_pool(const void *p)
+/* Keep the mapping (jemalloc retains it for reuse): an address once
+ * private stays private, so a range is never stale. */
+static bool private_extent_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
 {
-	return (const char *)p >= boot_pool && (const char *)p < boot_pool + sizeof(boot_pool);
+	(void)h, (void)addr, (void)size, (void)committed, (void)ind;
+	return true;
 }
 
+int backing_is_private(const void *p)
+{
+	uint32_t n = atomic_load_rlx(&nprivate); /* relaxed: see private_extent_alloc */
+
+	if (!private_arena || n > PRIVATE_RANGES)
+		return 1; /* cannot tell: as if every internal block were ours */
+	for (uint32_t i = 0; i < n; i++)
+		if ((uintptr_t)p >= atomic_load_rlx(&private_ranges[i].lo) &&
+		    (uintptr_t)p < atomic_load_rlx(&private_ranges[i].hi))
+			return 1;
+	return 0;
+}
+
+/* The private arena, mapped through private_hooks; without them (an
+ * old jemalloc), a plain new arena; without that, arena 0. */
 static void create_private_arena(void)
 {
 	unsigned arena;
-	size_t sz = sizeof(arena);
+	size_t sz = sizeof(arena), hsz = sizeof(default_hooks);
+	extent_hooks_t *hooks = &private_hooks;
 
-	if (mallctl("arenas.create", &arena, &sz, NULL, 0) == 0) {
-		private_arena = arena;
-		private_flags = (int)MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE;
-	} else {
-		private_flags = MALLOCX_TCACHE_NONE;
+	if (mallctl("arena.0.extent_hooks", &default_hooks, &hsz, NULL, 0) == 0 && default_hooks) {
+		private_hooks = *default_hooks;
+		private_hooks.alloc = private_extent_alloc;
+		private_hooks.dalloc = private_extent_dalloc;
+		if (mallctl("arenas.create", &arena, &sz, &hooks, sizeof(hooks)) == 0)
+			goto made;
 	}
+	if (mallctl("arenas.create", &arena, &sz, NULL, 0) == 0) {
+		/* relaxed: init is single-threaded; nothing is private yet */
+		atomic_store_rlx(&nprivate, PRIVATE_RANGES + 1); /* no ranges: cannot tell */
+		goto made;
+	}
+	private_flags = MALLOCX_TCACHE_NONE;
+	return;
+made:
+	private_arena = arena;
+	private_flags = (int)MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE;
 }
 
 void backing_init(bool system)
@@ -89,17 +137,15 @@ void backing_init(bool system)
 	create_private_arena();
 	if (!system)
 		return;
-	mode = MODE_BOOT;
-	sys.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
-	sys.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-	sys.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-	sys.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-	sys.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
-	sys.malloc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+	sys.malloc = (void *(*)(size_t))dynsym_next("malloc");
+	sys.calloc = (void *(*)(size_t, size_t))dynsym_next("calloc");
+	sys.realloc = (void *(*)(void *, size_t))dynsym_next("realloc");
+	sys.free = (void (*)(void *))dynsym_next("free");
+	sys.posix_memalign = (int (*)(void **, size_t, size_t))dynsym_next("posix_memalign");
+	sys.malloc_usable_size = (size_t(*)(void *))dynsym_next("malloc_usable_size");
 	if (!sys.malloc || !sys.calloc || !sys.realloc || !sys.free || !sys.posix_memalign ||
 	    !sys.malloc_usable_size) {
 		log_warn("allocator=system: the next allocator was not found, using jemalloc", 0, 0);
-		mode = MODE_JEMALLOC;
 		return;
 	}
 	mode = MODE_SYSTEM;
@@ -114,20 +160,18 @@ void *backing_malloc(size_t n)
 {
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		return mallocx(n ? n : 1, 0);
-	return mode == MODE_SYSTEM ? sys.malloc(n) : boot_alloc(n);
+	return sys.malloc(n);
 }
 
 void *backing_calloc(size_t n)
 {
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		return mallocx(n ? n : 1, MALLOCX_ZERO);
-	return mode == MODE_SYSTEM ? sys.calloc(1, n) : boot_alloc(n); /* pool is zeroed */
+	return sys.calloc(1, n);
 }
 
 void *backing_aligned(size_t align, size_t n)
 {
-	if (HS_UNLIKELY(mode == MODE_BOOT))
-		return align <= 64 ? boot_alloc(n) : NULL;
 	if (mode == MODE_SYSTEM) {
 		void *p = NULL;
 		if (align < sizeof(void *))
@@ -139,15 +183,6 @@ void *backing_aligned(size_t align, size_t n)
 
 void *backing_realloc(void *p, size_t n)
 {
-	if (HS_UNLIKELY(in_boot_pool(p) || mode == MODE_BOOT)) {
-		/* a boot block's size is unknown: copy what the pool can hold */
-		void *q = backing_malloc(n);
-		if (q && in_boot_pool(p)) {
-			size_t room = (size_t)(boot_pool + sizeof(boot_pool) - (char *)p);
-			memcpy(q, p, n < room ? n : room);
-		}
-		return q;
-	}
 	if (mode == MODE_SYSTEM)
 		return sys.realloc(p, n);
 	return rallocx(p, n, 0);
@@ -169,8 +204,6 @@ static void system_free(void *p)
 
 void backing_free(void *p)
 {
-	if (HS_UNLIKELY(in_boot_pool(p)))
-		return;
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		dallocx(p, 0);
 	else
@@ -179,8 +212,6 @@ void backing_free(void *p)
 
 void backing_free_sized(void *p, size_t n)
 {
-	if (HS_UNLIKELY(in_boot_pool(p)))
-		return;
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		sdallocx(p, n ? n : 1, 0);
 	else
@@ -189,8 +220,6 @@ void backing_free_sized(void *p, size_t n)
 
 size_t backing_usable_size(void *p)
 {
-	if (in_boot_pool(p))
-		return 0;
 	if (mode == MODE_SYSTEM)
 		return sys.malloc_usable_size(p);
 	return sallocx(p, 0);
@@ -210,11 +239,11 @@ void *backing_irealloc(void *p, size_t n)
 
 void backing_ifree(void *p)
 {
-	if (p && !in_boot_pool(p))
+	if (p)
 		dallocx(p, MALLOCX_TCACHE_NONE);
 }
 
-void *backing_boot_alloc(size_t n)
+size_t backing_iusable_size(void *p)
 {
-	return boot_alloc(n);
+	return sallocx(p, 0);
 }

@@ -4,12 +4,13 @@
  *
  * Default: jemalloc through its non-standard API (mallocx, sdallocx,
  * rallocx, sallocx).  allocator=system: the next malloc in link order
- * (glibc's, or whatever the program preloads after us), found with dlsym;
- * while dlsym itself allocates, a static bootstrap pool serves it.
+ * (glibc's, or whatever the program preloads after us), found in the
+ * symbol tables (dynsym.h).
  *
  * The shim's own memory never comes from here: backing_ialloc/ifree use a
  * jemalloc arena that only the shim touches, so bookkeeping never shows in
- * the traced heap.
+ * the traced heap.  backing_is_private tells its blocks from the
+ * program's.
  */
 #ifndef HS_SHIM_BACKING_H
 #define HS_SHIM_BACKING_H
@@ -31,13 +32,15 @@ void backing_free(void *p);		       /* p != NULL */
 void backing_free_sized(void *p, size_t n);    /* p != NULL */
 size_t backing_usable_size(void *p);
 
-/* Serve n bytes from the static bootstrap pool (zeroed, never freed), for
- * allocations made while the shim is still choosing its allocator. */
-void *backing_boot_alloc(size_t n);
-
 /* The shim's private memory (jemalloc arena, never recorded). */
 void *backing_ialloc(size_t n);
 void *backing_irealloc(void *p, size_t n);
 void backing_ifree(void *p);
+size_t backing_iusable_size(void *p);
+
+/* Is p (a live heap block) from the private arena, not the program's?
+ * Lock-free: a scan of the arena's few address ranges.  1 when that
+ * cannot be told (no private arena). */
+int backing_is_private(const void *p);
 
 #endif

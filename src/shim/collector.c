@@ -7,10 +7,10 @@
 #include "shim/collector.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -33,6 +33,7 @@
 #include "trace/format.h"
 #include "trace/writer.h"
 #include "util/atomic.h"
+#include "util/fmt.h"
 
 #define CYCLE_BUDGET 65536   /* records drained per cycle, all rings */
 #define EVENTS_PER_RECORD 65536
@@ -604,18 +605,25 @@ int collector_start(void)
 	return 0;
 }
 
-/* Read /proc/self/task/<tid>/comm into name[16]. */
+/* Read /proc/self/task/<tid>/comm into name[16].  With open and read:
+ * stdio would allocate inside the exit path (and needs its list lock). */
 static void thread_name(uint32_t tid, char *name)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
-	FILE *f = fopen(path, "re");
-	name[0] = 0;
-	if (!f)
-		return;
-	if (fgets(name, 16, f))
-		name[strcspn(name, "\n")] = 0;
-	fclose(f);
+	struct fmt_buf b;
+	ssize_t n = 0;
+
+	fmt_init(&b, path, sizeof(path));
+	fmt_str(&b, "/proc/self/task/");
+	fmt_u64(&b, tid);
+	fmt_str(&b, "/comm");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, name, 15);
+		close(fd);
+	}
+	name[n > 0 ? n : 0] = 0;
+	name[strcspn(name, "\n")] = 0;
 }
 
 void collector_stop(void)

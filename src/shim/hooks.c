@@ -90,6 +90,44 @@ HS_INLINE void hook_leave(struct tls_state *t)
 		release_deferred(t);
 }
 
+/* Record a realloc that moved or resized p to q (n bytes): two records
+ * committed together, stamped when q was obtained. */
+HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *q, size_t n, uint32_t stack)
+{
+	uint64_t now = clock_now_ns();
+	struct ring_rec recs[2] = {
+		ring_rec_make(now, (uint64_t)(uintptr_t)p, kind, RING_REC_OLD, 0, 0),
+		ring_rec_make(now, (uint64_t)(uintptr_t)q, kind, 0, n, stack),
+	};
+	event_push(t, recs, 2);
+}
+
+/*
+ * An internal thread frees or reallocates a block that is not the shim's:
+ * code the shim called (glibc's dlsym, pthread_join) released one of the
+ * program's blocks.  It is the program's call: recorded, without a stack,
+ * and served by the program's allocator.  The known callers no longer do
+ * this (dynsym.h, shim_resume_after_exec); this keeps any other from
+ * crashing allocator=system or leaving a false leak in the trace.
+ */
+static HS_NOINLINE void internal_frees_program_block(struct tls_state *t, uint8_t kind, void *p)
+{
+	if (shim_on() && !t->in_ring)
+		event_one(t, kind, clock_now_ns(), p, 0, 0);
+	backing_free(p);
+}
+
+static HS_NOINLINE void *internal_reallocs_program_block(struct tls_state *t, uint8_t kind, void *p, size_t n)
+{
+	void *q = n ? backing_realloc(p, n) : NULL;
+
+	if (!n)
+		backing_free(p);
+	if ((q || !n) && shim_on() && !t->in_ring)
+		record_realloc(t, kind, p, q, n, 0);
+	return q;
+}
+
 /* A nested call frees p: record it now, release it later (a pool block at
  * once; when the list is full, never: a leak of the shim's, not a crash). */
 static void nested_free(struct tls_state *t, void *p)
@@ -160,6 +198,8 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 	if (t->state == TS_INTERNAL) {
 		if (nestpool_owns(p))
 			nestpool_free(p);
+		else if (HS_UNLIKELY(!backing_is_private(p)))
+			internal_frees_program_block(t, kind, p);
 		else
 			backing_ifree(p);
 		return;
@@ -182,18 +222,6 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 	else
 		backing_free(p);
 	hook_leave(t);
-}
-
-/* Record a realloc that moved or resized p to q (n bytes): two records
- * committed together, stamped when q was obtained. */
-HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *q, size_t n, uint32_t stack)
-{
-	uint64_t now = clock_now_ns();
-	struct ring_rec recs[2] = {
-		ring_rec_make(now, (uint64_t)(uintptr_t)p, kind, RING_REC_OLD, 0, 0),
-		ring_rec_make(now, (uint64_t)(uintptr_t)q, kind, 0, n, stack),
-	};
-	event_push(t, recs, 2);
 }
 
 /* Size of block p as far as a copy may read: its usable size, or its
@@ -222,12 +250,18 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 	if (!p)
 		return hook_alloc(kind, n, 0);
 	if (t->state == TS_INTERNAL) {
-		if (!nestpool_owns(p))
-			return backing_irealloc(p, n);
-		void *q = move_block(p, n, 0);
-		if (q)
-			nestpool_free(p);
-		return q;
+		if (nestpool_owns(p)) {
+			/* the shim's block now, as any internal allocation */
+			void *q = backing_ialloc(n);
+			if (q) {
+				memcpy(q, p, nestpool_size(p) < n ? nestpool_size(p) : n);
+				nestpool_free(p);
+			}
+			return q;
+		}
+		if (HS_UNLIKELY(!backing_is_private(p)))
+			return internal_reallocs_program_block(t, kind, p, n);
+		return backing_irealloc(p, n);
 	}
 	int nested = t->depth > 0;
 	int fast = !nested && hook_fast(t);
@@ -373,8 +407,8 @@ HS_EXPORT size_t malloc_usable_size(void *p)
 		return 0;
 	if (nestpool_owns(p))
 		return nestpool_size(p);
-	if (t->state == TS_INTERNAL)
-		return backing_usable_size(p);
+	if (t->state == TS_INTERNAL && backing_is_private(p))
+		return backing_iusable_size(p);
 	if (hook_fast(t)) {
 		t->depth = 1;
 		event_one(t, HST_EV_USABLE_SIZE, clock_now_ns(), p, 0, 0);

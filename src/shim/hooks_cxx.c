@@ -9,9 +9,9 @@
  * through our malloc.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <stddef.h>
 
+#include "shim/dynsym.h"
 #include "shim/hooks.h"
 #include "trace/format.h"
 #include "util/compiler.h"
@@ -21,15 +21,17 @@
 typedef void *(*new_fn)(size_t);
 typedef void *(*new_aligned_fn)(size_t, size_t);
 
+/* The next definitions are found in the symbol tables: dlsym would free
+ * and allocate the program's dlerror state (dynsym.h). */
 static void *new_failed(const char *name, size_t n)
 {
-	new_fn next = (new_fn)dlsym(RTLD_NEXT, name);
+	new_fn next = (new_fn)dynsym_next(name);
 	return next ? next(n) : NULL;
 }
 
 static void *new_aligned_failed(const char *name, size_t n, size_t align)
 {
-	new_aligned_fn next = (new_aligned_fn)dlsym(RTLD_NEXT, name);
+	new_aligned_fn next = (new_aligned_fn)dynsym_next(name);
 	return next ? next(n, align) : NULL;
 }
 

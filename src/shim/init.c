@@ -14,7 +14,6 @@
 #include "shim/shim.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,6 +28,8 @@
 #include "shim/clock.h"
 #include "shim/collector.h"
 #include "shim/control.h"
+#include "shim/dynsym.h"
+#include "shim/intercept.h"
 #include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/ringfile.h"
@@ -276,6 +277,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 	uint8_t saved = t->state;
 
 	t->depth++;
+	intercept_resolve();
 	shim_init();
 	t->state = TS_INTERNAL;
 	if (shim_on()) {
@@ -321,13 +323,11 @@ static void release_libc(void)
 	if (!shim.opts.libc_freeres || !alone())
 		return;
 	/* libstdc++'s emergency exception pool, as Valgrind's
-	 * --run-cxx-freeres does (only if libstdc++ is loaded).  dlsym's
-	 * own allocations (its error message) are the shim's, not traced. */
-	struct tls_state *t = &tls;
-	uint8_t saved = t->state;
-	t->state = TS_INTERNAL;
-	void (*cxx_freeres)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
-	t->state = saved;
+	 * --run-cxx-freeres does (only if libstdc++ is loaded).  Not found
+	 * with dlsym: that would free the program's pending dlerror message
+	 * and, failing in a C program, leave the shim's in its place
+	 * (dynsym.h). */
+	void (*cxx_freeres)(void) = (void (*)(void))dynsym_any("_ZN9__gnu_cxx9__freeresEv");
 	if (cxx_freeres)
 		cxx_freeres();
 	__libc_freeres();
@@ -396,9 +396,17 @@ int shim_leak_check(void)
 
 void shim_resume_after_exec(void)
 {
+	struct tls_state *t = &tls;
+
 	if (!shim_on() || (uint32_t)getpid() != shim.pid)
 		return;
-	if (collector_start())
+	/* Internal: pthread_create allocates the thread's DTV, which
+	 * pthread_join frees inside shim_finish, internal too. */
+	uint8_t saved = t->state;
+	t->state = TS_INTERNAL;
+	int rc = collector_start();
+	t->state = saved;
+	if (rc)
 		log_warn("cannot restart the collector after a failed exec", 0, 0);
 	/* release: pairs with the CAS in shim_finish */
 	atomic_store_rel(&finishing, 0);

@@ -7,7 +7,6 @@
  * pthread_atfork in init.c; thread exit with a pthread key destructor.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -17,19 +16,53 @@
 
 #include "shim/clock.h"
 #include "shim/control.h"
+#include "shim/dynsym.h"
+#include "shim/intercept.h"
+#include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/shim.h"
 #include "trace/format.h"
+#include "util/atomic.h"
 #include "util/compiler.h"
 
-/* Find the next definition of name (libc's), or abort: without it the
- * program cannot go on.  Used outside allocation hooks only. */
-static void *next_fn(const char *name)
+/*
+ * The next definitions (libc's) of what this file wraps.  Found in the
+ * symbol tables, not with dlsym, which frees and allocates the program's
+ * dlerror state (dynsym.h); and all at load time (intercept_resolve), so
+ * that _exit in a signal handler never needs the loader's lock.
+ */
+enum next_id { NEXT_START_MAIN, NEXT_EXIT, NEXT__EXIT, NEXT__EXIT_C99, NEXT_EXECVE, NEXT_EXECVPE,
+	       NEXT_FEXECVE, NEXT_DLCLOSE, NEXT_COUNT };
+static const char *const next_names[NEXT_COUNT] = {
+	"__libc_start_main", "exit", "_exit", "_Exit", "execve", "execvpe", "fexecve", "dlclose",
+};
+static _Atomic(void *) next_fns[NEXT_COUNT];
+
+/* The next definition of function id, or abort: without it the program
+ * cannot go on.  Used outside allocation hooks only. */
+static void *next_fn(enum next_id id)
 {
-	void *f = dlsym(RTLD_NEXT, name);
-	if (!f)
+	/* relaxed: every thread that looks finds the same address */
+	void *f = atomic_load_rlx(&next_fns[id]);
+
+	if (HS_LIKELY(f != NULL))
+		return f;
+	f = dynsym_next(next_names[id]);
+	if (!f) {
+		log_warn("cannot find the next definition of ", next_names[id], "");
 		abort();
+	}
+	atomic_store_rlx(&next_fns[id], f); /* relaxed: as above */
 	return f;
+}
+
+void intercept_resolve(void)
+{
+	for (int id = 0; id < NEXT_COUNT; id++) {
+		void *f = dynsym_next(next_names[id]);
+		if (f) /* else (dlclose in an old libdl not loaded yet) when called */
+			atomic_store_rlx(&next_fns[id], f); /* relaxed: see next_fn */
+	}
 }
 
 /*
@@ -101,7 +134,7 @@ HS_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init
 				void (*rtld_fini)(void), void *stack_end)
 {
 	int (*next)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *) =
-		next_fn("__libc_start_main");
+		next_fn(NEXT_START_MAIN);
 
 	program_main = main;
 	return next(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
@@ -109,7 +142,7 @@ HS_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init
 
 HS_EXPORT void exit(int status)
 {
-	void (*next)(int) = next_fn("exit");
+	void (*next)(int) = next_fn(NEXT_EXIT);
 
 	if ((uint32_t)getpid() == shim.pid) { /* not a vfork child, which shares our memory */
 		shim.exit_status = status & 0xff;
@@ -122,7 +155,7 @@ HS_EXPORT void exit(int status)
 
 HS_EXPORT void _exit(int status)
 {
-	void (*next)(int) = next_fn("_exit");
+	void (*next)(int) = next_fn(NEXT__EXIT);
 
 	scrub_dead_stack();
 	shim_finish(HST_END__EXIT, status & 0xff);
@@ -132,7 +165,7 @@ HS_EXPORT void _exit(int status)
 
 HS_EXPORT void _Exit(int status)
 {
-	void (*next)(int) = next_fn("_Exit");
+	void (*next)(int) = next_fn(NEXT__EXIT_C99);
 
 	scrub_dead_stack();
 	shim_finish(HST_END__EXIT, status & 0xff);
@@ -142,7 +175,7 @@ HS_EXPORT void _Exit(int status)
 
 HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	int (*next)(const char *, char *const[], char *const[]) = next_fn("execve");
+	int (*next)(const char *, char *const[], char *const[]) = next_fn(NEXT_EXECVE);
 
 	shim_finish(HST_END_EXEC, 0);
 	int rc = next(path, argv, envp);
@@ -159,7 +192,7 @@ HS_EXPORT int execv(const char *path, char *const argv[])
 
 HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	int (*next)(const char *, char *const[], char *const[]) = next_fn("execvpe");
+	int (*next)(const char *, char *const[], char *const[]) = next_fn(NEXT_EXECVPE);
 
 	shim_finish(HST_END_EXEC, 0);
 	int rc = next(file, argv, envp);
@@ -176,7 +209,7 @@ HS_EXPORT int execvp(const char *file, char *const argv[])
 
 HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	int (*next)(int, char *const[], char *const[]) = next_fn("fexecve");
+	int (*next)(int, char *const[], char *const[]) = next_fn(NEXT_FEXECVE);
 
 	shim_finish(HST_END_EXEC, 0);
 	int rc = next(fd, argv, envp);
@@ -225,7 +258,7 @@ HS_EXPORT int execle(const char *path, const char *arg, ...)
 
 HS_EXPORT int dlclose(void *handle)
 {
-	int (*next)(void *) = next_fn("dlclose");
+	int (*next)(void *) = next_fn(NEXT_DLCLOSE);
 
 	/* Record the map while the library is still in it: stacks taken in
 	 * its code must stay symbolizable after it is gone. */
