@@ -19,9 +19,10 @@ Suite *frames_suite(void);
 Suite *nestpool_suite(void);
 Suite *json_suite(void);
 Suite *dynsym_suite(void);
+Suite *series_suite(void);
 
 #define CHECK_SUITES \
 	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, \
-	  replay_suite, symbols_suite, frames_suite, nestpool_suite, json_suite, dynsym_suite }
+	  replay_suite, symbols_suite, frames_suite, nestpool_suite, json_suite, dynsym_suite, series_suite }
 
 #endif
