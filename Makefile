@@ -15,7 +15,7 @@ ALL_CFLAGS := -std=gnu11 -fPIC $(WARN) -Isrc -Iinclude $(CFLAGS)
 B := build
 
 DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
-	libzstd-dev zstd mandoc valgrind python3 sqlite3 git time curl
+	libzstd-dev zstd mandoc valgrind python3 sqlite3 git time curl chromium
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c
@@ -25,7 +25,10 @@ ANALYZE_SRC := $(wildcard src/analyze/*.c)
 TOOL_SRC := $(wildcard tools/*.c)
 
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/shim/%.o) $(UTIL_SRC:%.c=$(B)/obj/shim/%.o)
-LIB_OBJ := $(TRACE_SRC:%.c=$(B)/obj/%.o) $(ANALYZE_SRC:%.c=$(B)/obj/%.o) $(LIBUTIL_SRC:%.c=$(B)/obj/%.o)
+# The report page (tools/report/), built into the library by .incbin.
+REPORT_ASSETS := $(wildcard tools/report/*.html tools/report/*.css tools/report/*.js)
+LIB_OBJ := $(TRACE_SRC:%.c=$(B)/obj/%.o) $(ANALYZE_SRC:%.c=$(B)/obj/%.o) $(LIBUTIL_SRC:%.c=$(B)/obj/%.o) \
+	$(B)/obj/src/analyze/report_assets.o
 TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/obj/%.o)
 
 SHIM := $(B)/lib/libheapsnap.so
@@ -44,6 +47,10 @@ $(B)/obj/shim/%.o: %.c
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
+
+$(B)/obj/src/analyze/report_assets.o: src/analyze/report_assets.S $(REPORT_ASSETS)
+	@mkdir -p $(dir $@)
+	$(CC) -Wa,-I. -c $< -o $@
 
 # jemalloc is linked in statically, its public names renamed (hsje_*) so
 # they neither clash with our hooks nor load libstdc++ (whose start-up

@@ -92,7 +92,8 @@ const char *hs_end_name(int reason);
 
 /* What one pass over a trace computes (hs_want.flags). */
 enum hs_want_flags {
-	HS_WANT_INFO = 1u << 0, /* t->info: event counts, threads, peak, scan */
+	HS_WANT_INFO = 1u << 0,	    /* t->info: event counts, threads, peak, scan */
+	HS_WANT_TIMELINE = 1u << 1, /* t->timeline: memory over time, allocations */
 };
 
 struct hs_want {
@@ -136,6 +137,33 @@ struct hs_info {
 	uint64_t raw_events, raw_stacks, raw_allocinfo, raw_other; /* record bytes before compression */
 };
 
+/*
+ * A value over time in at most HS_SERIES_BUCKETS buckets: bucket i covers
+ * [t0 + i * width, t0 + (i + 1) * width) and holds the smallest and the
+ * largest value the value took in it (it holds between samples, so a
+ * bucket without samples has the value it began with).  The width is the
+ * trace's time tick (100 us) times the power of two that fits the run: no
+ * peak is lost however long the run.
+ */
+#define HS_SERIES_BUCKETS 1024
+
+struct hs_series {
+	uint64_t t0;	/* CLOCK_MONOTONIC ns where bucket 0 begins */
+	uint64_t width;	/* ns per bucket */
+	uint32_t n;	/* buckets */
+	uint64_t *min;	/* by bucket */
+	uint64_t *max;	/* by bucket */
+};
+
+/* Memory over time (HS_WANT_TIMELINE). */
+struct hs_timeline {
+	struct hs_series heap;	/* live heap bytes, after every event */
+	struct hs_series rss;	/* resident memory the shim sampled, bytes; n = 0
+				 * when the trace has no samples (older shims) */
+	uint64_t end;		/* ns: the last time the trace names */
+	uint64_t allocations;	/* calls that allocated (implicit events not counted) */
+};
+
 /* One trace, read.  Everything belongs to the trace (strings to it or to
  * its session) and lives until hs_trace_free. */
 struct hs_trace {
@@ -158,6 +186,7 @@ struct hs_trace {
 	size_t nsnapshots;
 	unsigned have;		/* the HS_WANT_* flags computed */
 	struct hs_info info;	/* HS_WANT_INFO */
+	struct hs_timeline timeline; /* HS_WANT_TIMELINE */
 	struct hs_trace_priv *priv; /* the library's */
 };
 
@@ -185,6 +214,29 @@ int hs_format_parse(const char *name, enum hs_format *out);
  * (several: one object holding them).  Return 0, or -EINVAL for another
  * format. */
 int hs_render_info(FILE *out, enum hs_format f, struct hs_trace *const *t, int n);
+
+/* ---- The HTML report ------------------------------------------------------ */
+
+struct hs_report;
+
+struct hs_report_opts {
+	const char *from, *to;	  /* the points compared (SEL, heapsnap(1)); NULL: start, exit */
+	const char *baseline;	  /* an older trace to compare with, or NULL */
+	const char *suppressions; /* a LeakSanitizer suppression file, or NULL */
+};
+
+/* Read the n traces (each once, and the baseline) and compute everything
+ * `heapsnap report` shows; the summary and the leaks add the traces up,
+ * the views over time show the first.  Return 0 with *out set, or a
+ * negative errno with d set: unreadable or corrupt input, a selector that
+ * matches no snapshot, out of memory. */
+int hs_report_build(struct hs_session *s, char *const *paths, int n, const struct hs_report_opts *o,
+		    struct hs_report **out, struct hs_diag *d);
+void hs_report_free(struct hs_report *r);
+
+/* The report as one self-contained HTML page (it loads nothing: scripts,
+ * styles and data are inside).  Return 0, or -EIO when writing failed. */
+int hs_render_html(FILE *out, const struct hs_report *r);
 
 #ifdef __cplusplus
 }

@@ -84,6 +84,8 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
 	@echo "== sanitizers (the analyzer under ASan and UBSan)"
 	@$(MAKE) -s B=$(SAN_B) CFLAGS="$(SAN_CFLAGS)" $(SAN_B)/bin/heapsnap $(SAN_B)/tests/check_all
 	@bash tests/sanitize.sh $(SAN_B)
+	@echo "== report tests (headless chromium)"
+	@bash tests/report.sh
 	@echo "== man pages"
 	@mandoc -Tlint -W warning man/heapsnap.1 man/heapsnap.3 man/heapsnap-trace.5
 	@echo "check: all suites passed"

@@ -28,6 +28,7 @@ static const char usage_text[] =
 	"  top    TRACE... [--snapshot SEL] [--by lineno|function|file|module|traceback] [--cumulative]\n"
 	"         [--include PAT] [--exclude PAT] [--limit N] [--format text|json|folded] [--growth]\n"
 	"  diff   TRACE --from SEL --to SEL | diff OLD.hst NEW.hst   [same grouping options]\n"
+	"  report TRACE... -o report.html [--from SEL --to SEL] [--baseline OLD.hst] [--suppressions FILE]\n"
 	"\n"
 	"See heapsnap(1).\n";
 
@@ -152,6 +153,7 @@ static const struct command commands[] = {
 	{"cycles", cmd_cycles},
 	{"top", cmd_top},
 	{"diff", cmd_diff},
+	{"report", cmd_report},
 };
 
 int main(int argc, char **argv)

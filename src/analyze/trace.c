@@ -16,6 +16,7 @@
 #include "analyze/info.h"
 #include "analyze/replay.h"
 #include "analyze/session.h"
+#include "analyze/timeline.h"
 #include "trace/format.h"
 #include "trace/reader.h"
 
@@ -81,6 +82,7 @@ struct pass {
 	struct replay rp;	/* the live heap, when an analysis needs it */
 	int replaying;
 	struct info_state info;	/* HS_WANT_INFO */
+	struct timeline_state tl; /* HS_WANT_TIMELINE */
 };
 
 /* Feed one item to every collector.  Return 0 or -ENOMEM. */
@@ -90,10 +92,13 @@ static int pass_item(struct pass *p, const struct trace_item *it)
 
 	if (p->want & HS_WANT_INFO)
 		info_item(&p->info, &t->info, it);
+	if (it->type == ITEM_EVENT && p->replaying)
+		replay_event(&p->rp, &it->ev);
+	/* after the replay: the timeline records the heap after the event */
+	if ((p->want & HS_WANT_TIMELINE) && timeline_item(&p->tl, &t->timeline, it, p->rp.live_bytes))
+		return -ENOMEM;
 	switch (it->type) {
 	case ITEM_EVENT:
-		if (p->replaying)
-			replay_event(&p->rp, &it->ev);
 		return 0;
 	case ITEM_PROCESS:
 		return on_process(t, it);
@@ -135,9 +140,14 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 	t->t0 = h->mono_ns;
 	p.t = t;
 	replay_init(&p.rp);
-	p.replaying = (p.want & HS_WANT_INFO) != 0;
+	p.replaying = (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE)) != 0;
 	if ((p.want & HS_WANT_INFO) && info_begin(&p.info, &t->info)) {
 		p.want &= ~HS_WANT_INFO;
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((p.want & HS_WANT_TIMELINE) && timeline_begin(&p.tl, &t->priv->sites, t->t0)) {
+		p.want &= ~HS_WANT_TIMELINE;
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -155,10 +165,17 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 			p.want &= ~HS_WANT_INFO;
 			t->have |= HS_WANT_INFO;
 		}
+		if (p.want & HS_WANT_TIMELINE) {
+			timeline_end(&p.tl, &t->timeline);
+			p.want &= ~HS_WANT_TIMELINE;
+			t->have |= HS_WANT_TIMELINE;
+		}
 	}
 out:
 	if (p.want & HS_WANT_INFO)
 		info_abort(&p.info);
+	if (p.want & HS_WANT_TIMELINE)
+		timeline_abort(&p.tl);
 	if (rc == -ENOMEM)
 		diag_set(d, "%s: out of memory", path);
 	else if (p.rp.oom)
@@ -185,6 +202,9 @@ void hs_trace_free(struct hs_trace *t)
 		free(t->snapshots[i].label);
 	free(t->snapshots);
 	info_free(&t->info);
+	timeline_free(&t->timeline);
+	if (t->priv)
+		timeline_sites_free(&t->priv->sites);
 	free(t->priv);
 	free(t);
 }

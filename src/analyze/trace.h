@@ -7,8 +7,11 @@
 
 #include <heapsnap-analyze.h>
 
+#include "analyze/timeline.h"
+
 struct hs_trace_priv {
 	struct hs_session *session; /* the trace's session (outlives it) */
+	struct timeline_sites sites; /* HS_WANT_TIMELINE: allocations by allocinfo */
 };
 
 #endif

@@ -41,13 +41,16 @@ size_t json_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-void json_str(FILE *f, const char *s, size_t n)
+/* json_str, and with html set '<' as \u003c too. */
+static void str(FILE *f, const char *s, size_t n, int html)
 {
 	const unsigned char *u = (const unsigned char *)s;
 
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = u[i];
+		if (c == '<' && html)
+			c = 0; /* below: written as \u003c, like a control character */
 		switch (c) {
 		case '"':
 			fputs("\\\"", f);
@@ -66,7 +69,7 @@ void json_str(FILE *f, const char *s, size_t n)
 			break;
 		default:
 			if (c < 0x20) {
-				fprintf(f, "\\u%04x", c);
+				fprintf(f, "\\u%04x", c ? c : u[i]);
 			} else if (c < 0x80) {
 				fputc(c, f);
 			} else {
@@ -83,6 +86,16 @@ void json_str(FILE *f, const char *s, size_t n)
 		i++;
 	}
 	fputc('"', f);
+}
+
+void json_str(FILE *f, const char *s, size_t n)
+{
+	str(f, s, n, 0);
+}
+
+void json_str_html(FILE *f, const char *s, size_t n)
+{
+	str(f, s, n, 1);
 }
 
 void json_cstr(FILE *f, const char *s)

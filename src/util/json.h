@@ -19,6 +19,10 @@
 /* Write s[0..n) as a JSON string literal, quotes included. */
 void json_str(FILE *f, const char *s, size_t n);
 
+/* The same with '<' as \u003c, for JSON inside an HTML <script>: the
+ * text then never ends the script element it sits in. */
+void json_str_html(FILE *f, const char *s, size_t n);
+
 /* Write the NUL-terminated s as a JSON string literal; NULL as "". */
 void json_cstr(FILE *f, const char *s);
 

@@ -16,12 +16,12 @@
 		while (max / unit >= 1024) unit *= 1024;
 		var steps = [1, 2, 5, 10, 20, 50, 100, 200, 500], step = steps[steps.length - 1] * unit;
 		for (var i = 0; i < steps.length; i++)
-			if (max / (steps[i] * unit) <= 6) {
+			if (max / (steps[i] * unit) <= 5) {
 				step = steps[i] * unit;
 				break;
 			}
-		var out = [];
-		for (var v = 0; v <= max * 1.0001; v += step) out.push(v);
+		var out = [0];
+		while (out[out.length - 1] < max) out.push(out.length * step);
 		return out;
 	}
 

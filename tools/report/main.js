@@ -38,6 +38,7 @@
 		section("leaks", HS.drawLeaks, D);
 		section("cycles", HS.drawCycles, D);
 		if (D.baseline) section("baseline", HS.drawBaseline, D);
+		document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
 		document.body.setAttribute("data-ready", "1");
 	}
 
