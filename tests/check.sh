@@ -91,6 +91,31 @@ n=$(ls traces/heapsnap.check_leaky.*.hst 2>/dev/null | wc -l)
 if [ "$n" -eq 1 ] && [ -z "$(ls tmp)" ]; then ok output-dir-kept; else fail output-dir-kept "$n traces in traces/, tmp: $(ls tmp)"; fi
 expect_rc dash-o-rejected 1 -o x.hst -- "$P" leak
 
+# Outputs that cannot be written: one line, exit 2, before the program
+# runs (the report used to fail only after the whole run).
+not_run() {
+	local name=$1 want=$2
+	shift 2
+	rm -f ran
+	"$HS" check "$@" -- /bin/sh -c ': >ran' >"$name.out" 2>"$name.err"
+	local rc=$?
+	if [ "$rc" -ne 2 ]; then
+		fail "$name" "status $rc, want 2: $(head -c 200 "$name.err")"
+	elif [ -e ran ]; then
+		fail "$name" "the program ran"
+	elif [ "$(wc -l <"$name.err")" -ne 1 ] || ! grep -qF -- "$want" "$name.err"; then
+		fail "$name" "want one line with '$want', got: $(head -c 300 "$name.err" | tr '\n' '|')"
+	else
+		ok "$name"
+	fi
+}
+: >a-file
+not_run report-missing-dir 'cannot write the report no/such/dir/r.json: No such file or directory' \
+	--output no/such/dir/r.json
+not_run report-is-directory 'cannot write the report tmp: Is a directory' --output tmp
+not_run output-dir-is-file 'cannot create a-file: Not a directory' --output-dir a-file
+not_run output-dir-unwritable 'cannot write the trace /proc/heapsnap.%e.%p.hst' --output-dir /proc
+
 # ---- suppressions ----
 printf '# the known one\nleak:leak_one\nleak:no_such_function_anywhere\n' >one.supp
 expect_rc suppress-one 23 --suppressions one.supp -- "$P" leak2

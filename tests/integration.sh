@@ -964,6 +964,51 @@ no-command|
 EOF
 }
 
+# Where the trace cannot be written, `run` says so in one line and exits 2
+# without starting the program (it used to run it untraced, exit 0, with
+# only the shim's warning).  The program would leave a marker file.
+test_output_location() {
+	local d=$T/outloc name where lines
+	mkdir -p "$d"
+	: >"$d/file"
+	while IFS='|' read -r name where; do
+		rm -f "$d/ran"
+		if [ "$where" = "(cwd /proc)" ]; then
+			(cd /proc && "$HS" run -- /bin/sh -c ": >'$d/ran'") >"$d/out" 2>"$d/err"
+		else
+			"$HS" run -o "$where" -- /bin/sh -c ": >'$d/ran'" >"$d/out" 2>"$d/err"
+		fi
+		rc=$?
+		lines=$(wc -l <"$d/err")
+		if [ "$rc" -ne 2 ]; then
+			fail "run-output-$name" "exit $rc, want 2 ($(head -c 200 "$d/err"))"
+		elif [ -e "$d/ran" ]; then
+			fail "run-output-$name" "the program ran"
+		elif [ "$lines" -ne 1 ] || ! grep -q '^heapsnap: cannot write the trace ' "$d/err"; then
+			fail "run-output-$name" "want one line 'heapsnap: cannot write the trace ...', got: $(head -c 300 "$d/err" | tr '\n' '|')"
+		elif [ "$where" != "(cwd /proc)" ] && ! grep -qF -- "$where" "$d/err"; then
+			fail "run-output-$name" "the line does not name $where: $(cat "$d/err")"
+		else
+			ok "run-output-$name"
+		fi
+	done <<EOF
+missing-dir|$d/no/such/dir/x.hst
+a-directory|$d
+under-a-file|$d/file/x.hst
+colon|$d/a:b.hst
+cwd-not-writable|(cwd /proc)
+EOF
+	# and where it can, the program runs and the trace is there
+	rm -f "$d/ran"
+	"$HS" run -q -o "$d/new.hst" -- /bin/sh -c ": >'$d/ran'" >"$d/out" 2>"$d/err"
+	rc=$?
+	if [ "$rc" -eq 0 ] && [ -e "$d/ran" ] && [ -s "$d/new.hst" ] && [ ! -s "$d/err" ] && [ -z "$(ls -A "$d" | grep probe)" ]; then
+		ok run-output-writable
+	else
+		fail run-output-writable "exit $rc, ran: $([ -e "$d/ran" ] && echo yes || echo no), files: $(ls -A "$d" | tr '\n' ' '), stderr: $(head -c 200 "$d/err")"
+	fi
+}
+
 # A malformed HEAPSNAP_OPTIONS: one warning, the program runs, defaults apply.
 test_bad_options() {
 	local d=$T/options
@@ -1004,6 +1049,7 @@ test_stats_python
 test_stats_interval
 test_bad_input
 test_usage
+test_output_location
 test_bad_options
 echo "     ($((SECONDS - start)) s)"
 finish

@@ -43,8 +43,14 @@ int run_option(int argc, char **argv, int *i, struct run_opts *o);
 /* Check the run options' values; return 0 or EXIT_USAGE (printed). */
 int run_validate(const struct run_opts *o, const char *cmd);
 /* Run prog under the shim, forwarding signals; *status as from waitpid.
- * Return 0, or EXIT_USAGE when it could not be started (printed). */
+ * Return 0; EXIT_INPUT, before it starts, when the trace cannot be
+ * written where the options say; EXIT_USAGE when it could not be started
+ * (printed). */
 int run_spawn(const struct run_opts *o, char **prog, int *status);
+/* Why a file cannot be written at path: an errno value, or 0.  replace:
+ * an existing file will be removed and created anew (its directory must
+ * be writable); else it is rewritten in place. */
+int run_output_error(const char *path, int replace);
 /* Exit the way a waitpid status says (re-raising its signal). */
 int run_pass_status(int status);
 

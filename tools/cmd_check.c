@@ -114,8 +114,12 @@ static int parse(int argc, char **argv, struct check_opts *o, int *first)
 static char *trace_dir(const struct check_opts *o)
 {
 	if (o->run.output) {
-		if (mkdir(o->run.output, 0700) && errno != EEXIST) {
-			fprintf(stderr, "heapsnap: check: cannot create %s: %s\n", o->run.output, strerror(errno));
+		struct stat st;
+		int err = mkdir(o->run.output, 0700) ? errno : 0;
+		if (err == EEXIST)
+			err = stat(o->run.output, &st) ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+		if (err) {
+			fprintf(stderr, "heapsnap: check: cannot create %s: %s\n", o->run.output, strerror(err));
 			return NULL;
 		}
 		return strdup(o->run.output);
@@ -376,6 +380,14 @@ int cmd_check(int argc, char **argv)
 
 	if ((rc = parse(argc, argv, &o, &first)))
 		return rc;
+	/* Every output is checked before the program runs (the traces' in
+	 * run_spawn): a report that cannot be written after a long test run
+	 * is the run wasted. */
+	int err = o.output ? run_output_error(o.output, 0) : 0;
+	if (err) {
+		fprintf(stderr, "heapsnap: check: cannot write the report %s: %s\n", o.output, strerror(err));
+		return EXIT_INPUT;
+	}
 	if (o.suppressions && suppress_load(&sup, o.suppressions, &d)) {
 		fprintf(stderr, "heapsnap: %s\n", d.msg);
 		return EXIT_INPUT;
@@ -395,7 +407,8 @@ int cmd_check(int argc, char **argv)
 	run.output_is_pattern = 1;
 	rc = run_spawn(&run, argv + first, &status);
 	free(pattern);
-	if (!rc) {
+	int started = !rc;
+	if (started) {
 		int failed = program_failure(status);
 		if (failed && !has_traces(dir))
 			rc = failed; /* it failed before it could be traced: exec errors say why */
@@ -408,9 +421,9 @@ int cmd_check(int argc, char **argv)
 			warn_unused(&sup);
 		}
 	}
-	if (o.keep || o.run.output)
+	if (started && (o.keep || o.run.output))
 		fprintf(stderr, "heapsnap: check: traces kept in %s\n", dir);
-	else
+	else if (!o.run.output)
 		remove_traces(dir);
 	free(dir);
 	result_free(&res);

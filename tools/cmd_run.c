@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <signal.h>
@@ -264,13 +265,93 @@ static int parse(int argc, char **argv, struct run_opts *o, int *first)
 	return rc;
 }
 
+int run_output_error(const char *path, int replace)
+{
+	struct stat st;
+	char probe[PATH_MAX];
+
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return EISDIR;
+		if (!replace) {
+			/* written in place: may we?  (not truncated here) */
+			int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+			if (fd < 0)
+				return errno;
+			close(fd);
+			return 0;
+		}
+	} else if (errno != ENOENT) {
+		return errno; /* a component is not a directory, or not searchable */
+	}
+	/* A file must be created in its directory: create one there, and
+	 * remove it (permission bits alone do not say it for root, or on
+	 * /proc). */
+	const char *slash = strrchr(path, '/');
+	int n = slash ? snprintf(probe, sizeof(probe), "%.*s/.heapsnap-probe-XXXXXX", (int)(slash - path), path)
+		      : snprintf(probe, sizeof(probe), ".heapsnap-probe-XXXXXX");
+	if (n < 0 || (size_t)n >= sizeof(probe))
+		return ENAMETOOLONG;
+	int fd = mkstemp(probe);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+#define SHIM_OUTPUT_MAX 1023 /* OPT_PATH_MAX - 1 in src/shim/options.h */
+
+/*
+ * Can the shim create the trace?  If not, it would warn and let the
+ * program run untraced: say so now, before the program starts.  The name
+ * travels in HEAPSNAP_OPTIONS, whose separator it cannot hold, into a
+ * buffer of the shim's.  Return 0, or EXIT_INPUT with one line printed.
+ */
+static int check_trace_location(const char *output)
+{
+	const char *why = NULL;
+	int err = 0;
+
+	if (strchr(output, ':'))
+		why = "a ':' cannot be passed to the shim (it separates HEAPSNAP_OPTIONS)";
+	else if (strlen(output) > SHIM_OUTPUT_MAX)
+		err = ENAMETOOLONG;
+	else
+		err = run_output_error(output, 1);
+	if (!why && !err)
+		return 0;
+	fprintf(stderr, "heapsnap: cannot write the trace %s: %s\n", output, why ? why : strerror(err));
+	return EXIT_INPUT;
+}
+
+/* Does HEAPSNAP_OPTIONS in the environment name the output itself? */
+static int env_sets_output(void)
+{
+	const char *env = getenv("HEAPSNAP_OPTIONS");
+
+	for (const char *p = env; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : "")
+		if (!strncmp(p, "output=", 7))
+			return 1;
+	return 0;
+}
+
 int run_spawn(const struct run_opts *o, char **prog, int *status)
 {
 	char shim[PATH_MAX];
 
 	if (find_shim(shim, sizeof(shim)))
 		return EXIT_USAGE;
+	/* Without -o the trace goes to the shim's default name, in the
+	 * current directory (unless the environment's options say where). */
 	char *output = o->output ? absolute(o->output) : NULL;
+	char *where = output ? NULL : env_sets_output() ? NULL : absolute("heapsnap.%e.%p.hst");
+	int bad = (output || where) && check_trace_location(output ? output : where);
+	free(where);
+	if (bad) {
+		free(output);
+		return EXIT_INPUT;
+	}
 	if (output && !o->output_is_pattern) {
 		/* The user named this file: a stale one must not push the new
 		 * trace to FILE.<pid>. */
