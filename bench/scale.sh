@@ -49,3 +49,11 @@ measure "leaks on the 2x$PAIRS-event trace" "$H" leaks "$OUT/events.hst"
 measure "top on the 2x$PAIRS-event trace" "$H" top "$OUT/events.hst"
 measure "top --snapshot peak on it (two passes)" "$H" top "$OUT/events.hst" --snapshot peak
 measure "diff start -> exit on it" "$H" diff "$OUT/events.hst" --from start --to exit
+measure "report on it" "$H" report "$OUT/events.hst" -o "$OUT/events.html"
+ls -l "$OUT/events.html" | awk '{printf "| its report | | %.2f MB |\n", $5/2^20}'
+# time to interactive: from navigation to the page's last script done, in
+# headless chromium (tests/report_browser.py), median of REPEATS loads
+for ((i = 0; i < REPEATS; i++)); do
+	python3 "$ROOT/tests/report_browser.py" "$OUT/events.html" --dump "$OUT/tti.json" >/dev/null
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ready_ms"], d["wall_to_ready_s"])' "$OUT/tti.json"
+done | sort -n | awk '{t[NR]=$1; w[NR]=$2} END {i=int((NR+1)/2); printf "| report interactive in chromium | %.2f s (page scripts done, from navigation) | %.2f s from navigate to ready |\n", t[i]/1000, w[i]}'
