@@ -61,6 +61,7 @@ static void assert_defaults(const struct options *o)
 	ck_assert(o->scan);
 	ck_assert_int_eq(o->zstd_level, DEF_ZSTD_LEVEL);
 	ck_assert_uint_eq(o->flush_ms, DEF_FLUSH_MS);
+	ck_assert_uint_eq(o->rss_ms, 10);
 }
 
 /* NULL and "" both give every default, silently. */
@@ -131,6 +132,10 @@ START_TEST(test_each_key_alone)
 	ck_assert_uint_eq(o.flush_ms, 1);
 	parse(&o, "flush_ms=10000");
 	ck_assert_uint_eq(o.flush_ms, 10000);
+	parse(&o, "rss_ms=0");
+	ck_assert_uint_eq(o.rss_ms, 0);
+	parse(&o, "rss_ms=60000");
+	ck_assert_uint_eq(o.rss_ms, 60000);
 	parse(&o, "snapshot_interval=0.001");
 	ck_assert_uint_eq(o.snapshot_interval_ns, 1000000);
 	parse(&o, "snapshot_interval=3");
@@ -191,6 +196,7 @@ START_TEST(test_bad_values_keep_defaults)
 		"scan=2", "scan=yes", "scan=", "scan=01",
 		"zstd_level=20", "zstd_level=-1", "zstd_level=x",
 		"flush_ms=0", "flush_ms=10001", "flush_ms=1.5",
+		"rss_ms=60001", "rss_ms=-1", "rss_ms=", "rss_ms=10ms",
 	};
 	struct options o;
 

@@ -716,6 +716,41 @@ END_TEST
 
 /* Only an END that is the last record marks a complete trace (exec that
  * failed continues after its END). */
+/* RSS records from the real encoder read back with their values, among
+ * other records, at the extremes of their fields. */
+START_TEST(test_rss)
+{
+	static const uint64_t ts[] = {5000000001ull, 5010000000ull, UINT64_MAX};
+	static const uint64_t bytes[] = {4096, 123456789012ull, UINT64_MAX};
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+
+	tw_open(&t, 3, "rss", NONCE);
+	for (int i = 0; i < 3; i++) {
+		uint8_t *p = room(&t.w, ENCODE_RSS_MAX);
+		put(&t.w, p, encode_rss(p, ts[i], bytes[i]), ENCODE_RSS_MAX);
+		if (i == 1)
+			rec_snapshot(&t.w, 5020000000ull, 0, HST_SNAP_SIGNAL, "s");
+	}
+	rec_end(&t.w, 6000000000ull, HST_END_EXIT, 0, 0, 0);
+	tw_flush(&t);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	for (int i = 0; i < 3; i++) {
+		next_type(r, &it, ITEM_RSS);
+		ck_assert_uint_eq(it.rss.ts, ts[i]);
+		ck_assert_uint_eq(it.rss.bytes, bytes[i]);
+		if (i == 1)
+			next_type(r, &it, ITEM_SNAPSHOT);
+	}
+	next_type(r, &it, ITEM_END);
+	expect_eof(r);
+	ck_assert_int_eq(reader_truncated(r), 0);
+	reader_close(r);
+}
+END_TEST
+
 START_TEST(test_end_not_last)
 {
 	struct tw t;
@@ -1914,6 +1949,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tr, test_complete_zstd);
 	tcase_add_test(tr, test_no_end_truncated);
 	tcase_add_test(tr, test_end_not_last);
+	tcase_add_test(tr, test_rss);
 	tcase_add_test(tr, test_header_only);
 	tcase_add_test(tr, test_unknown_tag_and_extra_fields);
 	tcase_add_test(tr, test_many_events);

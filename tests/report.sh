@@ -179,6 +179,23 @@ PYEOF
 		--top "$T/py.top.json" --click-flame ${REPORT_SCREENSHOT:+--screenshot "$REPORT_SCREENSHOT" --clip 1500}
 }
 
+# Resident memory: CPython maps and touches 64 MiB outside the heap; the
+# chart's RSS line rises above 60 MiB while the live heap stays small.
+test_rss() {
+	cat >"$T/mm.py" <<'PYEOF'
+import mmap, time
+m = mmap.mmap(-1, 64 << 20)
+for i in range(0, 64 << 20, 4096):
+    m[i] = 1
+time.sleep(0.1)
+PYEOF
+	PYTHONMALLOC=malloc trace mm -- "$PY" "$T/mm.py" && page mm report-rss || {
+		fail report-rss "no trace: $(head -c 300 "$T/mm.out")"
+		return
+	}
+	browse report-rss "$T/mm.html" --rss-above 60
+}
+
 # Bad input: one line on stderr and the documented exit code.
 test_errors() {
 	local rc
@@ -213,6 +230,7 @@ test_snapshots
 test_cycles
 test_partial
 test_python
+test_rss
 test_errors
 run_browser
 finish

@@ -5,7 +5,7 @@
     report_browser.py PAGE.html [--screenshot OUT.png] [--clip HEIGHT] [--dump OUT.json]
                       [--click-flame] [--info I.json] [--leaks L.json] [--top T.json]
                       [--growth G.json] [--range-diff D.json] [--baseline B.json]
-                      [--truncated] [--no-scan] [--steps N]
+                      [--truncated] [--no-scan] [--steps N] [--rss-above MIB]
 
 Chromium is driven through the DevTools protocol on --remote-debugging-pipe
 (file descriptors 3 and 4, messages ending in NUL), so nothing beyond the
@@ -18,7 +18,8 @@ that differs from the heapsnap command's JSON given with --info, --leaks,
 --growth`), --range-diff (`diff --from A --to B`: the chart's A-to-B table)
 or --baseline (`diff OLD NEW`).  --click-flame clicks a flame-graph frame
 with the mouse and checks that it zooms to the full width.  --steps N: the
-heap line of the chart rises at each of N snapshots.  Exit 0 when every
+heap line of the chart rises at each of N snapshots; --rss-above MIB: the
+resident-memory line rises above the y-axis tick of MIB MiB.  Exit 0 when every
 check passed, 1 when one failed, 2 when Chromium could not be driven.
 With --batch, one browser loads every page of the file, and one line per
 page says "ok NAME" or "FAIL NAME: why"; the exit status is 0 unless the
@@ -185,6 +186,14 @@ EXTRACT = r"""
     rss: !!document.querySelector(".rss-line"), snapshots: document.querySelectorAll("g.snap").length,
     peak: !!document.querySelector("g.peak")};
   out.temporary_total = num(field("temporary.total"));
+  /* the largest resident size the chart draws: the RSS line's topmost point, read back through the y axis */
+  const rss = document.querySelector(".rss-line");
+  if (rss) {
+    const ticks = [...document.querySelectorAll(".chart .axis text[text-anchor=end]")].map(t => [Number(t.getAttribute("y")) - 4, t.textContent]);
+    const ys = rss.getAttribute("points").split(" ").map(p => Number(p.split(",")[1]));
+    out.chart.rss_top_y = Math.min(...ys);
+    out.chart.y_ticks = ticks;
+  }
   out.allocating_total = num(field("allocating.total"));
   return out;
 })()
@@ -308,6 +317,15 @@ def check_page(out, args, b, errs):
         errs.append("the page does not say the trace is truncated")
     if "--no-scan" in args and not out["summary"]["no_scan"]:
         errs.append("the page does not say the trace has no pointer scan")
+    if opt("--rss-above"):
+        # the RSS line must rise above the tick labelled with this many MiB
+        mib = int(opt("--rss-above"))
+        ch = out["chart"]
+        tick = [y for y, text in ch.get("y_ticks", []) if text == "%d MiB" % mib or text == "%.1f MiB" % mib]
+        if not ch["rss"]:
+            errs.append("the chart has no resident-memory line")
+        elif not tick or ch["rss_top_y"] > tick[0]:
+            errs.append("the resident-memory line stays below %d MiB (top y %r, ticks %r)" % (mib, ch["rss_top_y"], ch.get("y_ticks")))
     if opt("--steps"):
         ys = b.eval(STEPS)
         eq("snapshot markers", len(ys), int(opt("--steps")))

@@ -19,6 +19,7 @@ int timeline_begin(struct timeline_state *st, struct timeline_sites *sites, uint
 void timeline_abort(struct timeline_state *st)
 {
 	series_free(&st->heap);
+	series_free(&st->rss);
 }
 
 /* Make room for allocinfo id.  Return 0 or -ENOMEM. */
@@ -79,6 +80,17 @@ int timeline_item(struct timeline_state *st, struct hs_timeline *tl, const struc
 	case ITEM_SNAPSHOT:
 		ts = it->snap.ts;
 		break;
+	case ITEM_RSS:
+		/* the series begins at the first sample: before it the resident
+		 * memory is unknown, not 0 */
+		if (!st->rss.min) {
+			if (series_init(&st->rss, it->rss.ts, TIMELINE_WIDTH_NS, HS_SERIES_BUCKETS))
+				return -ENOMEM;
+			st->rss.last = it->rss.bytes;
+		}
+		series_add(&st->rss, it->rss.ts, it->rss.bytes);
+		ts = it->rss.ts;
+		break;
 	case ITEM_END:
 		ts = it->end.ts;
 		break;
@@ -104,7 +116,11 @@ void timeline_end(struct timeline_state *st, struct hs_timeline *tl)
 		tl->end = st->heap.t0;
 	series_close(&st->heap, tl->end);
 	publish(&st->heap, &tl->heap);
-	series_free(&st->heap);
+	if (st->rss.min && st->rss.samples) {
+		series_close(&st->rss, tl->end);
+		publish(&st->rss, &tl->rss);
+	}
+	timeline_abort(st);
 }
 
 void timeline_free(struct hs_timeline *tl)

@@ -25,6 +25,7 @@ struct timeline_sites {
 
 struct timeline_state {
 	struct series heap;	/* while the pass runs */
+	struct series rss;	/* RSS records, when the trace has them */
 	struct timeline_sites *sites;
 };
 

@@ -57,6 +57,11 @@ struct slice {
 	int retired;	   /* the owner has exited and this is all it left */
 };
 
+/* RSS samples kept between two cycles: a cycle comes every flush_ms
+ * (10000 at most), a sample every rss_ms; past this many the oldest
+ * unwritten sample is replaced (its value held until the next anyway). */
+#define RSS_PENDING 64
+
 struct snap {
 	uint64_t ts;	   /* time of the snapshot */
 	int trigger;	   /* enum hst_snap_trigger */
@@ -73,6 +78,11 @@ struct snap {
 struct collector_trace {
 	struct trace_writer w;		    /* the trace file */
 	uint32_t flush_ms;		    /* cycle period (flush_ms=) */
+	uint32_t rss_ms;		    /* RSS sampling period (rss_ms=), 0: off */
+	uint64_t next_rss_ns;		    /* when the next sample is due */
+	uint64_t last_rss;		    /* the last sample taken, bytes */
+	uint32_t nrss;			    /* samples taken, not written yet */
+	struct { uint64_t ts, bytes; } rss[RSS_PENDING]; /* those samples */
 	uint64_t interval_ns;		    /* snapshot_interval=, 0: none */
 	uint64_t next_interval_ns;	    /* next interval snapshot, 0: not armed */
 	uint32_t stacks_written;	    /* ids 1..stacks_written are in the file */
@@ -139,6 +149,7 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
 	clock_gettime(CLOCK_REALTIME, &rt);
 	writer_init(&cs.t.w, opts->zstd_level, ialloc, irealloc, ifree);
 	cs.t.flush_ms = opts->flush_ms;
+	cs.t.rss_ms = opts->rss_ms;
 	cs.t.scan_ring_path = NULL;
 	cs.t.interval_ns = opts->snapshot_interval_ns;
 	cs.t.exe_path = exe;
@@ -191,16 +202,81 @@ void collector_count_drop(void)
 	atomic_fetch_add_rlx(&cs.t.dropped, 1);
 }
 
-/* Sleep until woken or cs.t.flush_ms passes. */
+/* The resident memory of the process, bytes, from /proc/self/statm (its
+ * second field, in pages); 0 when it cannot be read.  Opened each time: a
+ * forked child must read its own. */
+static uint64_t read_rss(void)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	uint64_t pages = 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strchr(buf, ' ');
+	if (!p)
+		return 0;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		pages = pages * 10 + (uint64_t)(*p - '0');
+	return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Take a sample when one is due; keep it for the next cycle unless it
+ * equals the last one (the value holds between records). */
+static void sample_rss(uint64_t now)
+{
+	if (!cs.t.rss_ms || now < cs.t.next_rss_ns)
+		return;
+	cs.t.next_rss_ns = now + (uint64_t)cs.t.rss_ms * 1000000u;
+	uint64_t bytes = read_rss();
+	if (!bytes || bytes == cs.t.last_rss)
+		return;
+	cs.t.last_rss = bytes;
+	if (cs.t.nrss == RSS_PENDING)
+		cs.t.nrss--; /* a cycle is late: the newest sample replaces the last kept */
+	cs.t.rss[cs.t.nrss].ts = now;
+	cs.t.rss[cs.t.nrss].bytes = bytes;
+	cs.t.nrss++;
+}
+
+/* Write the samples taken since the last cycle. */
+static void emit_rss(void)
+{
+	for (uint32_t i = 0; i < cs.t.nrss; i++) {
+		uint8_t *p = writer_room(&cs.t.w, ENCODE_RSS_MAX);
+		if (p)
+			writer_advance(&cs.t.w, encode_rss(p, cs.t.rss[i].ts, cs.t.rss[i].bytes));
+	}
+	cs.t.nrss = 0;
+}
+
+/* Sleep until woken or cs.t.flush_ms passes, sampling the resident memory
+ * every rss_ms meanwhile. */
 static void nap(void)
 {
-	struct timespec ts = {cs.t.flush_ms / 1000, (long)(cs.t.flush_ms % 1000) * 1000000L};
+	uint64_t now = clock_now_ns(), end = now + (uint64_t)cs.t.flush_ms * 1000000u;
 
-	/* acq_rel: a producer's wake after this store is not lost (or the
-	 * timeout bounds the delay if it races) */
-	atomic_exchange_acq_rel(&cs.th.sleeping, 1);
-	syscall(SYS_futex, &cs.th.sleeping, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
-	atomic_store_rlx(&cs.th.sleeping, 0); /* relaxed: only a hint for wakers */
+	for (;;) {
+		sample_rss(now);
+		uint64_t until = cs.t.rss_ms && cs.t.next_rss_ns < end ? cs.t.next_rss_ns : end;
+		if (until <= now)
+			return;
+		struct timespec ts = {(time_t)((until - now) / 1000000000u), (long)((until - now) % 1000000000u)};
+		/* acq_rel: a producer's wake after this store is not lost (or the
+		 * timeout bounds the delay if it races) */
+		atomic_exchange_acq_rel(&cs.th.sleeping, 1);
+		syscall(SYS_futex, &cs.th.sleeping, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+		/* acq_rel: 0 means a producer woke us (collector_wake stored it) */
+		if (!atomic_exchange_acq_rel(&cs.th.sleeping, 0))
+			return;
+		now = clock_now_ns();
+		if (now >= end)
+			return;
+	}
 }
 
 
@@ -531,6 +607,8 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 			 atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
 			*more_pending = true;
 	}
+	sample_rss(now);
+	emit_rss();
 	emit_stacks();
 	emit_events(nslices, snaps, nsnaps, now);
 	for (size_t i = 0; i < nslices; i++)

@@ -132,6 +132,10 @@ static void apply(struct options *o, const char *k, unsigned kn, const char *v, 
 		if (fmt_parse_u64(v, vn, &num) || !num || num > 10000)
 			return warn_bad(k, kn, ": not a number from 1 to 10000, using the default");
 		o->flush_ms = (uint32_t)num;
+	} else if (key_is(k, kn, "rss_ms")) {
+		if (fmt_parse_u64(v, vn, &num) || num > 60000)
+			return warn_bad(k, kn, ": not a number from 0 (off) to 60000, using 10");
+		o->rss_ms = (uint32_t)num;
 	} else {
 		warn_bad(k, kn, ": unknown option, ignored");
 	}
@@ -148,6 +152,7 @@ void options_parse(struct options *o, const char *s)
 	o->libc_freeres = true;
 	o->zstd_level = 6;
 	o->flush_ms = 20;
+	o->rss_ms = 10;
 	if (!s)
 		return;
 	while (*s) {

@@ -29,6 +29,7 @@ struct options {
 	bool libc_freeres;	      /* call __libc_freeres at exit, as Valgrind */
 	int zstd_level;		      /* compression level of chunks */
 	uint32_t flush_ms;	      /* collector period */
+	uint32_t rss_ms;	      /* resident memory sampling period, 0 = off */
 };
 
 /* Fill opts with the defaults, then apply the string s (may be NULL). */

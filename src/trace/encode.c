@@ -160,6 +160,15 @@ uint8_t *encode_snapshot(uint8_t *p, uint64_t ts, uint32_t index, int trigger, c
 	return encode_close(p, q);
 }
 
+uint8_t *encode_rss(uint8_t *p, uint64_t ts, uint64_t bytes)
+{
+	uint8_t *q = open_record(p, HST_REC_RSS);
+
+	q = put_v(q, ts);
+	q = put_v(q, bytes);
+	return encode_close(p, q);
+}
+
 /* ---- events ------------------------------------------------------------------------ */
 
 /* Append v to column c; the caller made room. */

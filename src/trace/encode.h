@@ -171,6 +171,11 @@ static inline void encode_events_clear(struct encode_events *e)
 	e->count = 0;
 }
 
+#define ENCODE_RSS_MAX (ENCODE_HEAD + 2 * ENCODE_V)
+
+/* RSS: resident bytes at ts. */
+uint8_t *encode_rss(uint8_t *p, uint64_t ts, uint64_t bytes);
+
 /* ---- progress and end ---------------------------------------------------------- */
 
 #define ENCODE_PROGRESS_ENTRY_MAX (2 * ENCODE_V)

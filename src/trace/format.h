@@ -150,6 +150,11 @@
  * END       t time, v reason (HST_END_*), z status, v events, v dropped
  *           (events lost because a ring write was interrupted by a signal
  *           handler that allocated)
+ * RSS       t time, v resident bytes: the process's resident memory
+ *           (/proc/self/statm) sampled by the collector every rss_ms.  A
+ *           sample equal to the one before is not written: the value
+ *           holds until the next RSS record.  Traces of older shims have
+ *           none.
  */
 enum hst_tag {
 	HST_REC_PROCESS = 1,
@@ -167,6 +172,7 @@ enum hst_tag {
 	HST_REC_SCAN_ROOT = 13,
 	HST_REC_SCAN_EDGES = 14,
 	HST_REC_SCAN_END = 15,
+	HST_REC_RSS = 16,
 };
 
 /* SCAN reasons. */

@@ -621,6 +621,11 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->scan_end.bytes = b_v(&b);
 		it->scan_end.ts = b.p < b.end ? b_v(&b) : 0;
 		break;
+	case HST_REC_RSS:
+		it->type = ITEM_RSS;
+		it->rss.ts = b_v(&b);
+		it->rss.bytes = b_v(&b);
+		break;
 	case HST_REC_END:
 		it->type = ITEM_END;
 		it->end.ts = b_v(&b);

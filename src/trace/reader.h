@@ -39,6 +39,7 @@ enum item_type {
 	ITEM_SCAN_ROOT,	 /* one root region */
 	ITEM_SCAN_EDGE,	 /* one pointer found */
 	ITEM_SCAN_END,
+	ITEM_RSS,	 /* a sample of the resident memory */
 };
 
 /*
@@ -135,6 +136,10 @@ struct trace_item {
 			uint64_t edges, bytes;
 			uint64_t ts; /* 0 if the writer did not say */
 		} scan_end;
+		struct {
+			uint64_t ts;	/* CLOCK_MONOTONIC ns */
+			uint64_t bytes; /* resident */
+		} rss;
 		struct {
 			uint64_t ts;
 			int reason; /* enum hst_end_reason */
