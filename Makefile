@@ -5,20 +5,25 @@
 #   make demo       install, build, trace the bundled leaky program, report
 #   make bench      benchmarks against the untraced program and heaptrack
 #   make install PREFIX=/usr/local
+#   make HS_DEBUG=1 the same with preconditions checked (util/assert.h), in build/debug
 
 PREFIX ?= /usr/local
 CC ?= cc
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
+# The shim's own flags: the analyzer may be built with sanitizers, the shim
+# (preloaded into other programs) never.
+SHIM_CFLAGS ?= $(CFLAGS)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
-ALL_CFLAGS := -std=gnu11 -fPIC $(WARN) -Isrc -Iinclude $(CFLAGS)
-B := build
+BASE_CFLAGS := -std=gnu11 -fPIC $(WARN) -Isrc -Iinclude $(if $(HS_DEBUG),-DHS_DEBUG)
+ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
+B := $(if $(HS_DEBUG),build/debug,build)
 
 DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
 	libzstd-dev zstd mandoc valgrind python3 sqlite3 git time curl chromium
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
-LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c
+LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c src/util/alloc.c
 SHIM_SRC := $(wildcard src/shim/*.c) src/trace/writer.c src/trace/encode.c src/util/hashmap.c
 TRACE_SRC := src/trace/reader.c src/trace/recover.c src/trace/encode.c
 ANALYZE_SRC := $(wildcard src/analyze/*.c)
@@ -39,10 +44,12 @@ CLI := $(B)/bin/heapsnap
 
 all: $(SHIM) $(CLI)
 
-# The shim: hidden visibility, initial-exec TLS, exports from the map file.
+# The shim: hidden visibility, initial-exec TLS, exports from the map file;
+# a section per function, for check-hooksafe.
 $(B)/obj/shim/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -ftls-model=initial-exec -fno-plt -MMD -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(SHIM_CFLAGS) -fvisibility=hidden -ftls-model=initial-exec -fno-plt -ffunction-sections \
+		-MMD -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -62,7 +69,7 @@ $(B)/obj/shim/jemalloc_hs.a: $(JEMALLOC_PIC) src/shim/jemalloc.syms
 
 $(SHIM): $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a src/shim/libheapsnap.map
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -shared -o $@ $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a \
+	$(CC) $(SHIM_CFLAGS) $(LDFLAGS) -shared -o $@ $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a \
 		-Wl,--version-script=src/shim/libheapsnap.map -Wl,-z,now -Wl,-z,nodelete \
 		-lunwind -lzstd -lpthread -ldl -lm
 
@@ -88,6 +95,13 @@ deps:
 
 include tests/tests.mk
 
+# Code a hook can reach neither allocates from the traced heap, nor takes a
+# lock held across a call out, nor calls what is not async-signal-safe:
+# poisoned names at compile time (util/hooksafe.h), then the shim's objects
+# function by function against src/shim/hooksafe.allow (tests/hooksafe.py).
+check-hooksafe: $(SHIM_OBJ)
+	@python3 tests/hooksafe.py src/shim/hooksafe.allow src $(SHIM_OBJ)
+
 demo: deps all
 	@bash tests/demo.sh
 
@@ -108,4 +122,4 @@ install: all $(ANALYZE_LIB)
 	install -m 644 man/heapsnap-trace.5 $(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf $(B)/obj $(B)/lib $(B)/bin $(B)/tests $(B)/san
+	rm -rf $(B)/obj $(B)/lib $(B)/bin $(B)/tests $(B)/san $(B)/debug

@@ -7,9 +7,41 @@
  * assumes particular ids. */
 #include <check.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "check_suites.h"
 #include "shim/heapmap.h"
+
+/* The allocator heapmap is given (the shim gives its private arena): libc's,
+ * counted, so that a test can see the module use it. */
+static unsigned long counted_calls;
+
+static void *counted_zalloc(size_t n)
+{
+	counted_calls++;
+	return calloc(1, n);
+}
+
+static void *counted_resize(void *p, size_t n)
+{
+	counted_calls++;
+	return realloc(p, n);
+}
+
+static void counted_release(void *p)
+{
+	if (p)
+		counted_calls++;
+	free(p);
+}
+
+static const struct hs_allocator counted = {counted_zalloc, counted_resize, counted_release};
+
+/* Before the suite's tests run (and fork): heapmap's allocator. */
+static void use_counted(void)
+{
+	heapmap_use(&counted);
+}
 
 /* Allocate at addr; fail the test if a block was dropped. */
 static uint32_t alloc_fresh(uint64_t addr, uint64_t size, uint32_t stack)
@@ -285,11 +317,24 @@ START_TEST(test_growth)
 }
 END_TEST
 
+/* A new region's tables come from the allocator given to heapmap_use. */
+START_TEST(test_given_allocator)
+{
+	unsigned long before = counted_calls;
+
+	alloc_fresh(0x7a0000000000ull, 8, 1); /* a region no other test uses */
+	ck_assert_uint_gt(counted_calls, before);
+	ck_assert_uint_ne(heapmap_free(0x7a0000000000ull), 0);
+}
+END_TEST
+
 Suite *heapmap_suite(void)
 {
 	Suite *s = suite_create("heapmap");
 	TCase *tc = tcase_create("heapmap");
 
+	tcase_add_unchecked_fixture(tc, use_counted, NULL);
+	tcase_add_test(tc, test_given_allocator);
 	tcase_add_test(tc, test_alloc_free);
 	tcase_add_test(tc, test_neighbours);
 	tcase_add_test(tc, test_regions);

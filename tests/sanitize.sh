@@ -2,11 +2,14 @@
 # sanitize.sh - the unit suites and the command-line suites once more, with
 # the analyzer (the heapsnap command and the unit test runner) built under
 # AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer in
-# a build directory of its own; the shim stays the one the first pass
-# tested.  Any sanitizer report fails the suite, whether or not the test
-# that triggered it noticed: every report is written to a log directory,
-# and a non-empty directory is a failure.  Valgrind, which checks the
-# traced programs and not the analyzer, is not run again.
+# a build directory of its own, and everything built with HS_DEBUG=1: the
+# preconditions of the analyzer and of the shim (which runs without
+# sanitizers, inside the traced programs) are assertions that abort.  Any
+# sanitizer report fails the suite, whether or not the test that triggered
+# it noticed: every report is written to a log directory, and a non-empty
+# directory is a failure; a failed assertion fails the test it aborts.
+# Valgrind, which checks the traced programs and not the analyzer, is not
+# run again.
 #
 #   bash tests/sanitize.sh SAN_BUILD_DIR     (make check builds it and runs this)
 #
@@ -24,7 +27,7 @@ trap 'rm -rf "$LOG"' EXIT
 # exitcode 99: a report is never mistaken for one of heapsnap's own exit codes.
 export ASAN_OPTIONS="log_path=$LOG/asan:detect_leaks=1:exitcode=99"
 export UBSAN_OPTIONS="log_path=$LOG/ubsan:print_stacktrace=1:halt_on_error=1:exitcode=99"
-export HEAPSNAP_CLI=$SAN/bin/heapsnap HEAPSNAP_LIB=$ROOT/build/lib/libheapsnap.so HEAPSNAP_TEST_NO_VALGRIND=1
+export HEAPSNAP_CLI=$SAN/bin/heapsnap HEAPSNAP_LIB=$SAN/lib/libheapsnap.so HEAPSNAP_TEST_NO_VALGRIND=1
 
 # suite NAME CMD...: run a suite, keep its failures and its totals line.
 suite() {

@@ -67,12 +67,18 @@ $(LEAK_B)/%: tests/leaks/%.cc tests/leaks/leak.h include/heapsnap.h
 .PHONY: leak-progs
 leak-progs: all $(LEAK_BIN)
 
-# The analyzer (command and unit runner) under AddressSanitizer and
-# UndefinedBehaviorSanitizer, built in a directory of its own.
+# The second pass, built in a directory of its own: the analyzer (command
+# and unit runner) under AddressSanitizer and UndefinedBehaviorSanitizer,
+# and everything, the shim too, as `make HS_DEBUG=1` builds it, with every
+# precondition an assertion (the shim without sanitizers: it runs inside
+# the traced programs).
 SAN_B := $(B)/san
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g"
 
 check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
+	@echo "== hook safety"
+	@$(MAKE) -s check-hooksafe
 	@echo "== unit tests"
 	@CK_FORK=yes $(CHECK_BIN)
 	@echo "== integration tests"
@@ -81,8 +87,9 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
 	@bash tests/leaks.sh
 	@echo "== check command tests"
 	@bash tests/check.sh
-	@echo "== sanitizers (the analyzer under ASan and UBSan)"
-	@$(MAKE) -s B=$(SAN_B) CFLAGS="$(SAN_CFLAGS)" $(SAN_B)/bin/heapsnap $(SAN_B)/tests/check_all
+	@echo "== sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)"
+	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/tests/check_all
+	@$(SAN_MAKE) check-hooksafe
 	@bash tests/sanitize.sh $(SAN_B)
 	@echo "== report tests (headless chromium)"
 	@bash tests/report.sh

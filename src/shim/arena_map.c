@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/atomic.h"
+#include "util/hooksafe.h"
 
 #define RANGES_MAX 65536
 

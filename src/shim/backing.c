@@ -29,8 +29,12 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #include "shim/arena_map.h"
 #include "shim/dynsym.h"
 #include "shim/log.h"
+#include "shim/spin.h"
+#include "util/assert.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
+#define HS_HOOKSAFE_ALLOCATOR /* the file that forwards to the system allocator names its functions */
+#include "util/hooksafe.h"
 
 struct sys_alloc {
 	void *(*malloc)(size_t);
@@ -158,6 +162,7 @@ int backing_is_system(void)
 
 void *backing_malloc(size_t n)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		return mallocx(n ? n : 1, 0);
 	return sys.malloc(n);
@@ -165,6 +170,7 @@ void *backing_malloc(size_t n)
 
 void *backing_calloc(size_t n)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		return mallocx(n ? n : 1, MALLOCX_ZERO);
 	return sys.calloc(1, n);
@@ -172,6 +178,7 @@ void *backing_calloc(size_t n)
 
 void *backing_aligned(size_t align, size_t n)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (mode == MODE_SYSTEM) {
 		void *p = NULL;
 		if (align < sizeof(void *))
@@ -183,6 +190,7 @@ void *backing_aligned(size_t align, size_t n)
 
 void *backing_realloc(void *p, size_t n)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (mode == MODE_SYSTEM)
 		return sys.realloc(p, n);
 	return rallocx(p, n, 0);
@@ -204,6 +212,7 @@ static void system_free(void *p)
 
 void backing_free(void *p)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		dallocx(p, 0);
 	else
@@ -212,6 +221,7 @@ void backing_free(void *p)
 
 void backing_free_sized(void *p, size_t n)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
 		sdallocx(p, n ? n : 1, 0);
 	else
@@ -227,11 +237,13 @@ size_t backing_usable_size(void *p)
 
 void *backing_ialloc(size_t n)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	return mallocx(n ? n : 1, private_flags);
 }
 
 void *backing_irealloc(void *p, size_t n)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (!p)
 		return backing_ialloc(n);
 	return rallocx(p, n ? n : 1, private_flags);
@@ -239,9 +251,18 @@ void *backing_irealloc(void *p, size_t n)
 
 void backing_ifree(void *p)
 {
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (p)
 		dallocx(p, MALLOCX_TCACHE_NONE);
 }
+
+static void *backing_izalloc(size_t n)
+{
+	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
+	return mallocx(n ? n : 1, private_flags | MALLOCX_ZERO);
+}
+
+const struct hs_allocator backing_private = {backing_izalloc, backing_irealloc, backing_ifree};
 
 size_t backing_iusable_size(void *p)
 {

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/alloc.h"
+
 /* Choose the backing allocator; call once, from global init. */
 void backing_init(bool system);
 
@@ -42,5 +44,9 @@ size_t backing_iusable_size(void *p);
  * Lock-free: a scan of the arena's few address ranges.  1 when that
  * cannot be told (no private arena). */
 int backing_is_private(const void *p);
+
+/* The same, as an allocator for the shim's data structures (hash maps,
+ * the heap model). */
+extern const struct hs_allocator backing_private;
 
 #endif

@@ -32,6 +32,7 @@
 #include "trace/encode.h"
 #include "trace/format.h"
 #include "trace/writer.h"
+#include "util/assert.h"
 #include "util/atomic.h"
 #include "util/fmt.h"
 
@@ -125,21 +126,6 @@ static struct collector {
 	.ev.tick = TICK_NS,
 };
 
-static void *ialloc(size_t n)
-{
-	return backing_ialloc(n);
-}
-
-static void *irealloc(void *p, size_t n)
-{
-	return backing_irealloc(p, n);
-}
-
-static void ifree(void *p)
-{
-	backing_ifree(p);
-}
-
 int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
 		   uint64_t nonce, char *path, size_t cap)
 {
@@ -147,7 +133,8 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
 	const char *slash = strrchr(exe, '/');
 
 	clock_gettime(CLOCK_REALTIME, &rt);
-	writer_init(&cs.t.w, opts->zstd_level, ialloc, irealloc, ifree);
+	writer_init(&cs.t.w, opts->zstd_level, backing_ialloc, backing_irealloc, backing_ifree);
+	heapmap_use(&backing_private);
 	cs.t.flush_ms = opts->flush_ms;
 	cs.t.rss_ms = opts->rss_ms;
 	cs.t.scan_ring_path = NULL;
@@ -564,8 +551,13 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 {
 	struct snap snaps[SNAPS_PER_CYCLE];
 	size_t nsnaps = 0, used = 0, nslices = 0;
-	struct control_item *ctl = control_take();
 	uint64_t now = clock_now_ns(), sig_ts;
+
+	/* cycle_lock is held (by anyone, as far as a mutex can tell: then
+	 * trylock fails) */
+	HS_ASSERT(pthread_mutex_trylock(&cs.cycle_lock) == EBUSY);
+	HS_ASSERT(tls.state == TS_INTERNAL);
+	struct control_item *ctl = control_take();
 
 	if (modules_changed()) {
 		struct control_item *m = modules_capture(now, cs.t.exe_path);
@@ -706,6 +698,7 @@ static void thread_name(uint32_t tid, char *name)
 
 void collector_stop(void)
 {
+	HS_ASSERT(tls.state == TS_INTERNAL);
 	/* relaxed: a plain flag; the join below orders everything */
 	if (atomic_load_rlx(&cs.th.running)) {
 		atomic_store_rlx(&cs.th.stopping, 1);
@@ -735,6 +728,7 @@ static int scan_now(int reason, uint64_t caller_sp)
 	struct world world;
 	bool more = true;
 
+	HS_ASSERT(!collector_running());
 	/* The cycle lock first: a thread stopped inside fork's prefork while
 	 * holding it would otherwise block the drain below for good. */
 	pthread_mutex_lock(&cs.cycle_lock);
@@ -755,6 +749,7 @@ static int scan_now(int reason, uint64_t caller_sp)
 
 int collector_leak_check(uint64_t caller_sp)
 {
+	HS_ASSERT(tls.state == TS_INTERNAL);
 	if (!cs.t.scan_ring_path)
 		return -1;
 	collector_stop();
@@ -766,6 +761,7 @@ int collector_leak_check(uint64_t caller_sp)
 
 void collector_finish(int reason, int status, uint64_t caller_sp)
 {
+	HS_ASSERT(tls.state == TS_INTERNAL);
 	collector_stop();
 	if (reason == HST_END_EXEC)
 		drain_all();
@@ -847,7 +843,7 @@ void collector_forget(void)
 	/* The child inherits the parent's live blocks: its trace starts with
 	 * them (implicit allocations), and every allocinfo is new to it. */
 	cs.t = (struct collector_trace){.inherit_pending = 1};
-	writer_init(&cs.t.w, 0, ialloc, irealloc, ifree); /* no file until collector_open */
+	writer_init(&cs.t.w, 0, backing_ialloc, backing_irealloc, backing_ifree); /* no file until collector_open */
 	heapmap_unwrite_all();
 	/* Plain stores: the forked child has one thread, and no collector. */
 	cs.th = (struct collector_thread){0};

@@ -8,8 +8,8 @@
  * with snapshots in place, as one chunk; only then does it move each
  * ring's head, so a record leaves its ring only once it is in the file.
  *
- * collector_wake, collector_running and collector_pause are HOOK-SAFE; the
- * rest run outside hooks.
+ * The functions marked HS_HOOKSAFE are reached from the hooks (the first
+ * call of a hook opens the trace); the rest run outside hooks.
  */
 #ifndef HS_SHIM_COLLECTOR_H
 #define HS_SHIM_COLLECTOR_H
@@ -19,15 +19,16 @@
 #include <stdint.h>
 
 #include "shim/options.h"
+#include "util/compiler.h"
 
 /* Create the trace file (see writer_create) and prepare the writer.
  * path receives the trace's name.  Return 0 or -errno. */
-int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
+HS_HOOKSAFE int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
 		   uint64_t nonce, char *path, size_t cap);
 
 /* Scan the heap for pointers when the trace finishes (exit, _exit); the
  * ring file at ring_path is not a root. */
-void collector_enable_scan(const char *ring_path);
+HS_HOOKSAFE void collector_enable_scan(const char *ring_path);
 
 /* Write a control record (PROCESS, MODULES) into the trace at once, before
  * the collector thread exists, so that a process that dies right after
@@ -40,13 +41,13 @@ void collector_write_now(struct control_item *it);
 int collector_start(void);
 
 /* True while a collector thread is draining the rings. */
-bool collector_running(void);
+HS_HOOKSAFE bool collector_running(void);
 
 /* Ask the collector for a cycle now (one futex wake if it sleeps). */
-void collector_wake(void);
+HS_HOOKSAFE void collector_wake(void);
 
 /* Back off briefly while waiting for ring space. */
-void collector_pause(void);
+HS_HOOKSAFE void collector_pause(void);
 
 /*
  * Stop the collector, drain every ring, write the exit snapshot (reason
@@ -68,7 +69,7 @@ void collector_stop(void);
 int collector_leak_check(uint64_t caller_sp);
 
 /* Events lost to interrupted ring writes; the hooks count them here. */
-void collector_count_drop(void);
+HS_HOOKSAFE void collector_count_drop(void);
 
 /* fork(): wait for the collector's cycle to end, and hold it off. */
 void collector_lock(void);

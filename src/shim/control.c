@@ -5,7 +5,10 @@
 #include "shim/control.h"
 
 #include "shim/backing.h"
+#include "shim/tls.h"
+#include "util/assert.h"
 #include "util/atomic.h"
+#include "util/hooksafe.h"
 
 #define SIGNAL_SLOTS 64
 
@@ -41,6 +44,7 @@ void control_push(struct control_item *it)
 
 struct control_item *control_take(void)
 {
+	HS_ASSERT(tls.state == TS_INTERNAL); /* the collector */
 	/* acq_rel: acquire pairs with the release in control_push */
 	struct control_item *it = atomic_exchange_acq_rel(&inbox, NULL), *fifo = NULL;
 
@@ -68,6 +72,7 @@ void control_signal_snapshot(uint64_t ts)
 
 uint64_t control_take_signal_snapshot(void)
 {
+	HS_ASSERT(tls.state == TS_INTERNAL); /* the collector */
 	/* relaxed: the count only says whether to look at the slot */
 	if (signal_taken == atomic_load_rlx(&signal_next))
 		return 0;

@@ -2,7 +2,9 @@
  * dynsym.c - symbol lookup in the loaded objects' dynamic symbol tables.
  * No allocation, no stdio, no dlerror state; not async-signal-safe
  * (dl_iterate_phdr takes the loader's lock): callers that can run in a
- * signal handler resolve what they need beforehand.
+ * signal handler resolve what they need beforehand.  dynsym_next is
+ * HS_HOOKSAFE all the same: the first call of a hook reaches it (allocator=
+ * system), and so does a throwing operator new that failed.
  */
 #define _GNU_SOURCE
 #include "shim/dynsym.h"
@@ -13,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/auxv.h>
+
+#include "util/compiler.h"
 
 #define VERSYM_HIDDEN 0x8000 /* an old version, reachable only with dlvsym */
 #define VERSYM_INDEX 0x7fff  /* 0: local, 1: global unversioned, 2+: a version */
@@ -35,7 +39,7 @@ struct tables {
 	const ElfW(Half) *versym; /* DT_VERSYM, or NULL */
 };
 
-static uint32_t hash_gnu(const char *s)
+static HS_HOOKSAFE uint32_t hash_gnu(const char *s)
 {
 	uint32_t h = 5381;
 
@@ -44,7 +48,7 @@ static uint32_t hash_gnu(const char *s)
 	return h;
 }
 
-static uint32_t hash_sysv(const char *s)
+static HS_HOOKSAFE uint32_t hash_sysv(const char *s)
 {
 	uint32_t h = 0;
 
@@ -58,7 +62,7 @@ static uint32_t hash_sysv(const char *s)
 }
 
 /* Does one of the object's PT_LOAD segments hold addr? */
-static int holds(const struct dl_phdr_info *info, uintptr_t addr)
+static HS_HOOKSAFE int holds(const struct dl_phdr_info *info, uintptr_t addr)
 {
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -72,13 +76,13 @@ static int holds(const struct dl_phdr_info *info, uintptr_t addr)
 /* An address from the dynamic section.  ld.so relocates the entries in
  * place, except in a read-only section (the vDSO's, glibc's
  * l_ld_readonly): an entry below the load bias is still relative. */
-static const void *dyn_ptr(const struct dl_phdr_info *info, ElfW(Addr) v)
+static HS_HOOKSAFE const void *dyn_ptr(const struct dl_phdr_info *info, ElfW(Addr) v)
 {
 	return (const void *)(v < info->dlpi_addr ? info->dlpi_addr + v : v);
 }
 
 /* Find the object's tables.  Return 0, or -1 if it has none to search. */
-static int tables_of(const struct dl_phdr_info *info, struct tables *t)
+static HS_HOOKSAFE int tables_of(const struct dl_phdr_info *info, struct tables *t)
 {
 	const ElfW(Dyn) *d = NULL;
 
@@ -113,7 +117,7 @@ static int tables_of(const struct dl_phdr_info *info, struct tables *t)
  * defined global or weak function whose version is not hidden.  Return its
  * address (an IFUNC's resolved target), or NULL.
  */
-static void *match(const struct dl_phdr_info *info, const struct tables *t, uint32_t i, const struct find *f)
+static HS_HOOKSAFE void *match(const struct dl_phdr_info *info, const struct tables *t, uint32_t i, const struct find *f)
 {
 	const ElfW(Sym) *s = &t->sym[i];
 	/* (the ELF32_ and ELF64_ forms of these are the same) */
@@ -135,7 +139,7 @@ static void *match(const struct dl_phdr_info *info, const struct tables *t, uint
 /* DT_GNU_HASH: nbuckets, symoffset, bloom words, bloom shift; the bloom
  * filter; the buckets; one chain word per symbol from symoffset, its low
  * bit marking the end of a bucket's run. */
-static void *lookup_gnu(const struct dl_phdr_info *info, const struct tables *t, const struct find *f)
+static HS_HOOKSAFE void *lookup_gnu(const struct dl_phdr_info *info, const struct tables *t, const struct find *f)
 {
 	const uint32_t *h = t->gnu;
 	uint32_t nbuckets = h[0], symoffset = h[1], bloom_words = h[2];
@@ -160,7 +164,7 @@ static void *lookup_gnu(const struct dl_phdr_info *info, const struct tables *t,
 }
 
 /* DT_HASH: nbucket, nchain, the buckets, one chain link per symbol. */
-static void *lookup_sysv(const struct dl_phdr_info *info, const struct tables *t, const struct find *f)
+static HS_HOOKSAFE void *lookup_sysv(const struct dl_phdr_info *info, const struct tables *t, const struct find *f)
 {
 	const uint32_t *h = t->sysv;
 	uint32_t nbucket = h[0], nchain = h[1];
@@ -177,7 +181,7 @@ static void *lookup_sysv(const struct dl_phdr_info *info, const struct tables *t
 	return NULL;
 }
 
-static int search_one(struct dl_phdr_info *info, size_t size, void *data)
+static HS_HOOKSAFE int search_one(struct dl_phdr_info *info, size_t size, void *data)
 {
 	struct find *f = data;
 	struct tables t;
@@ -195,7 +199,7 @@ static int search_one(struct dl_phdr_info *info, size_t size, void *data)
 	return f->found != NULL; /* the first definition wins */
 }
 
-static void *search(const char *name, uintptr_t after)
+static HS_HOOKSAFE void *search(const char *name, uintptr_t after)
 {
 	struct find f = {name, hash_gnu(name), hash_sysv(name), after, 0, NULL};
 

@@ -16,10 +16,12 @@
 #ifndef HS_SHIM_DYNSYM_H
 #define HS_SHIM_DYNSYM_H
 
+#include "util/compiler.h"
+
 /* The first definition of function name in an object loaded after the
  * shim, in load order: what dlsym(RTLD_NEXT, name) returns to the shim.
  * NULL if there is none. */
-void *dynsym_next(const char *name);
+HS_HOOKSAFE void *dynsym_next(const char *name);
 
 /* The first definition of function name in any loaded object (the main
  * program first): what dlsym(RTLD_DEFAULT, name) returns, except that

@@ -9,6 +9,7 @@
 #include "shim/ring.h"
 #include "shim/rings.h"
 #include "shim/tls.h"
+#include "util/assert.h"
 
 /* Push n (1 or 2) records for thread t: into its ring, or the orphan ring
  * when it has none.  in_ring marks the write so that a signal handler that
@@ -17,6 +18,9 @@ HS_INLINE void event_push(struct tls_state *t, const struct ring_rec *recs, unsi
 {
 	struct ring *r = t->ring;
 
+	/* inside the shim (the guard held), and not inside another ring
+	 * write of this thread: hook_nested_records refuses those */
+	HS_ASSERT(t->depth > 0 && !t->in_ring && (n == 1 || n == 2));
 	t->in_ring = 1;
 	if (HS_LIKELY(r != 0)) {
 		if (HS_LIKELY(ring_reserve(r, n) != 0)) {

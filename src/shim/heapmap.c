@@ -16,9 +16,9 @@
  */
 #include "shim/heapmap.h"
 
-#include <stdlib.h>
 #include <string.h>
 
+#include "util/assert.h"
 #include "util/hashmap.h"
 
 #define REGION_SHIFT 24
@@ -48,12 +48,20 @@ static struct hashmap pairs;
 static struct heapmap_info *infos; /* by id; [0] unused */
 static uint32_t ninfos = 1, infos_cap;
 static int ready;
+static const struct hs_allocator *mem; /* heapmap_use */
+
+void heapmap_use(const struct hs_allocator *a)
+{
+	mem = a;
+}
 
 static int setup(void)
 {
 	if (ready)
 		return 0;
-	if (hashmap_init(&region_of, 64) || hashmap_init(&late, 16) || hashmap_init(&pairs, 1024))
+	HS_ASSERT(mem != NULL);
+	if (!mem || hashmap_init_in(&region_of, 64, mem) || hashmap_init_in(&late, 16, mem) ||
+	    hashmap_init_in(&pairs, 1024, mem))
 		return -1;
 	ready = 1;
 	return 0;
@@ -70,7 +78,7 @@ static uint32_t info_of(uint64_t size, uint32_t stack)
 		return (uint32_t)*v;
 	if (ninfos >= infos_cap) {
 		uint32_t cap = infos_cap ? infos_cap * 2 : 4096;
-		struct heapmap_info *p = realloc(infos, cap * sizeof(*p));
+		struct heapmap_info *p = mem->resize(infos, cap * sizeof(*p));
 		if (!p)
 			return 0;
 		infos = p;
@@ -106,18 +114,18 @@ static struct region *region_get(uint64_t addr, int create)
 		return NULL;
 	if (nregions == regions_cap) {
 		uint32_t cap = regions_cap ? regions_cap * 2 : 64;
-		struct region *p = realloc(regions, cap * sizeof(*p));
+		struct region *p = mem->resize(regions, cap * sizeof(*p));
 		if (!p)
 			return NULL;
 		regions = p;
 		regions_cap = cap;
 	}
 	struct region *r = &regions[nregions];
-	r->slots = calloc(16, sizeof(uint64_t));
-	r->seq = calloc(16, sizeof(uint32_t));
+	r->slots = mem->zalloc(16 * sizeof(uint64_t));
+	r->seq = mem->zalloc(16 * sizeof(uint32_t));
 	if (!r->slots || !r->seq || hashmap_put(&region_of, rkey, nregions)) {
-		free(r->slots);
-		free(r->seq);
+		mem->release(r->slots);
+		mem->release(r->seq);
 		return NULL;
 	}
 	r->mask = 15;
@@ -152,18 +160,18 @@ static void slot_put(struct region *r, uint64_t entry, uint32_t seq)
 static int region_grow(struct region *r)
 {
 	size_t n2 = (size_t)(r->mask + 1) * 2;
-	struct region n = {calloc(n2, sizeof(uint64_t)), calloc(n2, sizeof(uint32_t)), r->mask * 2 + 1, 0};
+	struct region n = {mem->zalloc(n2 * sizeof(uint64_t)), mem->zalloc(n2 * sizeof(uint32_t)), r->mask * 2 + 1, 0};
 
 	if (!n.slots || !n.seq) {
-		free(n.slots);
-		free(n.seq);
+		mem->release(n.slots);
+		mem->release(n.seq);
 		return -1;
 	}
 	for (uint32_t i = 0; i <= r->mask; i++)
 		if (r->slots[i])
 			slot_put(&n, r->slots[i], r->seq[i]);
-	free(r->slots);
-	free(r->seq);
+	mem->release(r->slots);
+	mem->release(r->seq);
 	*r = n;
 	return 0;
 }

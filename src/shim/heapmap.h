@@ -4,13 +4,20 @@
  * the (size, stack) pairs that events name blocks by (format.h).
  *
  * Only the collector thread (or a thread finishing the trace after the
- * collector stopped) touches it; its memory comes from the private arena
- * (the caller is TS_INTERNAL), so it is never recorded.
+ * collector stopped) touches it.  Its memory comes from the allocator given
+ * to heapmap_use: the shim's private arena, so it is never recorded.
  */
 #ifndef HS_SHIM_HEAPMAP_H
 #define HS_SHIM_HEAPMAP_H
 
 #include <stdint.h>
+
+#include "util/alloc.h"
+#include "util/compiler.h"
+
+/* Take memory from a from now on (before the first heapmap_alloc; the shim
+ * gives backing_private).  a must stay valid. */
+HS_HOOKSAFE void heapmap_use(const struct hs_allocator *a);
 
 /* An allocinfo: what events say about a block. */
 struct heapmap_info {

@@ -25,6 +25,8 @@
 #include "shim/shim.h"
 #include "shim/stack.h"
 #include "trace/format.h"
+#define HS_HOOKSAFE_ALLOCATOR /* it defines them */
+#include "util/hooksafe.h"
 
 #define PAGE 4096
 

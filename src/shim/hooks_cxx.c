@@ -15,6 +15,8 @@
 #include "shim/hooks.h"
 #include "trace/format.h"
 #include "util/compiler.h"
+#define HS_HOOKSAFE_ALLOCATOR /* operator new and delete forward to the C hooks */
+#include "util/hooksafe.h"
 
 #define DEFAULT_ALIGN 16 /* __STDCPP_DEFAULT_NEW_ALIGNMENT__ on x86-64 */
 

@@ -39,6 +39,7 @@
 #include "shim/stack.h"
 #include "trace/encode.h"
 #include "trace/format.h"
+#include "util/assert.h"
 #include "util/fmt.h"
 
 struct shim_global shim = {.exit_status = -1};
@@ -46,7 +47,7 @@ HS_TLS struct tls_state tls;
 
 static void thread_exit_cb(void *unused);
 
-static uint64_t make_nonce(void)
+static HS_HOOKSAFE uint64_t make_nonce(void)
 {
 	uint64_t n = 0;
 
@@ -56,7 +57,7 @@ static uint64_t make_nonce(void)
 }
 
 /* Create the trace and its ring file.  Return 0 or -errno. */
-static int open_files(void)
+static HS_HOOKSAFE int open_files(void)
 {
 	int rc = collector_open(&shim.opts, shim.exe, shim.pid, shim.ppid, shim.nonce, shim.trace_path,
 				sizeof(shim.trace_path));
@@ -77,7 +78,7 @@ static int open_files(void)
 }
 
 /* Everything that does not depend on the file names. */
-static int init_once(void)
+static HS_HOOKSAFE HS_NOINLINE int init_once(void)
 {
 	uintptr_t lo = 0, hi = 0;
 
@@ -115,6 +116,7 @@ int shim_init(void)
 
 void shim_thread_start(struct tls_state *t)
 {
+	HS_ASSERT(t == &tls && t->state == TS_UNINIT && t->depth == 1);
 	/* relaxed: indexes need only be unique */
 	uint32_t index = atomic_fetch_add_rlx(&shim.next_thread, 1) + 1;
 
@@ -130,7 +132,7 @@ void shim_thread_start(struct tls_state *t)
  * pool; whatever it frees after this (other keys' destructors run later)
  * goes through the orphan ring.
  */
-static void thread_exit_cb(void *unused)
+static HS_HOOKSAFE void thread_exit_cb(void *unused)
 {
 	struct tls_state *t = &tls;
 
@@ -182,7 +184,7 @@ static void push_process_record(void)
 	collector_write_now(it);
 }
 
-static void snapshot_signal_handler(int sig)
+static HS_HOOKSAFE void snapshot_signal_handler(int sig)
 {
 	int saved = errno;
 
@@ -248,6 +250,9 @@ static void postfork_child(void)
 	uint8_t saved = t->state;
 
 	t->state = TS_INTERNAL;
+	/* This thread took every lock in prefork: it lets go of them first, so
+	 * that nothing below (the heap model's allocations) runs holding one. */
+	postfork_parent();
 	collector_absorb_rings();
 	ringfile_forget();
 	rings_forget();

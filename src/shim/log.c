@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/fmt.h"
+#include "util/hooksafe.h"
 
 void log_warn(const char *a, const char *b, const char *c)
 {

@@ -149,7 +149,7 @@ struct text_ctx {
 	int found;	  /* 1 once found */
 };
 
-static int text_one(struct dl_phdr_info *info, size_t size, void *data)
+static HS_HOOKSAFE int text_one(struct dl_phdr_info *info, size_t size, void *data)
 {
 	struct text_ctx *t = data;
 	uintptr_t lo = UINTPTR_MAX, hi = 0;

@@ -21,6 +21,7 @@
 
 #include "shim/arena_map.h"
 #include "util/atomic.h"
+#include "util/hooksafe.h"
 
 #define POOL_BYTES (64u << 20)
 #define HEADER 16	   /* before each block: its requested size, its class, its offset in the chunk */

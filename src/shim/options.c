@@ -10,6 +10,7 @@
 
 #include "shim/log.h"
 #include "util/fmt.h"
+#include "util/hooksafe.h"
 
 struct signame {
 	const char *name;

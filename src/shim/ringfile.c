@@ -16,6 +16,7 @@
 #include "shim/spin.h"
 #include "trace/ringfile.h"
 #include "util/fmt.h"
+#include "util/hooksafe.h"
 
 static struct spin lock;
 static int fd = -1;

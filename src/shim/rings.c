@@ -12,6 +12,7 @@
 #include "shim/ringfile.h"
 #include "shim/spin.h"
 #include "trace/format.h"
+#include "util/hooksafe.h"
 
 static struct ring ring_table[RINGS_MAX];
 static _Atomic uint32_t ring_count;
@@ -34,6 +35,7 @@ uint32_t rings_count(void)
 
 struct ring *rings_get(uint32_t i)
 {
+	HS_ASSERT(i < RINGS_MAX && i < rings_count());
 	return &ring_table[i];
 }
 
@@ -42,6 +44,7 @@ static struct ring *new_ring(void)
 {
 	uint32_t i = atomic_load_rlx(&ring_count); /* relaxed: writers hold the lock */
 
+	HS_ASSERT(spin_holding(&registry_lock));
 	if (i >= RINGS_MAX)
 		return NULL;
 	size_t bytes = RINGFILE_RING_SLOTS_OFFSET + (size_t)ring_records * sizeof(struct ring_rec);

@@ -11,8 +11,12 @@
 #include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/heapmap.h"
+#include "shim/rings.h"
 #include "shim/roots.h"
+#include "shim/tls.h"
 #include "shim/world.h"
+#include "util/assert.h"
+#include "util/atomic.h"
 #include "trace/encode.h"
 #include "trace/format.h"
 
@@ -347,6 +351,12 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, cons
 	struct out o = {.w = tw, .h = &h};
 	uint64_t cap = heapmap_live_count();
 
+	HS_ASSERT(tls.state == TS_INTERNAL);
+	/* The heap model is complete: with every other thread stopped, every
+	 * ring is drained. */
+	for (uint32_t i = 0; i < rings_count() && w->stopped == w->nthreads; i++)
+		/* relaxed: the owners are stopped */
+		HS_ASSERT(atomic_load_rlx(&rings_get(i)->hdr->tail) == rings_get(i)->drained);
 	if (heap_build(&h, cap))
 		return;
 	o.stamp = map_mem((cap + 1) * sizeof(uint32_t));

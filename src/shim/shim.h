@@ -46,11 +46,12 @@ HS_INLINE int shim_on(void)
 	return atomic_load_rlx(&shim.phase) == PHASE_ON;
 }
 
-/* Start the shim if nobody has; return the phase.  HOOK-SAFE (slow path). */
-int shim_init(void);
+/* Start the shim if nobody has; return the phase.  The first call of a
+ * hook comes here (a slow path, once). */
+HS_HOOKSAFE int shim_init(void);
 
-/* Give the calling thread its ring.  HOOK-SAFE (slow path). */
-void shim_thread_start(struct tls_state *t);
+/* Give the calling thread its ring (a hook's slow path, once a thread). */
+HS_HOOKSAFE void shim_thread_start(struct tls_state *t);
 
 /* Finish the trace: exit (HST_END_EXIT), _exit (HST_END__EXIT) or before
  * exec (HST_END_EXEC, resumable with shim_resume_after_exec). */

@@ -16,6 +16,7 @@
 #include "shim/spin.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
+#include "util/hooksafe.h"
 
 #define STACK_ID_MAX (1u << 24)	       /* ids; by_id is reserved, not touched */
 #define STACK_SEG_BYTES (1u << 20)     /* entries segment of the ring file */
@@ -100,11 +101,12 @@ static uint32_t index_find(struct stack_index *x, uint64_t h, void *const *ips, 
 	}
 }
 
-/* Put (h, id) into x.  Caller holds insert_lock. */
+/* Put (h, id) into x.  Caller holds insert_lock (or is the only thread). */
 static void index_put(struct stack_index *x, uint64_t h, uint32_t id)
 {
 	uint64_t i = h & x->mask;
 
+	HS_ASSERT(spin_holding(&insert_lock));
 	/* relaxed: only writers (serialized by the lock) change slots */
 	while (atomic_load_rlx(&x->slots[i]))
 		i = (i + 1) & x->mask;
@@ -119,6 +121,7 @@ static void index_grow(void)
 {
 	struct stack_index *old = atomic_load_rlx(&index_now); /* relaxed: lock held */
 
+	HS_ASSERT(spin_holding(&insert_lock));
 	if (old->used * 2 < old->mask + 1)
 		return;
 	struct stack_index *x = index_new((old->mask + 1) * 2);
@@ -135,6 +138,7 @@ static void index_grow(void)
 /* Reserve bytes for an entry in the ring file.  Caller holds insert_lock. */
 static struct ringfile_stack_entry *entry_alloc(size_t bytes)
 {
+	HS_ASSERT(spin_holding(&insert_lock));
 	if ((size_t)(seg_end - seg_next) < bytes) {
 		size_t seg_bytes = bytes + RINGFILE_STACKS_DATA_OFFSET > STACK_SEG_BYTES
 					   ? bytes + RINGFILE_STACKS_DATA_OFFSET
@@ -191,6 +195,11 @@ out:
 HS_NOINLINE uint32_t stack_capture(void)
 {
 	void *ips[OPT_MAX_FRAMES_LIMIT + SKIP_SLACK];
+
+	/* The hook's guard is held (libunwind's own allocations come back as
+	 * nested calls), and no lock of ours: the unwinder is a call out. */
+	HS_ASSERT(tls.depth > 0);
+	HS_ASSERT(spin_none_held());
 	int n = unw_backtrace(ips, (int)(frames_max + SKIP_SLACK));
 	int skip = 0;
 
@@ -216,6 +225,8 @@ uint32_t stack_count(void)
 
 const struct ringfile_stack_entry *stack_get(uint32_t id)
 {
+	/* relaxed: only bounds; the caller read stack_count first */
+	HS_ASSERT(id >= 1 && id <= atomic_load_rlx(&count));
 	return by_id[id];
 }
 
@@ -223,19 +234,25 @@ int stack_rehome(void)
 {
 	uint32_t n = atomic_load_rlx(&count); /* relaxed: one thread after fork */
 
+	int rc = 0;
+
 	spin_reset(&insert_lock);
+	spin_lock(&insert_lock);
 	seg_next = seg_end = NULL;
 	seg_cur = NULL;
 	for (uint32_t id = 1; id <= n; id++) {
 		const struct ringfile_stack_entry *old = by_id[id];
 		size_t bytes = sizeof(*old) + old->depth * sizeof(uint64_t);
 		struct ringfile_stack_entry *e = entry_alloc(bytes);
-		if (!e)
-			return -1;
+		if (!e) {
+			rc = -1;
+			break;
+		}
 		memcpy(e, old, bytes);
 		by_id[id] = e;
 	}
-	return 0;
+	spin_unlock(&insert_lock);
+	return rc;
 }
 
 void stack_lock(void)

@@ -39,6 +39,9 @@ struct tls_state {
 	uint32_t ndeferred;    /* entries in deferred */
 	void *deferred[16];    /* blocks freed by nested calls, released when
 				* the interrupted hook is done (nestpool.h) */
+#ifdef HS_DEBUG
+	uint32_t spins;	       /* spin locks held (spin.h) */
+#endif
 };
 
 extern HS_TLS struct tls_state tls;

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "shim/arena_map.h"
+#include "shim/collector.h"
 #include "shim/rings.h"
+#include "shim/tls.h"
 #include "shim/roots.h"
 #include "util/assert.h"
 #include "util/atomic.h"
@@ -31,13 +33,13 @@ static struct world *current;	      /* the world being stopped, for the handler 
 static _Atomic int release_word;      /* futex: 1 when stopped threads may go */
 static _Atomic uint32_t stopped_word; /* futex: threads that answered */
 
-static void futex_wait(_Atomic int *word, int val, long ms)
+static HS_HOOKSAFE void futex_wait(_Atomic int *word, int val, long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : NULL, NULL, 0);
 }
 
-static void futex_wake_all(void *word)
+static HS_HOOKSAFE void futex_wake_all(void *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
 }
@@ -137,7 +139,7 @@ int world_stop(struct world *w, uint64_t self_sp)
 	uint32_t self = (uint32_t)syscall(SYS_gettid);
 	pid_t pid = getpid();
 
-	HS_ASSERT(stop_signal != 0);
+	HS_ASSERT(stop_signal != 0 && tls.state == TS_INTERNAL && !collector_running());
 	memset(w, 0, sizeof(*w));
 	w->self_sp = self_sp;
 	w->self_tls_lo = roots_tls_block();

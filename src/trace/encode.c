@@ -8,6 +8,7 @@
 
 #include "trace/format.h"
 #include "util/assert.h"
+#include "util/hooksafe.h"
 
 /* ---- fields ------------------------------------------------------------------- */
 

@@ -39,20 +39,20 @@ void writer_init(struct trace_writer *w, int level, void *(*alloc)(size_t),
 	w->free = release;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
+static HS_HOOKSAFE void put_le32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
+static HS_HOOKSAFE void put_le64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Expand pattern into out; return 0 or -ENAMETOOLONG. */
-static int expand(const char *pattern, const char *exe, uint32_t pid, char *out, size_t cap)
+static HS_HOOKSAFE int expand(const char *pattern, const char *exe, uint32_t pid, char *out, size_t cap)
 {
 	struct fmt_buf b;
 
@@ -74,7 +74,7 @@ static int expand(const char *pattern, const char *exe, uint32_t pid, char *out,
 	return b.len + 24 < cap ? 0 : -ENAMETOOLONG;
 }
 
-static int open_excl(const char *path)
+static HS_HOOKSAFE int open_excl(const char *path)
 {
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND, 0600);
 }

@@ -1,8 +1,10 @@
 /*
  * writer.h - build and append trace chunks (see format.h).
- * HOOK-SAFE in the sense that it never uses the traced heap: every buffer
- * comes from the allocation functions given to writer_init (the shim's
- * private arena).  It is driven by one thread at a time: the collector.
+ * It never uses the traced heap: every buffer comes from the allocation
+ * functions given to writer_init (the shim's private arena).  It is driven
+ * by one thread at a time: the collector, and before it exists the first
+ * call of a hook, which creates the file (writer_init, writer_create are
+ * HS_HOOKSAFE).
  *
  * Use:
  *   writer_init(w, ...); writer_create(w, pattern, ...);
@@ -16,6 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/compiler.h"
 
 #define WRITER_CHUNK_TARGET (1u << 20) /* flush a chunk past this many raw bytes */
 
@@ -35,7 +39,7 @@ struct trace_writer {
 	void (*free)(void *);		/* release buffers */
 };
 
-void writer_init(struct trace_writer *w, int level, void *(*alloc)(size_t),
+HS_HOOKSAFE void writer_init(struct trace_writer *w, int level, void *(*alloc)(size_t),
 		 void *(*re)(void *, size_t), void (*release)(void *));
 
 /*
@@ -44,7 +48,7 @@ void writer_init(struct trace_writer *w, int level, void *(*alloc)(size_t),
  * NAME.<pid>.<n>.  Write the file header.  The chosen name goes to out (cap
  * bytes).  Return 0 or -errno.
  */
-int writer_create(struct trace_writer *w, const char *pattern, const char *exe, uint32_t pid,
+HS_HOOKSAFE int writer_create(struct trace_writer *w, const char *pattern, const char *exe, uint32_t pid,
 		  uint32_t ppid, uint64_t nonce, uint64_t realtime_ns, uint64_t mono_ns, char *out,
 		  size_t cap);
 

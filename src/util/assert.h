@@ -15,8 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/compiler.h"
+
 /* Print "heapsnap: FILE:LINE: assertion failed: EXPR" and abort. */
-static inline __attribute__((noreturn, cold)) void hs_assert_fail(const char *expr, const char *file, int line)
+static HS_HOOKSAFE __attribute__((noreturn, cold, noinline, unused)) void hs_assert_fail(const char *expr, const char *file, int line)
 {
 	char num[12];
 	int i = (int)sizeof(num);

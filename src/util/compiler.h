@@ -5,10 +5,12 @@
 #ifndef HS_UTIL_COMPILER_H
 #define HS_UTIL_COMPILER_H
 
-/* Marks a function reachable from inside an allocation hook: it must not
- * allocate from the traced heap, take a lock held across a call out, or use
- * stdio.  The marker is documentation; tests/check-hooksafe.sh checks the
- * objects' undefined symbols. */
+/* Marks a function reachable from inside an allocation hook (or a signal
+ * handler) that is not in a HOOK-SAFE file: it must not allocate from the
+ * traced heap, take a lock held across a call out, or use stdio.  It expands
+ * to nothing; `make check-hooksafe` (tests/hooksafe.py) reads the marks and
+ * fails when a hook can reach a function that has none, or a marked
+ * function uses what src/shim/hooksafe.allow does not grant. */
 #define HS_HOOKSAFE
 
 #define HS_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -23,14 +25,15 @@
 #define HS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
- * ALWAYS/NEVER mark defensive checks on untrusted input (a trace file):
- * debug builds assert that the condition never happens in our own files,
- * release builds tolerate it and take the error path.
+ * ALWAYS/NEVER mark defensive checks of conditions that cannot happen in
+ * our own data (sqlite's): the debug build (HS_DEBUG) asserts, a release
+ * build tolerates them and takes the error path.  Not for untrusted input
+ * such as a trace file, which may be anything.
  */
 #ifdef HS_DEBUG
-#include <assert.h>
-#define ALWAYS(x) (assert(x), 1)
-#define NEVER(x) (assert(!(x)), 0)
+#include "util/assert.h"
+#define ALWAYS(x) ((x) ? 1 : (HS_ASSERT(!"ALWAYS(" #x ")"), 0))
+#define NEVER(x) ((x) ? (HS_ASSERT(!"NEVER(" #x ")"), 1) : 0)
 #else
 #define ALWAYS(x) (x)
 #define NEVER(x) (x)

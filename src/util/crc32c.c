@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/atomic.h"
+#include "util/hooksafe.h"
 
 static uint32_t crc_table[256];
 static _Atomic int crc_mode; /* 0 unset, 1 table, 2 sse4.2 */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "util/hooksafe.h"
 
 void fmt_init(struct fmt_buf *b, char *storage, size_t cap)
 {

@@ -3,8 +3,6 @@
  */
 #include "util/hashmap.h"
 
-#include <stdlib.h>
-
 static size_t slot_of(uint64_t key, size_t mask)
 {
 	key ^= key >> 33;
@@ -13,14 +11,15 @@ static size_t slot_of(uint64_t key, size_t mask)
 	return (size_t)key & mask;
 }
 
-int hashmap_init(struct hashmap *m, size_t expect)
+int hashmap_init_in(struct hashmap *m, size_t expect, const struct hs_allocator *mem)
 {
 	size_t n = 16;
 
 	while (n < expect * 2)
 		n *= 2;
-	m->keys = calloc(n, sizeof(*m->keys));
-	m->vals = calloc(n, sizeof(*m->vals));
+	m->mem = mem;
+	m->keys = mem->zalloc(n * sizeof(*m->keys));
+	m->vals = mem->zalloc(n * sizeof(*m->vals));
 	m->mask = n - 1;
 	m->count = 0;
 	if (!m->keys || !m->vals) {
@@ -32,8 +31,10 @@ int hashmap_init(struct hashmap *m, size_t expect)
 
 void hashmap_free(struct hashmap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	if (m->mem) {
+		m->mem->release(m->keys);
+		m->mem->release(m->vals);
+	}
 	m->keys = m->vals = NULL;
 	m->mask = m->count = 0;
 }
@@ -52,7 +53,7 @@ static int grow(struct hashmap *m)
 {
 	struct hashmap n;
 
-	if (hashmap_init(&n, (m->mask + 1)))
+	if (hashmap_init_in(&n, (m->mask + 1), m->mem))
 		return -1;
 	for (size_t i = 0; i <= m->mask; i++)
 		if (m->keys[i])
