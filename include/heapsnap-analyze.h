@@ -121,6 +121,9 @@ struct hs_thread {
 struct hs_info {
 	uint64_t events[HS_EVENT_KINDS]; /* calls by kind (implicit events not counted) */
 	uint64_t total_events;
+	uint64_t temporary;		 /* frees of temporary blocks: freed before the
+					  * thread that allocated them allocated again
+					  * (0 in traces of older shims) */
 	struct hs_thread *threads;	 /* in order of first appearance */
 	size_t nthreads;
 	uint64_t stacks;		 /* distinct stack ids */

@@ -307,7 +307,7 @@ static void evrec_init(struct evrec *e, uint64_t tick)
 /* Append one event to the columns (growing them as the collector does). */
 static void evrec_add(struct evrec *e, const struct resolved *r)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++) {
 		struct encode_column *c = &e->enc.col[i];
 		if (c->cap - c->len < ENCODE_EVENT_COL_MAX) {
 			c->cap = c->cap ? c->cap * 2 : 64;
@@ -326,7 +326,7 @@ static void evrec_flush(struct trace_writer *w, struct evrec *e)
 
 	put(w, p, encode_events(p, &e->enc), max);
 	ck_assert_uint_eq(e->enc.count, 0);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++) {
 		free(e->enc.col[i].p);
 		e->enc.col[i] = (struct encode_column){0};
 	}
@@ -716,6 +716,49 @@ END_TEST
 
 /* Only an END that is the last record marks a complete trace (exec that
  * failed continues after its END). */
+/* The temporary bitmap of EVENTS: the events marked by the encoder, and
+ * only those, read back as temporary, across byte boundaries; a record
+ * with no mark carries an empty bitmap. */
+START_TEST(test_temporary_bits)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct evrec e;
+	static const int marked[] = {0, 7, 8, 19};
+
+	tw_open(&t, 3, "temporary", NONCE);
+	evrec_init(&e, 0);
+	for (int i = 0; i < 20; i++) {
+		struct resolved r = {5000000000ull + (uint64_t)i * TICK_NS, 1, 0, 0, HST_EV_FREE};
+		evrec_add(&e, &r);
+		for (unsigned k = 0; k < sizeof(marked) / sizeof(marked[0]); k++)
+			if (marked[k] == i)
+				encode_event_temporary(&e.enc);
+	}
+	ck_assert_uint_eq(e.enc.temporary, 4);
+	evrec_flush(&t.w, &e);
+	evrec_init(&e, 0);
+	for (int i = 0; i < 3; i++) {
+		struct resolved r = {6000000000ull + (uint64_t)i * TICK_NS, 1, 0, 0, HST_EV_FREE};
+		evrec_add(&e, &r);
+	}
+	evrec_flush(&t.w, &e);
+	tw_flush(&t);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	for (int i = 0; i < 23; i++) {
+		int want = 0;
+		for (unsigned k = 0; k < sizeof(marked) / sizeof(marked[0]); k++)
+			want |= i < 20 && marked[k] == i;
+		next_type(r, &it, ITEM_EVENT);
+		ck_assert_msg(it.ev.temporary == want, "event %d: temporary %d, want %d", i, it.ev.temporary, want);
+	}
+	expect_eof(r);
+	reader_close(r);
+}
+END_TEST
+
 /* RSS records from the real encoder read back with their values, among
  * other records, at the extremes of their fields. */
 START_TEST(test_rss)
@@ -1956,6 +1999,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tr, test_no_end_truncated);
 	tcase_add_test(tr, test_end_not_last);
 	tcase_add_test(tr, test_rss);
+	tcase_add_test(tr, test_temporary_bits);
 	tcase_add_test(tr, test_header_only);
 	tcase_add_test(tr, test_unknown_tag_and_extra_fields);
 	tcase_add_test(tr, test_many_events);

@@ -831,6 +831,50 @@ check('the heap grew by more than 80000 list objects worth', d['total']['size_di
 " "$d/g.json" "$d/d.json" "$d/t0.json" "$d/t3.json"
 }
 
+# Temporary allocations (heaptrack's measure): tests/progs/temporary.c makes
+# them on known lines (the markers in its source), under both allocators;
+# `top --temporary` counts them by line, `info` in total, and both agree.
+test_temporary() {
+	local alloc d f src=$ROOT/tests/progs/temporary.c line
+	for alloc in jemalloc system; do
+		d=$T/temporary-$alloc
+		mkdir -p "$d"
+		f=$d/t.hst
+		RUN_ALLOC=$alloc run "$f" "$PROGS/temporary"
+		if [ "$rc" -ne 0 ] || ! need_info "temporary-$alloc" "$f"; then
+			[ "$rc" -ne 0 ] && fail "temporary-$alloc" "exit $rc: $(head -c 300 "$f.stderr")"
+			continue
+		fi
+		"$HS" top "$f" --temporary --limit 0 --format json >"$d/top.json" &&
+			"$HS" top "$f" --temporary --limit 0 >"$d/top.txt" || {
+			fail "temporary-$alloc" "top --temporary failed"
+			continue
+		}
+		line() { grep -n "/\* $1 \*/" "$src" | head -n 1 | cut -d: -f1; }
+		assert_json "temporary-$alloc" "
+i, t = J
+by = {x['key'].rsplit('/', 1)[-1]: x['count'] for x in t['stats']}
+def at(l): return by.get('temporary.c:%s' % l, 0)
+eq('TEMP: freed at once', at($(line TEMP)), 1000)
+eq('DOUBLE: freed after the next allocation', at($(line DOUBLE)), 0)
+eq('KEPT', at($(line KEPT)), 0)
+eq('GROW: the old block of a realloc', at($(line GROW)), 1)
+eq('GROWN: freed after another allocation', at($(line GROWN)), 0)
+eq('CROSS: freed by another thread', at($(line CROSS)), 1)
+eq('info temporary = top --temporary total', i['temporary'], t['total']['count'])
+eq('total = sum of the lines', t['total']['count'], sum(by.values()))
+check('temporary flag in the JSON', t.get('temporary') is True)
+" "$f.json" "$d/top.json"
+		if ! grep -q "^\[ Top .* by temporary allocations" "$d/top.txt"; then
+			fail "temporary-$alloc-text" "$(head -n 2 "$d/top.txt")"
+		else
+			ok "temporary-$alloc-text"
+		fi
+	done
+	"$HS" top "$f" --temporary --snapshot exit >"$d/err" 2>&1
+	if [ $? -eq 1 ]; then ok temporary-usage; else fail temporary-usage "--temporary --snapshot: want exit 1"; fi
+}
+
 # --snapshot-interval: a program that lives 0.5 s gets a snapshot every
 # 0.1 s (give or take a collector cycle), each marked "interval".
 test_stats_interval() {
@@ -1046,6 +1090,7 @@ test_sig_alloc
 test_crash
 test_stats
 test_stats_python
+test_temporary
 test_stats_interval
 test_bad_input
 test_usage

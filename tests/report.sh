@@ -179,6 +179,17 @@ PYEOF
 		--top "$T/py.top.json" --click-flame ${REPORT_SCREENSHOT:+--screenshot "$REPORT_SCREENSHOT" --clip 1500}
 }
 
+# Temporary allocations (tests/progs/temporary.c): the page's table and
+# total are those of `top --temporary` and `info`.
+test_temporary() {
+	trace tmp -- "$PROGS/temporary" && jsons tmp && page tmp report-temporary || {
+		fail report-temporary "no trace: $(head -c 300 "$T/tmp.out")"
+		return
+	}
+	"$HS" top "$T/tmp.hst" --temporary --format json >"$T/tmp.temp.json"
+	browse report-temporary "$T/tmp.html" --info "$T/tmp.info.json" --temporary "$T/tmp.temp.json" --click-flame
+}
+
 # Resident memory: CPython maps and touches 64 MiB outside the heap; the
 # chart's RSS line rises above 60 MiB while the live heap stays small.
 test_rss() {
@@ -231,6 +242,7 @@ test_cycles
 test_partial
 test_python
 test_rss
+test_temporary
 test_errors
 run_browser
 finish

@@ -4,7 +4,7 @@
     report_browser.py --batch FILE      each line: NAME PAGE.html [options below]
     report_browser.py PAGE.html [--screenshot OUT.png] [--clip HEIGHT] [--dump OUT.json]
                       [--click-flame] [--info I.json] [--leaks L.json] [--top T.json]
-                      [--growth G.json] [--range-diff D.json] [--baseline B.json]
+                      [--growth G.json] [--range-diff D.json] [--baseline B.json] [--temporary T.json]
                       [--truncated] [--no-scan] [--steps N] [--rss-above MIB]
 
 Chromium is driven through the DevTools protocol on --remote-debugging-pipe
@@ -14,7 +14,8 @@ text of the summary, the leak summary, the top table, the cycles, the chart)
 and fails, one line per problem, on any uncaught exception, console error,
 network request or failed load (a report loads nothing), and on any number
 that differs from the heapsnap command's JSON given with --info, --leaks,
---top (`top --format json`: its first 5 lines and total), --growth (`top
+--top (`top --format json`: its first 5 lines and total), --temporary
+(`top --temporary`: the first 5 lines of the temporary table), --growth (`top
 --growth`), --range-diff (`diff --from A --to B`: the chart's A-to-B table)
 or --baseline (`diff OLD NEW`).  --click-flame clicks a flame-graph frame
 with the mouse and checks that it zooms to the full width.  --steps N: the
@@ -255,6 +256,14 @@ BASELINE = r"""
 })})
 """
 
+TEMPORARY = r"""
+[...document.querySelectorAll('table[data-table="temporary"] tbody tr')].map(tr => {
+  const td = tr.querySelectorAll("td");
+  return {key: td[0].textContent, count: Number(td[1].textContent.replace(/[^0-9-]/g, "")),
+          size: Number(td[2].textContent.replace(/[^0-9-]/g, ""))};
+})
+"""
+
 GROWTH = r"""
 [...document.querySelectorAll('table[data-table="growth"] tbody tr')].map(tr => {
   const td = tr.querySelectorAll("td");
@@ -292,6 +301,12 @@ def check_page(out, args, b, errs):
             eq("cycles drawn", len(out["cycles"]), len(l["cycles"]))
             eq("cycle member counts", [c["blocks"] for c in out["cycles"]], [c["blocks"] for c in l["cycles"]])
             eq("cycle nodes drawn", [c["nodes"] for c in out["cycles"]], [min(c["blocks"], 24) for c in l["cycles"]])
+    if opt("--info"):
+        eq("temporary allocations", out["temporary_total"], load(opt("--info")).get("temporary"))
+    if opt("--temporary"):
+        t = load(opt("--temporary"))
+        rows = b.eval(TEMPORARY)
+        eq("temporary sites", rows[:5], [{"key": x["key"], "count": x["count"], "size": x["size"]} for x in t["stats"][:5]])
     if opt("--top"):
         t = load(opt("--top"))
         eq("top 5 lines", out["top"], [{"key": x["key"], "size": x["size"], "count": x["count"]} for x in t["stats"][:5]])

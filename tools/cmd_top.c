@@ -22,6 +22,7 @@ struct top_opts {
 	const char *from, *to; /* diff */
 	long limit;	      /* lines shown; -1: the default */
 	int growth;	      /* top --growth */
+	int temporary;	      /* top --temporary */
 };
 
 static const char *by_name(enum stats_by by)
@@ -79,6 +80,8 @@ static int parse(int argc, char **argv, const char *cmd, struct top_opts *o, cha
 			o->snapshot = argv[++i];
 		} else if (!strcmp(a, "--growth") && !strcmp(cmd, "top")) {
 			o->growth = 1;
+		} else if (!strcmp(a, "--temporary") && !strcmp(cmd, "top")) {
+			o->temporary = 1;
 		} else if (!strcmp(a, "--from") && more && !strcmp(cmd, "diff")) {
 			o->from = argv[++i];
 		} else if (!strcmp(a, "--to") && more && !strcmp(cmd, "diff")) {
@@ -283,6 +286,13 @@ static int run_growth(struct top_opts *o, char **paths, int npaths)
 	return rc;
 }
 
+/* What top groups: the live heap at the snapshot, or with --temporary the
+ * temporary allocations of the whole run (count: blocks, size: bytes). */
+static const struct heap_state *state_of(const struct top_opts *o, const struct stats_trace *t)
+{
+	return o->temporary ? &t->temporary : &t->states[0];
+}
+
 int cmd_top(int argc, char **argv)
 {
 	struct top_opts o;
@@ -292,6 +302,8 @@ int cmd_top(int argc, char **argv)
 	int rc = parse(argc, argv, "top", &o, &paths, &npaths);
 	if (rc)
 		return rc;
+	if (o.temporary && (o.growth || o.snapshot))
+		return cli_usage_error("top: --temporary counts the whole run: not with --growth or --snapshot");
 	if (o.growth)
 		return run_growth(&o, paths, npaths);
 	struct snap_sel sel = {o.snapshot ? o.snapshot : "exit"};
@@ -301,13 +313,13 @@ int cmd_top(int argc, char **argv)
 		return EXIT_INPUT;
 	if (!strcmp(o.format, "folded")) {
 		for (int k = 0; k < n; k++)
-			stats_folded(&t[k], &t[k].states[0], &o.s, stdout);
+			stats_folded(&t[k], state_of(&o, &t[k]), &o.s, stdout);
 	} else {
 		struct stat_line *all = NULL;
 		long nall = 0;
 		for (int k = 0; k < n; k++) {
 			struct stat_line *l;
-			long nl = stats_group(&t[k], &t[k].states[0], &o.s, &l);
+			long nl = stats_group(&t[k], state_of(&o, &t[k]), &o.s, &l);
 			if (nl < 0) {
 				fprintf(stderr, "heapsnap: %s: out of memory\n", t[k].path);
 				return EXIT_INPUT;
@@ -319,21 +331,30 @@ int cmd_top(int argc, char **argv)
 		uint64_t size = 0, count = 0;
 		for (int k = 0; k < n; k++) {
 			uint64_t s1, c1;
-			stats_total(&t[k], &t[k].states[0], &o.s, &s1, &c1);
+			stats_total(&t[k], state_of(&o, &t[k]), &o.s, &s1, &c1);
 			size += s1;
 			count += c1;
 		}
 		if (!strcmp(o.format, "json")) {
-			printf("{\"schema\": 1, \"snapshot\": ");
-			json_state(&t[0].states[0]);
+			if (o.temporary) {
+				printf("{\"schema\": 1, \"temporary\": true");
+			} else {
+				printf("{\"schema\": 1, \"snapshot\": ");
+				json_state(state_of(&o, &t[0]));
+			}
 			printf(", \"traces\": %d, \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", n, by_name(o.s.by),
 			       o.s.cumulative ? "true" : "false");
 			print_lines_json(all, shown(&o, nall), 0);
 			printf(", \"total\": {\"size\": %llu, \"count\": %llu}}\n", (unsigned long long)size,
 			       (unsigned long long)count);
 		} else {
-			printf("[ Top %ld %s%s at ", shown(&o, nall), by_name(o.s.by), o.s.cumulative ? " (cumulative)" : "");
-			print_state_head(&t[0].states[0]);
+			printf("[ Top %ld %s%s ", shown(&o, nall), by_name(o.s.by), o.s.cumulative ? " (cumulative)" : "");
+			if (o.temporary) {
+				printf("by temporary allocations (freed before their thread allocated again)");
+			} else {
+				printf("at ");
+				print_state_head(state_of(&o, &t[0]));
+			}
 			printf("%s ]\n", n > 1 ? ", traces added up" : "");
 			for (long i = 0; i < shown(&o, nall); i++)
 				print_line_text(&all[i], 0);

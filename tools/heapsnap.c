@@ -26,7 +26,7 @@ static const char usage_text[] =
 	"  leaks  TRACE... [--kinds KINDS] [--suppressions FILE] [--format text|json|sarif|junit]\n"
 	"  cycles TRACE... [--format text|json|dot]\n"
 	"  top    TRACE... [--snapshot SEL] [--by lineno|function|file|module|traceback] [--cumulative]\n"
-	"         [--include PAT] [--exclude PAT] [--limit N] [--format text|json|folded] [--growth]\n"
+	"         [--include PAT] [--exclude PAT] [--limit N] [--format text|json|folded] [--growth | --temporary]\n"
 	"  diff   TRACE --from SEL --to SEL | diff OLD.hst NEW.hst   [same grouping options]\n"
 	"  report TRACE... -o report.html [--from SEL --to SEL] [--baseline OLD.hst] [--suppressions FILE]\n"
 	"\n"

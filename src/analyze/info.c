@@ -81,6 +81,7 @@ static void on_event(struct info_state *st, struct hs_info *in, const struct tra
 		return;
 	in->events[ev->kind & (HS_EVENT_KINDS - 1)]++;
 	in->total_events++;
+	in->temporary += ev->temporary;
 	if (!in->first_ts || ev->ts < in->first_ts)
 		in->first_ts = ev->ts;
 	if (ev->ts > in->last_ts)

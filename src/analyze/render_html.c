@@ -97,7 +97,7 @@ static void summary(FILE *f, const struct hs_report *r)
 	jstr(f, end_text(t, buf, sizeof(buf)) ? buf : "no END record");
 	ju(f, "events", events);
 	ju(f, "allocations", t->timeline.allocations);
-	ju(f, "temporary", r->temporary.total);
+	ju(f, "temporary", t->info.temporary);
 	fprintf(f, ", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f}", (unsigned long long)t->info.peak_bytes,
 		(unsigned long long)t->info.peak_blocks, secs(t, t->info.peak_ts));
 	fprintf(f, ", \"live\": {\"bytes\": %llu, \"blocks\": %llu}", (unsigned long long)live_b,
@@ -367,7 +367,9 @@ static void model(FILE *f, const struct hs_report *r)
 	}
 	fputs("],\n\"allocated\": ", f);
 	prof(f, &r->allocated);
-	fputs(",\n\"temporary_stacks\": [],\n\"leaked\": ", f);
+	fputs(",\n\"temporary_stacks\": ", f);
+	prof(f, &r->temporary_stacks);
+	fputs(",\n\"leaked\": ", f);
 	prof(f, &r->leaked);
 	fputs(",\n\"tables\": ", f);
 	tables(f, r);

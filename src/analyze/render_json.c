@@ -40,7 +40,8 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	fprintf(out, ", \"duration\": %.6f, \"events\": {", in->last_ts ? secs(t, in->last_ts) : 0.0);
 	for (unsigned k = 1; k < HS_EVENT_KINDS; k++)
 		fprintf(out, "%s\"%s\": %llu", k > 1 ? ", " : "", hs_event_name(k), (unsigned long long)in->events[k]);
-	fprintf(out, "}, \"total_events\": %llu", (unsigned long long)in->total_events);
+	fprintf(out, "}, \"total_events\": %llu, \"temporary\": %llu", (unsigned long long)in->total_events,
+		(unsigned long long)in->temporary);
 	fprintf(out, ", \"live\": {\"bytes\": %llu, \"blocks\": %llu}", (unsigned long long)in->live_bytes,
 		(unsigned long long)in->live_blocks);
 	fprintf(out, ", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f}",

@@ -45,6 +45,8 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 	for (unsigned k = 1; k < HS_EVENT_KINDS; k++)
 		if (in->events[k])
 			fprintf(out, "  %-20s %llu\n", hs_event_name(k), (unsigned long long)in->events[k]);
+	fprintf(out, "temporary:  %llu allocations freed before their thread allocated again\n",
+		(unsigned long long)in->temporary);
 	fprintf(out, "live at end: %llu bytes in %llu blocks\n", (unsigned long long)in->live_bytes,
 		(unsigned long long)in->live_blocks);
 	fprintf(out, "peak:       %llu bytes in %llu blocks at %.3f s\n", (unsigned long long)in->peak_bytes,

@@ -585,7 +585,13 @@ static int over_time(struct hs_report *r, const char *path, const struct hs_repo
 	long n = stats_group(&r->stats, &all, &so, &l);
 	if (n < 0 || take_lines(l, n, r->t[0]->timeline.allocations, 0, &r->allocating))
 		goto oom;
-	r->temporary.total = 0; /* not in the trace yet */
+	/* temporary allocations of the run, as top --temporary groups them */
+	const struct heap_state *tmp = &r->stats.temporary;
+	if (profile(r, &r->stats.st, tmp->ninfo, tmp->stack, state_val, tmp, &r->temporary_stacks))
+		goto oom;
+	n = stats_group(&r->stats, tmp, &so, &l);
+	if (n < 0 || take_lines(l, n, r->t[0]->info.temporary, 0, &r->temporary))
+		goto oom;
 	if (r->stats.nsnaps >= 3) {
 		n = stats_growth(&r->stats, &so, &l);
 		if (n < 0 || take_lines(l, n, 0, 1, &r->growth))
@@ -710,6 +716,7 @@ void hs_report_free(struct hs_report *r)
 		free(r->live[i].v);
 	free(r->live);
 	free(r->allocated.v);
+	free(r->temporary_stacks.v);
 	free(r->leaked.v);
 	for (int g = 0; g < REPORT_GROUPINGS; g++) {
 		for (uint32_t i = 0; i < r->tables[g].nkeys; i++)

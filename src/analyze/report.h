@@ -85,6 +85,7 @@ struct hs_report {
 
 	struct report_profile *live; /* per point: stack, bytes, blocks */
 	struct report_profile allocated; /* stack, allocations, bytes */
+	struct report_profile temporary_stacks; /* stack, bytes, temporary blocks */
 	struct report_profile leaked;	 /* stack, bytes, blocks */
 	struct report_table tables[REPORT_GROUPINGS];
 	uint64_t *total_size, *total_count; /* per point */

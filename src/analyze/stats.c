@@ -88,7 +88,39 @@ void stats_trace_free(struct stats_trace *t)
 	for (int i = 0; i < t->nsnaps; i++)
 		state_free(&t->snaps[i]);
 	free(t->snaps);
+	state_free(&t->temporary);
 	memset(t, 0, sizeof(*t));
+}
+
+/* Count a temporary block of allocinfo id (size, stack) in s.  Return 0
+ * or -1 (out of memory). */
+static int count_temporary(struct heap_state *s, uint32_t id, uint64_t size, uint32_t stack)
+{
+	if (id >= s->ninfo) {
+		uint64_t n = s->ninfo ? s->ninfo : 256;
+		while (n <= id)
+			n *= 2;
+		uint64_t *c = realloc(s->count, n * sizeof(*c));
+		if (!c)
+			return -1;
+		s->count = c;
+		uint64_t *z = realloc(s->size, n * sizeof(*z));
+		if (!z)
+			return -1;
+		s->size = z;
+		uint32_t *k = realloc(s->stack, n * sizeof(*k));
+		if (!k)
+			return -1;
+		s->stack = k;
+		memset(c + s->ninfo, 0, (n - s->ninfo) * sizeof(*c));
+		memset(z + s->ninfo, 0, (n - s->ninfo) * sizeof(*z));
+		memset(k + s->ninfo, 0, (n - s->ninfo) * sizeof(*k));
+		s->ninfo = n;
+	}
+	s->count[id]++;
+	s->size[id] = size;
+	s->stack[id] = stack;
+	return 0;
 }
 
 /* First pass for "peak": how many events have been applied when the live
@@ -149,6 +181,9 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 		goto oom;
 	for (int i = 0; i < n; i++) {
 		t->states[i].index = -1;
+	t->temporary.index = -1;
+	t->temporary.found = 1;
+	snprintf(t->temporary.label, sizeof(t->temporary.label), "temporary");
 		snprintf(t->states[i].label, sizeof(t->states[i].label), "%s", selectors[i].text);
 	}
 	struct trace_item it;
@@ -175,6 +210,12 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 			}
 			started = 1;
 			last_ts = it.ev.ts;
+			/* the freed block: a realloc's old one, a free's only one */
+			if (it.ev.temporary && !it.ev.implicit &&
+			    (hst_event_shape(it.ev.kind) == HST_SHAPE_REALLOC
+				     ? count_temporary(&t->temporary, it.ev.old_info, it.ev.old_size, it.ev.old_stack)
+				     : count_temporary(&t->temporary, it.ev.info, it.ev.size, it.ev.stack)))
+				goto oom;
 			replay_event(&r, &it.ev);
 			nev++;
 			for (int i = 0; i < n; i++)

@@ -45,6 +45,8 @@ struct stats_trace {
 	int nstates;
 	struct heap_state *snaps;  /* every SNAPSHOT record, for --growth */
 	int nsnaps;
+	struct heap_state temporary; /* over the whole run: count = temporary
+				      * blocks by allocinfo (top --temporary) */
 };
 
 /* Read path once (twice for "peak") and capture the heap at each of the

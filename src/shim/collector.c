@@ -24,6 +24,7 @@
 #include "shim/heapmap.h"
 #include "shim/log.h"
 #include "shim/modules.h"
+#include "shim/recent.h"
 #include "shim/rings.h"
 #include "shim/scan.h"
 #include "shim/stack.h"
@@ -392,9 +393,10 @@ static int col_room(struct encode_column *c)
  * realloc), b the new block of a realloc.  Their ALLOCINFO records go
  * first, if not written yet.  Without memory for the columns the event is
  * lost. */
-static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
+static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b,
+		      bool temporary)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
 		if (col_room(&e->col[i]))
 			return;
 	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
@@ -410,6 +412,8 @@ static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uin
 		break;
 	}
 	encode_event(e, ts, thread, kind, a, b);
+	if (temporary)
+		encode_event_temporary(e);
 	if (!(kind & HST_EV_IMPLICIT))
 		cs.t.events_written++;
 }
@@ -433,7 +437,7 @@ static uint32_t track_alloc(struct encode_events *e, const struct ring_rec *ev, 
 	uint32_t id = heapmap_alloc(ring_rec_addr(ev), ring_rec_size(ev), ring_rec_stack(ev), &displaced);
 
 	if (displaced)
-		evrec_add(e, ev->ts, thread, HST_EV_FREE | HST_EV_IMPLICIT, displaced, 0);
+		evrec_add(e, ev->ts, thread, HST_EV_FREE | HST_EV_IMPLICIT, displaced, 0, false);
 	return id;
 }
 
@@ -448,7 +452,7 @@ static void inherit_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 
 	(void)addr;
 	(void)seq;
-	evrec_add(c->e, c->now, 0, HST_EV_MALLOC | HST_EV_IMPLICIT, info, 0);
+	evrec_add(c->e, c->now, 0, HST_EV_MALLOC | HST_EV_IMPLICIT, info, 0, false);
 }
 
 /*
@@ -487,21 +491,31 @@ static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint6
 		}
 		uint32_t a = 0, b = 0;
 		unsigned kind = ring_rec_kind(ev);
+		bool temporary = false;
+		/* a free of a block still its thread's latest allocation is
+		 * temporary (recent.c); the free is resolved before the
+		 * allocation of a realloc, which may reuse the address */
 		switch (hst_event_shape(kind)) {
 		case HST_SHAPE_ALLOC:
 			a = track_alloc(e, ev, best->thread);
+			if (a)
+				recent_alloc(best->r, ring_rec_addr(ev));
 			break;
 		case HST_SHAPE_FREE:
 			a = heapmap_free(ring_rec_addr(ev));
+			temporary = a && recent_free(ring_rec_addr(ev));
 			break;
 		case HST_SHAPE_REALLOC:
 			a = nrec == 2 ? heapmap_free(ring_rec_addr(rec)) : 0;
+			temporary = a && recent_free(ring_rec_addr(rec));
 			b = ring_rec_addr(ev) ? track_alloc(e, ev, best->thread) : 0;
+			if (b)
+				recent_alloc(best->r, ring_rec_addr(ev));
 			break;
 		case HST_SHAPE_ADDR:
 			break;
 		}
-		evrec_add(e, ev->ts, best->thread, (uint8_t)kind, a, b);
+		evrec_add(e, ev->ts, best->thread, (uint8_t)kind, a, b, temporary);
 		if (e->count >= EVENTS_PER_RECORD)
 			evrec_flush(e);
 	}
@@ -845,6 +859,7 @@ void collector_forget(void)
 	cs.t = (struct collector_trace){.inherit_pending = 1};
 	writer_init(&cs.t.w, 0, backing_ialloc, backing_irealloc, backing_ifree); /* no file until collector_open */
 	heapmap_unwrite_all();
+	recent_reset();
 	/* Plain stores: the forked child has one thread, and no collector. */
 	cs.th = (struct collector_thread){0};
 	pthread_mutex_init(&cs.cycle_lock, NULL);

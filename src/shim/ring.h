@@ -52,6 +52,8 @@ struct ring {
 	/* collector-only */
 	uint64_t drained;	   /* records copied out so far */
 	uint32_t announced;	   /* thread index whose THREAD record is out */
+	uint64_t latest;	   /* address of the owner's latest allocation while
+				    * it is live, 0 if none (recent.c) */
 };
 
 /* Wait until n slots are free.  Return false if the collector is gone

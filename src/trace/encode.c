@@ -182,8 +182,11 @@ void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t
 {
 	uint64_t tick = ts / e->tick;
 
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
 		HS_ASSERT(e->col[i].cap - e->col[i].len >= ENCODE_EVENT_COL_MAX);
+	/* the temporary bitmap: a byte per 8 events, bits set later */
+	if (!(e->count & 7))
+		e->col[4].p[e->col[4].len++] = 0;
 	if (!e->count) {
 		e->base = ts;
 		e->prev_tick = tick;
@@ -207,6 +210,14 @@ void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t
 	e->count++;
 }
 
+void encode_event_temporary(struct encode_events *e)
+{
+	HS_ASSERT(e->count > 0);
+	uint32_t i = e->count - 1;
+	e->col[4].p[i / 8] |= (uint8_t)(1u << (i % 8));
+	e->temporary++;
+}
+
 uint8_t *encode_events(uint8_t *p, struct encode_events *e)
 {
 	if (!e->count)
@@ -215,11 +226,11 @@ uint8_t *encode_events(uint8_t *p, struct encode_events *e)
 	q = put_v(q, e->base);
 	q = put_v(q, e->count);
 	q = put_v(q, e->tick);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 4; i++)
 		q = put_s(q, e->col[i].p, e->col[i].len);
-		e->col[i].len = 0;
-	}
-	e->count = 0;
+	/* the bitmap only when a bit is set: an empty one is one byte */
+	q = put_s(q, e->col[4].p, e->temporary ? e->col[4].len : 0);
+	encode_events_clear(e);
 	return encode_close(p, q);
 }
 

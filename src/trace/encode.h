@@ -133,14 +133,17 @@ struct encode_column {
 	size_t cap; /* allocated */
 };
 
-/* The EVENTS record being built: its four columns (kinds, threads, times,
- * blocks; format.h) and the state of its time deltas. */
+/* The EVENTS record being built: its columns (kinds, threads, times,
+ * blocks, the temporary bitmap; format.h) and the state of its time
+ * deltas. */
+#define ENCODE_EVENT_COLS 5
 struct encode_events {
-	struct encode_column col[4];
+	struct encode_column col[ENCODE_EVENT_COLS];
 	uint64_t tick;	    /* ns per time unit of the time column */
 	uint64_t base;	    /* time of the first event, ns */
 	uint64_t prev_tick; /* time of the previous event, ticks */
 	uint32_t count;	    /* events in the columns */
+	uint32_t temporary; /* of those, marked temporary */
 };
 
 /* Bytes one event adds to any one column, at most. */
@@ -154,9 +157,14 @@ struct encode_events {
  */
 void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b);
 
+/* Mark the event appended last: the block it frees (the old block of a
+ * realloc) was its thread's latest allocation (format.h, "temporary"). */
+void encode_event_temporary(struct encode_events *e);
+
 static inline size_t encode_events_max(const struct encode_events *e)
 {
-	return ENCODE_HEAD + 7 * ENCODE_V + e->col[0].len + e->col[1].len + e->col[2].len + e->col[3].len;
+	return ENCODE_HEAD + 8 * ENCODE_V + e->col[0].len + e->col[1].len + e->col[2].len + e->col[3].len +
+	       e->col[4].len;
 }
 
 /* Write the events in the columns as one EVENTS record and empty them
@@ -166,9 +174,10 @@ uint8_t *encode_events(uint8_t *p, struct encode_events *e);
 /* Empty the columns without writing them. */
 static inline void encode_events_clear(struct encode_events *e)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
 		e->col[i].len = 0;
 	e->count = 0;
+	e->temporary = 0;
 }
 
 #define ENCODE_RSS_MAX (ENCODE_HEAD + 2 * ENCODE_V)

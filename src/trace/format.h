@@ -115,7 +115,8 @@
  *           pair; events name blocks by these ids.  Each id is written
  *           once, before the first event that uses it.
  * EVENTS    t base, v count, v tick (ns per time unit of the record's
- *           time column), then the four columns of count events (below)
+ *           time column), then the four columns of count events and the
+ *           temporary bitmap (below)
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
  *           that ring before position is in this or an earlier chunk.
@@ -206,6 +207,12 @@ enum hst_root_kind {
  *     realloc kinds:     v allocinfo of the old block (0: none or unknown),
  *                        v allocinfo of the new block (0: realloc(p, 0))
  *     USABLE_SIZE:       nothing
+ *   v n_temp_bytes,   temporary (appended in a later version; a record
+ *                     may end before it, and n_temp_bytes is 0 when no
+ *                     event is marked): a bitmap, bit i % 8 of byte i / 8
+ *                     set when event i frees a temporary block: one that
+ *                     was still its allocating thread's latest allocation
+ *                     (heaptrack's measure; for a realloc, the old block)
  *
  * Blocks are not named by address: the collector knows which block each
  * free releases and writes that block's allocinfo (its size and stack),

@@ -52,6 +52,8 @@ struct trace_reader {
 	uint64_t sc_src;    /* edges: source number */
 	/* the EVENTS record being iterated: its four columns */
 	struct { const uint8_t *p, *end; } col[4];
+	const uint8_t *temp, *temp_end; /* the EVENTS record's temporary bitmap (may be empty) */
+	uint32_t ev_index;		 /* of the next event in the record */
 	uint32_t ev_left;
 	uint64_t ev_ticks;   /* time of the previous event, ticks */
 	uint64_t ev_tick;    /* ns per tick of the current EVENTS record */
@@ -419,6 +421,8 @@ static int next_event(struct trace_reader *r, struct trace_item *it)
 	r->col[1].p = th.p;
 	r->col[2].p = t.p;
 	r->col[3].p = b.p;
+	uint32_t i = r->ev_index++;
+	ev->temporary = r->temp && i / 8 < (size_t)(r->temp_end - r->temp) && (r->temp[i / 8] >> (i % 8) & 1);
 	r->ev_left--;
 	it->type = ITEM_EVENT;
 	return 1;
@@ -556,6 +560,16 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			r->col[i].p = b.p;
 			r->col[i].end = b.p + n;
 			b.p += n;
+		}
+		/* the temporary bitmap, absent from records of older shims */
+		r->temp = r->temp_end = NULL;
+		r->ev_index = 0;
+		if (!b.bad && b.p < b.end) {
+			uint64_t n = b_v(&b);
+			if (b.bad || n > (uint64_t)(b.end - b.p))
+				return corrupt_record(r, tag);
+			r->temp = b.p;
+			r->temp_end = b.p + n;
 		}
 		if (b.bad || r->ev_left > (uint64_t)(r->col[0].end - r->col[0].p))
 			return corrupt_record(r, tag);

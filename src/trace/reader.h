@@ -51,6 +51,8 @@ enum item_type {
 struct trace_event {
 	uint8_t kind;	    /* enum hst_event_kind */
 	uint8_t implicit;   /* inferred by the collector, not a call (format.h) */
+	uint8_t temporary;  /* the freed block (the old block of a realloc) was
+			     * its thread's latest allocation (format.h) */
 	uint32_t thread;    /* thread index (0: an exited thread) */
 	uint64_t ts;	    /* CLOCK_MONOTONIC ns, to the record's tick (100 us) */
 	uint32_t info;	    /* allocinfo id */

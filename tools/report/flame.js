@@ -67,9 +67,9 @@
 			stride = 3;
 			col = unit === "count" ? 1 : 2;
 		} else if (mode === "temporary") {
-			src = D.temporary_stacks || [];
+			src = D.temporary_stacks;
 			stride = 3;
-			col = unit === "count" ? 1 : 2;
+			col = unit === "count" ? 2 : 1;
 		} else if (mode === "leaked") {
 			src = D.leaked;
 			stride = 3;

@@ -115,16 +115,14 @@
 
 	function costBox(D, name, title, countName, sizeName, note) {
 		var C = D[name], div = HS.el("div", {}, [HS.el("h3", {text: title}), HS.el("p", {class: "note", text: note})]);
-		if (!C || !C.lines.length) {
-			div.appendChild(HS.el("p", {class: "note", text: "None."}));
+		div.appendChild(HS.el("p", {class: "note"}, ["Total: ", HS.el("span", {"data-field": name + ".total", text: HS.int(C.total)}), " " + countName + "."]));
+		if (!C.lines.length)
 			return div;
-		}
 		var t = HS.table([keyCol(),
 			num(countName, function (r) { return r.count; }),
 			num(sizeName, function (r) { return r.size; }, function (r) { return HS.int(r.size) + " B"; })
 		], C.lines, {col: 1, desc: true}, LIMIT);
 		t.setAttribute("data-table", name);
-		div.appendChild(HS.el("p", {class: "note"}, ["Total: ", HS.el("span", {"data-field": name + ".total", text: HS.int(C.total)}), " " + countName + "."]));
 		div.appendChild(t);
 		return div;
 	}
