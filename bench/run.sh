@@ -9,8 +9,7 @@
 # summary table printed at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HARNESS=${HEAPSNAP_BENCH_HARNESS:-$ROOT/../shared/bench}
-[[ -f $HARNESS/run.sh ]] || { echo "bench: harness not found at $HARNESS" >&2; exit 2; }
+. "$ROOT/bench/harness.sh"
 export BENCH_BUILD=$ROOT/build/bench/build BENCH_DATA=$ROOT/build/bench/data
 bash "$HARNESS/setup.sh" >/dev/null
 export OURS_PREFIX="$ROOT/build/bin/heapsnap run -q ${HEAPSNAP_RUN_FLAGS:-} -o @TRACE@/trace.hst --"

@@ -576,6 +576,91 @@ eq('modules: the library is in the module map', j['modules'], none['modules'] + 
 	done
 }
 
+# ---- stack capture, checked against the full unwind --------------------------
+
+# verify_run NAME DIR -- CMD...: run CMD traced into DIR/trace.hst with
+# stack_verify=1, which compares every captured stack with libunwind's full
+# unwind and prints one report per process image on stderr.  Every report
+# must say 0 mismatches, and the stacks checked must be at least what the
+# program says it allocated ("allocations=N" lines on stdout, summed), or
+# MIN_CHECKED.
+verify_run() {
+	local name=$1 d=$2 sums want
+	shift 3
+	mkdir -p "$d"
+	HEAPSNAP_OPTIONS=stack_verify=1 run "$d/trace.hst" "$@"
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "exited $rc: $(head -c 300 "$d/trace.hst.stderr")"
+		return 1
+	fi
+	sums=$(awk '/^heapsnap: stack_verify: [0-9]+ stacks checked, [0-9]+ mismatches/ { n++; c += $3; m += $6 }
+		END { printf "%d %d %d", n, c, m }' "$d/trace.hst.stderr")
+	set -- $sums
+	want=$(sed -n 's/.*allocations=\([0-9]*\).*/\1/p' "$d/trace.hst.stdout" | awk '{s += $1} END {print s + 0}')
+	[ "$want" -gt 0 ] || want=${MIN_CHECKED:-1000}
+	if [ "$1" -eq 0 ]; then
+		fail "$name" "no stack_verify report: $(head -c 300 "$d/trace.hst.stderr")"
+	elif [ "$3" -ne 0 ]; then
+		fail "$name" "$3 of $2 stacks differ from the full unwind: $(grep -m 3 mismatch "$d/trace.hst.stderr" | tr '\n' ' ')"
+	elif [ "$2" -lt "$want" ]; then
+		fail "$name" "only $2 stacks checked, the program made $want allocations"
+	else
+		echo "     $name: $2 stacks checked in $1 process image(s), 0 mismatches"
+		ok "$name"
+		return 0
+	fi
+	return 1
+}
+
+test_stack_verify() {
+	local d=$T/verify m
+	for m in longjmp coro signal threads fork exec dlswap deep; do
+		verify_run "stack-verify-$m" "$d/$m" -- "$PROGS/stacks" "$m" || continue
+		if [ "$m" = dlswap ] && ! grep -q '^same_base=1$' "$d/$m/trace.hst.stdout"; then
+			fail stack-verify-dlswap-same-address "libstacks_b.so was not loaded where libstacks_a.so had been: $(head -c 100 "$d/$m/trace.hst.stdout")"
+		fi
+	done
+	verify_run stack-verify-cxx-exceptions "$d/cxx" -- "$PROGS/stacks_cxx"
+	if [ -x /usr/bin/python3 ]; then
+		mkdir -p "$d"
+		cat >"$d/python.py" <<'EOF'
+import collections, json, re
+d = {str(i): [i, i * i, "x" * (i % 50)] for i in range(5000)}
+s = json.dumps(d, sort_keys=True)
+back = json.loads(s)
+words = re.findall(r"[a-z]+", "the quick brown fox jumps over the lazy dog " * 500)
+print(len(s), len(back), collections.Counter(words).most_common(1))
+EOF
+		PYTHONMALLOC=malloc MIN_CHECKED=20000 verify_run stack-verify-python "$d/python" -- /usr/bin/python3 "$d/python.py"
+	else
+		skip stack-verify-python "/usr/bin/python3 is not installed"
+	fi
+	if command -v sqlite3 >/dev/null; then
+		MIN_CHECKED=2000 verify_run stack-verify-sqlite "$d/sqlite" -- "$(command -v sqlite3)" :memory: "
+create table t(a integer primary key, b text);
+insert into t(b) select 'row-' || value from generate_series(1, 3000);
+create index tb on t(b);
+select count(*), max(b) from t where b like 'row-2%';"
+	else
+		skip stack-verify-sqlite "sqlite3 is not installed"
+	fi
+	if command -v perl >/dev/null; then
+		MIN_CHECKED=5000 verify_run stack-verify-perl "$d/perl" -- "$(command -v perl)" -e '
+my %h; for my $i (1 .. 5000) { my $k = "k$i"; $h{$k} = [ split /,/, "a,b,$i" ]; $h{$k}[1] =~ s/b/bb/ }
+print scalar(keys %h), " ", join(",", (sort keys %h)[0 .. 2]), "\n";'
+	else
+		skip stack-verify-perl "perl is not installed"
+	fi
+	if command -v git >/dev/null; then
+		mkdir -p "$d/repo"
+		(cd "$d/repo" && git init -q . && git config user.email t@t && git config user.name t &&
+			for i in 1 2 3; do echo "$i" >"f$i" && git add "f$i" && git commit -qm "c$i"; done) >/dev/null 2>&1
+		MIN_CHECKED=200 verify_run stack-verify-git "$d/git" -- "$(command -v git)" -C "$d/repo" log -p --stat
+	else
+		skip stack-verify-git "git is not installed"
+	fi
+}
+
 # ---- signal handler that allocates -------------------------------------------
 
 test_sig_alloc() {
@@ -1086,6 +1171,7 @@ test_maps
 test_fork_exec
 test_threads
 test_dlopen
+test_stack_verify
 test_sig_alloc
 test_crash
 test_stats

@@ -11,12 +11,13 @@ CHECK_SHIM_OBJ := $(B)/obj/src/shim/options.o $(B)/obj/src/shim/log.o $(B)/obj/s
 	$(B)/obj/src/trace/writer.o $(B)/obj/src/shim/nestpool.o $(B)/obj/src/shim/arena_map.o \
 	$(B)/obj/src/shim/dynsym.o
 
-# dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c loads.
-PROG_LIB_C := tests/progs/dl_helper.c
+# dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c
+# loads; likewise libstacks.c, built twice, for stacks.c.
+PROG_LIB_C := tests/progs/dl_helper.c tests/progs/libstacks.c
 PROG_C := $(filter-out $(PROG_LIB_C),$(wildcard tests/progs/*.c))
 PROG_CC := $(wildcard tests/progs/*.cc)
 PROG_BIN := $(PROG_C:tests/progs/%.c=$(TEST_B)/progs/%) $(PROG_CC:tests/progs/%.cc=$(TEST_B)/progs/%) \
-	$(TEST_B)/progs/libdl_helper.so
+	$(TEST_B)/progs/libdl_helper.so $(TEST_B)/progs/libstacks_a.so $(TEST_B)/progs/libstacks_b.so
 
 $(CHECK_BIN): $(CHECK_OBJ) $(CHECK_SHIM_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
@@ -30,6 +31,24 @@ $(TEST_B)/progs/%: tests/progs/%.c include/heapsnap.h
 $(TEST_B)/progs/%: tests/progs/%.cc include/heapsnap.h
 	@mkdir -p $(dir $@)
 	g++ -O0 -g -fno-omit-frame-pointer -Iinclude -Wall -o $@ $< -pthread
+
+# The stack capture tests (stacks*, libstacks_*): optimized and without
+# frame pointers, as distributions build, so that unwinding follows CFI.
+$(TEST_B)/progs/stacks: tests/progs/stacks.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -Wall -o $@ $< -pthread -ldl
+
+$(TEST_B)/progs/stacks_cxx: tests/progs/stacks_cxx.cc
+	@mkdir -p $(dir $@)
+	g++ -O2 -g -fomit-frame-pointer -Wall -o $@ $<
+
+$(TEST_B)/progs/libstacks_a.so: tests/progs/libstacks.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -shared -fPIC -DSTACKS_PAD=16 -o $@ $<
+
+$(TEST_B)/progs/libstacks_b.so: tests/progs/libstacks.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fomit-frame-pointer -shared -fPIC -DSTACKS_PAD=88 -o $@ $<
 
 $(TEST_B)/progs/libdl_helper.so: tests/progs/dl_helper.c
 	@mkdir -p $(dir $@)

@@ -21,6 +21,7 @@
 #include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/shim.h"
+#include "shim/stack.h"
 #include "trace/format.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
@@ -158,6 +159,7 @@ HS_EXPORT void _exit(int status)
 	void (*next)(int) = next_fn(NEXT__EXIT);
 
 	scrub_dead_stack();
+	stack_verify_report();
 	shim_finish(HST_END__EXIT, status & 0xff);
 	next(status);
 	__builtin_unreachable();
@@ -168,6 +170,7 @@ HS_EXPORT void _Exit(int status)
 	void (*next)(int) = next_fn(NEXT__EXIT_C99);
 
 	scrub_dead_stack();
+	stack_verify_report();
 	shim_finish(HST_END__EXIT, status & 0xff);
 	next(status);
 	__builtin_unreachable();
@@ -177,6 +180,7 @@ HS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	int (*next)(const char *, char *const[], char *const[]) = next_fn(NEXT_EXECVE);
 
+	stack_verify_report();
 	shim_finish(HST_END_EXEC, 0);
 	int rc = next(path, argv, envp);
 	int saved = errno;
@@ -194,6 +198,7 @@ HS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	int (*next)(const char *, char *const[], char *const[]) = next_fn(NEXT_EXECVPE);
 
+	stack_verify_report();
 	shim_finish(HST_END_EXEC, 0);
 	int rc = next(file, argv, envp);
 	int saved = errno;
@@ -211,6 +216,7 @@ HS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	int (*next)(int, char *const[], char *const[]) = next_fn(NEXT_FEXECVE);
 
+	stack_verify_report();
 	shim_finish(HST_END_EXEC, 0);
 	int rc = next(fd, argv, envp);
 	int saved = errno;
@@ -271,5 +277,10 @@ HS_EXPORT int dlclose(void *handle)
 			control_push(m);
 		t->state = saved;
 	}
-	return next(handle);
+	/* Rules of unwinding cached for its code must not outlive it (another
+	 * module may be loaded at its address). */
+	stack_modules_changed();
+	int rc = next(handle);
+	stack_modules_changed();
+	return rc;
 }

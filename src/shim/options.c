@@ -129,6 +129,10 @@ static void apply(struct options *o, const char *k, unsigned kn, const char *v, 
 		if (fmt_parse_u64(v, vn, &num) || num > 19)
 			return warn_bad(k, kn, ": not a number from 0 to 19, using the default");
 		o->zstd_level = (int)num;
+	} else if (key_is(k, kn, "stack_verify")) {
+		if (vn != 1 || (v[0] != '0' && v[0] != '1'))
+			return warn_bad(k, kn, ": not 0 or 1, using 0");
+		o->stack_verify = v[0] == '1';
 	} else if (key_is(k, kn, "flush_ms")) {
 		if (fmt_parse_u64(v, vn, &num) || !num || num > 10000)
 			return warn_bad(k, kn, ": not a number from 1 to 10000, using the default");

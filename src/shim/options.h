@@ -30,6 +30,7 @@ struct options {
 	int zstd_level;		      /* compression level of chunks */
 	uint32_t flush_ms;	      /* collector period */
 	uint32_t rss_ms;	      /* resident memory sampling period, 0 = off */
+	bool stack_verify;	      /* check every stack against a full unwind */
 };
 
 /* Fill opts with the defaults, then apply the string s (may be NULL). */

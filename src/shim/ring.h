@@ -40,6 +40,7 @@ struct ring {
 	struct ring_rec *slots;	   /* hdr + RINGFILE_RING_SLOTS_OFFSET */
 	uint64_t mask;		   /* capacity - 1 */
 	_Atomic int state;	   /* enum ring_state */
+	uint32_t slot;		   /* index in the registry, < RINGS_MAX */
 	/* producer-only */
 	uint64_t tail;	     /* committed position (mirror of hdr->tail) */
 	uint64_t head_cache; /* last head the producer read */

@@ -58,6 +58,7 @@ static struct ring *new_ring(void)
 	r->hdr = hdr;
 	r->slots = (struct ring_rec *)((char *)hdr + RINGFILE_RING_SLOTS_OFFSET);
 	r->mask = ring_records - 1;
+	r->slot = i;
 	/* relaxed: the ring is published by the ring_count store below */
 	atomic_store_rlx(&r->state, RING_OWNED);
 	/* release: the collector sees a complete ring i */

@@ -7,15 +7,24 @@
 #include "shim/stack.h"
 
 #include <libunwind.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "shim/arena_map.h"
+#include "shim/log.h"
 #include "shim/options.h"
+#include "shim/ring.h"
 #include "shim/ringfile.h"
+#include "shim/shim.h"
 #include "shim/spin.h"
+#include "shim/unwind.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
+#include "util/fmt.h"
 #include "util/hooksafe.h"
 
 #define STACK_ID_MAX (1u << 24)	       /* ids; by_id is reserved, not touched */
@@ -37,6 +46,11 @@ static char *seg_next, *seg_end; /* free space in the current entries segment */
 static struct ringfile_stacks *seg_cur;
 static uint32_t frames_max;
 static uintptr_t self_lo, self_hi;
+static bool verify_on;			/* stack_verify=1 */
+static int verify_fd = -1;		/* stderr as it was at start */
+static struct stat verify_st;		/* what verify_fd was then */
+static _Atomic uint64_t verify_checked;	/* captures compared with unw_backtrace */
+static _Atomic uint64_t verify_mismatched; /* of them, different */
 
 /* The table's memory is the shim's: noted as not a root for the scan. */
 static void *map_anon(size_t bytes)
@@ -57,9 +71,17 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
 	frames_max = max_frames;
 	self_lo = skip_lo;
 	self_hi = skip_hi;
+	verify_on = shim.opts.stack_verify;
+	if (verify_on) {
+		/* A copy of stderr: the report comes at exit, after programs
+		 * such as ls have closed stderr itself (gnulib's close_stdout). */
+		verify_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
+		if (verify_fd >= 0 && fstat(verify_fd, &verify_st))
+			verify_fd = -1;
+	}
 	by_id = map_anon(STACK_ID_MAX * sizeof(*by_id));
 	struct stack_index *x = index_new(4096);
-	if (!by_id || !x)
+	if (!by_id || !x || unwind_init(max_frames, skip_lo, skip_hi))
 		return -1;
 	/* release: publish the empty index */
 	atomic_store_rel(&index_now, x);
@@ -67,25 +89,13 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
 	return 0;
 }
 
-static uint64_t hash_ips(void *const *ips, unsigned n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-
-	for (unsigned i = 0; i < n; i++) {
-		h ^= (uint64_t)(uintptr_t)ips[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return h | 1; /* never 0 in the top half together with id 0 */
-}
-
-static bool entry_equals(const struct ringfile_stack_entry *e, void *const *ips, unsigned n)
+static bool entry_equals(const struct ringfile_stack_entry *e, const uint64_t *ips, unsigned n)
 {
 	return e->depth == n && !memcmp(e->ips, ips, n * sizeof(uint64_t));
 }
 
 /* Find ips in index x; return the id or 0. */
-static uint32_t index_find(struct stack_index *x, uint64_t h, void *const *ips, unsigned n)
+static uint32_t index_find(struct stack_index *x, uint64_t h, const uint64_t *ips, unsigned n)
 {
 	uint32_t tag = (uint32_t)(h >> 32);
 
@@ -129,7 +139,7 @@ static void index_grow(void)
 		return;
 	for (uint32_t id = 1; id <= atomic_load_rlx(&count); id++) {
 		const struct ringfile_stack_entry *e = by_id[id];
-		index_put(x, hash_ips((void *const *)e->ips, e->depth), id);
+		index_put(x, unwind_hash(e->ips, e->depth), id);
 	}
 	/* release: readers that load the new index see all its slots */
 	atomic_store_rel(&index_now, x);
@@ -158,7 +168,7 @@ static struct ringfile_stack_entry *entry_alloc(size_t bytes)
 }
 
 /* Add ips under the lock (or find it, if another thread just did). */
-static uint32_t insert(uint64_t h, void *const *ips, unsigned n)
+static uint32_t insert(uint64_t h, const uint64_t *ips, unsigned n)
 {
 	uint32_t id;
 
@@ -192,9 +202,55 @@ out:
 	return id;
 }
 
-HS_NOINLINE uint32_t stack_capture(void)
+/* The id of stack ips[0..n) with hash h: found, or added. */
+static uint32_t intern(uint64_t h, const uint64_t *ips, unsigned n)
+{
+	if (!n)
+		return 0;
+	/* acquire: pairs with the release in stack_init / index_grow */
+	uint32_t id = index_find(atomic_load_acq(&index_now), h, ips, n);
+	return id ? id : insert(h, ips, n);
+}
+
+/*
+ * libunwind's general unwinder, frame by frame (unw_step: any CFI, signal
+ * frames, frames without CFI), as its own unw_backtrace falls back to:
+ * return addresses from the caller's caller out, stopping, as
+ * unw_backtrace's fast trace does, at one below 0x4000.
+ *
+ * Not unw_backtrace itself: its fast trace keeps a per-thread cache of
+ * frame rules by address that nothing ever flushes (libunwind 1.6,
+ * x86_64/Gtrace.c), so after dlclose and another library loaded at the
+ * same address it unwinds the new code with the old rules (tests/progs/
+ * stacks.c dlswap shows it).  unw_step's own cache is flushed at every
+ * dlclose (stack_modules_changed).
+ */
+static HS_NOINLINE int libunwind_steps(void **ips, int max)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	int n = 0;
+
+	if (unw_getcontext(&uc) || unw_init_local(&c, &uc) < 0)
+		return 0;
+	while (n < max && unw_step(&c) > 0) {
+		unw_word_t ip;
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip < 0x4000)
+			break;
+		ips[n++] = (void *)(uintptr_t)ip;
+	}
+	return n;
+}
+
+/*
+ * The full unwind: libunwind's, less the shim's frames on top, at most
+ * frames_max frames.  Call it from the shim's hook (its frames are skipped
+ * by address).  Return the number of frames.
+ */
+static HS_NOINLINE unsigned full_unwind(uint64_t *out)
 {
 	void *ips[OPT_MAX_FRAMES_LIMIT + SKIP_SLACK];
+	int n = libunwind_steps(ips, (int)(frames_max + SKIP_SLACK));
 
 	/* The hook's guard is held (libunwind's own allocations come back as
 	 * nested calls), and no lock of ours: the unwinder is a call out. */
@@ -210,11 +266,116 @@ HS_NOINLINE uint32_t stack_capture(void)
 		return 0;
 	if ((unsigned)n > frames_max)
 		n = (int)frames_max;
-	void *const *frames = ips + skip;
-	uint64_t h = hash_ips(frames, (unsigned)n);
-	/* acquire: pairs with the release in stack_init / index_grow */
-	uint32_t id = index_find(atomic_load_acq(&index_now), h, frames, (unsigned)n);
-	return id ? id : insert(h, frames, (unsigned)n);
+	for (int i = 0; i < n; i++)
+		out[i] = (uint64_t)(uintptr_t)ips[skip + i];
+	return (unsigned)n;
+}
+
+void stack_modules_changed(void)
+{
+	unwind_modules_changed();
+	unw_flush_cache(unw_local_addr_space, 0, 0);
+}
+
+/* stack_verify: compare a capture with the full unwind, count, and show
+ * the first few differences. */
+static HS_NOINLINE void verify(const uint64_t *ips, unsigned n)
+{
+	uint64_t want[OPT_MAX_FRAMES_LIMIT];
+	unsigned wn = full_unwind(want);
+
+	/* relaxed: statistics, read at exit */
+	atomic_fetch_add_rlx(&verify_checked, 1);
+	if (wn == n && !memcmp(want, ips, n * sizeof(uint64_t)))
+		return;
+	uint64_t nth = atomic_fetch_add_rlx(&verify_mismatched, 1); /* relaxed: as above */
+	if (nth < 3) {
+		unsigned i = 0;
+		while (i < n && i < wn && ips[i] == want[i])
+			i++;
+		char buf[200];
+		struct fmt_buf b;
+		fmt_init(&b, buf, sizeof(buf));
+		fmt_str(&b, "stack_verify: mismatch at frame ");
+		fmt_u64(&b, i);
+		fmt_str(&b, ": got ");
+		fmt_u64(&b, n);
+		fmt_str(&b, " frames, ");
+		fmt_hex(&b, i < n ? ips[i] : 0);
+		fmt_str(&b, "; full unwind ");
+		fmt_u64(&b, wn);
+		fmt_str(&b, " frames, ");
+		fmt_hex(&b, i < wn ? want[i] : 0);
+		log_warn(buf, 0, 0);
+	}
+}
+
+HS_NOINLINE uint32_t stack_capture(void)
+{
+	struct tls_state *t = &tls;
+	struct unwind_stack s;
+	uint64_t ip, sp, bp;
+
+	/* The unwind starts from this very frame, at this instruction. */
+	UNWIND_HERE(ip, sp, bp);
+	/* A thread that owns a ring owns that ring's memo. */
+	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0)) {
+		struct unwind_memo *m = unwind_memo_get(t->ring->slot, t->thread_index);
+		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, &s) == UNWIND_OK)) {
+			uint32_t id = s.id ? s.id : intern(s.hash, s.ips, s.n);
+			unwind_memo_set_id(m, id);
+			if (HS_UNLIKELY(verify_on))
+				verify(s.ips, s.n);
+			return id;
+		}
+	}
+	uint64_t ips[OPT_MAX_FRAMES_LIMIT];
+	unsigned n = full_unwind(ips);
+	if (HS_UNLIKELY(verify_on))
+		verify(ips, n); /* counts the event: the full unwind agrees with itself */
+	return intern(unwind_hash(ips, n), ips, n);
+}
+
+void stack_verify_report(void)
+{
+	if (!verify_on)
+		return;
+	struct unwind_stats u;
+	unwind_stats_get(&u);
+	/* relaxed: statistics; exchange so that a later report (after a
+	 * failed exec) counts only what came after this one */
+	uint64_t checked = atomic_exchange_explicit(&verify_checked, 0, memory_order_relaxed);
+	uint64_t bad = atomic_exchange_explicit(&verify_mismatched, 0, memory_order_relaxed);
+	char buf[400];
+	struct fmt_buf b;
+	struct stat st;
+	if (verify_fd < 0 || fstat(verify_fd, &st) || st.st_dev != verify_st.st_dev || st.st_ino != verify_st.st_ino)
+		return; /* the program closed it and the number was reused */
+	fmt_init(&b, buf, sizeof(buf));
+	fmt_str(&b, "heapsnap: stack_verify: ");
+	fmt_u64(&b, checked);
+	fmt_str(&b, " stacks checked, ");
+	fmt_u64(&b, bad);
+	fmt_str(&b, " mismatches (captures ");
+	fmt_u64(&b, u.captures);
+	fmt_str(&b, ": ");
+	fmt_u64(&b, u.repeats);
+	fmt_str(&b, " repeated, ");
+	fmt_u64(&b, u.fallbacks);
+	fmt_str(&b, " by libunwind; frames ");
+	fmt_u64(&b, u.stepped);
+	fmt_str(&b, " stepped, ");
+	fmt_u64(&b, u.reused);
+	fmt_str(&b, " reused; ");
+	fmt_u64(&b, u.rule_misses);
+	fmt_str(&b, " rules read)\n");
+	(void)fmt_write_all(verify_fd, b.p, b.len);
+}
+
+/* At exit, stack_verify's totals. */
+__attribute__((destructor)) static void verify_at_exit(void)
+{
+	stack_verify_report();
 }
 
 uint32_t stack_count(void)

@@ -1,8 +1,12 @@
 /*
- * stack.h - capture the calling stack with libunwind and intern it: each
- * distinct stack gets a small id, and is written to the trace once.
+ * stack.h - capture the calling stack and intern it: each distinct stack
+ * gets a small id, and is written to the trace once.
  * HOOK-SAFE.
  *
+ * Capture is unwind.c's (the frames that changed since the thread's last
+ * capture), or libunwind's unw_backtrace where unwind.c cannot step a
+ * frame; the result is unw_backtrace's either way (stack_verify=1 checks
+ * every capture against it).
  * Lookups are lock-free (an open-addressing index of (hash, id) words that
  * is only ever replaced whole, by a bigger copy).  Inserting a new stack
  * takes a spin lock: new stacks are rare (their number is bounded by the
@@ -20,8 +24,17 @@
  * shim's own code, whose frames are dropped from the top of every stack. */
 int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi);
 
-/* Capture the caller's stack and return its id (>= 1), or 0 if none. */
+/* Capture the caller's stack and return its id (>= 1), or 0 if none.
+ * Call it from the hook itself: the shim's frames on top are dropped. */
 uint32_t stack_capture(void);
+
+/* A module may have gone (dlclose): drop every unwinding cache built from
+ * it.  Call before and after the unload. */
+void stack_modules_changed(void);
+
+/* stack_verify=1: print the counts of captures checked and mismatched
+ * since the last report (at exit, _exit and exec). */
+void stack_verify_report(void);
 
 /* Number of ids handed out; ids 1..n are complete. */
 uint32_t stack_count(void);

@@ -1,0 +1,992 @@
+/*
+ * unwind.c - x86-64 stack capture at the cost of what changed.
+ * HOOK-SAFE.
+ *
+ * The stack of an event is what libunwind's unw_backtrace gives.  On
+ * x86-64 that is its fast trace (x86_64/Gtrace.c): every frame whose CFI
+ * says "CFA = rsp + k or rbp + k, return address at CFA - 8, rbp unchanged
+ * or saved at CFA + j" is stepped with
+ *
+ *     cfa = (rsp or rbp) + k;  ip = [cfa - 8];  rbp = [cfa + j];  rsp = cfa
+ *
+ * and anything else sends it to its slow unw_step loop.  This file does
+ * the same two-load step, and the same stops (a return address or rbp the
+ * CFI marks undefined, a return address below 0x4000), and hands every
+ * other frame back to the caller (UNWIND_FALLBACK), which then runs
+ * unw_backtrace itself: so its answer is libunwind's by construction.
+ * stack_verify=1 checks that on every event.
+ *
+ * Rules.  The step of a return address comes from the module's .eh_frame,
+ * found through .eh_frame_hdr's sorted table, interpreted once under
+ * dl_iterate_phdr's lock (a module cannot be unloaded meanwhile), and kept
+ * in a global lock-free table keyed by address.  Each rule is stamped with
+ * a generation that dlclose bumps (unwind_modules_changed): a module
+ * unloaded and another loaded at its address never share rules.  A table
+ * only grows, by a copy published with one pointer store; the old one
+ * stays mapped for readers still walking it.
+ *
+ * Memo (validated reuse of the previous unwind).  An unwind is a
+ * deterministic function of the registers it starts from (pc, rsp, rbp),
+ * of the rules, and of the stack words it reads.  Each thread keeps its
+ * previous capture: per frame the registers, and which words the step
+ * to the next frame read.  A new capture steps from the top as usual, and
+ * at each frame looks for the memo's frame with the same rsp.  If pc and
+ * rbp match too, and every word the memo's outer steps read still holds
+ * the value read then (one or two loads and compares a frame, in the order
+ * a full unwind would read them, so never an address it would not read),
+ * the outer frames are the memo's, hash of the suffix included.  The cost
+ * of a capture is then the frames that changed, plus one compare for each
+ * frame that did not.
+ *
+ * The memo keeps frames outermost-last, anchored at the end of its arrays
+ * (position UNWIND_MEMO_FRAMES - 1 is the outermost frame): a new capture
+ * that shares the outer frames writes only its new inner frames, below
+ * them, and the frames, innermost first, are always one contiguous array.
+ *
+ * Longjmp, exceptions, swapcontext, signals and threads need nothing
+ * special: the memo is per thread, and a frame of it is only ever used
+ * after the words it was computed from are checked.  A signal frame (the
+ * trampoline's CFI is marked 'S') falls back.
+ */
+#define _GNU_SOURCE
+#include "shim/unwind.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim/arena_map.h"
+#include "shim/rings.h"
+#include "util/atomic.h"
+
+#define CAP UNWIND_MEMO_FRAMES
+#define MIN_IP 0x4000 /* below this a return address ends the stack (as Gtrace.c) */
+#define SHIM_FRAMES_MAX 16 /* the shim's own frames above the program's */
+
+/* ---- rules ------------------------------------------------------------------ */
+
+/*
+ * A rule in one word:
+ *   bits  0-31  k, signed: CFA = (rsp or rbp) + k
+ *   bits 32-47  j, signed: rbp saved at CFA + j (0: not saved)
+ *   bit  48     CFA is rsp-based (else rbp-based)
+ *   bits 56-57  kind
+ * It is stored under a key that is the address with the rules' generation
+ * (low 16 bits, never 0) in its top 16 bits: user addresses are below
+ * 2^47, so one compare checks both, and a rule of an older generation is
+ * simply not found.
+ */
+enum rule_kind { RULE_STEP = 1, RULE_LAST = 2, RULE_FALLBACK = 3 };
+
+#define RULE_RSP (1ull << 48)
+#define TAG_SHIFT 48
+#define ADDR_LIMIT (1ull << 47) /* user addresses are below */
+
+HS_INLINE unsigned rule_kind(uint64_t r)
+{
+	return (unsigned)(r >> 56);
+}
+
+HS_INLINE int64_t rule_off(uint64_t r)
+{
+	return (int32_t)r;
+}
+
+HS_INLINE int64_t rule_bp(uint64_t r)
+{
+	return (int16_t)(r >> 32);
+}
+
+static uint64_t rule_make(unsigned kind, int cfa_rsp, int64_t off, int64_t bp)
+{
+	if (kind == RULE_STEP && (off != (int32_t)off || bp != (int16_t)bp))
+		kind = RULE_FALLBACK;
+	if (kind != RULE_STEP)
+		return (uint64_t)kind << 56;
+	return (uint64_t)kind << 56 | (cfa_rsp ? RULE_RSP : 0) | (uint64_t)(uint16_t)bp << 32 | (uint32_t)off;
+}
+
+/* Is ip a return address worth a rule: at or above MIN_IP (below ends the
+ * stack) and a user address? */
+HS_INLINE bool ip_ok(uint64_t ip)
+{
+	return ip - MIN_IP < ADDR_LIMIT - MIN_IP;
+}
+
+struct rule_slot {
+	_Atomic uint64_t key; /* address | generation << 48, 0 = free */
+	_Atomic uint64_t val; /* its rule, 0 = being stored */
+};
+
+struct rule_table {
+	unsigned shift;		/* 64 - log2(slots): a key's home slot is
+				 * its multiplicative hash >> shift */
+	uint64_t mask;		/* slots - 1 */
+	_Atomic uint64_t used;	/* slots with a key */
+	struct rule_slot s[];	/* open addressing, linear probing */
+};
+
+#define RULE_PROBES 32
+#define RULE_TABLE_MIN 4096
+
+static _Atomic(struct rule_table *) rules_now;
+static _Atomic uint32_t rules_gen = 1;
+static _Atomic int grow_owner; /* pid of the thread's process growing the
+				* table, 0 = none */
+static uint32_t frames_max;
+static uintptr_t self_lo, self_hi;
+static struct unwind_memo *_Atomic memos[RINGS_MAX];
+
+HS_INLINE uint64_t rule_home(const struct rule_table *t, uint64_t key)
+{
+	return (key * 0x9e3779b97f4a7c15ull) >> t->shift;
+}
+
+static struct rule_table *rule_table_new(uint64_t slots)
+{
+	struct rule_table *t = arena_map_mmap(sizeof(*t) + slots * sizeof(struct rule_slot));
+
+	if (t) {
+		t->mask = slots - 1;
+		t->shift = (unsigned)__builtin_clzll(slots) + 1;
+	}
+	return t;
+}
+
+/* Copy t's current rules into a table twice its size and publish it.  One
+ * grower at a time (a child forked during a growth takes over); a rule
+ * stored into t meanwhile may be lost, and is then computed again. */
+static void rule_table_grow(struct rule_table *t, uint64_t tag)
+{
+	int me = (int)getpid(), owner = 0;
+
+	if (!atomic_cas_acq_rel(&grow_owner, &owner, me) &&
+	    (owner == me || !atomic_cas_acq_rel(&grow_owner, &owner, me)))
+		return;
+	/* relaxed: only the grower replaces the table */
+	if (atomic_load_rlx(&rules_now) == t) {
+		struct rule_table *x = rule_table_new((t->mask + 1) * 2);
+		for (uint64_t i = 0; x && i <= t->mask; i++) {
+			/* relaxed: the table is a cache; x is not published yet */
+			uint64_t k = atomic_load_rlx(&t->s[i].key);
+			uint64_t v = atomic_load_rlx(&t->s[i].val);
+			if (!v || (k & ~(ADDR_LIMIT * 2 - 1)) != tag)
+				continue; /* empty, or of an older generation */
+			uint64_t j = rule_home(x, k);
+			while (atomic_load_rlx(&x->s[j].key))
+				j = (j + 1) & x->mask;
+			atomic_store_rlx(&x->s[j].key, k);
+			atomic_store_rlx(&x->s[j].val, v);
+			atomic_store_rlx(&x->used, atomic_load_rlx(&x->used) + 1);
+		}
+		if (x)
+			/* release: readers that load x see its slots */
+			atomic_store_rel(&rules_now, x);
+	}
+	/* release: the next grower sees the table we published */
+	atomic_store_rel(&grow_owner, 0);
+}
+
+/* Store rule v for key (whose top bits are the generation tag). */
+static void rule_put(uint64_t key, uint64_t v)
+{
+	/* acquire: pairs with the release that published the table */
+	struct rule_table *t = atomic_load_acq(&rules_now);
+	uint64_t i = rule_home(t, key);
+
+	for (unsigned n = 0; n < RULE_PROBES; n++, i = (i + 1) & t->mask) {
+		struct rule_slot *s = &t->s[i];
+		/* relaxed: a rule is self-contained (no pointer to follow) and
+		 * its key says its generation */
+		uint64_t k = atomic_load_rlx(&s->key);
+		if (!k) {
+			/* acq_rel: one thread claims the slot for its key */
+			if (atomic_cas_acq_rel(&s->key, &k, key)) {
+				k = key;
+				/* relaxed: a count for the growth decision only */
+				uint64_t used = atomic_fetch_add_rlx(&t->used, 1) + 1;
+				atomic_store_rlx(&s->val, v); /* relaxed: see above */
+				if (used * 2 > t->mask + 1)
+					rule_table_grow(t, key & ~(ADDR_LIMIT * 2 - 1));
+				return;
+			}
+		}
+		if (k == key) {
+			atomic_store_rlx(&s->val, v); /* relaxed: see above */
+			return;
+		}
+	}
+	rule_table_grow(t, key & ~(ADDR_LIMIT * 2 - 1));
+}
+
+/* ---- rules from .eh_frame ---------------------------------------------------- */
+
+/* DWARF pointer encodings and call frame instructions (DWARF 5, 6.4.2;
+ * LSB, "Exception Frames"). */
+#define PE_OMIT 0xff
+#define PE_DATAREL 0x30
+#define PE_PCREL 0x10
+#define PE_SDATA4 0x0b
+#define NREGS 17 /* rax..r15 and the return address: libunwind's preserved set */
+#define REG_RBP 6
+#define REG_RSP 7
+#define REG_RA 16
+#define REMEMBER_MAX 8
+
+enum where { W_SAME = 0, W_UNDEF, W_CFAREL, W_REG, W_EXPR, W_VALEXPR };
+
+struct cfi_row {
+	uint8_t cfa_where;  /* W_REG or W_EXPR; W_SAME until defined */
+	uint8_t cfa_reg;    /* W_REG: the register */
+	int32_t cfa_off;    /* W_REG: the offset */
+	uint8_t where[NREGS]; /* enum where of each register */
+	int32_t val[NREGS];   /* W_CFAREL: offset; W_REG: register */
+};
+
+struct cie {
+	uint64_t code_align;
+	int64_t data_align;
+	uint8_t fde_enc;	  /* encoding of the FDE's addresses */
+	uint8_t signal;		  /* 'S': a signal trampoline */
+	int has_z;		  /* the FDE has augmentation data */
+	const uint8_t *insns, *end; /* initial instructions */
+};
+
+struct cursor {
+	const uint8_t *p, *end;
+	int bad; /* a read ran past end or was malformed */
+};
+
+static uint64_t rd_u(struct cursor *c, unsigned bytes)
+{
+	uint64_t v = 0;
+
+	if (c->bad || (size_t)(c->end - c->p) < bytes) {
+		c->bad = 1;
+		return 0;
+	}
+	memcpy(&v, c->p, bytes);
+	c->p += bytes;
+	return v;
+}
+
+static uint64_t rd_uleb(struct cursor *c)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (!c->bad) {
+		if (c->p >= c->end || shift > 63) {
+			c->bad = 1;
+			break;
+		}
+		uint8_t b = *c->p++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	return v;
+}
+
+static int64_t rd_sleb(struct cursor *c)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b = 0;
+
+	while (!c->bad) {
+		if (c->p >= c->end || shift > 63) {
+			c->bad = 1;
+			return 0;
+		}
+		b = *c->p++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	if (shift < 64 && (b & 0x40))
+		v |= ~0ull << shift;
+	return (int64_t)v;
+}
+
+/* Read a pointer of encoding enc (absolute, pc-relative, or relative to
+ * datarel when that is not 0).  Indirect pointers are read as the address
+ * of the pointer: no caller needs what they point to. */
+static uint64_t rd_enc(struct cursor *c, uint8_t enc, uintptr_t datarel)
+{
+	uintptr_t here = (uintptr_t)c->p;
+	uint64_t v;
+
+	if (enc == PE_OMIT)
+		return 0;
+	switch (enc & 0x0f) {
+	case 0x00: v = rd_u(c, 8); break;
+	case 0x01: v = rd_uleb(c); break;
+	case 0x02: v = rd_u(c, 2); break;
+	case 0x03: v = rd_u(c, 4); break;
+	case 0x04: v = rd_u(c, 8); break;
+	case 0x09: v = (uint64_t)rd_sleb(c); break;
+	case 0x0a: v = (uint64_t)(int64_t)(int16_t)rd_u(c, 2); break;
+	case 0x0b: v = (uint64_t)(int64_t)(int32_t)rd_u(c, 4); break;
+	case 0x0c: v = rd_u(c, 8); break;
+	default: c->bad = 1; return 0;
+	}
+	switch (enc & 0x70) {
+	case 0x00: break;
+	case PE_PCREL: v += here; break;
+	case PE_DATAREL:
+		if (!datarel)
+			c->bad = 1;
+		v += datarel;
+		break;
+	default: c->bad = 1;
+	}
+	return v;
+}
+
+/* Parse the CIE at p.  Return 0, or -1 for anything this file does not
+ * handle (libunwind then decides). */
+static int cie_parse(const uint8_t *p, struct cie *ci)
+{
+	struct cursor c = {p, p + 4, 0};
+	uint64_t len = rd_u(&c, 4);
+
+	if (!len || len == 0xffffffffu)
+		return -1;
+	c.end = c.p + len;
+	if (rd_u(&c, 4) != 0)
+		return -1; /* not a CIE */
+	uint8_t version = (uint8_t)rd_u(&c, 1);
+	if (version != 1 && version != 3)
+		return -1;
+	const char *aug = (const char *)c.p;
+	size_t aug_len = strnlen(aug, (size_t)(c.end - c.p));
+	if (c.bad || aug_len == (size_t)(c.end - c.p))
+		return -1;
+	c.p += aug_len + 1;
+	memset(ci, 0, sizeof(*ci));
+	ci->code_align = rd_uleb(&c);
+	ci->data_align = rd_sleb(&c);
+	uint64_t ra = version == 1 ? rd_u(&c, 1) : rd_uleb(&c);
+	if (ra != REG_RA)
+		return -1;
+	ci->fde_enc = 0; /* absptr unless 'R' says otherwise */
+	if (aug[0] == 'z') {
+		ci->has_z = 1;
+		uint64_t n = rd_uleb(&c);
+		if (c.bad || n > (uint64_t)(c.end - c.p))
+			return -1;
+		const uint8_t *aug_end = c.p + n;
+		for (size_t i = 1; i < aug_len && !c.bad; i++) {
+			if (aug[i] == 'R') {
+				ci->fde_enc = (uint8_t)rd_u(&c, 1);
+			} else if (aug[i] == 'L') {
+				(void)rd_u(&c, 1);
+			} else if (aug[i] == 'P') {
+				uint8_t enc = (uint8_t)rd_u(&c, 1);
+				if ((enc & 0x70) == 0x50) /* aligned: not seen on x86-64 */
+					return -1;
+				(void)rd_enc(&c, (uint8_t)(enc & 0x7f), 0);
+			} else if (aug[i] == 'S') {
+				ci->signal = 1;
+			} else {
+				break; /* as libunwind: the rest is skipped by length */
+			}
+		}
+		c.p = aug_end;
+	} else if (aug[0]) {
+		return -1;
+	}
+	if (c.bad)
+		return -1;
+	ci->insns = c.p;
+	ci->end = c.end;
+	return 0;
+}
+
+static int reg_ok(uint64_t r)
+{
+	return r < NREGS;
+}
+
+static void set_reg(struct cfi_row *row, uint64_t r, uint8_t where, int64_t val, int *bad)
+{
+	if (!reg_ok(r) || val != (int32_t)val) {
+		*bad = 1;
+		return;
+	}
+	row->where[r] = where;
+	row->val[r] = (int32_t)val;
+}
+
+/*
+ * Run call frame instructions [p, end) from location loc while loc <=
+ * target, as libunwind's run_cfi_program does.  init is the row after the
+ * CIE's instructions (for DW_CFA_restore), NULL while running those.
+ * Return 0, or -1 on anything malformed or unknown.
+ */
+static int cfi_run(const struct cie *ci, const uint8_t *p, const uint8_t *end, uint64_t loc, uint64_t target,
+		   struct cfi_row *row, const struct cfi_row *init)
+{
+	struct cursor c = {p, end, 0};
+	struct cfi_row saved[REMEMBER_MAX];
+	unsigned nsaved = 0;
+	int bad = 0;
+
+	while (c.p < c.end && loc <= target && !c.bad && !bad) {
+		uint8_t op = *c.p++;
+		uint64_t r, v;
+		switch (op & 0xc0) {
+		case 0x40: /* advance_loc */
+			loc += (op & 0x3f) * ci->code_align;
+			continue;
+		case 0x80: /* offset */
+			v = rd_uleb(&c);
+			set_reg(row, op & 0x3f, W_CFAREL, (int64_t)v * ci->data_align, &bad);
+			continue;
+		case 0xc0: /* restore */
+			r = op & 0x3f;
+			if (!init || !reg_ok(r))
+				return -1;
+			row->where[r] = init->where[r];
+			row->val[r] = init->val[r];
+			continue;
+		}
+		switch (op) {
+		case 0x00: /* nop */
+			break;
+		case 0x01: /* set_loc */
+			loc = rd_enc(&c, ci->fde_enc, 0);
+			break;
+		case 0x02: loc += rd_u(&c, 1) * ci->code_align; break;
+		case 0x03: loc += rd_u(&c, 2) * ci->code_align; break;
+		case 0x04: loc += rd_u(&c, 4) * ci->code_align; break;
+		case 0x05: /* offset_extended */
+			r = rd_uleb(&c);
+			v = rd_uleb(&c);
+			set_reg(row, r, W_CFAREL, (int64_t)v * ci->data_align, &bad);
+			break;
+		case 0x06: /* restore_extended */
+			r = rd_uleb(&c);
+			if (!init || !reg_ok(r))
+				return -1;
+			row->where[r] = init->where[r];
+			row->val[r] = init->val[r];
+			break;
+		case 0x07: /* undefined */
+			set_reg(row, rd_uleb(&c), W_UNDEF, 0, &bad);
+			break;
+		case 0x08: /* same_value */
+			set_reg(row, rd_uleb(&c), W_SAME, 0, &bad);
+			break;
+		case 0x09: /* register */
+			r = rd_uleb(&c);
+			v = rd_uleb(&c);
+			set_reg(row, r, W_REG, (int64_t)(v & 0x7fffffff), &bad);
+			break;
+		case 0x0a: /* remember_state */
+			if (nsaved == REMEMBER_MAX)
+				return -1;
+			saved[nsaved++] = *row;
+			break;
+		case 0x0b: /* restore_state */
+			if (!nsaved)
+				return -1;
+			*row = saved[--nsaved];
+			break;
+		case 0x0c: /* def_cfa */
+			r = rd_uleb(&c);
+			v = rd_uleb(&c);
+			if (!reg_ok(r) || v > INT32_MAX)
+				return -1;
+			row->cfa_where = W_REG;
+			row->cfa_reg = (uint8_t)r;
+			row->cfa_off = (int32_t)v;
+			break;
+		case 0x0d: /* def_cfa_register */
+			r = rd_uleb(&c);
+			if (!reg_ok(r))
+				return -1;
+			row->cfa_where = W_REG;
+			row->cfa_reg = (uint8_t)r;
+			break;
+		case 0x0e: /* def_cfa_offset */
+			v = rd_uleb(&c);
+			if (v > INT32_MAX)
+				return -1;
+			row->cfa_off = (int32_t)v;
+			break;
+		case 0x0f: /* def_cfa_expression */
+			row->cfa_where = W_EXPR;
+			v = rd_uleb(&c);
+			if (v > (uint64_t)(c.end - c.p))
+				return -1;
+			c.p += v;
+			break;
+		case 0x10: /* expression */
+		case 0x16: /* val_expression */
+			r = rd_uleb(&c);
+			set_reg(row, r, op == 0x10 ? W_EXPR : W_VALEXPR, 0, &bad);
+			v = rd_uleb(&c);
+			if (v > (uint64_t)(c.end - c.p))
+				return -1;
+			c.p += v;
+			break;
+		case 0x11: /* offset_extended_sf */
+			r = rd_uleb(&c);
+			set_reg(row, r, W_CFAREL, rd_sleb(&c) * ci->data_align, &bad);
+			break;
+		case 0x12: /* def_cfa_sf */
+			r = rd_uleb(&c);
+			if (!reg_ok(r))
+				return -1;
+			int64_t o = rd_sleb(&c) * ci->data_align;
+			if (o != (int32_t)o)
+				return -1;
+			row->cfa_where = W_REG;
+			row->cfa_reg = (uint8_t)r;
+			row->cfa_off = (int32_t)o;
+			break;
+		case 0x13: { /* def_cfa_offset_sf */
+			int64_t o2 = rd_sleb(&c) * ci->data_align;
+			if (o2 != (int32_t)o2)
+				return -1;
+			row->cfa_off = (int32_t)o2;
+			break;
+		}
+		case 0x2e: /* GNU_args_size */
+			(void)rd_uleb(&c);
+			break;
+		case 0x2f: /* GNU_negative_offset_extended */
+			r = rd_uleb(&c);
+			v = rd_uleb(&c);
+			set_reg(row, r, W_CFAREL, -((int64_t)v * ci->data_align), &bad);
+			break;
+		default: /* val_offset and anything else libunwind does not read */
+			return -1;
+		}
+	}
+	return c.bad || bad ? -1 : 0;
+}
+
+/*
+ * The rule for a row, with libunwind's classification of a frame
+ * (x86_64/Gstash_frame.c, and the stops of unw_step): a step when the
+ * CFA is rsp or rbp plus a constant, the return address is at CFA - 8 and
+ * rbp and rsp are unchanged or at CFA + a small constant; the last frame
+ * when the return address or rbp is undefined; otherwise a fallback, also
+ * for any expression or register-to-register rule (which libunwind's fast
+ * trace cannot evaluate either).
+ */
+static uint64_t rule_of_row(const struct cfi_row *row)
+{
+	if (row->cfa_where != W_REG || (row->cfa_reg != REG_RSP && row->cfa_reg != REG_RBP))
+		return rule_make(RULE_FALLBACK, 0, 0, 0);
+	for (unsigned r = 0; r < NREGS; r++)
+		if (row->where[r] == W_REG || row->where[r] == W_EXPR || row->where[r] == W_VALEXPR)
+			return rule_make(RULE_FALLBACK, 0, 0, 0);
+	if (row->where[REG_RA] == W_UNDEF || row->where[REG_RBP] == W_UNDEF)
+		return rule_make(RULE_LAST, 0, 0, 0);
+	if (row->where[REG_RA] != W_CFAREL || row->val[REG_RA] != -8)
+		return rule_make(RULE_FALLBACK, 0, 0, 0);
+	/* rsp at CFA + j is allowed and, as in Gtrace.c, not read: rsp = CFA */
+	if (row->where[REG_RSP] == W_CFAREL && (row->val[REG_RSP] == -1 || row->val[REG_RSP] >= 1 << 14 ||
+						row->val[REG_RSP] <= -(1 << 14)))
+		return rule_make(RULE_FALLBACK, 0, 0, 0);
+	int64_t bp = 0;
+	if (row->where[REG_RBP] == W_CFAREL) {
+		bp = row->val[REG_RBP];
+		if (bp == 0 || bp == -1 || bp >= 1 << 14 || bp <= -(1 << 14))
+			return rule_make(RULE_FALLBACK, 0, 0, 0);
+	}
+	if (row->cfa_reg == REG_RSP && row->cfa_off <= 0)
+		return rule_make(RULE_FALLBACK, 0, 0, 0); /* cannot be a frame */
+	return rule_make(RULE_STEP, row->cfa_reg == REG_RSP, row->cfa_off, bp);
+}
+
+/* The rule at pc in the FDE at fde (from .eh_frame_hdr's table). */
+static uint64_t rule_from_fde(const uint8_t *fde, uint64_t pc)
+{
+	const uint64_t fallback = rule_make(RULE_FALLBACK, 0, 0, 0);
+	struct cursor c = {fde, fde + 4, 0};
+	uint64_t len = rd_u(&c, 4);
+	struct cie ci;
+
+	if (!len || len == 0xffffffffu)
+		return fallback;
+	c.end = c.p + len;
+	const uint8_t *id_at = c.p;
+	uint32_t cie_off = (uint32_t)rd_u(&c, 4);
+	if (!cie_off || cie_parse(id_at - cie_off, &ci) || ci.signal)
+		return fallback;
+	uint64_t start = rd_enc(&c, ci.fde_enc, 0);
+	uint64_t range = rd_enc(&c, ci.fde_enc & 0x0f, 0);
+	if (ci.has_z) {
+		uint64_t n = rd_uleb(&c);
+		if (n > (uint64_t)(c.end - c.p))
+			return fallback;
+		c.p += n;
+	}
+	if (c.bad || pc < start || pc - start >= range)
+		return fallback; /* no FDE covers pc: libunwind guesses */
+	struct cfi_row row, init;
+	memset(&row, 0, sizeof(row));
+	if (cfi_run(&ci, ci.insns, ci.end, 0, UINT64_MAX, &row, NULL))
+		return fallback;
+	init = row;
+	if (cfi_run(&ci, c.p, c.end, start, pc, &row, &init))
+		return fallback;
+	return rule_of_row(&row);
+}
+
+/* The rule at pc in a module whose .eh_frame_hdr is at hdr. */
+static uint64_t rule_from_hdr(uintptr_t hdr, uint64_t pc)
+{
+	const uint64_t fallback = rule_make(RULE_FALLBACK, 0, 0, 0);
+	const uint8_t *h = (const uint8_t *)hdr;
+
+	if (h[0] != 1 || h[3] != (PE_DATAREL | PE_SDATA4))
+		return fallback; /* no binary search table: libunwind searches */
+	struct cursor c = {h + 4, h + 4 + 16, 0};
+	(void)rd_enc(&c, h[1], hdr);
+	uint64_t count = rd_enc(&c, h[2], hdr);
+	if (c.bad || !count)
+		return fallback;
+	const int32_t *tab = (const int32_t *)c.p; /* (start, fde) pairs, sorted */
+	int64_t rel = (int64_t)(pc - hdr);
+	uint64_t lo = 0, hi = count;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (tab[2 * mid] <= rel)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (tab[2 * lo] > rel)
+		return fallback;
+	return rule_from_fde((const uint8_t *)(hdr + (intptr_t)tab[2 * lo + 1]), pc);
+}
+
+struct find_ctx {
+	uint64_t pc;   /* the address to find a rule for */
+	uint64_t rule; /* the result */
+	int found;     /* a module holds pc */
+};
+
+static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct find_ctx *f = data;
+	uintptr_t hdr = 0;
+	int mine = 0;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && f->pc >= lo && f->pc < lo + ph->p_memsz)
+			mine = 1;
+		else if (ph->p_type == PT_GNU_EH_FRAME)
+			hdr = lo;
+	}
+	if (!mine)
+		return 0;
+	f->found = 1;
+	f->rule = hdr ? rule_from_hdr(hdr, f->pc) : rule_make(RULE_FALLBACK, 0, 0, 0);
+	return 1;
+}
+
+/* The rule of key (an address and its generation tag), from the table
+ * past its home slot, or computed and remembered (once per return address
+ * and generation). */
+static HS_NOINLINE uint64_t rule_slow(const struct rule_table *t, uint64_t key, uint64_t *misses)
+{
+	uint64_t i = rule_home(t, key);
+
+	for (unsigned n = 0; n < RULE_PROBES; n++, i = (i + 1) & t->mask) {
+		/* relaxed: see rule_put */
+		uint64_t k = atomic_load_rlx(&t->s[i].key);
+		if (!k)
+			break;
+		uint64_t v = atomic_load_rlx(&t->s[i].val);
+		if (k == key && v)
+			return v;
+	}
+	++*misses;
+	/* dl_iterate_phdr holds the loader's lock while we read the module's
+	 * tables: it cannot be unloaded under us */
+	struct find_ctx f = {key & (ADDR_LIMIT - 1), 0, 0};
+	dl_iterate_phdr(find_cb, &f);
+	if (!f.found)
+		return rule_make(RULE_FALLBACK, 0, 0, 0); /* not remembered: a module
+							   * may be loaded there later */
+	rule_put(key, f.rule);
+	return f.rule;
+}
+
+/* The rule of key (an address and its generation tag). */
+HS_INLINE uint64_t rule_get(const struct rule_table *t, uint64_t key, uint64_t *misses)
+{
+	const struct rule_slot *s = &t->s[rule_home(t, key)];
+
+	/* relaxed: see rule_put */
+	if (HS_LIKELY(atomic_load_rlx(&s->key) == key)) {
+		uint64_t v = atomic_load_rlx(&s->val);
+		if (HS_LIKELY(v != 0))
+			return v;
+	}
+	return rule_slow(t, key, misses);
+}
+
+void unwind_modules_changed(void)
+{
+	/* relaxed: a capture that reads the old generation is unwinding a
+	 * stack through code that is still mapped (or the program unloads
+	 * code it is running, which no tracer can follow) */
+	uint32_t g = atomic_fetch_add_rlx(&rules_gen, 1) + 1;
+	if (!(g & 0xffff)) {
+		/* the 16-bit tags wrap: start a fresh table, so that no rule
+		 * 65536 generations old is found (the old table stays mapped for
+		 * readers; once per 65536 dlcloses) */
+		struct rule_table *x = rule_table_new(RULE_TABLE_MIN);
+		if (x)
+			/* release: readers that load x see it empty */
+			atomic_store_rel(&rules_now, x);
+		atomic_fetch_add_rlx(&rules_gen, 1); /* relaxed: as above; tag 0 is
+						      * never used */
+	}
+}
+
+/* ---- memo ------------------------------------------------------------------ */
+
+struct memo_frame {
+	uint64_t sp;	/* rsp in this frame (the CFA of the frame inside it) */
+	uint64_t bp;	/* rbp in this frame */
+	uint64_t hash;	/* unwind_hash of this frame and all outer ones */
+	int64_t bp_off; /* the step out of this frame read rbp at the outer
+			 * frame's sp + bp_off (0: it did not read rbp) */
+};
+
+struct unwind_memo {
+	uint32_t owner;	   /* thread index of the thread that used it last */
+	uint32_t gen;	   /* rules_gen its frames were made with */
+	uint32_t top;	   /* position of the innermost frame; CAP: empty */
+	uint32_t id;	   /* stack id of its frames, 0 = unknown */
+	uint64_t end_addr; /* the word whose value (end_val < MIN_IP) ended the
+			    * stack, or 0 when a rule did */
+	uint64_t end_val;
+	_Atomic uint64_t stat[6]; /* struct unwind_stats, in its order; relaxed */
+	uint64_t ip[CAP];	 /* pc of each frame (positions top..CAP-1) */
+	struct memo_frame f[CAP];
+	uint64_t new_ip[CAP];	   /* frames a capture steps before it meets
+				    * the memo, innermost first */
+	struct memo_frame new_f[CAP];
+};
+
+enum { ST_CAPTURES, ST_FALLBACKS, ST_REPEATS, ST_REUSED, ST_STEPPED, ST_MISSES };
+
+HS_INLINE void memo_count(struct unwind_memo *m, unsigned what, uint64_t n)
+{
+	/* relaxed: only the owner writes; stack_verify's report reads */
+	atomic_store_rlx(&m->stat[what], atomic_load_rlx(&m->stat[what]) + n);
+}
+
+struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
+{
+	/* acquire: pairs with the release below */
+	struct unwind_memo *m = atomic_load_acq(&memos[slot]);
+
+	if (HS_UNLIKELY(!m)) {
+		/* only the ring's owner maps its memo: no race for the slot */
+		m = arena_map_mmap(sizeof(*m));
+		if (!m)
+			return NULL;
+		m->top = CAP;
+		m->owner = owner;
+		/* release: stack_verify's report sees a complete memo */
+		atomic_store_rel(&memos[slot], m);
+	}
+	if (HS_UNLIKELY(m->owner != owner)) {
+		m->owner = owner;
+		m->top = CAP;
+	}
+	return m;
+}
+
+void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
+{
+	m->id = id;
+}
+
+/*
+ * Do the memo's steps out of position p, and its end, still read what they
+ * read?  Word by word in the order the unwind read them: each address is
+ * one a full unwind from frame p would read, given the words before it.
+ */
+static bool memo_holds_from(const struct unwind_memo *m, uint32_t p)
+{
+	for (; p + 1 < CAP; p++) {
+		const struct memo_frame *outer = &m->f[p + 1];
+		if (*(const uint64_t *)(outer->sp - 8) != m->ip[p + 1])
+			return false;
+		if (m->f[p].bp_off && *(const uint64_t *)(outer->sp + m->f[p].bp_off) != outer->bp)
+			return false;
+	}
+	return !m->end_addr || *(const uint64_t *)m->end_addr == m->end_val;
+}
+
+/* Fill out from the memo's frames. */
+static void memo_result(struct unwind_memo *m, struct unwind_stack *out)
+{
+	uint32_t depth = CAP - m->top;
+
+	out->ips = &m->ip[m->top];
+	if (depth <= frames_max) {
+		out->n = depth;
+		out->hash = m->f[m->top].hash;
+	} else {
+		out->n = frames_max;
+		out->hash = unwind_hash(out->ips, frames_max);
+	}
+	out->id = m->id;
+}
+
+/* Put the k new frames below position p (the memo's frame they lead to, or
+ * CAP), and hash them in. */
+static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
+{
+	uint32_t top = p - k;
+
+	memcpy(&m->ip[top], m->new_ip, k * sizeof(m->ip[0]));
+	memcpy(&m->f[top], m->new_f, k * sizeof(m->f[0]));
+	uint64_t h = p < CAP ? m->f[p].hash : UNWIND_HASH_SEED;
+	for (uint32_t q = p; q-- > top;) {
+		h = unwind_hash_step(h, m->ip[q]);
+		m->f[q].hash = h;
+	}
+	m->top = top;
+	if (k)
+		m->id = 0;
+}
+
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, struct unwind_stack *out)
+{
+	/* acquire: pairs with the release that published the table */
+	const struct rule_table *tab = atomic_load_acq(&rules_now);
+	/* relaxed: see unwind_modules_changed */
+	uint32_t gen = atomic_load_rlx(&rules_gen);
+	uint64_t tag = (uint64_t)(gen & 0xffff) << TAG_SHIFT, misses = 0, key = ip | tag, v, cfa;
+	uint32_t k = 0, p = m->gen == gen ? m->top : CAP;
+	uint64_t next_sp = p < CAP ? m->f[p].sp : UINT64_MAX; /* the memo's frame p */
+
+	memo_count(m, ST_CAPTURES, 1);
+	/* The shim's frames: the first is the caller's, at its exact pc. */
+	for (unsigned i = 0;; i++) {
+		v = rule_get(tab, key, &misses);
+		if (rule_kind(v) != RULE_STEP || i == SHIM_FRAMES_MAX)
+			goto fallback;
+		cfa = ((v & RULE_RSP) ? sp : bp) + (uint64_t)rule_off(v);
+		ip = *(const uint64_t *)(cfa - 8);
+		if (rule_bp(v))
+			bp = *(const uint64_t *)(cfa + (uint64_t)rule_bp(v));
+		sp = cfa;
+		if (!ip_ok(ip))
+			goto fallback;
+		if (ip < self_lo || ip >= self_hi)
+			break;
+		key = (ip - 1) | tag;
+	}
+	/* The program's frames, until one is the memo's or the stack ends. */
+	for (;;) {
+		if (sp >= next_sp) {
+			while (next_sp < sp)
+				next_sp = ++p < CAP ? m->f[p].sp : UINT64_MAX;
+			if (sp == next_sp && m->ip[p] == ip && m->f[p].bp == bp && p >= k && memo_holds_from(m, p)) {
+				memo_splice(m, p, k);
+				memo_count(m, k ? ST_STEPPED : ST_REPEATS, k ? k : 1);
+				memo_count(m, ST_REUSED, CAP - p);
+				goto done;
+			}
+		}
+		if (k == CAP)
+			goto fallback; /* deeper than a memo: libunwind */
+		m->new_ip[k] = ip;
+		struct memo_frame *nf = &m->new_f[k++];
+		nf->sp = sp;
+		nf->bp = bp;
+		v = rule_get(tab, (ip - 1) | tag, &misses);
+		if (rule_kind(v) != RULE_STEP) {
+			if (rule_kind(v) != RULE_LAST)
+				goto fallback;
+			nf->bp_off = 0;
+			m->end_addr = 0;
+			goto complete;
+		}
+		cfa = ((v & RULE_RSP) ? sp : bp) + (uint64_t)rule_off(v);
+		ip = *(const uint64_t *)(cfa - 8);
+		nf->bp_off = rule_bp(v);
+		if (nf->bp_off)
+			bp = *(const uint64_t *)(cfa + (uint64_t)nf->bp_off);
+		sp = cfa;
+		if (!ip_ok(ip)) {
+			if (ip >= MIN_IP)
+				goto fallback; /* not a user address: libunwind decides */
+			m->end_addr = cfa - 8;
+			m->end_val = ip;
+			goto complete;
+		}
+	}
+complete:
+	/* the whole stack is new: it replaces the memo */
+	memo_splice(m, CAP, k);
+	m->gen = gen;
+	memo_count(m, ST_STEPPED, k);
+done:
+	if (misses)
+		memo_count(m, ST_MISSES, misses);
+	memo_result(m, out);
+	return UNWIND_OK;
+fallback:
+	if (misses)
+		memo_count(m, ST_MISSES, misses);
+	memo_count(m, ST_FALLBACKS, 1);
+	m->top = CAP;
+	return UNWIND_FALLBACK;
+}
+
+/* ---- set-up and statistics ------------------------------------------------- */
+
+int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
+{
+	struct rule_table *t = rule_table_new(RULE_TABLE_MIN);
+
+	if (!t)
+		return -ENOMEM;
+	frames_max = max_frames;
+	self_lo = skip_lo;
+	self_hi = skip_hi;
+	/* release: publish the empty table */
+	atomic_store_rel(&rules_now, t);
+	return 0;
+}
+
+void unwind_stats_get(struct unwind_stats *s)
+{
+	uint64_t sum[6] = {0};
+
+	for (uint32_t i = 0; i < RINGS_MAX; i++) {
+		/* acquire: pairs with the release in unwind_memo_get */
+		const struct unwind_memo *m = atomic_load_acq(&memos[i]);
+		for (unsigned j = 0; m && j < 6; j++)
+			sum[j] += atomic_load_rlx(&m->stat[j]); /* relaxed: counts */
+	}
+	s->captures = sum[ST_CAPTURES];
+	s->fallbacks = sum[ST_FALLBACKS];
+	s->repeats = sum[ST_REPEATS];
+	s->reused = sum[ST_REUSED];
+	s->stepped = sum[ST_STEPPED];
+	s->rule_misses = sum[ST_MISSES];
+}

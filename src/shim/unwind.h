@@ -1,0 +1,95 @@
+/*
+ * unwind.h - x86-64 stack capture whose cost follows what changed since the
+ * thread's previous capture, not the depth of the stack.
+ * HOOK-SAFE.
+ *
+ * The stack is, by definition, what libunwind's unw_backtrace returns.
+ * unwind_capture computes the same frames itself in the common case, and
+ * says UNWIND_FALLBACK when it meets anything else, for the caller to run
+ * unw_backtrace.  See unwind.c for how, and why it is exact.
+ */
+#ifndef HS_SHIM_UNWIND_H
+#define HS_SHIM_UNWIND_H
+
+#include <stdint.h>
+
+#include "util/compiler.h"
+
+/* Frames a memo holds: deeper stacks are captured, not remembered. */
+#define UNWIND_MEMO_FRAMES 256
+
+/* unwind_capture's answers. */
+#define UNWIND_OK 0
+#define UNWIND_FALLBACK (-1) /* a frame only libunwind can step: ask it */
+
+/* One thread's previous capture (unwind.c).  Used by one thread at a time. */
+struct unwind_memo;
+
+/* A capture: valid until the memo's next capture. */
+struct unwind_stack {
+	const uint64_t *ips; /* innermost first */
+	uint32_t n;	     /* frames, at most max_frames */
+	uint32_t id;	     /* stack id of these very frames last time, or 0 */
+	uint64_t hash;	     /* stack_hash(ips, n) */
+};
+
+/* Set up the rule table.  max_frames bounds every capture; [skip_lo,
+ * skip_hi) is the shim's code, whose frames are dropped from the top.
+ * Return 0 or -ENOMEM. */
+int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi);
+
+/* The memo of ring slot `slot` (0 <= slot < RINGS_MAX), made on first use,
+ * reset when `owner` (a thread index) is not the thread that used it last.
+ * The caller must own the ring: nobody else uses its memo meanwhile.
+ * NULL if it cannot be mapped. */
+struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner);
+
+/* Registers of the frame that calls UNWIND_HERE: its pc, sp and rbp, all
+ * read at one instruction, whose CFI row describes them. */
+#define UNWIND_HERE(ip, sp, bp) \
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp))
+
+/* Capture the stack from the frame whose registers UNWIND_HERE read (a
+ * frame of the shim, which must still be live): UNWIND_OK with *out set,
+ * or UNWIND_FALLBACK.  m may not be NULL. */
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, struct unwind_stack *out);
+
+/* The caller interned m's last capture as id: a repeat returns it. */
+void unwind_memo_set_id(struct unwind_memo *m, uint32_t id);
+
+/* A module may have gone (dlclose): rules and memos made so far are stale.
+ * Call before and after the unload. */
+void unwind_modules_changed(void);
+
+/* What the capture paths did, for stack_verify's report (relaxed counts). */
+struct unwind_stats {
+	uint64_t captures;  /* unwind_capture calls */
+	uint64_t fallbacks; /* of them, UNWIND_FALLBACK */
+	uint64_t repeats;   /* the very stack of the thread's previous capture */
+	uint64_t reused;    /* frames taken from the memo, validated */
+	uint64_t stepped;   /* frames of the program stepped by rule */
+	uint64_t rule_misses; /* rules computed from .eh_frame */
+};
+void unwind_stats_get(struct unwind_stats *s);
+
+/* The hash of a stack (ips innermost first), as interning uses it.  It
+ * runs from the outermost frame in, so that a memo can keep the hash of
+ * every suffix. */
+#define UNWIND_HASH_SEED 0x6a09e667f3bcc909ull
+
+HS_INLINE uint64_t unwind_hash_step(uint64_t h, uint64_t ip)
+{
+	h = (h ^ ip) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 32);
+}
+
+HS_INLINE uint64_t unwind_hash(const uint64_t *ips, uint32_t n)
+{
+	uint64_t h = UNWIND_HASH_SEED;
+
+	while (n--)
+		h = unwind_hash_step(h, ips[n]);
+	return h;
+}
+
+#endif

@@ -1,0 +1,367 @@
+/* Description: stacks that are hard to unwind incrementally, for the
+ * stack_verify=1 test (tests/integration.sh): every allocation's stack is
+ * compared with a full unwind, and must be the same.  Built with -O2 and
+ * no frame pointers, so that the unwinder follows the CFI: some frames are
+ * rsp-based, some rbp-based (variable-length arrays).  argv[1] picks what
+ * the program does between its allocations, each at varying depths:
+ *   longjmp   leaves deep call chains by longjmp, then calls again
+ *   coro      switches between coroutines on their own stacks
+ *             (swapcontext), then frees those stacks and makes new ones
+ *   signal    allocates in a signal handler (raise and an interval timer)
+ *   threads   four threads at once
+ *   fork      a forked child allocates, from the stack its parent had
+ *   exec      execs itself ("exec-child"), which allocates
+ *   dlswap    dlopens libstacks_a.so and allocates through it, dlcloses
+ *             it, dlopens libstacks_b.so (the same code, other frame
+ *             sizes: tests/progs/libstacks.c) and allocates through that,
+ *             and a again; prints "same_base=1" when all three were
+ *             loaded at the same address
+ *   deep      recursion deeper than max_frames and than the memo
+ * Prints "MODE ok allocations=N" (N: mallocs this process made outside
+ * signal handlers). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+static _Atomic unsigned long allocations; /* outside signal handlers */
+static void *volatile sink;
+static volatile sig_atomic_t in_handler;
+
+/* Keep a frame's buffer (and so the frame) alive past a call. */
+static inline void keep(volatile char *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+/* malloc, counted, and freed at once. */
+static void touch(size_t n)
+{
+	char *p = malloc(n);
+	if (!in_handler)
+		allocations++;
+	if (p)
+		p[0] = (char)n;
+	sink = p;
+	free(p);
+}
+
+/* Two kinds of frames: a fixed frame (CFA = rsp + k) and a variable-length
+ * array (CFA = rbp + 16), alternating with the depth. */
+__attribute__((noinline)) static void down_fixed(int d, size_t n);
+
+__attribute__((noinline)) static void down_vla(int d, size_t n)
+{
+	volatile char buf[16 + (d & 7) * 8];
+	buf[0] = (char)d;
+	if (d <= 0) {
+		touch(n + buf[0]);
+		return;
+	}
+	if (d % 3 == 0)
+		touch(n);
+	down_fixed(d - 1, n);
+	keep(buf);
+}
+
+__attribute__((noinline)) static void down_fixed(int d, size_t n)
+{
+	volatile char buf[48];
+	buf[0] = (char)d;
+	if (d <= 0) {
+		touch(n);
+		return;
+	}
+	if (d % 4 == 1)
+		touch(n + 1);
+	down_vla(d - 1, n);
+	keep(buf);
+}
+
+/* A pattern of depths that makes consecutive stacks share some frames. */
+static void wander(unsigned rounds, unsigned seed)
+{
+	for (unsigned i = 0; i < rounds; i++) {
+		seed = seed * 1103515245u + 12345u;
+		down_fixed((int)((seed >> 16) % 24), 24 + (seed >> 8) % 64);
+	}
+}
+
+/* ---- longjmp -------------------------------------------------------------- */
+
+static jmp_buf jump_back;
+
+__attribute__((noinline)) static void dive(int d, int target)
+{
+	volatile char buf[40];
+	buf[0] = (char)d;
+	touch(32 + (size_t)d);
+	if (d == target)
+		longjmp(jump_back, 1);
+	if (d & 1)
+		down_vla(d % 5, 40);
+	if (d < 100)
+		dive(d + 1, target);
+	keep(buf);
+}
+
+static void mode_longjmp(void)
+{
+	for (int i = 0; i < 800; i++) {
+		if (!setjmp(jump_back))
+			dive(0, (i * 7) % 37);
+		touch(16);
+		if (i % 3 == 0)
+			wander(2, (unsigned)i);
+	}
+}
+
+/* ---- coroutines ------------------------------------------------------------ */
+
+#define CORO_N 3
+#define CORO_STACK (128 * 1024)
+
+static ucontext_t main_ctx, coro_ctx[CORO_N];
+static void *coro_stack[CORO_N];
+static volatile int coro_round;
+
+static void coro_body(int id)
+{
+	for (;;) {
+		down_fixed(id * 3 + coro_round % 5, 20 + (size_t)id);
+		swapcontext(&coro_ctx[id], &main_ctx);
+	}
+}
+
+__attribute__((noinline)) static void coro_body2(int id)
+{
+	volatile char pad[200];
+	pad[0] = (char)id;
+	for (;;) {
+		down_vla(id + coro_round % 7, 30 + (size_t)id);
+		swapcontext(&coro_ctx[id], &main_ctx);
+		keep(pad);
+	}
+}
+
+static void coro_start(void (*body)(int))
+{
+	for (int i = 0; i < CORO_N; i++) {
+		coro_stack[i] = mmap(NULL, CORO_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (coro_stack[i] == MAP_FAILED)
+			exit(1);
+		getcontext(&coro_ctx[i]);
+		coro_ctx[i].uc_stack.ss_sp = coro_stack[i];
+		coro_ctx[i].uc_stack.ss_size = CORO_STACK;
+		coro_ctx[i].uc_link = &main_ctx;
+		makecontext(&coro_ctx[i], (void (*)(void))body, 1, i);
+	}
+}
+
+static void coro_stop(void)
+{
+	for (int i = 0; i < CORO_N; i++)
+		munmap(coro_stack[i], CORO_STACK);
+}
+
+static void mode_coro(void)
+{
+	for (int gen = 0; gen < 4; gen++) {
+		coro_start(gen & 1 ? coro_body2 : coro_body);
+		for (int r = 0; r < 600; r++) {
+			coro_round = r;
+			swapcontext(&main_ctx, &coro_ctx[r % CORO_N]);
+			touch(8);
+			if (r % 5 == 0)
+				wander(1, (unsigned)r);
+		}
+		coro_stop();
+	}
+}
+
+/* ---- signals --------------------------------------------------------------- */
+
+static volatile sig_atomic_t handled;
+
+/* Its allocations are not counted: one that interrupts the shim itself is
+ * recorded without a stack (and so not checked). */
+static void on_signal(int sig)
+{
+	in_handler++;
+	down_vla(sig % 4 + 2, 72);
+	in_handler--;
+	handled++;
+}
+
+static void mode_signal(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {{0, 200}, {0, 200}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int i = 0; i < 8000; i++) {
+		wander(1, (unsigned)i);
+		if (i % 20 == 0)
+			raise(SIGUSR1);
+	}
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	fprintf(stderr, "signals handled: %d\n", (int)handled);
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+static void *thread_main(void *arg)
+{
+	wander(6000, (unsigned)(uintptr_t)arg);
+	return NULL;
+}
+
+static void mode_threads(void)
+{
+	pthread_t t[4];
+	for (uintptr_t i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, thread_main, (void *)(i + 1));
+	wander(2000, 99);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* ---- fork and exec --------------------------------------------------------- */
+
+__attribute__((noinline)) static void fork_here(int d)
+{
+	if (d > 0) {
+		touch(48);
+		fork_here(d - 1);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* the child's first stacks share frames with the parent's last */
+		touch(48);
+		wander(3000, 5);
+		printf("fork-child ok allocations=%lu\n", allocations);
+		exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		exit(1);
+}
+
+static void mode_fork(void)
+{
+	wander(2000, 3);
+	fork_here(6);
+	wander(2000, 4);
+}
+
+static void mode_exec(const char *self)
+{
+	wander(2000, 7);
+	fflush(stdout);
+	execl(self, self, "exec-child", (char *)NULL);
+	perror("execl");
+	exit(1);
+}
+
+/* ---- dlclose, and another library at the same address ---------------------- */
+
+static uintptr_t load_and_work(const char *dir, const char *name, int depth)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		fprintf(stderr, "dlopen: %s\n", dlerror());
+		exit(1);
+	}
+	unsigned long (*work)(int, int) = (unsigned long (*)(int, int))dlsym(h, "stacks_work");
+	struct link_map *lm = NULL;
+	if (!work || dlinfo(h, RTLD_DI_LINKMAP, &lm)) {
+		fprintf(stderr, "dlsym: %s\n", dlerror());
+		exit(1);
+	}
+	allocations += work(depth, 500);
+	uintptr_t base = lm->l_addr;
+	dlclose(h);
+	return base;
+}
+
+static void mode_dlswap(const char *self)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", self);
+	*strrchr(dir, '/') = 0;
+	uintptr_t a = load_and_work(dir, "libstacks_a.so", 9);
+	uintptr_t b = load_and_work(dir, "libstacks_b.so", 9);
+	uintptr_t a2 = load_and_work(dir, "libstacks_a.so", 11);
+	printf("same_base=%d\n", a == b && b == a2);
+}
+
+/* ---- deep ------------------------------------------------------------------ */
+
+__attribute__((noinline)) static void deep(int d, int at)
+{
+	volatile char buf[24];
+	buf[0] = (char)d;
+	if (d % at == 0)
+		touch(64);
+	if (d > 0)
+		deep(d - 1, at);
+	keep(buf);
+}
+
+static void mode_deep(void)
+{
+	for (int i = 0; i < 200; i++)
+		deep(300 + i % 3, 37 + i % 5); /* deeper than the memo (256) */
+	for (int i = 0; i < 500; i++)
+		deep(70 + i % 9, 7);		/* deeper than max_frames (64) */
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "longjmp"))
+		mode_longjmp();
+	else if (!strcmp(mode, "coro"))
+		mode_coro();
+	else if (!strcmp(mode, "signal"))
+		mode_signal();
+	else if (!strcmp(mode, "threads"))
+		mode_threads();
+	else if (!strcmp(mode, "fork"))
+		mode_fork();
+	else if (!strcmp(mode, "exec"))
+		mode_exec(argv[0]);
+	else if (!strcmp(mode, "exec-child"))
+		wander(2000, 8);
+	else if (!strcmp(mode, "dlswap"))
+		mode_dlswap(argv[0]);
+	else if (!strcmp(mode, "deep"))
+		mode_deep();
+	else {
+		fprintf(stderr, "usage: stacks longjmp|coro|signal|threads|fork|exec|dlswap|deep\n");
+		return 2;
+	}
+	printf("%s ok allocations=%lu\n", mode, allocations);
+	return 0;
+}
