@@ -250,13 +250,12 @@ static HS_NOINLINE int libunwind_steps(void **ips, int max)
 static HS_NOINLINE unsigned full_unwind(uint64_t *out)
 {
 	void *ips[OPT_MAX_FRAMES_LIMIT + SKIP_SLACK];
-	int n = libunwind_steps(ips, (int)(frames_max + SKIP_SLACK));
 
 	/* The hook's guard is held (libunwind's own allocations come back as
 	 * nested calls), and no lock of ours: the unwinder is a call out. */
 	HS_ASSERT(tls.depth > 0);
 	HS_ASSERT(spin_none_held());
-	int n = unw_backtrace(ips, (int)(frames_max + SKIP_SLACK));
+	int n = libunwind_steps(ips, (int)(frames_max + SKIP_SLACK));
 	int skip = 0;
 
 	while (skip < n && (uintptr_t)ips[skip] >= self_lo && (uintptr_t)ips[skip] < self_hi)

@@ -60,6 +60,7 @@
 #include "shim/arena_map.h"
 #include "shim/rings.h"
 #include "util/atomic.h"
+#include "util/hooksafe.h"
 
 #define CAP UNWIND_MEMO_FRAMES
 #define MIN_IP 0x4000 /* below this a return address ends the stack (as Gtrace.c) */
@@ -364,9 +365,10 @@ static int cie_parse(const uint8_t *p, struct cie *ci)
 	if (version != 1 && version != 3)
 		return -1;
 	const char *aug = (const char *)c.p;
-	size_t aug_len = strnlen(aug, (size_t)(c.end - c.p));
-	if (c.bad || aug_len == (size_t)(c.end - c.p))
+	const char *aug_nul = c.bad ? NULL : memchr(aug, 0, (size_t)(c.end - c.p));
+	if (!aug_nul)
 		return -1;
+	size_t aug_len = (size_t)(aug_nul - aug);
 	c.p += aug_len + 1;
 	memset(ci, 0, sizeof(*ci));
 	ci->code_align = rd_uleb(&c);
