@@ -8,7 +8,8 @@
 #
 #   bash tests/report.sh            (make check runs it)
 #   REPORT_SCREENSHOT=FILE.png bash tests/report.sh   also saves the
-#                                   screenshot of the python3 report
+#                                   screenshot of the python3 report (the
+#                                   README's tools/report/screenshot.png)
 #
 # Ends with one line "report: N passed, M failed"; exits 1 if M > 0.
 set -u
@@ -174,9 +175,11 @@ PYEOF
 		fail report-python "no trace: $(head -c 300 "$T/py.out")"
 		return
 	}
-	page py report-python || return
+	# B is snapshot 3: the top table shows it, as `top --snapshot 3` does
+	"$HS" top "$T/py.hst" --snapshot 3 --format json >"$T/py.top3.json"
+	page py report-python --from 0 --to 3 || return
 	browse report-python "$T/py.html" --steps 4 --info "$T/py.info.json" --leaks "$T/py.leaks.json" \
-		--top "$T/py.top.json" --click-flame ${REPORT_SCREENSHOT:+--screenshot "$REPORT_SCREENSHOT" --clip 1500}
+		--top "$T/py.top3.json" --click-flame ${REPORT_SCREENSHOT:+--screenshot "$REPORT_SCREENSHOT" --clip 1500}
 }
 
 # Temporary allocations (tests/progs/temporary.c): the page's table and

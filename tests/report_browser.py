@@ -373,13 +373,6 @@ def check_one(b, args):
         b.pump(0.02)
     out = b.eval(EXTRACT) if ready else {"ready": None}
     out["wall_to_ready_s"] = round(time.time() - t0, 3)
-    if "--click-flame" in args and ready:
-        found = b.eval(FIND_FRAME)
-        out["flame"] = {"full": found["full"], "frame": found["frame"]}
-        if found["frame"]:
-            f = found["frame"]
-            b.click(f["x"], f["y"])
-            out["flame"]["after"] = b.eval(WIDTH_OF % json.dumps(f["name"]))
     if shot:
         params = {"format": "png"}
         if clip:
@@ -389,6 +382,13 @@ def check_one(b, args):
         data = b.send("Page.captureScreenshot", params)["data"]
         with open(shot, "wb") as f:
             f.write(base64.b64decode(data))
+    if "--click-flame" in args and ready:
+        found = b.eval(FIND_FRAME)
+        out["flame"] = {"full": found["full"], "frame": found["frame"]}
+        if found["frame"]:
+            f = found["frame"]
+            b.click(f["x"], f["y"])
+            out["flame"]["after"] = b.eval(WIDTH_OF % json.dumps(f["name"]))
     # let late events (a failed load, an error in a timer) arrive
     b.pump(0.1)
     errs = errors_of([e for e in b.events if e.get("sessionId") == b.session], url)

@@ -9,8 +9,10 @@
 #include "analyze/report.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/hashmap.h"
 #include "util/json.h"
 
 extern const char hs_report_html[], hs_report_css[], hs_report_js_util[], hs_report_js_chart[],
@@ -182,16 +184,50 @@ static void frames(FILE *f, const struct hs_report *r)
 	fputs("]", f);
 }
 
-static void stacks(FILE *f, const struct hs_report *r)
+/*
+ * The stacks as a tree of their frames from the outermost in: node i is
+ * [parent node (-1: none), frame], written flat as stack_nodes, and each
+ * stack is the node of its allocation site.  Stacks share their callers'
+ * frames (a C program's main, an interpreter's loop), so the tree is a
+ * fraction of the stacks written out.  Return 0 or -ENOMEM.
+ */
+static int stacks(FILE *f, const struct hs_report *r)
 {
-	fputs("[", f);
-	for (uint32_t i = 0; i < r->nstacks; i++) {
-		fputs(i ? ",[" : "[", f);
-		for (uint32_t k = 0; k < r->stack_depth[i]; k++)
-			fprintf(f, "%s%u", k ? "," : "", r->stacks[i][k]);
-		fputs("]", f);
+	struct hashmap child;	/* (parent + 1) << 32 | frame -> node + 1 */
+	int64_t *leaf = calloc(r->nstacks + 1, sizeof(*leaf));
+	uint64_t nodes = 0;
+
+	if (!leaf || hashmap_init(&child, 1024)) {
+		free(leaf);
+		return -ENOMEM;
 	}
+	fputs("\"stack_nodes\": [", f);
+	for (uint32_t i = 0; i < r->nstacks; i++) {
+		int64_t node = -1;
+		for (uint32_t k = r->stack_depth[i]; k-- > 0;) {
+			uint64_t key = ((uint64_t)(node + 1) << 32 | r->stacks[i][k]) + 1;
+			uint64_t *v = hashmap_get(&child, key);
+			if (v) {
+				node = (int64_t)*v - 1;
+				continue;
+			}
+			if (hashmap_put(&child, key, nodes + 1)) {
+				hashmap_free(&child);
+				free(leaf);
+				return -ENOMEM;
+			}
+			fprintf(f, "%s%lld,%u", nodes ? "," : "", (long long)node, r->stacks[i][k]);
+			node = (int64_t)nodes++;
+		}
+		leaf[i] = node;
+	}
+	fputs("],\n\"stacks\": [", f);
+	for (uint32_t i = 0; i < r->nstacks; i++)
+		fprintf(f, "%s%lld", i ? "," : "", (long long)leaf[i]);
 	fputs("]", f);
+	hashmap_free(&child);
+	free(leaf);
+	return 0;
 }
 
 static void prof(FILE *f, const struct report_profile *p)
@@ -342,7 +378,7 @@ static void title(FILE *f, const struct hs_report *r)
 	fprintf(f, " (pid %u%s)", r->t[0]->pid, r->ntraces > 1 ? " and more" : "");
 }
 
-static void model(FILE *f, const struct hs_report *r)
+static int model(FILE *f, const struct hs_report *r)
 {
 	fputs("{\"schema\": 1, \"traces\": ", f);
 	traces(f, r);
@@ -358,8 +394,9 @@ static void model(FILE *f, const struct hs_report *r)
 	fprintf(f, ",\n\"from\": %d, \"to\": %d, \"peak_point\": %d", r->from, r->to, r->peak);
 	fputs(",\n\"frames\": ", f);
 	frames(f, r);
-	fputs(",\n\"stacks\": ", f);
-	stacks(f, r);
+	fputs(",\n", f);
+	if (stacks(f, r))
+		return -ENOMEM;
 	fputs(",\n\"live\": [", f);
 	for (int p = 0; p < r->npoints; p++) {
 		fputs(p ? ",\n" : "", f);
@@ -390,6 +427,7 @@ static void model(FILE *f, const struct hs_report *r)
 	fputs(",\n\"baseline\": ", f);
 	baseline(f, r);
 	fputs("}", f);
+	return 0;
 }
 
 int hs_render_html(FILE *f, const struct hs_report *r)
@@ -409,7 +447,8 @@ int hs_render_html(FILE *f, const struct hs_report *r)
 			fputs(hs_report_css, f);
 			p += 4;
 		} else if (!strncmp(p, "@DATA@", 6)) {
-			model(f, r);
+			if (model(f, r))
+				return -ENOMEM;
 			p += 5;
 		} else if (!strncmp(p, "@JS@", 4)) {
 			for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++)

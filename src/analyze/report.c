@@ -25,8 +25,9 @@
 #define GRID_POINTS 12	      /* fill up to this many with evenly spaced times */
 #define KEYS_PER_POINT 50     /* largest keys kept per point and grouping */
 #define MAX_LINES 200	      /* lines of growth, allocating, temporary, baseline */
-#define PROFILE_MAX 5000      /* stacks kept per profile */
-#define PROFILE_REST 2000     /* ... until all but 1/PROFILE_REST of it is covered */
+#define PROFILE_MAX 2000      /* stacks kept per profile */
+#define PROFILE_REST 1000     /* ... until all but 1/PROFILE_REST of it is covered:
+			       * a frame of 1/1000 of the graph is a pixel wide */
 #define MAX_LOSS 500	      /* loss records kept */
 #define MAX_MEMBERS 64	      /* members kept per cycle */
 

@@ -26,8 +26,20 @@
 		}
 	}
 
+	/* The stacks of the model as frame ids, allocation site first, from the
+	 * tree the C side writes (stack_nodes: parent, frame pairs; each stack
+	 * its allocation site's node). */
+	function unfold(nodes, leaves) {
+		return leaves.map(function (n) {
+			var frames = [];
+			for (; n >= 0; n = nodes[2 * n]) frames.push(nodes[2 * n + 1]);
+			return frames;
+		});
+	}
+
 	function main() {
 		var D = JSON.parse(document.getElementById("heapsnap-data").textContent);
+		D.stacks = unfold(D.stack_nodes, D.stacks);
 		HS.data = D;
 		HS.state.from = D.from;
 		HS.state.to = D.to;
