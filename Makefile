@@ -24,12 +24,21 @@ DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libd
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c src/util/alloc.c
-SHIM_SRC := $(wildcard src/shim/*.c) src/trace/writer.c src/trace/encode.c src/util/hashmap.c
+# The attach shim (libheapsnap-attach.so) is the same sources built with
+# HS_ATTACH, its own backing allocator (no jemalloc: dlopen could not fit its
+# static TLS) and the attach modules; the preloaded shim has neither.
+ATTACH_ONLY_SRC := $(wildcard src/shim/attach*.c) src/shim/backing_attach.c
+PRELOAD_ONLY_SRC := src/shim/backing.c src/shim/nestpool.c
+SHIM_SRC := $(filter-out $(ATTACH_ONLY_SRC),$(wildcard src/shim/*.c)) src/trace/writer.c src/trace/encode.c \
+	src/util/hashmap.c
+ATTACH_SRC := $(filter-out $(PRELOAD_ONLY_SRC),$(wildcard src/shim/*.c)) src/trace/writer.c src/trace/encode.c \
+	src/util/hashmap.c
 TRACE_SRC := src/trace/reader.c src/trace/recover.c src/trace/encode.c
 ANALYZE_SRC := $(wildcard src/analyze/*.c)
 TOOL_SRC := $(wildcard tools/*.c)
 
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/shim/%.o) $(UTIL_SRC:%.c=$(B)/obj/shim/%.o)
+ATTACH_OBJ := $(ATTACH_SRC:%.c=$(B)/obj/attach/%.o) $(UTIL_SRC:%.c=$(B)/obj/attach/%.o)
 # The report page (tools/report/), built into the library by .incbin.
 REPORT_ASSETS := $(wildcard tools/report/*.html tools/report/*.css tools/report/*.js)
 LIB_OBJ := $(TRACE_SRC:%.c=$(B)/obj/%.o) $(ANALYZE_SRC:%.c=$(B)/obj/%.o) $(LIBUTIL_SRC:%.c=$(B)/obj/%.o) \
@@ -37,19 +46,24 @@ LIB_OBJ := $(TRACE_SRC:%.c=$(B)/obj/%.o) $(ANALYZE_SRC:%.c=$(B)/obj/%.o) $(LIBUT
 TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/obj/%.o)
 
 SHIM := $(B)/lib/libheapsnap.so
+ATTACH_SHIM := $(B)/lib/libheapsnap-attach.so
 ANALYZE_LIB := $(B)/lib/libheapsnap-analyze.a
 CLI := $(B)/bin/heapsnap
 
 .PHONY: all deps check demo bench install clean check-hooksafe lint-man
 
-all: $(SHIM) $(CLI)
+all: $(SHIM) $(ATTACH_SHIM) $(CLI)
 
 # The shim: hidden visibility, initial-exec TLS, exports from the map file;
 # a section per function, for check-hooksafe.
+SHIM_OBJ_FLAGS = $(BASE_CFLAGS) $(SHIM_CFLAGS) -fvisibility=hidden -ftls-model=initial-exec -fno-plt -ffunction-sections
 $(B)/obj/shim/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(SHIM_CFLAGS) -fvisibility=hidden -ftls-model=initial-exec -fno-plt -ffunction-sections \
-		-MMD -c $< -o $@
+	$(CC) $(SHIM_OBJ_FLAGS) -MMD -c $< -o $@
+
+$(B)/obj/attach/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_OBJ_FLAGS) -DHS_ATTACH -MMD -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,6 +85,13 @@ $(SHIM): $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a src/shim/libheapsnap.map
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) $(LDFLAGS) -shared -o $@ $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a \
 		-Wl,--version-script=src/shim/libheapsnap.map -Wl,-z,now -Wl,-z,nodelete \
+		-lunwind -lzstd -lpthread -ldl -lm
+
+# Loaded into running processes by dlopen and never unloaded (attach.c).
+$(ATTACH_SHIM): $(ATTACH_OBJ) src/shim/libheapsnap-attach.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(ATTACH_OBJ) \
+		-Wl,--version-script=src/shim/libheapsnap-attach.map -Wl,-z,now -Wl,-z,nodelete \
 		-lunwind -lzstd -lpthread -ldl -lm
 
 $(ANALYZE_LIB): $(LIB_OBJ)
@@ -108,12 +129,14 @@ demo: deps all
 bench: deps all
 	@bash bench/run.sh
 	@bash bench/scale.sh
+	@bash bench/attach.sh
 
 install: all $(ANALYZE_LIB)
 	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/share/man/man1 \
 		$(PREFIX)/share/man/man3 $(PREFIX)/share/man/man5
 	install -m 755 $(CLI) $(PREFIX)/bin/heapsnap
 	install -m 755 $(SHIM) $(PREFIX)/lib/libheapsnap.so
+	install -m 755 $(ATTACH_SHIM) $(PREFIX)/lib/libheapsnap-attach.so
 	install -m 644 include/heapsnap.h $(PREFIX)/include/heapsnap.h
 	install -m 644 $(ANALYZE_LIB) $(PREFIX)/lib/libheapsnap-analyze.a
 	install -m 644 include/heapsnap-analyze.h $(PREFIX)/include/heapsnap-analyze.h

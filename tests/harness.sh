@@ -1,6 +1,6 @@
 # harness.sh - what the shell test scripts share (sourced, not run): the
 # pass/fail counters and the closing totals line, "NAME: N passed, M failed",
-# which CI reads.  Set SUITE before sourcing.
+# which CI reads, and the JSON assertion helper.  Set SUITE before sourcing.
 
 passed=0
 failed=0
@@ -19,4 +19,42 @@ finish() {
 	echo "$SUITE: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit
+}
+
+# The JSON assertion helper: "$PY" -c "$CHECK_PY" CODE FILE.json... (the
+# script sets PY to a python3).  CODE sees J (the loaded files, in order),
+# eq(what, got, want), check(what, cond), ev(j, name) and
+# delta(j, base, name); every failed assertion is reported, on one line.
+CHECK_PY='
+import json, sys
+J = []
+for f in sys.argv[2:]:
+    with open(f) as fh:
+        J.append(json.load(fh))
+errs = []
+def eq(what, got, want):
+    if got != want:
+        errs.append("%s: got %r, want %r" % (what, got, want))
+def check(what, cond):
+    if not cond:
+        errs.append(what)
+def ev(j, k):
+    return j["events"][k]
+def delta(j, base, k):
+    return j["events"][k] - base["events"][k]
+exec(sys.argv[1])
+if errs:
+    print("; ".join(errs))
+    sys.exit(1)
+'
+
+# assert_json NAME CODE FILE.json...: ok or fail NAME with the reasons.
+assert_json() {
+	local name=$1 code=$2 out
+	shift 2
+	if out=$("$PY" -c "$CHECK_PY" "$code" "$@" 2>&1); then
+		ok "$name"
+	else
+		fail "$name" "$out"
+	fi
 }

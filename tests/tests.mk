@@ -1,6 +1,7 @@
 # Tests: check-based unit suites (tests/check_*.c, one runner), programs run
 # under the shim (tests/progs/*.c, *.cc), the leak scenarios
-# (tests/leaks/*.c, *.cc), the integration script and the leak script.
+# (tests/leaks/*.c, *.cc), the programs of the attach tests
+# (tests/attach/*.c), and the shell suites that run them.
 
 TEST_B := $(B)/tests
 CHECK_SRC := $(wildcard tests/check_*.c)
@@ -86,6 +87,42 @@ $(LEAK_B)/%: tests/leaks/%.cc tests/leaks/leak.h include/heapsnap.h
 .PHONY: leak-progs
 leak-progs: all $(LEAK_BIN)
 
+# Programs of tests/attach.sh: the server, a tracer, and two processes
+# heapsnap attach must refuse (statically linked; no glibc).
+ATTACH_TB := $(TEST_B)/attach
+ATTACH_TEST_BIN := $(ATTACH_TB)/server $(ATTACH_TB)/sleeper $(ATTACH_TB)/tracer $(ATTACH_TB)/static_sleeper \
+	$(ATTACH_TB)/nolibc $(ATTACH_TB)/cxx_loop $(ATTACH_TB)/libplugin_a.so $(ATTACH_TB)/libplugin_b.so
+
+# The server finds libplugin_b.so through its RUNPATH ($ORIGIN): a bare name
+# that dlopen must resolve from the caller's RUNPATH while it is wrapped.
+$(ATTACH_TB)/server: tests/attach/server.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -o $@ $< -pthread -ldl -Wl,--enable-new-dtags,-rpath,'$$ORIGIN'
+
+$(ATTACH_TB)/libplugin_%.so: tests/attach/plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -shared -fPIC -o $@ $<
+
+$(ATTACH_TB)/%: tests/attach/%.cc
+	@mkdir -p $(dir $@)
+	g++ -O0 -g -fno-omit-frame-pointer -Wall -o $@ $< -pthread
+
+$(ATTACH_TB)/static_sleeper: tests/attach/sleeper.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -static -o $@ $<
+
+$(ATTACH_TB)/nolibc: tests/attach/nolibc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -nostdlib -fno-stack-protector -pie -Wl,-dynamic-linker,/lib64/ld-linux-x86-64.so.2 -o $@ $<
+
+$(ATTACH_TB)/%: tests/attach/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Wall -o $@ $< -pthread -ldl
+
+# Everything tests/attach.sh runs.
+.PHONY: attach-progs
+attach-progs: all $(ATTACH_TEST_BIN)
+
 # The second pass, built in a directory of its own: the analyzer (command
 # and unit runner) under AddressSanitizer and UndefinedBehaviorSanitizer,
 # and everything, the shim too, as `make HS_DEBUG=1` builds it, with every
@@ -95,7 +132,7 @@ SAN_B := $(B)/san
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g"
 
-check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
+check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN)
 	@echo "== hook safety"
 	@$(MAKE) -s check-hooksafe
 	@echo "== unit tests"
@@ -106,6 +143,8 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN)
 	@bash tests/leaks.sh
 	@echo "== check command tests"
 	@bash tests/check.sh
+	@echo "== attach tests"
+	@bash tests/attach.sh
 	@echo "== sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)"
 	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/tests/check_all
 	@$(SAN_MAKE) check-hooksafe

@@ -63,6 +63,7 @@ void cli_json_stack(FILE *out, const struct sym_stack *s);
 int cli_parse_kinds(const char *s, unsigned *out);
 
 int cmd_run(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_cycles(int argc, char **argv);

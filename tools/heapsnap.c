@@ -19,6 +19,7 @@ static const char usage_text[] =
 	"\n"
 	"  run   [-o FILE] [--snapshot-signal SIG] [--snapshot-interval SEC] [--no-scan]\n"
 	"        [--allocator jemalloc|system] [-q] -- PROG [ARGS...]\n"
+	"  attach PID [-o FILE] [--duration SEC] [--snapshot-interval SEC] [--scan-at-detach]\n"
 	"  check [run options] [--fail-on KINDS] [--suppressions FILE] [--baseline FILE]\n"
 	"        [--error-exitcode N] [--format text|json|sarif|junit] [--output FILE]\n"
 	"        [--output-dir DIR] [--keep] -- PROG [ARGS...]\n"
@@ -147,6 +148,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"run", cmd_run},
+	{"attach", cmd_attach},
 	{"check", cmd_check},
 	{"info", cmd_info},
 	{"leaks", cmd_leaks},

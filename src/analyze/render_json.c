@@ -40,8 +40,9 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	fprintf(out, ", \"duration\": %.6f, \"events\": {", in->last_ts ? secs(t, in->last_ts) : 0.0);
 	for (unsigned k = 1; k < HS_EVENT_KINDS; k++)
 		fprintf(out, "%s\"%s\": %llu", k > 1 ? ", " : "", hs_event_name(k), (unsigned long long)in->events[k]);
-	fprintf(out, "}, \"total_events\": %llu, \"temporary\": %llu", (unsigned long long)in->total_events,
-		(unsigned long long)in->temporary);
+	fprintf(out, "}, \"total_events\": %llu, \"temporary\": %llu, \"unknown_frees\": %llu",
+		(unsigned long long)in->total_events, (unsigned long long)in->temporary,
+		(unsigned long long)in->unknown_frees);
 	fprintf(out, ", \"live\": {\"bytes\": %llu, \"blocks\": %llu}", (unsigned long long)in->live_bytes,
 		(unsigned long long)in->live_blocks);
 	fprintf(out, ", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f}",
@@ -65,7 +66,8 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 		fprintf(out,
 			", \"scan\": {\"reason\": \"%s\", \"count\": %d, \"blocks\": %llu, \"edges\": %llu, \"bytes\": "
 			"%llu, \"seconds\": %.6f, \"threads_stopped\": %llu, \"threads_missed\": %llu}",
-			in->scan_reason == HST_SCAN_API ? "api" : "exit", in->scans, (unsigned long long)in->scan_blocks,
+			in->scan_reason == HST_SCAN_API ? "api" : in->scan_reason == HST_SCAN_DETACH ? "detach" : "exit",
+			in->scans, (unsigned long long)in->scan_blocks,
 			(unsigned long long)in->scan_edges, (unsigned long long)in->scan_bytes,
 			(double)in->scan_ns / 1e9, (unsigned long long)in->scan_stopped,
 			(unsigned long long)in->scan_missed);

@@ -47,6 +47,9 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 			fprintf(out, "  %-20s %llu\n", hs_event_name(k), (unsigned long long)in->events[k]);
 	fprintf(out, "temporary:  %llu allocations freed before their thread allocated again\n",
 		(unsigned long long)in->temporary);
+	if (in->unknown_frees)
+		fprintf(out, "unknown frees: %llu (of blocks the trace never saw allocated)\n",
+			(unsigned long long)in->unknown_frees);
 	fprintf(out, "live at end: %llu bytes in %llu blocks\n", (unsigned long long)in->live_bytes,
 		(unsigned long long)in->live_blocks);
 	fprintf(out, "peak:       %llu bytes in %llu blocks at %.3f s\n", (unsigned long long)in->peak_bytes,
@@ -67,7 +70,9 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 		fprintf(out,
 			"scan:       %s, %llu blocks, %llu pointers found in %llu bytes, %.3f s; %llu threads "
 			"stopped%s\n",
-			in->scan_reason == HST_SCAN_API ? "heapsnap_leak_check()" : "at exit",
+			in->scan_reason == HST_SCAN_API	     ? "heapsnap_leak_check()"
+			: in->scan_reason == HST_SCAN_DETACH ? "before the detach"
+							     : "at exit",
 			(unsigned long long)in->scan_blocks, (unsigned long long)in->scan_edges,
 			(unsigned long long)in->scan_bytes, (double)in->scan_ns / 1e9,
 			(unsigned long long)in->scan_stopped, in->scan_missed ? " (some did not stop)" : "");

@@ -238,6 +238,8 @@ const char *hs_end_name(int reason)
 		return "_exit";
 	case HST_END_EXEC:
 		return "exec";
+	case HST_END_DETACH:
+		return "detach";
 	}
 	return "unknown";
 }

@@ -26,6 +26,16 @@ void backing_init(bool system);
 /* Is the system allocator (allocator=system) serving the program? */
 int backing_is_system(void);
 
+/* Does the program's heap hold blocks the trace never saw allocated (an
+ * attached process: everything from before the attach)?  The scan then
+ * reads that memory as a root (scan.c). */
+int backing_unknown_heap(void);
+
+/* The attach shim only (backing_attach.c): forward the program's blocks to
+ * the allocator the process's calls to malloc end in (got_real).  Call
+ * after got_init, before any slot is patched.  Return 0 or -1 (not found). */
+int backing_attach_init(void);
+
 void *backing_malloc(size_t n);
 void *backing_calloc(size_t n);		 /* n already checked for overflow */
 void *backing_aligned(size_t align, size_t n); /* align: power of 2 */

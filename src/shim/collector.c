@@ -27,6 +27,7 @@
 #include "shim/recent.h"
 #include "shim/rings.h"
 #include "shim/scan.h"
+#include "shim/shim.h"
 #include "shim/stack.h"
 #include "shim/tls.h"
 #include "shim/world.h"
@@ -755,6 +756,8 @@ static int scan_now(int reason, uint64_t caller_sp)
 		if (!cycle_locked(&more, NULL) && !more)
 			break;
 	scan_write(&cs.t.w, &world, reason, cs.t.scan_ring_path);
+	if (reason == HST_SCAN_DETACH) /* the trace ends at the scan: heapsnap attach lets go */
+		atomic_store_rel(&shim.phase, PHASE_OFF); /* release: hooks that see OFF stop recording */
 	world_resume(&world);
 	writer_flush(&cs.t.w);
 	pthread_mutex_unlock(&cs.cycle_lock);
@@ -780,7 +783,7 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 	if (reason == HST_END_EXEC)
 		drain_all();
 	else
-		(void)scan_now(HST_SCAN_EXIT, caller_sp);
+		(void)scan_now(reason == HST_END_DETACH ? HST_SCAN_DETACH : HST_SCAN_EXIT, caller_sp);
 	bool more;
 	struct snap exit_snap = {clock_now_ns(), HST_SNAP_EXIT, "exit", 4};
 	cycle(&more, reason == HST_END_EXEC ? NULL : &exit_snap);

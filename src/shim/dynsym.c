@@ -209,7 +209,13 @@ static HS_HOOKSAFE void *search(const char *name, uintptr_t after)
 
 void *dynsym_next(const char *name)
 {
+#ifdef HS_ATTACH
+	/* The attach shim is loaded last, by dlopen: the definition to forward
+	 * to is the one the program's calls end in, the first in load order. */
+	return search(name, 0);
+#else
 	return search(name, (uintptr_t)dynsym_next);
+#endif
 }
 
 void *dynsym_any(const char *name)

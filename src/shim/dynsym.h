@@ -20,7 +20,8 @@
 
 /* The first definition of function name in an object loaded after the
  * shim, in load order: what dlsym(RTLD_NEXT, name) returns to the shim.
- * NULL if there is none. */
+ * NULL if there is none.  In the attach shim, loaded last, the first
+ * definition in load order (dynsym_any). */
 HS_HOOKSAFE void *dynsym_next(const char *name);
 
 /* The first definition of function name in any loaded object (the main

@@ -279,3 +279,25 @@ void heapmap_unwrite_all(void)
 	for (uint32_t id = 1; id < ninfos; id++)
 		infos[id].written = 0;
 }
+
+void heapmap_reset(void)
+{
+	if (!ready)
+		return;
+	for (uint32_t i = 0; i < nregions; i++) {
+		mem->release(regions[i].slots);
+		mem->release(regions[i].seq);
+	}
+	mem->release(regions);
+	mem->release(infos);
+	hashmap_free(&region_of);
+	hashmap_free(&late);
+	hashmap_free(&pairs);
+	regions = NULL;
+	infos = NULL;
+	nregions = regions_cap = infos_cap = 0;
+	ninfos = 1;
+	live_total = 0;
+	alloc_seq = 0;
+	ready = 0;
+}

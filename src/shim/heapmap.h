@@ -50,4 +50,8 @@ void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, uint32_t seq, void *a
  * again before use. */
 void heapmap_unwrite_all(void);
 
+/* Forget every block and allocinfo and free the memory (heapsnap attach
+ * detached: the next attach starts from an unknown heap). */
+void heapmap_reset(void);
+
 #endif

@@ -56,9 +56,9 @@ static HS_HOOKSAFE uint64_t make_nonce(void)
 	return n ? n : 1;
 }
 
-/* Create the trace and its ring file.  Return 0 or -errno. */
-static HS_HOOKSAFE int open_files(void)
+HS_HOOKSAFE int shim_open_files(void)
 {
+	shim.nonce = make_nonce();
 	int rc = collector_open(&shim.opts, shim.exe, shim.pid, shim.ppid, shim.nonce, shim.trace_path,
 				sizeof(shim.trace_path));
 	if (rc) {
@@ -77,20 +77,16 @@ static HS_HOOKSAFE int open_files(void)
 	return rc;
 }
 
-/* Everything that does not depend on the file names. */
-static HS_HOOKSAFE HS_NOINLINE int init_once(void)
+HS_HOOKSAFE int shim_init_process(void)
 {
 	uintptr_t lo = 0, hi = 0;
 
-	options_parse(&shim.opts, getenv("HEAPSNAP_OPTIONS"));
-	backing_init(shim.opts.allocator == OPT_ALLOC_SYSTEM);
 	shim.pid = (uint32_t)getpid();
 	shim.ppid = (uint32_t)getppid();
 	ssize_t n = readlink("/proc/self/exe", shim.exe, sizeof(shim.exe) - 1);
 	shim.exe[n > 0 ? n : 0] = 0;
 	if (n <= 0)
 		strcpy(shim.exe, "unknown");
-	shim.nonce = make_nonce();
 	(void)modules_text_of((const void *)shim_init, &lo, &hi);
 	rings_configure(shim.opts.ring_records);
 	if (stack_init(shim.opts.max_frames, lo, hi)) {
@@ -98,7 +94,16 @@ static HS_HOOKSAFE HS_NOINLINE int init_once(void)
 		return -ENOMEM;
 	}
 	shim.key_ok = pthread_key_create(&shim.key, thread_exit_cb) == 0;
-	return open_files();
+	return 0;
+}
+
+/* Everything the preloaded shim needs before its first event. */
+static HS_HOOKSAFE HS_NOINLINE int init_once(void)
+{
+	options_parse(&shim.opts, getenv("HEAPSNAP_OPTIONS"));
+	backing_init(shim.opts.allocator == OPT_ALLOC_SYSTEM);
+	int rc = shim_init_process();
+	return rc ? rc : shim_open_files();
 }
 
 int shim_init(void)
@@ -162,7 +167,7 @@ static void push_process_record(void)
 	}
 	if (clen < 0)
 		clen = 0;
-	const char *opt = getenv("HEAPSNAP_OPTIONS");
+	const char *opt = shim.options_text ? shim.options_text : getenv("HEAPSNAP_OPTIONS");
 	const char *alloc = shim.opts.allocator == OPT_ALLOC_SYSTEM ? "system" : "jemalloc";
 	struct encode_process pr = {
 		.pid = shim.pid,
@@ -183,6 +188,20 @@ static void push_process_record(void)
 	it->len = (uint32_t)(encode_process(it->body, &pr) - it->body);
 	collector_write_now(it);
 }
+
+void shim_start_recording(void)
+{
+	push_process_record();
+	collector_write_now(modules_capture(clock_now_ns(), shim.exe));
+	if (collector_start())
+		log_warn("cannot start the collector thread: events stay in the ring file", 0, 0);
+}
+
+#ifndef HS_ATTACH
+/* The preloaded shim starts at load, with its fork handlers and signals.
+ * The attach shim (libheapsnap-attach.so, the same sources built with
+ * HS_ATTACH) is loaded into a running process by dlopen and starts when
+ * heapsnap attach calls it (attach.c, which has its own fork handlers). */
 
 static HS_HOOKSAFE void snapshot_signal_handler(int sig)
 {
@@ -206,16 +225,6 @@ static void install_snapshot_signal(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(shim.opts.snapshot_signal, &sa, NULL))
 		log_warn("cannot install the snapshot signal handler", 0, 0);
-}
-
-/* Start what needs a running process: called by the constructor and in a
- * forked child. */
-static void start_recording(void)
-{
-	push_process_record();
-	collector_write_now(modules_capture(clock_now_ns(), shim.exe));
-	if (collector_start())
-		log_warn("cannot start the collector thread: events stay in the ring file", 0, 0);
 }
 
 /* ---- fork ---------------------------------------------------------------- */
@@ -260,8 +269,7 @@ static void postfork_child(void)
 	collector_forget();
 	shim.pid = (uint32_t)getpid();
 	shim.ppid = (uint32_t)getppid();
-	shim.nonce = make_nonce();
-	if (shim_on() && (open_files() || stack_rehome())) {
+	if (shim_on() && (shim_open_files() || stack_rehome())) {
 		/* relaxed: the child has one thread */
 		atomic_store_rlx(&shim.phase, PHASE_OFF);
 	}
@@ -269,7 +277,7 @@ static void postfork_child(void)
 	t->state = saved == TS_ACTIVE ? TS_UNINIT : saved;
 	if (shim_on()) {
 		t->state = TS_INTERNAL;
-		start_recording();
+		shim_start_recording();
 		t->state = saved == TS_ACTIVE ? TS_UNINIT : saved;
 	}
 }
@@ -286,7 +294,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 	shim_init();
 	t->state = TS_INTERNAL;
 	if (shim_on()) {
-		start_recording();
+		shim_start_recording();
 		install_snapshot_signal();
 		if (shim.opts.scan) {
 			roots_setup();
@@ -299,6 +307,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 	t->state = saved;
 	t->depth--;
 }
+#endif
 
 /* Is the calling thread the only one left (the collector stopped)? */
 static int alone(void)
@@ -341,6 +350,20 @@ static void release_libc(void)
 /* 1 while a thread finishes the trace: exit racing _exit or exec in
  * another thread must not stop the collector twice. */
 static _Atomic int finishing;
+
+int shim_claim_finish(void)
+{
+	int expect = 0;
+
+	/* acq_rel: as in shim_finish */
+	return atomic_cas_acq_rel(&finishing, &expect, 1);
+}
+
+void shim_release_finish(void)
+{
+	/* release: pairs with the CAS in shim_finish and shim_claim_finish */
+	atomic_store_rel(&finishing, 0);
+}
 
 void shim_finish(int reason, int status)
 {

@@ -212,19 +212,18 @@ static int edges_grow(struct out *o)
 }
 
 /*
- * Read [lo, hi) for pointers into the heap, and write them as the edges of
- * source (kind 0 block, 1 root) number src, at offsets from lo.  Each
- * target appears once per source: at the first offset that points to it,
- * with target offset 0 if any word points to its start (or is taken for
- * one by the heuristics), else the first interior offset.  A big block of
- * an interpreter's arena holds many pointers into the same few blocks;
- * the graph needs one edge each.
+ * Read [lo, hi) for pointers into the heap and add them to the edges of
+ * the source being scanned (o->stamp_now), at offsets from base; n edges
+ * are in edges_buf so far.  Return the new count.  Each target appears
+ * once per source: at the first offset that points to it, with target
+ * offset 0 if any word points to its start (or is taken for one by the
+ * heuristics), else the first interior offset.  A big block of an
+ * interpreter's arena holds many pointers into the same few blocks; the
+ * graph needs one edge each.
  */
-static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t src, uint64_t lo, uint64_t hi)
+static uint32_t collect_edges(struct out *o, const struct heap *h, uint64_t base, uint64_t lo, uint64_t hi,
+			      uint32_t n)
 {
-	uint32_t n = 0;
-
-	o->stamp_now++;
 	for (uint64_t a = (lo + 7) & ~7ull; a + 8 <= hi; a += 8) {
 		uint64_t v = *(const uint64_t *)(uintptr_t)a;
 		int64_t j = find_block(h, v);
@@ -243,8 +242,15 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 			break;
 		o->stamp[j] = o->stamp_now;
 		o->slot[j] = n;
-		o->edges_buf[n++] = (struct edge_out){a - lo, (uint64_t)j, dst_off};
+		o->edges_buf[n++] = (struct edge_out){a - base, (uint64_t)j, dst_off};
 	}
+	o->scanned += hi > lo ? hi - lo : 0;
+	return n;
+}
+
+/* Write the n collected edges of source (kind 0 block, 1 root) number src. */
+static void emit_edges(struct out *o, int kind, uint64_t src, uint32_t n)
+{
 	for (uint32_t i = 0; i < n; i += EDGES_PER_RECORD) {
 		uint32_t count = n - i < EDGES_PER_RECORD ? n - i : EDGES_PER_RECORD;
 		uint8_t *rec = writer_room(o->w, encode_scan_edges_max(count));
@@ -261,10 +267,51 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
 		if (o->w->len > WRITER_CHUNK_TARGET * 4)
 			writer_flush(o->w); /* one block may hold millions */
 	}
-	o->scanned += hi > lo ? hi - lo : 0;
 	/* Keep chunks of a few MiB: a big heap writes hundreds of them. */
 	if (o->w->len > WRITER_CHUNK_TARGET * 4)
 		writer_flush(o->w);
+}
+
+/* Read [lo, hi) for pointers into the heap, and write them as the edges of
+ * source (kind 0 block, 1 root) number src, at offsets from lo. */
+static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t src, uint64_t lo, uint64_t hi)
+{
+	o->stamp_now++;
+	emit_edges(o, kind, src, collect_edges(o, h, lo, lo, hi, 0));
+}
+
+/*
+ * An attached process's heap holds the blocks the program allocated
+ * before the attach, which the trace never saw, between the traced ones:
+ * those are roots (their pointers keep blocks from after the attach
+ * alive).  So in an attached process every root region is read except the
+ * traced blocks in it (read as blocks), as root number src.  The
+ * allocator's free memory is read too: its stale pointers can hide a
+ * leak, never make one.
+ */
+static void scan_between_blocks(struct out *o, const struct heap *h, uint64_t src, uint64_t lo, uint64_t hi)
+{
+	uint64_t i = 0, b = h->n, cursor = lo;
+	uint32_t n = 0;
+
+	o->stamp_now++;
+	while (i < b) { /* the first block at or after lo */
+		uint64_t mid = (i + b) / 2;
+		if (h->b[mid].addr < lo)
+			i = mid + 1;
+		else
+			b = mid;
+	}
+	for (; cursor < hi; i++) {
+		uint64_t gap_end = i < h->n && h->b[i].addr < hi ? h->b[i].addr : hi;
+		if (gap_end > cursor)
+			n = collect_edges(o, h, lo, cursor, gap_end, n);
+		if (gap_end >= hi)
+			break;
+		uint64_t end = (block_end(&h->b[i]) + 7) & ~7ull;
+		cursor = end > gap_end ? end : gap_end;
+	}
+	emit_edges(o, 1, src, n);
 }
 
 static void write_root(struct out *o, int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name,
@@ -286,7 +333,10 @@ static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char
 		return;
 	uint32_t id = o->nroots;
 	write_root(o, kind, thread, lo, hi, name, name_len);
-	scan_range(o, o->h, 1, id, lo, hi);
+	if (backing_unknown_heap() && kind != HST_ROOT_REGS)
+		scan_between_blocks(o, o->h, id, lo, hi);
+	else
+		scan_range(o, o->h, 1, id, lo, hi);
 }
 
 /*
@@ -294,7 +344,8 @@ static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char
  * glibc's heap or one of its arenas: its free chunks keep stale pointers,
  * and its blocks are read as blocks.  (jemalloc's memory is known exactly,
  * arena_map.h: there a program's pool that the kernel merged with a
- * jemalloc mapping stays a root.)
+ * jemalloc mapping stays a root.)  Not in an attached process: there the
+ * heap is a root between its traced blocks (scan_between_blocks).
  */
 static int holds_block(uint64_t lo, uint64_t hi, void *arg)
 {
@@ -379,7 +430,7 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, cons
 		writer_advance(tw, encode_scan(p, clock_now_ns(), reason, h.n, w->stopped, w->nthreads - w->stopped));
 	write_blocks(tw, &h);
 	/* Roots: registers and mappings, then the ignored blocks. */
-	roots_each(&maps, w, ring_path, backing_is_system() ? holds_block : NULL, root, &o);
+	roots_each(&maps, w, ring_path, backing_is_system() && !backing_unknown_heap() ? holds_block : NULL, root, &o);
 	const uintptr_t *ignored;
 	uint32_t ni = roots_ignored(&ignored);
 	for (uint32_t i = 0; i < ni; i++) {

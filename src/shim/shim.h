@@ -35,6 +35,8 @@ struct shim_global {
 				      * return): the exit scan reads that thread's
 				      * stack from there up, not the exit machinery's
 				      * frames below it, which hold stale values */
+	const char *options_text;    /* for the PROCESS record (attach); NULL:
+				      * HEAPSNAP_OPTIONS */
 };
 
 extern struct shim_global shim;
@@ -50,6 +52,17 @@ HS_INLINE int shim_on(void)
  * hook comes here (a slow path, once). */
 HS_HOOKSAFE int shim_init(void);
 
+/* Once per process image, after options and backing allocator: pid, exe,
+ * stack table, thread key.  Return 0 or -errno. */
+HS_HOOKSAFE int shim_init_process(void);
+
+/* Create a trace (with a new nonce) and its ring file, from shim.opts.
+ * Return 0 or -errno (warned). */
+HS_HOOKSAFE int shim_open_files(void);
+
+/* Write PROCESS and MODULES and start the collector. */
+void shim_start_recording(void);
+
 /* Give the calling thread its ring (a hook's slow path, once a thread). */
 HS_HOOKSAFE void shim_thread_start(struct tls_state *t);
 
@@ -57,6 +70,12 @@ HS_HOOKSAFE void shim_thread_start(struct tls_state *t);
  * exec (HST_END_EXEC, resumable with shim_resume_after_exec). */
 void shim_finish(int reason, int status);
 void shim_resume_after_exec(void);
+
+/* Claim the right to finish the trace (exit, _exit, exec and a scan take
+ * turns; the attach shim's detach too): 1 if the caller got it, 0 if
+ * another thread holds it.  shim_release_finish hands it back. */
+int shim_claim_finish(void);
+void shim_release_finish(void);
 
 /* heapsnap_leak_check(): a pointer scan now.  Return 0 or -1. */
 int shim_leak_check(void);

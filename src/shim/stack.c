@@ -44,6 +44,9 @@ static _Atomic uint32_t count;		    /* ids 1..count are complete */
 static struct spin insert_lock;
 static char *seg_next, *seg_end; /* free space in the current entries segment */
 static struct ringfile_stacks *seg_cur;
+#define SEGS_MAX 4096
+static struct ringfile_stacks *segs[SEGS_MAX]; /* every entries segment, for stack_reset */
+static uint32_t nsegs;
 static uint32_t frames_max;
 static uintptr_t self_lo, self_hi;
 static bool verify_on;			/* stack_verify=1 */
@@ -157,6 +160,8 @@ static struct ringfile_stack_entry *entry_alloc(size_t bytes)
 		if (!s)
 			return NULL;
 		seg_cur = s;
+		if (nsegs < SEGS_MAX)
+			segs[nsegs++] = s;
 		seg_next = (char *)s + RINGFILE_STACKS_DATA_OFFSET;
 		seg_end = (char *)s + s->seg.bytes;
 	}
@@ -400,6 +405,7 @@ int stack_rehome(void)
 	spin_lock(&insert_lock);
 	seg_next = seg_end = NULL;
 	seg_cur = NULL;
+	nsegs = 0; /* the old segments are the parent's file's */
 	for (uint32_t id = 1; id <= n; id++) {
 		const struct ringfile_stack_entry *old = by_id[id];
 		size_t bytes = sizeof(*old) + old->depth * sizeof(uint64_t);
@@ -423,4 +429,19 @@ void stack_lock(void)
 void stack_unlock(void)
 {
 	spin_unlock(&insert_lock);
+}
+
+void stack_reset(void)
+{
+	struct stack_index *x = atomic_load_rlx(&index_now); /* relaxed: no other user */
+
+	for (uint32_t i = 0; i < nsegs; i++)
+		munmap(segs[i], segs[i]->seg.bytes);
+	nsegs = 0;
+	seg_next = seg_end = NULL;
+	seg_cur = NULL;
+	memset(x->slots, 0, (x->mask + 1) * sizeof(x->slots[0]));
+	x->used = 0;
+	/* relaxed: no thread captures stacks now (see stack.h) */
+	atomic_store_rlx(&count, 0);
 }

@@ -45,6 +45,11 @@ const struct ringfile_stack_entry *stack_get(uint32_t id);
 /* In a forked child: copy every entry into the child's ring file. */
 int stack_rehome(void);
 
+/* Forget every stack and unmap the ring file's entries segments (heapsnap
+ * attach detached; the next trace starts with an empty table).  No thread
+ * may be inside stack_capture. */
+void stack_reset(void);
+
 /* fork(): take / release the insert lock. */
 void stack_lock(void);
 void stack_unlock(void);

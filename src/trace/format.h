@@ -180,6 +180,7 @@ enum hst_tag {
 enum hst_scan_reason {
 	HST_SCAN_EXIT = 0,  /* the end of the process */
 	HST_SCAN_API = 1,   /* heapsnap_leak_check() */
+	HST_SCAN_DETACH = 2, /* heapsnap attach --scan-at-detach, before the detach */
 };
 
 /* SCAN_ROOT kinds. */
@@ -305,6 +306,7 @@ enum hst_end_reason {
 	HST_END_EXIT = 0,  /* exit() or return from main */
 	HST_END__EXIT = 1, /* _exit() or _Exit() */
 	HST_END_EXEC = 2,  /* before an exec* call */
+	HST_END_DETACH = 3, /* heapsnap attach let the process go on untraced */
 };
 
 #endif
