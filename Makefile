@@ -120,8 +120,9 @@ include tests/tests.mk
 # lock held across a call out, nor calls what is not async-signal-safe:
 # poisoned names at compile time (util/hooksafe.h), then the shim's objects
 # function by function against src/shim/hooksafe.allow (tests/hooksafe.py).
-check-hooksafe: $(SHIM_OBJ)
+check-hooksafe: $(SHIM_OBJ) $(ATTACH_OBJ)
 	@python3 tests/hooksafe.py src/shim/hooksafe.allow src $(SHIM_OBJ)
+	@python3 tests/hooksafe.py src/shim/hooksafe.allow src $(ATTACH_OBJ)
 
 demo: deps all
 	@bash tests/demo.sh

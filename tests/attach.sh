@@ -14,7 +14,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HS=$ROOT/build/bin/heapsnap
+HS=${HEAPSNAP_CLI:-$ROOT/build/bin/heapsnap}
 AB=$ROOT/build/tests/attach
 SRC=$ROOT/tests/attach/server.c
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi

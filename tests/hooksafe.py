@@ -162,7 +162,7 @@ def main():
     # Where each object's source is, and whether it is a HOOK-SAFE file.
     safe_obj = {}
     for o in objs:
-        rel = o.path.split('/obj/shim/', 1)[-1][:-2] + '.c'
+        rel = re.split(r'/obj/(?:shim|attach)/', o.path, maxsplit=1)[-1][:-2] + '.c'
         src = rel if os.path.exists(rel) else os.path.join(src_dir, rel)
         safe, text = hooksafe_file(src)
         safe_obj[o.path] = safe

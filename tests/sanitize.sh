@@ -44,6 +44,7 @@ suite unit env CK_FORK=yes "$SAN/tests/check_all"
 suite integration bash "$ROOT/tests/integration.sh"
 suite leaks bash "$ROOT/tests/leaks.sh"
 suite check bash "$ROOT/tests/check.sh"
+suite attach bash "$ROOT/tests/attach.sh"
 
 n=$(find "$LOG" -type f | wc -l)
 if [ "$n" -eq 0 ]; then

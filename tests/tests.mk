@@ -146,7 +146,8 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN)
 	@echo "== attach tests"
 	@bash tests/attach.sh
 	@echo "== sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)"
-	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/tests/check_all
+	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
+		$(SAN_B)/tests/check_all
 	@$(SAN_MAKE) check-hooksafe
 	@bash tests/sanitize.sh $(SAN_B)
 	@echo "== report tests (headless chromium)"

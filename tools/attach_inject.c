@@ -957,7 +957,7 @@ int inject_parse_quiesce(const char *s, struct quiesce_req *q)
 	unsigned long lo, hi;
 	long self;
 
-	if (sscanf(s, "%ld %zu %zu %zu %d %lx %lx %ld", &q->tls_off, &q->state_off, &q->depth_off, &q->ring_off,
+	if (sscanf(s, "%ld %zu %zu %zu %d %lu %lu %ld", &q->tls_off, &q->state_off, &q->depth_off, &q->ring_off,
 		   &q->active, &lo, &hi, &self) != 8)
 		return -1;
 	q->text_lo = lo;

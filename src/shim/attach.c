@@ -39,7 +39,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -66,6 +65,7 @@
 #include "trace/format.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
+#include "util/fmt.h"
 
 #define CTL_STACK (256 * 1024)
 #define POLL_MS 50
@@ -131,6 +131,27 @@ static int read_line(char *buf, size_t cap, int ms)
 	}
 }
 
+/* Send the tag, then the numbers (decimal, a space before each), then a
+ * space and text if any, then a newline. */
+static void send_msg(const char *tag, const int64_t *nums, int n, const char *text)
+{
+	char line[1400];
+	struct fmt_buf b;
+
+	fmt_init(&b, line, sizeof(line));
+	fmt_str(&b, tag);
+	for (int i = 0; i < n; i++) {
+		fmt_str(&b, nums[i] < 0 ? " -" : " ");
+		fmt_u64(&b, nums[i] < 0 ? (uint64_t)-nums[i] : (uint64_t)nums[i]);
+	}
+	if (text) {
+		fmt_str(&b, " ");
+		fmt_str(&b, text);
+	}
+	fmt_str(&b, "\n");
+	send_line(line);
+}
+
 /* ---- the scan's stop signal ---------------------------------------------------- */
 
 /*
@@ -175,7 +196,16 @@ static int init_process_once(void)
 {
 	if (initialized)
 		return 0;
-	if (got_init() || backing_attach_init()) {
+	int missing = got_init();
+	struct backing_orig o = {
+		(void *(*)(size_t))got_real("malloc"),
+		(void *(*)(size_t, size_t))got_real("calloc"),
+		(void *(*)(void *, size_t))got_real("realloc"),
+		(void (*)(void *))got_real("free"),
+		(int (*)(void **, size_t, size_t))got_real("posix_memalign"),
+		(size_t(*)(void *))got_real("malloc_usable_size"),
+	};
+	if (missing || backing_attach_use(&o)) {
 		send_line("@error the process has no malloc, free, ... in its global scope\n");
 		return -1;
 	}
@@ -191,20 +221,20 @@ static int init_process_once(void)
 
 static int begin(void)
 {
-	char line[1300];
-
 	options_parse(&shim.opts, args);
 	shim.opts.allocator = OPT_ALLOC_SYSTEM; /* the program's own allocator */
 	shim.opts.libc_freeres = false;		/* the program goes on using it */
-	snprintf(options_text, sizeof(options_text), "attach:%s", args);
+	struct fmt_buf ob;
+	fmt_init(&ob, options_text, sizeof(options_text));
+	fmt_str(&ob, "attach:");
+	fmt_str(&ob, args);
 	shim.options_text = options_text;
 	shim.ppid = (uint32_t)getppid();
 	if (init_process_once())
 		return -1;
 	rings_configure(shim.opts.ring_records);
 	if (shim_open_files()) {
-		snprintf(line, sizeof(line), "@error cannot create the trace %s in the process\n", shim.opts.output);
-		send_line(line);
+		send_msg("@error cannot create the trace", NULL, 0, shim.opts.output);
 		ringfile_unlink();
 		return -1;
 	}
@@ -213,12 +243,10 @@ static int begin(void)
 	/* release: hooks that see ON find the trace, rings and backing ready */
 	atomic_store_rel(&shim.phase, PHASE_ON);
 	shim_start_recording();
-	snprintf(line, sizeof(line), "@trace %s\n", shim.trace_path);
-	send_line(line);
+	send_msg("@trace", NULL, 0, shim.trace_path);
 	uint32_t slots = got_attach(), objects;
 	got_counts(&slots, &objects);
-	snprintf(line, sizeof(line), "@attached %u %u\n", slots, objects);
-	send_line(line);
+	send_msg("@attached", (int64_t[]){slots, objects}, 2, NULL);
 	return 0;
 }
 
@@ -245,19 +273,16 @@ static int quiesce(void)
 
 	if (ctl_fd < 0 || modules_text_of((const void *)quiesce, &lo, &hi))
 		return 0;
-	snprintf(line, sizeof(line), "@quiesce %ld %zu %zu %zu %d %#lx %#lx %ld\n",
-		 (long)((uintptr_t)&tls - thread_pointer()), offsetof(struct tls_state, state),
-		 offsetof(struct tls_state, depth), offsetof(struct tls_state, ring), TS_ACTIVE,
-		 (unsigned long)lo, (unsigned long)hi, (long)syscall(SYS_gettid));
-	send_line(line);
+	int64_t f[] = {(int64_t)((uintptr_t)&tls - thread_pointer()), (int64_t)offsetof(struct tls_state, state),
+		       (int64_t)offsetof(struct tls_state, depth), (int64_t)offsetof(struct tls_state, ring),
+		       TS_ACTIVE, (int64_t)lo, (int64_t)hi, (int64_t)syscall(SYS_gettid)};
+	send_msg("@quiesce", f, 8, NULL);
 	return read_line(line, sizeof(line), QUIESCE_WAIT_MS) == 1 && !strcmp(line, "quiet");
 }
 
 /* Finish the session.  heapsnap_here: it asked (it can check the threads). */
 static void end(int heapsnap_here)
 {
-	char line[128];
-
 	if (!shim_claim_finish())
 		return; /* the process is exiting or exec'ing: that ends the trace */
 	uint64_t t0 = clock_now_ns();
@@ -281,8 +306,7 @@ static void end(int heapsnap_here)
 		atomic_store_rlx(&unclean, 1);
 	}
 	shim_release_finish();
-	snprintf(line, sizeof(line), "@detached %u %llu %d\n", restored, (unsigned long long)finish_ns, clean);
-	send_line(line);
+	send_msg("@detached", (int64_t[]){restored, (int64_t)finish_ns, clean}, 3, NULL);
 }
 
 static void *control_main(void *arg)

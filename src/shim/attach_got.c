@@ -10,7 +10,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "shim/backing.h"
 #include "shim/dynsym.h"
+#include "shim/hooks.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
 
@@ -64,18 +64,19 @@ struct got_name {
 };
 
 #define N(name, group) {#name, (void *)(name), group, NULL, NULL}
+#define C(name, group) {#name, NULL, group, NULL, NULL} /* hook from hooks_c_names */
 static struct got_name names[] = {
-	N(free, G_FREE),
-	N(malloc, G_ALLOC),
-	N(calloc, G_ALLOC),
-	N(realloc, G_ALLOC),
-	N(reallocarray, G_ALLOC),
-	N(posix_memalign, G_ALLOC),
-	N(aligned_alloc, G_ALLOC),
-	N(memalign, G_ALLOC),
-	N(valloc, G_ALLOC),
-	N(pvalloc, G_ALLOC),
-	N(malloc_usable_size, G_ALLOC),
+	C(free, G_FREE),
+	C(malloc, G_ALLOC),
+	C(calloc, G_ALLOC),
+	C(realloc, G_ALLOC),
+	C(reallocarray, G_ALLOC),
+	C(posix_memalign, G_ALLOC),
+	C(aligned_alloc, G_ALLOC),
+	C(memalign, G_ALLOC),
+	C(valloc, G_ALLOC),
+	C(pvalloc, G_ALLOC),
+	C(malloc_usable_size, G_ALLOC),
 	N(_ZdlPv, G_CXX_FREE),
 	N(_ZdaPv, G_CXX_FREE),
 	N(_ZdlPvm, G_CXX_FREE),
@@ -111,6 +112,7 @@ static struct got_name names[] = {
 	{"dlopen", (void *)got_dlopen_thunk, G_PROCESS, NULL, NULL},
 };
 #undef N
+#undef C
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 /* One patched slot. */
@@ -388,12 +390,17 @@ static void resolve_defs(void)
 {
 	int cxx_ok = 1;
 
+	for (size_t i = 0; i < NNAMES; i++)
+		for (unsigned k = 0; !names[i].hook && k < hooks_c_count; k++)
+			if (!strcmp(names[i].name, hooks_c_names[k].name))
+				names[i].hook = hooks_c_names[k].fn;
 	/* The first definition in load order is the one calls end in: objects
 	 * loaded later with RTLD_LOCAL (the shim among them) come after
 	 * glibc and an LD_PRELOADed allocator. */
 	for (size_t i = 0; i < NNAMES; i++)
-		names[i].def = names[i].real = dynsym_any(names[i].name);
+		names[i].def = names[i].real = names[i].hook ? dynsym_any(names[i].name) : NULL;
 	dl_iterate_phdr(find_canonical, NULL);
+
 	/* new/delete are served by the program's malloc and free: right only
 	 * for libstdc++'s operators, which are exactly that.  A program that
 	 * replaces them keeps its own, and they call malloc. */

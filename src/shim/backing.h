@@ -32,9 +32,18 @@ int backing_is_system(void);
 int backing_unknown_heap(void);
 
 /* The attach shim only (backing_attach.c): forward the program's blocks to
- * the allocator the process's calls to malloc end in (got_real).  Call
- * after got_init, before any slot is patched.  Return 0 or -1 (not found). */
-int backing_attach_init(void);
+ * these, the functions the process's calls end in (attach.c finds them
+ * with got_real).  Call before any slot is patched.  Return 0, or -1 if
+ * one is missing. */
+struct backing_orig {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void (*free)(void *);
+	int (*posix_memalign)(void **, size_t, size_t);
+	size_t (*malloc_usable_size)(void *);
+};
+int backing_attach_use(const struct backing_orig *o);
 
 void *backing_malloc(size_t n);
 void *backing_calloc(size_t n);		 /* n already checked for overflow */

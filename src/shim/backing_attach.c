@@ -27,37 +27,19 @@
 #include <string.h>
 
 #include "shim/arena_map.h"
-#include "shim/attach_got.h"
 #include "shim/nestpool.h"
 #include "shim/spin.h"
 #include "util/compiler.h"
+#define HS_HOOKSAFE_ALLOCATOR /* it forwards to the program's allocator, by these names */
+#include "util/hooksafe.h"
 
-struct orig_alloc {
-	void *(*malloc)(size_t);
-	void *(*calloc)(size_t, size_t);
-	void *(*realloc)(void *, size_t);
-	void (*free)(void *);
-	int (*posix_memalign)(void **, size_t, size_t);
-	size_t (*malloc_usable_size)(void *);
-};
+static struct backing_orig orig; /* set by backing_attach_use */
 
-static struct orig_alloc orig; /* set once by backing_attach_init */
-
-int backing_attach_init(void)
+int backing_attach_use(const struct backing_orig *o)
 {
-	if (orig.malloc)
-		return 0;
-	struct orig_alloc o = {
-		(void *(*)(size_t))got_real("malloc"),
-		(void *(*)(size_t, size_t))got_real("calloc"),
-		(void *(*)(void *, size_t))got_real("realloc"),
-		(void (*)(void *))got_real("free"),
-		(int (*)(void **, size_t, size_t))got_real("posix_memalign"),
-		(size_t(*)(void *))got_real("malloc_usable_size"),
-	};
-	if (!o.malloc || !o.calloc || !o.realloc || !o.free || !o.posix_memalign || !o.malloc_usable_size)
+	if (!o->malloc || !o->calloc || !o->realloc || !o->free || !o->posix_memalign || !o->malloc_usable_size)
 		return -1;
-	orig = o;
+	orig = *o;
 	return 0;
 }
 

@@ -110,12 +110,17 @@ HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *
  * program's blocks.  It is the program's call: recorded, without a stack,
  * and served by the program's allocator.  The known callers no longer do
  * this (dynsym.h, shim_resume_after_exec); this keeps any other from
- * crashing allocator=system or leaving a false leak in the trace.
+ * crashing allocator=system or leaving a false leak in the trace.  In an
+ * attached non-PIE program whose PLT entry is free's canonical address
+ * (attach_got.c), the dynamic linker frees a joined thread's TLS through
+ * it, and so through a patched slot: this path.
  */
 static HS_NOINLINE void internal_frees_program_block(struct tls_state *t, uint8_t kind, void *p)
 {
+	t->depth++; /* a ring write, as in any hook */
 	if (shim_on() && !t->in_ring)
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
+	t->depth--;
 	backing_free(p);
 }
 
@@ -125,8 +130,10 @@ static HS_NOINLINE void *internal_reallocs_program_block(struct tls_state *t, ui
 
 	if (!n)
 		backing_free(p);
+	t->depth++;
 	if ((q || !n) && shim_on() && !t->in_ring)
 		record_realloc(t, kind, p, q, n, 0);
+	t->depth--;
 	return q;
 }
 
@@ -418,3 +425,20 @@ HS_EXPORT size_t malloc_usable_size(void *p)
 	}
 	return backing_usable_size(p);
 }
+
+#ifdef HS_ATTACH
+const struct hook_name hooks_c_names[] = {
+	{"free", (void *)free},
+	{"malloc", (void *)malloc},
+	{"calloc", (void *)calloc},
+	{"realloc", (void *)realloc},
+	{"reallocarray", (void *)reallocarray},
+	{"posix_memalign", (void *)posix_memalign},
+	{"aligned_alloc", (void *)aligned_alloc},
+	{"memalign", (void *)memalign},
+	{"valloc", (void *)valloc},
+	{"pvalloc", (void *)pvalloc},
+	{"malloc_usable_size", (void *)malloc_usable_size},
+};
+const unsigned hooks_c_count = HS_ARRAY_SIZE(hooks_c_names);
+#endif

@@ -19,4 +19,15 @@ void hook_free(uint8_t kind, void *p, size_t sized);
 /* realloc/reallocarray semantics (glibc's: n == 0 frees p). */
 void *hook_realloc(uint8_t kind, void *p, size_t n);
 
+#ifdef HS_ATTACH
+/* The C family's entry points by name, for the attach shim, which rewrites
+ * the program's slots to them (attach_got.c): only this file names them. */
+struct hook_name {
+	const char *name; /* malloc, free, ... */
+	void *fn;	  /* this shim's definition */
+};
+extern const struct hook_name hooks_c_names[];
+extern const unsigned hooks_c_count;
+#endif
+
 #endif
