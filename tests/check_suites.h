@@ -13,6 +13,8 @@ Suite *hashmap_suite(void);
 Suite *heapmap_suite(void);
 Suite *options_suite(void);
 Suite *reader_suite(void);
+Suite *recover_suite(void);
+Suite *encode_suite(void);
 Suite *replay_suite(void);
 Suite *symbols_suite(void);
 Suite *frames_suite(void);
@@ -22,7 +24,7 @@ Suite *dynsym_suite(void);
 Suite *series_suite(void);
 
 #define CHECK_SUITES \
-	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, \
+	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, recover_suite, encode_suite, \
 	  replay_suite, symbols_suite, frames_suite, nestpool_suite, json_suite, dynsym_suite, series_suite }
 
 #endif

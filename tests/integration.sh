@@ -510,6 +510,60 @@ check('free - baseline = %d, want 600 + at most %d DTVs' % (frees, dtvs), 600 <=
 " "$d/te.hst.json" "$T/base-jemalloc/empty.hst.json"
 }
 
+# ---- no allocation inside a hook -----------------------------------------------
+
+# nomalloc.c interposes its own malloc family in the program and aborts
+# (exit 134) when one of its calls comes in while a hook of the shim is in
+# progress on the same thread.  Both allocators; the trace must hold the
+# calls it made, so the hooks did run.
+test_nomalloc() {
+	local d=$T/nomalloc a
+	mkdir -p "$d"
+	for a in jemalloc system; do
+		RUN_ALLOC=$a run "$d/$a.hst" "$PROGS/nomalloc"
+		if [ "$rc" -ne 0 ]; then
+			fail "nomalloc-$a" "exited $rc: $(head -c 300 "$d/$a.hst.stderr")"
+			continue
+		fi
+		if ! grep -q '^nomalloc: [0-9]* calls through the shim$' "$d/$a.hst.stdout"; then
+			fail "nomalloc-$a" "unexpected output: $(head -c 200 "$d/$a.hst.stdout")"
+			continue
+		fi
+		need_info "nomalloc-$a" "$d/$a.hst" || continue
+		assert_json "nomalloc-$a" "$COMPLETE
+j, base = J
+for name in ('posix_memalign', 'aligned_alloc', 'memalign', 'valloc', 'pvalloc', 'malloc_usable_size'):
+    eq(name + ' - baseline', delta(j, base, name), 5 * 200)
+# 1000 through site() (malloc, calloc or realloc(NULL)), 6 growing reallocs
+# each of the 1000 rounds
+made = sum(delta(j, base, n) for n in ('malloc', 'calloc', 'realloc'))
+check('malloc + calloc + realloc - baseline = %d, want >= 7000' % made, made >= 7000)
+check('threads: %d, want >= 5' % j['threads'], j['threads'] >= 5)
+" "$d/$a.hst.json" "$T/base-$a/empty.hst.json"
+	done
+}
+
+# ---- the ring file is not a root ---------------------------------------------------
+
+# With HEAPSNAP_OPTIONS=output= a relative path (LD_PRELOAD by hand, not
+# `heapsnap run`, which makes it absolute), the exit scan must still skip
+# the ring file, which /proc/self/maps names by its absolute path: it reads
+# about as many bytes as with an absolute path, not the rings' megabytes
+# (5 threads' rings of 65536 records are 7.5 MiB).
+test_ring_not_root() {
+	local d=$T/ringroot shim=${HEAPSNAP_LIB:-$ROOT/build/lib/libheapsnap.so}
+	mkdir -p "$d"
+	(cd "$d" && HEAPSNAP_OPTIONS=output=rel.hst LD_PRELOAD=$shim "$PROGS/counts" >/dev/null 2>"$d/rel.err")
+	(cd "$d" && HEAPSNAP_OPTIONS=output=$d/abs.hst LD_PRELOAD=$shim "$PROGS/counts" >/dev/null 2>"$d/abs.err")
+	need_info ring-not-root "$d/rel.hst" || return
+	need_info ring-not-root "$d/abs.hst" || return
+	assert_json ring-not-root "
+rel, ab = J
+check('relative output: the scan read %d bytes, absolute: %d' % (rel['scan']['bytes'], ab['scan']['bytes']),
+      rel['scan']['bytes'] < ab['scan']['bytes'] + 262144)
+" "$d/rel.hst.json" "$d/abs.hst.json"
+}
+
 # ---- dlopen ------------------------------------------------------------------
 
 test_dlopen() {
@@ -1132,6 +1186,8 @@ test_git
 test_maps
 test_fork_exec
 test_threads
+test_nomalloc
+test_ring_not_root
 test_dlopen
 test_stack_verify
 test_sig_alloc

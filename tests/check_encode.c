@@ -1,0 +1,406 @@
+/* Description: unit tests of src/trace/encode.c, the one encoder of every
+ * trace record, the one the shim writes with: a few records byte for byte
+ * (so that the format cannot drift with the reader), every encoder within
+ * its stated bound on extreme and random values, and a round trip of every
+ * record type through the real writer and the real reader, the pointer
+ * scan's records included, and of random event columns. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_suites.h"
+#include "tracebuild.h"
+#include "util/varint.h"
+
+/* ---- bytes --------------------------------------------------------------- */
+
+/* Assert the n bytes from p to end are want[0..n). */
+static void expect_bytes(const uint8_t *p, const uint8_t *end, const uint8_t *want, size_t n)
+{
+	ck_assert_uint_eq((size_t)(end - p), n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(p[i] == want[i], "byte %zu: 0x%02x, want 0x%02x", i, p[i], want[i]);
+}
+
+/* Records spelled out as format.h describes them: tag, the body length as
+ * a 4-byte varint, LEB128 and zigzag fields. */
+START_TEST(test_exact_bytes)
+{
+	uint8_t b[256];
+
+	/* THREAD index 1, tid 300 (0xac 0x02), start 5 */
+	static const uint8_t thread[] = {HST_REC_THREAD, 0x84, 0x80, 0x80, 0x00, 0x01, 0xac, 0x02, 0x05};
+	expect_bytes(b, encode_thread(b, 1, 300, 5), thread, sizeof(thread));
+
+	/* END: time 0, reason _exit, status -2 (zigzag 3), 127 events, 128
+	 * dropped (0x80 0x01) */
+	static const uint8_t end[] = {HST_REC_END, 0x86, 0x80, 0x80, 0x00, 0x00, 0x01, 0x03, 0x7f, 0x80, 0x01};
+	expect_bytes(b, encode_end(b, 0, HST_END__EXIT, -2, 127, 128), end, sizeof(end));
+
+	/* STACK 2, depth 4, ref 1 sharing 2: two own frames, 0x1000 (0x80
+	 * 0x20) then -0x10 (zigzag 0x1f) */
+	static const uint64_t ips[] = {0x1000, 0xff0, 0x7, 0x8};
+	static const uint8_t stack[] = {HST_REC_STACK, 0x87, 0x80, 0x80, 0x00, 0x02, 0x04, 0x01, 0x02, 0x80, 0x20, 0x1f};
+	expect_bytes(b, encode_stack(b, 2, 4, 1, 2, ips), stack, sizeof(stack));
+
+	/* SNAPSHOT at 1, index 0, API, label "ab" */
+	static const uint8_t snap[] = {HST_REC_SNAPSHOT, 0x86, 0x80, 0x80, 0x00, 0x01, 0x00, 0x03, 0x02, 'a', 'b'};
+	expect_bytes(b, encode_snapshot(b, 1, 0, HST_SNAP_API, "ab", 2), snap, sizeof(snap));
+
+	/* EVENTS: a malloc of allocinfo 3 by thread 2 at 250 ns, a free of it
+	 * 100 ns earlier (tick 100: times 2 then delta -1, zigzag 1), with no
+	 * temporary mark (an empty bitmap) */
+	uint8_t cols[ENCODE_EVENT_COLS][64];
+	struct encode_events e = {.tick = 100};
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
+		e.col[i] = (struct encode_column){cols[i], 0, sizeof(cols[i])};
+	encode_event(&e, 250, 2, HST_EV_MALLOC, 3, 0);
+	encode_event(&e, 150, 2, HST_EV_FREE | HST_EV_IMPLICIT, 3, 0);
+	static const uint8_t events_rec[] = {HST_REC_EVENTS, 0x91, 0x80, 0x80, 0x00, 0xfa, 0x01, 0x02, 0x64,
+					     0x02, HST_EV_MALLOC, HST_EV_FREE | HST_EV_IMPLICIT, 0x02, 0x02, 0x02,
+					     0x02, 0x00, 0x01, 0x02, 0x03, 0x03, 0x00};
+	expect_bytes(b, encode_events(b, &e), events_rec, sizeof(events_rec));
+	ck_assert_uint_eq(e.count, 0);
+	ck_assert_uint_eq(e.col[3].len, 0);
+	/* the same with the free marked temporary: a one-byte bitmap, bit 1 */
+	encode_event(&e, 250, 2, HST_EV_MALLOC, 3, 0);
+	encode_event(&e, 150, 2, HST_EV_FREE | HST_EV_IMPLICIT, 3, 0);
+	encode_event_temporary(&e);
+	static const uint8_t events_tmp[] = {HST_REC_EVENTS, 0x92, 0x80, 0x80, 0x00, 0xfa, 0x01, 0x02, 0x64,
+					     0x02, HST_EV_MALLOC, HST_EV_FREE | HST_EV_IMPLICIT, 0x02, 0x02, 0x02,
+					     0x02, 0x00, 0x01, 0x02, 0x03, 0x03, 0x01, 0x02};
+	expect_bytes(b, encode_events(b, &e), events_tmp, sizeof(events_tmp));
+	/* no events, no record */
+	ck_assert_ptr_eq(encode_events(b, &e), b);
+}
+END_TEST
+
+/* ---- bounds -------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* A value of random magnitude: small ones are common, all 64 bits too. */
+static uint64_t rv(void)
+{
+	unsigned bits = (unsigned)(rnd() % 65);
+	return bits == 64 ? rnd() : rnd() & ((1ull << bits) - 1);
+}
+
+/* The length field of the record at p is its body's length, and the whole
+ * record ends at end, within max. */
+static void check_record(const uint8_t *p, const uint8_t *end, size_t max, int tag)
+{
+	const uint8_t *q = p + 1;
+	uint64_t len;
+
+	ck_assert_uint_le((size_t)(end - p), max);
+	ck_assert_int_eq(p[0], tag);
+	ck_assert_int_eq(varint_get(&q, end, &len), 0);
+	ck_assert_ptr_eq(q, p + ENCODE_HEAD);
+	ck_assert_uint_eq(len, (uint64_t)(end - q));
+}
+
+/* Every encoder stays within its bound, whatever the values. */
+START_TEST(test_bounds)
+{
+	static uint8_t buf[1 << 16], mods[4096];
+	static char str[600];
+	uint64_t ips[300];
+
+	for (size_t i = 0; i < sizeof(str); i++)
+		str[i] = (char)(i * 7);
+	for (int round = 0; round < 3000; round++) {
+		uint64_t a = round ? rv() : UINT64_MAX, b = round ? rv() : UINT64_MAX, c = round ? rv() : 0;
+		uint32_t a32 = (uint32_t)a, b32 = (uint32_t)b;
+		size_t n = round % 5 ? rnd() % 40 : rnd() % sizeof(str);
+		check_record(buf, encode_thread(buf, a32, b32, c), ENCODE_THREAD_MAX, HST_REC_THREAD);
+		check_record(buf, encode_thread_end(buf, a32, a, str, n), encode_thread_end_max(n), HST_REC_THREAD_END);
+		check_record(buf, encode_allocinfo(buf, a32 | 1, b, b32), ENCODE_ALLOCINFO_MAX, HST_REC_ALLOCINFO);
+		check_record(buf, encode_snapshot(buf, a, b32, (int)(c % 4), str, n), encode_snapshot_max(n),
+			     HST_REC_SNAPSHOT);
+		check_record(buf, encode_end(buf, a, (int)(c % 3), (int64_t)b, a, c), ENCODE_END_MAX, HST_REC_END);
+		check_record(buf, encode_rss(buf, a, b), ENCODE_RSS_MAX, HST_REC_RSS);
+		check_record(buf, encode_scan(buf, a, (int)(c % 2), b, a32, b32), ENCODE_SCAN_MAX, HST_REC_SCAN);
+		check_record(buf, encode_scan_end(buf, a, b, c), ENCODE_SCAN_END_MAX, HST_REC_SCAN_END);
+		check_record(buf, encode_scan_root(buf, a32, (int)(c % 5) + 1, b32, a, b, str, n),
+			     encode_scan_root_max(n), HST_REC_SCAN_ROOT);
+		uint32_t depth = (uint32_t)(rnd() % 257), shared = depth ? (uint32_t)(rnd() % (depth + 1)) : 0;
+		for (uint32_t i = 0; i < depth; i++)
+			ips[i] = rv();
+		check_record(buf, encode_stack(buf, a32, depth, b32, shared, ips), encode_stack_max(depth),
+			     HST_REC_STACK);
+		struct encode_process pr = {a32, b32, str, n, str, sizeof(str), str, n / 2, "system", 6, b32};
+		check_record(buf, encode_process(buf, &pr), encode_process_max(&pr), HST_REC_PROCESS);
+		/* modules: each within its bound, then the record */
+		uint8_t *m = mods;
+		unsigned count = (unsigned)(rnd() % 5);
+		size_t mods_max = 0;
+		for (unsigned k = 0; k < count; k++) {
+			unsigned nseg = (unsigned)(rnd() % 6);
+			size_t plen = rnd() % 200, blen = rnd() % 2 ? 20 : 0;
+			uint8_t *m0 = m;
+			m = encode_module(m, str, plen, (const uint8_t *)str, blen, rv(), nseg);
+			for (unsigned s = 0; s < nseg; s++)
+				m = encode_segment(m, rv(), rv(), (uint32_t)(rnd() % 8));
+			mods_max += encode_module_max(plen, blen) + nseg * ENCODE_SEGMENT_MAX;
+			ck_assert_uint_le((size_t)(m - m0), encode_module_max(plen, blen) + nseg * ENCODE_SEGMENT_MAX);
+		}
+		ck_assert_uint_le((size_t)(m - mods), mods_max);
+		check_record(buf, encode_modules(buf, a, count, mods, (size_t)(m - mods)),
+			     encode_modules_max((size_t)(m - mods)), HST_REC_MODULES);
+		/* piecewise records */
+		size_t k = rnd() % 300;
+		uint8_t *p = encode_progress_begin(buf, k);
+		for (size_t i = 0; i < k; i++)
+			p = encode_progress_ring(p, (uint32_t)rv(), rv());
+		check_record(buf, encode_close(buf, p), encode_progress_max(k), HST_REC_PROGRESS);
+		struct encode_blocks bs = {0, 0};
+		p = encode_scan_blocks_begin(buf, k);
+		for (size_t i = 0; i < k; i++)
+			p = encode_scan_block(p, &bs, rv(), (uint32_t)rv(), (uint32_t)rnd());
+		check_record(buf, encode_close(buf, p), encode_scan_blocks_max(k), HST_REC_SCAN_BLOCKS);
+		struct encode_edges es;
+		p = encode_scan_edges_begin(buf, &es, (int)(c % 2), a, k);
+		uint64_t off = 0;
+		for (size_t i = 0; i < k; i++) {
+			off += rnd() % 65536; /* offsets only grow */
+			p = encode_scan_edge(p, &es, off, rv(), (int)(rnd() % 2));
+		}
+		check_record(buf, encode_close(buf, p), encode_scan_edges_max(k), HST_REC_SCAN_EDGES);
+	}
+}
+END_TEST
+
+/* ---- round trips through the writer and the reader --------------------------- */
+
+/* A trace of every record type at the edges of its values, and the pointer
+ * scan's records, compressed: every field comes back. */
+START_TEST(test_every_record)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct trace_writer *w = &t.w;
+	static const char cmdline[] = "a\0\xff\x01b";
+	static char label[300];
+	uint8_t *p, *rec;
+
+	memset(label, 'L', sizeof(label));
+	tw_open(&t, 3, "every.hst", NONCE);
+	struct encode_process pr = {UINT32_MAX, 0, "", 0, cmdline, sizeof(cmdline) - 1, "k=v", 3, "jemalloc", 8, 256};
+	p = room(w, encode_process_max(&pr));
+	put(w, p, encode_process(p, &pr), encode_process_max(&pr));
+	rec_modules(w);
+	p = room(w, ENCODE_THREAD_MAX);
+	put(w, p, encode_thread(p, UINT32_MAX, 0, UINT64_MAX), ENCODE_THREAD_MAX);
+	p = room(w, ENCODE_ALLOCINFO_MAX);
+	/* (an id near 2^31 is valid, but the reader sizes its table by it) */
+	put(w, p, encode_allocinfo(p, 1000000, (1ull << 40) - 1, UINT32_MAX), ENCODE_ALLOCINFO_MAX);
+	p = room(w, encode_snapshot_max(sizeof(label)));
+	put(w, p, encode_snapshot(p, UINT64_MAX, UINT32_MAX, HST_SNAP_INTERVAL, label, sizeof(label)),
+	    encode_snapshot_max(sizeof(label)));
+	p = room(w, ENCODE_RSS_MAX);
+	put(w, p, encode_rss(p, 12345, UINT64_MAX), ENCODE_RSS_MAX);
+	/* a scan: 3 blocks over two records (the deltas run on), a root, an
+	 * edge record of each source kind */
+	p = room(w, ENCODE_SCAN_MAX);
+	put(w, p, encode_scan(p, 777, HST_SCAN_API, 3, 2, 1), ENCODE_SCAN_MAX);
+	struct encode_blocks bs = {0, 0};
+	rec = room(w, encode_scan_blocks_max(2));
+	p = encode_scan_blocks_begin(rec, 2);
+	p = encode_scan_block(p, &bs, 0x7f0000001000ull, 1000000, 5);
+	p = encode_scan_block(p, &bs, 0x7f0000001010ull, 1000000, 3); /* seq goes back */
+	put(w, rec, encode_close(rec, p), encode_scan_blocks_max(2));
+	rec = room(w, encode_scan_blocks_max(1));
+	p = encode_scan_blocks_begin(rec, 1);
+	p = encode_scan_block(p, &bs, 0x7f0000000010ull, 1000000, 0xffffffffu); /* address goes back, seq wraps */
+	put(w, rec, encode_close(rec, p), encode_scan_blocks_max(1));
+	p = room(w, encode_scan_root_max(6));
+	put(w, p, encode_scan_root(p, 0, HST_ROOT_ANON, 7, 0x1000, 4096, "[anon]", 6), encode_scan_root_max(6));
+	struct encode_edges es;
+	rec = room(w, encode_scan_edges_max(3));
+	p = encode_scan_edges_begin(rec, &es, 1, 0, 3);
+	p = encode_scan_edge(p, &es, 8, 2, 0);
+	p = encode_scan_edge(p, &es, 16, 0, 1); /* target number goes back */
+	p = encode_scan_edge(p, &es, 4088, 1, 0);
+	put(w, rec, encode_close(rec, p), encode_scan_edges_max(3));
+	rec = room(w, encode_scan_edges_max(1));
+	p = encode_scan_edges_begin(rec, &es, 0, 2, 1);
+	p = encode_scan_edge(p, &es, 0, 2, 1); /* a block pointing inside itself */
+	put(w, rec, encode_close(rec, p), encode_scan_edges_max(1));
+	p = room(w, ENCODE_SCAN_END_MAX);
+	put(w, p, encode_scan_end(p, 4, 8192, 778), ENCODE_SCAN_END_MAX);
+	rec_thread_end(w, UINT32_MAX, 0, "");
+	rec_progress(w, 4095, UINT64_MAX); /* consumed by the reader, no item */
+	rec_end(w, 1, HST_END_EXEC, INT32_MIN, 0, UINT64_MAX);
+	tw_close(&t);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	next_type(r, &it, ITEM_PROCESS);
+	ck_assert_uint_eq(it.process.pid, UINT32_MAX);
+	ck_assert_uint_eq(it.process.ppid, 0);
+	assert_str(it.process.exe, "", 0);
+	assert_str(it.process.cmdline, cmdline, sizeof(cmdline) - 1);
+	assert_str(it.process.options, "k=v", 3);
+	assert_str(it.process.allocator, "jemalloc", 8);
+	ck_assert_uint_eq(it.process.max_frames, 256);
+	next_type(r, &it, ITEM_MODULES);
+	ck_assert_uint_eq(it.modules.count, 2);
+	expect_thread(r, UINT32_MAX, 0, UINT64_MAX);
+	next_type(r, &it, ITEM_SNAPSHOT);
+	ck_assert_uint_eq(it.snap.ts, UINT64_MAX);
+	ck_assert_uint_eq(it.snap.index, UINT32_MAX);
+	ck_assert_int_eq(it.snap.trigger, HST_SNAP_INTERVAL);
+	assert_str(it.snap.label, label, sizeof(label));
+	next_type(r, &it, ITEM_RSS);
+	ck_assert_uint_eq(it.rss.ts, 12345);
+	ck_assert_uint_eq(it.rss.bytes, UINT64_MAX);
+	next_type(r, &it, ITEM_SCAN);
+	ck_assert_uint_eq(it.scan.ts, 777);
+	ck_assert_int_eq(it.scan.reason, HST_SCAN_API);
+	ck_assert_uint_eq(it.scan.blocks, 3);
+	ck_assert_uint_eq(it.scan.threads_stopped, 2);
+	ck_assert_uint_eq(it.scan.threads_missed, 1);
+	static const struct {
+		uint64_t addr;
+		uint32_t seq;
+	} blocks[] = {{0x7f0000001000ull, 5}, {0x7f0000001010ull, 3}, {0x7f0000000010ull, 0xffffffffu}};
+	for (unsigned i = 0; i < 3; i++) {
+		next_type(r, &it, ITEM_SCAN_BLOCK);
+		ck_assert_uint_eq(it.block.index, i);
+		ck_assert_uint_eq(it.block.addr, blocks[i].addr);
+		ck_assert_uint_eq(it.block.seq, blocks[i].seq);
+		ck_assert_uint_eq(it.block.info, 1000000);
+		/* the block's size and stack come from its allocinfo */
+		ck_assert_uint_eq(it.block.size, (1ull << 40) - 1);
+		ck_assert_uint_eq(it.block.stack, UINT32_MAX);
+	}
+	next_type(r, &it, ITEM_SCAN_ROOT);
+	ck_assert_uint_eq(it.root.index, 0);
+	ck_assert_int_eq(it.root.kind, HST_ROOT_ANON);
+	ck_assert_uint_eq(it.root.thread, 7);
+	ck_assert_uint_eq(it.root.addr, 0x1000);
+	ck_assert_uint_eq(it.root.bytes, 4096);
+	assert_str(it.root.name, "[anon]", 6);
+	static const struct {
+		int from_root;
+		uint64_t src, offset, dst, interior;
+	} edges[] = {{1, 0, 8, 2, 0}, {1, 0, 16, 0, 1}, {1, 0, 4088, 1, 0}, {0, 2, 0, 2, 1}};
+	for (unsigned i = 0; i < 4; i++) {
+		next_type(r, &it, ITEM_SCAN_EDGE);
+		ck_assert_int_eq(it.edge.from_root, edges[i].from_root);
+		ck_assert_uint_eq(it.edge.src, edges[i].src);
+		ck_assert_uint_eq(it.edge.offset, edges[i].offset);
+		ck_assert_uint_eq(it.edge.dst, edges[i].dst);
+		ck_assert_uint_eq(it.edge.dst_offset, edges[i].interior);
+	}
+	next_type(r, &it, ITEM_SCAN_END);
+	ck_assert_uint_eq(it.scan_end.edges, 4);
+	ck_assert_uint_eq(it.scan_end.bytes, 8192);
+	ck_assert_uint_eq(it.scan_end.ts, 778);
+	next_type(r, &it, ITEM_THREAD_END);
+	ck_assert_uint_eq(it.thread.index, UINT32_MAX);
+	assert_str(it.thread.name, "", 0);
+	next_type(r, &it, ITEM_END);
+	ck_assert_int_eq(it.end.reason, HST_END_EXEC);
+	ck_assert_int_eq(it.end.status, INT32_MIN);
+	ck_assert_uint_eq(it.end.events, 0);
+	ck_assert_uint_eq(it.end.dropped, UINT64_MAX);
+	expect_eof(r);
+	ck_assert_int_eq(reader_truncated(r), 0);
+	reader_close(r);
+}
+END_TEST
+
+/* Random event streams (every kind, implicit ones, times that go back,
+ * ticks from 1 ns to a second) come back event for event, each time
+ * floored to its record's tick. */
+START_TEST(test_random_events)
+{
+	enum { NEV = 3000 };
+	static struct resolved in[NEV];
+	struct tw t;
+	struct hs_diag d;
+
+	tw_open(&t, 1, "random.hst", NONCE);
+	for (uint32_t id = 1; id <= 50; id++)
+		rec_allocinfo(&t.w, id, id * 3, id + 7);
+	size_t i = 0;
+	uint64_t ticks[NEV];
+	while (i < NEV) {
+		struct evrec e;
+		static const uint64_t tick_choices[] = {1, 1000, 100000, 999983, 1000000000};
+		uint64_t tick = tick_choices[rnd() % 5];
+		size_t n = 1 + rnd() % 700;
+		evrec_init(&e, tick);
+		uint64_t ts = rnd() % (1ull << 50);
+		for (size_t k = 0; k < n && i < NEV; k++, i++) {
+			ts = rnd() % 4 ? ts + rnd() % 5000000 : ts - rnd() % (ts / 2 + 1);
+			in[i] = (struct resolved){ts, (uint32_t)(rnd() % 100), (uint32_t)(rnd() % 51), (uint32_t)(rnd() % 51),
+						  (uint8_t)((1 + rnd() % HST_EV_KIND_MAX) | (rnd() % 7 ? 0 : HST_EV_IMPLICIT))};
+			ticks[i] = tick;
+			evrec_add(&e, &in[i]);
+		}
+		evrec_flush(&t.w, &e);
+		if (rnd() % 3 == 0)
+			tw_flush(&t);
+	}
+	tw_close(&t);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	for (i = 0; i < NEV; i++) {
+		struct trace_item it;
+		next_type(r, &it, ITEM_EVENT);
+		const struct resolved *q = &in[i];
+		unsigned kind = q->kind & HST_EV_KIND_MASK;
+		uint32_t info = 0, old = 0;
+		switch (hst_event_shape(kind)) {
+		case HST_SHAPE_ALLOC:
+		case HST_SHAPE_FREE:
+			info = q->a;
+			break;
+		case HST_SHAPE_REALLOC:
+			old = q->a;
+			info = q->b;
+			break;
+		case HST_SHAPE_ADDR:
+			break;
+		}
+		ck_assert_msg(it.ev.kind == kind && it.ev.implicit == !!(q->kind & HST_EV_IMPLICIT) &&
+				      it.ev.thread == q->thread && it.ev.ts == q->ts / ticks[i] * ticks[i] &&
+				      it.ev.info == info && it.ev.old_info == old &&
+				      it.ev.size == (info ? info * 3ull : 0) && it.ev.stack == (info ? info + 7 : 0) &&
+				      it.ev.old_size == (old ? old * 3ull : 0),
+			      "event %zu decoded wrong", i);
+	}
+	expect_eof(r);
+	reader_close(r);
+}
+END_TEST
+
+Suite *encode_suite(void)
+{
+	Suite *s = suite_create("encode");
+	TCase *tb = tcase_create("bytes");
+	TCase *tr = tcase_create("roundtrip");
+
+	tcase_add_test(tb, test_exact_bytes);
+	tcase_add_test(tb, test_bounds);
+	suite_add_tcase(s, tb);
+
+	tcase_add_unchecked_fixture(tr, root_setup, root_teardown);
+	tcase_add_checked_fixture(tr, tmpdir_setup, tmpdir_teardown);
+	tcase_add_test(tr, test_every_record);
+	tcase_add_test(tr, test_random_events);
+	suite_add_tcase(s, tr);
+	return s;
+}
