@@ -235,7 +235,7 @@ static int begin(void)
 	rings_configure(shim.opts.ring_records);
 	if (shim_open_files()) {
 		send_msg("@error cannot create the trace", NULL, 0, shim.opts.output);
-		ringfile_unlink();
+		ringfile_unlink(0);
 		return -1;
 	}
 	if (shim.opts.scan)
@@ -291,7 +291,7 @@ static void end(int heapsnap_here)
 	/* release: hooks that see OFF stop recording */
 	atomic_store_rel(&shim.phase, PHASE_OFF);
 	uint32_t restored = got_detach();
-	ringfile_unlink();
+	ringfile_unlink(0);
 	give_back_scan_signal();
 	int clean = heapsnap_here && quiesce();
 	if (clean) {

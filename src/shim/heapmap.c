@@ -224,7 +224,7 @@ uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint32_t *d
 
 uint32_t heapmap_free(uint64_t addr)
 {
-	if (!ready)
+	if (!ready || !addr) /* free(NULL): no block (and 0 is no hashmap key) */
 		return 0;
 	uint64_t *n = hashmap_get(&late, addr);
 	if (n) {

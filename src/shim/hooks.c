@@ -186,25 +186,38 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 	return p;
 }
 
+/* Give p back to whoever owns it; nothing for NULL. */
+HS_INLINE void release(void *p, size_t sized)
+{
+	if (HS_UNLIKELY(!p))
+		return;
+	if (HS_UNLIKELY(nestpool_owns(p)))
+		nestpool_free(p);
+	else if (sized)
+		backing_free_sized(p, sized);
+	else
+		backing_free(p);
+}
+
+/*
+ * free(NULL) (and operator delete of a null pointer) is recorded like any
+ * other call: the counts follow the calls the program made.  Valgrind
+ * does not count it, so a free count here can exceed its.
+ */
 void hook_free(uint8_t kind, void *p, size_t sized)
 {
 	struct tls_state *t = &tls;
 
-	if (!p)
-		return;
 	if (HS_LIKELY(hook_fast(t))) {
 		t->depth = 1;
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
-		if (HS_UNLIKELY(nestpool_owns(p)))
-			nestpool_free(p);
-		else if (sized)
-			backing_free_sized(p, sized);
-		else
-			backing_free(p);
+		release(p, sized);
 		hook_leave(t);
 		return;
 	}
 	if (t->state == TS_INTERNAL) {
+		if (!p)
+			return;
 		if (nestpool_owns(p))
 			nestpool_free(p);
 		else if (HS_UNLIKELY(!backing_is_private(p)))
@@ -217,19 +230,15 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 		t->depth++;
 		if (hook_nested_records(t))
 			event_one(t, kind, clock_now_ns(), p, 0, 0);
-		nested_free(t, p);
+		if (p)
+			nested_free(t, p);
 		t->depth--;
 		return;
 	}
 	t->depth = 1;
 	if (hook_nested_records(t))
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
-	if (nestpool_owns(p))
-		nestpool_free(p);
-	else if (sized)
-		backing_free_sized(p, sized);
-	else
-		backing_free(p);
+	release(p, sized);
 	hook_leave(t);
 }
 
@@ -412,18 +421,16 @@ HS_EXPORT size_t malloc_usable_size(void *p)
 {
 	struct tls_state *t = &tls;
 
-	if (!p)
-		return 0;
-	if (nestpool_owns(p))
+	if (p && nestpool_owns(p))
 		return nestpool_size(p);
-	if (t->state == TS_INTERNAL && backing_is_private(p))
+	if (p && t->state == TS_INTERNAL && backing_is_private(p))
 		return backing_iusable_size(p);
-	if (hook_fast(t)) {
+	if (hook_fast(t)) { /* NULL too: a call the program made */
 		t->depth = 1;
 		event_one(t, HST_EV_USABLE_SIZE, clock_now_ns(), p, 0, 0);
 		hook_leave(t);
 	}
-	return backing_usable_size(p);
+	return p ? backing_usable_size(p) : 0;
 }
 
 #ifdef HS_ATTACH

@@ -396,7 +396,7 @@ void shim_finish(int reason, int status)
 	/* The program's frames begin where it called exit (if this thread
 	 * did; exit_sp is above here then), else at this call. */
 	collector_finish(reason, status, shim.exit_sp > here ? shim.exit_sp : here);
-	ringfile_unlink();
+	ringfile_unlink(reason == HST_END_EXEC);
 	t->state = saved;
 	t->depth--;
 }

@@ -22,6 +22,7 @@ static struct spin lock;
 static int fd = -1;
 static uint64_t file_size; /* bytes, page multiple */
 static char path_copy[1100];
+static int named; /* path_copy names the file (not unlinked yet) */
 static struct ringfile_id identity; /* of the file, inode 0 until known */
 
 int ringfile_create(const char *path, uint64_t nonce)
@@ -48,6 +49,7 @@ int ringfile_create(const char *path, uint64_t nonce)
 		return rc;
 	}
 	strcpy(path_copy, path);
+	named = 1;
 	struct stat st;
 	if (fstat(f, &st) == 0)
 		identity = (struct ringfile_id){major(st.st_dev), minor(st.st_dev), st.st_ino};
@@ -93,11 +95,14 @@ int ringfile_identity(struct ringfile_id *id)
 	return identity.inode ? 0 : -1;
 }
 
-void ringfile_unlink(void)
+void ringfile_unlink(int keep_open)
 {
 	spin_lock(&lock);
-	if (fd >= 0) {
+	if (fd >= 0 && named) {
 		(void)unlink(path_copy);
+		named = 0;
+	}
+	if (fd >= 0 && !keep_open) {
 		close(fd);
 		fd = -1;
 	}
@@ -110,6 +115,7 @@ void ringfile_forget(void)
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
+	named = 0;
 	file_size = 0;
 	identity = (struct ringfile_id){0, 0, 0};
 }

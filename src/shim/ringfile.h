@@ -28,8 +28,12 @@ struct ringfile_id {
  * there is none.  Takes no lock: safe with the world stopped. */
 int ringfile_identity(struct ringfile_id *id);
 
-/* Remove the file (the trace is complete); mappings stay valid. */
-void ringfile_unlink(void);
+/* Remove the file (the trace is complete); mappings stay valid.
+ * keep_open (before an exec): the descriptor stays open, so that if the
+ * exec fails new rings can still be carved out of the file, which then
+ * has no name for a reader to recover a crash from; a successful exec
+ * closes it (O_CLOEXEC). */
+void ringfile_unlink(int keep_open);
 
 /* In a forked child: forget the parent's file without touching it; the
  * parent's segments stay mapped until the caller unmaps them. */

@@ -203,9 +203,10 @@ enum hst_root_kind {
  *                              an event's time is floor(ns / tick) * tick
  *   v n_block_bytes,  blocks:  by kind,
  *     allocation kinds:  v allocinfo of the new block
- *     free kinds:        v allocinfo of the freed block (0: a block the
- *                        trace never saw allocated)
- *     realloc kinds:     v allocinfo of the old block (0: none or unknown),
+ *     free kinds:        v allocinfo of the freed block (0: free(NULL),
+ *                        or a block the trace never saw allocated)
+ *     realloc kinds:     v allocinfo of the old block (0: realloc(NULL, n),
+ *                        or unknown),
  *                        v allocinfo of the new block (0: realloc(p, 0))
  *     USABLE_SIZE:       nothing
  *   v n_temp_bytes,   temporary (appended in a later version; a record

@@ -251,6 +251,8 @@ static uint32_t recover_alloc(struct recover *c, const struct ring_rec *ev)
 
 static uint32_t recover_free(struct recover *c, uint64_t addr)
 {
+	if (!addr) /* free(NULL): no block (and 0 is no hashmap key) */
+		return 0;
 	uint64_t *v = hashmap_get(&c->blocks, addr);
 	uint32_t id = v ? (uint32_t)*v : 0;
 

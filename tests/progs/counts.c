@@ -1,6 +1,8 @@
 /* Description: 4 threads each call every interposed C allocation function a
  * known number of times, distinct per function (so a call counted under the
- * wrong name shows), plus thread t makes t extra malloc/free pairs (so a
+ * wrong name shows), each call one event of its own kind whatever its
+ * arguments (realloc(NULL, n) a realloc, free(NULL) a free, as the
+ * README says), plus thread t makes t extra malloc/free pairs (so a
  * thread's events counted against another thread show).  Each thread leaks
  * exactly two blocks (1576 + 16t and 1592 + 16t bytes); everything else
  * is freed.
@@ -28,11 +30,12 @@
 #define N_MEMALIGN 7
 #define N_VALLOC 5
 #define N_PVALLOC 3
-#define N_USABLE_SIZE 29
-#define N_FREE_NULL 3	   /* free(NULL): not recorded */
+#define N_USABLE_SIZE 29  /* two of them malloc_usable_size(NULL) */
+#define N_FREE_NULL 3	   /* free(NULL): recorded as frees */
 
 static void *volatile sink; /* keeps the compiler from pairing calls away */
-/* GCC folds realloc(NULL, n) into malloc(n) even at -O0: hide the NULL. */
+/* GCC folds realloc(NULL, n) into malloc(n) even at -O0, and drops
+ * free(NULL): hide the NULL. */
 static void *volatile null_ptr;
 
 static int idle;
@@ -54,8 +57,10 @@ static void *worker(void *arg)
 	 * bytes) are leaked */
 	for (int i = 0; i < N_MALLOC + t; i++)
 		p[i] = malloc(i == 0 ? 0 : (size_t)(8 + 16 * i));
-	for (int i = 0; i < N_USABLE_SIZE; i++)
+	for (int i = 0; i < N_USABLE_SIZE - 2; i++)
 		fails += malloc_usable_size(p[1 + i % 10]) < (size_t)(8 + 16 * (1 + i % 10));
+	fails += malloc_usable_size(null_ptr) != 0;
+	fails += malloc_usable_size(null_ptr) != 0;
 	for (int i = 0; i < N_MALLOC + t - 2; i++)
 		free(p[i]);
 	sink = p[N_MALLOC + t - 2];
@@ -106,7 +111,7 @@ static void *worker(void *arg)
 		free(a);
 	}
 	for (int i = 0; i < N_FREE_NULL; i++)
-		free(NULL);
+		free(null_ptr); /* a literal NULL: GCC drops the call */
 	if (fails) {
 		fprintf(stderr, "counts: %d checks failed in thread %ld\n", fails, t);
 		exit(1);

@@ -16,7 +16,8 @@
 #define NTHREADS 4
 
 /* Per thread.  Event "new" = 41 + 5 + 7 + 3 (+ t), "new[]" = 31 + 4 + 6 + 2,
- * "delete" = 40 + 5 + 7 + 3 (+ t), "delete[]" = 31 + 4 + 6 + 2. */
+ * "delete" = 40 + 5 + 7 + 3 + 2 (+ t), "delete[]" = 31 + 4 + 6 + 2 + 1:
+ * operator delete of a null pointer is a call, and an event, too. */
 #define N_NEW 41	  /* operator new(size_t); one leaked */
 #define N_NEW_NT 5	  /* operator new(size_t, nothrow) */
 #define N_NEW_AL 7	  /* operator new(size_t, align_val_t) */
@@ -28,6 +29,7 @@
 
 static const std::align_val_t AL = std::align_val_t(64);
 static void *volatile sink;
+static void *volatile null_ptr;
 static int fails[NTHREADS];
 static bool idle;
 
@@ -110,6 +112,11 @@ static void *worker(void *arg)
 		check_aligned(t, p[i] = operator new[](88, AL, std::nothrow));
 	for (int i = 0; i < N_ANEW_AL_NT; i++)
 		operator delete[](p[i], AL);
+
+	/* null pointers: 2 delete, 1 delete[] */
+	operator delete(null_ptr);
+	operator delete(null_ptr, (size_t)8);
+	operator delete[](null_ptr);
 	return NULL;
 }
 
