@@ -114,7 +114,7 @@ static uint32_t index_find(struct stack_index *x, uint64_t h, const uint64_t *ip
 	}
 }
 
-/* Put (h, id) into x.  Caller holds insert_lock (or is the only thread). */
+/* Put (h, id) into x.  Caller holds insert_lock. */
 static void index_put(struct stack_index *x, uint64_t h, uint32_t id)
 {
 	uint64_t i = h & x->mask;
