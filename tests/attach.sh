@@ -463,6 +463,36 @@ else
 	skip refuse-other-user "needs root and setpriv"
 fi
 
+# Namespaces (containers): a process in a mount namespace of its own that
+# sees the same files is attached to; one in another network namespace is
+# refused (the shim talks back over an abstract socket), and attached to
+# from inside it.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v nsenter >/dev/null; then
+	unshare -m --propagation private "$AB/sleeper" &
+	U=$!
+	PIDS+=("$U")
+	sleep 0.3
+	SL=$(pgrep -P "$U" sleeper || echo "$U")
+	attach_run ns-mount "$SL" -o "$T/ns-mount.hst" --duration 0.3
+	if [ "$rc" -eq 0 ] && [ -f "$trace" ] && [ "$(readlink "/proc/$SL/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]; then
+		ok attach-mount-namespace
+	else
+		fail attach-mount-namespace "exit $rc: $(head -c 300 "$T/ns-mount.err")"
+	fi
+	kill -9 "$U" "$SL" 2>/dev/null
+	unshare -n "$AB/sleeper" &
+	SL=$!
+	PIDS+=("$SL")
+	sleep 0.3
+	refused refuse-net-namespace 'another network namespace' "$SL"
+	timeout 60 nsenter -t "$SL" -n "$HS" attach "$SL" -o "$T/ns-net.hst" --duration 0.3 2>"$T/ns-net.err"
+	[ $? -eq 0 ] && [ -f "$T/ns-net.hst" ] && ok attach-net-namespace-nsenter ||
+		fail attach-net-namespace-nsenter "$(head -c 300 "$T/ns-net.err")"
+	kill -9 "$SL"
+else
+	skip namespaces "needs root, unshare and nsenter"
+fi
+
 "$HS" attach >/dev/null 2>"$T/usage.err"
 r1=$?
 "$HS" attach 1 --duration x >/dev/null 2>>"$T/usage.err"

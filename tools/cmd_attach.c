@@ -161,6 +161,20 @@ static int shim_visible(pid_t pid, const char *shim)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* Is pid in heapsnap's network namespace?  The shim connects back through
+ * an abstract unix socket, which belongs to one.  (1 when it cannot tell:
+ * the connection will.) */
+static int same_netns(pid_t pid)
+{
+	char there[64];
+	struct stat a, b;
+
+	snprintf(there, sizeof(there), "/proc/%d/ns/net", pid);
+	if (stat("/proc/self/ns/net", &a) || stat(there, &b))
+		return 1;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* Listen on a fresh abstract socket; its name goes to name.  Return the fd
  * or -1. */
 static int listen_socket(char *name, size_t cap)
@@ -423,6 +437,13 @@ int cmd_attach(int argc, char **argv)
 			"heapsnap: process %d does not see %s (another mount namespace, a container?): run heapsnap "
 			"inside it\n",
 			o.pid, shim);
+		return EXIT_INPUT;
+	}
+	if (!same_netns(o.pid)) {
+		fprintf(stderr,
+			"heapsnap: process %d is in another network namespace (a container?): run heapsnap in it, "
+			"e.g. nsenter -t %d -n heapsnap attach %d\n",
+			o.pid, o.pid, o.pid);
 		return EXIT_INPUT;
 	}
 	/* SIGINT, SIGTERM and SIGHUP end the tracing; they wait, blocked,
