@@ -53,16 +53,17 @@
 #include "shim/collector.h"
 #include "shim/control.h"
 #include "shim/heapmap.h"
+#include "shim/intercept.h"
 #include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/ringfile.h"
 #include "shim/rings.h"
-#include "shim/intercept.h"
 #include "shim/roots.h"
 #include "shim/shim.h"
 #include "shim/stack.h"
 #include "shim/world.h"
 #include "trace/format.h"
+#include "util/assert.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
 #include "util/fmt.h"
@@ -221,6 +222,7 @@ static int init_process_once(void)
 
 static int begin(void)
 {
+	HS_ASSERT(tls.state == TS_INTERNAL && atomic_load_rlx(&shim.phase) != PHASE_ON);
 	options_parse(&shim.opts, args);
 	shim.opts.allocator = OPT_ALLOC_SYSTEM; /* the program's own allocator */
 	shim.opts.libc_freeres = false;		/* the program goes on using it */
@@ -283,6 +285,7 @@ static int quiesce(void)
 /* Finish the session.  heapsnap_here: it asked (it can check the threads). */
 static void end(int heapsnap_here)
 {
+	HS_ASSERT(tls.state == TS_INTERNAL);
 	if (!shim_claim_finish())
 		return; /* the process is exiting or exec'ing: that ends the trace */
 	uint64_t t0 = clock_now_ns();

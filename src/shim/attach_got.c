@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,9 +17,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "shim/arena_map.h"
 #include "shim/backing.h"
 #include "shim/dynsym.h"
 #include "shim/hooks.h"
+#include "util/assert.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
 
@@ -228,13 +231,89 @@ static const struct got_name *find_name(const char *s)
 	return NULL;
 }
 
-/* Store v into slot, making its page writable for the moment if it lies in
- * the object's RELRO.  Return 0 or -1. */
+/*
+ * The mappings of the process and whether each is writable, read from
+ * /proc/self/maps at the start of a pass.  A slot's page is made writable
+ * for a moment only when it is read-only and in the object's RELRO, and
+ * then made read-only again: never when the loader has not protected it
+ * yet (an object another thread is still relocating), which would fault
+ * the loader's next write.
+ */
+#define VIEW_TEXT (1u << 20)
+struct maps_view {
+	char *text;		/* mmap'd, VIEW_TEXT bytes */
+	struct { uintptr_t lo, hi; int w; } *m; /* in the same mapping, after the text */
+	uint32_t n, cap;
+};
+static struct maps_view view; /* valid during a pass; caller holds lock */
+
+static uintptr_t hexval(const char **p)
+{
+	uintptr_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return v;
+		v = v * 16 + (uintptr_t)d;
+	}
+}
+
+static void view_read(void)
+{
+	size_t len = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	view.n = 0;
+	if (!view.text && !(view.text = arena_map_mmap(2 * VIEW_TEXT)))
+		goto out;
+	view.m = (void *)(view.text + VIEW_TEXT);
+	view.cap = VIEW_TEXT / sizeof(*view.m);
+	for (ssize_t k; fd >= 0 && len < VIEW_TEXT - 1 && (k = read(fd, view.text + len, VIEW_TEXT - 1 - len)) > 0;)
+		len += (size_t)k;
+	view.text[len] = 0;
+	for (const char *p = view.text; *p && view.n < view.cap;) {
+		uintptr_t lo = hexval(&p);
+		if (*p == '-')
+			p++;
+		uintptr_t hi = hexval(&p);
+		if (*p == ' ')
+			p++;
+		view.m[view.n].lo = lo;
+		view.m[view.n].hi = hi;
+		view.m[view.n].w = p[0] && p[1] == 'w';
+		view.n++;
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+/* 1 writable, 0 read-only, -1 not mapped when the view was read. */
+static int view_writable(uintptr_t a)
+{
+	for (uint32_t i = 0; i < view.n; i++)
+		if (a >= view.m[i].lo && a < view.m[i].hi)
+			return view.m[i].w;
+	return -1;
+}
+
+/* Store v into slot: directly if its page is writable, else through a
+ * moment of PROT_WRITE if it is in the object's RELRO.  Return 0 or -1
+ * (left alone). */
 static int write_slot(const struct object *o, uintptr_t slot, uintptr_t v)
 {
-	int ro = slot >= o->relro_lo && slot < o->relro_hi;
+	int w = view_writable(slot);
+	int ro = !w && slot >= o->relro_lo && slot < o->relro_hi;
 	uintptr_t page = slot & ~(PAGE - 1);
 
+	if (w < 0 || (!w && !ro))
+		return -1;
 	if (ro && mprotect((void *)page, PAGE, PROT_READ | PROT_WRITE))
 		return -1;
 	/* release: a thread that calls through the slot finds the shim set
@@ -279,6 +358,7 @@ static uint32_t patch_object(const struct object *o, int g)
 {
 	uint32_t done = 0;
 
+	HS_ASSERT(pthread_mutex_trylock(&lock) == EBUSY); /* held (by us: a normal mutex says so) */
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < o->nrel[k]; i++) {
 			const ElfW(Rela) *r = &o->rel[k][i];
@@ -328,6 +408,7 @@ static uint32_t patch_all(void)
 	static const int order[] = {G_FREE, G_CXX_FREE, G_PROCESS, G_ALLOC, G_CXX_ALLOC};
 	uint32_t done = 0;
 
+	view_read();
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		struct pass ps = {order[i], 0};
 		dl_iterate_phdr(patch_one, &ps);
@@ -347,6 +428,7 @@ static int restore_one(struct dl_phdr_info *info, size_t size, void *data)
 	struct object o;
 
 	(void)size;
+	HS_ASSERT(pthread_mutex_trylock(&lock) == EBUSY);
 	if (read_object(info, &o))
 		return 0;
 	for (uint32_t i = npatches; i-- > 0;) {
@@ -534,6 +616,7 @@ uint32_t got_detach(void)
 
 	pthread_mutex_lock(&lock);
 	atomic_store_rlx(&attached, 0); /* relaxed: read under the lock, or as a hint */
+	view_read();
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		struct pass ps = {order[i], 0};
 		dl_iterate_phdr(restore_one, &ps);

@@ -29,6 +29,7 @@
 #include "shim/arena_map.h"
 #include "shim/nestpool.h"
 #include "shim/spin.h"
+#include "util/assert.h"
 #include "util/compiler.h"
 #define HS_HOOKSAFE_ALLOCATOR /* it forwards to the program's allocator, by these names */
 #include "util/hooksafe.h"
@@ -216,6 +217,7 @@ static struct hdr *take_locked(unsigned c)
 {
 	struct free_block *f = free_list[c];
 
+	HS_ASSERT(spin_holding(&ilock) && c < NCLASSES);
 	if (f) {
 		free_list[c] = f->next;
 		return (struct hdr *)((char *)f - HDR);
@@ -270,6 +272,7 @@ static void private_free(void *p)
 {
 	struct hdr *h = (struct hdr *)((char *)p - HDR);
 
+	HS_ASSERT(arena_map_contains((uintptr_t)p) && (h->cls == LARGE_TAG || h->cls < NCLASSES));
 	if (h->cls == LARGE_TAG) {
 		arena_map_munmap(h, h->map_len);
 		return;
