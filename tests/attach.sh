@@ -72,16 +72,33 @@ attach_run() {
 	trace=$(sed -n 's/^heapsnap: detached from process [0-9]*: trace written to //p' "$T/$name.err")
 }
 
+# start_server SOCKET: start the test server on SOCKET (output to
+# SOCKET.out); sets SERVER to its pid; fails the suite if it does not start.
+start_server() {
+	"$AB/server" "$1" >"$1.out" 2>&1 &
+	SERVER=$!
+	PIDS+=("$SERVER")
+	if ! wait_for "$1"; then
+		fail server "the test server did not start"
+		finish
+	fi
+}
+
+# attach_bg NAME PID ARGS...: heapsnap attach PID ARGS in the background
+# (stderr to NAME.err) until it says it attached; sets HPID.
+attach_bg() {
+	local name=$1
+	shift
+	"$HS" attach "$@" 2>"$T/$name.err" &
+	HPID=$!
+	for _ in $(seq 100); do grep -qs '^heapsnap: attached' "$T/$name.err" && break; sleep 0.1; done
+}
+
 # ---- the server -----------------------------------------------------------------
 
 SOCK=$T/server.sock
-"$AB/server" "$SOCK" >"$T/server.out" 2>&1 &
-SPID=$!
-PIDS+=("$SPID")
-if ! wait_for "$SOCK"; then
-	fail server "the test server did not start"
-	finish
-fi
+start_server "$SOCK"
+SPID=$SERVER
 before=$(ask "$SOCK" stats)
 
 # 1. Attach for 2 s with snapshots: the leaking line is the only one that
@@ -130,9 +147,7 @@ fi
 # in a table it allocated at start: reachable only from memory from before
 # the attach, which must count as a root.  The leaks are exactly the LEAK
 # blocks allocated during the attach.
-"$HS" attach "$SPID" -o "$T/scan.hst" --scan-at-detach 2>"$T/scan.err" &
-HPID=$!
-for _ in $(seq 100); do grep -qs '^heapsnap: attached' "$T/scan.err" && break; sleep 0.1; done
+attach_bg scan "$SPID" -o "$T/scan.hst" --scan-at-detach
 sleep 0.3
 kept=$(ask "$SOCK" 'keep 100')
 during=$(ask "$SOCK" stats)
@@ -172,9 +187,7 @@ fi
 # the server's RUNPATH resolves (dlopen must still see the server as its
 # caller; patched within 50 ms).  A forked child is not traced: it leaves
 # no trace and no events.
-"$HS" attach "$SPID" -o "$T/dl.hst" 2>"$T/dl.err" &
-HPID=$!
-for _ in $(seq 100); do grep -qs '^heapsnap: attached' "$T/dl.err" && break; sleep 0.1; done
+attach_bg dl "$SPID" -o "$T/dl.hst"
 pa=$(ask "$SOCK" 'plugin a 10')
 pb=$(ask "$SOCK" 'plugin b 20')
 child=$(ask "$SOCK" fork)
@@ -211,9 +224,7 @@ for n in 1 2 3; do
 done
 [ "$cycles_ok" = 1 ] && ok attach-cycles
 
-"$HS" attach "$SPID" -o "$T/first.hst" 2>"$T/first.err" &
-HPID=$!
-for _ in $(seq 100); do grep -qs '^heapsnap: attached' "$T/first.err" && break; sleep 0.1; done
+attach_bg first "$SPID" -o "$T/first.hst"
 attach_run busy "$SPID" -o "$T/second.hst" --duration 0.3
 kill -INT "$HPID"
 wait "$HPID"
@@ -228,23 +239,19 @@ fi
 ask "$SOCK" quit >/dev/null
 wait "$SPID"
 rc=$?
-if [ "$rc" -eq 0 ] && grep -qx 'served [0-9]* requests, 0 errors' "$T/server.out" && [ "$(wc -l <"$T/server.out")" -eq 1 ]; then
+if [ "$rc" -eq 0 ] && grep -qx 'served [0-9]* requests, 0 errors' "$SOCK.out" && [ "$(wc -l <"$SOCK.out")" -eq 1 ]; then
 	ok server-exit
 else
-	fail server-exit "exit $rc: $(head -c 300 "$T/server.out")"
+	fail server-exit "exit $rc: $(head -c 300 "$SOCK.out")"
 fi
 
 # 6. A process that exits while attached: the trace ends with its exit.
 # Then one whose heapsnap attach is killed: it detaches by itself and runs
 # on, but cannot be attached again (its threads could not be checked).
 SOCK2=$T/server2.sock
-"$AB/server" "$SOCK2" >"$T/server2.out" 2>&1 &
-S2=$!
-PIDS+=("$S2")
-wait_for "$SOCK2"
-"$HS" attach "$S2" -o "$T/exit.hst" 2>"$T/exit.err" &
-HPID=$!
-for _ in $(seq 100); do grep -qs '^heapsnap: attached' "$T/exit.err" && break; sleep 0.1; done
+start_server "$SOCK2"
+S2=$SERVER
+attach_bg exit "$S2" -o "$T/exit.hst"
 sleep 0.3
 ask "$SOCK2" quit >/dev/null
 wait "$S2"
@@ -264,13 +271,9 @@ else
 fi
 
 SOCK3=$T/server3.sock
-"$AB/server" "$SOCK3" >"$T/server3.out" 2>&1 &
-S3=$!
-PIDS+=("$S3")
-wait_for "$SOCK3"
-"$HS" attach "$S3" -o "$T/killed.hst" 2>"$T/killed.err" &
-HPID=$!
-for _ in $(seq 100); do grep -qs '^heapsnap: attached' "$T/killed.err" && break; sleep 0.1; done
+start_server "$SOCK3"
+S3=$SERVER
+attach_bg killed "$S3" -o "$T/killed.hst"
 sleep 0.3
 kill -9 "$HPID"
 wait "$HPID" 2>/dev/null

@@ -24,6 +24,7 @@
 #include "util/assert.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
+#include "util/fmt.h"
 
 #define PAGE 4096ul
 
@@ -247,19 +248,6 @@ struct maps_view {
 };
 static struct maps_view view; /* valid during a pass; caller holds lock */
 
-static uintptr_t hexval(const char **p)
-{
-	uintptr_t v = 0;
-
-	for (;; (*p)++) {
-		char c = **p;
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (d < 0)
-			return v;
-		v = v * 16 + (uintptr_t)d;
-	}
-}
-
 static void view_read(void)
 {
 	size_t len = 0;
@@ -274,10 +262,10 @@ static void view_read(void)
 		len += (size_t)k;
 	view.text[len] = 0;
 	for (const char *p = view.text; *p && view.n < view.cap;) {
-		uintptr_t lo = hexval(&p);
+		uintptr_t lo = (uintptr_t)fmt_scan_hex(&p);
 		if (*p == '-')
 			p++;
-		uintptr_t hi = hexval(&p);
+		uintptr_t hi = (uintptr_t)fmt_scan_hex(&p);
 		if (*p == ' ')
 			p++;
 		view.m[view.n].lo = lo;

@@ -36,18 +36,10 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #define HS_HOOKSAFE_ALLOCATOR /* the file that forwards to the system allocator names its functions */
 #include "util/hooksafe.h"
 
-struct sys_alloc {
-	void *(*malloc)(size_t);
-	void *(*calloc)(size_t, size_t);
-	void *(*realloc)(void *, size_t);
-	void (*free)(void *);
-	int (*posix_memalign)(void **, size_t, size_t);
-	size_t (*malloc_usable_size)(void *);
-};
 
 enum backing_mode { MODE_JEMALLOC = 0, MODE_SYSTEM };
 static enum backing_mode mode; /* set once by backing_init */
-static struct sys_alloc sys;
+static struct backing_orig sys; /* allocator=system: the next definitions */
 static unsigned private_arena; /* 0 until created; arena 0 is never ours */
 static int private_flags;      /* mallocx flags for the private arena */
 

@@ -31,10 +31,8 @@ int backing_is_system(void);
  * reads that memory as a root (scan.c). */
 int backing_unknown_heap(void);
 
-/* The attach shim only (backing_attach.c): forward the program's blocks to
- * these, the functions the process's calls end in (attach.c finds them
- * with got_real).  Call before any slot is patched.  Return 0, or -1 if
- * one is missing. */
+/* The functions of an allocator the shim forwards to: the next one in load
+ * order (allocator=system), or the one an attached process's calls end in. */
 struct backing_orig {
 	void *(*malloc)(size_t);
 	void *(*calloc)(size_t, size_t);
@@ -43,6 +41,10 @@ struct backing_orig {
 	int (*posix_memalign)(void **, size_t, size_t);
 	size_t (*malloc_usable_size)(void *);
 };
+
+/* The attach shim only (backing_attach.c): forward the program's blocks to
+ * o's functions (attach.c finds them with got_real).  Call before any slot
+ * is patched.  Return 0, or -1 if one is missing. */
 int backing_attach_use(const struct backing_orig *o);
 
 void *backing_malloc(size_t n);

@@ -15,6 +15,7 @@
 #include "shim/world.h"
 #include "trace/format.h"
 #include "util/atomic.h"
+#include "util/fmt.h"
 
 #define RED_ZONE 128	    /* bytes below the stack pointer a leaf may use */
 #define IGNORED_MAX 65536
@@ -105,18 +106,6 @@ uint32_t roots_ignored(const uintptr_t **list)
 
 /* ---- /proc/self/maps ------------------------------------------------------------ */
 
-static uint64_t hex(const char **p)
-{
-	uint64_t v = 0;
-	for (;; (*p)++) {
-		char c = **p;
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (d < 0)
-			return v;
-		v = v * 16 + (uint64_t)d;
-	}
-}
-
 static uint64_t dec(const char **p)
 {
 	uint64_t v = 0;
@@ -140,18 +129,18 @@ static void parse_line(const char *line, struct roots_map *e)
 	const char *p = line;
 
 	memset(e, 0, sizeof(*e));
-	e->lo = hex(&p);
+	e->lo = fmt_scan_hex(&p);
 	p++;
-	e->hi = hex(&p);
+	e->hi = fmt_scan_hex(&p);
 	p++;
 	e->r = p[0];
 	e->w = p[1];
 	next_field(&p); /* perms */
 	next_field(&p); /* offset */
-	e->dev_major = (uint32_t)hex(&p);
+	e->dev_major = (uint32_t)fmt_scan_hex(&p);
 	if (*p == ':')
 		p++;
-	e->dev_minor = (uint32_t)hex(&p);
+	e->dev_minor = (uint32_t)fmt_scan_hex(&p);
 	next_field(&p); /* device */
 	e->inode = dec(&p);
 	next_field(&p); /* inode */

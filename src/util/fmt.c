@@ -62,6 +62,19 @@ void fmt_hex(struct fmt_buf *b, uint64_t v)
 	fmt_mem(b, tmp + i, sizeof(tmp) - i);
 }
 
+uint64_t fmt_scan_hex(const char **p)
+{
+	uint64_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return v;
+		v = v * 16 + (uint64_t)d;
+	}
+}
+
 int fmt_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;

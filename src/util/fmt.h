@@ -30,6 +30,10 @@ int fmt_write_all(int fd, const void *buf, size_t n);
 /* Write all n bytes at offset off (pwrite).  Return 0 or -errno. */
 int fmt_pwrite_all(int fd, const void *buf, size_t n, off_t off);
 
+/* Parse the lowercase hex digits at *p (no 0x), moving *p past them; the
+ * value, 0 if there are none. */
+uint64_t fmt_scan_hex(const char **p);
+
 /* Parse a decimal u64 from s (all of it).  Return 0 or -EINVAL. */
 int fmt_parse_u64(const char *s, size_t n, uint64_t *out);
 
