@@ -79,7 +79,8 @@ char *hs_session_take_warning(struct hs_session *s);
 
 /* ---- Names of trace constants ------------------------------------------- */
 
-#define HS_EVENT_KINDS 16 /* event kinds are 1..15, as in the trace format */
+#define HS_EVENT_KINDS 20 /* event kinds are 1..19, as in the trace format (16..19:
+			   * a Python program's allocator domains, "py_malloc"...) */
 
 /* The JSON name of an event kind ("malloc", "new[]", ...), or NULL. */
 const char *hs_event_name(unsigned kind);

@@ -927,9 +927,10 @@ eq('exclude the program: none of its lines', [x for x in J[0]['stats'] if 'snaps
 }
 
 # A real program nobody here wrote: CPython grows a dict in four steps and
-# sends itself the snapshot signal after each.  The sites that grew at
-# every snapshot are CPython's object allocators, and the differences add
-# up to the change of the live heap between the snapshots.
+# sends itself the snapshot signal after each.  The site that grew at every
+# snapshot is the Python code that grows it (its frames are in the stacks);
+# with python_frames=0 they are CPython's object allocators.  The
+# differences add up to the change of the live heap between the snapshots.
 test_stats_python() {
 	local d=$T/stats-py f
 	mkdir -p "$d"
@@ -948,7 +949,11 @@ PYEOF
 		fail stats-python-run "$(head -c 300 "$d/out")"
 		return
 	fi
+	HEAPSNAP_OPTIONS=python_frames=0 PYTHONMALLOC=malloc timeout 60 "$HS" run -q --snapshot-signal USR2 \
+		-o "$d/native.hst" -- "$PY" "$d/grow.py" >/dev/null 2>&1
 	"$HS" top "$f" --growth --by function --limit 0 --format json >"$d/g.json" &&
+		"$HS" top "$f" --growth --by lineno --limit 0 --format json >"$d/gl.json" &&
+		"$HS" top "$d/native.hst" --growth --by function --limit 0 --format json >"$d/gn.json" &&
 		"$HS" diff "$f" --from 0 --to 3 --limit 0 --format json >"$d/d.json" &&
 		"$HS" top "$f" --snapshot 0 --limit 0 --format json >"$d/t0.json" &&
 		"$HS" top "$f" --snapshot 3 --limit 0 --format json >"$d/t3.json"
@@ -957,15 +962,19 @@ PYEOF
 		return
 	fi
 	assert_json stats-python "
-g, d, t0, t3 = J
+g, gl, gn, d, t0, t3 = J
 keys = [x['key'] for x in g['growth']]
-check('growing sites %r include CPython object allocators' % keys[:6],
+eq('growing functions', keys, ['<module>'])
+lines = [x['key'] for x in gl['growth']]
+check('growing lines %r: grow.py:5, the line that adds to the dict' % lines, lines[:1] == ['$d/grow.py:5'])
+keys = [x['key'] for x in gn['growth']]
+check('without Python frames, growing sites %r include CPython object allocators' % keys[:6],
       any(k.startswith(('_PyObject_GC_New', 'PyUnicode_New', 'PyList_New', 'PyObject_Malloc')) for k in keys))
 eq('snapshots', len(g['snapshots']), 4)
 eq('diff total = live bytes at 3 - live bytes at 0', d['total']['size_diff'], t3['total']['size'] - t0['total']['size'])
 eq('diff total count', d['total']['count_diff'], t3['total']['count'] - t0['total']['count'])
 check('the heap grew by more than 80000 list objects worth', d['total']['size_diff'] > 80000 * 3 // 4 * 56)
-" "$d/g.json" "$d/d.json" "$d/t0.json" "$d/t3.json"
+" "$d/g.json" "$d/gl.json" "$d/gn.json" "$d/d.json" "$d/t0.json" "$d/t3.json"
 }
 
 # Temporary allocations (heaptrack's measure): tests/progs/temporary.c makes

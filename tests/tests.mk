@@ -55,6 +55,11 @@ $(TEST_B)/progs/libdl_helper.so: tests/progs/dl_helper.c
 	@mkdir -p $(dir $@)
 	$(CC) -O0 -g -shared -fPIC -o $@ $<
 
+# tests/python.sh's reader of scan edges (it builds its C extension itself).
+$(TEST_B)/python_edges: tests/python/edges.c $(ANALYZE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ANALYZE_LIB) -lzstd -lm
+
 # Everything tests/integration.sh runs, without the unit tests.
 .PHONY: progs
 progs: all $(PROG_BIN)
@@ -132,7 +137,7 @@ SAN_B := $(B)/san
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g"
 
-check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN)
+check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges
 	@echo "== hook safety"
 	@$(MAKE) -s check-hooksafe
 	@echo "== unit tests"
@@ -145,6 +150,8 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN)
 	@bash tests/check.sh
 	@echo "== attach tests"
 	@bash tests/attach.sh
+	@echo "== Python programs"
+	@bash tests/python.sh
 	@echo "== sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)"
 	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
 		$(SAN_B)/tests/check_all

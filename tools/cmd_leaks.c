@@ -53,7 +53,10 @@ void cli_print_stack(FILE *out, const struct sym_stack *s)
 		fprintf(out, "    <no stack: allocated from inside a signal handler or before the shim could unwind>\n");
 	for (int i = 0; i < s->n; i++) {
 		const struct sym_frame *f = &s->frames[i];
-		fprintf(out, "    #%d 0x%llx in %s", i, (unsigned long long)f->ip, f->function ? f->function : "???");
+		if (f->python) /* a Python frame has no address */
+			fprintf(out, "    #%d [python] in %s", i, f->function ? f->function : "???");
+		else
+			fprintf(out, "    #%d 0x%llx in %s", i, (unsigned long long)f->ip, f->function ? f->function : "???");
 		if (f->file && f->line)
 			fprintf(out, " %s:%u", f->file, f->line);
 		else if (f->module)
@@ -162,8 +165,10 @@ void cli_json_stack(FILE *out, const struct sym_stack *s)
 		json_opt_str(out, f->file);
 		fprintf(out, ", \"line\": %u, \"module\": ", f->line);
 		json_opt_str(out, f->module);
-		fprintf(out, ", \"address\": \"0x%llx\", \"offset\": \"0x%llx\", \"inlined\": %s}",
-			(unsigned long long)f->ip, (unsigned long long)f->offset, f->inlined ? "true" : "false");
+		fprintf(out, ", \"address\": \"0x%llx\", \"offset\": \"0x%llx\", \"inlined\": %s",
+			f->python ? 0ull : (unsigned long long)f->ip, (unsigned long long)f->offset,
+			f->inlined ? "true" : "false");
+		fprintf(out, "%s}", f->python ? ", \"python\": true" : "");
 	}
 	fputs("]", out);
 }

@@ -23,8 +23,8 @@
  * on: the C allocator, libc's strdup/asprintf family and its internal
  * names, C++ operator new (every form, as demangled) and the standard
  * allocators, glib (g_new/g_new0/g_renew expand to the *_n forms), and the
- * GNU xmalloc family.  Python's allocator is left out on purpose: PyMem
- * frames name the interpreter's allocation site, which users want to see.
+ * GNU xmalloc family; "[python]", the Python interpreter's own frames
+ * inside a Python frame (frames_is_interpreter).
  */
 static const char *const builtin[] = {
 	"malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
@@ -36,6 +36,7 @@ static const char *const builtin[] = {
 	"g_malloc", "g_malloc0", "g_realloc", "g_malloc_n", "g_malloc0_n", "g_realloc_n",
 	"g_try_malloc*", "g_try_realloc*", "g_strdup", "g_strndup", "g_memdup*",
 	"xmalloc", "xcalloc", "xrealloc", "xstrdup",
+	"[python]",
 };
 
 #define BUILTIN_COUNT (sizeof(builtin) / sizeof(builtin[0]))
@@ -181,7 +182,7 @@ static size_t name_sans_params(const char *name)
 
 int frames_is_wrapper(const struct sym_frame *f)
 {
-	if (!f)
+	if (!f || f->python)
 		return 0;
 	if (f->module) {
 		const char *base = strrchr(f->module, '/');
@@ -207,4 +208,16 @@ int frames_is_wrapper(const struct sym_frame *f)
 	if (bare != stackbuf)
 		free(bare);
 	return r;
+}
+
+int frames_is_interpreter(const struct sym_frame *f)
+{
+	if (!f || f->python || !f->module)
+		return 0;
+	wl_load();
+	if (!match_any("[python]"))
+		return 0;
+	const char *base = strrchr(f->module, '/');
+	base = base ? base + 1 : f->module;
+	return !strncmp(base, "python3", 7) || !strncmp(base, "libpython3", 10) || strstr(f->module, "/lib-dynload/");
 }

@@ -16,8 +16,19 @@
 
 #include "analyze/symbols.h"
 
-/* Is this frame inside an allocator wrapper? */
+/* Is this frame inside an allocator wrapper?  (Never a Python frame.) */
 int frames_is_wrapper(const struct sym_frame *f);
+
+/*
+ * Is this native frame the Python interpreter's own: its executable or
+ * libpython (module python3* or libpython3*), or an extension module of
+ * its standard library (a module under lib-dynload/)?  Such frames are
+ * wrappers when a Python frame is further out in the stack, so that the
+ * Python line is the allocation site, as tracemalloc reports it; a C
+ * extension of the program's own is not.  The built-in pattern "[python]"
+ * stands for this rule: HEAPSNAP_WRAPPERS=-[python] turns it off.
+ */
+int frames_is_interpreter(const struct sym_frame *f);
 
 /* Glob match: '*' any run, everything else literal.  Return 1 on match. */
 int frames_glob(const char *pattern, const char *s);

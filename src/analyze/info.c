@@ -79,7 +79,8 @@ static void on_event(struct info_state *st, struct hs_info *in, const struct tra
 
 	if (ev->implicit)
 		return;
-	in->events[ev->kind & (HS_EVENT_KINDS - 1)]++;
+	if (ev->kind < HS_EVENT_KINDS)
+		in->events[ev->kind]++;
 	in->total_events++;
 	in->temporary += ev->temporary;
 	if (!in->first_ts || ev->ts < in->first_ts)

@@ -114,6 +114,7 @@ int leaks_collect(const char *path, const struct suppressions *sup, struct leak_
 			break;
 		case ITEM_MODULES:
 		case ITEM_STACK:
+		case ITEM_PYCODE:
 			rc = stacks_add(&r->st, &it);
 			break;
 		case ITEM_SCAN:

@@ -72,6 +72,10 @@ int stacks_add(struct stack_table *t, const struct trace_item *it)
 		sym_add_modules(t->sym, it);
 		return 0;
 	}
+	if (it->type == ITEM_PYCODE) {
+		sym_add_pycode(t->sym, it);
+		return 0;
+	}
 	return it->type == ITEM_STACK ? keep(t, it) : 0;
 }
 
@@ -107,9 +111,14 @@ const struct sym_stack *stacks_get(struct stack_table *t, uint32_t id)
 	int n = stacks_all_frames(t, id, buf, STACKS_MAX_FRAMES);
 	s->all = n;
 	/* The allocation site: the first frame outside allocator wrappers
-	 * (if every frame is a wrapper, show them all). */
+	 * (if every frame is a wrapper, show them all).  The interpreter's
+	 * own frames inside a Python frame are wrappers too. */
+	int first_py = 0;
+	while (first_py < n && !buf[first_py].python)
+		first_py++;
 	int skip = 0;
-	while (skip < n && frames_is_wrapper(&buf[skip]))
+	while (skip < n && (frames_is_wrapper(&buf[skip]) ||
+			    (skip < first_py && first_py < n && frames_is_interpreter(&buf[skip]))))
 		skip++;
 	if (skip == n)
 		skip = 0;

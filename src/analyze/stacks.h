@@ -33,7 +33,8 @@ struct stack_table {
 int stacks_init(struct stack_table *t);
 void stacks_free(struct stack_table *t);
 
-/* Feed an ITEM_STACK or ITEM_MODULES item.  Return 0 or -1 (memory). */
+/* Feed an ITEM_STACK, ITEM_MODULES or ITEM_PYCODE item.  Return 0 or -1
+ * (memory). */
 int stacks_add(struct stack_table *t, const struct trace_item *it);
 
 /* The symbolized stack of id (never NULL; empty when unknown). */

@@ -195,6 +195,7 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 			break;
 		case ITEM_STACK:
 		case ITEM_MODULES:
+		case ITEM_PYCODE:
 			if (stacks_add(&t->st, &it))
 				goto oom;
 			break;

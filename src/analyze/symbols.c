@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "trace/format.h"
 #include "util/compiler.h"
 #include "util/hashmap.h"
 
@@ -65,6 +66,13 @@ struct symbolizer {
 	struct hashmap cache;	     /* ip -> first frame index << 8 | count */
 	struct sym_frame *frames;    /* every cached result, back to back */
 	size_t nframes, capframes;
+
+	struct hashmap pycodes;	     /* Python code id -> index + 1 in pycode */
+	struct sym_pycode {
+		const char *file, *name; /* interned */
+		unsigned firstlineno;
+	} *pycode;
+	size_t npycode, cappycode;
 
 	struct hashmap strmap;	     /* string hash -> index + 1 of a string */
 	char **strs;		     /* interned strings, NUL-terminated */
@@ -159,7 +167,7 @@ struct symbolizer *sym_new(void)
 
 	if (!s)
 		return NULL;
-	if (hashmap_init(&s->cache, 1024) || hashmap_init(&s->strmap, 1024))
+	if (hashmap_init(&s->cache, 1024) || hashmap_init(&s->strmap, 1024) || hashmap_init(&s->pycodes, 64))
 		goto err;
 	if (dp && *dp && !(s->debug_path = strdup(dp)))
 		goto err;
@@ -184,6 +192,8 @@ void sym_free(struct symbolizer *s)
 	free(s->debug_path);
 	free(s->mods);
 	hashmap_free(&s->cache);
+	hashmap_free(&s->pycodes);
+	free(s->pycode);
 	free(s->frames);
 	hashmap_free(&s->strmap);
 	for (size_t i = 0; i < s->nstrs; i++)
@@ -496,6 +506,46 @@ static void cache_put(struct symbolizer *s, uint64_t ip, const struct sym_frame 
 	s->nframes += (size_t)n;
 }
 
+/* ------------------------------------------------------------------ */
+/* Python frames */
+
+void sym_add_pycode(struct symbolizer *s, const struct trace_item *it)
+{
+	if (!s || NEVER(it->type != ITEM_PYCODE) || !it->pycode.id || hashmap_get(&s->pycodes, it->pycode.id))
+		return;
+	if (s->npycode == s->cappycode) {
+		size_t cap = s->cappycode ? s->cappycode * 2 : 256;
+		struct sym_pycode *p = realloc(s->pycode, cap * sizeof(*p));
+		if (!p)
+			return;
+		s->pycode = p;
+		s->cappycode = cap;
+	}
+	struct sym_pycode *c = &s->pycode[s->npycode];
+	c->file = intern_n(s, it->pycode.file.p, it->pycode.file.n);
+	c->name = intern_n(s, it->pycode.name.p, it->pycode.name.n);
+	c->firstlineno = it->pycode.firstlineno;
+	if (!hashmap_put(&s->pycodes, it->pycode.id, s->npycode + 1))
+		s->npycode++;
+}
+
+/* The frame of Python stack entry ip: its code's function and file, and
+ * its line; a code the trace never named has neither (nor a line). */
+static struct sym_frame py_frame(struct symbolizer *s, uint64_t ip)
+{
+	uint64_t *v = s ? hashmap_get(&s->pycodes, hst_pyframe_code(ip)) : NULL;
+	const struct sym_pycode *c = v ? &s->pycode[*v - 1] : NULL;
+	struct sym_frame f = {.ip = ip, .python = 1};
+
+	if (c) {
+		f.function = c->name;
+		f.file = c->file;
+		f.module = c->file;
+		f.line = hst_pyframe_line(ip);
+	}
+	return f;
+}
+
 /* When max is smaller than the number of frames, the outermost ones are
  * left out (the innermost frame is where the call is written).  max <= 0
  * returns 0. */
@@ -507,6 +557,10 @@ int sym_lookup(struct symbolizer *s, uint64_t ip, struct sym_frame *frames, int 
 
 	if (max <= 0)
 		return 0;
+	if (hst_is_pyframe(ip)) {
+		frames[0] = py_frame(s, ip);
+		return 1;
+	}
 	uint64_t *v = s && ip ? hashmap_get(&s->cache, ip) : NULL;
 	if (v) {
 		f = &s->frames[*v >> 8];

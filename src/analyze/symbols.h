@@ -31,6 +31,9 @@ struct sym_frame {
 	uint64_t offset;      /* ip - module load bias: the ELF address, what
 			       * addr2line -e MODULE takes */
 	int inlined;	      /* 1 for a frame inlined into the next one */
+	int python;	      /* 1 for a Python frame (format.h HST_PYFRAME): function,
+			       * file and line are the Python code's, module is
+			       * its file too, offset 0 */
 };
 
 struct symbolizer;
@@ -42,13 +45,18 @@ void sym_free(struct symbolizer *s);
  * added; a module seen again at the same address is not duplicated). */
 void sym_add_modules(struct symbolizer *s, const struct trace_item *modules);
 
+/* Learn a Python code object (an ITEM_PYCODE item); the first definition
+ * of an id is kept. */
+void sym_add_pycode(struct symbolizer *s, const struct trace_item *pycode);
+
 /*
  * Resolve a return address from a stack (ip - 1 is looked up, the call
  * instruction).  Fill up to max frames, innermost (most inlined) first,
  * the last being the function that contains the call.  Return how many
  * (at least 1: a frame with only module/offset, or only ip).  Results are
  * cached: asking again is cheap.  A smaller max drops the outermost
- * frames; max <= 0 returns 0.
+ * frames; max <= 0 returns 0.  A Python frame of a stack (HST_PYFRAME)
+ * resolves to one frame, python set.
  */
 int sym_lookup(struct symbolizer *s, uint64_t ip, struct sym_frame *frames, int max);
 

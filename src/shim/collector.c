@@ -25,6 +25,7 @@
 #include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/recent.h"
+#include "shim/python.h"
 #include "shim/rings.h"
 #include "shim/scan.h"
 #include "shim/shim.h"
@@ -89,6 +90,7 @@ struct collector_trace {
 	uint64_t interval_ns;		    /* snapshot_interval=, 0: none */
 	uint64_t next_interval_ns;	    /* next interval snapshot, 0: not armed */
 	uint32_t stacks_written;	    /* ids 1..stacks_written are in the file */
+	uint32_t pycodes_written;	    /* Python code ids 1..pycodes_written are */
 	uint32_t recent_stacks[STACK_REFS]; /* ids, the candidates of STACK ref */
 	uint32_t snap_index;		    /* snapshots written */
 	uint64_t events_written;	    /* events written, implicit ones aside */
@@ -279,9 +281,25 @@ static unsigned shared_suffix(const struct ringfile_stack_entry *a, const struct
 	return n;
 }
 
+/* The Python code objects named since the last cycle, up to n: their
+ * entries hold whole PYCODE records. */
+static void emit_pycodes(uint32_t n)
+{
+	for (uint32_t id = cs.t.pycodes_written + 1; id <= n; id++) {
+		const struct ringfile_pycode_entry *e = python_code_get(id);
+		writer_raw(&cs.t.w, e->body, e->len);
+	}
+	cs.t.pycodes_written = n;
+}
+
 static void emit_stacks(void)
 {
 	uint32_t n = stack_count();
+
+	/* Codes after stacks: a stack counted here names codes that were
+	 * complete before it was, so they are counted too. */
+	if (python_wanted())
+		emit_pycodes(python_code_count());
 
 	for (uint32_t id = cs.t.stacks_written + 1; id <= n; id++) {
 		const struct ringfile_stack_entry *e = stack_get(id);

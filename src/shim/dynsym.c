@@ -27,7 +27,9 @@ struct find {
 	uint32_t sysv_hash; /* of name, for DT_HASH */
 	uintptr_t after;    /* an address in the object to search after; 0: all */
 	int passed;	    /* that object has been seen */
+	int data;	    /* data objects (STT_OBJECT) match too */
 	void *found;	    /* result */
+	size_t size;	    /* its st_size */
 };
 
 /* The tables of one object, as mapped. */
@@ -117,13 +119,14 @@ static HS_HOOKSAFE int tables_of(const struct dl_phdr_info *info, struct tables 
  * defined global or weak function whose version is not hidden.  Return its
  * address (an IFUNC's resolved target), or NULL.
  */
-static HS_HOOKSAFE void *match(const struct dl_phdr_info *info, const struct tables *t, uint32_t i, const struct find *f)
+static HS_HOOKSAFE void *match(const struct dl_phdr_info *info, const struct tables *t, uint32_t i, struct find *f)
 {
 	const ElfW(Sym) *s = &t->sym[i];
 	/* (the ELF32_ and ELF64_ forms of these are the same) */
 	unsigned type = ELF64_ST_TYPE(s->st_info), bind = ELF64_ST_BIND(s->st_info);
 
-	if (s->st_shndx == SHN_UNDEF || !s->st_value || (type != STT_FUNC && type != STT_GNU_IFUNC) ||
+	if (s->st_shndx == SHN_UNDEF || !s->st_value ||
+	    (type != STT_FUNC && type != STT_GNU_IFUNC && !(f->data && type == STT_OBJECT)) ||
 	    (bind != STB_GLOBAL && bind != STB_WEAK))
 		return NULL;
 	if (t->versym && ((t->versym[i] & VERSYM_HIDDEN) || !(t->versym[i] & VERSYM_INDEX)))
@@ -131,6 +134,7 @@ static HS_HOOKSAFE void *match(const struct dl_phdr_info *info, const struct tab
 	if (strcmp(t->str + s->st_name, f->name))
 		return NULL;
 	uintptr_t addr = info->dlpi_addr + s->st_value;
+	f->size = s->st_size;
 	if (type == STT_GNU_IFUNC) /* the resolver picks the implementation, as ld.so calls it */
 		return ((void *(*)(unsigned long))addr)(getauxval(AT_HWCAP));
 	return (void *)addr;
@@ -139,7 +143,7 @@ static HS_HOOKSAFE void *match(const struct dl_phdr_info *info, const struct tab
 /* DT_GNU_HASH: nbuckets, symoffset, bloom words, bloom shift; the bloom
  * filter; the buckets; one chain word per symbol from symoffset, its low
  * bit marking the end of a bucket's run. */
-static HS_HOOKSAFE void *lookup_gnu(const struct dl_phdr_info *info, const struct tables *t, const struct find *f)
+static HS_HOOKSAFE void *lookup_gnu(const struct dl_phdr_info *info, const struct tables *t, struct find *f)
 {
 	const uint32_t *h = t->gnu;
 	uint32_t nbuckets = h[0], symoffset = h[1], bloom_words = h[2];
@@ -164,7 +168,7 @@ static HS_HOOKSAFE void *lookup_gnu(const struct dl_phdr_info *info, const struc
 }
 
 /* DT_HASH: nbucket, nchain, the buckets, one chain link per symbol. */
-static HS_HOOKSAFE void *lookup_sysv(const struct dl_phdr_info *info, const struct tables *t, const struct find *f)
+static HS_HOOKSAFE void *lookup_sysv(const struct dl_phdr_info *info, const struct tables *t, struct find *f)
 {
 	const uint32_t *h = t->sysv;
 	uint32_t nbucket = h[0], nchain = h[1];
@@ -199,12 +203,19 @@ static HS_HOOKSAFE int search_one(struct dl_phdr_info *info, size_t size, void *
 	return f->found != NULL; /* the first definition wins */
 }
 
-static HS_HOOKSAFE void *search(const char *name, uintptr_t after)
+static HS_HOOKSAFE void *search(const char *name, uintptr_t after, int data, size_t *size)
 {
-	struct find f = {name, hash_gnu(name), hash_sysv(name), after, 0, NULL};
+	struct find f = {name, hash_gnu(name), hash_sysv(name), after, 0, data, NULL, 0};
 
 	dl_iterate_phdr(search_one, &f);
+	if (size)
+		*size = f.found ? f.size : 0;
 	return f.found;
+}
+
+void *dynsym_symbol(const char *name, size_t *size)
+{
+	return search(name, 0, 1, size);
 }
 
 void *dynsym_next(const char *name)
@@ -212,15 +223,15 @@ void *dynsym_next(const char *name)
 #ifdef HS_ATTACH
 	/* The attach shim is loaded last, by dlopen: the definition to forward
 	 * to is the one the program's calls end in, the first in load order. */
-	return search(name, 0);
+	return search(name, 0, 0, NULL);
 #else
-	return search(name, (uintptr_t)dynsym_next);
+	return search(name, (uintptr_t)dynsym_next, 0, NULL);
 #endif
 }
 
 void *dynsym_any(const char *name)
 {
-	return search(name, 0);
+	return search(name, 0, 0, NULL);
 }
 
 /* jemalloc's one dlsym call (background_thread.c: pthread_create, when

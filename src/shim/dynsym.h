@@ -17,6 +17,7 @@
 #define HS_SHIM_DYNSYM_H
 
 #include "util/compiler.h"
+#include <stddef.h>
 
 /* The first definition of function name in an object loaded after the
  * shim, in load order: what dlsym(RTLD_NEXT, name) returns to the shim.
@@ -28,5 +29,9 @@ HS_HOOKSAFE void *dynsym_next(const char *name);
  * program first): what dlsym(RTLD_DEFAULT, name) returns, except that
  * objects dlopen'ed with RTLD_LOCAL are searched too.  NULL if none. */
 void *dynsym_any(const char *name);
+
+/* As dynsym_any, for a function or a data object (STT_OBJECT), with its
+ * size (st_size) in *size when size is not NULL. */
+HS_HOOKSAFE void *dynsym_symbol(const char *name, size_t *size);
 
 #endif

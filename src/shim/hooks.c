@@ -41,12 +41,13 @@ HS_INLINE void *backing_for(uint8_t kind, size_t n, size_t align)
 }
 
 /* Is the thread on the fast path?  Starts the shim and the thread's ring
- * on their first call. */
+ * on their first call.  Not inside a Python domain call (py_inner): its
+ * block is recorded by the domain's wrapper. */
 HS_INLINE int hook_fast(struct tls_state *t)
 {
-	if (HS_LIKELY(t->state == TS_ACTIVE && !t->depth && shim_on()))
+	if (HS_LIKELY(t->state == TS_ACTIVE && !t->depth && !t->py_inner && shim_on()))
 		return 1;
-	if (t->state == TS_UNINIT && !t->depth) {
+	if (t->state == TS_UNINIT && !t->depth && !t->py_inner) {
 		t->depth = 1;
 		if (shim_init() == PHASE_ON)
 			shim_thread_start(t);
@@ -180,7 +181,7 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 	}
 	t->depth = 1;
 	void *p = backing_for(kind, n, align);
-	if (p && !t->disabled && hook_nested_records(t))
+	if (p && !t->disabled && !t->py_inner && hook_nested_records(t))
 		event_one(t, kind, clock_now_ns(), p, n, stack_capture());
 	hook_leave(t);
 	return p;
@@ -236,7 +237,7 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 		return;
 	}
 	t->depth = 1;
-	if (hook_nested_records(t))
+	if (!t->py_inner && hook_nested_records(t))
 		event_one(t, kind, clock_now_ns(), p, 0, 0);
 	release(p, sized);
 	hook_leave(t);
@@ -283,7 +284,7 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 	}
 	int nested = t->depth > 0;
 	int fast = !nested && hook_fast(t);
-	int record = fast || hook_nested_records(t);
+	int record = fast || (!(t->py_inner && !nested) && hook_nested_records(t));
 	t->depth++;
 	if (n == 0) {
 		/* glibc: realloc(p, 0) frees p and returns NULL */
@@ -318,6 +319,77 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 	if (!nested)
 		hook_leave(t);
 	return q;
+}
+
+void hook_record_alloc(uint8_t kind, void *p, size_t n)
+{
+	struct tls_state *t = &tls;
+
+	if (HS_LIKELY(hook_fast(t) && !t->disabled)) {
+		t->depth = 1;
+		uint32_t stack = stack_capture();
+		event_one(t, kind, clock_now_ns(), p, n, stack);
+		hook_leave(t);
+		return;
+	}
+	if (t->state == TS_INTERNAL || t->disabled)
+		return;
+	if (t->depth) {
+		t->depth++;
+		if (hook_nested_records(t))
+			event_one(t, kind, clock_now_ns(), p, n, 0);
+		t->depth--;
+		return;
+	}
+	t->depth = 1;
+	if (hook_nested_records(t))
+		event_one(t, kind, clock_now_ns(), p, n, stack_capture());
+	hook_leave(t);
+}
+
+void hook_record_free(uint8_t kind, void *p)
+{
+	struct tls_state *t = &tls;
+
+	if (HS_LIKELY(hook_fast(t))) {
+		t->depth = 1;
+		event_one(t, kind, clock_now_ns(), p, 0, 0);
+		hook_leave(t);
+		return;
+	}
+	if (t->state == TS_INTERNAL)
+		return;
+	uint8_t depth = t->depth;
+	t->depth++;
+	if (hook_nested_records(t))
+		event_one(t, kind, clock_now_ns(), p, 0, 0);
+	t->depth--;
+	if (!depth)
+		hook_leave(t);
+}
+
+void hook_record_realloc(uint8_t kind, void *p, void *q, size_t n)
+{
+	struct tls_state *t = &tls;
+
+	if (!p) {
+		hook_record_alloc(kind, q, n);
+		return;
+	}
+	if (t->state == TS_INTERNAL)
+		return;
+	int nested = t->depth > 0;
+	int fast = !nested && hook_fast(t);
+	if (!fast && !hook_nested_records(t))
+		return;
+	t->depth++;
+	if (t->disabled)
+		record_realloc(t, kind, p, NULL, 0, 0); /* the new block is not recorded */
+	else
+		record_realloc(t, kind, p, q, n, fast ? stack_capture() : 0);
+	t->depth--;
+	if (!nested)
+		hook_leave(t);
 }
 
 HS_EXPORT void *malloc(size_t n)

@@ -30,4 +30,14 @@ extern const struct hook_name hooks_c_names[];
 extern const unsigned hooks_c_count;
 #endif
 
+/*
+ * Record what another allocator did (a Python allocator domain, python.c):
+ * block p of n bytes obtained; p about to be released (call it before the
+ * release); p moved or resized to q (p NULL: q is new).  Nothing is
+ * allocated or freed here.
+ */
+void hook_record_alloc(uint8_t kind, void *p, size_t n);
+void hook_record_free(uint8_t kind, void *p);
+void hook_record_realloc(uint8_t kind, void *p, void *q, size_t n);
+
 #endif

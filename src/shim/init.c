@@ -32,6 +32,7 @@
 #include "shim/intercept.h"
 #include "shim/log.h"
 #include "shim/modules.h"
+#include "shim/python.h"
 #include "shim/ringfile.h"
 #include "shim/rings.h"
 #include "shim/roots.h"
@@ -193,6 +194,7 @@ void shim_start_recording(void)
 {
 	push_process_record();
 	collector_write_now(modules_capture(clock_now_ns(), shim.exe));
+	collector_write_now(python_record());
 	if (collector_start())
 		log_warn("cannot start the collector thread: events stay in the ring file", 0, 0);
 }
@@ -231,10 +233,11 @@ static void install_snapshot_signal(void)
 
 static void prefork(void)
 {
-	/* Lock order: collector cycle, stack table, ring registry (orphan,
-	 * registry), ring file. */
+	/* Lock order: collector cycle, stack table, Python tables, ring
+	 * registry (orphan, registry), ring file. */
 	collector_lock();
 	stack_lock();
+	python_lock();
 	rings_lock();
 	ringfile_lock();
 }
@@ -243,6 +246,7 @@ static void postfork_parent(void)
 {
 	ringfile_unlock();
 	rings_unlock();
+	python_unlock();
 	stack_unlock();
 	collector_unlock();
 }
@@ -269,7 +273,7 @@ static void postfork_child(void)
 	collector_forget();
 	shim.pid = (uint32_t)getpid();
 	shim.ppid = (uint32_t)getppid();
-	if (shim_on() && (shim_open_files() || stack_rehome())) {
+	if (shim_on() && (shim_open_files() || stack_rehome() || python_rehome())) {
 		/* relaxed: the child has one thread */
 		atomic_store_rlx(&shim.phase, PHASE_OFF);
 	}
@@ -294,6 +298,8 @@ __attribute__((constructor)) static void shim_constructor(void)
 	shim_init();
 	t->state = TS_INTERNAL;
 	if (shim_on()) {
+		/* before main: the interpreter has allocated nothing yet */
+		python_init(&shim.opts);
 		shim_start_recording();
 		install_snapshot_signal();
 		if (shim.opts.scan) {

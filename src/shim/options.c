@@ -125,6 +125,14 @@ static void apply(struct options *o, const char *k, unsigned kn, const char *v, 
 		if (vn != 1 || (v[0] != '0' && v[0] != '1'))
 			return warn_bad(k, kn, ": not 0 or 1, using 1");
 		o->libc_freeres = v[0] == '1';
+	} else if (key_is(k, kn, "python_frames")) {
+		if (vn != 1 || (v[0] != '0' && v[0] != '1'))
+			return warn_bad(k, kn, ": not 0 or 1, using 1");
+		o->python_frames = v[0] == '1';
+	} else if (key_is(k, kn, "python_allocators")) {
+		if (vn != 1 || (v[0] != '0' && v[0] != '1'))
+			return warn_bad(k, kn, ": not 0 or 1, using 1");
+		o->python_allocators = v[0] == '1';
 	} else if (key_is(k, kn, "zstd_level")) {
 		if (fmt_parse_u64(v, vn, &num) || num > 19)
 			return warn_bad(k, kn, ": not a number from 0 to 19, using the default");
@@ -155,6 +163,8 @@ void options_parse(struct options *o, const char *s)
 	o->ring_records = 65536;
 	o->scan = true;
 	o->libc_freeres = true;
+	o->python_frames = true;
+	o->python_allocators = true;
 	o->zstd_level = 6;
 	o->flush_ms = 20;
 	o->rss_ms = 10;

@@ -31,6 +31,8 @@ struct options {
 	uint32_t flush_ms;	      /* collector period */
 	uint32_t rss_ms;	      /* resident memory sampling period, 0 = off */
 	bool stack_verify;	      /* check every stack against a full unwind */
+	bool python_frames;	      /* Python programs: Python frames in stacks */
+	bool python_allocators;	      /* Python programs: trace the allocator domains */
 };
 
 /* Fill opts with the defaults, then apply the string s (may be NULL). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "shim/arena_map.h"
+#include "shim/python.h"
 #include "shim/ringfile.h"
 #include "shim/tls.h"
 #include "shim/world.h"
@@ -246,6 +247,8 @@ static int nonroots_collect(struct nonroots *nr, const struct world *w)
 		nonroot_add(w->self_tls_lo, w->self_tls_lo + shim_tls_size, nr);
 	if (shim_data_hi)
 		nonroot_add(shim_data_lo, shim_data_hi, nr);
+	/* pymalloc's arenas: their objects are blocks */
+	python_arenas_each(nonroot_add, nr);
 	nonroots_sort(nr);
 	return 0;
 }

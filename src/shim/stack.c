@@ -17,6 +17,7 @@
 #include "shim/arena_map.h"
 #include "shim/log.h"
 #include "shim/options.h"
+#include "shim/python.h"
 #include "shim/ring.h"
 #include "shim/ringfile.h"
 #include "shim/shim.h"
@@ -314,11 +315,27 @@ static HS_NOINLINE void verify(const uint64_t *ips, unsigned n)
 	}
 }
 
+/*
+ * A Python program's native stack ips[0..n): its Python frames put in
+ * where the interpreter ran them (python.h), interned.  0 when the stack
+ * has no Python frames (the caller interns it as it is).  The unwinder's
+ * memo knows only native frames: the same native stack with other Python
+ * frames is another stack, so its id is not the memo's to keep.
+ */
+static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n)
+{
+	uint64_t with_py[OPT_MAX_FRAMES_LIMIT];
+	unsigned m = python_stack((void *const *)ips, n, n >= frames_max, with_py, OPT_MAX_FRAMES_LIMIT);
+
+	return m ? intern(unwind_hash(with_py, m), with_py, m) : 0;
+}
+
 HS_NOINLINE uint32_t stack_capture(void)
 {
 	struct tls_state *t = &tls;
 	struct unwind_stack s;
 	uint64_t ip, sp, bp;
+	uint32_t id;
 
 	/* The unwind starts from this very frame, at this instruction. */
 	UNWIND_HERE(ip, sp, bp);
@@ -326,10 +343,14 @@ HS_NOINLINE uint32_t stack_capture(void)
 	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0)) {
 		struct unwind_memo *m = unwind_memo_get(t->ring->slot, t->thread_index);
 		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, &s) == UNWIND_OK)) {
-			uint32_t id = s.id ? s.id : intern(s.hash, s.ips, s.n);
-			unwind_memo_set_id(m, id);
 			if (HS_UNLIKELY(verify_on))
 				verify(s.ips, s.n);
+			if (python_wanted() && (id = intern_python(s.ips, s.n))) {
+				unwind_memo_set_id(m, 0);
+				return id;
+			}
+			id = s.id ? s.id : intern(s.hash, s.ips, s.n);
+			unwind_memo_set_id(m, id);
 			return id;
 		}
 	}
@@ -337,6 +358,8 @@ HS_NOINLINE uint32_t stack_capture(void)
 	unsigned n = full_unwind(ips);
 	if (HS_UNLIKELY(verify_on))
 		verify(ips, n); /* counts the event: the full unwind agrees with itself */
+	if (python_wanted() && (id = intern_python(ips, n)))
+		return id;
 	return intern(unwind_hash(ips, n), ips, n);
 }
 

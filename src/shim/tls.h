@@ -32,6 +32,9 @@ struct tls_state {
 	uint8_t state;	       /* enum ts_state */
 	uint8_t depth;	       /* hook nesting: >0 while inside the shim */
 	uint8_t in_ring;       /* a ring write is in progress on this thread */
+	uint8_t py_inner;      /* inside a Python allocator domain call that is
+				* recorded as one event (python.c): what it
+				* allocates and frees meanwhile is that block */
 	uint8_t key_rounds;    /* pthread key destructor calls seen */
 	uint32_t disabled;     /* heapsnap_disable() nesting */
 	struct ring *ring;     /* this thread's ring (TS_ACTIVE) */

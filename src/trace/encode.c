@@ -337,3 +337,27 @@ uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts
 	q = put_v(q, ts);
 	return encode_close(p, q);
 }
+
+/* ---- Python programs -------------------------------------------------------------- */
+
+uint8_t *encode_python(uint8_t *p, uint32_t hexversion, const char *version, size_t version_len, uint32_t flags)
+{
+	uint8_t *q = open_record(p, HST_REC_PYTHON);
+
+	q = put_v(q, hexversion);
+	q = put_s(q, version, version_len);
+	q = put_v(q, flags);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_pycode(uint8_t *p, uint32_t id, const char *file, size_t file_len, const char *name,
+		       size_t name_len, uint32_t firstlineno)
+{
+	uint8_t *q = open_record(p, HST_REC_PYCODE);
+
+	q = put_v(q, id);
+	q = put_s(q, file, file_len);
+	q = put_s(q, name, name_len);
+	q = put_v(q, firstlineno);
+	return encode_close(p, q);
+}

@@ -204,6 +204,25 @@ uint8_t *encode_progress_ring(uint8_t *p, uint32_t ring_id, uint64_t position);
 /* END: reason is an enum hst_end_reason. */
 uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events, uint64_t dropped);
 
+/* ---- Python programs ------------------------------------------------------------ */
+
+static inline size_t encode_python_max(size_t version_len)
+{
+	return ENCODE_HEAD + 3 * ENCODE_V + version_len;
+}
+
+/* PYTHON: flags are HST_PY_*. */
+uint8_t *encode_python(uint8_t *p, uint32_t hexversion, const char *version, size_t version_len, uint32_t flags);
+
+static inline size_t encode_pycode_max(size_t file_len, size_t name_len)
+{
+	return ENCODE_HEAD + 4 * ENCODE_V + file_len + name_len;
+}
+
+/* PYCODE: file and name are UTF-8, not NUL-terminated. */
+uint8_t *encode_pycode(uint8_t *p, uint32_t id, const char *file, size_t file_len, const char *name,
+		       size_t name_len, uint32_t firstlineno);
+
 /* ---- the pointer scan -------------------------------------------------------- */
 
 #define ENCODE_SCAN_MAX (ENCODE_HEAD + 6 * ENCODE_V)

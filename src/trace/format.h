@@ -156,6 +156,15 @@
  *           sample equal to the one before is not written: the value
  *           holds until the next RSS record.  Traces of older shims have
  *           none.
+ * PYTHON    v hexversion (PY_VERSION_HEX of the interpreter, 0x030b02f0 for
+ *           3.11.2), s version (Py_GetVersion()), v flags (HST_PY_*): the
+ *           process is a CPython interpreter.  Written at start, and again
+ *           when a flag changes: the last one counts.
+ * PYCODE    v id (>= 1), s filename (co_filename), s name (co_qualname;
+ *           co_name before 3.11), v firstlineno: a Python code object that
+ *           stacks name (HST_PYFRAME).  Each id is written once, before the
+ *           first STACK that names it; a reader must still accept a stack
+ *           that names a code written later (ring-file recovery).
  */
 enum hst_tag {
 	HST_REC_PROCESS = 1,
@@ -174,7 +183,48 @@ enum hst_tag {
 	HST_REC_SCAN_EDGES = 14,
 	HST_REC_SCAN_END = 15,
 	HST_REC_RSS = 16,
+	HST_REC_PYTHON = 17,
+	HST_REC_PYCODE = 18,
 };
+
+/* PYTHON flags. */
+enum hst_python_flag {
+	HST_PY_FRAMES = 1,     /* stacks carry Python frames */
+	HST_PY_ALLOCATORS = 2, /* the allocator domains are traced (HST_EV_PY_*) */
+	HST_PY_LATE = 4,       /* they were wrapped after the interpreter had
+				* started (PYTHONMALLOC set): objects from before
+				* are not blocks, and their arenas stay roots */
+};
+
+/*
+ * A stack entry with bit 63 set is not an address but a Python frame:
+ * bits 32..62 are the id of its code object (a PYCODE record), bits 0..31
+ * its line (0: unknown).  No user-space address has bit 63 set.  The
+ * frames of one evaluation call of the interpreter stand in the stack
+ * where that call's native frame (_PyEval_EvalFrameDefault) was,
+ * innermost first like the rest.
+ */
+#define HST_PYFRAME_BIT (1ull << 63)
+
+static inline int hst_is_pyframe(uint64_t ip)
+{
+	return (ip & HST_PYFRAME_BIT) != 0;
+}
+
+static inline uint64_t hst_pyframe(uint32_t code, uint32_t line)
+{
+	return HST_PYFRAME_BIT | (uint64_t)(code & 0x7fffffffu) << 32 | line;
+}
+
+static inline uint32_t hst_pyframe_code(uint64_t ip)
+{
+	return (uint32_t)(ip >> 32) & 0x7fffffffu;
+}
+
+static inline uint32_t hst_pyframe_line(uint64_t ip)
+{
+	return (uint32_t)ip;
+}
 
 /* SCAN reasons. */
 enum hst_scan_reason {
@@ -248,7 +298,14 @@ enum hst_event_kind {
 	HST_EV_DELETE = 13,
 	HST_EV_DELETE_ARRAY = 14,
 	HST_EV_USABLE_SIZE = 15,
-	HST_EV_KIND_MAX = 15,
+	/* A Python program's allocator domains (raw, mem, object): PyMem_*
+	 * and PyObject_* calls, which with pymalloc never reach malloc.  A
+	 * domain call that does reach malloc is one event, not two. */
+	HST_EV_PY_MALLOC = 16,
+	HST_EV_PY_CALLOC = 17,
+	HST_EV_PY_REALLOC = 18,
+	HST_EV_PY_FREE = 19,
+	HST_EV_KIND_MAX = 19,
 };
 
 /* Shape of an event kind's body. */
@@ -259,10 +316,12 @@ static inline enum hst_event_shape hst_event_shape(unsigned kind)
 	switch (kind) {
 	case HST_EV_REALLOC:
 	case HST_EV_REALLOCARRAY:
+	case HST_EV_PY_REALLOC:
 		return HST_SHAPE_REALLOC;
 	case HST_EV_FREE:
 	case HST_EV_DELETE:
 	case HST_EV_DELETE_ARRAY:
+	case HST_EV_PY_FREE:
 		return HST_SHAPE_FREE;
 	case HST_EV_USABLE_SIZE:
 		return HST_SHAPE_ADDR;
@@ -290,6 +349,10 @@ static inline const char *hst_event_name(unsigned kind)
 		[HST_EV_DELETE] = "delete",
 		[HST_EV_DELETE_ARRAY] = "delete[]",
 		[HST_EV_USABLE_SIZE] = "malloc_usable_size",
+		[HST_EV_PY_MALLOC] = "py_malloc",
+		[HST_EV_PY_CALLOC] = "py_calloc",
+		[HST_EV_PY_REALLOC] = "py_realloc",
+		[HST_EV_PY_FREE] = "py_free",
 	};
 	return kind >= 1 && kind <= HST_EV_KIND_MAX ? names[kind] : 0;
 }

@@ -481,6 +481,19 @@ static void note_progress(struct trace_reader *r, uint64_t ring, uint64_t pos)
 		r->progress[ring] = pos;
 }
 
+int reader_decode_pycode(const uint8_t *p, size_t len, struct trace_item *it)
+{
+	struct body b = {p, p + len, 0};
+
+	memset(it, 0, sizeof(*it));
+	it->type = ITEM_PYCODE;
+	it->pycode.id = (uint32_t)b_v(&b);
+	it->pycode.file = b_s(&b);
+	it->pycode.name = b_s(&b);
+	it->pycode.firstlineno = (uint32_t)b_v(&b);
+	return b.bad || !it->pycode.id || it->pycode.id > 0x7fffffff ? -1 : 0;
+}
+
 /* Decode one record body into it.  Return 1 (item), 2 (consumed, no item)
  * or -1. */
 static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len, struct trace_item *it)
@@ -526,6 +539,16 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->stack.ips = r->ips;
 		break;
 	}
+	case HST_REC_PYTHON:
+		it->type = ITEM_PYTHON;
+		it->python.hexversion = (uint32_t)b_v(&b);
+		it->python.version = b_s(&b);
+		it->python.flags = (uint32_t)b_v(&b);
+		break;
+	case HST_REC_PYCODE:
+		if (reader_decode_pycode(p, len, it))
+			return corrupt_record(r, tag);
+		break;
 	case HST_REC_THREAD:
 		it->type = ITEM_THREAD;
 		it->thread.index = (uint32_t)b_v(&b);

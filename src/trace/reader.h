@@ -40,6 +40,8 @@ enum item_type {
 	ITEM_SCAN_EDGE,	 /* one pointer found */
 	ITEM_SCAN_END,
 	ITEM_RSS,	 /* a sample of the resident memory */
+	ITEM_PYTHON,	 /* the process is a CPython interpreter */
+	ITEM_PYCODE,	 /* a Python code object that stacks name */
 };
 
 /*
@@ -148,6 +150,17 @@ struct trace_item {
 			int64_t status;
 			uint64_t events, dropped;
 		} end;
+		struct {
+			uint32_t hexversion;	  /* PY_VERSION_HEX */
+			struct trace_str version; /* Py_GetVersion() */
+			uint32_t flags;		  /* HST_PY_* */
+		} python;
+		struct {
+			uint32_t id;		/* what HST_PYFRAME entries name */
+			struct trace_str file;	/* co_filename */
+			struct trace_str name;	/* co_qualname (co_name before 3.11) */
+			uint32_t firstlineno;
+		} pycode;
 	};
 };
 
@@ -178,6 +191,10 @@ uint64_t reader_recovered(const struct trace_reader *r);
 uint64_t reader_tag_bytes(const struct trace_reader *r, int tag);
 
 void reader_close(struct trace_reader *r);
+
+/* Decode the body of a PYCODE record (p, len bytes) into an ITEM_PYCODE
+ * item whose strings point into p.  Return 0, or -1 if it is malformed. */
+int reader_decode_pycode(const uint8_t *p, size_t len, struct trace_item *it);
 
 /* Iterate the modules of an ITEM_MODULES item: *pos starts at 0.  Return 1
  * with the next module, 0 at the end, -1 if the body is corrupt. */

@@ -166,10 +166,40 @@ static int ips_room(struct recover *c, size_t n)
 }
 
 /*
- * The next complete stack entry of the file, as a STACK item: an entry
- * whose writer died midway says it is not ready.  (The analyzer keeps the
- * first definition of an id and ignores repeats.)  Return 1, 0 when there
- * are no more, -1 when out of memory.
+ * The next Python code entry of PYCODE segment s (a whole PYCODE record,
+ * trace/ringfile.h) as a PYCODE item, advancing c->entry.  Return 1, or 0
+ * at the segment's end.
+ */
+static int next_pycode(struct recover *c, const struct ringfile_seg *s, struct trace_item *it)
+{
+	/* relaxed: a dead process's file */
+	uint64_t used = atomic_load_rlx(&((struct ringfile_stacks *)s)->used);
+
+	if (used > s->bytes - RINGFILE_STACKS_DATA_OFFSET)
+		used = s->bytes - RINGFILE_STACKS_DATA_OFFSET;
+	while (c->entry + sizeof(struct ringfile_pycode_entry) <= used) {
+		const struct ringfile_pycode_entry *e =
+			(const void *)((const uint8_t *)s + RINGFILE_STACKS_DATA_OFFSET + c->entry);
+		size_t bytes = (sizeof(*e) + e->len + 7) & ~(size_t)7;
+		if (c->entry + bytes > used)
+			return 0;
+		c->entry += bytes;
+		/* relaxed: as above; an entry whose writer died midway says not ready */
+		if (!atomic_load_rlx(&((struct ringfile_pycode_entry *)e)->ready) || e->len < 5)
+			continue;
+		/* the record's tag and 4-byte length, then its body */
+		if (e->body[0] == HST_REC_PYCODE && !reader_decode_pycode(e->body + 5, e->len - 5u, it))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The next complete stack entry of the file, as a STACK item, or Python
+ * code entry, as a PYCODE item: an entry whose writer died midway says it
+ * is not ready.  (The analyzer keeps the first definition of an id and
+ * ignores repeats.)  Return 1, 0 when there are no more, -1 when out of
+ * memory.
  */
 static int next_stack(struct recover *c, struct trace_item *it)
 {
@@ -177,6 +207,8 @@ static int next_stack(struct recover *c, struct trace_item *it)
 		const struct ringfile_seg *s = seg_at(c, c->seg);
 		if (!s)
 			return 0;
+		if (s->type == RINGFILE_SEG_PYCODE && next_pycode(c, s, it))
+			return 1;
 		if (s->type != RINGFILE_SEG_STACKS) {
 			c->seg += s->bytes;
 			c->entry = 0;

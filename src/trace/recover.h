@@ -5,8 +5,8 @@
  * TRACE.rings (format in trace/ringfile.h), holding what the threads had
  * committed to their rings but no chunk holds yet.  The reader, once the
  * chunks are read, hands over to a recovery: it yields THREAD items for
- * the rings that have events to give, the STACK entries of the file, then
- * the events merged by time across the rings.
+ * the rings that have events to give, the STACK and PYCODE entries of the
+ * file, then the events merged by time across the rings.
  *
  * Use (trace/reader.c does this):
  *   struct recover *c = recover_open(path, nonce, progress, n, first_info);

@@ -23,6 +23,7 @@
  *                 segment, header included), then by type:
  *     RING        struct ringfile_ring, then capacity ring records
  *     STACKS      struct ringfile_stacks, then stack entries
+ *     PYCODE      struct ringfile_stacks, then Python code entries
  */
 #ifndef HS_TRACE_RINGFILE_H
 #define HS_TRACE_RINGFILE_H
@@ -35,6 +36,7 @@
 #define RINGFILE_SEG_MAGIC 0x47455348u /* "HSEG" */
 #define RINGFILE_SEG_RING 1
 #define RINGFILE_SEG_STACKS 2
+#define RINGFILE_SEG_PYCODE 3
 
 struct ringfile_file_header {
 	char magic[8];	  /* RINGFILE_MAGIC */
@@ -140,6 +142,21 @@ struct ringfile_stack_entry {
 	uint16_t depth;
 	_Atomic uint16_t ready;
 	uint64_t ips[];
+};
+
+/*
+ * Python code segment (a Python program's code objects, src/shim/python.h):
+ * the header of a stack segment (used counts the bytes handed out after
+ * it), then entries packed back to back, each padded to 8 bytes:
+ *   u32 id, u16 len, u16 ready (1 once the body is written), u8 body[len]
+ * where body is the code's whole PYCODE record (tag, length and body, as
+ * trace/encode.c writes it), which the collector copies into the trace.
+ */
+struct ringfile_pycode_entry {
+	uint32_t id;
+	uint16_t len;
+	_Atomic uint16_t ready;
+	uint8_t body[];
 };
 
 #endif

@@ -1,0 +1,1142 @@
+/*
+ * python.c - CPython: the allocator domains wrapped, the Python frames of
+ * each stack read from the interpreter's own structures.
+ * HOOK-SAFE (python_init and python_rehome too, though they run from the
+ * constructor and in a forked child).
+ *
+ * Nothing here includes Python.h: the shim is built once for every
+ * interpreter.  Two public structs are mirrored (PyMemAllocatorEx and
+ * PyObjectArenaAllocator, unchanged since 3.5), and the thread state, the
+ * frames and the code objects are read at the offsets of each version
+ * (the layouts table), as tracemalloc reads them from inside and py-spy
+ * from outside.  The offsets were taken from each version's headers with
+ * offsetof; tests/python.sh checks them on every interpreter it finds.
+ *
+ * Why read the frames at each event rather than keep a shadow stack from a
+ * profile function (PyEval_SetProfile, memray's way): a profile function
+ * puts the 3.11 interpreter on its slow tracing path for every
+ * instruction, whether or not anything is allocated (+40% instructions on
+ * py_json, measured), needs a running interpreter and a call on every
+ * thread to install, and cannot be installed from outside without
+ * changing the program.  Reading the frames costs nothing between
+ * allocations and a few loads a frame at each one.
+ *
+ * Where the frames go: each call of the interpreter's evaluation function
+ * runs a "run" of Python frames (3.11+ runs Python-to-Python calls inside
+ * one call; 3.8-3.10 one frame a call).  Every run ends with a mark the
+ * walk sees (3.11 is_entry, 3.12+ an entry frame owned by the C stack) and
+ * has an anchor: an address inside that call's C stack frame (its
+ * _PyCFrame, or the entry frame, both locals of the evaluation function).
+ * When the native stack holds as many _PyEval_EvalFrameDefault frames as
+ * there are runs, the k-th run replaces the k-th such frame; when it was
+ * cut at max_frames, the runs beyond its last such frame follow it.
+ * Otherwise a frame is in the function's cold part (gcc's .cold clone:
+ * error paths, where exceptions and tracebacks are made), which has no
+ * symbol: the stack is unwound again with stack pointers, each run
+ * replaces the native frame that holds its anchor, and the cold part's
+ * extent (its unwind entry) is learned, so that the next stacks through it
+ * take the fast way.
+ */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include "shim/python.h"
+
+#include <libunwind.h>
+#include <link.h>
+#include <string.h>
+
+#include "shim/arena_map.h"
+#include "shim/control.h"
+#include "shim/dynsym.h"
+#include "shim/hooks.h"
+#include "shim/log.h"
+#include "shim/modules.h"
+#include "shim/ringfile.h"
+#include "shim/spin.h"
+#include "shim/tls.h"
+#include "trace/encode.h"
+#include "trace/format.h"
+#include "util/varint.h"
+#include "util/hooksafe.h"
+
+_Atomic int python_hooked;
+
+/* ---- the interpreter's structures, by version -------------------------------- */
+
+enum py_gen {
+	GEN_FRAMEOBJ, /* 3.8-3.10: PyFrameObject chain from tstate->frame */
+	GEN_311,      /* _PyInterpreterFrame from tstate->cframe, is_entry ends a run */
+	GEN_312,      /* as 3.11; an entry frame owned by the C stack ends a run */
+	GEN_313,      /* tstate->current_frame; f_executable may be a non-code */
+};
+
+#define OWNED_BY_CSTACK 3 /* enum _frameowner, 3.12 and 3.13 */
+
+struct py_layout {
+	unsigned minor;	       /* 3.<minor> */
+	enum py_gen gen;
+	uint16_t ts_frame;     /* PyThreadState: frame (3.8-3.10), current_frame (3.13) */
+	uint16_t ts_cframe;    /* PyThreadState: cframe (3.10-3.12), 0 if none */
+	uint16_t cf_current;   /* _PyCFrame: current_frame (3.11, 3.12) */
+	uint16_t cf_previous;  /* CFrame / _PyCFrame: previous */
+	uint16_t fr_code;      /* frame: f_code (f_executable in 3.13) */
+	uint16_t fr_previous;  /* frame: f_back / previous */
+	uint16_t fr_instr;     /* frame: f_lasti (int), prev_instr, instr_ptr (3.13) */
+	uint16_t fr_owner;     /* _PyInterpreterFrame: owner (3.12+) */
+	uint16_t fr_entry;     /* _PyInterpreterFrame: is_entry (3.11) */
+	uint16_t co_filename;  /* PyCodeObject fields */
+	uint16_t co_name;
+	uint16_t co_qualname;  /* 3.11+, else 0: co_name */
+	uint16_t co_firstlineno;
+	uint16_t co_code;      /* co_code_adaptive (3.11+): the instructions */
+	uint8_t lasti_units;   /* 3.10: f_lasti counts 2-byte code units */
+	uint8_t str_ascii;     /* sizeof(PyASCIIObject): ASCII data follows */
+	uint8_t str_compact;   /* sizeof(PyCompactUnicodeObject): other data */
+};
+
+static const struct py_layout layouts[] = {
+	{8, GEN_FRAMEOBJ, 24, 0, 0, 0, 32, 24, 104, 0, 0, 104, 112, 0, 40, 0, 0, 48, 72},
+	{9, GEN_FRAMEOBJ, 24, 0, 0, 0, 32, 24, 104, 0, 0, 104, 112, 0, 40, 0, 0, 48, 72},
+	{10, GEN_FRAMEOBJ, 24, 48, 0, 8, 32, 24, 96, 0, 0, 104, 112, 0, 40, 0, 1, 48, 72},
+	{11, GEN_311, 0, 56, 8, 16, 32, 48, 56, 69, 68, 112, 120, 128, 72, 184, 0, 48, 72},
+	{12, GEN_312, 0, 56, 0, 8, 0, 8, 56, 70, 0, 112, 120, 128, 68, 192, 0, 40, 56},
+	{13, GEN_313, 72, 0, 0, 0, 0, 8, 56, 70, 0, 112, 120, 128, 68, 200, 0, 40, 56},
+};
+
+/* PyUnicodeObject state bits (the same in 3.8-3.13) and fixed offsets. */
+#define STR_LENGTH 16
+#define STR_STATE 32
+#define STR_KIND(s) (((s) >> 2) & 7)
+#define STR_COMPACT 0x20
+#define STR_ASCII 0x40
+#define OB_TYPE 8
+
+/* PyMemAllocatorEx and PyObjectArenaAllocator (stable ABI since 3.5). */
+struct py_mem { /* the field names are not the poisoned allocator names */
+	void *ctx;
+	void *(*m_malloc)(void *ctx, size_t size);
+	void *(*m_calloc)(void *ctx, size_t nelem, size_t elsize);
+	void *(*m_realloc)(void *ctx, void *ptr, size_t size);
+	void (*m_free)(void *ctx, void *ptr);
+};
+
+struct py_arena {
+	void *ctx;
+	void *(*a_alloc)(void *ctx, size_t size);
+	void (*a_free)(void *ctx, void *ptr, size_t size);
+};
+
+enum { DOMAIN_RAW, DOMAIN_MEM, DOMAIN_OBJ, NDOMAINS };
+
+/* ---- process-wide state ------------------------------------------------------------ */
+
+#define FRAMES_MAX 128	     /* Python frames read per stack (the innermost) */
+#ifdef HS_ATTACH
+/* The attach shim is loaded with dlopen: its initial-exec TLS must fit in
+ * the static TLS surplus, and it never reads Python frames. */
+#define MEMO_MAX 1
+#else
+#define MEMO_MAX 64	     /* outermost frames each thread remembers */
+#endif
+#define RUNS_MAX 128	     /* evaluation calls per stack */
+#define CODE_MAX (1u << 20)  /* code objects */
+#define LOC_MAX (1u << 22)   /* (code object, instruction) pairs */
+#define NAME_MAX_BYTES 1024  /* of a file or function name */
+#define ARENAS_MAX 65536     /* pymalloc arenas alive at once */
+#define SEG_BYTES (1u << 20) /* code entries segment of the ring file */
+#define UNWIND_MAX (OPT_MAX_FRAMES_LIMIT + 8)
+
+static struct {
+	const struct py_layout *layout; /* NULL: no frames for this version */
+	int frames;			/* python_frames=1 and a known layout */
+	uint32_t hexversion;
+	char version[128];		/* Py_GetVersion(), cut at the first newline */
+	_Atomic uint32_t flags;		/* HST_PY_* */
+	_Atomic int late_checked;	/* the domains were checked after start */
+	uint32_t max_frames;		/* native frames per stack */
+	uintptr_t self_lo, self_hi;	/* the shim's code */
+	uintptr_t eval_lo, eval_hi;	/* _PyEval_EvalFrameDefault (its hot part) */
+	_Atomic uintptr_t cold_lo;	/* its cold part, once learned: [lo, lo + len) */
+	_Atomic uintptr_t cold_len;
+	uintptr_t code_type, str_type;	/* &PyCode_Type, &PyUnicode_Type */
+	void *(*this_tstate)(void);	/* PyGILState_GetThisThreadState */
+	int (*addr2line)(void *code, int addr);	/* PyCode_Addr2Line */
+	int (*is_initialized)(void);		/* Py_IsInitialized */
+	void (*get_allocator)(int domain, struct py_mem *out);
+	void (*set_allocator)(int domain, struct py_mem *in);
+	struct py_mem orig[NDOMAINS];	/* what our wrappers call */
+	struct py_mem ours[NDOMAINS];	/* our wrappers, with orig's ctx */
+	void *(*raw_malloc)(void *, size_t); /* the raw domain's m_malloc at start */
+	struct py_arena orig_arena;
+} py;
+
+/* ---- pymalloc arenas -------------------------------------------------------------- */
+
+/*
+ * The arenas pymalloc took while one of our domain wrappers was running:
+ * those hold only traced objects (and free slots with stale pointers), so
+ * the scan reads their objects as blocks and the rest not at all.  Arenas
+ * taken before the wrappers were in place (PYTHONMALLOC set) are not
+ * noted, and stay roots.  Slots are claimed and cleared under arena_lock,
+ * which is never held across a call out; the scan reads them with the
+ * world stopped, without the lock.
+ */
+struct arena_slot {
+	_Atomic uintptr_t lo, hi; /* [lo, hi); lo == 0: free */
+};
+static struct arena_slot *arenas; /* ARENAS_MAX slots */
+static _Atomic uint32_t arenas_used; /* slots ever used: the scan reads these */
+static struct spin arena_lock;
+
+static void arena_note(uintptr_t lo, size_t bytes)
+{
+	if (!arenas)
+		return;
+	spin_lock(&arena_lock);
+	uint32_t n = atomic_load_rlx(&arenas_used); /* relaxed: lock held */
+	uint32_t i = 0;
+	while (i < n && atomic_load_rlx(&arenas[i].lo)) /* relaxed: lock held */
+		i++;
+	if (i < ARENAS_MAX) {
+		/* relaxed: the scan reads with the world stopped */
+		atomic_store_rlx(&arenas[i].hi, lo + bytes);
+		atomic_store_rlx(&arenas[i].lo, lo);
+		if (i == n)
+			atomic_store_rlx(&arenas_used, n + 1);
+	}
+	spin_unlock(&arena_lock);
+}
+
+static void arena_forget(uintptr_t lo)
+{
+	if (!arenas)
+		return;
+	spin_lock(&arena_lock);
+	uint32_t n = atomic_load_rlx(&arenas_used); /* relaxed: lock held */
+	for (uint32_t i = 0; i < n; i++)
+		if (atomic_load_rlx(&arenas[i].lo) == lo) { /* relaxed: lock held */
+			atomic_store_rlx(&arenas[i].lo, 0);
+			break;
+		}
+	spin_unlock(&arena_lock);
+}
+
+void python_arenas_each(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
+{
+	uint32_t n = arenas ? atomic_load_rlx(&arenas_used) : 0; /* relaxed: the world is stopped */
+
+	for (uint32_t i = 0; i < n; i++) {
+		uintptr_t lo = atomic_load_rlx(&arenas[i].lo), hi = atomic_load_rlx(&arenas[i].hi);
+		if (lo && lo < hi)
+			fn(lo, hi, arg);
+	}
+}
+
+static void *py_arena_alloc(void *ctx, size_t bytes)
+{
+	void *p = py.orig_arena.a_alloc(py.orig_arena.ctx, bytes);
+
+	(void)ctx;
+	/* Only pymalloc's arenas, which it takes inside an object domain
+	 * call; the interpreter's frame stack (3.11+) comes from here too,
+	 * and it is a root. */
+	if (p && tls.py_inner)
+		arena_note((uintptr_t)p, bytes);
+	return p;
+}
+
+static void py_arena_free(void *ctx, void *p, size_t bytes)
+{
+	(void)ctx;
+	if (p)
+		arena_forget((uintptr_t)p);
+	py.orig_arena.a_free(py.orig_arena.ctx, p, bytes);
+}
+
+/* ---- the domain wrappers ------------------------------------------------------------ */
+
+/*
+ * One wrapper set per domain; each calls the allocator it replaced with
+ * that allocator's own ctx, and ours carry the same ctx, so that a thread
+ * reading the domain's struct while it is being replaced calls either
+ * function with the right ctx.  tls.py_inner marks the call: what the
+ * allocator does inside it (pymalloc passing a big block to the raw
+ * domain, the raw domain calling malloc) is the same block, not another
+ * event.
+ */
+static void *py_malloc(int d, size_t n)
+{
+	struct tls_state *t = &tls;
+	const struct py_mem *o = &py.orig[d];
+
+	if (t->py_inner)
+		return o->m_malloc(o->ctx, n);
+	t->py_inner = 1;
+	void *p = o->m_malloc(o->ctx, n);
+	t->py_inner = 0;
+	if (p)
+		hook_record_alloc(HST_EV_PY_MALLOC, p, n);
+	return p;
+}
+
+static void *py_calloc(int d, size_t nelem, size_t elsize)
+{
+	struct tls_state *t = &tls;
+	const struct py_mem *o = &py.orig[d];
+
+	if (t->py_inner)
+		return o->m_calloc(o->ctx, nelem, elsize);
+	t->py_inner = 1;
+	void *p = o->m_calloc(o->ctx, nelem, elsize);
+	t->py_inner = 0;
+	if (p) /* the allocator checked nelem * elsize for overflow */
+		hook_record_alloc(HST_EV_PY_CALLOC, p, nelem * elsize);
+	return p;
+}
+
+static void *py_realloc(int d, void *p, size_t n)
+{
+	struct tls_state *t = &tls;
+	const struct py_mem *o = &py.orig[d];
+
+	if (t->py_inner)
+		return o->m_realloc(o->ctx, p, n);
+	t->py_inner = 1;
+	void *q = o->m_realloc(o->ctx, p, n);
+	t->py_inner = 0;
+	if (q) /* NULL: failed, p is still the block */
+		hook_record_realloc(HST_EV_PY_REALLOC, p, q, n);
+	return q;
+}
+
+static void py_free(int d, void *p)
+{
+	struct tls_state *t = &tls;
+	const struct py_mem *o = &py.orig[d];
+
+	if (t->py_inner) {
+		o->m_free(o->ctx, p);
+		return;
+	}
+	if (p) /* before the block can be handed out again */
+		hook_record_free(HST_EV_PY_FREE, p);
+	t->py_inner = 1;
+	o->m_free(o->ctx, p);
+	t->py_inner = 0;
+}
+
+#define DOMAIN_WRAPPERS(d, name)                                                                 \
+	static void *py_malloc_##name(void *ctx, size_t n)                                      \
+	{                                                                                        \
+		(void)ctx;                                                                       \
+		return py_malloc(d, n);                                                          \
+	}                                                                                        \
+	static void *py_calloc_##name(void *ctx, size_t nelem, size_t elsize)                   \
+	{                                                                                        \
+		(void)ctx;                                                                       \
+		return py_calloc(d, nelem, elsize);                                              \
+	}                                                                                        \
+	static void *py_realloc_##name(void *ctx, void *p, size_t n)                            \
+	{                                                                                        \
+		(void)ctx;                                                                       \
+		return py_realloc(d, p, n);                                                      \
+	}                                                                                        \
+	static void py_free_##name(void *ctx, void *p)                                          \
+	{                                                                                        \
+		(void)ctx;                                                                       \
+		py_free(d, p);                                                                   \
+	}
+
+DOMAIN_WRAPPERS(DOMAIN_RAW, raw)
+DOMAIN_WRAPPERS(DOMAIN_MEM, mem)
+DOMAIN_WRAPPERS(DOMAIN_OBJ, obj)
+
+static const struct py_mem wrappers[NDOMAINS] = {
+	{NULL, py_malloc_raw, py_calloc_raw, py_realloc_raw, py_free_raw},
+	{NULL, py_malloc_mem, py_calloc_mem, py_realloc_mem, py_free_mem},
+	{NULL, py_malloc_obj, py_calloc_obj, py_realloc_obj, py_free_obj},
+};
+
+/* Put our wrapper around domain d's current allocator. */
+static void wrap_domain(int d, const struct py_mem *cur)
+{
+	py.orig[d] = *cur;
+	py.ours[d] = wrappers[d];
+	py.ours[d].ctx = cur->ctx;
+	py.set_allocator(d, &py.ours[d]);
+}
+
+struct control_item *python_record(void)
+{
+	size_t vlen = strlen(py.version);
+	struct control_item *it =
+		py.hexversion ? control_new(HST_REC_PYTHON, 0, encode_python_max(vlen)) : NULL;
+
+	if (!it)
+		return NULL;
+	/* relaxed: a snapshot of the flags; a later change sends another */
+	uint32_t flags = atomic_load_rlx(&py.flags);
+	it->len = (uint32_t)(encode_python(it->body, py.hexversion, py.version, vlen, flags) - it->body);
+	return it;
+}
+
+
+/*
+ * Once the interpreter runs: are our wrappers still in place?  An explicit
+ * PYTHONMALLOC (or -X dev) makes the interpreter install its allocators
+ * again early in its start, over ours.  malloc-based ones (PYTHONMALLOC=
+ * malloc) need nothing: every block reaches malloc and is recorded there.
+ * Any other is wrapped now; the objects it made before are not traced,
+ * and the arenas that hold them stay roots (they were not noted).
+ */
+static void late_check(void)
+{
+	int expect = 0;
+
+	/* acq_rel: one thread checks */
+	if (!atomic_cas_acq_rel(&py.late_checked, &expect, 1))
+		return;
+	uint32_t flags = atomic_load_rlx(&py.flags), was = flags; /* relaxed: only this thread writes it now */
+	for (int d = 0; d < NDOMAINS && (flags & HST_PY_ALLOCATORS); d++) {
+		struct py_mem cur;
+		py.get_allocator(d, &cur);
+		if (cur.m_malloc == wrappers[d].m_malloc)
+			continue;
+		if (cur.m_malloc == py.raw_malloc) {
+			flags &= ~(uint32_t)HST_PY_ALLOCATORS;
+			break;
+		}
+		wrap_domain(d, &cur);
+		flags |= HST_PY_LATE;
+	}
+	if (flags != was) {
+		atomic_store_rlx(&py.flags, flags); /* relaxed: read by python_record only */
+		struct control_item *it = python_record();
+		if (it) /* the collector runs by now: the interpreter has started */
+			control_push(it);
+	}
+}
+
+/* ---- code objects and lines ------------------------------------------------------------ */
+
+/* A code object as first seen; id is what stacks name it by. */
+struct py_code {
+	uintptr_t code;		  /* its address */
+	uintptr_t filename, name; /* its co_filename and co_qualname objects */
+	int32_t firstlineno;
+	uint32_t pad;
+};
+
+/* One instruction of a code object, and its line. */
+struct py_loc {
+	uintptr_t code;	  /* the code object's address */
+	uint32_t addr;	  /* instruction offset, bytes */
+	uint32_t code_id; /* its id in codes */
+	uint32_t line;	  /* 0: unknown */
+	uint32_t pad;
+};
+
+/* Open-addressing index, slot = hash32 << 32 | entry number, 0 = empty;
+ * replaced whole by a bigger copy (the old one stays mapped), as stack.c's. */
+struct py_index {
+	uint64_t mask;		  /* slots - 1 */
+	uint64_t used;		  /* filled slots (writers only) */
+	_Atomic uint64_t slots[];
+};
+
+static struct py_code *codes;			  /* by id, 1.. */
+static const struct ringfile_pycode_entry **code_entries; /* by id */
+static _Atomic uint32_t ncodes;			  /* ids 1..ncodes are complete */
+static struct py_loc *locs;			  /* 1.. */
+static uint32_t nlocs;				  /* writers only */
+static _Atomic(struct py_index *) code_index, loc_index;
+static struct spin table_lock;
+static char *seg_next, *seg_end; /* free space in the current code segment */
+static struct ringfile_stacks *seg_cur;
+
+static struct py_index *index_new(uint64_t slots)
+{
+	struct py_index *x = arena_map_mmap(sizeof(*x) + slots * sizeof(uint64_t));
+	if (x)
+		x->mask = slots - 1;
+	return x;
+}
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h | 1;
+}
+
+/* Put (h, entry) into x; caller holds table_lock. */
+static void index_put(struct py_index *x, uint64_t h, uint32_t entry)
+{
+	uint64_t i = h & x->mask;
+
+	/* relaxed: only writers (serialized by the lock) change slots */
+	while (atomic_load_rlx(&x->slots[i]))
+		i = (i + 1) & x->mask;
+	/* release: the entry is complete before a reader finds its slot */
+	atomic_store_rel(&x->slots[i], (h & 0xffffffff00000000ull) | entry);
+	x->used++;
+}
+
+/* Double *slot's index when half full; rehash with key(entry).  Caller
+ * holds table_lock. */
+static void index_grow(_Atomic(struct py_index *) *slot, uint32_t n, uint64_t (*key)(uint32_t entry))
+{
+	struct py_index *old = atomic_load_rlx(slot); /* relaxed: lock held */
+
+	if (old->used * 2 < old->mask + 1)
+		return;
+	struct py_index *x = index_new((old->mask + 1) * 2);
+	if (!x)
+		return;
+	for (uint32_t e = 1; e <= n; e++)
+		index_put(x, key(e), e);
+	/* release: readers that load the new index see all its slots */
+	atomic_store_rel(slot, x);
+}
+
+static uint64_t code_key(uint32_t id)
+{
+	return mix(codes[id].code);
+}
+
+static uint64_t loc_hash(uintptr_t code, uint32_t addr)
+{
+	return mix(code ^ (uint64_t)addr << 48 ^ (uint64_t)addr);
+}
+
+static uint64_t loc_key(uint32_t e)
+{
+	return loc_hash(locs[e].code, locs[e].addr);
+}
+
+static inline uintptr_t rd(uintptr_t base, unsigned off)
+{
+	return *(const uintptr_t *)(base + off);
+}
+
+/* The name object of code: co_qualname (3.11+) or co_name. */
+static uintptr_t code_name(uintptr_t code)
+{
+	const struct py_layout *L = py.layout;
+	return rd(code, L->co_qualname ? L->co_qualname : L->co_name);
+}
+
+/* Is the code object at address code still the one codes[id] saw? */
+HS_INLINE int code_same(uint32_t id, uintptr_t code)
+{
+	const struct py_code *c = &codes[id];
+	const struct py_layout *L = py.layout;
+
+	return c->code == code && c->filename == rd(code, L->co_filename) && c->name == code_name(code) &&
+	       c->firstlineno == *(const int32_t *)(code + L->co_firstlineno);
+}
+
+/* Write str object s as UTF-8 to buf (at most NAME_MAX_BYTES bytes);
+ * return the length, and "?" when it is not a string we can read (a
+ * legacy string of 3.8-3.11, which names hardly are). */
+static size_t utf8_of(uintptr_t s, char *buf)
+{
+	size_t n = 0;
+
+	if (s && rd(s, OB_TYPE) == py.str_type) {
+		uint32_t state = *(const uint32_t *)(s + STR_STATE);
+		int64_t len = *(const int64_t *)(s + STR_LENGTH);
+		unsigned kind = STR_KIND(state);
+		if ((state & STR_COMPACT) && len >= 0 && (kind == 1 || kind == 2 || kind == 4)) {
+			const uint8_t *data = (const uint8_t *)(s + ((state & STR_ASCII) ? py.layout->str_ascii
+										  : py.layout->str_compact));
+			for (int64_t i = 0; i < len && n + 4 <= NAME_MAX_BYTES; i++) {
+				uint32_t c = kind == 1 ? data[i]
+					   : kind == 2 ? ((const uint16_t *)data)[i]
+						       : ((const uint32_t *)data)[i];
+				if (c < 0x80) {
+					buf[n++] = (char)c;
+				} else if (c < 0x800) {
+					buf[n++] = (char)(0xc0 | c >> 6);
+					buf[n++] = (char)(0x80 | (c & 0x3f));
+				} else if (c < 0x10000) {
+					buf[n++] = (char)(0xe0 | c >> 12);
+					buf[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+					buf[n++] = (char)(0x80 | (c & 0x3f));
+				} else {
+					buf[n++] = (char)(0xf0 | c >> 18);
+					buf[n++] = (char)(0x80 | ((c >> 12) & 0x3f));
+					buf[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+					buf[n++] = (char)(0x80 | (c & 0x3f));
+				}
+			}
+		}
+	}
+	if (!n)
+		buf[n++] = '?';
+	return n;
+}
+
+/* Reserve bytes for a code entry in the ring file.  Caller holds
+ * table_lock. */
+static struct ringfile_pycode_entry *entry_alloc(size_t bytes)
+{
+	bytes = (bytes + 7) & ~(size_t)7;
+	if ((size_t)(seg_end - seg_next) < bytes) {
+		struct ringfile_stacks *s = ringfile_map(RINGFILE_SEG_PYCODE, SEG_BYTES);
+		if (!s)
+			return NULL;
+		seg_cur = s;
+		seg_next = (char *)s + RINGFILE_STACKS_DATA_OFFSET;
+		seg_end = (char *)s + s->seg.bytes;
+	}
+	struct ringfile_pycode_entry *e = (void *)seg_next;
+	seg_next += bytes;
+	/* release: a reader of the file sees used cover a reserved entry */
+	atomic_store_rel(&seg_cur->used, (uint64_t)(seg_next - (char *)seg_cur) - RINGFILE_STACKS_DATA_OFFSET);
+	return e;
+}
+
+/* The id of the code object at code: found, or named now.  Caller holds
+ * table_lock.  0 when the tables are full. */
+static uint32_t code_intern(uintptr_t code)
+{
+	struct py_index *x = atomic_load_rlx(&code_index); /* relaxed: lock held */
+	uint64_t h = mix(code);
+	uint32_t n = atomic_load_rlx(&ncodes); /* relaxed: lock held */
+
+	for (uint64_t i = h & x->mask;; i = (i + 1) & x->mask) {
+		uint64_t s = atomic_load_rlx(&x->slots[i]); /* relaxed: lock held */
+		if (!s)
+			break;
+		if ((uint32_t)(s >> 32) == (uint32_t)(h >> 32) && code_same((uint32_t)s, code))
+			return (uint32_t)s;
+	}
+	/* New, or another code object at the address of a dead one. */
+	if (n + 1 >= CODE_MAX)
+		return 0;
+	const struct py_layout *L = py.layout;
+	uint32_t id = n + 1;
+	struct py_code *c = &codes[id];
+	c->code = code;
+	c->filename = rd(code, L->co_filename);
+	c->name = code_name(code);
+	c->firstlineno = *(const int32_t *)(code + L->co_firstlineno);
+	char file[NAME_MAX_BYTES], name[NAME_MAX_BYTES];
+	size_t flen = utf8_of(c->filename, file), nlen = utf8_of(c->name, name);
+	struct ringfile_pycode_entry *e = entry_alloc(sizeof(*e) + encode_pycode_max(flen, nlen));
+	if (!e)
+		return 0;
+	e->id = id;
+	e->len = (uint16_t)(encode_pycode(e->body, id, file, flen, name, nlen,
+					  c->firstlineno > 0 ? (uint32_t)c->firstlineno : 0) -
+			    e->body);
+	/* release: the body is complete before a reader of the file sees ready */
+	atomic_store_rel(&e->ready, 1);
+	code_entries[id] = e;
+	index_put(x, h, id);
+	/* release: the collector that reads ncodes sees entries 1..id */
+	atomic_store_rel(&ncodes, id);
+	index_grow(&code_index, id, code_key);
+	return id;
+}
+
+/* Slow path of py_pc: name the code and its line, under the lock. */
+static HS_NOINLINE uint64_t pc_insert(uintptr_t code, uint32_t addr, uint64_t h)
+{
+	/* The line first: PyCode_Addr2Line walks the line table, and is a
+	 * call out that the lock must not be held across.  It reads only the
+	 * code object (3.8-3.13), and never allocates. */
+	int line = py.addr2line((void *)code, (int)addr);
+	uint64_t pc = 0;
+
+	spin_lock(&table_lock);
+	struct py_index *x = atomic_load_rlx(&loc_index); /* relaxed: lock held */
+	uint64_t stale = UINT64_MAX;
+	for (uint64_t i = h & x->mask;; i = (i + 1) & x->mask) {
+		uint64_t s = atomic_load_rlx(&x->slots[i]); /* relaxed: lock held */
+		if (!s)
+			break;
+		const struct py_loc *l = &locs[(uint32_t)s];
+		if ((uint32_t)(s >> 32) != (uint32_t)(h >> 32) || l->code != code || l->addr != addr)
+			continue;
+		if (code_same(l->code_id, code)) {
+			pc = hst_pyframe(l->code_id, l->line);
+			goto out;
+		}
+		stale = i;
+	}
+	uint32_t id = code_intern(code);
+	if (!id || nlocs + 1 >= LOC_MAX) {
+		pc = hst_pyframe(id, 0);
+		goto out;
+	}
+	uint32_t e = ++nlocs;
+	locs[e] = (struct py_loc){code, addr, id, line > 0 ? (uint32_t)line : 0, 0};
+	pc = hst_pyframe(id, locs[e].line);
+	if (stale != UINT64_MAX) {
+		/* release: the new entry is complete before its slot names it */
+		atomic_store_rel(&x->slots[stale], (h & 0xffffffff00000000ull) | e);
+	} else {
+		index_put(x, h, e);
+		index_grow(&loc_index, nlocs, loc_key);
+	}
+out:
+	spin_unlock(&table_lock);
+	return pc;
+}
+
+/* The stack entry of the instruction at byte offset addr of code. */
+static uint64_t py_pc(uintptr_t code, uint32_t addr)
+{
+	uint64_t h = loc_hash(code, addr);
+	/* acquire: pairs with the release that published the index */
+	struct py_index *x = atomic_load_acq(&loc_index);
+
+	for (uint64_t i = h & x->mask;; i = (i + 1) & x->mask) {
+		/* acquire: pairs with the release in index_put; the entry the
+		 * slot names is complete */
+		uint64_t s = atomic_load_acq(&x->slots[i]);
+		if (!s)
+			break;
+		const struct py_loc *l = &locs[(uint32_t)s];
+		if ((uint32_t)(s >> 32) == (uint32_t)(h >> 32) && l->code == code && l->addr == addr) {
+			if (code_same(l->code_id, code))
+				return hst_pyframe(l->code_id, l->line);
+			break; /* a dead code object's: named again */
+		}
+	}
+	return pc_insert(code, addr, h);
+}
+
+uint32_t python_code_count(void)
+{
+	/* acquire: pairs with the release in code_intern */
+	return atomic_load_acq(&ncodes);
+}
+
+const struct ringfile_pycode_entry *python_code_get(uint32_t id)
+{
+	return code_entries[id];
+}
+
+/* ---- reading the frames ---------------------------------------------------------------- */
+
+struct py_walk {
+	unsigned n;		       /* frames */
+	unsigned nruns;		       /* evaluation calls */
+	uint64_t pc[FRAMES_MAX];       /* innermost first: the frame's address
+					* while walking, then its HST_PYFRAME */
+	uintptr_t code[FRAMES_MAX];    /* its code object */
+	uint32_t addr[FRAMES_MAX];     /* the instruction it runs, bytes into code */
+	uint16_t end[RUNS_MAX];	       /* run k is pc[end[k-1] (or 0), end[k]) */
+	uintptr_t anchor[RUNS_MAX];    /* an address in run k's C frame, 0: unknown */
+};
+
+/*
+ * Each thread's last walk, its outermost frames: a caller's frame does not
+ * change while it waits for its callee, so consecutive stacks of a thread
+ * share most of their outer frames, and a frame found again at the same
+ * depth from the outermost, at the same address, running the same
+ * instruction of the same code object, has the same entry.  Checking that
+ * costs a few loads; naming a frame afresh a hash lookup.
+ */
+struct py_memo {
+	uint32_t n; /* entries, innermost first */
+	struct {
+		uintptr_t frame; /* its address */
+		uint32_t addr;	 /* its instruction */
+		uint64_t pc;	 /* its entry */
+	} e[MEMO_MAX];
+};
+static HS_TLS struct py_memo memo;
+
+static int is_code(uintptr_t o)
+{
+	return o && rd(o, OB_TYPE) == py.code_type;
+}
+
+static void end_run(struct py_walk *w, uintptr_t anchor)
+{
+	w->end[w->nruns] = (uint16_t)w->n;
+	w->anchor[w->nruns] = anchor;
+	w->nruns++;
+}
+
+/* The byte offset of the instruction frame is running in code. */
+static uint32_t frame_addr(uintptr_t frame, uintptr_t code)
+{
+	const struct py_layout *L = py.layout;
+
+	if (L->gen == GEN_FRAMEOBJ) {
+		int lasti = *(const int *)(frame + L->fr_instr);
+		if (lasti < 0)
+			return 0;
+		return L->lasti_units ? (uint32_t)lasti * 2 : (uint32_t)lasti;
+	}
+	uintptr_t instr = rd(frame, L->fr_instr), start = code + L->co_code;
+	return instr > start ? (uint32_t)(instr - start) : 0;
+}
+
+/*
+ * Read the Python frames of thread state ts, innermost first, split into
+ * runs.  The frames are the calling thread's own: nothing else changes
+ * them while it is in here (the GIL holder runs Python only on its own
+ * thread state), and each was linked into the chain after it was set up.
+ */
+static void walk(struct py_walk *w, uintptr_t ts)
+{
+	const struct py_layout *L = py.layout;
+	uintptr_t frame = 0, cf = 0;
+
+	w->n = w->nruns = 0;
+	switch (L->gen) {
+	case GEN_FRAMEOBJ:
+		frame = rd(ts, L->ts_frame);
+		cf = L->ts_cframe ? rd(ts, L->ts_cframe) : 0;
+		break;
+	case GEN_311:
+	case GEN_312:
+		cf = rd(ts, L->ts_cframe);
+		frame = cf ? rd(cf, L->cf_current) : 0;
+		break;
+	case GEN_313:
+		frame = rd(ts, L->ts_frame);
+		break;
+	}
+	for (unsigned steps = 0; frame && steps < 4 * FRAMES_MAX; steps++) {
+		if (w->n == FRAMES_MAX || w->nruns == RUNS_MAX - 1)
+			break;
+		uintptr_t next = rd(frame, L->fr_previous);
+		if (L->gen >= GEN_312 && *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_CSTACK) {
+			end_run(w, frame); /* the entry frame is a local of its C frame */
+			frame = next;
+			continue;
+		}
+		uintptr_t code = rd(frame, L->fr_code);
+		if (!is_code(code)) {
+			if (L->gen == GEN_313) { /* f_executable that is not code */
+				frame = next;
+				continue;
+			}
+			break; /* not what the layout says: stop reading */
+		}
+		w->pc[w->n] = frame;
+		w->code[w->n] = code;
+		w->addr[w->n] = frame_addr(frame, code);
+		w->n++;
+		if (L->gen == GEN_FRAMEOBJ || (L->gen == GEN_311 && *(const uint8_t *)(frame + L->fr_entry))) {
+			end_run(w, cf); /* the call's _PyCFrame is its local */
+			if (cf)
+				cf = rd(cf, L->cf_previous);
+		}
+		frame = next;
+	}
+	if (w->n > (w->nruns ? w->end[w->nruns - 1] : 0u))
+		end_run(w, 0); /* frames read past the last mark (a cut walk) */
+}
+
+/* Give every frame of w its stack entry: from the thread's memo where the
+ * frame is the one it remembers, else from the tables; then remember the
+ * outermost frames of this walk. */
+static void name_frames(struct py_walk *w)
+{
+	struct py_memo *m = &memo;
+	unsigned n = w->n, mn = m->n;
+
+	for (unsigned j = 0; j < n; j++) {
+		unsigned depth = n - 1 - j; /* from the outermost */
+		uint64_t pc = 0;
+		if (depth < mn) {
+			const uint64_t frame = w->pc[j];
+			if (m->e[mn - 1 - depth].frame == frame && m->e[mn - 1 - depth].addr == w->addr[j] &&
+			    code_same(hst_pyframe_code(m->e[mn - 1 - depth].pc), w->code[j]))
+				pc = m->e[mn - 1 - depth].pc;
+		}
+		if (!pc) {
+			uint64_t frame = w->pc[j];
+			pc = py_pc(w->code[j], w->addr[j]);
+			w->code[j] = frame; /* keep the address for the memo */
+		} else {
+			w->code[j] = w->pc[j];
+		}
+		w->pc[j] = pc;
+	}
+	unsigned keep = n < MEMO_MAX ? n : MEMO_MAX;
+	for (unsigned k = 0; k < keep; k++) {
+		unsigned j = n - keep + k;
+		m->e[k].frame = w->code[j];
+		m->e[k].addr = w->addr[j];
+		m->e[k].pc = w->pc[j];
+	}
+	m->n = keep;
+}
+
+/* ---- putting them into the native stack ------------------------------------------------ */
+
+/* Append run k of w to out[o..cap); a run without frames leaves the
+ * native frame ip in place (if any). */
+static unsigned put_run(const struct py_walk *w, unsigned k, uint64_t ip, uint64_t *out, unsigned o, unsigned cap)
+{
+	unsigned from = k ? w->end[k - 1] : 0, to = w->end[k];
+
+	if (from == to && ip && o < cap)
+		out[o++] = ip;
+	if (to - from > cap - o)
+		to = from + (cap - o);
+	memcpy(out + o, w->pc + from, (to - from) * sizeof(*out));
+	return o + (to - from);
+}
+
+/* Append ips[from..to) to out[o..cap). */
+static unsigned put_native(void *const *ips, unsigned from, unsigned to, uint64_t *out, unsigned o, unsigned cap)
+{
+	if (to - from > cap - o)
+		to = from + (cap - o);
+	memcpy(out + o, ips + from, (to - from) * sizeof(*out)); /* void * is a u64 here */
+	return o + (to - from);
+}
+
+/* Frame ip held an evaluation call's anchor but is not in the function's
+ * hot part: note the extent of the unwind entry that covers it, the cold
+ * part (gcc makes one per function). */
+static void learn_cold(uintptr_t ip)
+{
+	unw_proc_info_t pi;
+
+	/* relaxed: a race stores the same range twice, or one of two; the
+	 * range is only compared, and a missed one means another slow walk */
+	if (atomic_load_rlx(&py.cold_len) ||
+	    unw_get_proc_info_by_ip(unw_local_addr_space, ip - 1, &pi, NULL) || pi.start_ip >= pi.end_ip ||
+	    pi.end_ip - pi.start_ip > (1u << 20))
+		return;
+	atomic_store_rlx(&py.cold_lo, pi.start_ip);
+	atomic_store_rlx(&py.cold_len, pi.end_ip - pi.start_ip);
+}
+
+/*
+ * Not every evaluation frame was recognized: unwind again, with stack
+ * pointers, and give the native frame that holds each run's anchor way to
+ * that run; learn the cold part on the way.  Runs that no frame holds
+ * follow the last frame.  Return 0 if the unwind failed.
+ */
+static HS_NOINLINE unsigned splice_by_stack(const struct py_walk *w, uint64_t *out, unsigned cap)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	uint64_t ip[UNWIND_MAX], sp[UNWIND_MAX];
+	unsigned n = 0, o = 0, k = 0;
+
+	if (unw_getcontext(&uc) || unw_init_local(&c, &uc))
+		return 0;
+	do {
+		unw_word_t a, b;
+		if (unw_get_reg(&c, UNW_REG_IP, &a) || unw_get_reg(&c, UNW_REG_SP, &b) || !a)
+			break;
+		if (!n && a >= py.self_lo && a < py.self_hi)
+			continue; /* the shim's own frames */
+		ip[n] = a;
+		sp[n] = b;
+		n++;
+	} while (n < py.max_frames && unw_step(&c) > 0);
+	for (unsigned i = 0; i < n && o < cap; i++) {
+		uint64_t hi = i + 1 < n ? sp[i + 1] : UINT64_MAX;
+		int replaced = 0;
+		while (k < w->nruns && w->anchor[k] >= sp[i] && w->anchor[k] < hi && o < cap) {
+			if (!replaced && !(ip[i] - 1 >= py.eval_lo && ip[i] - 1 < py.eval_hi))
+				learn_cold(ip[i]);
+			o = put_run(w, k++, replaced ? 0 : ip[i], out, o, cap);
+			replaced = 1;
+		}
+		if (!replaced)
+			out[o++] = ip[i];
+	}
+	while (k < w->nruns && o < cap)
+		o = put_run(w, k++, 0, out, o, cap);
+	return o;
+}
+
+unsigned python_stack(void *const *ips, unsigned n, int cut, uint64_t *out, unsigned cap)
+{
+	struct py_walk w;
+	uint16_t at[RUNS_MAX];
+	unsigned ne = 0;
+
+	/* relaxed: a hint; late_check decides under its own CAS */
+	if (HS_UNLIKELY(!atomic_load_rlx(&py.late_checked)) && py.is_initialized && py.is_initialized())
+		late_check();
+	if (!py.frames)
+		return 0;
+	uintptr_t ts = (uintptr_t)py.this_tstate();
+	if (!ts)
+		return 0;
+	walk(&w, ts);
+	if (!w.n)
+		return 0;
+	name_frames(&w);
+	/* Where the evaluation frames are: two compares a frame, the hot
+	 * part and the cold one (an empty range until learned). */
+	uintptr_t lo = py.eval_lo + 1, len = py.eval_hi - py.eval_lo;
+	/* relaxed: see learn_cold; len before lo would only miss a frame */
+	uintptr_t clen = atomic_load_rlx(&py.cold_len), clo = atomic_load_rlx(&py.cold_lo) + 1;
+	for (unsigned i = 0; i < n && ne < RUNS_MAX; i++)
+		if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen)
+			at[ne++] = (uint16_t)i;
+	/* Fewer than the runs in a stack that was not cut: a cold frame not
+	 * learned yet (3.8 and 3.9 have no anchors to find it by). */
+	if (ne < w.nruns && !cut && (py.layout->gen != GEN_FRAMEOBJ || py.layout->ts_cframe)) {
+		unsigned o = splice_by_stack(&w, out, cap);
+		if (o)
+			return o;
+	}
+	/* The k-th evaluation frame gives way to run k; the runs beyond the
+	 * last one found (a cut stack) follow the last frame. */
+	unsigned o = 0, from = 0, k = 0;
+	for (; k < ne && k < w.nruns; k++) {
+		o = put_native(ips, from, at[k], out, o, cap);
+		o = put_run(&w, k, (uint64_t)(uintptr_t)ips[at[k]], out, o, cap);
+		from = at[k] + 1u;
+	}
+	o = put_native(ips, from, n, out, o, cap);
+	for (; k < w.nruns; k++)
+		o = put_run(&w, k, 0, out, o, cap);
+	return o;
+}
+
+/* ---- start ---------------------------------------------------------------------------- */
+
+/* A function or data symbol of the program: dynsym, never dlsym, whose
+ * failure would leave dlerror state in the program (dynsym.h). */
+static void *sym(const char *name)
+{
+	return dynsym_symbol(name, NULL);
+}
+
+/* Parse "3.11.2 (main, ...)" into a PY_VERSION_HEX (a final release). */
+static uint32_t parse_version(const char *s)
+{
+	uint32_t part[3] = {0, 0, 0};
+
+	for (int i = 0; i < 3 && *s >= '0' && *s <= '9'; i++) {
+		while (*s >= '0' && *s <= '9')
+			part[i] = part[i] * 10 + (uint32_t)(*s++ - '0');
+		if (*s == '.')
+			s++;
+	}
+	return part[0] << 24 | part[1] << 16 | part[2] << 8 | 0xf0;
+}
+
+/* Find the hot part of _PyEval_EvalFrameDefault: its dynamic symbol. */
+static void find_eval(void)
+{
+	size_t size = 0;
+	void *f = dynsym_symbol("_PyEval_EvalFrameDefault", &size);
+
+	if (f && size) {
+		py.eval_lo = (uintptr_t)f;
+		py.eval_hi = (uintptr_t)f + size;
+	}
+}
+
+static int map_tables(void)
+{
+	codes = arena_map_mmap(CODE_MAX * sizeof(*codes));
+	code_entries = arena_map_mmap(CODE_MAX * sizeof(*code_entries));
+	locs = arena_map_mmap(LOC_MAX * sizeof(*locs));
+	struct py_index *ci = index_new(4096), *li = index_new(16384);
+	if (!codes || !code_entries || !locs || !ci || !li)
+		return -1;
+	/* release: publish the empty indexes */
+	atomic_store_rel(&code_index, ci);
+	atomic_store_rel(&loc_index, li);
+	return 0;
+}
+
+void python_init(const struct options *opts)
+{
+	void (*set_arena)(struct py_arena *) = sym("PyObject_SetArenaAllocator");
+	void (*get_arena)(struct py_arena *) = sym("PyObject_GetArenaAllocator");
+	const char *(*get_version)(void) = sym("Py_GetVersion");
+
+	py.set_allocator = sym("PyMem_SetAllocator");
+	py.get_allocator = sym("PyMem_GetAllocator");
+	if (!py.set_allocator || !py.get_allocator || !get_version || !set_arena || !get_arena)
+		return; /* not a Python program */
+	const char *v = get_version();
+	size_t vlen = 0;
+	while (v[vlen] && v[vlen] != '\n' && vlen < sizeof(py.version) - 1)
+		vlen++;
+	memcpy(py.version, v, vlen);
+	py.hexversion = parse_version(v);
+	unsigned major = py.hexversion >> 24, minor = (py.hexversion >> 16) & 0xff;
+	for (size_t i = 0; i < HS_ARRAY_SIZE(layouts); i++)
+		if (major == 3 && layouts[i].minor == minor)
+			py.layout = &layouts[i];
+	py.max_frames = opts->max_frames;
+	py.this_tstate = sym("PyGILState_GetThisThreadState");
+	py.addr2line = (int (*)(void *, int))sym("PyCode_Addr2Line");
+	py.is_initialized = (int (*)(void))sym("Py_IsInitialized");
+	py.code_type = (uintptr_t)sym("PyCode_Type");
+	py.str_type = (uintptr_t)sym("PyUnicode_Type");
+	find_eval();
+	(void)modules_text_of((const void *)python_init, &py.self_lo, &py.self_hi);
+	if (opts->python_frames && !py.layout)
+		log_warn("Python ", py.version, ": no Python frames for this version (3.8 to 3.13 are known)");
+	py.frames = opts->python_frames && py.layout && py.this_tstate && py.addr2line && py.code_type &&
+		    py.str_type && py.eval_lo && !map_tables();
+	uint32_t flags = py.frames ? HST_PY_FRAMES : 0;
+	struct py_mem raw;
+	py.get_allocator(DOMAIN_RAW, &raw);
+	py.raw_malloc = raw.m_malloc;
+	if (opts->python_allocators) {
+		arenas = arena_map_mmap(ARENAS_MAX * sizeof(*arenas));
+		get_arena(&py.orig_arena);
+		struct py_arena ours = {py.orig_arena.ctx, py_arena_alloc, py_arena_free};
+		set_arena(&ours);
+		for (int d = 0; d < NDOMAINS; d++) {
+			struct py_mem cur;
+			py.get_allocator(d, &cur);
+			wrap_domain(d, &cur);
+		}
+		flags |= HST_PY_ALLOCATORS;
+	}
+	atomic_store_rlx(&py.flags, flags); /* relaxed: before any reader (constructor) */
+	if (flags)
+		/* relaxed: a flag the hooks read; they start using it on their
+		 * next capture */
+		atomic_store_rlx(&python_hooked, 1);
+}
+
+/* ---- fork ------------------------------------------------------------------------------ */
+
+void python_lock(void)
+{
+	spin_lock(&table_lock);
+	spin_lock(&arena_lock);
+}
+
+void python_unlock(void)
+{
+	spin_unlock(&arena_lock);
+	spin_unlock(&table_lock);
+}
+
+int python_rehome(void)
+{
+	uint32_t n = atomic_load_rlx(&ncodes); /* relaxed: one thread after fork */
+
+	spin_reset(&table_lock);
+	spin_reset(&arena_lock);
+	seg_next = seg_end = NULL;
+	seg_cur = NULL;
+	for (uint32_t id = 1; id <= n; id++) {
+		const struct ringfile_pycode_entry *old = code_entries[id];
+		struct ringfile_pycode_entry *e = entry_alloc(sizeof(*e) + old->len);
+		if (!e)
+			return -1;
+		memcpy(e, old, sizeof(*e) + old->len);
+		code_entries[id] = e;
+	}
+	return 0;
+}

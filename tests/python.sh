@@ -1,0 +1,245 @@
+#!/bin/bash
+# python.sh - Python programs under the shim (Debian's /usr/bin/python3,
+# never a pyenv shim on PATH: that is another program), each against the
+# Python tool that answers the same question for Python objects only:
+#
+#   tracemalloc  a script builds known structures at known lines; the top
+#                10 lines of the script by size at a snapshot are
+#                tracemalloc's top 10 (a tracemalloc run of the same
+#                script), each size within 5%, PYTHONMALLOC left alone
+#   leaks        a C extension built here leaks a malloc'ed buffer when
+#                Python calls it: the leak's stack has the C function and
+#                the Python lines that called it
+#   objgraph     a module-level dict of lists grows; objgraph's
+#                find_backref_chain names module -> module dict -> dict ->
+#                list, and the scan's reference graph (a mid-run
+#                heapsnap_leak_check) holds that chain, each hop an edge or
+#                two (through the dict's storage)
+#   versions     every CPython 3.8-3.13 found under ~/.pyenv: the script's
+#                line is the allocation site and its Python callers are in
+#                the traceback (the frame offsets of each version)
+#
+#   bash tests/python.sh       (make check runs it)
+#
+# Ends with one line "python: N passed, M failed"; exits 1 if M > 0.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HS=${HEAPSNAP_CLI:-$ROOT/build/bin/heapsnap}
+EDGES=$ROOT/build/tests/python_edges
+SRC=$ROOT/tests/python
+PY=/usr/bin/python3
+
+SUITE=python
+. "$(dirname "$0")/harness.sh"
+
+if [ ! -x "$PY" ]; then
+	skip python "/usr/bin/python3 is not installed"
+	finish
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-python.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+# check NAME CODE FILES...: run python CODE with J = the JSON of FILES
+# (one, or a list) and check()/eq() helpers; ok or fail NAME.
+check() {
+	local name=$1 code=$2
+	shift 2
+	if out=$("$PY" - "$@" <<EOF 2>&1
+import json, sys
+J = [json.load(open(f)) for f in sys.argv[1:]]
+J = J[0] if len(J) == 1 else J
+errs = []
+def check(what, cond):
+    if not cond:
+        errs.append(what)
+def eq(what, got, want):
+    if got != want:
+        errs.append('%s: got %r, want %r' % (what, got, want))
+$code
+print('; '.join(errs))
+EOF
+	) && [ -z "$out" ]; then
+		ok "$name"
+	else
+		fail "$name" "$out"
+	fi
+}
+
+# ---- tracemalloc --------------------------------------------------------------
+
+test_tracemalloc() {
+	cp "$SRC/structures.py" "$T/structures.py"
+	"$PY" "$T/structures.py" tracemalloc "$T/tm.json" >/dev/null 2>"$T/tm.err" ||
+		{ fail tracemalloc-oracle "$(head -c 300 "$T/tm.err")"; return; }
+	"$HS" run -q --snapshot-signal USR2 -o "$T/st.hst" -- "$PY" "$T/structures.py" heapsnap >/dev/null 2>"$T/st.err" ||
+		{ fail tracemalloc-run "$(head -c 300 "$T/st.err")"; return; }
+	"$HS" top "$T/st.hst" --snapshot 0 --include '*/structures.py' --limit 10 --format json >"$T/top.json" ||
+		{ fail tracemalloc-top "top failed"; return; }
+	check tracemalloc "
+tm, hs = J
+want = ['%s:%d' % (x['file'], x['line']) for x in tm]
+got = [x['key'] for x in hs['stats']]
+eq('top 10 lines', got, want)
+size = {x['key']: x['size'] for x in hs['stats']}
+for x in tm:
+    k = '%s:%d' % (x['file'], x['line'])
+    if k in size:
+        check('%s: %d B, tracemalloc %d B: more than 5%% apart' % (k, size[k], x['size']),
+              abs(size[k] - x['size']) <= 0.05 * x['size'])
+" "$T/tm.json" "$T/top.json"
+	# The interpreter's frames are wrappers only with a Python frame
+	# further out: turned off, the sites are CPython's own functions.
+	HEAPSNAP_WRAPPERS=-[python] "$HS" top "$T/st.hst" --snapshot 0 --limit 5 --format json >"$T/raw.json" ||
+		{ fail tracemalloc-raw "top failed"; return; }
+	check tracemalloc-wrappers-off "
+keys = [x['key'] for x in J['stats']]
+check('with -[python], no .py line among the top sites %r' % keys, not any('.py:' in k for k in keys))
+" "$T/raw.json"
+}
+
+# ---- a C extension's leak -----------------------------------------------------
+
+test_extension() {
+	local suffix
+	suffix=$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))') || return
+	if ! cc -shared -fPIC -g -O0 -I"$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+		-o "$T/leaky$suffix" "$SRC/leaky.c" 2>"$T/cc.err"; then
+		fail extension-build "$(head -c 300 "$T/cc.err")"
+		return
+	fi
+	cat >"$T/leaker.py" <<'EOF'
+import leaky
+
+def handler(n):
+    return leaky.leak_buffer(n)
+
+for size in (4096,):
+    handler(size)
+EOF
+	(cd "$T" && PYTHONPATH=$T "$HS" run -q -o "$T/ext.hst" -- "$PY" "$T/leaker.py") >/dev/null 2>"$T/ext.err" ||
+		{ fail extension-run "$(head -c 300 "$T/ext.err")"; return; }
+	"$HS" leaks "$T/ext.hst" --format json >"$T/ext.json" 2>"$T/ext.err"
+	check extension-leak "
+leak = [l for l in J['leaks'] if l['bytes'] == 4096 and l['blocks'] == 1]
+eq('4096-byte leaks', len(leak), 1)
+if leak:
+    l = leak[0]
+    eq('kind', l['kind'], 'definite')
+    st = l['stack']
+    eq('site', (st[0]['function'], st[0]['file'].split('/')[-1], st[0]['line']),
+       ('leak_buffer', 'leaky.c', 17))
+    py = [(f['function'], f['file'].split('/')[-1], f['line']) for f in st if f.get('python')]
+    eq('Python frames', py, [('handler', 'leaker.py', 4), ('<module>', 'leaker.py', 7)])
+    check('the C frame comes before the Python frames', st.index(next(f for f in st if f.get('python'))) > 0)
+" "$T/ext.json"
+	"$HS" leaks "$T/ext.hst" >"$T/ext.txt" 2>&1
+	if grep -q '\[python\] in handler .*leaker.py:4' "$T/ext.txt"; then
+		ok extension-text
+	else
+		fail extension-text "no '[python] in handler leaker.py:4' line: $(head -c 400 "$T/ext.txt")"
+	fi
+}
+
+# ---- objgraph's back-reference chain in the scan's graph ------------------------
+
+test_objgraph() {
+	if ! "$PY" -c 'import objgraph' 2>/dev/null; then
+		skip objgraph "python3-objgraph is not installed"
+		return
+	fi
+	if [ ! -x "$EDGES" ]; then
+		fail objgraph "$EDGES is not built"
+		return
+	fi
+	cat >"$T/grow.py" <<'EOF'
+import ctypes, inspect, objgraph, sys
+registry = {}
+for step in range(3):
+    registry.setdefault("sessions", []).extend(str(i) for i in range(1000))
+chain = objgraph.find_backref_chain(registry["sessions"], inspect.ismodule)
+print(" ".join("%x" % id(o) for o in chain))
+sys.stdout.flush()
+ctypes.CDLL(None).heapsnap_rt_leak_check()
+EOF
+	"$HS" run -q -o "$T/og.hst" -- "$PY" "$T/grow.py" >"$T/chain" 2>"$T/og.err" ||
+		{ fail objgraph-run "$(head -c 300 "$T/og.err")"; return; }
+	"$EDGES" "$T/og.hst" >"$T/edges.txt" || { fail objgraph-edges "edges failed"; return; }
+	"$PY" - "$T/chain" "$T/edges.txt" >"$T/og.out" 2>&1 <<'EOF'
+import bisect, sys
+chain = [int(x, 16) for x in open(sys.argv[1]).read().split()]
+starts, size, out = [], {}, {}
+for line in open(sys.argv[2]):
+    f = line.split()
+    if f[0] == 'B':
+        starts.append(int(f[1], 16))
+        size[starts[-1]] = int(f[2])
+    else:
+        out.setdefault(int(f[1], 16), set()).add(int(f[2], 16))
+def block(addr):
+    # a Python object lies inside its block: a GC object after its
+    # PyGC_Head, so id() is an interior address
+    i = bisect.bisect_right(starts, addr) - 1
+    return starts[i] if i >= 0 and addr < starts[i] + max(size[starts[i]], 1) else None
+errs = []
+if len(chain) != 4:
+    errs.append('objgraph chain of %d objects, want module, module dict, dict, list' % len(chain))
+for a, b in zip(chain, chain[1:]):
+    ba, bb = block(a), block(b)
+    if ba is None or bb is None:
+        errs.append('%x or %x is in no block of the scan' % (a, b))
+    elif bb not in out.get(ba, ()) and not any(bb in out.get(m, ()) for m in out.get(ba, ())):
+        errs.append('no path of one or two edges %x -> %x' % (a, b))
+print('; '.join(errs))
+EOF
+	if [ -z "$(cat "$T/og.out")" ]; then
+		ok objgraph-chain
+	else
+		fail objgraph-chain "$(head -c 400 "$T/og.out")"
+	fi
+}
+
+# ---- the frame offsets of every version at hand ---------------------------------
+
+test_versions() {
+	local p m found=0
+	cat >"$T/calls.py" <<'EOF'
+def make(n):
+    return [str(i) * 10 for i in range(n)]
+
+class Holder:
+    def __init__(self):
+        self.data = make(2000)
+
+keep = [Holder() for _ in range(5)]
+EOF
+	for p in "$HOME"/.pyenv/versions/3.{8,9,10,11,12,13}*/bin/python3.[0-9]*; do
+		case $p in *-config | *.py) continue ;; esac
+		[ -x "$p" ] || continue
+		found=1
+		m=$(basename "$p")
+		"$HS" run -q -o "$T/$m.hst" -- "$p" "$T/calls.py" >/dev/null 2>"$T/$m.err" ||
+			{ fail "version-$m" "$(head -c 300 "$T/$m.err")"; continue; }
+		"$HS" top "$T/$m.hst" --snapshot exit --limit 0 --format json >/dev/null 2>&1
+		"$HS" top "$T/$m.hst" --snapshot peak --include '*/calls.py' --limit 1 --by traceback --format json \
+			>"$T/$m.json" || { fail "version-$m" "top failed"; continue; }
+		check "version-$m" "
+key = J['stats'][0]['key'] if J['stats'] else ''
+lines = key.split('\n')
+check('site %r is calls.py:2' % lines[:1], lines[0].endswith('/calls.py:2 in <listcomp>') or
+      lines[0].endswith('/calls.py:2 in make.<locals>.<listcomp>') or lines[0].endswith('/calls.py:2 in make'))
+py = [l for l in lines if '/calls.py:' in l]
+check('Python callers %r: make, __init__, <module>' % py,
+      any(l.endswith(':2 in make') for l in py) and any(':6 in ' in l and '__init__' in l for l in py)
+      and any(l.endswith(':8 in <module>') for l in py))
+" "$T/$m.json"
+	done
+	[ $found = 1 ] || skip versions "no CPython 3.8-3.13 under ~/.pyenv"
+}
+
+test_tracemalloc
+test_extension
+test_objgraph
+test_versions
+finish
