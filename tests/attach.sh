@@ -299,6 +299,36 @@ else
 fi
 ask "$SOCK3" quit >/dev/null
 
+# 7. A server whose allocator is jemalloc, preloaded: the blocks from
+# before the attach are jemalloc's, and so are the ones made while attached.
+JE=$(ls /usr/lib/*/libjemalloc.so.2 2>/dev/null | head -n 1)
+if [ -n "$JE" ]; then
+	SOCK4=$T/server4.sock
+	LD_PRELOAD=$JE start_server "$SOCK4"
+	S4=$SERVER
+	attach_run je "$S4" -o "$T/je.hst" --duration 1.5 --snapshot-interval 0.3
+	a=$(ask "$SOCK4" stats)
+	grep -q libjemalloc "/proc/$S4/maps" && je_loaded=1 || je_loaded=0
+	ask "$SOCK4" quit >/dev/null
+	wait "$S4"
+	src=$?
+	if [ "$rc" -eq 0 ] && [ -f "$trace" ] && [ "$src" -eq 0 ] && [ "$je_loaded" = 1 ] &&
+		grep -qx 'served [0-9]* requests, 0 errors' "$SOCK4.out"; then
+		"$HS" top "$trace" --growth --limit 0 --format json >"$T/je.growth.json"
+		assert_json attach-preloaded-allocator "
+g, = J
+eq('growing sites', [x['key'].rsplit('/', 1)[-1] for x in g['growth']], ['server.c:$LEAK'])
+f = '$a'.split()
+d = dict(zip(f[0::2], f[1::2]))
+eq('the GOT slot of malloc, restored to jemalloc', d['malloc_got'], d['malloc_libc'])
+" "$T/je.growth.json"
+	else
+		fail attach-preloaded-allocator "attach $rc, server $src, jemalloc $je_loaded: $(head -c 300 "$T/je.err")"
+	fi
+else
+	skip attach-preloaded-allocator "no libjemalloc.so.2"
+fi
+
 # ---- real programs ------------------------------------------------------------------
 
 # test_program NAME STOPFILE EXPECTED_STATUS EXPECTED_OUTPUT CMD...: start
