@@ -59,15 +59,15 @@ all: $(SHIM) $(ATTACH_SHIM) $(CLI)
 SHIM_OBJ_FLAGS = $(BASE_CFLAGS) $(SHIM_CFLAGS) -fvisibility=hidden -ftls-model=initial-exec -fno-plt -ffunction-sections
 $(B)/obj/shim/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SHIM_OBJ_FLAGS) -MMD -c $< -o $@
+	$(CC) $(SHIM_OBJ_FLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/attach/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SHIM_OBJ_FLAGS) -DHS_ATTACH -MMD -c $< -o $@
+	$(CC) $(SHIM_OBJ_FLAGS) -DHS_ATTACH -MMD -MP -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/src/analyze/report_assets.o: src/analyze/report_assets.S $(REPORT_ASSETS)
 	@mkdir -p $(dir $@)
@@ -103,6 +103,9 @@ $(CLI): $(TOOL_OBJ) $(ANALYZE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+# A header that was removed must not stop the build: dependency files
+# written by an older tree still name it (-MP does this for new ones).
+%.h: ;
 
 # Install the Debian packages the build and the tests need, if missing.
 deps:

@@ -58,6 +58,7 @@ struct hs_diag {
 /* ---- Session ------------------------------------------------------------ */
 
 struct hs_session;
+struct hs_trace;
 
 struct hs_session_config {
 	const char *wrappers;	/* allocator wrapper patterns to add or ("-pat")
@@ -77,6 +78,54 @@ void hs_session_free(struct hs_session *s);
  * without newline; the caller frees it), or NULL when there is none. */
 char *hs_session_take_warning(struct hs_session *s);
 
+/* What the session's symbolizer did so far, over every trace read. */
+struct hs_symbol_stats {
+	uint64_t files;	   /* module files opened with libdw (each once) */
+	uint64_t lookups;  /* addresses looked up */
+	uint64_t resolved; /* of those, resolved in the debug info (each
+			    * (file, address) once; the rest came from the cache) */
+};
+void hs_session_symbol_stats(const struct hs_session *s, struct hs_symbol_stats *out);
+
+/* ---- Frames and stacks -------------------------------------------------- */
+
+/* One source-level frame.  Strings belong to the session; any may be NULL
+ * (unknown). */
+struct hs_frame {
+	uint64_t ip;	      /* the return address as recorded */
+	const char *function; /* demangled */
+	const char *file;     /* as the debug info names it: absolute, or relative
+			       * to the compile directory when the compiler
+			       * was given a relative path */
+	unsigned line;	      /* 0 if unknown */
+	const char *module;   /* path of the module, NULL if ip is in none */
+	uint64_t offset;      /* ip - module load bias: the ELF address, what
+			       * addr2line -e MODULE takes */
+	int inlined;	      /* 1 for a frame inlined into the next one (same ip) */
+	int python;	      /* 1 for a Python frame of a Python program: function,
+			       * file and line are the Python code's, module is
+			       * its file too, ip its code and line (no address),
+			       * offset 0 */
+};
+
+/* A symbolized allocation stack: frames from the allocation site (the
+ * first frame outside allocator wrappers) outwards, the shim's own frames
+ * left out. */
+struct hs_stack {
+	const struct hs_frame *frames;
+	int n;
+	int all; /* frames before wrappers were skipped */
+};
+
+/* A module of a traced process's address map. */
+struct hs_module {
+	const char *path;	 /* as the process named it (the session's string) */
+	const uint8_t *build_id; /* raw bytes, NULL if none */
+	size_t build_id_len;
+	uint64_t lo, hi;	 /* addresses covered by its segments, [lo, hi) */
+	uint64_t bias;		 /* load bias: ELF address + bias = address */
+};
+
 /* ---- Names of trace constants ------------------------------------------- */
 
 #define HS_EVENT_KINDS 20 /* event kinds are 1..19, as in the trace format (16..19:
@@ -89,16 +138,152 @@ const char *hs_trigger_name(int trigger);
 /* How the process ended its trace: "exit", "_exit", "exec". */
 const char *hs_end_name(int reason);
 
+/* ---- Leaks: the reference graph of a pointer scan ------------------------- */
+
+/* Valgrind memcheck's leak classes (heapsnap(1), "Leak classes"). */
+enum hs_leak_kind {
+	HS_REACHABLE = 0, /* a chain of start pointers leads to it from a root */
+	HS_POSSIBLE,	  /* reached only through some interior pointer */
+	HS_INDIRECT,	  /* not reached, pointed to from a definitely lost block */
+	HS_DEFINITE,	  /* not reached, and no other unreached block points to it */
+	HS_LEAK_KINDS
+};
+
+/* "reachable", "possible", "indirect", "definite" (as --kinds spells them). */
+const char *hs_leak_kind_name(int kind);
+/* Parse a comma list of kinds (or "all") into a bit per enum hs_leak_kind.
+ * Return 0, or -EINVAL. */
+int hs_leak_kinds_parse(const char *s, unsigned *out);
+
+/* A pointer found by the scan. */
+struct hs_edge {
+	uint32_t dst;	  /* target block */
+	uint32_t src_off; /* offset in the source, bytes (saturated) */
+	uint32_t dst_off; /* offset in the target (0: its start; saturated) */
+};
+
+/* A root region of the scan. */
+struct hs_root {
+	int kind;	 /* 1 data of a module, 2 a thread's stack, 3 its registers,
+			  * 4 other writable memory, 5 a block given to heapsnap_ignore() */
+	uint32_t thread; /* thread index (stack, registers) */
+	uint64_t addr, bytes;
+	char *name;	 /* module path, "[anon]", ... */
+};
+
+/* The reference graph of one complete pointer scan: blocks in address
+ * order, edges grouped by source block (out[b] .. out[b + 1]). */
+struct hs_graph {
+	uint64_t n;		  /* blocks */
+	uint64_t *addr;		  /* by block: start address */
+	uint64_t *size;		  /* by block: requested bytes */
+	uint32_t *stack;	  /* by block: allocation stack id */
+	uint32_t *seq;		  /* by block: allocation order */
+	uint8_t *kind;		  /* by block: enum hs_leak_kind */
+	uint64_t *out;		  /* by block: first edge in edges; out[n] = total */
+	struct hs_edge *edges;	  /* by source block */
+	uint64_t nedges;
+	struct hs_edge *root_edges; /* from roots (src_off unused) */
+	uint32_t *root_of_edge;	  /* by root edge: root number */
+	uint64_t nroot_edges;
+	struct hs_root *roots;
+	uint32_t nroots;
+	uint64_t scan_ts;	  /* when the scan ran */
+	uint64_t threads_stopped, threads_missed;
+	int complete;		  /* a SCAN_END was read */
+};
+
+/* The block of g that starts at addr, or -1. */
+int64_t hs_graph_block_at(const struct hs_graph *g, uint64_t addr);
+
+/* One loss record: the blocks of one kind allocated from one stack. */
+struct hs_loss_record {
+	int kind;	 /* enum hs_leak_kind */
+	uint32_t stack;	 /* stack id: hs_trace_stack */
+	uint64_t blocks; /* count */
+	uint64_t bytes;	 /* requested bytes */
+	int suppressed;	 /* index of the suppression that matched, or -1 */
+};
+
+/* A member block of a leaked cycle. */
+struct hs_cycle_member {
+	uint32_t block;	/* its number in the scan */
+	uint64_t addr, size;
+	int kind;	/* the first allocated member is definite, the rest indirect */
+	uint32_t stack;
+};
+
+/* A pointer inside a leaked cycle (one per member pair). */
+struct hs_cycle_edge {
+	uint32_t from, to; /* member indices */
+	uint32_t offset;   /* in from, bytes */
+};
+
+/* A leaked strongly connected component that nothing outside points into. */
+struct hs_cycle {
+	struct hs_cycle_member *members; /* in allocation order */
+	uint32_t n;
+	uint64_t bytes;
+	struct hs_cycle_edge *edges;
+	uint32_t nedges;
+};
+
+/* The leak report of a trace (HS_WANT_LEAKS). */
+struct hs_leaks {
+	int scanned;			   /* the trace has a complete pointer scan */
+	struct hs_loss_record *records;	   /* suppressed last, then definite first,
+					    * then largest first */
+	uint64_t nrecords;
+	uint64_t total[HS_LEAK_KINDS][2];  /* blocks, bytes; suppressed ones not counted */
+	uint64_t suppressed[2];		   /* blocks, bytes */
+	struct hs_cycle *cycles;
+	long ncycles;
+	uint64_t scan_blocks, scan_edges;  /* of the last scan read, complete or not */
+	uint32_t scan_roots;
+	uint64_t threads_stopped, threads_missed;
+};
+
+/* LeakSanitizer's suppression files (leak:PATTERN lines; heapsnap(1)). */
+struct hs_suppression {
+	char *pattern;	 /* as written after "leak:" */
+	char *glob;	 /* the pattern as an anchored glob */
+	unsigned line;	 /* in its file */
+	uint64_t leaks;	 /* loss records it matched, over every trace read with it */
+	uint64_t blocks; /* and their blocks */
+	uint64_t bytes;	 /* and bytes */
+};
+
+struct hs_suppressions {
+	struct hs_suppression *s;
+	unsigned n;
+	char *path; /* the file, or NULL when none was loaded */
+};
+
+/* Read a suppression file into sup.  Lines of other types are skipped with
+ * a warning in s.  Return 0, or a negative errno with d set. */
+int hs_suppressions_load(struct hs_session *s, struct hs_suppressions *sup, const char *path, struct hs_diag *d);
+void hs_suppressions_free(struct hs_suppressions *sup);
+/* Queue a warning in s for each suppression that matched nothing. */
+void hs_suppressions_warn_unused(struct hs_session *s, const struct hs_suppressions *sup);
+
+/* Add up the leak summaries of n traces (total and suppressed as in
+ * struct hs_leaks). */
+void hs_leaks_sum(struct hs_trace *const *t, int n, uint64_t total[HS_LEAK_KINDS][2], uint64_t suppressed[2]);
+
 /* ---- Reading a trace ---------------------------------------------------- */
 
 /* What one pass over a trace computes (hs_want.flags). */
 enum hs_want_flags {
 	HS_WANT_INFO = 1u << 0,	    /* t->info: event counts, threads, peak, scan */
 	HS_WANT_TIMELINE = 1u << 1, /* t->timeline: memory over time, allocations */
+	HS_WANT_LEAKS = 1u << 2,    /* t->leaks: classify the last complete scan */
+	HS_WANT_GRAPH = 1u << 3,    /* t->graph: keep that scan's reference graph */
 };
 
 struct hs_want {
-	unsigned flags; /* enum hs_want_flags */
+	unsigned flags;				/* enum hs_want_flags */
+	struct hs_suppressions *suppressions;	/* HS_WANT_LEAKS: NULL for none; their
+						 * counts add up over the traces */
 };
 
 /* A snapshot the program took (a SNAPSHOT record). */
@@ -191,6 +376,8 @@ struct hs_trace {
 	unsigned have;		/* the HS_WANT_* flags computed */
 	struct hs_info info;	/* HS_WANT_INFO */
 	struct hs_timeline timeline; /* HS_WANT_TIMELINE */
+	struct hs_leaks leaks;	/* HS_WANT_LEAKS */
+	struct hs_graph *graph;	/* HS_WANT_GRAPH: NULL without a complete scan */
 	struct hs_trace_priv *priv; /* the library's */
 };
 
@@ -199,6 +386,70 @@ struct hs_trace {
 struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const struct hs_want *w,
 			       struct hs_diag *d);
 void hs_trace_free(struct hs_trace *t);
+
+/* The symbolized allocation stack of stack id of t (never NULL: empty
+ * when unknown), symbolized on first use.  Valid until hs_trace_free. */
+const struct hs_stack *hs_trace_stack(struct hs_trace *t, uint32_t id);
+/* Every frame of stack id, allocator wrappers included, into out (at most
+ * max).  Return how many. */
+int hs_trace_stack_frames(struct hs_trace *t, uint32_t id, struct hs_frame *out, int max);
+/* The return addresses of stack id as recorded, innermost first, and
+ * their number in *depth; NULL when the trace has no such stack. */
+const uint64_t *hs_trace_stack_ips(const struct hs_trace *t, uint32_t id, uint32_t *depth);
+/* "function file:line" of the allocation site of stack id (or
+ * "function (module)", "module+0xoffset", "(no stack)"), in buf. */
+const char *hs_trace_site(struct hs_trace *t, uint32_t id, char *buf, size_t cap);
+/* The modules of the process (every map it recorded; the first module
+ * seen at an address keeps it), sorted by address. */
+const struct hs_module *hs_trace_modules(const struct hs_trace *t, size_t *n);
+
+/* ---- Continuous integration: leak sites, signatures, baselines ----------- */
+
+/*
+ * A leak site's signature, which baselines store and match: the
+ * executable's base name, the allocation site's file:line and the function
+ * names of its stack (module+offset where there is no symbol), stable
+ * across runs and address-space randomization, and across edits that move
+ * lines in the callers.  Valid UTF-8 (heapsnap(1), "Strings in JSON").
+ * Return it (the caller frees), or NULL when out of memory.
+ */
+char *hs_signature(struct hs_trace *t, const struct hs_loss_record *r);
+
+/* The signatures of a `heapsnap check --format json` report, sorted. */
+struct hs_baseline {
+	char **sigs;
+	size_t n;
+};
+
+/* Read a baseline.  Return 0, or a negative errno with d set. */
+int hs_baseline_load(struct hs_baseline *b, const char *path, struct hs_diag *d);
+int hs_baseline_has(const struct hs_baseline *b, const char *sig);
+void hs_baseline_free(struct hs_baseline *b);
+
+/* A leak site of a failing kind that no suppression matched. */
+struct hs_ci_site {
+	struct hs_trace *trace;
+	const struct hs_loss_record *rec;
+	char *signature;
+	int in_baseline;
+};
+
+/* The traces of a CI run (not owned) and their sites. */
+struct hs_ci {
+	struct hs_trace **traces;
+	int ntraces;
+	struct hs_ci_site *sites;
+	size_t nsites, cap;
+	size_t failing;			      /* sites not in the baseline */
+	uint64_t failing_blocks, failing_bytes;
+};
+
+/* Add trace t (read with HS_WANT_LEAKS) and its unsuppressed loss records
+ * of the given kinds (a bit per enum hs_leak_kind) to ci; b may be NULL.
+ * Return 0 or -ENOMEM. */
+int hs_ci_add(struct hs_ci *ci, struct hs_trace *t, unsigned kinds, const struct hs_baseline *b);
+/* Free what ci holds (not its traces). */
+void hs_ci_free(struct hs_ci *ci);
 
 /* ---- Rendering ---------------------------------------------------------- */
 
@@ -218,6 +469,32 @@ int hs_format_parse(const char *name, enum hs_format *out);
  * (several: one object holding them).  Return 0, or -EINVAL for another
  * format. */
 int hs_render_info(FILE *out, enum hs_format f, struct hs_trace *const *t, int n);
+
+/* What a leak report shows. */
+struct hs_leaks_view {
+	unsigned kinds;			    /* loss records shown: a bit per enum hs_leak_kind */
+	int cycles_only;		    /* the cycles report */
+	const struct hs_suppressions *sup;  /* shown with their counts; NULL: none */
+};
+
+/* `heapsnap leaks` (or, with cycles_only, `cycles`) of n traces read with
+ * HS_WANT_LEAKS: text, JSON, SARIF 2.1.0, JUnit XML (leaks), or a Graphviz
+ * graph (cycles).  Return 0, or -EINVAL for another format, -ENOMEM. */
+int hs_render_leaks(FILE *out, enum hs_format f, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
+
+/* What a `heapsnap check` report shows besides its sites. */
+struct hs_check_view {
+	unsigned fail_on;		   /* failing kinds: a bit per enum hs_leak_kind */
+	const char *baseline;		   /* its file, NULL if none */
+	const struct hs_suppressions *sup; /* NULL: none */
+	int show_traces;		   /* name each process's trace (they are kept) */
+	int program_status;		   /* the program's own failure, 0 if none */
+	int exit_code;			   /* what check exits with */
+};
+
+/* The report of a CI run: text, JSON (the baseline format), SARIF 2.1.0 or
+ * JUnit XML.  Return 0, or -EINVAL for another format. */
+int hs_render_check(FILE *out, enum hs_format f, const struct hs_ci *ci, const struct hs_check_view *v);
 
 /* ---- The HTML report ------------------------------------------------------ */
 

@@ -345,7 +345,7 @@ static const char *base_name(const char *path)
 }
 
 /* Assert one frame's function, file basename, line and inlined flag. */
-static void check_frame(const struct sym_frame *f, const char *function, const char *file, unsigned line,
+static void check_frame(const struct hs_frame *f, const char *function, const char *file, unsigned line,
 			int inlined)
 {
 	ck_assert_ptr_nonnull(f->function);
@@ -357,7 +357,7 @@ static void check_frame(const struct sym_frame *f, const char *function, const c
 }
 
 /* Assert a frame that has only its module and offset. */
-static void check_bare(const struct sym_frame *f, uint64_t ip, const char *module)
+static void check_bare(const struct hs_frame *f, uint64_t ip, const char *module)
 {
 	ck_assert_uint_eq(f->ip, ip);
 	ck_assert_ptr_null(f->function);
@@ -378,7 +378,7 @@ START_TEST(test_inlined)
 {
 	NEED_LIB();
 	struct symbolizer *s = sym_for(T.so, T.bid, T.bid_len);
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	int n = sym_lookup(s, T.ret[0], f, 8);
 	ck_assert_int_eq(n, 3);
@@ -400,7 +400,7 @@ START_TEST(test_plain_call)
 {
 	NEED_LIB();
 	struct symbolizer *s = sym_for(T.so, T.bid, T.bid_len);
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	ck_assert_int_eq(sym_lookup(s, T.ret[1], f, 8), 1);
 	check_frame(&f[0], "hs_outer", "t.c", T.l_plain, 0);
@@ -413,7 +413,7 @@ START_TEST(test_cxx_demangled)
 {
 	NEED_LIB();
 	struct symbolizer *s = sym_for(T.so, T.bid, T.bid_len);
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	int n = sym_lookup(s, T.ret[2], f, 8);
 	ck_assert_int_ge(n, 1);
@@ -428,7 +428,7 @@ START_TEST(test_cache_and_max)
 {
 	NEED_LIB();
 	struct symbolizer *s = sym_for(T.so, T.bid, T.bid_len);
-	struct sym_frame a[8], b[8];
+	struct hs_frame a[8], b[8];
 
 	ck_assert_int_eq(sym_lookup(s, T.ret[0], a, 8), 3);
 	ck_assert_int_eq(sym_lookup(s, T.ret[0], b, 8), 3);
@@ -453,7 +453,7 @@ START_TEST(test_modules_again)
 	NEED_LIB();
 	static struct mbody b;
 	struct symbolizer *s = sym_new();
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	memset(&b, 0, sizeof(b));
 	mb_lib(&b, T.so, T.bid, T.bid_len);
@@ -474,7 +474,7 @@ START_TEST(test_missing_file)
 {
 	NEED_LIB();
 	char path[PATH_MAX];
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	snprintf(path, sizeof(path), "%s/gone/libhst.so", T.dir);
 	struct symbolizer *s = sym_for(path, T.bid, T.bid_len);
@@ -491,7 +491,7 @@ START_TEST(test_build_id_mismatch)
 {
 	NEED_LIB();
 	uint8_t bid[sizeof(T.bid)];
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	memcpy(bid, T.bid, T.bid_len);
 	bid[T.bid_len / 2] ^= 0x40;
@@ -517,7 +517,7 @@ START_TEST(test_debug_by_build_id)
 {
 	NEED_LIB();
 	char path[PATH_MAX], dbg[PATH_MAX];
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	snprintf(path, sizeof(path), "%s/bid/libhst.so", T.dir);
 	snprintf(dbg, sizeof(dbg), "%s/debug", T.dir);
@@ -541,7 +541,7 @@ START_TEST(test_stripped_without_debug)
 {
 	NEED_LIB();
 	char path[PATH_MAX], dbg[PATH_MAX];
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	snprintf(path, sizeof(path), "%s/bid/libhst.so", T.dir);
 	snprintf(dbg, sizeof(dbg), "%s/empty", T.dir);
@@ -564,7 +564,7 @@ START_TEST(test_debuglink)
 {
 	NEED_LIB();
 	char path[PATH_MAX];
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	unsetenv("HEAPSNAP_DEBUG_PATH");
 	snprintf(path, sizeof(path), "%s/link/libhst.so", T.dir);
@@ -583,7 +583,7 @@ START_TEST(test_unknown_ip)
 	NEED_LIB();
 	struct symbolizer *s = sym_for(T.so, T.bid, T.bid_len);
 	const uint64_t ips[] = {0, 1, 0x10, UINT64_MAX, T.bias - 1};
-	struct sym_frame f[4];
+	struct hs_frame f[4];
 
 	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
 		ck_assert_int_eq(sym_lookup(s, ips[i], f, 4), 1);
@@ -608,7 +608,7 @@ START_TEST(test_corrupt_modules)
 	NEED_LIB();
 	static struct mbody b;
 	char fifo[PATH_MAX];
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 
 	snprintf(fifo, sizeof(fifo), "%s/fifo", T.dir);
 	const char *odd[] = {fifo, "/dev/zero", "/", T.dir, "", "[unnamed]", "linux-vdso.so.1"};
@@ -700,7 +700,7 @@ static int add_proc_module(struct dl_phdr_info *info, size_t size, void *data)
 START_TEST(test_process_libc)
 {
 	int first = 1;
-	struct sym_frame f[8];
+	struct hs_frame f[8];
 	Dl_info di;
 
 	unsetenv("HEAPSNAP_DEBUG_PATH");

@@ -4,7 +4,7 @@
 # (tests/attach/*.c), and the shell suites that run them.
 
 TEST_B := $(B)/tests
-CHECK_SRC := $(wildcard tests/check_*.c) tests/tracebuild.c
+CHECK_SRC := $(wildcard tests/check_*.c) tests/tracebuild.c tests/trace_fixture.c
 CHECK_OBJ := $(CHECK_SRC:%.c=$(B)/obj/%.o)
 CHECK_BIN := $(TEST_B)/check_all
 # Shim modules that unit tests link as plain objects (never preloaded).

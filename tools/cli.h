@@ -54,14 +54,6 @@ int run_output_error(const char *path, int replace);
 /* Exit the way a waitpid status says (re-raising its signal). */
 int run_pass_status(int status);
 
-struct sym_stack;
-/* A symbolized stack as LeakSanitizer prints it ("    #0 0x... in f file:line"). */
-void cli_print_stack(FILE *out, const struct sym_stack *s);
-/* A symbolized stack as the JSON array of frames of DESIGN.md. */
-void cli_json_stack(FILE *out, const struct sym_stack *s);
-/* Parse a KINDS comma list (or "all") into a bit per enum leak_kind. */
-int cli_parse_kinds(const char *s, unsigned *out);
-
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -8,11 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <heapsnap-analyze.h>
+
 #include "analyze/stats.h"
 #include "cli.h"
 #include "util/json.h"
 
 #define MAX_PATTERNS 32
+
+/* The analysis session of this command (cmd_top, cmd_diff). */
+static struct hs_session *ses;
 
 struct top_opts {
 	struct stats_opts s;
@@ -173,7 +178,7 @@ static int read_all(char **paths, int npaths, const struct snap_sel *sel, int ns
 	struct stats_trace *t = calloc((size_t)n, sizeof(*t));
 	for (int i = 0; i < n; i++) {
 		struct hs_diag d = {""};
-		if (stats_read(traces[i], sel, nsel, all_snaps, &t[i], &d)) {
+		if (stats_read(ses, traces[i], sel, nsel, all_snaps, &t[i], &d)) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);
 			for (int k = 0; k < i; k++)
 				stats_trace_free(&t[k]);
@@ -293,7 +298,7 @@ static const struct heap_state *state_of(const struct top_opts *o, const struct 
 	return o->temporary ? &t->temporary : &t->states[0];
 }
 
-int cmd_top(int argc, char **argv)
+static int top_main(int argc, char **argv)
 {
 	struct top_opts o;
 	char **paths;
@@ -368,7 +373,7 @@ int cmd_top(int argc, char **argv)
 	return 0;
 }
 
-int cmd_diff(int argc, char **argv)
+static int diff_main(int argc, char **argv)
 {
 	struct top_opts o;
 	char **paths;
@@ -389,7 +394,7 @@ int cmd_diff(int argc, char **argv)
 	int ntr = npaths;
 	if (npaths == 1) {
 		struct snap_sel sel[2] = {{o.from}, {o.to}};
-		if (stats_read(paths[0], sel, 2, 0, &t[0], &d)) {
+		if (stats_read(ses, paths[0], sel, 2, 0, &t[0], &d)) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);
 			return EXIT_INPUT;
 		}
@@ -398,11 +403,11 @@ int cmd_diff(int argc, char **argv)
 		nl = stats_diff(&t[0], from, &t[0], to, &o.s, &l);
 	} else {
 		struct snap_sel a = {o.from ? o.from : "exit"}, b = {o.to ? o.to : "exit"};
-		if (stats_read(paths[0], &a, 1, 0, &t[0], &d)) {
+		if (stats_read(ses, paths[0], &a, 1, 0, &t[0], &d)) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);
 			return EXIT_INPUT;
 		}
-		if (stats_read(paths[1], &b, 1, 0, &t[1], &d)) {
+		if (stats_read(ses, paths[1], &b, 1, 0, &t[1], &d)) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);
 			stats_trace_free(&t[0]);
 			return EXIT_INPUT;
@@ -456,5 +461,23 @@ int cmd_diff(int argc, char **argv)
 out:
 	for (int k = 0; k < ntr; k++)
 		stats_trace_free(&t[k]);
+	return rc;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	if (!(ses = hs_session_new(NULL)))
+		return EXIT_INPUT;
+	int rc = top_main(argc, argv);
+	hs_session_free(ses);
+	return rc;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	if (!(ses = hs_session_new(NULL)))
+		return EXIT_INPUT;
+	int rc = diff_main(argc, argv);
+	hs_session_free(ses);
 	return rc;
 }

@@ -1,16 +1,12 @@
 /*
  * frames.c - allocator wrapper frames: the built-in pattern list, edited
- * by HEAPSNAP_WRAPPERS, and the glob matcher.
+ * by a spec in HEAPSNAP_WRAPPERS's syntax, and the glob matcher.
  *
  * A frame is a wrapper when its module is the shim (basename starting
  * with "libheapsnap") or when a pattern matches its function name, either
  * whole ("operator new(unsigned long)") or without its parameter list
  * ("std::allocator<int>::allocate"), so that a pattern can name a C++
  * function without spelling its signature.
- *
- * HEAPSNAP_WRAPPERS is read on every call and parsed again only when it
- * changed, so a test (or a long-lived caller) may set it at any time.  Not
- * thread-safe: the analyzer is single-threaded.
  */
 #define _GNU_SOURCE
 #include "analyze/frames.h"
@@ -41,78 +37,70 @@ static const char *const builtin[] = {
 
 #define BUILTIN_COUNT (sizeof(builtin) / sizeof(builtin[0]))
 
-/* The patterns in force, and the HEAPSNAP_WRAPPERS value they came from. */
-static struct {
-	int ready;		  /* pats reflects env */
-	char *env;		  /* copy of HEAPSNAP_WRAPPERS, NULL if unset */
-	char *buf;		  /* env split into patterns (pats point into it) */
-	const char **pats;	  /* malloc'd: built-ins and additions, minus removals */
+/* A list of patterns in force. */
+struct frames {
+	char *buf;	   /* the spec split into patterns (pats point into it) */
+	const char **pats; /* built-ins and additions, minus removals */
 	size_t npats;
-} wl;
+};
 
-static void wl_reset(void)
+void frames_free(struct frames *w)
 {
-	free(wl.env);
-	free(wl.buf);
-	free(wl.pats);
-	memset(&wl, 0, sizeof(wl));
+	if (!w)
+		return;
+	free(w->buf);
+	free(w->pats);
+	free(w);
 }
 
-/* Remove from wl.pats every pattern that glob rm matches as a string. */
-static void wl_remove(const char *rm)
+/* Remove from w every pattern that glob rm matches as a string. */
+static void remove_matching(struct frames *w, const char *rm)
 {
 	size_t j = 0;
 
-	for (size_t i = 0; i < wl.npats; i++)
-		if (!frames_glob(rm, wl.pats[i]))
-			wl.pats[j++] = wl.pats[i];
-	wl.npats = j;
+	for (size_t i = 0; i < w->npats; i++)
+		if (!frames_glob(rm, w->pats[i]))
+			w->pats[j++] = w->pats[i];
+	w->npats = j;
 }
 
 /*
- * Make wl match the current HEAPSNAP_WRAPPERS: the built-ins, then each
- * comma-separated item in order, "pat" adding a pattern and "-pat"
- * removing every pattern in force that pat matches as a glob ("-g_*"
- * drops glib's, "-*" all).  Blanks around items are ignored.  Out of
- * memory leaves no pattern in force (frames_is_wrapper then falls back
- * to the built-ins) and is retried on the next call.
+ * The built-ins, then each comma-separated item of spec in order, "pat"
+ * adding a pattern and "-pat" removing every pattern in force that pat
+ * matches as a glob ("-g_*" drops glib's, "-*" all).  Blanks around items
+ * are ignored.
  */
-static void wl_load(void)
+struct frames *frames_new(const char *spec)
 {
-	const char *env = getenv("HEAPSNAP_WRAPPERS");
-
-	if (env && !*env)
-		env = NULL;
-	if (wl.ready && (env ? wl.env && !strcmp(env, wl.env) : !wl.env))
-		return;
-	wl_reset();
+	struct frames *w = calloc(1, sizeof(*w));
 	size_t cap = BUILTIN_COUNT; /* at most one addition per item */
-	for (const char *p = env; p && *p; p++)
+
+	if (!w)
+		return NULL;
+	if (spec && !*spec)
+		spec = NULL;
+	for (const char *p = spec; p && *p; p++)
 		cap += *p == ',';
-	wl.pats = malloc((cap + 1) * sizeof(*wl.pats));
-	if (env) {
-		wl.env = strdup(env);
-		wl.buf = strdup(env);
+	w->pats = malloc((cap + 1) * sizeof(*w->pats));
+	if (!w->pats || (spec && !(w->buf = strdup(spec)))) {
+		frames_free(w);
+		return NULL;
 	}
-	if (!wl.pats || (env && (!wl.env || !wl.buf))) {
-		wl_reset();
-		return;
-	}
-	wl.ready = 1;
-	memcpy(wl.pats, builtin, sizeof(builtin));
-	wl.npats = BUILTIN_COUNT;
+	memcpy(w->pats, builtin, sizeof(builtin));
+	w->npats = BUILTIN_COUNT;
 	char *save = NULL;
-	for (char *tok = wl.buf ? strtok_r(wl.buf, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+	for (char *tok = w->buf ? strtok_r(w->buf, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ' || *tok == '\t')
 			tok++;
 		char *end = tok + strlen(tok);
 		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';
 		if (tok[0] == '-')
-			wl_remove(tok + 1);
+			remove_matching(w, tok + 1);
 		else if (tok[0])
-			wl.pats[wl.npats++] = tok;
+			w->pats[w->npats++] = tok;
 	}
+	return w;
 }
 
 int frames_glob(const char *pattern, const char *s)
@@ -143,12 +131,11 @@ int frames_glob(const char *pattern, const char *s)
 	return *pattern == '\0';
 }
 
-/* Return 1 if any pattern in force (the built-ins if wl could not be
- * built) matches name. */
-static int match_any(const char *name)
+/* Return 1 if any pattern of w (NULL: the built-ins) matches name. */
+static int match_any(const struct frames *w, const char *name)
 {
-	const char *const *pats = wl.ready ? wl.pats : builtin;
-	size_t n = wl.ready ? wl.npats : BUILTIN_COUNT;
+	const char *const *pats = w ? w->pats : builtin;
+	size_t n = w ? w->npats : BUILTIN_COUNT;
 
 	for (size_t i = 0; i < n; i++)
 		if (frames_glob(pats[i], name))
@@ -180,7 +167,7 @@ static size_t name_sans_params(const char *name)
 	return 0;
 }
 
-int frames_is_wrapper(const struct sym_frame *f)
+int frames_is_wrapper(const struct frames *w, const struct hs_frame *f)
 {
 	if (!f || f->python)
 		return 0;
@@ -192,8 +179,7 @@ int frames_is_wrapper(const struct sym_frame *f)
 	}
 	if (!f->function || !*f->function)
 		return 0;
-	wl_load();
-	if (match_any(f->function))
+	if (match_any(w, f->function))
 		return 1;
 	size_t n = name_sans_params(f->function);
 	if (n == 0)
@@ -204,18 +190,17 @@ int frames_is_wrapper(const struct sym_frame *f)
 		return 0;
 	memcpy(bare, f->function, n);
 	bare[n] = '\0';
-	int r = match_any(bare);
+	int r = match_any(w, bare);
 	if (bare != stackbuf)
 		free(bare);
 	return r;
 }
 
-int frames_is_interpreter(const struct sym_frame *f)
+int frames_is_interpreter(const struct frames *w, const struct hs_frame *f)
 {
 	if (!f || f->python || !f->module)
 		return 0;
-	wl_load();
-	if (!match_any("[python]"))
+	if (!match_any(w, "[python]"))
 		return 0;
 	const char *base = strrchr(f->module, '/');
 	base = base ? base + 1 : f->module;

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "analyze/graph.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,18 +12,51 @@
 
 #define UNREACHED 4 /* internal state before classification ends */
 
-const char *leak_kind_name(int kind)
+const char *hs_leak_kind_name(int kind)
 {
 	static const char *const names[] = {"reachable", "possible", "indirect", "definite"};
-	return kind >= 0 && kind < LEAK_KINDS ? names[kind] : "unknown";
+	return kind >= 0 && kind < HS_LEAK_KINDS ? names[kind] : "unknown";
 }
 
-void graph_init(struct graph *g)
+int hs_leak_kinds_parse(const char *s, unsigned *out)
 {
-	memset(g, 0, sizeof(*g));
+	unsigned k = 0;
+
+	for (const char *p = s; p && *p;) {
+		size_t n = strcspn(p, ",");
+		int found = 0;
+		for (int i = 0; i < HS_LEAK_KINDS; i++)
+			if (strlen(hs_leak_kind_name(i)) == n && !strncmp(p, hs_leak_kind_name(i), n)) {
+				k |= 1u << i;
+				found = 1;
+			}
+		if (n == 3 && !strncmp(p, "all", 3)) {
+			k = (1u << HS_LEAK_KINDS) - 1;
+			found = 1;
+		}
+		if (!found && n)
+			return -EINVAL;
+		p += n + (p[n] == ',');
+	}
+	if (!k)
+		return -EINVAL;
+	*out = k;
+	return 0;
 }
 
-void graph_free(struct graph *g)
+void graph_init(struct graph *gb)
+{
+	memset(gb, 0, sizeof(*gb));
+}
+
+void graph_free(struct graph *gb)
+{
+	graph_release(&gb->g);
+	free(gb->edge_src);
+	graph_init(gb);
+}
+
+void graph_release(struct hs_graph *g)
 {
 	free(g->addr);
 	free(g->size);
@@ -36,12 +70,8 @@ void graph_free(struct graph *g)
 	for (uint32_t i = 0; i < g->nroots; i++)
 		free(g->roots[i].name);
 	free(g->roots);
-	graph_init(g);
+	memset(g, 0, sizeof(*g));
 }
-
-/* Edges as they arrive, before they are grouped by source. */
-static uint32_t *edge_src;
-static uint64_t edges_cap, root_edges_cap, roots_cap;
 
 static uint32_t sat32(uint64_t v)
 {
@@ -63,12 +93,11 @@ static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
 	return 0;
 }
 
-static int start_scan(struct graph *g, const struct trace_item *it)
+static int start_scan(struct graph *gb, const struct trace_item *it)
 {
-	graph_free(g);
-	free(edge_src);
-	edge_src = NULL;
-	edges_cap = root_edges_cap = roots_cap = 0;
+	struct hs_graph *g = &gb->g;
+
+	graph_free(gb);
 	g->n = it->scan.blocks;
 	g->scan_ts = it->scan.ts;
 	g->threads_stopped = it->scan.threads_stopped;
@@ -79,14 +108,16 @@ static int start_scan(struct graph *g, const struct trace_item *it)
 	g->stack = calloc(n, sizeof(*g->stack));
 	g->seq = calloc(n, sizeof(*g->seq));
 	g->kind = calloc(n, sizeof(*g->kind));
-	return g->addr && g->size && g->stack && g->seq && g->kind ? 0 : -1;
+	return g->addr && g->size && g->stack && g->seq && g->kind ? 0 : -ENOMEM;
 }
 
-int graph_add(struct graph *g, const struct trace_item *it)
+int graph_add(struct graph *gb, const struct trace_item *it)
 {
+	struct hs_graph *g = &gb->g;
+
 	switch (it->type) {
 	case ITEM_SCAN:
-		return start_scan(g, it);
+		return start_scan(gb, it);
 	case ITEM_SCAN_BLOCK:
 		if (it->block.index >= g->n)
 			return 0; /* more blocks than announced: ignore the excess */
@@ -96,38 +127,38 @@ int graph_add(struct graph *g, const struct trace_item *it)
 		g->seq[it->block.index] = it->block.seq;
 		return 0;
 	case ITEM_SCAN_ROOT: {
-		if (grow((void **)&g->roots, &roots_cap, g->nroots + 1, sizeof(*g->roots)))
-			return -1;
-		struct graph_root *r = &g->roots[g->nroots++];
+		if (grow((void **)&g->roots, &gb->roots_cap, g->nroots + 1, sizeof(*g->roots)))
+			return -ENOMEM;
+		struct hs_root *r = &g->roots[g->nroots++];
 		r->kind = it->root.kind;
 		r->thread = it->root.thread;
 		r->addr = it->root.addr;
 		r->bytes = it->root.bytes;
 		r->name = strndup(it->root.name.p, it->root.name.n);
-		return r->name ? 0 : -1;
+		return r->name ? 0 : -ENOMEM;
 	}
 	case ITEM_SCAN_EDGE:
 		if (it->edge.dst >= g->n)
 			return 0;
 		if (it->edge.from_root) {
-			uint64_t c = root_edges_cap;
+			uint64_t c = gb->root_edges_cap;
 			if (grow((void **)&g->root_edges, &c, g->nroot_edges + 1, sizeof(*g->root_edges)) ||
-			    grow((void **)&g->root_of_edge, &root_edges_cap, g->nroot_edges + 1, sizeof(uint32_t)))
-				return -1;
+			    grow((void **)&g->root_of_edge, &gb->root_edges_cap, g->nroot_edges + 1, sizeof(uint32_t)))
+				return -ENOMEM;
 			g->root_edges[g->nroot_edges] =
-				(struct graph_edge){(uint32_t)it->edge.dst, 0, sat32(it->edge.dst_offset)};
+				(struct hs_edge){(uint32_t)it->edge.dst, 0, sat32(it->edge.dst_offset)};
 			g->root_of_edge[g->nroot_edges++] = (uint32_t)it->edge.src;
 			return 0;
 		}
 		if (it->edge.src >= g->n)
 			return 0;
-		uint64_t c = edges_cap;
+		uint64_t c = gb->edges_cap;
 		if (grow((void **)&g->edges, &c, g->nedges + 1, sizeof(*g->edges)) ||
-		    grow((void **)&edge_src, &edges_cap, g->nedges + 1, sizeof(*edge_src)))
-			return -1;
-		g->edges[g->nedges] = (struct graph_edge){(uint32_t)it->edge.dst, sat32(it->edge.offset),
-							  sat32(it->edge.dst_offset)};
-		edge_src[g->nedges++] = (uint32_t)it->edge.src;
+		    grow((void **)&gb->edge_src, &gb->edges_cap, g->nedges + 1, sizeof(*gb->edge_src)))
+			return -ENOMEM;
+		g->edges[g->nedges] = (struct hs_edge){(uint32_t)it->edge.dst, sat32(it->edge.offset),
+						       sat32(it->edge.dst_offset)};
+		gb->edge_src[g->nedges++] = (uint32_t)it->edge.src;
 		return 0;
 	case ITEM_SCAN_END:
 		g->complete = 1;
@@ -137,13 +168,16 @@ int graph_add(struct graph *g, const struct trace_item *it)
 }
 
 /* Group the edges by source (counting sort) into out/edges. */
-static int build_csr(struct graph *g)
+static int build_csr(struct graph *gb)
 {
+	struct hs_graph *g = &gb->g;
+	const uint32_t *edge_src = gb->edge_src;
+
 	g->out = calloc(g->n + 1, sizeof(*g->out));
-	struct graph_edge *sorted = malloc((g->nedges ? g->nedges : 1) * sizeof(*sorted));
+	struct hs_edge *sorted = malloc((g->nedges ? g->nedges : 1) * sizeof(*sorted));
 	if (!g->out || !sorted) {
 		free(sorted);
-		return -1;
+		return -ENOMEM;
 	}
 	for (uint64_t i = 0; i < g->nedges; i++)
 		g->out[edge_src[i] + 1]++;
@@ -152,7 +186,7 @@ static int build_csr(struct graph *g)
 	uint64_t *pos = malloc((g->n ? g->n : 1) * sizeof(*pos));
 	if (!pos) {
 		free(sorted);
-		return -1;
+		return -ENOMEM;
 	}
 	memcpy(pos, g->out, g->n * sizeof(*pos));
 	for (uint64_t i = 0; i < g->nedges; i++)
@@ -160,8 +194,9 @@ static int build_csr(struct graph *g)
 	free(pos);
 	free(g->edges);
 	g->edges = sorted;
-	free(edge_src);
-	edge_src = NULL;
+	free(gb->edge_src);
+	gb->edge_src = NULL;
+	gb->edges_cap = 0;
 	return 0;
 }
 
@@ -174,27 +209,27 @@ struct work {
 static int push(struct work *w, uint32_t b)
 {
 	if (grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v)))
-		return -1;
+		return -ENOMEM;
 	w->v[w->n++] = b;
 	return 0;
 }
 
 /* Mark b from a reached block or root: definitely (a start pointer from a
  * definitely reached place) or possibly. */
-static int mark(struct graph *g, struct work *w, uint32_t b, int definite)
+static int mark(struct hs_graph *g, struct work *w, uint32_t b, int definite)
 {
-	if (definite && g->kind[b] != LEAK_REACHABLE) {
-		g->kind[b] = LEAK_REACHABLE;
+	if (definite && g->kind[b] != HS_REACHABLE) {
+		g->kind[b] = HS_REACHABLE;
 		return push(w, b);
 	}
 	if (!definite && g->kind[b] == UNREACHED) {
-		g->kind[b] = LEAK_POSSIBLE;
+		g->kind[b] = HS_POSSIBLE;
 		return push(w, b);
 	}
 	return 0;
 }
 
-int64_t graph_block_at(const struct graph *g, uint64_t addr)
+int64_t hs_graph_block_at(const struct hs_graph *g, uint64_t addr)
 {
 	uint64_t lo = 0, hi = g->n;
 
@@ -208,28 +243,44 @@ int64_t graph_block_at(const struct graph *g, uint64_t addr)
 	return lo < g->n && g->addr[lo] == addr ? (int64_t)lo : -1;
 }
 
-static const struct graph *sort_graph; /* for by_seq */
-
-static int by_seq(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-	uint32_t x = sort_graph->seq[*(const uint32_t *)a], y = sort_graph->seq[*(const uint32_t *)b];
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
-
-int graph_classify(struct graph *g)
+/* Sort blocks b[0..n) by allocation order, ties by block number (what a
+ * stable sort by order alone gives). */
+static int sort_by_seq(const struct hs_graph *g, uint32_t *b, uint64_t n)
 {
-	struct work w = {0};
-	int rc = -1;
+	uint64_t *key = malloc((n ? n : 1) * sizeof(*key));
 
-	if (build_csr(g))
-		return -1;
+	if (!key)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		key[i] = (uint64_t)g->seq[b[i]] << 32 | b[i];
+	if (n > 1)
+		qsort(key, n, sizeof(*key), cmp_u64);
+	for (uint64_t i = 0; i < n; i++)
+		b[i] = (uint32_t)key[i];
+	free(key);
+	return 0;
+}
+
+int graph_classify(struct graph *gb)
+{
+	struct hs_graph *g = &gb->g;
+	struct work w = {0};
+	int rc = -ENOMEM;
+
+	if (build_csr(gb))
+		return -ENOMEM;
 	memset(g->kind, UNREACHED, g->n);
 	/* A block given to heapsnap_ignore() is a root: it is reachable. */
 	for (uint32_t i = 0; i < g->nroots; i++) {
 		if (g->roots[i].kind != HST_ROOT_IGNORED)
 			continue;
-		int64_t b = graph_block_at(g, g->roots[i].addr);
+		int64_t b = hs_graph_block_at(g, g->roots[i].addr);
 		if (b >= 0 && mark(g, &w, (uint32_t)b, 1))
 			goto out;
 	}
@@ -239,7 +290,7 @@ int graph_classify(struct graph *g)
 			goto out;
 	while (w.n) {
 		uint32_t b = w.v[--w.n];
-		int definite = g->kind[b] == LEAK_REACHABLE;
+		int definite = g->kind[b] == HS_REACHABLE;
 		for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++)
 			if (mark(g, &w, g->edges[e].dst, definite && g->edges[e].dst_off == 0))
 				goto out;
@@ -252,22 +303,24 @@ int graph_classify(struct graph *g)
 	for (uint64_t i = 0; i < g->n; i++)
 		if (g->kind[i] == UNREACHED)
 			order[nu++] = (uint32_t)i;
-	sort_graph = g;
-	qsort(order, nu, sizeof(*order), by_seq);
+	if (sort_by_seq(g, order, nu)) {
+		free(order);
+		goto out;
+	}
 	for (uint64_t k = 0; k < nu; k++) {
 		uint32_t leader = order[k];
 		if (g->kind[leader] != UNREACHED)
 			continue;
-		g->kind[leader] = LEAK_DEFINITE;
+		g->kind[leader] = HS_DEFINITE;
 		if (push(&w, leader))
 			break;
 		while (w.n) {
 			uint32_t b = w.v[--w.n];
 			for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++) {
 				uint32_t d = g->edges[e].dst;
-				if (d == leader || (g->kind[d] != UNREACHED && g->kind[d] != LEAK_DEFINITE))
+				if (d == leader || (g->kind[d] != UNREACHED && g->kind[d] != HS_DEFINITE))
 					continue;
-				g->kind[d] = LEAK_INDIRECT;
+				g->kind[d] = HS_INDIRECT;
 				if (push(&w, d))
 					break;
 			}
@@ -282,63 +335,77 @@ out:
 
 /* ---- leaked cycles ----------------------------------------------------------- */
 
-static int leaked(const struct graph *g, uint32_t b)
+static int leaked(const struct hs_graph *g, uint32_t b)
 {
-	return g->kind[b] == LEAK_DEFINITE || g->kind[b] == LEAK_INDIRECT;
+	return g->kind[b] == HS_DEFINITE || g->kind[b] == HS_INDIRECT;
 }
 
-void graph_free_cycles(struct leaked_cycle *c, long n)
+void graph_free_cycles(struct hs_cycle *c, long n)
 {
 	for (long i = 0; i < n; i++) {
 		free(c[i].members);
-		free(c[i].edge_src);
-		free(c[i].edge_dst);
-		free(c[i].edge_off);
+		free(c[i].edges);
 	}
 	free(c);
 }
 
-/* Fill cycle c with the members comp[0..n) of one component. */
-static int make_cycle(const struct graph *g, const uint32_t *comp, uint32_t n, const uint32_t *scc,
-		      struct leaked_cycle *c)
+/* Return the index of block b among the members of c (it is one). */
+static uint32_t member_of(const struct hs_cycle *c, uint32_t b)
 {
-	memset(c, 0, sizeof(*c));
-	c->members = malloc(n * sizeof(*c->members));
-	if (!c->members)
-		return -1;
-	memcpy(c->members, comp, n * sizeof(*comp));
-	sort_graph = g;
-	qsort(c->members, n, sizeof(*c->members), by_seq);
-	c->n = n;
+	for (uint32_t k = 0; k < c->n; k++)
+		if (c->members[k].block == b)
+			return k;
+	return 0;
+}
+
+/* Fill cycle c with the members comp[0..n) of one component, in
+ * allocation order, and the edges between them (one per member pair, at
+ * the lowest offset: a block's edges come in offset order). */
+static int make_cycle(const struct hs_graph *g, const uint32_t *comp, uint32_t n, const uint32_t *scc,
+		      struct hs_cycle *c)
+{
+	uint32_t *blocks = malloc(n * sizeof(*blocks));
 	uint64_t cap = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->members = calloc(n, sizeof(*c->members));
+	if (!blocks || !c->members) {
+		free(blocks);
+		return -ENOMEM;
+	}
+	memcpy(blocks, comp, n * sizeof(*comp));
+	if (sort_by_seq(g, blocks, n)) {
+		free(blocks);
+		return -ENOMEM;
+	}
+	c->n = n;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t b = c->members[i];
-		c->bytes += g->size[b];
+		c->members[i].block = blocks[i];
+		c->bytes += g->size[blocks[i]];
+	}
+	free(blocks);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t b = c->members[i].block;
+		uint32_t first = c->nedges; /* b's edges start here */
 		for (uint64_t e = g->out[b]; e < g->out[b + 1]; e++) {
 			uint32_t d = g->edges[e].dst;
 			if (scc[d] != scc[b])
 				continue;
-			/* one edge per (b, d): edges of b come in offset order */
+			uint32_t to = member_of(c, d);
 			int seen = 0;
-			for (uint32_t k = c->nedges; k > 0 && c->edge_src[k - 1] == b; k--)
-				if (c->edge_dst[k - 1] == d)
-					seen = 1;
+			for (uint32_t k = first; k < c->nedges; k++)
+				seen |= c->edges[k].to == to;
 			if (seen)
 				continue;
-			uint64_t c1 = cap, c2 = cap;
-			if (grow((void **)&c->edge_src, &c1, c->nedges + 1, sizeof(uint32_t)) ||
-			    grow((void **)&c->edge_dst, &c2, c->nedges + 1, sizeof(uint32_t)) ||
-			    grow((void **)&c->edge_off, &cap, c->nedges + 1, sizeof(uint32_t)))
-				return -1;
-			c->edge_src[c->nedges] = b;
-			c->edge_dst[c->nedges] = d;
-			c->edge_off[c->nedges++] = g->edges[e].src_off;
+			if (grow((void **)&c->edges, &cap, c->nedges + 1, sizeof(*c->edges)))
+				return -ENOMEM;
+			c->edges[c->nedges++] = (struct hs_cycle_edge){i, to, g->edges[e].src_off};
 		}
 	}
 	return 0;
 }
 
-long graph_cycles(struct graph *g, struct leaked_cycle **out)
+long graph_cycles(struct hs_graph *g, struct hs_cycle **out)
 {
 	uint64_t n = g->n;
 	uint32_t *index = malloc((n + 1) * sizeof(uint32_t)), *low = malloc((n + 1) * sizeof(uint32_t));
@@ -349,9 +416,9 @@ long graph_cycles(struct graph *g, struct leaked_cycle **out)
 		uint64_t e;
 	} *call = malloc((n + 1) * sizeof(struct frame));
 	uint32_t next_index = 1, nstk = 0, nscc = 0;
-	struct leaked_cycle *cycles = NULL;
+	struct hs_cycle *cycles = NULL;
 	uint64_t ncycles = 0, cap = 0;
-	long rc = -1;
+	long rc = -ENOMEM;
 
 	if (!index || !low || !scc || !stk || !on || !call)
 		goto out;
@@ -401,10 +468,12 @@ long graph_cycles(struct graph *g, struct leaked_cycle **out)
 			/* A candidate: enough members; kept in scc order, checked
 			 * for entering edges below. */
 			if (size >= 2 || self_loop) {
-				if (grow((void **)&cycles, &cap, ncycles + 1, sizeof(*cycles)) ||
-				    make_cycle(g, stk + k, size, scc, &cycles[ncycles]))
+				if (grow((void **)&cycles, &cap, ncycles + 1, sizeof(*cycles)))
 					goto out;
-				ncycles++;
+				int mc = make_cycle(g, stk + k, size, scc, &cycles[ncycles]);
+				ncycles++; /* freed with the others, whole or not */
+				if (mc)
+					goto out;
 			}
 			nstk = k;
 			nscc++;
@@ -425,18 +494,23 @@ long graph_cycles(struct graph *g, struct leaked_cycle **out)
 	}
 	uint64_t kept = 0;
 	for (uint64_t i = 0; i < ncycles; i++) {
-		if (entered[scc[cycles[i].members[0]]]) {
-			free(cycles[i].members);
-			free(cycles[i].edge_src);
-			free(cycles[i].edge_dst);
-			free(cycles[i].edge_off);
+		struct hs_cycle *c = &cycles[i];
+		if (entered[scc[c->members[0].block]]) {
+			free(c->members);
+			free(c->edges);
 			continue;
 		}
 		/* Nothing outside points in: the first allocated member is the
 		 * definite one, whichever the clique walk happened to start at. */
-		for (uint32_t k = 0; k < cycles[i].n; k++)
-			g->kind[cycles[i].members[k]] = k ? LEAK_INDIRECT : LEAK_DEFINITE;
-		cycles[kept++] = cycles[i];
+		for (uint32_t k = 0; k < c->n; k++) {
+			struct hs_cycle_member *m = &c->members[k];
+			g->kind[m->block] = k ? HS_INDIRECT : HS_DEFINITE;
+			m->addr = g->addr[m->block];
+			m->size = g->size[m->block];
+			m->stack = g->stack[m->block];
+			m->kind = g->kind[m->block];
+		}
+		cycles[kept++] = *c;
 	}
 	free(entered);
 	*out = cycles;

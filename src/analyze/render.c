@@ -41,3 +41,63 @@ int hs_render_info(FILE *out, enum hs_format f, struct hs_trace *const *t, int n
 		fputs(n > 1 ? "]}\n" : "\n", out);
 	return 0;
 }
+
+const char *render_exe(const struct hs_trace *t)
+{
+	return t->exe ? t->exe : "?";
+}
+
+int hs_render_leaks(FILE *out, enum hs_format f, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
+{
+	struct hs_ci ci = {0};
+	int rc = 0;
+
+	switch (f) {
+	case HS_FMT_TEXT:
+		render_text_leaks(out, t, n, v);
+		return 0;
+	case HS_FMT_JSON:
+		render_json_leaks(out, t, n, v);
+		return 0;
+	case HS_FMT_DOT:
+		if (!v->cycles_only)
+			return -EINVAL;
+		render_dot_cycles(out, t, n);
+		return 0;
+	case HS_FMT_SARIF:
+	case HS_FMT_JUNIT:
+		if (v->cycles_only)
+			return -EINVAL;
+		/* every shown loss record is a failing site: there is no baseline */
+		for (int i = 0; i < n && !rc; i++)
+			rc = hs_ci_add(&ci, t[i], v->kinds, NULL);
+		if (!rc && f == HS_FMT_SARIF)
+			render_sarif(out, &ci);
+		else if (!rc)
+			render_junit(out, &ci);
+		hs_ci_free(&ci);
+		return rc;
+	default:
+		return -EINVAL;
+	}
+}
+
+int hs_render_check(FILE *out, enum hs_format f, const struct hs_ci *ci, const struct hs_check_view *v)
+{
+	switch (f) {
+	case HS_FMT_TEXT:
+		render_text_check(out, ci, v);
+		return 0;
+	case HS_FMT_JSON:
+		render_json_check(out, ci, v);
+		return 0;
+	case HS_FMT_SARIF:
+		render_sarif(out, ci);
+		return 0;
+	case HS_FMT_JUNIT:
+		render_junit(out, ci);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}

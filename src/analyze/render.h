@@ -1,8 +1,8 @@
 /*
  * render.h - the renderers, one file per format (render_<format>.c), each
  * writing what the public hs_render_* functions (render.c) dispatch to it.
- * A concept (a trace's info, a loss record, a statistics line) has one
- * shape per format, written in one place.
+ * A concept (a trace's info, a stack, a loss record, a leak summary, a
+ * statistics line) has one shape per format, written in one place.
  */
 #ifndef HS_ANALYZE_RENDER_H
 #define HS_ANALYZE_RENDER_H
@@ -11,10 +11,34 @@
 
 #include <heapsnap-analyze.h>
 
+/* "render.c" */
+/* The executable of t, or "?" when the trace does not say. */
+const char *render_exe(const struct hs_trace *t);
+
 /* "render_text.c" */
+extern const char *const render_kind_title[HS_LEAK_KINDS]; /* "Direct leak", ... */
 void render_text_info(FILE *out, const struct hs_trace *t);
+/* A symbolized stack as LeakSanitizer prints it ("    #0 0x... in f file:line"). */
+void render_text_stack(FILE *out, const struct hs_stack *s);
+void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
+void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v);
+/* The kinds of a bit set, most serious first, comma-separated. */
+void render_kinds_list(FILE *out, unsigned kinds);
 
 /* "render_json.c" */
 void render_json_info(FILE *out, const struct hs_trace *t);
+/* A symbolized stack as the JSON array of frames of DESIGN.md. */
+void render_json_stack(FILE *out, const struct hs_stack *s);
+void render_json_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
+void render_json_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v);
+
+/* "render_dot.c" */
+void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n);
+
+/* "render_sarif.c" */
+void render_sarif(FILE *out, const struct hs_ci *ci);
+
+/* "render_junit.c" */
+void render_junit(FILE *out, const struct hs_ci *ci);
 
 #endif

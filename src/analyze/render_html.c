@@ -110,8 +110,8 @@ static void summary(FILE *f, const struct hs_report *r)
 	jstr(f, r->scanned ? NULL : t->truncated ? "the trace is truncated: the process died before its exit scan"
 				 : "the process exec'ed, or ran with --no-scan");
 	fputs(", \"leaks\": {", f);
-	for (int c = LEAK_DEFINITE; c >= LEAK_REACHABLE; c--)
-		fprintf(f, "%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu}", c == LEAK_DEFINITE ? "" : ", ", leak_kind_name(c),
+	for (int c = HS_DEFINITE; c >= HS_REACHABLE; c--)
+		fprintf(f, "%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu}", c == HS_DEFINITE ? "" : ", ", hs_leak_kind_name(c),
 			(unsigned long long)r->leak_total[c][0], (unsigned long long)r->leak_total[c][1]);
 	fprintf(f, "}, \"suppressed\": {\"blocks\": %llu, \"bytes\": %llu, \"records\": %llu}",
 		(unsigned long long)r->suppressed[0], (unsigned long long)r->suppressed[1],
@@ -316,7 +316,7 @@ static void leaks(FILE *f, const struct hs_report *r)
 		const struct report_leak *l = &r->loss[i];
 		fprintf(f, "%s{\"kind\": \"%s\", \"blocks\": %llu, \"bytes\": %llu, \"stack\": %lld, \"suppressed\": %s, "
 			   "\"trace\": %d}",
-			i ? ",\n" : "", leak_kind_name(l->kind), (unsigned long long)l->blocks, (unsigned long long)l->bytes,
+			i ? ",\n" : "", hs_leak_kind_name(l->kind), (unsigned long long)l->blocks, (unsigned long long)l->bytes,
 			(long long)l->stack, l->suppressed ? "true" : "false", l->trace);
 	}
 	fputs("]", f);
@@ -331,7 +331,7 @@ static void cycles(FILE *f, const struct hs_report *r)
 			(unsigned long long)c->blocks, (unsigned long long)c->bytes, c->trace);
 		for (uint32_t m = 0; m < c->n; m++)
 			fprintf(f, "%s{\"size\": %llu, \"kind\": \"%s\", \"stack\": %lld, \"address\": \"0x%llx\"}", m ? ", " : "",
-				(unsigned long long)c->m[m].size, leak_kind_name(c->m[m].kind), (long long)c->m[m].stack,
+				(unsigned long long)c->m[m].size, hs_leak_kind_name(c->m[m].kind), (long long)c->m[m].stack,
 				(unsigned long long)c->m[m].addr);
 		fputs("], \"edges\": [", f);
 		for (uint32_t e = 0; e < c->nedges; e++)

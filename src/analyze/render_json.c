@@ -80,3 +80,190 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	}
 	fprintf(out, "]}");
 }
+
+/* ---- stacks, loss records, leak summaries ------------------------------------- */
+
+void render_json_stack(FILE *out, const struct hs_stack *s)
+{
+	fputs("[", out);
+	for (int i = 0; i < s->n; i++) {
+		const struct hs_frame *f = &s->frames[i];
+		fprintf(out, "%s{\"function\": ", i ? ", " : "");
+		json_opt_str(out, f->function);
+		fputs(", \"file\": ", out);
+		json_opt_str(out, f->file);
+		fprintf(out, ", \"line\": %u, \"module\": ", f->line);
+		json_opt_str(out, f->module);
+		fprintf(out, ", \"address\": \"0x%llx\", \"offset\": \"0x%llx\", \"inlined\": %s",
+			f->python ? 0ull : (unsigned long long)f->ip, (unsigned long long)f->offset,
+			f->inlined ? "true" : "false");
+		fprintf(out, "%s}", f->python ? ", \"python\": true" : "");
+	}
+	fputs("]", out);
+}
+
+/* A loss record: kind, blocks, bytes, site and stack; a CI site adds
+ * whether it is new and its signature. */
+static void json_record(FILE *out, struct hs_trace *t, const struct hs_loss_record *rec,
+			const struct hs_ci_site *ci)
+{
+	char site[512];
+
+	fprintf(out, "{\"kind\": \"%s\", \"blocks\": %llu, \"bytes\": %llu, ", hs_leak_kind_name(rec->kind),
+		(unsigned long long)rec->blocks, (unsigned long long)rec->bytes);
+	if (ci)
+		fprintf(out, "\"new\": %s, ", ci->in_baseline ? "false" : "true");
+	fputs("\"site\": ", out);
+	json_cstr(out, hs_trace_site(t, rec->stack, site, sizeof(site)));
+	if (ci) {
+		fputs(", \"signature\": ", out);
+		json_cstr(out, ci->signature);
+	}
+	fputs(", \"stack\": ", out);
+	render_json_stack(out, hs_trace_stack(t, rec->stack));
+	fputs("}", out);
+}
+
+/* {"definite": {"blocks", "bytes"}, ..., "suppressed": {...}} */
+static void json_summary(FILE *out, const uint64_t total[HS_LEAK_KINDS][2], const uint64_t suppressed[2])
+{
+	fputs("{", out);
+	for (int k = HS_DEFINITE; k >= HS_REACHABLE; k--)
+		fprintf(out, "\"%s\": {\"blocks\": %llu, \"bytes\": %llu}, ", hs_leak_kind_name(k),
+			(unsigned long long)total[k][0], (unsigned long long)total[k][1]);
+	fprintf(out, "\"suppressed\": {\"blocks\": %llu, \"bytes\": %llu}}", (unsigned long long)suppressed[0],
+		(unsigned long long)suppressed[1]);
+}
+
+/* The suppressions with what they matched; none as []. */
+static void json_suppressions(FILE *out, const struct hs_suppressions *sup)
+{
+	fputs("[", out);
+	for (unsigned i = 0; sup && i < sup->n; i++) {
+		fprintf(out, "%s{\"pattern\": ", i ? ", " : "");
+		json_cstr(out, sup->s[i].pattern);
+		fprintf(out, ", \"line\": %u, \"leaks\": %llu, \"blocks\": %llu, \"bytes\": %llu}", sup->s[i].line,
+			(unsigned long long)sup->s[i].leaks, (unsigned long long)sup->s[i].blocks,
+			(unsigned long long)sup->s[i].bytes);
+	}
+	fputs("]", out);
+}
+
+static void json_cycles(FILE *out, struct hs_trace *t)
+{
+	const struct hs_leaks *l = &t->leaks;
+	char site[512];
+
+	fputs("[", out);
+	for (long i = 0; i < l->ncycles; i++) {
+		const struct hs_cycle *c = &l->cycles[i];
+		fprintf(out, "%s{\"blocks\": %u, \"bytes\": %llu, \"members\": [", i ? ", " : "", c->n,
+			(unsigned long long)c->bytes);
+		for (uint32_t k = 0; k < c->n; k++) {
+			const struct hs_cycle_member *m = &c->members[k];
+			fprintf(out, "%s{\"index\": %u, \"address\": \"0x%llx\", \"size\": %llu, \"kind\": \"%s\", \"site\": ",
+				k ? ", " : "", k, (unsigned long long)m->addr, (unsigned long long)m->size,
+				hs_leak_kind_name(m->kind));
+			json_cstr(out, hs_trace_site(t, m->stack, site, sizeof(site)));
+			fputs(", \"stack\": ", out);
+			render_json_stack(out, hs_trace_stack(t, m->stack));
+			fputs("}", out);
+		}
+		fputs("], \"edges\": [", out);
+		for (uint32_t e = 0; e < c->nedges; e++)
+			fprintf(out, "%s{\"from\": %u, \"offset\": %u, \"to\": %u}", e ? ", " : "", c->edges[e].from,
+				c->edges[e].offset, c->edges[e].to);
+		fputs("]}", out);
+	}
+	fputs("]", out);
+}
+
+/* One trace's leak report; sup (the suppressions and their counts) goes
+ * in it when it is the only one, else at the top level. */
+static void json_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_view *v, int with_sup)
+{
+	const struct hs_leaks *l = &t->leaks;
+
+	fprintf(out, "{\"schema\": 1, \"trace\": ");
+	json_cstr(out, t->path);
+	fprintf(out, ", \"pid\": %u, \"exe\": ", t->pid);
+	json_cstr(out, t->exe);
+	fprintf(out, ", \"scanned\": %s, \"summary\": ", l->scanned ? "true" : "false");
+	json_summary(out, l->total, l->suppressed);
+	fputs(", \"leaks\": [", out);
+	int first = 1;
+	for (uint64_t i = 0; !v->cycles_only && i < l->nrecords; i++) {
+		const struct hs_loss_record *rec = &l->records[i];
+		if (!(v->kinds & (1u << rec->kind)) || rec->suppressed >= 0)
+			continue;
+		fputs(first ? "" : ", ", out);
+		json_record(out, t, rec, NULL);
+		first = 0;
+	}
+	fputs("], \"cycles\": ", out);
+	json_cycles(out, t);
+	fprintf(out,
+		", \"scan\": {\"blocks\": %llu, \"edges\": %llu, \"roots\": %u, \"threads_stopped\": %llu, "
+		"\"threads_missed\": %llu}",
+		(unsigned long long)l->scan_blocks, (unsigned long long)l->scan_edges, l->scan_roots,
+		(unsigned long long)l->threads_stopped, (unsigned long long)l->threads_missed);
+	if (with_sup) {
+		fputs(", \"suppressions\": ", out);
+		json_suppressions(out, v->sup);
+	}
+	fputs("}", out);
+}
+
+void render_json_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
+{
+	if (n > 1) {
+		uint64_t total[HS_LEAK_KINDS][2], suppressed[2];
+		hs_leaks_sum(t, n, total, suppressed);
+		fputs("{\"schema\": 1, \"summary\": ", out);
+		json_summary(out, total, suppressed);
+		fputs(", \"suppressions\": ", out);
+		json_suppressions(out, v->sup);
+		fputs(", \"traces\": [", out);
+	}
+	for (int i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		json_leaks_one(out, t[i], v, n == 1);
+	}
+	fputs(n > 1 ? "]}\n" : "\n", out);
+}
+
+/* ---- check ---------------------------------------------------------------------- */
+
+void render_json_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v)
+{
+	fprintf(out, "{\"schema\": 1, \"tool\": \"heapsnap check\", \"fail_on\": \"");
+	render_kinds_list(out, v->fail_on);
+	fprintf(out,
+		"\", \"program_status\": %d, \"exit_code\": %d, \"failing\": {\"sites\": %zu, \"blocks\": %llu, "
+		"\"bytes\": %llu}, \"processes\": [",
+		v->program_status, v->exit_code, ci->failing, (unsigned long long)ci->failing_blocks,
+		(unsigned long long)ci->failing_bytes);
+	for (int i = 0; i < ci->ntraces; i++) {
+		struct hs_trace *t = ci->traces[i];
+		fprintf(out, "%s{\"pid\": %u, \"ppid\": %u, \"exe\": ", i ? ", " : "", t->pid, t->ppid);
+		json_cstr(out, render_exe(t));
+		fprintf(out, ", \"trace\": ");
+		json_cstr(out, t->path);
+		fprintf(out, ", \"scanned\": %s, \"summary\": ", t->leaks.scanned ? "true" : "false");
+		json_summary(out, t->leaks.total, t->leaks.suppressed);
+		fprintf(out, ", \"cycles\": %ld, \"leaks\": [", t->leaks.ncycles);
+		int first = 1;
+		for (size_t k = 0; k < ci->nsites; k++) {
+			const struct hs_ci_site *s = &ci->sites[k];
+			if (s->trace != t)
+				continue;
+			fputs(first ? "" : ", ", out);
+			json_record(out, t, s->rec, s);
+			first = 0;
+		}
+		fputs("]}", out);
+	}
+	fputs("], \"suppressions\": ", out);
+	json_suppressions(out, v->sup);
+	fputs("}\n", out);
+}

@@ -83,3 +83,202 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 		fprintf(out, "  [%u] %-20s %8.3f s  (%s)\n", t->snapshots[i].index, t->snapshots[i].label,
 			secs(t, t->snapshots[i].ts), hs_trigger_name(t->snapshots[i].trigger));
 }
+
+/* ---- leaks and cycles ---------------------------------------------------------- */
+
+/* LeakSanitizer's titles of the loss records, by enum hs_leak_kind. */
+const char *const render_kind_title[HS_LEAK_KINDS] = {"Still reachable", "Possible leak", "Indirect leak",
+						      "Direct leak"};
+
+void render_text_stack(FILE *out, const struct hs_stack *s)
+{
+	if (!s->n)
+		fprintf(out, "    <no stack: allocated from inside a signal handler or before the shim could unwind>\n");
+	for (int i = 0; i < s->n; i++) {
+		const struct hs_frame *f = &s->frames[i];
+		if (f->python) /* a Python frame has no address */
+			fprintf(out, "    #%d [python] in %s", i, f->function ? f->function : "???");
+		else
+			fprintf(out, "    #%d 0x%llx in %s", i, (unsigned long long)f->ip, f->function ? f->function : "???");
+		if (f->file && f->line)
+			fprintf(out, " %s:%u", f->file, f->line);
+		else if (f->module)
+			fprintf(out, " (%s+0x%llx)", f->module, (unsigned long long)f->offset);
+		if (f->inlined)
+			fprintf(out, " (inlined)");
+		fprintf(out, "\n");
+	}
+}
+
+/* One loss record as LeakSanitizer prints it, with its stack. */
+static void text_record(FILE *out, struct hs_trace *t, const struct hs_loss_record *rec)
+{
+	fprintf(out, "%s of %llu byte(s) in %llu object(s) allocated from:\n", render_kind_title[rec->kind],
+		(unsigned long long)rec->bytes, (unsigned long long)rec->blocks);
+	render_text_stack(out, hs_trace_stack(t, rec->stack));
+	fprintf(out, "\n");
+}
+
+static void text_cycle(FILE *out, struct hs_trace *t, const struct hs_cycle *c, long i)
+{
+	char a[512], b[512];
+
+	fprintf(out, "Leaked cycle #%ld: %u block(s), %llu byte(s), nothing outside points to it:\n", i + 1, c->n,
+		(unsigned long long)c->bytes);
+	for (uint32_t k = 0; k < c->n; k++) {
+		const struct hs_cycle_member *m = &c->members[k];
+		fprintf(out, "    block %u: %llu bytes at 0x%llx, %s, allocated at %s\n", k + 1,
+			(unsigned long long)m->size, (unsigned long long)m->addr,
+			m->kind == HS_DEFINITE ? "definite" : "indirect", hs_trace_site(t, m->stack, a, sizeof(a)));
+	}
+	fprintf(out, "  edges:\n");
+	for (uint32_t e = 0; e < c->nedges; e++) {
+		const struct hs_cycle_edge *ed = &c->edges[e];
+		fprintf(out, "    block %u (%s) +%u -> block %u (%s)\n", ed->from + 1,
+			hs_trace_site(t, c->members[ed->from].stack, a, sizeof(a)), ed->offset, ed->to + 1,
+			hs_trace_site(t, c->members[ed->to].stack, b, sizeof(b)));
+	}
+	fprintf(out, "\n");
+}
+
+/* Valgrind's LEAK SUMMARY lines of total/suppressed. */
+static void text_summary_lines(FILE *out, const uint64_t total[HS_LEAK_KINDS][2], const uint64_t suppressed[2])
+{
+	static const char *const label[] = {"still reachable", "  possibly lost", "indirectly lost", "definitely lost"};
+
+	for (int k = HS_DEFINITE; k >= HS_REACHABLE; k--)
+		fprintf(out, "   %s: %llu bytes in %llu blocks\n", label[k], (unsigned long long)total[k][1],
+			(unsigned long long)total[k][0]);
+	fprintf(out, "        suppressed: %llu bytes in %llu blocks\n", (unsigned long long)suppressed[1],
+		(unsigned long long)suppressed[0]);
+}
+
+static void text_summary(FILE *out, const struct hs_leaks *l)
+{
+	uint64_t cyc_blocks = 0, cyc_bytes = 0;
+
+	fprintf(out, "LEAK SUMMARY:\n");
+	text_summary_lines(out, l->total, l->suppressed);
+	for (long i = 0; i < l->ncycles; i++) {
+		cyc_blocks += l->cycles[i].n;
+		cyc_bytes += l->cycles[i].bytes;
+	}
+	fprintf(out, "     leaked cycles: %ld (%llu bytes in %llu blocks)\n", l->ncycles, (unsigned long long)cyc_bytes,
+		(unsigned long long)cyc_blocks);
+}
+
+/* One trace's leak (or cycles) report. */
+static void text_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_view *v, int several)
+{
+	const struct hs_leaks *l = &t->leaks;
+
+	if (several || t->exe)
+		fprintf(out, "== %s (pid %u), trace %s\n\n", t->exe ? t->exe : "?", t->pid, t->path);
+	if (!l->scanned) {
+		fprintf(out, "No pointer scan in this trace (the program was killed, exec'ed, or ran with --no-scan):\n"
+			     "leaks cannot be told apart from memory still in use.\n\n");
+		return;
+	}
+	for (uint64_t i = 0; !v->cycles_only && i < l->nrecords; i++) {
+		const struct hs_loss_record *rec = &l->records[i];
+		if ((v->kinds & (1u << rec->kind)) && rec->suppressed < 0)
+			text_record(out, t, rec);
+	}
+	for (long i = 0; i < l->ncycles; i++)
+		text_cycle(out, t, &l->cycles[i], i);
+	if (v->cycles_only) {
+		if (!l->ncycles)
+			fprintf(out, "No leaked cycles.\n\n");
+		return;
+	}
+	text_summary(out, l);
+	if (l->threads_missed)
+		fprintf(out, "   (%llu thread(s) did not stop for the scan; their stacks were read whole)\n",
+			(unsigned long long)l->threads_missed);
+	uint64_t bytes = 0, blocks = 0;
+	for (int k = 0; k < HS_LEAK_KINDS; k++)
+		if ((v->kinds & (1u << k)) && k != HS_REACHABLE) {
+			bytes += l->total[k][1];
+			blocks += l->total[k][0];
+		}
+	fprintf(out, "\nSUMMARY: heapsnap: %llu byte(s) leaked in %llu allocation(s).\n\n", (unsigned long long)bytes,
+		(unsigned long long)blocks);
+}
+
+void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
+{
+	for (int i = 0; i < n; i++)
+		text_leaks_one(out, t[i], v, n > 1);
+	if (n > 1 && !v->cycles_only) {
+		uint64_t total[HS_LEAK_KINDS][2], suppressed[2];
+		hs_leaks_sum(t, n, total, suppressed);
+		fprintf(out, "TOTAL over %d traces:\n", n);
+		text_summary_lines(out, total, suppressed);
+		fprintf(out, "\n");
+	}
+	const struct hs_suppressions *sup = v->sup;
+	if (!sup || !sup->n)
+		return;
+	fprintf(out, "Suppressions used:\n  count      bytes template\n");
+	for (unsigned i = 0; i < sup->n; i++)
+		if (sup->s[i].leaks)
+			fprintf(out, "%7llu %10llu %s\n", (unsigned long long)sup->s[i].blocks,
+				(unsigned long long)sup->s[i].bytes, sup->s[i].pattern);
+	fprintf(out, "\n");
+}
+
+/* ---- check ---------------------------------------------------------------------- */
+
+/* The kinds of a bit set, most serious first, comma-separated. */
+void render_kinds_list(FILE *out, unsigned kinds)
+{
+	for (int k = HS_DEFINITE, first = 1; k >= HS_REACHABLE; k--)
+		if (kinds & (1u << k)) {
+			fprintf(out, "%s%s", first ? "" : ",", hs_leak_kind_name(k));
+			first = 0;
+		}
+}
+
+void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v)
+{
+	size_t baselined = 0;
+	int unscanned = 0;
+
+	for (int i = 0; i < ci->ntraces; i++) {
+		struct hs_trace *t = ci->traces[i];
+		int header = 0;
+		unscanned += !t->leaks.scanned;
+		for (size_t k = 0; k < ci->nsites; k++) {
+			const struct hs_ci_site *s = &ci->sites[k];
+			if (s->trace != t || s->in_baseline)
+				continue;
+			if (!header && v->show_traces)
+				fprintf(out, "== %s (pid %u, parent %u), trace %s\n\n", render_exe(t), t->pid, t->ppid,
+					t->path);
+			else if (!header)
+				fprintf(out, "== %s (pid %u, parent %u)\n\n", render_exe(t), t->pid, t->ppid);
+			header = 1;
+			text_record(out, t, s->rec);
+		}
+		if (header && t->leaks.ncycles)
+			fprintf(out, "   (%ld leaked cycle(s) in pid %u: heapsnap cycles %s)\n\n", t->leaks.ncycles, t->pid,
+				v->show_traces ? t->path : "--keep");
+	}
+	for (size_t k = 0; k < ci->nsites; k++)
+		baselined += ci->sites[k].in_baseline;
+	fprintf(out, "heapsnap check: %d trace(s)", ci->ntraces);
+	if (unscanned)
+		fprintf(out, ", %d without a pointer scan (exec'ed or killed)", unscanned);
+	fprintf(out, "; failing kinds ");
+	render_kinds_list(out, v->fail_on);
+	fprintf(out, "\n");
+	if (baselined)
+		fprintf(out, "  %zu leak site(s) already in the baseline %s\n", baselined, v->baseline);
+	const struct hs_suppressions *sup = v->sup;
+	for (unsigned i = 0; sup && i < sup->n; i++)
+		fprintf(out, "  suppression leak:%s (%s:%u) matched %llu site(s), %llu bytes in %llu blocks\n",
+			sup->s[i].pattern, sup->path, sup->s[i].line, (unsigned long long)sup->s[i].leaks,
+			(unsigned long long)sup->s[i].bytes, (unsigned long long)sup->s[i].blocks);
+	fprintf(out, "SUMMARY: heapsnap: %llu byte(s) leaked in %llu allocation(s) at %zu new site(s).\n",
+		(unsigned long long)ci->failing_bytes, (unsigned long long)ci->failing_blocks, ci->failing);
+}

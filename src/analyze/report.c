@@ -70,7 +70,7 @@ struct priv {
 
 /* ---- stacks and frames ------------------------------------------------ */
 
-static int64_t frame_id(struct hs_report *r, const struct sym_frame *f)
+static int64_t frame_id(struct hs_report *r, const struct hs_frame *f)
 {
 	struct priv *p = r->priv;
 	char *text;
@@ -113,7 +113,7 @@ static int64_t stack_id(struct hs_report *r, struct stack_table *st, int k, uint
 
 	if (v)
 		return (int64_t)*v;
-	const struct sym_stack *s = stacks_get(st, sid);
+	const struct hs_stack *s = stacks_get(st, sid);
 	uint32_t *ids = malloc((size_t)(s->n ? s->n : 1) * sizeof(*ids));
 	if (!ids)
 		return -1;
@@ -303,7 +303,8 @@ static int index_of(const struct hs_report *r, const struct heap_state *s)
 /* Read the first trace's statistics at the points: start, the snapshots
  * (thinned evenly past MAX_SNAP_POINTS), peak, exit, --from, --to, and a
  * grid when there are few.  Return 0 or -1 (d set). */
-static int choose_points(struct hs_report *r, const char *path, const struct hs_report_opts *o, struct hs_diag *d)
+static int choose_points(struct hs_report *r, struct hs_session *s, const char *path, const struct hs_report_opts *o,
+			 struct hs_diag *d)
 {
 	struct snap_sel sel[16];
 	char grid[GRID_POINTS][32];
@@ -321,7 +322,7 @@ static int choose_points(struct hs_report *r, const char *path, const struct hs_
 		snprintf(grid[k], sizeof(grid[k]), "@%.6f", dur * (k + 1) / (ngrid + 1));
 		sel[n++].text = grid[k];
 	}
-	if (stats_read(path, sel, n, 1, &r->stats, d))
+	if (stats_read(s, path, sel, n, 1, &r->stats, d))
 		return -1;
 	r->points = calloc(MAX_POINTS, sizeof(*r->points));
 	if (!r->points)
@@ -449,29 +450,30 @@ static int take_lines(struct stat_line *l, long n, uint64_t total, int nsizes, s
 
 static int add_leaks(struct hs_report *r, int k, struct hs_diag *d)
 {
-	struct leak_report *lr = &r->leaks[k];
+	const struct hs_leaks *lr = &r->t[k]->leaks;
+	struct stack_table *st = &r->t[k]->priv->st;
 
-	for (int c = 0; c < LEAK_KINDS; c++) {
+	for (int c = 0; c < HS_LEAK_KINDS; c++) {
 		r->leak_total[c][0] += lr->total[c][0];
 		r->leak_total[c][1] += lr->total[c][1];
 	}
 	r->suppressed[0] += lr->suppressed[0];
 	r->suppressed[1] += lr->suppressed[1];
-	for (uint64_t i = 0; i < lr->ngroups; i++) {
-		const struct leak_group *g = &lr->groups[i];
+	for (uint64_t i = 0; i < lr->nrecords; i++) {
+		const struct hs_loss_record *g = &lr->records[i];
 		if (g->suppressed >= 0)
 			r->suppressed_records++;
 		if (r->nloss == MAX_LOSS) {
 			r->loss_omitted++;
 			continue;
 		}
-		int64_t sid = stack_id(r, &lr->st, k, g->stack);
+		int64_t sid = stack_id(r, st, k, g->stack);
 		if (sid < 0)
 			goto oom;
 		r->loss[r->nloss++] = (struct report_leak){g->kind, g->suppressed >= 0, k, g->blocks, g->bytes, sid};
 	}
 	for (long i = 0; i < lr->ncycles; i++) {
-		const struct leaked_cycle *c = &lr->cycles[i];
+		const struct hs_cycle *c = &lr->cycles[i];
 		struct report_cycle *rc;
 		r->cycles++;
 		r->cycle_blocks += c->n;
@@ -491,31 +493,25 @@ static int add_leaks(struct hs_report *r, int k, struct hs_diag *d)
 		if (!rc->m || !rc->edges)
 			goto oom;
 		for (uint32_t m = 0; m < rc->n; m++) {
-			uint32_t b = c->members[m];
-			int64_t sid = stack_id(r, &lr->st, k, lr->g.stack[b]);
+			const struct hs_cycle_member *mb = &c->members[m];
+			int64_t sid = stack_id(r, st, k, mb->stack);
 			if (sid < 0)
 				goto oom;
-			rc->m[m] = (struct report_member){lr->g.size[b], lr->g.addr[b], lr->g.kind[b], sid};
+			rc->m[m] = (struct report_member){mb->size, mb->addr, mb->kind, sid};
 		}
 		for (uint32_t e = 0; e < c->nedges; e++) {
-			int64_t from = -1, to = -1;
-			for (uint32_t m = 0; m < rc->n; m++) {
-				if (c->members[m] == c->edge_src[e])
-					from = m;
-				if (c->members[m] == c->edge_dst[e])
-					to = m;
-			}
-			if (from >= 0 && to >= 0) {
-				rc->edges[rc->nedges][0] = (uint32_t)from;
-				rc->edges[rc->nedges][1] = c->edge_off[e];
-				rc->edges[rc->nedges][2] = (uint32_t)to;
+			const struct hs_cycle_edge *ed = &c->edges[e];
+			if (ed->from < rc->n && ed->to < rc->n) {
+				rc->edges[rc->nedges][0] = ed->from;
+				rc->edges[rc->nedges][1] = ed->offset;
+				rc->edges[rc->nedges][2] = ed->to;
 				rc->nedges++;
 			}
 		}
 	}
 	return 0;
 oom:
-	diag_set(d, "%s: out of memory", lr->path);
+	diag_set(d, "%s: out of memory", r->t[k]->path);
 	return -1;
 }
 
@@ -531,22 +527,22 @@ static void pair_val(const void *ctx, size_t i, uint64_t *a, uint64_t *b)
  * possible loss records of the first trace, by stack. */
 static int leaked_profile(struct hs_report *r)
 {
-	struct leak_report *lr = &r->leaks[0];
-	uint64_t n = lr->ngroups + 1;
+	const struct hs_leaks *lr = &r->t[0]->leaks;
+	uint64_t n = lr->nrecords + 1;
 	uint32_t *stack = calloc(n, sizeof(*stack));
 	uint64_t *vals = calloc(2 * n, sizeof(*vals));
 	int rc = -1;
 
 	if (stack && vals) {
-		for (uint64_t i = 0; i < lr->ngroups; i++) {
-			const struct leak_group *g = &lr->groups[i];
-			if (g->suppressed >= 0 || g->kind == LEAK_REACHABLE)
+		for (uint64_t i = 0; i < lr->nrecords; i++) {
+			const struct hs_loss_record *g = &lr->records[i];
+			if (g->suppressed >= 0 || g->kind == HS_REACHABLE)
 				continue;
 			stack[i + 1] = g->stack;
 			vals[2 * (i + 1)] = g->bytes;
 			vals[2 * (i + 1) + 1] = g->blocks;
 		}
-		rc = profile(r, &lr->st, (size_t)n, stack, pair_val, vals, &r->leaked);
+		rc = profile(r, &r->t[0]->priv->st, (size_t)n, stack, pair_val, vals, &r->leaked);
 	}
 	free(stack);
 	free(vals);
@@ -556,12 +552,13 @@ static int leaked_profile(struct hs_report *r)
 /* ---- the whole report ------------------------------------------------------------ */
 
 /* Statistics of the run over time: points, profiles, tables, lines. */
-static int over_time(struct hs_report *r, const char *path, const struct hs_report_opts *o, struct hs_diag *d)
+static int over_time(struct hs_report *r, struct hs_session *s, const char *path, const struct hs_report_opts *o,
+		     struct hs_diag *d)
 {
 	struct stats_opts so = {.by = BY_LINENO};
 	const struct timeline_sites *sites = &r->t[0]->priv->sites;
 
-	if (choose_points(r, path, o, d))
+	if (choose_points(r, s, path, o, d))
 		return -1;
 	r->live = calloc((size_t)r->npoints, sizeof(*r->live));
 	r->total_size = calloc((size_t)r->npoints, sizeof(*r->total_size));
@@ -569,10 +566,10 @@ static int over_time(struct hs_report *r, const char *path, const struct hs_repo
 	if (!r->live || !r->total_size || !r->total_count)
 		goto oom;
 	for (int p = 0; p < r->npoints; p++) {
-		const struct heap_state *s = r->points[p].state;
-		if (profile(r, &r->stats.st, s->ninfo, s->stack, state_val, s, &r->live[p]))
+		const struct heap_state *hs = r->points[p].state;
+		if (profile(r, &r->stats.st, hs->ninfo, hs->stack, state_val, hs, &r->live[p]))
 			goto oom;
-		stats_total(&r->stats, s, &so, &r->total_size[p], &r->total_count[p]);
+		stats_total(&r->stats, hs, &so, &r->total_size[p], &r->total_count[p]);
 	}
 	for (int g = 0; g < REPORT_GROUPINGS; g++)
 		if (table(r, g, &r->tables[g]))
@@ -607,14 +604,14 @@ oom:
 }
 
 /* --baseline OLD: the exit of OLD against B of this run, by line. */
-static int baseline(struct hs_report *r, const char *old, struct hs_diag *d)
+static int baseline(struct hs_report *r, struct hs_session *s, const char *old, struct hs_diag *d)
 {
 	struct snap_sel sel = {"exit"};
 	struct stats_opts so = {.by = BY_LINENO};
 	struct stat_line *l;
 	const struct heap_state *to = r->points[r->to].state;
 
-	if (stats_read(old, &sel, 1, 0, &r->base, d))
+	if (stats_read(s, old, &sel, 1, 0, &r->base, d))
 		return -1;
 	r->have_baseline = 1;
 	long n = stats_diff(&r->base, &r->base.states[0], &r->stats, to, &so, &l);
@@ -632,7 +629,7 @@ static int baseline(struct hs_report *r, const char *old, struct hs_diag *d)
 int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const struct hs_report_opts *o,
 		    struct hs_report **out, struct hs_diag *d)
 {
-	struct hs_want want = {.flags = HS_WANT_INFO | HS_WANT_TIMELINE};
+	struct hs_want want = {.flags = HS_WANT_INFO | HS_WANT_TIMELINE | HS_WANT_LEAKS};
 	struct hs_report *r = calloc(1, sizeof(*r));
 	struct priv *p = calloc(1, sizeof(*p));
 	int rc = -ENOMEM;
@@ -646,25 +643,23 @@ int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const 
 	}
 	r->priv = p;
 	r->t = calloc((size_t)npaths, sizeof(*r->t));
-	r->leaks = calloc((size_t)npaths, sizeof(*r->leaks));
 	r->loss = calloc(MAX_LOSS, sizeof(*r->loss));
-	if (!r->t || !r->leaks || !r->loss || hashmap_init(&p->stack_ids, 1024) || hashmap_init(&p->frame_ids.m, 1024)) {
+	if (!r->t || !r->loss || hashmap_init(&p->stack_ids, 1024) || hashmap_init(&p->frame_ids.m, 1024)) {
 		diag_set(d, "out of memory");
 		goto fail;
 	}
 	rc = -EINVAL;
-	if (o->suppressions && suppress_load(&r->sup, o->suppressions, d))
+	if (o->suppressions && hs_suppressions_load(s, &r->sup, o->suppressions, d))
 		goto fail;
+	want.suppressions = o->suppressions ? &r->sup : NULL;
 	r->scanned = 1;
 	for (int k = 0; k < npaths; k++) {
 		if (!(r->t[k] = hs_trace_read(s, paths[k], &want, d)))
 			goto fail;
 		r->ntraces = k + 1;
-		if (leaks_collect(paths[k], o->suppressions ? &r->sup : NULL, &r->leaks[k], d))
-			goto fail;
-		r->scanned &= r->leaks[k].scanned;
+		r->scanned &= r->t[k]->leaks.scanned;
 	}
-	if (over_time(r, paths[0], o, d))
+	if (over_time(r, s, paths[0], o, d))
 		goto fail;
 	for (int k = 0; k < npaths; k++)
 		if (add_leaks(r, k, d))
@@ -673,7 +668,7 @@ int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const 
 		diag_set(d, "out of memory");
 		goto fail;
 	}
-	if (o->baseline && baseline(r, o->baseline, d))
+	if (o->baseline && baseline(r, s, o->baseline, d))
 		goto fail;
 	*out = r;
 	return 0;
@@ -697,13 +692,10 @@ void hs_report_free(struct hs_report *r)
 		return;
 	struct priv *p = r->priv;
 
-	for (int k = 0; k < r->ntraces; k++) {
+	for (int k = 0; k < r->ntraces; k++)
 		hs_trace_free(r->t[k]);
-		leaks_free(&r->leaks[k]);
-	}
 	free(r->t);
-	free(r->leaks);
-	suppress_free(&r->sup);
+	hs_suppressions_free(&r->sup);
 	stats_trace_free(&r->stats);
 	if (r->have_baseline)
 		stats_trace_free(&r->base);

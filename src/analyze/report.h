@@ -15,9 +15,7 @@
 
 #include <heapsnap-analyze.h>
 
-#include "analyze/leaks.h"
 #include "analyze/stats.h"
-#include "analyze/suppress.h"
 #include "util/diag.h"
 
 #define REPORT_GROUPINGS 4 /* lineno, function, file, module */
@@ -66,12 +64,11 @@ struct report_frame {
 
 struct hs_report {
 	int ntraces;
-	struct hs_trace **t;	  /* per trace: info and timeline */
-	struct suppressions sup;  /* --suppressions, if any */
-	struct leak_report *leaks; /* per trace */
+	struct hs_trace **t;	  /* per trace: info, timeline and leaks */
+	struct hs_suppressions sup; /* --suppressions, if any */
 	int scanned;		  /* every trace has a pointer scan */
 	struct stats_trace stats; /* first trace: states at the points */
-	uint64_t leak_total[LEAK_KINDS][2], suppressed[2], suppressed_records;
+	uint64_t leak_total[HS_LEAK_KINDS][2], suppressed[2], suppressed_records;
 	uint64_t cycles, cycle_blocks, cycle_bytes;
 
 	struct report_point *points;

@@ -9,18 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/frames.h"
+#include "analyze/symbols.h"
+
 struct hs_session *hs_session_new(const struct hs_session_config *cfg)
 {
 	struct hs_session *s = calloc(1, sizeof(*s));
+	const char *wrappers = cfg && cfg->wrappers ? cfg->wrappers : getenv("HEAPSNAP_WRAPPERS");
 
-	(void)cfg;
+	if (!s)
+		return NULL;
+	s->files = sym_files_new(cfg ? cfg->debug_path : NULL);
+	s->wrappers = frames_new(wrappers);
+	if (!s->files || !s->wrappers) {
+		hs_session_free(s);
+		return NULL;
+	}
 	return s;
+}
+
+void hs_session_symbol_stats(const struct hs_session *s, struct hs_symbol_stats *out)
+{
+	sym_files_stats(s->files, out);
 }
 
 void hs_session_free(struct hs_session *s)
 {
 	if (!s)
 		return;
+	sym_files_free(s->files);
+	frames_free(s->wrappers);
 	for (size_t i = s->warn_head; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);

@@ -1,7 +1,9 @@
 /*
- * session.h - what every trace of one analysis session shares: the
- * warnings the library returns instead of printing (and, as the analyses
- * move onto the session, the symbolizer and the wrapper patterns).
+ * session.h - what every trace of one analysis session shares: the module
+ * files and their symbols (symbols.h: each file opened and each address
+ * resolved once, whatever the number of traces), the allocator wrapper
+ * patterns (frames.h), and the warnings the library returns instead of
+ * printing.
  */
 #ifndef HS_ANALYZE_SESSION_H
 #define HS_ANALYZE_SESSION_H
@@ -9,6 +11,8 @@
 #include <heapsnap-analyze.h>
 
 struct hs_session {
+	struct sym_files *files;	/* libdw sessions and the symbol cache */
+	struct frames *wrappers;	/* allocator wrapper patterns in force */
 	char **warnings;	/* queued, oldest at warn_head */
 	size_t warn_head;	/* index of the oldest not yet taken */
 	size_t nwarnings, capwarnings;

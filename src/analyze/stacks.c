@@ -4,27 +4,26 @@
 #define _GNU_SOURCE
 #include "analyze/stacks.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze/frames.h"
-
-int stacks_init(struct stack_table *t)
+int stacks_init(struct stack_table *t, struct sym_files *files, const struct frames *w)
 {
 	memset(t, 0, sizeof(*t));
-	t->sym = sym_new();
-	return t->sym ? 0 : -1;
+	t->wrappers = w;
+	t->sym = sym_new_in(files);
+	return t->sym ? 0 : -ENOMEM;
 }
 
 void stacks_free(struct stack_table *t)
 {
-	if (t->sym)
-		sym_free(t->sym);
+	sym_free(t->sym);
 	for (uint32_t i = 0; i < t->n; i++) {
 		free(t->ips[i]);
 		if (t->symbolized)
-			free(t->symbolized[i].frames);
+			free((void *)t->symbolized[i].frames);
 	}
 	free(t->ips);
 	free(t->depth);
@@ -32,6 +31,7 @@ void stacks_free(struct stack_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Keep the ips of an ITEM_STACK (the first time its id is seen). */
 static int keep(struct stack_table *t, const struct trace_item *it)
 {
 	uint32_t id = it->stack.id;
@@ -44,15 +44,18 @@ static int keep(struct stack_table *t, const struct trace_item *it)
 			n *= 2;
 		uint64_t **ips = realloc(t->ips, n * sizeof(*ips));
 		if (!ips)
-			return -1;
+			return -ENOMEM;
 		t->ips = ips;
 		uint32_t *depth = realloc(t->depth, n * sizeof(*depth));
 		if (!depth)
-			return -1;
+			return -ENOMEM;
 		t->depth = depth;
 		memset(t->ips + t->n, 0, (n - t->n) * sizeof(*ips));
 		memset(t->depth + t->n, 0, (n - t->n) * sizeof(*depth));
-		free(t->symbolized); /* sized by n: redone on demand */
+		/* sized by n: redone on demand */
+		for (uint32_t i = 0; t->symbolized && i < t->n; i++)
+			free((void *)t->symbolized[i].frames);
+		free(t->symbolized);
 		t->symbolized = NULL;
 		t->n = n;
 	}
@@ -60,7 +63,7 @@ static int keep(struct stack_table *t, const struct trace_item *it)
 		return 0;
 	t->ips[id] = malloc((it->stack.depth ? it->stack.depth : 1) * sizeof(uint64_t));
 	if (!t->ips[id])
-		return -1;
+		return -ENOMEM;
 	memcpy(t->ips[id], it->stack.ips, it->stack.depth * sizeof(uint64_t));
 	t->depth[id] = it->stack.depth;
 	return 0;
@@ -79,7 +82,7 @@ int stacks_add(struct stack_table *t, const struct trace_item *it)
 	return it->type == ITEM_STACK ? keep(t, it) : 0;
 }
 
-int stacks_all_frames(struct stack_table *t, uint32_t id, struct sym_frame *out, int max)
+int stacks_all_frames(struct stack_table *t, uint32_t id, struct hs_frame *out, int max)
 {
 	int n = 0;
 
@@ -90,22 +93,22 @@ int stacks_all_frames(struct stack_table *t, uint32_t id, struct sym_frame *out,
 	return n;
 }
 
-static int is_shim_frame(const struct sym_frame *f)
+static int is_shim_frame(const struct hs_frame *f)
 {
 	const char *b = f->module ? strrchr(f->module, '/') : NULL;
 	return b && !strncmp(b + 1, "libheapsnap", 11);
 }
 
-const struct sym_stack *stacks_get(struct stack_table *t, uint32_t id)
+const struct hs_stack *stacks_get(struct stack_table *t, uint32_t id)
 {
-	static struct sym_stack empty;
-	struct sym_frame buf[STACKS_MAX_FRAMES];
+	static const struct hs_stack empty; /* read-only: shared by every table */
+	struct hs_frame buf[STACKS_MAX_FRAMES];
 
-	if (!t->symbolized)
-		t->symbolized = calloc(t->n ? t->n : 1, sizeof(*t->symbolized));
+	if (!t->symbolized && t->n)
+		t->symbolized = calloc(t->n, sizeof(*t->symbolized));
 	if (!t->symbolized || id >= t->n || !t->ips[id])
 		return &empty;
-	struct sym_stack *s = &t->symbolized[id];
+	struct hs_stack *s = &t->symbolized[id];
 	if (s->frames || s->all)
 		return s;
 	int n = stacks_all_frames(t, id, buf, STACKS_MAX_FRAMES);
@@ -117,19 +120,20 @@ const struct sym_stack *stacks_get(struct stack_table *t, uint32_t id)
 	while (first_py < n && !buf[first_py].python)
 		first_py++;
 	int skip = 0;
-	while (skip < n && (frames_is_wrapper(&buf[skip]) ||
-			    (skip < first_py && first_py < n && frames_is_interpreter(&buf[skip]))))
+	while (skip < n && (frames_is_wrapper(t->wrappers, &buf[skip]) ||
+			    (skip < first_py && first_py < n && frames_is_interpreter(t->wrappers, &buf[skip]))))
 		skip++;
 	if (skip == n)
 		skip = 0;
-	s->frames = malloc((size_t)(n - skip + 1) * sizeof(*s->frames));
-	if (!s->frames)
+	struct hs_frame *frames = malloc((size_t)(n - skip + 1) * sizeof(*frames));
+	if (!frames)
 		return s;
 	/* The shim's own frames (main's wrapper, for one) are not the
 	 * program's: leave them out wherever they are. */
 	for (int i = skip; i < n; i++)
 		if (!is_shim_frame(&buf[i]))
-			s->frames[s->n++] = buf[i];
+			frames[s->n++] = buf[i];
+	s->frames = frames;
 	return s;
 }
 
@@ -141,13 +145,13 @@ static const char *base_name(const char *p)
 
 const char *stacks_site(struct stack_table *t, uint32_t id, char *buf, size_t cap)
 {
-	const struct sym_stack *s = stacks_get(t, id);
+	const struct hs_stack *s = stacks_get(t, id);
 
 	if (!s->n) {
 		snprintf(buf, cap, "(no stack)");
 		return buf;
 	}
-	const struct sym_frame *f = &s->frames[0];
+	const struct hs_frame *f = &s->frames[0];
 	if (f->function && f->file && f->line)
 		snprintf(buf, cap, "%s %s:%u", f->function, base_name(f->file), f->line);
 	else if (f->function)

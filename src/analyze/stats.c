@@ -11,6 +11,7 @@
 
 #include "analyze/frames.h"
 #include "analyze/replay.h"
+#include "analyze/session.h"
 #include "trace/format.h"
 #include "util/hashmap.h"
 
@@ -152,7 +153,7 @@ static int find_peak(const char *path, uint64_t *events_at_peak, struct hs_diag 
 	return rc < 0 ? -1 : 0;
 }
 
-int stats_read(const char *path, const struct snap_sel *selectors, int n, int all_snapshots, struct stats_trace *t,
+int stats_read(struct hs_session *ses, const char *path, const struct snap_sel *selectors, int n, int all_snapshots, struct stats_trace *t,
 	       struct hs_diag *d)
 {
 	struct sel sel[16];
@@ -177,7 +178,7 @@ int stats_read(const char *path, const struct snap_sel *selectors, int n, int al
 	t->nstates = n;
 	struct replay r;
 	replay_init(&r);
-	if (stacks_init(&t->st) || !t->states)
+	if (stacks_init(&t->st, ses->files, ses->wrappers) || !t->states)
 		goto oom;
 	for (int i = 0; i < n; i++) {
 		t->states[i].index = -1;
@@ -344,7 +345,7 @@ static const char *base_name(const char *p)
 }
 
 /* The key of frame f in mode by. */
-static void frame_key(const struct sym_frame *f, enum stats_by by, char *buf, size_t cap)
+static void frame_key(const struct hs_frame *f, enum stats_by by, char *buf, size_t cap)
 {
 	const char *mod = f->module ? f->module : "?";
 
@@ -375,9 +376,9 @@ static void frame_key(const struct sym_frame *f, enum stats_by by, char *buf, si
 
 /* Does the stack pass the include/exclude filters (on its site frame's
  * file and module)? */
-static int passes(const struct sym_stack *s, const struct stats_opts *o)
+static int passes(const struct hs_stack *s, const struct stats_opts *o)
 {
-	const struct sym_frame *f = s->n ? &s->frames[0] : NULL;
+	const struct hs_frame *f = s->n ? &s->frames[0] : NULL;
 	const char *file = f && f->file ? f->file : "", *mod = f && f->module ? f->module : "";
 
 	for (int i = 0; i < o->nexclude; i++)
@@ -395,7 +396,7 @@ static int passes(const struct sym_stack *s, const struct stats_opts *o)
 static int add_stack(struct lines *ls, struct stack_table *st, uint32_t id, uint64_t count, uint64_t bytes,
 		     const struct stats_opts *o, int slot, int nslots)
 {
-	const struct sym_stack *s = stacks_get(st, id);
+	const struct hs_stack *s = stacks_get(st, id);
 	char key[4096], one[1024];
 
 	if (!passes(s, o))
@@ -593,7 +594,7 @@ void stats_folded(struct stats_trace *t, const struct heap_state *s, const struc
 	for (uint64_t id = 1; id < s->ninfo; id++) {
 		if (!s->count[id])
 			continue;
-		const struct sym_stack *st = stacks_get(&t->st, s->stack[id]);
+		const struct hs_stack *st = stacks_get(&t->st, s->stack[id]);
 		if (!passes(st, o))
 			continue;
 		size_t len = 0;

@@ -53,7 +53,7 @@ struct stats_trace {
  * n selectors; with all_snapshots, also at every snapshot but the exit one.  Return 0, or
  * -1 with d set: a corrupt trace (exit 2) or a selector that matches no
  * snapshot of it (the message says which). */
-int stats_read(const char *path, const struct snap_sel *sel, int n, int all_snapshots, struct stats_trace *t,
+int stats_read(struct hs_session *ses, const char *path, const struct snap_sel *sel, int n, int all_snapshots, struct stats_trace *t,
 	       struct hs_diag *d);
 void stats_trace_free(struct stats_trace *t);
 

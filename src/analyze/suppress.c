@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "analyze/frames.h"
+#include "analyze/session.h"
+#include "util/diag.h"
 
 /* Turn an LSan pattern into a glob that must match the whole name. */
 static char *to_glob(const char *pat)
@@ -40,7 +42,7 @@ static char *trim(char *s)
 	return s;
 }
 
-int suppress_load(struct suppressions *sup, const char *path, struct hs_diag *d)
+int hs_suppressions_load(struct hs_session *ses, struct hs_suppressions *sup, const char *path, struct hs_diag *d)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -49,10 +51,12 @@ int suppress_load(struct suppressions *sup, const char *path, struct hs_diag *d)
 	memset(sup, 0, sizeof(*sup));
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		diag_set(d, "%s: cannot open suppressions: %s", path, strerror(errno));
-		return -1;
+		int err = errno;
+		diag_set(d, "%s: cannot open suppressions: %s", path, strerror(err));
+		return -err;
 	}
-	sup->path = strdup(path);
+	if (!(sup->path = strdup(path)))
+		goto oom;
 	while (getline(&line, &cap, f) > 0) {
 		char *s = trim(line);
 		lineno++;
@@ -65,8 +69,7 @@ int suppress_load(struct suppressions *sup, const char *path, struct hs_diag *d)
 		}
 		*colon = 0;
 		if (strcmp(s, "leak")) {
-			fprintf(stderr, "heapsnap: %s:%u: '%s:' suppressions do not apply to leaks, skipped\n", path,
-				lineno, s);
+			session_warn(ses, "%s:%u: '%s:' suppressions do not apply to leaks, skipped", path, lineno, s);
 			continue;
 		}
 		char *pat = trim(colon + 1);
@@ -74,11 +77,11 @@ int suppress_load(struct suppressions *sup, const char *path, struct hs_diag *d)
 			diag_set(d, "%s:%u: empty leak: pattern", path, lineno);
 			goto fail;
 		}
-		struct suppression *ns = realloc(sup->s, (sup->n + 1) * sizeof(*ns));
+		struct hs_suppression *ns = realloc(sup->s, (sup->n + 1) * sizeof(*ns));
 		if (!ns)
 			goto oom;
 		sup->s = ns;
-		struct suppression *e = &sup->s[sup->n++];
+		struct hs_suppression *e = &sup->s[sup->n++];
 		memset(e, 0, sizeof(*e));
 		e->pattern = strdup(pat);
 		e->glob = to_glob(pat);
@@ -91,14 +94,26 @@ int suppress_load(struct suppressions *sup, const char *path, struct hs_diag *d)
 	return 0;
 oom:
 	diag_set(d, "%s: out of memory", path);
+	free(line);
+	fclose(f);
+	hs_suppressions_free(sup);
+	return -ENOMEM;
 fail:
 	free(line);
 	fclose(f);
-	suppress_free(sup);
-	return -1;
+	hs_suppressions_free(sup);
+	return -EINVAL;
 }
 
-void suppress_free(struct suppressions *sup)
+void hs_suppressions_warn_unused(struct hs_session *ses, const struct hs_suppressions *sup)
+{
+	for (unsigned i = 0; i < sup->n; i++)
+		if (!sup->s[i].leaks)
+			session_warn(ses, "%s:%u: suppression leak:%s matched nothing", sup->path, sup->s[i].line,
+				     sup->s[i].pattern);
+}
+
+void hs_suppressions_free(struct hs_suppressions *sup)
 {
 	for (unsigned i = 0; i < sup->n; i++) {
 		free(sup->s[i].pattern);
@@ -109,11 +124,11 @@ void suppress_free(struct suppressions *sup)
 	memset(sup, 0, sizeof(*sup));
 }
 
-int suppress_match(const struct suppressions *sup, const struct sym_frame *frames, int n)
+int suppress_match(const struct hs_suppressions *sup, const struct hs_frame *frames, int n)
 {
 	for (unsigned k = 0; k < sup->n; k++)
 		for (int i = 0; i < n; i++) {
-			const struct sym_frame *f = &frames[i];
+			const struct hs_frame *f = &frames[i];
 			if ((f->function && frames_glob(sup->s[k].glob, f->function)) ||
 			    (f->file && frames_glob(sup->s[k].glob, f->file)) ||
 			    (f->module && frames_glob(sup->s[k].glob, f->module)))

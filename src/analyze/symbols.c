@@ -1,17 +1,21 @@
 /*
  * symbols.c - offline symbolization with libdw (elfutils).
  *
- * One offline Dwfl session holds every module the trace names, reported
- * with dwfl_report_elf at the load bias the process used.  Its callbacks
- * are the standard ones: separate debug files are found by build-id under
- * the debuginfo path (HEAPSNAP_DEBUG_PATH, else libdw's default
- * ":.debug:/usr/lib/debug"), then by .gnu_debuglink.  libdw would ask a
- * debuginfod server when DEBUGINFOD_URLS is set; the heapsnap command
- * unsets it (tools/heapsnap.c): nothing is downloaded at run time.
+ * Each module file gets its own offline Dwfl session, reported with
+ * dwfl_report_elf at base 0, so that an address in it is its ELF address
+ * (what addr2line -e FILE takes): ip - load bias in whichever process ran
+ * it.  That is what lets one file serve every trace of a session although
+ * each process loaded it elsewhere, and one Dwfl per file means that files
+ * of different processes, which may claim the same addresses, never meet.
+ * Separate debug files are found by build-id under the debuginfo path
+ * (HEAPSNAP_DEBUG_PATH, else libdw's default ":.debug:/usr/lib/debug"), then
+ * by .gnu_debuglink.  libdw would ask a debuginfod server when
+ * DEBUGINFOD_URLS is set; the heapsnap command unsets it (tools/heapsnap.c):
+ * nothing is downloaded at run time.
  *
- * Module lookup does not go through dwfl_addrmodule: our own table, sorted
- * by address, maps an ip to the trace's module and remembers whether its
- * file on disk is the one the process ran (same build-id, same bias).  A
+ * Module lookup does not go through dwfl_addrmodule: each trace's own
+ * table, sorted by address, maps an ip to the trace's module and says
+ * whether the file on disk is the one the process ran (same build-id).  A
  * module whose file is missing, unreadable, not a regular file or changed
  * is still named, with module+offset frames only.
  *
@@ -20,9 +24,9 @@
  * plugin unloaded, another loaded at its place).  Lookups carry no time,
  * so the first module seen at an address keeps it.
  *
- * Results are cached per ip; every string (names, files, module paths) is
- * interned and lives until sym_free.  Not thread-safe: one symbolizer per
- * thread.
+ * Results are cached per (file, ELF address); every string (names, files,
+ * module paths) is interned and lives until sym_files_free.  Not
+ * thread-safe: one file set per thread.
  */
 #define _GNU_SOURCE
 #include "analyze/symbols.h"
@@ -44,40 +48,57 @@
  * this C file needs no C++ header. */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
-#define SYM_MAX_DEPTH 64 /* frames kept per ip: inlined ones + the function */
+#define SYM_MAX_DEPTH 64	    /* frames kept per ip: inlined ones + the function */
+#define SYM_CACHE_OFFSET_BITS 40 /* ELF addresses cached: below 1 TiB (all real ones) */
 
-/* One module of the trace's map. */
-struct sym_module {
-	uint64_t lo, hi;      /* addresses covered by its segments, [lo, hi) */
-	uint64_t bias;	      /* load bias: ELF vaddr + bias = address */
-	const char *path;     /* interned */
-	Dwfl_Module *dwmod;   /* its file as reported to libdw, NULL if none */
-	int trusted;	      /* dwmod is the file the process ran */
+/* One module file, opened once per file set. */
+struct sym_file {
+	const char *path;	    /* interned */
+	uint32_t next;		    /* index + 1 of the next file with the same path hash */
+	Dwfl *dwfl;		    /* its own session, NULL if libdw could not start */
+	Dwfl_Module *mod;	    /* the file as reported, NULL if unusable */
+	const unsigned char *bid;   /* its build-id (libdw's memory), NULL if none */
+	int nbid;		    /* bytes */
 };
 
-struct symbolizer {
-	Dwfl *dwfl;		     /* NULL if libdw could not start */
-	Dwfl_Callbacks cb;	     /* must outlive dwfl */
-	char *debug_path;	     /* HEAPSNAP_DEBUG_PATH copy, or NULL */
+struct sym_files {
+	Dwfl_Callbacks cb;	     /* every file's session uses it: must outlive them */
+	char *debug_path;	     /* the debuginfo path, or NULL for libdw's default */
 
-	struct sym_module *mods;     /* sorted by lo, never overlapping */
-	size_t nmods, capmods;
+	struct sym_file *files;	     /* by index */
+	size_t nfiles, capfiles;
+	struct hashmap file_idx;     /* path hash -> index + 1 of the first file with it */
 
-	struct hashmap cache;	     /* ip -> first frame index << 8 | count */
-	struct sym_frame *frames;    /* every cached result, back to back */
+	struct hashmap cache;	     /* (file + 1) << 40 | ELF address -> first frame << 8 | count */
+	struct hs_frame *frames;     /* every cached result, back to back */
 	size_t nframes, capframes;
-
-	struct hashmap pycodes;	     /* Python code id -> index + 1 in pycode */
-	struct sym_pycode {
-		const char *file, *name; /* interned */
-		unsigned firstlineno;
-	} *pycode;
-	size_t npycode, cappycode;
 
 	struct hashmap strmap;	     /* string hash -> index + 1 of a string */
 	char **strs;		     /* interned strings, NUL-terminated */
 	uint32_t *strnext;	     /* index + 1 of the next string with that hash */
 	size_t nstrs, capstrs;
+
+	struct hs_symbol_stats stats;
+};
+
+/* How a module of one trace's map reaches its file. */
+struct sym_link {
+	int64_t file;		     /* index in the file set, -1 if none */
+	int trusted;		     /* that file is the one the process ran */
+};
+
+struct symbolizer {
+	struct sym_files *files;
+	int own_files;		     /* sym_new: freed with the symbolizer */
+	struct hs_module *mods;	     /* the map: sorted by lo, never overlapping */
+	struct sym_link *links;	     /* of each module */
+	size_t nmods, capmods;
+	struct hashmap pycodes;	     /* Python code id (the trace's) -> index + 1 in pycode */
+	struct sym_pycode {
+		const char *file, *name; /* interned in files */
+		unsigned firstlineno;
+	} *pycode;
+	size_t npycode, cappycode;
 };
 
 /* ------------------------------------------------------------------ */
@@ -95,64 +116,64 @@ static uint64_t str_hash(const char *p, size_t n)
 }
 
 /*
- * Return the interned copy of p[0..n) (up to its first NUL), owned by s
- * until sym_free, or NULL when out of memory or p is NULL.
+ * Return the interned copy of p[0..n) (up to its first NUL), owned by f
+ * until sym_files_free, or NULL when out of memory or p is NULL.
  */
-static const char *intern_n(struct symbolizer *s, const char *p, size_t n)
+static const char *intern_n(struct sym_files *f, const char *p, size_t n)
 {
 	if (!p)
 		return NULL;
 	n = strnlen(p, n);
 	uint64_t h = str_hash(p, n);
-	uint64_t *head = hashmap_get(&s->strmap, h);
+	uint64_t *head = hashmap_get(&f->strmap, h);
 
-	for (uint32_t i = head ? (uint32_t)*head : 0; i; i = s->strnext[i - 1]) {
-		const char *q = s->strs[i - 1];
+	for (uint32_t i = head ? (uint32_t)*head : 0; i; i = f->strnext[i - 1]) {
+		const char *q = f->strs[i - 1];
 		if (!strncmp(q, p, n) && q[n] == '\0')
 			return q;
 	}
-	if (s->nstrs == s->capstrs) {
-		size_t cap = s->capstrs ? s->capstrs * 2 : 256;
+	if (f->nstrs == f->capstrs) {
+		size_t cap = f->capstrs ? f->capstrs * 2 : 256;
 		if (cap > UINT32_MAX - 1)
 			return NULL;
-		char **strs = realloc(s->strs, cap * sizeof(*strs));
+		char **strs = realloc(f->strs, cap * sizeof(*strs));
 		if (!strs)
 			return NULL;
-		s->strs = strs;
-		uint32_t *next = realloc(s->strnext, cap * sizeof(*next));
+		f->strs = strs;
+		uint32_t *next = realloc(f->strnext, cap * sizeof(*next));
 		if (!next)
 			return NULL;
-		s->strnext = next;
-		s->capstrs = cap;
+		f->strnext = next;
+		f->capstrs = cap;
 	}
 	char *q = malloc(n + 1);
 	if (!q)
 		return NULL;
 	memcpy(q, p, n);
 	q[n] = '\0';
-	if (hashmap_put(&s->strmap, h, s->nstrs + 1)) {
+	if (hashmap_put(&f->strmap, h, f->nstrs + 1)) {
 		free(q);
 		return NULL;
 	}
-	s->strs[s->nstrs] = q;
-	s->strnext[s->nstrs] = head ? (uint32_t)*head : 0;
-	s->nstrs++;
+	f->strs[f->nstrs] = q;
+	f->strnext[f->nstrs] = head ? (uint32_t)*head : 0;
+	f->nstrs++;
 	return q;
 }
 
-static const char *intern(struct symbolizer *s, const char *p)
+static const char *intern(struct sym_files *f, const char *p)
 {
-	return p ? intern_n(s, p, strlen(p)) : NULL;
+	return p ? intern_n(f, p, strlen(p)) : NULL;
 }
 
 /* Return the interned demangled form of a C++ symbol, else name itself. */
-static const char *intern_demangled(struct symbolizer *s, const char *name)
+static const char *intern_demangled(struct sym_files *f, const char *name)
 {
 	if (!name || name[0] != '_' || name[1] != 'Z')
-		return intern(s, name);
+		return intern(f, name);
 	int status = -1;
 	char *d = __cxa_demangle(name, NULL, NULL, &status);
-	const char *r = intern(s, status == 0 && d ? d : name);
+	const char *r = intern(f, status == 0 && d ? d : name);
 	free(d);
 	return r;
 }
@@ -160,51 +181,161 @@ static const char *intern_demangled(struct symbolizer *s, const char *name)
 /* ------------------------------------------------------------------ */
 /* Life cycle */
 
+struct sym_files *sym_files_new(const char *debug_path)
+{
+	struct sym_files *f = calloc(1, sizeof(*f));
+	const char *dp = debug_path ? debug_path : getenv("HEAPSNAP_DEBUG_PATH");
+
+	if (!f)
+		return NULL;
+	if (hashmap_init(&f->cache, 1024) || hashmap_init(&f->strmap, 1024) || hashmap_init(&f->file_idx, 64))
+		goto err;
+	if (dp && *dp && !(f->debug_path = strdup(dp)))
+		goto err;
+	f->cb.find_elf = dwfl_build_id_find_elf;
+	f->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	f->cb.section_address = dwfl_offline_section_address;
+	f->cb.debuginfo_path = f->debug_path ? &f->debug_path : NULL;
+	return f;
+err:
+	sym_files_free(f);
+	return NULL;
+}
+
+void sym_files_free(struct sym_files *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nfiles; i++)
+		if (f->files[i].dwfl)
+			dwfl_end(f->files[i].dwfl);
+	free(f->files);
+	hashmap_free(&f->file_idx);
+	free(f->debug_path);
+	hashmap_free(&f->cache);
+	free(f->frames);
+	hashmap_free(&f->strmap);
+	for (size_t i = 0; i < f->nstrs; i++)
+		free(f->strs[i]);
+	free(f->strs);
+	free(f->strnext);
+	free(f);
+}
+
+void sym_files_stats(const struct sym_files *f, struct hs_symbol_stats *out)
+{
+	*out = f->stats;
+}
+
+struct symbolizer *sym_new_in(struct sym_files *files)
+{
+	struct symbolizer *s;
+
+	if (!files || !(s = calloc(1, sizeof(*s))))
+		return NULL;
+	s->files = files;
+	if (hashmap_init(&s->pycodes, 64)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 struct symbolizer *sym_new(void)
 {
-	struct symbolizer *s = calloc(1, sizeof(*s));
-	const char *dp = getenv("HEAPSNAP_DEBUG_PATH");
+	struct sym_files *f = sym_files_new(NULL);
+	struct symbolizer *s = sym_new_in(f);
 
-	if (!s)
+	if (!s) {
+		sym_files_free(f);
 		return NULL;
-	if (hashmap_init(&s->cache, 1024) || hashmap_init(&s->strmap, 1024) || hashmap_init(&s->pycodes, 64))
-		goto err;
-	if (dp && *dp && !(s->debug_path = strdup(dp)))
-		goto err;
-	s->cb.find_elf = dwfl_build_id_find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
-	s->cb.section_address = dwfl_offline_section_address;
-	s->cb.debuginfo_path = s->debug_path ? &s->debug_path : NULL;
-	/* Without libdw every frame still gets its module and offset. */
-	s->dwfl = dwfl_begin(&s->cb);
+	}
+	s->own_files = 1;
 	return s;
-err:
-	sym_free(s);
-	return NULL;
 }
 
 void sym_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
-	if (s->dwfl)
-		dwfl_end(s->dwfl);
-	free(s->debug_path);
+	for (size_t i = 0; i < s->nmods; i++)
+		free((void *)s->mods[i].build_id);
 	free(s->mods);
-	hashmap_free(&s->cache);
+	free(s->links);
 	hashmap_free(&s->pycodes);
 	free(s->pycode);
-	free(s->frames);
-	hashmap_free(&s->strmap);
-	for (size_t i = 0; i < s->nstrs; i++)
-		free(s->strs[i]);
-	free(s->strs);
-	free(s->strnext);
+	if (s->own_files)
+		sym_files_free(s->files);
 	free(s);
 }
 
 /* ------------------------------------------------------------------ */
-/* Modules */
+/* Files */
+
+/*
+ * Open path's file in a Dwfl session of its own, reported at base 0.
+ * Fill file->dwfl and ->mod (NULL when the file cannot be used).  The
+ * file is opened here, not by libdw, so that a path naming a FIFO or a
+ * device (a corrupt or hostile trace) cannot block or feed garbage: only
+ * regular files are handed over.
+ */
+static void file_open(struct sym_files *f, struct sym_file *file)
+{
+	struct stat st;
+	int fd;
+
+	if (file->path[0] == '\0')
+		return;
+	fd = open(file->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !(file->dwfl = dwfl_begin(&f->cb))) {
+		close(fd);
+		return;
+	}
+	/* On success libdw owns fd.  An ET_EXEC file ignores the base: its
+	 * addresses are its ELF addresses already. */
+	dwfl_report_begin(file->dwfl);
+	file->mod = dwfl_report_elf(file->dwfl, file->path, file->path, fd, 0, true);
+	dwfl_report_end(file->dwfl, NULL, NULL);
+	if (!file->mod) {
+		close(fd);
+		return;
+	}
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(file->mod, &file->bid, &vaddr);
+	file->nbid = n > 0 ? n : 0;
+	f->stats.files++;
+}
+
+/* Return the index of path's file (interned path), opened on first use,
+ * or -1 when out of memory. */
+static int64_t file_get(struct sym_files *f, const char *path)
+{
+	uint64_t h = (uint64_t)(uintptr_t)path * 0x9e3779b97f4a7c15ull; /* interned: the pointer is the identity */
+	uint64_t *head = hashmap_get(&f->file_idx, h ? h : 1);
+
+	for (uint32_t i = head ? (uint32_t)*head : 0; i; i = f->files[i - 1].next)
+		if (f->files[i - 1].path == path)
+			return i - 1;
+	if (f->nfiles == f->capfiles) {
+		size_t cap = f->capfiles ? 2 * f->capfiles : 64;
+		struct sym_file *files = realloc(f->files, cap * sizeof(*files));
+		if (!files)
+			return -1;
+		f->files = files;
+		f->capfiles = cap;
+	}
+	if (hashmap_put(&f->file_idx, h ? h : 1, f->nfiles + 1))
+		return -1;
+	struct sym_file *file = &f->files[f->nfiles];
+	*file = (struct sym_file){.path = path, .next = head ? (uint32_t)*head : 0};
+	file_open(f, file);
+	return (int64_t)f->nfiles++;
+}
+
+/* ------------------------------------------------------------------ */
+/* A trace's map */
 
 /* Return the index of the first module with lo > addr (0..nmods). */
 static size_t mod_upper(const struct symbolizer *s, uint64_t addr)
@@ -221,57 +352,14 @@ static size_t mod_upper(const struct symbolizer *s, uint64_t addr)
 	return lo;
 }
 
-/* Return the module covering addr, or NULL. */
-static struct sym_module *mod_find(struct symbolizer *s, uint64_t addr)
+/* Return the index of the module covering addr, or -1. */
+static long mod_find(const struct symbolizer *s, uint64_t addr)
 {
 	size_t i = mod_upper(s, addr);
 
 	if (i == 0 || addr >= s->mods[i - 1].hi)
-		return NULL;
-	return &s->mods[i - 1];
-}
-
-/*
- * Report path's file to libdw at bias.  Return the module, or NULL when
- * the file cannot be used.  The file is opened here, not by libdw, so that
- * a path naming a FIFO or a device (a corrupt or hostile trace) cannot
- * block or feed garbage: only regular files are handed over.
- */
-static Dwfl_Module *mod_report(struct symbolizer *s, const char *path, uint64_t bias)
-{
-	struct stat st;
-	Dwfl_Module *m;
-	int fd;
-
-	if (!s->dwfl || path[0] == '\0')
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return NULL;
-	}
-	/* add_p_vaddr: base is the bias, what dl_iterate_phdr's dlpi_addr is;
-	 * on success libdw owns fd. */
-	m = dwfl_report_elf(s->dwfl, path, path, fd, bias, true);
-	if (!m)
-		close(fd);
-	return m;
-}
-
-/* Is m's file the one the process ran: same build-id, same bias? */
-static int mod_matches(Dwfl_Module *m, const struct trace_module *tm)
-{
-	const unsigned char *bits = NULL;
-	GElf_Addr vaddr, bias = 0;
-
-	if (!m || !dwfl_module_getelf(m, &bias) || bias != tm->load_bias)
-		return 0;
-	int n = dwfl_module_build_id(m, &bits, &vaddr);
-	if (n < 0)
-		n = 0;
-	return (size_t)n == tm->build_id.n && (n == 0 || !memcmp(bits, tm->build_id.p, (size_t)n));
+		return -1;
+	return (long)i - 1;
 }
 
 /* Add one module of the map, unless it is known or overlaps a known one. */
@@ -282,7 +370,7 @@ static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 	 * debug builds too). */
 	if (tm->lo >= tm->hi || tm->lo < tm->load_bias)
 		return;
-	const char *path = intern_n(s, tm->path.p, tm->path.n);
+	const char *path = intern_n(s->files, tm->path.p, tm->path.n);
 	if (!path)
 		return;
 	size_t i = mod_upper(s, tm->lo);
@@ -294,38 +382,38 @@ static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 		return;
 	if (s->nmods == s->capmods) {
 		size_t cap = s->capmods ? s->capmods * 2 : 64;
-		struct sym_module *mods = realloc(s->mods, cap * sizeof(*mods));
+		struct hs_module *mods = realloc(s->mods, cap * sizeof(*mods));
 		if (!mods)
 			return;
 		s->mods = mods;
+		struct sym_link *links = realloc(s->links, cap * sizeof(*links));
+		if (!links)
+			return;
+		s->links = links;
 		s->capmods = cap;
 	}
-
-	/* libdw knows a module by name and address range: reporting the
-	 * same file at the same bias twice would mark the first for removal
-	 * (DWFL_E_OVERLAP), so reuse it. */
-	Dwfl_Module *dm = NULL;
-	size_t k;
-	for (k = 0; k < s->nmods; k++)
-		if (s->mods[k].path == path && s->mods[k].bias == tm->load_bias)
-			break;
-	if (k < s->nmods) {
-		dm = s->mods[k].dwmod;
-	} else if (s->dwfl) {
-		dwfl_report_begin_add(s->dwfl);
-		dm = mod_report(s, path, tm->load_bias);
-		dwfl_report_end(s->dwfl, NULL, NULL);
-	}
+	uint8_t *bid = tm->build_id.n ? malloc(tm->build_id.n) : NULL;
+	if (tm->build_id.n && !bid)
+		return;
+	if (bid)
+		memcpy(bid, tm->build_id.p, tm->build_id.n);
+	int64_t fi = file_get(s->files, path);
+	const struct sym_file *file = fi >= 0 ? &s->files->files[fi] : NULL;
+	/* the file on disk is the one the process ran: the same build-id */
+	int trusted = file && file->mod && (size_t)file->nbid == tm->build_id.n &&
+		      (file->nbid == 0 || !memcmp(file->bid, tm->build_id.p, tm->build_id.n));
 
 	memmove(&s->mods[i + 1], &s->mods[i], (s->nmods - i) * sizeof(*s->mods));
-	s->mods[i] = (struct sym_module){
+	memmove(&s->links[i + 1], &s->links[i], (s->nmods - i) * sizeof(*s->links));
+	s->mods[i] = (struct hs_module){
+		.path = path,
+		.build_id = bid,
+		.build_id_len = tm->build_id.n,
 		.lo = tm->lo,
 		.hi = tm->hi,
 		.bias = tm->load_bias,
-		.path = path,
-		.dwmod = dm,
-		.trusted = mod_matches(dm, tm),
 	};
+	s->links[i] = (struct sym_link){.file = fi, .trusted = trusted};
 	s->nmods++;
 }
 
@@ -341,6 +429,12 @@ void sym_add_modules(struct symbolizer *s, const struct trace_item *modules)
 		mod_add(s, &tm);
 }
 
+const struct hs_module *sym_modules(const struct symbolizer *s, size_t *n)
+{
+	*n = s->nmods;
+	return s->mods;
+}
+
 /* ------------------------------------------------------------------ */
 /* Resolution */
 
@@ -350,11 +444,11 @@ void sym_add_modules(struct symbolizer *s, const struct trace_item *modules)
  * "__GI_" prefix ("__GI___libc_malloc" is __libc_malloc: hidden_proto in
  * glibc's include/libc-symbols.h renames internal calls that way).
  */
-static const char *intern_function(struct symbolizer *s, const char *name)
+static const char *intern_function(struct sym_files *f, const char *name)
 {
 	if (name && !strncmp(name, "__GI_", 5) && name[5])
 		name += 5;
-	return intern_demangled(s, name);
+	return intern_demangled(f, name);
 }
 
 /*
@@ -363,7 +457,7 @@ static const char *intern_function(struct symbolizer *s, const char *name)
  * qualified name and signature), else its plain name (a C linkage name is
  * an asm alias, such as glibc's __GI_*), else NULL.
  */
-static const char *die_function(struct symbolizer *s, Dwarf_Die *die)
+static const char *die_function(struct sym_files *f, Dwarf_Die *die)
 {
 	Dwarf_Attribute mem;
 	Dwarf_Attribute *a = dwarf_attr_integrate(die, DW_AT_linkage_name, &mem);
@@ -372,21 +466,21 @@ static const char *die_function(struct symbolizer *s, Dwarf_Die *die)
 		a = dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &mem);
 	const char *linkage = a ? dwarf_formstring(a) : NULL;
 	if (linkage && linkage[0] == '_' && linkage[1] == 'Z')
-		return intern_demangled(s, linkage);
+		return intern_demangled(f, linkage);
 	const char *name = dwarf_diename(die);
-	return name ? intern(s, name) : intern_function(s, linkage);
+	return name ? intern(f, name) : intern_function(f, linkage);
 }
 
 /* Return the file an inlined_subroutine was called from, as an index of
  * the CU's file table (DW_AT_call_file); NULL if unknown. */
-static const char *die_call_file(struct symbolizer *s, Dwarf_Die *die, Dwarf_Files *files, size_t nfiles)
+static const char *die_call_file(struct sym_files *f, Dwarf_Die *die, Dwarf_Files *files, size_t nfiles)
 {
 	Dwarf_Attribute mem;
 	Dwarf_Word idx;
 
 	if (!files || dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &mem), &idx) || idx >= nfiles)
 		return NULL;
-	return intern(s, dwarf_filesrc(files, idx, NULL, NULL));
+	return intern(f, dwarf_filesrc(files, idx, NULL, NULL));
 }
 
 static unsigned die_call_line(Dwarf_Die *die)
@@ -400,28 +494,28 @@ static unsigned die_call_line(Dwarf_Die *die)
 }
 
 /*
- * Resolve ip in module m into out[0..SYM_MAX_DEPTH): the inlined frames,
- * innermost first, then the function that holds them.  Return how many
- * (>= 1).
+ * Resolve the return address at ELF address off of file into
+ * out[0..SYM_MAX_DEPTH): the inlined frames, innermost first, then the
+ * function that holds them; base is what every frame starts from (ip,
+ * module, offset).  Return how many (>= 1).
  */
-static int resolve(struct symbolizer *s, const struct sym_module *m, uint64_t ip, struct sym_frame *out)
+static int resolve(struct sym_files *f, const struct sym_file *file, uint64_t off, const struct hs_frame *base,
+		   struct hs_frame *out)
 {
-	const struct sym_frame base = {.ip = ip, .module = m->path, .offset = ip - m->bias};
-	Dwarf_Addr pc = ip - 1; /* the call instruction, not the next one */
+	Dwarf_Addr pc = off - 1; /* the call instruction, not the next one */
 	GElf_Off symoff;
 	GElf_Sym sym;
 	int n = 0, line = 0;
 
-	out[0] = base;
-	if (!m->trusted)
-		return 1;
-	const char *symname = dwfl_module_addrinfo(m->dwmod, pc, &symoff, &sym, NULL, NULL, NULL);
+	f->stats.resolved++;
+	out[0] = *base;
+	const char *symname = dwfl_module_addrinfo(file->mod, pc, &symoff, &sym, NULL, NULL, NULL);
 
 	/* file:line of the innermost frame, from the line table */
-	const char *file = NULL;
-	Dwfl_Line *ln = dwfl_module_getsrc(m->dwmod, pc);
+	const char *src = NULL;
+	Dwfl_Line *ln = dwfl_module_getsrc(file->mod, pc);
 	if (ln)
-		file = intern(s, dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL));
+		src = intern(f, dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL));
 	unsigned uline = line > 0 ? (unsigned)line : 0;
 
 	/*
@@ -432,7 +526,7 @@ static int resolve(struct symbolizer *s, const struct sym_module *m, uint64_t ip
 	 * Each inlined frame's caller line is its DW_AT_call_file/line.
 	 */
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(m->dwmod, pc, &bias);
+	Dwarf_Die *cu = dwfl_module_addrdie(file->mod, pc, &bias);
 	Dwarf_Die *scopes = NULL, *chain = NULL, *fn = NULL;
 	int nchain = 0;
 	if (cu && dwarf_getscopes(cu, pc - bias, &scopes) > 0)
@@ -450,14 +544,14 @@ static int resolve(struct symbolizer *s, const struct sym_module *m, uint64_t ip
 		if (tag != DW_TAG_inlined_subroutine)
 			continue;
 		if (n < SYM_MAX_DEPTH - 1) {
-			out[n] = base;
-			out[n].function = die_function(s, &chain[i]);
-			out[n].file = file;
+			out[n] = *base;
+			out[n].function = die_function(f, &chain[i]);
+			out[n].file = src;
 			out[n].line = uline;
 			out[n].inlined = 1;
 			n++;
 		}
-		file = die_call_file(s, &chain[i], files, nfiles);
+		src = die_call_file(f, &chain[i], files, nfiles);
 		uline = die_call_line(&chain[i]);
 	}
 
@@ -470,15 +564,15 @@ static int resolve(struct symbolizer *s, const struct sym_module *m, uint64_t ip
 	const char *name = NULL;
 	int sym_mangled = symname && symname[0] == '_' && symname[1] == 'Z';
 	if (fn) {
-		name = die_function(s, fn);
+		name = die_function(f, fn);
 		if (name && sym_mangled && !strchr(name, ':') && !strchr(name, '('))
 			name = NULL;
 	}
 	if (!name)
-		name = intern_function(s, symname);
-	out[n] = base;
+		name = intern_function(f, symname);
+	out[n] = *base;
 	out[n].function = name;
-	out[n].file = file;
+	out[n].file = src;
 	out[n].line = uline;
 	n++;
 	free(chain);
@@ -486,24 +580,24 @@ static int resolve(struct symbolizer *s, const struct sym_module *m, uint64_t ip
 	return n;
 }
 
-/* Keep n frames for ip in the cache; on failure the result is simply not
- * cached. */
-static void cache_put(struct symbolizer *s, uint64_t ip, const struct sym_frame *f, int n)
+/* Keep n frames under key in the cache; on failure the result is simply
+ * not cached. */
+static void cache_put(struct sym_files *f, uint64_t key, const struct hs_frame *fr, int n)
 {
-	if ((size_t)n > s->capframes - s->nframes) {
-		size_t cap = s->capframes ? s->capframes * 2 : 1024;
-		while (cap - s->nframes < (size_t)n)
+	if ((size_t)n > f->capframes - f->nframes) {
+		size_t cap = f->capframes ? f->capframes * 2 : 1024;
+		while (cap - f->nframes < (size_t)n)
 			cap *= 2;
-		struct sym_frame *frames = realloc(s->frames, cap * sizeof(*frames));
+		struct hs_frame *frames = realloc(f->frames, cap * sizeof(*frames));
 		if (!frames)
 			return;
-		s->frames = frames;
-		s->capframes = cap;
+		f->frames = frames;
+		f->capframes = cap;
 	}
-	if (hashmap_put(&s->cache, ip, (uint64_t)s->nframes << 8 | (uint64_t)n))
+	if (hashmap_put(&f->cache, key, (uint64_t)f->nframes << 8 | (uint64_t)n))
 		return;
-	memcpy(&s->frames[s->nframes], f, (size_t)n * sizeof(*f));
-	s->nframes += (size_t)n;
+	memcpy(&f->frames[f->nframes], fr, (size_t)n * sizeof(*fr));
+	f->nframes += (size_t)n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -522,8 +616,8 @@ void sym_add_pycode(struct symbolizer *s, const struct trace_item *it)
 		s->cappycode = cap;
 	}
 	struct sym_pycode *c = &s->pycode[s->npycode];
-	c->file = intern_n(s, it->pycode.file.p, it->pycode.file.n);
-	c->name = intern_n(s, it->pycode.name.p, it->pycode.name.n);
+	c->file = intern_n(s->files, it->pycode.file.p, it->pycode.file.n);
+	c->name = intern_n(s->files, it->pycode.name.p, it->pycode.name.n);
 	c->firstlineno = it->pycode.firstlineno;
 	if (!hashmap_put(&s->pycodes, it->pycode.id, s->npycode + 1))
 		s->npycode++;
@@ -531,11 +625,11 @@ void sym_add_pycode(struct symbolizer *s, const struct trace_item *it)
 
 /* The frame of Python stack entry ip: its code's function and file, and
  * its line; a code the trace never named has neither (nor a line). */
-static struct sym_frame py_frame(struct symbolizer *s, uint64_t ip)
+static struct hs_frame py_frame(const struct symbolizer *s, uint64_t ip)
 {
 	uint64_t *v = s ? hashmap_get(&s->pycodes, hst_pyframe_code(ip)) : NULL;
 	const struct sym_pycode *c = v ? &s->pycode[*v - 1] : NULL;
-	struct sym_frame f = {.ip = ip, .python = 1};
+	struct hs_frame f = {.ip = ip, .python = 1};
 
 	if (c) {
 		f.function = c->name;
@@ -549,10 +643,10 @@ static struct sym_frame py_frame(struct symbolizer *s, uint64_t ip)
 /* When max is smaller than the number of frames, the outermost ones are
  * left out (the innermost frame is where the call is written).  max <= 0
  * returns 0. */
-int sym_lookup(struct symbolizer *s, uint64_t ip, struct sym_frame *frames, int max)
+int sym_lookup(struct symbolizer *s, uint64_t ip, struct hs_frame *frames, int max)
 {
-	struct sym_frame tmp[SYM_MAX_DEPTH];
-	const struct sym_frame *f = tmp;
+	struct hs_frame tmp[SYM_MAX_DEPTH];
+	long mi = s && ip ? mod_find(s, ip - 1) : -1;
 	int n;
 
 	if (max <= 0)
@@ -561,23 +655,38 @@ int sym_lookup(struct symbolizer *s, uint64_t ip, struct sym_frame *frames, int 
 		frames[0] = py_frame(s, ip);
 		return 1;
 	}
-	uint64_t *v = s && ip ? hashmap_get(&s->cache, ip) : NULL;
+	if (s)
+		s->files->stats.lookups++;
+	if (mi < 0) {
+		frames[0] = (struct hs_frame){.ip = ip};
+		return 1;
+	}
+	const struct hs_module *m = &s->mods[mi];
+	const struct hs_frame base = {.ip = ip, .module = m->path, .offset = ip - m->bias};
+	if (!s->links[mi].trusted) {
+		frames[0] = base;
+		return 1;
+	}
+	struct sym_files *f = s->files;
+	uint64_t fi = (uint64_t)s->links[mi].file;
+	const struct hs_frame *src = tmp;
+	int cacheable = base.offset < (1ull << SYM_CACHE_OFFSET_BITS);
+	uint64_t key = (fi + 1) << SYM_CACHE_OFFSET_BITS | base.offset;
+	uint64_t *v = cacheable ? hashmap_get(&f->cache, key) : NULL;
 	if (v) {
-		f = &s->frames[*v >> 8];
+		src = &f->frames[*v >> 8];
 		n = (int)(*v & 0xff);
 	} else {
-		struct sym_module *m = s && ip ? mod_find(s, ip - 1) : NULL;
-		if (m) {
-			n = resolve(s, m, ip, tmp);
-		} else {
-			tmp[0] = (struct sym_frame){.ip = ip};
-			n = 1;
-		}
-		if (s && ip)
-			cache_put(s, ip, tmp, n);
+		n = resolve(f, &f->files[fi], base.offset, &base, tmp);
+		if (cacheable)
+			cache_put(f, key, tmp, n);
 	}
 	if (n > max)
 		n = max;
-	memcpy(frames, f, (size_t)n * sizeof(*f));
+	/* cached frames are the file's: this trace's ip goes in each */
+	for (int i = 0; i < n; i++) {
+		frames[i] = src[i];
+		frames[i].ip = ip;
+	}
 	return n;
 }

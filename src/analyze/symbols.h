@@ -5,39 +5,47 @@
  * changed (its build-id differs from the trace's) or that has no symbols
  * shows as module+0xoffset.
  *
+ * Two levels, so that many traces share the expensive part:
+ *
+ *   struct sym_files   the module files and what was resolved in them,
+ *                      one per analysis session: each file is opened
+ *                      once and each (file, offset) resolved once, however
+ *                      many traces (processes) name it;
+ *   struct symbolizer  one trace's address map (which module is where in
+ *                      that process), over a sym_files.
+ *
  * Use:
- *   struct symbolizer *s = sym_new();
+ *   struct sym_files *files = sym_files_new(debug_path);
+ *   struct symbolizer *s = sym_new_in(files);   per trace
  *   sym_add_modules(s, &item);      for every ITEM_MODULES of the trace
  *   n = sym_lookup(s, ip, frames, max);
- *   sym_free(s);
+ *   sym_free(s);  ...  sym_files_free(files);
+ * sym_new() makes a symbolizer with files of its own (debug path from the
+ * environment), freed with it.
  */
 #ifndef HS_ANALYZE_SYMBOLS_H
 #define HS_ANALYZE_SYMBOLS_H
 
 #include <stdint.h>
 
+#include <heapsnap-analyze.h>
+
 #include "trace/reader.h"
 
-/* One source-level frame.  Strings belong to the symbolizer and live until
- * sym_free; any may be NULL (unknown). */
-struct sym_frame {
-	uint64_t ip;	      /* the instruction pointer looked up */
-	const char *function; /* demangled */
-	const char *file;     /* as the debug info names it: absolute, or relative
-			       * to the compile directory when the compiler
-			       * was given a relative path */
-	unsigned line;	      /* 0 if unknown */
-	const char *module;   /* path of the module, NULL if ip is in none */
-	uint64_t offset;      /* ip - module load bias: the ELF address, what
-			       * addr2line -e MODULE takes */
-	int inlined;	      /* 1 for a frame inlined into the next one */
-	int python;	      /* 1 for a Python frame (format.h HST_PYFRAME): function,
-			       * file and line are the Python code's, module is
-			       * its file too, offset 0 */
-};
-
+struct sym_files;
 struct symbolizer;
 
+/* Start a file set; debug_path NULL: $HEAPSNAP_DEBUG_PATH, else libdw's
+ * default.  Return it, or NULL when out of memory. */
+struct sym_files *sym_files_new(const char *debug_path);
+/* Free a file set, after every symbolizer over it: frames point into it. */
+void sym_files_free(struct sym_files *f);
+/* What the file set did so far. */
+void sym_files_stats(const struct sym_files *f, struct hs_symbol_stats *out);
+
+/* A symbolizer over files (shared), or over files of its own (sym_new).
+ * NULL when out of memory. */
+struct symbolizer *sym_new_in(struct sym_files *files);
 struct symbolizer *sym_new(void);
 void sym_free(struct symbolizer *s);
 
@@ -45,8 +53,8 @@ void sym_free(struct symbolizer *s);
  * added; a module seen again at the same address is not duplicated). */
 void sym_add_modules(struct symbolizer *s, const struct trace_item *modules);
 
-/* Learn a Python code object (an ITEM_PYCODE item); the first definition
- * of an id is kept. */
+/* Learn a Python code object (an ITEM_PYCODE item) of the trace; the
+ * first definition of an id is kept. */
 void sym_add_pycode(struct symbolizer *s, const struct trace_item *pycode);
 
 /*
@@ -55,9 +63,14 @@ void sym_add_pycode(struct symbolizer *s, const struct trace_item *pycode);
  * the last being the function that contains the call.  Return how many
  * (at least 1: a frame with only module/offset, or only ip).  Results are
  * cached: asking again is cheap.  A smaller max drops the outermost
- * frames; max <= 0 returns 0.  A Python frame of a stack (HST_PYFRAME)
- * resolves to one frame, python set.
+ * frames; max <= 0 returns 0.  Strings live until the files are freed.
+ * A Python frame of a stack (format.h HST_PYFRAME) resolves to one frame,
+ * python set.
  */
-int sym_lookup(struct symbolizer *s, uint64_t ip, struct sym_frame *frames, int max);
+int sym_lookup(struct symbolizer *s, uint64_t ip, struct hs_frame *frames, int max);
+
+/* The trace's modules, sorted by address (valid until the next
+ * sym_add_modules). */
+const struct hs_module *sym_modules(const struct symbolizer *s, size_t *n);
 
 #endif

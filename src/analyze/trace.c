@@ -3,8 +3,11 @@
  *
  * The reader yields items in file order; each goes to the collectors that
  * hs_want selected: the replay of the live heap (replay.c), the counting of
- * `info` (info.c).  Nothing here depends on one collector running before
- * another except where the comments say.
+ * `info` (info.c), the stack table and module map (stacks.c), the
+ * reference graph of the last pointer scan (graph.c).  Nothing here
+ * depends on one collector running before another except where the
+ * comments say.  What needs the whole trace (classifying the scan) runs
+ * after the last item.
  */
 #define _GNU_SOURCE
 #include "analyze/trace.h"
@@ -13,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/graph.h"
 #include "analyze/info.h"
+#include "analyze/leaks.h"
 #include "analyze/replay.h"
 #include "analyze/session.h"
 #include "analyze/timeline.h"
@@ -83,7 +88,31 @@ struct pass {
 	int replaying;
 	struct info_state info;	/* HS_WANT_INFO */
 	struct timeline_state tl; /* HS_WANT_TIMELINE */
+	struct graph graph;	/* HS_WANT_LEAKS: the last scan read */
+	int in_scan;		/* between a SCAN and its SCAN_END */
+	int scanned;		/* the last scan read is complete */
 };
+
+/* Feed a scan item to the graph: a SCAN starts over, the items of a scan
+ * only count between its SCAN and SCAN_END.  Return 0 or -ENOMEM. */
+static int on_scan(struct pass *p, const struct trace_item *it)
+{
+	switch (it->type) {
+	case ITEM_SCAN:
+		p->in_scan = 1;
+		p->scanned = 0;
+		break;
+	case ITEM_SCAN_END:
+		if (p->in_scan)
+			p->scanned = 1;
+		p->in_scan = 0;
+		break;
+	default:
+		if (!p->in_scan)
+			return 0;
+	}
+	return graph_add(&p->graph, it);
+}
 
 /* Feed one item to every collector.  Return 0 or -ENOMEM. */
 static int pass_item(struct pass *p, const struct trace_item *it)
@@ -100,6 +129,16 @@ static int pass_item(struct pass *p, const struct trace_item *it)
 	switch (it->type) {
 	case ITEM_EVENT:
 		return 0;
+	case ITEM_MODULES:
+	case ITEM_STACK:
+	case ITEM_PYCODE:
+		return t->priv->have_stacks ? stacks_add(&t->priv->st, it) : 0;
+	case ITEM_SCAN:
+	case ITEM_SCAN_BLOCK:
+	case ITEM_SCAN_ROOT:
+	case ITEM_SCAN_EDGE:
+	case ITEM_SCAN_END:
+		return p->want & HS_WANT_LEAKS ? on_scan(p, it) : 0;
 	case ITEM_PROCESS:
 		return on_process(t, it);
 	case ITEM_SNAPSHOT:
@@ -140,7 +179,17 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 	t->t0 = h->mono_ns;
 	p.t = t;
 	replay_init(&p.rp);
+	graph_init(&p.graph);
 	p.replaying = (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE)) != 0;
+	if (p.want & HS_WANT_GRAPH)
+		p.want |= HS_WANT_LEAKS;
+	if (p.want & HS_WANT_LEAKS) {
+		if (stacks_init(&t->priv->st, s->files, s->wrappers)) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		t->priv->have_stacks = 1;
+	}
 	if ((p.want & HS_WANT_INFO) && info_begin(&p.info, &t->info)) {
 		p.want &= ~HS_WANT_INFO;
 		rc = -ENOMEM;
@@ -170,8 +219,22 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 			p.want &= ~HS_WANT_TIMELINE;
 			t->have |= HS_WANT_TIMELINE;
 		}
+		if (p.want & HS_WANT_LEAKS) {
+			rc = leaks_build(&t->leaks, &p.graph, p.scanned, &t->priv->st, w ? w->suppressions : NULL);
+			t->have |= HS_WANT_LEAKS;
+		}
+		if (!rc && (p.want & HS_WANT_GRAPH) && p.scanned) {
+			if ((t->graph = malloc(sizeof(*t->graph)))) {
+				*t->graph = p.graph.g; /* moved: the pass no longer owns it */
+				memset(&p.graph.g, 0, sizeof(p.graph.g));
+				t->have |= HS_WANT_GRAPH;
+			} else {
+				rc = -ENOMEM;
+			}
+		}
 	}
 out:
+	graph_free(&p.graph);
 	if (p.want & HS_WANT_INFO)
 		info_abort(&p.info);
 	if (p.want & HS_WANT_TIMELINE)
@@ -205,8 +268,55 @@ void hs_trace_free(struct hs_trace *t)
 	timeline_free(&t->timeline);
 	if (t->priv)
 		timeline_sites_free(&t->priv->sites);
+	leaks_free(&t->leaks);
+	if (t->graph)
+		graph_release(t->graph);
+	free(t->graph);
+	if (t->priv && t->priv->have_stacks)
+		stacks_free(&t->priv->st);
 	free(t->priv);
 	free(t);
+}
+
+const struct hs_stack *hs_trace_stack(struct hs_trace *t, uint32_t id)
+{
+	static const struct hs_stack none; /* read-only */
+
+	return t->priv->have_stacks ? stacks_get(&t->priv->st, id) : &none;
+}
+
+int hs_trace_stack_frames(struct hs_trace *t, uint32_t id, struct hs_frame *out, int max)
+{
+	return t->priv->have_stacks ? stacks_all_frames(&t->priv->st, id, out, max) : 0;
+}
+
+const uint64_t *hs_trace_stack_ips(const struct hs_trace *t, uint32_t id, uint32_t *depth)
+{
+	const struct stack_table *st = &t->priv->st;
+
+	if (!t->priv->have_stacks || id >= st->n || !st->ips[id]) {
+		*depth = 0;
+		return NULL;
+	}
+	*depth = st->depth[id];
+	return st->ips[id];
+}
+
+const char *hs_trace_site(struct hs_trace *t, uint32_t id, char *buf, size_t cap)
+{
+	if (t->priv->have_stacks)
+		return stacks_site(&t->priv->st, id, buf, cap);
+	snprintf(buf, cap, "(no stack)");
+	return buf;
+}
+
+const struct hs_module *hs_trace_modules(const struct hs_trace *t, size_t *n)
+{
+	if (!t->priv->have_stacks) {
+		*n = 0;
+		return NULL;
+	}
+	return sym_modules(t->priv->st.sym, n);
 }
 
 const char *hs_event_name(unsigned kind)

@@ -1,17 +1,20 @@
 /*
  * trace.h - the library's side of a struct hs_trace: what the one pass over
- * a trace (trace.c) keeps for the analyses that run after it.
+ * a trace (trace.c) keeps for the analyses and renderers that run after it.
  */
 #ifndef HS_ANALYZE_TRACE_H
 #define HS_ANALYZE_TRACE_H
 
 #include <heapsnap-analyze.h>
 
+#include "analyze/stacks.h"
 #include "analyze/timeline.h"
 
 struct hs_trace_priv {
 	struct hs_session *session; /* the trace's session (outlives it) */
 	struct timeline_sites sites; /* HS_WANT_TIMELINE: allocations by allocinfo */
+	int have_stacks;	    /* st was built */
+	struct stack_table st;	    /* the trace's stacks, symbolized on demand */
 };
 
 #endif

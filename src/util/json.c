@@ -3,6 +3,7 @@
  */
 #include "util/json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t json_utf8_len(const unsigned char *s, size_t n)
@@ -109,4 +110,104 @@ void json_opt_str(FILE *f, const char *s)
 		json_str(f, s, strlen(s));
 	else
 		fputs("null", f);
+}
+
+/* Read exactly four hex digits at p into *v; 0, or -1 if they are not. */
+static int hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return -1; /* also stops at the terminating NUL */
+		*v = *v << 4 | (unsigned)d;
+	}
+	return 0;
+}
+
+/* Write code point v as UTF-8 at o; return the end. */
+static char *utf8_put(char *o, unsigned v)
+{
+	if (v < 0x80) {
+		*o++ = (char)v;
+	} else if (v < 0x800) {
+		*o++ = (char)(0xc0 | v >> 6);
+		*o++ = (char)(0x80 | (v & 0x3f));
+	} else if (v < 0x10000) {
+		*o++ = (char)(0xe0 | v >> 12);
+		*o++ = (char)(0x80 | ((v >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (v & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | v >> 18);
+		*o++ = (char)(0x80 | ((v >> 12) & 0x3f));
+		*o++ = (char)(0x80 | ((v >> 6) & 0x3f));
+		*o++ = (char)(0x80 | (v & 0x3f));
+	}
+	return o;
+}
+
+char *json_parse_str(const char *p, const char **end)
+{
+	/* every escape decodes to no more bytes than it takes */
+	char *out = malloc(strlen(p) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (; *p && *p != '"'; p++) {
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'u': {
+			unsigned v, lo;
+			if (hex4(p + 1, &v)) {
+				free(out);
+				return NULL;
+			}
+			p += 4;
+			/* A surrogate pair, as Python's json.dump writes non-BMP text. */
+			if (v >= 0xd800 && v < 0xdc00 && p[1] == '\\' && p[2] == 'u' && !hex4(p + 3, &lo) &&
+			    lo >= 0xdc00 && lo < 0xe000) {
+				v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			}
+			o = utf8_put(o, v);
+			break;
+		}
+		case 0:
+			free(out);
+			return NULL;
+		default:
+			*o++ = *p;
+			break;
+		}
+	}
+	if (*p != '"') {
+		free(out);
+		return NULL;
+	}
+	*o = 0;
+	*end = p + 1;
+	return out;
 }

@@ -29,6 +29,12 @@ void json_cstr(FILE *f, const char *s);
 /* Write the NUL-terminated s as a JSON string literal; NULL as null. */
 void json_opt_str(FILE *f, const char *s);
 
+/* Decode the JSON string literal at p (just past its opening quote) into
+ * a new NUL-terminated string (caller frees), \u escapes (and surrogate
+ * pairs) as UTF-8; *end is set past the closing quote.  NULL if malformed
+ * or out of memory. */
+char *json_parse_str(const char *p, const char **end);
+
 /* The length of the valid UTF-8 sequence at s[0..n) (1 to 4), or 0 when
  * s[0] does not start one.  n > 0. */
 size_t json_utf8_len(const unsigned char *s, size_t n);
