@@ -139,6 +139,21 @@ check('no exit snapshot in %r' % j['snapshots'], any(s.get('label') == 'exit' fo
 " "$d/empty.hst.json"
 }
 
+# The README: without __libc_freeres at exit (libc_freeres=0), the empty C
+# program records no event at all.
+test_baseline_no_freeres() {
+	local d=$T/base-nofreeres
+	mkdir -p "$d"
+	HEAPSNAP_OPTIONS=libc_freeres=0 run "$d/empty.hst" "$PROGS/empty"
+	if [ "$rc" -ne 0 ] || [ -s "$d/empty.hst.stderr" ]; then
+		fail baseline-no-freeres "exit $rc: $(head -c 300 "$d/empty.hst.stderr")"
+	elif need_info baseline-no-freeres "$d/empty.hst"; then
+		assert_json baseline-no-freeres "$COMPLETE
+eq('events', J[0]['total_events'], 0)
+" "$d/empty.hst.json"
+	fi
+}
+
 # ---- exact counts ------------------------------------------------------------
 
 # counts.c, per thread t (4 threads): malloc 100 + t, calloc 37, realloc 23
@@ -1221,6 +1236,7 @@ start=$SECONDS
 test_baseline jemalloc
 test_baseline system
 test_baseline jemalloc empty_cxx
+test_baseline_no_freeres
 test_counts jemalloc
 test_counts system
 test_counts_cxx
