@@ -63,6 +63,7 @@
 #include "util/hooksafe.h"
 
 #define CAP UNWIND_MEMO_FRAMES
+#define RULE_CACHE 256 /* a thread's own rule cache: direct-mapped entries */
 #define MIN_IP 0x4000 /* below this a return address ends the stack (as Gtrace.c) */
 #define SHIM_FRAMES_MAX 16 /* the shim's own frames above the program's */
 
@@ -772,17 +773,35 @@ struct memo_frame {
 			 * frame's sp + bp_off (0: it did not read rbp) */
 };
 
+/* What the step out of a frame read: the return address (or, out of the
+ * outermost frame, the word below MIN_IP that ended the stack) and rbp. */
+struct memo_check {
+	uint64_t ra_addr; /* where the step read the return address; 0: the
+			   * outermost frame's rule ended the stack */
+	uint64_t ra_val;  /* what it read there */
+	uint64_t bp_addr; /* where it read rbp; &zero_word if it did not */
+	uint64_t bp_val;  /* what it read there */
+};
+
+/* What a step that reads no rbp "reads": validation needs no branch. */
+static const uint64_t zero_word;
+
 struct unwind_memo {
 	uint32_t owner;	   /* thread index of the thread that used it last */
 	uint32_t gen;	   /* rules_gen its frames were made with */
 	uint32_t top;	   /* position of the innermost frame; CAP: empty */
 	uint32_t id;	   /* stack id of its frames, 0 = unknown */
-	uint64_t end_addr; /* the word whose value (end_val < MIN_IP) ended the
-			    * stack, or 0 when a rule did */
+	uint64_t end_addr; /* a complete capture: the word whose value (end_val <
+			    * MIN_IP) ended the stack, or 0 when a rule did */
 	uint64_t end_val;
 	_Atomic uint64_t stat[6]; /* struct unwind_stats, in its order; relaxed */
+	struct {
+		uint64_t key, rule;
+	} rc[RULE_CACHE]; /* this thread's recent rules, by key (which holds
+			   * the generation: stale ones just miss) */
 	uint64_t ip[CAP];	 /* pc of each frame (positions top..CAP-1) */
 	struct memo_frame f[CAP];
+	struct memo_check chk[CAP]; /* the step out of each frame */
 	uint64_t new_ip[CAP];	   /* frames a capture steps before it meets
 				    * the memo, innermost first */
 	struct memo_frame new_f[CAP];
@@ -830,14 +849,15 @@ void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
  */
 static bool memo_holds_from(const struct unwind_memo *m, uint32_t p)
 {
-	for (; p + 1 < CAP; p++) {
-		const struct memo_frame *outer = &m->f[p + 1];
-		if (*(const uint64_t *)(outer->sp - 8) != m->ip[p + 1])
+	const struct memo_check *c = &m->chk[p], *last = &m->chk[CAP - 1];
+
+	/* both words of a step at once: a full unwind reads both */
+	for (; c < last; c++)
+		if (HS_UNLIKELY(((*(const uint64_t *)c->ra_addr ^ c->ra_val) |
+				 (*(const uint64_t *)c->bp_addr ^ c->bp_val)) != 0))
 			return false;
-		if (m->f[p].bp_off && *(const uint64_t *)(outer->sp + m->f[p].bp_off) != outer->bp)
-			return false;
-	}
-	return !m->end_addr || *(const uint64_t *)m->end_addr == m->end_val;
+	/* the outermost frame: its rule ended the stack, or a word did */
+	return !last->ra_addr || *(const uint64_t *)last->ra_addr == last->ra_val;
 }
 
 /* Fill out from the memo's frames. */
@@ -861,17 +881,57 @@ static void memo_result(struct unwind_memo *m, struct unwind_stack *out)
 static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
 {
 	uint32_t top = p - k;
+	uint64_t h = UNWIND_HASH_SEED, outer_ip = 0, outer_sp = 0, outer_bp = 0;
 
-	memcpy(&m->ip[top], m->new_ip, k * sizeof(m->ip[0]));
-	memcpy(&m->f[top], m->new_f, k * sizeof(m->f[0]));
-	uint64_t h = p < CAP ? m->f[p].hash : UNWIND_HASH_SEED;
-	for (uint32_t q = p; q-- > top;) {
-		h = unwind_hash_step(h, m->ip[q]);
+	if (p < CAP) {
+		h = m->f[p].hash;
+		outer_ip = m->ip[p];
+		outer_sp = m->f[p].sp;
+		outer_bp = m->f[p].bp;
+	}
+	/* outermost new frame first: each needs its outer frame's registers
+	 * for its check, and the hash of the outer frames */
+	for (uint32_t i = k; i-- > 0;) {
+		const struct memo_frame *nf = &m->new_f[i];
+		uint32_t q = top + i;
+		uint64_t ip = m->new_ip[i];
+		struct memo_check *c = &m->chk[q];
+		if (q + 1 < CAP) {
+			c->ra_addr = outer_sp - 8;
+			c->ra_val = outer_ip;
+		} else {
+			c->ra_addr = m->end_addr;
+			c->ra_val = m->end_val;
+		}
+		c->bp_addr = nf->bp_off ? outer_sp + (uint64_t)nf->bp_off : (uint64_t)(uintptr_t)&zero_word;
+		c->bp_val = nf->bp_off ? outer_bp : 0;
+		h = unwind_hash_step(h, ip);
+		m->ip[q] = ip;
+		m->f[q].sp = nf->sp;
+		m->f[q].bp = nf->bp;
 		m->f[q].hash = h;
+		outer_ip = ip;
+		outer_sp = nf->sp;
+		outer_bp = nf->bp;
 	}
 	m->top = top;
 	if (k)
 		m->id = 0;
+}
+
+/* The rule of key, through the thread's cache. */
+HS_INLINE uint64_t rule_cached(struct unwind_memo *m, const struct rule_table *t, uint64_t key, uint64_t *misses)
+{
+	uint32_t i = (uint32_t)(key ^ (key >> 8) ^ (key >> 16)) & (RULE_CACHE - 1);
+
+	if (HS_LIKELY(m->rc[i].key == key))
+		return m->rc[i].rule;
+	uint64_t v = rule_get(t, key, misses);
+	if (rule_kind(v) == RULE_STEP || rule_kind(v) == RULE_LAST) {
+		m->rc[i].key = key;
+		m->rc[i].rule = v;
+	}
+	return v;
 }
 
 int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, struct unwind_stack *out)
@@ -887,7 +947,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	memo_count(m, ST_CAPTURES, 1);
 	/* The shim's frames: the first is the caller's, at its exact pc. */
 	for (unsigned i = 0;; i++) {
-		v = rule_get(tab, key, &misses);
+		v = rule_cached(m, tab, key, &misses);
 		if (rule_kind(v) != RULE_STEP || i == SHIM_FRAMES_MAX)
 			goto fallback;
 		cfa = ((v & RULE_RSP) ? sp : bp) + (uint64_t)rule_off(v);
@@ -919,7 +979,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 		struct memo_frame *nf = &m->new_f[k++];
 		nf->sp = sp;
 		nf->bp = bp;
-		v = rule_get(tab, (ip - 1) | tag, &misses);
+		v = rule_cached(m, tab, (ip - 1) | tag, &misses);
 		if (rule_kind(v) != RULE_STEP) {
 			if (rule_kind(v) != RULE_LAST)
 				goto fallback;
