@@ -1,6 +1,7 @@
 /*
  * intercept.c - process events the trace must follow: exit, _exit/_Exit,
- * the exec family and dlclose.  (dlopen is noticed by the collector, which
+ * the exec family and dlclose; and munmap, mremap, mprotect and madvise,
+ * which may take stack memory away from under the unwinder's memo.  (dlopen is noticed by the collector, which
  * compares dl_iterate_phdr's load counters every cycle: wrapping dlopen
  * would make the shim its caller and change the library search path that
  * glibc derives from the caller's RUNPATH.)  fork is handled with
@@ -12,6 +13,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim/clock.h"
@@ -22,6 +25,7 @@
 #include "shim/modules.h"
 #include "shim/shim.h"
 #include "shim/stack.h"
+#include "shim/unwind.h"
 #include "trace/format.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
@@ -283,4 +287,48 @@ HS_EXPORT int dlclose(void *handle)
 	int rc = next(handle);
 	stack_modules_changed();
 	return rc;
+}
+
+/*
+ * Memory taken away.  The unwinder reads words of a thread's previous stack
+ * again only while no memory can have been unmapped or made unreadable
+ * since it last read them (unwind.c, trace cache): each of these says it
+ * may have been, then does what glibc's wrapper does, the system call.
+ */
+HS_EXPORT HS_HOOKSAFE int munmap(void *addr, size_t len)
+{
+	unwind_maps_changed();
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+HS_EXPORT HS_HOOKSAFE void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	unwind_maps_changed();
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+HS_EXPORT HS_HOOKSAFE int mprotect(void *addr, size_t len, int prot)
+{
+	if (!(prot & PROT_READ))
+		unwind_maps_changed();
+	return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13: pages that fault when read */
+#endif
+
+HS_EXPORT HS_HOOKSAFE int madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_GUARD_INSTALL)
+		unwind_maps_changed();
+	return (int)syscall(SYS_madvise, addr, len, advice);
 }

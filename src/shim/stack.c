@@ -349,9 +349,12 @@ HS_NOINLINE uint32_t stack_capture(void)
 				unwind_memo_set_id(m, 0);
 				return id;
 			}
-			id = s.id ? s.id : intern(s.hash, s.ips, s.n);
-			unwind_memo_set_id(m, id);
-			return id;
+			/* a stack the memo or trace cache knew comes with its id */
+			if (!s.id) {
+				s.id = intern(s.hash, s.ips, s.n);
+				unwind_memo_set_id(m, s.id);
+			}
+			return s.id;
 		}
 	}
 	uint64_t ips[OPT_MAX_FRAMES_LIMIT];
@@ -388,6 +391,8 @@ void stack_verify_report(void)
 	fmt_str(&b, ": ");
 	fmt_u64(&b, u.repeats);
 	fmt_str(&b, " repeated, ");
+	fmt_u64(&b, u.cached);
+	fmt_str(&b, " cached, ");
 	fmt_u64(&b, u.fallbacks);
 	fmt_str(&b, " by libunwind; frames ");
 	fmt_u64(&b, u.stepped);

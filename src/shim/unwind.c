@@ -765,13 +765,29 @@ void unwind_modules_changed(void)
 
 /* ---- memo ------------------------------------------------------------------ */
 
+enum { ST_CAPTURES, ST_FALLBACKS, ST_REPEATS, ST_REUSED, ST_STEPPED, ST_MISSES, ST_CACHED, ST_COUNT };
+
+struct trace_cache;
+
 struct memo_frame {
-	uint64_t sp;	/* rsp in this frame (the CFA of the frame inside it) */
-	uint64_t bp;	/* rbp in this frame */
-	uint64_t hash;	/* unwind_hash of this frame and all outer ones */
-	int64_t bp_off; /* the step out of this frame read rbp at the outer
-			 * frame's sp + bp_off (0: it did not read rbp) */
+	uint64_t sp;	 /* rsp in this frame (the CFA of the frame inside it) */
+	uint64_t bp;	 /* rbp in this frame */
+	uint64_t hash;	 /* unwind_hash of this frame and all outer ones */
+	int32_t bp_off;	 /* the step out of this frame read rbp at the outer
+			  * frame's sp + bp_off (0: it did not read rbp) */
+	uint8_t bp_cfa;	 /* the step out of it computes the CFA from rbp */
+	uint8_t bp_live; /* rbp in this frame matters to the unwind from it */
 };
+
+/*
+ * rbp in -O2 code without frame pointers is just a register that functions
+ * save and restore: its value in a frame changes with the data while the
+ * unwind from that frame does not.  It matters (is live) only if this frame
+ * or an outer one computes its CFA from rbp before a step restores rbp:
+ *   live(q) = bp_cfa(q) || (!restores(q) && live(q + 1)).
+ * Frames are matched, and rbp words checked, only where rbp is live: an
+ * unwind cannot tell the difference elsewhere.
+ */
 
 /* What the step out of a frame read: the return address (or, out of the
  * outermost frame, the word below MIN_IP that ended the stack) and rbp. */
@@ -794,7 +810,13 @@ struct unwind_memo {
 	uint64_t end_addr; /* a complete capture: the word whose value (end_val <
 			    * MIN_IP) ended the stack, or 0 when a rule did */
 	uint64_t end_val;
-	_Atomic uint64_t stat[6]; /* struct unwind_stats, in its order; relaxed */
+	_Atomic uint64_t stat[ST_COUNT]; /* struct unwind_stats, in its order; relaxed */
+	uint32_t maps_gen;  /* maps_gen when its words were last all read */
+	uint32_t layout;    /* its layout in tc (index + 1), 0 = none */
+	uint32_t win_caps;  /* captures in this window (TC_WINDOW) */
+	uint32_t win_steps; /* frames they stepped */
+	bool tc_on;	    /* use tc */
+	struct trace_cache *tc; /* stacks seen, by layout; NULL until needed */
 	struct {
 		uint64_t key, rule;
 	} rc[RULE_CACHE]; /* this thread's recent rules, by key (which holds
@@ -806,8 +828,6 @@ struct unwind_memo {
 				    * the memo, innermost first */
 	struct memo_frame new_f[CAP];
 };
-
-enum { ST_CAPTURES, ST_FALLBACKS, ST_REPEATS, ST_REUSED, ST_STEPPED, ST_MISSES };
 
 HS_INLINE void memo_count(struct unwind_memo *m, unsigned what, uint64_t n)
 {
@@ -833,13 +853,11 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
 	if (HS_UNLIKELY(m->owner != owner)) {
 		m->owner = owner;
 		m->top = CAP;
+		m->layout = 0;
+		m->tc_on = false;
+		m->win_caps = m->win_steps = 0;
 	}
 	return m;
-}
-
-void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
-{
-	m->id = id;
 }
 
 /*
@@ -882,12 +900,14 @@ static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
 {
 	uint32_t top = p - k;
 	uint64_t h = UNWIND_HASH_SEED, outer_ip = 0, outer_sp = 0, outer_bp = 0;
+	uint8_t outer_live = 0;
 
 	if (p < CAP) {
 		h = m->f[p].hash;
 		outer_ip = m->ip[p];
 		outer_sp = m->f[p].sp;
 		outer_bp = m->f[p].bp;
+		outer_live = m->f[p].bp_live;
 	}
 	/* outermost new frame first: each needs its outer frame's registers
 	 * for its check, and the hash of the outer frames */
@@ -903,20 +923,299 @@ static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
 			c->ra_addr = m->end_addr;
 			c->ra_val = m->end_val;
 		}
-		c->bp_addr = nf->bp_off ? outer_sp + (uint64_t)nf->bp_off : (uint64_t)(uintptr_t)&zero_word;
-		c->bp_val = nf->bp_off ? outer_bp : 0;
+		/* the word read for rbp matters if rbp is live outside */
+		int check_bp = nf->bp_off && outer_live;
+		c->bp_addr = check_bp ? outer_sp + (uint64_t)(int64_t)nf->bp_off : (uint64_t)(uintptr_t)&zero_word;
+		c->bp_val = check_bp ? outer_bp : 0;
 		h = unwind_hash_step(h, ip);
+		uint8_t live = nf->bp_cfa || (!nf->bp_off && outer_live);
 		m->ip[q] = ip;
 		m->f[q].sp = nf->sp;
 		m->f[q].bp = nf->bp;
 		m->f[q].hash = h;
+		m->f[q].bp_live = live;
 		outer_ip = ip;
 		outer_sp = nf->sp;
 		outer_bp = nf->bp;
+		outer_live = live;
 	}
 	m->top = top;
 	if (k)
 		m->id = 0;
+}
+
+/* ---- trace cache -------------------------------------------------------------- */
+
+/*
+ * When a thread's consecutive stacks differ far out (a random choice among
+ * many deep call paths, as in churn), the memo saves little: most frames
+ * are stepped.  Such a thread (TC_WINDOW captures stepping TC_STEPS
+ * frames each on average) gets a cache of the stacks it has seen, keyed by
+ * their layout (each frame's rsp and rbp, and where each step read rbp)
+ * and by the words the steps read (return addresses, rbp, the last word).
+ *
+ * A capture whose first frame has the memo's rsp and rbp reads those words
+ * at the memo's addresses (readable: the memo read them all, and no
+ * munmap, mremap or mprotect has happened since; see unwind_maps_changed),
+ * and looks them up among the stacks of the memo's layout.  A stack found
+ * has the same first frame and, step by step, the same words at the same
+ * addresses: its own unwind, which made that layout, is what a full
+ * unwind would do now.  Its stack id is known: no interning either.
+ */
+#define TC_FRAMES 32	/* the deepest stack cached */
+#define TC_LAYOUTS 16	/* layouts a cache holds */
+#define TC_ENTRIES 2048 /* stacks a cache holds */
+#define TC_SLOTS 4096	/* index slots, a power of two */
+#define TC_WINDOW 4096	/* captures between two decisions on the cache */
+#define TC_STEPS 6	/* frames stepped a capture that make a cache worth it */
+
+struct tc_layout {
+	uint64_t hash;		     /* of sp, bp, bp_addr, end_addr */
+	uint32_t n;		     /* frames */
+	uint32_t nbp;		     /* live rbp words: bpw_addr, bpw_val */
+	uint64_t end_addr;	     /* where the last word was read, 0: a rule ended */
+	uint64_t sp[TC_FRAMES];	     /* rsp of each frame, innermost first */
+	uint64_t bp[TC_FRAMES];	     /* rbp of each frame where live, else 0 */
+	uint64_t bp_addr[TC_FRAMES]; /* where the step out of it read a live rbp */
+	/* what a lookup reads: the return address of each frame but the first
+	 * (then end_addr), and the live rbp words with their values */
+	uint64_t ra_addr[TC_FRAMES];
+	uint64_t bpw_addr[TC_FRAMES], bpw_val[TC_FRAMES];
+};
+
+struct tc_entry {
+	uint64_t hash;		/* of layout, ips and end_val */
+	uint32_t layout;	/* index in layouts + 1 */
+	uint32_t id;		/* its stack id, 0 until stack.c interned it */
+	uint32_t n;		/* frames */
+	uint64_t end_val;	/* the last word read (below MIN_IP), or 0 */
+	uint64_t ips[TC_FRAMES]; /* innermost first */
+};
+
+struct trace_cache {
+	uint32_t gen;		    /* rules_gen of what it holds */
+	uint32_t nlayouts, nentries; /* used */
+	uint32_t pending;	    /* entry (index + 1) waiting for its id */
+	uint64_t attempts, hits;    /* lookups in this window, and found */
+	uint64_t vals[TC_FRAMES];   /* the words a lookup read */
+	struct tc_layout layouts[TC_LAYOUTS];
+	uint32_t index[TC_SLOTS];   /* entry index + 1 by hash, 0 = free */
+	struct tc_entry entries[TC_ENTRIES];
+};
+
+static _Atomic uint32_t maps_gen = 1;
+
+void unwind_maps_changed(void)
+{
+	/* relaxed: a thread that reads an old value is one that runs while
+	 * another unmaps stack memory it uses, which no tracer can follow */
+	atomic_fetch_add_rlx(&maps_gen, 1);
+}
+
+static void tc_flush(struct trace_cache *tc, uint32_t gen)
+{
+	tc->gen = gen;
+	tc->nlayouts = tc->nentries = tc->pending = 0;
+	memset(tc->index, 0, sizeof(tc->index));
+}
+
+/* rbp of memo frame q as part of a layout: where it is not live, any. */
+static uint64_t tc_bp(const struct unwind_memo *m, uint32_t q)
+{
+	return m->f[q].bp_live ? m->f[q].bp : 0;
+}
+
+/* Intern the memo's layout; return its index + 1 (0: not cacheable). */
+static uint32_t tc_layout_of(struct unwind_memo *m)
+{
+	struct trace_cache *tc = m->tc;
+	uint32_t top = m->top, n = CAP - top;
+	uint64_t h = UNWIND_HASH_SEED ^ n, end_addr = m->chk[CAP - 1].ra_addr;
+
+	if (n > TC_FRAMES || n > frames_max)
+		return 0;
+	for (uint32_t q = top; q < CAP; q++)
+		h = unwind_hash_step(unwind_hash_step(unwind_hash_step(h, m->f[q].sp), tc_bp(m, q)), m->chk[q].bp_addr);
+	h = unwind_hash_step(h, end_addr);
+	for (uint32_t i = 0; i < tc->nlayouts; i++) {
+		const struct tc_layout *l = &tc->layouts[i];
+		if (l->hash != h || l->n != n || l->end_addr != end_addr)
+			continue;
+		uint32_t j = 0;
+		while (j < n && l->sp[j] == m->f[top + j].sp && l->bp[j] == tc_bp(m, top + j) &&
+		       l->bp_addr[j] == m->chk[top + j].bp_addr)
+			j++;
+		if (j == n)
+			return i + 1;
+	}
+	if (tc->nlayouts == TC_LAYOUTS)
+		tc_flush(tc, tc->gen); /* start over: the old stacks name old layouts */
+	struct tc_layout *l = &tc->layouts[tc->nlayouts++];
+	l->hash = h;
+	l->n = n;
+	l->end_addr = end_addr;
+	l->nbp = 0;
+	for (uint32_t j = 0; j < n; j++) {
+		const struct memo_check *c = &m->chk[top + j];
+		l->sp[j] = m->f[top + j].sp;
+		l->bp[j] = tc_bp(m, top + j);
+		l->bp_addr[j] = c->bp_addr;
+		if (j + 1 < n)
+			l->ra_addr[j] = c->ra_addr;
+		if (c->bp_addr != (uint64_t)(uintptr_t)&zero_word) {
+			l->bpw_addr[l->nbp] = c->bp_addr;
+			l->bpw_val[l->nbp++] = c->bp_val;
+		}
+	}
+	return tc->nlayouts;
+}
+
+/* One word of a stack's key, at position i: terms are summed, so that a
+ * lookup computes them all in parallel. */
+HS_INLINE uint64_t tc_term(uint64_t v, uint32_t i)
+{
+	return (v ^ (i * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+}
+
+HS_INLINE uint64_t tc_final(uint64_t sum, uint32_t layout, uint64_t end_val)
+{
+	return unwind_hash_step(unwind_hash_step(sum, layout), end_val);
+}
+
+static uint64_t tc_hash(uint32_t layout, const uint64_t *ips, uint32_t n, uint64_t end_val)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		sum += tc_term(ips[i], i);
+	return tc_final(sum, layout, end_val);
+}
+
+/* The entry for (layout, ips, end_val) with hash h, or NULL. */
+static struct tc_entry *tc_find(struct trace_cache *tc, uint64_t h, uint32_t layout, const uint64_t *ips,
+				uint32_t n, uint64_t end_val)
+{
+	for (uint32_t i = (uint32_t)h & (TC_SLOTS - 1), probes = 0; probes < 8; i = (i + 1) & (TC_SLOTS - 1), probes++) {
+		uint32_t e = tc->index[i];
+		if (!e)
+			return NULL;
+		struct tc_entry *en = &tc->entries[e - 1];
+		if (en->hash == h && en->layout == layout && en->n == n && en->end_val == end_val &&
+		    !memcmp(en->ips, ips, n * sizeof(uint64_t)))
+			return en;
+	}
+	return NULL;
+}
+
+/* Add the memo's stack (interned as id later: unwind_memo_set_id). */
+static void tc_add(struct unwind_memo *m)
+{
+	struct trace_cache *tc = m->tc;
+	uint32_t top = m->top, n = CAP - top;
+	uint64_t end_val = m->chk[CAP - 1].ra_addr ? m->chk[CAP - 1].ra_val : 0;
+
+	tc->pending = 0;
+	m->layout = tc_layout_of(m);
+	if (!m->layout)
+		return;
+	uint64_t h = tc_hash(m->layout, &m->ip[top], n, end_val);
+	if (tc_find(tc, h, m->layout, &m->ip[top], n, end_val))
+		return;
+	if (tc->nentries == TC_ENTRIES) {
+		uint32_t layout = m->layout;
+		struct tc_layout keep = tc->layouts[layout - 1];
+		tc_flush(tc, tc->gen); /* full: start over, keeping this layout */
+		tc->layouts[0] = keep;
+		tc->nlayouts = 1;
+		m->layout = 1;
+		h = tc_hash(1, &m->ip[top], n, end_val);
+		(void)layout;
+	}
+	uint32_t i = (uint32_t)h & (TC_SLOTS - 1), probes = 0;
+	while (tc->index[i] && probes++ < 8)
+		i = (i + 1) & (TC_SLOTS - 1);
+	if (tc->index[i])
+		return; /* a crowded spot: not cached */
+	struct tc_entry *en = &tc->entries[tc->nentries++];
+	en->hash = h;
+	en->layout = m->layout;
+	en->id = 0;
+	en->n = n;
+	en->end_val = end_val;
+	memcpy(en->ips, &m->ip[top], n * sizeof(uint64_t));
+	tc->index[i] = tc->nentries;
+	tc->pending = tc->nentries;
+}
+
+/*
+ * Look the stack whose first frame is (ip0, the memo's first rsp and rbp)
+ * up: true with out set, or false.  The memo's words are readable (maps_gen
+ * checked by the caller).
+ */
+static bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t gen, struct unwind_stack *out)
+{
+	struct trace_cache *tc = m->tc;
+	uint32_t top = m->top, n = CAP - top;
+	uint64_t *v = tc->vals;
+
+	if (tc->gen != gen) {
+		tc_flush(tc, gen);
+		m->layout = 0;
+		return false;
+	}
+	const struct tc_layout *l = &tc->layouts[m->layout - 1];
+	tc->attempts++;
+	(void)top;
+	for (uint32_t i = 0; i < l->nbp; i++)
+		if (*(const uint64_t *)l->bpw_addr[i] != l->bpw_val[i])
+			return false; /* a live rbp differs: another layout */
+	v[0] = ip0;
+	uint64_t sum = tc_term(ip0, 0);
+	for (uint32_t i = 1; i < n; i++) {
+		v[i] = *(const uint64_t *)l->ra_addr[i - 1];
+		sum += tc_term(v[i], i);
+	}
+	uint64_t end_val = l->end_addr ? *(const uint64_t *)l->end_addr : 0;
+	struct tc_entry *en = tc_find(tc, tc_final(sum, m->layout, end_val), m->layout, v, n, end_val);
+	if (!en || !en->id)
+		return false;
+	tc->hits++;
+	out->ips = en->ips;
+	out->n = n;
+	out->id = en->id;
+	out->hash = 0;
+	return true;
+}
+
+/* Every TC_WINDOW captures: give the thread a cache if its captures step
+ * many frames, stop using it if it finds little. */
+static void tc_decide(struct unwind_memo *m)
+{
+	struct trace_cache *tc = m->tc;
+
+	if (!m->tc_on && m->win_steps >= TC_STEPS * m->win_caps) {
+		if (!tc) {
+			tc = m->tc = arena_map_mmap(sizeof(*tc));
+			if (tc)
+				tc_flush(tc, 0);
+		}
+		m->tc_on = tc != NULL;
+		m->layout = 0;
+	} else if (m->tc_on && tc->attempts > TC_WINDOW / 4 && tc->hits * 4 < tc->attempts) {
+		m->tc_on = false; /* the stacks are not among those seen */
+	}
+	if (tc)
+		tc->attempts = tc->hits = 0;
+	m->win_caps = m->win_steps = 0;
+}
+
+void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
+{
+	m->id = id;
+	if (m->tc && m->tc->pending) {
+		m->tc->entries[m->tc->pending - 1].id = id;
+		m->tc->pending = 0;
+	}
 }
 
 /* The rule of key, through the thread's cache. */
@@ -938,13 +1237,15 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 {
 	/* acquire: pairs with the release that published the table */
 	const struct rule_table *tab = atomic_load_acq(&rules_now);
-	/* relaxed: see unwind_modules_changed */
-	uint32_t gen = atomic_load_rlx(&rules_gen);
+	/* relaxed: see unwind_modules_changed and unwind_maps_changed */
+	uint32_t gen = atomic_load_rlx(&rules_gen), mgen = atomic_load_rlx(&maps_gen);
 	uint64_t tag = (uint64_t)(gen & 0xffff) << TAG_SHIFT, misses = 0, key = ip | tag, v, cfa;
 	uint32_t k = 0, p = m->gen == gen ? m->top : CAP;
 	uint64_t next_sp = p < CAP ? m->f[p].sp : UINT64_MAX; /* the memo's frame p */
 
 	memo_count(m, ST_CAPTURES, 1);
+	if (HS_UNLIKELY(++m->win_caps == TC_WINDOW))
+		tc_decide(m);
 	/* The shim's frames: the first is the caller's, at its exact pc. */
 	for (unsigned i = 0;; i++) {
 		v = rule_cached(m, tab, key, &misses);
@@ -961,12 +1262,19 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 			break;
 		key = (ip - 1) | tag;
 	}
+	/* A stack seen before, with the memo's layout? */
+	if (m->tc_on && m->layout && p < CAP && sp == next_sp && (bp == m->f[p].bp || !m->f[p].bp_live) &&
+	    m->maps_gen == mgen && (m->ip[p] != ip || !memo_holds_from(m, p)) && tc_lookup(m, ip, gen, out)) {
+		memo_count(m, ST_CACHED, 1);
+		goto counted;
+	}
 	/* The program's frames, until one is the memo's or the stack ends. */
 	for (;;) {
 		if (sp >= next_sp) {
 			while (next_sp < sp)
 				next_sp = ++p < CAP ? m->f[p].sp : UINT64_MAX;
-			if (sp == next_sp && m->ip[p] == ip && m->f[p].bp == bp && p >= k && memo_holds_from(m, p)) {
+			if (sp == next_sp && m->ip[p] == ip && (m->f[p].bp == bp || !m->f[p].bp_live) && p >= k &&
+			    memo_holds_from(m, p)) {
 				memo_splice(m, p, k);
 				memo_count(m, k ? ST_STEPPED : ST_REPEATS, k ? k : 1);
 				memo_count(m, ST_REUSED, CAP - p);
@@ -984,12 +1292,14 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 			if (rule_kind(v) != RULE_LAST)
 				goto fallback;
 			nf->bp_off = 0;
+			nf->bp_cfa = 0;
 			m->end_addr = 0;
 			goto complete;
 		}
 		cfa = ((v & RULE_RSP) ? sp : bp) + (uint64_t)rule_off(v);
 		ip = *(const uint64_t *)(cfa - 8);
-		nf->bp_off = rule_bp(v);
+		nf->bp_cfa = !(v & RULE_RSP);
+		nf->bp_off = (int32_t)rule_bp(v);
 		if (nf->bp_off)
 			bp = *(const uint64_t *)(cfa + (uint64_t)nf->bp_off);
 		sp = cfa;
@@ -1007,15 +1317,22 @@ complete:
 	m->gen = gen;
 	memo_count(m, ST_STEPPED, k);
 done:
+	/* every word of the memo was read by this capture */
+	m->maps_gen = mgen;
+	m->win_steps += k;
+	if (m->tc_on && k)
+		tc_add(m);
+	memo_result(m, out);
+counted:
 	if (misses)
 		memo_count(m, ST_MISSES, misses);
-	memo_result(m, out);
 	return UNWIND_OK;
 fallback:
 	if (misses)
 		memo_count(m, ST_MISSES, misses);
 	memo_count(m, ST_FALLBACKS, 1);
 	m->top = CAP;
+	m->layout = 0;
 	return UNWIND_FALLBACK;
 }
 
@@ -1037,12 +1354,12 @@ int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
 
 void unwind_stats_get(struct unwind_stats *s)
 {
-	uint64_t sum[6] = {0};
+	uint64_t sum[ST_COUNT] = {0};
 
 	for (uint32_t i = 0; i < RINGS_MAX; i++) {
 		/* acquire: pairs with the release in unwind_memo_get */
 		const struct unwind_memo *m = atomic_load_acq(&memos[i]);
-		for (unsigned j = 0; m && j < 6; j++)
+		for (unsigned j = 0; m && j < ST_COUNT; j++)
 			sum[j] += atomic_load_rlx(&m->stat[j]); /* relaxed: counts */
 	}
 	s->captures = sum[ST_CAPTURES];
@@ -1051,4 +1368,5 @@ void unwind_stats_get(struct unwind_stats *s)
 	s->reused = sum[ST_REUSED];
 	s->stepped = sum[ST_STEPPED];
 	s->rule_misses = sum[ST_MISSES];
+	s->cached = sum[ST_CACHED];
 }

@@ -61,6 +61,11 @@ void unwind_memo_set_id(struct unwind_memo *m, uint32_t id);
  * Call before and after the unload. */
 void unwind_modules_changed(void);
 
+/* Memory may have been unmapped or made unreadable (munmap, mremap,
+ * mprotect): stack words remembered are not read again before an unwind
+ * reads them. */
+void unwind_maps_changed(void);
+
 /* What the capture paths did, for stack_verify's report (relaxed counts). */
 struct unwind_stats {
 	uint64_t captures;  /* unwind_capture calls */
@@ -69,6 +74,7 @@ struct unwind_stats {
 	uint64_t reused;    /* frames taken from the memo, validated */
 	uint64_t stepped;   /* frames of the program stepped by rule */
 	uint64_t rule_misses; /* rules computed from .eh_frame */
+	uint64_t cached;    /* stacks found in a thread's trace cache */
 };
 void unwind_stats_get(struct unwind_stats *s);
 
