@@ -77,9 +77,12 @@ $(B)/obj/src/analyze/report_assets.o: src/analyze/report_assets.S $(REPORT_ASSET
 # they neither clash with our hooks nor load libstdc++ (whose start-up
 # allocates) into every traced C program.
 JEMALLOC_PIC ?= $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch)/libjemalloc_pic.a /usr/lib/libjemalloc_pic.a))
-$(B)/obj/shim/jemalloc_hs.a: $(JEMALLOC_PIC) src/shim/jemalloc.syms
+# Its constructor (malloc_init, in .init_array) goes too: jemalloc starts
+# lazily on the shim's first call, after the shim has configured it, and
+# not at all in a process where the shim steps aside for want of memory.
+$(B)/obj/shim/jemalloc_hs.a: $(JEMALLOC_PIC) src/shim/jemalloc.syms Makefile
 	@mkdir -p $(dir $@)
-	objcopy --redefine-syms=src/shim/jemalloc.syms $(JEMALLOC_PIC) $@
+	objcopy --redefine-syms=src/shim/jemalloc.syms --remove-section=.init_array $(JEMALLOC_PIC) $@
 
 $(SHIM): $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a src/shim/libheapsnap.map
 	@mkdir -p $(dir $@)

@@ -321,6 +321,9 @@ struct hs_info {
 	uint64_t file_bytes;		 /* size of the trace file */
 	int scans;			 /* pointer scans; the fields below are of the last */
 	int scan_reason;		 /* 0 at exit, 1 heapsnap_leak_check() */
+	int scan_complete;		 /* its SCAN_END was read (0: the process died
+					  * during it; edges are those found so far,
+					  * bytes and ns 0) */
 	uint64_t scan_blocks, scan_edges, scan_bytes, scan_ns;
 	uint64_t scan_stopped, scan_missed; /* threads */
 	uint64_t raw_events, raw_stacks, raw_allocinfo, raw_other; /* record bytes before compression */
@@ -371,6 +374,8 @@ struct hs_trace {
 	int end_reason;		/* of the last END: hs_end_name */
 	int64_t end_status;	/* the status it gave (END), 0 if none */
 	uint64_t dropped;	/* events the shim lost (END) */
+	uint64_t lost;		/* events not written: the trace had stopped, a
+				 * full disk (END; the truncation says why) */
 	struct hs_snapshot *snapshots; /* every snapshot, in order */
 	size_t nsnapshots;
 	unsigned have;		/* the HS_WANT_* flags computed */

@@ -34,9 +34,13 @@ START_TEST(test_exact_bytes)
 	expect_bytes(b, encode_thread(b, 1, 300, 5), thread, sizeof(thread));
 
 	/* END: time 0, reason _exit, status -2 (zigzag 3), 127 events, 128
-	 * dropped (0x80 0x01) */
-	static const uint8_t end[] = {HST_REC_END, 0x86, 0x80, 0x80, 0x00, 0x00, 0x01, 0x03, 0x7f, 0x80, 0x01};
-	expect_bytes(b, encode_end(b, 0, HST_END__EXIT, -2, 127, 128), end, sizeof(end));
+	 * dropped (0x80 0x01), 5 lost */
+	static const uint8_t end[] = {HST_REC_END, 0x87, 0x80, 0x80, 0x00, 0x00, 0x01, 0x03, 0x7f, 0x80, 0x01, 0x05};
+	expect_bytes(b, encode_end_lost(b, 0, HST_END__EXIT, -2, 127, 128, 5), end, sizeof(end));
+
+	/* STOPPED: time 300 (0xac 0x02), ENOSPC (28) */
+	static const uint8_t stopped[] = {HST_REC_STOPPED, 0x83, 0x80, 0x80, 0x00, 0xac, 0x02, 28};
+	expect_bytes(b, encode_stopped(b, 300, 28), stopped, sizeof(stopped));
 
 	/* STACK 2, depth 4, ref 1 sharing 2: two own frames, 0x1000 (0x80
 	 * 0x20) then -0x10 (zigzag 0x1f) */
@@ -127,7 +131,8 @@ START_TEST(test_bounds)
 		check_record(buf, encode_allocinfo(buf, a32 | 1, b, b32), ENCODE_ALLOCINFO_MAX, HST_REC_ALLOCINFO);
 		check_record(buf, encode_snapshot(buf, a, b32, (int)(c % 4), str, n), encode_snapshot_max(n),
 			     HST_REC_SNAPSHOT);
-		check_record(buf, encode_end(buf, a, (int)(c % 3), (int64_t)b, a, c), ENCODE_END_MAX, HST_REC_END);
+		check_record(buf, encode_end_lost(buf, a, (int)(c % 3), (int64_t)b, a, c, b), ENCODE_END_MAX, HST_REC_END);
+		check_record(buf, encode_stopped(buf, a, (int)(b32 & 0x7fffffff)), ENCODE_STOPPED_MAX, HST_REC_STOPPED);
 		check_record(buf, encode_rss(buf, a, b), ENCODE_RSS_MAX, HST_REC_RSS);
 		check_record(buf, encode_scan(buf, a, (int)(c % 2), b, a32, b32), ENCODE_SCAN_MAX, HST_REC_SCAN);
 		check_record(buf, encode_scan_end(buf, a, b, c), ENCODE_SCAN_END_MAX, HST_REC_SCAN_END);

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_suites.h"
+#include "heapsnap-analyze.h"
 #include "tracebuild.h"
 #include "util/crc32c.h"
 #include "util/varint.h"
@@ -988,6 +990,177 @@ START_TEST(test_writer_create_symlink)
 }
 END_TEST
 
+/* A name that is a device or a directory is refused, not worked around
+ * by writing NAME.<pid> beside it (in /dev, in /). */
+START_TEST(test_writer_create_refuses_devices_and_dirs)
+{
+	struct trace_writer w;
+	char out[PATH_MAX];
+	struct stat st;
+
+	writer_init(&w, 0, malloc, realloc, free);
+	ck_assert_int_eq(writer_create(&w, "/dev/null", "p", 4242, 1, 1, 0, 0, out, sizeof(out)), -EEXIST);
+	ck_assert_int_eq(stat("/dev/null.4242", &st), -1);
+	ck_assert_int_eq(writer_create(&w, tmpdir, "p", 4242, 1, 1, 0, 0, out, sizeof(out)), -EISDIR);
+	snprintf(out, sizeof(out), "%s.4242", tmpdir);
+	ck_assert_int_eq(stat(out, &st), -1);
+	ck_assert_int_eq(mkfifo(tpath("fifo.hst"), 0600), 0);
+	ck_assert_int_eq(writer_create(&w, tpath("fifo.hst"), "p", 4242, 1, 1, 0, 0, out, sizeof(out)), -EEXIST);
+	ck_assert_int_eq(stat(tpath("fifo.hst.4242"), &st), -1);
+}
+END_TEST
+
+/* A file at NAME.rings that heapsnap did not make is left alone: the
+ * trace takes the next name, whose ring file name is free. */
+START_TEST(test_writer_create_foreign_rings)
+{
+	struct trace_writer w;
+	char out[PATH_MAX], buf[8];
+	struct stat st;
+
+	write_file("r.hst.rings", "mine", 4);
+	writer_init(&w, 0, malloc, realloc, free);
+	ck_assert_int_eq(writer_create(&w, tpath("r.hst"), "p", 31, 1, 1, 0, 0, out, sizeof(out)), 0);
+	writer_close(&w);
+	ck_assert_str_eq(out, tpath("r.hst.31"));
+	ck_assert_int_eq(stat(tpath("r.hst"), &st), -1);
+	int fd = open(tpath("r.hst.rings"), O_RDONLY);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 4);
+	close(fd);
+	ck_assert_mem_eq(buf, "mine", 4);
+}
+END_TEST
+
+/* Chunks of about 20 kB of records the reader skips (an unknown tag). */
+static void filler_chunk(struct trace_writer *w)
+{
+	struct raw r;
+	char junk[4000];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7919 % 251);
+	for (int k = 0; k < 5; k++) {
+		raw_begin(&r, w, 200);
+		raw_bytes(&r, junk, sizeof(junk));
+		raw_end(&r);
+	}
+}
+
+/*
+ * The file cannot grow (here the file size limit, ulimit -f, which would
+ * kill the writer with SIGXFSZ if it wrote past it; a full disk takes the
+ * same path): the writer stops before the limit, the file holds whole
+ * chunks and a STOPPED record, later chunks are dropped, and the END that
+ * writer_last lets through says how many events were lost.  The reader
+ * reads it all without error and calls it truncated, saying why.
+ */
+START_TEST(test_writer_stops_at_file_size_limit)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct rlimit lim = {200000, 200000};
+	struct stat st;
+	int rc = 0, chunks = 0;
+
+	tw_open(&t, 0, "fsize.hst", NONCE);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rec_process(&t.w, "");
+	while (chunks < 100 && !(rc = writer_flush(&t.w))) {
+		filler_chunk(&t.w);
+		chunks++;
+	}
+	ck_assert_int_eq(rc, -EFBIG);
+	ck_assert_int_eq(writer_stopped(&t.w), -EFBIG);
+	ck_assert_int_gt(chunks, 3);
+	uint64_t size = t.w.file_bytes;
+	ck_assert_uint_le(size + WRITER_RESERVE, lim.rlim_cur);
+	/* later chunks are dropped */
+	filler_chunk(&t.w);
+	ck_assert_int_eq(writer_flush(&t.w), -EFBIG);
+	ck_assert_uint_eq(t.w.file_bytes, size);
+	/* the last one goes into the reserve */
+	writer_last(&t.w);
+	rec_thread(&t.w, 1, 77, 5000000100ull);
+	uint8_t *p = room(&t.w, ENCODE_END_MAX);
+	put(&t.w, p, encode_end_lost(p, 6000000000ull, HST_END_EXIT, 0, 0, 0, 7), ENCODE_END_MAX);
+	ck_assert_int_eq(writer_flush(&t.w), 0);
+	tw_close(&t);
+	ck_assert_int_eq(stat(t.path, &st), 0);
+	ck_assert_uint_le((uint64_t)st.st_size, lim.rlim_cur);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	next_type(r, &it, ITEM_PROCESS);
+	next_type(r, &it, ITEM_THREAD);
+	next_type(r, &it, ITEM_END);
+	ck_assert_uint_eq(it.end.lost, 7);
+	expect_eof(r);
+	ck_assert_int_eq(reader_truncated(r), 1);
+	ck_assert_msg(strstr(reader_truncation(r), "file size limit") && strstr(reader_truncation(r), "7 later events"),
+		      "truncation: %s", reader_truncation(r));
+	ck_assert_str_eq(d.msg, "");
+	reader_close(r);
+}
+END_TEST
+
+/* A trace whose writer stopped but which has no END (the process was
+ * killed later) says both. */
+START_TEST(test_stopped_without_end)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+
+	tw_open(&t, 0, "stopped.hst", NONCE);
+	rec_process(&t.w, "");
+	uint8_t *p = room(&t.w, ENCODE_STOPPED_MAX);
+	put(&t.w, p, encode_stopped(p, 5000000000ull + 1500000000ull, ENOSPC), ENCODE_STOPPED_MAX);
+	tw_flush(&t);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	next_type(r, &it, ITEM_PROCESS);
+	expect_eof(r);
+	ck_assert_int_eq(reader_truncated(r), 1);
+	ck_assert_msg(strstr(reader_truncation(r), "1.500 s") && strstr(reader_truncation(r), "ENOSPC"),
+		      "truncation: %s", reader_truncation(r));
+	reader_close(r);
+}
+END_TEST
+
+/* A process killed during its exit scan: info says the scan is
+ * incomplete, with no duration (not the scan's start time as one). */
+START_TEST(test_info_incomplete_scan)
+{
+	struct tw t;
+	struct hs_diag d = {""};
+	struct hs_want want = {.flags = HS_WANT_INFO};
+
+	tw_open(&t, 0, "scan.hst", NONCE);
+	rec_process(&t.w, "");
+	uint8_t *p = room(&t.w, ENCODE_SCAN_MAX);
+	put(&t.w, p, encode_scan(p, 5000000000ull + 2903833000000ull, HST_SCAN_EXIT, 2, 1, 0), ENCODE_SCAN_MAX);
+	tw_flush(&t);
+	tw_close(&t);
+	struct hs_session *s = hs_session_new(NULL);
+	ck_assert_ptr_nonnull(s);
+	struct hs_trace *tr = hs_trace_read(s, t.path, &want, &d);
+	ck_assert_msg(tr != NULL, "%s", d.msg);
+	ck_assert_int_eq(tr->info.scans, 1);
+	ck_assert_int_eq(tr->info.scan_complete, 0);
+	ck_assert_uint_eq(tr->info.scan_ns, 0);
+	ck_assert_uint_eq(tr->info.scan_blocks, 2);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	ck_assert_int_eq(hs_render_info(out, HS_FMT_TEXT, (struct hs_trace *const *)&tr, 1), 0);
+	fclose(out);
+	ck_assert_msg(strstr(text, "INCOMPLETE") && !strstr(text, "2908.833"), "%s", text);
+	free(text);
+	hs_trace_free(tr);
+	hs_session_free(s);
+}
+END_TEST
+
 Suite *reader_suite(void)
 {
 	Suite *s = suite_create("reader");
@@ -1035,6 +1208,11 @@ Suite *reader_suite(void)
 	tcase_add_test(tw, test_writer_create_name_and_header);
 	tcase_add_test(tw, test_writer_create_taken);
 	tcase_add_test(tw, test_writer_create_symlink);
+	tcase_add_test(tw, test_writer_create_refuses_devices_and_dirs);
+	tcase_add_test(tw, test_writer_create_foreign_rings);
+	tcase_add_test(tw, test_writer_stops_at_file_size_limit);
+	tcase_add_test(tw, test_stopped_without_end);
+	tcase_add_test(tw, test_info_incomplete_scan);
 	suite_add_tcase(s, tw);
 	return s;
 }

@@ -705,6 +705,9 @@ START_TEST(test_recover_bad_capacity)
 		ck_assert_uint_eq(reader_recovered(r), 2);
 		reader_close(r);
 		unlink(t.path);
+		/* the ring file too: the writer gives a name whose ring file
+		 * name is taken to no new trace */
+		unlink(tpath("killed.hst.rings"));
 	}
 }
 END_TEST

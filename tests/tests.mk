@@ -128,6 +128,15 @@ $(ATTACH_TB)/%: tests/attach/%.c
 .PHONY: attach-progs
 attach-progs: all $(ATTACH_TEST_BIN)
 
+# Programs of the fault suite (tests/faults.sh): tests/faults/NAME.c is
+# build/tests/faults/NAME.
+FAULT_C := $(wildcard tests/faults/*.c)
+FAULT_BIN := $(FAULT_C:tests/faults/%.c=$(TEST_B)/faults/%)
+
+$(TEST_B)/faults/%: tests/faults/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -Wall -o $@ $< -pthread
+
 # The second pass, built in a directory of its own: the analyzer (command
 # and unit runner) under AddressSanitizer and UndefinedBehaviorSanitizer,
 # and everything, the shim too, as `make HS_DEBUG=1` builds it, with every
@@ -137,7 +146,7 @@ SAN_B := $(B)/san
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g"
 
-check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges
+check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges $(FAULT_BIN)
 	@echo "== hook safety"
 	@$(MAKE) -s check-hooksafe
 	@echo "== unit tests"
@@ -152,6 +161,8 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B
 	@bash tests/attach.sh
 	@echo "== Python programs"
 	@bash tests/python.sh
+	@echo "== fault tests"
+	@bash tests/faults.sh
 	@echo "== sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)"
 	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
 		$(SAN_B)/tests/check_all

@@ -44,7 +44,8 @@ int run_option(int argc, char **argv, int *i, struct run_opts *o);
 int run_validate(const struct run_opts *o, const char *cmd);
 /* Run prog under the shim, forwarding signals; *status as from waitpid.
  * Return 0; EXIT_INPUT, before it starts, when the trace cannot be
- * written where the options say; EXIT_USAGE when it could not be started
+ * written where the options say or -o names something that is not
+ * heapsnap's to replace; EXIT_USAGE when it could not be started
  * (printed). */
 int run_spawn(const struct run_opts *o, char **prog, int *status);
 /* Why a file cannot be written at path: an errno value, or 0.  replace:

@@ -200,8 +200,8 @@ static void report_traces(const struct run_opts *o, const char *output, time_t s
 			continue;
 		if (output && n > base && (f[base] != '.' || f[base + 1] < '0' || f[base + 1] > '9'))
 			continue; /* FILE.<pid> only, not FILEfoo */
-		if (stat(f, &st) || st.st_mtime < started)
-			continue;
+		if (lstat(f, &st) || !S_ISREG(st.st_mode) || st.st_mtime < started)
+			continue; /* a FIFO or device of that name is no trace */
 		fprintf(stderr, "heapsnap: trace written to %s\n", f);
 	}
 	globfree(&g);
@@ -336,6 +336,63 @@ static int env_sets_output(void)
 	return 0;
 }
 
+/* Is path a regular file that is empty or begins with magic (heapsnap's
+ * own: a trace, a ring file)?  1 yes, 0 no (*what says what it is), -1
+ * there is nothing at path. */
+static int ours(const char *path, const char *magic, const char **what)
+{
+	struct stat st;
+	char head[8];
+
+	if (lstat(path, &st))
+		return -1;
+	*what = S_ISDIR(st.st_mode) ? "is a directory"
+		: S_ISLNK(st.st_mode) ? "is a symbolic link"
+		: !S_ISREG(st.st_mode) ? "is not a regular file (a device, FIFO or socket)"
+				       : "exists and is not heapsnap's";
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (st.st_size == 0)
+		return 1;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int yes = fd >= 0 && read(fd, head, 8) == 8 && !memcmp(head, magic, 8);
+	if (fd >= 0)
+		close(fd);
+	return yes;
+}
+
+/*
+ * The user named the trace (-o FILE): a stale trace there, and its ring
+ * file, would push the new trace to FILE.<pid>, so they go.  But only
+ * what heapsnap made: anything else at either name (another file, a
+ * symbolic link, /dev/null, a directory, a FIFO) is refused, with one
+ * line, before the program runs.  Return 0 or EXIT_INPUT.
+ */
+static int clear_output(const char *output)
+{
+	char rings[PATH_MAX + 8];
+	const char *what;
+
+	snprintf(rings, sizeof(rings), "%s.rings", output);
+	int trace = ours(output, "HEAPSNAP", &what);
+	if (trace == 0) {
+		fprintf(stderr, "heapsnap: -o %s: %s; give the name of a new file or of an old trace\n", output,
+			what);
+		return EXIT_INPUT;
+	}
+	int ring = ours(rings, "HSRINGS1", &what);
+	if (ring == 0) {
+		fprintf(stderr, "heapsnap: %s: %s (the trace's ring file goes there); choose another -o\n", rings,
+			what);
+		return EXIT_INPUT;
+	}
+	if (trace == 1)
+		unlink(output);
+	if (ring == 1)
+		unlink(rings);
+	return 0;
+}
+
 int run_spawn(const struct run_opts *o, char **prog, int *status)
 {
 	char shim[PATH_MAX];
@@ -348,19 +405,9 @@ int run_spawn(const struct run_opts *o, char **prog, int *status)
 	char *where = output ? NULL : env_sets_output() ? NULL : absolute("heapsnap.%e.%p.hst");
 	int bad = (output || where) && check_trace_location(output ? output : where);
 	free(where);
-	if (bad) {
+	if (bad || (output && !o->output_is_pattern && clear_output(output))) {
 		free(output);
 		return EXIT_INPUT;
-	}
-	if (output && !o->output_is_pattern) {
-		/* The user named this file: a stale one must not push the new
-		 * trace to FILE.<pid>. */
-		char rings[PATH_MAX + 8];
-		struct stat st;
-		if (!lstat(output, &st) && S_ISREG(st.st_mode))
-			unlink(output);
-		snprintf(rings, sizeof(rings), "%s.rings", output);
-		unlink(rings);
 	}
 	if (set_env(o, shim, output)) {
 		free(output);

@@ -123,12 +123,18 @@ void info_item(struct info_state *st, struct hs_info *in, const struct trace_ite
 		in->scan_blocks = it->scan.blocks;
 		in->scan_stopped = it->scan.threads_stopped;
 		in->scan_missed = it->scan.threads_missed;
-		in->scan_ns = it->scan.ts; /* until SCAN_END */
+		in->scan_complete = 0;
+		in->scan_edges = in->scan_bytes = in->scan_ns = 0;
+		st->scan_start = it->scan.ts;
+		break;
+	case ITEM_SCAN_EDGE:
+		in->scan_edges++; /* so far: SCAN_END has the total */
 		break;
 	case ITEM_SCAN_END:
+		in->scan_complete = 1;
 		in->scan_edges = it->scan_end.edges;
 		in->scan_bytes = it->scan_end.bytes;
-		in->scan_ns = it->scan_end.ts > in->scan_ns ? it->scan_end.ts - in->scan_ns : 0;
+		in->scan_ns = it->scan_end.ts > st->scan_start ? it->scan_end.ts - st->scan_start : 0;
 		break;
 	case ITEM_END:
 		if (it->end.ts > in->last_ts)

@@ -20,6 +20,7 @@ struct info_state {
 	struct hashmap modules;	/* hash of (path, load bias) seen */
 	uint32_t last_thread;	/* thread index of the last event (a run of one thread's events is common) */
 	size_t last_pos;	/* its position in hs_info.threads */
+	uint64_t scan_start;	/* time of the last SCAN record */
 };
 
 /* Start counting into in (zeroed by the caller).  Return 0 or -ENOMEM. */

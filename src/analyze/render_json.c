@@ -32,8 +32,8 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 		fprintf(out, ", \"truncation\": ");
 		json_cstr(out, t->truncation);
 	}
-	fprintf(out, ", \"recovered_events\": %llu, \"dropped_events\": %llu", (unsigned long long)t->recovered,
-		(unsigned long long)t->dropped);
+	fprintf(out, ", \"recovered_events\": %llu, \"dropped_events\": %llu, \"lost_events\": %llu",
+		(unsigned long long)t->recovered, (unsigned long long)t->dropped, (unsigned long long)t->lost);
 	if (t->ended)
 		fprintf(out, ", \"end\": {\"reason\": \"%s\", \"status\": %lld}", hs_end_name(t->end_reason),
 			(long long)t->end_status);
@@ -64,10 +64,10 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	fprintf(out, "]");
 	if (in->scans)
 		fprintf(out,
-			", \"scan\": {\"reason\": \"%s\", \"count\": %d, \"blocks\": %llu, \"edges\": %llu, \"bytes\": "
-			"%llu, \"seconds\": %.6f, \"threads_stopped\": %llu, \"threads_missed\": %llu}",
-			in->scan_reason == HST_SCAN_API ? "api" : in->scan_reason == HST_SCAN_DETACH ? "detach" : "exit",
-			in->scans, (unsigned long long)in->scan_blocks,
+			", \"scan\": {\"reason\": \"%s\", \"complete\": %s, \"count\": %d, \"blocks\": %llu, \"edges\": "
+			"%llu, \"bytes\": %llu, \"seconds\": %.6f, \"threads_stopped\": %llu, \"threads_missed\": %llu}",
+			in->scan_reason == HST_SCAN_API ? "api" : in->scan_reason == HST_SCAN_DETACH ? "detach" : "exit", in->scan_complete ? "true" : "false", in->scans,
+			(unsigned long long)in->scan_blocks,
 			(unsigned long long)in->scan_edges, (unsigned long long)in->scan_bytes,
 			(double)in->scan_ns / 1e9, (unsigned long long)in->scan_stopped,
 			(unsigned long long)in->scan_missed);

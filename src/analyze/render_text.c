@@ -41,6 +41,8 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 		fprintf(out, " (%llu recovered from the ring file)", (unsigned long long)t->recovered);
 	if (t->dropped)
 		fprintf(out, " (%llu dropped)", (unsigned long long)t->dropped);
+	if (t->lost)
+		fprintf(out, " (%llu not written: the trace had stopped)", (unsigned long long)t->lost);
 	fprintf(out, "\n");
 	for (unsigned k = 1; k < HS_EVENT_KINDS; k++)
 		if (in->events[k])
@@ -66,7 +68,14 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 	for (size_t i = 0; i < in->nthreads; i++)
 		fprintf(out, "  #%-4u tid %-8u %-16s %llu events\n", in->threads[i].index, in->threads[i].tid,
 			in->threads[i].name, (unsigned long long)in->threads[i].events);
-	if (in->scans)
+	if (in->scans && !in->scan_complete)
+		fprintf(out,
+			"scan:       %s, INCOMPLETE (the process died during the scan): %llu blocks, %llu pointers "
+			"found before; %llu threads stopped%s\n",
+			in->scan_reason == HST_SCAN_API ? "heapsnap_leak_check()" : "at exit",
+			(unsigned long long)in->scan_blocks, (unsigned long long)in->scan_edges,
+			(unsigned long long)in->scan_stopped, in->scan_missed ? " (some did not stop)" : "");
+	else if (in->scans)
 		fprintf(out,
 			"scan:       %s, %llu blocks, %llu pointers found in %llu bytes, %.3f s; %llu threads "
 			"stopped%s\n",

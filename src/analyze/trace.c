@@ -148,6 +148,7 @@ static int pass_item(struct pass *p, const struct trace_item *it)
 		t->end_reason = it->end.reason;
 		t->end_status = it->end.status;
 		t->dropped = it->end.dropped;
+		t->lost = it->end.lost;
 		return 0;
 	}
 	return 0;

@@ -22,8 +22,10 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #define sdallocx hsje_sdallocx
 #define sallocx hsje_sallocx
 #define mallctl hsje_mallctl
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "shim/arena_map.h"
@@ -38,8 +40,15 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 
 
 enum backing_mode { MODE_JEMALLOC = 0, MODE_SYSTEM };
-static enum backing_mode mode; /* set once by backing_init */
-static struct backing_orig sys; /* allocator=system: the next definitions */
+/* Set by backing_init, and once more by backing_step_aside (a plain
+ * store: a hook that still sees JEMALLOC serves one more block from
+ * jemalloc, and every free checks which allocator owns its block). */
+static enum backing_mode mode;
+static struct backing_orig sys; /* the next definitions: allocator=system, stepping aside */
+static bool sys_ok; /* sys holds the next allocator's functions */
+static bool je_ready; /* backing_init set jemalloc up (not when the shim
+		       * stepped aside first: its own rare allocations then
+		       * come from the next allocator too) */
 static unsigned private_arena; /* 0 until created; arena 0 is never ours */
 static int private_flags;      /* mallocx flags for the private arena */
 
@@ -101,6 +110,47 @@ int backing_is_private(const void *p)
 	return 0;
 }
 
+/* jemalloc's configuration string, read once when it initializes (the
+ * first call of ours into it, in backing_init). */
+extern const char *hsje_malloc_conf;
+
+/*
+ * Can mmap fail for want of memory in this process: an address-space or
+ * data limit (ulimit -v, ulimit -d), or strict overcommit accounting?
+ */
+static HS_NOINLINE bool memory_may_run_out(void)
+{
+	struct rlimit rl;
+	char overcommit = 0;
+
+	if (!getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		return true;
+	if (!getrlimit(RLIMIT_DATA, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		return true;
+	int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &overcommit, 1) != 1)
+			overcommit = 0;
+		close(fd);
+	}
+	return overcommit == '2';
+}
+
+/*
+ * jemalloc 5.3 sets up a thread's cache on the thread's first allocation
+ * and, when that fails for want of memory, leaves the thread with a cache
+ * marked enabled and empty, which the next mallocx dereferences (SIGSEGV
+ * under `ulimit -v`).  Where memory can run out, go without thread caches
+ * (slower, but an allocation then fails with NULL as the program
+ * expects), and give unused address space back instead of retaining it
+ * for reuse, as the system allocator would.
+ */
+static void configure_jemalloc(void)
+{
+	if (memory_may_run_out())
+		hsje_malloc_conf = "tcache:false,retain:false";
+}
+
 /* The private arena, mapped through private_hooks; without them (an
  * old jemalloc), a plain new arena; without that, arena 0. */
 static void create_private_arena(void)
@@ -128,23 +178,39 @@ made:
 	private_flags = (int)MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE;
 }
 
-void backing_init(bool system)
+void backing_resolve(void)
 {
-	create_private_arena();
-	if (!system)
-		return;
 	sys.malloc = (void *(*)(size_t))dynsym_next("malloc");
 	sys.calloc = (void *(*)(size_t, size_t))dynsym_next("calloc");
 	sys.realloc = (void *(*)(void *, size_t))dynsym_next("realloc");
 	sys.free = (void (*)(void *))dynsym_next("free");
 	sys.posix_memalign = (int (*)(void **, size_t, size_t))dynsym_next("posix_memalign");
 	sys.malloc_usable_size = (size_t(*)(void *))dynsym_next("malloc_usable_size");
-	if (!sys.malloc || !sys.calloc || !sys.realloc || !sys.free || !sys.posix_memalign ||
-	    !sys.malloc_usable_size) {
+	sys_ok = sys.malloc && sys.calloc && sys.realloc && sys.free && sys.posix_memalign && sys.malloc_usable_size;
+}
+
+void backing_init(bool system)
+{
+	configure_jemalloc();
+	create_private_arena();
+	je_ready = true;
+	if (!system)
+		return;
+	if (!sys_ok) {
 		log_warn("allocator=system: the next allocator was not found, using jemalloc", 0, 0);
 		return;
 	}
 	mode = MODE_SYSTEM;
+}
+
+int backing_step_aside(void)
+{
+	if (mode == MODE_SYSTEM)
+		return 0;
+	if (!sys_ok)
+		return -1;
+	mode = MODE_SYSTEM;
+	return 0;
 }
 
 int backing_is_system(void)
@@ -185,19 +251,32 @@ void *backing_aligned(size_t align, size_t n)
 	return mallocx(n ? n : 1, MALLOCX_ALIGN(align));
 }
 
+/* A jemalloc block (from before backing_step_aside) resized on the system
+ * allocator: moved. */
+static void *move_to_system(void *p, size_t n)
+{
+	void *q = sys.malloc(n);
+	if (q) {
+		size_t old = sallocx(p, 0);
+		memcpy(q, p, old < n ? old : n);
+		dallocx(p, 0);
+	}
+	return q;
+}
+
 void *backing_realloc(void *p, size_t n)
 {
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (mode == MODE_SYSTEM)
-		return sys.realloc(p, n);
+		return arena_map_contains((uintptr_t)p) ? move_to_system(p, n) : sys.realloc(p, n);
 	return rallocx(p, n, 0);
 }
 
 /*
  * allocator=system: a block from the shim's private arena can still come
  * back here, when glibc frees state it allocated while a thread ran shim
- * code (pthread_atfork's list, freed by __libc_freeres): it goes back to
- * jemalloc.
+ * code (pthread_atfork's list, freed by __libc_freeres), and so can a
+ * program block from before backing_step_aside: it goes back to jemalloc.
  */
 static void system_free(void *p)
 {
@@ -227,7 +306,7 @@ void backing_free_sized(void *p, size_t n)
 
 size_t backing_usable_size(void *p)
 {
-	if (mode == MODE_SYSTEM)
+	if (mode == MODE_SYSTEM && !arena_map_contains((uintptr_t)p))
 		return sys.malloc_usable_size(p);
 	return sallocx(p, 0);
 }
@@ -235,6 +314,8 @@ size_t backing_usable_size(void *p)
 void *backing_ialloc(size_t n)
 {
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
+	if (HS_UNLIKELY(!je_ready))
+		return sys_ok ? sys.malloc(n) : NULL;
 	return mallocx(n ? n : 1, private_flags);
 }
 
@@ -243,19 +324,27 @@ void *backing_irealloc(void *p, size_t n)
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (!p)
 		return backing_ialloc(n);
+	if (HS_UNLIKELY(!je_ready))
+		return sys_ok ? sys.realloc(p, n) : NULL;
 	return rallocx(p, n ? n : 1, private_flags);
 }
 
 void backing_ifree(void *p)
 {
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
-	if (p)
+	if (p && HS_UNLIKELY(!je_ready)) {
+		if (sys_ok)
+			sys.free(p);
+	} else if (p) {
 		dallocx(p, MALLOCX_TCACHE_NONE);
+	}
 }
 
 static void *backing_izalloc(size_t n)
 {
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
+	if (HS_UNLIKELY(!je_ready))
+		return sys_ok ? sys.calloc(1, n) : NULL;
 	return mallocx(n ? n : 1, private_flags | MALLOCX_ZERO);
 }
 
@@ -263,5 +352,7 @@ const struct hs_allocator backing_private = {backing_izalloc, backing_irealloc, 
 
 size_t backing_iusable_size(void *p)
 {
+	if (HS_UNLIKELY(!je_ready))
+		return sys_ok ? sys.malloc_usable_size(p) : 0;
 	return sallocx(p, 0);
 }

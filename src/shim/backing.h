@@ -20,8 +20,21 @@
 
 #include "util/alloc.h"
 
-/* Choose the backing allocator; call once, from global init. */
+/* Find the next allocator (glibc's, or whatever the program preloads
+ * after the shim) without touching jemalloc: what the shim steps aside
+ * to.  Call once, first, from global init. */
+void backing_resolve(void);
+
+/* Set jemalloc up and choose the backing allocator; call once, from
+ * global init, after backing_resolve. */
 void backing_init(bool system);
+
+/* The shim has stepped aside (tracing is off for good: it could not get
+ * its memory or its files): serve the program from the system allocator
+ * from now on, as if the shim were not there.  jemalloc blocks from before
+ * go back to jemalloc when freed.  Return 0, or -1 if there is no system
+ * allocator to step aside to. */
+int backing_step_aside(void);
 
 /* Is the system allocator (allocator=system) serving the program? */
 int backing_is_system(void);

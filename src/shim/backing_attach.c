@@ -44,10 +44,21 @@ int backing_attach_use(const struct backing_orig *o)
 	return 0;
 }
 
-/* The preload shim's choice does not apply: attach always forwards. */
+/* The preload shim's choice does not apply: attach always forwards, to
+ * the allocator backing_attach_use found, which is also what it would
+ * step aside to. */
+void backing_resolve(void)
+{
+}
+
 void backing_init(bool system)
 {
 	(void)system;
+}
+
+int backing_step_aside(void)
+{
+	return 0;
 }
 
 int backing_is_system(void)

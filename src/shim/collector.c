@@ -94,6 +94,9 @@ struct collector_trace {
 	uint32_t recent_stacks[STACK_REFS]; /* ids, the candidates of STACK ref */
 	uint32_t snap_index;		    /* snapshots written */
 	uint64_t events_written;	    /* events written, implicit ones aside */
+	uint64_t events_in_file;	    /* of those, in chunks the file holds */
+	const char *path;		    /* the trace's name */
+	int stop_said;			    /* the writer stopped, and we said so */
 	_Atomic uint64_t dropped;	    /* events lost to interrupted ring writes */
 	const char *exe_path;		    /* the main program's path, for MODULES */
 	const char *scan_ring_path;	    /* set: scan at the end; the ring file
@@ -130,6 +133,39 @@ static struct collector {
 	.ev.tick = TICK_NS,
 };
 
+/* Why writes stopped, in words (no strerror: this may run in a hook's
+ * thread, and the words are few). */
+static const char *stop_reason(int rc)
+{
+	switch (-rc) {
+	case ENOSPC:
+		return ": the file system is full (ENOSPC)";
+	case EDQUOT:
+		return ": the disk quota is used up (EDQUOT)";
+	case EFBIG:
+		return ": the file size limit is reached (EFBIG)";
+	case EIO:
+		return ": input/output error (EIO)";
+	default:
+		return ": a write failed";
+	}
+}
+
+/* Write the chunk built so far.  Once the writer stops (a full disk),
+ * say so once on stderr; the program goes on untouched, the events that
+ * follow are counted as lost. */
+static void flush_trace(void)
+{
+	int rc = writer_flush(&cs.t.w);
+
+	if (!rc && !writer_stopped(&cs.t.w)) {
+		cs.t.events_in_file = cs.t.events_written;
+	} else if (writer_stopped(&cs.t.w) && !cs.t.stop_said) {
+		cs.t.stop_said = 1;
+		log_warn(cs.t.path, stop_reason(rc), ": the trace stops here, the program goes on");
+	}
+}
+
 int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
 		   uint64_t nonce, char *path, size_t cap)
 {
@@ -144,9 +180,15 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
 	cs.t.scan_ring_path = NULL;
 	cs.t.interval_ns = opts->snapshot_interval_ns;
 	cs.t.exe_path = exe;
+	cs.t.path = path;
 	return writer_create(&cs.t.w, opts->output, slash ? slash + 1 : exe, pid, ppid, nonce,
 			     (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec, clock_now_ns(),
 			     path, cap);
+}
+
+void collector_abandon(void)
+{
+	writer_abandon(&cs.t.w, cs.t.path);
 }
 
 void collector_enable_scan(const char *ring_path)
@@ -163,7 +205,7 @@ void collector_write_now(struct control_item *it)
 		return;
 	}
 	writer_raw(&cs.t.w, it->body, it->len);
-	writer_flush(&cs.t.w);
+	flush_trace();
 	control_free(it);
 }
 
@@ -640,7 +682,7 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 		if (cs.slices[i].retired && cs.slices[i].thread)
 			emit_thread_end(cs.slices[i].thread, cs.slices[i].r->end_ns, cs.slices[i].r->name);
 	emit_progress(nslices);
-	writer_flush(&cs.t.w);
+	flush_trace();
 	for (size_t i = 0; i < nslices; i++) {
 		struct ring *r = cs.slices[i].r;
 		r->drained = cs.slices[i].end;
@@ -777,7 +819,7 @@ static int scan_now(int reason, uint64_t caller_sp)
 	if (reason == HST_SCAN_DETACH) /* the trace ends at the scan: heapsnap attach lets go */
 		atomic_store_rel(&shim.phase, PHASE_OFF); /* release: hooks that see OFF stop recording */
 	world_resume(&world);
-	writer_flush(&cs.t.w);
+	flush_trace();
 	pthread_mutex_unlock(&cs.cycle_lock);
 	return 0;
 }
@@ -798,8 +840,8 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 {
 	HS_ASSERT(tls.state == TS_INTERNAL);
 	collector_stop();
-	if (reason == HST_END_EXEC)
-		drain_all();
+	if (reason == HST_END_EXEC || writer_stopped(&cs.t.w))
+		drain_all(); /* no scan: a trace that stopped has no room for it */
 	else
 		(void)scan_now(reason == HST_END_DETACH ? HST_SCAN_DETACH : HST_SCAN_EXIT, caller_sp);
 	bool more;
@@ -819,13 +861,15 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 		thread_name(r->tid, name);
 		emit_thread_end(r->thread_index, exit_snap.ts, name);
 	}
+	if (writer_stopped(&cs.t.w))
+		writer_last(&cs.t.w); /* END alone, into the reserved bytes */
 	uint8_t *p = writer_room(&cs.t.w, ENCODE_END_MAX);
 	if (p)
-		writer_advance(&cs.t.w, encode_end(p, clock_now_ns(), reason, status, cs.t.events_written,
-					      atomic_load_rlx(&cs.t.dropped))); /* relaxed: a statistic */
-	if (reason == HST_END_EXEC)
-		writer_flush(&cs.t.w);
-	else
+		writer_advance(&cs.t.w, encode_end_lost(p, clock_now_ns(), reason, status, cs.t.events_in_file,
+					      atomic_load_rlx(&cs.t.dropped), /* relaxed: a statistic */
+					      cs.t.events_written - cs.t.events_in_file));
+	flush_trace();
+	if (reason != HST_END_EXEC)
 		writer_close(&cs.t.w);
 }
 

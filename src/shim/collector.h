@@ -26,6 +26,10 @@
 HS_HOOKSAFE int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
 		   uint64_t nonce, char *path, size_t cap);
 
+/* The trace cannot go on before it began (no ring file): close and remove
+ * the file collector_open made. */
+HS_HOOKSAFE void collector_abandon(void);
+
 /* Scan the heap for pointers when the trace finishes (exit, _exit); the
  * ring file at ring_path is not a root. */
 HS_HOOKSAFE void collector_enable_scan(const char *ring_path);

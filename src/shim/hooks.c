@@ -150,6 +150,14 @@ static void nested_free(struct tls_state *t, void *p)
 		t->deferred[t->ndeferred++] = p;
 }
 
+/* Out of memory: the program sees what glibc would give it (jemalloc's
+ * mallocx does not set errno). */
+static HS_NOINLINE void *no_memory(void)
+{
+	errno = ENOMEM;
+	return NULL;
+}
+
 void *hook_alloc(uint8_t kind, size_t n, size_t align)
 {
 	struct tls_state *t = &tls;
@@ -162,13 +170,13 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 			event_one(t, kind, clock_now_ns(), p, n, stack);
 		}
 		hook_leave(t);
-		return p;
+		return HS_LIKELY(p != 0) ? p : no_memory();
 	}
 	if (t->state == TS_INTERNAL) {
 		void *p = backing_ialloc(n);
 		if (p && kind == HST_EV_CALLOC)
 			memset(p, 0, n);
-		return p;
+		return p ? p : no_memory();
 	}
 	if (t->depth) {
 		/* nested (a signal handler): not into jemalloc again */
@@ -177,14 +185,14 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 		if (p && !t->disabled && hook_nested_records(t))
 			event_one(t, kind, clock_now_ns(), p, n, 0);
 		t->depth--;
-		return p;
+		return p ? p : no_memory();
 	}
 	t->depth = 1;
 	void *p = backing_for(kind, n, align);
 	if (p && !t->disabled && !t->py_inner && hook_nested_records(t))
 		event_one(t, kind, clock_now_ns(), p, n, stack_capture());
 	hook_leave(t);
-	return p;
+	return p ? p : no_memory();
 }
 
 /* Give p back to whoever owns it; nothing for NULL. */
@@ -318,7 +326,7 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 	t->depth--;
 	if (!nested)
 		hook_leave(t);
-	return q;
+	return q ? q : no_memory();
 }
 
 void hook_record_alloc(uint8_t kind, void *p, size_t n)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -57,13 +58,40 @@ static HS_HOOKSAFE uint64_t make_nonce(void)
 	return n ? n : 1;
 }
 
+/* Why a file could not be made, in words (no strerror in the shim). */
+static HS_HOOKSAFE const char *create_error(int rc)
+{
+	switch (-rc) {
+	case EISDIR:
+		return ": it is a directory; tracing is off";
+	case EEXIST:
+		return ": it exists and is not a regular file; tracing is off";
+	case ENOENT:
+		return ": no such directory; tracing is off";
+	case EACCES:
+	case EPERM:
+		return ": permission denied; tracing is off";
+	case ENOSPC:
+	case EDQUOT:
+		return ": the file system is full; tracing is off";
+	case EROFS:
+		return ": read-only file system; tracing is off";
+	case EFBIG:
+		return ": the file size limit (ulimit -f) leaves no room; tracing is off";
+	case ENAMETOOLONG:
+		return ": the name is too long; tracing is off";
+	default:
+		return ": tracing is off";
+	}
+}
+
 HS_HOOKSAFE int shim_open_files(void)
 {
 	shim.nonce = make_nonce();
 	int rc = collector_open(&shim.opts, shim.exe, shim.pid, shim.ppid, shim.nonce, shim.trace_path,
 				sizeof(shim.trace_path));
 	if (rc) {
-		log_warn("cannot create the trace ", shim.opts.output, ": tracing is off");
+		log_warn("cannot create the trace ", shim.opts.output, create_error(rc));
 		return rc;
 	}
 	struct fmt_buf b;
@@ -71,11 +99,67 @@ HS_HOOKSAFE int shim_open_files(void)
 	fmt_str(&b, shim.trace_path);
 	fmt_str(&b, ".rings");
 	rc = ringfile_create(shim.ring_path, shim.nonce);
-	if (rc)
-		log_warn("cannot create the ring file ", shim.ring_path, ": tracing is off");
-	else if (shim.opts.scan)
+	if (rc) {
+		log_warn("cannot create the ring file ", shim.ring_path, create_error(rc));
+		collector_abandon(); /* the trace just made, empty */
+	} else if (shim.opts.scan) {
 		collector_enable_scan(shim.ring_path);
+	}
 	return rc;
+}
+
+/* Under an address-space or data limit the shim takes about 40 MiB of
+ * address space (jemalloc without retained memory, the compressor, the
+ * rings, a stack table cut to fit): tracing needs several times that much
+ * room, or the shim would take the memory the program was given. */
+#define HEADROOM_MIN (256ull << 20)
+
+/* What memory_headroom found at start (UINT64_MAX: no limit, or the
+ * attach shim, which does not ask). */
+static uint64_t headroom = UINT64_MAX;
+
+/* The value of field "name:" (kB) in /proc/self/status, in bytes, or 0. */
+static HS_HOOKSAFE uint64_t status_bytes(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+	uint64_t v = 0;
+
+	if (!p)
+		return 0;
+	for (p += strlen(name); *p == ' ' || *p == '\t'; p++)
+		;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v * 1024;
+}
+
+/* Bytes the process may still map under RLIMIT_AS and RLIMIT_DATA
+ * (UINT64_MAX when neither is set). */
+static HS_HOOKSAFE uint64_t memory_headroom(void)
+{
+	struct rlimit as, data;
+	char text[4096];
+	uint64_t room = UINT64_MAX;
+
+	if (getrlimit(RLIMIT_AS, &as))
+		as.rlim_cur = RLIM_INFINITY;
+	if (getrlimit(RLIMIT_DATA, &data))
+		data.rlim_cur = RLIM_INFINITY;
+	if (as.rlim_cur == RLIM_INFINITY && data.rlim_cur == RLIM_INFINITY)
+		return room;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	text[n > 0 ? n : 0] = 0;
+	uint64_t size = status_bytes(text, "VmSize:"), used = status_bytes(text, "VmData:");
+	if (as.rlim_cur != RLIM_INFINITY)
+		room = as.rlim_cur > size ? as.rlim_cur - size : 0;
+	if (data.rlim_cur != RLIM_INFINITY) {
+		uint64_t d = data.rlim_cur > used ? data.rlim_cur - used : 0;
+		room = d < room ? d : room;
+	}
+	return room;
 }
 
 HS_HOOKSAFE int shim_init_process(void)
@@ -90,8 +174,10 @@ HS_HOOKSAFE int shim_init_process(void)
 		strcpy(shim.exe, "unknown");
 	(void)modules_text_of((const void *)shim_init, &lo, &hi);
 	rings_configure(shim.opts.ring_records);
-	if (stack_init(shim.opts.max_frames, lo, hi)) {
-		log_warn("cannot map the stack table: tracing is off", 0, 0);
+	/* Under a memory limit the stack ids' table takes at most 1/16 of
+	 * what is left. */
+	if (stack_init(shim.opts.max_frames, lo, hi, headroom / 16)) {
+		log_warn("cannot map the stack table (out of memory): tracing is off", 0, 0);
 		return -ENOMEM;
 	}
 	shim.key_ok = pthread_key_create(&shim.key, thread_exit_cb) == 0;
@@ -102,9 +188,35 @@ HS_HOOKSAFE int shim_init_process(void)
 static HS_HOOKSAFE HS_NOINLINE int init_once(void)
 {
 	options_parse(&shim.opts, getenv("HEAPSNAP_OPTIONS"));
+	backing_resolve();
+	/* Before jemalloc maps anything: a shim that steps aside for want
+	 * of memory must take as little of it as it can. */
+	headroom = memory_headroom();
+	if (headroom < HEADROOM_MIN) {
+		char mib[24];
+		struct fmt_buf b;
+		fmt_init(&b, mib, sizeof(mib));
+		fmt_u64(&b, headroom >> 20);
+		log_warn("the memory limit (ulimit -v or -d) leaves ", mib,
+			 " MiB, heapsnap needs 256: tracing is off");
+		return -ENOMEM;
+	}
 	backing_init(shim.opts.allocator == OPT_ALLOC_SYSTEM);
 	int rc = shim_init_process();
 	return rc ? rc : shim_open_files();
+}
+
+/*
+ * Tracing is off for good: leave the program to the system allocator, as
+ * if the shim were not loaded.  A shim that cannot get its own memory must
+ * not go on serving the program from jemalloc, whose own start-up may have
+ * failed the same way (under `ulimit -v`, its thread caches did, and
+ * mallocx crashed on them).
+ */
+static HS_HOOKSAFE void step_aside(void)
+{
+	if (backing_step_aside())
+		log_warn("no system allocator to step aside to: the program stays on jemalloc", 0, 0);
 }
 
 int shim_init(void)
@@ -115,6 +227,8 @@ int shim_init(void)
 	if (!atomic_cas_acq_rel(&shim.phase, &expect, PHASE_INIT))
 		return expect;
 	int phase = init_once() ? PHASE_OFF : PHASE_ON;
+	if (phase == PHASE_OFF)
+		step_aside();
 	/* release: everything init set up is visible to hooks that see ON */
 	atomic_store_rel(&shim.phase, phase);
 	return phase;
@@ -276,6 +390,7 @@ static void postfork_child(void)
 	if (shim_on() && (shim_open_files() || stack_rehome() || python_rehome())) {
 		/* relaxed: the child has one thread */
 		atomic_store_rlx(&shim.phase, PHASE_OFF);
+		step_aside();
 	}
 	t->ring = NULL;
 	t->state = saved == TS_ACTIVE ? TS_UNINIT : saved;
@@ -426,6 +541,30 @@ int shim_leak_check(void)
 	/* release: pairs with the CAS above and in shim_finish */
 	atomic_store_rel(&finishing, 0);
 	return rc;
+}
+
+int shim_quiesce(void)
+{
+	struct tls_state *t = &tls;
+
+	if (!shim_on() || (uint32_t)getpid() != shim.pid || !collector_running())
+		return 0;
+	/* no exit or scan meanwhile */
+	if (!shim_claim_finish())
+		return 0;
+	uint8_t saved = t->state;
+	t->depth++;
+	t->state = TS_INTERNAL;
+	collector_stop();
+	t->state = saved;
+	t->depth--;
+	return 1;
+}
+
+void shim_unquiesce(int quiesced)
+{
+	if (quiesced)
+		shim_resume_after_exec(); /* restarts the collector, releases the claim */
 }
 
 void shim_resume_after_exec(void)

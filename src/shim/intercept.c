@@ -37,9 +37,13 @@
  * that _exit in a signal handler never needs the loader's lock.
  */
 enum next_id { NEXT_START_MAIN, NEXT_EXIT, NEXT__EXIT, NEXT__EXIT_C99, NEXT_EXECVE, NEXT_EXECVPE,
-	       NEXT_FEXECVE, NEXT_DLCLOSE, NEXT_COUNT };
+	       NEXT_FEXECVE, NEXT_DLCLOSE, NEXT_SETUID, NEXT_SETGID, NEXT_SETEUID, NEXT_SETEGID,
+	       NEXT_SETREUID, NEXT_SETREGID, NEXT_SETRESUID, NEXT_SETRESGID, NEXT_SETGROUPS,
+	       NEXT_INITGROUPS, NEXT_UNSHARE, NEXT_SETNS, NEXT_COUNT };
 static const char *const next_names[NEXT_COUNT] = {
 	"__libc_start_main", "exit", "_exit", "_Exit", "execve", "execvpe", "fexecve", "dlclose",
+	"setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid",
+	"setgroups", "initgroups", "unshare", "setns",
 };
 static _Atomic(void *) next_fns[NEXT_COUNT];
 
@@ -121,6 +125,9 @@ static HS_NOINLINE void scrub_chunks(size_t left)
 
 static HS_NOINLINE void scrub_dead_stack(void)
 {
+	if (!shim_on())
+		return; /* no scan to mislead; and a shim that stepped aside
+			 * has no allocator of its own for stack_room */
 	size_t room = stack_room();
 
 	scrub_chunks(room < SCRUB_MAX ? room : SCRUB_MAX);
@@ -331,4 +338,79 @@ HS_EXPORT HS_HOOKSAFE int madvise(void *addr, size_t len, int advice)
 	if (advice == MADV_GUARD_INSTALL)
 		unwind_maps_changed();
 	return (int)syscall(SYS_madvise, addr, len, advice);
+}
+
+/* ---- calls that want the program's threads only (shim_quiesce) ---- */
+
+/* Call the next fn(args) with the collector thread stopped around it;
+ * keep the call's errno. */
+#define QUIESCED(id, fn, ...)                                         \
+	do {                                                          \
+		__typeof__(&fn) next = (__typeof__(&fn))next_fn(id);  \
+		int q = shim_quiesce();                               \
+		int rc = next(__VA_ARGS__);                           \
+		int saved_errno = errno;                              \
+		shim_unquiesce(q);                                    \
+		errno = saved_errno;                                  \
+		return rc;                                            \
+	} while (0)
+
+HS_EXPORT int setuid(uid_t uid)
+{
+	QUIESCED(NEXT_SETUID, setuid, uid);
+}
+
+HS_EXPORT int setgid(gid_t gid)
+{
+	QUIESCED(NEXT_SETGID, setgid, gid);
+}
+
+HS_EXPORT int seteuid(uid_t uid)
+{
+	QUIESCED(NEXT_SETEUID, seteuid, uid);
+}
+
+HS_EXPORT int setegid(gid_t gid)
+{
+	QUIESCED(NEXT_SETEGID, setegid, gid);
+}
+
+HS_EXPORT int setreuid(uid_t r, uid_t e)
+{
+	QUIESCED(NEXT_SETREUID, setreuid, r, e);
+}
+
+HS_EXPORT int setregid(gid_t r, gid_t e)
+{
+	QUIESCED(NEXT_SETREGID, setregid, r, e);
+}
+
+HS_EXPORT int setresuid(uid_t r, uid_t e, uid_t s)
+{
+	QUIESCED(NEXT_SETRESUID, setresuid, r, e, s);
+}
+
+HS_EXPORT int setresgid(gid_t r, gid_t e, gid_t s)
+{
+	QUIESCED(NEXT_SETRESGID, setresgid, r, e, s);
+}
+
+HS_EXPORT int setgroups(size_t n, const gid_t *list)
+{
+	QUIESCED(NEXT_SETGROUPS, setgroups, n, list);
+}
+
+HS_EXPORT int initgroups(const char *user, gid_t group)
+{
+	QUIESCED(NEXT_INITGROUPS, initgroups, user, group);
+}
+
+HS_EXPORT int unshare(int flags)
+{
+	QUIESCED(NEXT_UNSHARE, unshare, flags);
+}
+
+HS_EXPORT int setns(int fd, int nstype)
+{
+	QUIESCED(NEXT_SETNS, setns, fd, nstype);
 }

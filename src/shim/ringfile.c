@@ -9,10 +9,13 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "shim/arena_map.h"
+#include "shim/log.h"
 #include "shim/spin.h"
 #include "trace/ringfile.h"
 #include "util/fmt.h"
@@ -24,6 +27,7 @@ static uint64_t file_size; /* bytes, page multiple */
 static char path_copy[1100];
 static int named; /* path_copy names the file (not unlinked yet) */
 static struct ringfile_id identity; /* of the file, inode 0 until known */
+static int warned_full;	   /* the file could not grow once: said so */
 
 int ringfile_create(const char *path, uint64_t nonce)
 {
@@ -32,7 +36,8 @@ int ringfile_create(const char *path, uint64_t nonce)
 
 	if (strlen(path) >= sizeof(path_copy))
 		return -ENAMETOOLONG;
-	(void)unlink(path);
+	/* No unlink first: whatever is at that name is not ours (the trace's
+	 * name was chosen so that this one is free), and stays. */
 	int f = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f < 0)
 		return -errno;
@@ -58,25 +63,55 @@ int ringfile_create(const char *path, uint64_t nonce)
 	return 0;
 }
 
+/*
+ * Map bytes of new file space at the end of the file.  The blocks are
+ * allocated first (posix_fallocate): a page of a shared mapping that the
+ * file system cannot back kills the writer with SIGBUS, and a full disk
+ * must not kill the program.  Nor may a file size limit (ulimit -f),
+ * whose excess kills with SIGXFSZ: it is checked first.  Return the
+ * mapping or NULL.  Lock held.
+ */
+static HS_NOINLINE void *map_file(size_t bytes)
+{
+	uint64_t off = file_size;
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY && off + bytes > rl.rlim_cur)
+		return NULL;
+	if (fd < 0 || posix_fallocate(fd, (off_t)off, (off_t)bytes)) {
+		if (fd >= 0)
+			(void)ftruncate(fd, (off_t)off); /* undo a partial growth */
+		return NULL;
+	}
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	if (p == MAP_FAILED) {
+		(void)ftruncate(fd, (off_t)off);
+		return NULL;
+	}
+	file_size = off + bytes;
+	return p;
+}
+
 void *ringfile_map(uint32_t type, size_t bytes)
 {
 	size_t page = 4096;
-	void *p = NULL;
+	int warn = 0;
+	void *p;
 
 	bytes = (bytes + page - 1) & ~(page - 1);
 	spin_lock(&lock);
-	if (fd < 0)
-		goto out;
-	uint64_t off = file_size;
-	if (ftruncate(fd, (off_t)(off + bytes)) != 0)
-		goto out;
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
-	if (p == MAP_FAILED) {
-		p = NULL;
-		(void)ftruncate(fd, (off_t)off);
-		goto out;
+	p = map_file(bytes);
+	if (!p && fd >= 0) {
+		/* The file cannot grow (a full file system): this segment lives in
+		 * memory only.  The collector drains it all the same; only a crash
+		 * loses what it holds.  Anonymous memory of the shim's: not a root
+		 * for the scan. */
+		warn = !warned_full;
+		warned_full = 1;
+		p = arena_map_mmap(bytes);
 	}
-	file_size = off + bytes;
+	if (!p)
+		goto out;
 	struct ringfile_seg *seg = p;
 	seg->type = type;
 	seg->bytes = bytes;
@@ -86,6 +121,9 @@ void *ringfile_map(uint32_t type, size_t bytes)
 	__atomic_store_n(&seg->magic, RINGFILE_SEG_MAGIC, __ATOMIC_RELEASE);
 out:
 	spin_unlock(&lock);
+	if (warn) /* path_copy changes only at create and fork, never meanwhile */
+		log_warn("cannot grow ", path_copy,
+			 " (file system full?): new events stay in memory only, a crash would lose them");
 	return p;
 }
 
@@ -118,6 +156,7 @@ void ringfile_forget(void)
 	named = 0;
 	file_size = 0;
 	identity = (struct ringfile_id){0, 0, 0};
+	warned_full = 0;
 }
 
 void ringfile_lock(void)

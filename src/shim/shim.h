@@ -77,6 +77,20 @@ void shim_resume_after_exec(void);
 int shim_claim_finish(void);
 void shim_release_finish(void);
 
+/*
+ * The program is about to change what every thread must share and Linux
+ * keeps per thread (set*id, setgroups: glibc makes every thread repeat
+ * the call, and aborts if one thread's result differs; unshare and setns
+ * of a user namespace want a single-threaded process).  The collector
+ * thread is the shim's, not the program's, and its credentials, KEEPCAPS
+ * flag or capabilities may differ from the caller's (setpriv drops them
+ * per thread): stop it.  Return 1 if stopped; give that to
+ * shim_unquiesce after the call, which starts a new collector thread from
+ * the calling one (it inherits what the call made).
+ */
+int shim_quiesce(void);
+void shim_unquiesce(int quiesced);
+
 /* heapsnap_leak_check(): a pointer scan now.  Return 0 or -1. */
 int shim_leak_check(void);
 

@@ -29,6 +29,7 @@
 #include "util/hooksafe.h"
 
 #define STACK_ID_MAX (1u << 24)	       /* ids; by_id is reserved, not touched */
+#define STACK_ID_MIN (1u << 15)	       /* fewest ids worth tracing with */
 #define STACK_SEG_BYTES (1u << 20)     /* entries segment of the ring file */
 #define SKIP_SLACK 8		       /* extra frames unwound for the shim's own */
 
@@ -49,6 +50,7 @@ static struct ringfile_stacks *seg_cur;
 static struct ringfile_stacks *segs[SEGS_MAX]; /* every entries segment, for stack_reset */
 static uint32_t nsegs;
 static uint32_t frames_max;
+static uint32_t ids_max; /* by_id's entries: STACK_ID_MAX unless memory is short */
 static uintptr_t self_lo, self_hi;
 static bool verify_on;			/* stack_verify=1 */
 static int verify_fd = -1;		/* stderr as it was at start */
@@ -70,7 +72,7 @@ static struct stack_index *index_new(uint64_t slots)
 	return x;
 }
 
-int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
+int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64_t max_bytes)
 {
 	frames_max = max_frames;
 	self_lo = skip_lo;
@@ -83,7 +85,12 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
 		if (verify_fd >= 0 && fstat(verify_fd, &verify_st))
 			verify_fd = -1;
 	}
-	by_id = map_anon(STACK_ID_MAX * sizeof(*by_id));
+	/* 128 MiB of address space (never touched beyond the ids in use);
+	 * under an address-space limit (ulimit -v) fewer ids, and stacks
+	 * past them are recorded as unknown. */
+	for (ids_max = STACK_ID_MAX; ids_max >= STACK_ID_MIN; ids_max /= 8)
+		if (ids_max * sizeof(*by_id) <= max_bytes && (by_id = map_anon(ids_max * sizeof(*by_id))))
+			break;
 	struct stack_index *x = index_new(4096);
 	if (!by_id || !x || unwind_init(max_frames, skip_lo, skip_hi))
 		return -1;
@@ -184,7 +191,7 @@ static uint32_t insert(uint64_t h, const uint64_t *ips, unsigned n)
 	if (id)
 		goto out;
 	id = atomic_load_rlx(&count) + 1; /* relaxed: lock held */
-	if (id >= STACK_ID_MAX) {
+	if (id >= ids_max) {
 		id = 0;
 		goto out;
 	}

@@ -21,8 +21,10 @@
 #include "trace/ringfile.h"
 
 /* Set up the table; call once from global init.  skip_lo/hi bound the
- * shim's own code, whose frames are dropped from the top of every stack. */
-int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi);
+ * shim's own code, whose frames are dropped from the top of every stack.
+ * The id table reserves at most max_bytes of address space (128 MiB when
+ * memory is not limited). */
+int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64_t max_bytes);
 
 /* Capture the caller's stack and return its id (>= 1), or 0 if none.
  * Call it from the hook itself: the shim's frames on top are dropped. */

@@ -247,7 +247,8 @@ uint8_t *encode_progress_ring(uint8_t *p, uint32_t ring_id, uint64_t position)
 	return put_v(p, position);
 }
 
-uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events, uint64_t dropped)
+uint8_t *encode_end_lost(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events,
+			 uint64_t dropped, uint64_t lost)
 {
 	uint8_t *q = open_record(p, HST_REC_END);
 
@@ -256,6 +257,16 @@ uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_
 	q = put_z(q, status);
 	q = put_v(q, events);
 	q = put_v(q, dropped);
+	q = put_v(q, lost);
+	return encode_close(p, q);
+}
+
+uint8_t *encode_stopped(uint8_t *p, uint64_t ts, int error)
+{
+	uint8_t *q = open_record(p, HST_REC_STOPPED);
+
+	q = put_v(q, ts);
+	q = put_v(q, (uint64_t)error);
 	return encode_close(p, q);
 }
 

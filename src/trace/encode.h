@@ -199,10 +199,24 @@ static inline size_t encode_progress_max(size_t count)
 uint8_t *encode_progress_begin(uint8_t *p, uint64_t count);
 uint8_t *encode_progress_ring(uint8_t *p, uint32_t ring_id, uint64_t position);
 
-#define ENCODE_END_MAX (ENCODE_HEAD + 5 * ENCODE_V)
+#define ENCODE_END_MAX (ENCODE_HEAD + 6 * ENCODE_V)
 
-/* END: reason is an enum hst_end_reason. */
-uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events, uint64_t dropped);
+/* END: reason is an enum hst_end_reason; lost counts the events not
+ * written after the trace stopped (STOPPED). */
+uint8_t *encode_end_lost(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events,
+			 uint64_t dropped, uint64_t lost);
+
+/* END of a trace that never stopped (lost 0). */
+static inline uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t status, uint64_t events,
+				  uint64_t dropped)
+{
+	return encode_end_lost(p, ts, reason, status, events, dropped, 0);
+}
+
+#define ENCODE_STOPPED_MAX (ENCODE_HEAD + 2 * ENCODE_V)
+
+/* STOPPED: error is a positive errno value. */
+uint8_t *encode_stopped(uint8_t *p, uint64_t ts, int error);
 
 /* ---- Python programs ------------------------------------------------------------ */
 

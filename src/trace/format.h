@@ -150,7 +150,8 @@
  * SCAN_END  v edges, v bytes scanned, t time (the scan's end)
  * END       t time, v reason (HST_END_*), z status, v events, v dropped
  *           (events lost because a ring write was interrupted by a signal
- *           handler that allocated)
+ *           handler that allocated), v lost (events not written because
+ *           the trace had stopped, see STOPPED; absent in older traces)
  * RSS       t time, v resident bytes: the process's resident memory
  *           (/proc/self/statm) sampled by the collector every rss_ms.  A
  *           sample equal to the one before is not written: the value
@@ -165,6 +166,11 @@
  *           stacks name (HST_PYFRAME).  Each id is written once, before the
  *           first STACK that names it; a reader must still accept a stack
  *           that names a code written later (ring-file recovery).
+ * STOPPED   t time, v error (an errno value: ENOSPC, EDQUOT, EFBIG, EIO):
+ *           the writer could not append to the file any more, and the
+ *           trace stops here (its last chunks were written into blocks
+ *           reserved for them beforehand); an END may follow at exit.
+ *           The trace is truncated even if it has an END.
  */
 enum hst_tag {
 	HST_REC_PROCESS = 1,
@@ -185,6 +191,7 @@ enum hst_tag {
 	HST_REC_RSS = 16,
 	HST_REC_PYTHON = 17,
 	HST_REC_PYCODE = 18,
+	HST_REC_STOPPED = 19,
 };
 
 /* PYTHON flags. */

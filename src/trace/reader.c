@@ -71,6 +71,9 @@ struct trace_reader {
 	int chunks_done;     /* no more chunks */
 	int truncated;
 	char why[256];
+	uint64_t stopped_ts; /* STOPPED: when the writer stopped, 0 if it did not */
+	int stopped_err;     /* STOPPED: why (an errno value) */
+	uint64_t lost;	     /* END: events not written after STOPPED */
 	uint64_t *progress;  /* per ring id: position already in chunks */
 	size_t nprogress;
 	struct recover *rec; /* after the chunks: the ring file (recover.h) */
@@ -107,7 +110,9 @@ struct trace_reader *reader_open(const char *path, struct hs_diag *d)
 	struct stat st;
 	struct trace_reader *r;
 
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO of that name must not hang the analyzer (it is
+	 * refused just below); on a regular file the flag does nothing. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		diag_set(d, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
@@ -670,11 +675,41 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->end.status = b_z(&b);
 		it->end.events = b_v(&b);
 		it->end.dropped = b_v(&b);
+		it->end.lost = b.p < b.end ? b_v(&b) : 0;
+		r->lost = it->end.lost;
 		break;
+	case HST_REC_STOPPED:
+		r->stopped_ts = b_v(&b);
+		r->stopped_err = (int)b_v(&b);
+		if (b.bad)
+			return corrupt_record(r, tag);
+		return 2;
 	default:
 		return 2; /* unknown tag: skipped by length */
 	}
 	return b.bad ? corrupt_record(r, tag) : 1;
+}
+
+/* The writer stopped (STOPPED): the trace is truncated, and says why. */
+static void note_stopped(struct trace_reader *r)
+{
+	const char *why = r->stopped_err == ENOSPC   ? "the file system was full (ENOSPC)"
+			  : r->stopped_err == EDQUOT ? "the disk quota was used up (EDQUOT)"
+			  : r->stopped_err == EFBIG  ? "the file size limit was reached (EFBIG)"
+						     : "a write failed";
+	double at = r->stopped_ts > r->hdr.mono_ns ? (double)(r->stopped_ts - r->hdr.mono_ns) / 1e9 : 0.0;
+
+	r->truncated = 1;
+	if (r->last_tag == HST_REC_END && !r->lost)
+		snprintf(r->why, sizeof(r->why),
+			 "the trace stopped at %.3f s: %s; it holds every event, not what came after them (the exit scan)",
+			 at, why);
+	else if (r->last_tag == HST_REC_END)
+		snprintf(r->why, sizeof(r->why), "the trace stopped at %.3f s: %s; %llu later events were not written",
+			 at, why, (unsigned long long)r->lost);
+	else
+		snprintf(r->why, sizeof(r->why), "the trace stopped at %.3f s: %s; later events were not written", at,
+			 why);
 }
 
 int reader_next(struct trace_reader *r, struct trace_item *it)
@@ -711,6 +746,8 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 			return -1;
 		if (rc == 0) {
 			r->chunks_done = 1;
+			if (r->stopped_ts)
+				note_stopped(r);
 			if (r->last_tag != HST_REC_END) {
 				if (!r->truncated)
 					set_truncated(r, "the trace has no END record (the process was killed or crashed)");

@@ -149,6 +149,7 @@ struct trace_item {
 			int reason; /* enum hst_end_reason */
 			int64_t status;
 			uint64_t events, dropped;
+			uint64_t lost; /* not written: the trace had stopped (STOPPED) */
 		} end;
 		struct {
 			uint32_t hexversion;	  /* PY_VERSION_HEX */

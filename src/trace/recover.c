@@ -63,11 +63,13 @@ static const struct ringfile_seg *seg_at(const struct recover *c, size_t off)
 static int map_file(struct recover *c, const char *path, uint64_t nonce)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK and regular files only: a FIFO of that name is not ours
+	 * and must not hang the reader. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) || st.st_size < RINGFILE_HEADER_SIZE) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < RINGFILE_HEADER_SIZE) {
 		close(fd);
 		return -1;
 	}

@@ -7,12 +7,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createCCtx_advanced: buffers on the private arena */
 #include <zstd.h>
 
+#include "trace/encode.h"
 #include "trace/format.h"
+#include "util/assert.h"
 #include "util/crc32c.h"
 #include "util/fmt.h"
 
@@ -74,33 +79,78 @@ static HS_HOOKSAFE int expand(const char *pattern, const char *exe, uint32_t pid
 	return b.len + 24 < cap ? 0 : -ENAMETOOLONG;
 }
 
+static HS_HOOKSAFE int reserve(struct trace_writer *w, uint64_t end);
+
 static HS_HOOKSAFE int open_excl(const char *path)
 {
 	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND, 0600);
+}
+
+/* Is the name of path's ring file (path.rings) free?  A file there (a
+ * crashed run's rings, or anything else) is never replaced: heapsnap
+ * deletes only what it made. */
+static HS_HOOKSAFE HS_NOINLINE int rings_name_free(const char *path)
+{
+	char rings[WRITER_PATH_MAX + 8];
+	struct fmt_buf b;
+	struct stat st;
+
+	fmt_init(&b, rings, sizeof(rings));
+	fmt_str(&b, path);
+	fmt_str(&b, ".rings");
+	return b.len < sizeof(rings) - 1 && lstat(rings, &st) && errno == ENOENT;
+}
+
+/*
+ * Create the trace at out (base_len bytes), or, if that name is taken by
+ * a file or a symbolic link, at out.<pid>, out.<pid>.1, ...  A name taken
+ * by anything else (a directory, a device such as /dev/null, a FIFO) is
+ * refused: the fallback names would land beside it, in / or /dev.  Return
+ * the descriptor or -errno (-EISDIR, -EEXIST for such a name).
+ */
+static HS_HOOKSAFE HS_NOINLINE int create_free(char *out, size_t base_len, size_t cap, uint32_t pid)
+{
+	struct stat st;
+
+	for (unsigned n = 0; n <= 1000; n++) {
+		if (n) {
+			struct fmt_buf b = {out, base_len, cap};
+			out[base_len] = 0;
+			fmt_mem(&b, ".", 1);
+			fmt_u64(&b, pid);
+			if (n > 1) {
+				fmt_mem(&b, ".", 1);
+				fmt_u64(&b, n - 1);
+			}
+		}
+		int fd = open_excl(out);
+		if (fd >= 0) {
+			if (rings_name_free(out))
+				return fd;
+			close(fd);
+			unlink(out); /* just made, empty: ours */
+			continue;
+		}
+		if (errno != EEXIST)
+			return -errno;
+		if (n == 0 && !lstat(out, &st) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+			return S_ISDIR(st.st_mode) ? -EISDIR : -EEXIST;
+	}
+	return -EEXIST;
 }
 
 int writer_create(struct trace_writer *w, const char *pattern, const char *exe, uint32_t pid,
 		  uint32_t ppid, uint64_t nonce, uint64_t realtime_ns, uint64_t mono_ns, char *out,
 		  size_t cap)
 {
+	if (cap > WRITER_PATH_MAX)
+		cap = WRITER_PATH_MAX;
 	int rc = expand(pattern, exe, pid, out, cap);
 	if (rc)
 		return rc;
-	size_t base_len = strlen(out);
-	int fd = open_excl(out);
-	for (unsigned n = 0; fd < 0 && errno == EEXIST && n < 1000; n++) {
-		struct fmt_buf b = {out, base_len, cap};
-		out[base_len] = 0;
-		fmt_mem(&b, ".", 1);
-		fmt_u64(&b, pid);
-		if (n) {
-			fmt_mem(&b, ".", 1);
-			fmt_u64(&b, n);
-		}
-		fd = open_excl(out);
-	}
+	int fd = create_free(out, strlen(out), cap, pid);
 	if (fd < 0)
-		return -errno;
+		return fd;
 
 	uint8_t h[HST_HEADER_SIZE];
 	memset(h, 0, sizeof(h));
@@ -114,13 +164,18 @@ int writer_create(struct trace_writer *w, const char *pattern, const char *exe, 
 	put_le64(h + HST_HDR_OFF_MONO, mono_ns);
 	put_le32(h + HST_HDR_OFF_CRC, crc32c(0, h, HST_HDR_OFF_CRC));
 	rc = fmt_write_all(fd, h, sizeof(h));
+	w->fd = fd;
+	w->file_bytes = sizeof(h);
+	w->reserved = 0;
+	/* A file system too full for the reserve gets no trace at all. */
+	if (!rc)
+		rc = reserve(w, sizeof(h) + WRITER_RESERVE);
 	if (rc) {
 		close(fd);
 		unlink(out);
+		w->fd = -1;
 		return rc;
 	}
-	w->fd = fd;
-	w->file_bytes = sizeof(h);
 	return 0;
 }
 
@@ -228,43 +283,116 @@ static int writev_all(int fd, const void *a, size_t an, const void *b, size_t bn
 	return 0;
 }
 
-int writer_flush(struct trace_writer *w)
+/* Make sure the file's blocks are allocated up to offset end (beyond the
+ * end of the file: FALLOC_FL_KEEP_SIZE), a step ahead so that most chunks
+ * need no call.  Return 0 or -errno (ENOSPC...).  A file size limit
+ * (ulimit -f) counts as a full disk: writing past it would kill the
+ * program with SIGXFSZ. */
+static HS_HOOKSAFE int reserve(struct trace_writer *w, uint64_t end)
+{
+	uint64_t from = w->reserved > w->file_bytes ? w->reserved : w->file_bytes;
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY && end > rl.rlim_cur)
+		return -EFBIG;
+	if (w->no_reserve || end <= w->reserved)
+		return 0;
+	for (uint64_t to = end + (1u << 20);; to = end) {
+		if (!fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from))) {
+			w->reserved = to;
+			return 0;
+		}
+		if (errno == EOPNOTSUPP || errno == ENOSYS) {
+			w->no_reserve = 1; /* a write error is then the first sign */
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (to == end || errno != ENOSPC)
+			return -errno;
+	}
+}
+
+/* Append one chunk (header and payload together, with one writev, so
+ * that a crash leaves whole chunks and at most one torn one at the end).
+ * Return 0 or -errno. */
+static int append(struct trace_writer *w, uint8_t codec, const uint8_t *payload, size_t stored, size_t raw)
 {
 	uint8_t hdr[HST_CHUNK_HEADER_SIZE];
+
+	memset(hdr, 0, sizeof(hdr));
+	put_le32(hdr, HST_CHUNK_MAGIC);
+	hdr[4] = codec;
+	put_le32(hdr + 8, (uint32_t)stored);
+	put_le32(hdr + 12, (uint32_t)raw);
+	put_le32(hdr + 16, crc32c(0, payload, stored));
+	put_le32(hdr + 20, crc32c(0, hdr, 20));
+	int rc = writev_all(w->fd, hdr, sizeof(hdr), payload, stored);
+	if (rc) {
+		/* A chunk cut short would read as a corrupt one: cut the file
+		 * back to its last whole chunk. */
+		struct stat st;
+		if (!fstat(w->fd, &st) && (uint64_t)st.st_size > w->file_bytes)
+			(void)ftruncate(w->fd, (off_t)w->file_bytes);
+		return rc;
+	}
+	w->file_bytes += sizeof(hdr) + stored;
+	return 0;
+}
+
+/* Writes failed with rc: stop, and say so in the trace (STOPPED, stored
+ * raw: the zstd stream lost a chunk). */
+static void stop(struct trace_writer *w, int rc)
+{
+	struct timespec ts;
+	uint8_t rec[ENCODE_STOPPED_MAX];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w->error = rc;
+	w->stopped_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint8_t *end = encode_stopped(rec, w->stopped_ns, -rc);
+	(void)append(w, HST_CODEC_RAW, rec, (size_t)(end - rec), (size_t)(end - rec));
+}
+
+int writer_flush(struct trace_writer *w)
+{
 	const uint8_t *payload = w->buf;
 	size_t stored = w->len;
 	uint8_t codec = HST_CODEC_RAW;
 
 	if (!w->len)
 		return 0;
-	if (w->fd < 0 || w->error) {
+	if (w->fd < 0 || (w->error && !w->last)) {
 		w->len = 0;
 		return w->error ? w->error : -EBADF;
 	}
 	/* A tiny chunk (an END, a lone THREAD) would grow in zstd's framing:
-	 * stored raw, it stays out of the stream, and both sides agree. */
-	if (w->level > 0 && w->len >= 128 && compress_chunk(w, &stored)) {
+	 * stored raw, it stays out of the stream, and both sides agree.  So
+	 * does the last chunk after a stop: the stream lost a chunk. */
+	if (w->level > 0 && w->len >= 128 && !w->error && compress_chunk(w, &stored)) {
 		payload = w->zbuf;
 		codec = HST_CODEC_ZSTD;
 	}
-	memset(hdr, 0, sizeof(hdr));
-	put_le32(hdr, HST_CHUNK_MAGIC);
-	hdr[4] = codec;
-	put_le32(hdr + 8, (uint32_t)stored);
-	put_le32(hdr + 12, (uint32_t)w->len);
-	put_le32(hdr + 16, crc32c(0, payload, stored));
-	put_le32(hdr + 20, crc32c(0, hdr, 20));
-
-	/* One writev per chunk (header and payload together), so a crash
-	 * leaves whole chunks and at most one torn one at the end. */
-	int rc = writev_all(w->fd, hdr, sizeof(hdr), payload, stored);
+	/* The last chunk may use the reserve; any other keeps it whole. */
+	int rc = w->last ? 0 : reserve(w, w->file_bytes + HST_CHUNK_HEADER_SIZE + stored + WRITER_RESERVE);
+	if (!rc)
+		rc = append(w, codec, payload, stored, w->len);
 	w->len = 0;
-	if (rc) {
-		w->error = rc;
-		return rc;
-	}
-	w->file_bytes += sizeof(hdr) + stored;
-	return 0;
+	w->last = 0;
+	if (rc && !w->error)
+		stop(w, rc);
+	return rc;
+}
+
+int writer_stopped(const struct trace_writer *w)
+{
+	return w->error;
+}
+
+void writer_last(struct trace_writer *w)
+{
+	w->len = 0;
+	w->last = 1;
 }
 
 /* Free the compressor and the buffers. */
@@ -297,4 +425,13 @@ void writer_discard(struct trace_writer *w)
 	w->fd = -1;
 	if (w->free)
 		release(w);
+}
+
+HS_HOOKSAFE void writer_abandon(struct trace_writer *w, const char *path)
+{
+	HS_ASSERT(!w->buf && !w->zbuf && !w->cctx);
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	unlink(path);
 }

@@ -22,6 +22,7 @@
 #include "util/compiler.h"
 
 #define WRITER_CHUNK_TARGET (1u << 20) /* flush a chunk past this many raw bytes */
+#define WRITER_PATH_MAX 4096	       /* longest trace name */
 
 struct trace_writer {
 	int fd;		      /* the trace, or -1 */
@@ -33,7 +34,11 @@ struct trace_writer {
 	void *cctx;	      /* ZSTD_CCtx */
 	int level;	      /* zstd level; 0 = store raw */
 	int error;	      /* first -errno of a failed write, then writes stop */
+	int last;	      /* the next chunk is the trace's last (writer_last) */
+	int no_reserve;	      /* the file system cannot allocate ahead (no fallocate) */
+	uint64_t stopped_ns;  /* CLOCK_MONOTONIC ns when writes stopped */
 	uint64_t file_bytes;  /* bytes in the file */
+	uint64_t reserved;    /* the file's blocks are allocated up to here */
 	void *(*alloc)(size_t);		/* memory for buffers */
 	void *(*realloc)(void *, size_t); /* grow buffers */
 	void (*free)(void *);		/* release buffers */
@@ -44,9 +49,11 @@ HS_HOOKSAFE void writer_init(struct trace_writer *w, int level, void *(*alloc)(s
 
 /*
  * Expand pattern (%p pid, %e exe name, %% percent) and create the file with
- * O_EXCL|O_NOFOLLOW, mode 0600.  If the name is taken, try NAME.<pid>, then
- * NAME.<pid>.<n>.  Write the file header.  The chosen name goes to out (cap
- * bytes).  Return 0 or -errno.
+ * O_EXCL|O_NOFOLLOW, mode 0600.  If the name is taken by a file or a
+ * symbolic link, or its ring file's name (NAME.rings) is, try NAME.<pid>,
+ * then NAME.<pid>.<n>.  A name that is a directory (-EISDIR) or a device,
+ * FIFO or socket (-EEXIST) is refused.  Write the file header.  The chosen
+ * name goes to out (cap bytes).  Return 0 or -errno.
  */
 HS_HOOKSAFE int writer_create(struct trace_writer *w, const char *pattern, const char *exe, uint32_t pid,
 		  uint32_t ppid, uint64_t nonce, uint64_t realtime_ns, uint64_t mono_ns, char *out,
@@ -64,8 +71,33 @@ void writer_advance(struct trace_writer *w, uint8_t *end);
 /* Append n bytes of whole records (a record encoded earlier). */
 void writer_raw(struct trace_writer *w, const void *p, size_t n);
 
-/* Compress and append the current chunk, if any.  Return 0 or -errno. */
+/*
+ * Compress and append the current chunk, if any.  Return 0 or -errno.
+ *
+ * Disk space: before a chunk is appended, the file's blocks are allocated
+ * (fallocate, beyond the end of the file) for it and WRITER_RESERVE bytes
+ * more.  When that fails (a full file system, a quota, the size limit) or
+ * a write does, the writer stops: the chunk is dropped, the file is cut
+ * back to its last whole chunk, a STOPPED record goes into the reserved
+ * bytes, and every later chunk is dropped (-errno) but the last one
+ * (writer_last).  So a full disk leaves a readable trace that says why it
+ * ends, never a torn chunk in the middle.
+ */
 int writer_flush(struct trace_writer *w);
+
+#define WRITER_RESERVE (64u << 10) /* allocated past the end for STOPPED and END */
+
+/* The -errno that stopped the writes, or 0. */
+int writer_stopped(const struct trace_writer *w);
+
+/* The trace ends with what is built from here on (an END): drop what the
+ * current chunk holds, and let the next flush write, stored raw, into the
+ * reserved bytes even if the writer has stopped. */
+void writer_last(struct trace_writer *w);
+
+/* The trace cannot go on before it began (nothing written after the
+ * header, no buffer allocated): close and remove the file at path. */
+HS_HOOKSAFE void writer_abandon(struct trace_writer *w, const char *path);
 
 /* Flush, close the file and free the buffers. */
 int writer_close(struct trace_writer *w);

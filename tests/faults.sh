@@ -1,0 +1,302 @@
+#!/bin/bash
+# faults.sh - faults in the traced program and around it: the shim must
+# never be why a program that runs untraced fails, and the traces it
+# leaves must be readable and say what happened.
+#
+#   memory    `ulimit -v`: Debian binaries at 12-19 MB (the shim steps
+#             aside: same output and status as untraced), a program that
+#             runs out of memory with tracing on (NULL and ENOMEM, never a
+#             crash), and one with too little room for the shim
+#   disk      a 1 MiB tmpfs (skipped if mount is not permitted): the ring
+#             file cannot grow (no SIGBUS), the trace stops cleanly
+#             (ENOSPC in the trace, in `info` and once on stderr), exact
+#             event counts (written + lost), no ring file left; and
+#             `ulimit -f` (no SIGXFSZ)
+#   children  a child in a vanished directory and one that dropped its
+#             privileges cannot write their traces: one warning each, the
+#             run goes on
+#   load      200 threads at once, a fork loop, a program that execs
+#             itself: exact counts in every trace
+#   paths     -o /dev/null, /, a FIFO, a directory, a symbolic link, a
+#             file that is not a trace, a ring file that is not heapsnap's:
+#             refused, nothing touched; output=/ never writes into /;
+#             FIFOs named like traces or ring files never block a reader,
+#             nor are they reported as traces
+#
+# A signal handler that allocates is tests/integration.sh's sig-alloc.
+#
+#   bash tests/faults.sh        (make check runs it)
+#
+# Ends with exactly one line "faults: N passed, M failed"; exits 1 if M > 0.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HS=${HEAPSNAP_CLI:-$ROOT/build/bin/heapsnap}
+LIB=${HEAPSNAP_LIB:-$ROOT/build/lib/libheapsnap.so}
+FP=$ROOT/build/tests/faults
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3 || echo python3); fi
+
+SUITE=faults
+. "$(dirname "$0")/harness.sh"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-faults.XXXXXX") || exit 1
+MOUNTED=
+cleanup() {
+	[ -n "$MOUNTED" ] && umount "$MOUNTED" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+ulimit -c 0
+cd "$T" || exit 1
+
+# jq-like checks: js FILE.json EXPR -> prints the Python value of EXPR (j is the JSON)
+js() {
+	"$PY" -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# expect NAME GOT WANT
+expect() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+
+# info_json TRACE: heapsnap info --format json TRACE > TRACE.json; status
+info_json() {
+	timeout 60 "$HS" info --format json "$1" >"$1.json" 2>"$1.ierr"
+}
+
+# ---- memory: ulimit -v ---------------------------------------------------------
+
+# Debian binaries at address-space limits where they run untraced: the
+# shim cannot have its memory and steps aside, so output and status are
+# the untraced run's (they crashed in jemalloc before).
+mem_binaries() {
+	local bad=0 runs=0 lim p
+	for lim in 12000 14000 16000 19000; do
+		for p in "sort /etc/passwd" "cat /etc/passwd" "ls /" "gzip -c /etc/passwd" "/bin/true"; do
+			runs=$((runs + 1))
+			# shellcheck disable=SC2086
+			(ulimit -v $lim; exec $p) >plain.out 2>/dev/null
+			local want=$?
+			# shellcheck disable=SC2086
+			(ulimit -v $lim; exec env LD_PRELOAD="$LIB" HEAPSNAP_OPTIONS=output=$T/mem.%p.hst $p) \
+				>traced.out 2>traced.err
+			local got=$?
+			if [ "$got" != "$want" ] || ! cmp -s plain.out traced.out; then
+				bad=$((bad + 1))
+				echo "     ulimit -v $lim $p: status $got (untraced $want); $(head -c 200 traced.err)"
+			fi
+		done
+	done
+	if [ "$bad" -eq 0 ]; then ok "ulimit-v-binaries ($runs runs, same output and status)"; else fail ulimit-v-binaries "$bad of $runs runs differ"; fi
+	rm -f mem.*.hst*
+}
+
+# Out of memory with tracing on: every allocation function fails as
+# glibc's does, threads start and allocate while memory is short, the
+# trace is complete.
+mem_exhausted() {
+	(ulimit -v 600000; exec "$FP/oom") >plain.out 2>&1
+	expect ulimit-v-untraced "$? $(tail -n 1 plain.out)" "0 ok"
+	(ulimit -v 600000; exec env LD_PRELOAD="$LIB" HEAPSNAP_OPTIONS=output=$T/oom.hst "$FP/oom") >oom.out 2>oom.err
+	expect ulimit-v-traced "$? $(tail -n 1 oom.out)" "0 ok"
+	if grep -q "FAILED" oom.out; then fail ulimit-v-traced-answers "$(grep FAILED oom.out | head -3)"; fi
+	if info_json oom.hst; then
+		expect ulimit-v-trace "$(js oom.hst.json 'j["truncated"], j["end"]["status"], j["events"]["malloc"] > 100')" "(False, 0, True)"
+	else
+		fail ulimit-v-trace "info failed: $(head -c 200 oom.hst.ierr)"
+	fi
+	# Too little room for the shim: one warning, no trace, the untraced result.
+	(ulimit -v 100000; exec env LD_PRELOAD="$LIB" HEAPSNAP_OPTIONS=output=$T/small.hst "$FP/oom") >small.out 2>small.err
+	expect ulimit-v-steps-aside "$? $(tail -n 1 small.out) $(grep -c 'tracing is off' small.err) $(ls small.hst* 2>/dev/null | wc -l)" "0 ok 1 0"
+}
+
+# ---- disk: a full file system ----------------------------------------------------
+
+disk_full() {
+	mkdir -p full
+	if ! mount -t tmpfs -o size=1m tmpfs "$T/full" 2>/dev/null; then
+		skip disk-full "mount -t tmpfs is not permitted here"
+		return
+	fi
+	MOUNTED=$T/full
+	# The baseline: the same program with no iterations, on a roomy disk.
+	"$HS" run -q -o base4.hst -- "$FP/churn" 4 0 >/dev/null 2>&1
+	"$HS" run -q -o base8.hst -- "$FP/churn" 8 0 >/dev/null 2>&1
+	info_json base4.hst && info_json base8.hst || { fail disk-full "baseline traces unreadable"; return; }
+	local b4 b8
+	b4=$(js base4.hst.json 'j["total_events"]')
+	b8=$(js base8.hst.json 'j["total_events"]')
+
+	# Rings that cannot grow in the file (8 threads' rings are more than
+	# 1 MiB): memory instead, never SIGBUS; the small trace is complete.
+	"$HS" run -q -o "$T/full/small.hst" -- "$FP/churn" 8 20000 >small.out 2>small.err
+	expect enospc-rings-status "$? $(cat small.out)" "0 done 8 20000"
+	if info_json full/small.hst; then
+		expect enospc-rings-trace "$(js full/small.hst.json 'j["truncated"], j["total_events"]')" "(False, $((b8 + 8 * 20000 * 2)))"
+	else
+		fail enospc-rings-trace "$(head -c 200 full/small.hst.ierr)"
+	fi
+	grep -q "cannot grow" small.err && ok enospc-rings-warned || fail enospc-rings-warned "no warning: $(head -c 200 small.err)"
+	rm -f full/*
+
+	# A trace that fills the disk: the program goes on to its own end; the
+	# trace stops with a STOPPED record; written + lost = every event.
+	"$HS" run -q -o "$T/full/big.hst" -- "$FP/churn" 4 300000 >big.out 2>big.err
+	expect enospc-status "$? $(cat big.out)" "0 done 4 300000"
+	expect enospc-one-warning "$(grep -c 'file system is full (ENOSPC)' big.err)" 1
+	expect enospc-no-rings "$(ls full | grep -c rings)" 0
+	if info_json full/big.hst; then
+		expect enospc-info "$(js full/big.hst.json '(j["truncated"], "ENOSPC" in j["truncation"], j["lost_events"] > 0)')" "(True, True, True)"
+		expect enospc-counts "$(js full/big.hst.json 'j["total_events"] + j["lost_events"]')" $((b4 + 4 * 300000 * 2))
+		"$HS" info full/big.hst >big.info 2>&1
+		grep -q "TRUNCATED: the trace stopped at .*ENOSPC" big.info && ok enospc-info-text ||
+			fail enospc-info-text "$(grep status big.info)"
+	else
+		fail enospc-info "$(head -c 200 full/big.hst.ierr)"
+	fi
+	rm -f full/*
+	umount "$T/full" && MOUNTED=
+
+	# ulimit -f: writing past it would kill the program (SIGXFSZ).
+	(ulimit -f 200; exec "$HS" run -q -o fsize.hst -- "$FP/churn" 2 100000) >fsize.out 2>fsize.err
+	expect ulimit-f-status "$? $(cat fsize.out)" "0 done 2 100000"
+	if info_json fsize.hst; then
+		expect ulimit-f-info "$(js fsize.hst.json '(j["truncated"], "EFBIG" in j["truncation"])')" "(True, True)"
+	else
+		fail ulimit-f-info "$(head -c 200 fsize.hst.ierr)"
+	fi
+}
+
+# ---- children that cannot write their trace ---------------------------------------
+
+children() {
+	# A program started in a directory that no longer exists (bash execs
+	# echo there): the default trace name is relative, so echo cannot
+	# write its trace and says so once; bash's trace ends with its exec.
+	mkdir cwd && cd cwd || return
+	env -u HEAPSNAP_OPTIONS LD_PRELOAD="$LIB" bash -c 'mkdir gone; cd gone; rm -rf "$PWD"; exec /bin/echo child-ran' \
+		>../gone.out 2>../gone.err
+	local rc=$?
+	cd "$T" || return
+	expect vanished-cwd-status "$rc $(cat gone.out)" "0 child-ran"
+	expect vanished-cwd-one-warning "$(grep -c 'no such directory; tracing is off' gone.err) $(wc -l <gone.err)" "1 1"
+	local f reasons=""
+	for f in cwd/heapsnap.bash.*.hst; do
+		info_json "$f" && reasons="$reasons $(js "$f.json" 'j["end"]["reason"]')"
+	done
+	case $reasons in *exec*) ok vanished-cwd-parent-trace ;; *) fail vanished-cwd-parent-trace "bash traces end: $reasons" ;; esac
+	# A forked child that cannot trace, and forks again: it hung in its
+	# second fork (the stack table's lock, taken before the first fork,
+	# was never released in a child that could not create its trace).
+	mkdir cwd2 && cd cwd2 || return
+	timeout -k 5 30 env -u HEAPSNAP_OPTIONS LD_PRELOAD="$LIB" \
+		bash -c 'mkdir gone; cd gone; rm -rf "$PWD"; (/bin/true; /bin/true; echo sub-done); echo done' >../fork2.out 2>/dev/null
+	rc=$?
+	cd "$T" || return
+	expect vanished-cwd-fork-again "$rc $(tr '\n' ' ' <fork2.out)" "0 sub-done done "
+
+	# A child that dropped its privileges cannot write beside the root-owned
+	# trace (as man does): one warning, the run goes on.
+	if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
+		skip dropped-privileges "needs root and setpriv"
+		return
+	fi
+	mkdir priv && chmod 755 priv
+	"$HS" run -q -o priv/p.hst -- setpriv --reuid=65534 --regid=65534 --clear-groups /bin/echo dropped >priv.out 2>priv.err
+	expect dropped-privileges-status "$? $(cat priv.out)" "0 dropped"
+	expect dropped-privileges-one-warning "$(grep -c 'permission denied; tracing is off' priv.err)" 1
+	info_json priv/p.hst && expect dropped-privileges-parent-trace "$(js priv/p.hst.json 'j["end"]["reason"]')" exec ||
+		fail dropped-privileges-parent-trace "$(head -c 200 priv/p.hst.ierr)"
+}
+
+# ---- load: threads, fork, exec ------------------------------------------------------
+
+load() {
+	"$HS" run -q -o t0.hst -- "$FP/churn" 200 0 >t0.out 2>&1
+	"$HS" run -q -o t1.hst -- "$FP/churn" 200 1000 >t1.out 2>&1
+	expect threads-200-status "$? $(cat t1.out)" "0 done 200 1000"
+	if info_json t0.hst && info_json t1.hst; then
+		expect threads-200-counts \
+			"$("$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print(b["events"]["malloc"]-a["events"]["malloc"], b["events"]["free"]-a["events"]["free"], b["truncated"], b["dropped_events"])' t0.hst.json t1.hst.json)" \
+			"200000 200000 False 0"
+	else
+		fail threads-200-counts "info failed"
+	fi
+
+	mkdir fork
+	"$HS" run -q -o fork/f.hst -- "$FP/forkloop" 50 >fork.out 2>fork.err
+	expect fork-loop-status "$? $(cat fork.out)" "0 children=50"
+	local n=0 bad=0 f
+	for f in fork/f.hst.*; do
+		case $f in *.rings | *.json | *.ierr) continue ;; esac
+		n=$((n + 1))
+		# 10 mallocs, 5 frees of them (the other frees at exit are of
+		# blocks the child inherited, or of NULL), 5 blocks left
+		if ! info_json "$f" || [ "$(js "$f.json" '(j["truncated"], j["events"]["malloc"], j["events"]["free"] - j["unknown_frees"], j["end"]["reason"])')" != "(False, 10, 5, 'exit')" ]; then
+			bad=$((bad + 1))
+		fi
+	done
+	expect fork-loop-traces "$n $bad $(ls fork | grep -c rings)" "50 0 0"
+
+	mkdir exec
+	"$HS" run -q -o exec/s.hst -- "$FP/selfexec" 5 >exec.out 2>exec.err
+	expect self-exec-status "$? $(cat exec.out)" "0 bottom"
+	local got=""
+	for f in exec/s.hst exec/s.hst.*; do
+		case $f in *.rings | *.json | *.ierr) continue ;; esac
+		info_json "$f" && got="$got $(js "$f.json" 'j["end"]["reason"] + ":" + str(j["events"]["malloc"])')"
+	done
+	expect self-exec-traces "$(echo $got | tr ' ' '\n' | sort | uniq -c | tr -s ' ' | tr '\n' ';')" " 5 exec:3; 1 exit:1;"
+}
+
+# ---- paths: what -o and output= may name ----------------------------------------------
+
+paths() {
+	echo "keep me" >notes.txt
+	ln -s notes.txt link.hst
+	mkfifo fifo.hst
+	mkdir adir
+	printf 'foreign' >t.hst.rings
+	local name path
+	for name in /dev/null / fifo.hst adir notes.txt link.hst t.hst; do
+		"$HS" run -q -o "$name" -- /bin/true >o.out 2>o.err
+		expect "run-o-refused $name" "$? $(wc -l <o.err)" "2 1"
+	done
+	expect run-o-untouched "$(cat notes.txt) $(cat t.hst.rings) $(readlink link.hst)" "keep me foreign notes.txt"
+	expect run-o-no-strays "$(ls /dev/null.* /.[0-9]* fifo.hst.* adir.* 2>/dev/null | wc -l)" 0
+	# The shim, given such names directly: tracing off with one line, no file anywhere.
+	for path in /dev/null /; do
+		env LD_PRELOAD="$LIB" HEAPSNAP_OPTIONS="output=$path" /bin/true 2>shim.err
+		expect "shim-output-refused $path" "$? $(grep -c 'tracing is off' shim.err)" "0 1"
+	done
+	expect shim-output-no-strays "$(ls /dev/null.* /.[0-9]* 2>/dev/null | wc -l)" 0
+	# A trace name whose ring file name is taken: the next name, and the
+	# foreign file stays.
+	env LD_PRELOAD="$LIB" HEAPSNAP_OPTIONS="output=$T/t.hst" /bin/true
+	expect foreign-rings-kept "$(cat t.hst.rings) $(ls t.hst.[0-9]* | wc -l)" "foreign 1"
+	# A FIFO named like a later trace is not reported as one.
+	mkfifo "out.hst.1$$"
+	"$HS" run -o out.hst -- /bin/true 2>report.err
+	expect run-reports-regular-only "$(grep -c 'trace written to' report.err) $(grep -c "out.hst.1$$" report.err)" "1 0"
+
+	# Readers: a FIFO among the traces of a directory, and at TRACE.rings.
+	mkdir dir
+	"$HS" run -q -o dir/a.hst -- /bin/true
+	mkfifo dir/b.hst
+	timeout 10 "$HS" info dir >dir.out 2>&1
+	expect fifo-in-dir "$? $(grep -c '^trace:' dir.out)" "0 1"
+	head -c 500 dir/a.hst >cut.hst
+	mkfifo cut.hst.rings
+	timeout 10 "$HS" info cut.hst >cut.out 2>&1
+	expect fifo-rings "$? $(grep -c TRUNCATED cut.out) $(test -p cut.hst.rings && echo kept)" "0 1 kept"
+	timeout 10 "$HS" info fifo.hst >fifo.out 2>&1
+	expect fifo-trace "$? $(grep -c 'not a regular file' fifo.out)" "2 1"
+}
+
+mem_binaries
+mem_exhausted
+disk_full
+children
+load
+paths
+finish
