@@ -47,7 +47,7 @@ ls -l "$OUT/events.hst" | awk '{printf "| trace of %s pairs | | %.0f MB on disk 
 measure "info on the 2x$PAIRS-event trace" "$H" info "$OUT/events.hst"
 measure "leaks on the 2x$PAIRS-event trace" "$H" leaks "$OUT/events.hst"
 measure "top on the 2x$PAIRS-event trace" "$H" top "$OUT/events.hst"
-measure "top --snapshot peak on it (two passes)" "$H" top "$OUT/events.hst" --snapshot peak
+measure "top --snapshot peak on it (one pass)" "$H" top "$OUT/events.hst" --snapshot peak
 measure "diff start -> exit on it" "$H" diff "$OUT/events.hst" --from start --to exit
 measure "report on it" "$H" report "$OUT/events.hst" -o "$OUT/events.html"
 ls -l "$OUT/events.html" | awk '{printf "| its report | | %.2f MB |\n", $5/2^20}'

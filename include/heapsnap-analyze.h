@@ -278,12 +278,38 @@ enum hs_want_flags {
 	HS_WANT_TIMELINE = 1u << 1, /* t->timeline: memory over time, allocations */
 	HS_WANT_LEAKS = 1u << 2,    /* t->leaks: classify the last complete scan */
 	HS_WANT_GRAPH = 1u << 3,    /* t->graph: keep that scan's reference graph */
+	HS_WANT_SNAPSHOT_HEAPS = 1u << 4, /* t->snapshot_heaps: the live heap at every
+					   * snapshot the program took (not the exit one) */
+	HS_WANT_TEMPORARY = 1u << 5, /* t->temporary: the temporary blocks of the run */
 };
 
 struct hs_want {
 	unsigned flags;				/* enum hs_want_flags */
 	struct hs_suppressions *suppressions;	/* HS_WANT_LEAKS: NULL for none; their
 						 * counts add up over the traces */
+	const char *const *select;		/* t->heaps: the live heap at each of these
+						 * snapshot selectors (heapsnap(1), SEL: a
+						 * label, an index, start, exit, peak, @2.5s) */
+	int nselect;				/* at most HS_MAX_SELECT */
+};
+
+#define HS_MAX_SELECT 64
+
+/*
+ * The live heap at one moment: how many blocks of each allocation site
+ * (allocinfo: a size and stack pair) were live.  Group it with struct
+ * hs_stats, or by stack with hs_heap_stacks.
+ */
+struct hs_heap {
+	int index;	 /* the snapshot's index; -1 for start, peak, a time, an exit
+			  * without snapshot, and counts over the run */
+	char label[128]; /* the snapshot's label, else its selector ("start", "peak",
+			  * "@2.5s"), "temporary" for t->temporary */
+	uint64_t ts;	 /* CLOCK_MONOTONIC ns */
+	double seconds;	 /* since the trace began */
+	uint64_t bytes, blocks; /* live, every block (no filter) */
+	uint64_t *count; /* by allocinfo id: blocks (the library's representation) */
+	uint64_t ninfo;	 /* ids count covers */
 };
 
 /* A snapshot the program took (a SNAPSHOT record). */
@@ -383,6 +409,12 @@ struct hs_trace {
 	struct hs_timeline timeline; /* HS_WANT_TIMELINE */
 	struct hs_leaks leaks;	/* HS_WANT_LEAKS */
 	struct hs_graph *graph;	/* HS_WANT_GRAPH: NULL without a complete scan */
+	struct hs_heap *heaps;	/* one per hs_want.select, in order */
+	int nheaps;
+	struct hs_heap *snapshot_heaps; /* HS_WANT_SNAPSHOT_HEAPS */
+	int nsnapshot_heaps;
+	struct hs_heap temporary; /* HS_WANT_TEMPORARY: blocks freed before their
+				   * thread allocated again, over the run */
 	struct hs_trace_priv *priv; /* the library's */
 };
 
@@ -407,6 +439,82 @@ const char *hs_trace_site(struct hs_trace *t, uint32_t id, char *buf, size_t cap
 /* The modules of the process (every map it recorded; the first module
  * seen at an address keeps it), sorted by address. */
 const struct hs_module *hs_trace_modules(const struct hs_trace *t, size_t *n);
+
+/* ---- Statistics: heaps grouped like tracemalloc's ------------------------- */
+
+/* The live blocks and bytes of one stack in a heap. */
+struct hs_stack_cost {
+	uint32_t stack;	 /* hs_trace_stack */
+	uint64_t blocks; /* count */
+	uint64_t bytes;
+};
+
+/* Heap h of trace t by stack, largest bytes first (in *out, the caller
+ * frees it).  Return how many, or -ENOMEM. */
+long hs_heap_stacks(const struct hs_trace *t, const struct hs_heap *h, struct hs_stack_cost **out);
+
+/* What a statistics line is keyed by (heapsnap(1), "Statistics keys"). */
+enum hs_by { HS_BY_LINENO, HS_BY_FUNCTION, HS_BY_FILE, HS_BY_MODULE, HS_BY_TRACEBACK };
+
+/* "lineno", "function", "file", "module", "traceback". */
+const char *hs_by_name(enum hs_by by);
+/* Return 0 with *by set, or -EINVAL. */
+int hs_by_parse(const char *name, enum hs_by *by);
+
+/* How heaps are grouped into lines. */
+struct hs_group {
+	enum hs_by by;
+	int cumulative;		     /* a line for every frame of a stack, not the site's */
+	const char *const *include;  /* globs on the site's file or module: keep these */
+	int ninclude;
+	const char *const *exclude;  /* ... drop these */
+	int nexclude;
+};
+
+/* One line of a statistics table. */
+struct hs_stat_line {
+	char *key;	   /* "file:line", a function, ... */
+	uint64_t size;	   /* live bytes */
+	uint64_t count;	   /* live blocks */
+	int64_t size_diff; /* a diff: size - the older size; growth: last - first */
+	int64_t count_diff;
+	uint64_t *sizes;   /* growth: the size in every column */
+};
+
+/*
+ * A statistics table being added up: heaps of any number of traces go
+ * into its columns (one column: top; two: a diff; one per snapshot:
+ * growth), each added to the lines of its keys, so memory follows the
+ * distinct keys, never the traces: read a trace, add its heaps, free it.
+ */
+struct hs_stats;
+
+/* A table of ncols columns grouped as g (g and its patterns must outlive
+ * it).  NULL when out of memory. */
+struct hs_stats *hs_stats_new(const struct hs_group *g, int ncols);
+void hs_stats_free(struct hs_stats *s);
+/* Add heap h of trace t into column col.  Return 0 or -ENOMEM. */
+int hs_stats_add(struct hs_stats *s, struct hs_trace *t, const struct hs_heap *h, int col);
+/* The live bytes and blocks of column col that pass the filters, each
+ * block once (--cumulative counts a block in every line of its stack). */
+void hs_stats_total(const struct hs_stats *s, int col, uint64_t *size, uint64_t *count);
+
+/* The lines of column col, largest first (then by key).  Return how many
+ * (in *out: free with hs_stat_lines_free), or -ENOMEM. */
+long hs_stats_top(const struct hs_stats *s, int col, struct hs_stat_line **out);
+/* Column to against column from (keys matched by text, so two runs
+ * compare by symbolized frames): the sizes of to with the differences,
+ * largest difference first. */
+long hs_stats_diff(const struct hs_stats *s, int from, int to, struct hs_stat_line **out);
+/* The lines whose size grew from each column to the next (3 or more
+ * columns), with every column's size, largest growth first. */
+long hs_stats_growth(const struct hs_stats *s, struct hs_stat_line **out);
+void hs_stat_lines_free(struct hs_stat_line *l, long n);
+
+/* Flame-graph input of heap h of trace t: a line per distinct stack,
+ * key "outer;...;inner" (functions, ';' and ' ' as '_'), size its live
+ * bytes, in the order of first appearance.  Return how many, or -ENOMEM. */
+long hs_folded(struct hs_trace *t, const struct hs_heap *h, const struct hs_group *g, struct hs_stat_line **out);
 
 /* ---- Continuous integration: leak sites, signatures, baselines ----------- */
 
@@ -500,6 +608,49 @@ struct hs_check_view {
 /* The report of a CI run: text, JSON (the baseline format), SARIF 2.1.0 or
  * JUnit XML.  Return 0, or -EINVAL for another format. */
 int hs_render_check(FILE *out, enum hs_format f, const struct hs_ci *ci, const struct hs_check_view *v);
+
+/* A statistics table as `heapsnap top` shows it. */
+struct hs_top {
+	const struct hs_group *group;
+	const struct hs_stat_line *lines; /* hs_stats_top */
+	long n;
+	long limit;		   /* lines shown: -1 the format's default (10 in
+				    * text, all in JSON), 0 all */
+	int ntraces;		   /* traces added up */
+	const struct hs_heap *heap; /* where (the first trace's), or NULL for the
+				    * temporary allocations of the run */
+	uint64_t size, count;	   /* hs_stats_total */
+};
+
+/* A comparison as `heapsnap diff` shows it. */
+struct hs_diff {
+	const struct hs_group *group;
+	const struct hs_stat_line *lines; /* hs_stats_diff */
+	long n;
+	long limit;
+	const struct hs_heap *from, *to;
+	const char *old_path, *new_path;  /* of two traces; NULL: one */
+	uint64_t size, count;		  /* totals of to */
+	uint64_t old_size, old_count;	  /* totals of from */
+};
+
+/* Growing sites as `heapsnap top --growth` shows them. */
+struct hs_growth {
+	const struct hs_group *group;
+	const struct hs_stat_line *lines; /* hs_stats_growth */
+	long n;
+	long limit;
+	const char *path;		  /* the trace */
+	const struct hs_heap *snaps;	  /* its snapshots (the columns) */
+	int nsnaps;
+};
+
+/* Text or JSON.  Return 0, or -EINVAL for another format. */
+int hs_render_top(FILE *out, enum hs_format f, const struct hs_top *v);
+int hs_render_diff(FILE *out, enum hs_format f, const struct hs_diff *v);
+int hs_render_growth(FILE *out, enum hs_format f, const struct hs_growth *v);
+/* "key size" lines, for flamegraph.pl, speedscope, inferno. */
+void hs_render_folded(FILE *out, const struct hs_stat_line *l, long n);
 
 /* ---- The HTML report ------------------------------------------------------ */
 

@@ -7,9 +7,7 @@
  * at once (no global state); the leak report and its renderers; errors. */
 #define _GNU_SOURCE
 #include <check.h>
-#include <elf.h>
 #include <errno.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,54 +30,7 @@ __attribute__((noinline)) void *api_site(size_t n)
 	return api_wrapper(n + 1);
 }
 
-/* This program as a module: its path, build-id, load bias and the span of
- * its segments. */
-static struct {
-	char path[PATH_MAX];
-	uint8_t bid[64];
-	size_t bid_len;
-	uint64_t bias, lo, hi;
-} self;
-
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	(void)size;
-	(void)arg;
-	self.bias = info->dlpi_addr;
-	self.lo = UINT64_MAX;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_LOAD) {
-			if (ph->p_vaddr < self.lo)
-				self.lo = ph->p_vaddr;
-			if (ph->p_vaddr + ph->p_memsz > self.hi)
-				self.hi = ph->p_vaddr + ph->p_memsz;
-		}
-		if (ph->p_type != PT_NOTE)
-			continue;
-		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-			const uint8_t *desc = p + sizeof(*nh) + ((nh->n_namesz + 3) & ~3u);
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(p + sizeof(*nh), "GNU", 4) &&
-			    nh->n_descsz <= sizeof(self.bid)) {
-				memcpy(self.bid, desc, nh->n_descsz);
-				self.bid_len = nh->n_descsz;
-			}
-			p = desc + ((nh->n_descsz + 3) & ~3u);
-		}
-	}
-	return 1; /* the first object is the program */
-}
-
-static void self_setup(void)
-{
-	ssize_t n = readlink("/proc/self/exe", self.path, sizeof(self.path) - 1);
-	ck_assert_int_gt(n, 0);
-	self.path[n] = 0;
-	dl_iterate_phdr(find_self, NULL);
-	ck_assert_uint_gt(self.bid_len, 0);
-}
+static struct fx_self self; /* this program, as a module */
 
 static char dir[64];
 
@@ -87,7 +38,7 @@ static void dir_setup(void)
 {
 	strcpy(dir, "/tmp/hs-api-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	self_setup();
+	fx_self(&self);
 }
 
 static void dir_teardown(void)
@@ -106,12 +57,7 @@ static const char *tpath(const char *name)
 	return p[k];
 }
 
-/* A return address inside f, as the shim records it (the byte after a
- * call), moved by shift: the program as if loaded shift bytes further. */
-static uint64_t ret_in(void *f, uint64_t shift)
-{
-	return (uint64_t)(uintptr_t)f + 2 + shift;
-}
+#define ret_in fx_ret
 
 #define MS 1000000ull
 
@@ -131,7 +77,7 @@ static void write_trace(const char *name, uint32_t pid, uint64_t shift)
 
 	fx_open(&f, tpath(name), pid);
 	fx_process(&f, "/usr/bin/api-test");
-	fx_module(&f, self.path, self.bid, self.bid_len, self.bias + shift, self.lo, self.hi - self.lo);
+	fx_module_self(&f, &self, shift);
 	fx_stack(&f, 1, 2, s1);
 	fx_stack(&f, 2, 1, s2);
 	fx_allocinfo(&f, 1, 100, 1);

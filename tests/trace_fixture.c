@@ -5,10 +5,67 @@
 #include "trace_fixture.h"
 
 #include <check.h>
+#include <elf.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FX_TICK 10000 /* ns per time tick of the events written here */
+
+/* dl_iterate_phdr callback: the first object is the program. */
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct fx_self *self = arg;
+
+	(void)size;
+	self->bias = info->dlpi_addr;
+	self->lo = UINT64_MAX;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD) {
+			if (ph->p_vaddr < self->lo)
+				self->lo = ph->p_vaddr;
+			if (ph->p_vaddr + ph->p_memsz > self->hi)
+				self->hi = ph->p_vaddr + ph->p_memsz;
+		}
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+			const uint8_t *desc = p + sizeof(*nh) + ((nh->n_namesz + 3) & ~3u);
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(p + sizeof(*nh), "GNU", 4) &&
+			    nh->n_descsz <= sizeof(self->bid)) {
+				memcpy(self->bid, desc, nh->n_descsz);
+				self->bid_len = nh->n_descsz;
+			}
+			p = desc + ((nh->n_descsz + 3) & ~3u);
+		}
+	}
+	return 1;
+}
+
+void fx_self(struct fx_self *self)
+{
+	memset(self, 0, sizeof(*self));
+	ssize_t n = readlink("/proc/self/exe", self->path, sizeof(self->path) - 1);
+	ck_assert_int_gt(n, 0);
+	self->path[n] = 0;
+	dl_iterate_phdr(find_self, self);
+	ck_assert_uint_gt(self->bid_len, 0);
+}
+
+uint64_t fx_ret(void *f, uint64_t shift)
+{
+	/* inside the function even when it is one tail call long */
+	return (uint64_t)(uintptr_t)f + 2 + shift;
+}
+
+void fx_module_self(struct fx *f, const struct fx_self *self, uint64_t shift)
+{
+	fx_module(f, self->path, self->bid, self->bid_len, self->bias + shift, self->lo, self->hi - self->lo);
+}
 
 /* Room for a record of at most n bytes. */
 static uint8_t *room(struct fx *f, size_t n)

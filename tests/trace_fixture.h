@@ -34,6 +34,22 @@ struct fx {
 	uint32_t pid;		  /* of the process */
 };
 
+/* This test program as a module of a traced process: its path, build-id,
+ * load bias and the span of its segments (relative to the bias). */
+struct fx_self {
+	char path[PATH_MAX];
+	uint8_t bid[64];
+	size_t bid_len;
+	uint64_t bias, lo, hi;
+};
+
+/* Describe this program (fails the test if it has no build-id). */
+void fx_self(struct fx_self *self);
+
+/* A return address inside function f, as the shim records it (the byte
+ * after a call), as if the program were loaded shift bytes further. */
+uint64_t fx_ret(void *f, uint64_t shift);
+
 /* Create path (which must not exist) for process pid, started at FX_T0. */
 void fx_open(struct fx *f, const char *path, uint32_t pid);
 /* PROCESS naming exe, with the argument list "exe -x". */
@@ -42,6 +58,8 @@ void fx_process(struct fx *f, const char *exe);
  * [vaddr, vaddr + memsz) relative to it. */
 void fx_module(struct fx *f, const char *path, const uint8_t *bid, size_t bid_len, uint64_t bias, uint64_t vaddr,
 	       uint64_t memsz);
+/* MODULES holding this program, loaded shift bytes further than it is. */
+void fx_module_self(struct fx *f, const struct fx_self *self, uint64_t shift);
 void fx_stack(struct fx *f, uint32_t id, uint32_t depth, const uint64_t *ips);
 void fx_allocinfo(struct fx *f, uint32_t id, uint64_t size, uint32_t stack);
 /* One event (format.h): a the block's allocinfo (a realloc's old one), b a

@@ -2,6 +2,7 @@
  * cmd_top.c - `heapsnap top` and `heapsnap diff`: live memory at a
  * snapshot grouped like tracemalloc's statistics(), and the difference
  * between two snapshots (of one trace, or of two runs) like compare_to().
+ * The statistics and their renderings are the analyzer library's.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -10,77 +11,58 @@
 
 #include <heapsnap-analyze.h>
 
-#include "analyze/stats.h"
 #include "cli.h"
-#include "util/json.h"
 
 #define MAX_PATTERNS 32
 
-/* The analysis session of this command (cmd_top, cmd_diff). */
-static struct hs_session *ses;
-
 struct top_opts {
-	struct stats_opts s;
+	struct hs_group g;
 	const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
-	const char *format;   /* text, json, folded */
-	const char *snapshot; /* top */
+	enum hs_format format;
+	int folded;	       /* --format folded */
+	const char *snapshot;  /* top */
 	const char *from, *to; /* diff */
-	long limit;	      /* lines shown; -1: the default */
-	int growth;	      /* top --growth */
-	int temporary;	      /* top --temporary */
+	long limit;	       /* lines shown; -1: the default */
+	int growth;	       /* top --growth */
+	int temporary;	       /* top --temporary */
 };
 
-static const char *by_name(enum stats_by by)
-{
-	static const char *const names[] = {"lineno", "function", "file", "module", "traceback"};
-	return names[by];
-}
-
-static int parse_by(const char *s, enum stats_by *by)
-{
-	for (int i = BY_LINENO; i <= BY_TRACEBACK; i++)
-		if (!strcmp(s, by_name((enum stats_by)i))) {
-			*by = (enum stats_by)i;
-			return 0;
-		}
-	return -1;
-}
-
-/* Parse the options shared by top and diff; collect paths (in place:
- * argv[1..] is compacted as it is read, so nothing is allocated). */
+/* Parse the options shared by top and diff; collect the paths in place
+ * (argv[1..] is compacted as it is read, so nothing is allocated). */
 static int parse(int argc, char **argv, const char *cmd, struct top_opts *o, char ***paths, int *npaths)
 {
+	const char *format = "text";
+
 	memset(o, 0, sizeof(*o));
-	o->format = "text";
 	o->limit = -1;
-	o->s.include = o->include;
-	o->s.exclude = o->exclude;
+	o->g.include = o->include;
+	o->g.exclude = o->exclude;
 	*npaths = 0;
 	*paths = argv + 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int more = i + 1 < argc;
 		if (!strcmp(a, "--by") && more) {
-			if (parse_by(argv[++i], &o->s.by))
+			if (hs_by_parse(argv[++i], &o->g.by))
 				return cli_usage_error("%s: --by takes lineno, function, file, module or traceback, not '%s'",
 						       cmd, argv[i]);
 		} else if (!strcmp(a, "--cumulative")) {
-			o->s.cumulative = 1;
+			o->g.cumulative = 1;
 		} else if (!strcmp(a, "--include") && more) {
-			if (o->s.ninclude == MAX_PATTERNS)
+			if (o->g.ninclude == MAX_PATTERNS)
 				return cli_usage_error("%s: at most %d --include patterns", cmd, MAX_PATTERNS);
-			o->include[o->s.ninclude++] = argv[++i];
+			o->include[o->g.ninclude++] = argv[++i];
 		} else if (!strcmp(a, "--exclude") && more) {
-			if (o->s.nexclude == MAX_PATTERNS)
+			if (o->g.nexclude == MAX_PATTERNS)
 				return cli_usage_error("%s: at most %d --exclude patterns", cmd, MAX_PATTERNS);
-			o->exclude[o->s.nexclude++] = argv[++i];
+			o->exclude[o->g.nexclude++] = argv[++i];
 		} else if (!strcmp(a, "--limit") && more) {
 			char *end;
 			o->limit = strtol(argv[++i], &end, 10);
 			if (*end || o->limit < 0)
 				return cli_usage_error("%s: --limit takes a number >= 0 (0: all), not '%s'", cmd, argv[i]);
 		} else if (!strcmp(a, "--format") && more) {
-			o->format = argv[++i];
+			format = argv[++i];
 		} else if (!strcmp(a, "--snapshot") && more && !strcmp(cmd, "top")) {
 			o->snapshot = argv[++i];
 		} else if (!strcmp(a, "--growth") && !strcmp(cmd, "top")) {
@@ -97,211 +79,176 @@ static int parse(int argc, char **argv, const char *cmd, struct top_opts *o, cha
 			(*paths)[(*npaths)++] = argv[i];
 		}
 	}
-	if (strcmp(o->format, "text") && strcmp(o->format, "json") &&
-	    (strcmp(o->format, "folded") || strcmp(cmd, "top")))
+	int ok = !hs_format_parse(format, &o->format) &&
+		 (o->format == HS_FMT_TEXT || o->format == HS_FMT_JSON || (o->format == HS_FMT_FOLDED && !strcmp(cmd, "top")));
+	if (!ok)
 		return cli_usage_error("%s: --format takes text or json%s, not '%s'", cmd,
-				       strcmp(cmd, "top") ? "" : " or folded", o->format);
+				       strcmp(cmd, "top") ? "" : " or folded", format);
+	o->folded = o->format == HS_FMT_FOLDED;
 	if (!*npaths)
 		return cli_usage_error("%s: no trace given", cmd);
 	return 0;
 }
 
-static const char *human(uint64_t b, char *buf, size_t cap)
+/* Read trace path with w; print why not and return NULL on failure. */
+static struct hs_trace *read_trace(struct hs_session *s, const char *path, const struct hs_want *w)
 {
-	snprintf(buf, cap, "%llu B", (unsigned long long)b);
-	return buf;
+	struct hs_diag d = {""};
+	struct hs_trace *t = hs_trace_read(s, path, w, &d);
+
+	if (!t)
+		fprintf(stderr, "heapsnap: %s\n", d.msg);
+	return t;
 }
 
-static void print_state_head(const struct heap_state *s)
+static void oom(const char *path)
 {
-	if (s->index >= 0 && !s->label[0])
-		printf("snapshot %d (%.3f s)", s->index, s->seconds);
-	else if (s->index >= 0)
-		printf("snapshot %d \"%s\" (%.3f s)", s->index, s->label, s->seconds);
-	else
-		printf("snapshot %s (%.3f s)", s->label, s->seconds);
+	fprintf(stderr, "heapsnap: %s: out of memory\n", path);
 }
 
-static void json_state(const struct heap_state *s)
+/* --growth: the sites that grew at every snapshot, for each trace.  All
+ * are read before any is shown: an unreadable one shows none. */
+static int run_growth(struct hs_session *s, const struct top_opts *o, char **traces, int n)
 {
-	printf("{\"index\": %d, \"label\": ", s->index);
-	json_str(stdout, s->label, strlen(s->label));
-	printf(", \"time\": %.6f}", s->seconds);
-}
+	struct hs_want w = {.flags = HS_WANT_SNAPSHOT_HEAPS};
+	struct hs_trace **t = calloc((size_t)n, sizeof(*t));
+	int rc = 0, nread = 0;
 
-static long shown(const struct top_opts *o, long n)
-{
-	long limit = o->limit >= 0 ? o->limit : strcmp(o->format, "text") ? 0 : 10;
-	return limit && limit < n ? limit : n;
-}
-
-static void print_line_text(const struct stat_line *l, int diff)
-{
-	char a[64], b[64];
-	uint64_t avg = l->count ? l->size / l->count : 0;
-
-	printf("%s: size=%s", l->key, human(l->size, a, sizeof(a)));
-	if (diff)
-		printf(" (%+lld B)", (long long)l->size_diff);
-	printf(", count=%llu", (unsigned long long)l->count);
-	if (diff)
-		printf(" (%+lld)", (long long)l->count_diff);
-	printf(", average=%s\n", human(avg, b, sizeof(b)));
-}
-
-static void print_lines_json(const struct stat_line *l, long n, int diff)
-{
-	printf("[");
-	for (long i = 0; i < n; i++) {
-		printf("%s{\"key\": ", i ? ", " : "");
-		json_str(stdout, l[i].key, strlen(l[i].key));
-		printf(", \"size\": %llu, \"count\": %llu, \"average\": %llu", (unsigned long long)l[i].size,
-		       (unsigned long long)l[i].count, (unsigned long long)(l[i].count ? l[i].size / l[i].count : 0));
-		if (diff)
-			printf(", \"size_diff\": %lld, \"count_diff\": %lld", (long long)l[i].size_diff,
-			       (long long)l[i].count_diff);
-		printf("}");
-	}
-	printf("]");
-}
-
-
-/* Read every trace at the selectors; return how many, or -1 (printed). */
-static int read_all(char **paths, int npaths, const struct snap_sel *sel, int nsel, int all_snaps,
-		    struct stats_trace **out)
-{
-	char **traces;
-	int n = cli_expand_traces(npaths, paths, &traces);
-
-	if (n < 0)
-		return -1;
-	struct stats_trace *t = calloc((size_t)n, sizeof(*t));
-	for (int i = 0; i < n; i++) {
-		struct hs_diag d = {""};
-		if (stats_read(ses, traces[i], sel, nsel, all_snaps, &t[i], &d)) {
-			fprintf(stderr, "heapsnap: %s\n", d.msg);
-			for (int k = 0; k < i; k++)
-				stats_trace_free(&t[k]);
-			free(t);
-			cli_free_traces(traces, n);
-			return -1;
-		}
-	}
-	cli_free_traces(traces, n);
-	*out = t;
-	return n;
-}
-
-/* Add the lines of b into a (several traces add up); a and b are freed
- * into the result. */
-static long merge(struct stat_line **a, long na, struct stat_line *b, long nb)
-{
-	for (long j = 0; j < nb; j++) {
-		long i = 0;
-		while (i < na && strcmp((*a)[i].key, b[j].key))
-			i++;
-		if (i < na) {
-			(*a)[i].size += b[j].size;
-			(*a)[i].count += b[j].count;
-			(*a)[i].size_diff += b[j].size_diff;
-			(*a)[i].count_diff += b[j].count_diff;
-			free(b[j].key);
-			free(b[j].sizes);
-			continue;
-		}
-		*a = realloc(*a, (size_t)(na + 1) * sizeof(**a));
-		(*a)[na++] = b[j];
-	}
-	free(b);
-	return na;
-}
-
-static int cmp_size(const void *x, const void *y)
-{
-	const struct stat_line *a = x, *b = y;
-	return a->size != b->size ? (a->size < b->size ? 1 : -1) : strcmp(a->key, b->key);
-}
-
-static int cmp_diff(const void *x, const void *y)
-{
-	const struct stat_line *a = x, *b = y;
-	unsigned long long da = (unsigned long long)llabs(a->size_diff), db = (unsigned long long)llabs(b->size_diff);
-	return da != db ? (da < db ? 1 : -1) : cmp_size(x, y);
-}
-
-static int run_growth(struct top_opts *o, char **paths, int npaths)
-{
-	struct stats_trace *t;
-	int n = read_all(paths, npaths, NULL, 0, 1, &t);
-	if (n < 0)
+	if (!t) {
+		oom(traces[0]);
 		return EXIT_INPUT;
-	int rc = 0;
-	for (int k = 0; k < n; k++) {
-		struct stat_line *l;
-		if (t[k].nsnaps < 3) {
-			fprintf(stderr, "heapsnap: %s: --growth needs 3 or more snapshots, the trace has %d\n", t[k].path,
-				t[k].nsnaps);
-			rc = EXIT_INPUT;
-			break;
-		}
-		long nl = stats_growth(&t[k], &o->s, &l);
-		if (nl < 0) {
-			fprintf(stderr, "heapsnap: %s: out of memory\n", t[k].path);
-			rc = EXIT_INPUT;
-			break;
-		}
-		int ns = t[k].nsnaps;
-		if (!strcmp(o->format, "json")) {
-			printf("{\"schema\": 1, \"trace\": ");
-			json_str(stdout, t[k].path, strlen(t[k].path));
-			printf(", \"by\": \"%s\", \"snapshots\": [", by_name(o->s.by));
-			for (int s = 0; s < ns; s++) {
-				printf(s ? ", " : "");
-				json_state(&t[k].snaps[s]);
-			}
-			printf("], \"growth\": [");
-			for (long i = 0; i < shown(o, nl); i++) {
-				printf("%s{\"key\": ", i ? ", " : "");
-				json_str(stdout, l[i].key, strlen(l[i].key));
-				printf(", \"sizes\": [");
-				for (int s = 0; s < ns; s++)
-					printf("%s%llu", s ? ", " : "", (unsigned long long)l[i].sizes[s]);
-				printf("], \"growth\": %lld, \"growth_per_snapshot\": %.1f}", (long long)l[i].size_diff,
-				       (double)l[i].size_diff / (ns - 1));
-			}
-			printf("]}\n");
-		} else {
-			printf("[ Growing at every one of %d snapshots, by %s: %s ]\n", ns, by_name(o->s.by), t[k].path);
-			for (long i = 0; i < shown(o, nl); i++) {
-				printf("%s: size=%llu B (+%lld B, +%.0f B per snapshot):", l[i].key,
-				       (unsigned long long)l[i].size, (long long)l[i].size_diff,
-				       (double)l[i].size_diff / (ns - 1));
-				for (int s = 0; s < ns; s++)
-					printf(" %llu", (unsigned long long)l[i].sizes[s]);
-				printf("\n");
-			}
-			if (!nl)
-				printf("(no site grew at every snapshot)\n");
-		}
-		stats_lines_free(l, nl);
 	}
-	for (int k = 0; k < n; k++)
-		stats_trace_free(&t[k]);
+	for (; nread < n; nread++)
+		if (!(t[nread] = read_trace(s, traces[nread], &w))) {
+			rc = EXIT_INPUT;
+			break;
+		}
+	for (int k = 0; !rc && k < n; k++) {
+		int ns = t[k]->nsnapshot_heaps;
+		if (ns < 3) {
+			fprintf(stderr, "heapsnap: %s: --growth needs 3 or more snapshots, the trace has %d\n", t[k]->path,
+				ns);
+			rc = EXIT_INPUT;
+			break;
+		}
+		struct hs_stats *st = hs_stats_new(&o->g, ns);
+		struct hs_stat_line *l = NULL;
+		long nl = -1;
+		for (int c = 0; st && c < ns && !hs_stats_add(st, t[k], &t[k]->snapshot_heaps[c], c); c++)
+			if (c == ns - 1)
+				nl = hs_stats_growth(st, &l);
+		hs_stats_free(st);
+		if (nl < 0) {
+			oom(t[k]->path);
+			rc = EXIT_INPUT;
+			break;
+		}
+		struct hs_growth v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .path = t[k]->path,
+				      .snaps = t[k]->snapshot_heaps, .nsnaps = ns};
+		hs_render_growth(stdout, o->format, &v);
+		hs_stat_lines_free(l, nl);
+	}
+	for (int k = 0; k < nread; k++)
+		hs_trace_free(t[k]);
 	free(t);
 	return rc;
 }
 
-/* What top groups: the live heap at the snapshot, or with --temporary the
- * temporary allocations of the whole run (count: blocks, size: bytes). */
-static const struct heap_state *state_of(const struct top_opts *o, const struct stats_trace *t)
+/* Folded stacks of every trace, in order.  Printed once all are read. */
+static int run_folded(struct hs_session *s, const struct top_opts *o, const struct hs_want *w, char **traces, int n)
 {
-	return o->temporary ? &t->temporary : &t->states[0];
+	struct hs_stat_line **l = calloc((size_t)n, sizeof(*l));
+	long *nl = calloc((size_t)n, sizeof(*nl));
+	int rc = 0, done = 0;
+
+	if (!l || !nl) {
+		oom(traces[0]);
+		rc = EXIT_INPUT;
+	}
+	for (; !rc && done < n; done++) {
+		struct hs_trace *t = read_trace(s, traces[done], w);
+		if (!t) {
+			rc = EXIT_INPUT;
+			break;
+		}
+		nl[done] = hs_folded(t, o->temporary ? &t->temporary : &t->heaps[0], &o->g, &l[done]);
+		hs_trace_free(t);
+		if (nl[done] < 0) {
+			oom(traces[done]);
+			nl[done] = 0;
+			rc = EXIT_INPUT;
+		}
+	}
+	for (int k = 0; !rc && k < n; k++)
+		hs_render_folded(stdout, l[k], nl[k]);
+	for (int k = 0; l && nl && k < done; k++)
+		hs_stat_lines_free(l[k], nl[k]);
+	free(l);
+	free(nl);
+	return rc;
 }
 
-static int top_main(int argc, char **argv)
+/* top: the traces added up, read one at a time into one table: memory
+ * follows the distinct lines, not the traces. */
+static int run_top(struct hs_session *s, const struct top_opts *o, char **traces, int n)
+{
+	const char *sel = o->snapshot ? o->snapshot : "exit";
+	struct hs_want w = {.flags = o->temporary ? HS_WANT_TEMPORARY : 0};
+	struct hs_stats *st = hs_stats_new(&o->g, 1);
+	struct hs_heap first = {0};
+	int rc = 0;
+
+	if (!o->temporary) {
+		w.select = &sel;
+		w.nselect = 1;
+	}
+	if (o->folded) {
+		hs_stats_free(st);
+		return run_folded(s, o, &w, traces, n);
+	}
+	if (!st) {
+		oom(traces[0]);
+		return EXIT_INPUT;
+	}
+	for (int k = 0; k < n && !rc; k++) {
+		struct hs_trace *t = read_trace(s, traces[k], &w);
+		if (!t) {
+			rc = EXIT_INPUT;
+			break;
+		}
+		const struct hs_heap *h = o->temporary ? &t->temporary : &t->heaps[0];
+		if (k == 0) {
+			first = *h; /* the header names where the first trace's heap was taken */
+			first.count = NULL;
+		}
+		if (hs_stats_add(st, t, h, 0)) {
+			oom(t->path);
+			rc = EXIT_INPUT;
+		}
+		hs_trace_free(t);
+	}
+	if (!rc) {
+		struct hs_stat_line *l;
+		long nl = hs_stats_top(st, 0, &l);
+		if (nl < 0) {
+			oom(traces[0]);
+			rc = EXIT_INPUT;
+		} else {
+			struct hs_top v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .ntraces = n,
+					   .heap = o->temporary ? NULL : &first};
+			hs_stats_total(st, 0, &v.size, &v.count);
+			hs_render_top(stdout, o->format, &v);
+			hs_stat_lines_free(l, nl);
+		}
+	}
+	hs_stats_free(st);
+	return rc;
+}
+
+int cmd_top(int argc, char **argv)
 {
 	struct top_opts o;
-	char **paths;
+	char **paths, **traces;
 	int npaths;
 
 	int rc = parse(argc, argv, "top", &o, &paths, &npaths);
@@ -309,77 +256,27 @@ static int top_main(int argc, char **argv)
 		return rc;
 	if (o.temporary && (o.growth || o.snapshot))
 		return cli_usage_error("top: --temporary counts the whole run: not with --growth or --snapshot");
-	if (o.growth)
-		return run_growth(&o, paths, npaths);
-	struct snap_sel sel = {o.snapshot ? o.snapshot : "exit"};
-	struct stats_trace *t;
-	int n = read_all(paths, npaths, &sel, 1, 0, &t);
+	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;
-	if (!strcmp(o.format, "folded")) {
-		for (int k = 0; k < n; k++)
-			stats_folded(&t[k], state_of(&o, &t[k]), &o.s, stdout);
+	struct hs_session *s = hs_session_new(NULL);
+	if (!s) {
+		fprintf(stderr, "heapsnap: out of memory\n");
+		rc = EXIT_INPUT;
 	} else {
-		struct stat_line *all = NULL;
-		long nall = 0;
-		for (int k = 0; k < n; k++) {
-			struct stat_line *l;
-			long nl = stats_group(&t[k], state_of(&o, &t[k]), &o.s, &l);
-			if (nl < 0) {
-				fprintf(stderr, "heapsnap: %s: out of memory\n", t[k].path);
-				return EXIT_INPUT;
-			}
-			nall = merge(&all, nall, l, nl);
-		}
-		if (nall > 1) /* all is NULL when empty */
-			qsort(all, (size_t)nall, sizeof(*all), cmp_size);
-		uint64_t size = 0, count = 0;
-		for (int k = 0; k < n; k++) {
-			uint64_t s1, c1;
-			stats_total(&t[k], state_of(&o, &t[k]), &o.s, &s1, &c1);
-			size += s1;
-			count += c1;
-		}
-		if (!strcmp(o.format, "json")) {
-			if (o.temporary) {
-				printf("{\"schema\": 1, \"temporary\": true");
-			} else {
-				printf("{\"schema\": 1, \"snapshot\": ");
-				json_state(state_of(&o, &t[0]));
-			}
-			printf(", \"traces\": %d, \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", n, by_name(o.s.by),
-			       o.s.cumulative ? "true" : "false");
-			print_lines_json(all, shown(&o, nall), 0);
-			printf(", \"total\": {\"size\": %llu, \"count\": %llu}}\n", (unsigned long long)size,
-			       (unsigned long long)count);
-		} else {
-			printf("[ Top %ld %s%s ", shown(&o, nall), by_name(o.s.by), o.s.cumulative ? " (cumulative)" : "");
-			if (o.temporary) {
-				printf("by temporary allocations (freed before their thread allocated again)");
-			} else {
-				printf("at ");
-				print_state_head(state_of(&o, &t[0]));
-			}
-			printf("%s ]\n", n > 1 ? ", traces added up" : "");
-			for (long i = 0; i < shown(&o, nall); i++)
-				print_line_text(&all[i], 0);
-			printf("Total: size=%llu B, count=%llu\n", (unsigned long long)size, (unsigned long long)count);
-		}
-		stats_lines_free(all, nall);
+		rc = o.growth ? run_growth(s, &o, traces, n) : run_top(s, &o, traces, n);
+		cli_print_warnings(s);
 	}
-	for (int k = 0; k < n; k++)
-		stats_trace_free(&t[k]);
-	free(t);
-	return 0;
+	hs_session_free(s);
+	cli_free_traces(traces, n);
+	return rc;
 }
 
-static int diff_main(int argc, char **argv)
+int cmd_diff(int argc, char **argv)
 {
 	struct top_opts o;
 	char **paths;
 	int npaths;
-	struct stat_line *l;
-	long nl;
 
 	int rc = parse(argc, argv, "diff", &o, &paths, &npaths);
 	if (rc)
@@ -388,96 +285,53 @@ static int diff_main(int argc, char **argv)
 		return cli_usage_error("diff: one trace with --from and --to, or two traces OLD NEW");
 	if (npaths == 1 && (!o.from || !o.to))
 		return cli_usage_error("diff: one trace needs --from SEL and --to SEL");
-	struct stats_trace t[2];
-	struct hs_diag d = {""};
-	struct heap_state *from, *to;
-	int ntr = npaths;
-	if (npaths == 1) {
-		struct snap_sel sel[2] = {{o.from}, {o.to}};
-		if (stats_read(ses, paths[0], sel, 2, 0, &t[0], &d)) {
-			fprintf(stderr, "heapsnap: %s\n", d.msg);
-			return EXIT_INPUT;
-		}
-		from = &t[0].states[0];
-		to = &t[0].states[1];
-		nl = stats_diff(&t[0], from, &t[0], to, &o.s, &l);
-	} else {
-		struct snap_sel a = {o.from ? o.from : "exit"}, b = {o.to ? o.to : "exit"};
-		if (stats_read(ses, paths[0], &a, 1, 0, &t[0], &d)) {
-			fprintf(stderr, "heapsnap: %s\n", d.msg);
-			return EXIT_INPUT;
-		}
-		if (stats_read(ses, paths[1], &b, 1, 0, &t[1], &d)) {
-			fprintf(stderr, "heapsnap: %s\n", d.msg);
-			stats_trace_free(&t[0]);
-			return EXIT_INPUT;
-		}
-		from = &t[0].states[0];
-		to = &t[1].states[0];
-		nl = stats_diff(&t[0], from, &t[1], to, &o.s, &l);
+	struct hs_session *s = hs_session_new(NULL);
+	struct hs_stats *st = hs_stats_new(&o.g, 2);
+	struct hs_trace *t[2] = {NULL, NULL};
+	const char *from = o.from ? o.from : "exit", *to = o.to ? o.to : "exit";
+	if (!s || !st) {
+		fprintf(stderr, "heapsnap: out of memory\n");
+		rc = EXIT_INPUT;
+		goto out;
 	}
+	/* one trace: both heaps in its one pass; two: one heap of each */
+	if (npaths == 1) {
+		const char *sel[2] = {from, to};
+		struct hs_want w = {.select = sel, .nselect = 2};
+		if (!(t[0] = read_trace(s, paths[0], &w))) {
+			rc = EXIT_INPUT;
+			goto out;
+		}
+	} else {
+		struct hs_want wa = {.select = &from, .nselect = 1}, wb = {.select = &to, .nselect = 1};
+		if (!(t[0] = read_trace(s, paths[0], &wa)) || !(t[1] = read_trace(s, paths[1], &wb))) {
+			rc = EXIT_INPUT;
+			goto out;
+		}
+	}
+	struct hs_trace *tn = t[1] ? t[1] : t[0];
+	const struct hs_heap *hf = &t[0]->heaps[0], *ht = t[1] ? &t[1]->heaps[0] : &t[0]->heaps[1];
+	struct hs_stat_line *l;
+	long nl = -1;
+	if (!hs_stats_add(st, t[0], hf, 0) && !hs_stats_add(st, tn, ht, 1))
+		nl = hs_stats_diff(st, 0, 1, &l);
 	if (nl < 0) {
 		fprintf(stderr, "heapsnap: out of memory\n");
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	if (nl > 1) /* l may be NULL when empty */
-		qsort(l, (size_t)nl, sizeof(*l), cmp_diff);
-	uint64_t size, count, osize, ocount;
-	stats_total(&t[ntr - 1], to, &o.s, &size, &count);
-	stats_total(&t[0], from, &o.s, &osize, &ocount);
-	int64_t sd = (int64_t)(size - osize), cd = (int64_t)(count - ocount);
-	if (!strcmp(o.format, "json")) {
-		printf("{\"schema\": 1, \"from\": ");
-		json_state(from);
-		printf(", \"to\": ");
-		json_state(to);
-		if (ntr == 2) {
-			printf(", \"old\": ");
-			json_str(stdout, t[0].path, strlen(t[0].path));
-			printf(", \"new\": ");
-			json_str(stdout, t[1].path, strlen(t[1].path));
-		}
-		printf(", \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", by_name(o.s.by), o.s.cumulative ? "true" : "false");
-		print_lines_json(l, shown(&o, nl), 1);
-		printf(", \"total\": {\"size\": %llu, \"count\": %llu, \"size_diff\": %lld, \"count_diff\": %lld}}\n",
-		       (unsigned long long)size, (unsigned long long)count, (long long)sd, (long long)cd);
-	} else {
-		printf("[ Top %ld differences by %s: ", shown(&o, nl), by_name(o.s.by));
-		if (ntr == 2)
-			printf("%s ", t[0].path);
-		print_state_head(from);
-		printf(" -> ");
-		if (ntr == 2)
-			printf("%s ", t[1].path);
-		print_state_head(to);
-		printf(" ]\n");
-		for (long i = 0; i < shown(&o, nl); i++)
-			print_line_text(&l[i], 1);
-		printf("Total: size=%llu B (%+lld B), count=%llu (%+lld)\n", (unsigned long long)size, (long long)sd,
-		       (unsigned long long)count, (long long)cd);
-	}
-	stats_lines_free(l, nl);
+	struct hs_diff v = {.group = &o.g, .lines = l, .n = nl, .limit = o.limit, .from = hf, .to = ht,
+			    .old_path = t[1] ? t[0]->path : NULL, .new_path = t[1] ? t[1]->path : NULL};
+	hs_stats_total(st, 1, &v.size, &v.count);
+	hs_stats_total(st, 0, &v.old_size, &v.old_count);
+	hs_render_diff(stdout, o.format, &v);
+	hs_stat_lines_free(l, nl);
 out:
-	for (int k = 0; k < ntr; k++)
-		stats_trace_free(&t[k]);
-	return rc;
-}
-
-int cmd_top(int argc, char **argv)
-{
-	if (!(ses = hs_session_new(NULL)))
-		return EXIT_INPUT;
-	int rc = top_main(argc, argv);
-	hs_session_free(ses);
-	return rc;
-}
-
-int cmd_diff(int argc, char **argv)
-{
-	if (!(ses = hs_session_new(NULL)))
-		return EXIT_INPUT;
-	int rc = diff_main(argc, argv);
-	hs_session_free(ses);
+	if (s)
+		cli_print_warnings(s);
+	hs_trace_free(t[0]);
+	hs_trace_free(t[1]);
+	hs_stats_free(st);
+	hs_session_free(s);
 	return rc;
 }

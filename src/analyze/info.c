@@ -30,14 +30,11 @@ void info_abort(struct info_state *st)
 	hashmap_free(&st->modules);
 }
 
-/* Return the thread with this index, added when new; NULL when out of
- * memory. */
-static struct hs_thread *thread_of(struct info_state *st, struct hs_info *in, uint32_t index)
+struct hs_thread *info_thread_lookup(struct info_state *st, struct hs_info *in, uint32_t index)
 {
-	if (index == st->last_thread)
-		return &in->threads[st->last_pos];
 	uint64_t *v = hashmap_get(&st->threads, (uint64_t)index + 1);
 	size_t pos;
+
 	if (v) {
 		pos = (size_t)*v;
 	} else {
@@ -73,31 +70,13 @@ static void on_modules(struct info_state *st, struct hs_info *in, const struct t
 	}
 }
 
-static void on_event(struct info_state *st, struct hs_info *in, const struct trace_event *ev)
-{
-	struct hs_thread *t;
-
-	if (ev->implicit)
-		return;
-	if (ev->kind < HS_EVENT_KINDS)
-		in->events[ev->kind]++;
-	in->total_events++;
-	in->temporary += ev->temporary;
-	if (!in->first_ts || ev->ts < in->first_ts)
-		in->first_ts = ev->ts;
-	if (ev->ts > in->last_ts)
-		in->last_ts = ev->ts;
-	if (ev->thread && (t = thread_of(st, in, ev->thread)))
-		t->events++;
-}
-
 void info_item(struct info_state *st, struct hs_info *in, const struct trace_item *it)
 {
 	struct hs_thread *t;
 
 	switch (it->type) {
 	case ITEM_EVENT:
-		on_event(st, in, &it->ev);
+		info_event(st, in, &it->ev);
 		break;
 	case ITEM_MODULES:
 		on_modules(st, in, it);
@@ -107,11 +86,11 @@ void info_item(struct info_state *st, struct hs_info *in, const struct trace_ite
 			in->stacks++;
 		break;
 	case ITEM_THREAD:
-		if ((t = thread_of(st, in, it->thread.index)) && it->thread.tid)
+		if ((t = info_thread(st, in, it->thread.index)) && it->thread.tid)
 			t->tid = it->thread.tid;
 		break;
 	case ITEM_THREAD_END:
-		if ((t = thread_of(st, in, it->thread.index))) {
+		if ((t = info_thread(st, in, it->thread.index))) {
 			size_t n = it->thread.name.n < 16 ? it->thread.name.n : 16;
 			memcpy(t->name, it->thread.name.p, n);
 			t->name[n] = 0;

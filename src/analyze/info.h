@@ -25,8 +25,38 @@ struct info_state {
 
 /* Start counting into in (zeroed by the caller).  Return 0 or -ENOMEM. */
 int info_begin(struct info_state *st, struct hs_info *in);
-/* Count one item of the trace (any type; those info does not count are ignored). */
+/* Count one item of the trace other than an event (those info does not
+ * count are ignored). */
 void info_item(struct info_state *st, struct hs_info *in, const struct trace_item *it);
+
+/* The thread of index, added when new; NULL when out of memory.  The
+ * usual case, the thread of the event before, is inline. */
+struct hs_thread *info_thread_lookup(struct info_state *st, struct hs_info *in, uint32_t index);
+static inline struct hs_thread *info_thread(struct info_state *st, struct hs_info *in, uint32_t index)
+{
+	if (__builtin_expect(index == st->last_thread, 1))
+		return &in->threads[st->last_pos];
+	return info_thread_lookup(st, in, index);
+}
+
+/* Count one event (the pass calls this for every one: kept inline). */
+static inline void info_event(struct info_state *st, struct hs_info *in, const struct trace_event *ev)
+{
+	struct hs_thread *t;
+
+	if (ev->implicit)
+		return;
+	if (ev->kind < HS_EVENT_KINDS)
+		in->events[ev->kind]++;
+	in->total_events++;
+	in->temporary += ev->temporary;
+	if (!in->first_ts || ev->ts < in->first_ts)
+		in->first_ts = ev->ts;
+	if (ev->ts > in->last_ts)
+		in->last_ts = ev->ts;
+	if (ev->thread && (t = info_thread(st, in, ev->thread)))
+		t->events++;
+}
 /* Finish after the last item: the reader's byte counts, the file size, the
  * live heap and peak of the replay rp.  Frees st. */
 void info_end(struct info_state *st, struct hs_info *in, struct trace_reader *r, const char *path,

@@ -101,3 +101,36 @@ int hs_render_check(FILE *out, enum hs_format f, const struct hs_ci *ci, const s
 		return -EINVAL;
 	}
 }
+
+int hs_render_top(FILE *out, enum hs_format f, const struct hs_top *v)
+{
+	if (f == HS_FMT_TEXT)
+		render_text_top(out, v);
+	else if (f == HS_FMT_JSON)
+		render_json_top(out, v);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int hs_render_diff(FILE *out, enum hs_format f, const struct hs_diff *v)
+{
+	if (f == HS_FMT_TEXT)
+		render_text_diff(out, v);
+	else if (f == HS_FMT_JSON)
+		render_json_diff(out, v);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int hs_render_growth(FILE *out, enum hs_format f, const struct hs_growth *v)
+{
+	if (f == HS_FMT_TEXT)
+		render_text_growth(out, v);
+	else if (f == HS_FMT_JSON)
+		render_json_growth(out, v);
+	else
+		return -EINVAL;
+	return 0;
+}

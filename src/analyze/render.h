@@ -24,6 +24,9 @@ void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct
 void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v);
 /* The kinds of a bit set, most serious first, comma-separated. */
 void render_kinds_list(FILE *out, unsigned kinds);
+void render_text_top(FILE *out, const struct hs_top *v);
+void render_text_diff(FILE *out, const struct hs_diff *v);
+void render_text_growth(FILE *out, const struct hs_growth *v);
 
 /* "render_json.c" */
 void render_json_info(FILE *out, const struct hs_trace *t);
@@ -31,6 +34,9 @@ void render_json_info(FILE *out, const struct hs_trace *t);
 void render_json_stack(FILE *out, const struct hs_stack *s);
 void render_json_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
 void render_json_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v);
+void render_json_top(FILE *out, const struct hs_top *v);
+void render_json_diff(FILE *out, const struct hs_diff *v);
+void render_json_growth(FILE *out, const struct hs_growth *v);
 
 /* "render_dot.c" */
 void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n);

@@ -299,7 +299,7 @@ static void growth(FILE *f, const struct hs_report *r)
 {
 	fputs("{\"points\": [", f);
 	for (int i = 0; i < r->ngrowth_snaps; i++) {
-		const struct heap_state *s = &r->growth_snaps[i];
+		const struct hs_heap *s = &r->growth_snaps[i];
 		fprintf(f, "%s{\"index\": %d, \"label\": ", i ? ", " : "", s->index);
 		jstr(f, s->label);
 		fprintf(f, ", \"time\": %.6f}", s->seconds);
@@ -348,7 +348,7 @@ static void baseline(FILE *f, const struct hs_report *r)
 		return;
 	}
 	fputs("{\"old\": ", f);
-	jstr(f, r->base.path);
+	jstr(f, r->base->path);
 	jkey(f, "from");
 	jstr(f, r->from_name);
 	jkey(f, "to");

@@ -267,3 +267,96 @@ void render_json_check(FILE *out, const struct hs_ci *ci, const struct hs_check_
 	json_suppressions(out, v->sup);
 	fputs("}\n", out);
 }
+
+/* ---- statistics --------------------------------------------------------------------- */
+
+/* How many of n lines JSON shows: limit, all by default or 0. */
+static long json_shown(long limit, long n)
+{
+	return limit > 0 && limit < n ? limit : n;
+}
+
+/* {"index", "label", "time"}: where a heap was taken. */
+static void json_heap(FILE *out, const struct hs_heap *h)
+{
+	fprintf(out, "{\"index\": %d, \"label\": ", h->index);
+	json_cstr(out, h->label);
+	fprintf(out, ", \"time\": %.6f}", h->seconds);
+}
+
+/* The "stats" array: key, size, count, average (and the differences). */
+static void json_stat_lines(FILE *out, const struct hs_stat_line *l, long n, int diff)
+{
+	fputs("[", out);
+	for (long i = 0; i < n; i++) {
+		fprintf(out, "%s{\"key\": ", i ? ", " : "");
+		json_cstr(out, l[i].key);
+		fprintf(out, ", \"size\": %llu, \"count\": %llu, \"average\": %llu", (unsigned long long)l[i].size,
+			(unsigned long long)l[i].count, (unsigned long long)(l[i].count ? l[i].size / l[i].count : 0));
+		if (diff)
+			fprintf(out, ", \"size_diff\": %lld, \"count_diff\": %lld", (long long)l[i].size_diff,
+				(long long)l[i].count_diff);
+		fputs("}", out);
+	}
+	fputs("]", out);
+}
+
+void render_json_top(FILE *out, const struct hs_top *v)
+{
+	if (!v->heap) {
+		fputs("{\"schema\": 1, \"temporary\": true", out);
+	} else {
+		fputs("{\"schema\": 1, \"snapshot\": ", out);
+		json_heap(out, v->heap);
+	}
+	fprintf(out, ", \"traces\": %d, \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", v->ntraces,
+		hs_by_name(v->group->by), v->group->cumulative ? "true" : "false");
+	json_stat_lines(out, v->lines, json_shown(v->limit, v->n), 0);
+	fprintf(out, ", \"total\": {\"size\": %llu, \"count\": %llu}}\n", (unsigned long long)v->size,
+		(unsigned long long)v->count);
+}
+
+void render_json_diff(FILE *out, const struct hs_diff *v)
+{
+	fputs("{\"schema\": 1, \"from\": ", out);
+	json_heap(out, v->from);
+	fputs(", \"to\": ", out);
+	json_heap(out, v->to);
+	if (v->old_path) {
+		fputs(", \"old\": ", out);
+		json_cstr(out, v->old_path);
+		fputs(", \"new\": ", out);
+		json_cstr(out, v->new_path);
+	}
+	fprintf(out, ", \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", hs_by_name(v->group->by),
+		v->group->cumulative ? "true" : "false");
+	json_stat_lines(out, v->lines, json_shown(v->limit, v->n), 1);
+	fprintf(out, ", \"total\": {\"size\": %llu, \"count\": %llu, \"size_diff\": %lld, \"count_diff\": %lld}}\n",
+		(unsigned long long)v->size, (unsigned long long)v->count, (long long)(v->size - v->old_size),
+		(long long)(v->count - v->old_count));
+}
+
+void render_json_growth(FILE *out, const struct hs_growth *v)
+{
+	int ns = v->nsnaps;
+
+	fputs("{\"schema\": 1, \"trace\": ", out);
+	json_cstr(out, v->path);
+	fprintf(out, ", \"by\": \"%s\", \"snapshots\": [", hs_by_name(v->group->by));
+	for (int s = 0; s < ns; s++) {
+		fputs(s ? ", " : "", out);
+		json_heap(out, &v->snaps[s]);
+	}
+	fputs("], \"growth\": [", out);
+	for (long i = 0; i < json_shown(v->limit, v->n); i++) {
+		const struct hs_stat_line *l = &v->lines[i];
+		fprintf(out, "%s{\"key\": ", i ? ", " : "");
+		json_cstr(out, l->key);
+		fputs(", \"sizes\": [", out);
+		for (int s = 0; s < ns; s++)
+			fprintf(out, "%s%llu", s ? ", " : "", (unsigned long long)l->sizes[s]);
+		fprintf(out, "], \"growth\": %lld, \"growth_per_snapshot\": %.1f}", (long long)l->size_diff,
+			(double)l->size_diff / (ns - 1));
+	}
+	fputs("]}\n", out);
+}

@@ -291,3 +291,97 @@ void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_
 	fprintf(out, "SUMMARY: heapsnap: %llu byte(s) leaked in %llu allocation(s) at %zu new site(s).\n",
 		(unsigned long long)ci->failing_bytes, (unsigned long long)ci->failing_blocks, ci->failing);
 }
+
+/* ---- statistics --------------------------------------------------------------------- */
+
+/* How many of n lines a text table shows: limit, 10 by default, 0 all. */
+static long text_shown(long limit, long n)
+{
+	long l = limit >= 0 ? limit : 10;
+	return l && l < n ? l : n;
+}
+
+/* "snapshot 2 "label" (1.500 s)", as a table's header names a heap. */
+static void text_heap_head(FILE *out, const struct hs_heap *h)
+{
+	if (h->index >= 0 && !h->label[0])
+		fprintf(out, "snapshot %d (%.3f s)", h->index, h->seconds);
+	else if (h->index >= 0)
+		fprintf(out, "snapshot %d \"%s\" (%.3f s)", h->index, h->label, h->seconds);
+	else
+		fprintf(out, "snapshot %s (%.3f s)", h->label, h->seconds);
+}
+
+/* tracemalloc's line: "key: size=N B (+D B), count=N (+D), average=N B". */
+static void text_stat_line(FILE *out, const struct hs_stat_line *l, int diff)
+{
+	uint64_t avg = l->count ? l->size / l->count : 0;
+
+	fprintf(out, "%s: size=%llu B", l->key, (unsigned long long)l->size);
+	if (diff)
+		fprintf(out, " (%+lld B)", (long long)l->size_diff);
+	fprintf(out, ", count=%llu", (unsigned long long)l->count);
+	if (diff)
+		fprintf(out, " (%+lld)", (long long)l->count_diff);
+	fprintf(out, ", average=%llu B\n", (unsigned long long)avg);
+}
+
+void render_text_top(FILE *out, const struct hs_top *v)
+{
+	long n = text_shown(v->limit, v->n);
+
+	fprintf(out, "[ Top %ld %s%s ", n, hs_by_name(v->group->by), v->group->cumulative ? " (cumulative)" : "");
+	if (!v->heap) {
+		fprintf(out, "by temporary allocations (freed before their thread allocated again)");
+	} else {
+		fprintf(out, "at ");
+		text_heap_head(out, v->heap);
+	}
+	fprintf(out, "%s ]\n", v->ntraces > 1 ? ", traces added up" : "");
+	for (long i = 0; i < n; i++)
+		text_stat_line(out, &v->lines[i], 0);
+	fprintf(out, "Total: size=%llu B, count=%llu\n", (unsigned long long)v->size, (unsigned long long)v->count);
+}
+
+void render_text_diff(FILE *out, const struct hs_diff *v)
+{
+	long n = text_shown(v->limit, v->n);
+
+	fprintf(out, "[ Top %ld differences by %s: ", n, hs_by_name(v->group->by));
+	if (v->old_path)
+		fprintf(out, "%s ", v->old_path);
+	text_heap_head(out, v->from);
+	fprintf(out, " -> ");
+	if (v->new_path)
+		fprintf(out, "%s ", v->new_path);
+	text_heap_head(out, v->to);
+	fprintf(out, " ]\n");
+	for (long i = 0; i < n; i++)
+		text_stat_line(out, &v->lines[i], 1);
+	fprintf(out, "Total: size=%llu B (%+lld B), count=%llu (%+lld)\n", (unsigned long long)v->size,
+		(long long)(v->size - v->old_size), (unsigned long long)v->count, (long long)(v->count - v->old_count));
+}
+
+void render_text_growth(FILE *out, const struct hs_growth *v)
+{
+	long n = text_shown(v->limit, v->n);
+	int ns = v->nsnaps;
+
+	fprintf(out, "[ Growing at every one of %d snapshots, by %s: %s ]\n", ns, hs_by_name(v->group->by), v->path);
+	for (long i = 0; i < n; i++) {
+		const struct hs_stat_line *l = &v->lines[i];
+		fprintf(out, "%s: size=%llu B (+%lld B, +%.0f B per snapshot):", l->key, (unsigned long long)l->size,
+			(long long)l->size_diff, (double)l->size_diff / (ns - 1));
+		for (int s = 0; s < ns; s++)
+			fprintf(out, " %llu", (unsigned long long)l->sizes[s]);
+		fprintf(out, "\n");
+	}
+	if (!v->n)
+		fprintf(out, "(no site grew at every snapshot)\n");
+}
+
+void hs_render_folded(FILE *out, const struct hs_stat_line *l, long n)
+{
+	for (long i = 0; i < n; i++)
+		fprintf(out, "%s %llu\n", l[i].key, (unsigned long long)l[i].size);
+}

@@ -3,6 +3,7 @@
  */
 #include "analyze/replay.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ void replay_free(struct replay *r)
 	free(r->count);
 	free(r->size);
 	free(r->stack);
+	free(r->log);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -48,10 +50,24 @@ static int reserve(struct replay *r, uint32_t id)
 	return 0;
 }
 
+/* Note +id or -id in the journal, if it is on. */
+static inline void note(struct replay *r, int64_t change)
+{
+	if (!r->logging)
+		return;
+	if (r->nlog == r->caplog) {
+		r->logging = 0; /* overflow: a copy must be taken whole */
+		r->log_lost = 1;
+		return;
+	}
+	r->log[r->nlog++] = change;
+}
+
 static void add(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, uint64_t ts)
 {
 	if (!id || reserve(r, id))
 		return;
+	note(r, id);
 	r->count[id]++;
 	r->size[id] = size;
 	r->stack[id] = stack;
@@ -73,6 +89,7 @@ static void drop(struct replay *r, uint32_t id)
 	r->count[id]--;
 	r->live_bytes -= r->size[id];
 	r->live_count--;
+	note(r, -(int64_t)id);
 }
 
 void replay_event(struct replay *r, const struct trace_event *ev)
@@ -93,4 +110,47 @@ void replay_event(struct replay *r, const struct trace_event *ev)
 	case HST_SHAPE_ADDR:
 		break;
 	}
+}
+
+int replay_log_start(struct replay *r, size_t max)
+{
+	free(r->log);
+	r->log = malloc((max ? max : 1) * sizeof(*r->log));
+	if (!r->log)
+		return -ENOMEM;
+	r->caplog = max;
+	r->nlog = 0;
+	r->logging = 1;
+	r->log_lost = 0;
+	return 0;
+}
+
+void replay_log_reset(struct replay *r)
+{
+	r->nlog = 0;
+	r->logging = r->log != NULL;
+	r->log_lost = 0;
+}
+
+void replay_log_apply(const struct replay *r, uint64_t *counts, size_t ncounts)
+{
+	for (size_t i = 0; i < r->nlog; i++) {
+		int64_t c = r->log[i];
+		uint64_t id = (uint64_t)(c < 0 ? -c : c);
+		if (id < ncounts)
+			counts[id] += c < 0 ? (uint64_t)-1 : 1;
+	}
+}
+
+int replay_learn(struct replay *r, uint32_t id, uint64_t size, uint32_t stack)
+{
+	if (!id)
+		return 0;
+	if (reserve(r, id))
+		return -ENOMEM;
+	if (!r->count[id] && !r->stack[id]) {
+		r->size[id] = size;
+		r->stack[id] = stack;
+	}
+	return 0;
 }

@@ -6,6 +6,11 @@
  * The collector has already put events in order and matched every free to
  * its block, so replay is counting: an allocation adds one block of its
  * allocinfo, a free removes one.
+ *
+ * On request replay keeps a journal of what it changed (replay_log_*), so
+ * that a copy of the counts taken earlier can be brought up to date at
+ * the cost of the changes since, not of a whole copy: that is how the
+ * heap at its peak is captured in the one pass (select.c).
  */
 #ifndef HS_ANALYZE_REPLAY_H
 #define HS_ANALYZE_REPLAY_H
@@ -24,6 +29,10 @@ struct replay {
 	uint64_t peak_bytes, peak_count, peak_ts;
 	uint64_t unknown_frees; /* frees of blocks the trace never saw allocated */
 	int oom;		/* out of memory: results are incomplete */
+	int64_t *log;		/* journal: +id a block added, -id one removed */
+	size_t nlog, caplog;	/* entries, room */
+	int logging;		/* journal on (and not overflowed) */
+	int log_lost;		/* the journal overflowed since replay_log_reset */
 };
 
 int replay_init(struct replay *r);
@@ -31,5 +40,18 @@ void replay_free(struct replay *r);
 
 /* Apply one event. */
 void replay_event(struct replay *r, const struct trace_event *ev);
+
+/* Make sure the tables know allocinfo id's size and stack (a block the
+ * replay never saw allocated).  Return 0 or -ENOMEM. */
+int replay_learn(struct replay *r, uint32_t id, uint64_t size, uint32_t stack);
+
+/* Keep a journal of the changes from now on, at most max entries (past
+ * that it stops and says so: log_lost).  Return 0 or -ENOMEM. */
+int replay_log_start(struct replay *r, size_t max);
+/* Empty the journal (the changes were applied elsewhere). */
+void replay_log_reset(struct replay *r);
+/* Apply the journal to counts (by allocinfo id, ncounts ids; ids past it
+ * are not there).  Only when !log_lost. */
+void replay_log_apply(const struct replay *r, uint64_t *counts, size_t ncounts);
 
 #endif

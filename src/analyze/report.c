@@ -158,16 +158,54 @@ static int by_a_desc(const void *x, const void *y)
 	return p->a != q->a ? (p->a < q->a ? 1 : -1) : (p->stack > q->stack) - (p->stack < q->stack);
 }
 
-/* Sum (a, b) by trace stack over n allocinfos, keep the largest a (model
- * ids), the rest under -1.  a_of/b_of give the values of allocinfo i. */
-static int profile(struct hs_report *r, struct stack_table *st, size_t n, const uint32_t *stack,
+/* Keep the largest a of the nacc stack sums (model ids), the rest under
+ * -1.  acc is sorted here. */
+static int keep_profile(struct hs_report *r, struct acc *acc, size_t nacc, struct report_profile *out)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < nacc; i++)
+		total += acc[i].a;
+	if (nacc > 1)
+		qsort(acc, nacc, sizeof(*acc), by_a_desc);
+	out->v = malloc((nacc + 1) * 3 * sizeof(*out->v));
+	if (!out->v)
+		return -1;
+	uint64_t covered = 0, rest_a = 0, rest_b = 0;
+	for (size_t i = 0; i < nacc; i++) {
+		if (out->n < PROFILE_MAX && (covered < total - total / PROFILE_REST || !total)) {
+			/* stack ids are the file's: the first read's table names them all */
+			int64_t id = stack_id(r, &r->t[0]->priv->st, 0, acc[i].stack);
+			if (id < 0)
+				return -1;
+			out->v[3 * out->n] = id;
+			out->v[3 * out->n + 1] = (int64_t)acc[i].a;
+			out->v[3 * out->n + 2] = (int64_t)acc[i].b;
+			out->n++;
+			covered += acc[i].a;
+		} else {
+			rest_a += acc[i].a;
+			rest_b += acc[i].b;
+		}
+	}
+	if (rest_a || rest_b) {
+		out->v[3 * out->n] = -1;
+		out->v[3 * out->n + 1] = (int64_t)rest_a;
+		out->v[3 * out->n + 2] = (int64_t)rest_b;
+		out->n++;
+	}
+	return 0;
+}
+
+/* Sum (a, b) by trace stack over n allocinfos of the first trace, then
+ * keep_profile.  val gives the values of allocinfo i. */
+static int profile(struct hs_report *r, size_t n, const uint32_t *stack,
 		   void (*val)(const void *ctx, size_t i, uint64_t *a, uint64_t *b), const void *ctx,
 		   struct report_profile *out)
 {
 	struct hashmap idx;
 	struct acc *acc = NULL;
 	size_t nacc = 0, cap = 0;
-	uint64_t total = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -195,47 +233,34 @@ static int profile(struct hs_report *r, struct stack_table *st, size_t n, const 
 		}
 		acc[*v].a += a;
 		acc[*v].b += b;
-		total += a;
 	}
-	qsort(acc, nacc, sizeof(*acc), by_a_desc);
-	out->v = malloc((nacc + 1) * 3 * sizeof(*out->v));
-	if (!out->v)
-		goto out;
-	uint64_t covered = 0, rest_a = 0, rest_b = 0;
-	for (size_t i = 0; i < nacc; i++) {
-		if (out->n < PROFILE_MAX && (covered < total - total / PROFILE_REST || !total)) {
-			int64_t id = stack_id(r, st, 0, acc[i].stack);
-			if (id < 0)
-				goto out;
-			out->v[3 * out->n] = id;
-			out->v[3 * out->n + 1] = (int64_t)acc[i].a;
-			out->v[3 * out->n + 2] = (int64_t)acc[i].b;
-			out->n++;
-			covered += acc[i].a;
-		} else {
-			rest_a += acc[i].a;
-			rest_b += acc[i].b;
-		}
-	}
-	if (rest_a || rest_b) {
-		out->v[3 * out->n] = -1;
-		out->v[3 * out->n + 1] = (int64_t)rest_a;
-		out->v[3 * out->n + 2] = (int64_t)rest_b;
-		out->n++;
-	}
-	rc = 0;
+	rc = keep_profile(r, acc, nacc, out);
 out:
 	free(acc);
 	hashmap_free(&idx);
 	return rc;
 }
 
-/* live: bytes, blocks of allocinfo i in a heap state */
-static void state_val(const void *ctx, size_t i, uint64_t *a, uint64_t *b)
+/* The profile of heap h of trace t: bytes, blocks by stack. */
+static int profile_heap(struct hs_report *r, const struct hs_trace *t, const struct hs_heap *h,
+			struct report_profile *out)
 {
-	const struct heap_state *s = ctx;
-	*a = s->count[i] * s->size[i];
-	*b = s->count[i];
+	struct hs_stack_cost *c;
+	long n = hs_heap_stacks(t, h, &c);
+
+	memset(out, 0, sizeof(*out));
+	if (n < 0)
+		return -1;
+	struct acc *acc = malloc((size_t)(n ? n : 1) * sizeof(*acc));
+	int rc = -1;
+	if (acc) {
+		for (long i = 0; i < n; i++)
+			acc[i] = (struct acc){c[i].stack, c[i].bytes, c[i].blocks};
+		rc = keep_profile(r, acc, (size_t)n, out);
+	}
+	free(acc);
+	free(c);
+	return rc;
 }
 
 /* allocated: allocations, bytes of allocinfo i over the run */
@@ -248,16 +273,17 @@ static void alloc_val(const void *ctx, size_t i, uint64_t *a, uint64_t *b)
 
 /* ---- points ---------------------------------------------------------------- */
 
-static int add_point(struct hs_report *r, const char *kind, const struct heap_state *s)
+static int add_point(struct hs_report *r, const char *kind, const struct hs_trace *t, const struct hs_heap *h)
 {
 	if (r->npoints == MAX_POINTS)
 		return -1;
 	struct report_point *p = &r->points[r->npoints];
 	p->kind = kind;
-	p->index = s->index;
-	snprintf(p->label, sizeof(p->label), "%s", s->index >= 0 ? s->label : "");
-	p->time = s->seconds;
-	p->state = s;
+	p->index = h->index;
+	snprintf(p->label, sizeof(p->label), "%s", h->index >= 0 ? h->label : "");
+	p->time = h->seconds;
+	p->trace = t;
+	p->heap = h;
 	return r->npoints++;
 }
 
@@ -275,83 +301,93 @@ static int by_time(const void *x, const void *y)
 	return ra != rb ? ra - rb : a->index - b->index;
 }
 
-/* The state of the point that shows selector sel (read as state s): the
- * start, peak or exit point, the snapshot of the same index, else a point
- * of its own.  NULL when the points are full. */
-static const struct heap_state *point_of(struct hs_report *r, const struct heap_state *s, const char *sel)
+/* The heap of the point that shows selector sel (read as heap h of the
+ * first trace): the start, peak or exit point, the snapshot of the same
+ * index, else a point of its own.  NULL when the points are full. */
+static const struct hs_heap *point_of(struct hs_report *r, const struct hs_heap *h, const char *sel)
 {
-	const struct stats_trace *t = &r->stats;
-	const struct heap_state *named = !strcmp(sel, "start") ? &t->states[0]
-					 : !strcmp(sel, "peak") ? &t->states[1]
-					 : !strcmp(sel, "exit") ? &t->states[2] : NULL;
+	const struct hs_trace *t = r->t[0];
+	const struct hs_heap *named = !strcmp(sel, "start") ? &t->heaps[0]
+				      : !strcmp(sel, "peak") ? &t->heaps[1]
+				      : !strcmp(sel, "exit") ? &t->heaps[2] : NULL;
 	if (named)
 		return named;
 	for (int i = 0; i < r->npoints; i++)
-		if (s->index >= 0 && r->points[i].index == s->index)
-			return r->points[i].state;
-	return add_point(r, "time", s) < 0 ? NULL : s;
+		if (h->index >= 0 && r->points[i].index == h->index)
+			return r->points[i].heap;
+	return add_point(r, "time", t, h) < 0 ? NULL : h;
 }
 
-static int index_of(const struct hs_report *r, const struct heap_state *s)
+static int index_of(const struct hs_report *r, const struct hs_heap *h)
 {
 	for (int i = 0; i < r->npoints; i++)
-		if (r->points[i].state == s)
+		if (r->points[i].heap == h)
 			return i;
 	return 0;
 }
 
-/* Read the first trace's statistics at the points: start, the snapshots
- * (thinned evenly past MAX_SNAP_POINTS), peak, exit, --from, --to, and a
- * grid when there are few.  Return 0 or -1 (d set). */
-static int choose_points(struct hs_report *r, struct hs_session *s, const char *path, const struct hs_report_opts *o,
+/* The selectors of the first trace's one pass: start, peak, exit, --from,
+ * --to (its snapshots come with HS_WANT_SNAPSHOT_HEAPS). */
+static void first_selectors(const struct hs_report_opts *o, const char *sel[5])
+{
+	sel[0] = "start";
+	sel[1] = "peak";
+	sel[2] = "exit";
+	sel[3] = o->from ? o->from : "start";
+	sel[4] = o->to ? o->to : "exit";
+}
+
+/* The points of the first trace: start, the snapshots (thinned evenly past
+ * MAX_SNAP_POINTS), peak, exit, --from, --to, and when there are few a
+ * grid of times, for which the trace is read once more (its duration is
+ * only known after the first pass).  Return 0 or -1 (d set). */
+static int choose_points(struct hs_report *r, struct hs_session *s, const struct hs_report_opts *o,
 			 struct hs_diag *d)
 {
-	struct snap_sel sel[16];
+	const char *sel[5], *gsel[GRID_POINTS];
 	char grid[GRID_POINTS][32];
-	int n = 0;
+	int ngsel = 0;
 	const struct hs_trace *t0 = r->t[0];
 	double dur = t0->info.last_ts > t0->t0 ? (double)(t0->info.last_ts - t0->t0) / 1e9 : 0;
 
-	sel[n++].text = "start";
-	sel[n++].text = "peak";
-	sel[n++].text = "exit";
-	sel[n++].text = o->from ? o->from : "start";
-	sel[n++].text = o->to ? o->to : "exit";
+	first_selectors(o, sel);
 	int ngrid = t0->nsnapshots + 3 < GRID_POINTS ? GRID_POINTS - 3 - (int)t0->nsnapshots : 0;
-	for (int k = 0; k < ngrid && n < 16 && dur > 0; k++) {
+	for (int k = 0; k < ngrid && ngsel < 11 && dur > 0; k++) {
 		snprintf(grid[k], sizeof(grid[k]), "@%.6f", dur * (k + 1) / (ngrid + 1));
-		sel[n++].text = grid[k];
+		gsel[ngsel++] = grid[k];
 	}
-	if (stats_read(s, path, sel, n, 1, &r->stats, d))
-		return -1;
+	if (ngsel) {
+		struct hs_want w = {.select = gsel, .nselect = ngsel};
+		if (!(r->grid = hs_trace_read(s, t0->path, &w, d)))
+			return -1;
+	}
 	r->points = calloc(MAX_POINTS, sizeof(*r->points));
 	if (!r->points)
 		goto oom;
-	struct stats_trace *t = &r->stats;
-	add_point(r, "start", &t->states[0]);
-	int ns = t->nsnaps;
+	add_point(r, "start", t0, &t0->heaps[0]);
+	int ns = t0->nsnapshot_heaps;
 	for (int k = 0; k < ns; k++) {
 		/* evenly thinned: the first and the last always kept */
 		if (ns > MAX_SNAP_POINTS && k != ns - 1 &&
 		    (long)k * (MAX_SNAP_POINTS - 1) / (ns - 1) == (long)(k + 1) * (MAX_SNAP_POINTS - 1) / (ns - 1))
 			continue;
-		add_point(r, "snapshot", &t->snaps[k]);
+		add_point(r, "snapshot", t0, &t0->snapshot_heaps[k]);
 	}
-	add_point(r, "peak", &t->states[1]);
-	add_point(r, "exit", &t->states[2]);
-	for (int k = 5; k < n; k++)
-		add_point(r, "time", &t->states[k]);
-	const struct heap_state *from = point_of(r, &t->states[3], sel[3].text);
-	const struct heap_state *to = point_of(r, &t->states[4], sel[4].text);
+	add_point(r, "peak", t0, &t0->heaps[1]);
+	add_point(r, "exit", t0, &t0->heaps[2]);
+	for (int k = 0; k < ngsel; k++)
+		add_point(r, "time", r->grid, &r->grid->heaps[k]);
+	const struct hs_heap *from = point_of(r, &t0->heaps[3], sel[3]);
+	const struct hs_heap *to = point_of(r, &t0->heaps[4], sel[4]);
 	if (!from || !to)
 		goto oom;
 	qsort(r->points, (size_t)r->npoints, sizeof(*r->points), by_time);
-	r->peak = index_of(r, &t->states[1]);
+	r->peak = index_of(r, &t0->heaps[1]);
 	r->from = index_of(r, from);
 	r->to = index_of(r, to);
 	return 0;
 oom:
-	diag_set(d, "%s: out of memory", path);
+	diag_set(d, "%s: out of memory", t0->path);
 	return -1;
 }
 
@@ -375,29 +411,34 @@ static int keep_key(struct report_table *tb, struct strmap *sm, const char *key)
 }
 
 /* One grouping at every point: the union of each point's largest keys and
- * the largest changes from A to B, with each key's value everywhere. */
+ * the largest changes from A to B, with each key's value everywhere.  The
+ * points are the columns of one table. */
 static int table(struct hs_report *r, int by, struct report_table *tb)
 {
-	struct stats_opts so = {.by = (enum stats_by)by};
+	struct hs_group g = {.by = (enum hs_by)by};
+	struct hs_stats *st = hs_stats_new(&g, r->npoints);
 	struct strmap sm;
-	struct stat_line **lines = calloc((size_t)r->npoints, sizeof(*lines));
+	struct hs_stat_line **lines = calloc((size_t)r->npoints, sizeof(*lines));
 	long *nl = calloc((size_t)r->npoints, sizeof(*nl));
-	struct stat_line *dl = NULL;
+	struct hs_stat_line *dl = NULL;
 	long ndl = 0;
 	int rc = -1;
 
 	memset(tb, 0, sizeof(*tb));
-	if (!lines || !nl || hashmap_init(&sm.m, 256))
+	if (!st || !lines || !nl || hashmap_init(&sm.m, 256))
 		goto out;
+	for (int p = 0; p < r->npoints; p++)
+		if (hs_stats_add(st, (struct hs_trace *)r->points[p].trace, r->points[p].heap, p))
+			goto out;
 	for (int p = 0; p < r->npoints; p++) {
-		nl[p] = stats_group(&r->stats, r->points[p].state, &so, &lines[p]);
+		nl[p] = hs_stats_top(st, p, &lines[p]);
 		if (nl[p] < 0)
 			goto out;
 		for (long i = 0; i < nl[p] && i < KEYS_PER_POINT; i++)
 			if (keep_key(tb, &sm, lines[p][i].key))
 				goto out;
 	}
-	ndl = stats_diff(&r->stats, r->points[r->from].state, &r->stats, r->points[r->to].state, &so, &dl);
+	ndl = hs_stats_diff(st, r->from, r->to, &dl);
 	if (ndl < 0)
 		goto out;
 	for (long i = 0; i < ndl && i < KEYS_PER_POINT; i++)
@@ -415,25 +456,40 @@ static int table(struct hs_report *r, int by, struct report_table *tb)
 				tb->count[(size_t)k * (size_t)r->npoints + (size_t)p] = lines[p][i].count;
 			}
 		}
+	/* every grouping has the same totals: take them from the first */
+	for (int p = 0; by == 0 && p < r->npoints; p++)
+		hs_stats_total(st, p, &r->total_size[p], &r->total_count[p]);
 	rc = 0;
 out:
 	for (int p = 0; lines && nl && p < r->npoints; p++)
-		stats_lines_free(lines[p], nl[p] > 0 ? nl[p] : 0);
+		hs_stat_lines_free(lines[p], nl[p] > 0 ? nl[p] : 0);
 	free(lines);
 	free(nl);
-	stats_lines_free(dl, ndl > 0 ? ndl : 0);
+	hs_stat_lines_free(dl, ndl > 0 ? ndl : 0);
 	hashmap_free(&sm.m);
+	hs_stats_free(st);
 	return rc;
 }
 
+/* The lines of one heap of trace t, grouped by line. */
+static long heap_lines(struct hs_trace *t, const struct hs_heap *h, struct hs_stat_line **out)
+{
+	struct hs_group g = {.by = HS_BY_LINENO};
+	struct hs_stats *st = hs_stats_new(&g, 1);
+	long n = st && !hs_stats_add(st, t, h, 0) ? hs_stats_top(st, 0, out) : -1;
+
+	hs_stats_free(st);
+	return n;
+}
+
 /* Keep the first MAX_LINES of n stat lines (freed). */
-static int take_lines(struct stat_line *l, long n, uint64_t total, int nsizes, struct report_lines *out)
+static int take_lines(struct hs_stat_line *l, long n, uint64_t total, int nsizes, struct report_lines *out)
 {
 	out->total = total;
 	out->n = n < MAX_LINES ? (uint32_t)n : MAX_LINES;
 	out->l = calloc(out->n + 1, sizeof(*out->l));
 	if (!out->l) {
-		stats_lines_free(l, n);
+		hs_stat_lines_free(l, n);
 		return -1;
 	}
 	for (uint32_t i = 0; i < out->n; i++) {
@@ -442,7 +498,7 @@ static int take_lines(struct stat_line *l, long n, uint64_t total, int nsizes, s
 		l[i].key = NULL;
 		l[i].sizes = NULL;
 	}
-	stats_lines_free(l, n);
+	hs_stat_lines_free(l, n);
 	return 0;
 }
 
@@ -542,7 +598,7 @@ static int leaked_profile(struct hs_report *r)
 			vals[2 * (i + 1)] = g->bytes;
 			vals[2 * (i + 1) + 1] = g->blocks;
 		}
-		rc = profile(r, &r->t[0]->priv->st, (size_t)n, stack, pair_val, vals, &r->leaked);
+		rc = profile(r, (size_t)n, stack, pair_val, vals, &r->leaked);
 	}
 	free(stack);
 	free(vals);
@@ -552,77 +608,86 @@ static int leaked_profile(struct hs_report *r)
 /* ---- the whole report ------------------------------------------------------------ */
 
 /* Statistics of the run over time: points, profiles, tables, lines. */
-static int over_time(struct hs_report *r, struct hs_session *s, const char *path, const struct hs_report_opts *o,
-		     struct hs_diag *d)
+static int over_time(struct hs_report *r, struct hs_session *s, const struct hs_report_opts *o, struct hs_diag *d)
 {
-	struct stats_opts so = {.by = BY_LINENO};
-	const struct timeline_sites *sites = &r->t[0]->priv->sites;
+	struct hs_trace *t0 = r->t[0];
+	const struct timeline_sites *sites = &t0->priv->sites;
+	struct hs_stat_line *l;
+	long n;
 
-	if (choose_points(r, s, path, o, d))
+	if (choose_points(r, s, o, d))
 		return -1;
 	r->live = calloc((size_t)r->npoints, sizeof(*r->live));
 	r->total_size = calloc((size_t)r->npoints, sizeof(*r->total_size));
 	r->total_count = calloc((size_t)r->npoints, sizeof(*r->total_count));
 	if (!r->live || !r->total_size || !r->total_count)
 		goto oom;
-	for (int p = 0; p < r->npoints; p++) {
-		const struct heap_state *hs = r->points[p].state;
-		if (profile(r, &r->stats.st, hs->ninfo, hs->stack, state_val, hs, &r->live[p]))
+	for (int p = 0; p < r->npoints; p++)
+		if (profile_heap(r, r->points[p].trace, r->points[p].heap, &r->live[p]))
 			goto oom;
-		stats_total(&r->stats, hs, &so, &r->total_size[p], &r->total_count[p]);
-	}
 	for (int g = 0; g < REPORT_GROUPINGS; g++)
 		if (table(r, g, &r->tables[g]))
 			goto oom;
-	/* every allocation of the run, as a heap state: one block per call */
-	struct heap_state all = {.found = 1, .index = -1, .count = sites->allocs, .size = sites->size,
-				 .stack = sites->stack, .ninfo = sites->cap};
-	if (profile(r, &r->stats.st, sites->cap, sites->stack, alloc_val, sites, &r->allocated))
+	/* every allocation of the run, as a heap: one block per call */
+	struct hs_heap all = {.index = -1, .count = sites->allocs, .ninfo = sites->cap};
+	if (profile(r, sites->cap, sites->stack, alloc_val, sites, &r->allocated))
 		goto oom;
-	struct stat_line *l;
-	long n = stats_group(&r->stats, &all, &so, &l);
-	if (n < 0 || take_lines(l, n, r->t[0]->timeline.allocations, 0, &r->allocating))
+	n = heap_lines(t0, &all, &l);
+	if (n < 0 || take_lines(l, n, t0->timeline.allocations, 0, &r->allocating))
 		goto oom;
 	/* temporary allocations of the run, as top --temporary groups them */
-	const struct heap_state *tmp = &r->stats.temporary;
-	if (profile(r, &r->stats.st, tmp->ninfo, tmp->stack, state_val, tmp, &r->temporary_stacks))
+	if (profile_heap(r, t0, &t0->temporary, &r->temporary_stacks))
 		goto oom;
-	n = stats_group(&r->stats, tmp, &so, &l);
-	if (n < 0 || take_lines(l, n, r->t[0]->info.temporary, 0, &r->temporary))
+	n = heap_lines(t0, &t0->temporary, &l);
+	if (n < 0 || take_lines(l, n, t0->info.temporary, 0, &r->temporary))
 		goto oom;
-	if (r->stats.nsnaps >= 3) {
-		n = stats_growth(&r->stats, &so, &l);
+	int ns = t0->nsnapshot_heaps;
+	if (ns >= 3) {
+		struct hs_group g = {.by = HS_BY_LINENO};
+		struct hs_stats *st = hs_stats_new(&g, ns);
+		n = -1;
+		for (int c = 0; st && c < ns && !hs_stats_add(st, t0, &t0->snapshot_heaps[c], c); c++)
+			if (c == ns - 1)
+				n = hs_stats_growth(st, &l);
+		hs_stats_free(st);
 		if (n < 0 || take_lines(l, n, 0, 1, &r->growth))
 			goto oom;
 	}
-	r->growth_snaps = r->stats.snaps;
-	r->ngrowth_snaps = r->stats.nsnaps;
+	r->growth_snaps = t0->snapshot_heaps;
+	r->ngrowth_snaps = ns;
 	return 0;
 oom:
-	diag_set(d, "%s: out of memory", path);
+	diag_set(d, "%s: out of memory", t0->path);
 	return -1;
 }
 
 /* --baseline OLD: the exit of OLD against B of this run, by line. */
 static int baseline(struct hs_report *r, struct hs_session *s, const char *old, struct hs_diag *d)
 {
-	struct snap_sel sel = {"exit"};
-	struct stats_opts so = {.by = BY_LINENO};
-	struct stat_line *l;
-	const struct heap_state *to = r->points[r->to].state;
+	const char *sel = "exit";
+	struct hs_want w = {.select = &sel, .nselect = 1};
+	struct hs_group g = {.by = HS_BY_LINENO};
+	const struct report_point *to = &r->points[r->to];
+	struct hs_stat_line *l;
 
-	if (stats_read(s, old, &sel, 1, 0, &r->base, d))
+	if (!(r->base = hs_trace_read(s, old, &w, d)))
 		return -1;
 	r->have_baseline = 1;
-	long n = stats_diff(&r->base, &r->base.states[0], &r->stats, to, &so, &l);
+	struct hs_stats *st = hs_stats_new(&g, 2);
+	long n = -1;
+	if (st && !hs_stats_add(st, r->base, &r->base->heaps[0], 0) &&
+	    !hs_stats_add(st, (struct hs_trace *)to->trace, to->heap, 1))
+		n = hs_stats_diff(st, 0, 1, &l);
 	if (n < 0 || take_lines(l, n, 0, 0, &r->baseline)) {
+		hs_stats_free(st);
 		diag_set(d, "%s: out of memory", old);
 		return -1;
 	}
-	stats_total(&r->base, &r->base.states[0], &so, &r->base_size, &r->base_count);
-	stats_total(&r->stats, to, &so, &r->new_size, &r->new_count);
+	hs_stats_total(st, 0, &r->base_size, &r->base_count);
+	hs_stats_total(st, 1, &r->new_size, &r->new_count);
+	hs_stats_free(st);
 	snprintf(r->from_name, sizeof(r->from_name), "exit");
-	snprintf(r->to_name, sizeof(r->to_name), "%s", r->points[r->to].label[0] ? r->points[r->to].label : r->points[r->to].kind);
+	snprintf(r->to_name, sizeof(r->to_name), "%s", to->label[0] ? to->label : to->kind);
 	return 0;
 }
 
@@ -654,12 +719,22 @@ int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const 
 	want.suppressions = o->suppressions ? &r->sup : NULL;
 	r->scanned = 1;
 	for (int k = 0; k < npaths; k++) {
-		if (!(r->t[k] = hs_trace_read(s, paths[k], &want, d)))
+		/* the first trace: also the heaps at the points, its snapshots,
+		 * its temporary blocks, in the same pass */
+		const char *sel[5];
+		struct hs_want w = want;
+		if (k == 0) {
+			first_selectors(o, sel);
+			w.select = sel;
+			w.nselect = 5;
+			w.flags |= HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY;
+		}
+		if (!(r->t[k] = hs_trace_read(s, paths[k], &w, d)))
 			goto fail;
 		r->ntraces = k + 1;
 		r->scanned &= r->t[k]->leaks.scanned;
 	}
-	if (over_time(r, s, paths[0], o, d))
+	if (over_time(r, s, o, d))
 		goto fail;
 	for (int k = 0; k < npaths; k++)
 		if (add_leaks(r, k, d))
@@ -696,9 +771,8 @@ void hs_report_free(struct hs_report *r)
 		hs_trace_free(r->t[k]);
 	free(r->t);
 	hs_suppressions_free(&r->sup);
-	stats_trace_free(&r->stats);
-	if (r->have_baseline)
-		stats_trace_free(&r->base);
+	hs_trace_free(r->grid);
+	hs_trace_free(r->base);
 	free(r->points);
 	for (uint32_t i = 0; i < r->nstacks; i++)
 		free(r->stacks[i]);

@@ -15,7 +15,6 @@
 
 #include <heapsnap-analyze.h>
 
-#include "analyze/stats.h"
 #include "util/diag.h"
 
 #define REPORT_GROUPINGS 4 /* lineno, function, file, module */
@@ -26,7 +25,8 @@ struct report_point {
 	int index;		  /* snapshot index, -1 otherwise */
 	char label[128];
 	double time;		  /* seconds since the trace began */
-	const struct heap_state *state;
+	const struct hs_trace *trace; /* whose heap it is (the first trace, read once more for a grid) */
+	const struct hs_heap *heap;
 };
 
 /* A stack profile: (stack, a, b) triples, stack ids of the model, largest
@@ -67,7 +67,7 @@ struct hs_report {
 	struct hs_trace **t;	  /* per trace: info, timeline and leaks */
 	struct hs_suppressions sup; /* --suppressions, if any */
 	int scanned;		  /* every trace has a pointer scan */
-	struct stats_trace stats; /* first trace: states at the points */
+	struct hs_trace *grid;	  /* first trace read again for heaps at evenly spaced times, or NULL */
 	uint64_t leak_total[HS_LEAK_KINDS][2], suppressed[2], suppressed_records;
 	uint64_t cycles, cycle_blocks, cycle_bytes;
 
@@ -87,7 +87,7 @@ struct hs_report {
 	struct report_table tables[REPORT_GROUPINGS];
 	uint64_t *total_size, *total_count; /* per point */
 	struct report_lines growth, allocating, temporary;
-	struct heap_state *growth_snaps; /* the snapshots of growth (stats.snaps) */
+	const struct hs_heap *growth_snaps; /* the snapshots of growth (the first trace's) */
 	int ngrowth_snaps;
 
 	struct report_leak {
@@ -107,7 +107,7 @@ struct hs_report {
 	uint32_t ncyc;
 
 	int have_baseline;
-	struct stats_trace base;
+	struct hs_trace *base;	  /* --baseline, read at its exit */
 	char from_name[160], to_name[160];
 	struct report_lines baseline;
 	uint64_t base_size, base_count, new_size, new_count;

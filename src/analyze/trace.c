@@ -3,8 +3,9 @@
  *
  * The reader yields items in file order; each goes to the collectors that
  * hs_want selected: the replay of the live heap (replay.c), the counting of
- * `info` (info.c), the stack table and module map (stacks.c), the
- * reference graph of the last pointer scan (graph.c).  Nothing here
+ * `info` (info.c), memory over time (timeline.c), the heaps at selectors,
+ * snapshots and the peak (select.c), the stack table and module map
+ * (stacks.c), the reference graph of the last pointer scan (graph.c).  Nothing here
  * depends on one collector running before another except where the
  * comments say.  What needs the whole trace (classifying the scan) runs
  * after the last item.
@@ -20,6 +21,7 @@
 #include "analyze/info.h"
 #include "analyze/leaks.h"
 #include "analyze/replay.h"
+#include "analyze/select.h"
 #include "analyze/session.h"
 #include "analyze/timeline.h"
 #include "trace/format.h"
@@ -88,6 +90,8 @@ struct pass {
 	int replaying;
 	struct info_state info;	/* HS_WANT_INFO */
 	struct timeline_state tl; /* HS_WANT_TIMELINE */
+	struct select_state sel; /* heaps: selectors, snapshots, temporary */
+	int selecting;
 	struct graph graph;	/* HS_WANT_LEAKS: the last scan read */
 	int in_scan;		/* between a SCAN and its SCAN_END */
 	int scanned;		/* the last scan read is complete */
@@ -114,21 +118,40 @@ static int on_scan(struct pass *p, const struct trace_item *it)
 	return graph_add(&p->graph, it);
 }
 
-/* Feed one item to every collector.  Return 0 or -ENOMEM. */
+/* Feed one event to every collector: the path of nearly every item, kept
+ * short.  Return 0 or -ENOMEM. */
+static inline int pass_event(struct pass *p, const struct trace_item *it)
+{
+	struct hs_trace *t = p->t;
+
+	if (p->want & HS_WANT_INFO)
+		info_event(&p->info, &t->info, &it->ev);
+	if (p->replaying) {
+		/* the start and time selectors see the heap before the event,
+		 * the peak after it */
+		if (p->selecting && select_before(&p->sel, t, &p->rp, &it->ev))
+			return -ENOMEM;
+		replay_event(&p->rp, &it->ev);
+		if (p->selecting && select_after(&p->sel, t, &p->rp, &it->ev))
+			return -ENOMEM;
+	}
+	/* after the replay: the timeline records the heap after the event */
+	if ((p->want & HS_WANT_TIMELINE) && timeline_item(&p->tl, &t->timeline, it, p->rp.live_bytes))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Feed one item other than an event to every collector.  Return 0 or
+ * -ENOMEM. */
 static int pass_item(struct pass *p, const struct trace_item *it)
 {
 	struct hs_trace *t = p->t;
 
 	if (p->want & HS_WANT_INFO)
 		info_item(&p->info, &t->info, it);
-	if (it->type == ITEM_EVENT && p->replaying)
-		replay_event(&p->rp, &it->ev);
-	/* after the replay: the timeline records the heap after the event */
 	if ((p->want & HS_WANT_TIMELINE) && timeline_item(&p->tl, &t->timeline, it, p->rp.live_bytes))
 		return -ENOMEM;
 	switch (it->type) {
-	case ITEM_EVENT:
-		return 0;
 	case ITEM_MODULES:
 	case ITEM_STACK:
 	case ITEM_PYCODE:
@@ -142,6 +165,8 @@ static int pass_item(struct pass *p, const struct trace_item *it)
 	case ITEM_PROCESS:
 		return on_process(t, it);
 	case ITEM_SNAPSHOT:
+		if (p->selecting && select_snapshot(&p->sel, t, &p->rp, it))
+			return -ENOMEM;
 		return on_snapshot(t, it);
 	case ITEM_END:
 		t->ended = 1;
@@ -181,10 +206,16 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 	p.t = t;
 	replay_init(&p.rp);
 	graph_init(&p.graph);
-	p.replaying = (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE)) != 0;
+	p.selecting = (w && w->nselect > 0) || (p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY));
+	p.replaying = p.selecting || (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE));
 	if (p.want & HS_WANT_GRAPH)
 		p.want |= HS_WANT_LEAKS;
-	if (p.want & HS_WANT_LEAKS) {
+	if (p.selecting && (rc = select_begin(&p.sel, w, t, &p.rp, d)) < 0) {
+		p.selecting = 0;
+		goto fail;
+	}
+	/* heaps are grouped by stack: they need the stacks too */
+	if (p.want & HS_WANT_LEAKS || p.selecting) {
 		if (stacks_init(&t->priv->st, s->files, s->wrappers)) {
 			rc = -ENOMEM;
 			goto out;
@@ -201,8 +232,11 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* nearly every item is an event: when no collector wants them (leaks
+	 * alone) they cost the reader and one test */
+	const int per_event = p.replaying || (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE));
 	while ((rc = reader_next(r, &it)) > 0)
-		if (pass_item(&p, &it) < 0) {
+		if (it.type == ITEM_EVENT ? per_event && pass_event(&p, &it) < 0 : pass_item(&p, &it) < 0) {
 			rc = -ENOMEM;
 			break;
 		}
@@ -224,6 +258,11 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 			rc = leaks_build(&t->leaks, &p.graph, p.scanned, &t->priv->st, w ? w->suppressions : NULL);
 			t->have |= HS_WANT_LEAKS;
 		}
+		if (!rc && p.selecting) {
+			if ((rc = select_end(&p.sel, t, &p.rp, d)) < 0)
+				goto fail;
+			t->have |= p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY);
+		}
 		if (!rc && (p.want & HS_WANT_GRAPH) && p.scanned) {
 			if ((t->graph = malloc(sizeof(*t->graph)))) {
 				*t->graph = p.graph.g; /* moved: the pass no longer owns it */
@@ -235,14 +274,23 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 		}
 	}
 out:
+	if (rc == -ENOMEM)
+		diag_set(d, "%s: out of memory", path);
+fail:
+	if (p.selecting)
+		select_free(&p.sel);
+	/* the sizes and stacks by allocinfo stay: the heaps' counts index them */
+	t->priv->info_size = p.rp.size;
+	t->priv->info_stack = p.rp.stack;
+	t->priv->ninfo = p.rp.cap;
+	p.rp.size = NULL;
+	p.rp.stack = NULL;
 	graph_free(&p.graph);
 	if (p.want & HS_WANT_INFO)
 		info_abort(&p.info);
 	if (p.want & HS_WANT_TIMELINE)
 		timeline_abort(&p.tl);
-	if (rc == -ENOMEM)
-		diag_set(d, "%s: out of memory", path);
-	else if (p.rp.oom)
+	if (rc >= 0 && p.rp.oom)
 		session_warn(s, "%s: out of memory replaying the heap: live and peak figures are incomplete", path);
 	replay_free(&p.rp);
 	reader_close(r);
@@ -267,8 +315,18 @@ void hs_trace_free(struct hs_trace *t)
 	free(t->snapshots);
 	info_free(&t->info);
 	timeline_free(&t->timeline);
-	if (t->priv)
+	for (int i = 0; t->heaps && i < t->nheaps; i++)
+		select_heap_free(&t->heaps[i]);
+	free(t->heaps);
+	for (int i = 0; i < t->nsnapshot_heaps; i++)
+		select_heap_free(&t->snapshot_heaps[i]);
+	free(t->snapshot_heaps);
+	select_heap_free(&t->temporary);
+	if (t->priv) {
 		timeline_sites_free(&t->priv->sites);
+		free(t->priv->info_size);
+		free(t->priv->info_stack);
+	}
 	leaks_free(&t->leaks);
 	if (t->graph)
 		graph_release(t->graph);

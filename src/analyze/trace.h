@@ -15,6 +15,9 @@ struct hs_trace_priv {
 	struct timeline_sites sites; /* HS_WANT_TIMELINE: allocations by allocinfo */
 	int have_stacks;	    /* st was built */
 	struct stack_table st;	    /* the trace's stacks, symbolized on demand */
+	uint64_t *info_size;	    /* by allocinfo id: bytes of its blocks (the heaps' sizes) */
+	uint32_t *info_stack;	    /* by allocinfo id: its stack */
+	uint64_t ninfo;		    /* ids the two hold */
 };
 
 #endif
