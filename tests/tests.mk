@@ -146,7 +146,13 @@ SAN_B := $(B)/san
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g"
 
-check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges $(FAULT_BIN)
+# The analyzer library's second front end: built from the public header
+# and the library alone (no -Isrc, no tools/ object).
+$(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -std=gnu11 -Wall -Wextra -Iinclude -o $@ $< $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
+
+check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges $(FAULT_BIN)
 	@echo "== hook safety"
 	@$(MAKE) -s check-hooksafe
 	@echo "== unit tests"
@@ -157,6 +163,8 @@ check: deps all $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B
 	@bash tests/leaks.sh
 	@echo "== check command tests"
 	@bash tests/check.sh
+	@echo "== the analyzer library's own front end"
+	@bash tests/api.sh
 	@echo "== attach tests"
 	@bash tests/attach.sh
 	@echo "== Python programs"
