@@ -20,7 +20,8 @@ ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
 B := $(if $(HS_DEBUG),build/debug,build)
 
 DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
-	libzstd-dev zstd mandoc valgrind python3 python3-dev python3-objgraph sqlite3 git time curl chromium
+	libzstd-dev zstd mandoc valgrind python3 python3-dev python3-objgraph sqlite3 git time curl chromium \
+	clang libclang-rt-14-dev
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c src/util/alloc.c
@@ -121,6 +122,7 @@ deps:
 	fi
 
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 
 # Code a hook can reach neither allocates from the traced heap, nor takes a
 # lock held across a call out, nor calls what is not async-signal-safe:

@@ -210,6 +210,8 @@ START_TEST(test_every_record)
 	p = room(w, ENCODE_ALLOCINFO_MAX);
 	/* (an id near 2^31 is valid, but the reader sizes its table by it) */
 	put(w, p, encode_allocinfo(p, 1000000, (1ull << 40) - 1, UINT32_MAX), ENCODE_ALLOCINFO_MAX);
+	ids_see_info(1000000);
+	ids_see_stack(UINT32_MAX);
 	p = room(w, encode_snapshot_max(sizeof(label)));
 	put(w, p, encode_snapshot(p, UINT64_MAX, UINT32_MAX, HST_SNAP_INTERVAL, label, sizeof(label)),
 	    encode_snapshot_max(sizeof(label)));
@@ -284,10 +286,10 @@ START_TEST(test_every_record)
 		ck_assert_uint_eq(it.block.index, i);
 		ck_assert_uint_eq(it.block.addr, blocks[i].addr);
 		ck_assert_uint_eq(it.block.seq, blocks[i].seq);
-		ck_assert_uint_eq(it.block.info, 1000000);
+		ck_assert_uint_eq(it.block.info, DI(1000000));
 		/* the block's size and stack come from its allocinfo */
 		ck_assert_uint_eq(it.block.size, (1ull << 40) - 1);
-		ck_assert_uint_eq(it.block.stack, UINT32_MAX);
+		ck_assert_uint_eq(it.block.stack, DS(UINT32_MAX));
 	}
 	next_type(r, &it, ITEM_SCAN_ROOT);
 	ck_assert_uint_eq(it.root.index, 0);
@@ -382,8 +384,8 @@ START_TEST(test_random_events)
 		}
 		ck_assert_msg(it.ev.kind == kind && it.ev.implicit == !!(q->kind & HST_EV_IMPLICIT) &&
 				      it.ev.thread == q->thread && it.ev.ts == q->ts / ticks[i] * ticks[i] &&
-				      it.ev.info == info && it.ev.old_info == old &&
-				      it.ev.size == (info ? info * 3ull : 0) && it.ev.stack == (info ? info + 7 : 0) &&
+				      it.ev.info == DI(info) && it.ev.old_info == DI(old) &&
+				      it.ev.size == (info ? info * 3ull : 0) && it.ev.stack == (info ? DS(info + 7) : 0) &&
 				      it.ev.old_size == (old ? old * 3ull : 0),
 			      "event %zu decoded wrong", i);
 	}

@@ -894,8 +894,8 @@ START_TEST(test_many_events)
 		int rc = reader_next(r, &it);
 		uint32_t id = 1 + i % 7;
 		if (rc != 1 || it.type != ITEM_EVENT || it.ev.ts != 1000ull * (1000 + i) || it.ev.thread != i % 5 ||
-		    it.ev.kind != (i % 3 ? HST_EV_MALLOC : HST_EV_FREE) || it.ev.info != id ||
-		    it.ev.size != id * 10 || it.ev.stack != id + 100 || it.ev.implicit)
+		    it.ev.kind != (i % 3 ? HST_EV_MALLOC : HST_EV_FREE) || it.ev.info != DI(id) ||
+		    it.ev.size != id * 10 || it.ev.stack != DS(id + 100) || it.ev.implicit)
 			ck_abort_msg("event %u decoded wrong (rc %d): %s", i, rc, d.msg);
 	}
 	next_type(r, &it, ITEM_END);

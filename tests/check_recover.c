@@ -99,6 +99,13 @@ static void write_rings(const char *trace, uint64_t nonce, const struct ringspec
 		used += sizeof(*e) + stacks[i].depth * sizeof(uint64_t);
 	}
 	st->used = used;
+	/* the reader meets the ready entries' ids, then the events' stacks */
+	for (size_t i = 0; i < nstacks; i++)
+		if (stacks[i].ready)
+			ids_see_stack(stacks[i].id);
+	for (size_t i = 0; i < nrings; i++)
+		for (size_t k = 0; k < rings[i].n; k++)
+			ids_see_stack(rings[i].recs[k].stack);
 	snprintf(path, sizeof(path), "%s.rings", trace);
 	write_file(path + strlen(tmpdir) + 1, f, size);
 	free(f);
@@ -186,9 +193,9 @@ static void expect_rec_event(struct trace_reader *r, uint8_t kind, uint32_t thre
 	ck_assert_uint_eq(it.ev.thread, thread);
 	ck_assert_uint_eq(it.ev.ts, ts);
 	ck_assert_uint_eq(it.ev.size, size);
-	ck_assert_uint_eq(it.ev.stack, stack);
+	ck_assert_uint_eq(it.ev.stack, DS(stack));
 	ck_assert_uint_eq(it.ev.old_size, old_size);
-	ck_assert_uint_eq(it.ev.old_stack, old_stack);
+	ck_assert_uint_eq(it.ev.old_stack, DS(old_stack));
 	*info = it.ev.info;
 	*old_info = it.ev.old_info;
 }
@@ -399,7 +406,7 @@ START_TEST(test_recover_many_allocations)
 		ck_assert_msg(ids[i] != 0, "recovered allocation %d got no allocinfo (the one before got %u)", i,
 			      ids[i - 1]);
 		ck_assert_uint_eq(it.ev.size, 100 + (uint64_t)i);
-		ck_assert_uint_eq(it.ev.stack, 5);
+		ck_assert_uint_eq(it.ev.stack, DS(5));
 		for (int k = 1; k < i; k++)
 			ck_assert_uint_ne(ids[i], ids[k]);
 	}
@@ -564,6 +571,7 @@ static void real_stack(struct ringfile_stacks *s, uint32_t id, uint16_t depth, c
 	e->depth = depth;
 	memcpy(e->ips, ips, depth * sizeof(uint64_t));
 	atomic_store_rel(&e->ready, 1);
+	ids_see_stack(id);
 	atomic_store_rel(&s->used, used + sizeof(*e) + depth * sizeof(uint64_t));
 }
 
@@ -695,6 +703,12 @@ START_TEST(test_recover_bad_capacity)
 		write_killed(&t, NONCE, 0);
 		write_rings(t.path, NONCE, two_rings, 2, NULL, 0);
 		patch_ring(0, bad[k], RINGFILE_SEG_MAGIC);
+		/* the reader meets the chunk's ids, then ring 1's stacks only */
+		ids_reset();
+		ids_see_stack(1);
+		ids_see_info(1);
+		for (size_t i = 0; i < two_rings[1].n; i++)
+			ids_see_stack(two_rings[1].recs[i].stack);
 		struct trace_reader *r = open_ok(t.path, &d);
 		expect_killed_chunks(r);
 		expect_thread(r, 2, 1002, 0);

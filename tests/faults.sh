@@ -293,6 +293,42 @@ paths() {
 	expect fifo-trace "$? $(grep -c 'not a regular file' fifo.out)" "2 1"
 }
 
+# ---- damaged traces: answered at once, in little memory -------------------------
+
+# The damaged traces of tests/fuzz/regress/reader (tests/fuzz/make-damaged.py:
+# ids near 2^31, a scan announcing 2^40 blocks, stacks that share their
+# frames, misaligned and oversized ring files): every command reads each,
+# or refuses it with one line and status 2, under a 200 MB address-space
+# limit and well within the timeout (hung for minutes, or grew to many GB,
+# before).
+damaged() {
+	local f name cmd bad=0 n=0
+	for f in "$ROOT"/tests/fuzz/regress/reader/*; do
+		name=$(basename "$f")
+		"$PY" - "$f" "$T/dmg.hst" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<I', d[:4])[0]
+open(sys.argv[2], 'wb').write(d[4:4 + n])
+if d[4 + n:]:
+    open(sys.argv[2] + '.rings', 'wb').write(d[4 + n:])
+PY
+		for cmd in info leaks cycles top; do
+			n=$((n + 1))
+			(ulimit -v 200000; exec timeout -k 2 10 "$HS" $cmd "$T/dmg.hst") >dmg.out 2>dmg.err
+			local rc=$?
+			if { [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; } || [ "$(wc -l <dmg.err)" -gt 1 ] ||
+				{ [ "$rc" -eq 2 ] && [ "$(wc -l <dmg.err)" -ne 1 ]; }; then
+				bad=$((bad + 1))
+				echo "     $cmd $name: status $rc, $(wc -l <dmg.err) lines: $(head -c 200 dmg.err)"
+			fi
+		done
+		rm -f "$T/dmg.hst" "$T/dmg.hst.rings"
+	done
+	if [ "$bad" -eq 0 ]; then ok "damaged-traces ($n runs: read, or one line and status 2)"; else fail damaged-traces "$bad of $n runs"; fi
+}
+
+damaged
 mem_binaries
 mem_exhausted
 disk_full

@@ -171,6 +171,8 @@ check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATT
 	@bash tests/python.sh
 	@echo "== fault tests"
 	@bash tests/faults.sh
+	@echo "== fuzz targets (seeds, regression inputs, a few seconds each)"
+	@$(MAKE) -s fuzz-check
 	@echo "== sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)"
 	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
 		$(SAN_B)/tests/check_all

@@ -80,8 +80,59 @@ const char *tpath(const char *name)
 
 
 /* Create tmpdir/name (zstd level, header nonce) with fixed header fields. */
+/* File id -> dense id, in order of first sight (a handful of ids). */
+static struct idorder {
+	uint64_t ids[4096];
+	uint32_t n;
+} seen_stacks, seen_infos;
+
+static void see(struct idorder *o, uint64_t id)
+{
+	if (!id)
+		return;
+	for (uint32_t i = 0; i < o->n; i++)
+		if (o->ids[i] == id)
+			return;
+	ck_assert_uint_lt(o->n, sizeof(o->ids) / sizeof(o->ids[0]));
+	o->ids[o->n++] = id;
+}
+
+static uint32_t dense(const struct idorder *o, uint64_t id)
+{
+	for (uint32_t i = 0; id && i < o->n; i++)
+		if (o->ids[i] == id)
+			return i + 1;
+	return 0;
+}
+
+void ids_reset(void)
+{
+	seen_stacks.n = seen_infos.n = 0;
+}
+
+void ids_see_stack(uint64_t id)
+{
+	see(&seen_stacks, id);
+}
+
+void ids_see_info(uint64_t id)
+{
+	see(&seen_infos, id);
+}
+
+uint32_t DS(uint64_t id)
+{
+	return dense(&seen_stacks, id);
+}
+
+uint32_t DI(uint64_t id)
+{
+	return dense(&seen_infos, id);
+}
+
 void tw_open(struct tw *t, int level, const char *name, uint64_t nonce)
 {
+	ids_reset();
 	writer_init(&t->w, level, malloc, realloc, free);
 	ck_assert_int_eq(writer_create(&t->w, tpath(name), "prog", PID, PPID, nonce, 1700000000123456789ull,
 				       5000000000ull, t->path, sizeof(t->path)),
@@ -146,6 +197,7 @@ void rec_stack_shared(struct trace_writer *w, uint32_t id, unsigned depth, const
 	uint8_t *p = room(w, max);
 
 	put(w, p, encode_stack(p, id, depth, ref, shared, ips), max);
+	ids_see_stack(id);
 }
 
 /* STACK sharing nothing. */
@@ -205,6 +257,8 @@ void rec_allocinfo(struct trace_writer *w, uint32_t id, uint64_t size, uint32_t 
 	uint8_t *p = room(w, ENCODE_ALLOCINFO_MAX);
 
 	put(w, p, encode_allocinfo(p, id, size, stack), ENCODE_ALLOCINFO_MAX);
+	ids_see_info(id);
+	ids_see_stack(stack);
 }
 
 
@@ -411,6 +465,13 @@ void expect_event(struct trace_reader *r, const struct trace_event *want, size_t
 
 	next_type(r, &it, ITEM_EVENT);
 	const struct trace_event *ev = &it.ev;
+	/* the file's ids, as the reader gives them */
+	struct trace_event dw = *want;
+	dw.info = DI(want->info);
+	dw.old_info = DI(want->old_info);
+	dw.stack = DS(want->stack);
+	dw.old_stack = DS(want->old_stack);
+	want = &dw;
 	ck_assert_msg(ev->kind == want->kind && ev->implicit == want->implicit && ev->thread == want->thread &&
 			      ev->ts == want->ts && ev->info == want->info && ev->size == want->size &&
 			      ev->stack == want->stack && ev->old_info == want->old_info &&
@@ -430,7 +491,7 @@ void expect_stack(struct trace_reader *r, uint32_t id, uint32_t depth, const uin
 	struct trace_item it;
 
 	next_type(r, &it, ITEM_STACK);
-	ck_assert_uint_eq(it.stack.id, id);
+	ck_assert_uint_eq(it.stack.id, DS(id));
 	ck_assert_uint_eq(it.stack.depth, depth);
 	for (uint32_t i = 0; i < depth; i++)
 		ck_assert_uint_eq(it.stack.ips[i], ips[i]);

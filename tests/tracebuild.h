@@ -37,6 +37,20 @@ const char *tpath(const char *name);
 /* Write n bytes of buf to tmpdir/name; return its path. */
 const char *write_file(const char *name, const void *buf, size_t n);
 
+/* ---- the reader's dense ids ---------------------------------------------
+ *
+ * The reader hands out stack and allocinfo ids of its own: 1, 2, ... in
+ * the order it first sees each id of the file (trace/reader.c, idmap).
+ * The builders below note the file's ids in the order the reader meets
+ * them (tw_open starts afresh; ring files note theirs after the chunks);
+ * a test compares what it reads with DS() and DI() of the ids it wrote.
+ */
+void ids_reset(void);
+void ids_see_stack(uint64_t id);
+void ids_see_info(uint64_t id);
+uint32_t DS(uint64_t id); /* dense stack id; 0 for 0 or an id not noted */
+uint32_t DI(uint64_t id); /* dense allocinfo id; likewise */
+
 /* ---- building traces --------------------------------------------------- */
 
 struct tw {

@@ -93,22 +93,49 @@ static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
 	return 0;
 }
 
+static int block_room(struct graph *gb, uint64_t i);
+
+/* The arrays grow with the blocks that come, not with the count the SCAN
+ * record announces: a damaged trace announcing 2^40 blocks must not make
+ * the analysis allocate for them. */
 static int start_scan(struct graph *gb, const struct trace_item *it)
 {
 	struct hs_graph *g = &gb->g;
 
 	graph_free(gb);
-	g->n = it->scan.blocks;
+	g->n = 0;
+	gb->announced = it->scan.blocks;
 	g->scan_ts = it->scan.ts;
 	g->threads_stopped = it->scan.threads_stopped;
 	g->threads_missed = it->scan.threads_missed;
-	size_t n = g->n ? g->n : 1;
-	g->addr = calloc(n, sizeof(*g->addr));
-	g->size = calloc(n, sizeof(*g->size));
-	g->stack = calloc(n, sizeof(*g->stack));
-	g->seq = calloc(n, sizeof(*g->seq));
-	g->kind = calloc(n, sizeof(*g->kind));
-	return g->addr && g->size && g->stack && g->seq && g->kind ? 0 : -ENOMEM;
+	return block_room(gb, 0); /* arrays never NULL, even with no block */
+}
+
+/* Room for block index i in the per-block arrays.  Return 0 or -ENOMEM. */
+static int block_room(struct graph *gb, uint64_t i)
+{
+	struct hs_graph *g = &gb->g;
+	uint64_t c;
+
+	if (i < gb->blocks_cap)
+		return 0;
+	c = gb->blocks_cap;
+	if (grow((void **)&g->addr, &c, i + 1, sizeof(*g->addr)))
+		return -ENOMEM;
+	c = gb->blocks_cap;
+	if (grow((void **)&g->size, &c, i + 1, sizeof(*g->size)))
+		return -ENOMEM;
+	c = gb->blocks_cap;
+	if (grow((void **)&g->stack, &c, i + 1, sizeof(*g->stack)))
+		return -ENOMEM;
+	c = gb->blocks_cap;
+	if (grow((void **)&g->seq, &c, i + 1, sizeof(*g->seq)))
+		return -ENOMEM;
+	c = gb->blocks_cap;
+	if (grow((void **)&g->kind, &c, i + 1, sizeof(*g->kind)))
+		return -ENOMEM;
+	gb->blocks_cap = c;
+	return 0;
 }
 
 int graph_add(struct graph *gb, const struct trace_item *it)
@@ -119,12 +146,18 @@ int graph_add(struct graph *gb, const struct trace_item *it)
 	case ITEM_SCAN:
 		return start_scan(gb, it);
 	case ITEM_SCAN_BLOCK:
-		if (it->block.index >= g->n)
-			return 0; /* more blocks than announced: ignore the excess */
-		g->addr[it->block.index] = it->block.addr;
-		g->size[it->block.index] = it->block.size;
-		g->stack[it->block.index] = it->block.stack;
-		g->seq[it->block.index] = it->block.seq;
+		/* blocks come in order (the reader numbers them); more than
+		 * announced: the excess is ignored */
+		if (it->block.index >= gb->announced || it->block.index != g->n)
+			return 0;
+		if (block_room(gb, g->n))
+			return -ENOMEM;
+		g->addr[g->n] = it->block.addr;
+		g->size[g->n] = it->block.size;
+		g->stack[g->n] = it->block.stack;
+		g->seq[g->n] = it->block.seq;
+		g->kind[g->n] = 0;
+		g->n++;
 		return 0;
 	case ITEM_SCAN_ROOT: {
 		if (grow((void **)&g->roots, &gb->roots_cap, g->nroots + 1, sizeof(*g->roots)))

@@ -35,6 +35,8 @@ struct graph {
 	struct hs_graph g;	/* the result */
 	uint32_t *edge_src;	/* source block of each edge, until they are grouped */
 	uint64_t edges_cap, root_edges_cap, roots_cap; /* allocated entries */
+	uint64_t announced;	/* blocks the SCAN record says will follow */
+	uint64_t blocks_cap;	/* entries allocated in the per-block arrays */
 };
 
 /* Start an empty graph; feed it the SCAN items of one scan in order; then

@@ -17,6 +17,7 @@
 #include "trace/format.h"
 #include "trace/recover.h"
 #include "util/crc32c.h"
+#include "util/hashmap.h"
 #include "util/varint.h"
 
 #define MAX_RINGS 65536
@@ -26,6 +27,27 @@ struct stack_copy {
 	uint64_t *ips; /* innermost first */
 	uint32_t depth;
 };
+
+/*
+ * The file's ids (stack ids, allocinfo ids) mapped to dense ones, 1, 2,
+ * ... in order of first sight, which is what the reader hands out: every
+ * table sized by an id, the reader's and the analyses', is then bounded by
+ * what the file holds, not by the numbers written in it (a 1 kB trace
+ * with an allocinfo id near 2^31 had tables of many GB sized by it).  Ids
+ * below dense_n map through an array; ids far beyond the count, which a
+ * valid trace has few of (a forked child names the allocinfos it
+ * inherited by its parent's ids), through a hash map.
+ */
+struct idmap {
+	uint32_t *dense;	/* file id -> dense id, 0: not seen */
+	size_t dense_n;		/* entries of dense */
+	struct hashmap sparse;	/* the others (keys not 0) */
+	uint32_t count;		/* dense ids given: 1..count */
+};
+
+/* The deepest stack a trace may hold: the shim keeps at most 256 frames
+ * (max_frames), Python frames included. */
+#define STACK_DEPTH_MAX 1024
 
 struct trace_reader {
 	int fd;
@@ -57,13 +79,16 @@ struct trace_reader {
 	uint32_t ev_left;
 	uint64_t ev_ticks;   /* time of the previous event, ticks */
 	uint64_t ev_tick;    /* ns per tick of the current EVENTS record */
-	/* allocinfos by id */
+	/* allocinfos by dense id */
+	struct idmap info_ids; /* the file's allocinfo ids */
+	struct idmap stack_ids; /* the file's stack ids */
 	uint64_t *info_size;
 	uint32_t *info_stack;
 	size_t ninfo;	     /* ids below this are allocated (maybe unset) */
-	uint64_t max_info;   /* highest id an ALLOCINFO record defined */
 	uint64_t *ips;	     /* decoded stack */
 	size_t ips_cap;
+	uint64_t raw_bytes;  /* decompressed bytes of the chunks so far */
+	uint64_t frames_kept; /* frames of every stack kept so far */
 	struct stack_copy *stacks; /* every stack read, by id */
 	size_t nstacks;
 	int last_tag;	     /* tag of the last record read */
@@ -282,6 +307,7 @@ static int load_chunk(struct trace_reader *r)
 		memcpy(r->buf, r->zbuf, raw);
 	}
 	r->off += sizeof(h) + stored;
+	r->raw_bytes += raw;
 	r->len = raw;
 	r->pos = 0;
 	return 1;
@@ -327,11 +353,56 @@ static int corrupt_record(struct trace_reader *r, int tag)
 	return -1;
 }
 
-/* Keep a copy of stack id: later stacks may share its outer frames.
- * Return 0 or -1. */
+/* The dense id of file id (0 for 0 and for an id not seen). */
+static uint32_t idmap_get(const struct idmap *m, uint64_t id)
+{
+	if (id < m->dense_n)
+		return m->dense[id];
+	const uint64_t *v = m->sparse.keys && id ? hashmap_get(&m->sparse, id) : NULL;
+	return v ? (uint32_t)*v : 0;
+}
+
+/* The dense id of file id, given now if it has none.  Return it, or 0
+ * for id 0 and when out of memory. */
+static uint32_t idmap_add(struct idmap *m, uint64_t id)
+{
+	uint32_t have = idmap_get(m, id);
+
+	if (have || !id || m->count == UINT32_MAX)
+		return have;
+	if (id >= m->dense_n && id < 4 * (uint64_t)m->count + 4096) {
+		/* dense while the ids are: never more slots than a few per id */
+		size_t n = m->dense_n ? m->dense_n : 1024;
+		while (n <= id)
+			n *= 2;
+		uint32_t *d = realloc(m->dense, n * sizeof(*d));
+		if (!d)
+			return 0;
+		memset(d + m->dense_n, 0, (n - m->dense_n) * sizeof(*d));
+		m->dense = d;
+		m->dense_n = n;
+	}
+	uint32_t dense = m->count + 1;
+	if (id < m->dense_n)
+		m->dense[id] = dense;
+	else if ((!m->sparse.keys && hashmap_init(&m->sparse, 64)) || hashmap_put(&m->sparse, id, dense))
+		return 0;
+	m->count = dense;
+	return dense;
+}
+
+static void idmap_free(struct idmap *m)
+{
+	free(m->dense);
+	if (m->sparse.keys)
+		hashmap_free(&m->sparse);
+}
+
+/* Keep a copy of stack id (dense): later stacks may share its outer
+ * frames.  Return 0 or -1. */
 static int keep_stack(struct trace_reader *r, uint32_t id, const uint64_t *ips, uint32_t depth)
 {
-	if (id >= (1u << 26))
+	if (!id)
 		return -1;
 	if (id >= r->nstacks) {
 		size_t n = r->nstacks ? r->nstacks : 1024;
@@ -355,8 +426,8 @@ static int keep_stack(struct trace_reader *r, uint32_t id, const uint64_t *ips, 
 	return 0;
 }
 
-/* Record allocinfo id.  Return 0 or -1. */
-static int set_info(struct trace_reader *r, uint64_t id, uint64_t size, uint32_t stack)
+/* Record allocinfo id (dense).  Return 0 or -1. */
+static int set_info(struct trace_reader *r, uint32_t id, uint64_t size, uint32_t stack)
 {
 	if (id >= r->ninfo) {
 		size_t n = r->ninfo ? r->ninfo : 1024;
@@ -379,11 +450,15 @@ static int set_info(struct trace_reader *r, uint64_t id, uint64_t size, uint32_t
 	return 0;
 }
 
-/* Fill size and stack from allocinfo id; an id never defined reads 0. */
-static void get_info(const struct trace_reader *r, uint32_t id, uint64_t *size, uint32_t *stack)
+/* The dense id of the file's allocinfo id (0: none, or never defined),
+ * and its size and stack. */
+static uint32_t get_info(const struct trace_reader *r, uint64_t file_id, uint64_t *size, uint32_t *stack)
 {
+	uint32_t id = idmap_get(&r->info_ids, file_id);
+
 	*size = id < r->ninfo ? r->info_size[id] : 0;
 	*stack = id < r->ninfo ? r->info_stack[id] : 0;
+	return id;
 }
 
 /* Decode the next event of the current EVENTS record (one entry from
@@ -408,15 +483,14 @@ static int next_event(struct trace_reader *r, struct trace_item *it)
 	switch (hst_event_shape(ev->kind)) {
 	case HST_SHAPE_ALLOC:
 	case HST_SHAPE_FREE:
-		ev->info = (uint32_t)b_v(&b);
-		get_info(r, ev->info, &ev->size, &ev->stack);
+		ev->info = get_info(r, b_v(&b), &ev->size, &ev->stack);
 		break;
-	case HST_SHAPE_REALLOC:
-		ev->old_info = (uint32_t)b_v(&b);
-		ev->info = (uint32_t)b_v(&b);
-		get_info(r, ev->old_info, &ev->old_size, &ev->old_stack);
-		get_info(r, ev->info, &ev->size, &ev->stack);
+	case HST_SHAPE_REALLOC: {
+		uint64_t old = b_v(&b);
+		ev->old_info = get_info(r, old, &ev->old_size, &ev->old_stack);
+		ev->info = get_info(r, b_v(&b), &ev->size, &ev->stack);
 		break;
+	}
 	case HST_SHAPE_ADDR:
 		break;
 	}
@@ -445,10 +519,9 @@ static int next_scan_entry(struct trace_reader *r, struct trace_item *it)
 		it->type = ITEM_SCAN_BLOCK;
 		it->block.index = r->sc_block++;
 		it->block.addr = r->sc_prev;
-		it->block.info = (uint32_t)b_v(&b);
+		it->block.info = get_info(r, b_v(&b), &it->block.size, &it->block.stack);
 		r->sc_seq += (uint32_t)b_z(&b);
 		it->block.seq = r->sc_seq;
-		get_info(r, it->block.info, &it->block.size, &it->block.stack);
 	} else {
 		r->sc_prev += b_v(&b);
 		it->type = ITEM_SCAN_EDGE;
@@ -526,10 +599,15 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		break;
 	case HST_REC_STACK: {
 		it->type = ITEM_STACK;
-		it->stack.id = (uint32_t)b_v(&b);
-		uint64_t depth = b_v(&b), ref = b_v(&b), shared = b_v(&b);
-		const struct stack_copy *base = ref < r->nstacks ? &r->stacks[ref] : NULL;
-		if (b.bad || depth > 4096 || shared > depth || (shared && (!base || shared > base->depth)))
+		uint64_t id = b_v(&b), depth = b_v(&b), ref = b_v(&b), shared = b_v(&b);
+		uint32_t dref = idmap_get(&r->stack_ids, ref);
+		const struct stack_copy *base = dref && dref < r->nstacks ? &r->stacks[dref] : NULL;
+		/* Shared frames cost no bytes in the file: what the reader keeps
+		 * is held to a few frames per byte it has read (the shim's
+		 * stacks share often, never that much). */
+		r->frames_kept += depth;
+		if (b.bad || depth > STACK_DEPTH_MAX || shared > depth || (shared && (!base || shared > base->depth)) ||
+		    r->frames_kept > 16 * r->raw_bytes + (1u << 20))
 			return corrupt_record(r, tag);
 		if (grow((uint8_t **)&r->ips, &r->ips_cap, (depth + 1) * sizeof(uint64_t)))
 			return corrupt_record(r, tag);
@@ -538,7 +616,8 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			r->ips[i] = i ? r->ips[i - 1] + (uint64_t)b_z(&b) : b_v(&b);
 		for (uint64_t i = 0; i < shared; i++)
 			r->ips[own + i] = base->ips[base->depth - shared + i];
-		if (b.bad || keep_stack(r, it->stack.id, r->ips, (uint32_t)depth))
+		if (b.bad || !(it->stack.id = idmap_add(&r->stack_ids, id)) ||
+		    keep_stack(r, it->stack.id, r->ips, (uint32_t)depth))
 			return corrupt_record(r, tag);
 		it->stack.depth = (uint32_t)depth;
 		it->stack.ips = r->ips;
@@ -567,11 +646,12 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->thread.name = b_s(&b);
 		break;
 	case HST_REC_ALLOCINFO: {
+		/* the stack may be written later: it gets its dense id now */
 		uint64_t id = b_v(&b), size = b_v(&b), stack = b_v(&b);
-		if (b.bad || !id || id > (1u << 31) || set_info(r, id, size, (uint32_t)stack))
+		uint32_t dense = b.bad ? 0 : idmap_add(&r->info_ids, id);
+		uint32_t dstack = b.bad || !stack ? 0 : idmap_add(&r->stack_ids, stack);
+		if (!dense || (stack && !dstack) || set_info(r, dense, size, dstack))
 			return corrupt_record(r, tag);
-		if (id > r->max_info)
-			r->max_info = id;
 		return 2;
 	}
 	case HST_REC_EVENTS: {
@@ -712,6 +792,21 @@ static void note_stopped(struct trace_reader *r)
 			 why);
 }
 
+/* A recovered item names stacks by the process's ids, as the chunks do:
+ * give it the dense ones.  Return 0 or -1 (out of memory). */
+static int dense_stacks(struct trace_reader *r, struct trace_item *it)
+{
+	if (it->type == ITEM_STACK)
+		return (it->stack.id = idmap_add(&r->stack_ids, it->stack.id)) ? 0 : -1;
+	if (it->type != ITEM_EVENT)
+		return 0;
+	if (it->ev.stack && !(it->ev.stack = idmap_add(&r->stack_ids, it->ev.stack)))
+		return -1;
+	if (it->ev.old_stack && !(it->ev.old_stack = idmap_add(&r->stack_ids, it->ev.old_stack)))
+		return -1;
+	return 0;
+}
+
 int reader_next(struct trace_reader *r, struct trace_item *it)
 {
 	for (;;) {
@@ -719,6 +814,8 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 			int rc = recover_next(r->rec, it);
 			if (rc < 0)
 				diag_set(r->diag, "%s.rings: out of memory", r->path);
+			else if (rc > 0 && dense_stacks(r, it))
+				return corrupt_record(r, HST_REC_STACK);
 			return rc;
 		}
 		if (r->ev_left)
@@ -752,7 +849,7 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 				if (!r->truncated)
 					set_truncated(r, "the trace has no END record (the process was killed or crashed)");
 				r->rec = recover_open(r->path, r->hdr.nonce, r->progress, r->nprogress,
-						      r->max_info + 1);
+						      (uint64_t)r->info_ids.count + 1);
 			}
 		}
 	}
@@ -764,6 +861,8 @@ void reader_close(struct trace_reader *r)
 		return;
 	close(r->fd);
 	recover_close(r->rec);
+	idmap_free(&r->info_ids);
+	idmap_free(&r->stack_ids);
 	free(r->info_size);
 	free(r->info_stack);
 	free(r->path);

@@ -36,6 +36,11 @@ struct recover {
 	size_t entry;	     /* phase 1: offset of the next entry in it */
 	struct rcursor *cur; /* one per ring with events to give */
 	size_t ncur;	     /* entries in cur */
+	size_t *heap;	     /* phase 2: cursors with events left, a min-heap by
+			      * (time of the next record, cursor): the merge costs
+			      * log(rings) an event, not rings */
+	size_t nheap;	     /* entries in heap; heap_built once it is made */
+	int heap_built;
 	size_t next_thread;  /* phase 0: next cursor to announce */
 	struct hashmap blocks; /* address -> allocinfo of recovered blocks */
 	uint64_t first_info;   /* allocinfo id of the first recovered block */
@@ -48,13 +53,16 @@ struct recover {
 	uint64_t count;	       /* events yielded */
 };
 
-/* The segment at off, if it is one that lies whole inside the file. */
+/* The segment at off, if it is one that lies whole inside the file.  The
+ * shim maps whole pages: a segment whose size is not a page multiple is
+ * damage, and would put the next one at an address no struct may be read
+ * at (off stays a page multiple). */
 static const struct ringfile_seg *seg_at(const struct recover *c, size_t off)
 {
-	if (off + sizeof(struct ringfile_seg) > c->size)
+	if (off % 4096 || off + sizeof(struct ringfile_seg) > c->size)
 		return NULL;
 	const struct ringfile_seg *s = (const void *)(c->map + off);
-	if (s->magic != RINGFILE_SEG_MAGIC || s->bytes < 4096 || s->bytes > c->size - off)
+	if (s->magic != RINGFILE_SEG_MAGIC || s->bytes < 4096 || s->bytes % 4096 || s->bytes > c->size - off)
 		return NULL;
 	return s;
 }
@@ -301,30 +309,83 @@ static const struct ring_rec *cursor_rec(const struct rcursor *k, uint64_t pos)
 	return &slots[pos & (k->ring->capacity - 1)];
 }
 
-/* The next event by time across the rings.  Return 1, or 0 when there are
- * no more. */
-static int next_event(struct recover *c, struct trace_item *it)
+/* Does cursor a come before cursor b (the earlier next record; the
+ * lower cursor on a tie, as the rings are in file order)? */
+static int before(const struct recover *c, size_t a, size_t b)
+{
+	uint64_t ta = cursor_rec(&c->cur[a], c->cur[a].pos)->ts, tb = cursor_rec(&c->cur[b], c->cur[b].pos)->ts;
+
+	return ta < tb || (ta == tb && a < b);
+}
+
+/* Restore the heap order below slot i. */
+static void sift_down(struct recover *c, size_t i)
 {
 	for (;;) {
-		struct rcursor *best = NULL;
-		for (size_t i = 0; i < c->ncur; i++) {
-			struct rcursor *k = &c->cur[i];
-			if (k->pos < k->end && (!best || cursor_rec(k, k->pos)->ts < cursor_rec(best, best->pos)->ts))
-				best = k;
-		}
-		if (!best)
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < c->nheap && before(c, c->heap[l], c->heap[m]))
+			m = l;
+		if (r < c->nheap && before(c, c->heap[r], c->heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		size_t t = c->heap[i];
+		c->heap[i] = c->heap[m];
+		c->heap[m] = t;
+		i = m;
+	}
+}
+
+/* Make the heap of the cursors that have events.  Return 0 or -1. */
+static int build_heap(struct recover *c)
+{
+	c->heap_built = 1;
+	c->heap = malloc((c->ncur ? c->ncur : 1) * sizeof(*c->heap));
+	if (!c->heap)
+		return -1;
+	for (size_t i = 0; i < c->ncur; i++)
+		if (c->cur[i].pos < c->cur[i].end)
+			c->heap[c->nheap++] = i;
+	for (size_t i = c->nheap / 2; i-- > 0;)
+		sift_down(c, i);
+	return 0;
+}
+
+/* The cursor at the top of the heap has moved: put it back in order, or
+ * out when it has no events left. */
+static void reheap_top(struct recover *c)
+{
+	struct rcursor *k = &c->cur[c->heap[0]];
+
+	if (k->pos >= k->end)
+		c->heap[0] = c->heap[--c->nheap];
+	if (c->nheap)
+		sift_down(c, 0);
+}
+
+/* The next event by time across the rings.  Return 1, 0 when there are
+ * no more, -1 when out of memory. */
+static int next_event(struct recover *c, struct trace_item *it)
+{
+	if (!c->heap_built && build_heap(c))
+		return -1;
+	for (;;) {
+		if (!c->nheap)
 			return 0;
+		struct rcursor *best = &c->cur[c->heap[0]];
 		const struct ring_rec *rec = cursor_rec(best, best->pos), *ev = rec;
 		unsigned n = 1;
 		if (ring_rec_old(rec)) {
 			if (best->pos + 1 >= best->end) {
 				best->pos++;
+				reheap_top(c);
 				continue; /* half a realloc: the rest was never committed */
 			}
 			ev = cursor_rec(best, best->pos + 1);
 			n = 2;
 		}
 		best->pos += n;
+		reheap_top(c); /* rec and ev stay valid: the mapping does not move */
 		unsigned kind = ring_rec_kind(ev);
 		if (!hst_event_name(kind))
 			continue;
@@ -384,6 +445,7 @@ void recover_close(struct recover *c)
 	if (c->map)
 		munmap(c->map, c->size);
 	free(c->cur);
+	free(c->heap);
 	if (c->blocks.keys)
 		hashmap_free(&c->blocks);
 	free(c->info_size);
