@@ -1,43 +1,80 @@
 /*
- * fuzz_stats.c - libFuzzer target: `heapsnap top` at a snapshot: the
- * trace (and its ring file, fuzz.h) read at the exit snapshot and at the
- * peak (the two-pass selector), every snapshot kept for --growth, grouped
- * by line and by traceback, cumulatively, with totals and growth.
+ * fuzz_stats.c - libFuzzer target: `heapsnap top` through the analyzer
+ * library: the trace (and its ring file, fuzz.h) read once at the exit,
+ * the peak and a time, with every snapshot's heap and the temporary
+ * blocks; grouped by line and, cumulatively, by traceback; growth; the
+ * tables rendered as text and JSON, and folded.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "analyze/stats.h"
 #include "fuzz.h"
 #include "heapsnap-analyze.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Group heap h of t as g: lines, totals, rendered. */
+static void top(FILE *null, struct hs_trace *t, const struct hs_heap *h, const struct hs_group *g)
+{
+	struct hs_stats *s = hs_stats_new(g, 1);
+	struct hs_stat_line *l;
+
+	if (!s)
+		return;
+	if (!hs_stats_add(s, t, h, 0)) {
+		long n = hs_stats_top(s, 0, &l);
+		if (n >= 0) {
+			struct hs_top v = {.group = g, .lines = l, .n = n, .limit = 0, .ntraces = 1, .heap = h};
+			hs_stats_total(s, 0, &v.size, &v.count);
+			hs_render_top(null, HS_FMT_TEXT, &v);
+			hs_render_top(null, HS_FMT_JSON, &v);
+			hs_stat_lines_free(l, n);
+		}
+	}
+	hs_stats_free(s);
+	long n = hs_folded(t, h, g, &l);
+	if (n >= 0) {
+		hs_render_folded(null, l, n);
+		hs_stat_lines_free(l, n);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static FILE *null;
+	static const char *const sel[] = {"exit", "peak", "@0.001s", "0", "start"};
 	struct fuzz_files f;
 	struct hs_diag d = {""};
-	struct snap_sel sel[3] = {{"exit"}, {"peak"}, {"@0.001s"}};
-	struct stats_trace t = {0};
+	struct hs_want want = {.flags = HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY, .select = sel, .nselect = 5};
+	struct hs_group by_line = {.by = HS_BY_LINENO}, by_trace = {.by = HS_BY_TRACEBACK, .cumulative = 1};
 
+	if (!null && !(null = fopen("/dev/null", "w")))
+		abort();
 	fuzz_split(data, size, ".rings", &f);
 	struct hs_session *s = hs_session_new(NULL);
-	if (s && !stats_read(s, f.first, sel, 3, 1, &t, &d)) {
-		struct stats_opts by_line = {.by = BY_LINENO}, by_trace = {.by = BY_TRACEBACK, .cumulative = 1};
-		for (int i = 0; i < t.nstates; i++) {
-			struct stat_line *l;
-			uint64_t bytes, blocks;
-			long n = stats_group(&t, &t.states[i], i ? &by_trace : &by_line, &l);
-			if (n >= 0)
-				stats_lines_free(l, n);
-			stats_total(&t, &t.states[i], &by_line, &bytes, &blocks);
+	struct hs_trace *t = s ? hs_trace_read(s, f.first, &want, &d) : NULL;
+	if (t) {
+		for (int i = 0; i < t->nheaps; i++)
+			top(null, t, &t->heaps[i], i % 2 ? &by_trace : &by_line);
+		top(null, t, &t->temporary, &by_line);
+		struct hs_stats *g = t->nsnapshot_heaps >= 3 ? hs_stats_new(&by_line, t->nsnapshot_heaps) : NULL;
+		if (g) {
+			int ok = 1;
+			for (int i = 0; i < t->nsnapshot_heaps && ok; i++)
+				ok = !hs_stats_add(g, t, &t->snapshot_heaps[i], i);
+			struct hs_stat_line *l;
+			long n = ok ? hs_stats_growth(g, &l) : -1;
+			if (n >= 0) {
+				struct hs_growth v = {.group = &by_line, .lines = l, .n = n, .limit = 0, .path = f.first,
+						      .snaps = t->snapshot_heaps, .nsnaps = t->nsnapshot_heaps};
+				hs_render_growth(null, HS_FMT_TEXT, &v);
+				hs_render_growth(null, HS_FMT_JSON, &v);
+				hs_stat_lines_free(l, n);
+			}
+			hs_stats_free(g);
 		}
-		struct stat_line *g;
-		long n = stats_growth(&t, &by_line, &g);
-		if (n >= 0)
-			stats_lines_free(g, n);
-		stats_trace_free(&t);
+		hs_trace_free(t);
 	}
 	for (char *w; s && (w = hs_session_take_warning(s)); free(w))
 		;
