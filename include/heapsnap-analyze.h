@@ -17,6 +17,17 @@
  *   hs_trace_free(t);
  *   hs_session_free(s);
  *
+ * Statistics of many traces, one read at a time (memory follows the
+ * distinct lines, not the traces):
+ *
+ *   const char *sel = "peak";
+ *   struct hs_want w = {.select = &sel, .nselect = 1};
+ *   struct hs_group g = {.by = HS_BY_LINENO};
+ *   struct hs_stats *st = hs_stats_new(&g, 1);
+ *   for each path: t = hs_trace_read(s, path, &w, &d);
+ *                  hs_stats_add(st, t, &t->heaps[0], 0); hs_trace_free(t);
+ *   n = hs_stats_top(st, 0, &lines);  ... hs_stat_lines_free(lines, n);
+ *
  * A session holds what every trace of one invocation shares: the libdw
  * symbolizer (each module file is opened and each address resolved once,
  * however many traces name it), the allocator wrapper patterns and the
@@ -33,7 +44,8 @@
  *
  * Strings in results are as the trace and the debug information spell
  * them, bytes that need not be UTF-8; the JSON, SARIF and JUnit renderers
- * escape what is not (see heapsnap(1), "JSON output").
+ * escape what is not (heapsnap(1), "Strings in JSON, SARIF and JUnit
+ * output").
  */
 #ifndef HEAPSNAP_ANALYZE_H
 #define HEAPSNAP_ANALYZE_H

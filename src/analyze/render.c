@@ -47,6 +47,11 @@ const char *render_exe(const struct hs_trace *t)
 	return t->exe ? t->exe : "?";
 }
 
+double render_seconds(const struct hs_trace *t, uint64_t ts)
+{
+	return ts >= t->t0 ? (double)(ts - t->t0) / 1e9 : 0.0;
+}
+
 int hs_render_leaks(FILE *out, enum hs_format f, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
 {
 	struct hs_ci ci = {0};

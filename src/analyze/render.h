@@ -14,6 +14,8 @@
 /* "render.c" */
 /* The executable of t, or "?" when the trace does not say. */
 const char *render_exe(const struct hs_trace *t);
+/* Seconds from the start of trace t to ts (0 before it). */
+double render_seconds(const struct hs_trace *t, uint64_t ts);
 
 /* "render_text.c" */
 extern const char *const render_kind_title[HS_LEAK_KINDS]; /* "Direct leak", ... */

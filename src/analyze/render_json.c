@@ -9,12 +9,6 @@
 #include "trace/format.h"
 #include "util/json.h"
 
-/* Seconds from the start of trace t to ts (0 before it). */
-static double secs(const struct hs_trace *t, uint64_t ts)
-{
-	return ts >= t->t0 ? (double)(ts - t->t0) / 1e9 : 0.0;
-}
-
 void render_json_info(FILE *out, const struct hs_trace *t)
 {
 	const struct hs_info *in = &t->info;
@@ -37,7 +31,7 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	if (t->ended)
 		fprintf(out, ", \"end\": {\"reason\": \"%s\", \"status\": %lld}", hs_end_name(t->end_reason),
 			(long long)t->end_status);
-	fprintf(out, ", \"duration\": %.6f, \"events\": {", in->last_ts ? secs(t, in->last_ts) : 0.0);
+	fprintf(out, ", \"duration\": %.6f, \"events\": {", in->last_ts ? render_seconds(t, in->last_ts) : 0.0);
 	for (unsigned k = 1; k < HS_EVENT_KINDS; k++)
 		fprintf(out, "%s\"%s\": %llu", k > 1 ? ", " : "", hs_event_name(k), (unsigned long long)in->events[k]);
 	fprintf(out, "}, \"total_events\": %llu, \"temporary\": %llu, \"unknown_frees\": %llu",
@@ -46,7 +40,7 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	fprintf(out, ", \"live\": {\"bytes\": %llu, \"blocks\": %llu}", (unsigned long long)in->live_bytes,
 		(unsigned long long)in->live_blocks);
 	fprintf(out, ", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f}",
-		(unsigned long long)in->peak_bytes, (unsigned long long)in->peak_blocks, secs(t, in->peak_ts));
+		(unsigned long long)in->peak_bytes, (unsigned long long)in->peak_blocks, render_seconds(t, in->peak_ts));
 	fprintf(out,
 		", \"bytes\": {\"file\": %llu, \"events\": %llu, \"stacks\": %llu, \"allocinfo\": %llu, "
 		"\"other\": %llu}",
@@ -75,7 +69,7 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	for (size_t i = 0; i < t->nsnapshots; i++) {
 		fprintf(out, "%s{\"index\": %u, \"label\": ", i ? ", " : "", t->snapshots[i].index);
 		json_cstr(out, t->snapshots[i].label);
-		fprintf(out, ", \"time\": %.6f, \"trigger\": \"%s\"}", secs(t, t->snapshots[i].ts),
+		fprintf(out, ", \"time\": %.6f, \"trigger\": \"%s\"}", render_seconds(t, t->snapshots[i].ts),
 			hs_trigger_name(t->snapshots[i].trigger));
 	}
 	fprintf(out, "]}");

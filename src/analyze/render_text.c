@@ -5,12 +5,6 @@
 
 #include "trace/format.h"
 
-/* Seconds from the start of trace t to ts (0 before it). */
-static double secs(const struct hs_trace *t, uint64_t ts)
-{
-	return ts >= t->t0 ? (double)(ts - t->t0) / 1e9 : 0.0;
-}
-
 static const char *or_empty(const char *s)
 {
 	return s ? s : "";
@@ -27,7 +21,7 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 	fprintf(out, "allocator:  %s\n", t->allocator ? t->allocator : "?");
 	if (t->options && *t->options)
 		fprintf(out, "options:    %s\n", t->options);
-	fprintf(out, "duration:   %.3f s\n", in->last_ts ? secs(t, in->last_ts) : 0.0);
+	fprintf(out, "duration:   %.3f s\n", in->last_ts ? render_seconds(t, in->last_ts) : 0.0);
 	if (t->truncated)
 		fprintf(out, "status:     TRUNCATED: %s%s\n", t->truncation,
 			t->recovered ? "; events recovered from the ring file" : "");
@@ -55,7 +49,7 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 	fprintf(out, "live at end: %llu bytes in %llu blocks\n", (unsigned long long)in->live_bytes,
 		(unsigned long long)in->live_blocks);
 	fprintf(out, "peak:       %llu bytes in %llu blocks at %.3f s\n", (unsigned long long)in->peak_bytes,
-		(unsigned long long)in->peak_blocks, secs(t, in->peak_ts));
+		(unsigned long long)in->peak_blocks, render_seconds(t, in->peak_ts));
 	fprintf(out, "stacks:     %llu distinct\n", (unsigned long long)in->stacks);
 	fprintf(out,
 		"size:       %llu bytes (records before compression: events %llu, stacks %llu, allocinfo %llu, "
@@ -90,7 +84,7 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 	fprintf(out, "snapshots:  %zu\n", t->nsnapshots);
 	for (size_t i = 0; i < t->nsnapshots; i++)
 		fprintf(out, "  [%u] %-20s %8.3f s  (%s)\n", t->snapshots[i].index, t->snapshots[i].label,
-			secs(t, t->snapshots[i].ts), hs_trigger_name(t->snapshots[i].trigger));
+			render_seconds(t, t->snapshots[i].ts), hs_trigger_name(t->snapshots[i].trigger));
 }
 
 /* ---- leaks and cycles ---------------------------------------------------------- */
