@@ -505,14 +505,16 @@ struct hs_stats;
  * it).  NULL when out of memory. */
 struct hs_stats *hs_stats_new(const struct hs_group *g, int ncols);
 void hs_stats_free(struct hs_stats *s);
-/* Add heap h of trace t into column col.  Return 0 or -ENOMEM. */
+/* Add heap h of trace t into column col.  Return 0, -ENOMEM, or -EINVAL
+ * for a column the table does not have. */
 int hs_stats_add(struct hs_stats *s, struct hs_trace *t, const struct hs_heap *h, int col);
 /* The live bytes and blocks of column col that pass the filters, each
  * block once (--cumulative counts a block in every line of its stack). */
 void hs_stats_total(const struct hs_stats *s, int col, uint64_t *size, uint64_t *count);
 
 /* The lines of column col, largest first (then by key).  Return how many
- * (in *out: free with hs_stat_lines_free), or -ENOMEM. */
+ * (in *out: free with hs_stat_lines_free), or -ENOMEM, -EINVAL (no such
+ * column; growth: fewer than 3). */
 long hs_stats_top(const struct hs_stats *s, int col, struct hs_stat_line **out);
 /* Column to against column from (keys matched by text, so two runs
  * compare by symbolized frames): the sizes of to with the differences,

@@ -301,13 +301,13 @@ static int add_stack(struct hs_stats *st, const struct hs_stack *s, uint64_t cou
 int hs_stats_add(struct hs_stats *s, struct hs_trace *t, const struct hs_heap *h, int col)
 {
 	struct hs_stack_cost *c;
-	long n = sum_by_stack(t, h, &c);
 	int rc = 0;
 
+	if (col < 0 || col >= s->ncols)
+		return -EINVAL;
+	long n = sum_by_stack(t, h, &c);
 	if (n < 0)
 		return -ENOMEM;
-	if (col < 0 || col >= s->ncols)
-		col = 0;
 	for (long i = 0; i < n && !rc; i++) {
 		const struct hs_stack *st = hs_trace_stack(t, c[i].stack);
 		if (!passes(st, s->g))
@@ -322,8 +322,10 @@ int hs_stats_add(struct hs_stats *s, struct hs_trace *t, const struct hs_heap *h
 
 void hs_stats_total(const struct hs_stats *s, int col, uint64_t *size, uint64_t *count)
 {
-	*size = s->total[2 * col];
-	*count = s->total[2 * col + 1];
+	int ok = col >= 0 && col < s->ncols;
+
+	*size = ok ? s->total[2 * col] : 0;
+	*count = ok ? s->total[2 * col + 1] : 0;
 }
 
 void hs_stat_lines_free(struct hs_stat_line *l, long n)
@@ -372,10 +374,12 @@ static long finish(struct hs_stat_line *l, long n, int (*cmp)(const void *, cons
 
 long hs_stats_top(const struct hs_stats *s, int col, struct hs_stat_line **out)
 {
-	struct hs_stat_line *l = malloc((size_t)(s->n ? s->n : 1) * sizeof(*l));
+	struct hs_stat_line *l;
 	long n = 0;
 
-	if (!l)
+	if (col < 0 || col >= s->ncols)
+		return -EINVAL;
+	if (!(l = malloc((size_t)(s->n ? s->n : 1) * sizeof(*l))))
 		return -ENOMEM;
 	for (long i = 0; i < s->n; i++) {
 		if (!*count_of(s, i, col) && !*size_of(s, i, col))
@@ -392,10 +396,12 @@ long hs_stats_top(const struct hs_stats *s, int col, struct hs_stat_line **out)
 
 long hs_stats_diff(const struct hs_stats *s, int from, int to, struct hs_stat_line **out)
 {
-	struct hs_stat_line *l = malloc((size_t)(s->n ? s->n : 1) * sizeof(*l));
+	struct hs_stat_line *l;
 	long n = 0;
 
-	if (!l)
+	if (from < 0 || from >= s->ncols || to < 0 || to >= s->ncols)
+		return -EINVAL;
+	if (!(l = malloc((size_t)(s->n ? s->n : 1) * sizeof(*l))))
 		return -ENOMEM;
 	for (long i = 0; i < s->n; i++) {
 		uint64_t os = *size_of(s, i, from), oc = *count_of(s, i, from);
@@ -420,7 +426,9 @@ long hs_stats_growth(const struct hs_stats *s, struct hs_stat_line **out)
 	struct hs_stat_line *l;
 	long n = 0;
 
-	if (nc < 3 || !(l = malloc((size_t)(s->n ? s->n : 1) * sizeof(*l))))
+	if (nc < 3)
+		return -EINVAL;
+	if (!(l = malloc((size_t)(s->n ? s->n : 1) * sizeof(*l))))
 		return -ENOMEM;
 	for (long i = 0; i < s->n; i++) {
 		/* the lines that grew at every step */

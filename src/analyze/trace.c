@@ -5,10 +5,10 @@
  * hs_want selected: the replay of the live heap (replay.c), the counting of
  * `info` (info.c), memory over time (timeline.c), the heaps at selectors,
  * snapshots and the peak (select.c), the stack table and module map
- * (stacks.c), the reference graph of the last pointer scan (graph.c).  Nothing here
- * depends on one collector running before another except where the
- * comments say.  What needs the whole trace (classifying the scan) runs
- * after the last item.
+ * (stacks.c), the reference graph of the last pointer scan (graph.c).
+ * Nothing here depends on one collector running before another except
+ * where the comments say.  What needs the whole trace (classifying the
+ * scan) runs after the last item.
  */
 #define _GNU_SOURCE
 #include "analyze/trace.h"
@@ -82,6 +82,9 @@ static int on_snapshot(struct hs_trace *t, const struct trace_item *it)
 	return 0;
 }
 
+/* Collectors started, to be freed if the pass ends early. */
+enum { STARTED_SELECT = 1, STARTED_INFO = 2, STARTED_TIMELINE = 4 };
+
 /* The state of one pass. */
 struct pass {
 	struct hs_trace *t;
@@ -92,6 +95,7 @@ struct pass {
 	struct timeline_state tl; /* HS_WANT_TIMELINE */
 	struct select_state sel; /* heaps: selectors, snapshots, temporary */
 	int selecting;
+	unsigned started;	/* STARTED_*: collectors that hold memory */
 	struct graph graph;	/* HS_WANT_LEAKS: the last scan read */
 	int in_scan;		/* between a SCAN and its SCAN_END */
 	int scanned;		/* the last scan read is complete */
@@ -179,24 +183,105 @@ static int pass_item(struct pass *p, const struct trace_item *it)
 	return 0;
 }
 
+/* Start the collectors p asks for.  Return 0, or a negative errno with d
+ * set; the ones started are in p->started. */
+static int pass_begin(struct pass *p, struct hs_session *s, const struct hs_want *w, struct hs_diag *d)
+{
+	struct hs_trace *t = p->t;
+	int rc;
+
+	if (p->selecting) {
+		if ((rc = select_begin(&p->sel, w, t, &p->rp, d)) < 0)
+			return rc;
+		p->started |= STARTED_SELECT;
+	}
+	/* heaps are grouped by stack: they need the stacks too */
+	if ((p->want & HS_WANT_LEAKS) || p->selecting) {
+		if (stacks_init(&t->priv->st, s->files, s->wrappers))
+			goto oom;
+		t->priv->have_stacks = 1;
+	}
+	if (p->want & HS_WANT_INFO) {
+		if (info_begin(&p->info, &t->info))
+			goto oom;
+		p->started |= STARTED_INFO;
+	}
+	if (p->want & HS_WANT_TIMELINE) {
+		if (timeline_begin(&p->tl, &t->priv->sites, t->t0))
+			goto oom;
+		p->started |= STARTED_TIMELINE;
+	}
+	return 0;
+oom:
+	diag_set(d, "%s: out of memory", t->path);
+	return -ENOMEM;
+}
+
+/* After the last item: finish what needs the whole trace.  Return 0, or a
+ * negative errno with d set. */
+static int pass_end(struct pass *p, struct trace_reader *r, const struct hs_want *w, struct hs_diag *d)
+{
+	struct hs_trace *t = p->t;
+	int rc;
+
+	t->truncated = reader_truncated(r);
+	snprintf(t->truncation, sizeof(t->truncation), "%s", reader_truncation(r));
+	t->recovered = reader_recovered(r);
+	if (p->started & STARTED_INFO) {
+		info_end(&p->info, &t->info, r, t->path, &p->rp);
+		p->started &= ~STARTED_INFO;
+		t->have |= HS_WANT_INFO;
+	}
+	if (p->started & STARTED_TIMELINE) {
+		timeline_end(&p->tl, &t->timeline);
+		p->started &= ~STARTED_TIMELINE;
+		t->have |= HS_WANT_TIMELINE;
+	}
+	if (p->want & HS_WANT_LEAKS) {
+		if (leaks_build(&t->leaks, &p->graph, p->scanned, &t->priv->st, w->suppressions))
+			goto oom;
+		t->have |= HS_WANT_LEAKS;
+	}
+	if (p->selecting) {
+		if ((rc = select_end(&p->sel, t, &p->rp, d)) < 0)
+			return rc;
+		t->have |= p->want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY);
+	}
+	if ((p->want & HS_WANT_GRAPH) && p->scanned) {
+		if (!(t->graph = malloc(sizeof(*t->graph))))
+			goto oom;
+		*t->graph = p->graph.g; /* moved: the pass no longer owns it */
+		memset(&p->graph.g, 0, sizeof(p->graph.g));
+		t->have |= HS_WANT_GRAPH;
+	}
+	return 0;
+oom:
+	diag_set(d, "%s: out of memory", t->path);
+	return -ENOMEM;
+}
+
 struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const struct hs_want *w,
 			       struct hs_diag *d)
 {
+	static const struct hs_want none; /* read-only */
 	struct pass p = {.want = w ? w->flags : 0};
+	struct trace_reader *r = NULL;
 	struct trace_item it;
-	int rc;
+	int rc = -ENOMEM;
 
+	if (!w)
+		w = &none;
+	replay_init(&p.rp);
+	graph_init(&p.graph);
 	struct hs_trace *t = calloc(1, sizeof(*t));
 	if (!t || !(t->priv = calloc(1, sizeof(*t->priv))) || !(t->path = strdup(path))) {
 		diag_set(d, "%s: out of memory", path);
-		hs_trace_free(t);
-		return NULL;
+		goto out;
 	}
 	t->priv->session = s;
-	struct trace_reader *r = reader_open(path, d);
-	if (!r) {
-		hs_trace_free(t);
-		return NULL;
+	if (!(r = reader_open(path, d))) {
+		rc = -EIO;
+		goto out;
 	}
 	const struct trace_header *h = reader_header(r);
 	t->version = h->version;
@@ -204,96 +289,43 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 	t->ppid = h->ppid;
 	t->t0 = h->mono_ns;
 	p.t = t;
-	replay_init(&p.rp);
-	graph_init(&p.graph);
-	p.selecting = (w && w->nselect > 0) || (p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY));
-	p.replaying = p.selecting || (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE));
 	if (p.want & HS_WANT_GRAPH)
 		p.want |= HS_WANT_LEAKS;
-	if (p.selecting && (rc = select_begin(&p.sel, w, t, &p.rp, d)) < 0) {
-		p.selecting = 0;
-		goto fail;
-	}
-	/* heaps are grouped by stack: they need the stacks too */
-	if (p.want & HS_WANT_LEAKS || p.selecting) {
-		if (stacks_init(&t->priv->st, s->files, s->wrappers)) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		t->priv->have_stacks = 1;
-	}
-	if ((p.want & HS_WANT_INFO) && info_begin(&p.info, &t->info)) {
-		p.want &= ~HS_WANT_INFO;
-		rc = -ENOMEM;
+	p.selecting = w->nselect > 0 || (p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY));
+	p.replaying = p.selecting || (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE));
+	if ((rc = pass_begin(&p, s, w, d)) < 0)
 		goto out;
-	}
-	if ((p.want & HS_WANT_TIMELINE) && timeline_begin(&p.tl, &t->priv->sites, t->t0)) {
-		p.want &= ~HS_WANT_TIMELINE;
-		rc = -ENOMEM;
-		goto out;
-	}
 	/* nearly every item is an event: when no collector wants them (leaks
 	 * alone) they cost the reader and one test */
 	const int per_event = p.replaying || (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE));
 	while ((rc = reader_next(r, &it)) > 0)
 		if (it.type == ITEM_EVENT ? per_event && pass_event(&p, &it) < 0 : pass_item(&p, &it) < 0) {
+			diag_set(d, "%s: out of memory", path);
 			rc = -ENOMEM;
 			break;
 		}
-	if (rc == 0) {
-		t->truncated = reader_truncated(r);
-		snprintf(t->truncation, sizeof(t->truncation), "%s", reader_truncation(r));
-		t->recovered = reader_recovered(r);
-		if (p.want & HS_WANT_INFO) {
-			info_end(&p.info, &t->info, r, path, &p.rp);
-			p.want &= ~HS_WANT_INFO;
-			t->have |= HS_WANT_INFO;
-		}
-		if (p.want & HS_WANT_TIMELINE) {
-			timeline_end(&p.tl, &t->timeline);
-			p.want &= ~HS_WANT_TIMELINE;
-			t->have |= HS_WANT_TIMELINE;
-		}
-		if (p.want & HS_WANT_LEAKS) {
-			rc = leaks_build(&t->leaks, &p.graph, p.scanned, &t->priv->st, w ? w->suppressions : NULL);
-			t->have |= HS_WANT_LEAKS;
-		}
-		if (!rc && p.selecting) {
-			if ((rc = select_end(&p.sel, t, &p.rp, d)) < 0)
-				goto fail;
-			t->have |= p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY);
-		}
-		if (!rc && (p.want & HS_WANT_GRAPH) && p.scanned) {
-			if ((t->graph = malloc(sizeof(*t->graph)))) {
-				*t->graph = p.graph.g; /* moved: the pass no longer owns it */
-				memset(&p.graph.g, 0, sizeof(p.graph.g));
-				t->have |= HS_WANT_GRAPH;
-			} else {
-				rc = -ENOMEM;
-			}
-		}
-	}
-out:
-	if (rc == -ENOMEM)
-		diag_set(d, "%s: out of memory", path);
-fail:
-	if (p.selecting)
-		select_free(&p.sel);
+	/* rc < 0 from the reader: a corrupt trace, d says where */
+	if (rc == 0)
+		rc = pass_end(&p, r, w, d);
+	if (rc >= 0 && p.rp.oom)
+		session_warn(s, "%s: out of memory replaying the heap: live and peak figures are incomplete", path);
 	/* the sizes and stacks by allocinfo stay: the heaps' counts index them */
 	t->priv->info_size = p.rp.size;
 	t->priv->info_stack = p.rp.stack;
 	t->priv->ninfo = p.rp.cap;
 	p.rp.size = NULL;
 	p.rp.stack = NULL;
-	graph_free(&p.graph);
-	if (p.want & HS_WANT_INFO)
+out:
+	if (p.started & STARTED_SELECT)
+		select_free(&p.sel);
+	if (p.started & STARTED_INFO)
 		info_abort(&p.info);
-	if (p.want & HS_WANT_TIMELINE)
+	if (p.started & STARTED_TIMELINE)
 		timeline_abort(&p.tl);
-	if (rc >= 0 && p.rp.oom)
-		session_warn(s, "%s: out of memory replaying the heap: live and peak figures are incomplete", path);
+	graph_free(&p.graph);
 	replay_free(&p.rp);
-	reader_close(r);
+	if (r)
+		reader_close(r);
 	if (rc < 0) {
 		hs_trace_free(t);
 		return NULL;
