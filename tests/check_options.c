@@ -62,6 +62,7 @@ static void assert_defaults(const struct options *o)
 	ck_assert_int_eq(o->zstd_level, DEF_ZSTD_LEVEL);
 	ck_assert_uint_eq(o->flush_ms, DEF_FLUSH_MS);
 	ck_assert_uint_eq(o->rss_ms, 10);
+	ck_assert(!o->stack_verify);
 }
 
 /* NULL and "" both give every default, silently. */
@@ -123,6 +124,11 @@ START_TEST(test_each_key_alone)
 	parse(&o, "scan=0");
 	ck_assert(!o.scan);
 	o.scan = d.scan;
+	ck_assert_mem_eq(&o, &d, sizeof(o));
+	parse(&o, "stack_verify=1");
+	ck_assert(o.stack_verify);
+	parse(&o, "stack_verify=0");
+	ck_assert(!o.stack_verify);
 	ck_assert_mem_eq(&o, &d, sizeof(o));
 	parse(&o, "zstd_level=0");
 	ck_assert_int_eq(o.zstd_level, 0);
@@ -194,6 +200,7 @@ START_TEST(test_bad_values_keep_defaults)
 		"snapshot_interval=1.2.3", "snapshot_interval=", "snapshot_interval=-1",
 		"snapshot_interval=1s",
 		"scan=2", "scan=yes", "scan=", "scan=01",
+		"stack_verify=2", "stack_verify=yes", "stack_verify=",
 		"zstd_level=20", "zstd_level=-1", "zstd_level=x",
 		"flush_ms=0", "flush_ms=10001", "flush_ms=1.5",
 		"rss_ms=60001", "rss_ms=-1", "rss_ms=", "rss_ms=10ms",

@@ -8,7 +8,7 @@ CHECK_SRC := $(wildcard tests/check_*.c) tests/tracebuild.c tests/trace_fixture.
 CHECK_OBJ := $(CHECK_SRC:%.c=$(B)/obj/%.o)
 CHECK_BIN := $(TEST_B)/check_all
 # Shim modules that unit tests link as plain objects (never preloaded).
-CHECK_SHIM_OBJ := $(B)/obj/src/shim/options.o $(B)/obj/src/shim/log.o $(B)/obj/src/shim/heapmap.o \
+CHECK_SHIM_OBJ := $(B)/obj/src/shim/options.o $(B)/obj/src/shim/log.o $(B)/obj/src/shim/heapmap.o $(B)/obj/src/shim/clock.o \
 	$(B)/obj/src/trace/writer.o $(B)/obj/src/shim/nestpool.o $(B)/obj/src/shim/arena_map.o \
 	$(B)/obj/src/shim/dynsym.o $(B)/obj/src/shim/ringfile.o
 

@@ -717,6 +717,7 @@ static void *collector_main(void *arg)
 	/* relaxed: the loop condition; finish waits with pthread_join */
 	while (!atomic_load_rlx(&cs.th.stopping)) {
 		bool more;
+		clock_calibrate();
 		cycle(&more, NULL);
 		if (!more)
 			nap();

@@ -166,6 +166,7 @@ HS_HOOKSAFE int shim_init_process(void)
 {
 	uintptr_t lo = 0, hi = 0;
 
+	clock_init();
 	shim.pid = (uint32_t)getpid();
 	shim.ppid = (uint32_t)getppid();
 	ssize_t n = readlink("/proc/self/exe", shim.exe, sizeof(shim.exe) - 1);

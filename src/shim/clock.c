@@ -1,0 +1,84 @@
+/*
+ * clock.c - the TSC as the event clock, calibrated against CLOCK_MONOTONIC.
+ * HOOK-SAFE.
+ */
+#define _GNU_SOURCE
+#include "shim/clock.h"
+
+#include <cpuid.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/hooksafe.h"
+
+#define CALIBRATE_NS 250000000ull /* between the two points */
+
+struct clock_tsc clock_tsc;
+
+static int usable;	       /* the TSC is the kernel's clocksource */
+static uint64_t tsc_a, ns_a; /* the first point */
+
+/* A (TSC, CLOCK_MONOTONIC) pair read as close together as a few tries allow. */
+static void pair(uint64_t *tsc, uint64_t *ns)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 8; i++) {
+		uint64_t t1 = clock_tsc_read(), n = clock_mono_ns(), t2 = clock_tsc_read();
+		if (t2 - t1 < best) {
+			best = t2 - t1;
+			*tsc = t1 + (t2 - t1) / 2;
+			*ns = n;
+		}
+	}
+}
+
+/* Does the kernel keep time with the TSC, and is it invariant? */
+static int tsc_is_clocksource(void)
+{
+	unsigned a, b, c, d;
+	char buf[16] = {0};
+
+	if (!__get_cpuid(0x80000007, &a, &b, &c, &d) || !(d & (1u << 8)))
+		return 0; /* no invariant TSC */
+	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n >= 3 && !memcmp(buf, "tsc", 3) && (n == 3 || buf[3] == '\n');
+}
+
+void clock_init(void)
+{
+	usable = tsc_is_clocksource();
+	if (usable)
+		pair(&tsc_a, &ns_a);
+}
+
+void clock_calibrate(void)
+{
+	uint64_t tsc_b, ns_b;
+
+	/* relaxed: only the collector sets it */
+	if (!usable || atomic_load_rlx(&clock_tsc.on) || clock_mono_ns() - ns_a < CALIBRATE_NS)
+		return;
+	pair(&tsc_b, &ns_b);
+	if (tsc_b <= tsc_a || ns_b <= ns_a) {
+		usable = 0;
+		return;
+	}
+	if (ns_b - ns_a >= 1ull << 32) {
+		/* over 4 s since the first point (no collector cycle meanwhile):
+		 * start again, so that the scale fits 64 bits */
+		tsc_a = tsc_b;
+		ns_a = ns_b;
+		return;
+	}
+	clock_tsc.mult = ((ns_b - ns_a) << 32) / (tsc_b - tsc_a);
+	clock_tsc.tsc0 = tsc_b;
+	clock_tsc.ns0 = ns_b;
+	/* release: a stamp that sees on sees the scale */
+	atomic_store_rel(&clock_tsc.on, 1);
+}
