@@ -436,17 +436,33 @@ static void emit_allocinfo(uint32_t id)
 }
 
 
-/* Make sure column c has room for one more event.  Return 0 or -1. */
-static int col_room(struct encode_column *c)
+
+/* Events the columns have room for without growing (a lower bound: a
+ * flush only makes more room). */
+static uint32_t ev_room;
+
+/* Make room in every column for a batch of events.  Return 0 or -1. */
+static HS_NOINLINE int ev_make_room(struct encode_events *e)
 {
-	if (c->cap - c->len >= ENCODE_EVENT_COL_MAX)
-		return 0;
-	size_t cap = c->cap ? c->cap * 2 : 65536;
-	uint8_t *p = backing_irealloc(c->p, cap);
-	if (!p)
-		return -1;
-	c->p = p;
-	c->cap = cap;
+	enum { BATCH = 1024 };
+	size_t room = SIZE_MAX;
+
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++) {
+		struct encode_column *c = &e->col[i];
+		while (c->cap - c->len < BATCH * ENCODE_EVENT_COL_MAX) {
+			size_t cap = c->cap ? c->cap * 2 : 65536;
+			uint8_t *p = backing_irealloc(c->p, cap);
+			if (!p)
+				break;
+			c->p = p;
+			c->cap = cap;
+		}
+		if (c->cap - c->len < ENCODE_EVENT_COL_MAX)
+			return -1;
+		size_t n = (c->cap - c->len) / ENCODE_EVENT_COL_MAX;
+		room = n < room ? n : room;
+	}
+	ev_room = (uint32_t)room;
 	return 0;
 }
 
@@ -457,9 +473,9 @@ static int col_room(struct encode_column *c)
 static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b,
 		      bool temporary)
 {
-	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
-		if (col_room(&e->col[i]))
-			return;
+	if (HS_UNLIKELY(!ev_room) && ev_make_room(e))
+		return;
+	ev_room--;
 	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
 	case HST_SHAPE_ALLOC:
 	case HST_SHAPE_FREE:

@@ -102,14 +102,23 @@ static uint32_t home(uint64_t key, uint32_t mask)
 	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 40) & mask;
 }
 
+/* The last region found: consecutive blocks mostly share a region. */
+static uint64_t last_rkey;
+static uint32_t last_region;
+
 /* The region of addr; created if create is set.  NULL if none. */
 static struct region *region_get(uint64_t addr, int create)
 {
 	uint64_t rkey = (addr >> REGION_SHIFT) + 1;
-	uint64_t *v = hashmap_get(&region_of, rkey);
 
-	if (v)
+	if (rkey == last_rkey)
+		return &regions[last_region];
+	uint64_t *v = hashmap_get(&region_of, rkey);
+	if (v) {
+		last_rkey = rkey;
+		last_region = (uint32_t)*v;
 		return &regions[*v];
+	}
 	if (!create)
 		return NULL;
 	if (nregions == regions_cap) {

@@ -180,7 +180,8 @@ static void col_v(struct encode_column *c, uint64_t v)
 
 void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
 {
-	uint64_t tick = ts / e->tick;
+	/* the shim's tick is 100 us: a division by a constant is a multiply */
+	uint64_t tick = e->tick == 100000 ? ts / 100000 : ts / e->tick;
 
 	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
 		HS_ASSERT(e->col[i].cap - e->col[i].len >= ENCODE_EVENT_COL_MAX);
