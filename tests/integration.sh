@@ -1038,6 +1038,37 @@ check('temporary flag in the JSON', t.get('temporary') is True)
 
 # --snapshot-interval: a program that lives 0.5 s gets a snapshot every
 # 0.1 s (give or take a collector cycle), each marked "interval".
+# A snapshot holds exactly what was allocated before it, even while the
+# collector is busy with another thread's events (tests/progs/snapshot_order.c).
+test_snapshot_order() {
+	local d=$T/order f
+	mkdir -p "$d"
+	f=$d/order.hst
+	run "$f" "$PROGS/snapshot_order"
+	if [ "$rc" -ne 0 ]; then
+		fail snapshot-order "exited $rc: $(head -c 300 "$f.stderr")"
+		return
+	fi
+	"$HS" top "$f" --growth --limit 5 >"$d/growth" 2>&1
+	local verdict
+	verdict=$("$PY" -c '
+import sys
+for line in open(sys.argv[1]):
+    if "snapshot_order.c:" in line:
+        vals = [int(x) for x in line.split(":")[-1].split()]
+        bad = [(i, v) for i, v in enumerate(vals) if v != 1000 * i]
+        print("ok" if len(vals) == 400 and not bad else
+              "%d snapshots; first wrong (snapshot, KEEP bytes): %s" % (len(vals), bad[:3]))
+        break
+else:
+    print("no KEEP line growing at every snapshot")' "$d/growth")
+	if [ "$verdict" = ok ]; then
+		ok snapshot-order
+	else
+		fail snapshot-order "$verdict"
+	fi
+}
+
 test_stats_interval() {
 	local d=$T/stats-int f
 	mkdir -p "$d"
@@ -1257,6 +1288,7 @@ test_stats
 test_stats_python
 test_temporary
 test_stats_interval
+test_snapshot_order
 test_bad_input
 test_usage
 test_output_location

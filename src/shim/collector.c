@@ -648,6 +648,26 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	 * trylock fails) */
 	HS_ASSERT(pthread_mutex_trylock(&cs.cycle_lock) == EBUSY);
 	HS_ASSERT(tls.state == TS_INTERNAL);
+
+	/*
+	 * The rings first, then the control queue: a snapshot is stamped and
+	 * queued before the events that follow it are committed, so when a
+	 * ring's tail already holds those events, the queue holds the
+	 * snapshot.  (The other way round, a snapshot queued between the two
+	 * would land after events that follow it.)
+	 */
+	*more_pending = false;
+	uint32_t nrings = rings_count();
+	for (uint32_t i = 0; i < nrings; i++) {
+		size_t budget = used < CYCLE_BUDGET ? CYCLE_BUDGET - used : 0;
+		struct ring *r = rings_get(i);
+		nslices = drain_ring(r, nslices, &used, budget);
+		if (!budget && atomic_load_rlx(&r->hdr->tail) != r->drained) /* relaxed: a hint */
+			*more_pending = true;
+		else if (nslices && cs.slices[nslices - 1].r == r && !cs.slices[nslices - 1].retired &&
+			 atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
+			*more_pending = true;
+	}
 	struct control_item *ctl = control_take();
 
 	if (modules_changed()) {
@@ -677,19 +697,6 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	if (extra && nsnaps < SNAPS_PER_CYCLE)
 		snaps[nsnaps++] = *extra;
 	sort_snaps(snaps, nsnaps);
-
-	*more_pending = false;
-	uint32_t nrings = rings_count();
-	for (uint32_t i = 0; i < nrings; i++) {
-		size_t budget = used < CYCLE_BUDGET ? CYCLE_BUDGET - used : 0;
-		struct ring *r = rings_get(i);
-		nslices = drain_ring(r, nslices, &used, budget);
-		if (!budget && atomic_load_rlx(&r->hdr->tail) != r->drained) /* relaxed: a hint */
-			*more_pending = true;
-		else if (nslices && cs.slices[nslices - 1].r == r && !cs.slices[nslices - 1].retired &&
-			 atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
-			*more_pending = true;
-	}
 	sample_rss(now);
 	emit_rss();
 	emit_stacks();
