@@ -108,6 +108,23 @@ START_TEST(test_regions)
 }
 END_TEST
 
+/* After a reset (a detached session) the heap is empty and works again,
+ * in the region used last before it too. */
+START_TEST(test_reset)
+{
+	uint64_t a = 0x7f3400000040ull;
+
+	uint32_t id = alloc_fresh(a, 100, 3);
+	ck_assert_uint_eq(heapmap_free(a + 64), 0);
+	heapmap_reset();
+	ck_assert_uint_eq(heapmap_free(a), 0); /* gone with the reset */
+	uint32_t id2 = alloc_fresh(a + 128, 100, 3);
+	ck_assert_uint_eq(id2, id); /* allocinfos start over */
+	ck_assert_uint_eq(heapmap_free(a + 128), id2);
+	ck_assert_uint_eq(heapmap_live_count(), 0);
+}
+END_TEST
+
 /* One allocinfo per (size, stack) pair. */
 START_TEST(test_allocinfo_interning)
 {
@@ -345,6 +362,7 @@ Suite *heapmap_suite(void)
 	tcase_add_test(tc, test_late_free_is_per_address);
 	tcase_add_test(tc, test_realloc_race);
 	tcase_add_test(tc, test_each);
+	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_unwrite_all);
 	tcase_add_test(tc, test_growth);
 	suite_add_tcase(s, tc);

@@ -305,6 +305,7 @@ void heapmap_reset(void)
 	regions = NULL;
 	infos = NULL;
 	nregions = regions_cap = infos_cap = 0;
+	last_rkey = 0; /* the cached region is gone */
 	ninfos = 1;
 	live_total = 0;
 	alloc_seq = 0;

@@ -479,4 +479,5 @@ void stack_reset(void)
 	x->used = 0;
 	/* relaxed: no thread captures stacks now (see stack.h) */
 	atomic_store_rlx(&count, 0);
+	unwind_forget_ids(); /* the memos and trace caches remember ids */
 }

@@ -1352,6 +1352,22 @@ int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
 	return 0;
 }
 
+void unwind_forget_ids(void)
+{
+	for (uint32_t i = 0; i < RINGS_MAX; i++) {
+		/* relaxed: no thread captures stacks meanwhile (the caller's
+		 * precondition) */
+		struct unwind_memo *m = atomic_load_rlx(&memos[i]);
+		if (!m)
+			continue;
+		m->top = CAP;
+		m->id = 0;
+		m->layout = 0;
+		if (m->tc)
+			tc_flush(m->tc, 0);
+	}
+}
+
 void unwind_stats_get(struct unwind_stats *s)
 {
 	uint64_t sum[ST_COUNT] = {0};

@@ -57,6 +57,11 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 /* The caller interned m's last capture as id: a repeat returns it. */
 void unwind_memo_set_id(struct unwind_memo *m, uint32_t id);
 
+/* The stack ids handed out so far are void (a detached session's): drop
+ * every id remembered, with the frames and stacks they belong to.  No
+ * thread may capture a stack meanwhile. */
+void unwind_forget_ids(void);
+
 /* A module may have gone (dlclose): rules and memos made so far are stale.
  * Call before and after the unload. */
 void unwind_modules_changed(void);
