@@ -58,6 +58,9 @@
 extern "C" {
 #endif
 
+/* heapsnap's version: `heapsnap --version`, the SARIF driver's. */
+#define HS_VERSION "0.1"
+
 /* ---- Errors ------------------------------------------------------------- */
 
 #ifndef HS_DIAG_DEFINED /* src/util/diag.h defines the same struct */

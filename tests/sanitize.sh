@@ -43,6 +43,7 @@ suite() {
 suite unit env CK_FORK=yes "$SAN/tests/check_all"
 suite integration bash "$ROOT/tests/integration.sh"
 suite leaks bash "$ROOT/tests/leaks.sh"
+suite cli bash "$ROOT/tests/cli.sh"
 suite check bash "$ROOT/tests/check.sh"
 suite attach bash "$ROOT/tests/attach.sh"
 

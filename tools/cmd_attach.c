@@ -12,7 +12,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -65,51 +64,64 @@ static int parse_seconds(const char *s, double *out)
 	return *end ? -1 : 0;
 }
 
+enum { ATTACH_DURATION = CLI_LONG_ONLY, ATTACH_SNAPSHOT_INTERVAL, ATTACH_SCAN };
+
+static const struct cli_opt attach_opts[] = {
+	{"output", 'o', "FILE", "write the trace to FILE (default: heapsnap.EXE.PID.hst here)"},
+	{"duration", ATTACH_DURATION, "SEC", "detach after SEC seconds (default: at SIGINT or SIGTERM)"},
+	{"snapshot-interval", ATTACH_SNAPSHOT_INTERVAL, "SEC", "take a snapshot every SEC seconds"},
+	{"scan-at-detach", ATTACH_SCAN, NULL, "scan the heap for pointers before detaching"},
+	{NULL, 0, NULL, NULL},
+};
+
+const struct cli_cmd cli_cmd_attach = {
+	.name = "attach",
+	.synopsis = "[OPTIONS] PID",
+	.about = "Trace a running process for a while, then let it go on untraced.",
+	.opts = attach_opts,
+	.fn = cmd_attach,
+};
+
+/* Return 0, EXIT_USAGE (printed), or -1 after the help. */
 static int parse(int argc, char **argv, struct attach_opts *o)
 {
-	static const struct option longs[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"duration", required_argument, NULL, 'd'},
-		{"snapshot-interval", required_argument, NULL, 'i'},
-		{"scan-at-detach", no_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
-	};
+	struct cli_parse p;
+	char **pids;
 	int c;
 	double v;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:", longs, NULL)) != -1) {
+	cli_parse_start(&p, &cli_cmd_attach, argc, argv);
+	while ((c = cli_next_opt(&p)) > 0) {
 		switch (c) {
 		case 'o':
-			o->output = optarg;
+			o->output = p.arg;
 			break;
-		case 'd':
-			if (parse_seconds(optarg, &o->duration) || !(o->duration > 0))
-				return cli_usage_error("attach: --duration takes seconds > 0, not '%s'", optarg);
+		case ATTACH_DURATION:
+			if (parse_seconds(p.arg, &o->duration) || !(o->duration > 0))
+				return cli_usage_error("attach", "--duration takes seconds > 0, not '%s'", p.arg);
 			break;
-		case 'i':
-			if (parse_seconds(optarg, &v) || !(v >= 0.001))
-				return cli_usage_error("attach: --snapshot-interval takes seconds >= 0.001, not '%s'",
-						       optarg);
-			o->snap_interval = optarg;
+		case ATTACH_SNAPSHOT_INTERVAL:
+			if (parse_seconds(p.arg, &v) || !(v >= 0.001))
+				return cli_usage_error("attach", "--snapshot-interval takes seconds >= 0.001, not '%s'",
+						       p.arg);
+			o->snap_interval = p.arg;
 			break;
-		case 's':
+		case ATTACH_SCAN:
 			o->scan = 1;
 			break;
-		default:
-			return cli_usage_error("attach: unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error("attach: give one process id (heapsnap attach PID [OPTIONS])");
+	if (c == CLI_STOP)
+		return p.rc ? p.rc : -1;
+	if (cli_operands(&p, &pids) != 1)
+		return cli_usage_error("attach", "give one process id (heapsnap attach [OPTIONS] PID)");
 	char *end;
-	long pid = strtol(argv[optind], &end, 10);
+	long pid = strtol(pids[0], &end, 10);
 	if (*end || pid <= 0 || pid > INT_MAX)
-		return cli_usage_error("attach: '%s' is not a process id", argv[optind]);
+		return cli_usage_error("attach", "'%s' is not a process id", pids[0]);
 	o->pid = (pid_t)pid;
 	if (o->output && strchr(o->output, ':'))
-		return cli_usage_error("attach: -o FILE may not contain ':'");
+		return cli_usage_error("attach", "-o FILE may not contain ':'");
 	return 0;
 }
 
@@ -425,7 +437,7 @@ int cmd_attach(int argc, char **argv)
 
 	int rc = parse(argc, argv, &o);
 	if (rc)
-		return rc;
+		return rc < 0 ? 0 : rc;
 	if (find_attach_shim(shim, sizeof(shim)))
 		return EXIT_USAGE;
 	if (inject_precheck(o.pid, err)) {

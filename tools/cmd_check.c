@@ -48,55 +48,97 @@ static int parse_format(const char *s, enum hs_format *f)
 	return *f == HS_FMT_TEXT || *f == HS_FMT_JSON || *f == HS_FMT_SARIF || *f == HS_FMT_JUNIT ? 0 : -1;
 }
 
+enum {
+	CHECK_FAIL_ON = RUN_KEYS_END,
+	CHECK_SUPPRESSIONS,
+	CHECK_BASELINE,
+	CHECK_ERROR_EXITCODE,
+	CHECK_FORMAT,
+	CHECK_OUTPUT,
+	CHECK_OUTPUT_DIR,
+	CHECK_KEEP,
+};
+
+static const struct cli_opt check_opts[] = {
+	RUN_COMMON_OPTS,
+	{"fail-on", CHECK_FAIL_ON, "KINDS", "the leak kinds that fail (default definite,indirect)"},
+	{"suppressions", CHECK_SUPPRESSIONS, "FILE", "LeakSanitizer suppressions (leak:PATTERN lines)"},
+	{"baseline", CHECK_BASELINE, "FILE", "known leaks (an earlier check --format json report) do not fail"},
+	{"error-exitcode", CHECK_ERROR_EXITCODE, "N", "the exit status when leaks fail (default 23)"},
+	{"format", CHECK_FORMAT, "F", "the report: text (default), json, sarif or junit"},
+	{"output", CHECK_OUTPUT, "FILE", "write the report to FILE instead of standard output"},
+	{"output-dir", CHECK_OUTPUT_DIR, "DIR", "write the traces to DIR and keep them"},
+	{"keep", CHECK_KEEP, NULL, "keep the traces (in a new directory, named at the end)"},
+	{NULL, 'o', "FILE", NULL}, /* run's -o: refused with what to use instead */
+	{NULL, 0, NULL, NULL},
+};
+
+const struct cli_cmd cli_cmd_check = {
+	.name = "check",
+	.synopsis = "[OPTIONS] [--] PROG [ARGS...]",
+	.about = "Run PROG (a test suite) traced and fail on new leaks, as LeakSanitizer does in CI.",
+	.opts = check_opts,
+	.in_order = 1,
+	.fn = cmd_check,
+};
+
+/* Parse the options; *first: the program's index in argv.  Return 0,
+ * EXIT_USAGE (printed), or -1 after the help. */
 static int parse(int argc, char **argv, struct check_opts *o, int *first)
 {
-	int i = 1;
+	struct cli_parse p;
+	char *end, **prog;
+	long v;
+	int c;
 
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc;
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (!strcmp(a, "--fail-on") && more) {
-			if (hs_leak_kinds_parse(argv[++i], &o->fail_on))
-				return cli_usage_error("check: --fail-on takes a comma list of definite, indirect, "
+	cli_parse_start(&p, &cli_cmd_check, argc, argv);
+	while ((c = cli_next_opt(&p)) > 0) {
+		switch (c) {
+		case CHECK_FAIL_ON:
+			if (hs_leak_kinds_parse(p.arg, &o->fail_on))
+				return cli_usage_error("check",
+						       "--fail-on takes a comma list of definite, indirect, "
 						       "possible, reachable (or all), not '%s'",
-						       argv[i]);
-		} else if (!strcmp(a, "--suppressions") && more) {
-			o->suppressions = argv[++i];
-		} else if (!strcmp(a, "--baseline") && more) {
-			o->baseline = argv[++i];
-		} else if (!strcmp(a, "--error-exitcode") && more) {
-			char *end;
-			long v = strtol(argv[++i], &end, 10);
-			if (*end || end == argv[i] || v < 1 || v > 255)
-				return cli_usage_error("check: --error-exitcode takes 1 to 255, not '%s'", argv[i]);
+						       p.arg);
+			break;
+		case CHECK_SUPPRESSIONS:
+			o->suppressions = p.arg;
+			break;
+		case CHECK_BASELINE:
+			o->baseline = p.arg;
+			break;
+		case CHECK_ERROR_EXITCODE:
+			v = strtol(p.arg, &end, 10);
+			if (*end || end == p.arg || v < 1 || v > 255)
+				return cli_usage_error("check", "--error-exitcode takes 1 to 255, not '%s'", p.arg);
 			o->error_exitcode = (int)v;
-		} else if (!strcmp(a, "--format") && more) {
-			if (parse_format(argv[++i], &o->format))
-				return cli_usage_error("check: --format takes text, json, sarif or junit, not '%s'",
-						       argv[i]);
-		} else if (!strcmp(a, "--output") && more) {
-			o->output = argv[++i];
-		} else if (!strcmp(a, "--keep")) {
+			break;
+		case CHECK_FORMAT:
+			if (parse_format(p.arg, &o->format))
+				return cli_usage_error("check", "--format takes text, json, sarif or junit, not '%s'",
+						       p.arg);
+			break;
+		case CHECK_OUTPUT:
+			o->output = p.arg;
+			break;
+		case CHECK_OUTPUT_DIR:
+			o->run.output = p.arg;
+			break;
+		case CHECK_KEEP:
 			o->keep = 1;
-		} else if (!strcmp(a, "--output-dir") && more) {
-			o->run.output = argv[++i];
-		} else if (strcmp(a, "--output") && run_option(argc, argv, &i, &o->run)) {
-			if (!strcmp(a, "-o"))
-				return cli_usage_error("check: -o is for run; use --output FILE for the report "
-						       "and --output-dir DIR for the traces");
-		} else {
-			return cli_usage_error("check: unknown or incomplete option '%s'", a);
+			break;
+		case 'o':
+			return cli_usage_error("check", "-o is for run; use --output FILE for the report "
+							"and --output-dir DIR for the traces");
+		default:
+			run_option(c, p.arg, &o->run);
 		}
 	}
-	if (i >= argc)
-		return cli_usage_error("check: no program given (heapsnap check [OPTIONS] -- PROG [ARGS])");
-	*first = i;
+	if (c == CLI_STOP)
+		return p.rc ? p.rc : -1;
+	if (!cli_operands(&p, &prog))
+		return cli_usage_error("check", "no program given (heapsnap check [OPTIONS] -- PROG [ARGS])");
+	*first = p.next;
 	return run_validate(&o->run, "check");
 }
 
@@ -265,7 +307,7 @@ int cmd_check(int argc, char **argv)
 	int first = 0, status = 0, rc;
 
 	if ((rc = parse(argc, argv, &o, &first)))
-		return rc;
+		return rc < 0 ? 0 : rc;
 	/* Every output is checked before the program runs (the traces' in
 	 * run_spawn): a report that cannot be written after a long test run
 	 * is the run wasted. */

@@ -10,27 +10,40 @@
 
 #include "cli.h"
 
+enum { INFO_FORMAT = CLI_LONG_ONLY };
+
+static const struct cli_opt info_opts[] = {
+	{"format", INFO_FORMAT, "F", "text (default) or json"},
+	{NULL, 0, NULL, NULL},
+};
+
+const struct cli_cmd cli_cmd_info = {
+	.name = "info",
+	.synopsis = "[OPTIONS] TRACE...",
+	.about = "Describe traces: the process, its events, threads, stacks and snapshots.",
+	.opts = info_opts,
+	.fn = cmd_info,
+};
+
 int cmd_info(int argc, char **argv)
 {
 	const char *format = "text";
-	char **paths = argv + 1, **traces; /* in place: argv[1..] is compacted as it is read (no allocation to leak) */
-	int npaths = 0, rc = 0;
+	char **paths, **traces;
+	struct cli_parse p;
+	int c, rc = 0;
 	enum hs_format fmt;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--format") && i + 1 < argc)
-			format = argv[++i];
-		else if (!strncmp(argv[i], "--format=", 9))
-			format = argv[i] + 9;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage_error("info: unknown option '%s'", argv[i]);
-		else
-			paths[npaths++] = argv[i];
-	}
+	cli_parse_start(&p, &cli_cmd_info, argc, argv);
+	while ((c = cli_next_opt(&p)) > 0)
+		if (c == INFO_FORMAT)
+			format = p.arg;
+	if (c == CLI_STOP)
+		return p.rc;
+	int npaths = cli_operands(&p, &paths);
 	if (hs_format_parse(format, &fmt) || (fmt != HS_FMT_TEXT && fmt != HS_FMT_JSON))
-		return cli_usage_error("info: --format takes text or json, not '%s'", format);
+		return cli_usage_error("info", "--format takes text or json, not '%s'", format);
 	if (!npaths)
-		return cli_usage_error("info: no trace given");
+		return cli_usage_error("info", "no trace given");
 	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;

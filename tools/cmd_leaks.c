@@ -12,38 +12,71 @@
 
 #include "cli.h"
 
-/* Parse the options; collect the paths in place (argv[1..] is compacted as
- * it is read, so nothing is allocated).  Return 0 or EXIT_USAGE (printed). */
-static int parse(int argc, char **argv, int cycles_only, struct hs_leaks_view *v, enum hs_format *fmt,
-		 const char **suppressions, int *npaths)
-{
-	const char *cmd = cycles_only ? "cycles" : "leaks", *format = "text";
+enum { LEAKS_FORMAT = CLI_LONG_ONLY, LEAKS_KINDS, LEAKS_SUPPRESSIONS };
 
-	*npaths = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--format") && i + 1 < argc)
-			format = argv[++i];
-		else if (!strcmp(a, "--kinds") && i + 1 < argc && !cycles_only) {
-			if (hs_leak_kinds_parse(argv[++i], &v->kinds))
-				return cli_usage_error("%s: --kinds takes a comma list of definite, indirect, possible, "
+static const struct cli_opt leaks_opts[] = {
+	{"kinds", LEAKS_KINDS, "KINDS", "comma list of definite,indirect,possible,reachable or all (default definite,indirect)"},
+	{"suppressions", LEAKS_SUPPRESSIONS, "FILE", "LeakSanitizer suppressions (leak:PATTERN lines)"},
+	{"format", LEAKS_FORMAT, "F", "text (default), json, sarif or junit"},
+	{NULL, 0, NULL, NULL},
+};
+
+static const struct cli_opt cycles_opts[] = {
+	{"format", LEAKS_FORMAT, "F", "text (default), json or dot"},
+	{NULL, 0, NULL, NULL},
+};
+
+const struct cli_cmd cli_cmd_leaks = {
+	.name = "leaks",
+	.synopsis = "[OPTIONS] TRACE...",
+	.about = "Report leaked memory by allocation site, with Valgrind's classes and leaked cycles.",
+	.opts = leaks_opts,
+	.fn = cmd_leaks,
+};
+
+const struct cli_cmd cli_cmd_cycles = {
+	.name = "cycles",
+	.synopsis = "[OPTIONS] TRACE...",
+	.about = "Report the leaked cycles: their blocks, allocation sites and the pointers between them.",
+	.opts = cycles_opts,
+	.fn = cmd_cycles,
+};
+
+/* Parse the options; *paths, *npaths: the operands.  Return 0, or
+ * EXIT_USAGE (printed), or -1 after the help. */
+static int parse(int argc, char **argv, int cycles_only, struct hs_leaks_view *v, enum hs_format *fmt,
+		 const char **suppressions, char ***paths, int *npaths)
+{
+	const struct cli_cmd *cmd = cycles_only ? &cli_cmd_cycles : &cli_cmd_leaks;
+	const char *format = "text";
+	struct cli_parse p;
+	int c;
+
+	cli_parse_start(&p, cmd, argc, argv);
+	while ((c = cli_next_opt(&p)) > 0) {
+		if (c == LEAKS_FORMAT) {
+			format = p.arg;
+		} else if (c == LEAKS_KINDS) {
+			if (hs_leak_kinds_parse(p.arg, &v->kinds))
+				return cli_usage_error(cmd->name,
+						       "--kinds takes a comma list of definite, indirect, possible, "
 						       "reachable (or all), not '%s'",
-						       cmd, argv[i]);
-		} else if (!strcmp(a, "--suppressions") && i + 1 < argc && !cycles_only)
-			*suppressions = argv[++i];
-		else if (a[0] == '-' && a[1])
-			return cli_usage_error("%s: unknown or incomplete option '%s'", cmd, a);
-		else
-			argv[1 + (*npaths)++] = argv[i];
+						       p.arg);
+		} else if (c == LEAKS_SUPPRESSIONS) {
+			*suppressions = p.arg;
+		}
 	}
+	if (c == CLI_STOP)
+		return p.rc ? p.rc : -1;
+	*npaths = cli_operands(&p, paths);
 	int ok = !hs_format_parse(format, fmt) &&
 		 (*fmt == HS_FMT_TEXT || *fmt == HS_FMT_JSON ||
 		  (cycles_only ? *fmt == HS_FMT_DOT : *fmt == HS_FMT_SARIF || *fmt == HS_FMT_JUNIT));
 	if (!ok)
-		return cli_usage_error("%s: --format takes text, json%s, not '%s'", cmd,
+		return cli_usage_error(cmd->name, "--format takes text, json%s, not '%s'",
 				       cycles_only ? " or dot" : ", sarif or junit", format);
 	if (!*npaths)
-		return cli_usage_error("%s: no trace given", cmd);
+		return cli_usage_error(cmd->name, "no trace given");
 	return 0;
 }
 
@@ -53,12 +86,12 @@ static int run(int argc, char **argv, int cycles_only)
 	struct hs_suppressions sup = {0};
 	const char *sup_path = NULL;
 	enum hs_format fmt;
-	char **traces;
-	int npaths, rc;
+	char **paths = NULL, **traces;
+	int npaths = 0, rc;
 
-	if ((rc = parse(argc, argv, cycles_only, &v, &fmt, &sup_path, &npaths)))
-		return rc;
-	int n = cli_expand_traces(npaths, argv + 1, &traces);
+	if ((rc = parse(argc, argv, cycles_only, &v, &fmt, &sup_path, &paths, &npaths)))
+		return rc < 0 ? 0 : rc;
+	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;
 	struct hs_session *s = hs_session_new(NULL);

@@ -15,45 +15,60 @@
 
 #include "cli.h"
 
-/* Take "--opt VALUE" or "--opt=VALUE" at argv[*i]; return the value or NULL. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
+enum { REPORT_FROM = CLI_LONG_ONLY, REPORT_TO, REPORT_BASELINE, REPORT_SUPPRESSIONS };
 
-	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (!strcmp(argv[*i], name) && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
-}
+static const struct cli_opt report_opts[] = {
+	{"output", 'o', "FILE", "the page to write (required)"},
+	{"from", REPORT_FROM, "SEL", "the older snapshot of the diff section"},
+	{"to", REPORT_TO, "SEL", "the newer snapshot of the diff section"},
+	{"baseline", REPORT_BASELINE, "OLD.hst", "compare with an older run's trace"},
+	{"suppressions", REPORT_SUPPRESSIONS, "FILE", "LeakSanitizer suppressions (leak:PATTERN lines)"},
+	{NULL, 0, NULL, NULL},
+};
+
+const struct cli_cmd cli_cmd_report = {
+	.name = "report",
+	.synopsis = "-o FILE [OPTIONS] TRACE...",
+	.about = "Write one self-contained HTML page of the run: timeline, leaks, cycles, top sites.",
+	.opts = report_opts,
+	.fn = cmd_report,
+};
 
 int cmd_report(int argc, char **argv)
 {
 	struct hs_report_opts o = {0};
-	const char *out = NULL, *v;
-	char **paths = argv + 1, **traces; /* in place: argv[1..] is compacted as it is read */
-	int npaths = 0, rc = 0;
+	const char *out = NULL;
+	char **paths, **traces;
+	struct cli_parse p;
+	int c, rc = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if ((v = opt_value(argc, argv, &i, "-o")) || (v = opt_value(argc, argv, &i, "--output")))
-			out = v;
-		else if ((v = opt_value(argc, argv, &i, "--from")))
-			o.from = v;
-		else if ((v = opt_value(argc, argv, &i, "--to")))
-			o.to = v;
-		else if ((v = opt_value(argc, argv, &i, "--baseline")))
-			o.baseline = v;
-		else if ((v = opt_value(argc, argv, &i, "--suppressions")))
-			o.suppressions = v;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage_error("report: unknown or incomplete option '%s'", argv[i]);
-		else
-			paths[npaths++] = argv[i];
+	cli_parse_start(&p, &cli_cmd_report, argc, argv);
+	while ((c = cli_next_opt(&p)) > 0) {
+		switch (c) {
+		case 'o':
+			out = p.arg;
+			break;
+		case REPORT_FROM:
+			o.from = p.arg;
+			break;
+		case REPORT_TO:
+			o.to = p.arg;
+			break;
+		case REPORT_BASELINE:
+			o.baseline = p.arg;
+			break;
+		case REPORT_SUPPRESSIONS:
+			o.suppressions = p.arg;
+			break;
+		}
 	}
+	if (c == CLI_STOP)
+		return p.rc;
+	int npaths = cli_operands(&p, &paths);
 	if (!npaths)
-		return cli_usage_error("report: no trace given");
+		return cli_usage_error("report", "no trace given");
 	if (!out)
-		return cli_usage_error("report: -o FILE is required (the page to write)");
+		return cli_usage_error("report", "-o FILE is required (the page to write)");
 	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;

@@ -207,62 +207,77 @@ static void report_traces(const struct run_opts *o, const char *output, time_t s
 	globfree(&g);
 }
 
-int run_option(int argc, char **argv, int *i, struct run_opts *o)
+int run_option(int key, const char *arg, struct run_opts *o)
 {
-	const char *a = argv[*i];
-	int more = *i + 1 < argc;
-
-	if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && more)
-		o->output = argv[++*i];
-	else if (!strcmp(a, "--snapshot-signal") && more)
-		o->snap_signal = argv[++*i];
-	else if (!strcmp(a, "--snapshot-interval") && more)
-		o->snap_interval = argv[++*i];
-	else if (!strcmp(a, "--allocator") && more)
-		o->allocator = argv[++*i];
-	else if (!strcmp(a, "--no-scan"))
+	switch (key) {
+	case RUN_SNAPSHOT_SIGNAL:
+		o->snap_signal = arg;
+		break;
+	case RUN_SNAPSHOT_INTERVAL:
+		o->snap_interval = arg;
+		break;
+	case RUN_ALLOCATOR:
+		o->allocator = arg;
+		break;
+	case RUN_NO_SCAN:
 		o->no_scan = 1;
-	else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+		break;
+	case 'q':
 		o->quiet = 1;
-	else
+		break;
+	default:
 		return 0;
+	}
 	return 1;
 }
 
 int run_validate(const struct run_opts *o, const char *cmd)
 {
 	if (o->allocator && strcmp(o->allocator, "jemalloc") && strcmp(o->allocator, "system"))
-		return cli_usage_error("%s: --allocator takes jemalloc or system, not '%s'", cmd, o->allocator);
+		return cli_usage_error(cmd, "--allocator takes jemalloc or system, not '%s'", o->allocator);
 	if (o->snap_interval) {
 		char *end;
 		double v = strtod(o->snap_interval, &end);
 		if (*end || !(v >= 0.001) || strspn(o->snap_interval, "0123456789.") != strlen(o->snap_interval))
-			return cli_usage_error("%s: --snapshot-interval takes seconds >= 0.001, not '%s'", cmd,
+			return cli_usage_error(cmd, "--snapshot-interval takes seconds >= 0.001, not '%s'",
 					       o->snap_interval);
 	}
 	return 0;
 }
 
+static const struct cli_opt run_opts[] = {
+	{"output", 'o', "FILE", "write the trace to FILE (default: heapsnap.EXE.PID.hst here)"},
+	RUN_COMMON_OPTS,
+	{NULL, 0, NULL, NULL},
+};
+
+const struct cli_cmd cli_cmd_run = {
+	.name = "run",
+	.synopsis = "[OPTIONS] [--] PROG [ARGS...]",
+	.about = "Run PROG with the shim preloaded and trace its heap; exit as PROG did.",
+	.opts = run_opts,
+	.in_order = 1,
+	.fn = cmd_run,
+};
+
 static int parse(int argc, char **argv, struct run_opts *o, int *first)
 {
-	int i = 1;
+	struct cli_parse p;
+	char **prog;
+	int c;
 
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (!run_option(argc, argv, &i, o))
-			return cli_usage_error("run: unknown or incomplete option '%s'", a);
-	}
-	if (i >= argc)
-		return cli_usage_error("run: no program given (heapsnap run [OPTIONS] -- PROG [ARGS])");
-	int rc = run_validate(o, "run");
-	*first = i;
-	return rc;
+	cli_parse_start(&p, &cli_cmd_run, argc, argv);
+	while ((c = cli_next_opt(&p)) > 0)
+		if (c == 'o')
+			o->output = p.arg;
+		else
+			run_option(c, p.arg, o);
+	if (c == CLI_STOP)
+		return p.rc;
+	if (!cli_operands(&p, &prog))
+		return cli_usage_error("run", "no program given (heapsnap run [OPTIONS] -- PROG [ARGS])");
+	*first = p.next;
+	return run_validate(o, "run");
 }
 
 int run_output_error(const char *path, int replace)
@@ -457,8 +472,8 @@ int cmd_run(int argc, char **argv)
 	int first = 0, status;
 
 	int rc = parse(argc, argv, &o, &first);
-	if (rc)
-		return rc;
+	if (rc || !first)
+		return rc; /* a usage error, or the help */
 	rc = run_spawn(&o, argv + first, &status);
 	return rc ? rc : pass_status(status);
 }

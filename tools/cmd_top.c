@@ -27,66 +27,131 @@ struct top_opts {
 	int temporary;	       /* top --temporary */
 };
 
-/* Parse the options shared by top and diff; collect the paths in place
- * (argv[1..] is compacted as it is read, so nothing is allocated). */
-static int parse(int argc, char **argv, const char *cmd, struct top_opts *o, char ***paths, int *npaths)
+enum {
+	TOP_BY = CLI_LONG_ONLY,
+	TOP_CUMULATIVE,
+	TOP_INCLUDE,
+	TOP_EXCLUDE,
+	TOP_LIMIT,
+	TOP_FORMAT,
+	TOP_SNAPSHOT,
+	TOP_GROWTH,
+	TOP_TEMPORARY,
+	TOP_FROM,
+	TOP_TO,
+};
+
+/* The options top and diff share: how lines are grouped and shown. */
+#define GROUP_OPTS                                                                                                \
+	{"by", TOP_BY, "KEY", "group by lineno (default), function, file, module or traceback"},                 \
+	{"cumulative", TOP_CUMULATIVE, NULL, "count a block at every frame of its stack, not only the first"},   \
+	{"include", TOP_INCLUDE, "PAT", "only blocks whose site's file or module PAT (a glob) matches"},         \
+	{"exclude", TOP_EXCLUDE, "PAT", "not the blocks whose site's file or module PAT matches"},               \
+	{"limit", TOP_LIMIT, "N", "show N lines (default 10; 0: all)"}
+
+static const struct cli_opt top_opts[] = {
+	{"snapshot", TOP_SNAPSHOT, "SEL", "label, index, start, exit (default), peak or a time @2.5s"},
+	GROUP_OPTS,
+	{"format", TOP_FORMAT, "F", "text (default), json or folded"},
+	{"growth", TOP_GROWTH, NULL, "the sites that grew across the snapshots"},
+	{"temporary", TOP_TEMPORARY, NULL, "blocks freed before their thread allocated again"},
+	{NULL, 0, NULL, NULL},
+};
+
+static const struct cli_opt diff_opts[] = {
+	{"from", TOP_FROM, "SEL", "the older snapshot (one trace)"},
+	{"to", TOP_TO, "SEL", "the newer snapshot (one trace)"},
+	GROUP_OPTS,
+	{"format", TOP_FORMAT, "F", "text (default) or json"},
+	{NULL, 0, NULL, NULL},
+};
+
+const struct cli_cmd cli_cmd_top = {
+	.name = "top",
+	.synopsis = "[OPTIONS] TRACE...",
+	.about = "Live memory at a snapshot by site, as Python's tracemalloc statistics() shows it.",
+	.opts = top_opts,
+	.fn = cmd_top,
+};
+
+const struct cli_cmd cli_cmd_diff = {
+	.name = "diff",
+	.synopsis = "[OPTIONS] TRACE --from SEL --to SEL | diff [OPTIONS] OLD NEW",
+	.about = "What changed between two snapshots, as tracemalloc's compare_to() shows it.",
+	.opts = diff_opts,
+	.fn = cmd_diff,
+};
+
+/* Parse the options of top or diff; *paths, *npaths: the operands.
+ * Return 0, EXIT_USAGE (printed), or -1 after the help. */
+static int parse(int argc, char **argv, const struct cli_cmd *cmd, struct top_opts *o, char ***paths, int *npaths)
 {
-	const char *format = "text";
+	const char *format = "text", *name = cmd->name;
+	struct cli_parse p;
+	char *end;
+	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->limit = -1;
 	o->g.include = o->include;
 	o->g.exclude = o->exclude;
-	*npaths = 0;
-	*paths = argv + 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int more = i + 1 < argc;
-		if (!strcmp(a, "--by") && more) {
-			if (hs_by_parse(argv[++i], &o->g.by))
-				return cli_usage_error("%s: --by takes lineno, function, file, module or traceback, not '%s'",
-						       cmd, argv[i]);
-		} else if (!strcmp(a, "--cumulative")) {
+	cli_parse_start(&p, cmd, argc, argv);
+	while ((c = cli_next_opt(&p)) > 0) {
+		switch (c) {
+		case TOP_BY:
+			if (hs_by_parse(p.arg, &o->g.by))
+				return cli_usage_error(name, "--by takes lineno, function, file, module or traceback, not '%s'",
+						       p.arg);
+			break;
+		case TOP_CUMULATIVE:
 			o->g.cumulative = 1;
-		} else if (!strcmp(a, "--include") && more) {
+			break;
+		case TOP_INCLUDE:
 			if (o->g.ninclude == MAX_PATTERNS)
-				return cli_usage_error("%s: at most %d --include patterns", cmd, MAX_PATTERNS);
-			o->include[o->g.ninclude++] = argv[++i];
-		} else if (!strcmp(a, "--exclude") && more) {
+				return cli_usage_error(name, "at most %d --include patterns", MAX_PATTERNS);
+			o->include[o->g.ninclude++] = p.arg;
+			break;
+		case TOP_EXCLUDE:
 			if (o->g.nexclude == MAX_PATTERNS)
-				return cli_usage_error("%s: at most %d --exclude patterns", cmd, MAX_PATTERNS);
-			o->exclude[o->g.nexclude++] = argv[++i];
-		} else if (!strcmp(a, "--limit") && more) {
-			char *end;
-			o->limit = strtol(argv[++i], &end, 10);
-			if (*end || o->limit < 0)
-				return cli_usage_error("%s: --limit takes a number >= 0 (0: all), not '%s'", cmd, argv[i]);
-		} else if (!strcmp(a, "--format") && more) {
-			format = argv[++i];
-		} else if (!strcmp(a, "--snapshot") && more && !strcmp(cmd, "top")) {
-			o->snapshot = argv[++i];
-		} else if (!strcmp(a, "--growth") && !strcmp(cmd, "top")) {
+				return cli_usage_error(name, "at most %d --exclude patterns", MAX_PATTERNS);
+			o->exclude[o->g.nexclude++] = p.arg;
+			break;
+		case TOP_LIMIT:
+			o->limit = strtol(p.arg, &end, 10);
+			if (*end || end == p.arg || o->limit < 0)
+				return cli_usage_error(name, "--limit takes a number >= 0 (0: all), not '%s'", p.arg);
+			break;
+		case TOP_FORMAT:
+			format = p.arg;
+			break;
+		case TOP_SNAPSHOT:
+			o->snapshot = p.arg;
+			break;
+		case TOP_GROWTH:
 			o->growth = 1;
-		} else if (!strcmp(a, "--temporary") && !strcmp(cmd, "top")) {
+			break;
+		case TOP_TEMPORARY:
 			o->temporary = 1;
-		} else if (!strcmp(a, "--from") && more && !strcmp(cmd, "diff")) {
-			o->from = argv[++i];
-		} else if (!strcmp(a, "--to") && more && !strcmp(cmd, "diff")) {
-			o->to = argv[++i];
-		} else if (a[0] == '-' && a[1]) {
-			return cli_usage_error("%s: unknown or incomplete option '%s'", cmd, a);
-		} else {
-			(*paths)[(*npaths)++] = argv[i];
+			break;
+		case TOP_FROM:
+			o->from = p.arg;
+			break;
+		case TOP_TO:
+			o->to = p.arg;
+			break;
 		}
 	}
+	if (c == CLI_STOP)
+		return p.rc ? p.rc : -1;
+	*npaths = cli_operands(&p, paths);
+	int top = cmd == &cli_cmd_top;
 	int ok = !hs_format_parse(format, &o->format) &&
-		 (o->format == HS_FMT_TEXT || o->format == HS_FMT_JSON || (o->format == HS_FMT_FOLDED && !strcmp(cmd, "top")));
+		 (o->format == HS_FMT_TEXT || o->format == HS_FMT_JSON || (o->format == HS_FMT_FOLDED && top));
 	if (!ok)
-		return cli_usage_error("%s: --format takes text or json%s, not '%s'", cmd,
-				       strcmp(cmd, "top") ? "" : " or folded", format);
+		return cli_usage_error(name, "--format takes text or json%s, not '%s'", top ? " or folded" : "", format);
 	o->folded = o->format == HS_FMT_FOLDED;
 	if (!*npaths)
-		return cli_usage_error("%s: no trace given", cmd);
+		return cli_usage_error(name, "no trace given");
 	return 0;
 }
 
@@ -251,11 +316,11 @@ int cmd_top(int argc, char **argv)
 	char **paths, **traces;
 	int npaths;
 
-	int rc = parse(argc, argv, "top", &o, &paths, &npaths);
+	int rc = parse(argc, argv, &cli_cmd_top, &o, &paths, &npaths);
 	if (rc)
-		return rc;
+		return rc < 0 ? 0 : rc;
 	if (o.temporary && (o.growth || o.snapshot))
-		return cli_usage_error("top: --temporary counts the whole run: not with --growth or --snapshot");
+		return cli_usage_error("top", "--temporary counts the whole run: not with --growth or --snapshot");
 	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;
@@ -278,13 +343,13 @@ int cmd_diff(int argc, char **argv)
 	char **paths;
 	int npaths;
 
-	int rc = parse(argc, argv, "diff", &o, &paths, &npaths);
+	int rc = parse(argc, argv, &cli_cmd_diff, &o, &paths, &npaths);
 	if (rc)
-		return rc;
+		return rc < 0 ? 0 : rc;
 	if (npaths > 2)
-		return cli_usage_error("diff: one trace with --from and --to, or two traces OLD NEW");
+		return cli_usage_error("diff", "one trace with --from and --to, or two traces OLD NEW");
 	if (npaths == 1 && (!o.from || !o.to))
-		return cli_usage_error("diff: one trace needs --from SEL and --to SEL");
+		return cli_usage_error("diff", "one trace needs --from SEL and --to SEL");
 	struct hs_session *s = hs_session_new(NULL);
 	struct hs_stats *st = hs_stats_new(&o.g, 2);
 	struct hs_trace *t[2] = {NULL, NULL};

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,37 +12,6 @@
 #include <heapsnap-analyze.h>
 
 #include "cli.h"
-
-static const char usage_text[] =
-	"usage: heapsnap COMMAND [OPTIONS]\n"
-	"\n"
-	"  run   [-o FILE] [--snapshot-signal SIG] [--snapshot-interval SEC] [--no-scan]\n"
-	"        [--allocator jemalloc|system] [-q] -- PROG [ARGS...]\n"
-	"  attach PID [-o FILE] [--duration SEC] [--snapshot-interval SEC] [--scan-at-detach]\n"
-	"  check [run options] [--fail-on KINDS] [--suppressions FILE] [--baseline FILE]\n"
-	"        [--error-exitcode N] [--format text|json|sarif|junit] [--output FILE]\n"
-	"        [--output-dir DIR] [--keep] -- PROG [ARGS...]\n"
-	"  info   TRACE... [--format text|json]\n"
-	"  leaks  TRACE... [--kinds KINDS] [--suppressions FILE] [--format text|json|sarif|junit]\n"
-	"  cycles TRACE... [--format text|json|dot]\n"
-	"  top    TRACE... [--snapshot SEL] [--by lineno|function|file|module|traceback] [--cumulative]\n"
-	"         [--include PAT] [--exclude PAT] [--limit N] [--format text|json|folded] [--growth | --temporary]\n"
-	"  diff   TRACE --from SEL --to SEL | diff OLD.hst NEW.hst   [same grouping options]\n"
-	"  report TRACE... -o report.html [--from SEL --to SEL] [--baseline OLD.hst] [--suppressions FILE]\n"
-	"\n"
-	"See heapsnap(1).\n";
-
-int cli_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("heapsnap: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (heapsnap --help for usage)\n", stderr);
-	return EXIT_USAGE;
-}
 
 void cli_print_warnings(struct hs_session *s)
 {
@@ -141,38 +109,70 @@ int cli_expand_traces(int argc, char **argv, char ***out)
 	return n;
 }
 
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
+static const struct cli_cmd *const commands[] = {
+	&cli_cmd_run, &cli_cmd_attach, &cli_cmd_check, &cli_cmd_info, &cli_cmd_leaks,
+	&cli_cmd_cycles, &cli_cmd_top, &cli_cmd_diff, &cli_cmd_report,
 };
 
-static const struct command commands[] = {
-	{"run", cmd_run},
-	{"attach", cmd_attach},
-	{"check", cmd_check},
-	{"info", cmd_info},
-	{"leaks", cmd_leaks},
-	{"cycles", cmd_cycles},
-	{"top", cmd_top},
-	{"diff", cmd_diff},
-	{"report", cmd_report},
-};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cli_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(name, commands[i]->name))
+			return commands[i];
+	return NULL;
+}
+
+/* The usage of heapsnap as a whole: the commands, one line each. */
+static void usage(FILE *out)
+{
+	fputs("usage: heapsnap COMMAND [OPTIONS] [ARGS...]\n\ncommands:\n", out);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->about);
+	fputs("  help     Print the help of a command: heapsnap help COMMAND (or heapsnap COMMAND --help).\n"
+	      "\nSee heapsnap(1).\n",
+	      out);
+}
+
+/* heapsnap help [COMMAND] */
+static int help(int argc, char **argv)
+{
+	const struct cli_cmd *c = argc > 1 ? find_command(argv[1]) : NULL;
+
+	if (argc > 2)
+		return cli_usage_error("help", "one command at a time");
+	if (argc > 1 && !strcmp(argv[1], "help"))
+		argc = 1;
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	if (!c)
+		return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+	cli_help(stdout, c);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
 	/* Nothing is downloaded at run time (DESIGN.md): libdw would ask a
 	 * debuginfod server for missing debug info if this were set. */
 	unsetenv("DEBUGINFOD_URLS");
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return help(1, argv + 1);
+	if (!strcmp(argv[1], "help"))
+		return help(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--version")) {
-		puts("heapsnap 0.1");
+		puts("heapsnap " HS_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
-	return cli_usage_error("unknown command '%s'", argv[1]);
+	const struct cli_cmd *c = find_command(argv[1]);
+	if (!c)
+		return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+	return c->fn(argc - 1, argv + 1);
 }
