@@ -18,6 +18,12 @@
 #   versions     every CPython 3.8-3.13 found under ~/.pyenv: the script's
 #                line is the allocation site and its Python callers are in
 #                the traceback (the frame offsets of each version)
+#   tracebacks   /usr/bin/python3 and every CPython under ~/.pyenv against
+#                tracemalloc in the same interpreter: the Python tracebacks
+#                of the blocks a script keeps are tracemalloc's, frame for
+#                frame, each size within 5%, where CPython leaves frames
+#                out (3.13's shim frame under __init__, a generator
+#                function's frame while it makes its generator)
 #
 #   bash tests/python.sh       (make check runs it)
 #
@@ -238,8 +244,49 @@ check('Python callers %r: make, __init__, <module>' % py,
 	[ $found = 1 ] || skip versions "no CPython 3.8-3.13 under ~/.pyenv"
 }
 
+# ---- Python tracebacks against tracemalloc's, in every interpreter at hand -----------
+
+# tracebacks_one NAME PYTHON
+tracebacks_one() {
+	local name=$1 py=$2
+	"$py" "$T/tracebacks.py" tracemalloc "$T/$name.tm.json" >/dev/null 2>"$T/$name.err" ||
+		{ fail "tracebacks-$name" "tracemalloc run: $(head -c 300 "$T/$name.err")"; return; }
+	"$HS" run -q -o "$T/$name.tb.hst" -- "$py" "$T/tracebacks.py" heapsnap >/dev/null 2>"$T/$name.err" ||
+		{ fail "tracebacks-$name" "$(head -c 300 "$T/$name.err")"; return; }
+	"$HS" leaks "$T/$name.tb.hst" --kinds all --format json >"$T/$name.leaks.json" 2>"$T/$name.err" ||
+		{ fail "tracebacks-$name" "leaks: $(head -c 300 "$T/$name.err")"; return; }
+	check "tracebacks-$name" "
+tm, hs = J
+# every block the scan saw, by its Python traceback (innermost first)
+got = {}
+for rec in hs['leaks']:
+    py = tuple((f['file'], f['line']) for f in rec['stack'] if f.get('python'))
+    if py and py[0][0].endswith('/tracebacks.py'):
+        got[py] = got.get(py, 0) + rec['bytes']
+got = {k: v for k, v in got.items() if v >= 100000}
+want = {tuple(map(tuple, s['frames'])): s['size'] for s in tm if s['size'] >= 100000}
+eq('tracebacks of 100 kB or more', sorted(got), sorted(want))
+for k in want:
+    if k in got:
+        check('%r: %d B, tracemalloc %d B: more than 5%% apart' % (k, got[k], want[k]),
+              abs(got[k] - want[k]) <= 0.05 * want[k])
+" "$T/$name.tm.json" "$T/$name.leaks.json"
+}
+
+test_tracebacks() {
+	local p
+	cp "$SRC/tracebacks.py" "$T/tracebacks.py"
+	tracebacks_one "$(basename "$(readlink -f "$PY")")" "$PY"
+	for p in "$HOME"/.pyenv/versions/3.{8,9,10,11,12,13}*/bin/python3.[0-9]*; do
+		case $p in *-config | *.py) continue ;; esac
+		[ -x "$p" ] || continue
+		tracebacks_one "pyenv-$(basename "$p")" "$p"
+	done
+}
+
 test_tracemalloc
 test_extension
 test_objgraph
 test_versions
+test_tracebacks
 finish

@@ -70,7 +70,8 @@ enum py_gen {
 	GEN_313,      /* tstate->current_frame; f_executable may be a non-code */
 };
 
-#define OWNED_BY_CSTACK 3 /* enum _frameowner, 3.12 and 3.13 */
+#define OWNED_BY_GENERATOR 1 /* enum _frameowner, 3.11 to 3.13 */
+#define OWNED_BY_CSTACK 3    /* enum _frameowner, 3.12 and 3.13 */
 
 struct py_layout {
 	unsigned minor;	       /* 3.<minor> */
@@ -82,25 +83,26 @@ struct py_layout {
 	uint16_t fr_code;      /* frame: f_code (f_executable in 3.13) */
 	uint16_t fr_previous;  /* frame: f_back / previous */
 	uint16_t fr_instr;     /* frame: f_lasti (int), prev_instr, instr_ptr (3.13) */
-	uint16_t fr_owner;     /* _PyInterpreterFrame: owner (3.12+) */
+	uint16_t fr_owner;     /* _PyInterpreterFrame: owner (3.11+) */
 	uint16_t fr_entry;     /* _PyInterpreterFrame: is_entry (3.11) */
 	uint16_t co_filename;  /* PyCodeObject fields */
 	uint16_t co_name;
 	uint16_t co_qualname;  /* 3.11+, else 0: co_name */
 	uint16_t co_firstlineno;
 	uint16_t co_code;      /* co_code_adaptive (3.11+): the instructions */
+	uint16_t co_firsttraceable; /* _co_firsttraceable (3.11+): RESUME's index */
 	uint8_t lasti_units;   /* 3.10: f_lasti counts 2-byte code units */
 	uint8_t str_ascii;     /* sizeof(PyASCIIObject): ASCII data follows */
 	uint8_t str_compact;   /* sizeof(PyCompactUnicodeObject): other data */
 };
 
 static const struct py_layout layouts[] = {
-	{8, GEN_FRAMEOBJ, 24, 0, 0, 0, 32, 24, 104, 0, 0, 104, 112, 0, 40, 0, 0, 48, 72},
-	{9, GEN_FRAMEOBJ, 24, 0, 0, 0, 32, 24, 104, 0, 0, 104, 112, 0, 40, 0, 0, 48, 72},
-	{10, GEN_FRAMEOBJ, 24, 48, 0, 8, 32, 24, 96, 0, 0, 104, 112, 0, 40, 0, 1, 48, 72},
-	{11, GEN_311, 0, 56, 8, 16, 32, 48, 56, 69, 68, 112, 120, 128, 72, 184, 0, 48, 72},
-	{12, GEN_312, 0, 56, 0, 8, 0, 8, 56, 70, 0, 112, 120, 128, 68, 192, 0, 40, 56},
-	{13, GEN_313, 72, 0, 0, 0, 0, 8, 56, 70, 0, 112, 120, 128, 68, 200, 0, 40, 56},
+	{8, GEN_FRAMEOBJ, 24, 0, 0, 0, 32, 24, 104, 0, 0, 104, 112, 0, 40, 0, 0, 0, 48, 72},
+	{9, GEN_FRAMEOBJ, 24, 0, 0, 0, 32, 24, 104, 0, 0, 104, 112, 0, 40, 0, 0, 0, 48, 72},
+	{10, GEN_FRAMEOBJ, 24, 48, 0, 8, 32, 24, 96, 0, 0, 104, 112, 0, 40, 0, 0, 1, 48, 72},
+	{11, GEN_311, 0, 56, 8, 16, 32, 48, 56, 69, 68, 112, 120, 128, 72, 184, 168, 0, 48, 72},
+	{12, GEN_312, 0, 56, 0, 8, 0, 8, 56, 70, 0, 112, 120, 128, 68, 192, 176, 0, 40, 56},
+	{13, GEN_313, 72, 0, 0, 0, 0, 8, 56, 70, 0, 112, 120, 128, 68, 200, 184, 0, 40, 56},
 };
 
 /* PyUnicodeObject state bits (the same in 3.8-3.13) and fixed offsets. */
@@ -780,6 +782,27 @@ static uint32_t frame_addr(uintptr_t frame, uintptr_t code)
 }
 
 /*
+ * Is the frame one the interpreter itself leaves out of tracebacks and
+ * tracemalloc's stacks (3.11+, _PyFrame_IsIncomplete in its
+ * pycore_frame.h): not a generator's, and not yet at its first traceable
+ * instruction (its RESUME)?  Such are a frame still being set up (a
+ * generator function's own, while RETURN_GENERATOR makes the generator)
+ * and 3.13's shim frame under a class's __init__ (_Py_InitCleanup, a code
+ * object named "__init__" in a file "__init__").
+ */
+static int frame_incomplete(uintptr_t frame, uintptr_t code)
+{
+	const struct py_layout *L = py.layout;
+
+	if (!L->co_firsttraceable || *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_GENERATOR)
+		return 0;
+	int32_t first = *(const int32_t *)(code + L->co_firsttraceable);
+	uintptr_t instr = rd(frame, L->fr_instr);
+	/* 2-byte code units; the comparison is CPython's */
+	return first > 0 && instr < code + L->co_code + 2 * (uintptr_t)first;
+}
+
+/*
  * Read the Python frames of thread state ts, innermost first, split into
  * runs.  The frames are the calling thread's own: nothing else changes
  * them while it is in here (the GIL holder runs Python only on its own
@@ -822,10 +845,12 @@ static void walk(struct py_walk *w, uintptr_t ts)
 			}
 			break; /* not what the layout says: stop reading */
 		}
-		w->pc[w->n] = frame;
-		w->code[w->n] = code;
-		w->addr[w->n] = frame_addr(frame, code);
-		w->n++;
+		if (!frame_incomplete(frame, code)) {
+			w->pc[w->n] = frame;
+			w->code[w->n] = code;
+			w->addr[w->n] = frame_addr(frame, code);
+			w->n++;
+		}
 		if (L->gen == GEN_FRAMEOBJ || (L->gen == GEN_311 && *(const uint8_t *)(frame + L->fr_entry))) {
 			end_run(w, cf); /* the call's _PyCFrame is its local */
 			if (cf)
