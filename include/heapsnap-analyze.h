@@ -617,9 +617,11 @@ struct hs_check_view {
 	unsigned fail_on;		   /* failing kinds: a bit per enum hs_leak_kind */
 	const char *baseline;		   /* its file, NULL if none */
 	const struct hs_suppressions *sup; /* NULL: none */
-	int show_traces;		   /* name each process's trace (they are kept) */
+	int show_traces;		   /* the traces are kept: name each one (else JSON's "trace" is null) */
 	int program_status;		   /* the program's own failure, 0 if none */
 	int exit_code;			   /* what check exits with */
+	const char *command;		   /* heapsnap in the commands the report prints
+					    * (a path when it is not in PATH); NULL: "heapsnap" */
 };
 
 /* The report of a CI run: text, JSON (the baseline format), SARIF 2.1.0 or

@@ -91,6 +91,37 @@ n=$(ls traces/heapsnap.check_leaky.*.hst 2>/dev/null | wc -l)
 if [ "$n" -eq 1 ] && [ -z "$(ls tmp)" ]; then ok output-dir-kept; else fail output-dir-kept "$n traces in traces/, tmp: $(ls tmp)"; fi
 expect_rc dash-o-rejected 1 -o x.hst -- "$P" leak
 
+# What check prints can be run as printed: the leaked cycles' command
+# names the kept trace, quoted for the shell (a TMPDIR with a space and a
+# quote), and heapsnap by a name that runs; without --keep the trace is
+# gone, so no command is offered (it used to print "heapsnap cycles
+# --keep") and the JSON report's "trace" is null, not a deleted path.
+CYC=$ROOT/build/tests/leaks/cycle2
+expect_rc cycles-hint 23 -- "$CYC"
+hasnt cycles-hint-no-dead-command cycles-hint.out 'cycles --keep'
+has cycles-hint-says-keep cycles-hint.out '1 leaked cycle\(s\) in pid [0-9]+; check --keep keeps the traces'
+mkdir "keep it's"
+TMPDIR="$T/keep it's" "$HS" check --keep -- "$CYC" >cycles-keep.out 2>cycles-keep.err
+cmd=$(sed -n 's/^   (1 leaked cycle(s) in pid [0-9]*: \(.*\))$/\1/p' cycles-keep.out)
+if [ -n "$cmd" ] && bash -c "$cmd" >cycles-cmd.out 2>&1; then
+	has cycles-command-runs cycles-cmd.out '^Leaked cycle #1: 2 block\(s\), 6005 byte\(s\)'
+else
+	fail cycles-command-runs "command '$cmd' failed: $(head -c 300 cycles-cmd.out) $(head -c 300 cycles-keep.out)"
+fi
+rm -rf "keep it's"
+"$HS" check --format json --output gone.json -- "$CYC" 2>/dev/null
+"$HS" check --keep --format json --output kept.json -- "$CYC" 2>/dev/null
+"$PY" - <<'PYEOF' >trace-field.out 2>&1
+import json, os
+gone = json.load(open("gone.json"))["processes"]
+kept = json.load(open("kept.json"))["processes"]
+assert len(gone) == 1 and gone[0]["trace"] is None, gone[0]["trace"]
+assert len(kept) == 1 and os.path.isfile(kept[0]["trace"]), kept[0]["trace"]
+print("fine")
+PYEOF
+has check-json-trace-field trace-field.out '^fine'
+rm -rf tmp/*
+
 # Outputs that cannot be written: one line, exit 2, before the program
 # runs (the report used to fail only after the whole run).
 not_run() {

@@ -15,12 +15,40 @@
 #define _GNU_SOURCE
 #include <assert.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+const char *cli_self(void)
+{
+	static char self[PATH_MAX];
+	const char *path = getenv("PATH");
+	char *real = realpath("/proc/self/exe", NULL);
+
+	if (!real)
+		return "heapsnap";
+	snprintf(self, sizeof(self), "%s", real);
+	free(real);
+	/* the first heapsnap in PATH, as a shell would find it */
+	for (const char *p = path; p && *p;) {
+		size_t n = strcspn(p, ":");
+		char cand[PATH_MAX];
+		snprintf(cand, sizeof(cand), "%.*s/heapsnap", (int)(n ? n : 1), n ? p : ".");
+		if (access(cand, X_OK) == 0) {
+			char *r = realpath(cand, NULL);
+			int same = r && !strcmp(r, self);
+			free(r);
+			return same ? "heapsnap" : self;
+		}
+		p += n + (p[n] == ':');
+	}
+	return self;
+}
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {

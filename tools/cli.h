@@ -85,6 +85,10 @@ void cli_help(FILE *out, const struct cli_cmd *cmd);
  * NULL: the command line as a whole); return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* How a command printed for the user to run names heapsnap: "heapsnap"
+ * when that is this program in PATH, else this program's absolute path. */
+const char *cli_self(void);
+
 struct hs_session;
 /* Print the warnings the library returned, each as one "heapsnap: " line
  * on stderr. */

@@ -277,6 +277,7 @@ static int write_report(const struct check_opts *o, const struct hs_ci *res, con
 		.show_traces = o->keep || o->run.output,
 		.program_status = program_status,
 		.exit_code = exit_code,
+		.command = cli_self(),
 	};
 	FILE *out = stdout;
 

@@ -242,7 +242,10 @@ void render_json_check(FILE *out, const struct hs_ci *ci, const struct hs_check_
 		fprintf(out, "%s{\"pid\": %u, \"ppid\": %u, \"exe\": ", i ? ", " : "", t->pid, t->ppid);
 		json_cstr(out, render_exe(t));
 		fprintf(out, ", \"trace\": ");
-		json_cstr(out, t->path);
+		if (v->show_traces)
+			json_cstr(out, t->path);
+		else
+			fputs("null", out); /* check removed it */
 		fprintf(out, ", \"scanned\": %s, \"summary\": ", t->leaks.scanned ? "true" : "false");
 		json_summary(out, t->leaks.total, t->leaks.suppressed);
 		fprintf(out, ", \"cycles\": %ld, \"leaks\": [", t->leaks.ncycles);

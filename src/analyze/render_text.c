@@ -3,6 +3,8 @@
  */
 #include "analyze/render.h"
 
+#include <string.h>
+
 #include "trace/format.h"
 
 static const char *or_empty(const char *s)
@@ -242,6 +244,23 @@ void render_kinds_list(FILE *out, unsigned kinds)
 		}
 }
 
+/* Print s as one word a POSIX shell reads back as s: as is when it holds
+ * nothing the shell treats specially, else in single quotes. */
+static void text_shell_word(FILE *out, const char *s)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./%+,:=@-") == strlen(s)) {
+		fputs(s, out);
+		return;
+	}
+	fputc('\'', out);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", out);
+		else
+			fputc(*s, out);
+	fputc('\'', out);
+}
+
 void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v)
 {
 	size_t baselined = 0;
@@ -263,9 +282,17 @@ void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_
 			header = 1;
 			text_record(out, t, s->rec);
 		}
-		if (header && t->leaks.ncycles)
-			fprintf(out, "   (%ld leaked cycle(s) in pid %u: heapsnap cycles %s)\n\n", t->leaks.ncycles, t->pid,
-				v->show_traces ? t->path : "--keep");
+		if (header && t->leaks.ncycles && v->show_traces) {
+			fprintf(out, "   (%ld leaked cycle(s) in pid %u: ", t->leaks.ncycles, t->pid);
+			text_shell_word(out, v->command ? v->command : "heapsnap");
+			fputs(" cycles ", out);
+			text_shell_word(out, t->path);
+			fprintf(out, ")\n\n");
+		} else if (header && t->leaks.ncycles) {
+			/* the trace is gone: no command would run as printed */
+			fprintf(out, "   (%ld leaked cycle(s) in pid %u; check --keep keeps the traces for the cycles command)\n\n",
+				t->leaks.ncycles, t->pid);
+		}
 	}
 	for (size_t k = 0; k < ci->nsites; k++)
 		baselined += ci->sites[k].in_baseline;
