@@ -536,24 +536,33 @@ long hs_folded(struct hs_trace *t, const struct hs_heap *h, const struct hs_grou
 /* ---- Continuous integration: leak sites, signatures, baselines ----------- */
 
 /*
- * A leak site's signature, which baselines store and match: the
- * executable's base name, the allocation site's file:line and the function
- * names of its stack (module+offset where there is no symbol), stable
- * across runs and address-space randomization, and across edits that move
- * lines in the callers.  Valid UTF-8 (heapsnap(1), "Strings in JSON").
- * Return it (the caller frees), or NULL when out of memory.
+ * A leak site's signature, which baselines store: the executable's base
+ * name, the allocation site's function, file and line, and the function
+ * names of its callers (module+offset where there is no symbol),
+ * "exe|function@file.c:LINE;caller;...;_start".  Stable across runs and
+ * address-space randomization.  Valid UTF-8 (heapsnap(1), "Strings in
+ * JSON").  Return it (the caller frees), or NULL when out of memory.
  */
 char *hs_signature(struct hs_trace *t, const struct hs_loss_record *r);
 
-/* The signatures of a `heapsnap check --format json` report, sorted. */
+/*
+ * The sites of a `heapsnap check --format json` report (or --record-
+ * baseline).  A site is matched by its signature without the line (its
+ * key), so that edits that move lines keep known leaks known; the line
+ * only tells apart several sites with one key (heapsnap(1), --baseline).
+ */
+struct hs_baseline_site {
+	char *key;     /* the signature without ":LINE" */
+	unsigned line; /* the allocation line, 0 if none */
+};
+
 struct hs_baseline {
-	char **sigs;
+	struct hs_baseline_site *sites; /* sorted by key, then line */
 	size_t n;
 };
 
 /* Read a baseline.  Return 0, or a negative errno with d set. */
 int hs_baseline_load(struct hs_baseline *b, const char *path, struct hs_diag *d);
-int hs_baseline_has(const struct hs_baseline *b, const char *sig);
 void hs_baseline_free(struct hs_baseline *b);
 
 /* A leak site of a failing kind that no suppression matched. */
@@ -575,8 +584,12 @@ struct hs_ci {
 };
 
 /* Add trace t (read with HS_WANT_LEAKS) and its unsuppressed loss records
- * of the given kinds (a bit per enum hs_leak_kind) to ci; b may be NULL.
- * Return 0 or -ENOMEM. */
+ * of the given kinds (a bit per enum hs_leak_kind) to ci, each marked
+ * in_baseline when baseline b (may be NULL) knows it: a site whose key
+ * and line the baseline has; of the trace's other sites of that key, all
+ * when there are no more of them than lines of the key the baseline has
+ * and the trace lacks (an edit moved them), else those that the most
+ * common line shift explains.  Return 0 or -ENOMEM. */
 int hs_ci_add(struct hs_ci *ci, struct hs_trace *t, unsigned kinds, const struct hs_baseline *b);
 /* Free what ci holds (not its traces). */
 void hs_ci_free(struct hs_ci *ci);

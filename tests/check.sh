@@ -145,6 +145,8 @@ not_run report-missing-dir 'cannot write the report no/such/dir/r.json: No such 
 	--output no/such/dir/r.json
 not_run report-is-directory 'cannot write the report tmp: Is a directory' --output tmp
 not_run output-dir-is-file 'cannot create a-file: Not a directory' --output-dir a-file
+not_run record-baseline-missing-dir 'cannot write the baseline no/dir/b.json: No such file or directory' \
+	--record-baseline no/dir/b.json
 not_run output-dir-unwritable 'cannot write the trace /proc/heapsnap.%e.%p.hst' --output-dir /proc
 
 # ---- suppressions ----
@@ -180,9 +182,73 @@ expect_rc baseline-new-fails 23 --baseline base.json -- "$P" leak2
 has baseline-names-new baseline-new-fails.out 'Direct leak of 64 byte\(s\) in 1 object\(s\)'
 has baseline-new-line baseline-new-fails.out 'in leak_one .*check_leaky.c:27$'
 hasnt baseline-not-old baseline-new-fails.out 'leak_three'
+# Recording a baseline does not fail the run (recording with --format json
+# --output exits 23); it still fails with the program's own failure.
+"$HS" check --record-baseline rec.json -- "$P" leak >rec.out 2>rec.err
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q '^heapsnap: check: 1 leak site(s) recorded in the baseline rec.json$' rec.err; then
+	ok record-baseline
+else
+	fail record-baseline "status $rc, want 0: $(head -c 300 rec.err)"
+fi
+expect_rc record-baseline-matches 0 --baseline rec.json -- "$P" leak
+expect_rc record-baseline-new-fails 23 --baseline rec.json -- "$P" leak2
+expect_rc record-baseline-program-fails 3 --record-baseline rec3.json -- "$P" fail
+expect_rc record-baseline-update 0 --baseline rec.json --record-baseline rec2.json -- "$P" leak2
+expect_rc record-baseline-updated 0 --baseline rec2.json -- "$P" leak2
 echo '{"not": "a baseline"}' >junk.json
 expect_rc baseline-foreign 2 --baseline junk.json -- "$P" leak
 expect_rc baseline-missing 2 --baseline nope.json -- "$P" leak
+
+# ---- baselines survive edits ----
+# Known leak sites stay known when lines are inserted above them in the
+# same file (the signature holds the allocation line; it used to be
+# matched whole); the line only tells apart several sites of one function.
+# A new site added to that function is the one reported.
+mkdir edits && cd edits || exit 1
+# src PAD NEW: two leak sites in one function (11 and 22 bytes), PAD
+# comment lines above them, and with NEW=1 a third (44 bytes) after them.
+src() {
+	{
+		echo '#include <stdlib.h>'
+		echo 'static void *volatile keep;'
+		for _ in $(seq "$1"); do echo '/* an inserted line */'; done
+		echo '__attribute__((noinline)) static void two(void)'
+		echo '{'
+		echo '	keep = malloc(11);'
+		echo '	keep = malloc(22);'
+		[ "$2" = 1 ] && echo '	keep = malloc(44);'
+		echo '	keep = 0;'
+		echo '}'
+		echo 'int main(void) { two(); return 0; }'
+	} >edit.c
+	cc -O0 -g -fno-omit-frame-pointer -o edit edit.c
+}
+src 0 0
+"$HS" check --format json --output base13.json -- ./edit >/dev/null 2>&1
+src 2 0
+"$HS" check --baseline base13.json -- ./edit >moved.out 2>&1
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q '2 leak site(s) already in the baseline' moved.out; then ok baseline-lines-moved; else
+	fail baseline-lines-moved "status $rc, want 0: $(grep -E 'Direct|SUMMARY' moved.out | head -5 | tr '\n' '|')"
+fi
+src 2 1
+"$HS" check --baseline base13.json -- ./edit >moved-new.out 2>&1
+rc=$?
+if [ "$rc" -eq 23 ] && [ "$(grep -c '^Direct leak' moved-new.out)" -eq 1 ] && grep -q '^Direct leak of 44 byte' moved-new.out; then
+	ok baseline-moved-plus-new
+else
+	fail baseline-moved-plus-new "status $rc, want 23 and only the 44-byte site: $(grep -E '^Direct|SUMMARY' moved-new.out | tr '\n' '|')"
+fi
+src 0 1
+"$HS" check --baseline base13.json -- ./edit >new.out 2>&1
+rc=$?
+if [ "$rc" -eq 23 ] && [ "$(grep -c '^Direct leak' new.out)" -eq 1 ] && grep -q '^Direct leak of 44 byte' new.out; then
+	ok baseline-new-site-same-function
+else
+	fail baseline-new-site-same-function "status $rc: $(grep -E '^Direct|SUMMARY' new.out | tr '\n' '|')"
+fi
+cd "$T" || exit 1
 
 # ---- SARIF 2.1.0: every property the schema requires, and what code
 # scanning needs (a location with a region per result) ----

@@ -36,6 +36,7 @@ struct check_opts {
 	int error_exitcode;
 	enum hs_format format;
 	const char *output; /* report file, or NULL for stdout */
+	const char *record; /* --record-baseline: the JSON report to write, exit 0 on leaks */
 	int keep;	    /* keep the traces */
 };
 
@@ -57,13 +58,15 @@ enum {
 	CHECK_OUTPUT,
 	CHECK_OUTPUT_DIR,
 	CHECK_KEEP,
+	CHECK_RECORD_BASELINE,
 };
 
 static const struct cli_opt check_opts[] = {
 	RUN_COMMON_OPTS,
 	{"fail-on", CHECK_FAIL_ON, "KINDS", "the leak kinds that fail (default definite,indirect)"},
 	{"suppressions", CHECK_SUPPRESSIONS, "FILE", "LeakSanitizer suppressions (leak:PATTERN lines)"},
-	{"baseline", CHECK_BASELINE, "FILE", "known leaks (an earlier check --format json report) do not fail"},
+	{"baseline", CHECK_BASELINE, "FILE", "known leaks (a report of --record-baseline) do not fail"},
+	{"record-baseline", CHECK_RECORD_BASELINE, "FILE", "write the leaks found to FILE as a baseline; they do not fail"},
 	{"error-exitcode", CHECK_ERROR_EXITCODE, "N", "the exit status when leaks fail (default 23)"},
 	{"format", CHECK_FORMAT, "F", "the report: text (default), json, sarif or junit"},
 	{"output", CHECK_OUTPUT, "FILE", "write the report to FILE instead of standard output"},
@@ -126,6 +129,9 @@ static int parse(int argc, char **argv, struct check_opts *o, int *first)
 			break;
 		case CHECK_KEEP:
 			o->keep = 1;
+			break;
+		case CHECK_RECORD_BASELINE:
+			o->record = p.arg;
 			break;
 		case 'o':
 			return cli_usage_error("check", "-o is for run; use --output FILE for the report "
@@ -267,6 +273,25 @@ static int program_failure(int status)
 	return 0;
 }
 
+/* Write the JSON report, the baseline format, to path.  Return 0 or -1
+ * (printed). */
+static int write_baseline(const char *path, const struct hs_ci *res, const struct hs_check_view *v)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "heapsnap: check: cannot write the baseline %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	hs_render_check(f, HS_FMT_JSON, res, v);
+	if (fclose(f)) {
+		fprintf(stderr, "heapsnap: check: cannot write the baseline %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(stderr, "heapsnap: check: %zu leak site(s) recorded in the baseline %s\n", res->nsites, path);
+	return 0;
+}
+
 static int write_report(const struct check_opts *o, const struct hs_ci *res, const struct hs_suppressions *sup,
 			int program_status, int exit_code)
 {
@@ -281,6 +306,8 @@ static int write_report(const struct check_opts *o, const struct hs_ci *res, con
 	};
 	FILE *out = stdout;
 
+	if (o->record && write_baseline(o->record, res, &v))
+		return -1;
 	if (o->output && !(out = fopen(o->output, "w"))) {
 		fprintf(stderr, "heapsnap: check: cannot write %s: %s\n", o->output, strerror(errno));
 		return -1;
@@ -315,6 +342,10 @@ int cmd_check(int argc, char **argv)
 	int err = o.output ? run_output_error(o.output, 0) : 0;
 	if (err) {
 		fprintf(stderr, "heapsnap: check: cannot write the report %s: %s\n", o.output, strerror(err));
+		return EXIT_INPUT;
+	}
+	if (o.record && (err = run_output_error(o.record, 0))) {
+		fprintf(stderr, "heapsnap: check: cannot write the baseline %s: %s\n", o.record, strerror(err));
 		return EXIT_INPUT;
 	}
 	struct hs_session *s = hs_session_new(NULL);
@@ -356,7 +387,8 @@ int cmd_check(int argc, char **argv)
 		else if (analyze(s, &o, dir, o.suppressions ? &sup : NULL, &base, &run))
 			rc = failed ? failed : EXIT_INPUT;
 		else {
-			rc = failed ? failed : run.ci.failing ? o.error_exitcode : 0;
+			/* recording: the leaks found are what the baseline is for */
+			rc = failed ? failed : run.ci.failing && !o.record ? o.error_exitcode : 0;
 			if (write_report(&o, &run.ci, &sup, failed, rc) && !failed)
 				rc = EXIT_INPUT;
 			hs_suppressions_warn_unused(s, &sup);
