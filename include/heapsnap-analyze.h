@@ -121,6 +121,11 @@ struct hs_frame {
 			       * file and line are the Python code's, module is
 			       * its file too, ip its code and line (no address),
 			       * offset 0 */
+	int approximate;      /* 1 when function is not the function's name but
+			       * "SYMBOL+0xN": no symbol covers it and no debug
+			       * information names it (a static function of a
+			       * stripped module), and it starts N bytes past
+			       * SYMBOL, the nearest function symbol before it */
 };
 
 /* A symbolized allocation stack: frames from the allocation site (the

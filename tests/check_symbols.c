@@ -7,7 +7,10 @@
  * function names (C++ demangled), file basenames and line numbers (found
  * by the marker comments of the generated source), the inlined frame and
  * its caller's line; separate debug files found by build-id
- * (HEAPSNAP_DEBUG_PATH) and by .gnu_debuglink; module+offset only for a
+ * (HEAPSNAP_DEBUG_PATH) and by .gnu_debuglink; a static function of the
+ * stripped file named by the nearest exported function before it
+ * (SYMBOL+0xN, approximate), and by its own name wherever debug
+ * information names it; module+offset only for a
  * missing file, a changed build-id and paths that are not regular files;
  * corrupt module bodies; libc through its -dbg package when installed. */
 #define _GNU_SOURCE
@@ -32,7 +35,7 @@
 /* ---- the generated shared object --------------------------------------- */
 
 static const char c_src[] =
-	"void *hs_ret[3];\n"
+	"void *hs_ret[5];\n"
 	"volatile int hs_sink;\n"
 	"__attribute__((noinline, noclone)) void hs_capture(int i)\n"
 	"{\n"
@@ -55,11 +58,19 @@ static const char c_src[] =
 	"	hs_capture(1); /* MARK_PLAIN */\n"
 	"	hs_sink++;\n"
 	"}\n"
+	"static __attribute__((noinline, noclone)) void hs_hidden(int i)\n"
+	"{\n"
+	"	hs_capture(i); /* MARK_HIDDEN */\n"
+	"	hs_capture(i + 1);\n"
+	"	hs_sink++;\n"
+	"}\n"
+	"void (*hs_hidden_addr)(int) = hs_hidden;\n"
 	"void hs_widget_run(void);\n"
 	"void hs_run(void)\n"
 	"{\n"
 	"	hs_outer();\n"
 	"	hs_widget_run();\n"
+	"	hs_hidden(3);\n"
 	"	hs_sink++;\n"
 	"}\n";
 
@@ -90,13 +101,15 @@ static struct {
 	char dir[200];		 /* temporary directory */
 	char so[PATH_MAX];	 /* dir/libhst.so, loaded */
 	void *handle;
-	uint64_t ret[3];	 /* return addresses: inlined call, plain call, C++ call */
+	uint64_t ret[5];	 /* return addresses: inlined call, plain call, C++ call,
+				  * two calls in the static hs_hidden */
+	uint64_t hidden;	 /* hs_hidden's address */
 	uint64_t bias;		 /* load bias of libhst.so */
 	const ElfW(Phdr) *phdr;	 /* its program headers (mapped) */
 	int phnum;
 	uint8_t bid[64];	 /* its build-id */
 	size_t bid_len;
-	unsigned l_inner, l_mid, l_outer, l_plain, l_cxx; /* marker lines */
+	unsigned l_inner, l_mid, l_outer, l_plain, l_cxx, l_hidden; /* marker lines */
 } T;
 
 /* Return the 1-based line of src holding marker, 0 if none. */
@@ -204,6 +217,7 @@ static void lib_setup(void)
 	T.l_outer = marker_line(c_src, "MARK_OUTER");
 	T.l_plain = marker_line(c_src, "MARK_PLAIN");
 	T.l_cxx = marker_line(cxx_src, "MARK_CXX");
+	T.l_hidden = marker_line(c_src, "MARK_HIDDEN");
 	snprintf(T.so, sizeof(T.so), "%s/libhst.so", T.dir);
 	if (sh("cd '%s' && cc -g -O2 -fPIC -c t.c -o t.o && c++ -g -O2 -fPIC -fno-exceptions -c t2.cc -o t2.o"
 	       " && cc -shared -Wl,--build-id -o libhst.so t.o t2.o"
@@ -217,13 +231,15 @@ static void lib_setup(void)
 	T.handle = dlopen(T.so, RTLD_NOW | RTLD_LOCAL);
 	void (*run)(void) = T.handle ? (void (*)(void))dlsym(T.handle, "hs_run") : NULL;
 	void **ret = T.handle ? dlsym(T.handle, "hs_ret") : NULL;
-	if (!run || !ret) {
+	void **hidden = T.handle ? dlsym(T.handle, "hs_hidden_addr") : NULL;
+	if (!run || !ret || !hidden) {
 		snprintf(T.why, sizeof(T.why), "dlopen %.200s: %.200s", T.so, dlerror());
 		return;
 	}
 	run();
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		T.ret[i] = (uint64_t)(uintptr_t)ret[i];
+	T.hidden = (uint64_t)(uintptr_t)*hidden;
 	dl_iterate_phdr(find_so, NULL);
 	if (!T.phdr || !T.bid_len) {
 		snprintf(T.why, sizeof(T.why), "%.200s: not in the link map or no build-id", T.so);
@@ -558,6 +574,86 @@ START_TEST(test_stripped_without_debug)
 }
 END_TEST
 
+/* The exported functions of the test library, for the oracle below. */
+static const char *const exported[] = {"hs_capture", "hs_outer", "hs_run", "hs_widget_run", "_ZN2hs6Widget4growEi"};
+
+/*
+ * A static function of a stripped file without debug information has no
+ * symbol: it is named "SYMBOL+0xN" by the nearest exported function
+ * before it, N bytes from that function to its own start (the program
+ * knows both addresses), the same name for both its calls, and marked
+ * approximate.
+ */
+START_TEST(test_stripped_static_nearest)
+{
+	NEED_LIB();
+	char path[PATH_MAX], dbg[PATH_MAX];
+	struct hs_frame f[8], g[8];
+
+	snprintf(path, sizeof(path), "%s/bid/libhst.so", T.dir);
+	snprintf(dbg, sizeof(dbg), "%s/empty", T.dir);
+	ck_assert_int_eq(setenv("HEAPSNAP_DEBUG_PATH", dbg, 1), 0);
+	struct symbolizer *s = sym_for(path, T.bid, T.bid_len);
+	unsetenv("HEAPSNAP_DEBUG_PATH");
+	ck_assert_int_eq(sym_lookup(s, T.ret[3], f, 8), 1);
+	ck_assert_ptr_nonnull(f[0].function);
+	ck_assert_int_eq(f[0].approximate, 1);
+	ck_assert_ptr_null(f[0].file);
+	ck_assert_uint_eq(f[0].offset, T.ret[3] - T.bias);
+	const char *plus = strstr(f[0].function, "+0x");
+	ck_assert_msg(plus, "%s is not SYMBOL+0xN", f[0].function);
+	char name[256];
+	ck_assert_uint_lt((size_t)(plus - f[0].function), sizeof(name));
+	memcpy(name, f[0].function, (size_t)(plus - f[0].function));
+	name[plus - f[0].function] = '\0';
+	uint64_t n = strtoull(plus + 3, NULL, 16);
+	void *sym = dlsym(T.handle, name);
+	ck_assert_msg(sym, "%s is not an exported function of the library", name);
+	uint64_t at = (uint64_t)(uintptr_t)sym;
+	ck_assert_msg(at + n == T.hidden, "%s is at 0x%llx, hs_hidden at 0x%llx", f[0].function,
+		      (unsigned long long)(at + n), (unsigned long long)T.hidden);
+	for (size_t i = 0; i < sizeof(exported) / sizeof(exported[0]); i++) {
+		uint64_t a = (uint64_t)(uintptr_t)dlsym(T.handle, exported[i]);
+		ck_assert_msg(a && !(a > at && a < T.hidden), "%s lies between %s and hs_hidden", exported[i], name);
+	}
+	/* the other call in the function: the same name */
+	ck_assert_int_eq(sym_lookup(s, T.ret[4], g, 8), 1);
+	ck_assert_ptr_eq(g[0].function, f[0].function);
+	ck_assert_int_eq(g[0].approximate, 1);
+	/* exported functions keep their own names, not approximate */
+	ck_assert_int_eq(sym_lookup(s, T.ret[1], g, 8), 1);
+	ck_assert_str_eq(g[0].function, "hs_outer");
+	ck_assert_int_eq(g[0].approximate, 0);
+	sym_free(s);
+}
+END_TEST
+
+/* Where debug information or a full symbol table names the static
+ * function, that name is used, never the approximate one. */
+START_TEST(test_static_named_by_debug)
+{
+	NEED_LIB();
+	char path[PATH_MAX], dbg[PATH_MAX];
+	struct hs_frame f[8];
+
+	snprintf(path, sizeof(path), "%s/bid/libhst.so", T.dir);
+	snprintf(dbg, sizeof(dbg), "%s/debug", T.dir);
+	ck_assert_int_eq(setenv("HEAPSNAP_DEBUG_PATH", dbg, 1), 0);
+	struct symbolizer *s = sym_for(path, T.bid, T.bid_len);
+	unsetenv("HEAPSNAP_DEBUG_PATH");
+	ck_assert_int_eq(sym_lookup(s, T.ret[3], f, 8), 1);
+	check_frame(&f[0], "hs_hidden", "t.c", T.l_hidden, 0);
+	ck_assert_int_eq(f[0].approximate, 0);
+	sym_free(s);
+	/* the unstripped file: the same */
+	s = sym_for(T.so, T.bid, T.bid_len);
+	ck_assert_int_eq(sym_lookup(s, T.ret[3], f, 8), 1);
+	check_frame(&f[0], "hs_hidden", "t.c", T.l_hidden, 0);
+	ck_assert_int_eq(f[0].approximate, 0);
+	sym_free(s);
+}
+END_TEST
+
 /* A stripped file whose .gnu_debuglink names a file beside it, found
  * through libdw's default path. */
 START_TEST(test_debuglink)
@@ -765,6 +861,8 @@ Suite *symbols_suite(void)
 	tcase_add_test(tc, test_build_id_mismatch);
 	tcase_add_test(tc, test_debug_by_build_id);
 	tcase_add_test(tc, test_stripped_without_debug);
+	tcase_add_test(tc, test_stripped_static_nearest);
+	tcase_add_test(tc, test_static_named_by_debug);
 	tcase_add_test(tc, test_debuglink);
 	tcase_add_test(tc, test_unknown_ip);
 	tcase_add_test(tc, test_corrupt_modules);

@@ -18,12 +18,23 @@
 #   versions     every CPython 3.8-3.13 found under ~/.pyenv: the script's
 #                line is the allocation site and its Python callers are in
 #                the traceback (the frame offsets of each version)
-#   tracebacks   /usr/bin/python3 and every CPython under ~/.pyenv against
-#                tracemalloc in the same interpreter: the Python tracebacks
+#   tracebacks   /usr/bin/python3 and every CPython under ~/.pyenv (with a
+#                copy of its libpython without debug information: Python
+#                frames need none, and its DWARF costs 5 s a trace)
+#                against tracemalloc in the same interpreter: the Python tracebacks
 #                of the blocks a script keeps are tracemalloc's, frame for
 #                frame, each size within 5%, where CPython leaves frames
 #                out (3.13's shim frame under __init__, a generator
 #                function's frame while it makes its generator)
+#   names        the interpreter's static functions without debug
+#                information: in Debian's stripped python3.11 every frame
+#                has a name, an approximate one (SYMBOL+0xN) where no
+#                symbol covers it, whose start is the start of the unwind
+#                entry that covers the frame and whose SYMBOL is the last
+#                exported function before it (readelf's answers); in a
+#                stripped copy of a pyenv libpython, each approximate name
+#                is the start of the function the unstripped file's symbol
+#                table names, and with its debug file none is approximate
 #
 #   bash tests/python.sh       (make check runs it)
 #
@@ -208,6 +219,23 @@ EOF
 
 # ---- the frame offsets of every version at hand ---------------------------------
 
+# nodebug_libdir PYTHON: a directory (made once) with a copy of a pyenv
+# interpreter's libpython without its debug information, for
+# LD_LIBRARY_PATH (its RUNPATH names the original): symbolizing the DWARF
+# of a debug-built interpreter costs seconds a trace, and Python frames
+# need none of it.
+nodebug_libdir() {
+	local m lib
+	m=$(basename "$1")
+	if [ ! -d "$T/nodebug-$m" ]; then
+		mkdir -p "$T/nodebug-$m"
+		for lib in "$(dirname "$1")"/../lib/libpython3*.so.1.0; do
+			[ -f "$lib" ] && strip --strip-debug -o "$T/nodebug-$m/$(basename "$lib")" "$lib"
+		done
+	fi
+	echo "$T/nodebug-$m"
+}
+
 test_versions() {
 	local p m found=0
 	cat >"$T/calls.py" <<'EOF'
@@ -225,9 +253,13 @@ EOF
 		[ -x "$p" ] || continue
 		found=1
 		m=$(basename "$p")
-		"$HS" run -q -o "$T/$m.hst" -- "$p" "$T/calls.py" >/dev/null 2>"$T/$m.err" ||
+		# one version with its debug information (the native frames
+		# around the Python ones named from DWARF), the others without
+		# (quicker to symbolize)
+		local libdir=
+		[ "$m" = python3.12 ] || libdir=$(nodebug_libdir "$p")
+		LD_LIBRARY_PATH=$libdir "$HS" run -q -o "$T/$m.hst" -- "$p" "$T/calls.py" >/dev/null 2>"$T/$m.err" ||
 			{ fail "version-$m" "$(head -c 300 "$T/$m.err")"; continue; }
-		"$HS" top "$T/$m.hst" --snapshot exit --limit 0 --format json >/dev/null 2>&1
 		"$HS" top "$T/$m.hst" --snapshot peak --include '*/calls.py' --limit 1 --by traceback --format json \
 			>"$T/$m.json" || { fail "version-$m" "top failed"; continue; }
 		check "version-$m" "
@@ -246,12 +278,13 @@ check('Python callers %r: make, __init__, <module>' % py,
 
 # ---- Python tracebacks against tracemalloc's, in every interpreter at hand -----------
 
-# tracebacks_one NAME PYTHON
+# tracebacks_one NAME PYTHON [LIBDIR]: LIBDIR goes first on LD_LIBRARY_PATH
 tracebacks_one() {
-	local name=$1 py=$2
-	"$py" "$T/tracebacks.py" tracemalloc "$T/$name.tm.json" >/dev/null 2>"$T/$name.err" ||
+	local name=$1 py=$2 libdir=${3:-}
+	LD_LIBRARY_PATH=$libdir "$py" "$T/tracebacks.py" tracemalloc "$T/$name.tm.json" >/dev/null 2>"$T/$name.err" ||
 		{ fail "tracebacks-$name" "tracemalloc run: $(head -c 300 "$T/$name.err")"; return; }
-	"$HS" run -q -o "$T/$name.tb.hst" -- "$py" "$T/tracebacks.py" heapsnap >/dev/null 2>"$T/$name.err" ||
+	LD_LIBRARY_PATH=$libdir "$HS" run -q -o "$T/$name.tb.hst" -- "$py" "$T/tracebacks.py" heapsnap \
+		>/dev/null 2>"$T/$name.err" ||
 		{ fail "tracebacks-$name" "$(head -c 300 "$T/$name.err")"; return; }
 	"$HS" leaks "$T/$name.tb.hst" --kinds all --format json >"$T/$name.leaks.json" 2>"$T/$name.err" ||
 		{ fail "tracebacks-$name" "leaks: $(head -c 300 "$T/$name.err")"; return; }
@@ -280,8 +313,123 @@ test_tracebacks() {
 	for p in "$HOME"/.pyenv/versions/3.{8,9,10,11,12,13}*/bin/python3.[0-9]*; do
 		case $p in *-config | *.py) continue ;; esac
 		[ -x "$p" ] || continue
-		tracebacks_one "pyenv-$(basename "$p")" "$p"
+		tracebacks_one "pyenv-$(basename "$p")" "$p" "$(nodebug_libdir "$p")"
 	done
+}
+
+# ---- names in a stripped interpreter ------------------------------------------------
+
+# The checks' shared code: ELF tables from readelf, and the frames of a
+# module in a leaks report.
+NAMES_PY='
+import subprocess
+def readelf(*args):
+    return subprocess.run(["readelf", "-W"] + list(args), capture_output=True, text=True).stdout.splitlines()
+def functions(path, dyn):
+    # (address, size, name) of the defined functions of its .dynsym or .symtab
+    out = []
+    for l in readelf("--dyn-syms" if dyn else "--syms", path):
+        f = l.split()
+        if len(f) >= 8 and f[3] in ("FUNC", "IFUNC") and f[6] != "UND" and int(f[1], 16):
+            out.append((int(f[1], 16), int(f[2]), f[7].split("@")[0]))
+    return out
+def fdes(path):
+    # the address ranges of its unwind entries
+    out = []
+    for l in readelf("--debug-dump=frames", path):
+        if " FDE " in l and "pc=" in l:
+            a, b = l.split("pc=")[1].split("..")
+            out.append((int(a, 16), int(b, 16)))
+    return out
+def frames_of(report, module):
+    for rec in report["leaks"]:
+        for f in rec["stack"]:
+            if not f.get("python") and f["module"] == module:
+                yield f
+def split(name):
+    sym, n = name.rsplit("+0x", 1)
+    return sym, int(n, 16)
+'
+
+test_names() {
+	local bin lib v dir bid
+	bin=$(readlink -f "$PY")
+	"$HS" run -q -o "$T/names.hst" -- "$PY" "$T/tracebacks.py" heapsnap >/dev/null 2>"$T/names.err" &&
+		"$HS" leaks "$T/names.hst" --kinds all --format json >"$T/names.json" 2>>"$T/names.err" ||
+		{ fail names-debian "$(head -c 300 "$T/names.err")"; return; }
+	if readelf -S "$bin" | grep -q '\.symtab'; then
+		skip names-debian "$bin is not stripped"
+	else
+		check names-debian "$NAMES_PY
+bin = '$bin'
+dyn = sorted(a for a, s, n in functions(bin, True))
+addr = {n: a for a, s, n in functions(bin, True)}
+ranges = fdes(bin)
+seen = set()
+for f in frames_of(J, bin):
+    off = int(f['offset'], 16)
+    check('frame at 0x%x has no name' % off, f['function'])
+    if not f.get('approximate') or off in seen:
+        continue
+    seen.add(off)
+    sym, n = split(f['function'])
+    start = [a for a, b in ranges if a <= off - 1 < b]
+    check('%s (frame 0x%x): SYMBOL+N at 0x%x, not the start of its unwind entry %s' % (
+          f['function'], off, addr.get(sym, 0) + n, [hex(a) for a in start]), start == [addr.get(sym, -1) + n])
+    before = [a for a in dyn if a <= addr.get(sym, 0) + n]
+    check('%s: %s is not the last exported function before it' % (f['function'], sym),
+          before and before[-1] == addr.get(sym))
+check('approximate names in %s: %d, want some' % (bin, len(seen)), len(seen) >= 10)
+" "$T/names.json"
+	fi
+
+	# A stripped copy of a pyenv interpreter's libpython, loaded through
+	# LD_LIBRARY_PATH (its RUNPATH names the original); the original's
+	# symbol table is the oracle.  A script that ends normally: the blocks
+	# live at exit are few, and the check with the debug file stays quick.
+	for lib in "$HOME"/.pyenv/versions/3.1[1-3]*/lib/libpython3.1[1-3].so.1.0; do
+		[ -f "$lib" ] && readelf -S "$lib" | grep -q '\.symtab' || continue
+		v=$(basename "$lib" .so.1.0)
+		v=${v#libpython}
+		dir=$T/stripped
+		mkdir -p "$dir"
+		strip -o "$dir/$(basename "$lib")" "$lib" || { fail names-stripped "strip $lib failed"; return; }
+		LD_LIBRARY_PATH=$dir "$HS" run -q -o "$T/names-$v.hst" -- "$(dirname "$lib")/../bin/python$v" \
+			-c 'x = [str(i) * 3 for i in range(1000)]' >/dev/null 2>"$T/names.err" &&
+			"$HS" leaks "$T/names-$v.hst" --kinds all --format json >"$T/names-$v.json" 2>>"$T/names.err" ||
+			{ fail names-stripped "$(head -c 300 "$T/names.err")"; return; }
+		check "names-stripped-libpython$v" "$NAMES_PY
+mod, orig = '$dir/$(basename "$lib")', '$lib'
+addr = {n: a for a, s, n in functions(mod, True)}
+real = functions(orig, False)
+seen = set()
+for f in frames_of(J, mod):
+    off = int(f['offset'], 16)
+    check('frame at 0x%x has no name' % off, f['function'])
+    if not f.get('approximate') or off in seen:
+        continue
+    seen.add(off)
+    sym, n = split(f['function'])
+    names = sorted(name for a, s, name in real if a <= off - 1 < a + s and a == addr.get(sym, -1) + n)
+    check('%s (frame 0x%x) is not the start of the function there' % (f['function'], off), names)
+check('approximate names in %s: %d, want some' % (mod, len(seen)), len(seen) >= 10)
+" "$T/names-$v.json"
+		# its debug file (by build-id): full names, none approximate
+		bid=$(readelf -n "$lib" | sed -n 's/.*Build ID: *//p')
+		mkdir -p "$T/debug/.build-id/${bid:0:2}"
+		objcopy --only-keep-debug "$lib" "$T/debug/.build-id/${bid:0:2}/${bid:2}.debug"
+		HEAPSNAP_DEBUG_PATH=$T/debug "$HS" leaks "$T/names-$v.hst" --kinds all --format json >"$T/names-$v.dbg.json"
+		check "names-stripped-libpython$v-debug" "$NAMES_PY
+mod = '$dir/$(basename "$lib")'
+fr = list(frames_of(J, mod))
+check('no frames of %s' % mod, fr)
+check('approximate names with the debug file: %r' % sorted(set(f['function'] for f in fr if f.get('approximate')))[:5],
+      not any(f.get('approximate') for f in fr))
+check('frames without a name', all(f['function'] for f in fr))
+" "$T/names-$v.dbg.json"
+		return
+	done
+	skip names-stripped "no pyenv CPython 3.11-3.13 with a libpython that has a symbol table"
 }
 
 test_tracemalloc
@@ -289,4 +437,5 @@ test_extension
 test_objgraph
 test_versions
 test_tracebacks
+test_names
 finish

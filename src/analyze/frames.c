@@ -177,7 +177,9 @@ int frames_is_wrapper(const struct frames *w, const struct hs_frame *f)
 		if (!strncmp(base, "libheapsnap", 11))
 			return 1;
 	}
-	if (!f->function || !*f->function)
+	/* an approximate name ("SYMBOL+0xN") is not the function's: it is
+	 * no wrapper by name */
+	if (!f->function || !*f->function || f->approximate)
 		return 0;
 	if (match_any(w, f->function))
 		return 1;

@@ -91,7 +91,8 @@ void render_json_stack(FILE *out, const struct hs_stack *s)
 		fprintf(out, ", \"address\": \"0x%llx\", \"offset\": \"0x%llx\", \"inlined\": %s",
 			f->python ? 0ull : (unsigned long long)f->ip, (unsigned long long)f->offset,
 			f->inlined ? "true" : "false");
-		fprintf(out, "%s}", f->python ? ", \"python\": true" : "");
+		fprintf(out, "%s%s}", f->python ? ", \"python\": true" : "",
+			f->approximate ? ", \"approximate\": true" : "");
 	}
 	fputs("]", out);
 }

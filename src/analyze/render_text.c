@@ -111,6 +111,8 @@ void render_text_stack(FILE *out, const struct hs_stack *s)
 			fprintf(out, " (%s+0x%llx)", f->module, (unsigned long long)f->offset);
 		if (f->inlined)
 			fprintf(out, " (inlined)");
+		if (f->approximate)
+			fprintf(out, " (approximate name)");
 		fprintf(out, "\n");
 	}
 }

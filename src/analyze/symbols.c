@@ -34,7 +34,10 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <endian.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,6 +54,13 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 #define SYM_MAX_DEPTH 64	    /* frames kept per ip: inlined ones + the function */
 #define SYM_CACHE_OFFSET_BITS 40 /* ELF addresses cached: below 1 TiB (all real ones) */
 
+/* A function symbol of a module, for naming the functions no symbol
+ * covers (near_name). */
+struct sym_near {
+	uint64_t addr;		    /* its ELF address */
+	const char *name;	    /* interned, demangled */
+};
+
 /* One module file, opened once per file set. */
 struct sym_file {
 	const char *path;	    /* interned */
@@ -59,6 +69,12 @@ struct sym_file {
 	Dwfl_Module *mod;	    /* the file as reported, NULL if unusable */
 	const unsigned char *bid;   /* its build-id (libdw's memory), NULL if none */
 	int nbid;		    /* bytes */
+	struct sym_near *near;	    /* its function symbols by address, one per address */
+	size_t nnear;
+	int near_read;		    /* near and fdes are read (they may still be empty) */
+	const uint8_t *fdes;	    /* .eh_frame_hdr's table (libelf's memory), NULL if none */
+	uint32_t nfdes;		    /* its entries: (start, FDE), 8 bytes each */
+	uint64_t fdes_base;	    /* what its starts are relative to (the section's address) */
 };
 
 struct sym_files {
@@ -206,9 +222,11 @@ void sym_files_free(struct sym_files *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->nfiles; i++)
+	for (size_t i = 0; i < f->nfiles; i++) {
 		if (f->files[i].dwfl)
 			dwfl_end(f->files[i].dwfl);
+		free(f->files[i].near);
+	}
 	free(f->files);
 	hashmap_free(&f->file_idx);
 	free(f->debug_path);
@@ -493,13 +511,163 @@ static unsigned die_call_line(Dwarf_Die *die)
 	return (unsigned)line;
 }
 
+/* ------------------------------------------------------------------ */
+/* Functions without a symbol: named by the nearest one before them */
+
+static int near_cmp(const void *a, const void *b)
+{
+	const struct sym_near *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return strcmp(x->name, y->name); /* aliases: one order whatever the table's */
+}
+
+/*
+ * Find the search table of file's .eh_frame_hdr: the start of every
+ * function that has an unwind entry (gcc's cold part of a function has an
+ * entry of its own), sorted.  Only the layout the linkers write (GNU ld,
+ * gold, lld: version 1, a 4-byte count, datarel sdata4 pairs) in a file of
+ * the host's byte order is used; any other leaves fdes NULL.
+ */
+static void near_read_fdes(struct sym_file *file)
+{
+	GElf_Addr bias = 0;
+	Elf *elf = dwfl_module_getelf(file->mod, &bias);
+	GElf_Ehdr eh;
+	size_t shstrndx;
+
+	if (!elf || !gelf_getehdr(elf, &eh) || elf_getshdrstrndx(elf, &shstrndx) ||
+	    eh.e_ident[EI_DATA] != (__BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB))
+		return;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		const char *name;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)) || strcmp(name, ".eh_frame_hdr"))
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		const uint8_t *p = d ? d->d_buf : NULL;
+		uint32_t count;
+		/* version, then the encodings: eh_frame_ptr (any 4-byte one),
+		 * fde_count (udata4), table (datarel | sdata4) */
+		if (!p || d->d_size < 12 || p[0] != 1 || (p[1] & 0x07) != DW_EH_PE_udata4 ||
+		    p[2] != DW_EH_PE_udata4 || p[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
+			return;
+		memcpy(&count, p + 8, sizeof(count));
+		if (count > (d->d_size - 12) / 8)
+			return;
+		file->fdes = p + 12;
+		file->nfdes = count;
+		file->fdes_base = sh.sh_addr + bias;
+		return;
+	}
+}
+
+/*
+ * Read the function symbols of file's symbol table, as libdw chose it
+ * (the .symtab of the file or of its debug file, else the .dynsym: for a
+ * stripped file, its exported functions), sorted by address, one per
+ * address; and its table of function starts.  Out of memory leaves the
+ * symbols empty.
+ */
+static void near_read(struct sym_files *f, struct sym_file *file)
+{
+	int n = dwfl_module_getsymtab(file->mod);
+	size_t k = 0;
+
+	file->near_read = 1;
+	near_read_fdes(file);
+	if (n <= 1 || !(file->near = malloc((size_t)n * sizeof(*file->near))))
+		return;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(file->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !*name || shndx == SHN_UNDEF || !addr || (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		const char *in = intern_function(f, name);
+		if (in)
+			file->near[k++] = (struct sym_near){.addr = addr, .name = in};
+	}
+	qsort(file->near, k, sizeof(*file->near), near_cmp);
+	size_t j = 0;
+	for (size_t i = 0; i < k; i++)
+		if (j == 0 || file->near[j - 1].addr != file->near[i].addr)
+			file->near[j++] = file->near[i];
+	file->nnear = j;
+}
+
+/* The start of the function holding pc: the last function start at or
+ * before pc in the table, when an unwind entry covers pc (the entries do
+ * not overlap, so it is that entry's); pc itself otherwise. */
+static uint64_t near_start(const struct sym_file *file, uint64_t pc)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_CFI *cfi = file->fdes ? dwfl_module_eh_cfi(file->mod, &bias) : NULL;
+	Dwarf_Frame *frame = NULL;
+
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &frame)) {
+		free(frame);
+		return pc;
+	}
+	free(frame);
+	size_t lo = 0, hi = file->nfdes;
+	while (lo < hi) { /* the first entry that starts above pc */
+		size_t mid = lo + (hi - lo) / 2;
+		int32_t rel;
+		memcpy(&rel, file->fdes + 8 * mid, sizeof(rel));
+		if (file->fdes_base + (uint64_t)(int64_t)rel <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return pc;
+	int32_t rel;
+	memcpy(&rel, file->fdes + 8 * (lo - 1), sizeof(rel));
+	return file->fdes_base + (uint64_t)(int64_t)rel;
+}
+
+/*
+ * Return the interned approximate name of the function that holds pc,
+ * which no symbol covers and no debug information names (a static
+ * function of a stripped module): "SYMBOL+0xN", the function starting N
+ * bytes past SYMBOL, the nearest function symbol before it; NULL when
+ * none is before it.  The start comes from the unwind tables, so that
+ * every call in one function gets the same name (gcc's cold part of a
+ * function, an entry of its own, gets a name of its own).
+ */
+static const char *near_name(struct sym_files *f, struct sym_file *file, uint64_t pc)
+{
+	if (!file->near_read)
+		near_read(f, file);
+	uint64_t at = near_start(file, pc);
+	size_t lo = 0, hi = file->nnear;
+	while (lo < hi) { /* the first symbol above at */
+		size_t mid = lo + (hi - lo) / 2;
+		if (file->near[mid].addr <= at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct sym_near *s = &file->near[lo - 1];
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s+0x%llx", s->name, (unsigned long long)(at - s->addr));
+	return intern(f, buf);
+}
+
 /*
  * Resolve the return address at ELF address off of file into
  * out[0..SYM_MAX_DEPTH): the inlined frames, innermost first, then the
  * function that holds them; base is what every frame starts from (ip,
  * module, offset).  Return how many (>= 1).
  */
-static int resolve(struct sym_files *f, const struct sym_file *file, uint64_t off, const struct hs_frame *base,
+static int resolve(struct sym_files *f, struct sym_file *file, uint64_t off, const struct hs_frame *base,
 		   struct hs_frame *out)
 {
 	Dwarf_Addr pc = off - 1; /* the call instruction, not the next one */
@@ -570,8 +738,12 @@ static int resolve(struct sym_files *f, const struct sym_file *file, uint64_t of
 	}
 	if (!name)
 		name = intern_function(f, symname);
+	int approximate = 0;
+	if (!name && (name = near_name(f, file, pc)))
+		approximate = 1;
 	out[n] = *base;
 	out[n].function = name;
+	out[n].approximate = approximate;
 	out[n].file = src;
 	out[n].line = uline;
 	n++;

@@ -7,8 +7,9 @@ that the exit scan sees them all.  Used by tests/python.sh.
 
     python3 tracebacks.py heapsnap          # under heapsnap run
     python3 tracebacks.py tracemalloc OUT   # the oracle: tracemalloc's top
-                                            # 3 tracebacks, innermost first"""
-import json
+                                            # 3 tracebacks, innermost first
+Imports nothing more than it needs under heapsnap, so that its trace stays
+small (the analyses symbolize every stack live at exit)."""
 import os
 import sys
 
@@ -31,15 +32,16 @@ def gens(n):
 
 
 def build():
-    holders = [Holder() for _ in range(40)]
+    holders = [Holder() for _ in range(24)]
     return holders, gens(5000)
 
 
 if sys.argv[1] == "tracemalloc":
     import tracemalloc
-    tracemalloc.start(64)
+    tracemalloc.start(16)
 kept = build()
 if sys.argv[1] == "tracemalloc":
+    import json
     snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, __file__)])
     top = [{"size": s.size, "frames": [[f.filename, f.lineno] for f in reversed(list(s.traceback))]}
            for s in snap.statistics("traceback")[:3]]
