@@ -489,6 +489,7 @@ struct hs_group {
 	int ninclude;
 	const char *const *exclude;  /* ... drop these */
 	int nexclude;
+	int full_names;		     /* text: keys' C++ template arguments in full, not "<…>" */
 };
 
 /* One line of a statistics table. */
@@ -623,6 +624,7 @@ struct hs_leaks_view {
 	unsigned kinds;			    /* loss records shown: a bit per enum hs_leak_kind */
 	int cycles_only;		    /* the cycles report */
 	const struct hs_suppressions *sup;  /* shown with their counts; NULL: none */
+	int full_names;			    /* text and dot: C++ template arguments in full, not "<…>" */
 };
 
 /* `heapsnap leaks` (or, with cycles_only, `cycles`) of n traces read with
@@ -640,6 +642,7 @@ struct hs_check_view {
 	int exit_code;			   /* what check exits with */
 	const char *command;		   /* heapsnap in the commands the report prints
 					    * (a path when it is not in PATH); NULL: "heapsnap" */
+	int full_names;			   /* text: C++ template arguments in full, not "<…>" */
 };
 
 /* The report of a CI run: text, JSON (the baseline format), SARIF 2.1.0 or

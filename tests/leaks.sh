@@ -454,6 +454,28 @@ site("mi_held", "reachable", 1, 216, "hold")
 site("array_dropped", "definite", 1, 1048, "drop")
 EOF
 
+# The C++ standard library's allocation internals are wrappers ("[std]"):
+# every site is the program's own line, make_shared's cycle too (its
+# members were at std::__allocate_guarded<...> in allocated_ptr.h), and
+# the containers' nodes at the line that inserted them.
+scenario cxx_std <<'EOF'
+expect(others=("reachable",), definite=(6, 200), indirect=(6, 285))
+cycles(cycle(2, 112, "shared_a", sizes=[56, 56], edges=[(0, 16, 1), (1, 16, 0)]),
+       cycle(2, 48, "list", sizes=[24, 24]), cycle(2, 120, "map", sizes=[48, 72]))
+site("shared_a", "definite", 1, 56, "make_cycle")
+site("shared_b", "indirect", 1, 56, "make_cycle")
+site("holder", "definite", 1, 16, "leak_all")
+site("holder", "indirect", 1, 24, "leak_all")
+site("map", "definite", 1, 48, "leak_all")
+site("map_node", "indirect", 1, 72, "leak_all")
+site("list", "definite", 1, 24, "leak_all")
+site("list_node", "indirect", 1, 24, "leak_all")
+site("vector", "definite", 1, 24, "leak_all")
+site("vector_buf", "indirect", 1, 8, "leak_all")
+site("string", "definite", 1, 32, "leak_all")
+site("string", "indirect", 1, 101, "leak_all")
+EOF
+
 scenario list <<'EOF'
 expect(definite=(2, 160), indirect=(5, 376), reachable=(3, 264))
 cycles()
@@ -973,6 +995,49 @@ for t, one in zip(tr, [load('$T/cycle2/leaks.json'), load('$T/list/leaks.json')]
 test_several
 
 # ---- the cycles command ----------------------------------------------------------------
+
+# C++ names in text and dot: template arguments shortened to "<…>", the
+# whole name with --full-names, never cut; JSON keeps them whole.  With
+# the standard library's frames no wrappers (-[std]), the make_shared
+# cycle's sites are std::__allocate_guarded's (they were printed whole,
+# hundreds of characters, and cut in cycles' text).
+test_cxx_names() {
+	local tr=$T/cxx_std/t/trace.hst d=$T/names why="" longest
+	mkdir -p "$d"
+	[ -f "$tr" ] || { fail cxx-names "no trace of the cxx_std scenario"; return; }
+	HEAPSNAP_WRAPPERS=-[std] "$HS" cycles "$tr" >"$d/short.txt" 2>"$d/err"
+	HEAPSNAP_WRAPPERS=-[std] "$HS" cycles "$tr" --full-names >"$d/full.txt" 2>>"$d/err"
+	HEAPSNAP_WRAPPERS=-[std] "$HS" cycles "$tr" --format dot >"$d/std.dot" 2>>"$d/err"
+	"$HS" cycles "$tr" --format dot >"$d/cycles.dot" 2>>"$d/err"
+	HEAPSNAP_WRAPPERS=-[std] "$HS" leaks "$tr" >"$d/leaks.txt" 2>>"$d/err"
+	HEAPSNAP_WRAPPERS=-[std] "$HS" leaks "$tr" --format json >"$d/leaks.json" 2>>"$d/err"
+	HEAPSNAP_WRAPPERS=-[std] "$HS" top "$tr" --by function --limit 0 >"$d/top.txt" 2>>"$d/err"
+	local short='std::__allocated_ptr<…> std::__allocate_guarded<…>\(std::allocator<…>&\) allocated_ptr\.h:[0-9]+'
+	grep -qE "^    block 1: 56 bytes at 0x[0-9a-f]+, definite, allocated at $short\$" "$d/short.txt" ||
+		why="$why; cycles: no member at '$short'"
+	grep -qE "^    block 1 \($short\) \+16 -> block 2 \($short\)\$" "$d/short.txt" || why="$why; cycles: no shortened edge"
+	grep -qF 'allocated at std::__allocated_ptr<std::allocator<std::_Sp_counted_ptr_inplace<Node, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> > > std::__allocate_guarded<' "$d/full.txt" ||
+		why="$why; --full-names: no whole name"
+	grep -qE '^    block 1: 56 bytes .*\(std::allocator<std::_Sp_counted_ptr_inplace<Node, std::allocator<void>, \(__gnu_cxx::_Lock_policy\)2> >&\) allocated_ptr\.h:[0-9]+$' "$d/full.txt" ||
+		why="$why; --full-names: the member's site is cut"
+	grep -q '_Lock_policy' "$d/short.txt" "$d/std.dot" "$d/leaks.txt" && why="$why; template arguments in the default text or dot"
+	grep -qE '^    #0 0x[0-9a-f]+ in std::__allocated_ptr<…> std::__allocate_guarded<…>\(std::allocator<…>&\) ' "$d/leaks.txt" ||
+		why="$why; leaks: no shortened frame #0"
+	grep -qE '^std::__allocated_ptr<…> std::__allocate_guarded<…>\(std::allocator<…>&\): size=' "$d/top.txt" ||
+		why="$why; top --by function: no shortened key"
+	"$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+fs = [f["function"] for g in j["leaks"] for f in g["stack"][:1]]
+assert any("_Sp_counted_ptr_inplace<Node, std::allocator<void>, (__gnu_cxx::_Lock_policy)2>" in f for f in fs), fs
+' "$d/leaks.json" >"$d/json.out" 2>&1 || why="$why; JSON does not keep the whole name: $(tail -1 "$d/json.out")"
+	# the dot graph: short labels (the whole names made it 7579 pt wide)
+	longest=$(sed -n 's/.*label="\([^"]*\)".*/\1/p' "$d/std.dot" | awk '{ if (length($0) > n) n = length($0) } END { print n + 0 }')
+	[ "$longest" -gt 0 ] && [ "$longest" -le 120 ] || why="$why; the longest dot label (-[std]) is $longest characters"
+	grep -qF 'label="make_cycle() cxx_std.cc:' "$d/cycles.dot" || why="$why; dot: no node at make_cycle()"
+	if [ -z "$why" ]; then ok cxx-names; else fail cxx-names "${why#; }"; fi
+}
+test_cxx_names
 
 test_cycles_cmd() {
 	local d=$T/cyc n f

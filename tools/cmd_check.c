@@ -38,6 +38,7 @@ struct check_opts {
 	const char *output; /* report file, or NULL for stdout */
 	const char *record; /* --record-baseline: the JSON report to write, exit 0 on leaks */
 	int keep;	    /* keep the traces */
+	int full_names;	    /* --full-names */
 };
 
 /* ---- options ---- */
@@ -59,6 +60,7 @@ enum {
 	CHECK_OUTPUT_DIR,
 	CHECK_KEEP,
 	CHECK_RECORD_BASELINE,
+	CHECK_FULL_NAMES,
 };
 
 static const struct cli_opt check_opts[] = {
@@ -72,6 +74,7 @@ static const struct cli_opt check_opts[] = {
 	{"output", CHECK_OUTPUT, "FILE", "write the report to FILE instead of standard output"},
 	{"output-dir", CHECK_OUTPUT_DIR, "DIR", "write the traces to DIR and keep them"},
 	{"keep", CHECK_KEEP, NULL, "keep the traces (in a new directory, named at the end)"},
+	{"full-names", CHECK_FULL_NAMES, NULL, "C++ names with their template arguments (text: shortened to <…>)"},
 	{NULL, 'o', "FILE", NULL}, /* run's -o: refused with what to use instead */
 	{NULL, 0, NULL, NULL},
 };
@@ -132,6 +135,9 @@ static int parse(int argc, char **argv, struct check_opts *o, int *first)
 			break;
 		case CHECK_RECORD_BASELINE:
 			o->record = p.arg;
+			break;
+		case CHECK_FULL_NAMES:
+			o->full_names = 1;
 			break;
 		case 'o':
 			return cli_usage_error("check", "-o is for run; use --output FILE for the report "
@@ -303,6 +309,7 @@ static int write_report(const struct check_opts *o, const struct hs_ci *res, con
 		.program_status = program_status,
 		.exit_code = exit_code,
 		.command = cli_self(),
+		.full_names = o->full_names,
 	};
 	FILE *out = stdout;
 

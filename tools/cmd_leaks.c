@@ -12,17 +12,19 @@
 
 #include "cli.h"
 
-enum { LEAKS_FORMAT = CLI_LONG_ONLY, LEAKS_KINDS, LEAKS_SUPPRESSIONS };
+enum { LEAKS_FORMAT = CLI_LONG_ONLY, LEAKS_KINDS, LEAKS_SUPPRESSIONS, LEAKS_FULL_NAMES };
 
 static const struct cli_opt leaks_opts[] = {
 	{"kinds", LEAKS_KINDS, "KINDS", "comma list of definite,indirect,possible,reachable or all (default definite,indirect)"},
 	{"suppressions", LEAKS_SUPPRESSIONS, "FILE", "LeakSanitizer suppressions (leak:PATTERN lines)"},
 	{"format", LEAKS_FORMAT, "F", "text (default), json, sarif or junit"},
+	{"full-names", LEAKS_FULL_NAMES, NULL, "C++ names with their template arguments (text, dot: shortened to <…>)"},
 	{NULL, 0, NULL, NULL},
 };
 
 static const struct cli_opt cycles_opts[] = {
 	{"format", LEAKS_FORMAT, "F", "text (default), json or dot"},
+	{"full-names", LEAKS_FULL_NAMES, NULL, "C++ names with their template arguments (text, dot: shortened to <…>)"},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -64,6 +66,8 @@ static int parse(int argc, char **argv, int cycles_only, struct hs_leaks_view *v
 						       p.arg);
 		} else if (c == LEAKS_SUPPRESSIONS) {
 			*suppressions = p.arg;
+		} else if (c == LEAKS_FULL_NAMES) {
+			v->full_names = 1;
 		}
 	}
 	if (c == CLI_STOP)

@@ -39,6 +39,7 @@ enum {
 	TOP_TEMPORARY,
 	TOP_FROM,
 	TOP_TO,
+	TOP_FULL_NAMES,
 };
 
 /* The options top and diff share: how lines are grouped and shown. */
@@ -47,7 +48,8 @@ enum {
 	{"cumulative", TOP_CUMULATIVE, NULL, "count a block at every frame of its stack, not only the first"},   \
 	{"include", TOP_INCLUDE, "PAT", "only blocks whose site's file or module PAT (a glob) matches"},         \
 	{"exclude", TOP_EXCLUDE, "PAT", "not the blocks whose site's file or module PAT matches"},               \
-	{"limit", TOP_LIMIT, "N", "show N lines (default 10; 0: all)"}
+	{"limit", TOP_LIMIT, "N", "show N lines (default 10; 0: all)"},                                          \
+	{"full-names", TOP_FULL_NAMES, NULL, "C++ names with their template arguments (text: shortened to <…>)"}
 
 static const struct cli_opt top_opts[] = {
 	{"snapshot", TOP_SNAPSHOT, "SEL", "label, index, start, exit (default), peak or a time @2.5s"},
@@ -138,6 +140,9 @@ static int parse(int argc, char **argv, const struct cli_cmd *cmd, struct top_op
 			break;
 		case TOP_TO:
 			o->to = p.arg;
+			break;
+		case TOP_FULL_NAMES:
+			o->g.full_names = 1;
 			break;
 		}
 	}

@@ -6,10 +6,14 @@
  * with "libheapsnap") or when a pattern matches its function name, either
  * whole ("operator new(unsigned long)") or without its parameter list
  * ("std::allocator<int>::allocate"), so that a pattern can name a C++
- * function without spelling its signature.
+ * function without spelling its signature.  "[std]" stands for the C++
+ * standard library's own code, which only passes an allocation on to the
+ * program's line (make_shared, containers' node allocation, ...).
  */
 #define _GNU_SOURCE
 #include "analyze/frames.h"
+
+#include "analyze/names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +24,13 @@
  * names, C++ operator new (every form, as demangled) and the standard
  * allocators, glib (g_new/g_new0/g_renew expand to the *_n forms), and the
  * GNU xmalloc family; "[python]", the Python interpreter's own frames
- * inside a Python frame (frames_is_interpreter).
+ * inside a Python frame (frames_is_interpreter); "[std]", the functions
+ * of the C++ standard library (std::, __gnu_cxx::) in its headers or its
+ * shared library: std::make_shared and std::allocate_shared with
+ * std::__allocate_guarded and the _Sp_counted_* control blocks, the
+ * containers' node and buffer allocation (_M_get_node, _M_allocate,
+ * _M_realloc_insert, ...) and their members that call it (push_back,
+ * operator[], ...), std::string's _M_create (std_frame).
  */
 static const char *const builtin[] = {
 	"malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
@@ -32,7 +42,7 @@ static const char *const builtin[] = {
 	"g_malloc", "g_malloc0", "g_realloc", "g_malloc_n", "g_malloc0_n", "g_realloc_n",
 	"g_try_malloc*", "g_try_realloc*", "g_strdup", "g_strndup", "g_memdup*",
 	"xmalloc", "xcalloc", "xrealloc", "xstrdup",
-	"[python]",
+	"[python]", "[std]",
 };
 
 #define BUILTIN_COUNT (sizeof(builtin) / sizeof(builtin[0]))
@@ -167,6 +177,22 @@ static size_t name_sans_params(const char *name)
 	return 0;
 }
 
+/* Is f code of the C++ standard library: a function of its namespaces
+ * in its headers (libstdc++'s .../c++/12/..., libc++'s .../c++/v1/...) or
+ * in its shared library?  A specialization in the program's own files
+ * (std::hash<MyKey>) is the program's. */
+static int std_frame(const struct hs_frame *f)
+{
+	const char *base = f->module ? strrchr(f->module, '/') : NULL;
+
+	base = base ? base + 1 : f->module;
+	if (!names_in_std(f->function))
+		return 0;
+	if (f->file)
+		return strstr(f->file, "/c++/") != NULL;
+	return base && (!strncmp(base, "libstdc++", 9) || !strncmp(base, "libc++", 6));
+}
+
 int frames_is_wrapper(const struct frames *w, const struct hs_frame *f)
 {
 	if (!f || f->python)
@@ -182,6 +208,8 @@ int frames_is_wrapper(const struct frames *w, const struct hs_frame *f)
 	if (!f->function || !*f->function || f->approximate)
 		return 0;
 	if (match_any(w, f->function))
+		return 1;
+	if (std_frame(f) && match_any(w, "[std]"))
 		return 1;
 	size_t n = name_sans_params(f->function);
 	if (n == 0)

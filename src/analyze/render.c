@@ -4,7 +4,10 @@
 #include "analyze/render.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "analyze/names.h"
 
 int hs_format_parse(const char *name, enum hs_format *out)
 {
@@ -52,6 +55,48 @@ double render_seconds(const struct hs_trace *t, uint64_t ts)
 	return ts >= t->t0 ? (double)(ts - t->t0) / 1e9 : 0.0;
 }
 
+void render_name(FILE *out, const char *name, int full)
+{
+	char *s = full || !strchr(name, '<') ? NULL : names_shorten(name);
+
+	fputs(s ? s : name, out);
+	free(s);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+char *render_site(struct hs_trace *t, uint32_t id, int full)
+{
+	const struct hs_stack *s = hs_trace_stack(t, id);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return NULL;
+	const struct hs_frame *f = s->n ? &s->frames[0] : NULL;
+	if (f && f->function) {
+		render_name(out, f->function, full);
+		if (f->file && f->line)
+			fprintf(out, " %s:%u", base_name(f->file), f->line);
+		else
+			fprintf(out, " (%s)", base_name(f->module ? f->module : "?"));
+	} else if (f) {
+		fprintf(out, "%s+0x%llx", base_name(f->module ? f->module : "?"), (unsigned long long)f->offset);
+	} else {
+		fputs("(no stack)", out);
+	}
+	if (fclose(out)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 int hs_render_leaks(FILE *out, enum hs_format f, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
 {
 	struct hs_ci ci = {0};
@@ -67,7 +112,7 @@ int hs_render_leaks(FILE *out, enum hs_format f, struct hs_trace *const *t, int 
 	case HS_FMT_DOT:
 		if (!v->cycles_only)
 			return -EINVAL;
-		render_dot_cycles(out, t, n);
+		render_dot_cycles(out, t, n, v->full_names);
 		return 0;
 	case HS_FMT_SARIF:
 	case HS_FMT_JUNIT:

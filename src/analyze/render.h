@@ -16,12 +16,20 @@
 const char *render_exe(const struct hs_trace *t);
 /* Seconds from the start of trace t to ts (0 before it). */
 double render_seconds(const struct hs_trace *t, uint64_t ts);
+/* Print a function or key name, its C++ template arguments as "<…>"
+ * unless full (names.h). */
+void render_name(FILE *out, const char *name, int full);
+/* The allocation site of stack id of t as "function file.c:12" (or
+ * "function (module)", "module+0x..."), its name shortened unless full,
+ * never cut.  Return it (the caller frees), or NULL when out of memory. */
+char *render_site(struct hs_trace *t, uint32_t id, int full);
 
 /* "render_text.c" */
 extern const char *const render_kind_title[HS_LEAK_KINDS]; /* "Direct leak", ... */
 void render_text_info(FILE *out, const struct hs_trace *t);
-/* A symbolized stack as LeakSanitizer prints it ("    #0 0x... in f file:line"). */
-void render_text_stack(FILE *out, const struct hs_stack *s);
+/* A symbolized stack as LeakSanitizer prints it ("    #0 0x... in f
+ * file:line"), function names shortened unless full (render_name). */
+void render_text_stack(FILE *out, const struct hs_stack *s, int full);
 void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
 void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v);
 /* The kinds of a bit set, most serious first, comma-separated. */
@@ -41,7 +49,7 @@ void render_json_diff(FILE *out, const struct hs_diff *v);
 void render_json_growth(FILE *out, const struct hs_growth *v);
 
 /* "render_dot.c" */
-void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n);
+void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n, int full_names);
 
 /* "render_sarif.c" */
 void render_sarif(FILE *out, const struct hs_ci *ci);

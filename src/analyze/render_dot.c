@@ -5,6 +5,8 @@
  */
 #include "analyze/render.h"
 
+#include <stdlib.h>
+
 /* Write s inside a dot string, '"' and '\' escaped. */
 static void dot_escape(FILE *out, const char *s)
 {
@@ -16,10 +18,9 @@ static void dot_escape(FILE *out, const char *s)
 }
 
 /* The cycles of trace t, the index-th of the graph. */
-static void dot_trace(FILE *out, struct hs_trace *t, int index)
+static void dot_trace(FILE *out, struct hs_trace *t, int index, int full)
 {
 	const struct hs_leaks *l = &t->leaks;
-	char site[512];
 
 	for (long i = 0; i < l->ncycles; i++) {
 		const struct hs_cycle *c = &l->cycles[i];
@@ -28,7 +29,9 @@ static void dot_trace(FILE *out, struct hs_trace *t, int index)
 		for (uint32_t k = 0; k < c->n; k++) {
 			const struct hs_cycle_member *m = &c->members[k];
 			fprintf(out, "    b%d_%u [label=\"", index, m->block);
-			dot_escape(out, hs_trace_site(t, m->stack, site, sizeof(site)));
+			char *site = render_site(t, m->stack, full);
+			dot_escape(out, site ? site : "?");
+			free(site);
 			fprintf(out, "\\n%llu bytes (%s)\"];\n", (unsigned long long)m->size, hs_leak_kind_name(m->kind));
 		}
 		for (uint32_t e = 0; e < c->nedges; e++)
@@ -38,10 +41,10 @@ static void dot_trace(FILE *out, struct hs_trace *t, int index)
 	}
 }
 
-void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n)
+void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n, int full_names)
 {
 	fprintf(out, "digraph leaked_cycles {\n  node [shape=box, fontname=\"monospace\"];\n");
 	for (int i = 0; i < n; i++)
-		dot_trace(out, t[i], i);
+		dot_trace(out, t[i], i, full_names);
 	fprintf(out, "}\n");
 }

@@ -87,7 +87,7 @@ void render_junit(FILE *out, const struct hs_ci *ci)
 			size_t len = 0;
 			FILE *mem = open_memstream(&text, &len);
 			if (mem) {
-				render_text_stack(mem, hs_trace_stack(t, s->rec->stack));
+				render_text_stack(mem, hs_trace_stack(t, s->rec->stack), 1);
 				fclose(mem);
 				xml_text(out, text);
 			}

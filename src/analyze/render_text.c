@@ -3,6 +3,7 @@
  */
 #include "analyze/render.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "trace/format.h"
@@ -95,7 +96,7 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 const char *const render_kind_title[HS_LEAK_KINDS] = {"Still reachable", "Possible leak", "Indirect leak",
 						      "Direct leak"};
 
-void render_text_stack(FILE *out, const struct hs_stack *s)
+void render_text_stack(FILE *out, const struct hs_stack *s, int full)
 {
 	if (!s->n)
 		fprintf(out, "    <no stack: allocated from inside a signal handler or before the shim could unwind>\n");
@@ -103,8 +104,10 @@ void render_text_stack(FILE *out, const struct hs_stack *s)
 		const struct hs_frame *f = &s->frames[i];
 		if (f->python) /* a Python frame has no address */
 			fprintf(out, "    #%d [python] in %s", i, f->function ? f->function : "???");
-		else
-			fprintf(out, "    #%d 0x%llx in %s", i, (unsigned long long)f->ip, f->function ? f->function : "???");
+		else {
+			fprintf(out, "    #%d 0x%llx in ", i, (unsigned long long)f->ip);
+			render_name(out, f->function ? f->function : "???", full);
+		}
 		if (f->file && f->line)
 			fprintf(out, " %s:%u", f->file, f->line);
 		else if (f->module)
@@ -118,34 +121,40 @@ void render_text_stack(FILE *out, const struct hs_stack *s)
 }
 
 /* One loss record as LeakSanitizer prints it, with its stack. */
-static void text_record(FILE *out, struct hs_trace *t, const struct hs_loss_record *rec)
+static void text_record(FILE *out, struct hs_trace *t, const struct hs_loss_record *rec, int full)
 {
 	fprintf(out, "%s of %llu byte(s) in %llu object(s) allocated from:\n", render_kind_title[rec->kind],
 		(unsigned long long)rec->bytes, (unsigned long long)rec->blocks);
-	render_text_stack(out, hs_trace_stack(t, rec->stack));
+	render_text_stack(out, hs_trace_stack(t, rec->stack), full);
 	fprintf(out, "\n");
 }
 
-static void text_cycle(FILE *out, struct hs_trace *t, const struct hs_cycle *c, long i)
+static void text_cycle(FILE *out, struct hs_trace *t, const struct hs_cycle *c, long i, int full)
 {
-	char a[512], b[512];
+	/* each member's site, whole (a long C++ name is not cut) */
+	char **site = calloc(c->n ? c->n : 1, sizeof(*site));
 
 	fprintf(out, "Leaked cycle #%ld: %u block(s), %llu byte(s), nothing outside points to it:\n", i + 1, c->n,
 		(unsigned long long)c->bytes);
+	for (uint32_t k = 0; site && k < c->n; k++)
+		site[k] = render_site(t, c->members[k].stack, full);
 	for (uint32_t k = 0; k < c->n; k++) {
 		const struct hs_cycle_member *m = &c->members[k];
 		fprintf(out, "    block %u: %llu bytes at 0x%llx, %s, allocated at %s\n", k + 1,
 			(unsigned long long)m->size, (unsigned long long)m->addr,
-			m->kind == HS_DEFINITE ? "definite" : "indirect", hs_trace_site(t, m->stack, a, sizeof(a)));
+			m->kind == HS_DEFINITE ? "definite" : "indirect", site && site[k] ? site[k] : "?");
 	}
 	fprintf(out, "  edges:\n");
 	for (uint32_t e = 0; e < c->nedges; e++) {
 		const struct hs_cycle_edge *ed = &c->edges[e];
 		fprintf(out, "    block %u (%s) +%u -> block %u (%s)\n", ed->from + 1,
-			hs_trace_site(t, c->members[ed->from].stack, a, sizeof(a)), ed->offset, ed->to + 1,
-			hs_trace_site(t, c->members[ed->to].stack, b, sizeof(b)));
+			site && site[ed->from] ? site[ed->from] : "?", ed->offset, ed->to + 1,
+			site && site[ed->to] ? site[ed->to] : "?");
 	}
 	fprintf(out, "\n");
+	for (uint32_t k = 0; site && k < c->n; k++)
+		free(site[k]);
+	free(site);
 }
 
 /* Valgrind's LEAK SUMMARY lines of total/suppressed. */
@@ -189,10 +198,10 @@ static void text_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_
 	for (uint64_t i = 0; !v->cycles_only && i < l->nrecords; i++) {
 		const struct hs_loss_record *rec = &l->records[i];
 		if ((v->kinds & (1u << rec->kind)) && rec->suppressed < 0)
-			text_record(out, t, rec);
+			text_record(out, t, rec, v->full_names);
 	}
 	for (long i = 0; i < l->ncycles; i++)
-		text_cycle(out, t, &l->cycles[i], i);
+		text_cycle(out, t, &l->cycles[i], i, v->full_names);
 	if (v->cycles_only) {
 		if (!l->ncycles)
 			fprintf(out, "No leaked cycles.\n\n");
@@ -282,7 +291,7 @@ void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_
 			else if (!header)
 				fprintf(out, "== %s (pid %u, parent %u)\n\n", render_exe(t), t->pid, t->ppid);
 			header = 1;
-			text_record(out, t, s->rec);
+			text_record(out, t, s->rec, v->full_names);
 		}
 		if (header && t->leaks.ncycles && v->show_traces) {
 			fprintf(out, "   (%ld leaked cycle(s) in pid %u: ", t->leaks.ncycles, t->pid);
@@ -336,11 +345,12 @@ static void text_heap_head(FILE *out, const struct hs_heap *h)
 }
 
 /* tracemalloc's line: "key: size=N B (+D B), count=N (+D), average=N B". */
-static void text_stat_line(FILE *out, const struct hs_stat_line *l, int diff)
+static void text_stat_line(FILE *out, const struct hs_stat_line *l, int diff, int full)
 {
 	uint64_t avg = l->count ? l->size / l->count : 0;
 
-	fprintf(out, "%s: size=%llu B", l->key, (unsigned long long)l->size);
+	render_name(out, l->key, full);
+	fprintf(out, ": size=%llu B", (unsigned long long)l->size);
 	if (diff)
 		fprintf(out, " (%+lld B)", (long long)l->size_diff);
 	fprintf(out, ", count=%llu", (unsigned long long)l->count);
@@ -362,7 +372,7 @@ void render_text_top(FILE *out, const struct hs_top *v)
 	}
 	fprintf(out, "%s ]\n", v->ntraces > 1 ? ", traces added up" : "");
 	for (long i = 0; i < n; i++)
-		text_stat_line(out, &v->lines[i], 0);
+		text_stat_line(out, &v->lines[i], 0, v->group->full_names);
 	fprintf(out, "Total: size=%llu B, count=%llu\n", (unsigned long long)v->size, (unsigned long long)v->count);
 }
 
@@ -380,7 +390,7 @@ void render_text_diff(FILE *out, const struct hs_diff *v)
 	text_heap_head(out, v->to);
 	fprintf(out, " ]\n");
 	for (long i = 0; i < n; i++)
-		text_stat_line(out, &v->lines[i], 1);
+		text_stat_line(out, &v->lines[i], 1, v->group->full_names);
 	fprintf(out, "Total: size=%llu B (%+lld B), count=%llu (%+lld)\n", (unsigned long long)v->size,
 		(long long)(v->size - v->old_size), (unsigned long long)v->count, (long long)(v->count - v->old_count));
 }
@@ -393,7 +403,8 @@ void render_text_growth(FILE *out, const struct hs_growth *v)
 	fprintf(out, "[ Growing at every one of %d snapshots, by %s: %s ]\n", ns, hs_by_name(v->group->by), v->path);
 	for (long i = 0; i < n; i++) {
 		const struct hs_stat_line *l = &v->lines[i];
-		fprintf(out, "%s: size=%llu B (+%lld B, +%.0f B per snapshot):", l->key, (unsigned long long)l->size,
+		render_name(out, l->key, v->group->full_names);
+		fprintf(out, ": size=%llu B (+%lld B, +%.0f B per snapshot):", (unsigned long long)l->size,
 			(long long)l->size_diff, (double)l->size_diff / (ns - 1));
 		for (int s = 0; s < ns; s++)
 			fprintf(out, " %llu", (unsigned long long)l->sizes[s]);
