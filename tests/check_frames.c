@@ -3,13 +3,15 @@
  * new and std allocators, glib, xmalloc), the shim's own frames by module,
  * user code that must not match, and HEAPSNAP_WRAPPERS additions and
  * removals (each check builds the list from the variable's value then, as
- * a session does when it starts). */
+ * a session does when it starts); the C++ standard library's frames
+ * ([std]) and the shortening of template arguments (names.c). */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze/frames.h"
+#include "analyze/names.h"
 #include "check_suites.h"
 
 /* A frame with a function name and a module path, against the wrapper
@@ -179,6 +181,82 @@ START_TEST(test_long_name)
 }
 END_TEST
 
+/* A frame with a function name, a source file and a module. */
+static int wrapper_at(const char *function, const char *file, const char *module)
+{
+	struct hs_frame f = {.ip = 0x1234, .function = function, .file = file, .line = file ? 10 : 0, .module = module};
+	struct frames *w = frames_new(getenv("HEAPSNAP_WRAPPERS"));
+
+	ck_assert_ptr_nonnull(w);
+	int r = frames_is_wrapper(w, &f);
+	frames_free(w);
+	return r;
+}
+
+/* [std]: the C++ standard library's functions in its headers or library */
+START_TEST(test_std)
+{
+	const char *hdr = "/usr/include/c++/12/bits/allocated_ptr.h", *exe = "/work/app";
+	const char *guarded = "std::__allocated_ptr<std::allocator<std::_Sp_counted_ptr_inplace<Node, std::allocator<void>, "
+			      "(__gnu_cxx::_Lock_policy)2> > > std::__allocate_guarded<std::allocator<std::_Sp_counted_ptr_"
+			      "inplace<Node, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> > >(std::allocator<std::_Sp_"
+			      "counted_ptr_inplace<Node, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> >&)";
+
+	ck_assert_int_eq(wrapper_at(guarded, hdr, exe), 1);
+	ck_assert_int_eq(wrapper_at("void std::vector<long, std::allocator<long> >::_M_realloc_insert<long>(long&&)",
+				    "/usr/include/c++/12/bits/vector.tcc", exe), 1);
+	ck_assert_int_eq(wrapper_at("std::map<int, int>::operator[](int const&)", "/usr/include/c++/12/bits/stl_map.h", exe),
+			 1);
+	ck_assert_int_eq(wrapper_at("__gnu_cxx::__normal_iterator<int*>::base()", "/usr/include/c++/v1/iter.h", exe), 1);
+	/* in libstdc++.so without debug information */
+	ck_assert_int_eq(wrapper_at("std::__cxx11::basic_string<char>::_M_create(unsigned long&, unsigned long)", NULL,
+				    "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"), 1);
+	/* the program's own: a specialization in its file, its functions
+	 * taking std types, a namespace merely named std inside another */
+	ck_assert_int_eq(wrapper_at("std::hash<Key>::operator()(Key const&) const", "/work/src/key.h", exe), 0);
+	ck_assert_int_eq(wrapper_at("make_cycle(std::string)", "/work/src/a.cc", exe), 0);
+	ck_assert_int_eq(wrapper_at("ns::std::f()", "/usr/include/c++/12/x.h", exe), 0);
+	ck_assert_int_eq(wrapper_at("std::f()", NULL, exe), 0);
+	/* -[std] takes them out */
+	setenv("HEAPSNAP_WRAPPERS", "-[std]", 1);
+	ck_assert_int_eq(wrapper_at(guarded, hdr, exe), 0);
+	unsetenv("HEAPSNAP_WRAPPERS");
+}
+END_TEST
+
+static void short_is(const char *name, const char *want)
+{
+	char *s = names_shorten(name);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, want);
+	free(s);
+}
+
+START_TEST(test_shorten)
+{
+	short_is("std::vector<std::pair<int, int>, std::allocator<std::pair<int, int> > >::push_back(int&&)",
+		 "std::vector<\xe2\x80\xa6>::push_back(int&&)");
+	short_is("std::__shared_count<(__gnu_cxx::_Lock_policy)2>::__shared_count<Node, std::allocator<void>>(Node*&, "
+		 "std::_Sp_alloc_shared_tag<std::allocator<void> >)",
+		 "std::__shared_count<\xe2\x80\xa6>::__shared_count<\xe2\x80\xa6>(Node*&, std::_Sp_alloc_shared_tag<\xe2\x80\xa6>)");
+	/* operators, empty lists, names that are no templates, plain C */
+	short_is("A::operator<<(int)", "A::operator<<(int)");
+	short_is("A::operator<=>(A const&)", "A::operator<=>(A const&)");
+	short_is("A::operator->()", "A::operator->()");
+	short_is("bool operator< <int>(X<int> const&)", "bool operator< <int>(X<\xe2\x80\xa6> const&)");
+	short_is("f<>()", "f<>()");
+	short_is("<module>", "<module>");
+	short_is("outer.<locals>.inner", "outer.<locals>.inner");
+	short_is("main", "main");
+	short_is("broken<unclosed", "broken<unclosed");
+	ck_assert_int_eq(names_in_std("std::foo()"), 1);
+	ck_assert_int_eq(names_in_std("int* std::foo<int>(int)"), 1);
+	ck_assert_int_eq(names_in_std("foo(std::string)"), 0);
+	ck_assert_int_eq(names_in_std(NULL), 0);
+}
+END_TEST
+
 Suite *frames_suite(void)
 {
 	Suite *s = suite_create("frames");
@@ -190,6 +268,8 @@ Suite *frames_suite(void)
 	tcase_add_test(tc, test_shim_module);
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_long_name);
+	tcase_add_test(tc, test_std);
+	tcase_add_test(tc, test_shorten);
 	suite_add_tcase(s, tc);
 	return s;
 }
