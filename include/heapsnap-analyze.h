@@ -61,6 +61,9 @@ extern "C" {
 /* heapsnap's version: `heapsnap --version`, the SARIF driver's. */
 #define HS_VERSION "0.1"
 
+/* The share of intervals a line grows in for hs_stats_growth, by default. */
+#define HS_GROWTH_SHARE 0.6
+
 /* ---- Errors ------------------------------------------------------------- */
 
 #ifndef HS_DIAG_DEFINED /* src/util/diag.h defines the same struct */
@@ -497,9 +500,12 @@ struct hs_stat_line {
 	char *key;	   /* "file:line", a function, ... */
 	uint64_t size;	   /* live bytes */
 	uint64_t count;	   /* live blocks */
-	int64_t size_diff; /* a diff: size - the older size; growth: last - first */
+	int64_t size_diff; /* a diff: size - the older size; growth: last - the
+			    * size before it began to grow */
 	int64_t count_diff;
 	uint64_t *sizes;   /* growth: the size in every column */
+	int grew;	   /* growth: the intervals between columns it grew in */
+	int intervals;	   /* growth: the intervals since it began to grow */
 };
 
 /*
@@ -529,9 +535,13 @@ long hs_stats_top(const struct hs_stats *s, int col, struct hs_stat_line **out);
  * compare by symbolized frames): the sizes of to with the differences,
  * largest difference first. */
 long hs_stats_diff(const struct hs_stats *s, int from, int to, struct hs_stat_line **out);
-/* The lines whose size grew from each column to the next (3 or more
- * columns), with every column's size, largest growth first. */
-long hs_stats_growth(const struct hs_stats *s, struct hs_stat_line **out);
+/* The lines that grow across the columns (3 or more, one per snapshot),
+ * with every column's size, largest growth first.  A line grows when,
+ * from the first interval in which it grew (start-up before it does not
+ * count), it grew in two intervals at least and in at least share of them
+ * (0 < share <= 1; 0 or less: HS_GROWTH_SHARE), and kept at least half
+ * of what it grew by (an oscillation gives most of it back). */
+long hs_stats_growth(const struct hs_stats *s, double share, struct hs_stat_line **out);
 void hs_stat_lines_free(struct hs_stat_line *l, long n);
 
 /* Flame-graph input of heap h of trace t: a line per distinct stack,
@@ -683,6 +693,7 @@ struct hs_growth {
 	const char *path;		  /* the trace */
 	const struct hs_heap *snaps;	  /* its snapshots (the columns) */
 	int nsnaps;
+	double share;			  /* as given to hs_stats_growth (0: the default) */
 };
 
 /* Text or JSON.  Return 0, or -EINVAL for another format. */

@@ -410,7 +410,7 @@ START_TEST(test_diff_growth)
 	st = hs_stats_new(&g, 3);
 	for (int c = 0; c < 3; c++)
 		ck_assert_int_eq(hs_stats_add(st, t, &t->snapshot_heaps[c], c), 0);
-	n = hs_stats_growth(st, &l);
+	n = hs_stats_growth(st, 0, &l);
 	/* cumulative: top 200 -> 400 -> 490 and mid 200 -> 400 -> 400 */
 	ck_assert_int_eq(n, 1);
 	ck_assert_str_eq(l[0].key, "st_top");
@@ -420,7 +420,7 @@ START_TEST(test_diff_growth)
 	hs_stat_lines_free(l, n);
 	hs_stats_free(st);
 	st = hs_stats_new(&g, 2);
-	ck_assert_int_lt(hs_stats_growth(st, &l), 0); /* fewer than 3 columns */
+	ck_assert_int_lt(hs_stats_growth(st, 0, &l), 0); /* fewer than 3 columns */
 	hs_stats_free(st);
 
 	/* the one temporary block: info 5, 1000 B */

@@ -1069,6 +1069,49 @@ else:
 	fi
 }
 
+# top --growth ranks by a trend that noise does not hide: a leak that
+# grows in 7 of 9 intervals (one flat, one dip) and one that starts after
+# 4 snapshots of start-up are found (only a site growing at every step
+# was, before), an oscillation, a cache that fills and stays full and a
+# single late allocation are not; --growth-share sets the share.
+test_growth_noisy() {
+	local d=$T/growth f
+	mkdir -p "$d"
+	f=$d/g.hst
+	run "$f" "$PROGS/growth_noisy"
+	if [ "$rc" -ne 0 ]; then
+		fail growth-noisy "exited $rc: $(head -c 300 "$f.stderr")"
+		return
+	fi
+	"$HS" top "$f" --growth --by function >"$d/default.txt" 2>"$d/err"
+	if grep -q '^noisy_alloc: size=6500 B (+6500 B, +722 B per snapshot, grew in 7 of 9 intervals): 0 1000 2000 2000 3000 4000 3500 4500 5500 6500$' "$d/default.txt" &&
+		grep -q '^late_alloc: ' "$d/default.txt" && ! grep -q '^\(osc\|fill\|once\)_alloc' "$d/default.txt"; then
+		ok growth-noisy-text
+	else
+		fail growth-noisy-text "$(head -c 400 "$d/default.txt")"
+	fi
+	"$HS" top "$f" --growth --by function --format json >"$d/default.json" 2>"$d/err" &&
+		"$HS" top "$f" --growth --by function --format json --growth-share 1 >"$d/all.json" 2>>"$d/err" &&
+		"$HS" top "$f" --growth --by function --format json --growth-share=0.3 >"$d/third.json" 2>>"$d/err" ||
+		{ fail growth-noisy "heapsnap top --growth failed: $(head -c 300 "$d/err")"; return; }
+	assert_json growth-noisy "
+d, a, t = J
+def rows(j):
+    return {g['key']: (g['grew'], g['intervals'], g['growth']) for g in j['growth']}
+eq('snapshots', len(d['snapshots']), 10)
+eq('default share', d['share'], 0.6)
+eq('default: the growing sites (grew, intervals since they began, bytes)', rows(d),
+   {'noisy_alloc': (7, 9, 6500), 'late_alloc': (6, 6, 4200), 'steady_alloc': (9, 9, 2700)})
+eq('ranked by growth', [g['key'] for g in d['growth']], ['noisy_alloc', 'late_alloc', 'steady_alloc'])
+eq('noisy sizes', d['growth'][0]['sizes'], [0, 1000, 2000, 2000, 3000, 4000, 3500, 4500, 5500, 6500])
+eq('--growth-share 1: only those that grew at every step once begun', sorted(rows(a)), ['late_alloc', 'steady_alloc'])
+eq('--growth-share 0.3: the cache that filled in 3 of 9 intervals too, never the oscillation',
+   sorted(rows(t)), ['fill_alloc', 'late_alloc', 'noisy_alloc', 'steady_alloc'])
+" "$d/default.json" "$d/all.json" "$d/third.json"
+	"$HS" top "$f" --growth-share 0.5 >/dev/null 2>"$d/usage"
+	if [ $? -eq 1 ] && [ "$(wc -l <"$d/usage")" -eq 1 ]; then ok growth-share-usage; else fail growth-share-usage "want exit 1, one line"; fi
+}
+
 test_stats_interval() {
 	local d=$T/stats-int f
 	mkdir -p "$d"
@@ -1289,6 +1332,7 @@ test_stats_python
 test_temporary
 test_stats_interval
 test_snapshot_order
+test_growth_noisy
 test_bad_input
 test_usage
 test_output_location

@@ -24,6 +24,7 @@ struct top_opts {
 	const char *from, *to; /* diff */
 	long limit;	       /* lines shown; -1: the default */
 	int growth;	       /* top --growth */
+	double share;	       /* --growth-share, 0: the default */
 	int temporary;	       /* top --temporary */
 };
 
@@ -40,6 +41,7 @@ enum {
 	TOP_FROM,
 	TOP_TO,
 	TOP_FULL_NAMES,
+	TOP_GROWTH_SHARE,
 };
 
 /* The options top and diff share: how lines are grouped and shown. */
@@ -55,7 +57,8 @@ static const struct cli_opt top_opts[] = {
 	{"snapshot", TOP_SNAPSHOT, "SEL", "label, index, start, exit (default), peak or a time @2.5s"},
 	GROUP_OPTS,
 	{"format", TOP_FORMAT, "F", "text (default), json or folded"},
-	{"growth", TOP_GROWTH, NULL, "the sites that grew across the snapshots"},
+	{"growth", TOP_GROWTH, NULL, "the sites that grow across the snapshots"},
+	{"growth-share", TOP_GROWTH_SHARE, "P", "--growth: grew in at least this share of intervals (default 0.6)"},
 	{"temporary", TOP_TEMPORARY, NULL, "blocks freed before their thread allocated again"},
 	{NULL, 0, NULL, NULL},
 };
@@ -144,6 +147,12 @@ static int parse(int argc, char **argv, const struct cli_cmd *cmd, struct top_op
 		case TOP_FULL_NAMES:
 			o->g.full_names = 1;
 			break;
+		case TOP_GROWTH_SHARE:
+			o->share = strtod(p.arg, &end);
+			if (*end || end == p.arg || !(o->share > 0 && o->share <= 1))
+				return cli_usage_error(name, "--growth-share takes a number above 0 and at most 1, not '%s'",
+						       p.arg);
+			break;
 		}
 	}
 	if (c == CLI_STOP)
@@ -206,7 +215,7 @@ static int run_growth(struct hs_session *s, const struct top_opts *o, char **tra
 		long nl = -1;
 		for (int c = 0; st && c < ns && !hs_stats_add(st, t[k], &t[k]->snapshot_heaps[c], c); c++)
 			if (c == ns - 1)
-				nl = hs_stats_growth(st, &l);
+				nl = hs_stats_growth(st, o->share, &l);
 		hs_stats_free(st);
 		if (nl < 0) {
 			oom(t[k]->path);
@@ -214,7 +223,7 @@ static int run_growth(struct hs_session *s, const struct top_opts *o, char **tra
 			break;
 		}
 		struct hs_growth v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .path = t[k]->path,
-				      .snaps = t[k]->snapshot_heaps, .nsnaps = ns};
+				      .snaps = t[k]->snapshot_heaps, .nsnaps = ns, .share = o->share};
 		hs_render_growth(stdout, o->format, &v);
 		hs_stat_lines_free(l, nl);
 	}
@@ -326,6 +335,8 @@ int cmd_top(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.temporary && (o.growth || o.snapshot))
 		return cli_usage_error("top", "--temporary counts the whole run: not with --growth or --snapshot");
+	if (o.share && !o.growth)
+		return cli_usage_error("top", "--growth-share is for --growth");
 	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;

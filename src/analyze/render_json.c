@@ -340,7 +340,8 @@ void render_json_growth(FILE *out, const struct hs_growth *v)
 
 	fputs("{\"schema\": 1, \"trace\": ", out);
 	json_cstr(out, v->path);
-	fprintf(out, ", \"by\": \"%s\", \"snapshots\": [", hs_by_name(v->group->by));
+	fprintf(out, ", \"by\": \"%s\", \"share\": %.3f, \"snapshots\": [", hs_by_name(v->group->by),
+		v->share > 0 ? v->share : HS_GROWTH_SHARE);
 	for (int s = 0; s < ns; s++) {
 		fputs(s ? ", " : "", out);
 		json_heap(out, &v->snaps[s]);
@@ -353,8 +354,9 @@ void render_json_growth(FILE *out, const struct hs_growth *v)
 		fputs(", \"sizes\": [", out);
 		for (int s = 0; s < ns; s++)
 			fprintf(out, "%s%llu", s ? ", " : "", (unsigned long long)l->sizes[s]);
-		fprintf(out, "], \"growth\": %lld, \"growth_per_snapshot\": %.1f}", (long long)l->size_diff,
-			(double)l->size_diff / (ns - 1));
+		fprintf(out, "], \"growth\": %lld, \"growth_per_snapshot\": %.1f, \"grew\": %d, \"intervals\": %d}",
+			(long long)l->size_diff, (double)l->size_diff / (l->intervals ? l->intervals : 1), l->grew,
+			l->intervals);
 	}
 	fputs("]}\n", out);
 }

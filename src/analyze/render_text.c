@@ -400,18 +400,22 @@ void render_text_growth(FILE *out, const struct hs_growth *v)
 	long n = text_shown(v->limit, v->n);
 	int ns = v->nsnaps;
 
-	fprintf(out, "[ Growing at every one of %d snapshots, by %s: %s ]\n", ns, hs_by_name(v->group->by), v->path);
+	double share = v->share > 0 ? v->share : HS_GROWTH_SHARE;
+
+	fprintf(out, "[ Growing across %d snapshots (in at least %.0f%% of the intervals once begun), by %s: %s ]\n", ns,
+		100 * share, hs_by_name(v->group->by), v->path);
 	for (long i = 0; i < n; i++) {
 		const struct hs_stat_line *l = &v->lines[i];
 		render_name(out, l->key, v->group->full_names);
-		fprintf(out, ": size=%llu B (+%lld B, +%.0f B per snapshot):", (unsigned long long)l->size,
-			(long long)l->size_diff, (double)l->size_diff / (ns - 1));
+		fprintf(out, ": size=%llu B (+%lld B, +%.0f B per snapshot, grew in %d of %d intervals):",
+			(unsigned long long)l->size, (long long)l->size_diff,
+			(double)l->size_diff / (l->intervals ? l->intervals : 1), l->grew, l->intervals);
 		for (int s = 0; s < ns; s++)
 			fprintf(out, " %llu", (unsigned long long)l->sizes[s]);
 		fprintf(out, "\n");
 	}
 	if (!v->n)
-		fprintf(out, "(no site grew at every snapshot)\n");
+		fprintf(out, "(no site grew)\n");
 }
 
 void hs_render_folded(FILE *out, const struct hs_stat_line *l, long n)

@@ -648,7 +648,7 @@ static int over_time(struct hs_report *r, struct hs_session *s, const struct hs_
 		n = -1;
 		for (int c = 0; st && c < ns && !hs_stats_add(st, t0, &t0->snapshot_heaps[c], c); c++)
 			if (c == ns - 1)
-				n = hs_stats_growth(st, &l);
+				n = hs_stats_growth(st, 0, &l);
 		hs_stats_free(st);
 		if (n < 0 || take_lines(l, n, 0, 1, &r->growth))
 			goto oom;

@@ -420,7 +420,40 @@ long hs_stats_diff(const struct hs_stats *s, int from, int to, struct hs_stat_li
 	return finish(l, n, by_abs_diff, out);
 }
 
-long hs_stats_growth(const struct hs_stats *s, struct hs_stat_line **out)
+/*
+ * Does line i grow?  From the interval of its first growth on (what came
+ * before, start-up, does not count), it grew in at least share of the
+ * intervals, in two of them at least, and kept at least half of what it
+ * grew by (an oscillation gives back most of its rises).  Return 1 and
+ * set *from (the column before its first growth) and *grew (intervals it
+ * grew in), else 0.
+ */
+static int grows(const struct hs_stats *s, long i, double share, int *from, int *grew)
+{
+	int nc = s->ncols, first = -1, up = 0;
+	uint64_t rise = 0;
+
+	for (int k = 1; k < nc; k++) {
+		uint64_t a = *size_of(s, i, k - 1), b = *size_of(s, i, k);
+		if (b <= a)
+			continue;
+		if (first < 0)
+			first = k - 1;
+		up++;
+		rise += b - a;
+	}
+	if (up < 2)
+		return 0;
+	uint64_t base = *size_of(s, i, first), last = *size_of(s, i, nc - 1);
+	int intervals = nc - 1 - first;
+	if (last <= base || 2 * (last - base) < rise || (double)up < share * intervals)
+		return 0;
+	*from = first;
+	*grew = up;
+	return 1;
+}
+
+long hs_stats_growth(const struct hs_stats *s, double share, struct hs_stat_line **out)
 {
 	int nc = s->ncols;
 	struct hs_stat_line *l;
@@ -428,23 +461,26 @@ long hs_stats_growth(const struct hs_stats *s, struct hs_stat_line **out)
 
 	if (nc < 3)
 		return -EINVAL;
+	if (!(share > 0))
+		share = HS_GROWTH_SHARE;
 	if (!(l = malloc((size_t)(s->n ? s->n : 1) * sizeof(*l))))
 		return -ENOMEM;
 	for (long i = 0; i < s->n; i++) {
-		/* the lines that grew at every step */
-		int grew = 1;
-		for (int k = 1; k < nc && grew; k++)
-			grew = *size_of(s, i, k) > *size_of(s, i, k - 1);
-		if (!grew)
+		int from, grew;
+		if (!grows(s, i, share, &from, &grew))
 			continue;
 		if (emit(l, &n, s->keys[i]) || !(l[n - 1].sizes = malloc((size_t)nc * sizeof(uint64_t)))) {
 			hs_stat_lines_free(l, n);
 			return -ENOMEM;
 		}
+		struct hs_stat_line *o = &l[n - 1];
 		for (int k = 0; k < nc; k++)
-			l[n - 1].sizes[k] = *size_of(s, i, k);
-		l[n - 1].size = l[n - 1].sizes[nc - 1];
-		l[n - 1].size_diff = (int64_t)(l[n - 1].sizes[nc - 1] - l[n - 1].sizes[0]);
+			o->sizes[k] = *size_of(s, i, k);
+		o->size = o->sizes[nc - 1];
+		o->count = *count_of(s, i, nc - 1);
+		o->size_diff = (int64_t)(o->size - o->sizes[from]);
+		o->grew = grew;
+		o->intervals = nc - 1 - from;
 	}
 	return finish(l, n, by_abs_diff, out);
 }

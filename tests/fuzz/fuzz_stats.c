@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int i = 0; i < t->nsnapshot_heaps && ok; i++)
 				ok = !hs_stats_add(g, t, &t->snapshot_heaps[i], i);
 			struct hs_stat_line *l;
-			long n = ok ? hs_stats_growth(g, &l) : -1;
+			long n = ok ? hs_stats_growth(g, 0, &l) : -1;
 			if (n >= 0) {
 				struct hs_growth v = {.group = &by_line, .lines = l, .n = n, .limit = 0, .path = f.first,
 						      .snaps = t->snapshot_heaps, .nsnaps = t->nsnapshot_heaps};

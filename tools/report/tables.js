@@ -1,8 +1,8 @@
 /*
  * tables.js - the statistics as sortable tables: live memory by line,
  * function, file or module at a point (the numbers of `heapsnap top`) and
- * its change since another (`heapsnap diff`), the sites that grew at every
- * snapshot with a sparkline (`top --growth`), the most allocating sites
+ * its change since another (`heapsnap diff`), the sites that grow across the
+ * snapshots, with a sparkline (`top --growth`), the most allocating sites
  * and the most temporary ones (`top --temporary`), and the cross-run diff
  * against a baseline.
  */
@@ -90,13 +90,13 @@
 	};
 
 	function growthBox(D) {
-		var G = D.growth, div = HS.el("div", {}, [HS.el("h3", {text: "Growing at every snapshot"})]);
+		var G = D.growth, div = HS.el("div", {}, [HS.el("h3", {text: "Growing across the snapshots"})]);
 		if (!G || G.points.length < 3) {
 			div.appendChild(HS.el("p", {class: "note", text: "Needs 3 or more snapshots (the exit one does not count); this trace has " + (G ? G.points.length : 0) + "."}));
 			return div;
 		}
 		if (!G.lines.length) {
-			div.appendChild(HS.el("p", {class: "note", text: "No site grew at every one of the " + G.points.length + " snapshots."}));
+			div.appendChild(HS.el("p", {class: "note", text: "No site grew across the " + G.points.length + " snapshots."}));
 			return div;
 		}
 		var n = G.points.length;
