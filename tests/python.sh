@@ -26,6 +26,11 @@
 #                frame, each size within 5%, where CPython leaves frames
 #                out (3.13's shim frame under __init__, a generator
 #                function's frame while it makes its generator)
+#   pythonmalloc PYTHONMALLOC=pymalloc, debug and malloc, which make the
+#                interpreter install its allocators again over the shim's
+#                wrappers: the program's output and status are unchanged,
+#                the trace is readable, and the script's 30000 strings are
+#                blocks at its line, of the sizes the default run sees
 #   names        the interpreter's static functions without debug
 #                information: in Debian's stripped python3.11 every frame
 #                has a name, an approximate one (SYMBOL+0xN) where no
@@ -432,10 +437,57 @@ check('frames without a name', all(f['function'] for f in fr))
 	skip names-stripped "no pyenv CPython 3.11-3.13 with a libpython that has a symbol table"
 }
 
+# ---- an explicit PYTHONMALLOC: the allocators installed again, wrapped again ------------
+
+test_pythonmalloc() {
+	local m st
+	cat >"$T/pm.py" <<'EOF'
+import sys
+keep = [str(i) * 3 for i in range(30000)]
+print(len(keep), sum(len(s) for s in keep))
+sys.exit(3)
+EOF
+	for m in default pymalloc debug malloc; do
+		local env=()
+		[ $m = default ] || env=(PYTHONMALLOC=$m)
+		env "${env[@]}" "$PY" "$T/pm.py" >"$T/pm-$m.plain" 2>&1
+		st=$?
+		env "${env[@]}" "$HS" run -q -o "$T/pm-$m.hst" -- "$PY" "$T/pm.py" >"$T/pm-$m.out" 2>"$T/pm-$m.err"
+		if [ $? != $st ] || [ $st != 3 ] || ! cmp -s "$T/pm-$m.plain" "$T/pm-$m.out"; then
+			fail "pythonmalloc-$m" "status or output differ (untraced $st): $(head -c 300 "$T/pm-$m.out" "$T/pm-$m.err")"
+			continue
+		fi
+		"$HS" info "$T/pm-$m.hst" --format json >"$T/pm-$m.info.json" &&
+			"$HS" top "$T/pm-$m.hst" --snapshot peak --include '*/pm.py' --format json >"$T/pm-$m.top.json" ||
+			{ fail "pythonmalloc-$m" "the trace is not readable"; continue; }
+		check "pythonmalloc-$m" "
+info, top = J[0], J[1]
+ev = info['events']
+eq('truncated', info['truncated'], False)
+eq('status', info['end']['status'], 3)
+# the 30000 strings are blocks: domain events, or malloc events with
+# PYTHONMALLOC=malloc (every domain malloc-based, left alone)
+n = ev['malloc'] if '$m' == 'malloc' else ev['py_malloc']
+check('%d %s events, want 30000 or more' % (n, 'malloc' if '$m' == 'malloc' else 'py_malloc'), n >= 30000)
+line = [s for s in top['stats'] if s['key'].endswith('/pm.py:2')]
+check('pm.py:2 in the top lines %r' % [s['key'] for s in top['stats']], line)
+if line:
+    check('pm.py:2: %d blocks, want 30000 or more' % line[0]['count'], line[0]['count'] >= 30000)
+" "$T/pm-$m.info.json" "$T/pm-$m.top.json"
+	done
+	# every mode sees the same blocks at the script's line as the default
+	check pythonmalloc-same-sizes "
+sizes = [[s['size'] for s in t['stats'] if s['key'].endswith('/pm.py:2')] for t in J]
+check('pm.py:2 sizes (default, pymalloc, debug, malloc) %r differ by more than 1%%' % sizes,
+      all(s for s in sizes) and max(s[0] for s in sizes) <= 1.01 * min(s[0] for s in sizes))
+" "$T/pm-default.top.json" "$T/pm-pymalloc.top.json" "$T/pm-debug.top.json" "$T/pm-malloc.top.json"
+}
+
 test_tracemalloc
 test_extension
 test_objgraph
 test_versions
 test_tracebacks
 test_names
+test_pythonmalloc
 finish

@@ -386,10 +386,13 @@ struct control_item *python_record(void)
 /*
  * Once the interpreter runs: are our wrappers still in place?  An explicit
  * PYTHONMALLOC (or -X dev) makes the interpreter install its allocators
- * again early in its start, over ours.  malloc-based ones (PYTHONMALLOC=
- * malloc) need nothing: every block reaches malloc and is recorded there.
- * Any other is wrapped now; the objects it made before are not traced,
- * and the arenas that hold them stay roots (they were not noted).
+ * again early in its start, over ours.  PYTHONMALLOC=malloc, every domain
+ * malloc-based, needs nothing: every block reaches malloc and is recorded
+ * there.  Otherwise each domain that is not ours is wrapped now, as at
+ * start (PYTHONMALLOC=pymalloc puts the raw domain's malloc-based
+ * allocator back too, so that one alone says nothing); the objects made
+ * before are not traced, and the arenas that hold them stay roots (they
+ * were not noted).
  */
 static void late_check(void)
 {
@@ -399,16 +402,18 @@ static void late_check(void)
 	if (!atomic_cas_acq_rel(&py.late_checked, &expect, 1))
 		return;
 	uint32_t flags = atomic_load_rlx(&py.flags), was = flags; /* relaxed: only this thread writes it now */
+	struct py_mem cur[NDOMAINS];
+	int all_malloc = 1;
+	for (int d = 0; d < NDOMAINS; d++) {
+		py.get_allocator(d, &cur[d]);
+		all_malloc &= cur[d].m_malloc == py.raw_malloc;
+	}
+	if (all_malloc)
+		flags &= ~(uint32_t)HST_PY_ALLOCATORS;
 	for (int d = 0; d < NDOMAINS && (flags & HST_PY_ALLOCATORS); d++) {
-		struct py_mem cur;
-		py.get_allocator(d, &cur);
-		if (cur.m_malloc == wrappers[d].m_malloc)
+		if (cur[d].m_malloc == wrappers[d].m_malloc)
 			continue;
-		if (cur.m_malloc == py.raw_malloc) {
-			flags &= ~(uint32_t)HST_PY_ALLOCATORS;
-			break;
-		}
-		wrap_domain(d, &cur);
+		wrap_domain(d, &cur[d]);
 		flags |= HST_PY_LATE;
 	}
 	if (flags != was) {
