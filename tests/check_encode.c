@@ -134,7 +134,7 @@ START_TEST(test_bounds)
 		check_record(buf, encode_end_lost(buf, a, (int)(c % 3), (int64_t)b, a, c, b), ENCODE_END_MAX, HST_REC_END);
 		check_record(buf, encode_stopped(buf, a, (int)(b32 & 0x7fffffff)), ENCODE_STOPPED_MAX, HST_REC_STOPPED);
 		check_record(buf, encode_rss(buf, a, b), ENCODE_RSS_MAX, HST_REC_RSS);
-		check_record(buf, encode_scan(buf, a, (int)(c % 2), b, a32, b32), ENCODE_SCAN_MAX, HST_REC_SCAN);
+		check_record(buf, encode_scan(buf, a, (int)(c % 4), b, c, a32, b32), ENCODE_SCAN_MAX, HST_REC_SCAN);
 		check_record(buf, encode_scan_end(buf, a, b, c), ENCODE_SCAN_END_MAX, HST_REC_SCAN_END);
 		check_record(buf, encode_scan_root(buf, a32, (int)(c % 5) + 1, b32, a, b, str, n),
 			     encode_scan_root_max(n), HST_REC_SCAN_ROOT);
@@ -220,7 +220,7 @@ START_TEST(test_every_record)
 	/* a scan: 3 blocks over two records (the deltas run on), a root, an
 	 * edge record of each source kind */
 	p = room(w, ENCODE_SCAN_MAX);
-	put(w, p, encode_scan(p, 777, HST_SCAN_API, 3, 2, 1), ENCODE_SCAN_MAX);
+	put(w, p, encode_scan(p, 777, HST_SCAN_SNAPSHOT, 3, 5, 2, 1), ENCODE_SCAN_MAX);
 	struct encode_blocks bs = {0, 0};
 	rec = room(w, encode_scan_blocks_max(2));
 	p = encode_scan_blocks_begin(rec, 2);
@@ -273,8 +273,9 @@ START_TEST(test_every_record)
 	ck_assert_uint_eq(it.rss.bytes, UINT64_MAX);
 	next_type(r, &it, ITEM_SCAN);
 	ck_assert_uint_eq(it.scan.ts, 777);
-	ck_assert_int_eq(it.scan.reason, HST_SCAN_API);
+	ck_assert_int_eq(it.scan.reason, HST_SCAN_SNAPSHOT);
 	ck_assert_uint_eq(it.scan.blocks, 3);
+	ck_assert_uint_eq(it.scan.snapshot, 5);
 	ck_assert_uint_eq(it.scan.threads_stopped, 2);
 	ck_assert_uint_eq(it.scan.threads_missed, 1);
 	static const struct {

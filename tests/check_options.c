@@ -59,6 +59,8 @@ static void assert_defaults(const struct options *o)
 	ck_assert_int_eq(o->snapshot_signal, 0);
 	ck_assert_uint_eq(o->snapshot_interval_ns, 0);
 	ck_assert(o->scan);
+	ck_assert_int_eq(o->scan_signal, 0);
+	ck_assert(!o->snapshot_scan);
 	ck_assert_int_eq(o->zstd_level, DEF_ZSTD_LEVEL);
 	ck_assert_uint_eq(o->flush_ms, DEF_FLUSH_MS);
 	ck_assert_uint_eq(o->rss_ms, 10);
@@ -87,7 +89,8 @@ START_TEST(test_every_key)
 	struct options o;
 
 	parse(&o, "output=/tmp/x.%p.hst:allocator=system:max_frames=32:ring_records=1024:"
-		  "snapshot_signal=SIGUSR1:snapshot_interval=2.5:scan=0:zstd_level=19:flush_ms=500");
+		  "snapshot_signal=SIGUSR1:snapshot_interval=2.5:scan=0:zstd_level=19:flush_ms=500:"
+		  "scan_signal=RTMIN+3:snapshot_scan=1");
 	ck_assert_str_eq(warn_text, "");
 	ck_assert_str_eq(o.output, "/tmp/x.%p.hst");
 	ck_assert_int_eq(o.allocator, OPT_ALLOC_SYSTEM);
@@ -98,6 +101,8 @@ START_TEST(test_every_key)
 	ck_assert(!o.scan);
 	ck_assert_int_eq(o.zstd_level, 19);
 	ck_assert_uint_eq(o.flush_ms, 500);
+	ck_assert_int_eq(o.scan_signal, SIGRTMIN + 3);
+	ck_assert(o.snapshot_scan);
 }
 END_TEST
 
@@ -154,6 +159,15 @@ START_TEST(test_each_key_alone)
 	ck_assert_int_eq(o.snapshot_signal, 12);
 	o.snapshot_signal = d.snapshot_signal;
 	ck_assert_mem_eq(&o, &d, sizeof(o));
+	parse(&o, "scan_signal=SIGUSR1");
+	ck_assert_int_eq(o.scan_signal, SIGUSR1);
+	o.scan_signal = d.scan_signal;
+	ck_assert_mem_eq(&o, &d, sizeof(o));
+	parse(&o, "snapshot_scan=1");
+	ck_assert(o.snapshot_scan);
+	parse(&o, "snapshot_scan=0");
+	ck_assert(!o.snapshot_scan);
+	ck_assert_mem_eq(&o, &d, sizeof(o));
 	ck_assert_str_eq(warn_text, "");
 }
 END_TEST
@@ -200,6 +214,7 @@ START_TEST(test_bad_values_keep_defaults)
 		"snapshot_interval=1.2.3", "snapshot_interval=", "snapshot_interval=-1",
 		"snapshot_interval=1s",
 		"scan=2", "scan=yes", "scan=", "scan=01",
+		"scan_signal=NOPE", "scan_signal=9", "scan_signal=", "snapshot_scan=2", "snapshot_scan=",
 		"stack_verify=2", "stack_verify=yes", "stack_verify=",
 		"zstd_level=20", "zstd_level=-1", "zstd_level=x",
 		"flush_ms=0", "flush_ms=10001", "flush_ms=1.5",

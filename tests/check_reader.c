@@ -1138,7 +1138,7 @@ START_TEST(test_info_incomplete_scan)
 	tw_open(&t, 0, "scan.hst", NONCE);
 	rec_process(&t.w, "");
 	uint8_t *p = room(&t.w, ENCODE_SCAN_MAX);
-	put(&t.w, p, encode_scan(p, 5000000000ull + 2903833000000ull, HST_SCAN_EXIT, 2, 1, 0), ENCODE_SCAN_MAX);
+	put(&t.w, p, encode_scan(p, 5000000000ull + 2903833000000ull, HST_SCAN_EXIT, 2, 0, 1, 0), ENCODE_SCAN_MAX);
 	tw_flush(&t);
 	tw_close(&t);
 	struct hs_session *s = hs_session_new(NULL);

@@ -173,7 +173,7 @@ void fx_scan(struct fx *f, uint64_t ts, uint64_t nblocks)
 	flush_events(f);
 	memset(&f->blocks, 0, sizeof(f->blocks));
 	uint8_t *p = room(f, ENCODE_SCAN_MAX);
-	put(f, p, encode_scan(p, ts, HST_SCAN_EXIT, nblocks, 1, 0), ENCODE_SCAN_MAX);
+	put(f, p, encode_scan(p, ts, HST_SCAN_EXIT, nblocks, 0, 1, 0), ENCODE_SCAN_MAX);
 }
 
 void fx_blocks(struct fx *f, size_t n, const uint64_t *addr, const uint32_t *info, const uint32_t *seq)

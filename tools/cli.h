@@ -106,6 +106,8 @@ struct run_opts {
 	int output_is_pattern;	   /* check: output is a %p pattern in a private directory */
 	const char *snap_signal;   /* --snapshot-signal */
 	const char *snap_interval; /* --snapshot-interval */
+	const char *scan_signal;   /* --scan-signal */
+	int snapshot_scan;	   /* --snapshot-scan */
 	const char *allocator;	   /* --allocator */
 	int no_scan;		   /* --no-scan */
 	int quiet;		   /* -q */
@@ -117,6 +119,8 @@ enum {
 	RUN_SNAPSHOT_INTERVAL,
 	RUN_ALLOCATOR,
 	RUN_NO_SCAN,
+	RUN_SCAN_SIGNAL,
+	RUN_SNAPSHOT_SCAN,
 	RUN_KEYS_END /* check's own keys start here */
 };
 
@@ -124,6 +128,8 @@ enum {
 #define RUN_COMMON_OPTS                                                                                       \
 	{"snapshot-signal", RUN_SNAPSHOT_SIGNAL, "SIG", "take a snapshot when the program receives SIG"},     \
 	{"snapshot-interval", RUN_SNAPSHOT_INTERVAL, "SEC", "take a snapshot every SEC seconds"},             \
+	{"scan-signal", RUN_SCAN_SIGNAL, "SIG", "take a snapshot with a pointer scan when the program receives SIG"}, \
+	{"snapshot-scan", RUN_SNAPSHOT_SCAN, NULL, "scan the heap at every snapshot (signal, interval, API)"}, \
 	{"no-scan", RUN_NO_SCAN, NULL, "no pointer scan at exit (no leak classes)"},                          \
 	{"allocator", RUN_ALLOCATOR, "A", "the shim's own allocator: jemalloc (default) or system"},          \
 	{"quiet", 'q', NULL, "do not name the traces written"}

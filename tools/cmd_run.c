@@ -80,6 +80,15 @@ static int set_env(const struct run_opts *o, const char *shim, const char *outpu
 		     o->snap_signal ? ":" : "", o->no_scan ? "scan=0:" : "",
 		     o->allocator ? "allocator=" : "", o->allocator ? o->allocator : "") < 0)
 		return -1;
+	if (o->scan_signal || o->snapshot_scan) {
+		char *more;
+		if (asprintf(&more, "%s%s%s%s%s", opts, *opts && opts[strlen(opts) - 1] != ':' ? ":" : "",
+			     o->scan_signal ? "scan_signal=" : "", o->scan_signal ? o->scan_signal : "",
+			     o->snapshot_scan ? (o->scan_signal ? ":snapshot_scan=1" : "snapshot_scan=1") : "") < 0)
+			return -1;
+		free(opts);
+		opts = more;
+	}
 	if (o->snap_interval) {
 		char *more;
 		if (asprintf(&more, "%s%ssnapshot_interval=%s", opts, *opts && opts[strlen(opts) - 1] != ':' ? ":" : "",
@@ -219,6 +228,12 @@ int run_option(int key, const char *arg, struct run_opts *o)
 	case RUN_ALLOCATOR:
 		o->allocator = arg;
 		break;
+	case RUN_SCAN_SIGNAL:
+		o->scan_signal = arg;
+		break;
+	case RUN_SNAPSHOT_SCAN:
+		o->snapshot_scan = 1;
+		break;
 	case RUN_NO_SCAN:
 		o->no_scan = 1;
 		break;
@@ -233,6 +248,9 @@ int run_option(int key, const char *arg, struct run_opts *o)
 
 int run_validate(const struct run_opts *o, const char *cmd)
 {
+	if (o->no_scan && (o->scan_signal || o->snapshot_scan))
+		return cli_usage_error(cmd, "--%s needs the pointer scan: not with --no-scan",
+				       o->scan_signal ? "scan-signal" : "snapshot-scan");
 	if (o->allocator && strcmp(o->allocator, "jemalloc") && strcmp(o->allocator, "system"))
 		return cli_usage_error(cmd, "--allocator takes jemalloc or system, not '%s'", o->allocator);
 	if (o->snap_interval) {

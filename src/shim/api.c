@@ -23,6 +23,10 @@ HS_EXPORT int heapsnap_rt_snapshot(const char *label)
 	if (!shim_on())
 		return -1;
 	size_t n = label ? strnlen(label, LABEL_MAX) : 0;
+	/* snapshot_scan=1: a scanned snapshot, taken here and now (or, while
+	 * another thread scans or exits, a plain one) */
+	if (shim.opts.snapshot_scan && shim.opts.scan && !shim_scan_snapshot(label ? label : "", (uint32_t)n))
+		return 0;
 	uint8_t saved = t->state;
 	t->state = TS_INTERNAL;
 	struct control_item *it = control_new(HST_REC_SNAPSHOT, clock_now_ns(), n);

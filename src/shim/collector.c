@@ -101,6 +101,10 @@ struct collector_trace {
 	const char *exe_path;		    /* the main program's path, for MODULES */
 	const char *scan_ring_path;	    /* set: scan at the end; the ring file
 					     * (this path) is not a root */
+	int snapshot_scan;		    /* snapshot_scan=1: interval snapshots are
+					     * scanned ones */
+	int interval_scan_due;		    /* an interval's scanned snapshot waits
+					     * for the collector loop */
 	int inherit_pending;		    /* a forked child must write the blocks it
 					     * inherited */
 };
@@ -178,6 +182,7 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
 	cs.t.flush_ms = opts->flush_ms;
 	cs.t.rss_ms = opts->rss_ms;
 	cs.t.scan_ring_path = NULL;
+	cs.t.snapshot_scan = opts->snapshot_scan;
 	cs.t.interval_ns = opts->snapshot_interval_ns;
 	cs.t.exe_path = exe;
 	cs.t.path = path;
@@ -690,7 +695,10 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	while (nsnaps < SNAPS_PER_CYCLE && (sig_ts = control_take_signal_snapshot()))
 		snaps[nsnaps++] = (struct snap){sig_ts, HST_SNAP_SIGNAL, "", 0};
 	if (cs.t.interval_ns && now >= cs.t.next_interval_ns) {
-		if (cs.t.next_interval_ns && nsnaps < SNAPS_PER_CYCLE)
+		/* with snapshot_scan=1 the collector loop takes it, scanned */
+		if (cs.t.next_interval_ns && cs.t.snapshot_scan && cs.t.scan_ring_path)
+			cs.t.interval_scan_due = 1;
+		else if (cs.t.next_interval_ns && nsnaps < SNAPS_PER_CYCLE)
 			snaps[nsnaps++] = (struct snap){now, HST_SNAP_INTERVAL, "", 0};
 		cs.t.next_interval_ns = now + cs.t.interval_ns;
 	}
@@ -727,6 +735,8 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	return used;
 }
 
+static void scan_snapshot_here(int trigger);
+
 static void *collector_main(void *arg)
 {
 	sigset_t all;
@@ -742,6 +752,12 @@ static void *collector_main(void *arg)
 		bool more;
 		clock_calibrate();
 		cycle(&more, NULL);
+		if (control_take_scan())
+			scan_snapshot_here(HST_SNAP_SIGNAL);
+		if (cs.t.interval_scan_due) {
+			cs.t.interval_scan_due = 0;
+			scan_snapshot_here(HST_SNAP_INTERVAL);
+		}
 		if (!more)
 			nap();
 	}
@@ -817,29 +833,49 @@ static void drain_all(void)
 			break;
 }
 
+bool collector_is_self(void)
+{
+	/* relaxed: a thread asks about itself; the id is set before the
+	 * collector runs and stays until it is joined */
+	return atomic_load_rlx(&cs.th.running) && pthread_equal(pthread_self(), cs.th.id);
+}
+
 /*
  * Stop the other threads, drain every ring, scan, let them go.  The world
  * stops before the last drain, so that the heap model it reads is the
- * heap it scans.  The collector must be stopped.
+ * heap it scans.  The collector must be stopped, or be the caller.  With
+ * snap, the snapshot is written at the scan (its time is set here): the
+ * heap a reader replays at it is the heap scanned; if the scan cannot
+ * run, the snapshot is still written.
  */
-static int scan_now(int reason, uint64_t caller_sp)
+static int scan_now(int reason, uint64_t caller_sp, struct snap *snap)
 {
 	struct world world;
 	bool more = true;
+	uint64_t snapshot = 0;
 
-	HS_ASSERT(!collector_running());
+	HS_ASSERT(!collector_running() || collector_is_self());
 	/* The cycle lock first: a thread stopped inside fork's prefork while
 	 * holding it would otherwise block the drain below for good. */
 	pthread_mutex_lock(&cs.cycle_lock);
 	if (!cs.t.scan_ring_path || world_stop(&world, caller_sp)) {
 		pthread_mutex_unlock(&cs.cycle_lock);
 		drain_all();
+		if (snap) {
+			snap->ts = clock_now_ns();
+			cycle(&more, snap);
+		}
 		return -1;
 	}
 	for (int rounds = 0; rounds < 64; rounds++)
 		if (!cycle_locked(&more, NULL) && !more)
 			break;
-	scan_write(&cs.t.w, &world, reason, cs.t.scan_ring_path);
+	if (snap) {
+		snap->ts = clock_now_ns();
+		emit_snapshot(snap);
+		snapshot = cs.t.snap_index; /* 1 + its index */
+	}
+	scan_write(&cs.t.w, &world, reason, snapshot, cs.t.scan_ring_path);
 	if (reason == HST_SCAN_DETACH) /* the trace ends at the scan: heapsnap attach lets go */
 		atomic_store_rel(&shim.phase, PHASE_OFF); /* release: hooks that see OFF stop recording */
 	world_resume(&world);
@@ -848,13 +884,35 @@ static int scan_now(int reason, uint64_t caller_sp)
 	return 0;
 }
 
+/* A scanned snapshot taken by the collector thread itself (scan_signal,
+ * snapshot_scan's intervals): the program's threads are all stopped. */
+static void scan_snapshot_here(int trigger)
+{
+	struct snap s = {0, trigger, "", 0};
+
+	if (cs.t.scan_ring_path && !writer_stopped(&cs.t.w))
+		(void)scan_now(HST_SCAN_SNAPSHOT, (uint64_t)(uintptr_t)__builtin_frame_address(0), &s);
+}
+
 int collector_leak_check(uint64_t caller_sp)
 {
 	HS_ASSERT(tls.state == TS_INTERNAL);
 	if (!cs.t.scan_ring_path)
 		return -1;
 	collector_stop();
-	int rc = scan_now(HST_SCAN_API, caller_sp);
+	int rc = scan_now(HST_SCAN_API, caller_sp, NULL);
+	if (collector_start())
+		rc = -1;
+	return rc;
+}
+
+int collector_scan_snapshot(uint64_t caller_sp, const char *label, uint32_t len)
+{
+	struct snap s = {0, HST_SNAP_API, label, len};
+
+	HS_ASSERT(tls.state == TS_INTERNAL);
+	collector_stop();
+	int rc = scan_now(HST_SCAN_SNAPSHOT, caller_sp, &s);
 	if (collector_start())
 		rc = -1;
 	return rc;
@@ -867,7 +925,7 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 	if (reason == HST_END_EXEC || writer_stopped(&cs.t.w))
 		drain_all(); /* no scan: a trace that stopped has no room for it */
 	else
-		(void)scan_now(reason == HST_END_DETACH ? HST_SCAN_DETACH : HST_SCAN_EXIT, caller_sp);
+		(void)scan_now(reason == HST_END_DETACH ? HST_SCAN_DETACH : HST_SCAN_EXIT, caller_sp, NULL);
 	bool more;
 	struct snap exit_snap = {clock_now_ns(), HST_SNAP_EXIT, "exit", 4};
 	cycle(&more, reason == HST_END_EXEC ? NULL : &exit_snap);

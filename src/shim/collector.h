@@ -72,6 +72,15 @@ void collector_stop(void);
  * marked TS_INTERNAL; caller_sp as for collector_finish. */
 int collector_leak_check(uint64_t caller_sp);
 
+/* heapsnap_snapshot(label) with snapshot_scan=1: stop the collector, write
+ * the snapshot and a scan of the heap at it (HST_SCAN_SNAPSHOT), restart
+ * it.  Return 0, or -1 when the scan failed (the snapshot is written
+ * anyway).  Call marked TS_INTERNAL; caller_sp as for collector_finish. */
+int collector_scan_snapshot(uint64_t caller_sp, const char *label, uint32_t len);
+
+/* Is the calling thread the collector? */
+bool collector_is_self(void);
+
 /* Events lost to interrupted ring writes; the hooks count them here. */
 HS_HOOKSAFE void collector_count_drop(void);
 

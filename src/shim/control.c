@@ -16,6 +16,8 @@ static _Atomic(struct control_item *) inbox;
 static _Atomic uint64_t signal_ts[SIGNAL_SLOTS];
 static _Atomic uint64_t signal_next; /* requests made */
 static uint64_t signal_taken;	     /* requests consumed (collector) */
+static _Atomic uint64_t scan_asked;  /* scanned snapshots asked for */
+static uint64_t scan_taken;	     /* the value of scan_asked last taken (collector) */
 
 struct control_item *control_new(uint8_t tag, uint64_t ts, size_t len)
 {
@@ -84,6 +86,25 @@ uint64_t control_take_signal_snapshot(void)
 	return ts;
 }
 
+void control_signal_scan(void)
+{
+	/* relaxed: the collector only needs to see the count change; the
+	 * scan reads the heap after stopping the world, not what we wrote */
+	atomic_fetch_add_rlx(&scan_asked, 1);
+}
+
+int control_take_scan(void)
+{
+	HS_ASSERT(tls.state == TS_INTERNAL); /* the collector */
+	/* relaxed: see control_signal_scan */
+	uint64_t n = atomic_load_rlx(&scan_asked);
+
+	if (n == scan_taken)
+		return 0;
+	scan_taken = n;
+	return 1;
+}
+
 void control_forget(void)
 {
 	/* relaxed: the forked child has one thread */
@@ -92,4 +113,6 @@ void control_forget(void)
 		atomic_store_rlx(&signal_ts[i], 0);
 	atomic_store_rlx(&signal_next, 0);
 	signal_taken = 0;
+	atomic_store_rlx(&scan_asked, 0);
+	scan_taken = 0;
 }

@@ -42,6 +42,14 @@ void control_signal_snapshot(uint64_t ts);
 /* Take the next pending signal snapshot time, or 0 (collector only). */
 uint64_t control_take_signal_snapshot(void);
 
+/* Ask for a scanned snapshot (scan_signal, or snapshot_signal with
+ * snapshot_scan=1).  Async-signal-safe. */
+void control_signal_scan(void);
+
+/* Was a scanned snapshot asked for since the last call?  Requests made
+ * before one is taken become one scan (collector only). */
+int control_take_scan(void);
+
 /* Forget everything pending (forked child: it was the parent's). */
 void control_forget(void);
 

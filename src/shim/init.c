@@ -330,18 +330,65 @@ static HS_HOOKSAFE void snapshot_signal_handler(int sig)
 	errno = saved;
 }
 
-static void install_snapshot_signal(void)
+/* scan_signal (or snapshot_signal with snapshot_scan=1): ask the
+ * collector for a scanned snapshot.  Async-signal-safe: a count and a
+ * futex wake; the collector does the scan. */
+static HS_HOOKSAFE void scan_signal_handler(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	control_signal_scan();
+	collector_wake();
+	errno = saved;
+}
+
+static void install_handler(int sig, void (*fn)(int), const char *what)
 {
 	struct sigaction sa;
 
-	if (!shim.opts.snapshot_signal)
-		return;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = snapshot_signal_handler;
+	sa.sa_handler = fn;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(shim.opts.snapshot_signal, &sa, NULL))
-		log_warn("cannot install the snapshot signal handler", 0, 0);
+	if (sigaction(sig, &sa, NULL))
+		log_warn("cannot install the ", what, " signal handler");
+}
+
+/*
+ * The snapshot and scan signals.  A scanned snapshot needs the pointer
+ * scan (scan=1); without it the scan signal takes plain snapshots, and
+ * says so once.  snapshot_scan=1 makes the snapshot signal a scan signal.
+ * The same signal for both: the scan wins.
+ */
+static void install_snapshot_signals(void)
+{
+	int scan_sig = shim.opts.scan_signal;
+
+	if (scan_sig && !shim.opts.scan) {
+		log_warn("HEAPSNAP_OPTIONS: scan_signal needs the pointer scan (scan=0 is set): "
+			 "its snapshots are not scanned", 0, 0);
+		if (!shim.opts.snapshot_signal)
+			shim.opts.snapshot_signal = scan_sig;
+		scan_sig = 0;
+	}
+	if (shim.opts.snapshot_signal && shim.opts.snapshot_signal != scan_sig)
+		install_handler(shim.opts.snapshot_signal,
+				shim.opts.snapshot_scan && shim.opts.scan ? scan_signal_handler : snapshot_signal_handler,
+				"snapshot");
+	if (scan_sig)
+		install_handler(scan_sig, scan_signal_handler, "scan");
+}
+
+/* The signal that stops the threads for a scan: SIGRTMAX-2, or one below
+ * it that neither snapshot signal uses. */
+static int stop_signal_number(void)
+{
+	int sig = SIGRTMAX - 2;
+
+	while (sig == shim.opts.snapshot_signal || sig == shim.opts.scan_signal)
+		sig--;
+	return sig;
 }
 
 /* ---- fork ---------------------------------------------------------------- */
@@ -417,13 +464,11 @@ __attribute__((constructor)) static void shim_constructor(void)
 		/* before main: the interpreter has allocated nothing yet */
 		python_init(&shim.opts);
 		shim_start_recording();
-		install_snapshot_signal();
 		if (shim.opts.scan) {
 			roots_setup();
-			/* the stop signal: SIGRTMAX-2, or the one below if the
-			 * user took it for snapshots */
-			world_setup(shim.opts.snapshot_signal == SIGRTMAX - 2 ? SIGRTMAX - 3 : SIGRTMAX - 2);
+			world_setup(stop_signal_number());
 		}
+		install_snapshot_signals();
 		pthread_atfork(prefork, postfork_parent, postfork_child);
 	}
 	t->state = saved;
@@ -542,6 +587,28 @@ int shim_leak_check(void)
 	/* release: pairs with the CAS above and in shim_finish */
 	atomic_store_rel(&finishing, 0);
 	return rc;
+}
+
+int shim_scan_snapshot(const char *label, uint32_t len)
+{
+	struct tls_state *t = &tls;
+	int expect = 0;
+
+	if (!shim_on() || (uint32_t)getpid() != shim.pid)
+		return -1;
+	/* acq_rel: as in shim_leak_check */
+	if (!atomic_cas_acq_rel(&finishing, &expect, 1))
+		return -1;
+	uint8_t saved = t->state;
+	t->depth++;
+	t->state = TS_INTERNAL;
+	/* the snapshot is written even if the scan fails */
+	(void)collector_scan_snapshot((uint64_t)(uintptr_t)__builtin_frame_address(0), label, len);
+	t->state = saved;
+	t->depth--;
+	/* release: pairs with the CAS above and in shim_finish */
+	atomic_store_rel(&finishing, 0);
+	return 0;
 }
 
 int shim_quiesce(void)

@@ -113,6 +113,15 @@ static void apply(struct options *o, const char *k, unsigned kn, const char *v, 
 		if (!sig)
 			return warn_bad(k, kn, ": not a signal name or number, ignored");
 		o->snapshot_signal = sig;
+	} else if (key_is(k, kn, "scan_signal")) {
+		int sig = options_signal_number(v, vn);
+		if (!sig)
+			return warn_bad(k, kn, ": not a signal name or number, ignored");
+		o->scan_signal = sig;
+	} else if (key_is(k, kn, "snapshot_scan")) {
+		if (vn != 1 || (v[0] != '0' && v[0] != '1'))
+			return warn_bad(k, kn, ": not 0 or 1, using 0");
+		o->snapshot_scan = v[0] == '1';
 	} else if (key_is(k, kn, "snapshot_interval")) {
 		if (parse_seconds(v, vn, &num) || num < 1000000)
 			return warn_bad(k, kn, ": not a number of seconds >= 0.001, ignored");

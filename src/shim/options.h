@@ -26,6 +26,8 @@ struct options {
 	int snapshot_signal;	      /* 0 = none */
 	uint64_t snapshot_interval_ns; /* 0 = none */
 	bool scan;		      /* pointer scan at exit */
+	int scan_signal;	      /* a scanned snapshot on this signal, 0 = none */
+	bool snapshot_scan;	      /* every snapshot is a scanned one */
 	bool libc_freeres;	      /* call __libc_freeres at exit, as Valgrind */
 	int zstd_level;		      /* compression level of chunks */
 	uint32_t flush_ms;	      /* collector period */

@@ -395,7 +395,8 @@ static void write_blocks(struct trace_writer *tw, const struct heap *h)
 	}
 }
 
-void scan_write(struct trace_writer *tw, const struct world *w, int reason, const char *ring_path)
+void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint64_t snapshot,
+		const char *ring_path)
 {
 	struct heap h = {0};
 	struct roots_maps maps;
@@ -427,7 +428,8 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, cons
 
 	uint8_t *p = writer_room(tw, ENCODE_SCAN_MAX);
 	if (p)
-		writer_advance(tw, encode_scan(p, clock_now_ns(), reason, h.n, w->stopped, w->nthreads - w->stopped));
+		writer_advance(tw, encode_scan(p, clock_now_ns(), reason, h.n, snapshot, w->stopped,
+								  w->nthreads - w->stopped));
 	write_blocks(tw, &h);
 	/* Roots: registers and mappings, then the ignored blocks. */
 	roots_each(&maps, w, ring_path, backing_is_system() && !backing_unknown_heap() ? holds_block : NULL, root, &o);

@@ -17,9 +17,11 @@
 
 struct world;
 
-/* Scan and write the SCAN records for reason (HST_SCAN_*).  The heap model
- * must be complete: every ring drained.  The shim's own mappings and the
- * ring file at ring_path are not roots. */
-void scan_write(struct trace_writer *tw, const struct world *w, int reason, const char *ring_path);
+/* Scan and write the SCAN records for reason (HST_SCAN_*), of the
+ * snapshot whose index is snapshot - 1 (0: none).  The heap model must be
+ * complete: every ring drained.  The shim's own mappings and the ring file
+ * at ring_path are not roots. */
+void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint64_t snapshot,
+		const char *ring_path);
 
 #endif

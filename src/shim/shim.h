@@ -94,4 +94,10 @@ void shim_unquiesce(int quiesced);
 /* heapsnap_leak_check(): a pointer scan now.  Return 0 or -1. */
 int shim_leak_check(void);
 
+/* heapsnap_snapshot(label) with snapshot_scan=1: a snapshot and a pointer
+ * scan of the heap at it, now.  Return 0 (the snapshot is written, scanned
+ * if the scan could run), or -1 when the trace is being finished or
+ * scanned by another thread (nothing written). */
+int shim_scan_snapshot(const char *label, uint32_t len);
+
 #endif

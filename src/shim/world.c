@@ -29,6 +29,7 @@
 #define STOP_TIMEOUT_MS 500 /* then threads that have not answered run on */
 
 static int stop_signal;
+static struct world_thread *threads_mem; /* mapped once: scans never overlap */
 static struct world *current;	      /* the world being stopped, for the handler */
 static _Atomic int release_word;      /* futex: 1 when stopped threads may go */
 static _Atomic uint32_t stopped_word; /* futex: threads that answered */
@@ -127,6 +128,7 @@ static void list_threads(struct world *w, uint32_t self)
 			    w->nthreads == WORLD_THREADS_MAX)
 				continue;
 			struct world_thread *t = &w->threads[w->nthreads++];
+			memset(t, 0, sizeof(*t)); /* the slot may hold a thread of the last scan */
 			t->tid = (uint32_t)tid;
 			t->index = index_of_tid((uint32_t)tid);
 		}
@@ -139,13 +141,18 @@ int world_stop(struct world *w, uint64_t self_sp)
 	uint32_t self = (uint32_t)syscall(SYS_gettid);
 	pid_t pid = getpid();
 
-	HS_ASSERT(stop_signal != 0 && tls.state == TS_INTERNAL && !collector_running());
+	HS_ASSERT(stop_signal != 0 && tls.state == TS_INTERNAL && (!collector_running() || collector_is_self()));
 	memset(w, 0, sizeof(*w));
 	w->self_sp = self_sp;
 	w->self_tls_lo = roots_tls_block();
 	w->self_index = index_of_tid(self);
-	/* mmap, not the heap: a stopped thread may hold an allocator lock */
-	w->threads = arena_map_mmap(WORLD_THREADS_MAX * sizeof(struct world_thread));
+	/* mmap, not the heap: a stopped thread may hold an allocator lock.
+	 * Mapped once and reused: a service scanned every second must not
+	 * map a new array each time (a late handler still reading the last
+	 * world finds its release already set). */
+	if (!threads_mem)
+		threads_mem = arena_map_mmap(WORLD_THREADS_MAX * sizeof(struct world_thread));
+	w->threads = threads_mem;
 	if (!w->threads)
 		return -1;
 	/* relaxed: no stopped thread exists yet */

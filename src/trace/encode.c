@@ -273,7 +273,7 @@ uint8_t *encode_stopped(uint8_t *p, uint64_t ts, int error)
 
 /* ---- the pointer scan --------------------------------------------------------------- */
 
-uint8_t *encode_scan(uint8_t *p, uint64_t ts, int reason, uint64_t blocks, uint32_t stopped,
+uint8_t *encode_scan(uint8_t *p, uint64_t ts, int reason, uint64_t blocks, uint64_t snapshot, uint32_t stopped,
 		     uint32_t missed)
 {
 	uint8_t *q = open_record(p, HST_REC_SCAN);
@@ -281,7 +281,7 @@ uint8_t *encode_scan(uint8_t *p, uint64_t ts, int reason, uint64_t blocks, uint3
 	q = put_v(q, ts);
 	q = put_v(q, (uint64_t)reason);
 	q = put_v(q, blocks);
-	q = put_v(q, 0); /* reserved: roots are counted as they come */
+	q = put_v(q, snapshot);
 	q = put_v(q, stopped);
 	q = put_v(q, missed);
 	return encode_close(p, q);

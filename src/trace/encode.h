@@ -241,8 +241,9 @@ uint8_t *encode_pycode(uint8_t *p, uint32_t id, const char *file, size_t file_le
 
 #define ENCODE_SCAN_MAX (ENCODE_HEAD + 6 * ENCODE_V)
 
-/* SCAN: reason is an enum hst_scan_reason. */
-uint8_t *encode_scan(uint8_t *p, uint64_t ts, int reason, uint64_t blocks, uint32_t stopped,
+/* SCAN: reason is an enum hst_scan_reason; snapshot is 1 + the index of
+ * the snapshot the scan belongs to, or 0. */
+uint8_t *encode_scan(uint8_t *p, uint64_t ts, int reason, uint64_t blocks, uint64_t snapshot, uint32_t stopped,
 		     uint32_t missed);
 
 /* The delta bases of the SCAN_BLOCKS records of one scan: zero it at the

@@ -120,9 +120,13 @@
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
  *           that ring before position is in this or an earlier chunk.
- * SCAN      t time, v reason (HST_SCAN_*), v blocks, v 0 (reserved), v threads
+ * SCAN      t time, v reason (HST_SCAN_*), v blocks, v snapshot, v threads
  *           stopped, v threads not stopped: a pointer scan begins.  What
- *           follows until SCAN_END belongs to it.
+ *           follows until SCAN_END belongs to it.  snapshot is 1 + the
+ *           index of the SNAPSHOT the scan belongs to (reason
+ *           HST_SCAN_SNAPSHOT: that record comes right before it, and the
+ *           heap it replays is the heap scanned), 0 for none (older
+ *           traces wrote 0 there).
  * SCAN_BLOCKS v count, then count blocks in address order, each: z address
  *           delta (from the previous block's address), v allocinfo, z seq
  *           delta (from the previous block's, as a signed 32-bit
@@ -238,6 +242,7 @@ enum hst_scan_reason {
 	HST_SCAN_EXIT = 0,  /* the end of the process */
 	HST_SCAN_API = 1,   /* heapsnap_leak_check() */
 	HST_SCAN_DETACH = 2, /* heapsnap attach --scan-at-detach, before the detach */
+	HST_SCAN_SNAPSHOT = 3, /* a scanned snapshot: scan_signal, or snapshot_scan=1 */
 };
 
 /* SCAN_ROOT kinds. */

@@ -706,7 +706,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->scan.ts = b_v(&b);
 		it->scan.reason = (int)b_v(&b);
 		it->scan.blocks = b_v(&b);
-		(void)b_v(&b); /* roots: 0, they are counted as they come */
+		it->scan.snapshot = b_v(&b);
 		it->scan.threads_stopped = b_v(&b);
 		it->scan.threads_missed = b_v(&b);
 		r->sc_block = 0;

@@ -113,6 +113,7 @@ struct trace_item {
 			uint64_t ts;
 			int reason; /* enum hst_scan_reason */
 			uint64_t blocks, threads_stopped, threads_missed;
+			uint64_t snapshot; /* 1 + index of its SNAPSHOT, 0: none */
 		} scan;
 		struct {
 			uint64_t index; /* from 0, in address order */
