@@ -160,6 +160,8 @@ const char *hs_event_name(unsigned kind);
 const char *hs_trigger_name(int trigger);
 /* How the process ended its trace: "exit", "_exit", "exec". */
 const char *hs_end_name(int reason);
+/* Why a pointer scan was taken: "exit", "api", "detach", "snapshot". */
+const char *hs_scan_reason_name(int reason);
 
 /* ---- Leaks: the reference graph of a pointer scan ------------------------- */
 
@@ -206,12 +208,16 @@ struct hs_graph {
 	uint64_t *out;		  /* by block: first edge in edges; out[n] = total */
 	struct hs_edge *edges;	  /* by source block */
 	uint64_t nedges;
-	struct hs_edge *root_edges; /* from roots (src_off unused) */
+	struct hs_edge *root_edges; /* from roots (src_off: in the root, saturated) */
 	uint32_t *root_of_edge;	  /* by root edge: root number */
 	uint64_t nroot_edges;
 	struct hs_root *roots;
 	uint32_t nroots;
+	uint64_t *root_edge_off;  /* by root edge: the pointer's offset in its root, bytes */
 	uint64_t scan_ts;	  /* when the scan ran */
+	int reason;		  /* why: 0 at exit, 1 heapsnap_leak_check(), 2 before a
+				   * detach, 3 a scanned snapshot */
+	int64_t snapshot;	  /* the index of the snapshot it was taken at, -1: none */
 	uint64_t threads_stopped, threads_missed;
 	int complete;		  /* a SCAN_END was read */
 };
@@ -261,9 +267,12 @@ struct hs_leaks {
 	uint64_t suppressed[2];		   /* blocks, bytes */
 	struct hs_cycle *cycles;
 	long ncycles;
-	uint64_t scan_blocks, scan_edges;  /* of the last scan read, complete or not */
+	uint64_t scan_blocks, scan_edges;  /* of the scan read (hs_want.scan), complete or not */
 	uint32_t scan_roots;
 	uint64_t threads_stopped, threads_missed;
+	int scan_reason;		   /* as hs_graph.reason */
+	int64_t scan_snapshot;		   /* the index of its snapshot, -1: none */
+	uint64_t scan_ts;		   /* when it ran, 0 without a scan */
 };
 
 /* LeakSanitizer's suppression files (leak:PATTERN lines; heapsnap(1)). */
@@ -299,7 +308,7 @@ void hs_leaks_sum(struct hs_trace *const *t, int n, uint64_t total[HS_LEAK_KINDS
 enum hs_want_flags {
 	HS_WANT_INFO = 1u << 0,	    /* t->info: event counts, threads, peak, scan */
 	HS_WANT_TIMELINE = 1u << 1, /* t->timeline: memory over time, allocations */
-	HS_WANT_LEAKS = 1u << 2,    /* t->leaks: classify the last complete scan */
+	HS_WANT_LEAKS = 1u << 2,    /* t->leaks: classify a pointer scan (hs_want.scan) */
 	HS_WANT_GRAPH = 1u << 3,    /* t->graph: keep that scan's reference graph */
 	HS_WANT_SNAPSHOT_HEAPS = 1u << 4, /* t->snapshot_heaps: the live heap at every
 					   * snapshot the program took (not the exit one) */
@@ -314,6 +323,11 @@ struct hs_want {
 						 * snapshot selectors (heapsnap(1), SEL: a
 						 * label, an index, start, exit, peak, @2.5s) */
 	int nselect;				/* at most HS_MAX_SELECT */
+	const char *scan;			/* HS_WANT_LEAKS, HS_WANT_GRAPH: the pointer
+						 * scan taken at this snapshot (SEL: a label,
+						 * an index, exit); NULL: the last complete
+						 * scan.  A selector no scan belongs to is an
+						 * error (-EINVAL, d names the scans there are) */
 };
 
 #define HS_MAX_SELECT 64
@@ -342,6 +356,7 @@ struct hs_snapshot {
 	uint64_t ts;	 /* CLOCK_MONOTONIC ns */
 	double seconds;	 /* since the trace began */
 	char *label;	 /* NUL-terminated, "" if none */
+	int scanned;	 /* a pointer scan was taken at it (scan_signal, snapshot_scan) */
 };
 
 /* A thread of the process. */
@@ -369,7 +384,8 @@ struct hs_info {
 	uint64_t unknown_frees;		 /* frees of blocks the trace never saw allocated */
 	uint64_t file_bytes;		 /* size of the trace file */
 	int scans;			 /* pointer scans; the fields below are of the last */
-	int scan_reason;		 /* 0 at exit, 1 heapsnap_leak_check() */
+	int scan_reason;		 /* 0 at exit, 1 heapsnap_leak_check(), 2 before a
+					  * detach, 3 at a snapshot (hs_scan_reason_name) */
 	int scan_complete;		 /* its SCAN_END was read (0: the process died
 					  * during it; edges are those found so far,
 					  * bytes and ns 0) */

@@ -39,6 +39,7 @@ struct check_opts {
 	const char *record; /* --record-baseline: the JSON report to write, exit 0 on leaks */
 	int keep;	    /* keep the traces */
 	int full_names;	    /* --full-names */
+	const char *snapshot; /* --snapshot: the scan of this snapshot, where a trace has it */
 };
 
 /* ---- options ---- */
@@ -61,6 +62,7 @@ enum {
 	CHECK_KEEP,
 	CHECK_RECORD_BASELINE,
 	CHECK_FULL_NAMES,
+	CHECK_SNAPSHOT,
 };
 
 static const struct cli_opt check_opts[] = {
@@ -75,6 +77,7 @@ static const struct cli_opt check_opts[] = {
 	{"output-dir", CHECK_OUTPUT_DIR, "DIR", "write the traces to DIR and keep them"},
 	{"keep", CHECK_KEEP, NULL, "keep the traces (in a new directory, named at the end)"},
 	{"full-names", CHECK_FULL_NAMES, NULL, "C++ names with their template arguments (text: shortened to <…>)"},
+	{"snapshot", CHECK_SNAPSHOT, "SEL", "the pointer scan of this snapshot, in each trace that has it"},
 	{NULL, 'o', "FILE", NULL}, /* run's -o: refused with what to use instead */
 	{NULL, 0, NULL, NULL},
 };
@@ -138,6 +141,9 @@ static int parse(int argc, char **argv, struct check_opts *o, int *first)
 			break;
 		case CHECK_FULL_NAMES:
 			o->full_names = 1;
+			break;
+		case CHECK_SNAPSHOT:
+			o->snapshot = p.arg;
 			break;
 		case 'o':
 			return cli_usage_error("check", "-o is for run; use --output FILE for the report "
@@ -246,7 +252,15 @@ static int analyze(struct hs_session *s, const struct check_opts *o, const char 
 		return -1;
 	run->t = calloc((size_t)n + 1, sizeof(*run->t));
 	for (int i = 0; run->t && i < n; i++) {
+		want.scan = o->snapshot;
 		struct hs_trace *t = hs_trace_read(s, traces[i], &want, &d);
+		if (!t && o->snapshot && strstr(d.msg, "no pointer scan at snapshot")) {
+			/* a process of the suite that exited (or was never
+			 * signalled) has no such scan: its last one counts */
+			fprintf(stderr, "heapsnap: check: %s; its last scan is used\n", d.msg);
+			want.scan = NULL;
+			t = hs_trace_read(s, traces[i], &want, &d);
+		}
 		if (!t) {
 			fprintf(stderr, "heapsnap: check: %s\n", d.msg);
 			continue;

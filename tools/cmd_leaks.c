@@ -12,17 +12,19 @@
 
 #include "cli.h"
 
-enum { LEAKS_FORMAT = CLI_LONG_ONLY, LEAKS_KINDS, LEAKS_SUPPRESSIONS, LEAKS_FULL_NAMES };
+enum { LEAKS_FORMAT = CLI_LONG_ONLY, LEAKS_KINDS, LEAKS_SUPPRESSIONS, LEAKS_FULL_NAMES, LEAKS_SNAPSHOT };
 
 static const struct cli_opt leaks_opts[] = {
 	{"kinds", LEAKS_KINDS, "KINDS", "comma list of definite,indirect,possible,reachable or all (default definite,indirect)"},
 	{"suppressions", LEAKS_SUPPRESSIONS, "FILE", "LeakSanitizer suppressions (leak:PATTERN lines)"},
+	{"snapshot", LEAKS_SNAPSHOT, "SEL", "the pointer scan of this snapshot (default: the last scan)"},
 	{"format", LEAKS_FORMAT, "F", "text (default), json, sarif or junit"},
 	{"full-names", LEAKS_FULL_NAMES, NULL, "C++ names with their template arguments (text, dot: shortened to <…>)"},
 	{NULL, 0, NULL, NULL},
 };
 
 static const struct cli_opt cycles_opts[] = {
+	{"snapshot", LEAKS_SNAPSHOT, "SEL", "the pointer scan of this snapshot (default: the last scan)"},
 	{"format", LEAKS_FORMAT, "F", "text (default), json or dot"},
 	{"full-names", LEAKS_FULL_NAMES, NULL, "C++ names with their template arguments (text, dot: shortened to <…>)"},
 	{NULL, 0, NULL, NULL},
@@ -47,7 +49,7 @@ const struct cli_cmd cli_cmd_cycles = {
 /* Parse the options; *paths, *npaths: the operands.  Return 0, or
  * EXIT_USAGE (printed), or -1 after the help. */
 static int parse(int argc, char **argv, int cycles_only, struct hs_leaks_view *v, enum hs_format *fmt,
-		 const char **suppressions, char ***paths, int *npaths)
+		 const char **suppressions, const char **snapshot, char ***paths, int *npaths)
 {
 	const struct cli_cmd *cmd = cycles_only ? &cli_cmd_cycles : &cli_cmd_leaks;
 	const char *format = "text";
@@ -68,6 +70,8 @@ static int parse(int argc, char **argv, int cycles_only, struct hs_leaks_view *v
 			*suppressions = p.arg;
 		} else if (c == LEAKS_FULL_NAMES) {
 			v->full_names = 1;
+		} else if (c == LEAKS_SNAPSHOT) {
+			*snapshot = p.arg;
 		}
 	}
 	if (c == CLI_STOP)
@@ -88,12 +92,12 @@ static int run(int argc, char **argv, int cycles_only)
 {
 	struct hs_leaks_view v = {.kinds = (1u << HS_DEFINITE) | (1u << HS_INDIRECT), .cycles_only = cycles_only};
 	struct hs_suppressions sup = {0};
-	const char *sup_path = NULL;
+	const char *sup_path = NULL, *snapshot = NULL;
 	enum hs_format fmt;
 	char **paths = NULL, **traces;
 	int npaths = 0, rc;
 
-	if ((rc = parse(argc, argv, cycles_only, &v, &fmt, &sup_path, &paths, &npaths)))
+	if ((rc = parse(argc, argv, cycles_only, &v, &fmt, &sup_path, &snapshot, &paths, &npaths)))
 		return rc < 0 ? 0 : rc;
 	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
@@ -113,7 +117,7 @@ static int run(int argc, char **argv, int cycles_only)
 		goto out;
 	}
 	cli_print_warnings(s);
-	struct hs_want want = {.flags = HS_WANT_LEAKS, .suppressions = sup_path ? &sup : NULL};
+	struct hs_want want = {.flags = HS_WANT_LEAKS, .suppressions = sup_path ? &sup : NULL, .scan = snapshot};
 	for (; done < n; done++)
 		if (!(t[done] = hs_trace_read(s, traces[done], &want, &d))) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);

@@ -47,6 +47,7 @@ int hs_leak_kinds_parse(const char *s, unsigned *out)
 void graph_init(struct graph *gb)
 {
 	memset(gb, 0, sizeof(*gb));
+	gb->g.snapshot = -1;
 }
 
 void graph_free(struct graph *gb)
@@ -67,10 +68,12 @@ void graph_release(struct hs_graph *g)
 	free(g->edges);
 	free(g->root_edges);
 	free(g->root_of_edge);
+	free(g->root_edge_off);
 	for (uint32_t i = 0; i < g->nroots; i++)
 		free(g->roots[i].name);
 	free(g->roots);
 	memset(g, 0, sizeof(*g));
+	g->snapshot = -1;
 }
 
 static uint32_t sat32(uint64_t v)
@@ -106,6 +109,8 @@ static int start_scan(struct graph *gb, const struct trace_item *it)
 	g->n = 0;
 	gb->announced = it->scan.blocks;
 	g->scan_ts = it->scan.ts;
+	g->reason = it->scan.reason;
+	g->snapshot = it->scan.snapshot ? (int64_t)it->scan.snapshot - 1 : -1;
 	g->threads_stopped = it->scan.threads_stopped;
 	g->threads_missed = it->scan.threads_missed;
 	return block_room(gb, 0); /* arrays never NULL, even with no block */
@@ -174,12 +179,14 @@ int graph_add(struct graph *gb, const struct trace_item *it)
 		if (it->edge.dst >= g->n)
 			return 0;
 		if (it->edge.from_root) {
-			uint64_t c = gb->root_edges_cap;
+			uint64_t c = gb->root_edges_cap, c2 = gb->root_edges_cap;
 			if (grow((void **)&g->root_edges, &c, g->nroot_edges + 1, sizeof(*g->root_edges)) ||
+			    grow((void **)&g->root_edge_off, &c2, g->nroot_edges + 1, sizeof(uint64_t)) ||
 			    grow((void **)&g->root_of_edge, &gb->root_edges_cap, g->nroot_edges + 1, sizeof(uint32_t)))
 				return -ENOMEM;
 			g->root_edges[g->nroot_edges] =
-				(struct hs_edge){(uint32_t)it->edge.dst, 0, sat32(it->edge.dst_offset)};
+				(struct hs_edge){(uint32_t)it->edge.dst, sat32(it->edge.offset), sat32(it->edge.dst_offset)};
+			g->root_edge_off[g->nroot_edges] = it->edge.offset;
 			g->root_of_edge[g->nroot_edges++] = (uint32_t)it->edge.src;
 			return 0;
 		}

@@ -102,6 +102,9 @@ int leaks_build(struct hs_leaks *r, struct graph *gb, int scanned, struct stack_
 	r->scan_roots = g->nroots;
 	r->threads_stopped = g->threads_stopped;
 	r->threads_missed = g->threads_missed;
+	r->scan_reason = g->reason;
+	r->scan_snapshot = g->snapshot;
+	r->scan_ts = g->scan_ts;
 	if (!scanned)
 		return 0; /* no complete scan: nothing to classify */
 	if (graph_classify(gb))

@@ -60,7 +60,7 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 		fprintf(out,
 			", \"scan\": {\"reason\": \"%s\", \"complete\": %s, \"count\": %d, \"blocks\": %llu, \"edges\": "
 			"%llu, \"bytes\": %llu, \"seconds\": %.6f, \"threads_stopped\": %llu, \"threads_missed\": %llu}",
-			in->scan_reason == HST_SCAN_API ? "api" : in->scan_reason == HST_SCAN_DETACH ? "detach" : "exit", in->scan_complete ? "true" : "false", in->scans,
+			hs_scan_reason_name(in->scan_reason), in->scan_complete ? "true" : "false", in->scans,
 			(unsigned long long)in->scan_blocks,
 			(unsigned long long)in->scan_edges, (unsigned long long)in->scan_bytes,
 			(double)in->scan_ns / 1e9, (unsigned long long)in->scan_stopped,
@@ -69,8 +69,8 @@ void render_json_info(FILE *out, const struct hs_trace *t)
 	for (size_t i = 0; i < t->nsnapshots; i++) {
 		fprintf(out, "%s{\"index\": %u, \"label\": ", i ? ", " : "", t->snapshots[i].index);
 		json_cstr(out, t->snapshots[i].label);
-		fprintf(out, ", \"time\": %.6f, \"trigger\": \"%s\"}", render_seconds(t, t->snapshots[i].ts),
-			hs_trigger_name(t->snapshots[i].trigger));
+		fprintf(out, ", \"time\": %.6f, \"trigger\": \"%s\", \"scanned\": %s}", render_seconds(t, t->snapshots[i].ts),
+			hs_trigger_name(t->snapshots[i].trigger), t->snapshots[i].scanned ? "true" : "false");
 	}
 	fprintf(out, "]}");
 }
@@ -199,9 +199,15 @@ static void json_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_
 	json_cycles(out, t);
 	fprintf(out,
 		", \"scan\": {\"blocks\": %llu, \"edges\": %llu, \"roots\": %u, \"threads_stopped\": %llu, "
-		"\"threads_missed\": %llu}",
+		"\"threads_missed\": %llu, \"reason\": \"%s\", \"snapshot\": ",
 		(unsigned long long)l->scan_blocks, (unsigned long long)l->scan_edges, l->scan_roots,
-		(unsigned long long)l->threads_stopped, (unsigned long long)l->threads_missed);
+		(unsigned long long)l->threads_stopped, (unsigned long long)l->threads_missed,
+		l->scanned ? hs_scan_reason_name(l->scan_reason) : "none");
+	if (l->scanned && l->scan_snapshot >= 0)
+		fprintf(out, "%lld", (long long)l->scan_snapshot);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"time\": %.6f}", l->scanned ? render_seconds(t, l->scan_ts) : 0.0);
 	if (with_sup) {
 		fputs(", \"suppressions\": ", out);
 		json_suppressions(out, v->sup);

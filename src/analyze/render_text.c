@@ -13,6 +13,20 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
+/* How a scan's line names it. */
+static const char *text_scan_reason(int reason)
+{
+	switch (reason) {
+	case HST_SCAN_API:
+		return "heapsnap_leak_check()";
+	case HST_SCAN_DETACH:
+		return "before the detach";
+	case HST_SCAN_SNAPSHOT:
+		return "at a snapshot";
+	}
+	return "at exit";
+}
+
 void render_text_info(FILE *out, const struct hs_trace *t)
 {
 	const struct hs_info *in = &t->info;
@@ -69,25 +83,23 @@ void render_text_info(FILE *out, const struct hs_trace *t)
 		fprintf(out,
 			"scan:       %s, INCOMPLETE (the process died during the scan): %llu blocks, %llu pointers "
 			"found before; %llu threads stopped%s\n",
-			in->scan_reason == HST_SCAN_API ? "heapsnap_leak_check()" : "at exit",
-			(unsigned long long)in->scan_blocks, (unsigned long long)in->scan_edges,
-			(unsigned long long)in->scan_stopped, in->scan_missed ? " (some did not stop)" : "");
+			text_scan_reason(in->scan_reason), (unsigned long long)in->scan_blocks,
+			(unsigned long long)in->scan_edges, (unsigned long long)in->scan_stopped,
+			in->scan_missed ? " (some did not stop)" : "");
 	else if (in->scans)
 		fprintf(out,
 			"scan:       %s, %llu blocks, %llu pointers found in %llu bytes, %.3f s; %llu threads "
 			"stopped%s\n",
-			in->scan_reason == HST_SCAN_API	     ? "heapsnap_leak_check()"
-			: in->scan_reason == HST_SCAN_DETACH ? "before the detach"
-							     : "at exit",
-			(unsigned long long)in->scan_blocks, (unsigned long long)in->scan_edges,
+			text_scan_reason(in->scan_reason), (unsigned long long)in->scan_blocks, (unsigned long long)in->scan_edges,
 			(unsigned long long)in->scan_bytes, (double)in->scan_ns / 1e9,
 			(unsigned long long)in->scan_stopped, in->scan_missed ? " (some did not stop)" : "");
 	else
 		fprintf(out, "scan:       none (killed, exec'ed, or --no-scan)\n");
 	fprintf(out, "snapshots:  %zu\n", t->nsnapshots);
 	for (size_t i = 0; i < t->nsnapshots; i++)
-		fprintf(out, "  [%u] %-20s %8.3f s  (%s)\n", t->snapshots[i].index, t->snapshots[i].label,
-			render_seconds(t, t->snapshots[i].ts), hs_trigger_name(t->snapshots[i].trigger));
+		fprintf(out, "  [%u] %-20s %8.3f s  (%s%s)\n", t->snapshots[i].index, t->snapshots[i].label,
+			render_seconds(t, t->snapshots[i].ts), hs_trigger_name(t->snapshots[i].trigger),
+			t->snapshots[i].scanned ? ", scanned" : "");
 }
 
 /* ---- leaks and cycles ---------------------------------------------------------- */
@@ -183,6 +195,22 @@ static void text_summary(FILE *out, const struct hs_leaks *l)
 		(unsigned long long)cyc_blocks);
 }
 
+/* Where a scan that is not the exit one was taken. */
+static void text_scan_head(FILE *out, const struct hs_trace *t)
+{
+	const struct hs_leaks *l = &t->leaks;
+	const char *label = "";
+
+	for (size_t i = 0; i < t->nsnapshots; i++)
+		if (l->scan_snapshot >= 0 && t->snapshots[i].index == (uint64_t)l->scan_snapshot)
+			label = t->snapshots[i].label;
+	if (l->scan_reason == HST_SCAN_SNAPSHOT)
+		fprintf(out, "Scan at snapshot %lld%s%s%s (%.3f s), the program running:\n\n", (long long)l->scan_snapshot,
+			*label ? " \"" : "", label, *label ? "\"" : "", render_seconds(t, l->scan_ts));
+	else
+		fprintf(out, "Scan %s (%.3f s):\n\n", text_scan_reason(l->scan_reason), render_seconds(t, l->scan_ts));
+}
+
 /* One trace's leak (or cycles) report. */
 static void text_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_view *v, int several)
 {
@@ -190,6 +218,8 @@ static void text_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_
 
 	if (several || t->exe)
 		fprintf(out, "== %s (pid %u), trace %s\n\n", t->exe ? t->exe : "?", t->pid, t->path);
+	if (l->scanned && l->scan_reason != HST_SCAN_EXIT)
+		text_scan_head(out, t);
 	if (!l->scanned) {
 		fprintf(out, "No pointer scan in this trace (the program was killed, exec'ed, or ran with --no-scan):\n"
 			     "leaks cannot be told apart from memory still in use.\n\n");

@@ -14,8 +14,7 @@
 
 #define LOG_MIN 65536 /* journal entries at least, before a peak copy is taken whole */
 
-/* Parse selector s of a trace that began at t0. */
-static void parse_sel(const char *s, uint64_t t0, struct sel *out)
+void select_parse(const char *s, uint64_t t0, struct sel *out)
 {
 	char *end;
 	double seconds;
@@ -92,7 +91,7 @@ int select_begin(struct select_state *st, const struct hs_want *w, struct hs_tra
 	}
 	t->nheaps = st->nsel;
 	for (int i = 0; i < st->nsel; i++) {
-		parse_sel(w->select[i], t->t0, &st->sel[i]);
+		select_parse(w->select[i], t->t0, &st->sel[i]);
 		t->heaps[i].index = -1;
 		snprintf(t->heaps[i].label, sizeof(t->heaps[i].label), "%s", w->select[i]);
 		st->peak |= st->sel[i].kind == SEL_PEAK;

@@ -30,6 +30,10 @@ struct sel {
 	int found;	   /* captured */
 };
 
+/* Parse selector s of a trace that began at t0 (into out, which points
+ * to s). */
+void select_parse(const char *s, uint64_t t0, struct sel *out);
+
 struct select_state {
 	struct sel sel[HS_MAX_SELECT];
 	int nsel;

@@ -76,6 +76,7 @@ static int on_snapshot(struct hs_trace *t, const struct trace_item *it)
 	s->trigger = it->snap.trigger;
 	s->ts = it->snap.ts;
 	s->seconds = it->snap.ts > t->t0 ? (double)(it->snap.ts - t->t0) / 1e9 : 0.0;
+	s->scanned = 0;
 	if (!(s->label = dup_str(it->snap.label)))
 		return -ENOMEM;
 	t->nsnapshots++;
@@ -96,27 +97,113 @@ struct pass {
 	struct select_state sel; /* heaps: selectors, snapshots, temporary */
 	int selecting;
 	unsigned started;	/* STARTED_*: collectors that hold memory */
-	struct graph graph;	/* HS_WANT_LEAKS: the last scan read */
+	struct graph graph;	/* HS_WANT_LEAKS: the scan wanted (hs_want.scan) */
 	int in_scan;		/* between a SCAN and its SCAN_END */
-	int scanned;		/* the last scan read is complete */
+	int scanned;		/* the scan in graph is complete */
+	int feeding;		/* the items of this scan go to graph */
+	const char *scan_text;	/* hs_want.scan, NULL: the last complete scan */
+	struct sel scan_sel;	/* it, parsed */
+	int scan_found;		/* the scan it names is in graph */
+	int scan_tentative;	/* graph holds the exit scan, which the
+				 * selector names if it names the exit
+				 * snapshot that comes after it */
+	char scans_seen[256];	/* the scans of the trace, for the error */
 };
 
-/* Feed a scan item to the graph: a SCAN starts over, the items of a scan
- * only count between its SCAN and SCAN_END.  Return 0 or -ENOMEM. */
+/* Note a scan in p->scans_seen ("0, 1, exit"). */
+static void note_scan(struct pass *p, const struct trace_item *it)
+{
+	size_t len = strlen(p->scans_seen);
+	char one[32];
+
+	if (it->scan.snapshot)
+		snprintf(one, sizeof(one), "%llu", (unsigned long long)it->scan.snapshot - 1);
+	else
+		snprintf(one, sizeof(one), "%s",
+			 it->scan.reason == HST_SCAN_EXIT     ? "exit"
+			 : it->scan.reason == HST_SCAN_DETACH ? "exit (detach)"
+							      : "heapsnap_leak_check()");
+	if (len + strlen(one) + 8 < sizeof(p->scans_seen))
+		snprintf(p->scans_seen + len, sizeof(p->scans_seen) - len, "%s%s", len ? ", " : "", one);
+}
+
+/* Does the selector name scan it: 1 yes, 2 if it names the exit snapshot
+ * that will follow (an exit scan, the selector an index or label), 0 no. */
+static int scan_matches(const struct pass *p, const struct trace_item *it)
+{
+	const struct sel *s = &p->scan_sel;
+	int at_exit = it->scan.reason == HST_SCAN_EXIT || it->scan.reason == HST_SCAN_DETACH;
+
+	if (s->kind == SEL_EXIT)
+		return at_exit;
+	if (at_exit)
+		return s->kind == SEL_INDEX || s->kind == SEL_LABEL ? 2 : 0;
+	if (!it->scan.snapshot)
+		return 0;
+	uint64_t index = it->scan.snapshot - 1;
+	if (s->kind == SEL_INDEX)
+		return (uint64_t)s->index == index;
+	if (s->kind != SEL_LABEL)
+		return 0;
+	/* its SNAPSHOT came before it */
+	for (size_t i = p->t->nsnapshots; i-- > 0;)
+		if (p->t->snapshots[i].index == index)
+			return !strcmp(p->t->snapshots[i].label, s->text);
+	return 0;
+}
+
+/* The exit snapshot after a tentative exit scan: is it the one the
+ * selector names? */
+static int snapshot_settles(struct pass *p, const struct trace_item *it)
+{
+	const struct sel *s = &p->scan_sel;
+
+	if (!p->scan_tentative || it->snap.trigger != HST_SNAP_EXIT)
+		return 0;
+	p->scan_tentative = 0;
+	if ((s->kind == SEL_INDEX && (long)it->snap.index == s->index) ||
+	    (s->kind == SEL_LABEL && it->snap.label.n == strlen(s->text) &&
+	     !memcmp(it->snap.label.p, s->text, it->snap.label.n))) {
+		p->scan_found = 1;
+		return 0;
+	}
+	/* not that one: forget the exit scan */
+	graph_free(&p->graph);
+	p->scanned = 0;
+	return 0;
+}
+
+/* Feed a scan item to the graph: without a selector a SCAN starts over
+ * (the last complete scan wins); with one, only the scan it names goes
+ * in.  The items of a scan only count between its SCAN and SCAN_END.
+ * Return 0 or -ENOMEM. */
 static int on_scan(struct pass *p, const struct trace_item *it)
 {
 	switch (it->type) {
-	case ITEM_SCAN:
+	case ITEM_SCAN: {
+		note_scan(p, it);
+		int m = p->scan_text ? (p->scan_found ? 0 : scan_matches(p, it)) : 1;
 		p->in_scan = 1;
+		p->feeding = m != 0;
+		if (!p->feeding)
+			return 0;
 		p->scanned = 0;
+		p->scan_tentative = m == 2;
 		break;
+	}
 	case ITEM_SCAN_END:
-		if (p->in_scan)
+		if (p->in_scan && p->feeding) {
 			p->scanned = 1;
+			if (p->scan_text && !p->scan_tentative)
+				p->scan_found = 1;
+		}
 		p->in_scan = 0;
+		if (!p->feeding)
+			return 0;
+		p->feeding = 0;
 		break;
 	default:
-		if (!p->in_scan)
+		if (!p->in_scan || !p->feeding)
 			return 0;
 	}
 	return graph_add(&p->graph, it);
@@ -161,6 +248,13 @@ static int pass_item(struct pass *p, const struct trace_item *it)
 	case ITEM_PYCODE:
 		return t->priv->have_stacks ? stacks_add(&t->priv->st, it) : 0;
 	case ITEM_SCAN:
+		/* its snapshot came before it */
+		for (size_t i = t->nsnapshots; it->scan.snapshot && i-- > 0;)
+			if (t->snapshots[i].index == it->scan.snapshot - 1) {
+				t->snapshots[i].scanned = 1;
+				break;
+			}
+		return p->want & HS_WANT_LEAKS ? on_scan(p, it) : 0;
 	case ITEM_SCAN_BLOCK:
 	case ITEM_SCAN_ROOT:
 	case ITEM_SCAN_EDGE:
@@ -171,6 +265,8 @@ static int pass_item(struct pass *p, const struct trace_item *it)
 	case ITEM_SNAPSHOT:
 		if (p->selecting && select_snapshot(&p->sel, t, &p->rp, it))
 			return -ENOMEM;
+		if (p->scan_text && (p->want & HS_WANT_LEAKS))
+			snapshot_settles(p, it);
 		return on_snapshot(t, it);
 	case ITEM_END:
 		t->ended = 1;
@@ -237,6 +333,11 @@ static int pass_end(struct pass *p, struct trace_reader *r, const struct hs_want
 		p->started &= ~STARTED_TIMELINE;
 		t->have |= HS_WANT_TIMELINE;
 	}
+	if ((p->want & HS_WANT_LEAKS) && p->scan_text && !p->scan_found) {
+		diag_set(d, "%s: no pointer scan at snapshot '%s' (the scans of this trace: %s)", t->path, p->scan_text,
+			 p->scans_seen[0] ? p->scans_seen : "none");
+		return -EINVAL;
+	}
 	if (p->want & HS_WANT_LEAKS) {
 		if (leaks_build(&t->leaks, &p->graph, p->scanned, &t->priv->st, w->suppressions))
 			goto oom;
@@ -291,6 +392,9 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 	p.t = t;
 	if (p.want & HS_WANT_GRAPH)
 		p.want |= HS_WANT_LEAKS;
+	p.scan_text = w->scan;
+	if (p.scan_text)
+		select_parse(p.scan_text, t->t0, &p.scan_sel);
 	p.selecting = w->nselect > 0 || (p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY));
 	p.replaying = p.selecting || (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE));
 	if ((rc = pass_begin(&p, s, w, d)) < 0)
@@ -426,6 +530,21 @@ const char *hs_trigger_name(int trigger)
 		return "interval";
 	case HST_SNAP_API:
 		return "api";
+	}
+	return "unknown";
+}
+
+const char *hs_scan_reason_name(int reason)
+{
+	switch (reason) {
+	case HST_SCAN_EXIT:
+		return "exit";
+	case HST_SCAN_API:
+		return "api";
+	case HST_SCAN_DETACH:
+		return "detach";
+	case HST_SCAN_SNAPSHOT:
+		return "snapshot";
 	}
 	return "unknown";
 }
