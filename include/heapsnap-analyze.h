@@ -189,8 +189,9 @@ struct hs_edge {
 
 /* A root region of the scan. */
 struct hs_root {
-	int kind;	 /* 1 data of a module, 2 a thread's stack, 3 its registers,
-			  * 4 other writable memory, 5 a block given to heapsnap_ignore() */
+	int kind;	 /* enum hs_root_kind: 1 data of a module, 2 a thread's stack,
+			  * 3 its registers, 4 other writable memory, 5 a block given
+			  * to heapsnap_ignore(), 6 a thread's TLS */
 	uint32_t thread; /* thread index (stack, registers) */
 	uint64_t addr, bytes;
 	char *name;	 /* module path, "[anon]", ... */
@@ -522,6 +523,8 @@ struct hs_stat_line {
 	uint64_t *sizes;   /* growth: the size in every column */
 	int grew;	   /* growth: the intervals between columns it grew in */
 	int intervals;	   /* growth: the intervals since it began to grow */
+	uint64_t retained; /* hs_stats_add_retained: the bytes the line's blocks
+			    * retain (each block once) */
 };
 
 /*
@@ -539,11 +542,25 @@ void hs_stats_free(struct hs_stats *s);
 /* Add heap h of trace t into column col.  Return 0, -ENOMEM, or -EINVAL
  * for a column the table does not have. */
 int hs_stats_add(struct hs_stats *s, struct hs_trace *t, const struct hs_heap *h, int col);
+/*
+ * Add the blocks of trace t's pointer scan (read with HS_WANT_GRAPH) into
+ * column col: their bytes and count, and what they retain (`top
+ * --retained`): the bytes that would be freed if every block of the line
+ * were freed, from the dominator tree (hs_trace_retained); a block that
+ * another block of the same line dominates is in that one's, so it counts
+ * once (Chrome DevTools' retained size of a constructor, Eclipse MAT's
+ * approximation of a class's).  Lines then carry `retained`, and
+ * hs_stats_top ranks them by it.  Return 0, -ENOMEM, or -EINVAL for a
+ * column the table does not have or a trace without a graph.
+ */
+int hs_stats_add_retained(struct hs_stats *s, struct hs_trace *t, int col);
+
 /* The live bytes and blocks of column col that pass the filters, each
  * block once (--cumulative counts a block in every line of its stack). */
 void hs_stats_total(const struct hs_stats *s, int col, uint64_t *size, uint64_t *count);
 
-/* The lines of column col, largest first (then by key).  Return how many
+/* The lines of column col, largest first (then by key; with retained
+ * sizes, the largest retained first).  Return how many
  * (in *out: free with hs_stat_lines_free), or -ENOMEM, -EINVAL (no such
  * column; growth: fewer than 3). */
 long hs_stats_top(const struct hs_stats *s, int col, struct hs_stat_line **out);
@@ -564,6 +581,125 @@ void hs_stat_lines_free(struct hs_stat_line *l, long n);
  * key "outer;...;inner" (functions, ';' and ' ' as '_'), size its live
  * bytes, in the order of first appearance.  Return how many, or -ENOMEM. */
 long hs_folded(struct hs_trace *t, const struct hs_heap *h, const struct hs_group *g, struct hs_stat_line **out);
+
+/* ---- Why is it still alive: retained sizes, retainer paths ---------------- */
+
+/* The retained size of every block of trace t's pointer scan (read with
+ * HS_WANT_GRAPH), by block number: its bytes and those of every block
+ * only it keeps alive (the dominator tree of the reference graph, the
+ * roots a virtual root; every pointer counts, interior ones too).  A
+ * block no root reaches hangs from the virtual root, so a leaked
+ * structure retains what it holds.  Computed on first use; NULL when the
+ * trace has no graph or memory ran out. */
+const uint64_t *hs_trace_retained(struct hs_trace *t);
+
+/* A root, named as a person would name it. */
+struct hs_root_ref {
+	int kind;	      /* enum hs_root_kind */
+	uint32_t root;	      /* its number in the scan (hs_graph.roots) */
+	uint64_t address;     /* of the pointer */
+	uint64_t offset;      /* of the pointer from the variable's start (a global
+			       * with a symbol), else from the root region's */
+	const char *symbol;   /* a global: the variable, NULL if the module's symbol
+			       * table does not say (the session's string) */
+	const char *module;   /* a global, TLS: the module's path, NULL if unknown */
+	const char *section;  /* a global: ".bss", ".data", ... NULL if unknown */
+	const char *function; /* a stack: the function whose frame holds the
+			       * pointer, NULL when it cannot be told */
+	uint32_t thread;      /* a stack, registers, TLS: the thread's index */
+	char name[320];	      /* all of it in words: "g_sessions (service, .bss)",
+			       * "the stack of thread 1, in serve (server.c:88)" */
+};
+
+/* Root kinds (hs_root.kind, hs_root_ref.kind). */
+enum hs_root_kind {
+	HS_ROOT_GLOBAL = 1,  /* a module's writable data: globals */
+	HS_ROOT_STACK = 2,   /* a thread's stack */
+	HS_ROOT_REGS = 3,    /* a thread's registers */
+	HS_ROOT_ANON = 4,    /* other writable memory: anonymous mappings, pools */
+	HS_ROOT_IGNORED = 5, /* a block given to heapsnap_ignore() */
+	HS_ROOT_TLS = 6,     /* a thread's static TLS and thread descriptor */
+};
+
+/* One hop of a retainer path: the blocks of one allocation site, reached
+ * from the hop before (or the root) through pointers at some offsets. */
+struct hs_retainer_hop {
+	char *site;	       /* "function file:line" (hs_trace_site) */
+	uint32_t stack;	       /* the allocation stack of one of its blocks */
+	uint64_t off_min, off_max; /* offsets of the pointers into the hop, in the
+				    * blocks of the hop before (the root's: from
+				    * the variable's start) */
+	uint64_t depth;	       /* the longest run of this site's blocks one after
+				* the other on a chain (a linked list: its length);
+				* 1 when none points to another */
+	uint64_t link_min, link_max; /* depth > 1: offsets of the pointers from one
+				      * block of the run to the next */
+	uint64_t blocks, bytes; /* the distinct blocks of this hop on the path's chains */
+	uint64_t retained;     /* the bytes they retain (each block once) */
+	uint64_t *addrs;       /* --address (one block): the chain's blocks of this hop,
+				* from the root on; else NULL */
+	uint64_t naddrs;
+};
+
+/* The chains of pointers that keep some of a target's blocks alive, all of
+ * the same shape: from the same root through the same sites (a run of
+ * blocks of one site, a list, is one hop). */
+struct hs_retainer_path {
+	struct hs_root_ref root;
+	struct hs_retainer_hop *hops; /* from the root; the last is the target's site */
+	int nhops;
+	uint64_t blocks, bytes;	      /* target blocks whose shortest chain it is */
+};
+
+/* The blocks a question asked about, grouped by site (or by the statistics
+ * key of --growth), and their shortest chains from the roots. */
+struct hs_retainer_target {
+	char *key;		/* what the blocks have in common: a statistics key
+				 * ("file:line") or, for an address, the site */
+	char *site;		/* the allocation site of one of them */
+	uint32_t stack;		/* its stack */
+	uint64_t blocks, bytes; /* every block of the target at the scan */
+	uint64_t retained;	/* what they retain (each block once) */
+	uint64_t address;	/* --address: the block's start, else 0 */
+	uint64_t leaked_blocks, leaked_bytes; /* of those, unreachable: no chain */
+	struct hs_retainer_path *paths; /* most bytes first, at most max_paths */
+	size_t npaths;
+	uint64_t more_paths, more_blocks, more_bytes; /* the paths left out */
+	uint64_t *sizes;	/* --growth: the target's bytes at every snapshot */
+	int nsizes;
+};
+
+/* What to ask about. */
+struct hs_retainers_query {
+	const char *site;	   /* a glob on the allocation site: its function,
+				    * "file:line", "basename:line" or the whole site
+				    * ("function file:line"); NULL: not this */
+	const struct hs_stat_line *lines; /* the lines whose blocks to take (by
+				    * group's key): hs_stats_growth's; NULL: not this */
+	long nlines;
+	int nsizes;		   /* entries of each line's sizes (growth: the
+				    * snapshots), copied into the targets */
+	const struct hs_group *group; /* how site and lines are keyed (NULL: by lineno) */
+	uint64_t address;	   /* the block holding this address; 0: not this */
+	int max_paths;		   /* per target; <= 0: 10 */
+};
+
+struct hs_retainers {
+	struct hs_retainer_target *targets; /* most bytes first */
+	size_t ntargets;
+	int64_t snapshot;	/* of the scan: hs_graph.snapshot */
+	int reason;		/* hs_graph.reason */
+	uint64_t ts;		/* when it ran */
+	uint64_t blocks, bytes; /* every block of the scan */
+};
+
+/* Answer q about trace t (read with HS_WANT_GRAPH).  Return 0 with *out
+ * set (free it with hs_retainers_free; its strings may point into the
+ * session), -EINVAL with d set (no graph; an address in no block), or
+ * -ENOMEM. */
+int hs_retainers_find(struct hs_trace *t, const struct hs_retainers_query *q, struct hs_retainers **out,
+		      struct hs_diag *d);
+void hs_retainers_free(struct hs_retainers *r);
 
 /* ---- Continuous integration: leak sites, signatures, baselines ----------- */
 
@@ -686,6 +822,7 @@ struct hs_top {
 	const struct hs_heap *heap; /* where (the first trace's), or NULL for the
 				    * temporary allocations of the run */
 	uint64_t size, count;	   /* hs_stats_total */
+	int retained;		   /* the lines carry retained sizes (`top --retained`) */
 };
 
 /* A comparison as `heapsnap diff` shows it. */
@@ -716,6 +853,18 @@ struct hs_growth {
 int hs_render_top(FILE *out, enum hs_format f, const struct hs_top *v);
 int hs_render_diff(FILE *out, enum hs_format f, const struct hs_diff *v);
 int hs_render_growth(FILE *out, enum hs_format f, const struct hs_growth *v);
+/* What a retainers report answers, for its header. */
+struct hs_retainers_view {
+	const char *question; /* "site 'buffer_*'", "3 sites growing at every one of
+			       * 3 snapshots, by lineno", "the block at 0x..." */
+};
+
+/* `heapsnap retainers` of trace t: text, JSON or a Graphviz graph of the
+ * paths (objgraph's show_backrefs).  Return 0, or -EINVAL for another
+ * format. */
+int hs_render_retainers(FILE *out, enum hs_format f, struct hs_trace *t, const struct hs_retainers *r,
+			const struct hs_retainers_view *v);
+
 /* "key size" lines, for flamegraph.pl, speedscope, inferno. */
 void hs_render_folded(FILE *out, const struct hs_stat_line *l, long n);
 

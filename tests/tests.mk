@@ -92,6 +92,19 @@ $(LEAK_B)/%: tests/leaks/%.cc tests/leaks/leak.h include/heapsnap.h
 .PHONY: leak-progs
 leak-progs: all $(LEAK_BIN)
 
+# Programs of tests/retain.sh (retainer paths, retained sizes, scans at
+# snapshots): tests/retain/NAME.c is build/tests/retain/NAME; -O0, -g and
+# frame pointers, as the leak scenarios.
+RETAIN_C := $(wildcard tests/retain/*.c)
+RETAIN_BIN := $(RETAIN_C:tests/retain/%.c=$(TEST_B)/retain/%)
+
+$(TEST_B)/retain/%: tests/retain/%.c include/heapsnap.h
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -fno-omit-frame-pointer -Iinclude -Wall -o $@ $< -pthread -ldl
+
+.PHONY: retain-progs
+retain-progs: all $(RETAIN_BIN)
+
 # Programs of tests/attach.sh: the server, a tracer, and two processes
 # heapsnap attach must refuse (statically linked; no glibc).
 ATTACH_TB := $(TEST_B)/attach
@@ -152,7 +165,8 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -std=gnu11 -Wall -Wextra -Iinclude -o $@ $< $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
 
-check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges $(FAULT_BIN)
+check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges $(FAULT_BIN) \
+	$(RETAIN_BIN)
 	@echo "== hook safety"
 	@$(MAKE) -s check-hooksafe
 	@echo "== unit tests"
@@ -171,6 +185,8 @@ check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATT
 	@bash tests/attach.sh
 	@echo "== Python programs"
 	@bash tests/python.sh
+	@echo "== retainers and scans at snapshots"
+	@bash tests/retain.sh
 	@echo "== fault tests"
 	@bash tests/faults.sh
 	@echo "== fuzz targets (seeds, regression inputs, a few seconds each)"

@@ -154,7 +154,7 @@ int run_pass_status(int status);
 
 /* The subcommands, each beside its implementation (tools/cmd_*.c). */
 extern const struct cli_cmd cli_cmd_run, cli_cmd_attach, cli_cmd_check, cli_cmd_info, cli_cmd_leaks, cli_cmd_cycles,
-	cli_cmd_top, cli_cmd_diff, cli_cmd_report;
+	cli_cmd_top, cli_cmd_diff, cli_cmd_report, cli_cmd_retainers;
 
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
@@ -165,5 +165,6 @@ int cmd_top(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_retainers(int argc, char **argv);
 
 #endif

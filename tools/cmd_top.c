@@ -26,6 +26,7 @@ struct top_opts {
 	int growth;	       /* top --growth */
 	double share;	       /* --growth-share, 0: the default */
 	int temporary;	       /* top --temporary */
+	int retained;	       /* top --retained */
 };
 
 enum {
@@ -38,6 +39,7 @@ enum {
 	TOP_SNAPSHOT,
 	TOP_GROWTH,
 	TOP_TEMPORARY,
+	TOP_RETAINED,
 	TOP_FROM,
 	TOP_TO,
 	TOP_FULL_NAMES,
@@ -60,6 +62,7 @@ static const struct cli_opt top_opts[] = {
 	{"growth", TOP_GROWTH, NULL, "the sites that grow across the snapshots"},
 	{"growth-share", TOP_GROWTH_SHARE, "P", "--growth: grew in at least this share of intervals (default 0.6)"},
 	{"temporary", TOP_TEMPORARY, NULL, "blocks freed before their thread allocated again"},
+	{"retained", TOP_RETAINED, NULL, "rank by retained size at a scanned snapshot (--snapshot: which)"},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -137,6 +140,9 @@ static int parse(int argc, char **argv, const struct cli_cmd *cmd, struct top_op
 			break;
 		case TOP_TEMPORARY:
 			o->temporary = 1;
+			break;
+		case TOP_RETAINED:
+			o->retained = 1;
 			break;
 		case TOP_FROM:
 			o->from = p.arg;
@@ -267,6 +273,71 @@ static int run_folded(struct hs_session *s, const struct top_opts *o, const stru
 	return rc;
 }
 
+/* The scan of trace t as a table's header names it. */
+static void scan_heap(const struct hs_trace *t, struct hs_heap *h)
+{
+	const struct hs_graph *g = t->graph;
+
+	memset(h, 0, sizeof(*h));
+	h->index = (int)g->snapshot;
+	h->ts = g->scan_ts;
+	h->seconds = g->scan_ts > t->t0 ? (double)(g->scan_ts - t->t0) / 1e9 : 0;
+	snprintf(h->label, sizeof(h->label), "%s", g->snapshot >= 0 ? "" : hs_scan_reason_name(g->reason));
+	for (size_t i = 0; g->snapshot >= 0 && i < t->nsnapshots; i++)
+		if (t->snapshots[i].index == (uint64_t)g->snapshot)
+			snprintf(h->label, sizeof(h->label), "%s", t->snapshots[i].label);
+}
+
+/* top --retained: the blocks of each trace's scan, by what they retain. */
+static int run_retained(struct hs_session *s, const struct top_opts *o, char **traces, int n)
+{
+	struct hs_want w = {.flags = HS_WANT_GRAPH, .scan = o->snapshot};
+	struct hs_stats *st = hs_stats_new(&o->g, 1);
+	struct hs_heap first = {0};
+	int rc = 0;
+
+	if (!st) {
+		oom(traces[0]);
+		return EXIT_INPUT;
+	}
+	for (int k = 0; k < n && !rc; k++) {
+		struct hs_trace *t = read_trace(s, traces[k], &w);
+		if (!t) {
+			rc = EXIT_INPUT;
+			break;
+		}
+		if (!t->graph) {
+			fprintf(stderr, "heapsnap: %s: no complete pointer scan in this trace (killed before any, or "
+					"--no-scan)\n", t->path);
+			rc = EXIT_INPUT;
+		} else {
+			if (k == 0)
+				scan_heap(t, &first);
+			if (hs_stats_add_retained(st, t, 0)) {
+				oom(t->path);
+				rc = EXIT_INPUT;
+			}
+		}
+		hs_trace_free(t);
+	}
+	if (!rc) {
+		struct hs_stat_line *l;
+		long nl = hs_stats_top(st, 0, &l);
+		if (nl < 0) {
+			oom(traces[0]);
+			rc = EXIT_INPUT;
+		} else {
+			struct hs_top v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .ntraces = n,
+					   .heap = &first, .retained = 1};
+			hs_stats_total(st, 0, &v.size, &v.count);
+			hs_render_top(stdout, o->format, &v);
+			hs_stat_lines_free(l, nl);
+		}
+	}
+	hs_stats_free(st);
+	return rc;
+}
+
 /* top: the traces added up, read one at a time into one table: memory
  * follows the distinct lines, not the traces. */
 static int run_top(struct hs_session *s, const struct top_opts *o, char **traces, int n)
@@ -337,6 +408,8 @@ int cmd_top(int argc, char **argv)
 		return cli_usage_error("top", "--temporary counts the whole run: not with --growth or --snapshot");
 	if (o.share && !o.growth)
 		return cli_usage_error("top", "--growth-share is for --growth");
+	if (o.retained && (o.growth || o.temporary || o.folded))
+		return cli_usage_error("top", "--retained is of one scan: not with --growth, --temporary or --format folded");
 	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;
@@ -345,7 +418,9 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "heapsnap: out of memory\n");
 		rc = EXIT_INPUT;
 	} else {
-		rc = o.growth ? run_growth(s, &o, traces, n) : run_top(s, &o, traces, n);
+		rc = o.growth	  ? run_growth(s, &o, traces, n)
+		     : o.retained ? run_retained(s, &o, traces, n)
+				  : run_top(s, &o, traces, n);
 		cli_print_warnings(s);
 	}
 	hs_session_free(s);

@@ -111,7 +111,7 @@ int cli_expand_traces(int argc, char **argv, char ***out)
 
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_run, &cli_cmd_attach, &cli_cmd_check, &cli_cmd_info, &cli_cmd_leaks,
-	&cli_cmd_cycles, &cli_cmd_top, &cli_cmd_diff, &cli_cmd_report,
+	&cli_cmd_cycles, &cli_cmd_top, &cli_cmd_diff, &cli_cmd_retainers, &cli_cmd_report,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyze/names.h"
+#include "trace/format.h"
 
 int hs_format_parse(const char *name, enum hs_format *out)
 {
@@ -183,4 +184,55 @@ int hs_render_growth(FILE *out, enum hs_format f, const struct hs_growth *v)
 	else
 		return -EINVAL;
 	return 0;
+}
+
+int hs_render_retainers(FILE *out, enum hs_format f, struct hs_trace *t, const struct hs_retainers *r,
+			const struct hs_retainers_view *v)
+{
+	if (f == HS_FMT_TEXT)
+		render_text_retainers(out, t, r, v);
+	else if (f == HS_FMT_JSON)
+		render_json_retainers(out, t, r, v);
+	else if (f == HS_FMT_DOT)
+		render_dot_retainers(out, t, r);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *render_root_kind(int kind)
+{
+	switch (kind) {
+	case HS_ROOT_GLOBAL:
+		return "global";
+	case HS_ROOT_STACK:
+		return "stack";
+	case HS_ROOT_REGS:
+		return "registers";
+	case HS_ROOT_ANON:
+		return "anon";
+	case HS_ROOT_IGNORED:
+		return "ignored";
+	case HS_ROOT_TLS:
+		return "tls";
+	}
+	return "unknown";
+}
+
+const char *render_scan_where(const struct hs_trace *t, int64_t snapshot, int reason, uint64_t ts, char *buf,
+			      size_t cap)
+{
+	const char *label = "";
+
+	for (size_t i = 0; snapshot >= 0 && i < t->nsnapshots; i++)
+		if (t->snapshots[i].index == (uint64_t)snapshot)
+			label = t->snapshots[i].label;
+	if (snapshot >= 0)
+		snprintf(buf, cap, "snapshot %lld%s%s%s (%.3f s)", (long long)snapshot, *label ? " \"" : "", label,
+			 *label ? "\"" : "", render_seconds(t, ts));
+	else
+		snprintf(buf, cap, "the %s scan (%.3f s)",
+			 reason == HST_SCAN_API ? "heapsnap_leak_check()" : reason == HST_SCAN_DETACH ? "detach" : "exit",
+			 render_seconds(t, ts));
+	return buf;
 }

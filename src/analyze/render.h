@@ -37,6 +37,14 @@ void render_kinds_list(FILE *out, unsigned kinds);
 void render_text_top(FILE *out, const struct hs_top *v);
 void render_text_diff(FILE *out, const struct hs_diff *v);
 void render_text_growth(FILE *out, const struct hs_growth *v);
+void render_text_retainers(FILE *out, struct hs_trace *t, const struct hs_retainers *r,
+			   const struct hs_retainers_view *v);
+/* The name of a root kind as JSON and dot spell it ("global", "stack", ...). */
+const char *render_root_kind(int kind);
+/* "snapshot 2 "label" (0.412 s)" or "the exit scan (0.5 s)": where a
+ * scan of t was taken, into buf. */
+const char *render_scan_where(const struct hs_trace *t, int64_t snapshot, int reason, uint64_t ts, char *buf,
+			      size_t cap);
 
 /* "render_json.c" */
 void render_json_info(FILE *out, const struct hs_trace *t);
@@ -47,9 +55,12 @@ void render_json_check(FILE *out, const struct hs_ci *ci, const struct hs_check_
 void render_json_top(FILE *out, const struct hs_top *v);
 void render_json_diff(FILE *out, const struct hs_diff *v);
 void render_json_growth(FILE *out, const struct hs_growth *v);
+void render_json_retainers(FILE *out, struct hs_trace *t, const struct hs_retainers *r,
+			   const struct hs_retainers_view *v);
 
 /* "render_dot.c" */
 void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n, int full_names);
+void render_dot_retainers(FILE *out, struct hs_trace *t, const struct hs_retainers *r);
 
 /* "render_sarif.c" */
 void render_sarif(FILE *out, const struct hs_ci *ci);

@@ -48,3 +48,52 @@ void render_dot_cycles(FILE *out, struct hs_trace *const *t, int n, int full_nam
 		dot_trace(out, t[i], i, full_names);
 	fprintf(out, "}\n");
 }
+
+/*
+ * The retainer paths as objgraph's show_backrefs draws them: a node per
+ * root (a box) and per site (its blocks, bytes and retained bytes), the
+ * targets filled, an edge per hop labelled with its offsets.  Paths that
+ * share a root or a site share its node.
+ */
+void render_dot_retainers(FILE *out, struct hs_trace *t, const struct hs_retainers *r)
+{
+	(void)t;
+	fprintf(out, "digraph retainers {\n  rankdir=LR;\n  node [shape=ellipse, fontname=\"monospace\"];\n");
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct hs_retainer_target *tg = &r->targets[i];
+		for (size_t k = 0; k < tg->npaths; k++) {
+			const struct hs_retainer_path *p = &tg->paths[k];
+			fprintf(out, "  \"");
+			dot_escape(out, p->root.name);
+			fprintf(out, "\" [shape=box, style=bold];\n");
+			for (int h = 0; h < p->nhops; h++) {
+				const struct hs_retainer_hop *hop = &p->hops[h];
+				fprintf(out, "  \"");
+				dot_escape(out, hop->site);
+				fprintf(out, "\" [label=\"");
+				dot_escape(out, hop->site);
+				fprintf(out, "\\n%llu blocks, %llu B\\nretaining %llu B\"%s];\n", (unsigned long long)hop->blocks,
+					(unsigned long long)hop->bytes, (unsigned long long)hop->retained,
+					h + 1 == p->nhops ? ", style=filled, fillcolor=\"#ffd0a0\"" : "");
+				fprintf(out, "  \"");
+				dot_escape(out, h ? p->hops[h - 1].site : p->root.name);
+				fprintf(out, "\" -> \"");
+				dot_escape(out, hop->site);
+				if (hop->off_min == hop->off_max)
+					fprintf(out, "\" [label=\"+%llu\"];\n", (unsigned long long)hop->off_min);
+				else
+					fprintf(out, "\" [label=\"+%llu..+%llu\"];\n", (unsigned long long)hop->off_min,
+						(unsigned long long)hop->off_max);
+				if (hop->depth > 1) {
+					fprintf(out, "  \"");
+					dot_escape(out, hop->site);
+					fprintf(out, "\" -> \"");
+					dot_escape(out, hop->site);
+					fprintf(out, "\" [label=\"+%llu (chains of up to %llu)\", style=dashed];\n",
+						(unsigned long long)hop->link_min, (unsigned long long)hop->depth);
+				}
+			}
+		}
+	}
+	fprintf(out, "}\n");
+}

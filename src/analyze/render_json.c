@@ -288,8 +288,9 @@ static void json_heap(FILE *out, const struct hs_heap *h)
 	fprintf(out, ", \"time\": %.6f}", h->seconds);
 }
 
-/* The "stats" array: key, size, count, average (and the differences). */
-static void json_stat_lines(FILE *out, const struct hs_stat_line *l, long n, int diff)
+/* The "stats" array: key, size, count, average (and the differences, or
+ * the retained bytes). */
+static void json_stat_lines(FILE *out, const struct hs_stat_line *l, long n, int diff, int retained)
 {
 	fputs("[", out);
 	for (long i = 0; i < n; i++) {
@@ -300,6 +301,8 @@ static void json_stat_lines(FILE *out, const struct hs_stat_line *l, long n, int
 		if (diff)
 			fprintf(out, ", \"size_diff\": %lld, \"count_diff\": %lld", (long long)l[i].size_diff,
 				(long long)l[i].count_diff);
+		if (retained)
+			fprintf(out, ", \"retained\": %llu", (unsigned long long)l[i].retained);
 		fputs("}", out);
 	}
 	fputs("]", out);
@@ -313,9 +316,9 @@ void render_json_top(FILE *out, const struct hs_top *v)
 		fputs("{\"schema\": 1, \"snapshot\": ", out);
 		json_heap(out, v->heap);
 	}
-	fprintf(out, ", \"traces\": %d, \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", v->ntraces,
-		hs_by_name(v->group->by), v->group->cumulative ? "true" : "false");
-	json_stat_lines(out, v->lines, json_shown(v->limit, v->n), 0);
+	fprintf(out, ", \"traces\": %d, \"by\": \"%s\", \"cumulative\": %s%s, \"stats\": ", v->ntraces,
+		hs_by_name(v->group->by), v->group->cumulative ? "true" : "false", v->retained ? ", \"retained\": true" : "");
+	json_stat_lines(out, v->lines, json_shown(v->limit, v->n), 0, v->retained);
 	fprintf(out, ", \"total\": {\"size\": %llu, \"count\": %llu}}\n", (unsigned long long)v->size,
 		(unsigned long long)v->count);
 }
@@ -334,7 +337,7 @@ void render_json_diff(FILE *out, const struct hs_diff *v)
 	}
 	fprintf(out, ", \"by\": \"%s\", \"cumulative\": %s, \"stats\": ", hs_by_name(v->group->by),
 		v->group->cumulative ? "true" : "false");
-	json_stat_lines(out, v->lines, json_shown(v->limit, v->n), 1);
+	json_stat_lines(out, v->lines, json_shown(v->limit, v->n), 1, 0);
 	fprintf(out, ", \"total\": {\"size\": %llu, \"count\": %llu, \"size_diff\": %lld, \"count_diff\": %lld}}\n",
 		(unsigned long long)v->size, (unsigned long long)v->count, (long long)(v->size - v->old_size),
 		(long long)(v->count - v->old_count));
@@ -363,6 +366,110 @@ void render_json_growth(FILE *out, const struct hs_growth *v)
 		fprintf(out, "], \"growth\": %lld, \"growth_per_snapshot\": %.1f, \"grew\": %d, \"intervals\": %d}",
 			(long long)l->size_diff, (double)l->size_diff / (l->intervals ? l->intervals : 1), l->grew,
 			l->intervals);
+	}
+	fputs("]}\n", out);
+}
+
+/* ---- retainers ---------------------------------------------------------------------- */
+
+static void json_root(FILE *out, const struct hs_root_ref *r)
+{
+	fprintf(out, "{\"kind\": \"%s\", \"name\": ", render_root_kind(r->kind));
+	json_cstr(out, r->name);
+	fputs(", \"symbol\": ", out);
+	json_opt_str(out, r->symbol);
+	fputs(", \"module\": ", out);
+	json_opt_str(out, r->module);
+	fputs(", \"section\": ", out);
+	json_opt_str(out, r->section);
+	fputs(", \"function\": ", out);
+	json_opt_str(out, r->function);
+	fprintf(out, ", \"thread\": %u, \"address\": \"0x%llx\", \"offset\": %llu}", r->thread,
+		(unsigned long long)r->address, (unsigned long long)r->offset);
+}
+
+static void json_hop(FILE *out, const struct hs_retainer_hop *h)
+{
+	fputs("{\"site\": ", out);
+	json_cstr(out, h->site);
+	fprintf(out,
+		", \"offset\": {\"min\": %llu, \"max\": %llu}, \"depth\": %llu, \"blocks\": %llu, \"bytes\": %llu, "
+		"\"retained\": %llu, \"link\": ",
+		(unsigned long long)h->off_min, (unsigned long long)h->off_max, (unsigned long long)h->depth,
+		(unsigned long long)h->blocks, (unsigned long long)h->bytes, (unsigned long long)h->retained);
+	if (h->depth > 1)
+		fprintf(out, "{\"min\": %llu, \"max\": %llu}", (unsigned long long)h->link_min,
+			(unsigned long long)h->link_max);
+	else
+		fputs("null", out);
+	if (h->addrs) {
+		fputs(", \"addresses\": [", out);
+		for (uint64_t i = 0; i < h->naddrs; i++)
+			fprintf(out, "%s\"0x%llx\"", i ? ", " : "", (unsigned long long)h->addrs[i]);
+		fputs("]", out);
+	}
+	fputs("}", out);
+}
+
+static void json_target(FILE *out, struct hs_trace *t, const struct hs_retainer_target *tg)
+{
+	fputs("{\"key\": ", out);
+	json_cstr(out, tg->key);
+	fputs(", \"site\": ", out);
+	json_cstr(out, tg->site);
+	fputs(", \"stack\": ", out);
+	render_json_stack(out, hs_trace_stack(t, tg->stack));
+	fprintf(out, ", \"blocks\": %llu, \"bytes\": %llu, \"retained\": %llu, \"address\": ",
+		(unsigned long long)tg->blocks, (unsigned long long)tg->bytes, (unsigned long long)tg->retained);
+	if (tg->address)
+		fprintf(out, "\"0x%llx\"", (unsigned long long)tg->address);
+	else
+		fputs("null", out);
+	fputs(", \"sizes\": ", out);
+	if (tg->nsizes) {
+		for (int k = 0; k < tg->nsizes; k++)
+			fprintf(out, "%s%llu", k ? ", " : "[", (unsigned long long)tg->sizes[k]);
+		fputs("]", out);
+	} else {
+		fputs("null", out);
+	}
+	fprintf(out, ", \"leaked\": {\"blocks\": %llu, \"bytes\": %llu}, \"paths\": [",
+		(unsigned long long)tg->leaked_blocks, (unsigned long long)tg->leaked_bytes);
+	for (size_t i = 0; i < tg->npaths; i++) {
+		const struct hs_retainer_path *p = &tg->paths[i];
+		fprintf(out, "%s{\"blocks\": %llu, \"bytes\": %llu, \"root\": ", i ? ", " : "",
+			(unsigned long long)p->blocks, (unsigned long long)p->bytes);
+		json_root(out, &p->root);
+		fputs(", \"hops\": [", out);
+		for (int k = 0; k < p->nhops; k++) {
+			fputs(k ? ", " : "", out);
+			json_hop(out, &p->hops[k]);
+		}
+		fputs("]}", out);
+	}
+	fprintf(out, "], \"more_paths\": {\"paths\": %llu, \"blocks\": %llu, \"bytes\": %llu}}",
+		(unsigned long long)tg->more_paths, (unsigned long long)tg->more_blocks, (unsigned long long)tg->more_bytes);
+}
+
+void render_json_retainers(FILE *out, struct hs_trace *t, const struct hs_retainers *r,
+			   const struct hs_retainers_view *v)
+{
+	fputs("{\"schema\": 1, \"trace\": ", out);
+	json_cstr(out, t->path);
+	fprintf(out, ", \"pid\": %u, \"exe\": ", t->pid);
+	json_cstr(out, t->exe);
+	fputs(", \"question\": ", out);
+	json_cstr(out, v && v->question ? v->question : "");
+	fprintf(out, ", \"scan\": {\"reason\": \"%s\", \"snapshot\": ", hs_scan_reason_name(r->reason));
+	if (r->snapshot >= 0)
+		fprintf(out, "%lld", (long long)r->snapshot);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"time\": %.6f, \"blocks\": %llu, \"bytes\": %llu}, \"targets\": [", render_seconds(t, r->ts),
+		(unsigned long long)r->blocks, (unsigned long long)r->bytes);
+	for (size_t i = 0; i < r->ntargets; i++) {
+		fputs(i ? ", " : "", out);
+		json_target(out, t, &r->targets[i]);
 	}
 	fputs("]}\n", out);
 }

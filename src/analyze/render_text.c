@@ -374,13 +374,17 @@ static void text_heap_head(FILE *out, const struct hs_heap *h)
 		fprintf(out, "snapshot %s (%.3f s)", h->label, h->seconds);
 }
 
-/* tracemalloc's line: "key: size=N B (+D B), count=N (+D), average=N B". */
-static void text_stat_line(FILE *out, const struct hs_stat_line *l, int diff, int full)
+/* tracemalloc's line: "key: size=N B (+D B), count=N (+D), average=N B";
+ * with retained sizes, "key: retained=N B, size=...". */
+static void text_stat_line(FILE *out, const struct hs_stat_line *l, int diff, int full, int retained)
 {
 	uint64_t avg = l->count ? l->size / l->count : 0;
 
 	render_name(out, l->key, full);
-	fprintf(out, ": size=%llu B", (unsigned long long)l->size);
+	fputs(": ", out);
+	if (retained)
+		fprintf(out, "retained=%llu B, ", (unsigned long long)l->retained);
+	fprintf(out, "size=%llu B", (unsigned long long)l->size);
 	if (diff)
 		fprintf(out, " (%+lld B)", (long long)l->size_diff);
 	fprintf(out, ", count=%llu", (unsigned long long)l->count);
@@ -393,7 +397,8 @@ void render_text_top(FILE *out, const struct hs_top *v)
 {
 	long n = text_shown(v->limit, v->n);
 
-	fprintf(out, "[ Top %ld %s%s ", n, hs_by_name(v->group->by), v->group->cumulative ? " (cumulative)" : "");
+	fprintf(out, "[ Top %ld %s%s%s ", n, hs_by_name(v->group->by), v->group->cumulative ? " (cumulative)" : "",
+		v->retained ? " by retained size" : "");
 	if (!v->heap) {
 		fprintf(out, "by temporary allocations (freed before their thread allocated again)");
 	} else {
@@ -402,7 +407,7 @@ void render_text_top(FILE *out, const struct hs_top *v)
 	}
 	fprintf(out, "%s ]\n", v->ntraces > 1 ? ", traces added up" : "");
 	for (long i = 0; i < n; i++)
-		text_stat_line(out, &v->lines[i], 0, v->group->full_names);
+		text_stat_line(out, &v->lines[i], 0, v->group->full_names, v->retained);
 	fprintf(out, "Total: size=%llu B, count=%llu\n", (unsigned long long)v->size, (unsigned long long)v->count);
 }
 
@@ -420,7 +425,7 @@ void render_text_diff(FILE *out, const struct hs_diff *v)
 	text_heap_head(out, v->to);
 	fprintf(out, " ]\n");
 	for (long i = 0; i < n; i++)
-		text_stat_line(out, &v->lines[i], 1, v->group->full_names);
+		text_stat_line(out, &v->lines[i], 1, v->group->full_names, 0);
 	fprintf(out, "Total: size=%llu B (%+lld B), count=%llu (%+lld)\n", (unsigned long long)v->size,
 		(long long)(v->size - v->old_size), (unsigned long long)v->count, (long long)(v->count - v->old_count));
 }
@@ -446,6 +451,85 @@ void render_text_growth(FILE *out, const struct hs_growth *v)
 	}
 	if (!v->n)
 		fprintf(out, "(no site grew)\n");
+}
+
+/* ---- retainers ---------------------------------------------------------------------- */
+
+/* "+8" or "+0..+120". */
+static void text_offsets(FILE *out, uint64_t lo, uint64_t hi)
+{
+	if (lo == hi)
+		fprintf(out, "+%llu", (unsigned long long)lo);
+	else
+		fprintf(out, "+%llu..+%llu", (unsigned long long)lo, (unsigned long long)hi);
+}
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* One path: the chain on one line (root +off -> site +off -> ... ->
+ * target site), then a line per hop with its blocks. */
+static void text_path(FILE *out, const struct hs_retainer_path *p, size_t index)
+{
+	fprintf(out, "  path %zu: %llu block%s, %llu B:\n    %s ", index + 1, (unsigned long long)p->blocks,
+		plural(p->blocks), (unsigned long long)p->bytes, p->root.name);
+	for (int k = 0; k < p->nhops; k++) {
+		const struct hs_retainer_hop *h = &p->hops[k];
+		text_offsets(out, h->off_min, h->off_max);
+		fprintf(out, " -> %s", h->site);
+		if (k + 1 < p->nhops)
+			fputc(' ', out);
+	}
+	fputc('\n', out);
+	for (int k = 0; k < p->nhops; k++) {
+		const struct hs_retainer_hop *h = &p->hops[k];
+		fprintf(out, "      %s: %llu block%s, %llu B, retaining %llu B", h->site, (unsigned long long)h->blocks,
+			plural(h->blocks), (unsigned long long)h->bytes, (unsigned long long)h->retained);
+		if (h->depth > 1) {
+			fprintf(out, "; chains of up to %llu, linked at ", (unsigned long long)h->depth);
+			text_offsets(out, h->link_min, h->link_max);
+		}
+		fputc('\n', out);
+	}
+}
+
+void render_text_retainers(FILE *out, struct hs_trace *t, const struct hs_retainers *r,
+			   const struct hs_retainers_view *v)
+{
+	char where[256];
+
+	fprintf(out, "[ Retainers at %s of %s: %s ]\n",
+		render_scan_where(t, r->snapshot, r->reason, r->ts, where, sizeof(where)), t->path,
+		v && v->question ? v->question : "");
+	if (!r->ntargets)
+		fprintf(out, "(no block at this scan matches)\n");
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct hs_retainer_target *tg = &r->targets[i];
+		fprintf(out, "\n%s", tg->key);
+		if (strcmp(tg->key, tg->site))
+			fprintf(out, " (%s)", tg->site);
+		fprintf(out, ": %llu block%s, %llu B, retaining %llu B\n", (unsigned long long)tg->blocks, plural(tg->blocks),
+			(unsigned long long)tg->bytes, (unsigned long long)tg->retained);
+		if (tg->nsizes) {
+			fprintf(out, "  grew:");
+			for (int k = 0; k < tg->nsizes; k++)
+				fprintf(out, " %llu", (unsigned long long)tg->sizes[k]);
+			fprintf(out, " B at the snapshots\n");
+		}
+		for (size_t k = 0; k < tg->npaths; k++)
+			text_path(out, &tg->paths[k], k);
+		if (tg->more_paths)
+			fprintf(out, "  ... %llu more path%s: %llu block%s, %llu B (--max-paths)\n",
+				(unsigned long long)tg->more_paths, plural(tg->more_paths),
+				(unsigned long long)tg->more_blocks, plural(tg->more_blocks),
+				(unsigned long long)tg->more_bytes);
+		if (tg->leaked_blocks)
+			fprintf(out, "  %llu block%s, %llu B: no root reaches them (leaked: heapsnap leaks --snapshot)\n",
+				(unsigned long long)tg->leaked_blocks, plural(tg->leaked_blocks),
+				(unsigned long long)tg->leaked_bytes);
+	}
 }
 
 void hs_render_folded(FILE *out, const struct hs_stat_line *l, long n)

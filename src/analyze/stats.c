@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/dom.h"
 #include "analyze/frames.h"
+#include "analyze/retain.h"
 #include "analyze/stacks.h"
 #include "analyze/trace.h"
 #include "util/hashmap.h"
@@ -172,6 +174,11 @@ static void stack_key(const struct hs_stack *s, const struct hs_group *g, int k,
 	}
 }
 
+void stats_key(const struct hs_stack *s, const struct hs_group *g, char *key, size_t cap)
+{
+	stack_key(s, g, 0, key, cap);
+}
+
 /* How many keys stack s has: its site's, or with --cumulative one per frame. */
 static int stack_keys(const struct hs_stack *s, const struct hs_group *g)
 {
@@ -188,6 +195,9 @@ struct hs_stats {
 	long n, cap;		/* lines */
 	struct hashmap idx;	/* key hash (probing on collision) -> line */
 	uint64_t *total;	/* by column: size, count (filtered, every block once) */
+	uint64_t *retained;	/* by line and column: retained bytes; NULL until
+				 * hs_stats_add_retained */
+	long retained_cap;	/* lines it has room for */
 };
 
 static uint64_t str_hash(const char *s)
@@ -223,6 +233,7 @@ void hs_stats_free(struct hs_stats *s)
 	free(s->keys);
 	free(s->vals);
 	free(s->total);
+	free(s->retained);
 	hashmap_free(&s->idx);
 	free(s);
 }
@@ -345,6 +356,14 @@ static int by_size_desc(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+static int by_retained_desc(const void *a, const void *b)
+{
+	const struct hs_stat_line *x = a, *y = b;
+	if (x->retained != y->retained)
+		return x->retained < y->retained ? 1 : -1;
+	return by_size_desc(a, b);
+}
+
 static int by_abs_diff(const void *a, const void *b)
 {
 	const struct hs_stat_line *x = a, *y = b;
@@ -390,8 +409,10 @@ long hs_stats_top(const struct hs_stats *s, int col, struct hs_stat_line **out)
 		}
 		l[n - 1].size = *size_of(s, i, col);
 		l[n - 1].count = *count_of(s, i, col);
+		if (s->retained)
+			l[n - 1].retained = i < s->retained_cap ? s->retained[(size_t)i * (size_t)s->ncols + (size_t)col] : 0;
 	}
-	return finish(l, n, by_size_desc, out);
+	return finish(l, n, s->retained ? by_retained_desc : by_size_desc, out);
 }
 
 long hs_stats_diff(const struct hs_stats *s, int from, int to, struct hs_stat_line **out)
@@ -483,6 +504,125 @@ long hs_stats_growth(const struct hs_stats *s, double share, struct hs_stat_line
 		o->intervals = nc - 1 - from;
 	}
 	return finish(l, n, by_abs_diff, out);
+}
+
+/* ---- retained sizes -------------------------------------------------------------- */
+
+/* The lines of a stack's keys (each once), or none if it does not pass. */
+struct stack_lines {
+	long *line; /* into lines */
+	int n;
+};
+
+/* Room for the retained column of lines 0..n. */
+static int retained_room(struct hs_stats *s, long n)
+{
+	if (n <= s->retained_cap)
+		return 0;
+	long cap = s->retained_cap ? s->retained_cap : 256;
+	while (cap < n)
+		cap *= 2;
+	uint64_t *r = realloc(s->retained, (size_t)cap * (size_t)s->ncols * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memset(r + (size_t)s->retained_cap * (size_t)s->ncols, 0,
+	       (size_t)(cap - s->retained_cap) * (size_t)s->ncols * sizeof(*r));
+	s->retained = r;
+	s->retained_cap = cap;
+	return 0;
+}
+
+int hs_stats_add_retained(struct hs_stats *s, struct hs_trace *t, int col)
+{
+	const struct hs_graph *g = t->graph;
+	const struct dom *d = g ? retain_dom(t) : NULL;
+	struct hashmap idx;
+	struct stack_lines *sl = NULL;
+	long *lines = NULL, nsl = 0, caps = 0, nlines = 0, capl = 0;
+	uint64_t *until = NULL;
+	char key[4096];
+	int rc = -ENOMEM;
+
+	if (col < 0 || col >= s->ncols || !g)
+		return -EINVAL;
+	if (!d || hashmap_init(&idx, 256))
+		return -ENOMEM;
+	if (retained_room(s, s->n))
+		goto out;
+	/* the lines of every distinct stack, made once */
+	for (uint64_t b = 0; b < g->n; b++) {
+		if (hashmap_get(&idx, (uint64_t)g->stack[b] + 1))
+			continue;
+		if (nsl == caps) {
+			caps = caps ? 2 * caps : 256;
+			struct stack_lines *n2 = realloc(sl, (size_t)caps * sizeof(*n2));
+			if (!n2)
+				goto out;
+			sl = n2;
+		}
+		const struct hs_stack *st = hs_trace_stack(t, g->stack[b]);
+		struct stack_lines *e = &sl[nsl];
+		e->n = 0;
+		e->line = NULL;
+		if (hashmap_put(&idx, (uint64_t)g->stack[b] + 1, (uint64_t)nsl))
+			goto out;
+		nsl++;
+		if (!passes(st, s->g))
+			continue;
+		int nkeys = stack_keys(st, s->g);
+		if (nlines + nkeys > capl) {
+			capl = capl ? 2 * capl : 1024;
+			while (capl < nlines + nkeys)
+				capl *= 2;
+			long *l2 = realloc(lines, (size_t)capl * sizeof(*l2));
+			if (!l2)
+				goto out;
+			lines = l2;
+		}
+		e->line = (long *)(uintptr_t)nlines; /* an index until lines stops moving */
+		for (int k = 0; k < nkeys; k++) {
+			stack_key(st, s->g, k, key, sizeof(key));
+			long l = line_for(s, key);
+			if (l < 0)
+				goto out;
+			int dup = 0;
+			for (int i = 0; i < e->n; i++)
+				dup |= lines[nlines + i] == l;
+			if (!dup)
+				lines[nlines + e->n++] = l;
+		}
+		nlines += e->n;
+	}
+	if (retained_room(s, s->n) || !(until = calloc((size_t)(s->n ? s->n : 1), sizeof(*until))))
+		goto out;
+	/* In the dominator tree's preorder a block's subtree is the range
+	 * after it: a line counts a block's retained bytes unless one of its
+	 * blocks above it already did (until[line] ends that one's subtree). */
+	for (uint64_t p = 0; p < g->n; p++) {
+		uint32_t b = d->order[p];
+		const struct stack_lines *e = &sl[*hashmap_get(&idx, (uint64_t)g->stack[b] + 1)];
+		if (!e->n)
+			continue;
+		s->total[2 * col] += g->size[b];
+		s->total[2 * col + 1]++;
+		const long *ls = lines + (uintptr_t)e->line;
+		for (int i = 0; i < e->n; i++) {
+			long l = ls[i];
+			*size_of(s, l, col) += g->size[b];
+			*count_of(s, l, col) += 1;
+			if (p < until[l])
+				continue;
+			s->retained[(size_t)l * (size_t)s->ncols + (size_t)col] += d->retained[b];
+			until[l] = p + d->span[b];
+		}
+	}
+	rc = 0;
+out:
+	free(until);
+	free(lines);
+	free(sl);
+	hashmap_free(&idx);
+	return rc;
 }
 
 /* ---- folded stacks ------------------------------------------------------------------ */

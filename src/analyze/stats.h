@@ -15,4 +15,10 @@
 
 #include <heapsnap-analyze.h>
 
+#include <stddef.h>
+
+/* The key of stack s as group g makes its line (the site's frame, or the
+ * whole stack by traceback; not cumulative), in key. */
+void stats_key(const struct hs_stack *s, const struct hs_group *g, char *key, size_t cap);
+
 #endif

@@ -862,3 +862,51 @@ int sym_lookup(struct symbolizer *s, uint64_t ip, struct hs_frame *frames, int m
 	}
 	return n;
 }
+
+/* ------------------------------------------------------------------ */
+/* Data addresses */
+
+/* The name of the section at ELF address *a of a file's module, or NULL. */
+static const char *section_name(struct sym_files *f, Dwfl_Module *mod, Dwarf_Addr a)
+{
+	Dwarf_Addr bias, addr = a;
+	Elf_Scn *scn = dwfl_module_address_section(mod, &addr, &bias);
+	Elf *elf = scn ? dwfl_module_getelf(mod, &bias) : NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) || !gelf_getshdr(scn, &sh))
+		return NULL;
+	const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+	return name ? intern(f, name) : NULL;
+}
+
+int sym_data(struct symbolizer *s, uint64_t addr, struct sym_data *out)
+{
+	long mi = s ? mod_find(s, addr) : -1;
+
+	memset(out, 0, sizeof(*out));
+	if (mi < 0)
+		return 0;
+	const struct hs_module *m = &s->mods[mi];
+	out->module = m->path;
+	if (!s->links[mi].trusted)
+		return 0;
+	struct sym_files *f = s->files;
+	const struct sym_file *file = &f->files[s->links[mi].file];
+	uint64_t elf_addr = addr - m->bias;
+	GElf_Off symoff;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(file->mod, elf_addr, &symoff, &sym, NULL, NULL, NULL);
+	/* a symbol whose extent holds the address; libdw also gives the
+	 * nearest one below it, which is some other variable */
+	if (name && (symoff < sym.st_size || (!sym.st_size && !symoff))) {
+		out->symbol = intern_demangled(f, name);
+		out->start = addr - symoff;
+		out->size = sym.st_size;
+		if (!out->symbol)
+			return -1;
+	}
+	out->section = section_name(f, file->mod, elf_addr);
+	return 0;
+}

@@ -69,6 +69,23 @@ void sym_add_pycode(struct symbolizer *s, const struct trace_item *pycode);
  */
 int sym_lookup(struct symbolizer *s, uint64_t ip, struct hs_frame *frames, int max);
 
+/* What a data address of a module is: the variable (a symbol of the
+ * module's symbol table, from its separate debug file if it has one) and
+ * the section.  Strings are interned (they live until the files are
+ * freed); any may be NULL when unknown. */
+struct sym_data {
+	const char *module;  /* path of the module holding addr, NULL: none */
+	const char *symbol;  /* the variable, C++ demangled */
+	uint64_t start;	     /* the variable's address in the process (symbol set) */
+	uint64_t size;	     /* its bytes (symbol set) */
+	const char *section; /* ".bss", ".data", ".data.rel.ro", ... */
+};
+
+/* Look up a data address (of a global, not a return address: addr itself
+ * is looked up).  Return 0 with out filled (module NULL if addr is in no
+ * module of the trace), or -1 when out of memory. */
+int sym_data(struct symbolizer *s, uint64_t addr, struct sym_data *out);
+
 /* The trace's modules, sorted by address (valid until the next
  * sym_add_modules). */
 const struct hs_module *sym_modules(const struct symbolizer *s, size_t *n);

@@ -469,6 +469,10 @@ void hs_trace_free(struct hs_trace *t)
 	free(t->graph);
 	if (t->priv && t->priv->have_stacks)
 		stacks_free(&t->priv->st);
+	if (t->priv && t->priv->dom) {
+		dom_free(t->priv->dom);
+		free(t->priv->dom);
+	}
 	free(t->priv);
 	free(t);
 }

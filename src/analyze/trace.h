@@ -7,6 +7,7 @@
 
 #include <heapsnap-analyze.h>
 
+#include "analyze/dom.h"
 #include "analyze/stacks.h"
 #include "analyze/timeline.h"
 
@@ -18,6 +19,8 @@ struct hs_trace_priv {
 	uint64_t *info_size;	    /* by allocinfo id: bytes of its blocks (the heaps' sizes) */
 	uint32_t *info_stack;	    /* by allocinfo id: its stack */
 	uint64_t ninfo;		    /* ids the two hold */
+	struct dom *dom;	    /* the graph's dominator tree (retain.h), once made */
+	int dom_failed;		    /* making it ran out of memory */
 };
 
 #endif

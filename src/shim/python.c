@@ -161,6 +161,7 @@ static struct {
 	_Atomic uintptr_t cold_lo;	/* its cold part, once learned: [lo, lo + len) */
 	_Atomic uintptr_t cold_len;
 	uintptr_t code_type, str_type;	/* &PyCode_Type, &PyUnicode_Type */
+	uintptr_t type_type;		/* &PyType_Type: the scan tells objects by it */
 	void *(*this_tstate)(void);	/* PyGILState_GetThisThreadState */
 	int (*addr2line)(void *code, int addr);	/* PyCode_Addr2Line */
 	int (*is_initialized)(void);		/* Py_IsInitialized */
@@ -1109,6 +1110,7 @@ void python_init(const struct options *opts)
 	py.is_initialized = (int (*)(void))sym("Py_IsInitialized");
 	py.code_type = (uintptr_t)sym("PyCode_Type");
 	py.str_type = (uintptr_t)sym("PyUnicode_Type");
+	py.type_type = (uintptr_t)sym("PyType_Type");
 	find_eval();
 	(void)modules_text_of((const void *)python_init, &py.self_lo, &py.self_hi);
 	if (opts->python_frames && !py.layout)
@@ -1136,6 +1138,12 @@ void python_init(const struct options *opts)
 		/* relaxed: a flag the hooks read; they start using it on their
 		 * next capture */
 		atomic_store_rlx(&python_hooked, 1);
+}
+
+uintptr_t python_type_type(uint32_t *hexversion)
+{
+	*hexversion = py.hexversion;
+	return py.hexversion ? py.type_type : 0;
 }
 
 /* ---- fork ------------------------------------------------------------------------------ */

@@ -73,6 +73,11 @@ struct control_item *python_record(void);
  * arenas are not roots of the scan.  The world is stopped. */
 void python_arenas_each(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
 
+/* What the scan needs to tell where a Python object starts in its block
+ * (scan.c): the address of PyType_Type, and the interpreter's
+ * PY_VERSION_HEX in *hexversion; 0 when this is not a Python program. */
+uintptr_t python_type_type(uint32_t *hexversion);
+
 /* fork(): take / release the table lock; in the child, copy the code
  * entries into the child's ring file. */
 void python_lock(void);

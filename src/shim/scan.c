@@ -11,6 +11,7 @@
 #include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/heapmap.h"
+#include "shim/python.h"
 #include "shim/rings.h"
 #include "shim/roots.h"
 #include "shim/tls.h"
@@ -52,6 +53,8 @@ struct heap {
 	uint64_t lo, hi;	     /* lowest start, highest end */
 	const struct roots_maps *maps; /* the process's mappings (vtables live in
 					* read-only file mappings) */
+	uint64_t py_type_type;	     /* &PyType_Type in a Python program, else 0 */
+	uint32_t py_version;	     /* its PY_VERSION_HEX */
 };
 
 struct fill_ctx {
@@ -122,9 +125,8 @@ static int64_t find_block(const struct heap *h, uint64_t v)
 
 /* ---- memcheck's leak heuristics ---------------------------------------------- */
 
-/* Is v the address of something in a read-only file mapping (a vtable)?
- * The mappings are in address order. */
-static int in_readonly(const struct heap *h, uint64_t v)
+/* The mapping that holds v, or NULL.  The mappings are in address order. */
+static const struct roots_map *mapping_of(const struct heap *h, uint64_t v)
 {
 	const struct roots_map *m = h->maps->m;
 	uint32_t lo = 0, hi = h->maps->n;
@@ -136,8 +138,80 @@ static int in_readonly(const struct heap *h, uint64_t v)
 		else
 			hi = mid;
 	}
-	return lo < h->maps->n && v >= m[lo].lo && m[lo].r == 'r' && m[lo].w != 'w' &&
-	       memchr(m[lo].path, '/', m[lo].path_len);
+	return lo < h->maps->n && v >= m[lo].lo ? &m[lo] : NULL;
+}
+
+/* Is v the address of something in a read-only file mapping (a vtable)? */
+static int in_readonly(const struct heap *h, uint64_t v)
+{
+	const struct roots_map *m = mapping_of(h, v);
+
+	return m && m->r == 'r' && m->w != 'w' && memchr(m->path, '/', m->path_len);
+}
+
+/* May the scan read [v, v + n): inside one live block, or one readable
+ * mapping? */
+static int readable(const struct heap *h, uint64_t v, uint64_t n)
+{
+	const struct roots_map *m = mapping_of(h, v);
+
+	if (m)
+		return m->r == 'r' && v + n <= m->hi;
+	return 0;
+}
+
+/* CPython's objects (3.8 to 3.13): the offsets and flags of the type
+ * object that tell a GC object and its pre-header (Include/object.h,
+ * Include/internal/pycore_object.h _PyType_PreHeaderSize). */
+#define PY_OB_TYPE 8		  /* PyObject.ob_type */
+#define PY_TP_FLAGS 168		  /* PyTypeObject.tp_flags: 21 words in */
+#define PY_TPFLAGS_HAVE_GC (1ul << 14)
+#define PY_TPFLAGS_TYPE_SUBCLASS (1ul << 31)
+#define PY_TPFLAGS_MANAGED_DICT (1ul << 4)   /* 3.11+: two words before the GC head */
+#define PY_TPFLAGS_MANAGED_WEAKREF (1ul << 3) /* 3.12+: the same two words */
+#define PY_GC_HEAD 16		  /* sizeof(PyGC_Head) */
+
+/* Is t a Python type object?  Its type is PyType_Type, or a metaclass:
+ * a type whose own type is PyType_Type and that subclasses type
+ * (Py_TPFLAGS_TYPE_SUBCLASS; any other object of a static type, a tuple,
+ * has PyType_Type two steps up too). */
+static int python_is_type(const struct heap *h, uint64_t t)
+{
+	if (!t || (t & 7) || !readable(h, t, PY_TP_FLAGS + 8))
+		return 0;
+	uint64_t meta = *(const uint64_t *)(uintptr_t)(t + PY_OB_TYPE);
+	if (meta == h->py_type_type)
+		return 1;
+	return meta && !(meta & 7) && readable(h, meta, PY_TP_FLAGS + 8) &&
+	       *(const uint64_t *)(uintptr_t)(meta + PY_OB_TYPE) == h->py_type_type &&
+	       (*(const uint64_t *)(uintptr_t)(meta + PY_TP_FLAGS) & PY_TPFLAGS_TYPE_SUBCLASS);
+}
+
+/*
+ * Where the object of block b starts if it is a Python GC object (a list,
+ * a dict, an instance): after the PyGC_Head that starts the block, and
+ * after the managed dict's two words before that (3.11+), so 16 or 32;
+ * 0 if it is not one.  Its type says so: an object of a GC type whose
+ * pre-header has that size.
+ */
+static unsigned python_object_at(const struct heap *h, const struct block *b)
+{
+	uint64_t size = heapmap_info(b->info)->size;
+
+	for (unsigned obj = PY_GC_HEAD; obj <= 2 * PY_GC_HEAD; obj += PY_GC_HEAD) {
+		if (obj + 16 > size)
+			return 0;
+		uint64_t type = *(const uint64_t *)(uintptr_t)(b->addr + obj + PY_OB_TYPE);
+		if (!python_is_type(h, type))
+			continue;
+		uint64_t flags = *(const uint64_t *)(uintptr_t)(type + PY_TP_FLAGS);
+		uint64_t pre = h->py_version >= 0x030c0000   ? flags & (PY_TPFLAGS_MANAGED_DICT | PY_TPFLAGS_MANAGED_WEAKREF)
+			       : h->py_version >= 0x030b0000 ? flags & PY_TPFLAGS_MANAGED_DICT
+							     : 0;
+		if ((flags & PY_TPFLAGS_HAVE_GC) && obj == PY_GC_HEAD + (pre ? 16 : 0))
+			return obj;
+	}
+	return 0;
 }
 
 /*
@@ -152,7 +226,8 @@ static int in_readonly(const struct heap *h, uint64_t v)
  *                  the size after it (new[] of a type with a destructor)
  *   multipleinheritance  v is a word-aligned address inside the block that
  *                  holds a vtable pointer, and so does the block's start
- * Such edges are written with target offset 0.
+ * Such edges are written with target offset 0.  (A Python program's
+ * pointers to its GC objects are handled before: python_edge.)
  */
 static int heuristic_start(const struct heap *h, const struct block *b, uint64_t v)
 {
@@ -188,6 +263,8 @@ struct out {
 	uint32_t nroots;  /* roots written */
 	uint32_t *stamp;  /* by block: the source that last pointed to it */
 	uint32_t *slot;	  /* by block: its edge in edges_buf for that source */
+	uint8_t *py;	  /* by block, in a Python program: 0 not known yet, 1 not a
+			   * GC object, else 1 + where its object starts (bytes) */
 	uint32_t stamp_now; /* the source being scanned */
 	struct edge_out *edges_buf; /* the current source's edges */
 	uint32_t edges_cap;	    /* entries mapped for edges_buf */
@@ -212,6 +289,31 @@ static int edges_grow(struct out *o)
 }
 
 /*
+ * A Python program's pointers to its GC objects (lists, dicts, instances)
+ * point at the object, past the PyGC_Head that begins its block (and the
+ * managed dict's words, 3.11+): taken for start pointers, else every such
+ * object would be reached through interior pointers only ("possible").
+ * The PyGC_Head itself links the object into the collector's lists: the
+ * words that point to it are those links, from other objects' heads and
+ * from the generations in the interpreter state, and keep nothing alive
+ * (reference counts do).  They are no edges: the chains of `retainers`
+ * and the dominators would otherwise follow the collector's lists, and
+ * objgraph's gc.get_referrers() does not see them either.
+ * Return the target offset to write, or UINT64_MAX for no edge.
+ */
+static uint64_t python_edge(struct out *o, const struct heap *h, uint64_t j, uint64_t off)
+{
+	if (!o->py[j])
+		o->py[j] = (uint8_t)(1 + python_object_at(h, &h->b[j]));
+	unsigned obj = o->py[j] - 1u;
+	if (!obj)
+		return off;
+	if (off == obj - PY_GC_HEAD)
+		return UINT64_MAX; /* the collector's link */
+	return off == obj ? 0 : off;
+}
+
+/*
  * Read [lo, hi) for pointers into the heap and add them to the edges of
  * the source being scanned (o->stamp_now), at offsets from base; n edges
  * are in edges_buf so far.  Return the new count.  Each target appears
@@ -230,6 +332,8 @@ static uint32_t collect_edges(struct out *o, const struct heap *h, uint64_t base
 		if (j < 0)
 			continue;
 		uint64_t dst_off = v - h->b[j].addr;
+		if (o->py && (dst_off = python_edge(o, h, (uint64_t)j, dst_off)) == UINT64_MAX)
+			continue;
 		if (dst_off && heuristic_start(h, &h->b[j], v))
 			dst_off = 0;
 		if (o->stamp[j] == o->stamp_now) {
@@ -425,6 +529,9 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 	if (roots_maps_read(&maps))
 		memset(&maps, 0, sizeof(maps)); /* no roots but registers */
 	h.maps = &maps;
+	h.py_type_type = python_type_type(&h.py_version);
+	if (h.py_type_type && !(o.py = map_mem(cap + 1)))
+		h.py_type_type = 0; /* no memory: pointers to objects stay interior */
 
 	uint8_t *p = writer_room(tw, ENCODE_SCAN_MAX);
 	if (p)
@@ -454,6 +561,8 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 		arena_map_munmap(o.stamp, (cap + 1) * sizeof(uint32_t));
 	if (o.slot)
 		arena_map_munmap(o.slot, (cap + 1) * sizeof(uint32_t));
+	if (o.py)
+		arena_map_munmap(o.py, cap + 1);
 	if (o.edges_buf)
 		arena_map_munmap(o.edges_buf, (size_t)o.edges_cap * sizeof(struct edge_out));
 }

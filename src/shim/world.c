@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "shim/arena_map.h"
+#include "shim/clock.h"
 #include "shim/collector.h"
 #include "shim/rings.h"
 #include "shim/tls.h"
@@ -31,10 +32,15 @@
 static int stop_signal;
 static struct world_thread *threads_mem; /* mapped once: scans never overlap */
 static struct world *current;	      /* the world being stopped, for the handler */
-static _Atomic int release_word;      /* futex: 1 when stopped threads may go */
+/* Stops are numbered.  A thread woken from one stop may not have run yet
+ * when the next begins (scans can follow each other closely): it must
+ * still leave, not wait for the next release.  So the release is the
+ * number of the last stop released, not a flag. */
+static _Atomic uint32_t stop_gen;     /* number of the last stop begun */
+static _Atomic uint32_t release_gen;  /* futex: number of the last stop released */
 static _Atomic uint32_t stopped_word; /* futex: threads that answered */
 
-static HS_HOOKSAFE void futex_wait(_Atomic int *word, int val, long ms)
+static HS_HOOKSAFE void futex_wait(_Atomic uint32_t *word, uint32_t val, long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, ms >= 0 ? &ts : NULL, NULL, 0);
@@ -52,16 +58,22 @@ static HS_HOOKSAFE void futex_wake_all(void *word)
 static HS_HOOKSAFE void stop_handler(int sig, siginfo_t *si, void *ctx)
 {
 	int saved = errno;
+	/* acquire: pairs with the release in world_stop; current and its
+	 * threads are those of stop number gen */
+	uint32_t gen = atomic_load_acq(&stop_gen);
 	struct world *w = current;
 	uint32_t tid = (uint32_t)syscall(SYS_gettid);
 
 	(void)sig;
 	(void)si;
-	if (!w)
+	/* relaxed: a late signal of a stop already released; if the load is
+	 * stale, the search below finds the thread answered or not listed */
+	if (!w || atomic_load_rlx(&release_gen) == gen)
 		goto out;
 	for (uint32_t i = 0; i < w->nthreads; i++) {
 		struct world_thread *t = &w->threads[i];
-		if (t->tid != tid)
+		/* relaxed: only this thread moves its own state from SIGNALLED */
+		if (t->tid != tid || atomic_load_rlx(&t->state) != WORLD_SIGNALLED)
 			continue;
 		const ucontext_t *uc = ctx;
 		memcpy(t->regs, uc->uc_mcontext.gregs, sizeof(t->regs));
@@ -74,8 +86,8 @@ static HS_HOOKSAFE void stop_handler(int sig, siginfo_t *si, void *ctx)
 		atomic_fetch_add_rlx(&stopped_word, 1);
 		futex_wake_all(&stopped_word);
 		/* acquire: pairs with the release in world_resume */
-		while (!atomic_load_acq(&release_word))
-			futex_wait(&release_word, 0, -1);
+		for (uint32_t r; (int32_t)((r = atomic_load_acq(&release_gen)) - gen) < 0;)
+			futex_wait(&release_gen, r, -1);
 		break;
 	}
 out:
@@ -155,17 +167,20 @@ int world_stop(struct world *w, uint64_t self_sp)
 	w->threads = threads_mem;
 	if (!w->threads)
 		return -1;
-	/* relaxed: no stopped thread exists yet */
-	atomic_store_rlx(&release_word, 0);
+	/* relaxed: no thread answers this stop before stop_gen moves */
 	atomic_store_rlx(&stopped_word, 0);
 	list_threads(w, self);
 	current = w;
+	/* release: current and the thread list are written before a handler
+	 * sees the new number (pairs with the acquire in stop_handler) */
+	atomic_fetch_add_acq_rel(&stop_gen, 1);
 	for (uint32_t i = 0; i < w->nthreads; i++)
 		if (syscall(SYS_tgkill, pid, w->threads[i].tid, stop_signal))
 			atomic_store_rlx(&w->threads[i].state, WORLD_GONE); /* relaxed: only we read it */
 	/* Wait for the answers, up to STOP_TIMEOUT_MS: a thread that blocks
-	 * the signal never answers. */
-	for (int waited = 0; waited < STOP_TIMEOUT_MS; waited += 10) {
+	 * the signal never answers.  By the clock: every answer wakes us. */
+	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_MS * 1000000ull;
+	while (clock_now_ns() < deadline) {
 		uint32_t expect = 0;
 		for (uint32_t i = 0; i < w->nthreads; i++)
 			expect += atomic_load_rlx(&w->threads[i].state) != WORLD_GONE;
@@ -173,7 +188,7 @@ int world_stop(struct world *w, uint64_t self_sp)
 		uint32_t got = atomic_load_acq(&stopped_word);
 		if (got >= expect)
 			break;
-		futex_wait((_Atomic int *)&stopped_word, (int)got, 10);
+		futex_wait(&stopped_word, got, 10);
 	}
 	for (uint32_t i = 0; i < w->nthreads; i++)
 		/* acquire: pairs with the release in stop_handler */
@@ -184,9 +199,10 @@ int world_stop(struct world *w, uint64_t self_sp)
 void world_resume(struct world *w)
 {
 	(void)w;
-	/* release: the scan is over before a stopped thread goes on */
-	atomic_store_rel(&release_word, 1);
-	futex_wake_all(&release_word);
+	/* release: the scan is over before a stopped thread goes on; relaxed
+	 * load: only stoppers change stop_gen, and they take turns */
+	atomic_store_rel(&release_gen, atomic_load_rlx(&stop_gen));
+	futex_wake_all(&release_gen);
 	/* A thread may still be entering the handler (slow to answer): it
 	 * finds the release already set and returns at once, but it reads
 	 * the world, so the world stays mapped. */

@@ -146,7 +146,9 @@
  *           not at its start).  A pointer that Valgrind memcheck's default
  *           heuristics (stdstring, length64, newarray, multipleinheritance:
  *           src/shim/scan.c heuristic_start) take for a start pointer is
- *           written as one.  A source names each target once: at the first
+ *           written as one, and so is, in a Python program, a pointer to a
+ *           GC object past the PyGC_Head (and managed-dict words) that
+ *           begin its block.  A source names each target once: at the first
  *           offset that points to it, interior only if none of its words
  *           points to the target's start.  Only aligned pointer-sized words
  *           are scanned; a word pointing into [start, start + max(size, 1))
