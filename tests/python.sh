@@ -222,6 +222,60 @@ EOF
 	fi
 }
 
+# ---- retainers against objgraph: the same chain, named --------------------------
+
+# A module-level dict of lists, pymalloc left on: objgraph's
+# find_backref_chain goes module -> module dict -> dict -> list; one of the
+# chains `retainers --address` gives for the list holds the module dict,
+# the dict and the list in that order, each (but the list) at most one
+# block (its keys table) from the next.  Python's pointers to its GC
+# objects point past their PyGC_Head: the scan takes them for start
+# pointers, and the collector's own list links are no chain.
+test_objgraph_retainers() {
+	if ! "$PY" -c 'import objgraph' 2>/dev/null; then
+		skip objgraph-retainers "python3-objgraph is not installed"
+		return
+	fi
+	cat >"$T/registry.py" <<'EOF'
+import ctypes, inspect, objgraph, sys
+registry = {}
+for step in range(3):
+    registry.setdefault("sessions", []).extend(str(i) for i in range(1000))
+chain = objgraph.find_backref_chain(registry["sessions"], inspect.ismodule)
+print(" ".join("0x%x" % id(o) for o in chain))
+sys.stdout.flush()
+ctypes.CDLL(None).heapsnap_rt_snapshot(b"chain")
+EOF
+	"$HS" run -q --snapshot-scan -o "$T/reg.hst" -- "$PY" "$T/registry.py" >"$T/reg.chain" 2>"$T/reg.err" ||
+		{ fail objgraph-retainers "$(head -c 300 "$T/reg.err")"; return; }
+	local list
+	list=$(awk '{print $NF}' "$T/reg.chain")
+	"$HS" retainers "$T/reg.hst" --snapshot chain --address "$list" --max-paths 100 --format json \
+		>"$T/reg.json" 2>"$T/reg.rerr" || { fail objgraph-retainers "$(head -c 300 "$T/reg.rerr")"; return; }
+	"$HS" retainers "$T/reg.hst" --snapshot chain --address "$list" --max-paths 100 >"$T/reg.txt" 2>&1
+	check objgraph-retainers "
+import os
+ids = [int(x, 16) for x in open('$T/reg.chain').read().split()]
+eq('objgraph: module, module dict, dict, list', len(ids), 4)
+t = J['targets'][0]
+# a GC object's block begins 16 bytes before it (its PyGC_Head)
+want = [i - 16 for i in ids[1:]]
+eq('the target: the list\\'s block', int(t['address'], 16), want[-1])
+eq('reachable', t['leaked']['blocks'], 0)
+def chain(p):
+    return [int(a, 16) for h in p['hops'] for a in h.get('addresses', [])]
+def holds(c):
+    pos = [c.index(w) if w in c else -1 for w in want]
+    return -1 not in pos and pos == sorted(pos) and pos[-1] == len(c) - 1 and \
+        all(b - a <= 2 for a, b in zip(pos, pos[1:]))
+ok = [p for p in t['paths'] if holds(chain(p))]
+check('a chain holds the module dict, the dict and the list in order, a keys table between each '
+      '(chains: %s)' % [[h['site'] for h in p['hops']] for p in t['paths'][:5]], ok)
+for p in ok[:1]:
+    check('its root is named: %r' % p['root']['name'], p['root']['name'] and p['root']['kind'])
+" "$T/reg.json"
+}
+
 # ---- the frame offsets of every version at hand ---------------------------------
 
 # nodebug_libdir PYTHON: a directory (made once) with a copy of a pyenv
@@ -486,6 +540,7 @@ check('pm.py:2 sizes (default, pymalloc, debug, malloc) %r differ by more than 1
 test_tracemalloc
 test_extension
 test_objgraph
+test_objgraph_retainers
 test_versions
 test_tracebacks
 test_names
