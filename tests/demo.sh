@@ -4,7 +4,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/demo
 mkdir -p "$OUT"
-cc -O0 -g -fno-omit-frame-pointer -I"$ROOT/include" -o "$OUT/leaky" "$ROOT/tests/demo/leaky.c" -pthread
+# Built from the top of the tree with a relative path, so that its reports
+# name tests/demo/leaky.c wherever the tree is (README.md shows them).
+(cd "$ROOT" && cc -O0 -g -fno-omit-frame-pointer -Iinclude -o build/demo/leaky tests/demo/leaky.c -pthread)
 echo "\$ heapsnap run -o build/demo/leaky.hst -- build/demo/leaky"
 "$ROOT/build/bin/heapsnap" run -o "$OUT/leaky.hst" -- "$OUT/leaky"
 echo

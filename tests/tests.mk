@@ -177,6 +177,8 @@ check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATT
 	@bash tests/leaks.sh
 	@echo "== the command line (options, help, usage errors)"
 	@bash tests/cli.sh
+	@echo "== README.md, every command of it"
+	@bash tests/readme.sh
 	@echo "== check command tests"
 	@bash tests/check.sh
 	@echo "== the analyzer library's own front end"
