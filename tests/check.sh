@@ -296,23 +296,65 @@ print("fine")
 PYEOF
 has sarif-valid sarif-check.out '^fine$'
 
-# ---- JUnit: one test case per traced process, a failure per leak site ----
+# ---- JUnit: a test case per traced process, named by its command line
+# (the same from run to run, unlike a pid: CI history follows it), failed
+# when it has new leak sites (one <failure> that lists them all), skipped
+# without a pointer scan; tests = the processes, failures = the failed
+# ones; valid against the JUnit schema of Jenkins' xunit plugin, which
+# refuses a skipped attribute on <testsuites> (tests/junit-jenkins.xsd) ----
+XSD=$ROOT/tests/junit-jenkins.xsd
+xsd_valid() { # NAME FILE
+	if xmllint --noout --schema "$XSD" "$2" >"$1.xmllint" 2>&1; then ok "$1"; else fail "$1" "$(head -c 400 "$1.xmllint")"; fi
+}
 expect_rc junit 23 --format junit --output out.xml -- "$P" leak2
-"$PY" - out.xml <<'PYEOF' >junit-check.out 2>&1
+xsd_valid junit-xsd out.xml
+"$PY" - out.xml "$P" <<'PYEOF' >junit-check.out 2>&1
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
-assert root.tag == "testsuites" and root.get("failures") == "2", root.attrib
+prog = sys.argv[2]
+assert root.tag == "testsuites" and root.get("tests") == "1" and root.get("failures") == "1", root.attrib
+assert "skipped" not in root.attrib, root.attrib
 (suite,) = root.findall("testsuite")
-cases = suite.findall("testcase")
-assert suite.get("tests") == str(len(cases)) == "1", (suite.attrib, len(cases))
-fails = cases[0].findall("failure")
-assert len(fails) == 2 and cases[0].get("classname") == "heapsnap.check_leaky"
-msgs = sorted(f.get("message") for f in fails)
-assert "64 byte(s) in 1 object(s) allocated from leak_one check_leaky.c:27" in msgs[1], msgs
-assert "300 byte(s) in 3 object(s) allocated from leak_three check_leaky.c:18" in msgs[0], msgs
+(case,) = suite.findall("testcase")
+assert suite.get("tests") == "1" and suite.get("failures") == "1" and suite.get("skipped") == "0", suite.attrib
+assert case.get("classname") == "heapsnap.check_leaky" and case.get("name") == prog + " leak2", case.attrib
+(f,) = case.findall("failure")
+m = f.get("message")
+assert m.startswith("2 new leak site(s), 364 byte(s) in 4 object(s) (pid "), m
+assert m.endswith("; Direct leak of 300 byte(s) in 3 object(s) allocated from leak_three check_leaky.c:18"), m
+assert "in leak_three tests/progs/check_leaky.c:18" in f.text and "in leak_one tests/progs/check_leaky.c:27" in f.text, f.text
 print("fine")
 PYEOF
 has junit-valid junit-check.out '^fine$'
+# A suite, run twice: the same test case names both times (a repeated
+# command line numbered in the order the processes started), each
+# process's result its own.
+for i in 1 2; do
+	"$HS" check --format junit --output "suite$i.xml" -- sh -c "'$P' leak; '$P' clean; '$P' leak" >/dev/null 2>&1
+	rc=$?
+	[ "$rc" -eq 23 ] || fail "junit-suite-$i" "status $rc, want 23"
+	xsd_valid "junit-suite-xsd-$i" "suite$i.xml"
+done
+"$PY" - suite1.xml suite2.xml "$P" <<'PYEOF' >junit-suite.out 2>&1
+import sys, xml.etree.ElementTree as ET
+prog = sys.argv[3]
+runs = []
+for path in sys.argv[1:3]:
+    root = ET.parse(path).getroot()
+    cases = root.findall(".//testcase")
+    assert root.get("tests") == str(len(cases)) == "4", (root.attrib, len(cases))
+    failed = [c for c in cases if c.findall("failure")]
+    assert root.get("failures") == str(len(failed)) == "2", root.attrib
+    assert all(len(c.findall("failure")) <= 1 for c in cases)
+    runs.append([(c.get("classname"), c.get("name"), bool(c.findall("failure"))) for c in cases])
+assert runs[0] == runs[1], runs
+names = [n for _, n, _ in runs[0]]
+assert names[1:] == [prog + " leak", prog + " clean", prog + " leak #2"], names
+assert [f for _, _, f in runs[0]] == [False, True, False, True], runs[0]
+assert not any("pid" in n for n in names), names
+print("fine")
+PYEOF
+has junit-stable-names junit-suite.out '^fine$'
 
 # ---- the same renderings from `leaks`, on a trace of run ----
 "$HS" run -q -o leak2.hst -- "$P" leak2
@@ -320,8 +362,8 @@ has junit-valid junit-check.out '^fine$'
 "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1]))["runs"][0]["results"]; print(sorted(x["locations"][0]["physicalLocation"]["region"]["startLine"] for x in r))' leaks.sarif >leaks-sarif.out 2>&1
 has leaks-sarif leaks-sarif.out '^\[18, 27\]$'
 "$HS" leaks leak2.hst --kinds definite --format junit >leaks.xml 2>leaks-junit.err
-"$PY" -c 'import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); print(r.get("failures"), len(r.findall(".//failure")))' leaks.xml >leaks-junit.out 2>&1
-has leaks-junit leaks-junit.out '^2 2$'
+"$PY" -c 'import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); print(r.get("failures"), len(r.findall(".//failure")), r.find(".//failure").get("message").split(",")[0])' leaks.xml >leaks-junit.out 2>&1
+has leaks-junit leaks-junit.out '^1 1 2 new leak site\(s\)$'
 "$HS" leaks leak2.hst --suppressions one.supp --format junit >leaks-supp.xml 2>/dev/null
 "$PY" -c 'import sys, xml.etree.ElementTree as ET; print(len(ET.parse(sys.argv[1]).findall(".//failure")))' leaks-supp.xml >leaks-supp.out 2>&1
 has leaks-junit-suppressed leaks-supp.out '^1$'
