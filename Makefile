@@ -70,6 +70,11 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# SARIF's tool.driver.informationUri: the home of this copy of heapsnap
+# (make HOMEPAGE=https://...), by default its installed manual page.
+HOMEPAGE ?= file://$(PREFIX)/share/man/man1/heapsnap.1
+$(B)/obj/src/analyze/render_sarif.o: ALL_CFLAGS += -DHS_HOMEPAGE='"$(HOMEPAGE)"'
+
 $(B)/obj/src/analyze/report_assets.o: src/analyze/report_assets.S $(REPORT_ASSETS)
 	@mkdir -p $(dir $@)
 	$(CC) -Wa,-I. -c $< -o $@
