@@ -9,8 +9,9 @@
 # every thread).  Every sample is charged, by the function it landed in, to
 # one component:
 #
-#   stack      unwinding (libunwind, src/shim/stack.c and unwind.c)
+#   stack      unwinding (src/shim/unwind.c, libunwind where it falls back)
 #   intern     finding the stack's id (hash, index, compare, insert)
+#   python     a Python program's frames merged into its stacks (python.c)
 #   time       the event's timestamp (clock_gettime in the vDSO)
 #   hook+ring  the hooks, the thread state and the ring write
 #   backing    the backing allocator (jemalloc, in the shim)
@@ -32,8 +33,8 @@ mkdir -p "$OUT"
 [[ -x $BENCH_BUILD/churn ]] || bash "$HARNESS/setup.sh" >/dev/null
 [[ $# -gt 0 ]] || set -- py_json churn perl
 
-printf '| workload | events | with stack | untraced | traced (app threads) | stack | intern | time | hook+ring | backing | program | collector |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '| workload | events | with stack | untraced | traced (app threads) | stack | intern | python | time | hook+ring | backing | program | collector |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for w in "$@"; do
 	script=$HARNESS/workloads/$w.sh
 	[[ -f $script ]] || { echo "breakdown: no workload $w" >&2; exit 2; }
@@ -53,12 +54,17 @@ JEMALLOC = re.compile(r"^(hsje_|je_|arena_|tcache_|extent_|sz_|emap_|pac_|pa_|ed
                       r"prof_|ecache_|psset_|hpdata_|ctl_|background_|decay_|mutex_|san_|"
                       r"bitmap_|do_rallocx|imalloc|ifree|isfree|iralloc)")
 INTERN = re.compile(r"^(index_find|index_put|index_grow|insert|hash_ips|entry_equals|"
-                    r"entry_alloc|intern_|__memcmp)")
+                    r"entry_alloc|intern$|intern\.|__memcmp)")
+PYTHON = re.compile(r"^(python_stack|intern_python|put_run|put_native|find_eval|walk|name_frames|"
+                    r"code_name|is_code|late_check|learn_cold|rd|utf8_of)(\.|$)")
 def component(comm, sym, dso):
     if comm == "heapsnap":
         return "collector"
-    if "libunwind" in dso or re.match(r"^(stack_capture|stack_|unwind_|uw_)", sym):
+    if "libunwind" in dso or re.match(r"^(stack_capture|stack_|unwind_|memo_|tc_|rule_|full_unwind|"
+                                      r"libunwind_steps)", sym):
         return "stack"
+    if PYTHON.match(sym):
+        return "python"
     if INTERN.match(sym):
         return "intern"
     if "vdso" in dso or "clock_gettime" in sym:
@@ -80,7 +86,7 @@ stacked = sum(v for k, v in d["events"].items()
               if k not in ("free", "delete", "delete[]", "malloc_usable_size"))
 ns = lambda c: n.get(c, 0) * int(period) / ev
 app = sum(v for c, v in n.items() if c != "collector") * int(period) / 1e6
-cols = ["stack", "intern", "time", "hook+ring", "backing", "program", "collector"]
+cols = ["stack", "intern", "python", "time", "hook+ring", "backing", "program", "collector"]
 print("| %s | %.2f M | %.2f M | %s ms | %.0f ms | %s |" % (
     w, ev / 1e6, stacked / 1e6, untraced_ms, app,
     " | ".join("%.1f" % ns(c) for c in cols)))

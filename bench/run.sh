@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# make bench: heapsnap against the untraced program and heaptrack on the
-# shared harness's real workloads (../shared/bench), measured in the same
-# run, median of REPEATS (default 3) paired runs.
+# make bench: heapsnap against the untraced program, heaptrack and
+# LeakSanitizer on the shared harness's real workloads (../shared/bench),
+# measured in the same run, median of REPEATS (default 5) paired runs.
+# On a machine nobody else uses: the ratios are wall time.
 #
-#   bash bench/run.sh [run.sh options, e.g. -w churn,sqlite -n 5]
+#   bash bench/run.sh [run.sh options, e.g. -w churn,sqlite -n 7]
+#   TOOLS=none,ours bash bench/run.sh      (a quicker look at heapsnap alone)
 #
 # Results: build/bench/results/<label>.md (the harness's report) and the
 # summary table printed at the end.
@@ -15,4 +17,4 @@ bash "$HARNESS/setup.sh" >/dev/null
 export OURS_PREFIX="$ROOT/build/bin/heapsnap run -q ${HEAPSNAP_RUN_FLAGS:-} -o @TRACE@/trace.hst --"
 export OURS_DESC="heapsnap (this tree): heapsnap run, default options"
 label=${LABEL:-heapsnap-$(date -u +%Y%m%d-%H%M%S)}
-bash "$HARNESS/run.sh" -n "${REPEATS:-3}" -t "${TOOLS:-none,heaptrack,ours}" -o "$ROOT/build/bench/results" -l "$label" "$@"
+bash "$HARNESS/run.sh" -n "${REPEATS:-5}" -t "${TOOLS:-none,heaptrack,lsan,ours}" -o "$ROOT/build/bench/results" -l "$label" "$@"
