@@ -21,7 +21,8 @@ B := $(if $(HS_DEBUG),build/debug,build)
 
 DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
 	libzstd-dev zstd mandoc valgrind python3 python3-dev python3-objgraph sqlite3 git time curl chromium \
-	clang libclang-rt-14-dev libxml2-utils python3-jsonschema
+	clang libclang-rt-14-dev libxml2-utils python3-jsonschema libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \
+	protobuf-compiler golang-go
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c src/util/alloc.c
@@ -45,6 +46,11 @@ REPORT_ASSETS := $(wildcard tools/report/*.html tools/report/*.css tools/report/
 LIB_OBJ := $(TRACE_SRC:%.c=$(B)/obj/%.o) $(ANALYZE_SRC:%.c=$(B)/obj/%.o) $(LIBUTIL_SRC:%.c=$(B)/obj/%.o) \
 	$(B)/obj/src/analyze/report_assets.o
 TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/obj/%.o)
+# pprof's profile.proto, compiled by protoc-c into the library (pprof.c).
+PROTO_GEN := $(B)/gen/profile.pb-c.c $(B)/gen/profile.pb-c.h
+LIB_OBJ += $(B)/obj/gen/profile.pb-c.o
+# What a program linked with the analyzer library links too.
+LIB_LDLIBS := -ldw -lelf -lzstd -lprotobuf-c -lz -lm -lstdc++
 
 SHIM := $(B)/lib/libheapsnap.so
 ATTACH_SHIM := $(B)/lib/libheapsnap-attach.so
@@ -74,6 +80,18 @@ $(B)/obj/%.o: %.c
 # (make HOMEPAGE=https://...), by default its installed manual page.
 HOMEPAGE ?= file://$(PREFIX)/share/man/man1/heapsnap.1
 $(B)/obj/src/analyze/render_sarif.o: ALL_CFLAGS += -DHS_HOMEPAGE='"$(HOMEPAGE)"'
+
+$(PROTO_GEN) &: src/analyze/profile.proto
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=src/analyze --c_out=$(B)/gen profile.proto
+
+# Generated code: its own warnings are protoc-c's, not ours.
+$(B)/obj/gen/profile.pb-c.o: $(B)/gen/profile.pb-c.c $(B)/gen/profile.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -w -I$(B)/gen -c $< -o $@
+
+$(B)/obj/src/analyze/pprof.o: ALL_CFLAGS += -I$(B)/gen
+$(B)/obj/src/analyze/pprof.o: $(B)/gen/profile.pb-c.h
 
 $(B)/obj/src/analyze/report_assets.o: src/analyze/report_assets.S $(REPORT_ASSETS)
 	@mkdir -p $(dir $@)
@@ -109,7 +127,7 @@ $(ANALYZE_LIB): $(LIB_OBJ)
 
 $(CLI): $(TOOL_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(ANALYZE_LIB) $(LIB_LDLIBS)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 # A header that was removed must not stop the build: dependency files
@@ -159,4 +177,4 @@ install: all $(ANALYZE_LIB)
 	install -m 644 man/heapsnap-trace.5 $(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf $(B)/obj $(B)/lib $(B)/bin $(B)/tests $(B)/san $(B)/debug
+	rm -rf $(B)/obj $(B)/gen $(B)/lib $(B)/bin $(B)/tests $(B)/san $(B)/debug

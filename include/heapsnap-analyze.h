@@ -3,7 +3,8 @@
  * every analysis of heapsnap traces and every rendering of its results.
  * The heapsnap command is one front end of it; the HTML report, pprof
  * export or a language binding are others, and none needs a second copy
- * of an analysis.  Link with -ldw -lelf -lzstd -lm -lstdc++.
+ * of an analysis.  Link with -ldw -lelf -lzstd -lprotobuf-c -lz -lm
+ * -lstdc++.
  *
  * Use:
  *
@@ -112,6 +113,9 @@ void hs_session_symbol_stats(const struct hs_session *s, struct hs_symbol_stats 
 struct hs_frame {
 	uint64_t ip;	      /* the return address as recorded */
 	const char *function; /* demangled */
+	const char *system_name; /* as the binary spells it: the symbol, or the
+			       * DWARF linkage name of an inlined function
+			       * (C++ mangled, "f.cold" as is); NULL if unknown */
 	const char *file;     /* as the debug info names it: absolute, or relative
 			       * to the compile directory when the compiler
 			       * was given a relative path */
@@ -147,6 +151,13 @@ struct hs_module {
 	size_t build_id_len;
 	uint64_t lo, hi;	 /* addresses covered by its segments, [lo, hi) */
 	uint64_t bias;		 /* load bias: ELF address + bias = address */
+	uint64_t text_lo, text_hi; /* its executable segments, [text_lo, text_hi)
+				    * (lo, hi if the trace names none) */
+	uint64_t text_offset;	 /* the file offset mapped at text_lo: from the
+				  * file's program headers when it is the one
+				  * the process ran, else that segment's ELF
+				  * address minus the first segment's (how
+				  * GNU ld lays files out) */
 };
 
 /* ---- Names of trace constants ------------------------------------------- */
@@ -314,6 +325,8 @@ enum hs_want_flags {
 	HS_WANT_SNAPSHOT_HEAPS = 1u << 4, /* t->snapshot_heaps: the live heap at every
 					   * snapshot the program took (not the exit one) */
 	HS_WANT_TEMPORARY = 1u << 5, /* t->temporary: the temporary blocks of the run */
+	HS_WANT_ALLOCS = 1u << 6,   /* heaps (t->heaps, t->snapshot_heaps) count the
+				     * blocks allocated up to their moment too */
 };
 
 struct hs_want {
@@ -347,7 +360,11 @@ struct hs_heap {
 	double seconds;	 /* since the trace began */
 	uint64_t bytes, blocks; /* live, every block (no filter) */
 	uint64_t *count; /* by allocinfo id: blocks (the library's representation) */
-	uint64_t ninfo;	 /* ids count covers */
+	uint64_t *allocs; /* HS_WANT_ALLOCS: by allocinfo id, blocks allocated from
+			  * the start up to this moment (a realloc allocates
+			  * its new block; blocks a forked child inherited
+			  * count at its start); else NULL */
+	uint64_t ninfo;	 /* ids count (and allocs) cover */
 };
 
 /* A snapshot the program took (a SNAPSHOT record). */
@@ -433,6 +450,7 @@ struct hs_trace {
 	char *options;		/* HEAPSNAP_OPTIONS as given, NULL if unknown */
 	char *allocator;	/* "jemalloc" or "system", NULL if unknown */
 	uint64_t t0;		/* CLOCK_MONOTONIC ns when the trace began */
+	uint64_t realtime;	/* the same moment in ns since the Unix epoch */
 	int truncated;		/* it did not end cleanly (killed, crashed) */
 	char truncation[256];	/* why, in words, when truncated */
 	uint64_t recovered;	/* events read back from its ring file */
@@ -487,10 +505,13 @@ struct hs_stack_cost {
 	uint32_t stack;	 /* hs_trace_stack */
 	uint64_t blocks; /* count */
 	uint64_t bytes;
+	uint64_t alloc_blocks; /* allocated up to the heap's moment (h->allocs), */
+	uint64_t alloc_bytes;  /* live or freed since; 0 when h has no allocs */
 };
 
 /* Heap h of trace t by stack, largest bytes first (in *out, the caller
- * frees it).  Return how many, or -ENOMEM. */
+ * frees it); when h counts allocations, a stack whose blocks were all
+ * freed is there too (0 blocks).  Return how many, or -ENOMEM. */
 long hs_heap_stacks(const struct hs_trace *t, const struct hs_heap *h, struct hs_stack_cost **out);
 
 /* What a statistics line is keyed by (heapsnap(1), "Statistics keys"). */
@@ -771,6 +792,7 @@ enum hs_format {
 	HS_FMT_JUNIT,
 	HS_FMT_DOT,
 	HS_FMT_FOLDED,
+	HS_FMT_PPROF, /* gzip-compressed profile.proto: struct hs_pprof */
 };
 
 /* The format named name ("text", "json", ...).  Return 0, or -EINVAL. */
@@ -867,6 +889,63 @@ int hs_render_retainers(FILE *out, enum hs_format f, struct hs_trace *t, const s
 
 /* "key size" lines, for flamegraph.pl, speedscope, inferno. */
 void hs_render_folded(FILE *out, const struct hs_stat_line *l, long n);
+
+/* ---- pprof profiles -------------------------------------------------------- */
+
+/*
+ * A profile in pprof's format (github.com/google/pprof's profile.proto,
+ * which go tool pprof, speedscope, Grafana Pyroscope and Parca read)
+ * being built from the heaps or leak reports of any number of traces, one
+ * read at a time, as struct hs_stats is: memory follows the distinct
+ * stacks and frames, not the traces (read a trace, add it, free it).
+ *
+ * Each stack of a heap or loss record becomes a sample (stacks with the
+ * same frames and process add up), from its allocation site outwards as
+ * hs_trace_stack gives it (allocator wrappers and the shim left out).
+ * Each frame becomes a location: its module's executable segment as the
+ * mapping (start, limit, file offset, path, build id), the address inside
+ * the call instruction (the return address - 1), and its symbolized lines
+ * (function and system name, file, line), the inlined ones first.  A
+ * Python frame is a location with its function and line and no address.
+ * Every sample carries a "pid" label; every allocation is recorded, so
+ * the period is 1 byte (period type space/bytes).  Samples whose values
+ * all came to 0 (a diff's unchanged stacks) are left out.
+ */
+enum hs_pprof_type {
+	HS_PPROF_HEAP,	/* alloc_objects/count, alloc_space/bytes, inuse_objects/count,
+			 * inuse_space/bytes (the default type) */
+	HS_PPROF_LEAKS, /* <kind>_objects/count, <kind>_space/bytes of each leak
+			 * class, definite, indirect, possible, reachable;
+			 * the default: the most serious kind asked for */
+};
+
+struct hs_pprof;
+
+/* An empty profile of that type, or NULL when out of memory. */
+struct hs_pprof *hs_pprof_new(enum hs_pprof_type type);
+void hs_pprof_free(struct hs_pprof *p);
+
+/* Add heap h of trace t (read with HS_WANT_ALLOCS) to a HS_PPROF_HEAP
+ * profile, every value times sign (1, or -1: a diff subtracts the older
+ * heap); g's include and exclude patterns filter the stacks (g may be
+ * NULL; its grouping does not apply: the profile keeps whole stacks).
+ * The profile's time is the wall-clock time of the last heap added with
+ * sign 1, its duration from the start of that trace, or from the heap of
+ * that trace added with sign -1.  Return 0, -ENOMEM, or -EINVAL (another
+ * type of profile, a heap without allocs, a sign other than 1 or -1). */
+int hs_pprof_add_heap(struct hs_pprof *p, struct hs_trace *t, const struct hs_heap *h, int sign,
+		      const struct hs_group *g);
+
+/* Add the loss records of trace t (read with HS_WANT_LEAKS) of the given
+ * kinds (a bit per enum hs_leak_kind), suppressed ones left out, to a
+ * HS_PPROF_LEAKS profile: each a sample with a "kind" label.  Its time is
+ * that of the scan they come from.  Return 0, -ENOMEM, or -EINVAL
+ * (another type of profile). */
+int hs_pprof_add_leaks(struct hs_pprof *p, struct hs_trace *t, unsigned kinds);
+
+/* Write the profile to out, gzip-compressed (as pprof writes and reads
+ * it).  Return 0, -ENOMEM, or -EIO when writing failed. */
+int hs_render_pprof(FILE *out, const struct hs_pprof *p);
 
 /* ---- The HTML report ------------------------------------------------------ */
 

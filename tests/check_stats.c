@@ -2,11 +2,11 @@
  * stats.c) through the public header, on traces written with the real
  * encoder: heaps at selectors (start, exit, labels, indexes, times, peak)
  * taken in one pass and equal to a brute-force replay, the peak kept
- * through a journal that overflows; an unknown label; grouping by
- * function, line, file, module and traceback, cumulative with recursion,
- * include and exclude filters and their totals; a diff; growth; the lines
- * of several traces added by key; folded stacks in order; temporary
- * blocks; per-stack heaps. */
+ * through a journal that overflows, with the allocations up to it; an
+ * unknown label; grouping by function, line, file, module and traceback,
+ * cumulative with recursion, include and exclude filters and their totals;
+ * a diff; growth; the lines of several traces added by key; folded stacks
+ * in order; temporary blocks; per-stack heaps. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
@@ -218,7 +218,7 @@ END_TEST
 START_TEST(test_peak_brute_force)
 {
 	enum { IDS = 300, RISE = 20000, CHURN = 160000, LAST = 3000 };
-	static uint64_t live[IDS + 1], best[IDS + 1];
+	static uint64_t live[IDS + 1], best[IDS + 1], allocs[IDS + 1], best_allocs[IDS + 1];
 	uint64_t bytes = 0, best_bytes = 0, best_ts = 0, x = 88172645463325252ull, ts = FX_T0;
 	uint32_t freed = 0;
 	struct fx f;
@@ -227,6 +227,7 @@ START_TEST(test_peak_brute_force)
 	for (uint32_t id = 6; id <= IDS; id++)
 		fx_allocinfo(&f, id, id, 1 + id % 4);
 	memset(live, 0, sizeof(live));
+	memset(allocs, 0, sizeof(allocs));
 	for (int i = 0; i < RISE + CHURN + LAST; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
@@ -250,6 +251,7 @@ START_TEST(test_peak_brute_force)
 		if (alloc) {
 			fx_event(&f, ts, 1, HST_EV_MALLOC, id, 0);
 			live[id]++;
+			allocs[id]++;
 			bytes += id;
 		} else {
 			fx_event(&f, ts, 1, HST_EV_FREE, id, 0);
@@ -261,6 +263,7 @@ START_TEST(test_peak_brute_force)
 			best_bytes = bytes;
 			best_ts = ts;
 			memcpy(best, live, sizeof(best));
+			memcpy(best_allocs, allocs, sizeof(best_allocs));
 		}
 	}
 	fx_end(&f, ts + 1000, 0);
@@ -268,7 +271,7 @@ START_TEST(test_peak_brute_force)
 
 	struct hs_session *s = hs_session_new(NULL);
 	const char *sel[] = {"peak"};
-	struct hs_trace *t = must_read(s, "c.hst", sel, 1, HS_WANT_INFO);
+	struct hs_trace *t = must_read(s, "c.hst", sel, 1, HS_WANT_INFO | HS_WANT_ALLOCS);
 	const struct hs_heap *h = &t->heaps[0];
 	ck_assert_uint_eq(h->bytes, best_bytes);
 	ck_assert_uint_eq(t->info.peak_bytes, best_bytes);
@@ -276,6 +279,11 @@ START_TEST(test_peak_brute_force)
 	for (uint32_t id = 6; id <= IDS; id++)
 		ck_assert_msg(h->count[id] == best[id], "allocinfo %u: %llu live at the peak, want %llu", id,
 			      (unsigned long long)h->count[id], (unsigned long long)best[id]);
+	/* and the allocations up to the peak, through the same journal */
+	ck_assert_ptr_nonnull(h->allocs);
+	for (uint32_t id = 6; id <= IDS; id++)
+		ck_assert_msg(h->allocs[id] == best_allocs[id], "allocinfo %u: %llu allocated by the peak, want %llu", id,
+			      (unsigned long long)h->allocs[id], (unsigned long long)best_allocs[id]);
 	hs_trace_free(t);
 	hs_session_free(s);
 }

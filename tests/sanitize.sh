@@ -46,6 +46,7 @@ suite leaks bash "$ROOT/tests/leaks.sh"
 suite cli bash "$ROOT/tests/cli.sh"
 suite check bash "$ROOT/tests/check.sh"
 suite attach bash "$ROOT/tests/attach.sh"
+suite pprof bash "$ROOT/tests/pprof.sh"
 
 n=$(find "$LOG" -type f | wc -l)
 if [ "$n" -eq 0 ]; then

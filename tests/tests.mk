@@ -20,9 +20,13 @@ PROG_CC := $(wildcard tests/progs/*.cc)
 PROG_BIN := $(PROG_C:tests/progs/%.c=$(TEST_B)/progs/%) $(PROG_CC:tests/progs/%.cc=$(TEST_B)/progs/%) \
 	$(TEST_B)/progs/libdl_helper.so $(TEST_B)/progs/libstacks_a.so $(TEST_B)/progs/libstacks_b.so
 
+# check_pprof.c decodes profiles with the code generated from profile.proto.
+$(B)/obj/tests/check_pprof.o: ALL_CFLAGS += -I$(B)/gen
+$(B)/obj/tests/check_pprof.o: $(B)/gen/profile.pb-c.h
+
 $(CHECK_BIN): $(CHECK_OBJ) $(CHECK_SHIM_OBJ) $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) -ldw -lelf -lzstd -lm -lpthread -ldl -lstdc++
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs check) $(LIB_LDLIBS) -lpthread -ldl
 
 # Test programs: -O0 and frame pointers keep call sites where the source says.
 $(TEST_B)/progs/%: tests/progs/%.c include/heapsnap.h
@@ -163,7 +167,7 @@ SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="
 # and the library alone (no -Isrc, no tools/ object).
 $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -std=gnu11 -Wall -Wextra -Iinclude -o $@ $< $(ANALYZE_LIB) -ldw -lelf -lzstd -lm -lstdc++
+	$(CC) $(CFLAGS) $(LDFLAGS) -std=gnu11 -Wall -Wextra -Iinclude -o $@ $< $(ANALYZE_LIB) $(LIB_LDLIBS)
 
 check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges $(FAULT_BIN) \
 	$(RETAIN_BIN)
@@ -189,6 +193,8 @@ check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATT
 	@bash tests/python.sh
 	@echo "== retainers and scans at snapshots"
 	@bash tests/retain.sh
+	@echo "== pprof profiles (protoc, go tool pprof)"
+	@bash tests/pprof.sh
 	@echo "== fault tests"
 	@bash tests/faults.sh
 	@echo "== fuzz targets (seeds, regression inputs, a few seconds each)"

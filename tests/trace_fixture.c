@@ -24,6 +24,9 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_LOAD) {
+			if (self->nseg < (int)(sizeof(self->seg) / sizeof(self->seg[0])))
+				self->seg[self->nseg++] = (struct fx_segment){ph->p_vaddr, ph->p_memsz, ph->p_offset,
+									       ph->p_flags};
 			if (ph->p_vaddr < self->lo)
 				self->lo = ph->p_vaddr;
 			if (ph->p_vaddr + ph->p_memsz > self->hi)
@@ -126,6 +129,21 @@ void fx_module(struct fx *f, const char *path, const uint8_t *bid, size_t bid_le
 	ck_assert_uint_le(encode_module_max(strlen(path), bid_len) + ENCODE_SEGMENT_MAX, sizeof(body));
 	uint8_t *e = encode_module(body, path, strlen(path), bid, bid_len, bias, 1);
 	e = encode_segment(e, vaddr, memsz, 5 /* PF_R | PF_X */);
+	flush_events(f);
+	size_t max = encode_modules_max((size_t)(e - body));
+	uint8_t *p = room(f, max);
+	put(f, p, encode_modules(p, FX_T0, 1, body, (size_t)(e - body)), max);
+}
+
+void fx_module_segments(struct fx *f, const char *path, const uint8_t *bid, size_t bid_len, uint64_t bias,
+			const struct fx_segment *seg, int n)
+{
+	uint8_t body[PATH_MAX + 1024];
+
+	ck_assert_uint_le(encode_module_max(strlen(path), bid_len) + (size_t)n * ENCODE_SEGMENT_MAX, sizeof(body));
+	uint8_t *e = encode_module(body, path, strlen(path), bid, bid_len, bias, (unsigned)n);
+	for (int i = 0; i < n; i++)
+		e = encode_segment(e, seg[i].vaddr, seg[i].memsz, seg[i].flags);
 	flush_events(f);
 	size_t max = encode_modules_max((size_t)(e - body));
 	uint8_t *p = room(f, max);

@@ -41,6 +41,11 @@ struct fx_self {
 	uint8_t bid[64];
 	size_t bid_len;
 	uint64_t bias, lo, hi;
+	struct fx_segment {
+		uint64_t vaddr, memsz, offset; /* as its program header says */
+		uint32_t flags;		       /* PF_R, PF_W, PF_X */
+	} seg[16];			       /* its loadable segments, in order */
+	int nseg;
 };
 
 /* Describe this program (fails the test if it has no build-id). */
@@ -60,6 +65,10 @@ void fx_module(struct fx *f, const char *path, const uint8_t *bid, size_t bid_le
 	       uint64_t memsz);
 /* MODULES holding this program, loaded shift bytes further than it is. */
 void fx_module_self(struct fx *f, const struct fx_self *self, uint64_t shift);
+/* MODULES holding one module of n segments (vaddr, memsz, flags of each;
+ * offsets are not written: the trace has none). */
+void fx_module_segments(struct fx *f, const char *path, const uint8_t *bid, size_t bid_len, uint64_t bias,
+			const struct fx_segment *seg, int n);
 void fx_stack(struct fx *f, uint32_t id, uint32_t depth, const uint64_t *ips);
 void fx_allocinfo(struct fx *f, uint32_t id, uint64_t size, uint32_t stack);
 /* One event (format.h): a the block's allocinfo (a realloc's old one), b a

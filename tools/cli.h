@@ -94,6 +94,17 @@ struct hs_session;
  * on stderr. */
 void cli_print_warnings(struct hs_session *s);
 
+/* Whether the file -o names (NULL: stdout) is one of the n traces, which
+ * opening it would destroy: return EXIT_USAGE, printed; else 0. */
+int cli_output_check(const char *cmd, const char *path, char *const *traces, int n);
+/* Open the file -o names for writing (NULL: stdout).  Return it, or NULL
+ * with why printed. */
+FILE *cli_output_open(const char *path);
+/* Finish the output: close it unless it is stdout.  rc is the renderer's
+ * (0 or a negative errno).  On failure print why, remove the file and
+ * return EXIT_INPUT; else return 0. */
+int cli_output_close(FILE *f, const char *path, int rc);
+
 /* Expand the TRACE arguments (files or directories of *.hst) into a list
  * of files.  Return the count, or -1 with an error printed. */
 int cli_expand_traces(int argc, char **argv, char ***out);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <heapsnap-analyze.h>
 
@@ -20,6 +21,9 @@ struct top_opts {
 	const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
 	enum hs_format format;
 	int folded;	       /* --format folded */
+	int pprof;	       /* --format pprof */
+	int by_given;	       /* --by was given */
+	const char *output;    /* -o FILE, NULL: stdout */
 	const char *snapshot;  /* top */
 	const char *from, *to; /* diff */
 	long limit;	       /* lines shown; -1: the default */
@@ -30,6 +34,7 @@ struct top_opts {
 };
 
 enum {
+	TOP_OUTPUT = 'o',
 	TOP_BY = CLI_LONG_ONLY,
 	TOP_CUMULATIVE,
 	TOP_INCLUDE,
@@ -58,7 +63,8 @@ enum {
 static const struct cli_opt top_opts[] = {
 	{"snapshot", TOP_SNAPSHOT, "SEL", "label, index, start, exit (default), peak or a time @2.5s"},
 	GROUP_OPTS,
-	{"format", TOP_FORMAT, "F", "text (default), json or folded"},
+	{"format", TOP_FORMAT, "F", "text (default), json, folded or pprof"},
+	{"output", TOP_OUTPUT, "FILE", "write there, not to standard output"},
 	{"growth", TOP_GROWTH, NULL, "the sites that grow across the snapshots"},
 	{"growth-share", TOP_GROWTH_SHARE, "P", "--growth: grew in at least this share of intervals (default 0.6)"},
 	{"temporary", TOP_TEMPORARY, NULL, "blocks freed before their thread allocated again"},
@@ -70,7 +76,8 @@ static const struct cli_opt diff_opts[] = {
 	{"from", TOP_FROM, "SEL", "the older snapshot (one trace)"},
 	{"to", TOP_TO, "SEL", "the newer snapshot (one trace)"},
 	GROUP_OPTS,
-	{"format", TOP_FORMAT, "F", "text (default) or json"},
+	{"format", TOP_FORMAT, "F", "text (default), json or pprof"},
+	{"output", TOP_OUTPUT, "FILE", "write there, not to standard output"},
 	{NULL, 0, NULL, NULL},
 };
 
@@ -107,6 +114,7 @@ static int parse(int argc, char **argv, const struct cli_cmd *cmd, struct top_op
 	while ((c = cli_next_opt(&p)) > 0) {
 		switch (c) {
 		case TOP_BY:
+			o->by_given = 1;
 			if (hs_by_parse(p.arg, &o->g.by))
 				return cli_usage_error(name, "--by takes lineno, function, file, module or traceback, not '%s'",
 						       p.arg);
@@ -150,6 +158,9 @@ static int parse(int argc, char **argv, const struct cli_cmd *cmd, struct top_op
 		case TOP_TO:
 			o->to = p.arg;
 			break;
+		case TOP_OUTPUT:
+			o->output = p.arg;
+			break;
 		case TOP_FULL_NAMES:
 			o->g.full_names = 1;
 			break;
@@ -166,10 +177,19 @@ static int parse(int argc, char **argv, const struct cli_cmd *cmd, struct top_op
 	*npaths = cli_operands(&p, paths);
 	int top = cmd == &cli_cmd_top;
 	int ok = !hs_format_parse(format, &o->format) &&
-		 (o->format == HS_FMT_TEXT || o->format == HS_FMT_JSON || (o->format == HS_FMT_FOLDED && top));
+		 (o->format == HS_FMT_TEXT || o->format == HS_FMT_JSON || o->format == HS_FMT_PPROF ||
+		  (o->format == HS_FMT_FOLDED && top));
 	if (!ok)
-		return cli_usage_error(name, "--format takes text or json%s, not '%s'", top ? " or folded" : "", format);
+		return cli_usage_error(name, "--format takes text, json%s or pprof, not '%s'", top ? ", folded" : "",
+				       format);
 	o->folded = o->format == HS_FMT_FOLDED;
+	o->pprof = o->format == HS_FMT_PPROF;
+	if (o->pprof && (o->by_given || o->g.cumulative || o->limit >= 0 || o->growth || o->temporary || o->retained))
+		return cli_usage_error(name, "--format pprof keeps whole stacks of the live heap (pprof groups them "
+					     "itself): not with --by, --cumulative, --limit, --growth, --temporary or "
+					     "--retained");
+	if (o->pprof && !o->output && isatty(STDOUT_FILENO))
+		return cli_usage_error(name, "--format pprof is binary: give -o FILE, or redirect the output");
 	if (!*npaths)
 		return cli_usage_error(name, "no trace given");
 	return 0;
@@ -193,7 +213,7 @@ static void oom(const char *path)
 
 /* --growth: the sites that grew at every snapshot, for each trace.  All
  * are read before any is shown: an unreadable one shows none. */
-static int run_growth(struct hs_session *s, const struct top_opts *o, char **traces, int n)
+static int run_growth(struct hs_session *s, const struct top_opts *o, char **traces, int n, FILE *out)
 {
 	struct hs_want w = {.flags = HS_WANT_SNAPSHOT_HEAPS};
 	struct hs_trace **t = calloc((size_t)n, sizeof(*t));
@@ -230,7 +250,7 @@ static int run_growth(struct hs_session *s, const struct top_opts *o, char **tra
 		}
 		struct hs_growth v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .path = t[k]->path,
 				      .snaps = t[k]->snapshot_heaps, .nsnaps = ns, .share = o->share};
-		hs_render_growth(stdout, o->format, &v);
+		hs_render_growth(out, o->format, &v);
 		hs_stat_lines_free(l, nl);
 	}
 	for (int k = 0; k < nread; k++)
@@ -240,7 +260,8 @@ static int run_growth(struct hs_session *s, const struct top_opts *o, char **tra
 }
 
 /* Folded stacks of every trace, in order.  Printed once all are read. */
-static int run_folded(struct hs_session *s, const struct top_opts *o, const struct hs_want *w, char **traces, int n)
+static int run_folded(struct hs_session *s, const struct top_opts *o, const struct hs_want *w, char **traces, int n,
+		      FILE *out)
 {
 	struct hs_stat_line **l = calloc((size_t)n, sizeof(*l));
 	long *nl = calloc((size_t)n, sizeof(*nl));
@@ -265,7 +286,7 @@ static int run_folded(struct hs_session *s, const struct top_opts *o, const stru
 		}
 	}
 	for (int k = 0; !rc && k < n; k++)
-		hs_render_folded(stdout, l[k], nl[k]);
+		hs_render_folded(out, l[k], nl[k]);
 	for (int k = 0; l && nl && k < done; k++)
 		hs_stat_lines_free(l[k], nl[k]);
 	free(l);
@@ -289,7 +310,7 @@ static void scan_heap(const struct hs_trace *t, struct hs_heap *h)
 }
 
 /* top --retained: the blocks of each trace's scan, by what they retain. */
-static int run_retained(struct hs_session *s, const struct top_opts *o, char **traces, int n)
+static int run_retained(struct hs_session *s, const struct top_opts *o, char **traces, int n, FILE *out)
 {
 	struct hs_want w = {.flags = HS_WANT_GRAPH, .scan = o->snapshot};
 	struct hs_stats *st = hs_stats_new(&o->g, 1);
@@ -330,7 +351,7 @@ static int run_retained(struct hs_session *s, const struct top_opts *o, char **t
 			struct hs_top v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .ntraces = n,
 					   .heap = &first, .retained = 1};
 			hs_stats_total(st, 0, &v.size, &v.count);
-			hs_render_top(stdout, o->format, &v);
+			hs_render_top(out, o->format, &v);
 			hs_stat_lines_free(l, nl);
 		}
 	}
@@ -338,9 +359,50 @@ static int run_retained(struct hs_session *s, const struct top_opts *o, char **t
 	return rc;
 }
 
+/* Write profile p to out; print why not.  Return 0 or EXIT_INPUT. */
+static int write_pprof(struct hs_pprof *p, FILE *out, const char *path)
+{
+	int rc = hs_render_pprof(out, p);
+
+	if (!rc)
+		return 0;
+	fprintf(stderr, "heapsnap: %s: cannot write: %s\n", path ? path : "standard output", strerror(-rc));
+	return EXIT_INPUT;
+}
+
+/* top --format pprof: the heap at the snapshot of every trace, read one at
+ * a time into one profile. */
+static int run_pprof(struct hs_session *s, const struct top_opts *o, const char *sel, char **traces, int n, FILE *out)
+{
+	struct hs_want w = {.flags = HS_WANT_ALLOCS, .select = &sel, .nselect = 1};
+	struct hs_pprof *p = hs_pprof_new(HS_PPROF_HEAP);
+	int rc = 0;
+
+	if (!p) {
+		oom(traces[0]);
+		return EXIT_INPUT;
+	}
+	for (int k = 0; k < n && !rc; k++) {
+		struct hs_trace *t = read_trace(s, traces[k], &w);
+		if (!t) {
+			rc = EXIT_INPUT;
+			break;
+		}
+		if (hs_pprof_add_heap(p, t, &t->heaps[0], 1, &o->g)) {
+			oom(t->path);
+			rc = EXIT_INPUT;
+		}
+		hs_trace_free(t);
+	}
+	if (!rc)
+		rc = write_pprof(p, out, o->output);
+	hs_pprof_free(p);
+	return rc;
+}
+
 /* top: the traces added up, read one at a time into one table: memory
  * follows the distinct lines, not the traces. */
-static int run_top(struct hs_session *s, const struct top_opts *o, char **traces, int n)
+static int run_top(struct hs_session *s, const struct top_opts *o, char **traces, int n, FILE *out)
 {
 	const char *sel = o->snapshot ? o->snapshot : "exit";
 	struct hs_want w = {.flags = o->temporary ? HS_WANT_TEMPORARY : 0};
@@ -352,9 +414,9 @@ static int run_top(struct hs_session *s, const struct top_opts *o, char **traces
 		w.select = &sel;
 		w.nselect = 1;
 	}
-	if (o->folded) {
+	if (o->folded || o->pprof) {
 		hs_stats_free(st);
-		return run_folded(s, o, &w, traces, n);
+		return o->pprof ? run_pprof(s, o, sel, traces, n, out) : run_folded(s, o, &w, traces, n, out);
 	}
 	if (!st) {
 		oom(traces[0]);
@@ -387,11 +449,25 @@ static int run_top(struct hs_session *s, const struct top_opts *o, char **traces
 			struct hs_top v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .ntraces = n,
 					   .heap = o->temporary ? NULL : &first};
 			hs_stats_total(st, 0, &v.size, &v.count);
-			hs_render_top(stdout, o->format, &v);
+			hs_render_top(out, o->format, &v);
 			hs_stat_lines_free(l, nl);
 		}
 	}
 	hs_stats_free(st);
+	return rc;
+}
+
+/* Close the output after a run that returned rc (and said why it
+ * failed): a failed run leaves no file behind.  Return rc, or EXIT_INPUT
+ * when the output failed. */
+static int finish_output(FILE *out, const struct top_opts *o, int rc)
+{
+	if (!rc)
+		return cli_output_close(out, o->output, 0);
+	if (o->output) {
+		fclose(out);
+		unlink(o->output);
+	}
 	return rc;
 }
 
@@ -413,19 +489,64 @@ int cmd_top(int argc, char **argv)
 	int n = cli_expand_traces(npaths, paths, &traces);
 	if (n < 0)
 		return EXIT_INPUT;
+	if ((rc = cli_output_check("top", o.output, traces, n))) {
+		cli_free_traces(traces, n);
+		return rc;
+	}
 	struct hs_session *s = hs_session_new(NULL);
+	FILE *out = NULL;
 	if (!s) {
 		fprintf(stderr, "heapsnap: out of memory\n");
 		rc = EXIT_INPUT;
+	} else if (!(out = cli_output_open(o.output))) {
+		rc = EXIT_INPUT;
 	} else {
-		rc = o.growth	  ? run_growth(s, &o, traces, n)
-		     : o.retained ? run_retained(s, &o, traces, n)
-				  : run_top(s, &o, traces, n);
-		cli_print_warnings(s);
+		rc = o.growth	  ? run_growth(s, &o, traces, n, out)
+		     : o.retained ? run_retained(s, &o, traces, n, out)
+				  : run_top(s, &o, traces, n, out);
+		rc = finish_output(out, &o, rc);
 	}
+	if (s)
+		cli_print_warnings(s);
 	hs_session_free(s);
 	cli_free_traces(traces, n);
 	return rc;
+}
+
+/* The diff of heap hf of trace tf and ht of tn (maybe tf) to out, as a
+ * statistics table or a pprof profile.  Return 0 or EXIT_INPUT. */
+static int render_diff(const struct top_opts *o, struct hs_trace *tf, const struct hs_heap *hf, struct hs_trace *tn,
+		       const struct hs_heap *ht, FILE *out)
+{
+	if (o->pprof) {
+		/* newer minus older: what pprof -diff_base shows */
+		struct hs_pprof *p = hs_pprof_new(HS_PPROF_HEAP);
+		int rc = !p || hs_pprof_add_heap(p, tf, hf, -1, &o->g) || hs_pprof_add_heap(p, tn, ht, 1, &o->g);
+		if (rc)
+			fprintf(stderr, "heapsnap: out of memory\n");
+		else
+			rc = write_pprof(p, out, o->output);
+		hs_pprof_free(p);
+		return rc ? EXIT_INPUT : 0;
+	}
+	struct hs_stats *st = hs_stats_new(&o->g, 2);
+	struct hs_stat_line *l;
+	long nl = -1;
+	if (st && !hs_stats_add(st, tf, hf, 0) && !hs_stats_add(st, tn, ht, 1))
+		nl = hs_stats_diff(st, 0, 1, &l);
+	if (nl < 0) {
+		fprintf(stderr, "heapsnap: out of memory\n");
+		hs_stats_free(st);
+		return EXIT_INPUT;
+	}
+	struct hs_diff v = {.group = &o->g, .lines = l, .n = nl, .limit = o->limit, .from = hf, .to = ht,
+			    .old_path = tn != tf ? tf->path : NULL, .new_path = tn != tf ? tn->path : NULL};
+	hs_stats_total(st, 1, &v.size, &v.count);
+	hs_stats_total(st, 0, &v.old_size, &v.old_count);
+	hs_render_diff(out, o->format, &v);
+	hs_stat_lines_free(l, nl);
+	hs_stats_free(st);
+	return 0;
 }
 
 int cmd_diff(int argc, char **argv)
@@ -441,11 +562,14 @@ int cmd_diff(int argc, char **argv)
 		return cli_usage_error("diff", "one trace with --from and --to, or two traces OLD NEW");
 	if (npaths == 1 && (!o.from || !o.to))
 		return cli_usage_error("diff", "one trace needs --from SEL and --to SEL");
+	if ((rc = cli_output_check("diff", o.output, paths, npaths)))
+		return rc;
 	struct hs_session *s = hs_session_new(NULL);
-	struct hs_stats *st = hs_stats_new(&o.g, 2);
 	struct hs_trace *t[2] = {NULL, NULL};
 	const char *from = o.from ? o.from : "exit", *to = o.to ? o.to : "exit";
-	if (!s || !st) {
+	const unsigned flags = o.pprof ? HS_WANT_ALLOCS : 0;
+	FILE *out = NULL;
+	if (!s) {
 		fprintf(stderr, "heapsnap: out of memory\n");
 		rc = EXIT_INPUT;
 		goto out;
@@ -453,41 +577,31 @@ int cmd_diff(int argc, char **argv)
 	/* one trace: both heaps in its one pass; two: one heap of each */
 	if (npaths == 1) {
 		const char *sel[2] = {from, to};
-		struct hs_want w = {.select = sel, .nselect = 2};
+		struct hs_want w = {.flags = flags, .select = sel, .nselect = 2};
 		if (!(t[0] = read_trace(s, paths[0], &w))) {
 			rc = EXIT_INPUT;
 			goto out;
 		}
 	} else {
-		struct hs_want wa = {.select = &from, .nselect = 1}, wb = {.select = &to, .nselect = 1};
+		struct hs_want wa = {.flags = flags, .select = &from, .nselect = 1};
+		struct hs_want wb = {.flags = flags, .select = &to, .nselect = 1};
 		if (!(t[0] = read_trace(s, paths[0], &wa)) || !(t[1] = read_trace(s, paths[1], &wb))) {
 			rc = EXIT_INPUT;
 			goto out;
 		}
 	}
-	struct hs_trace *tn = t[1] ? t[1] : t[0];
-	const struct hs_heap *hf = &t[0]->heaps[0], *ht = t[1] ? &t[1]->heaps[0] : &t[0]->heaps[1];
-	struct hs_stat_line *l;
-	long nl = -1;
-	if (!hs_stats_add(st, t[0], hf, 0) && !hs_stats_add(st, tn, ht, 1))
-		nl = hs_stats_diff(st, 0, 1, &l);
-	if (nl < 0) {
-		fprintf(stderr, "heapsnap: out of memory\n");
+	if (!(out = cli_output_open(o.output))) {
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	struct hs_diff v = {.group = &o.g, .lines = l, .n = nl, .limit = o.limit, .from = hf, .to = ht,
-			    .old_path = t[1] ? t[0]->path : NULL, .new_path = t[1] ? t[1]->path : NULL};
-	hs_stats_total(st, 1, &v.size, &v.count);
-	hs_stats_total(st, 0, &v.old_size, &v.old_count);
-	hs_render_diff(stdout, o.format, &v);
-	hs_stat_lines_free(l, nl);
+	struct hs_trace *tn = t[1] ? t[1] : t[0];
+	rc = render_diff(&o, t[0], &t[0]->heaps[0], tn, t[1] ? &t[1]->heaps[0] : &t[0]->heaps[1], out);
+	rc = finish_output(out, &o, rc);
 out:
 	if (s)
 		cli_print_warnings(s);
 	hs_trace_free(t[0]);
 	hs_trace_free(t[1]);
-	hs_stats_free(st);
 	hs_session_free(s);
 	return rc;
 }

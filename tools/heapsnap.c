@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <heapsnap-analyze.h>
 
@@ -17,6 +18,43 @@ void cli_print_warnings(struct hs_session *s)
 {
 	for (char *w; (w = hs_session_take_warning(s)); free(w))
 		fprintf(stderr, "heapsnap: %s\n", w);
+}
+
+int cli_output_check(const char *cmd, const char *path, char *const *traces, int n)
+{
+	struct stat out, in;
+
+	if (!path || stat(path, &out))
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!stat(traces[i], &in) && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+			return cli_usage_error(cmd, "-o %s is one of the traces it reads", path);
+	return 0;
+}
+
+FILE *cli_output_open(const char *path)
+{
+	FILE *f = path ? fopen(path, "w") : stdout;
+
+	if (!f)
+		fprintf(stderr, "heapsnap: %s: cannot write: %s\n", path, strerror(errno));
+	return f;
+}
+
+int cli_output_close(FILE *f, const char *path, int rc)
+{
+	if (!path) {
+		if (!rc && (fflush(f) || ferror(f)))
+			rc = errno ? -errno : -EIO;
+	} else if (fclose(f) && !rc) {
+		rc = errno ? -errno : -EIO;
+	}
+	if (!rc)
+		return 0;
+	fprintf(stderr, "heapsnap: %s: cannot write: %s\n", path ? path : "standard output", strerror(-rc));
+	if (path)
+		unlink(path);
+	return EXIT_INPUT;
 }
 
 static int ends_with(const char *s, const char *suffix)

@@ -15,6 +15,7 @@ int hs_format_parse(const char *name, enum hs_format *out)
 	static const char *const names[] = {
 		[HS_FMT_TEXT] = "text",	  [HS_FMT_JSON] = "json", [HS_FMT_SARIF] = "sarif",
 		[HS_FMT_JUNIT] = "junit", [HS_FMT_DOT] = "dot",	  [HS_FMT_FOLDED] = "folded",
+		[HS_FMT_PPROF] = "pprof",
 	};
 
 	for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)

@@ -20,6 +20,7 @@ void replay_free(struct replay *r)
 	free(r->count);
 	free(r->size);
 	free(r->stack);
+	free(r->allocs);
 	free(r->log);
 	memset(r, 0, sizeof(*r));
 }
@@ -43,6 +44,15 @@ static int reserve(struct replay *r, uint32_t id)
 		return -1;
 	}
 	r->stack = k;
+	if (r->allocs) {
+		uint64_t *a = realloc(r->allocs, n * sizeof(*a));
+		if (!a) {
+			r->oom = 1;
+			return -1;
+		}
+		r->allocs = a;
+		memset(r->allocs + r->cap, 0, (n - r->cap) * sizeof(*a));
+	}
 	memset(r->count + r->cap, 0, (n - r->cap) * sizeof(*c));
 	memset(r->size + r->cap, 0, (n - r->cap) * sizeof(*s));
 	memset(r->stack + r->cap, 0, (n - r->cap) * sizeof(*k));
@@ -69,6 +79,8 @@ static void add(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, ui
 		return;
 	note(r, id);
 	r->count[id]++;
+	if (r->allocs)
+		r->allocs[id]++;
 	r->size[id] = size;
 	r->stack[id] = stack;
 	r->live_bytes += size;
@@ -90,6 +102,14 @@ static void drop(struct replay *r, uint32_t id)
 	r->live_bytes -= r->size[id];
 	r->live_count--;
 	note(r, -(int64_t)id);
+}
+
+int replay_count_allocs(struct replay *r)
+{
+	if (r->allocs)
+		return 0;
+	r->allocs = calloc(r->cap ? r->cap : 1, sizeof(*r->allocs));
+	return r->allocs ? 0 : -ENOMEM;
 }
 
 void replay_event(struct replay *r, const struct trace_event *ev)
@@ -139,6 +159,15 @@ void replay_log_apply(const struct replay *r, uint64_t *counts, size_t ncounts)
 		uint64_t id = (uint64_t)(c < 0 ? -c : c);
 		if (id < ncounts)
 			counts[id] += c < 0 ? (uint64_t)-1 : 1;
+	}
+}
+
+void replay_log_apply_allocs(const struct replay *r, uint64_t *allocs, size_t nallocs)
+{
+	for (size_t i = 0; i < r->nlog; i++) {
+		int64_t c = r->log[i];
+		if (c > 0 && (uint64_t)c < nallocs)
+			allocs[c]++;
 	}
 }
 

@@ -24,6 +24,8 @@ struct replay {
 	uint64_t *count;  /* live blocks, by allocinfo id */
 	uint64_t *size;	  /* bytes per block, by allocinfo id */
 	uint32_t *stack;  /* stack id, by allocinfo id */
+	uint64_t *allocs; /* blocks allocated so far, by allocinfo id; NULL
+			   * unless replay_count_allocs asked for it */
 	size_t cap;	  /* ids the arrays hold */
 	uint64_t live_bytes, live_count;
 	uint64_t peak_bytes, peak_count, peak_ts;
@@ -37,6 +39,10 @@ struct replay {
 
 int replay_init(struct replay *r);
 void replay_free(struct replay *r);
+
+/* Count the blocks allocated by allocinfo too (r->allocs), from now on:
+ * call before the first event.  Return 0 or -ENOMEM. */
+int replay_count_allocs(struct replay *r);
 
 /* Apply one event. */
 void replay_event(struct replay *r, const struct trace_event *ev);
@@ -53,5 +59,7 @@ void replay_log_reset(struct replay *r);
 /* Apply the journal to counts (by allocinfo id, ncounts ids; ids past it
  * are not there).  Only when !log_lost. */
 void replay_log_apply(const struct replay *r, uint64_t *counts, size_t ncounts);
+/* The same for allocations (r->allocs): every block added counts. */
+void replay_log_apply_allocs(const struct replay *r, uint64_t *allocs, size_t nallocs);
 
 #endif

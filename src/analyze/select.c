@@ -39,21 +39,38 @@ void select_parse(const char *s, uint64_t t0, struct sel *out)
 void select_heap_free(struct hs_heap *h)
 {
 	free(h->count);
+	free(h->allocs);
 	h->count = NULL;
+	h->allocs = NULL;
 	h->ninfo = 0;
 }
 
-/* Copy the replay's live heap into h, at time ts.  Return 0 or -ENOMEM. */
+/* Return a copy of n counts (n may be 0), or NULL when out of memory. */
+static uint64_t *copy_counts(const uint64_t *src, size_t n)
+{
+	uint64_t *c = malloc((n ? n : 1) * sizeof(*c));
+
+	if (c && n)
+		memcpy(c, src, n * sizeof(*c));
+	return c;
+}
+
+/* Copy the replay's live heap into h, at time ts, and the allocations so
+ * far when the replay counts them.  Return 0 or -ENOMEM. */
 static int capture(struct hs_heap *h, const struct replay *rp, uint64_t ts, uint64_t t0)
 {
-	uint64_t *c = malloc((rp->cap ? rp->cap : 1) * sizeof(*c));
+	uint64_t *c = copy_counts(rp->count, rp->cap);
+	uint64_t *a = rp->allocs ? copy_counts(rp->allocs, rp->cap) : NULL;
 
-	if (!c)
+	if (!c || (rp->allocs && !a)) {
+		free(c);
+		free(a);
 		return -ENOMEM;
-	if (rp->cap)
-		memcpy(c, rp->count, rp->cap * sizeof(*c));
+	}
 	free(h->count);
+	free(h->allocs);
 	h->count = c;
+	h->allocs = a;
 	h->ninfo = rp->cap;
 	h->ts = ts;
 	h->seconds = ts > t0 ? (double)(ts - t0) / 1e9 : 0;
@@ -143,16 +160,27 @@ static int peak_sync(struct select_state *st, struct replay *rp, uint64_t ts)
 			return -ENOMEM;
 		memset(c + st->peak_cap, 0, (rp->cap - st->peak_cap) * sizeof(*c));
 		st->peak_count = c;
+		if (rp->allocs) {
+			uint64_t *a = realloc(st->peak_allocs, rp->cap * sizeof(*a));
+			if (!a)
+				return -ENOMEM;
+			memset(a + st->peak_cap, 0, (rp->cap - st->peak_cap) * sizeof(*a));
+			st->peak_allocs = a;
+		}
 		st->peak_cap = rp->cap;
 	}
 	if (!st->peak_valid || rp->log_lost) {
 		/* the journal overflowed: copy whole, and let it grow with the
 		 * allocinfos so that whole copies stay rarer than changes */
 		memcpy(st->peak_count, rp->count, rp->cap * sizeof(*rp->count));
+		if (rp->allocs)
+			memcpy(st->peak_allocs, rp->allocs, rp->cap * sizeof(*rp->allocs));
 		if (rp->caplog < rp->cap && replay_log_start(rp, rp->cap))
 			return -ENOMEM;
 	} else {
 		replay_log_apply(rp, st->peak_count, st->peak_cap);
+		if (rp->allocs)
+			replay_log_apply_allocs(rp, st->peak_allocs, st->peak_cap);
 	}
 	replay_log_reset(rp);
 	st->peak_valid = 1;
@@ -251,11 +279,10 @@ int select_end(struct select_state *st, struct hs_trace *t, const struct replay 
 		if (s->found)
 			continue;
 		if (s->kind == SEL_PEAK && st->peak_valid) {
-			uint64_t *c = malloc((st->peak_cap ? st->peak_cap : 1) * sizeof(*c));
-			if (!c)
+			if (!(h->count = copy_counts(st->peak_count, st->peak_cap)))
 				goto oom;
-			memcpy(c, st->peak_count, st->peak_cap * sizeof(*c));
-			h->count = c;
+			if (st->peak_allocs && !(h->allocs = copy_counts(st->peak_allocs, st->peak_cap)))
+				goto oom;
 			h->ninfo = st->peak_cap;
 			h->ts = st->peak_ts;
 			h->seconds = st->peak_ts > st->t0 ? (double)(st->peak_ts - st->t0) / 1e9 : 0;
@@ -283,6 +310,8 @@ oom:
 void select_free(struct select_state *st)
 {
 	free(st->peak_count);
+	free(st->peak_allocs);
 	st->peak_count = NULL;
+	st->peak_allocs = NULL;
 	st->peak_cap = 0;
 }

@@ -46,6 +46,8 @@ struct select_state {
 	int peak;		/* a selector is "peak" */
 	uint64_t peak_seen;	/* the replay's peak when the copy was last brought up to date */
 	uint64_t *peak_count;	/* the heap at the peak, by allocinfo id */
+	uint64_t *peak_allocs;	/* allocations up to the peak, by allocinfo id
+				 * (when the replay counts them) */
 	size_t peak_cap;	/* ids it holds */
 	int peak_valid;		/* it holds a peak */
 	uint64_t peak_ts, peak_bytes, peak_blocks;

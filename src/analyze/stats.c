@@ -57,8 +57,8 @@ static long sum_by_stack(const struct hs_trace *t, const struct hs_heap *h, stru
 	if (hashmap_init(&idx, 256))
 		return -ENOMEM;
 	for (uint64_t id = 1; id < n; id++) {
-		uint64_t count = h->count[id];
-		if (!count)
+		uint64_t count = h->count[id], allocs = h->allocs ? h->allocs[id] : 0;
+		if (!count && !allocs)
 			continue;
 		uint32_t stack = p->info_stack[id];
 		uint64_t *v = hashmap_get(&idx, (uint64_t)stack + 1);
@@ -72,12 +72,14 @@ static long sum_by_stack(const struct hs_trace *t, const struct hs_heap *h, stru
 			}
 			if (hashmap_put(&idx, (uint64_t)stack + 1, (uint64_t)nc))
 				goto oom;
-			c[nc] = (struct hs_stack_cost){stack, 0, 0};
+			c[nc] = (struct hs_stack_cost){.stack = stack};
 			v = hashmap_get(&idx, (uint64_t)stack + 1);
 			nc++;
 		}
 		c[*v].blocks += count;
 		c[*v].bytes += count * p->info_size[id];
+		c[*v].alloc_blocks += allocs;
+		c[*v].alloc_bytes += allocs * p->info_size[id];
 	}
 	hashmap_free(&idx);
 	*out = c;
@@ -135,13 +137,13 @@ static void frame_key(const struct hs_frame *f, enum hs_by by, char *buf, size_t
 	}
 }
 
-/* Does the stack pass the include/exclude filters (on its site frame's
- * file and module)? */
-static int passes(const struct hs_stack *s, const struct hs_group *g)
+int stats_passes(const struct hs_stack *s, const struct hs_group *g)
 {
 	const struct hs_frame *f = s->n ? &s->frames[0] : NULL;
 	const char *file = f && f->file ? f->file : "", *mod = f && f->module ? f->module : "";
 
+	if (!g)
+		return 1;
 	for (int i = 0; i < g->nexclude; i++)
 		if (frames_glob(g->exclude[i], file) || frames_glob(g->exclude[i], mod))
 			return 0;
@@ -321,7 +323,7 @@ int hs_stats_add(struct hs_stats *s, struct hs_trace *t, const struct hs_heap *h
 		return -ENOMEM;
 	for (long i = 0; i < n && !rc; i++) {
 		const struct hs_stack *st = hs_trace_stack(t, c[i].stack);
-		if (!passes(st, s->g))
+		if (!c[i].blocks || !stats_passes(st, s->g))
 			continue;
 		s->total[2 * col] += c[i].bytes;
 		s->total[2 * col + 1] += c[i].blocks;
@@ -567,7 +569,7 @@ int hs_stats_add_retained(struct hs_stats *s, struct hs_trace *t, int col)
 		if (hashmap_put(&idx, (uint64_t)g->stack[b] + 1, (uint64_t)nsl))
 			goto out;
 		nsl++;
-		if (!passes(st, s->g))
+		if (!stats_passes(st, s->g))
 			continue;
 		int nkeys = stack_keys(st, s->g);
 		if (nlines + nkeys > capl) {
@@ -642,7 +644,7 @@ long hs_folded(struct hs_trace *t, const struct hs_heap *h, const struct hs_grou
 		if (!h->count[id])
 			continue;
 		const struct hs_stack *st = hs_trace_stack(t, p->info_stack[id]);
-		if (!passes(st, g))
+		if (!stats_passes(st, g))
 			continue;
 		size_t len = 0;
 		line[0] = 0;

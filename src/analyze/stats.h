@@ -21,4 +21,8 @@
  * whole stack by traceback; not cumulative), in key. */
 void stats_key(const struct hs_stack *s, const struct hs_group *g, char *key, size_t cap);
 
+/* Does stack s pass g's include and exclude patterns (globs on its site
+ * frame's file and module)?  g NULL: every stack does. */
+int stats_passes(const struct hs_stack *s, const struct hs_group *g);
+
 #endif

@@ -352,6 +352,25 @@ static int64_t file_get(struct sym_files *f, const char *path)
 	return (int64_t)f->nfiles++;
 }
 
+/* Set *off to the file offset of file's loadable segment at ELF address
+ * vaddr, if its program headers have one (else leave it). */
+static void file_offset_of(const struct sym_file *file, uint64_t vaddr, uint64_t *off)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(file->mod, &bias);
+	size_t n;
+
+	if (!elf || elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
+		if (ph && ph->p_type == PT_LOAD && ph->p_vaddr == vaddr) {
+			*off = ph->p_offset;
+			return;
+		}
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* A trace's map */
 
@@ -420,6 +439,9 @@ static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 	/* the file on disk is the one the process ran: the same build-id */
 	int trusted = file && file->mod && (size_t)file->nbid == tm->build_id.n &&
 		      (file->nbid == 0 || !memcmp(file->bid, tm->build_id.p, tm->build_id.n));
+	uint64_t text_offset = tm->text_vaddr - (tm->lo - tm->load_bias);
+	if (trusted)
+		file_offset_of(file, tm->text_vaddr, &text_offset);
 
 	memmove(&s->mods[i + 1], &s->mods[i], (s->nmods - i) * sizeof(*s->mods));
 	memmove(&s->links[i + 1], &s->links[i], (s->nmods - i) * sizeof(*s->links));
@@ -430,6 +452,9 @@ static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 		.lo = tm->lo,
 		.hi = tm->hi,
 		.bias = tm->load_bias,
+		.text_lo = tm->text_lo,
+		.text_hi = tm->text_hi,
+		.text_offset = text_offset,
 	};
 	s->links[i] = (struct sym_link){.file = fi, .trusted = trusted};
 	s->nmods++;
@@ -487,6 +512,19 @@ static const char *die_function(struct sym_files *f, Dwarf_Die *die)
 		return intern_demangled(f, linkage);
 	const char *name = dwarf_diename(die);
 	return name ? intern(f, name) : intern_function(f, linkage);
+}
+
+/* Return the interned name of a function's DIE as the binary spells it:
+ * its linkage name (mangled for C++), else its plain name, else NULL. */
+static const char *die_system_name(struct sym_files *f, Dwarf_Die *die)
+{
+	Dwarf_Attribute mem;
+	Dwarf_Attribute *a = dwarf_attr_integrate(die, DW_AT_linkage_name, &mem);
+
+	if (!a)
+		a = dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &mem);
+	const char *linkage = a ? dwarf_formstring(a) : NULL;
+	return intern(f, linkage ? linkage : dwarf_diename(die));
 }
 
 /* Return the file an inlined_subroutine was called from, as an index of
@@ -714,6 +752,7 @@ static int resolve(struct sym_files *f, struct sym_file *file, uint64_t off, con
 		if (n < SYM_MAX_DEPTH - 1) {
 			out[n] = *base;
 			out[n].function = die_function(f, &chain[i]);
+			out[n].system_name = die_system_name(f, &chain[i]);
 			out[n].file = src;
 			out[n].line = uline;
 			out[n].inlined = 1;
@@ -744,6 +783,13 @@ static int resolve(struct sym_files *f, struct sym_file *file, uint64_t off, con
 	out[n] = *base;
 	out[n].function = name;
 	out[n].approximate = approximate;
+	/* the symbol as it is ("f.constprop.0", "__GI___libc_malloc"), but
+	 * for a version the symbol table spells in it ("@@GLIBC_2.34": no
+	 * name the linker resolves has an '@'); the DIE's names where the
+	 * symbol table has none */
+	out[n].system_name = symname ? intern_n(f, symname, strcspn(symname, "@"))
+			     : fn    ? die_system_name(f, fn)
+				     : NULL;
 	out[n].file = src;
 	out[n].line = uline;
 	n++;

@@ -290,6 +290,8 @@ static int pass_begin(struct pass *p, struct hs_session *s, const struct hs_want
 		if ((rc = select_begin(&p->sel, w, t, &p->rp, d)) < 0)
 			return rc;
 		p->started |= STARTED_SELECT;
+		if ((p->want & HS_WANT_ALLOCS) && replay_count_allocs(&p->rp))
+			goto oom;
 	}
 	/* heaps are grouped by stack: they need the stacks too */
 	if ((p->want & HS_WANT_LEAKS) || p->selecting) {
@@ -346,7 +348,7 @@ static int pass_end(struct pass *p, struct trace_reader *r, const struct hs_want
 	if (p->selecting) {
 		if ((rc = select_end(&p->sel, t, &p->rp, d)) < 0)
 			return rc;
-		t->have |= p->want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY);
+		t->have |= p->want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY | HS_WANT_ALLOCS);
 	}
 	if ((p->want & HS_WANT_GRAPH) && p->scanned) {
 		if (!(t->graph = malloc(sizeof(*t->graph))))
@@ -389,6 +391,7 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 	t->pid = h->pid;
 	t->ppid = h->ppid;
 	t->t0 = h->mono_ns;
+	t->realtime = h->realtime_ns;
 	p.t = t;
 	if (p.want & HS_WANT_GRAPH)
 		p.want |= HS_WANT_LEAKS;

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "trace/reader.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -888,18 +889,30 @@ int modules_next(const struct trace_item *it, size_t *pos, struct trace_module *
 	m->build_id = b_s(&b);
 	m->load_bias = b_v(&b);
 	m->nseg = (uint32_t)b_v(&b);
-	m->lo = UINT64_MAX;
+	m->lo = m->text_lo = UINT64_MAX;
 	for (uint32_t i = 0; i < m->nseg && !b.bad; i++) {
-		uint64_t vaddr = b_v(&b), memsz = b_v(&b);
-		(void)b_v(&b);
+		uint64_t vaddr = b_v(&b), memsz = b_v(&b), flags = b_v(&b);
 		uint64_t lo = m->load_bias + vaddr, hi = lo + memsz;
 		if (lo < m->lo)
 			m->lo = lo;
 		if (hi > m->hi)
 			m->hi = hi;
+		if (!(flags & PF_X))
+			continue;
+		if (lo < m->text_lo) {
+			m->text_lo = lo;
+			m->text_vaddr = vaddr;
+		}
+		if (hi > m->text_hi)
+			m->text_hi = hi;
 	}
 	if (b.bad)
 		return -1;
+	if (m->text_lo >= m->text_hi) {
+		m->text_lo = m->lo;
+		m->text_hi = m->hi;
+		m->text_vaddr = m->lo - m->load_bias;
+	}
 	*pos = (size_t)(b.p - it->modules.body);
 	return 1;
 }

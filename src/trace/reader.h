@@ -76,6 +76,11 @@ struct trace_module {
 	uint64_t load_bias;
 	uint32_t nseg;
 	uint64_t lo, hi; /* lowest and highest address covered by its segments */
+	uint64_t text_lo, text_hi; /* the same of its executable segments (PF_X);
+				    * lo, hi when it has none */
+	uint64_t text_vaddr;	   /* ELF address of the first executable segment
+				    * (text_lo - load_bias), or of the first
+				    * segment when none is */
 };
 
 struct trace_item {
@@ -201,7 +206,5 @@ int reader_decode_pycode(const uint8_t *p, size_t len, struct trace_item *it);
 /* Iterate the modules of an ITEM_MODULES item: *pos starts at 0.  Return 1
  * with the next module, 0 at the end, -1 if the body is corrupt. */
 int modules_next(const struct trace_item *it, size_t *pos, struct trace_module *m);
-
-/* Iterate the segments of the module last returned by modules_next. */
 
 #endif

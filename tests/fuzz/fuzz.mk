@@ -37,7 +37,7 @@ FORCE_FUZZ_LIB:
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(FUZZ_B)/lib/libheapsnap-analyze.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE_CFLAGS) -Itests/fuzz -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer \
-		-o $@ $< tests/fuzz/fuzz_common.c $(FUZZ_B)/lib/libheapsnap-analyze.a -ldw -lelf -lzstd -lm -lstdc++
+		-o $@ $< tests/fuzz/fuzz_common.c $(FUZZ_B)/lib/libheapsnap-analyze.a $(LIB_LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
