@@ -17,13 +17,25 @@
 #              alloc_space equals heapsnap's; a real program (python3
 #              with PYTHONMALLOC=malloc; sqlite3) with CPython's and
 #              SQLite's functions and Python's frames
+#   stacks     every stack of a profile, its functions leaf first and
+#              inlined ones first, equal to `top --by traceback`'s (the
+#              allocator wrappers left out alike), for pprof_sites,
+#              python3 and sqlite3, and to `leaks --format json`'s
+#   speedscope npm's speedscope (the version tests/speedscope pins,
+#              installed by `make speedscope` into build/npm) imports
+#              top and leaks profiles in headless Chromium
+#              (tests/pprof_speedscope.py): its export's total is the
+#              default sample type's, its frames the functions, an
+#              inlined location named by its outermost function as pprof
+#              orders lines
 #   errors     options that do not apply, an unwritable output, a corrupt
 #              trace: one line, exit 1 or 2, no file left behind
 #
 #   bash tests/pprof.sh        (make check runs it)
 #
 # Ends with one line "pprof: N passed, M failed"; exits 1 if M > 0.  SKIP
-# is only for go or a real program that is not installed.
+# is only for go, npm or a real program that is not installed, and for
+# speedscope in the sanitizer pass (HEAPSNAP_TEST_NO_SPEEDSCOPE).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,6 +100,7 @@ gototal() {
 "$HS" run -q -o sites.hst -- "$PROGS/pprof_sites" >/dev/null 2>sites.err || fail sites-run "$(head -c 300 sites.err)"
 "$HS" top sites.hst --format json --limit 0 >sites.top.json &&
 	"$HS" top sites.hst --by function --format json --limit 0 >sites.fn.json &&
+	"$HS" top sites.hst --by traceback --format json --limit 0 >sites.tb.json &&
 	"$HS" top sites.hst --format pprof -o sites.pb.gz 2>sites.err ||
 	fail sites-export "$(head -c 300 sites.err)"
 
@@ -115,6 +128,13 @@ eq('largest line', line, (top['stats'][0]['key'], top['stats'][0]['size']))
 func = p.by_leaf('inuse_space', lambda l: l[0])[0]
 eq('largest function', func, (fn['stats'][0]['key'], fn['stats'][0]['size']))
 " sites.pb.gz sites.top.json sites.fn.json
+
+decode sites-stacks "
+p, tb = P[0], J[0]
+eq_stacks('inuse_space by stack', p.stacks('inuse_space'), top_stacks(tb, 'size'))
+eq_stacks('inuse_objects by stack', p.stacks('inuse_objects'), top_stacks(tb, 'count'))
+eq('the inlined stack', [k[:3] for k in p.stacks('inuse_space') if 'inlined' in k], [('inlined', 'site', 'main')])
+" sites.pb.gz sites.tb.json
 
 decode sites-locations "
 p = P[0]
@@ -210,6 +230,17 @@ for smp in p.samples():
 cxx = [l for lid in p.locations for l in p.lines(lid) if l[1].startswith('_Z')]
 check('C++ functions with mangled system names', cxx)
 check('and demangled names', all(not n.startswith('_Z') and '(' in n for n, *_ in cxx))
+# each loss record's stack, operator new left out as the report leaves it out
+want = {}
+for r in J[0]['leaks']:
+    k = (r['kind'],) + tuple(f['function'] or '?' for f in r['stack'])
+    want[k] = want.get(k, 0) + r['bytes']
+got = {}
+for k in kinds:
+    for st, v in p.stacks(k + '_space', 'kind').items():
+        got[st] = got.get(st, 0) + v
+eq_stacks('bytes by kind and stack', got, {k: v for k, v in want.items() if v})
+check('no operator new', not [k for k in got if any(f.startswith('operator new') for f in k)])
 " leaks.pb.gz leaks.json
 gototal leaks-go leaks.pb.gz definite_space "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["definite"]["bytes"])' leaks.json)"
 
@@ -221,6 +252,7 @@ gototal leaks-go leaks.pb.gz definite_space "$("$PY" -c 'import json,sys; print(
 real() {
 	local name=$1 trace=$2 sel=$3 want=$4
 	"$HS" top "$trace" --snapshot "$sel" --format json >"$name.json" &&
+		"$HS" top "$trace" --snapshot "$sel" --by traceback --format json --limit 0 >"$name.tb.json" &&
 		"$HS" top "$trace" --snapshot "$sel" --format pprof -o "$name.pb.gz" ||
 		{ fail "$name-export" "top failed"; return; }
 	decode "$name-totals" "
@@ -228,7 +260,11 @@ p = P[0]
 eq('inuse_space = top total', p.total('inuse_space'), J[0]['total']['size'])
 eq('inuse_objects = top count', p.total('inuse_objects'), J[0]['total']['count'])
 check('alloc_space >= inuse_space', p.total('alloc_space') >= p.total('inuse_space'))
-" "$name.pb.gz" "$name.json"
+# the 24 innermost functions of each stack: top cuts a traceback key at
+# 4096 bytes, deep in CPython's recursion of imports
+eq_stacks('inuse_space by stack', p.stacks('inuse_space', depth=24), top_stacks(J[1], 'size', 24))
+eq_stacks('inuse_objects by stack', p.stacks('inuse_objects', depth=24), top_stacks(J[1], 'count', 24))
+" "$name.pb.gz" "$name.json" "$name.tb.json"
 	local size alloc
 	size=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["size"])' "$name.json")
 	alloc=$("$PY" "$ROOT/tests/pprof_decode.py" "$ROOT/src/analyze" "print(P[0].total('alloc_space'))" "$name.pb.gz")
@@ -276,6 +312,80 @@ if command -v sqlite3 >/dev/null; then
 	real sqlite sql.hst peak ' sqlite3[A-Za-z_]+$'
 else
 	skip sqlite "sqlite3 is not installed"
+fi
+
+# ---- speedscope ---------------------------------------------------------------
+
+# What a speedscope export holds: the total of its profile (the sample type
+# speedscope chose), the self weight of each frame name, the frame names.
+SS_PY='
+def ss(d):
+    p = d["profiles"][d.get("activeProfileIndex") or 0]
+    names = [f["name"] for f in d["shared"]["frames"]]
+    selfw = {}
+    if p["type"] == "sampled":
+        for st, w in zip(p["samples"], p["weights"]):
+            if st:
+                selfw[names[st[-1]]] = selfw.get(names[st[-1]], 0) + w
+    else:
+        stack, at = [], p["startValue"]
+        for e in p["events"]:
+            if stack:
+                selfw[names[stack[-1]]] = selfw.get(names[stack[-1]], 0) + e["at"] - at
+            at = e["at"]
+            if e["type"] == "O":
+                stack.append(e["frame"])
+            else:
+                stack.pop()
+    return p["unit"], p["endValue"] - p["startValue"], {k: v for k, v in selfw.items() if v}, set(names)
+'
+
+SPEEDSCOPE=$ROOT/build/npm/node_modules/speedscope/dist/release/index.html
+if [ -n "${HEAPSNAP_TEST_NO_SPEEDSCOPE:-}" ]; then
+	skip speedscope "HEAPSNAP_TEST_NO_SPEEDSCOPE is set (tests/sanitize.sh: make check's first pass ran it)"
+elif ! command -v npm >/dev/null; then
+	skip speedscope "npm is not installed"
+elif ! make -s -C "$ROOT" speedscope >npm.log 2>&1; then
+	fail speedscope-install "make speedscope (npm ci) failed: $(tail -n 3 npm.log | tr '\n' ' ' | head -c 300)"
+else
+	set -- sites.pb.gz ss-sites.json leaks.pb.gz ss-leaks.json
+	[ -e python.pb.gz ] && set -- "$@" python.pb.gz ss-python.json
+	[ -e sqlite.pb.gz ] && set -- "$@" sqlite.pb.gz ss-sqlite.json
+	"$PY" "$ROOT/tests/pprof_speedscope.py" "$SPEEDSCOPE" "$@" >ss.out 2>&1
+	while read -r verdict file why; do
+		file=${file%:}
+		case $verdict in
+		ok) ok "speedscope-import-${file%.pb.gz}" ;;
+		FAIL) fail "speedscope-import-${file%.pb.gz}" "$why" ;;
+		esac
+	done <ss.out
+	grep -qE '^(ok|FAIL) ' ss.out || fail speedscope "pprof_speedscope.py: $(head -c 300 ss.out)"
+	# inuse_space, the default type; the inlined location is named by the
+	# function it was inlined into (its last line, as pprof orders them)
+	[ -s ss-sites.json ] && assert_json speedscope-sites "$SS_PY
+unit, total, selfw, names = ss(J[0])
+eq('unit', unit, 'bytes')
+eq('total: inuse_space', total, J[1]['total']['size'])
+eq('self by function', selfw, {'main': 5400, 'site': 640})
+check('inlined is not a frame of its own', 'inlined' not in names)
+" ss-sites.json sites.top.json
+	[ -s ss-leaks.json ] && assert_json speedscope-leaks "$SS_PY
+unit, total, selfw, names = ss(J[0])
+eq('total: definite_space', total, J[1]['summary']['definite']['bytes'])
+check('demangled C++ names', 'leak_all()' in names)
+" ss-leaks.json leaks.json
+	[ -s ss-python.json ] && assert_json speedscope-python "$SS_PY
+unit, total, selfw, names = ss(J[0])
+eq('total', total, J[1]['total']['size'])
+check('the script function build', 'build' in names or 'build.<locals>.<listcomp>' in names)
+import re
+check('CPython functions', [n for n in names if re.match('_?Py[A-Za-z]*_[A-Za-z_]+$', n)])
+" ss-python.json python.json
+	[ -s ss-sqlite.json ] && assert_json speedscope-sqlite "$SS_PY
+unit, total, selfw, names = ss(J[0])
+eq('total', total, J[1]['total']['size'])
+check('SQLite functions', 'sqlite3_step' in names)
+" ss-sqlite.json sqlite.json
 fi
 
 # ---- errors -------------------------------------------------------------------

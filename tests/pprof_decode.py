@@ -7,8 +7,11 @@ go tool pprof, which has them compiled in.
     python3 tests/pprof_decode.py PROTO_DIR CODE FILE...
 
 runs CODE with P, the profiles of FILE... (in order), J, a JSON file's
-contents for each further argument naming one (*.json), and the helpers
-below; each failed check() or eq() is printed on one line, exit 1.
+contents for each further argument naming one (*.json), the helpers
+below, and top_stacks(j, field, depth), a `top --by traceback --format json`
+added up as Profile.stacks adds up a profile; each failed check(), eq()
+or eq_stacks() (two such dicts: the first stack that differs) is printed
+on one line, exit 1.
 """
 import codecs
 import gzip
@@ -99,12 +102,40 @@ class Profile:
             acc[k] = acc.get(k, 0) + s["value"][i]
         return sorted(acc.items(), key=lambda kv: (-kv[1], str(kv[0])))
 
+    def stacks(self, name, label=None, depth=None):
+        """Values of type name added up by stack, those that are not 0: the
+        key is the function of every line of every location, leaf first
+        and each location's lines innermost first ("?" for a location
+        without lines), the first depth of them if depth is given, after
+        the sample's label's value if label names one."""
+        i = self.index(name)
+        acc = {}
+        for s in self.samples():
+            key = tuple(ln[0] for lid in s.get("location_id", []) for ln in (self.lines(lid) or [("?",)]))[:depth]
+            if label:
+                key = (self.labels(s).get(label),) + key
+            acc[key] = acc.get(key, 0) + s["value"][i]
+        return {k: v for k, v in acc.items() if v}
+
     def default_type(self):
         return self.s(self.one(self.m, "default_sample_type"))
 
     def labels(self, sample):
         return {self.s(self.one(l, "key")): (self.s(self.one(l, "str")) if self.one(l, "str") else self.one(l, "num"))
                 for l in sample.get("label", [])}
+
+
+def top_stacks(j, field, depth=None):
+    """The stats of `top --by traceback --format json` added up by their
+    stack's functions, as Profile.stacks keys them: a traceback line
+    "FILE:LINE in FUNCTION" or "FUNCTION (MODULE) in FUNCTION" gives its
+    function, one without " in " (no symbol) "?"; the first depth of
+    them if depth is given."""
+    acc = {}
+    for st in j["stats"]:
+        key = tuple(ln.rsplit(" in ", 1)[1] if " in " in ln else "?" for ln in st["key"].split("\n"))[:depth]
+        acc[key] = acc.get(key, 0) + st[field]
+    return {k: v for k, v in acc.items() if v}
 
 
 def main():
@@ -121,7 +152,16 @@ def main():
         if got != want:
             errs.append("%s: got %r, want %r" % (what, got, want))
 
-    exec(code, {"P": P, "J": J, "check": check, "eq": eq})
+    def eq_stacks(what, got, want):
+        keys = sorted(set(got) | set(want), key=str)
+        bad = [k for k in keys if got.get(k) != want.get(k)]
+        if not want:
+            errs.append("%s: no stack to compare" % what)
+        elif bad:
+            errs.append("%s: %d of %d stacks differ, first %r: got %r, want %r" %
+                        (what, len(bad), len(keys), bad[0][:8], got.get(bad[0]), want.get(bad[0])))
+
+    exec(code, {"P": P, "J": J, "check": check, "eq": eq, "eq_stacks": eq_stacks, "top_stacks": top_stacks})
     if errs:
         print("; ".join(errs))
         sys.exit(1)

@@ -27,7 +27,10 @@ trap 'rm -rf "$LOG"' EXIT
 # exitcode 99: a report is never mistaken for one of heapsnap's own exit codes.
 export ASAN_OPTIONS="log_path=$LOG/asan:detect_leaks=1:exitcode=99"
 export UBSAN_OPTIONS="log_path=$LOG/ubsan:print_stacktrace=1:halt_on_error=1:exitcode=99"
-export HEAPSNAP_CLI=$SAN/bin/heapsnap HEAPSNAP_LIB=$SAN/lib/libheapsnap.so HEAPSNAP_TEST_NO_VALGRIND=1
+# HEAPSNAP_TEST_NO_SPEEDSCOPE: speedscope reads the same profiles in make
+# check's first pass; a second browser run would check speedscope again,
+# not the sanitized heapsnap.
+export HEAPSNAP_CLI=$SAN/bin/heapsnap HEAPSNAP_LIB=$SAN/lib/libheapsnap.so HEAPSNAP_TEST_NO_VALGRIND=1 HEAPSNAP_TEST_NO_SPEEDSCOPE=1
 
 # suite NAME CMD...: run a suite, keep its failures and its totals line.
 suite() {

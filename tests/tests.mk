@@ -109,6 +109,18 @@ $(TEST_B)/retain/%: tests/retain/%.c include/heapsnap.h
 .PHONY: retain-progs
 retain-progs: all $(RETAIN_BIN)
 
+# speedscope, for tests/pprof.sh: from the npm registry at the versions
+# tests/speedscope/package-lock.json pins (npm ci checks their hashes),
+# into the build tree.  The touch: npm keeps the package's own dates.
+SPEEDSCOPE := $(B)/npm/node_modules/speedscope/dist/release/index.html
+$(SPEEDSCOPE): tests/speedscope/package.json tests/speedscope/package-lock.json
+	@mkdir -p $(B)/npm
+	cp tests/speedscope/package.json tests/speedscope/package-lock.json $(B)/npm/
+	cd $(B)/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+speedscope: $(SPEEDSCOPE)
+.PHONY: speedscope
+
 # Programs of tests/attach.sh: the server, a tracer, and two processes
 # heapsnap attach must refuse (statically linked; no glibc).
 ATTACH_TB := $(TEST_B)/attach
