@@ -3,7 +3,8 @@
 #   make            build/bin/heapsnap and build/lib/libheapsnap.so
 #   make check      install missing Debian packages, build, run every test
 #   make demo       install, build, trace the bundled leaky program, report
-#   make bench      benchmarks against the untraced program and heaptrack
+#   make bench      benchmarks against the untraced program, heaptrack and LeakSanitizer
+#   make bench-verify  the benchmarks' workloads with stack_verify=1: 0 mismatches
 #   make install PREFIX=/usr/local
 #   make HS_DEBUG=1 the same with preconditions checked (util/assert.h), in build/debug
 
@@ -57,7 +58,7 @@ ATTACH_SHIM := $(B)/lib/libheapsnap-attach.so
 ANALYZE_LIB := $(B)/lib/libheapsnap-analyze.a
 CLI := $(B)/bin/heapsnap
 
-.PHONY: all deps check demo bench install clean check-hooksafe lint-man
+.PHONY: all deps check demo bench bench-verify install clean check-hooksafe lint-man
 
 all: $(SHIM) $(ATTACH_SHIM) $(CLI)
 
@@ -162,6 +163,9 @@ bench: deps all
 	@bash bench/run.sh
 	@bash bench/scale.sh
 	@bash bench/attach.sh
+
+bench-verify: deps all
+	@bash bench/verify.sh
 
 install: all $(ANALYZE_LIB)
 	install -d $(PREFIX)/bin $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/share/man/man1 \

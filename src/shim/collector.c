@@ -66,6 +66,12 @@ struct slice {
  * unwritten sample is replaced (its value held until the next anyway). */
 #define RSS_PENDING 64
 
+/* Samples wait for a chunk that has other records to write, or at most
+ * this long (or until RSS_PENDING / 2 are waiting): a chunk of a sample
+ * alone costs a 24-byte header for an 11-byte record, and a program that
+ * allocates little (xz) would write little else. */
+#define RSS_HOLD_NS 500000000ull
+
 struct snap {
 	uint64_t ts;	   /* time of the snapshot */
 	int trigger;	   /* enum hst_snap_trigger */
@@ -706,7 +712,9 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 		snaps[nsnaps++] = *extra;
 	sort_snaps(snaps, nsnaps);
 	sample_rss(now);
-	emit_rss();
+	if (nslices || ctl || nsnaps || cs.t.nrss >= RSS_PENDING / 2 ||
+	    (cs.t.nrss && now - cs.t.rss[0].ts >= RSS_HOLD_NS))
+		emit_rss();
 	emit_stacks();
 	emit_events(nslices, snaps, nsnaps, now);
 	for (size_t i = 0; i < nslices; i++)
@@ -943,6 +951,7 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 		thread_name(r->tid, name);
 		emit_thread_end(r->thread_index, exit_snap.ts, name);
 	}
+	emit_rss(); /* the samples still held (an exec has no last snapshot) */
 	if (writer_stopped(&cs.t.w))
 		writer_last(&cs.t.w); /* END alone, into the reserved bytes */
 	uint8_t *p = writer_room(&cs.t.w, ENCODE_END_MAX);
