@@ -7,13 +7,25 @@
 #
 # Each workload of the shared harness runs under valgrind's callgrind twice,
 # untraced and traced (one profile per thread), and the calls are counted
-# with the harness's allocount.so.  Printed, per call (malloc, free, ...):
+# with the harness's allocount.so.  Printed, in instructions per call
+# (malloc, free, ...), the program's own and then the shim's, by where
+# they run (the function's source file; inlined code counts where it came
+# from):
 #
-#   program    the untraced program's instructions
-#   shim       what the traced program's own thread runs on top of that
-#   stack      of it, stack_capture (the unwind and the id of the stack)
-#   python     of that, a Python program's frames (python_stack and its
-#              interning); 0 elsewhere
+#   program    the untraced program
+#   shim       what the traced program's own thread runs on top of that,
+#              the sum of the columns that follow
+#   unwind     stack capture: src/shim/unwind.c, stack_capture, libunwind
+#   intern     a stack's id: hashing, the index, comparing (stack.c)
+#   python     a Python program's frames (python.c); 0 elsewhere
+#   time       the event's timestamp (clock.h, clock.c)
+#   hook+ring  the hooks, the thread state, the ring write
+#   backing    the backing allocator (jemalloc in the shim, backing.c)
+#   scan       the exit scan (scan.c, roots.c, world.c), on this thread
+#   libc+rest  everything else the traced thread runs beyond the untraced
+#              program: memcpy and memcmp called by the shim, other shim
+#              files, and the program's difference (glibc's malloc is not
+#              called)
 #   collector  the collector thread (merge, heap map, encoding, zstd)
 #
 # A run takes 50 to 100 times as long as the program does.
@@ -27,18 +39,17 @@ mkdir -p "$OUT"
 [[ -x $BENCH_BUILD/allocount.so ]] || bash "$HARNESS/setup.sh" >/dev/null
 [[ $# -gt 0 ]] || set -- py_json churn perl
 
-# inclusive FILE FUNCTION: the function's inclusive instructions, or 0.
-inclusive() {
-	callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
-		awk -v f="$2" '$0 ~ (":" f " \\[") { gsub(",", "", $1); print $1; found = 1; exit } END { if (!found) print 0 }'
-}
-
 summary() {
 	awk '/^summary:/ { print $2 }' "$1"
 }
 
-printf '| workload | calls | program | shim | stack | python | collector |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|\n'
+# selfcost FILE: callgrind's functions by their own instructions.
+selfcost() {
+	callgrind_annotate --auto=no --threshold=100 "$1" 2>/dev/null
+}
+
+printf '| workload | calls | program | shim | unwind | intern | python | time | hook+ring | backing | scan | libc+rest | collector |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for w in "$@"; do
 	script=$HARNESS/workloads/$w.sh
 	[[ -f $script ]] || { echo "instructions: no workload $w" >&2; exit 2; }
@@ -55,12 +66,46 @@ for w in "$@"; do
 	none=$(ls "$OUT/$w".none.*-01 | head -1)
 	main=$(ls "$OUT/$w".traced.*-01 | head -1)
 	coll=$(ls "$OUT/$w".traced.*-02 2>/dev/null | head -1 || true)
+	selfcost "$main" >"$OUT/$w.self"
 	python3 - "$w" "$calls" "$(summary "$none")" "$(summary "$main")" "$([[ -n $coll ]] && summary "$coll" || echo 0)" \
-		"$(inclusive "$main" stack_capture)" "$(inclusive "$main" intern_python)" <<'PY'
-import sys
-w, calls, none, main, coll, stack, py = sys.argv[1], *map(int, sys.argv[2:])
+		"$OUT/$w.self" "$(basename "$LIB")" <<'PY'
+import re, sys
+w, calls, none, main, coll = sys.argv[1], *map(int, sys.argv[2:6])
+selfs, lib = sys.argv[6], sys.argv[7]
+HOOK = ("hooks.c", "ring.h", "rings.c", "ringfile.h", "event.h", "intercept.c", "tls.h", "hooks_cxx.c",
+        "recent.c", "heapmap.c", "nestpool.c", "spin.h")
+def component(where, obj):
+    path, _, fn = where.rpartition(":")
+    f = path.rsplit("/", 1)[-1]
+    if "libunwind" in obj or f == "unwind.c" or fn == "stack_capture" or f == "unwind.h" and fn != "intern_python":
+        return "unwind"
+    if f in ("stack.c", "unwind.h"):
+        return "intern"
+    if f == "python.c":
+        return "python"
+    if f in ("clock.h", "clock.c"):
+        return "time"
+    if f in HOOK:
+        return "hook+ring"
+    if f == "backing.c" or (lib in obj and path == "???"):
+        return "backing"
+    if f in ("scan.c", "roots.c", "world.c"):
+        return "scan"
+    return "rest"
+n = {}
+# "1,234 (12.34%)  file:function [object]"
+LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*?)(?: \[(.*)\])?$")
+for line in open(selfs):
+    m = LINE.match(line.rstrip("\n"))
+    if not m or m.group(2).startswith(("PROGRAM TOTALS", "=>")):
+        continue
+    c = component(m.group(2), m.group(3) or "")
+    n[c] = n.get(c, 0) + int(m.group(1).replace(",", ""))
+shim = main - none
+n["rest"] = shim - sum(v for k, v in n.items() if k != "rest")
 per = lambda x: x / calls if calls else 0
-print("| %s | %.2f M | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
-    w, calls / 1e6, per(none), per(main - none), per(stack), per(py), per(coll)))
+cols = ["unwind", "intern", "python", "time", "hook+ring", "backing", "scan", "rest"]
+print("| %s | %.2f M | %.0f | %.0f | %s | %.0f |" % (
+    w, calls / 1e6, per(none), per(shim), " | ".join("%.0f" % per(n.get(c, 0)) for c in cols), per(coll)))
 PY
 done

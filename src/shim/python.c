@@ -137,8 +137,10 @@ enum { DOMAIN_RAW, DOMAIN_MEM, DOMAIN_OBJ, NDOMAINS };
 /* The attach shim is loaded with dlopen: its initial-exec TLS must fit in
  * the static TLS surplus, and it never reads Python frames. */
 #define MEMO_MAX 1
+#define EVALS_MAX 1
 #else
 #define MEMO_MAX 64	     /* outermost frames each thread remembers */
+#define EVALS_MAX 64	     /* evaluation frames of the last stack each remembers */
 #endif
 #define RUNS_MAX 128	     /* evaluation calls per stack */
 #define CODE_MAX (1u << 20)  /* code objects */
@@ -760,6 +762,22 @@ struct py_memo {
 };
 static HS_TLS struct py_memo memo;
 
+/*
+ * Each thread's evaluation frames in its last native stack, by depth from
+ * the outermost frame.  The unwinder says how many outermost frames of a
+ * stack are those of the thread's previous one (python_native): the
+ * evaluation frames among them are known, and only the frames inside them
+ * are compared with the evaluation function's extent.
+ */
+struct py_evals {
+	uintptr_t token;      /* the unwinder's memo the stack came from, 0: none */
+	uint32_t seq;	      /* its number there */
+	uint32_t n;	      /* entries in d */
+	uintptr_t cold_len;   /* the cold part's extent when they were found */
+	uint16_t d[EVALS_MAX]; /* depth from the outermost of each, innermost first */
+};
+static HS_TLS struct py_evals evals;
+
 static int is_code(uintptr_t o)
 {
 	return o && rd(o, OB_TYPE) == py.code_type;
@@ -988,15 +1006,67 @@ static HS_NOINLINE unsigned splice_by_stack(const struct py_walk *w, uint64_t *o
 	return o;
 }
 
-unsigned python_stack(void *const *ips, unsigned n, int cut, uint64_t *out, unsigned cap)
+/*
+ * The positions in ips[0..n) of the evaluation function's frames, innermost
+ * first, at most RUNS_MAX: those of the frames the stack shares with the
+ * thread's previous one from evals, the others compared (two compares a
+ * frame, the hot part and the cold one, an empty range until learned).
+ * The same positions a comparison of every frame finds.
+ */
+static unsigned find_evals(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint16_t *at)
+{
+	struct py_evals *ev = &evals;
+	uintptr_t lo = py.eval_lo + 1, len = py.eval_hi - py.eval_lo;
+	/* relaxed: see learn_cold; len before lo would only miss a frame */
+	uintptr_t clen = atomic_load_rlx(&py.cold_len), clo = atomic_load_rlx(&py.cold_lo) + 1;
+	unsigned ne = 0, from = n, same = 0;
+
+	if (nat && nat->token && nat->token == ev->token && nat->seq == ev->seq + 1 && ev->cold_len == clen &&
+	    !cut && nat->same <= n) {
+		same = nat->same;
+		from = n - same;
+	}
+	for (unsigned i = 0; i < from && ne < RUNS_MAX; i++)
+		if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen)
+			at[ne++] = (uint16_t)i;
+	for (unsigned j = 0; same && j < ev->n && ne < RUNS_MAX; j++)
+		if (ev->d[j] < same)
+			at[ne++] = (uint16_t)(n - 1 - ev->d[j]);
+#ifdef HS_DEBUG
+	{ /* what comparing every frame finds */
+		unsigned k = 0;
+		for (unsigned i = 0; i < n && k < RUNS_MAX; i++)
+			if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen) {
+				HS_ASSERT(k < ne && at[k] == i);
+				k++;
+			}
+		HS_ASSERT(k == ne);
+	}
+#endif
+	/* Remember them if they are all (the list was not cut short). */
+	ev->token = 0;
+	if (nat && nat->token && !cut && ne < RUNS_MAX && ne <= EVALS_MAX) {
+		for (unsigned k = 0; k < ne; k++)
+			ev->d[k] = (uint16_t)(n - 1 - at[k]);
+		ev->n = ne;
+		ev->token = nat->token;
+		ev->seq = nat->seq;
+		ev->cold_len = clen;
+	}
+	return ne;
+}
+
+unsigned python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
+		      unsigned cap)
 {
 	struct py_walk w;
 	uint16_t at[RUNS_MAX];
-	unsigned ne = 0;
 
 	/* relaxed: a hint; late_check decides under its own CAS */
 	if (HS_UNLIKELY(!atomic_load_rlx(&py.late_checked)) && py.is_initialized && py.is_initialized())
 		late_check();
+	/* the evaluation frames first: evals must follow every stack */
+	unsigned ne = find_evals(ips, n, cut, nat, at);
 	if (!py.frames)
 		return 0;
 	uintptr_t ts = (uintptr_t)py.this_tstate();
@@ -1006,14 +1076,6 @@ unsigned python_stack(void *const *ips, unsigned n, int cut, uint64_t *out, unsi
 	if (!w.n)
 		return 0;
 	name_frames(&w);
-	/* Where the evaluation frames are: two compares a frame, the hot
-	 * part and the cold one (an empty range until learned). */
-	uintptr_t lo = py.eval_lo + 1, len = py.eval_hi - py.eval_lo;
-	/* relaxed: see learn_cold; len before lo would only miss a frame */
-	uintptr_t clen = atomic_load_rlx(&py.cold_len), clo = atomic_load_rlx(&py.cold_lo) + 1;
-	for (unsigned i = 0; i < n && ne < RUNS_MAX; i++)
-		if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen)
-			at[ne++] = (uint16_t)i;
 	/* Fewer than the runs in a stack that was not cut: a cold frame not
 	 * learned yet (3.8 and 3.9 have no anchors to find it by). */
 	if (ne < w.nruns && !cut && (py.layout->gen != GEN_FRAMEOBJ || py.layout->ts_cframe)) {

@@ -48,16 +48,26 @@ HS_INLINE int python_wanted(void)
 	return atomic_load_rlx(&python_hooked);
 }
 
+/* What the unwinder knows of a native stack: its outermost `same` frames
+ * are those of the stack numbered seq - 1 of the memo named token
+ * (struct unwind_stack).  All 0: nothing. */
+struct python_native {
+	uint32_t same, seq;
+	uintptr_t token;
+};
+
 /*
  * Put the calling thread's Python frames into a native stack: ips[0..n)
  * (return addresses, innermost first, the shim's own frames already cut;
- * cut: the unwinder stopped at its frame limit).
+ * cut: the unwinder stopped at its frame limit; nat: what the unwinder
+ * knows of it, NULL: nothing).
  * Write the result (at most cap entries) to out and return its length, or
  * return 0 when the stack has no Python frames (ips stands as it is).
  * Each evaluation frame of the interpreter gives way to the Python frames
  * it was running.  HOOK-SAFE.
  */
-unsigned python_stack(void *const *ips, unsigned n, int cut, uint64_t *out, unsigned cap);
+unsigned python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
+		      unsigned cap);
 
 /* Code objects named so far: ids 1..python_code_count() are complete. */
 uint32_t python_code_count(void);

@@ -329,10 +329,10 @@ static HS_NOINLINE void verify(const uint64_t *ips, unsigned n)
  * memo knows only native frames: the same native stack with other Python
  * frames is another stack, so its id is not the memo's to keep.
  */
-static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n)
+static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n, const struct python_native *nat)
 {
 	uint64_t with_py[OPT_MAX_FRAMES_LIMIT];
-	unsigned m = python_stack((void *const *)ips, n, n >= frames_max, with_py, OPT_MAX_FRAMES_LIMIT);
+	unsigned m = python_stack((void *const *)ips, n, n >= frames_max, nat, with_py, OPT_MAX_FRAMES_LIMIT);
 
 	return m ? intern(unwind_hash(with_py, m), with_py, m) : 0;
 }
@@ -352,7 +352,8 @@ HS_NOINLINE uint32_t stack_capture(void)
 		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, &s) == UNWIND_OK)) {
 			if (HS_UNLIKELY(verify_on))
 				verify(s.ips, s.n);
-			if (python_wanted() && (id = intern_python(s.ips, s.n))) {
+			if (python_wanted() &&
+			    (id = intern_python(s.ips, s.n, &(struct python_native){s.same, s.seq, s.token}))) {
 				unwind_memo_set_id(m, 0);
 				return id;
 			}
@@ -368,7 +369,7 @@ HS_NOINLINE uint32_t stack_capture(void)
 	unsigned n = full_unwind(ips);
 	if (HS_UNLIKELY(verify_on))
 		verify(ips, n); /* counts the event: the full unwind agrees with itself */
-	if (python_wanted() && (id = intern_python(ips, n)))
+	if (python_wanted() && (id = intern_python(ips, n, NULL)))
 		return id;
 	return intern(unwind_hash(ips, n), ips, n);
 }

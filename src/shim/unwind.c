@@ -815,6 +815,8 @@ struct unwind_memo {
 	uint32_t layout;    /* its layout in tc (index + 1), 0 = none */
 	uint32_t win_caps;  /* captures in this window (TC_WINDOW) */
 	uint32_t win_steps; /* frames they stepped */
+	uint32_t seq;	    /* captures that returned UNWIND_OK */
+	bool from_memo;	    /* the last of them is the memo's frames (not tc's) */
 	bool tc_on;	    /* use tc */
 	struct trace_cache *tc; /* stacks seen, by layout; NULL until needed */
 	struct {
@@ -855,6 +857,7 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
 		m->top = CAP;
 		m->layout = 0;
 		m->tc_on = false;
+		m->from_memo = false;
 		m->win_caps = m->win_steps = 0;
 	}
 	return m;
@@ -878,20 +881,26 @@ static bool memo_holds_from(const struct unwind_memo *m, uint32_t p)
 	return !last->ra_addr || *(const uint64_t *)last->ra_addr == last->ra_val;
 }
 
-/* Fill out from the memo's frames. */
-static void memo_result(struct unwind_memo *m, struct unwind_stack *out)
+/* Fill out from the memo's frames; same of them, the outermost, are
+ * those of the memo's last result if that was its frames too. */
+static void memo_result(struct unwind_memo *m, uint32_t same, struct unwind_stack *out)
 {
 	uint32_t depth = CAP - m->top;
 
 	out->ips = &m->ip[m->top];
+	out->same = m->from_memo ? same : 0;
 	if (depth <= frames_max) {
 		out->n = depth;
 		out->hash = m->f[m->top].hash;
 	} else {
 		out->n = frames_max;
 		out->hash = unwind_hash(out->ips, frames_max);
+		out->same = 0; /* the outermost frames are cut */
 	}
 	out->id = m->id;
+	out->seq = ++m->seq;
+	out->token = (uintptr_t)m;
+	m->from_memo = true;
 }
 
 /* Put the k new frames below position p (the memo's frame they lead to, or
@@ -1184,6 +1193,10 @@ static bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t gen, struct 
 	out->n = n;
 	out->id = en->id;
 	out->hash = 0;
+	out->same = 0;
+	out->seq = ++m->seq;
+	out->token = (uintptr_t)m;
+	m->from_memo = false; /* the memo's frames are not this stack's */
 	return true;
 }
 
@@ -1240,7 +1253,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	/* relaxed: see unwind_modules_changed and unwind_maps_changed */
 	uint32_t gen = atomic_load_rlx(&rules_gen), mgen = atomic_load_rlx(&maps_gen);
 	uint64_t tag = (uint64_t)(gen & 0xffff) << TAG_SHIFT, misses = 0, key = ip | tag, v, cfa;
-	uint32_t k = 0, p = m->gen == gen ? m->top : CAP;
+	uint32_t k = 0, p = m->gen == gen ? m->top : CAP, same = 0;
 	uint64_t next_sp = p < CAP ? m->f[p].sp : UINT64_MAX; /* the memo's frame p */
 
 	memo_count(m, ST_CAPTURES, 1);
@@ -1275,6 +1288,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 				next_sp = ++p < CAP ? m->f[p].sp : UINT64_MAX;
 			if (sp == next_sp && m->ip[p] == ip && (m->f[p].bp == bp || !m->f[p].bp_live) && p >= k &&
 			    memo_holds_from(m, p)) {
+				same = CAP - p; /* positions p.. keep their frames */
 				memo_splice(m, p, k);
 				memo_count(m, k ? ST_STEPPED : ST_REPEATS, k ? k : 1);
 				memo_count(m, ST_REUSED, CAP - p);
@@ -1322,7 +1336,7 @@ done:
 	m->win_steps += k;
 	if (m->tc_on && k)
 		tc_add(m);
-	memo_result(m, out);
+	memo_result(m, same, out);
 counted:
 	if (misses)
 		memo_count(m, ST_MISSES, misses);
@@ -1333,6 +1347,7 @@ fallback:
 	memo_count(m, ST_FALLBACKS, 1);
 	m->top = CAP;
 	m->layout = 0;
+	m->from_memo = false;
 	return UNWIND_FALLBACK;
 }
 
@@ -1363,6 +1378,7 @@ void unwind_forget_ids(void)
 		m->top = CAP;
 		m->id = 0;
 		m->layout = 0;
+		m->from_memo = false;
 		if (m->tc)
 			tc_flush(m->tc, 0);
 	}

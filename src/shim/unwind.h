@@ -31,6 +31,12 @@ struct unwind_stack {
 	uint32_t n;	     /* frames, at most max_frames */
 	uint32_t id;	     /* stack id of these very frames last time, or 0 */
 	uint64_t hash;	     /* stack_hash(ips, n) */
+	/* The outermost `same` frames are those of the capture numbered
+	 * seq - 1 of the memo named token (the same pcs at the same depths
+	 * from the outermost frame); 0 when unknown. */
+	uint32_t same;
+	uint32_t seq;	     /* this capture's number in its memo */
+	uintptr_t token;     /* its memo */
 };
 
 /* Set up the rule table.  max_frames bounds every capture; [skip_lo,
