@@ -55,7 +55,7 @@ JEMALLOC = re.compile(r"^(hsje_|je_|arena_|tcache_|extent_|sz_|emap_|pac_|pa_|ed
                       r"bitmap_|do_rallocx|imalloc|ifree|isfree|iralloc)")
 INTERN = re.compile(r"^(index_find|index_put|index_grow|insert|hash_ips|entry_equals|"
                     r"entry_alloc|intern$|intern\.|__memcmp)")
-PYTHON = re.compile(r"^(python_stack|intern_python|put_run|put_native|find_eval|walk|name_frames|"
+PYTHON = re.compile(r"^(python_stack|intern_python|put_run|put_native|find_eval|find_evals|walk|name_frames|"
                     r"code_name|is_code|late_check|learn_cold|rd|utf8_of)(\.|$)")
 def component(comm, sym, dso):
     if comm == "heapsnap":

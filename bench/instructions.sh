@@ -4,6 +4,7 @@
 #
 #   bash bench/instructions.sh [WORKLOAD...]        default: py_json churn perl
 #   HEAPSNAP_LIB=/path/to/libheapsnap.so bash bench/instructions.sh ...
+#   INSTRUCTIONS_OUT=DIR    where the profiles go (build/bench/instructions)
 #
 # Each workload of the shared harness runs under valgrind's callgrind twice,
 # untraced and traced (one profile per thread), and the calls are counted
@@ -24,8 +25,8 @@
 #   scan       the exit scan (scan.c, roots.c, world.c), on this thread
 #   libc+rest  everything else the traced thread runs beyond the untraced
 #              program: memcpy and memcmp called by the shim, other shim
-#              files, and the program's difference (glibc's malloc is not
-#              called)
+#              files, and the program's own difference: negative where
+#              the untraced program's glibc malloc ran more than that
 #   collector  the collector thread (merge, heap map, encoding, zstd)
 #
 # A run takes 50 to 100 times as long as the program does.
@@ -34,7 +35,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/harness.sh"
 export BENCH_BUILD=${BENCH_BUILD:-$ROOT/build/bench/build} BENCH_DATA=${BENCH_DATA:-$ROOT/build/bench/data}
 LIB=${HEAPSNAP_LIB:-$ROOT/build/lib/libheapsnap.so}
-OUT=$ROOT/build/bench/instructions
+OUT=${INSTRUCTIONS_OUT:-$ROOT/build/bench/instructions}
 mkdir -p "$OUT"
 [[ -x $BENCH_BUILD/allocount.so ]] || bash "$HARNESS/setup.sh" >/dev/null
 [[ $# -gt 0 ]] || set -- py_json churn perl
