@@ -58,7 +58,7 @@ ATTACH_SHIM := $(B)/lib/libheapsnap-attach.so
 ANALYZE_LIB := $(B)/lib/libheapsnap-analyze.a
 CLI := $(B)/bin/heapsnap
 
-.PHONY: all deps check demo bench bench-verify install clean check-hooksafe lint-man
+.PHONY: all deps check demo bench install clean check-hooksafe lint-man
 
 all: $(SHIM) $(ATTACH_SHIM) $(CLI)
 
@@ -164,6 +164,7 @@ bench: deps all
 	@bash bench/scale.sh
 	@bash bench/attach.sh
 
+.PHONY: bench-verify
 bench-verify: deps all
 	@bash bench/verify.sh
 
