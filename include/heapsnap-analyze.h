@@ -342,6 +342,12 @@ struct hs_want {
 						 * an index, exit); NULL: the last complete
 						 * scan.  A selector no scan belongs to is an
 						 * error (-EINVAL, d names the scans there are) */
+	int ntimes;				/* t->time_heaps: the live heap at about ntimes
+						 * moments spread evenly over the run (at most
+						 * HS_MAX_SELECT), taken in the same pass
+						 * although the run's length is known only at
+						 * its end; fewer for a run shorter than
+						 * ntimes times 0.1 ms */
 };
 
 #define HS_MAX_SELECT 64
@@ -473,6 +479,8 @@ struct hs_trace {
 	int nsnapshot_heaps;
 	struct hs_heap temporary; /* HS_WANT_TEMPORARY: blocks freed before their
 				   * thread allocated again, over the run */
+	struct hs_heap *time_heaps; /* hs_want.ntimes, in time order (labelled @SECONDS) */
+	int ntime_heaps;
 	struct hs_trace_priv *priv; /* the library's */
 };
 

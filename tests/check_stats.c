@@ -209,6 +209,59 @@ START_TEST(test_selectors)
 END_TEST
 
 /*
+ * Heaps at evenly spread times (hs_want.ntimes) in the one pass: a run of
+ * 1 s that allocates 30 B every millisecond; each heap holds what was
+ * allocated up to its time, the times are in order and each is within
+ * half a spacing of its share of the run.  A run of 0.3 ms has room for
+ * fewer.
+ */
+START_TEST(test_time_heaps)
+{
+	struct fx f;
+	enum { NTIMES = 4, STEPS = 1000 };
+
+	common(&f, 3);
+	for (uint64_t i = 1; i <= STEPS; i++)
+		fx_event(&f, FX_T0 + i * MS, 1, HST_EV_MALLOC, 3, 0);
+	fx_end(&f, FX_T0 + STEPS * MS, 0);
+	fx_close(&f);
+	struct hs_session *s = hs_session_new(NULL);
+	struct hs_want w = {.ntimes = NTIMES};
+	struct hs_diag d = {""};
+	struct hs_trace *t = hs_trace_read(s, f.path, &w, &d);
+	ck_assert_msg(t != NULL, "%s", d.msg);
+	ck_assert_int_eq(t->ntime_heaps, NTIMES);
+	uint64_t span = STEPS * MS, prev = 0;
+	for (int k = 0; k < NTIMES; k++) {
+		const struct hs_heap *h = &t->time_heaps[k];
+		uint64_t at = h->ts - FX_T0, want = span * (k + 1) / (NTIMES + 1);
+		ck_assert_uint_gt(h->ts, prev);
+		ck_assert_uint_le(at > want ? at - want : want - at, span / NTIMES / 2);
+		ck_assert_uint_eq(h->bytes, 30 * (at / MS));
+		ck_assert_uint_eq(h->blocks, at / MS);
+		ck_assert_uint_eq(h->count[3], at / MS);
+		ck_assert_int_eq(h->index, -1);
+		prev = h->ts;
+	}
+	hs_trace_free(t);
+
+	common(&f, 3);
+	for (uint64_t i = 1; i <= 3; i++)
+		fx_event(&f, FX_T0 + i * MS / 10, 1, HST_EV_MALLOC, 3, 0);
+	fx_end(&f, FX_T0 + 3 * MS / 10, 0);
+	fx_close(&f);
+	t = hs_trace_read(s, f.path, &w, &d); /* the writer does not overwrite: a name of its own */
+	ck_assert_msg(t != NULL, "%s", d.msg);
+	ck_assert_int_ge(t->ntime_heaps, 1);
+	ck_assert_int_lt(t->ntime_heaps, NTIMES);
+	for (int k = 1; k < t->ntime_heaps; k++)
+		ck_assert_uint_gt(t->time_heaps[k].ts, t->time_heaps[k - 1].ts);
+	hs_trace_free(t);
+	hs_session_free(s);
+}
+END_TEST
+
+/*
  * The peak of a long run equals a brute-force replay: a rising phase of
  * random allocations and frees (new peaks often: the journal path), a
  * long churn that frees a block and allocates it again (below the peak,
@@ -537,6 +590,7 @@ Suite *stats_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_selectors);
 	tcase_add_test(tc, test_peak_brute_force);
+	tcase_add_test(tc, test_time_heaps);
 	tcase_add_test(tc, test_grouping);
 	tcase_add_test(tc, test_diff_growth);
 	tcase_add_test(tc, test_traces_add_up);

@@ -77,38 +77,54 @@ static void traces(FILE *f, const struct hs_report *r)
 		fputs("}", f);
 		ju(f, "threads", t->info.nthreads);
 		ju(f, "stacks", t->info.stacks);
-		fputs("}", f);
+		ju(f, "allocations", t->timeline.allocations);
+		ju(f, "temporary", t->info.temporary);
+		fprintf(f, ", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f}",
+			(unsigned long long)t->info.peak_bytes, (unsigned long long)t->info.peak_blocks,
+			secs(t, t->info.peak_ts));
+		fprintf(f, ", \"live\": {\"bytes\": %llu, \"blocks\": %llu}}", (unsigned long long)t->info.live_bytes,
+			(unsigned long long)t->info.live_blocks);
 	}
 	fputs("]", f);
 }
 
+/* The summary adds the traces up; the peak is the largest process's, the
+ * duration and end the first trace's (the process the command started). */
 static void summary(FILE *f, const struct hs_report *r)
 {
-	const struct hs_trace *t = r->t[0];
-	uint64_t events = 0, live_b = 0, live_n = 0;
+	const struct hs_trace *t = r->t[0], *pk = r->t[0];
+	uint64_t events = 0, live_b = 0, live_n = 0, allocs = 0, temporary = 0;
 	int truncated = 0;
 	char buf[64];
 
 	for (int k = 0; k < r->ntraces; k++) {
-		events += r->t[k]->info.total_events;
-		live_b += r->t[k]->info.live_bytes;
-		live_n += r->t[k]->info.live_blocks;
-		truncated |= r->t[k]->truncated;
+		const struct hs_trace *tk = r->t[k];
+		events += tk->info.total_events;
+		live_b += tk->info.live_bytes;
+		live_n += tk->info.live_blocks;
+		allocs += tk->timeline.allocations;
+		temporary += tk->info.temporary;
+		truncated |= tk->truncated;
+		if (tk->info.peak_bytes > pk->info.peak_bytes)
+			pk = tk;
+		if (tk->truncated && !t->truncated)
+			t = tk; /* its truncation is the one to say */
 	}
-	fprintf(f, "{\"duration\": %.6f, \"end\": ", secs(t, t->info.last_ts));
-	jstr(f, end_text(t, buf, sizeof(buf)) ? buf : "no END record");
+	fprintf(f, "{\"duration\": %.6f, \"end\": ", secs(r->t[0], r->t[0]->info.last_ts));
+	jstr(f, end_text(r->t[0], buf, sizeof(buf)) ? buf : "no END record");
 	ju(f, "events", events);
-	ju(f, "allocations", t->timeline.allocations);
-	ju(f, "temporary", t->info.temporary);
-	fprintf(f, ", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f}", (unsigned long long)t->info.peak_bytes,
-		(unsigned long long)t->info.peak_blocks, secs(t, t->info.peak_ts));
+	ju(f, "allocations", allocs);
+	ju(f, "temporary", temporary);
+	fprintf(f, ", \"peak\": {\"bytes\": %llu, \"blocks\": %llu, \"time\": %.6f, \"pid\": %u}",
+		(unsigned long long)pk->info.peak_bytes, (unsigned long long)pk->info.peak_blocks,
+		secs(pk, pk->info.peak_ts), pk->pid);
 	fprintf(f, ", \"live\": {\"bytes\": %llu, \"blocks\": %llu}", (unsigned long long)live_b,
 		(unsigned long long)live_n);
 	fprintf(f, ", \"truncated\": %s, \"truncation\": ", truncated ? "true" : "false");
 	jstr(f, t->truncated ? t->truncation : NULL);
 	fprintf(f, ", \"scanned\": %s, \"scan_note\": ", r->scanned ? "true" : "false");
-	jstr(f, r->scanned ? NULL : t->truncated ? "the trace is truncated: the process died before its exit scan"
-				 : "the process exec'ed, or ran with --no-scan");
+	jstr(f, r->scanned ? NULL : truncated ? "a trace is truncated: its process died before its exit scan"
+				: "a process exec'ed, or ran with --no-scan");
 	fputs(", \"leaks\": {", f);
 	for (int c = HS_DEFINITE; c >= HS_REACHABLE; c--)
 		fprintf(f, "%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu}", c == HS_DEFINITE ? "" : ", ", hs_leak_kind_name(c),
@@ -137,18 +153,18 @@ static void array_u64(FILE *f, const uint64_t *v, size_t n, size_t stride)
 	fputs("]", f);
 }
 
-static void series(FILE *f, const struct hs_report *r)
+static void series(FILE *f, const struct hs_trace *t)
 {
-	const struct hs_timeline *tl = &r->t[0]->timeline;
+	const struct hs_timeline *tl = &t->timeline;
 
 	fprintf(f, "{\"bucket\": %.6f, \"t\": ", (double)tl->heap.width / 1e9);
-	array_times(f, &tl->heap, r->t[0]->t0);
+	array_times(f, &tl->heap, t->t0);
 	jkey(f, "heap_min");
 	array_u64(f, tl->heap.min, tl->heap.n, 1);
 	jkey(f, "heap_max");
 	array_u64(f, tl->heap.max, tl->heap.n, 1);
 	fprintf(f, ", \"rss_bucket\": %.6f, \"rss_t\": ", (double)tl->rss.width / 1e9);
-	array_times(f, &tl->rss, r->t[0]->t0);
+	array_times(f, &tl->rss, t->t0);
 	jkey(f, "rss_min");
 	array_u64(f, tl->rss.min, tl->rss.n, 1);
 	jkey(f, "rss_max");
@@ -156,11 +172,11 @@ static void series(FILE *f, const struct hs_report *r)
 	fputs("}", f);
 }
 
-static void points(FILE *f, const struct hs_report *r)
+static void points(FILE *f, const struct report_proc *pr)
 {
 	fputs("[", f);
-	for (int i = 0; i < r->npoints; i++) {
-		const struct report_point *p = &r->points[i];
+	for (int i = 0; i < pr->npoints; i++) {
+		const struct report_point *p = &pr->points[i];
 		fprintf(f, "%s{\"kind\": \"%s\", \"index\": %d, \"label\": ", i ? ", " : "", p->kind, p->index);
 		jstr(f, p->label);
 		fprintf(f, ", \"time\": %.6f}", p->time);
@@ -238,13 +254,13 @@ static void prof(FILE *f, const struct report_profile *p)
 	fputs("]", f);
 }
 
-static void tables(FILE *f, const struct hs_report *r)
+static void tables(FILE *f, const struct report_proc *pr)
 {
-	size_t np = (size_t)r->npoints;
+	size_t np = (size_t)pr->npoints;
 
 	fputs("{", f);
 	for (int g = 0; g < REPORT_GROUPINGS; g++) {
-		const struct report_table *t = &r->tables[g];
+		const struct report_table *t = &pr->tables[g];
 		fprintf(f, "%s\"%s\": {\"keys\": [", g ? ", " : "", stats_by_names[g]);
 		for (uint32_t k = 0; k < t->nkeys; k++) {
 			fputs(k ? "," : "", f);
@@ -295,17 +311,51 @@ static void lines(FILE *f, const struct report_lines *l)
 	fputs("}", f);
 }
 
-static void growth(FILE *f, const struct hs_report *r)
+static void growth(FILE *f, const struct report_proc *pr)
 {
 	fputs("{\"points\": [", f);
-	for (int i = 0; i < r->ngrowth_snaps; i++) {
-		const struct hs_heap *s = &r->growth_snaps[i];
+	for (int i = 0; i < pr->ngrowth_snaps; i++) {
+		const struct report_snap *s = &pr->growth_snaps[i];
 		fprintf(f, "%s{\"index\": %d, \"label\": ", i ? ", " : "", s->index);
 		jstr(f, s->label);
 		fprintf(f, ", \"time\": %.6f}", s->seconds);
 	}
 	fputs("], \"lines\": ", f);
-	line_array(f, &r->growth, 0, r->ngrowth_snaps);
+	line_array(f, &pr->growth, 0, pr->ngrowth_snaps);
+	fputs("}", f);
+}
+
+/* The time-based sections of one process (model.md, processes). */
+static void process(FILE *f, const struct hs_report *r, const struct report_proc *pr)
+{
+	fprintf(f, "{\"trace\": %d, \"series\": ", pr->trace);
+	series(f, r->t[pr->trace]);
+	fputs(",\n\"points\": ", f);
+	points(f, pr);
+	fprintf(f, ",\n\"from\": %d, \"to\": %d, \"peak_point\": %d", pr->from, pr->to, pr->peak);
+	fputs(",\n\"live\": [", f);
+	for (int p = 0; p < pr->npoints; p++) {
+		fputs(p ? ",\n" : "", f);
+		prof(f, &pr->live[p]);
+	}
+	fputs("],\n\"allocated\": ", f);
+	prof(f, &pr->allocated);
+	fputs(",\n\"temporary_stacks\": ", f);
+	prof(f, &pr->temporary_stacks);
+	fputs(",\n\"leaked\": ", f);
+	prof(f, &pr->leaked);
+	fputs(",\n\"tables\": ", f);
+	tables(f, pr);
+	fputs(",\n\"total\": {\"size\": ", f);
+	array_u64(f, pr->total_size, (size_t)pr->npoints, 1);
+	fputs(", \"count\": ", f);
+	array_u64(f, pr->total_count, (size_t)pr->npoints, 1);
+	fputs("},\n\"growth\": ", f);
+	growth(f, pr);
+	fputs(",\n\"allocating\": ", f);
+	lines(f, &pr->allocating);
+	fputs(",\n\"temporary\": ", f);
+	lines(f, &pr->temporary);
 	fputs("}", f);
 }
 
@@ -380,47 +430,29 @@ static void title(FILE *f, const struct hs_report *r)
 
 static int model(FILE *f, const struct hs_report *r)
 {
-	fputs("{\"schema\": 1, \"traces\": ", f);
+	fputs("{\"schema\": 2, \"traces\": ", f);
 	traces(f, r);
 	fputs(",\n\"summary\": ", f);
 	summary(f, r);
 	fputs(",\n\"notes\": [", f);
-	if (r->ntraces > 1)
-		jstr(f, "Several traces: the summary and the leaks add them up; the time-based sections show the first.");
-	fputs("],\n\"series\": ", f);
-	series(f, r);
-	fputs(",\n\"points\": ", f);
-	points(f, r);
-	fprintf(f, ",\n\"from\": %d, \"to\": %d, \"peak_point\": %d", r->from, r->to, r->peak);
-	fputs(",\n\"frames\": ", f);
+	if (r->ntraces > r->nproc) {
+		char note[200];
+		snprintf(note, sizeof(note),
+			 "%d traces: the summary and the leaks add them all up; the time-based sections show the first %d.",
+			 r->ntraces, r->nproc);
+		jstr(f, note);
+	}
+	fputs("],\n\"frames\": ", f);
 	frames(f, r);
 	fputs(",\n", f);
 	if (stacks(f, r))
 		return -ENOMEM;
-	fputs(",\n\"live\": [", f);
-	for (int p = 0; p < r->npoints; p++) {
-		fputs(p ? ",\n" : "", f);
-		prof(f, &r->live[p]);
+	fputs(",\n\"processes\": [", f);
+	for (int k = 0; k < r->nproc; k++) {
+		fputs(k ? ",\n" : "", f);
+		process(f, r, &r->proc[k]);
 	}
-	fputs("],\n\"allocated\": ", f);
-	prof(f, &r->allocated);
-	fputs(",\n\"temporary_stacks\": ", f);
-	prof(f, &r->temporary_stacks);
-	fputs(",\n\"leaked\": ", f);
-	prof(f, &r->leaked);
-	fputs(",\n\"tables\": ", f);
-	tables(f, r);
-	fputs(",\n\"total\": {\"size\": ", f);
-	array_u64(f, r->total_size, (size_t)r->npoints, 1);
-	fputs(", \"count\": ", f);
-	array_u64(f, r->total_count, (size_t)r->npoints, 1);
-	fputs("},\n\"growth\": ", f);
-	growth(f, r);
-	fputs(",\n\"allocating\": ", f);
-	lines(f, &r->allocating);
-	fputs(",\n\"temporary\": ", f);
-	lines(f, &r->temporary);
-	fputs(",\n\"leaks\": ", f);
+	fputs("],\n\"leaks\": ", f);
 	leaks(f, r);
 	fprintf(f, ",\n\"leaks_omitted\": %u,\n\"cycles\": ", r->loss_omitted);
 	cycles(f, r);

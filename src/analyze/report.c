@@ -7,6 +7,9 @@
  * allocation counts from timeline.c.  This file chooses the points, keeps
  * the page bounded (model.md: largest first, the rest summed), and gives
  * stacks and frames the small ids the page shares between its views.
+ *
+ * Every trace is read once (hs_trace_read), with the heaps its process's
+ * sections need; they are freed once those sections are made.
  */
 #define _GNU_SOURCE
 #include "analyze/report.h"
@@ -17,6 +20,7 @@
 
 #include <errno.h>
 
+#include "analyze/select.h"
 #include "analyze/trace.h"
 #include "util/hashmap.h"
 
@@ -158,9 +162,9 @@ static int by_a_desc(const void *x, const void *y)
 	return p->a != q->a ? (p->a < q->a ? 1 : -1) : (p->stack > q->stack) - (p->stack < q->stack);
 }
 
-/* Keep the largest a of the nacc stack sums (model ids), the rest under
- * -1.  acc is sorted here. */
-static int keep_profile(struct hs_report *r, struct acc *acc, size_t nacc, struct report_profile *out)
+/* Keep the largest a of the nacc stack sums of trace k (model ids), the
+ * rest under -1.  acc is sorted here. */
+static int keep_profile(struct hs_report *r, int k, struct acc *acc, size_t nacc, struct report_profile *out)
 {
 	uint64_t total = 0;
 
@@ -174,8 +178,7 @@ static int keep_profile(struct hs_report *r, struct acc *acc, size_t nacc, struc
 	uint64_t covered = 0, rest_a = 0, rest_b = 0;
 	for (size_t i = 0; i < nacc; i++) {
 		if (out->n < PROFILE_MAX && (covered < total - total / PROFILE_REST || !total)) {
-			/* stack ids are the file's: the first read's table names them all */
-			int64_t id = stack_id(r, &r->t[0]->priv->st, 0, acc[i].stack);
+			int64_t id = stack_id(r, &r->t[k]->priv->st, k, acc[i].stack);
 			if (id < 0)
 				return -1;
 			out->v[3 * out->n] = id;
@@ -197,9 +200,9 @@ static int keep_profile(struct hs_report *r, struct acc *acc, size_t nacc, struc
 	return 0;
 }
 
-/* Sum (a, b) by trace stack over n allocinfos of the first trace, then
+/* Sum (a, b) by trace stack over n allocinfos of trace k, then
  * keep_profile.  val gives the values of allocinfo i. */
-static int profile(struct hs_report *r, size_t n, const uint32_t *stack,
+static int profile(struct hs_report *r, int k, size_t n, const uint32_t *stack,
 		   void (*val)(const void *ctx, size_t i, uint64_t *a, uint64_t *b), const void *ctx,
 		   struct report_profile *out)
 {
@@ -234,19 +237,18 @@ static int profile(struct hs_report *r, size_t n, const uint32_t *stack,
 		acc[*v].a += a;
 		acc[*v].b += b;
 	}
-	rc = keep_profile(r, acc, nacc, out);
+	rc = keep_profile(r, k, acc, nacc, out);
 out:
 	free(acc);
 	hashmap_free(&idx);
 	return rc;
 }
 
-/* The profile of heap h of trace t: bytes, blocks by stack. */
-static int profile_heap(struct hs_report *r, const struct hs_trace *t, const struct hs_heap *h,
-			struct report_profile *out)
+/* The profile of heap h of trace k: bytes, blocks by stack. */
+static int profile_heap(struct hs_report *r, int k, const struct hs_heap *h, struct report_profile *out)
 {
 	struct hs_stack_cost *c;
-	long n = hs_heap_stacks(t, h, &c);
+	long n = hs_heap_stacks(r->t[k], h, &c);
 
 	memset(out, 0, sizeof(*out));
 	if (n < 0)
@@ -256,7 +258,7 @@ static int profile_heap(struct hs_report *r, const struct hs_trace *t, const str
 	if (acc) {
 		for (long i = 0; i < n; i++)
 			acc[i] = (struct acc){c[i].stack, c[i].bytes, c[i].blocks};
-		rc = keep_profile(r, acc, (size_t)n, out);
+		rc = keep_profile(r, k, acc, (size_t)n, out);
 	}
 	free(acc);
 	free(c);
@@ -273,18 +275,17 @@ static void alloc_val(const void *ctx, size_t i, uint64_t *a, uint64_t *b)
 
 /* ---- points ---------------------------------------------------------------- */
 
-static int add_point(struct hs_report *r, const char *kind, const struct hs_trace *t, const struct hs_heap *h)
+static int add_point(struct report_proc *pr, const char *kind, const struct hs_heap *h)
 {
-	if (r->npoints == MAX_POINTS)
+	if (pr->npoints == MAX_POINTS)
 		return -1;
-	struct report_point *p = &r->points[r->npoints];
+	struct report_point *p = &pr->points[pr->npoints];
 	p->kind = kind;
 	p->index = h->index;
 	snprintf(p->label, sizeof(p->label), "%s", h->index >= 0 ? h->label : "");
 	p->time = h->seconds;
-	p->trace = t;
 	p->heap = h;
-	return r->npoints++;
+	return pr->npoints++;
 }
 
 static int by_time(const void *x, const void *y)
@@ -301,93 +302,85 @@ static int by_time(const void *x, const void *y)
 	return ra != rb ? ra - rb : a->index - b->index;
 }
 
-/* The heap of the point that shows selector sel (read as heap h of the
- * first trace): the start, peak or exit point, the snapshot of the same
- * index, else a point of its own.  NULL when the points are full. */
-static const struct hs_heap *point_of(struct hs_report *r, const struct hs_heap *h, const char *sel)
+/* The heap of the point that shows selector sel (read as heap h of trace
+ * t): the start, peak or exit point, the snapshot of the same index, else
+ * a point of its own.  NULL when the points are full. */
+static const struct hs_heap *point_of(struct report_proc *pr, const struct hs_trace *t, const struct hs_heap *h,
+				      const char *sel)
 {
-	const struct hs_trace *t = r->t[0];
 	const struct hs_heap *named = !strcmp(sel, "start") ? &t->heaps[0]
 				      : !strcmp(sel, "peak") ? &t->heaps[1]
 				      : !strcmp(sel, "exit") ? &t->heaps[2] : NULL;
 	if (named)
 		return named;
-	for (int i = 0; i < r->npoints; i++)
-		if (h->index >= 0 && r->points[i].index == h->index)
-			return r->points[i].heap;
-	return add_point(r, "time", t, h) < 0 ? NULL : h;
+	for (int i = 0; i < pr->npoints; i++)
+		if (h->index >= 0 && pr->points[i].index == h->index)
+			return pr->points[i].heap;
+	return add_point(pr, "time", h) < 0 ? NULL : h;
 }
 
-static int index_of(const struct hs_report *r, const struct hs_heap *h)
+static int index_of(const struct report_proc *pr, const struct hs_heap *h)
 {
-	for (int i = 0; i < r->npoints; i++)
-		if (r->points[i].heap == h)
+	for (int i = 0; i < pr->npoints; i++)
+		if (pr->points[i].heap == h)
 			return i;
 	return 0;
 }
 
-/* The selectors of the first trace's one pass: start, peak, exit, --from,
- * --to (its snapshots come with HS_WANT_SNAPSHOT_HEAPS). */
-static void first_selectors(const struct hs_report_opts *o, const char *sel[5])
+/* The selectors of trace k's one pass: start, peak, exit, A, B (--from and
+ * --to for the first trace, whose snapshots they name; start and exit for
+ * the others). */
+static void selectors(const struct hs_report_opts *o, int k, const char *sel[5])
 {
 	sel[0] = "start";
 	sel[1] = "peak";
 	sel[2] = "exit";
-	sel[3] = o->from ? o->from : "start";
-	sel[4] = o->to ? o->to : "exit";
+	sel[3] = o->from && !k ? o->from : "start";
+	sel[4] = o->to && !k ? o->to : "exit";
 }
 
-/* The points of the first trace: start, the snapshots (thinned evenly past
- * MAX_SNAP_POINTS), peak, exit, --from, --to, and when there are few a
- * grid of times, for which the trace is read once more (its duration is
- * only known after the first pass).  Return 0 or -1 (d set). */
-static int choose_points(struct hs_report *r, struct hs_session *s, const struct hs_report_opts *o,
+/* The points of process pr: start, the snapshots (thinned evenly past
+ * MAX_SNAP_POINTS), peak, exit, A, B, and when there are few snapshots
+ * some of the heaps at evenly spread times of the same pass
+ * (hs_want.ntimes), so that the chart has points to compare.  Return 0 or
+ * -1 (d set). */
+static int choose_points(struct report_proc *pr, const struct hs_trace *t, const struct hs_report_opts *o,
 			 struct hs_diag *d)
 {
-	const char *sel[5], *gsel[GRID_POINTS];
-	char grid[GRID_POINTS][32];
-	int ngsel = 0;
-	const struct hs_trace *t0 = r->t[0];
-	double dur = t0->info.last_ts > t0->t0 ? (double)(t0->info.last_ts - t0->t0) / 1e9 : 0;
+	const char *sel[5];
+	int ngrid = t->nsnapshots + 3 < GRID_POINTS ? GRID_POINTS - 3 - (int)t->nsnapshots : 0;
 
-	first_selectors(o, sel);
-	int ngrid = t0->nsnapshots + 3 < GRID_POINTS ? GRID_POINTS - 3 - (int)t0->nsnapshots : 0;
-	for (int k = 0; k < ngrid && ngsel < 11 && dur > 0; k++) {
-		snprintf(grid[k], sizeof(grid[k]), "@%.6f", dur * (k + 1) / (ngrid + 1));
-		gsel[ngsel++] = grid[k];
-	}
-	if (ngsel) {
-		struct hs_want w = {.select = gsel, .nselect = ngsel};
-		if (!(r->grid = hs_trace_read(s, t0->path, &w, d)))
-			return -1;
-	}
-	r->points = calloc(MAX_POINTS, sizeof(*r->points));
-	if (!r->points)
+	if (ngrid > t->ntime_heaps)
+		ngrid = t->ntime_heaps;
+	selectors(o, pr->trace, sel);
+	pr->points = calloc(MAX_POINTS, sizeof(*pr->points));
+	if (!pr->points)
 		goto oom;
-	add_point(r, "start", t0, &t0->heaps[0]);
-	int ns = t0->nsnapshot_heaps;
+	add_point(pr, "start", &t->heaps[0]);
+	int ns = t->nsnapshot_heaps;
 	for (int k = 0; k < ns; k++) {
 		/* evenly thinned: the first and the last always kept */
 		if (ns > MAX_SNAP_POINTS && k != ns - 1 &&
 		    (long)k * (MAX_SNAP_POINTS - 1) / (ns - 1) == (long)(k + 1) * (MAX_SNAP_POINTS - 1) / (ns - 1))
 			continue;
-		add_point(r, "snapshot", t0, &t0->snapshot_heaps[k]);
+		add_point(pr, "snapshot", &t->snapshot_heaps[k]);
 	}
-	add_point(r, "peak", t0, &t0->heaps[1]);
-	add_point(r, "exit", t0, &t0->heaps[2]);
-	for (int k = 0; k < ngsel; k++)
-		add_point(r, "time", r->grid, &r->grid->heaps[k]);
-	const struct hs_heap *from = point_of(r, &t0->heaps[3], sel[3]);
-	const struct hs_heap *to = point_of(r, &t0->heaps[4], sel[4]);
+	add_point(pr, "peak", &t->heaps[1]);
+	add_point(pr, "exit", &t->heaps[2]);
+	/* ngrid of the ntime_heaps, evenly */
+	for (int k = 0; k < ngrid; k++)
+		add_point(pr, "time", &t->time_heaps[(k + 1) * (t->ntime_heaps + 1) / (ngrid + 1) - 1]);
+	const struct hs_heap *from = point_of(pr, t, &t->heaps[3], sel[3]);
+	const struct hs_heap *to = point_of(pr, t, &t->heaps[4], sel[4]);
 	if (!from || !to)
 		goto oom;
-	qsort(r->points, (size_t)r->npoints, sizeof(*r->points), by_time);
-	r->peak = index_of(r, &t0->heaps[1]);
-	r->from = index_of(r, from);
-	r->to = index_of(r, to);
+	qsort(pr->points, (size_t)pr->npoints, sizeof(*pr->points), by_time);
+	pr->peak = index_of(pr, &t->heaps[1]);
+	pr->from = index_of(pr, from);
+	pr->to = index_of(pr, to);
 	return 0;
 oom:
-	diag_set(d, "%s: out of memory", t0->path);
+	diag_set(d, "%s: out of memory", t->path);
 	return -1;
 }
 
@@ -410,16 +403,18 @@ static int keep_key(struct report_table *tb, struct strmap *sm, const char *key)
 	return 0;
 }
 
-/* One grouping at every point: the union of each point's largest keys and
- * the largest changes from A to B, with each key's value everywhere.  The
- * points are the columns of one table. */
-static int table(struct hs_report *r, int by, struct report_table *tb)
+/* One grouping at every point of process pr: the union of each point's
+ * largest keys and the largest changes from A to B, with each key's value
+ * everywhere.  The points are the columns of one table. */
+static int table(struct hs_report *r, struct report_proc *pr, int by, struct report_table *tb)
 {
 	struct hs_group g = {.by = (enum hs_by)by};
-	struct hs_stats *st = hs_stats_new(&g, r->npoints);
+	struct hs_trace *t = r->t[pr->trace];
+	int np = pr->npoints;
+	struct hs_stats *st = hs_stats_new(&g, np);
 	struct strmap sm;
-	struct hs_stat_line **lines = calloc((size_t)r->npoints, sizeof(*lines));
-	long *nl = calloc((size_t)r->npoints, sizeof(*nl));
+	struct hs_stat_line **lines = calloc((size_t)np, sizeof(*lines));
+	long *nl = calloc((size_t)np, sizeof(*nl));
 	struct hs_stat_line *dl = NULL;
 	long ndl = 0;
 	int rc = -1;
@@ -427,10 +422,10 @@ static int table(struct hs_report *r, int by, struct report_table *tb)
 	memset(tb, 0, sizeof(*tb));
 	if (!st || !lines || !nl || hashmap_init(&sm.m, 256))
 		goto out;
-	for (int p = 0; p < r->npoints; p++)
-		if (hs_stats_add(st, (struct hs_trace *)r->points[p].trace, r->points[p].heap, p))
+	for (int p = 0; p < np; p++)
+		if (hs_stats_add(st, t, pr->points[p].heap, p))
 			goto out;
-	for (int p = 0; p < r->npoints; p++) {
+	for (int p = 0; p < np; p++) {
 		nl[p] = hs_stats_top(st, p, &lines[p]);
 		if (nl[p] < 0)
 			goto out;
@@ -438,30 +433,30 @@ static int table(struct hs_report *r, int by, struct report_table *tb)
 			if (keep_key(tb, &sm, lines[p][i].key))
 				goto out;
 	}
-	ndl = hs_stats_diff(st, r->from, r->to, &dl);
+	ndl = hs_stats_diff(st, pr->from, pr->to, &dl);
 	if (ndl < 0)
 		goto out;
 	for (long i = 0; i < ndl && i < KEYS_PER_POINT; i++)
 		if (keep_key(tb, &sm, dl[i].key))
 			goto out;
-	tb->size = calloc((size_t)tb->nkeys * (size_t)r->npoints + 1, sizeof(*tb->size));
-	tb->count = calloc((size_t)tb->nkeys * (size_t)r->npoints + 1, sizeof(*tb->count));
+	tb->size = calloc((size_t)tb->nkeys * (size_t)np + 1, sizeof(*tb->size));
+	tb->count = calloc((size_t)tb->nkeys * (size_t)np + 1, sizeof(*tb->count));
 	if (!tb->size || !tb->count)
 		goto out;
-	for (int p = 0; p < r->npoints; p++)
+	for (int p = 0; p < np; p++)
 		for (long i = 0; i < nl[p]; i++) {
 			int64_t k = strmap_find(&sm, tb->keys, lines[p][i].key, NULL);
 			if (k >= 0) {
-				tb->size[(size_t)k * (size_t)r->npoints + (size_t)p] = lines[p][i].size;
-				tb->count[(size_t)k * (size_t)r->npoints + (size_t)p] = lines[p][i].count;
+				tb->size[(size_t)k * (size_t)np + (size_t)p] = lines[p][i].size;
+				tb->count[(size_t)k * (size_t)np + (size_t)p] = lines[p][i].count;
 			}
 		}
 	/* every grouping has the same totals: take them from the first */
-	for (int p = 0; by == 0 && p < r->npoints; p++)
-		hs_stats_total(st, p, &r->total_size[p], &r->total_count[p]);
+	for (int p = 0; by == 0 && p < np; p++)
+		hs_stats_total(st, p, &pr->total_size[p], &pr->total_count[p]);
 	rc = 0;
 out:
-	for (int p = 0; lines && nl && p < r->npoints; p++)
+	for (int p = 0; lines && nl && p < np; p++)
 		hs_stat_lines_free(lines[p], nl[p] > 0 ? nl[p] : 0);
 	free(lines);
 	free(nl);
@@ -580,10 +575,10 @@ static void pair_val(const void *ctx, size_t i, uint64_t *a, uint64_t *b)
 }
 
 /* leaked: bytes, blocks of the unsuppressed definite, indirect and
- * possible loss records of the first trace, by stack. */
-static int leaked_profile(struct hs_report *r)
+ * possible loss records of trace k, by stack. */
+static int leaked_profile(struct hs_report *r, int k, struct report_profile *out)
 {
-	const struct hs_leaks *lr = &r->t[0]->leaks;
+	const struct hs_leaks *lr = &r->t[k]->leaks;
 	uint64_t n = lr->nrecords + 1;
 	uint32_t *stack = calloc(n, sizeof(*stack));
 	uint64_t *vals = calloc(2 * n, sizeof(*vals));
@@ -598,7 +593,7 @@ static int leaked_profile(struct hs_report *r)
 			vals[2 * (i + 1)] = g->bytes;
 			vals[2 * (i + 1) + 1] = g->blocks;
 		}
-		rc = profile(r, (size_t)n, stack, pair_val, vals, &r->leaked);
+		rc = profile(r, k, (size_t)n, stack, pair_val, vals, out);
 	}
 	free(stack);
 	free(vals);
@@ -607,67 +602,79 @@ static int leaked_profile(struct hs_report *r)
 
 /* ---- the whole report ------------------------------------------------------------ */
 
-/* Statistics of the run over time: points, profiles, tables, lines. */
-static int over_time(struct hs_report *r, struct hs_session *s, const struct hs_report_opts *o, struct hs_diag *d)
+/* The time-based sections of process pr from its trace's heaps: points,
+ * profiles, tables, lines. */
+static int over_time(struct hs_report *r, struct report_proc *pr, const struct hs_report_opts *o, struct hs_diag *d)
 {
-	struct hs_trace *t0 = r->t[0];
-	const struct timeline_sites *sites = &t0->priv->sites;
+	int k = pr->trace;
+	struct hs_trace *t = r->t[k];
+	const struct timeline_sites *sites = &t->priv->sites;
 	struct hs_stat_line *l;
 	long n;
 
-	if (choose_points(r, s, o, d))
+	if (choose_points(pr, t, o, d))
 		return -1;
-	r->live = calloc((size_t)r->npoints, sizeof(*r->live));
-	r->total_size = calloc((size_t)r->npoints, sizeof(*r->total_size));
-	r->total_count = calloc((size_t)r->npoints, sizeof(*r->total_count));
-	if (!r->live || !r->total_size || !r->total_count)
+	pr->live = calloc((size_t)pr->npoints, sizeof(*pr->live));
+	pr->total_size = calloc((size_t)pr->npoints, sizeof(*pr->total_size));
+	pr->total_count = calloc((size_t)pr->npoints, sizeof(*pr->total_count));
+	if (!pr->live || !pr->total_size || !pr->total_count)
 		goto oom;
-	for (int p = 0; p < r->npoints; p++)
-		if (profile_heap(r, r->points[p].trace, r->points[p].heap, &r->live[p]))
+	for (int p = 0; p < pr->npoints; p++)
+		if (profile_heap(r, k, pr->points[p].heap, &pr->live[p]))
 			goto oom;
 	for (int g = 0; g < REPORT_GROUPINGS; g++)
-		if (table(r, g, &r->tables[g]))
+		if (table(r, pr, g, &pr->tables[g]))
 			goto oom;
 	/* every allocation of the run, as a heap: one block per call */
 	struct hs_heap all = {.index = -1, .count = sites->allocs, .ninfo = sites->cap};
-	if (profile(r, sites->cap, sites->stack, alloc_val, sites, &r->allocated))
+	if (profile(r, k, sites->cap, sites->stack, alloc_val, sites, &pr->allocated))
 		goto oom;
-	n = heap_lines(t0, &all, &l);
-	if (n < 0 || take_lines(l, n, t0->timeline.allocations, 0, &r->allocating))
+	n = heap_lines(t, &all, &l);
+	if (n < 0 || take_lines(l, n, t->timeline.allocations, 0, &pr->allocating))
 		goto oom;
 	/* temporary allocations of the run, as top --temporary groups them */
-	if (profile_heap(r, t0, &t0->temporary, &r->temporary_stacks))
+	if (profile_heap(r, k, &t->temporary, &pr->temporary_stacks))
 		goto oom;
-	n = heap_lines(t0, &t0->temporary, &l);
-	if (n < 0 || take_lines(l, n, t0->info.temporary, 0, &r->temporary))
+	n = heap_lines(t, &t->temporary, &l);
+	if (n < 0 || take_lines(l, n, t->info.temporary, 0, &pr->temporary))
 		goto oom;
-	int ns = t0->nsnapshot_heaps;
+	if (leaked_profile(r, k, &pr->leaked))
+		goto oom;
+	int ns = t->nsnapshot_heaps;
 	if (ns >= 3) {
 		struct hs_group g = {.by = HS_BY_LINENO};
 		struct hs_stats *st = hs_stats_new(&g, ns);
 		n = -1;
-		for (int c = 0; st && c < ns && !hs_stats_add(st, t0, &t0->snapshot_heaps[c], c); c++)
+		for (int c = 0; st && c < ns && !hs_stats_add(st, t, &t->snapshot_heaps[c], c); c++)
 			if (c == ns - 1)
 				n = hs_stats_growth(st, 0, &l);
 		hs_stats_free(st);
-		if (n < 0 || take_lines(l, n, 0, 1, &r->growth))
+		if (n < 0 || take_lines(l, n, 0, 1, &pr->growth))
 			goto oom;
 	}
-	r->growth_snaps = t0->snapshot_heaps;
-	r->ngrowth_snaps = ns;
+	pr->growth_snaps = calloc((size_t)ns + 1, sizeof(*pr->growth_snaps));
+	if (!pr->growth_snaps)
+		goto oom;
+	for (int c = 0; c < ns; c++) {
+		const struct hs_heap *h = &t->snapshot_heaps[c];
+		pr->growth_snaps[c].index = h->index;
+		pr->growth_snaps[c].seconds = h->seconds;
+		snprintf(pr->growth_snaps[c].label, sizeof(pr->growth_snaps[c].label), "%s", h->label);
+	}
+	pr->ngrowth_snaps = ns;
 	return 0;
 oom:
-	diag_set(d, "%s: out of memory", t0->path);
+	diag_set(d, "%s: out of memory", t->path);
 	return -1;
 }
 
-/* --baseline OLD: the exit of OLD against B of this run, by line. */
+/* --baseline OLD: the exit of OLD against B of the first process. */
 static int baseline(struct hs_report *r, struct hs_session *s, const char *old, struct hs_diag *d)
 {
 	const char *sel = "exit";
 	struct hs_want w = {.select = &sel, .nselect = 1};
 	struct hs_group g = {.by = HS_BY_LINENO};
-	const struct report_point *to = &r->points[r->to];
+	const struct report_point *to = &r->proc[0].points[r->proc[0].to];
 	struct hs_stat_line *l;
 
 	if (!(r->base = hs_trace_read(s, old, &w, d)))
@@ -675,8 +682,7 @@ static int baseline(struct hs_report *r, struct hs_session *s, const char *old, 
 	r->have_baseline = 1;
 	struct hs_stats *st = hs_stats_new(&g, 2);
 	long n = -1;
-	if (st && !hs_stats_add(st, r->base, &r->base->heaps[0], 0) &&
-	    !hs_stats_add(st, (struct hs_trace *)to->trace, to->heap, 1))
+	if (st && !hs_stats_add(st, r->base, &r->base->heaps[0], 0) && !hs_stats_add(st, r->t[0], to->heap, 1))
 		n = hs_stats_diff(st, 0, 1, &l);
 	if (n < 0 || take_lines(l, n, 0, 0, &r->baseline)) {
 		hs_stats_free(st);
@@ -689,6 +695,19 @@ static int baseline(struct hs_report *r, struct hs_session *s, const char *old, 
 	snprintf(r->from_name, sizeof(r->from_name), "exit");
 	snprintf(r->to_name, sizeof(r->to_name), "%s", to->label[0] ? to->label : to->kind);
 	return 0;
+}
+
+/* Free the heaps of trace t once its process's sections are made: the
+ * memory of the report follows one trace's heaps, not every trace's. */
+static void drop_heaps(struct hs_trace *t)
+{
+	for (int i = 0; i < t->nheaps; i++)
+		select_heap_free(&t->heaps[i]);
+	for (int i = 0; i < t->nsnapshot_heaps; i++)
+		select_heap_free(&t->snapshot_heaps[i]);
+	for (int i = 0; i < t->ntime_heaps; i++)
+		select_heap_free(&t->time_heaps[i]);
+	select_heap_free(&t->temporary);
 }
 
 int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const struct hs_report_opts *o,
@@ -708,8 +727,9 @@ int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const 
 	}
 	r->priv = p;
 	r->t = calloc((size_t)npaths, sizeof(*r->t));
+	r->proc = calloc(REPORT_MAX_PROCS, sizeof(*r->proc));
 	r->loss = calloc(MAX_LOSS, sizeof(*r->loss));
-	if (!r->t || !r->loss || hashmap_init(&p->stack_ids, 1024) || hashmap_init(&p->frame_ids.m, 1024)) {
+	if (!r->t || !r->proc || !r->loss || hashmap_init(&p->stack_ids, 1024) || hashmap_init(&p->frame_ids.m, 1024)) {
 		diag_set(d, "out of memory");
 		goto fail;
 	}
@@ -719,32 +739,34 @@ int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const 
 	want.suppressions = o->suppressions ? &r->sup : NULL;
 	r->scanned = 1;
 	for (int k = 0; k < npaths; k++) {
-		/* the first trace: also the heaps at the points, its snapshots,
-		 * its temporary blocks, in the same pass */
+		/* the first REPORT_MAX_PROCS traces: also the heaps at the
+		 * points, the snapshots, at evenly spread times, the temporary
+		 * blocks, all in the same pass */
 		const char *sel[5];
 		struct hs_want w = want;
-		if (k == 0) {
-			first_selectors(o, sel);
+		if (k < REPORT_MAX_PROCS) {
+			selectors(o, k, sel);
 			w.select = sel;
 			w.nselect = 5;
+			w.ntimes = GRID_POINTS - 3;
 			w.flags |= HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY;
 		}
 		if (!(r->t[k] = hs_trace_read(s, paths[k], &w, d)))
 			goto fail;
 		r->ntraces = k + 1;
 		r->scanned &= r->t[k]->leaks.scanned;
-	}
-	if (over_time(r, s, o, d))
-		goto fail;
-	for (int k = 0; k < npaths; k++)
 		if (add_leaks(r, k, d))
 			goto fail;
-	if (leaked_profile(r)) {
-		diag_set(d, "out of memory");
-		goto fail;
+		if (k < REPORT_MAX_PROCS) {
+			r->proc[k].trace = k;
+			r->nproc = k + 1;
+			if (over_time(r, &r->proc[k], o, d))
+				goto fail;
+			if (k == 0 && o->baseline && baseline(r, s, o->baseline, d))
+				goto fail;
+			drop_heaps(r->t[k]);
+		}
 	}
-	if (o->baseline && baseline(r, s, o->baseline, d))
-		goto fail;
 	*out = r;
 	return 0;
 fail:
@@ -761,6 +783,30 @@ static void lines_free(struct report_lines *l)
 	free(l->l);
 }
 
+static void proc_free(struct report_proc *pr)
+{
+	for (int i = 0; pr->live && i < pr->npoints; i++)
+		free(pr->live[i].v);
+	free(pr->live);
+	free(pr->points);
+	free(pr->allocated.v);
+	free(pr->temporary_stacks.v);
+	free(pr->leaked.v);
+	for (int g = 0; g < REPORT_GROUPINGS; g++) {
+		for (uint32_t i = 0; i < pr->tables[g].nkeys; i++)
+			free(pr->tables[g].keys[i]);
+		free(pr->tables[g].keys);
+		free(pr->tables[g].size);
+		free(pr->tables[g].count);
+	}
+	free(pr->total_size);
+	free(pr->total_count);
+	lines_free(&pr->growth);
+	lines_free(&pr->allocating);
+	lines_free(&pr->temporary);
+	free(pr->growth_snaps);
+}
+
 void hs_report_free(struct hs_report *r)
 {
 	if (!r)
@@ -771,32 +817,15 @@ void hs_report_free(struct hs_report *r)
 		hs_trace_free(r->t[k]);
 	free(r->t);
 	hs_suppressions_free(&r->sup);
-	hs_trace_free(r->grid);
 	hs_trace_free(r->base);
-	free(r->points);
+	for (int k = 0; r->proc && k < r->nproc; k++)
+		proc_free(&r->proc[k]);
+	free(r->proc);
 	for (uint32_t i = 0; i < r->nstacks; i++)
 		free(r->stacks[i]);
 	free(r->stacks);
 	free(r->stack_depth);
 	free(r->frames);
-	for (int i = 0; r->live && i < r->npoints; i++)
-		free(r->live[i].v);
-	free(r->live);
-	free(r->allocated.v);
-	free(r->temporary_stacks.v);
-	free(r->leaked.v);
-	for (int g = 0; g < REPORT_GROUPINGS; g++) {
-		for (uint32_t i = 0; i < r->tables[g].nkeys; i++)
-			free(r->tables[g].keys[i]);
-		free(r->tables[g].keys);
-		free(r->tables[g].size);
-		free(r->tables[g].count);
-	}
-	free(r->total_size);
-	free(r->total_count);
-	lines_free(&r->growth);
-	lines_free(&r->allocating);
-	lines_free(&r->temporary);
 	lines_free(&r->baseline);
 	free(r->loss);
 	for (uint32_t i = 0; i < r->ncyc; i++) {

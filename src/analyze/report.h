@@ -4,8 +4,9 @@
  * HTML renderer (render_html.c) only serializes: the page draws, it does
  * not analyze.  tools/report/model.md is the shape the page reads.
  *
- * The time-based parts (series, points, profiles, tables) describe the
- * first trace; the summary and the leaks add every trace up.
+ * The time-based parts (series, points, profiles, tables) are per process
+ * (struct report_proc, one per trace, the first REPORT_MAX_PROCS traces);
+ * the summary and the leaks add every trace up.
  */
 #ifndef HS_ANALYZE_REPORT_H
 #define HS_ANALYZE_REPORT_H
@@ -18,6 +19,7 @@
 #include "util/diag.h"
 
 #define REPORT_GROUPINGS 4 /* lineno, function, file, module */
+#define REPORT_MAX_PROCS 16 /* processes with time-based sections: the page stays small */
 
 /* A point in time that the page can show and compare. */
 struct report_point {
@@ -25,8 +27,7 @@ struct report_point {
 	int index;		  /* snapshot index, -1 otherwise */
 	char label[128];
 	double time;		  /* seconds since the trace began */
-	const struct hs_trace *trace; /* whose heap it is (the first trace, read once more for a grid) */
-	const struct hs_heap *heap;
+	const struct hs_heap *heap; /* its trace's, while the report is built */
 };
 
 /* A stack profile: (stack, a, b) triples, stack ids of the model, largest
@@ -62,24 +63,18 @@ struct report_frame {
 	int inlined;
 };
 
-struct hs_report {
-	int ntraces;
-	struct hs_trace **t;	  /* per trace: info, timeline and leaks */
-	struct hs_suppressions sup; /* --suppressions, if any */
-	int scanned;		  /* every trace has a pointer scan */
-	struct hs_trace *grid;	  /* first trace read again for heaps at evenly spaced times, or NULL */
-	uint64_t leak_total[HS_LEAK_KINDS][2], suppressed[2], suppressed_records;
-	uint64_t cycles, cycle_blocks, cycle_bytes;
+/* A snapshot of the growth table's columns. */
+struct report_snap {
+	int index;
+	char label[128];
+	double seconds;
+};
 
+/* The time-based sections of one process (one trace). */
+struct report_proc {
+	int trace;		  /* index in hs_report.t */
 	struct report_point *points;
 	int npoints, from, to, peak;
-
-	struct report_frame *frames;
-	uint32_t nframes;
-	uint32_t **stacks;	  /* model stack: frame ids, allocation site first */
-	uint32_t *stack_depth;
-	uint32_t nstacks;
-
 	struct report_profile *live; /* per point: stack, bytes, blocks */
 	struct report_profile allocated; /* stack, allocations, bytes */
 	struct report_profile temporary_stacks; /* stack, bytes, temporary blocks */
@@ -87,8 +82,26 @@ struct hs_report {
 	struct report_table tables[REPORT_GROUPINGS];
 	uint64_t *total_size, *total_count; /* per point */
 	struct report_lines growth, allocating, temporary;
-	const struct hs_heap *growth_snaps; /* the snapshots of growth (the first trace's) */
+	struct report_snap *growth_snaps; /* the columns of growth */
 	int ngrowth_snaps;
+};
+
+struct hs_report {
+	int ntraces;
+	struct hs_trace **t;	  /* per trace: info, timeline and leaks (heaps freed once used) */
+	struct hs_suppressions sup; /* --suppressions, if any */
+	int scanned;		  /* every trace has a pointer scan */
+	uint64_t leak_total[HS_LEAK_KINDS][2], suppressed[2], suppressed_records;
+	uint64_t cycles, cycle_blocks, cycle_bytes;
+
+	struct report_proc *proc; /* one per trace, the first nproc traces */
+	int nproc;
+
+	struct report_frame *frames;
+	uint32_t nframes;
+	uint32_t **stacks;	  /* model stack: frame ids, allocation site first */
+	uint32_t *stack_depth;
+	uint32_t nstacks;
 
 	struct report_leak {
 		int kind, suppressed, trace;
@@ -106,7 +119,7 @@ struct hs_report {
 	} *cyc;
 	uint32_t ncyc;
 
-	int have_baseline;
+	int have_baseline;	  /* against the first process's B */
 	struct hs_trace *base;	  /* --baseline, read at its exit */
 	char from_name[160], to_name[160];
 	struct report_lines baseline;

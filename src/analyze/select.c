@@ -13,6 +13,7 @@
 #include "util/diag.h"
 
 #define LOG_MIN 65536 /* journal entries at least, before a peak copy is taken whole */
+#define GRID_DT0 100000ull /* ns: the first spacing of the heaps at evenly spread times */
 
 void select_parse(const char *s, uint64_t t0, struct sel *out)
 {
@@ -101,6 +102,17 @@ int select_begin(struct select_state *st, const struct hs_want *w, struct hs_tra
 		diag_set(d, "%s: more than %d snapshot selectors", t->path, HS_MAX_SELECT);
 		return -EINVAL;
 	}
+	if (w->ntimes < 0 || w->ntimes > HS_MAX_SELECT) {
+		diag_set(d, "%s: more than %d evenly spread heaps", t->path, HS_MAX_SELECT);
+		return -EINVAL;
+	}
+	st->ntimes = w->ntimes;
+	st->grid_dt = GRID_DT0;
+	st->grid_next = st->ntimes ? t->t0 + st->grid_dt : UINT64_MAX;
+	if (st->ntimes && !(st->grid = calloc(2 * (size_t)st->ntimes, sizeof(*st->grid)))) {
+		diag_set(d, "%s: out of memory", t->path);
+		return -ENOMEM;
+	}
 	st->nsel = w->nselect;
 	if (st->nsel && !(t->heaps = calloc((size_t)st->nsel, sizeof(*t->heaps)))) {
 		diag_set(d, "%s: out of memory", t->path);
@@ -128,9 +140,66 @@ int select_begin(struct select_state *st, const struct hs_want *w, struct hs_tra
 	return 0;
 }
 
+/* Capture the heap at grid_next, the next multiple of grid_dt; when the
+ * grid is full, keep every other heap and double grid_dt.  Return 0 or
+ * -ENOMEM. */
+static int grid_capture(struct select_state *st, const struct replay *rp)
+{
+	struct hs_heap *h = &st->grid[st->ngrid];
+
+	memset(h, 0, sizeof(*h));
+	h->index = -1;
+	if (capture(h, rp, st->grid_next, st->t0))
+		return -ENOMEM;
+	snprintf(h->label, sizeof(h->label), "@%.6fs", h->seconds);
+	if (++st->ngrid == 2 * st->ntimes) {
+		/* heap i is at (i + 1) * grid_dt: the odd i are the multiples
+		 * of 2 * grid_dt */
+		for (int i = 0; i < st->ngrid; i++)
+			if (i % 2 == 0)
+				select_heap_free(&st->grid[i]);
+			else
+				st->grid[i / 2] = st->grid[i];
+		st->ngrid /= 2;
+		st->grid_dt *= 2;
+	}
+	st->grid_next = st->t0 + (uint64_t)(st->ngrid + 1) * st->grid_dt;
+	return 0;
+}
+
+/* After the last event: move ntimes of the grid's heaps, the nearest to
+ * evenly spread times of the run, to t->time_heaps.  Return 0 or -ENOMEM. */
+static int grid_pick(struct select_state *st, struct hs_trace *t)
+{
+	int n = st->ngrid < st->ntimes ? st->ngrid : st->ntimes, prev = -1;
+	uint64_t span = st->last_ts > st->t0 ? st->last_ts - st->t0 : 0;
+
+	if (!n)
+		return 0;
+	if (!(t->time_heaps = calloc((size_t)n, sizeof(*t->time_heaps))))
+		return -ENOMEM;
+	for (int j = 0; j < n; j++) {
+		uint64_t at = span / (uint64_t)(n + 1) * (uint64_t)(j + 1);
+		int64_t i = (int64_t)((at + st->grid_dt / 2) / st->grid_dt) - 1;
+		/* in order, and room left for the ones after */
+		if (i < prev + 1)
+			i = prev + 1;
+		if (i > st->ngrid - (n - j))
+			i = st->ngrid - (n - j);
+		t->time_heaps[j] = st->grid[i];
+		memset(&st->grid[i], 0, sizeof(st->grid[i]));
+		prev = (int)i;
+	}
+	t->ntime_heaps = n;
+	return 0;
+}
+
 int select_before_slow(struct select_state *st, struct hs_trace *t, const struct replay *rp,
 		       const struct trace_event *ev)
 {
+	while (ev->ts > st->grid_next)
+		if (grid_capture(st, rp))
+			return -ENOMEM;
 	for (int i = 0; i < st->nsel; i++) {
 		struct sel *s = &st->sel[i];
 		if (s->found)
@@ -301,6 +370,8 @@ int select_end(struct select_state *st, struct hs_trace *t, const struct replay 
 		}
 		s->found = 1;
 	}
+	if (grid_pick(st, t))
+		goto oom;
 	return 0;
 oom:
 	diag_set(d, "%s: out of memory", t->path);
@@ -309,6 +380,11 @@ oom:
 
 void select_free(struct select_state *st)
 {
+	for (int i = 0; i < st->ngrid; i++)
+		select_heap_free(&st->grid[i]);
+	free(st->grid);
+	st->grid = NULL;
+	st->ngrid = 0;
 	free(st->peak_count);
 	free(st->peak_allocs);
 	st->peak_count = NULL;

@@ -51,6 +51,14 @@ struct select_state {
 	size_t peak_cap;	/* ids it holds */
 	int peak_valid;		/* it holds a peak */
 	uint64_t peak_ts, peak_bytes, peak_blocks;
+	/* hs_want.ntimes: heaps at every multiple of grid_dt since t0, at
+	 * most 2 * ntimes of them; when full, every other one goes and
+	 * grid_dt doubles, so that they stay evenly spread whatever the
+	 * run's length (select_end picks ntimes of them) */
+	int ntimes;
+	uint64_t grid_dt, grid_next; /* ns; grid_next: the next multiple's time (UINT64_MAX: none) */
+	struct hs_heap *grid;
+	int ngrid;
 };
 
 /* Parse the selectors of w for trace t (t->heaps allocated here).  Return
@@ -58,13 +66,13 @@ struct select_state {
 int select_begin(struct select_state *st, const struct hs_want *w, struct hs_trace *t, struct replay *rp,
 		 struct hs_diag *d);
 
-/* Before the replay applies ev: the start and time captures. */
+/* Before the replay applies ev: the start, time and grid captures. */
 int select_before_slow(struct select_state *st, struct hs_trace *t, const struct replay *rp,
 		       const struct trace_event *ev);
 static inline int select_before(struct select_state *st, struct hs_trace *t, const struct replay *rp,
 				const struct trace_event *ev)
 {
-	if (__builtin_expect(st->started && ev->ts <= st->next_time, 1))
+	if (__builtin_expect(st->started && ev->ts <= st->next_time && ev->ts <= st->grid_next, 1))
 		return 0;
 	return select_before_slow(st, t, rp, ev);
 }

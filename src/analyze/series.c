@@ -45,6 +45,7 @@ static void halve(struct series *s)
 	}
 	s->n = n;
 	s->width *= 2;
+	s->lo = s->hi = 0; /* the buckets moved */
 }
 
 /* Make bucket b exist, every bucket before it holding the value held. */
@@ -63,9 +64,14 @@ static uint32_t reach(struct series *s, uint64_t ts)
 	return (uint32_t)b;
 }
 
-int series_add(struct series *s, uint64_t ts, uint64_t v)
+int series_add_slow(struct series *s, uint64_t ts, uint64_t v)
 {
 	uint32_t b = reach(s, ts);
+
+	/* a time before t0 is bucket 0 too, but only by this path */
+	s->cur = b;
+	s->lo = s->t0 + (uint64_t)b * s->width;
+	s->hi = s->lo + s->width;
 
 	if (v < s->min[b])
 		s->min[b] = v;

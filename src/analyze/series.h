@@ -25,6 +25,9 @@ struct series {
 	uint64_t *max;	   /* by bucket */
 	uint64_t last;	   /* the value now (after the last sample) */
 	uint64_t samples;  /* samples added */
+	uint64_t lo, hi;   /* ns: the last sample's bucket is [lo, hi) (both 0: none); a
+			    * sample there needs no division (nearly every event) */
+	uint32_t cur;	   /* that bucket */
 };
 
 /* Start an empty series from t0 with buckets of width ns (>= 1), at most
@@ -33,8 +36,22 @@ int series_init(struct series *s, uint64_t t0, uint64_t width, uint32_t cap);
 void series_free(struct series *s);
 
 /* The value becomes v at time ts (ns; a time before t0 counts as t0,
- * times must not go backwards).  Return 0. */
-int series_add(struct series *s, uint64_t ts, uint64_t v);
+ * times must not go backwards).  Return 0.  In the last sample's bucket
+ * (the usual case) inline, elsewhere series_add_slow. */
+int series_add_slow(struct series *s, uint64_t ts, uint64_t v);
+static inline int series_add(struct series *s, uint64_t ts, uint64_t v)
+{
+	if (__builtin_expect(ts >= s->lo && ts < s->hi, 1)) {
+		if (v < s->min[s->cur])
+			s->min[s->cur] = v;
+		if (v > s->max[s->cur])
+			s->max[s->cur] = v;
+		s->last = v;
+		s->samples++;
+		return 0;
+	}
+	return series_add_slow(s, ts, v);
+}
 
 /* Extend the last value to time ts (the end of the run). */
 void series_close(struct series *s, uint64_t ts);

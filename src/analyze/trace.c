@@ -398,7 +398,7 @@ struct hs_trace *hs_trace_read(struct hs_session *s, const char *path, const str
 	p.scan_text = w->scan;
 	if (p.scan_text)
 		select_parse(p.scan_text, t->t0, &p.scan_sel);
-	p.selecting = w->nselect > 0 || (p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY));
+	p.selecting = w->nselect > 0 || w->ntimes > 0 || (p.want & (HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY));
 	p.replaying = p.selecting || (p.want & (HS_WANT_INFO | HS_WANT_TIMELINE));
 	if ((rc = pass_begin(&p, s, w, d)) < 0)
 		goto out;
@@ -460,6 +460,9 @@ void hs_trace_free(struct hs_trace *t)
 	for (int i = 0; i < t->nsnapshot_heaps; i++)
 		select_heap_free(&t->snapshot_heaps[i]);
 	free(t->snapshot_heaps);
+	for (int i = 0; i < t->ntime_heaps; i++)
+		select_heap_free(&t->time_heaps[i]);
+	free(t->time_heaps);
 	select_heap_free(&t->temporary);
 	if (t->priv) {
 		timeline_sites_free(&t->priv->sites);

@@ -199,7 +199,7 @@
 		}
 		draw();
 		HS.onRange(draw);
-		window.addEventListener("resize", draw);
+		HS.onResize(draw);
 	};
 
 	/* The point nearest to time t. */

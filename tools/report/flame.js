@@ -178,6 +178,6 @@
 
 		rebuild();
 		HS.onRange(function () { if (mode === "growth") rebuild(); });
-		window.addEventListener("resize", render);
+		HS.onResize(render);
 	};
 })();

@@ -23,7 +23,8 @@
 				text: "Truncated trace: " + (S.truncation || "the process did not finish writing it") + ". This report shows what was recorded."}));
 		var cards = HS.el("div", {class: "cards"});
 		cards.appendChild(card("peak live heap", HS.int(S.peak.bytes) + " B", "peak.bytes",
-			HS.bytes(S.peak.bytes) + " in " + HS.int(S.peak.blocks) + " blocks at " + HS.secs(S.peak.time)));
+			HS.bytes(S.peak.bytes) + " in " + HS.int(S.peak.blocks) + " blocks at " + HS.secs(S.peak.time) +
+			(D.traces.length > 1 ? " (pid " + S.peak.pid + ", the largest process)" : "")));
 		cards.appendChild(card("live at exit", HS.int(S.live.bytes) + " B", "live.bytes", HS.int(S.live.blocks) + " blocks"));
 		cards.appendChild(card("events", HS.int(S.events), "events",
 			HS.int(S.allocations) + " allocations, " + HS.int(S.temporary) + " temporary"));
@@ -50,6 +51,10 @@
 			fact("events", HS.int(t.events) + " (" + Object.keys(t.by_kind).filter(function (k) { return t.by_kind[k]; })
 				.map(function (k) { return k + " " + HS.int(t.by_kind[k]); }).join(", ") + ")", "trace-events");
 			fact("threads, stacks", HS.int(t.threads) + " threads, " + HS.int(t.stacks) + " distinct stacks");
+			if (D.traces.length > 1) {
+				fact("peak live heap", HS.int(t.peak.bytes) + " B in " + HS.int(t.peak.blocks) + " blocks at " + HS.secs(t.peak.time), "trace-peak");
+				fact("live at exit", HS.int(t.live.bytes) + " B in " + HS.int(t.live.blocks) + " blocks", "trace-live");
+			}
 		});
 		box.appendChild(facts);
 		if (D.notes) D.notes.forEach(function (n) { box.appendChild(HS.el("p", {class: "note", text: n})); });

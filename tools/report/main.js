@@ -1,19 +1,23 @@
 /*
- * main.js - read the embedded model, keep the chosen points A and B, and
- * draw every section.  Any failure is shown on the page, not only in the
- * console.
+ * main.js - read the embedded model, keep the chosen process and points A
+ * and B, and draw every section.  Several traces: the summary, leaks and
+ * cycles cover them all; the time-based sections (chart, flame graph,
+ * tables) show one process at a time, chosen in the header.  Any failure
+ * is shown on the page, not only in the console.
  */
 "use strict";
 (function () {
-	var listeners = [];
-	HS.state = {from: 0, to: 0};
+	var listeners = [], resizers = [];
+	HS.state = {from: 0, to: 0, process: 0};
 	HS.onRange = function (f) { listeners.push(f); };
+	HS.onResize = function (f) { resizers.push(f); };
 	HS.setRange = function (a, b) {
 		if (a === b) return;
 		HS.state.from = a;
 		HS.state.to = b;
 		listeners.forEach(function (f) { f(); });
 	};
+	window.addEventListener("resize", function () { resizers.forEach(function (f) { f(); }); });
 
 	function section(id, f, D) {
 		try {
@@ -37,16 +41,56 @@
 		});
 	}
 
+	/* The model as the time-based sections read it: process i's series,
+	 * points, profiles and tables in place of the whole model's. */
+	function view(D, i) {
+		var V = Object.create(D), P = D.processes[i];
+		Object.keys(P).forEach(function (k) { V[k] = P[k]; });
+		return V;
+	}
+
+	var TIME_SECTIONS = ["timeline", "flame", "tables"];
+
+	/* Draw the time-based sections of process i (again: the drawings of
+	 * the one before, and what they listened to, go). */
+	function drawProcess(D, i) {
+		var V = view(D, i), t = D.traces[D.processes[i].trace];
+		listeners = [];
+		resizers = [];
+		HS.state = {from: V.from, to: V.to, process: i};
+		TIME_SECTIONS.forEach(function (id) {
+			var box = document.getElementById(id);
+			while (box.children.length > 1) box.removeChild(box.lastChild);
+			if (D.processes.length > 1)
+				box.appendChild(HS.el("p", {class: "note", "data-field": "process." + id,
+					text: "Process " + t.pid + " (" + (t.exe || "?") + "), trace " + t.path + ": choose another in the header."}));
+		});
+		section("timeline", function (V, box) { HS.drawChart(V, box); HS.drawRangeDiff(V, box); }, V);
+		section("flame", HS.drawFlame, V);
+		section("tables", HS.drawTables, V);
+	}
+
+	/* The process picker in the header, when there are several. */
+	function picker(D) {
+		var label = document.getElementById("process-pick");
+		if (D.processes.length < 2) return;
+		var sel = HS.el("select", {id: "process", onchange: function () { drawProcess(D, Number(sel.value)); }},
+			D.processes.map(function (P, i) {
+				var t = D.traces[P.trace];
+				var exe = (t.exe || "?").replace(/.*\//, "");
+				return HS.el("option", {value: i, text: "pid " + t.pid + " " + exe + " (peak " + HS.bytes(t.peak.bytes) + ")"});
+			}));
+		label.appendChild(sel);
+		label.hidden = false;
+	}
+
 	function main() {
 		var D = JSON.parse(document.getElementById("heapsnap-data").textContent);
 		D.stacks = unfold(D.stack_nodes, D.stacks);
 		HS.data = D;
-		HS.state.from = D.from;
-		HS.state.to = D.to;
 		section("summary", HS.drawSummary, D);
-		section("timeline", function (D, box) { HS.drawChart(D, box); HS.drawRangeDiff(D, box); }, D);
-		section("flame", HS.drawFlame, D);
-		section("tables", HS.drawTables, D);
+		picker(D);
+		drawProcess(D, 0);
 		section("leaks", HS.drawLeaks, D);
 		section("cycles", HS.drawCycles, D);
 		if (D.baseline) section("baseline", HS.drawBaseline, D);
