@@ -210,6 +210,37 @@ PYEOF
 	browse report-rss "$T/mm.html" --rss-above 60
 }
 
+# Several traces (tests/progs/fork_exec.c: the parent, its image after
+# exec, two forked children): the summary adds them up (its peak the
+# largest), the leak sections hold the three scanned traces, and choosing
+# each process in the header redraws the time-based sections with its own
+# top table, as `top` computes it on that trace alone.
+test_processes() {
+	mkdir -p "$T/fe" || return
+	{ timeout -k 5 60 "$HS" run -q -o "$T/fe/fe.hst" -- "$PROGS/fork_exec" >"$T/fe.out" 2>&1; } 2>/dev/null
+	local f b infos="" tops="" traces=("$T/fe/fe.hst")
+	for f in "$T"/fe/fe.hst.*; do traces+=("$f"); done
+	if [ "${#traces[@]}" -ne 4 ]; then
+		fail report-processes "want 4 traces of fork_exec, got ${#traces[@]}: $(head -c 300 "$T/fe.out")"
+		return
+	fi
+	for f in "${traces[@]}"; do
+		b=$(basename "$f")
+		"$HS" info "$f" --format json >"$T/$b.info.json" && "$HS" top "$f" --format json >"$T/$b.top.json" || {
+			fail report-processes "info or top failed on $f"
+			return
+		}
+		infos+=${infos:+,}$T/$b.info.json
+		tops+=${tops:+,}$T/$b.top.json
+	done
+	"$HS" leaks "${traces[@]}" --format json >"$T/fe.leaks.json"
+	if ! "$HS" report "${traces[@]}" -o "$T/fe.html" >"$T/fe.rout" 2>&1; then
+		fail report-processes "heapsnap report failed: $(head -c 300 "$T/fe.rout")"
+		return
+	fi
+	browse report-processes "$T/fe.html" --infos "$infos" --processes "$tops" --leaks "$T/fe.leaks.json" --click-flame
+}
+
 # Bad input: one line on stderr and the documented exit code.
 test_errors() {
 	local rc
@@ -246,6 +277,7 @@ test_partial
 test_python
 test_rss
 test_temporary
+test_processes
 test_errors
 run_browser
 finish

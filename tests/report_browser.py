@@ -6,6 +6,7 @@
                       [--click-flame] [--info I.json] [--leaks L.json] [--top T.json]
                       [--growth G.json] [--range-diff D.json] [--baseline B.json] [--temporary T.json]
                       [--truncated] [--no-scan] [--steps N] [--rss-above MIB]
+                      [--infos I1.json,I2.json,...] [--processes T1.json,T2.json,...]
 
 Chromium is driven through the DevTools protocol on --remote-debugging-pipe
 (file descriptors 3 and 4, messages ending in NUL), so nothing beyond the
@@ -20,7 +21,11 @@ that differs from the heapsnap command's JSON given with --info, --leaks,
 or --baseline (`diff OLD NEW`).  --click-flame clicks a flame-graph frame
 with the mouse and checks that it zooms to the full width.  --steps N: the
 heap line of the chart rises at each of N snapshots; --rss-above MIB: the
-resident-memory line rises above the y-axis tick of MIB MiB.  Exit 0 when every
+resident-memory line rises above the y-axis tick of MIB MiB.  A report of
+several traces: --infos (each trace's `info --format json`, in the report's
+order) checks the summary's sums, its largest peak and each trace's peak;
+--processes (each trace's `top --format json`) chooses each process in the
+header and checks that the sections redraw with its top table.  Exit 0 when every
 check passed, 1 when one failed, 2 when Chromium could not be driven.
 With --batch, one browser loads every page of the file, and one line per
 page says "ok NAME" or "FAIL NAME: why"; the exit status is 0 unless the
@@ -273,6 +278,37 @@ GROWTH = r"""
 """
 
 
+# Per trace, the peak the summary's facts show.
+TRACE_PEAKS = r"""
+[...document.querySelectorAll('[data-field^="trace-peak."]')].map(e => Number(e.textContent.split(" B")[0].replace(/[^0-9]/g, "")))
+"""
+
+# The processes the header offers.
+PROCESS_OPTIONS = r"""
+(() => { const s = document.getElementById("process"); return s ? s.options.length : 0; })()
+"""
+
+# Choose process %d in the header; what the time-based sections show then.
+CHOOSE_PROCESS = r"""
+(i => {
+  const s = document.getElementById("process");
+  s.value = String(i);
+  s.dispatchEvent(new Event("change"));
+  const num = t => Number(String(t).replace(/[^0-9-]/g, ""));
+  const field = f => { const e = document.querySelector('[data-field="' + f + '"]'); return e ? e.textContent : null; };
+  return {
+    note: field("process.timeline"),
+    heap_line: !!document.querySelector(".heap-line"),
+    flames: document.querySelectorAll('svg[data-chart="flame"]').length,
+    top: [...document.querySelectorAll('table[data-table="top-lineno"] tbody tr')].slice(0, 5).map(tr => {
+      const td = tr.querySelectorAll("td");
+      return {key: td[0].textContent, size: num(td[1].textContent), count: num(td[2].textContent)};
+    }),
+    total: {size: num(field("top.total.size")), count: num(field("top.total.count"))}};
+})(%d)
+"""
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -294,6 +330,11 @@ def check_page(out, args, b, errs):
         eq("events", out["summary"]["events"], i["total_events"])
     if opt("--leaks"):
         l = load(opt("--leaks"))
+        if "traces" in l:
+            # `leaks` of several traces: the summary adds them up, the
+            # cycles are each trace's in order
+            l["scanned"] = any(t["scanned"] for t in l["traces"])
+            l["cycles"] = [c for t in l["traces"] for c in t.get("cycles", [])]
         if l["scanned"]:
             for k in ("definite", "indirect", "possible", "reachable", "suppressed"):
                 eq(k + " leak summary", out["leak_summary"].get(k), l["summary"][k])
@@ -328,6 +369,27 @@ def check_page(out, args, b, errs):
         eq("baseline total", int(got["total"].replace(",", "").replace(" B", "")), d["total"]["size_diff"])
         want = [{"key": x["key"], "size_diff": x["size_diff"]} for x in d["stats"]]
         eq("baseline lines", got["rows"][:5], want[:5])
+    if opt("--infos"):
+        # several traces, each one's `info --format json`, in the report's order
+        infos = [load(p) for p in opt("--infos").split(",")]
+        eq("events of every trace", out["summary"]["events"], sum(i["total_events"] for i in infos))
+        eq("live bytes of every trace", out["summary"]["live_bytes"], sum(i["live"]["bytes"] for i in infos))
+        eq("the largest peak", out["summary"]["peak_bytes"], max(i["peak"]["bytes"] for i in infos))
+        eq("the peak of each trace", b.eval(TRACE_PEAKS), [i["peak"]["bytes"] for i in infos])
+    if opt("--processes"):
+        # each process chosen in the header: its chart and its top table
+        # (`top --format json` of its trace)
+        tops = [load(p) for p in opt("--processes").split(",")]
+        eq("processes to choose from", b.eval(PROCESS_OPTIONS), len(tops))
+        for i, t in enumerate(tops):
+            got = b.eval(CHOOSE_PROCESS % i)
+            eq("process %d: top 5 lines" % i, got["top"],
+               [{"key": x["key"], "size": x["size"], "count": x["count"]} for x in t["stats"][:5]])
+            eq("process %d: top total" % i, got["total"], t["total"])
+            eq("process %d: drawn once" % i, (got["heap_line"], got["flames"]), (True, 1))
+            pid = "Process %s " % load(opt("--infos").split(",")[i])["pid"] if opt("--infos") else "Process "
+            if not got["note"] or pid not in got["note"]:
+                errs.append("process %d: the sections do not say they show %r: %r" % (i, pid, got["note"]))
     if "--truncated" in args and not out["summary"]["truncated"]:
         errs.append("the page does not say the trace is truncated")
     if "--no-scan" in args and not out["summary"]["no_scan"]:

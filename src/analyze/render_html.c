@@ -123,8 +123,11 @@ static void summary(FILE *f, const struct hs_report *r)
 	fprintf(f, ", \"truncated\": %s, \"truncation\": ", truncated ? "true" : "false");
 	jstr(f, t->truncated ? t->truncation : NULL);
 	fprintf(f, ", \"scanned\": %s, \"scan_note\": ", r->scanned ? "true" : "false");
-	jstr(f, r->scanned ? NULL : truncated ? "a trace is truncated: its process died before its exit scan"
-				: "a process exec'ed, or ran with --no-scan");
+	jstr(f, r->scanned ? NULL
+	     : truncated   ? (r->ntraces > 1 ? "the traces are truncated, or exec'ed, or ran with --no-scan"
+					      : "the trace is truncated: the process died before its exit scan")
+			   : (r->ntraces > 1 ? "the processes exec'ed, or ran with --no-scan"
+					      : "the process exec'ed, or ran with --no-scan"));
 	fputs(", \"leaks\": {", f);
 	for (int c = HS_DEFINITE; c >= HS_REACHABLE; c--)
 		fprintf(f, "%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu}", c == HS_DEFINITE ? "" : ", ", hs_leak_kind_name(c),
@@ -435,6 +438,21 @@ static int model(FILE *f, const struct hs_report *r)
 	fputs(",\n\"summary\": ", f);
 	summary(f, r);
 	fputs(",\n\"notes\": [", f);
+	if (r->scanned && r->scanned < r->ntraces) {
+		/* which processes the leak sections leave out */
+		char note[1024];
+		size_t len = (size_t)snprintf(note, sizeof(note), "No pointer scan in");
+		for (int k = 0, n = 0; k < r->ntraces && len < sizeof(note); k++)
+			if (!r->t[k]->leaks.scanned)
+				len += (size_t)snprintf(note + len, sizeof(note) - len, "%s pid %u (%s)", n++ ? "," : "",
+							r->t[k]->pid, r->t[k]->path);
+		if (len < sizeof(note))
+			snprintf(note + len, sizeof(note) - len,
+				 ": exec'ed, killed, or run with --no-scan; the leak sections leave it out.");
+		jstr(f, note);
+		if (r->ntraces > r->nproc)
+			fputs(", ", f);
+	}
 	if (r->ntraces > r->nproc) {
 		char note[200];
 		snprintf(note, sizeof(note),

@@ -737,7 +737,6 @@ int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const 
 	if (o->suppressions && hs_suppressions_load(s, &r->sup, o->suppressions, d))
 		goto fail;
 	want.suppressions = o->suppressions ? &r->sup : NULL;
-	r->scanned = 1;
 	for (int k = 0; k < npaths; k++) {
 		/* the first REPORT_MAX_PROCS traces: also the heaps at the
 		 * points, the snapshots, at evenly spread times, the temporary
@@ -754,7 +753,7 @@ int hs_report_build(struct hs_session *s, char *const *paths, int npaths, const 
 		if (!(r->t[k] = hs_trace_read(s, paths[k], &w, d)))
 			goto fail;
 		r->ntraces = k + 1;
-		r->scanned &= r->t[k]->leaks.scanned;
+		r->scanned += r->t[k]->leaks.scanned != 0;
 		if (add_leaks(r, k, d))
 			goto fail;
 		if (k < REPORT_MAX_PROCS) {

@@ -90,7 +90,7 @@ struct hs_report {
 	int ntraces;
 	struct hs_trace **t;	  /* per trace: info, timeline and leaks (heaps freed once used) */
 	struct hs_suppressions sup; /* --suppressions, if any */
-	int scanned;		  /* every trace has a pointer scan */
+	int scanned;		  /* traces with a pointer scan (the leak sections are theirs) */
 	uint64_t leak_total[HS_LEAK_KINDS][2], suppressed[2], suppressed_records;
 	uint64_t cycles, cycle_blocks, cycle_bytes;
 
