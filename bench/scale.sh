@@ -16,16 +16,18 @@ cc -O2 -o "$OUT/bigheap" "$ROOT/bench/progs/bigheap.c"
 cc -O1 -fno-omit-frame-pointer -o "$OUT/events" "$ROOT/bench/progs/events.c"
 
 # measure LABEL CMD...: run REPEATS times, print the median wall time and
-# peak RSS.
+# peak RSS; WALL and CPU (user + system) are set to the medians.
 measure() {
 	local label=$1 i
 	shift
 	: >"$OUT/$label.times"
 	for ((i = 0; i < REPEATS; i++)); do
-		/usr/bin/time -f '%e %M' -o "$OUT/time.tmp" "$@" >/dev/null
+		/usr/bin/time -f '%e %M %U %S' -o "$OUT/time.tmp" "$@" >/dev/null
 		cat "$OUT/time.tmp" >>"$OUT/$label.times"
 	done
 	sort -n "$OUT/$label.times" | awk -v l="$label" '{t[NR]=$1; m[NR]=$2} END {i=int((NR+1)/2); printf "| %s | %.2f s | %.0f MB |\n", l, t[i], m[i]/1024}'
+	WALL=$(sort -n "$OUT/$label.times" | awk '{t[NR]=$1} END {print t[int((NR+1)/2)]}')
+	CPU=$(awk '{print $3 + $4}' "$OUT/$label.times" | sort -n | awk '{t[NR]=$1} END {print t[int((NR+1)/2)]}')
 }
 
 echo "| what | wall (median of $REPEATS) | peak RSS |"
@@ -47,9 +49,14 @@ ls -l "$OUT/events.hst" | awk '{printf "| trace of %s pairs | | %.0f MB on disk 
 measure "info on the 2x$PAIRS-event trace" "$H" info "$OUT/events.hst"
 measure "leaks on the 2x$PAIRS-event trace" "$H" leaks "$OUT/events.hst"
 measure "top on the 2x$PAIRS-event trace" "$H" top "$OUT/events.hst"
+TOP_WALL=$WALL TOP_CPU=$CPU
 measure "top --snapshot peak on it (one pass)" "$H" top "$OUT/events.hst" --snapshot peak
 measure "diff start -> exit on it" "$H" diff "$OUT/events.hst" --from start --to exit
 measure "report on it" "$H" report "$OUT/events.hst" -o "$OUT/events.html"
+# the issue's bound: report at most twice the time of top on the same trace
+awk -v tw="$TOP_WALL" -v rw="$WALL" -v tc="$TOP_CPU" -v rc="$CPU" 'BEGIN {
+	printf "| report / top (at most 2) | %.2fx wall | %.2fx CPU (user + system: %.2f s / %.2f s) |\n",
+		tw > 0 ? rw / tw : 0, tc > 0 ? rc / tc : 0, rc, tc }'
 ls -l "$OUT/events.html" | awk '{printf "| its report | | %.2f MB |\n", $5/2^20}'
 # time to interactive: from navigation to the page's last script done, in
 # headless chromium (tests/report_browser.py), median of REPEATS loads
