@@ -56,7 +56,7 @@ measure "report on it" "$H" report "$OUT/events.hst" -o "$OUT/events.html"
 # the issue's bound: report at most twice the time of top on the same trace
 awk -v tw="$TOP_WALL" -v rw="$WALL" -v tc="$TOP_CPU" -v rc="$CPU" 'BEGIN {
 	printf "| report / top (at most 2) | %.2fx wall | %.2fx CPU (user + system: %.2f s / %.2f s) |\n",
-		tw > 0 ? rw / tw : 0, tc > 0 ? rc / tc : 0, rc, tc }'
+		(tw > 0 ? rw / tw : 0), (tc > 0 ? rc / tc : 0), rc, tc }'
 ls -l "$OUT/events.html" | awk '{printf "| its report | | %.2f MB |\n", $5/2^20}'
 # time to interactive: from navigation to the page's last script done, in
 # headless chromium (tests/report_browser.py), median of REPEATS loads

@@ -1,9 +1,11 @@
 #!/bin/bash
-# report.sh - `heapsnap report` tested in a real browser: each report is
+# report.sh - `heapsnap report` tested in real browsers: each report is
 # loaded by Debian's chromium, headless (tests/report_browser.py drives it
 # over the DevTools protocol), which fails on any JavaScript error or any
 # load at all, and compares what the rendered page shows with `heapsnap
-# info/leaks/top/diff --format json` on the same trace.  Also the command's
+# info/leaks/top/diff --format json` on the same trace; then by Debian's
+# firefox-esr, headless (tests/report_firefox.py, over Marionette), with
+# the same checks of what it rendered.  Also the command's
 # exit codes and messages, and the size of the page.
 #
 #   bash tests/report.sh            (make check runs it)
@@ -70,15 +72,26 @@ browse() {
 	echo >>"$T/batch"
 }
 
+# run_browser [firefox]: have chromium (or Firefox, its tests named
+# firefox-NAME) load and check every page of the batch.
 run_browser() {
-	local line out
+	local line out prefix=""
 	[ -s "$T/batch" ] || return
-	out=$($BROWSER --batch "$T/batch" 2>&1)
+	if [ "${1:-}" = firefox ]; then
+		prefix=firefox-
+		if ! command -v firefox-esr >/dev/null; then
+			fail firefox "firefox-esr is not installed (make deps installs it)"
+			return
+		fi
+		out=$($PY "$ROOT/tests/report_firefox.py" --batch "$T/batch" 2>&1)
+	else
+		out=$($BROWSER --batch "$T/batch" 2>&1)
+	fi
 	while IFS= read -r line; do
 		case $line in
-		"ok   "*) ok "${line#ok   }" ;;
-		"FAIL "*) line=${line#FAIL }; fail "${line%%: *}" "${line#*: }" ;;
-		*) fail report-browser "$line" ;;
+		"ok   "*) ok "$prefix${line#ok   }" ;;
+		"FAIL "*) line=${line#FAIL }; fail "$prefix${line%%: *}" "${line#*: }" ;;
+		*) fail "${prefix}report-browser" "$line" ;;
 		esac
 	done <<<"$out"
 }
@@ -280,4 +293,5 @@ test_temporary
 test_processes
 test_errors
 run_browser
+run_browser firefox
 finish
