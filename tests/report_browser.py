@@ -247,9 +247,20 @@ STEPS = r"""
 """
 
 RANGE_DIFF = r"""
-[...document.querySelectorAll('table[data-table="range-diff"] tbody tr')].map(tr => {
+({rows: [...document.querySelectorAll('table[data-table="range-diff"] tbody tr')].map(tr => {
   const td = tr.querySelectorAll("td");
-  return {key: td[0].textContent, size_diff: Number(td[2].textContent.replace(/[^0-9-]/g, ""))};
+  return {key: td[0].textContent, size_diff: Number(td[2].textContent.replace(/[^0-9-]/g, "")),
+          count_diff: Number(td[3].textContent.replace(/[^0-9-]/g, ""))};
+}),
+ rest: [document.querySelector('[data-field="range-diff.rest.size"]'), document.querySelector('[data-field="range-diff.rest.count"]')]
+       .map(e => e ? Number(e.textContent.replace(/[^0-9-]/g, "")) : 0)})
+"""
+
+# The loss records listed (not suppressed, not reachable): class, bytes, blocks.
+LOSS_RECORDS = r"""
+[...document.querySelectorAll('[data-list="leaks"] details:not(.suppressed)')].filter(d => d.getAttribute("data-kind") !== "reachable").map(d => {
+  const n = d.querySelector("summary .num").textContent.split(" in ");
+  return [d.getAttribute("data-kind"), Number(n[0].replace(/[^0-9]/g, "")), Number(n[1].replace(/[^0-9]/g, ""))];
 })
 """
 
@@ -335,6 +346,7 @@ def check_page(out, args, b, errs):
             # cycles are each trace's in order
             l["scanned"] = any(t["scanned"] for t in l["traces"])
             l["cycles"] = [c for t in l["traces"] for c in t.get("cycles", [])]
+            l["leaks"] = [x for t in l["traces"] for x in t.get("leaks", [])]
         if l["scanned"]:
             for k in ("definite", "indirect", "possible", "reachable", "suppressed"):
                 eq(k + " leak summary", out["leak_summary"].get(k), l["summary"][k])
@@ -342,6 +354,11 @@ def check_page(out, args, b, errs):
             eq("cycles drawn", len(out["cycles"]), len(l["cycles"]))
             eq("cycle member counts", [c["blocks"] for c in out["cycles"]], [c["blocks"] for c in l["cycles"]])
             eq("cycle nodes drawn", [c["nodes"] for c in out["cycles"]], [min(c["blocks"], 24) for c in l["cycles"]])
+            eq("cycle edges drawn", [c["edges"] for c in out["cycles"]],
+               [sum(1 for e in c["edges"] if e["from"] < 24 and e["to"] < 24) for c in l["cycles"]])
+            if len(l["leaks"]) < 500:
+                eq("loss records", sorted(b.eval(LOSS_RECORDS)),
+                   sorted([x["kind"], x["bytes"], x["blocks"]] for x in l["leaks"] if x["kind"] != "reachable"))
     if opt("--info"):
         eq("temporary allocations", out["temporary_total"], load(opt("--info")).get("temporary"))
     if opt("--temporary"):
@@ -359,10 +376,17 @@ def check_page(out, args, b, errs):
            sorted((x["key"], x["sizes"][-1]) for x in g["growth"]))
         eq("growth sparklines", sum(r["spark"] for r in rows), len(g["growth"]))
     if opt("--range-diff"):
+        # every row the page lists (the 15 largest changes), and the rest
+        # adding up to the whole heap's change, as `diff` has them
         d = load(opt("--range-diff"))
-        rows = b.eval(RANGE_DIFF)
-        want = [{"key": x["key"], "size_diff": x["size_diff"]} for x in d["stats"] if x["size_diff"] or x["count_diff"]]
-        eq("A to B differences", rows[:5], want[:5])
+        got = b.eval(RANGE_DIFF)
+        want = [{"key": x["key"], "size_diff": x["size_diff"], "count_diff": x["count_diff"]}
+                for x in d["stats"] if x["size_diff"] or x["count_diff"]]
+        want.sort(key=lambda x: (-abs(x["size_diff"]), x["key"]))
+        eq("A to B differences", got["rows"], want[:15])
+        eq("A to B, every other site", got["rest"],
+           [d["total"]["size_diff"] - sum(x["size_diff"] for x in want[:15]),
+            d["total"]["count_diff"] - sum(x["count_diff"] for x in want[:15])])
     if opt("--baseline"):
         d = load(opt("--baseline"))
         got = b.eval(BASELINE)

@@ -8,7 +8,7 @@
  */
 "use strict";
 (function () {
-	var LIMIT = 200;
+	var LIMIT = 200, RANGE_ROWS = 15;
 
 	function keyCol() {
 		return {title: "site", type: "str", cls: "key", get: function (r) { return r.key; }};
@@ -170,9 +170,24 @@
 				num("size at B", function (r) { return r.size; }, function (r) { return HS.int(r.size) + " B"; }),
 				num("size change", function (r) { return Math.abs(r.size_diff); }, function (r) { return diffCell(r.size_diff, true); }),
 				num("count change", function (r) { return r.count_diff; }, function (r) { return diffCell(r.count_diff); })
-			], rows, {col: 2, desc: true}, 15);
+			], rows, {col: 2, desc: true}, RANGE_ROWS);
 			t.setAttribute("data-table", "range-diff");
 			out.appendChild(t);
+			/* what the rows listed leave out, so that the table adds up to
+			 * the change of the whole heap: the smaller changes, and the
+			 * sites the report did not keep (the largest at each point
+			 * and the largest changes from the A and B it was written with) */
+			var listed = rows.slice().sort(function (x, y) {
+				return Math.abs(y.size_diff) - Math.abs(x.size_diff) || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0);
+			}).slice(0, RANGE_ROWS);
+			var ds = D.total.size[b] - D.total.size[a], dc = D.total.count[b] - D.total.count[a];
+			listed.forEach(function (r) { ds -= r.size_diff; dc -= r.count_diff; });
+			if (ds || dc || rows.length > RANGE_ROWS)
+				out.appendChild(HS.el("p", {class: "note", "data-field": "range-diff.rest"}, [
+					(rows.length > RANGE_ROWS ? "The " + RANGE_ROWS + " largest changes of " + rows.length + " listed; " : "") + "every other site: ",
+					HS.el("span", {"data-field": "range-diff.rest.size", text: HS.signed(ds) + " B"}), ", ",
+					HS.el("span", {"data-field": "range-diff.rest.count", text: HS.signed(dc)}),
+					" blocks (the Top section below lists more, and heapsnap diff every one)."]));
 		}
 		fill();
 		HS.onRange(fill);
