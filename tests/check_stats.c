@@ -257,6 +257,19 @@ START_TEST(test_time_heaps)
 	for (int k = 1; k < t->ntime_heaps; k++)
 		ck_assert_uint_gt(t->time_heaps[k].ts, t->time_heaps[k - 1].ts);
 	hs_trace_free(t);
+
+	/* a time near the end of the clock (a damaged trace): the grid's
+	 * spacing grows to it, its heaps still in order */
+	common(&f, 3);
+	fx_event(&f, FX_T0 + MS, 1, HST_EV_MALLOC, 3, 0);
+	fx_event(&f, UINT64_MAX - 5, 1, HST_EV_MALLOC, 3, 0);
+	fx_close(&f);
+	t = hs_trace_read(s, f.path, &w, &d);
+	ck_assert_msg(t != NULL, "%s", d.msg);
+	ck_assert_int_le(t->ntime_heaps, NTIMES);
+	for (int k = 1; k < t->ntime_heaps; k++)
+		ck_assert_uint_gt(t->time_heaps[k].ts, t->time_heaps[k - 1].ts);
+	hs_trace_free(t);
 	hs_session_free(s);
 }
 END_TEST

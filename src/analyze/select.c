@@ -163,7 +163,10 @@ static int grid_capture(struct select_state *st, const struct replay *rp)
 		st->ngrid /= 2;
 		st->grid_dt *= 2;
 	}
-	st->grid_next = st->t0 + (uint64_t)(st->ngrid + 1) * st->grid_dt;
+	/* a damaged trace's time far in the future ends the grid rather than
+	 * wrapping it around (UINT64_MAX: no event is past it) */
+	uint64_t k = (uint64_t)st->ngrid + 1;
+	st->grid_next = st->grid_dt <= (UINT64_MAX - 1 - st->t0) / k ? st->t0 + k * st->grid_dt : UINT64_MAX;
 	return 0;
 }
 
@@ -180,7 +183,8 @@ static int grid_pick(struct select_state *st, struct hs_trace *t)
 		return -ENOMEM;
 	for (int j = 0; j < n; j++) {
 		uint64_t at = span / (uint64_t)(n + 1) * (uint64_t)(j + 1);
-		int64_t i = (int64_t)((at + st->grid_dt / 2) / st->grid_dt) - 1;
+		uint64_t q = at / st->grid_dt + (at % st->grid_dt >= st->grid_dt / 2);
+		int64_t i = q < (uint64_t)st->ngrid ? (int64_t)q - 1 : st->ngrid - 1;
 		/* in order, and room left for the ones after */
 		if (i < prev + 1)
 			i = prev + 1;
