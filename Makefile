@@ -163,6 +163,7 @@ bench: deps all
 	@bash bench/run.sh
 	@bash bench/scale.sh
 	@bash bench/attach.sh
+	@bash bench/python.sh
 
 .PHONY: bench-verify
 bench-verify: deps all

@@ -7,6 +7,11 @@
 #                10 lines of the script by size at a snapshot are
 #                tracemalloc's top 10 (a tracemalloc run of the same
 #                script), each size within 5%, PYTHONMALLOC left alone
+#   compare_to   a script frees, grows and builds structures between two
+#                snapshots: diff's lines of the script that changed by
+#                10 kB or more are those of tracemalloc's compare_to(), in
+#                its order, each size difference and count difference
+#                within 5%
 #   leaks        a C extension built here leaks a malloc'ed buffer when
 #                Python calls it: the leak's stack has the C function and
 #                the Python lines that called it
@@ -54,6 +59,9 @@ PY=/usr/bin/python3
 
 SUITE=python
 . "$(dirname "$0")/harness.sh"
+# The interpreter's default allocators (pymalloc) unless a test sets
+# PYTHONMALLOC itself: an inherited one would test another set-up.
+unset PYTHONMALLOC
 
 if [ ! -x "$PY" ]; then
 	skip python "/usr/bin/python3 is not installed"
@@ -97,10 +105,16 @@ test_tracemalloc() {
 		{ fail tracemalloc-oracle "$(head -c 300 "$T/tm.err")"; return; }
 	"$HS" run -q --snapshot-signal USR2 -o "$T/st.hst" -- "$PY" "$T/structures.py" heapsnap >/dev/null 2>"$T/st.err" ||
 		{ fail tracemalloc-run "$(head -c 300 "$T/st.err")"; return; }
-	"$HS" top "$T/st.hst" --snapshot 0 --include '*/structures.py' --limit 10 --format json >"$T/top.json" ||
-		{ fail tracemalloc-top "top failed"; return; }
+	"$HS" top "$T/st.hst" --snapshot 0 --include '*/structures.py' --limit 10 --format json >"$T/top.json" &&
+		"$HS" info "$T/st.hst" --format json >"$T/st.info.json" ||
+		{ fail tracemalloc-top "top or info failed"; return; }
 	check tracemalloc "
-tm, hs = J
+tm, hs, info = J
+# pymalloc's objects are the domain events, not malloc's (PYTHONMALLOC
+# at its default): the script's 200,000 or so objects
+ev = info['events']
+check('%d py_malloc and %d malloc events: not the default allocators' % (ev['py_malloc'], ev['malloc']),
+      ev['py_malloc'] >= 200000 and ev['malloc'] < 1000)
 want = ['%s:%d' % (x['file'], x['line']) for x in tm]
 got = [x['key'] for x in hs['stats']]
 eq('top 10 lines', got, want)
@@ -110,7 +124,7 @@ for x in tm:
     if k in size:
         check('%s: %d B, tracemalloc %d B: more than 5%% apart' % (k, size[k], x['size']),
               abs(size[k] - x['size']) <= 0.05 * x['size'])
-" "$T/tm.json" "$T/top.json"
+" "$T/tm.json" "$T/top.json" "$T/st.info.json"
 	# The interpreter's frames are wrappers only with a Python frame
 	# further out: turned off, the sites are CPython's own functions.
 	HEAPSNAP_WRAPPERS=-[python] "$HS" top "$T/st.hst" --snapshot 0 --limit 5 --format json >"$T/raw.json" ||
@@ -119,6 +133,34 @@ for x in tm:
 keys = [x['key'] for x in J['stats']]
 check('with -[python], no .py line among the top sites %r' % keys, not any('.py:' in k for k in keys))
 " "$T/raw.json"
+}
+
+# ---- diff against compare_to ---------------------------------------------------
+
+test_compare() {
+	cp "$SRC/compare.py" "$T/compare.py"
+	"$PY" "$T/compare.py" tracemalloc "$T/cmp-tm.json" >/dev/null 2>"$T/cmp-tm.err" ||
+		{ fail compare_to-oracle "$(head -c 300 "$T/cmp-tm.err")"; return; }
+	"$HS" run -q --snapshot-signal USR2 -o "$T/cmp.hst" -- "$PY" "$T/compare.py" heapsnap >/dev/null 2>"$T/cmp.err" ||
+		{ fail compare_to-run "$(head -c 300 "$T/cmp.err")"; return; }
+	"$HS" diff "$T/cmp.hst" --from 0 --to 1 --include '*/compare.py' --limit 0 --format json >"$T/cmp.json" ||
+		{ fail compare_to-diff "diff failed"; return; }
+	check compare_to "
+tm, hs = J
+big = lambda d: abs(d) >= 10000
+want = [x for x in tm if x['file'].endswith('/compare.py') and big(x['size_diff'])]
+got = [x for x in hs['stats'] if big(x['size_diff'])]
+# the script's seven: freed, grown in place, grown by others, new
+check('tracemalloc: %d lines changed by 10 kB or more, want 7' % len(want), len(want) == 7)
+eq('lines', [x['key'] for x in got], ['%s:%d' % (x['file'], x['line']) for x in want])
+have = {x['key']: x for x in got}
+for x in want:
+    h = have.get('%s:%d' % (x['file'], x['line']))
+    for f in ('size_diff', 'count_diff'):
+        if h:
+            check('line %d: %s %d, tracemalloc %d: more than 5%% apart' % (x['line'], f, h[f], x[f]),
+                  abs(h[f] - x[f]) <= 0.05 * abs(x[f]))
+" "$T/cmp-tm.json" "$T/cmp.json"
 }
 
 # ---- a C extension's leak -----------------------------------------------------
@@ -538,6 +580,7 @@ check('pm.py:2 sizes (default, pymalloc, debug, malloc) %r differ by more than 1
 }
 
 test_tracemalloc
+test_compare
 test_extension
 test_objgraph
 test_objgraph_retainers
