@@ -359,7 +359,16 @@ static void emit_stacks(void)
 		uint32_t ref = 0;
 		unsigned shared = 0;
 		for (int i = 0; i < STACK_REFS && cs.t.recent_stacks[i]; i++) {
-			unsigned k = shared_suffix(e, stack_get(cs.t.recent_stacks[i]));
+			const struct ringfile_stack_entry *c = stack_get(cs.t.recent_stacks[i]);
+			/* Only a candidate that shares frame number shared (from
+			 * the outermost) can share more than the best so far: one
+			 * compare rejects the others, where the whole suffix
+			 * (deep in a Python program, 64 candidates) cost most of
+			 * the collector's time. */
+			if (shared && (shared >= c->depth || shared >= e->depth ||
+				       c->ips[c->depth - 1 - shared] != e->ips[e->depth - 1 - shared]))
+				continue;
+			unsigned k = shared_suffix(e, c);
 			if (k > shared) {
 				shared = k;
 				ref = cs.t.recent_stacks[i];
