@@ -660,8 +660,8 @@ static size_t cycle(bool *more_pending, struct snap *extra)
 
 static size_t cycle_locked(bool *more_pending, struct snap *extra)
 {
-	struct snap snaps[SNAPS_PER_CYCLE];
-	size_t nsnaps = 0, used = 0, nslices = 0;
+	struct snap snaps_here[SNAPS_PER_CYCLE], *snaps = snaps_here, *snaps_big = NULL;
+	size_t nsnaps = 0, cap = SNAPS_PER_CYCLE, used = 0, nslices = 0;
 	uint64_t now = clock_now_ns(), sig_ts;
 
 	/* cycle_lock is held (by anyone, as far as a mutex can tell: then
@@ -699,25 +699,35 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 			*tail = m;
 		}
 	}
+	/* Every snapshot the program asked for is written: when they came
+	 * faster than cycles (a loaded machine delays the collector), room
+	 * for all of them, besides the signal, interval and extra ones. */
+	size_t napi = 0;
+	for (struct control_item *it = ctl; it; it = it->next)
+		napi += it->tag == HST_REC_SNAPSHOT;
+	if (napi > SNAPS_PER_CYCLE / 2 && (snaps_big = backing_ialloc(sizeof(*snaps) * (napi + SNAPS_PER_CYCLE)))) {
+		snaps = snaps_big;
+		cap = napi + SNAPS_PER_CYCLE;
+	}
 	for (struct control_item *it = ctl; it; it = it->next) {
 		if (it->tag == HST_REC_SNAPSHOT) {
-			if (nsnaps < SNAPS_PER_CYCLE)
+			if (nsnaps < cap)
 				snaps[nsnaps++] = (struct snap){it->ts, HST_SNAP_API, (const char *)it->body, it->len};
 			continue;
 		}
 		writer_raw(&cs.t.w, it->body, it->len); /* a whole record */
 	}
-	while (nsnaps < SNAPS_PER_CYCLE && (sig_ts = control_take_signal_snapshot()))
+	while (nsnaps < cap && (sig_ts = control_take_signal_snapshot()))
 		snaps[nsnaps++] = (struct snap){sig_ts, HST_SNAP_SIGNAL, "", 0};
 	if (cs.t.interval_ns && now >= cs.t.next_interval_ns) {
 		/* with snapshot_scan=1 the collector loop takes it, scanned */
 		if (cs.t.next_interval_ns && cs.t.snapshot_scan && cs.t.scan_ring_path)
 			cs.t.interval_scan_due = 1;
-		else if (cs.t.next_interval_ns && nsnaps < SNAPS_PER_CYCLE)
+		else if (cs.t.next_interval_ns && nsnaps < cap)
 			snaps[nsnaps++] = (struct snap){now, HST_SNAP_INTERVAL, "", 0};
 		cs.t.next_interval_ns = now + cs.t.interval_ns;
 	}
-	if (extra && nsnaps < SNAPS_PER_CYCLE)
+	if (extra && nsnaps < cap)
 		snaps[nsnaps++] = *extra;
 	sort_snaps(snaps, nsnaps);
 	sample_rss(now);
@@ -749,6 +759,8 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 		control_free(ctl);
 		ctl = next;
 	}
+	if (snaps_big)
+		backing_ifree(snaps_big);
 	return used;
 }
 
