@@ -803,19 +803,33 @@ else:
     check("live blocks - crash 0 = %d, want between %d and %d" % (live, truth, N), truth <= live <= N)
 '
 
+# The baseline, crash kill 0, must be exact itself: a run whose events
+# are all in chunks or all still in the ring file.  When the crash splits
+# them (one run in 30 or so: the collector wrote the callocs, the reallocs
+# of one block are in the ring file), its live count is an upper bound
+# like any other (the block the first realloc moved is still counted), one
+# too many: every live count below would be one short.  So it runs again,
+# up to 10 times, until it is exact.
 test_crash() {
-	local d=$T/crash mode n sig base=$T/crash/kill-0.hst
+	local d=$T/crash mode n sig base=$T/crash/kill-0.hst try
 	mkdir -p "$d"
-	run "$base" "$PROGS/crash" kill 0
-	if [ "$rc" -ne 137 ]; then
-		fail crash-baseline "heapsnap run crash kill 0 returned $rc, want 137"
-		return
-	fi
-	need_info crash-baseline "$base" || return
+	for try in $(seq 10); do
+		rm -f "$base" "$base.rings"
+		run "$base" "$PROGS/crash" kill 0
+		if [ "$rc" -ne 137 ]; then
+			fail crash-baseline "heapsnap run crash kill 0 returned $rc, want 137"
+			return
+		fi
+		need_info crash-baseline "$base" || return
+		"$PY" -c 'import json, sys; j = json.load(open(sys.argv[1]))
+sys.exit(j["recovered_events"] not in (0, j["total_events"]))' "$base.json" && break
+	done
 	assert_json crash-baseline "
 j, empty = J
 check('not truncated', j['truncated'])
 eq('malloc, calloc, realloc - empty program', [delta(j, empty, k) for k in ('malloc', 'calloc', 'realloc')], [1, 77, 33])
+check('exact: recovered %d of %d events' % (j['recovered_events'], j['total_events']),
+      j['recovered_events'] in (0, j['total_events']))
 " "$base.json" "$T/base-jemalloc/empty.hst.json"
 	for spec in kill:1000:137 segv:1000:139 kill:200000:137; do
 		IFS=: read -r mode n sig <<<"$spec"
@@ -1117,20 +1131,29 @@ eq('--growth-share 0.3: the cache that filled in 3 of 9 intervals too, never the
 	if [ $? -eq 1 ] && [ "$(wc -l <"$d/usage")" -eq 1 ]; then ok growth-share-usage; else fail growth-share-usage "want exit 1, one line"; fi
 }
 
+# --snapshot-interval 0.1: a program that lives 1 s gets interval
+# snapshots, never two closer than the interval (the collector takes one
+# when a cycle finds it due, so a loaded machine makes them late, never
+# early), never more than the run's length allows, and, even late, a few.
 test_stats_interval() {
 	local d=$T/stats-int f
 	mkdir -p "$d"
 	f=$d/int.hst
-	timeout 60 "$HS" run -q --snapshot-interval 0.1 -o "$f" -- /bin/sleep 0.5 >"$d/out" 2>&1
+	timeout 60 "$HS" run -q --snapshot-interval 0.1 -o "$f" -- /bin/sleep 1 >"$d/out" 2>&1
 	if [ $? -ne 0 ] || ! info "$f"; then
 		fail stats-interval "$(head -c 300 "$d/out")"
 		return
 	fi
 	assert_json stats-interval "
-snaps = [s for s in J[0]['snapshots'] if s['trigger'] == 'interval']
+j = J[0]
+snaps = [s for s in j['snapshots'] if s['trigger'] == 'interval']
 times = [s['time'] for s in snaps]
-check('%d interval snapshots at %r: want 3 to 6' % (len(snaps), times), 3 <= len(snaps) <= 6)
-check('spaced about 0.1 s: %r' % times, all(0.05 < b - a < 0.2 for a, b in zip(times, times[1:])))
+# times are kept to the 100 us tick
+check('%d interval snapshots at %r in %.3f s: want 3 at least, %d at most'
+      % (len(snaps), times, j['duration'], j['duration'] / 0.1 + 1),
+      3 <= len(snaps) <= j['duration'] / 0.1 + 1)
+check('spaced 0.1 s at least: %r' % times, all(b - a >= 0.1 - 0.0002 for a, b in zip(times, times[1:])))
+check('the first at 0.1 s at least: %r' % times, times and times[0] >= 0.1 - 0.0002)
 " "$f.json"
 }
 
