@@ -181,43 +181,97 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -std=gnu11 -Wall -Wextra -Iinclude -o $@ $< $(ANALYZE_LIB) $(LIB_LDLIBS)
 
-check: deps all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) $(TEST_B)/python_edges $(FAULT_BIN) \
-	$(RETAIN_BIN)
-	@echo "== hook safety"
-	@$(MAKE) -s check-hooksafe
-	@echo "== unit tests"
-	@CK_FORK=yes $(CHECK_BIN)
-	@echo "== integration tests"
-	@bash tests/integration.sh
-	@echo "== leak tests"
-	@bash tests/leaks.sh
-	@echo "== the command line (options, help, usage errors)"
-	@bash tests/cli.sh
-	@echo "== README.md, every command of it"
-	@bash tests/readme.sh
-	@echo "== check command tests"
-	@bash tests/check.sh
-	@echo "== the analyzer library's own front end"
-	@bash tests/api.sh
-	@echo "== attach tests"
-	@bash tests/attach.sh
-	@echo "== Python programs"
-	@bash tests/python.sh
-	@echo "== retainers and scans at snapshots"
-	@bash tests/retain.sh
-	@echo "== pprof profiles (protoc, go tool pprof)"
-	@bash tests/pprof.sh
-	@echo "== fault tests"
-	@bash tests/faults.sh
-	@echo "== fuzz targets (seeds, regression inputs, a few seconds each)"
-	@$(MAKE) -s fuzz-check
-	@echo "== sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)"
+# make check: every suite, side by side (-j, as many as there are cores,
+# unless make was given -j itself), each one's output held back and printed
+# whole when it ends (tests/suite.sh), then a line per suite and the grand
+# total (tests/summary.sh).  The logs stay in build/check/NAME.log.
+#
+# To add a suite NAME: add NAME to CHECK_SUITES (they start in that order,
+# so longest first keeps both cores busy to the end) and write
+#
+#   suite-NAME: check-build      (or what it needs)
+#   	@$(SUITE) NAME "what it tests" CMD...
+#
+# CMD ends with the suite's totals line "NAME: N passed, M failed" and
+# exits non-zero on a failure.  Checks too long for make check (minutes)
+# go in check-long.
+CHECK_SUITES := sanitize python leaks check integration unit fuzz retain pprof report attach faults readme cli \
+	api hooksafe man
+CHECK_LOG := $(B)/check
+CHECK_JOBS := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+SUITE := bash tests/suite.sh $(CHECK_LOG)
+# What the suites run, built once before any of them starts.
+CHECK_BUILD := all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) \
+	$(TEST_B)/python_edges $(FAULT_BIN) $(RETAIN_BIN)
+
+.PHONY: check-suites check-build check-san-build check-fuzz-build $(CHECK_SUITES:%=suite-%)
+
+check: deps
+	@rm -rf $(CHECK_LOG) && mkdir -p $(CHECK_LOG)
+	@start=$$(date +%s); $(MAKE) -s --no-print-directory -k $(CHECK_JOBS) check-suites; \
+		bash tests/summary.sh $(CHECK_LOG) $$start $(CHECK_SUITES)
+
+check-suites: $(CHECK_SUITES:%=suite-%)
+
+check-build: $(CHECK_BUILD)
+
+# The second pass, built in a directory of its own (SAN_B, above).
+check-san-build:
 	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
 		$(SAN_B)/tests/check_all
-	@$(SAN_MAKE) check-hooksafe
-	@bash tests/sanitize.sh $(SAN_B)
-	@echo "== report tests (headless chromium)"
-	@bash tests/report.sh
-	@echo "== man pages"
-	@mandoc -Tlint -W warning man/heapsnap.1 man/heapsnap.3 man/heapsnap-trace.5
-	@echo "check: all suites passed"
+
+check-fuzz-build:
+	@$(MAKE) -s fuzz-build
+
+suite-sanitize: check-san-build check-build
+	@$(SUITE) sanitize "sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)" \
+		bash -c '$(SAN_MAKE) check-hooksafe && bash tests/sanitize.sh $(SAN_B)'
+
+suite-python: check-build
+	@$(SUITE) python "Python programs" bash tests/python.sh
+
+suite-leaks: check-build
+	@$(SUITE) leaks "leak tests" bash tests/leaks.sh
+
+suite-check: check-build
+	@$(SUITE) check "check command tests" bash tests/check.sh
+
+suite-integration: check-build
+	@$(SUITE) integration "integration tests" bash tests/integration.sh
+
+suite-unit: check-build
+	@$(SUITE) unit "unit tests" env CK_FORK=yes $(CHECK_BIN)
+
+suite-fuzz: check-fuzz-build
+	@$(SUITE) fuzz "fuzz targets (seeds, regression inputs, a few seconds each)" \
+		bash tests/fuzz/run.sh $(FUZZ_B) check $(FUZZ_TIMEOUT) $(FUZZ_MALLOC_MB) $(FUZZ_TARGETS)
+
+suite-retain: check-build
+	@$(SUITE) retain "retainers and scans at snapshots" bash tests/retain.sh
+
+suite-pprof: check-build
+	@$(SUITE) pprof "pprof profiles (protoc, go tool pprof)" bash tests/pprof.sh
+
+suite-report: check-build
+	@$(SUITE) report "report tests (headless chromium)" bash tests/report.sh
+
+suite-attach: check-build
+	@$(SUITE) attach "attach tests" bash tests/attach.sh
+
+suite-faults: check-build
+	@$(SUITE) faults "fault tests" bash tests/faults.sh
+
+suite-readme: check-build
+	@$(SUITE) readme "README.md, every command of it" bash tests/readme.sh
+
+suite-cli: check-build
+	@$(SUITE) cli "the command line (options, help, usage errors)" bash tests/cli.sh
+
+suite-api: check-build
+	@$(SUITE) api "the analyzer library's own front end" bash tests/api.sh
+
+suite-hooksafe: check-build
+	@$(SUITE) hooksafe "hook safety" $(MAKE) -s check-hooksafe
+
+suite-man: check-build
+	@$(SUITE) man "man pages" bash tests/man.sh
