@@ -1,29 +1,33 @@
 #!/bin/bash
-# sanitize.sh - the unit suites and the command-line suites once more, with
-# the analyzer (the heapsnap command and the unit test runner) built under
-# AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer in
-# a build directory of its own, and everything built with HS_DEBUG=1: the
-# preconditions of the analyzer and of the shim (which runs without
-# sanitizers, inside the traced programs) are assertions that abort.  Any
-# sanitizer report fails the suite, whether or not the test that triggered
-# it noticed: every report is written to a log directory, and a non-empty
-# directory is a failure; a failed assertion fails the test it aborts.
-# Valgrind, which checks the traced programs and not the analyzer, is not
-# run again.
+# sanitize.sh - a suite once more, with the analyzer (the heapsnap command
+# and the unit test runner) built under AddressSanitizer (with
+# LeakSanitizer) and UndefinedBehaviorSanitizer in a build directory of its
+# own, and everything built with HS_DEBUG=1: the preconditions of the
+# analyzer and of the shim (which runs without sanitizers, inside the
+# traced programs) are assertions that abort.  Any sanitizer report fails
+# the suite, whether or not the test that triggered it noticed: every
+# report is written to a log directory, and a non-empty directory is a
+# failure; a failed assertion fails the test it aborts.  Valgrind, which
+# checks the traced programs and not the analyzer, is not run again.
 #
-#   bash tests/sanitize.sh SAN_BUILD_DIR     (make check builds it and runs this)
+#   bash tests/sanitize.sh SAN_BUILD_DIR SUITE    (SUITE: unit, integration,
+#                                                  leaks, cli, check, attach,
+#                                                  pprof)
 #
-# Ends with exactly one line "sanitize: N passed, M failed"; exits 1 if M > 0.
+# make check runs each of them as a suite of its own (san-SUITE), side by
+# side.  Ends with exactly one line "san-SUITE: N passed, M failed"; exits
+# 1 if M > 0.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SAN=$(cd "${1:?usage: sanitize.sh SAN_BUILD_DIR}" && pwd)
+SAN=$(cd "${1:?usage: sanitize.sh SAN_BUILD_DIR SUITE}" && pwd)
+name=${2:?usage: sanitize.sh SAN_BUILD_DIR SUITE}
 
-SUITE=sanitize
+SUITE=san-$name
 . "$(dirname "$0")/harness.sh"
 
 LOG=$(mktemp -d "${TMPDIR:-/tmp}/heapsnap-sanitize.XXXXXX") || exit 1
-trap 'rm -rf "$LOG"' EXIT
+trap 'rm -rf "$LOG" "$LOG.out"' EXIT
 # exitcode 99: a report is never mistaken for one of heapsnap's own exit codes.
 export ASAN_OPTIONS="log_path=$LOG/asan:detect_leaks=1:exitcode=99"
 export UBSAN_OPTIONS="log_path=$LOG/ubsan:print_stacktrace=1:halt_on_error=1:exitcode=99"
@@ -32,24 +36,20 @@ export UBSAN_OPTIONS="log_path=$LOG/ubsan:print_stacktrace=1:halt_on_error=1:exi
 # not the sanitized heapsnap.
 export HEAPSNAP_CLI=$SAN/bin/heapsnap HEAPSNAP_LIB=$SAN/lib/libheapsnap.so HEAPSNAP_TEST_NO_VALGRIND=1 HEAPSNAP_TEST_NO_SPEEDSCOPE=1
 
-# suite NAME CMD...: run a suite, keep its failures and its totals line.
-suite() {
-	local name=$1
-	shift
-	"$@" >"$LOG.$name.out" 2>&1
-	local rc=$?
-	grep -E '^FAIL ' "$LOG.$name.out"
-	if [ "$rc" -eq 0 ]; then ok "$name ($(tail -n 1 "$LOG.$name.out"))"; else fail "$name" "$(tail -n 1 "$LOG.$name.out")"; fi
-	rm -f "$LOG.$name.out"
-}
+case $name in
+unit) cmd=(env CK_FORK=yes "$SAN/tests/check_all") ;;
+integration | leaks | cli | check | attach | pprof) cmd=(bash "$ROOT/tests/$name.sh") ;;
+*)
+	echo "sanitize.sh: no suite $name" >&2
+	exit 1
+	;;
+esac
 
-suite unit env CK_FORK=yes "$SAN/tests/check_all"
-suite integration bash "$ROOT/tests/integration.sh"
-suite leaks bash "$ROOT/tests/leaks.sh"
-suite cli bash "$ROOT/tests/cli.sh"
-suite check bash "$ROOT/tests/check.sh"
-suite attach bash "$ROOT/tests/attach.sh"
-suite pprof bash "$ROOT/tests/pprof.sh"
+# The suite's own lines first, whole; then its verdict and the reports'.
+"${cmd[@]}" >"$LOG.out" 2>&1
+rc=$?
+cat "$LOG.out"
+if [ "$rc" -eq 0 ]; then ok "$name ($(tail -n 1 "$LOG.out"))"; else fail "$name" "$(tail -n 1 "$LOG.out")"; fi
 
 n=$(find "$LOG" -type f | wc -l)
 if [ "$n" -eq 0 ]; then

@@ -195,8 +195,8 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 # CMD ends with the suite's totals line "NAME: N passed, M failed" and
 # exits non-zero on a failure.  Checks too long for make check (minutes)
 # go in check-long.
-CHECK_SUITES := sanitize python leaks check integration unit fuzz retain pprof report attach faults readme cli \
-	api hooksafe man
+CHECK_SUITES := python san-leaks san-integration leaks san-check integration check san-unit unit \
+	fuzz retain pprof report san-attach san-pprof attach faults readme san-cli cli api hooksafe san-hooksafe man
 CHECK_LOG := $(B)/check
 CHECK_JOBS := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 SUITE := bash tests/suite.sh $(CHECK_LOG)
@@ -215,17 +215,22 @@ check-suites: $(CHECK_SUITES:%=suite-%)
 
 check-build: $(CHECK_BUILD)
 
-# The second pass, built in a directory of its own (SAN_B, above).
+check-fuzz-build:
+	@$(MAKE) -s fuzz-build
+
+# The sanitizer pass (SAN_B, above): each suite of tests/sanitize.sh as a
+# suite of its own, and the hook safety of its shim.
 check-san-build:
 	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
 		$(SAN_B)/tests/check_all
 
-check-fuzz-build:
-	@$(MAKE) -s fuzz-build
+suite-san-hooksafe: check-san-build
+	@$(SUITE) san-hooksafe "hook safety of the HS_DEBUG=1 build" $(SAN_MAKE) check-hooksafe
 
-suite-sanitize: check-san-build check-build
-	@$(SUITE) sanitize "sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)" \
-		bash -c '$(SAN_MAKE) check-hooksafe && bash tests/sanitize.sh $(SAN_B)'
+SAN_SUITES := unit integration leaks cli check attach pprof
+$(SAN_SUITES:%=suite-san-%): suite-san-%: check-san-build check-build
+	@$(SUITE) san-$* "$* under sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)" \
+		bash tests/sanitize.sh $(SAN_B) $*
 
 suite-python: check-build
 	@$(SUITE) python "Python programs" bash tests/python.sh
