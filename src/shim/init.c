@@ -476,48 +476,9 @@ __attribute__((constructor)) static void shim_constructor(void)
 }
 #endif
 
-#define PF_EXITING 0x4 /* the kernel's task flag (include/linux/sched.h) */
-
-/*
- * Is task tid of this process on its way out?  A joined thread is: its
- * join returns once the kernel has cleared its tid, which is after it
- * set PF_EXITING and before /proc stops listing it (on a loaded machine,
- * a while after).  Such a thread never runs user code again.  The flags
- * are the ninth field of /proc/self/task/TID/stat, after the ")" that
- * ends the name (a name may hold ")" and spaces itself).
- */
-static int exiting(const char *tid)
-{
-	char path[64], buf[512];
-	struct fmt_buf b;
-	int fd;
-	ssize_t n;
-
-	fmt_init(&b, path, sizeof(path));
-	fmt_str(&b, "/proc/self/task/");
-	fmt_str(&b, tid);
-	fmt_str(&b, "/stat");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH; /* gone since the listing */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	/* ") S ppid pgrp session tty_nr tpgid flags": skip 6 fields */
-	for (int field = 0; p && field < 7; field++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return 0;
-	char *end = strchr(p + 1, ' ');
-	uint64_t flags;
-	return end && !fmt_parse_u64(p + 1, (size_t)(end - p - 1), &flags) && (flags & PF_EXITING);
-}
-
 /* Is the calling thread the only one left (the collector stopped)?
- * Threads already exiting (joined ones /proc still lists) do not count. */
+ * Threads already exiting (joined ones /proc still lists, the collector
+ * among them) do not count. */
 static int alone(void)
 {
 	char buf[1024], self[24];
@@ -531,7 +492,7 @@ static int alone(void)
 	for (long got; (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0;)
 		for (long off = 0; off < got; off += ((struct dirent64 *)(buf + off))->d_reclen) {
 			const char *name = ((struct dirent64 *)(buf + off))->d_name;
-			n += name[0] != '.' && (!strcmp(name, self) || !exiting(name));
+			n += name[0] != '.' && (!strcmp(name, self) || !world_task_exiting(name));
 		}
 	close(fd);
 	return n == 1;

@@ -120,7 +120,48 @@ static uint32_t index_of_tid(uint32_t tid)
 	return 0;
 }
 
-/* List every thread of the process but self from /proc/self/task. */
+#define PF_EXITING 0x4 /* the kernel's task flag (include/linux/sched.h) */
+
+/*
+ * A joined thread is exiting: its join returns once the kernel has
+ * cleared its tid, which is after it set PF_EXITING and before /proc
+ * stops listing it (on a loaded machine, a while after).  The flags are
+ * the ninth field of /proc/self/task/TID/stat, after the ")" that ends
+ * the name (a name may hold ")" and spaces itself).
+ */
+int world_task_exiting(const char *tid)
+{
+	char path[64], buf[512];
+	struct fmt_buf b;
+	int fd;
+	ssize_t n;
+
+	fmt_init(&b, path, sizeof(path));
+	fmt_str(&b, "/proc/self/task/");
+	fmt_str(&b, tid);
+	fmt_str(&b, "/stat");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH; /* gone since the listing */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	/* ") S ppid pgrp session tty_nr tpgid flags": skip 6 fields */
+	for (int field = 0; p && field < 7; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return 0;
+	char *end = strchr(p + 1, ' ');
+	uint64_t flags;
+	return end && !fmt_parse_u64(p + 1, (size_t)(end - p - 1), &flags) && (flags & PF_EXITING);
+}
+
+/* List every thread of the process but self from /proc/self/task, but
+ * those already exiting (a joined thread, the collector): they cannot
+ * answer the stop signal, and the stop would wait for them in vain. */
 static void list_threads(struct world *w, uint32_t self)
 {
 	char buf[4096];
@@ -137,7 +178,7 @@ static void list_threads(struct world *w, uint32_t self)
 			uint64_t tid;
 			off += d->d_reclen;
 			if (fmt_parse_u64(d->d_name, strlen(d->d_name), &tid) || tid == self ||
-			    w->nthreads == WORLD_THREADS_MAX)
+			    w->nthreads == WORLD_THREADS_MAX || world_task_exiting(d->d_name))
 				continue;
 			struct world_thread *t = &w->threads[w->nthreads++];
 			memset(t, 0, sizeof(*t)); /* the slot may hold a thread of the last scan */

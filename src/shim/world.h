@@ -53,6 +53,10 @@ void world_setup(int signal);
  * not run (no memory). */
 int world_stop(struct world *w, uint64_t self_sp);
 
+/* Is task tid (a name in /proc/self/task) of this process on its way out
+ * (PF_EXITING), or gone?  Such a thread never runs user code again. */
+int world_task_exiting(const char *tid);
+
 /* Let the stopped threads go on. */
 void world_resume(struct world *w);
 
