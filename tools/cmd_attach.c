@@ -11,7 +11,9 @@
  * shim sees the socket close and detaches by itself (src/shim/attach.c).
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +32,12 @@
 
 #define CONNECT_TIMEOUT_MS 10000
 #define QUIESCE_TIMEOUT_MS 5000
+/* A process younger than this may still be starting (see still_starting). */
+#define START_WAIT_S 2.0
+#define START_RETRY_MS 20
+#define START_TRIES 200
+/* attach_session's status when the process was still starting: try again */
+#define ATTACH_AGAIN (-1)
 
 struct attach_opts {
 	pid_t pid;
@@ -345,14 +353,116 @@ static int finish_detach(struct conn *c, pid_t pid, const char *trace)
 	return 0;
 }
 
+/* What /proc/PID/exe names, into buf ("" if it cannot be read). */
+static void exe_of(pid_t pid, char *buf, size_t cap)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, cap - 1);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+/* Seconds since process pid started (/proc/PID/stat's starttime, the
+ * 22nd field, after the ")" that ends the name), and its state (the
+ * 3rd: R running, S sleeping, ...); -1 if unknown. */
+static double age_of(pid_t pid, char *state)
+{
+	char path[64], buf[1024];
+	double up;
+	unsigned long long start;
+	FILE *f;
+
+	*state = '?';
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	if (p && p[1] == ' ')
+		*state = p[2];
+	for (int field = 2; p && field < 22; field++) /* p at the space before field+1 */
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start) != 1 || !(f = fopen("/proc/uptime", "r")))
+		return -1;
+	int ok = fscanf(f, "%lf", &up) == 1;
+	fclose(f);
+	return ok ? up - (double)start / (double)sysconf(_SC_CLK_TCK) : -1;
+}
+
+/* Does process pid's program have a dynamic loader (PT_INTERP)? */
+static int has_interp(pid_t pid)
+{
+	char path[64];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(ph))
+		for (unsigned i = 0; i < eh.e_phnum && !found; i++)
+			found = pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) == (ssize_t)sizeof(ph) &&
+				ph.p_type == PT_INTERP;
+	close(fd);
+	return found;
+}
+
+/*
+ * Did the attach fail because the process had not finished starting?
+ * `prog & heapsnap attach $!` can come before the shell's child has
+ * exec'd the program (the shim, loaded into the shell, goes with the old
+ * image: the program is no longer what it was), or while the dynamic
+ * loader has not yet listed the libraries (a young, dynamically linked
+ * process).  Then the attach is tried again: such a process is not
+ * refused, and a static one, or one that has run for START_WAIT_S, is
+ * refused at once as before.
+ */
+static int still_starting(pid_t pid, const char *exe_before)
+{
+	char exe[PATH_MAX];
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return 0;
+	exe_of(pid, exe, sizeof(exe));
+	if (strcmp(exe, exe_before))
+		return 1;
+	char state;
+	double age = age_of(pid, &state);
+	return age >= 0 && age < START_WAIT_S && has_interp(pid);
+}
+
+/*
+ * A process still starting (younger than START_WAIT_S, dynamically
+ * linked, running) is given until then to block somewhere, as a started
+ * program soon does: a thread blocked in a wait is the safe point found
+ * at once, where a thread that runs must be caught entering the
+ * allocator, which a program that only waits (sleep 30) never does.
+ */
+static void wait_started(pid_t pid)
+{
+	char state;
+	double age;
+
+	while ((age = age_of(pid, &state)) >= 0 && age < START_WAIT_S && state == 'R' && has_interp(pid))
+		nanosleep(&(struct timespec){0, START_RETRY_MS * 1000000L}, NULL);
+}
+
 static int attach_session(const struct attach_opts *o, const char *shim)
 {
 	char name[96], err[INJECT_ERR_MAX], line[PATH_MAX + 64], trace[PATH_MAX + 64] = "?", cwd[PATH_MAX];
 	char *args = NULL, *out = NULL;
 	struct inject_stats st;
+	char exe_before[PATH_MAX];
 	int lfd = -1, status = EXIT_INPUT, rc = 0;
 	struct conn c = {.fd = -1};
 
+	exe_of(o->pid, exe_before, sizeof(exe_before));
 	if (o->output && o->output[0] == '/')
 		out = strdup(o->output);
 	else if (getcwd(cwd, sizeof(cwd)) && !strchr(cwd, ':'))
@@ -370,7 +480,10 @@ static int attach_session(const struct attach_opts *o, const char *shim)
 		     o->snap_interval ? ":snapshot_interval=" : "", o->snap_interval ? o->snap_interval : "") < 0)
 		goto out;
 	if (inject_attach(o->pid, shim, args, &rc, &st, err)) {
-		fprintf(stderr, "heapsnap: %s\n", err);
+		if (still_starting(o->pid, exe_before))
+			status = ATTACH_AGAIN;
+		else
+			fprintf(stderr, "heapsnap: %s\n", err);
 		goto out;
 	}
 	if (rc) {
@@ -379,7 +492,10 @@ static int attach_session(const struct attach_opts *o, const char *shim)
 	}
 	c.fd = accept_shim(lfd, o->pid);
 	if (c.fd < 0) {
-		fprintf(stderr, "heapsnap: process %d did not connect back to heapsnap\n", o->pid);
+		if (still_starting(o->pid, exe_before))
+			status = ATTACH_AGAIN;
+		else
+			fprintf(stderr, "heapsnap: process %d did not connect back to heapsnap\n", o->pid);
 		goto out;
 	}
 	unsigned slots = 0, objects = 0;
@@ -394,7 +510,10 @@ static int attach_session(const struct attach_opts *o, const char *shim)
 			break;
 	}
 	if (rc != 1) {
-		fprintf(stderr, "heapsnap: process %d did not start tracing\n", o->pid);
+		if (still_starting(o->pid, exe_before))
+			status = ATTACH_AGAIN;
+		else
+			fprintf(stderr, "heapsnap: process %d did not start tracing\n", o->pid);
 		goto out;
 	}
 	fprintf(stderr, "heapsnap: attached to process %d: tracing into %s\n", o->pid, trace);
@@ -471,5 +590,15 @@ int cmd_attach(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_BLOCK, &block, NULL);
-	return attach_session(&o, shim);
+	for (int tries = 1;; tries++) {
+		wait_started(o.pid);
+		rc = attach_session(&o, shim);
+		if (rc != ATTACH_AGAIN)
+			return rc;
+		if (tries == START_TRIES || stop_sig) {
+			fprintf(stderr, "heapsnap: process %d did not finish starting\n", o.pid);
+			return EXIT_INPUT;
+		}
+		nanosleep(&(struct timespec){0, START_RETRY_MS * 1000000L}, NULL);
+	}
 }
