@@ -691,10 +691,10 @@ test_stack_verify() {
 		mkdir -p "$d"
 		cat >"$d/python.py" <<'EOF'
 import collections, json, re
-d = {str(i): [i, i * i, "x" * (i % 50)] for i in range(5000)}
+d = {str(i): [i, i * i, "x" * (i % 50)] for i in range(1000)}
 s = json.dumps(d, sort_keys=True)
 back = json.loads(s)
-words = re.findall(r"[a-z]+", "the quick brown fox jumps over the lazy dog " * 500)
+words = re.findall(r"[a-z]+", "the quick brown fox jumps over the lazy dog " * 100)
 print(len(s), len(back), collections.Counter(words).most_common(1))
 EOF
 		PYTHONMALLOC=malloc MIN_CHECKED=20000 verify_run stack-verify-python "$d/python" -- /usr/bin/python3 "$d/python.py"
