@@ -94,6 +94,18 @@ attach_bg() {
 	for _ in $(seq 100); do grep -qs '^heapsnap: attached' "$T/$name.err" && break; sleep 0.1; done
 }
 
+# wait_exec PID PROG: until process PID runs PROG (it has exec'd), 20 s
+# at most.
+wait_exec() {
+	local want
+	want=$(readlink -f "$2")
+	for _ in $(seq 400); do
+		[ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # ---- the server -----------------------------------------------------------------
 
 SOCK=$T/server.sock
@@ -277,8 +289,14 @@ attach_bg killed "$S3" -o "$T/killed.hst"
 sleep 0.3
 kill -9 "$HPID"
 wait "$HPID" 2>/dev/null
-sleep 0.5
-a=$(ask "$SOCK3" stats)
+# the shim sees the socket close and detaches by itself: until its GOT
+# slot of malloc is glibc's again (20 s at most)
+for _ in $(seq 400); do
+	a=$(ask "$SOCK3" stats)
+	"$PY" -c 'import sys; f = sys.argv[1].split(); d = dict(zip(f[0::2], f[1::2]))
+sys.exit(d.get("malloc_got") != d.get("malloc_libc"))' "$a" && break
+	sleep 0.05
+done
 sleep 0.2
 b=$(ask "$SOCK3" stats)
 attach_run again "$S3" -o "$T/again.hst" --duration 0.3
@@ -458,22 +476,21 @@ kill -9 "$TR" "$SL" 2>/dev/null
 "$AB/static_sleeper" &
 SL=$!
 PIDS+=("$SL")
-sleep 0.2
+wait_exec "$SL" "$AB/static_sleeper"
 refused refuse-static 'statically linked' "$SL"
 kill -9 "$SL"
 
 "$AB/nolibc" &
 SL=$!
 PIDS+=("$SL")
-sleep 0.2
+wait_exec "$SL" "$AB/nolibc"
 refused refuse-no-glibc 'does not use glibc' "$SL"
 kill -9 "$SL"
 
 "$HS" run -q -o "$T/run.hst" -- "$AB/sleeper" &
 RP=$!
 PIDS+=("$RP")
-sleep 0.5
-SL=$(pgrep -P "$RP" sleeper || pgrep -n -f "$AB/sleeper")
+for _ in $(seq 400); do SL=$(pgrep -P "$RP" sleeper) && break; sleep 0.05; done
 refused refuse-run 'already traced by heapsnap run' "$SL"
 kill "$SL" 2>/dev/null
 
@@ -481,7 +498,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	"$AB/sleeper" &
 	SL=$!
 	PIDS+=("$SL")
-	sleep 0.2
+	wait_exec "$SL" "$AB/sleeper"
 	timeout 60 setpriv --reuid=65534 --regid=65534 --clear-groups "$HS" attach "$SL" --duration 1 \
 		>"$T/refuse-user.out" 2>"$T/refuse-user.err"
 	r=$?
@@ -504,8 +521,8 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v nsenter >/d
 	unshare -m --propagation private "$AB/sleeper" &
 	U=$!
 	PIDS+=("$U")
-	sleep 0.3
-	SL=$(pgrep -P "$U" sleeper || echo "$U")
+	wait_exec "$U" "$AB/sleeper" # unshare execs it
+	SL=$U
 	attach_run ns-mount "$SL" -o "$T/ns-mount.hst" --duration 0.3
 	if [ "$rc" -eq 0 ] && [ -f "$trace" ] && [ "$(readlink "/proc/$SL/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]; then
 		ok attach-mount-namespace
@@ -516,7 +533,7 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v nsenter >/d
 	unshare -n "$AB/sleeper" &
 	SL=$!
 	PIDS+=("$SL")
-	sleep 0.3
+	wait_exec "$SL" "$AB/sleeper"
 	refused refuse-net-namespace 'another network namespace' "$SL"
 	timeout 60 nsenter -t "$SL" -n "$HS" attach "$SL" -o "$T/ns-net.hst" --duration 0.3 2>"$T/ns-net.err"
 	[ $? -eq 0 ] && [ -f "$T/ns-net.hst" ] && ok attach-net-namespace-nsenter ||

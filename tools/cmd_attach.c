@@ -419,9 +419,9 @@ static int has_interp(pid_t pid)
  * exec'd the program (the shim, loaded into the shell, goes with the old
  * image: the program is no longer what it was), or while the dynamic
  * loader has not yet listed the libraries (a young, dynamically linked
- * process).  Then the attach is tried again: such a process is not
- * refused, and a static one, or one that has run for START_WAIT_S, is
- * refused at once as before.
+ * process, running).  Then the attach is tried again; a process that
+ * waits (blocked: refusals of a sleeping process come at once), a static
+ * one, or one that has run for START_WAIT_S is refused as before.
  */
 static int still_starting(pid_t pid, const char *exe_before)
 {
@@ -434,7 +434,7 @@ static int still_starting(pid_t pid, const char *exe_before)
 		return 1;
 	char state;
 	double age = age_of(pid, &state);
-	return age >= 0 && age < START_WAIT_S && has_interp(pid);
+	return age >= 0 && age < START_WAIT_S && state == 'R' && has_interp(pid);
 }
 
 /*
