@@ -193,7 +193,8 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 #   	@$(SUITE) NAME "what it tests" CMD...
 #
 # CMD ends with the suite's totals line "NAME: N passed, M failed" and
-# exits non-zero on a failure.  Checks too long for make check (minutes)
+# exits non-zero on a failure.  A recipe that runs make begins with "+"
+# (make's jobserver is passed only to those).  Checks too long for make check (minutes)
 # go in check-long.
 CHECK_SUITES := python san-leaks san-integration leaks san-check integration check san-unit unit \
 	fuzz retain pprof report san-attach san-pprof attach faults readme san-cli cli api hooksafe san-hooksafe man
@@ -208,7 +209,7 @@ CHECK_BUILD := all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(
 
 check: deps
 	@rm -rf $(CHECK_LOG) && mkdir -p $(CHECK_LOG)
-	@start=$$(date +%s); $(MAKE) -s --no-print-directory -k $(CHECK_JOBS) check-suites; \
+	+@start=$$(date +%s); $(MAKE) -s --no-print-directory -k $(CHECK_JOBS) check-suites; \
 		bash tests/summary.sh $(CHECK_LOG) $$start $(CHECK_SUITES)
 
 check-suites: $(CHECK_SUITES:%=suite-%)
@@ -216,16 +217,16 @@ check-suites: $(CHECK_SUITES:%=suite-%)
 check-build: $(CHECK_BUILD)
 
 check-fuzz-build:
-	@$(MAKE) -s fuzz-build
+	+@$(MAKE) -s fuzz-build
 
 # The sanitizer pass (SAN_B, above): each suite of tests/sanitize.sh as a
 # suite of its own, and the hook safety of its shim.
 check-san-build:
-	@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
+	+@$(SAN_MAKE) $(SAN_B)/bin/heapsnap $(SAN_B)/lib/libheapsnap.so $(SAN_B)/lib/libheapsnap-attach.so \
 		$(SAN_B)/tests/check_all
 
 suite-san-hooksafe: check-san-build
-	@$(SUITE) san-hooksafe "hook safety of the HS_DEBUG=1 build" $(SAN_MAKE) check-hooksafe
+	+@$(SUITE) san-hooksafe "hook safety of the HS_DEBUG=1 build" $(SAN_MAKE) check-hooksafe
 
 SAN_SUITES := unit integration leaks cli check attach pprof
 $(SAN_SUITES:%=suite-san-%): suite-san-%: check-san-build check-build
@@ -276,7 +277,7 @@ suite-api: check-build
 	@$(SUITE) api "the analyzer library's own front end" bash tests/api.sh
 
 suite-hooksafe: check-build
-	@$(SUITE) hooksafe "hook safety" $(MAKE) -s check-hooksafe
+	+@$(SUITE) hooksafe "hook safety" $(MAKE) -s check-hooksafe
 
 suite-man: check-build
 	@$(SUITE) man "man pages" bash tests/man.sh
