@@ -45,11 +45,23 @@ integration | leaks | cli | check | attach | pprof) cmd=(bash "$ROOT/tests/$name
 	;;
 esac
 
-# The suite's own lines first, whole; then its verdict and the reports'.
+# The suite's own lines first, whole; its tests count as this suite's
+# (its totals line "NAME: N passed, M failed", or libcheck's "Checks: N,
+# Failures: F, Errors: E"), and a failure its totals do not show (a crash,
+# an exit status) counts once more; then the reports' verdict.
 "${cmd[@]}" >"$LOG.out" 2>&1
 rc=$?
 cat "$LOG.out"
-if [ "$rc" -eq 0 ]; then ok "$name ($(tail -n 1 "$LOG.out"))"; else fail "$name" "$(tail -n 1 "$LOG.out")"; fi
+totals=$(tail -n 1 "$LOG.out")
+if [[ $totals =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+	passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2]))
+elif [[ $totals =~ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
+	passed=$((passed + BASH_REMATCH[1] - BASH_REMATCH[2] - BASH_REMATCH[3]))
+	failed=$((failed + BASH_REMATCH[2] + BASH_REMATCH[3]))
+fi
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	fail "$name" "exit status $rc: $totals"
+fi
 
 n=$(find "$LOG" -type f | wc -l)
 if [ "$n" -eq 0 ]; then

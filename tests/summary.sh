@@ -18,17 +18,17 @@ shift 2
 ok=0 bad=0 tpass=0 tfail=0 cpu_all=0
 failed=()
 echo "== summary"
-printf '%-12s %-8s %8s %8s  %s\n' suite status wall CPU-s "totals line"
+printf '%-16s %-8s %8s %8s  %s\n' suite status wall CPU-s "totals line"
 for name in "$@"; do
 	if [ ! -f "$dir/$name.result" ]; then
 		bad=$((bad + 1))
 		failed+=("$name")
-		printf '%-12s %-8s %8s %8s  %s\n' "$name" "NOT RUN" - - "(its build failed, or it was stopped)"
+		printf '%-16s %-8s %8s %8s  %s\n' "$name" "NOT RUN" - - "(its build failed, or it was stopped)"
 		continue
 	fi
 	read -r status wall cpu totals <"$dir/$name.result"
 	if [ "$status" = 0 ]; then ok=$((ok + 1)); st=ok; else bad=$((bad + 1)); st=FAILED; failed+=("$name"); fi
-	printf '%-12s %-8s %8s %8s  %s\n' "$name" "$st" "$wall" "$cpu" "$totals"
+	printf '%-16s %-8s %8s %8s  %s\n' "$name" "$st" "$wall" "$cpu" "$totals"
 	cpu_all=$(awk -v a="$cpu_all" -v b="$cpu" 'BEGIN { printf "%.1f", a + b }')
 	# The tests of a suite: "NAME: N passed, M failed", or libcheck's
 	# "100%: Checks: N, Failures: F, Errors: E".
