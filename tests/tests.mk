@@ -194,10 +194,10 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 #
 # CMD ends with the suite's totals line "NAME: N passed, M failed" and
 # exits non-zero on a failure.  A recipe that runs make begins with "+"
-# (make's jobserver is passed only to those).  Checks too long for make check (minutes)
-# go in check-long.
-CHECK_SUITES := python san-leaks san-integration leaks san-check integration check san-unit unit \
-	fuzz retain pprof report san-attach san-pprof attach faults readme san-cli cli api hooksafe san-hooksafe man
+# (make's jobserver is passed only to those).  Checks too long for make
+# check (minutes) go in check-long.
+CHECK_SUITES := python leaks san-unit san-integration integration check unit retain san-leaks san-attach \
+	fuzz pprof san-pprof san-check report attach faults san-cli readme cli api hooksafe san-hooksafe man
 CHECK_LOG := $(B)/check
 CHECK_JOBS := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 SUITE := bash tests/suite.sh $(CHECK_LOG)
