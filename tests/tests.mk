@@ -199,7 +199,8 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 CHECK_SUITES := python leaks san-unit san-integration integration check unit retain san-leaks san-attach \
 	fuzz pprof san-pprof san-check report attach faults san-cli readme cli api hooksafe san-hooksafe man
 CHECK_LOG := $(B)/check
-CHECK_JOBS := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+# (=, not :=: MAKEFLAGS holds make's -j only once the makefiles are read)
+CHECK_JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
 SUITE := bash tests/suite.sh $(CHECK_LOG)
 # What the suites run, built once before any of them starts.
 CHECK_BUILD := all $(TEST_B)/example_api $(CHECK_BIN) $(PROG_BIN) $(LEAK_BIN) $(ATTACH_TEST_BIN) \
