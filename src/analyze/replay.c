@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "trace/format.h"
+#include "util/compiler.h"
 
 int replay_init(struct replay *r)
 {
@@ -25,10 +26,9 @@ void replay_free(struct replay *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int reserve(struct replay *r, uint32_t id)
+/* reserve past its fast path: make the tables hold id. */
+static HS_NOINLINE int grow(struct replay *r, uint32_t id)
 {
-	if (id < r->cap)
-		return 0;
 	size_t n = r->cap ? r->cap : 4096;
 	while (n <= id)
 		n *= 2;
@@ -60,6 +60,12 @@ static int reserve(struct replay *r, uint32_t id)
 	return 0;
 }
 
+/* Make sure the tables hold id.  Return 0, or -1 out of memory (oom). */
+static inline int reserve(struct replay *r, uint32_t id)
+{
+	return HS_LIKELY(id < r->cap) ? 0 : grow(r, id);
+}
+
 /* Note +id or -id in the journal, if it is on. */
 static inline void note(struct replay *r, int64_t change)
 {
@@ -73,10 +79,9 @@ static inline void note(struct replay *r, int64_t change)
 	r->log[r->nlog++] = change;
 }
 
-static void add(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, uint64_t ts)
+/* Count one more block of allocinfo id, which the tables hold. */
+static inline void count_in(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, uint64_t ts)
 {
-	if (!id || reserve(r, id))
-		return;
 	note(r, id);
 	r->count[id]++;
 	if (r->allocs)
@@ -92,7 +97,26 @@ static void add(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, ui
 	}
 }
 
-static void drop(struct replay *r, uint32_t id)
+/* add for an id the tables do not hold yet. */
+static HS_NOINLINE void add_grown(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, uint64_t ts)
+{
+	if (!grow(r, id))
+		count_in(r, id, size, stack, ts);
+}
+
+/* The growing out of line, so that the common path calls nothing and
+ * keeps its values in scratch registers (it runs once per event). */
+static inline void add(struct replay *r, uint32_t id, uint64_t size, uint32_t stack, uint64_t ts)
+{
+	if (!id)
+		return;
+	if (HS_LIKELY(id < r->cap))
+		count_in(r, id, size, stack, ts);
+	else
+		add_grown(r, id, size, stack, ts);
+}
+
+static inline void drop(struct replay *r, uint32_t id)
 {
 	if (!id || id >= r->cap || !r->count[id]) {
 		r->unknown_frees++;

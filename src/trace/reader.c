@@ -17,11 +17,15 @@
 
 #include "trace/format.h"
 #include "trace/recover.h"
+#include "util/compiler.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
 #include "util/varint.h"
 
 #define MAX_RINGS 65536
+
+/* reader.shape[kind]: not an event kind */
+#define SHAPE_NONE 0xff
 
 /* A stack as the reader keeps it, for later stacks that refer to it. */
 struct stack_copy {
@@ -75,11 +79,13 @@ struct trace_reader {
 	uint64_t sc_src;    /* edges: source number */
 	/* the EVENTS record being iterated: its four columns */
 	struct { const uint8_t *p, *end; } col[4];
-	const uint8_t *temp, *temp_end; /* the EVENTS record's temporary bitmap (may be empty) */
+	const uint8_t *temp;	/* the EVENTS record's temporary bitmap */
+	uint64_t temp_bits;	/* its bits (0: none, an older shim's record) */
 	uint32_t ev_index;		 /* of the next event in the record */
 	uint32_t ev_left;
 	uint64_t ev_ticks;   /* time of the previous event, ticks */
 	uint64_t ev_tick;    /* ns per tick of the current EVENTS record */
+	uint8_t shape[HST_EV_KIND_MASK + 1]; /* enum hst_event_shape by kind, or SHAPE_NONE */
 	/* allocinfos by dense id */
 	struct idmap info_ids; /* the file's allocinfo ids */
 	struct idmap stack_ids; /* the file's stack ids */
@@ -177,6 +183,8 @@ struct trace_reader *reader_open(const char *path, struct hs_diag *d)
 	r->fd = fd;
 	r->path = strdup(path);
 	r->diag = d;
+	for (unsigned k = 0; k <= HST_EV_KIND_MASK; k++)
+		r->shape[k] = hst_event_name(k) ? (uint8_t)hst_event_shape(k) : SHAPE_NONE;
 	r->hdr.version = HST_VERSION;
 	r->hdr.pid = le32(h + HST_HDR_OFF_PID);
 	r->hdr.ppid = le32(h + HST_HDR_OFF_PPID);
@@ -452,57 +460,89 @@ static int set_info(struct trace_reader *r, uint32_t id, uint64_t size, uint32_t
 }
 
 /* The dense id of the file's allocinfo id (0: none, or never defined),
- * and its size and stack. */
-static uint32_t get_info(const struct trace_reader *r, uint64_t file_id, uint64_t *size, uint32_t *stack)
+ * and its size and stack.  Inline: one or two per event. */
+static inline uint32_t get_info(const struct trace_reader *r, uint64_t file_id, uint64_t *size, uint32_t *stack)
 {
 	uint32_t id = idmap_get(&r->info_ids, file_id);
 
-	*size = id < r->ninfo ? r->info_size[id] : 0;
-	*stack = id < r->ninfo ? r->info_stack[id] : 0;
+	if (HS_LIKELY(id < r->ninfo)) {
+		*size = r->info_size[id];
+		*stack = r->info_stack[id];
+	} else {
+		*size = 0;
+		*stack = 0;
+	}
 	return id;
 }
 
-/* Decode the next event of the current EVENTS record (one entry from
- * each column). */
-static int next_event(struct trace_reader *r, struct trace_item *it)
+/* The next varint of an EVENTS column [*pp, end).  Thread indexes, time
+ * deltas and allocinfo ids are nearly always one or two bytes: those take
+ * one bounds check; the rest, the last entry of a column and the errors
+ * (the column used up, a varint cut short or longer than 10 bytes, which
+ * set *bad) go through varint_get.  All inline: a call here would make
+ * next_event keep its columns on the stack. */
+static inline uint64_t col_v(const uint8_t **pp, const uint8_t *end, int *bad)
 {
-	struct body k = {r->col[0].p, r->col[0].end, 0}, th = {r->col[1].p, r->col[1].end, 0};
-	struct body t = {r->col[2].p, r->col[2].end, 0}, b = {r->col[3].p, r->col[3].end, 0};
-	struct trace_event *ev = &it->ev;
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
 
-	if (k.p >= k.end)
+	if (HS_LIKELY(end - p >= 2)) {
+		if (p[0] < 0x80) {
+			*pp = p + 1;
+			return p[0];
+		}
+		if (p[1] < 0x80) {
+			*pp = p + 2;
+			return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		}
+	}
+	if (varint_get(pp, end, &v))
+		*bad = 1;
+	return v;
+}
+
+/* Decode the next event of the current EVENTS record (one entry from
+ * each column).  decode() checked the record once: ev_left kind bytes
+ * are there, and the temporary bitmap's length is known; what is checked
+ * here is what only this event's bytes tell (its kind, its varints). */
+static inline int next_event(struct trace_reader *r, struct trace_item *it)
+{
+	const uint8_t *th = r->col[1].p, *t = r->col[2].p, *b = r->col[3].p;
+	struct trace_event *ev = &it->ev;
+	int bad = 0;
+
+	if (NEVER(r->col[0].p >= r->col[0].end))
+		return corrupt_record(r, HST_REC_EVENTS);
+	uint8_t kind = *r->col[0].p;
+	uint8_t shape = r->shape[kind & HST_EV_KIND_MASK];
+	if (HS_UNLIKELY(shape == SHAPE_NONE))
 		return corrupt_record(r, HST_REC_EVENTS);
 	memset(ev, 0, sizeof(*ev));
-	uint8_t kind = *k.p++;
 	ev->kind = kind & HST_EV_KIND_MASK;
 	ev->implicit = !!(kind & HST_EV_IMPLICIT);
-	ev->thread = (uint32_t)b_v(&th);
-	r->ev_ticks += (uint64_t)b_z(&t);
+	ev->thread = (uint32_t)col_v(&th, r->col[1].end, &bad);
+	r->ev_ticks += (uint64_t)zigzag_dec(col_v(&t, r->col[2].end, &bad));
 	ev->ts = r->ev_ticks * r->ev_tick;
-	if (!hst_event_name(ev->kind))
-		return corrupt_record(r, HST_REC_EVENTS);
-	switch (hst_event_shape(ev->kind)) {
+	switch (shape) {
 	case HST_SHAPE_ALLOC:
 	case HST_SHAPE_FREE:
-		ev->info = get_info(r, b_v(&b), &ev->size, &ev->stack);
+		ev->info = get_info(r, col_v(&b, r->col[3].end, &bad), &ev->size, &ev->stack);
 		break;
 	case HST_SHAPE_REALLOC: {
-		uint64_t old = b_v(&b);
+		uint64_t old = col_v(&b, r->col[3].end, &bad);
 		ev->old_info = get_info(r, old, &ev->old_size, &ev->old_stack);
-		ev->info = get_info(r, b_v(&b), &ev->size, &ev->stack);
+		ev->info = get_info(r, col_v(&b, r->col[3].end, &bad), &ev->size, &ev->stack);
 		break;
 	}
-	case HST_SHAPE_ADDR:
-		break;
 	}
-	if (th.bad || t.bad || b.bad)
+	if (HS_UNLIKELY(bad))
 		return corrupt_record(r, HST_REC_EVENTS);
-	r->col[0].p = k.p;
-	r->col[1].p = th.p;
-	r->col[2].p = t.p;
-	r->col[3].p = b.p;
+	r->col[0].p++;
+	r->col[1].p = th;
+	r->col[2].p = t;
+	r->col[3].p = b;
 	uint32_t i = r->ev_index++;
-	ev->temporary = r->temp && i / 8 < (size_t)(r->temp_end - r->temp) && (r->temp[i / 8] >> (i % 8) & 1);
+	ev->temporary = i < r->temp_bits && (r->temp[i / 8] >> (i % 8) & 1);
 	r->ev_left--;
 	it->type = ITEM_EVENT;
 	return 1;
@@ -671,14 +711,15 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			b.p += n;
 		}
 		/* the temporary bitmap, absent from records of older shims */
-		r->temp = r->temp_end = NULL;
+		r->temp = NULL;
+		r->temp_bits = 0;
 		r->ev_index = 0;
 		if (!b.bad && b.p < b.end) {
 			uint64_t n = b_v(&b);
 			if (b.bad || n > (uint64_t)(b.end - b.p))
 				return corrupt_record(r, tag);
 			r->temp = b.p;
-			r->temp_end = b.p + n;
+			r->temp_bits = n * 8;
 		}
 		if (b.bad || r->ev_left > (uint64_t)(r->col[0].end - r->col[0].p))
 			return corrupt_record(r, tag);
@@ -808,9 +849,12 @@ static int dense_stacks(struct trace_reader *r, struct trace_item *it)
 	return 0;
 }
 
-int reader_next(struct trace_reader *r, struct trace_item *it)
+/* reader_next but for the next event of an EVENTS record. */
+static HS_NOINLINE int next_record(struct trace_reader *r, struct trace_item *it)
 {
 	for (;;) {
+		if (r->ev_left)
+			return next_event(r, it);
 		if (r->rec) {
 			int rc = recover_next(r->rec, it);
 			if (rc < 0)
@@ -819,8 +863,6 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 				return corrupt_record(r, HST_REC_STACK);
 			return rc;
 		}
-		if (r->ev_left)
-			return next_event(r, it);
 		if (r->sc_left)
 			return next_scan_entry(r, it);
 		if (r->pos < r->len) {
@@ -854,6 +896,16 @@ int reader_next(struct trace_reader *r, struct trace_item *it)
 			}
 		}
 	}
+}
+
+int reader_next(struct trace_reader *r, struct trace_item *it)
+{
+	/* nearly every call: the rest out of line, so that this path saves
+	 * no more registers than it uses (recovery starts only after the
+	 * last record, when no event is left) */
+	if (HS_LIKELY(r->ev_left))
+		return next_event(r, it);
+	return next_record(r, it);
 }
 
 void reader_close(struct trace_reader *r)
