@@ -793,6 +793,132 @@ START_TEST(test_events_column_past_record)
 }
 END_TEST
 
+/* Columns for rec_events_bits: varints appended with the real varint_put. */
+struct cols {
+	uint8_t b[4][256];
+	size_t n[4];
+};
+
+static void col_put(struct cols *c, int col, uint64_t v)
+{
+	c->n[col] = (size_t)(varint_put(c->b[col] + c->n[col], v) - c->b[col]);
+}
+
+/* One EVENTS record of columns c and a temporary bitmap of nbits bytes. */
+static void rec_events_bits(struct trace_writer *w, uint64_t base, uint32_t count, const struct cols *c,
+			    const uint8_t *bits, size_t nbits)
+{
+	struct raw u;
+
+	raw_begin(&u, w, HST_REC_EVENTS);
+	raw_v(&u, base);
+	raw_v(&u, count);
+	raw_v(&u, TICK_NS);
+	for (int i = 0; i < 4; i++) {
+		raw_v(&u, c->n[i]);
+		raw_bytes(&u, c->b[i], c->n[i]);
+	}
+	raw_v(&u, nbits);
+	raw_bytes(&u, bits, nbits);
+	raw_end(&u);
+}
+
+/* Varints of every length in every column, as the last entry of a column
+ * too (one byte and two), allocinfo ids past the dense map, and a
+ * temporary bitmap shorter than the record: the reader's fast paths give
+ * what varint_get gives. */
+START_TEST(test_events_varint_lengths)
+{
+	static const struct {
+		uint8_t kind;
+		uint32_t thread;
+		int64_t dt; /* ticks since the event before */
+		uint32_t a, b; /* allocinfo ids (b: realloc's new block) */
+	} ev[] = {
+		{HST_EV_MALLOC, 0, 0, 1, 0},
+		{HST_EV_MALLOC, 300, 70, 200, 0},
+		{HST_EV_FREE, 70000, -1, 20000, 0},
+		{HST_EV_REALLOC, 5, 1 << 30, 200, 3000000000u},
+		{HST_EV_FREE | HST_EV_IMPLICIT, 4000000000u, -(1 << 20), 3000000000u, 0},
+		{HST_EV_MALLOC, 1, 0, 1, 0},
+		{HST_EV_MALLOC, 2, 3, 1, 0},	 /* record 2: one-byte last entries */
+		{HST_EV_MALLOC, 129, 200, 200, 0}, /* record 3: two-byte last entries */
+	};
+	static const uint32_t info_ids[] = {1, 200, 20000, 3000000000u};
+	static const uint8_t bits[] = {0x14}; /* events 2 and 4; the record has 6 */
+	const size_t first[] = {0, 6, 7, 8};
+	const uint64_t base = 1000000;
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+
+	tw_open(&t, 3, "varints.hst", NONCE);
+	for (unsigned i = 0; i < 4; i++)
+		rec_allocinfo(&t.w, info_ids[i], 10 * (i + 1), i + 1);
+	for (int rec = 0; rec < 3; rec++) {
+		struct cols c = {0};
+		for (size_t i = first[rec]; i < first[rec + 1]; i++) {
+			c.b[0][c.n[0]++] = ev[i].kind;
+			col_put(&c, 1, ev[i].thread);
+			col_put(&c, 2, zigzag_enc(ev[i].dt));
+			col_put(&c, 3, ev[i].a);
+			if (ev[i].b)
+				col_put(&c, 3, ev[i].b);
+		}
+		rec_events_bits(&t.w, base, (uint32_t)(first[rec + 1] - first[rec]), &c, bits, rec ? 0 : 1);
+	}
+	tw_close(&t);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	uint64_t ticks = 0;
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		if (i == first[0] || i == first[1] || i == first[2])
+			ticks = base / TICK_NS;
+		ticks += (uint64_t)ev[i].dt;
+		next_type(r, &it, ITEM_EVENT);
+		ck_assert_uint_eq(it.ev.kind, ev[i].kind & HST_EV_KIND_MASK);
+		ck_assert_uint_eq(it.ev.implicit, !!(ev[i].kind & HST_EV_IMPLICIT));
+		ck_assert_uint_eq(it.ev.thread, ev[i].thread);
+		ck_assert_uint_eq(it.ev.ts, ticks * TICK_NS);
+		uint32_t info = ev[i].b ? ev[i].b : ev[i].a;
+		ck_assert_uint_eq(it.ev.info, DI(info));
+		ck_assert_uint_eq(it.ev.old_info, ev[i].b ? DI(ev[i].a) : 0);
+		for (unsigned k = 0; k < 4; k++)
+			if (info_ids[k] == info) {
+				ck_assert_uint_eq(it.ev.size, 10 * (k + 1));
+				ck_assert_uint_eq(it.ev.stack, DS(k + 1));
+			}
+		ck_assert_uint_eq(it.ev.temporary, i == 2 || i == 4);
+	}
+	expect_eof(r);
+	reader_close(r);
+	unlink(t.path);
+}
+END_TEST
+
+/* Varints that overrun their column or run past 10 bytes are corrupt
+ * wherever they are (the fast path's two-byte window included). */
+START_TEST(test_events_varint_corrupt)
+{
+	static const uint8_t kinds[] = {HST_EV_MALLOC, HST_EV_MALLOC}, one[] = {1, 1}, zero[] = {0, 0};
+	static const uint8_t long11[] = {1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+	static const uint8_t cut1[] = {0, 0x80}, cut2[] = {1, 0x81, 0x80}, cut3[] = {0x81, 0x80};
+	const uint8_t *const c_thread_long[4] = {kinds, long11, zero, one};
+	const uint8_t *const c_time_cut[4] = {kinds, one, cut1, one};
+	const uint8_t *const c_block_cut[4] = {kinds, one, zero, cut2};
+	const uint8_t *const c_thread_cut[4] = {kinds, cut3, zero, one};
+
+	/* second thread index 11 bytes long */
+	expect_corrupt_events(c_thread_long, (const size_t[4]){2, sizeof(long11), 2, 2}, 2, 1);
+	/* the time column ends inside the second varint (one byte of it) */
+	expect_corrupt_events(c_time_cut, (const size_t[4]){2, 2, 2, 2}, 2, 1);
+	/* the block column ends inside the second varint (two bytes of it) */
+	expect_corrupt_events(c_block_cut, (const size_t[4]){2, 2, 2, 3}, 2, 1);
+	/* the thread column's first varint never ends */
+	expect_corrupt_events(c_thread_cut, (const size_t[4]){2, 2, 2, 2}, 2, 0);
+}
+END_TEST
+
 /* A STACK that shares frames with a stack not written before it, or more
  * frames than either has, is corrupt. */
 START_TEST(test_stack_bad_ref)
@@ -1199,6 +1325,8 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_short_record_corrupt);
 	tcase_add_test(tb, test_events_columns_short);
 	tcase_add_test(tb, test_events_column_past_record);
+	tcase_add_test(tb, test_events_varint_lengths);
+	tcase_add_test(tb, test_events_varint_corrupt);
 	tcase_add_test(tb, test_allocinfo_zero_corrupt);
 	tcase_add_test(tb, test_stack_bad_ref);
 	suite_add_tcase(s, tb);
