@@ -23,7 +23,7 @@ B := $(if $(HS_DEBUG),build/debug,build)
 DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
 	libzstd-dev zstd mandoc valgrind python3 python3-dev python3-objgraph sqlite3 git time curl chromium firefox-esr \
 	clang libclang-rt-14-dev libxml2-utils python3-jsonschema libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \
-	protobuf-compiler golang-go
+	protobuf-compiler golang-go strace
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c src/util/alloc.c

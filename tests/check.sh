@@ -556,4 +556,31 @@ else
 fi
 cd "$T" || exit 1
 
+# One symbolizer for every process of the run: each module file the traces
+# name is opened once, however many traces name it.  strace without -f
+# sees the analyzer's own opens only; those before it opens the first
+# trace are its own loading.
+if command -v strace >/dev/null; then
+	strace -o syms.strace -e trace=open,openat "$HS" check -- /bin/sh -c "$P; $P; $P" >syms.out 2>&1
+	has syms-four-traces syms.out '4 trace\(s\)'
+	"$PY" - syms.strace "$P" <<'PYEOF' >syms-once.out 2>&1
+import collections, re, sys
+opens = []
+for line in open(sys.argv[1]):
+    m = re.search(r'open(?:at)?\((?:AT_FDCWD, )?"([^"]*)", ([A-Z_|]+).*\) = (-?\d+)', line)
+    if m and int(m.group(3)) >= 0 and "O_DIRECTORY" not in m.group(2):
+        opens.append(m.group(1))
+first = next(i for i, p in enumerate(opens) if p.endswith(".hst"))
+n = collections.Counter(p for p in opens[first:] if not p.endswith(".hst"))
+twice = sorted(p for p in n if n[p] > 1)
+libc = [p for p in n if p.endswith("/libc.so.6")]
+assert not twice, "opened more than once: %s" % twice
+assert n[sys.argv[2]] == 1 and len(libc) == 1, "program %d, libc %s of %s" % (n[sys.argv[2]], libc, sorted(n))
+print("fine: %d files, each opened once" % len(n))
+PYEOF
+	has syms-each-module-once syms-once.out '^fine'
+else
+	skip syms-each-module-once "strace is not installed"
+fi
+
 finish
