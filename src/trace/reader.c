@@ -534,6 +534,8 @@ static inline int next_event(struct trace_reader *r, struct trace_item *it)
 		ev->info = get_info(r, col_v(&b, r->col[3].end, &bad), &ev->size, &ev->stack);
 		break;
 	}
+	case HST_SHAPE_ADDR:
+		break;
 	}
 	if (HS_UNLIKELY(bad))
 		return corrupt_record(r, HST_REC_EVENTS);
@@ -849,7 +851,8 @@ static int dense_stacks(struct trace_reader *r, struct trace_item *it)
 	return 0;
 }
 
-/* reader_next but for the next event of an EVENTS record. */
+/* reader_next's slow path: everything but the next event of the current
+ * EVENTS record (the next record, chunk, scan entry, recovered item). */
 static HS_NOINLINE int next_record(struct trace_reader *r, struct trace_item *it)
 {
 	for (;;) {
