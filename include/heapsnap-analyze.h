@@ -227,6 +227,7 @@ struct hs_graph {
 	uint32_t nroots;
 	uint64_t *root_edge_off;  /* by root edge: the pointer's offset in its root, bytes */
 	uint64_t scan_ts;	  /* when the scan ran */
+	uint64_t scan_end_ts;	  /* when it ended (0: the trace does not say) */
 	int reason;		  /* why: 0 at exit, 1 heapsnap_leak_check(), 2 before a
 				   * detach, 3 a scanned snapshot */
 	int64_t snapshot;	  /* the index of the snapshot it was taken at, -1: none */
@@ -285,6 +286,7 @@ struct hs_leaks {
 	int scan_reason;		   /* as hs_graph.reason */
 	int64_t scan_snapshot;		   /* the index of its snapshot, -1: none */
 	uint64_t scan_ts;		   /* when it ran, 0 without a scan */
+	uint64_t scan_ns;		   /* how long it took (0: unknown) */
 };
 
 /* LeakSanitizer's suppression files (leak:PATTERN lines; heapsnap(1)). */

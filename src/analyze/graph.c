@@ -202,6 +202,7 @@ int graph_add(struct graph *gb, const struct trace_item *it)
 		return 0;
 	case ITEM_SCAN_END:
 		g->complete = 1;
+		g->scan_end_ts = it->scan_end.ts;
 		return 0;
 	}
 	return 0;

@@ -105,6 +105,7 @@ int leaks_build(struct hs_leaks *r, struct graph *gb, int scanned, struct stack_
 	r->scan_reason = g->reason;
 	r->scan_snapshot = g->snapshot;
 	r->scan_ts = g->scan_ts;
+	r->scan_ns = g->scan_end_ts > g->scan_ts ? g->scan_end_ts - g->scan_ts : 0;
 	if (!scanned)
 		return 0; /* no complete scan: nothing to classify */
 	if (graph_classify(gb))

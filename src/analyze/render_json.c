@@ -207,7 +207,8 @@ static void json_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_
 		fprintf(out, "%lld", (long long)l->scan_snapshot);
 	else
 		fputs("null", out);
-	fprintf(out, ", \"time\": %.6f}", l->scanned ? render_seconds(t, l->scan_ts) : 0.0);
+	fprintf(out, ", \"time\": %.6f, \"seconds\": %.6f}", l->scanned ? render_seconds(t, l->scan_ts) : 0.0,
+		(double)l->scan_ns / 1e9);
 	if (with_sup) {
 		fputs(", \"suppressions\": ", out);
 		json_suppressions(out, v->sup);

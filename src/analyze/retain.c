@@ -181,7 +181,6 @@ struct query {
 	uint32_t *parent;   /* by block: its chain parent, FROM_ROOT or UNSEEN */
 	uint32_t *pedge;    /* by block: the edge from it (a root edge under FROM_ROOT) */
 	uint32_t *bfs;	    /* the blocks in the order the search reached them */
-	uint32_t *rank;	    /* by block: its position in bfs */
 	uint32_t nbfs;
 	uint32_t *target;   /* by block: target index + 1, 0 none */
 	uint32_t *stamp;    /* by block: the target + 1 whose chains it is on */
@@ -278,7 +277,6 @@ static int search(struct query *q)
 			continue;
 		q->parent[b] = FROM_ROOT;
 		q->pedge[b] = e;
-		q->rank[b] = q->nbfs;
 		q->bfs[q->nbfs++] = b;
 	}
 	free(order);
@@ -290,7 +288,6 @@ static int search(struct query *q)
 				continue;
 			q->parent[d] = b;
 			q->pedge[d] = (uint32_t)e;
-			q->rank[d] = q->nbfs;
 			q->bfs[q->nbfs++] = d;
 		}
 	}
@@ -482,77 +479,44 @@ static long root_of(struct query *q, uint32_t e, uint64_t *off)
 	return id;
 }
 
-static int cmp_rank(const void *a, const void *b, void *arg)
-{
-	const uint32_t *rank = arg;
-	uint32_t x = rank[*(const uint32_t *)a], y = rank[*(const uint32_t *)b];
-	return x < y ? -1 : x > y;
-}
-
-/* Shape every block of list[0..m) (on the chains of one target, in
- * search order: parents first). */
-static int shape_blocks(struct query *q, const uint32_t *list, uint64_t m)
+/* Shape block b, on the chains of the target being answered; its chain
+ * parent is shaped already (the search order).  Return 0 or -ENOMEM. */
+static int shape_one(struct query *q, uint32_t b)
 {
 	const struct hs_graph *g = q->g;
+	uint32_t p = q->parent[b];
+	long site = site_of(q, b), sh;
+	uint64_t off;
 
-	for (uint64_t i = 0; i < m; i++) {
-		uint32_t b = list[i], p = q->parent[b];
-		long site = site_of(q, b), sh;
-		if (site < 0)
+	if (site < 0)
+		return -ENOMEM;
+	if (p == FROM_ROOT) {
+		long root = root_of(q, q->pedge[b], &off);
+		if (root < 0 || (sh = shape_get(q, UINT32_MAX, (uint32_t)root, (uint32_t)site)) < 0)
 			return -ENOMEM;
-		uint64_t off;
-		if (p == FROM_ROOT) {
-			long root = root_of(q, q->pedge[b], &off);
-			if (root < 0 || (sh = shape_get(q, UINT32_MAX, (uint32_t)root, (uint32_t)site)) < 0)
+		q->run[b] = 1;
+		widen(&q->shapes[sh].off_min, &q->shapes[sh].off_max, off);
+	} else {
+		uint32_t up = q->shape_of[p];
+		off = g->edges[q->pedge[b]].src_off;
+		if (q->shapes[up].site == (uint32_t)site) { /* a run goes on */
+			sh = up;
+			q->run[b] = q->run[p] + 1;
+			widen(&q->shapes[sh].link_min, &q->shapes[sh].link_max, off);
+		} else {
+			if ((sh = shape_get(q, up, 0, (uint32_t)site)) < 0)
 				return -ENOMEM;
 			q->run[b] = 1;
 			widen(&q->shapes[sh].off_min, &q->shapes[sh].off_max, off);
-		} else {
-			uint32_t up = q->shape_of[p];
-			off = g->edges[q->pedge[b]].src_off;
-			if (q->shapes[up].site == (uint32_t)site) { /* a run goes on */
-				sh = up;
-				q->run[b] = q->run[p] + 1;
-				widen(&q->shapes[sh].link_min, &q->shapes[sh].link_max, off);
-			} else {
-				if ((sh = shape_get(q, up, 0, (uint32_t)site)) < 0)
-					return -ENOMEM;
-				q->run[b] = 1;
-				widen(&q->shapes[sh].off_min, &q->shapes[sh].off_max, off);
-			}
 		}
-		struct shape *s = &q->shapes[sh];
-		q->shape_of[b] = (uint32_t)sh;
-		s->blocks++;
-		s->bytes += g->size[b];
-		if (q->run[b] > s->depth)
-			s->depth = q->run[b];
 	}
+	struct shape *s = &q->shapes[sh];
+	q->shape_of[b] = (uint32_t)sh;
+	s->blocks++;
+	s->bytes += g->size[b];
+	if (q->run[b] > s->depth)
+		s->depth = q->run[b];
 	return 0;
-}
-
-static int cmp_pos(const void *a, const void *b, void *arg)
-{
-	const uint32_t *pos = arg;
-	uint32_t x = pos[*(const uint32_t *)a], y = pos[*(const uint32_t *)b];
-	return x < y ? -1 : x > y;
-}
-
-/* Retained bytes of each shape's blocks, each once (list sorted by
- * dominator-tree position here). */
-static void shape_retained(struct query *q, uint32_t *list, uint64_t m)
-{
-	const struct dom *d = q->d;
-
-	qsort_r(list, m, sizeof(*list), cmp_pos, d->pos);
-	for (uint64_t i = 0; i < m; i++) {
-		uint32_t b = list[i];
-		struct shape *s = &q->shapes[q->shape_of[b]];
-		if (d->pos[b] < s->until)
-			continue;
-		s->retained += d->retained[b];
-		s->until = (uint64_t)d->pos[b] + d->span[b];
-	}
 }
 
 static int by_path_bytes(const void *a, const void *b, void *arg)
@@ -599,67 +563,64 @@ static int make_path(struct query *q, uint32_t sh, struct hs_retainer_path *p)
 	return 0;
 }
 
-/* One target: its chains, their shapes, its paths. */
+/*
+ * One target: its chains, their shapes, its paths.  Each step is one pass
+ * over the blocks in the order it needs (the search's, the dominator
+ * tree's), skipping those off the target's chains: linear in the blocks,
+ * with no sort, however many lie on the chains.
+ */
 static int answer(struct query *q, uint32_t ti, struct hs_retainer_target *tg, int max_paths)
 {
 	const struct hs_graph *g = q->g;
 	const struct dom *d = q->d;
-	uint32_t *list = NULL, *targets = NULL, *order = NULL;
-	uint64_t m = 0, cap = 0, nt = 0, capt = 0;
+	const uint32_t mark = ti + 1;
+	uint32_t *order = NULL;
 	int rc = -ENOMEM;
 
-	/* the target's blocks, and every block on their chains (once) */
+	/* the target's blocks, and every block on their chains, stamped */
 	for (uint64_t b = 0; b < g->n; b++) {
-		if (q->target[b] != ti + 1)
+		if (q->target[b] != mark)
 			continue;
 		tg->blocks++;
 		tg->bytes += g->size[b];
-		if (nt == capt) {
-			capt = capt ? 2 * capt : 256;
-			uint32_t *n2 = realloc(targets, capt * sizeof(*n2));
-			if (!n2)
-				goto out;
-			targets = n2;
-		}
-		targets[nt++] = (uint32_t)b;
 		if (q->parent[b] == UNSEEN) {
 			tg->leaked_blocks++;
 			tg->leaked_bytes += g->size[b];
 			continue;
 		}
-		for (uint32_t x = (uint32_t)b; x != FROM_ROOT && q->stamp[x] != ti + 1; x = q->parent[x]) {
-			q->stamp[x] = ti + 1;
-			if (m == cap) {
-				cap = cap ? 2 * cap : 1024;
-				uint32_t *n2 = realloc(list, cap * sizeof(*n2));
-				if (!n2)
-					goto out;
-				list = n2;
-			}
-			list[m++] = x;
-		}
+		for (uint32_t x = (uint32_t)b; x != FROM_ROOT && q->stamp[x] != mark; x = q->parent[x])
+			q->stamp[x] = mark;
 	}
-	/* what the target's blocks retain, each once */
-	qsort_r(targets, nt, sizeof(*targets), cmp_pos, d->pos);
-	for (uint64_t i = 0, until = 0; i < nt; i++) {
-		uint32_t b = targets[i];
-		if (d->pos[b] < until)
+	/* what the target's blocks retain, each once: in the dominator
+	 * tree's preorder a block's subtree is the range after it */
+	for (uint64_t p = 0, until = 0; p < g->n; p++) {
+		uint32_t b = d->order[p];
+		if (q->target[b] != mark || p < until)
 			continue;
 		tg->retained += d->retained[b];
-		until = (uint64_t)d->pos[b] + d->span[b];
+		until = p + d->span[b];
 	}
 	/* shapes, parents before children */
 	q->nshapes = 0;
 	hashmap_free(&q->shape_idx);
 	if (hashmap_init(&q->shape_idx, 64))
 		goto out;
-	qsort_r(list, m, sizeof(*list), cmp_rank, q->rank);
-	if (shape_blocks(q, list, m))
-		goto out;
-	shape_retained(q, list, m);
-	for (uint64_t i = 0; i < nt; i++) {
-		uint32_t b = targets[i];
-		if (q->parent[b] == UNSEEN)
+	for (uint32_t i = 0; i < q->nbfs; i++)
+		if (q->stamp[q->bfs[i]] == mark && shape_one(q, q->bfs[i]))
+			goto out;
+	/* what each shape's blocks retain, each once */
+	for (uint64_t p = 0; p < g->n; p++) {
+		uint32_t b = d->order[p];
+		if (q->stamp[b] != mark)
+			continue;
+		struct shape *s = &q->shapes[q->shape_of[b]];
+		if (p < s->until)
+			continue;
+		s->retained += d->retained[b];
+		s->until = p + d->span[b];
+	}
+	for (uint64_t b = 0; b < g->n; b++) {
+		if (q->target[b] != mark || q->parent[b] == UNSEEN)
 			continue;
 		struct shape *s = &q->shapes[q->shape_of[b]];
 		s->paths_blocks++;
@@ -688,8 +649,6 @@ static int answer(struct query *q, uint32_t ti, struct hs_retainer_target *tg, i
 	}
 	rc = 0;
 out:
-	free(list);
-	free(targets);
 	free(order);
 	return rc;
 }
@@ -913,7 +872,6 @@ static void query_free(struct query *q)
 	free(q->parent);
 	free(q->pedge);
 	free(q->bfs);
-	free(q->rank);
 	free(q->target);
 	free(q->stamp);
 	free(q->shape_of);
@@ -957,12 +915,11 @@ int hs_retainers_find(struct hs_trace *t, const struct hs_retainers_query *qq, s
 	q.parent = malloc(n * sizeof(uint32_t));
 	q.pedge = malloc(n * sizeof(uint32_t));
 	q.bfs = malloc(n * sizeof(uint32_t));
-	q.rank = malloc(n * sizeof(uint32_t));
 	q.target = calloc(n, sizeof(uint32_t));
 	q.stamp = calloc(n, sizeof(uint32_t));
 	q.shape_of = malloc(n * sizeof(uint32_t));
 	q.run = malloc(n * sizeof(uint32_t));
-	if (!q.parent || !q.pedge || !q.bfs || !q.rank || !q.target || !q.stamp || !q.shape_of || !q.run ||
+	if (!q.parent || !q.pedge ||  !q.bfs || !q.target || !q.stamp || !q.shape_of || !q.run ||
 	    hashmap_init(&q.stack_site, 256) || hashmap_init(&q.shape_idx, 64) || hashmap_init(&q.sites.idx, 256) ||
 	    hashmap_init(&q.roots.idx, 64))
 		goto oom;
