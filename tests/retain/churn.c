@@ -1,14 +1,17 @@
-/* Description: four threads that allocate and free without pause, for
+/* Description: four threads that allocate and free all the time, for
  * tests/retain.sh: the scan signal must stop each of them wherever it is
  * (inside malloc and free too), scan, and let them go, any number of
- * times.  Each thread keeps a window of 64 live blocks.  The program
- * prints "ready" once the threads run, and ends on SIGTERM. */
+ * times.  Each thread keeps a window of 64 live blocks, and rests 100
+ * microseconds every 64 calls (the trace stays small enough to read
+ * quickly).  The program prints "ready" once the threads run, and ends on
+ * SIGTERM. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define THREADS 4
 #define WINDOW 64
@@ -25,6 +28,10 @@ static void *worker(void *arg)
 		free(live[k]);
 		seed = seed * 1103515245u + 12345u;
 		live[k] = malloc(16 + (seed >> 16) % 2000);
+		if (k == WINDOW - 1) {
+			struct timespec pause = {0, 100000};
+			nanosleep(&pause, NULL);
+		}
 	}
 	for (unsigned k = 0; k < WINDOW; k++)
 		free(live[k]);
