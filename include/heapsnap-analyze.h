@@ -206,6 +206,8 @@ struct hs_root {
 	uint32_t thread; /* thread index (stack, registers) */
 	uint64_t addr, bytes;
 	char *name;	 /* module path, "[anon]", ... */
+	uint64_t pc;	 /* a stack root that is one frame: an address in the frame's
+			  * function plus 1 (a return address), else 0 */
 };
 
 /* The reference graph of one complete pointer scan: blocks in address

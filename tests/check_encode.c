@@ -136,7 +136,7 @@ START_TEST(test_bounds)
 		check_record(buf, encode_rss(buf, a, b), ENCODE_RSS_MAX, HST_REC_RSS);
 		check_record(buf, encode_scan(buf, a, (int)(c % 4), b, c, a32, b32), ENCODE_SCAN_MAX, HST_REC_SCAN);
 		check_record(buf, encode_scan_end(buf, a, b, c), ENCODE_SCAN_END_MAX, HST_REC_SCAN_END);
-		check_record(buf, encode_scan_root(buf, a32, (int)(c % 5) + 1, b32, a, b, str, n),
+		check_record(buf, encode_scan_root(buf, a32, (int)(c % 6) + 1, b32, a, b, str, n, c),
 			     encode_scan_root_max(n), HST_REC_SCAN_ROOT);
 		uint32_t depth = (uint32_t)(rnd() % 257), shared = depth ? (uint32_t)(rnd() % (depth + 1)) : 0;
 		for (uint32_t i = 0; i < depth; i++)
@@ -232,7 +232,7 @@ START_TEST(test_every_record)
 	p = encode_scan_block(p, &bs, 0x7f0000000010ull, 1000000, 0xffffffffu); /* address goes back, seq wraps */
 	put(w, rec, encode_close(rec, p), encode_scan_blocks_max(1));
 	p = room(w, encode_scan_root_max(6));
-	put(w, p, encode_scan_root(p, 0, HST_ROOT_ANON, 7, 0x1000, 4096, "[anon]", 6), encode_scan_root_max(6));
+	put(w, p, encode_scan_root(p, 0, HST_ROOT_STACK, 7, 0x1000, 4096, "[stack]", 7, 0x401235), encode_scan_root_max(6));
 	struct encode_edges es;
 	rec = room(w, encode_scan_edges_max(3));
 	p = encode_scan_edges_begin(rec, &es, 1, 0, 3);
@@ -294,11 +294,12 @@ START_TEST(test_every_record)
 	}
 	next_type(r, &it, ITEM_SCAN_ROOT);
 	ck_assert_uint_eq(it.root.index, 0);
-	ck_assert_int_eq(it.root.kind, HST_ROOT_ANON);
+	ck_assert_int_eq(it.root.kind, HST_ROOT_STACK);
 	ck_assert_uint_eq(it.root.thread, 7);
 	ck_assert_uint_eq(it.root.addr, 0x1000);
 	ck_assert_uint_eq(it.root.bytes, 4096);
-	assert_str(it.root.name, "[anon]", 6);
+	assert_str(it.root.name, "[stack]", 7);
+	ck_assert_uint_eq(it.root.pc, 0x401235);
 	static const struct {
 		int from_root;
 		uint64_t src, offset, dst, interior;

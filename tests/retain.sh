@@ -16,6 +16,11 @@
 #             --snapshot at the middle scan finds exactly the cycle, at the
 #             first none; check --snapshot on the service killed after its
 #             second scan fails on the cycle (and passes at the first)
+#   roots     tests/retain/roots.c: a block held by a global, one by a
+#             local of a function on a stopped thread's stack, one by that
+#             thread's TLS: each root named (the variable, module and
+#             section; the thread and the frame's function and line; the
+#             thread)
 #   labels    heapsnap_snapshot("label") with --snapshot-scan: scanned
 #             snapshots by label; interval snapshots scanned too
 #   churn     four threads allocate and free without pause while the scan
@@ -228,6 +233,30 @@ if grep -q "^status 137$" "$T/chk0.out" && grep -q "^status 137$" "$T/chk1.out";
 	fi
 else
 	fail service-check-killed "$(tail -n 2 "$T/chk0.out" "$T/chk1.out" "$T/chk1.err" | head -c 400)"
+fi
+
+# ---- roots named: a global, a frame of a stopped thread's stack, a thread's TLS --------
+
+"$PY" "$DRIVE" "$HS" "$T/roots.hst" -- run -q --scan-signal USR2 -o "$T/roots.hst" -- "$B/roots" >"$T/roots.out" 2>&1
+for s in global local tls; do
+	"$HS" retainers "$T/roots.hst" --snapshot 0 --site "roots.c:$(grep -n "SITE:$s " "$SRC/roots.c" | cut -d: -f1)" \
+		--format json >"$T/roots.$s.json" 2>&1
+done
+if grep -q "^status 0$" "$T/roots.out"; then
+	SERVE=$(grep -n "stopped here for the scan" "$SRC/roots.c" | cut -d: -f1) assert_json roots-named '
+import os
+def root(j):
+    p = j["targets"][0]["paths"] if j["targets"] else []
+    return p[0]["root"] if len(p) == 1 else {}
+g, l, t = (root(j) for j in J)
+eq("a global", (g.get("kind"), g.get("symbol"), g.get("section"), g.get("name"), g.get("offset")),
+   ("global", "g_name", ".bss", "g_name (roots, .bss)", 0))
+eq("a local of a stopped thread", (l.get("kind"), l.get("function"), l.get("thread"), l.get("name")),
+   ("stack", "serve", 2, "the stack of thread 2, in serve (roots.c:%s)" % os.environ["SERVE"]))
+eq("a TLS variable", (t.get("kind"), t.get("thread"), t.get("name")), ("tls", 2, "the TLS of thread 2"))
+' "$T/roots.global.json" "$T/roots.local.json" "$T/roots.tls.json"
+else
+	fail roots-named "$(head -c 300 "$T/roots.out")"
 fi
 
 # ---- labels: heapsnap_snapshot() and intervals with --snapshot-scan -------------------

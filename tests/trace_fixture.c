@@ -207,7 +207,7 @@ void fx_root(struct fx *f, uint32_t index, int kind, uint64_t addr, uint64_t byt
 {
 	size_t max = encode_scan_root_max(strlen(name));
 	uint8_t *p = room(f, max);
-	put(f, p, encode_scan_root(p, index, kind, 0, addr, bytes, name, strlen(name)), max);
+	put(f, p, encode_scan_root(p, index, kind, 0, addr, bytes, name, strlen(name), 0), max);
 }
 
 void fx_edges(struct fx *f, int from_root, uint64_t src, size_t n, const uint64_t *offset, const uint64_t *target,

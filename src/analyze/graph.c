@@ -172,6 +172,7 @@ int graph_add(struct graph *gb, const struct trace_item *it)
 		r->thread = it->root.thread;
 		r->addr = it->root.addr;
 		r->bytes = it->root.bytes;
+		r->pc = it->root.pc;
 		r->name = strndup(it->root.name.p, it->root.name.n);
 		return r->name ? 0 : -ENOMEM;
 	}

@@ -81,9 +81,23 @@ void retain_name_root(struct hs_trace *t, uint32_t root, uint64_t off, struct hs
 		}
 		break;
 	}
-	case HS_ROOT_STACK:
-		snprintf(r->name, sizeof(r->name), "the stack of thread %u", R->thread);
+	case HS_ROOT_STACK: {
+		/* one frame of the stack: its function holds the pointer */
+		struct hs_frame f[8];
+		int nf = R->pc && t->priv->have_stacks ? sym_lookup(t->priv->st.sym, R->pc, f, 8) : 0;
+		if (nf && f[0].function) {
+			r->function = f[0].function;
+			if (f[0].file && f[0].line)
+				snprintf(r->name, sizeof(r->name), "the stack of thread %u, in %s (%s:%u)", R->thread,
+					 f[0].function, base_name(f[0].file), f[0].line);
+			else
+				snprintf(r->name, sizeof(r->name), "the stack of thread %u, in %s (%s)", R->thread,
+					 f[0].function, base_name(f[0].module));
+		} else {
+			snprintf(r->name, sizeof(r->name), "the stack of thread %u", R->thread);
+		}
 		break;
+	}
 	case HS_ROOT_REGS:
 		snprintf(r->name, sizeof(r->name), "the registers of thread %u", R->thread);
 		break;

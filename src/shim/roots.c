@@ -4,14 +4,18 @@
 #define _GNU_SOURCE
 #include "shim/roots.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <ucontext.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shim/arena_map.h"
+#include "shim/dynsym.h"
 #include "shim/python.h"
 #include "shim/ringfile.h"
+#include "shim/unwind.h"
 #include "shim/tls.h"
 #include "shim/world.h"
 #include "trace/format.h"
@@ -27,6 +31,8 @@
 static uintptr_t shim_tls_size;		     /* bytes of the shim's static TLS block */
 static intptr_t shim_tls_offset;	     /* &tls - the block's start, the same in every thread */
 static uintptr_t shim_data_lo, shim_data_hi; /* the shim's writable segments (data, bss), pages */
+static uint64_t tls_static_size;	     /* glibc's static TLS block with the TCB, bytes */
+static uint64_t tls_tcb_size;		     /* its thread descriptor (struct pthread), bytes */
 
 static _Atomic uint32_t nignored;
 static uintptr_t ignored[IGNORED_MAX];
@@ -85,6 +91,25 @@ void roots_setup(void)
 		shim_tls_offset = (intptr_t)((uintptr_t)&tls - f.block);
 		shim_tls_size = f.size;
 	}
+	/*
+	 * Where a thread's static TLS is: glibc puts it, with the thread
+	 * descriptor (the TCB) above it, at the thread pointer: [tp + tcb -
+	 * size, tp + tcb) (x86-64, TLS_TCB_AT_TP: nptl/allocatestack.c,
+	 * elf/dl-tls.c).  The sizes come from ld.so's
+	 * _dl_get_tls_static_info and libc's _thread_db_sizeof_pthread (what
+	 * libthread_db reads), both GLIBC_PRIVATE: without them TLS is read
+	 * as part of the mapping that holds it, unnamed.
+	 */
+	void (*get_static)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dynsym_any("_dl_get_tls_static_info");
+	const uint32_t *tcb = dynsym_symbol("_thread_db_sizeof_pthread", NULL);
+	if (get_static && tcb) {
+		size_t size = 0, align = 0;
+		get_static(&size, &align);
+		if (size > *tcb && size < (16u << 20)) {
+			tls_static_size = size;
+			tls_tcb_size = *tcb;
+		}
+	}
 }
 
 /* ---- ignored blocks ------------------------------------------------------------ */
@@ -137,6 +162,7 @@ static void parse_line(const char *line, struct roots_map *e)
 	e->r = p[0];
 	e->w = p[1];
 	next_field(&p); /* perms */
+	e->offset = fmt_scan_hex(&p);
 	next_field(&p); /* offset */
 	e->dev_major = (uint32_t)fmt_scan_hex(&p);
 	if (*p == ':')
@@ -256,7 +282,7 @@ static int nonroots_collect(struct nonroots *nr, const struct world *w)
 /* Pass [lo, hi) to fn as roots of the given kind, except the parts that
  * are not roots. */
 static void root_except(const struct nonroots *nr, int kind, uint32_t thread, uint64_t lo, uint64_t hi,
-			const char *name, size_t name_len, roots_fn *fn, void *arg)
+			const char *name, size_t name_len, uint64_t pc, roots_fn *fn, void *arg)
 {
 	uint64_t start = lo;
 
@@ -264,11 +290,11 @@ static void root_except(const struct nonroots *nr, int kind, uint32_t thread, ui
 		if (nr->r[i].hi <= start || nr->r[i].lo >= hi)
 			continue;
 		if (nr->r[i].lo > start)
-			fn(kind, thread, start, nr->r[i].lo, name, name_len, arg);
+			fn(kind, thread, start, nr->r[i].lo, name, name_len, pc, arg);
 		start = nr->r[i].hi;
 	}
 	if (start < hi)
-		fn(kind, thread, start, hi, name, name_len, arg);
+		fn(kind, thread, start, hi, name, name_len, pc, arg);
 }
 
 /* The thread whose stack pointer lies in [lo, hi), or NULL; self (the
@@ -294,10 +320,98 @@ static int is_ring_file(const struct roots_map *e, const char *ring_path, const 
 	       e->dev_minor == ring->dev_minor;
 }
 
+/* ---- the frames of a stopped thread's stack ---------------------------------- */
+
+#define STACK_FRAMES_MAX 256
+
+/* The .eh_frame_hdr of the module that maps pc, from its first mapping
+ * (file offset 0), where its ELF and program headers are; 0 if unknown.
+ * Read from the mappings, not dl_iterate_phdr: a stopped thread may hold
+ * the loader's lock. */
+static uintptr_t eh_frame_hdr_of(const struct roots_maps *maps, uint64_t pc)
+{
+	const struct roots_map *m = NULL, *first = NULL;
+
+	for (uint32_t i = 0; i < maps->n && !m; i++)
+		if (pc >= maps->m[i].lo && pc < maps->m[i].hi)
+			m = &maps->m[i];
+	if (!m || !m->inode)
+		return 0;
+	for (uint32_t i = 0; i < maps->n && !first; i++)
+		if (maps->m[i].inode == m->inode && maps->m[i].dev_major == m->dev_major &&
+		    maps->m[i].dev_minor == m->dev_minor && maps->m[i].offset == 0 && maps->m[i].r == 'r')
+			first = &maps->m[i];
+	if (!first || first->hi - first->lo < sizeof(ElfW(Ehdr)))
+		return 0;
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)(uintptr_t)first->lo;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
+	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(ElfW(Phdr)) > first->hi - first->lo)
+		return 0;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(uintptr_t)(first->lo + eh->e_phoff);
+	uint64_t bias = UINT64_MAX, hdr = 0;
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0 && bias == UINT64_MAX)
+			bias = first->lo - (ph[i].p_vaddr & ~(uint64_t)4095);
+	for (unsigned i = 0; i < eh->e_phnum && bias != UINT64_MAX; i++)
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			hdr = bias + ph[i].p_vaddr;
+	/* the table must lie in one of the module's readable mappings */
+	for (uint32_t i = 0; hdr && i < maps->n; i++)
+		if (hdr >= maps->m[i].lo && hdr + 16 <= maps->m[i].hi)
+			return maps->m[i].r == 'r' && maps->m[i].inode == m->inode ? (uintptr_t)hdr : 0;
+	return 0;
+}
+
+/*
+ * The stack of stopped thread t, in its mapping e, as a root per frame
+ * that its modules' CFI can step (unwind.h): [its stack pointer, its
+ * CFA), named by its function (pc), so that a pointer on the stack names
+ * the frame that holds it; the rest of the stack as one root.  The frames
+ * come from the thread's saved registers and its own stack words, read
+ * inside its stack only.
+ */
+static void stack_frames(const struct roots_maps *maps, const struct nonroots *cut, const struct world_thread *t,
+			 const struct roots_map *e, roots_fn *fn, void *arg)
+{
+	uint64_t pc = t->regs[REG_RIP], sp = t->sp, bp = t->regs[REG_RBP];
+	uint64_t lo = t->sp - RED_ZONE > e->lo ? t->sp - RED_ZONE : e->lo;
+	uint64_t named = pc + 1; /* the innermost frame: where it stopped */
+
+	for (int i = 0; i < STACK_FRAMES_MAX; i++) {
+		uintptr_t hdr = eh_frame_hdr_of(maps, pc);
+		if (!hdr || !unwind_step_stopped(hdr, i == 0, &pc, &sp, &bp, e->lo, e->hi))
+			break;
+		/* [lo, sp) is the frame just stepped over: sp is its CFA */
+		root_except(cut, HST_ROOT_STACK, t->index, lo, sp, "[stack]", 7, named, fn, arg);
+		lo = sp;
+		named = pc; /* a return address into the caller */
+	}
+	root_except(cut, HST_ROOT_STACK, t->index, lo, e->hi, "[stack]", 7, 0, fn, arg);
+}
+
+/* The static TLS of every stopped thread and of the caller: into tr
+ * (each range with its thread index in thread[]), and into cut, which
+ * holds the other memory that is not read as part of its mapping. */
+static void tls_collect(const struct world *w, struct nonroots *tr, uint32_t *thread, struct nonroots *cut)
+{
+	if (!tls_static_size)
+		return;
+	for (uint32_t i = 0; i <= w->nthreads; i++) {
+		const struct world_thread *t = i < w->nthreads ? &w->threads[i] : NULL;
+		uint64_t tp = t ? (t->state == WORLD_STOPPED ? t->tp : 0) : w->self_tp;
+		if (!tp || tr->n == tr->cap)
+			continue;
+		thread[tr->n] = t ? t->index : w->self_index;
+		nonroot_add(tp + tls_tcb_size - tls_static_size, tp + tls_tcb_size, tr);
+		nonroot_add(tp + tls_tcb_size - tls_static_size, tp + tls_tcb_size, cut);
+	}
+}
+
 void roots_each(const struct roots_maps *maps, const struct world *w, const char *ring_path, roots_skip_fn *skip,
 		roots_fn *fn, void *arg)
 {
-	struct nonroots nr = {0};
+	struct nonroots nr = {0}, cut = {0}, tr = {0};
+	uint32_t *tls_thread = NULL;
 	struct ringfile_id ring;
 	const struct ringfile_id *rid = ringfile_identity(&ring) ? NULL : &ring;
 	const char *prev_path = "", *self = NULL;
@@ -309,9 +423,18 @@ void roots_each(const struct roots_maps *maps, const struct world *w, const char
 		const struct world_thread *t = &w->threads[i];
 		if (t->state == WORLD_STOPPED)
 			fn(HST_ROOT_REGS, t->index, (uint64_t)(uintptr_t)t->regs,
-			   (uint64_t)(uintptr_t)t->regs + sizeof(t->regs), "[registers]", 11, arg);
+			   (uint64_t)(uintptr_t)t->regs + sizeof(t->regs), "[registers]", 11, 0, arg);
 	}
 	(void)nonroots_collect(&nr, w);
+	/* cut: what is not read with its mapping (nr, and the threads' TLS,
+	 * read on its own below, named for its thread) */
+	(void)nonroots_collect(&cut, w);
+	tr.cap = w->nthreads + 1;
+	tr.r = arena_map_mmap(tr.cap * sizeof(*tr.r));
+	tls_thread = arena_map_mmap(tr.cap * sizeof(*tls_thread));
+	if (tr.r && tls_thread && cut.r)
+		tls_collect(w, &tr, tls_thread, &cut);
+	nonroots_sort(&cut);
 	for (uint32_t i = 0; i < maps->n; i++) {
 		const struct roots_map *e = &maps->m[i];
 		/* An anonymous mapping right after a module's file mapping is
@@ -348,16 +471,24 @@ void roots_each(const struct roots_maps *maps, const struct world *w, const char
 		int is_self;
 		const struct world_thread *t = stack_owner(w, e->lo, e->hi, &is_self);
 		if (is_self)
-			root_except(&nr, HST_ROOT_STACK, w->self_index, w->self_sp, e->hi, "[stack]", 7, fn, arg);
+			root_except(&cut, HST_ROOT_STACK, w->self_index, w->self_sp, e->hi, "[stack]", 7, 0, fn, arg);
 		else if (t)
-			root_except(&nr, HST_ROOT_STACK, t->index, t->sp - RED_ZONE > e->lo ? t->sp - RED_ZONE : e->lo,
-				    e->hi, "[stack]", 7, fn, arg);
+			stack_frames(maps, &cut, t, e, fn, arg);
 		else if (name_len && name[0] == '/')
-			root_except(&nr, HST_ROOT_DATA, 0, e->lo, e->hi, name, name_len, fn, arg);
+			root_except(&cut, HST_ROOT_DATA, 0, e->lo, e->hi, name, name_len, 0, fn, arg);
 		else
-			root_except(&nr, HST_ROOT_ANON, 0, e->lo, e->hi, name_len ? name : "[anon]", name_len ? name_len : 6,
+			root_except(&cut, HST_ROOT_ANON, 0, e->lo, e->hi, name_len ? name : "[anon]", name_len ? name_len : 6, 0,
 				    fn, arg);
 	}
+	/* each thread's static TLS, but for the shim's own block in it */
+	for (uint32_t i = 0; i < tr.n; i++)
+		root_except(&nr, HST_ROOT_TLS, tls_thread[i], tr.r[i].lo, tr.r[i].hi, "[tls]", 5, 0, fn, arg);
 	if (nr.r)
 		arena_map_munmap(nr.r, NONROOTS_MAX * sizeof(*nr.r));
+	if (cut.r)
+		arena_map_munmap(cut.r, NONROOTS_MAX * sizeof(*cut.r));
+	if (tr.r)
+		arena_map_munmap(tr.r, tr.cap * sizeof(*tr.r));
+	if (tls_thread)
+		arena_map_munmap(tls_thread, tr.cap * sizeof(*tls_thread));
 }

@@ -30,6 +30,7 @@ struct world;
 struct roots_map {
 	uint64_t lo, hi;      /* [lo, hi) */
 	char r, w;	      /* 'r' / 'w', or '-' */
+	uint64_t offset;      /* in the file (a file mapping) */
 	uint32_t dev_major;   /* device of a file mapping */
 	uint32_t dev_minor;
 	uint64_t inode;	      /* 0: anonymous */
@@ -66,9 +67,11 @@ void roots_maps_free(struct roots_maps *m);
 
 /* A root region [lo, hi) of an enum hst_root_kind, named (a module path,
  * "[stack]", "[anon]", ...); thread is the thread index of stack and
- * register roots. */
+ * register roots; pc, for a stack root that is one frame of a stopped
+ * thread, is 1 + an address in the frame's function (format.h SCAN_ROOT),
+ * else 0. */
 typedef void roots_fn(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name, size_t name_len,
-		      void *arg);
+		      uint64_t pc, void *arg);
 
 /* May the scan read the readable, writable mapping [lo, hi)?  (With
  * allocator=system, the scan refuses glibc's heap: it holds live blocks.) */
@@ -77,7 +80,9 @@ typedef int roots_skip_fn(uint64_t lo, uint64_t hi, void *arg);
 /*
  * Call fn for every root, in this order: the saved registers of every
  * stopped thread, then the mappings in address order, cut around memory
- * that is not a root.  The ring file at ring_path (this path or its file,
+ * that is not a root, then each thread's static TLS.  The stack of a
+ * stopped thread comes one frame at a time, as far as its frames can be
+ * stepped by their modules' CFI (the rest of it as one root).  The ring file at ring_path (this path or its file,
  * however the path was spelled) is not a root.  skip may be NULL.
  */
 void roots_each(const struct roots_maps *maps, const struct world *w, const char *ring_path, roots_skip_fn *skip,

@@ -419,24 +419,25 @@ static void scan_between_blocks(struct out *o, const struct heap *h, uint64_t sr
 }
 
 static void write_root(struct out *o, int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name,
-		       size_t name_len)
+		       size_t name_len, uint64_t pc)
 {
 	uint8_t *p = writer_room(o->w, encode_scan_root_max(name_len));
 
 	if (p)
-		writer_advance(o->w, encode_scan_root(p, o->nroots, kind, thread, lo, hi - lo, name, name_len));
+		writer_advance(o->w, encode_scan_root(p, o->nroots, kind, thread, lo, hi - lo, name, name_len, pc));
 	o->nroots++;
 }
 
 /* roots_fn: write the root [lo, hi) and its edges. */
-static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name, size_t name_len, void *arg)
+static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name, size_t name_len, uint64_t pc,
+		 void *arg)
 {
 	struct out *o = arg;
 
 	if (hi <= lo)
 		return;
 	uint32_t id = o->nroots;
-	write_root(o, kind, thread, lo, hi, name, name_len);
+	write_root(o, kind, thread, lo, hi, name, name_len, pc);
 	if (backing_unknown_heap() && kind != HST_ROOT_REGS)
 		scan_between_blocks(o, o->h, id, lo, hi);
 	else
@@ -545,7 +546,7 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 	for (uint32_t i = 0; i < ni; i++) {
 		int64_t j = find_block(&h, ignored[i]);
 		if (j >= 0)
-			root(HST_ROOT_IGNORED, 0, h.b[j].addr, block_end(&h.b[j]), "[ignored]", 9, &o);
+			root(HST_ROOT_IGNORED, 0, h.b[j].addr, block_end(&h.b[j]), "[ignored]", 9, 0, &o);
 	}
 	/* Blocks. */
 	for (uint64_t i = 0; i < h.n; i++) {

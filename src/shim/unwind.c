@@ -1351,6 +1351,28 @@ fallback:
 	return UNWIND_FALLBACK;
 }
 
+int unwind_step_stopped(uintptr_t hdr, int innermost, uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t lo,
+			uint64_t hi)
+{
+	uint64_t r = rule_from_hdr(hdr, innermost ? *pc : *pc - 1);
+
+	if (rule_kind(r) != RULE_STEP)
+		return 0;
+	uint64_t cfa = ((r & RULE_RSP) ? *sp : *bp) + (uint64_t)rule_off(r);
+	if (cfa <= *sp || cfa < lo + 8 || cfa > hi)
+		return 0;
+	uint64_t ra = *(const uint64_t *)(uintptr_t)(cfa - 8);
+	if (rule_bp(r)) {
+		uint64_t at = cfa + (uint64_t)rule_bp(r);
+		if (at < lo || at + 8 > hi)
+			return 0;
+		*bp = *(const uint64_t *)(uintptr_t)at;
+	}
+	*sp = cfa;
+	*pc = ra;
+	return ip_ok(ra);
+}
+
 /* ---- set-up and statistics ------------------------------------------------- */
 
 int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)

@@ -77,6 +77,15 @@ void unwind_modules_changed(void);
  * reads them. */
 void unwind_maps_changed(void);
 
+/* One frame of another thread's stack, stopped for a scan (world.h): from
+ * the frame at *pc with *sp and *bp (innermost: *pc is where the thread
+ * stopped, else a return address), by the CFI of the module whose
+ * .eh_frame_hdr is at hdr, to its caller's pc, sp and bp.  Stack words are
+ * read only inside [lo, hi).  Return 1, or 0 when the frame cannot be
+ * stepped by a rule (then its caller is unknown). */
+int unwind_step_stopped(uintptr_t hdr, int innermost, uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t lo,
+			uint64_t hi);
+
 /* What the capture paths did, for stack_verify's report (relaxed counts). */
 struct unwind_stats {
 	uint64_t captures;  /* unwind_capture calls */

@@ -79,6 +79,7 @@ static HS_HOOKSAFE void stop_handler(int sig, siginfo_t *si, void *ctx)
 		memcpy(t->regs, uc->uc_mcontext.gregs, sizeof(t->regs));
 		t->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
 		t->tls_lo = roots_tls_block();
+		t->tp = world_thread_pointer();
 		/* release: regs and sp are written before the scanner sees
 		 * WORLD_STOPPED */
 		atomic_store_rel(&t->state, WORLD_STOPPED);
@@ -92,6 +93,14 @@ static HS_HOOKSAFE void stop_handler(int sig, siginfo_t *si, void *ctx)
 	}
 out:
 	errno = saved;
+}
+
+uint64_t world_thread_pointer(void)
+{
+	uint64_t tp;
+
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
 }
 
 void world_setup(int signal)
@@ -198,6 +207,7 @@ int world_stop(struct world *w, uint64_t self_sp)
 	memset(w, 0, sizeof(*w));
 	w->self_sp = self_sp;
 	w->self_tls_lo = roots_tls_block();
+	w->self_tp = world_thread_pointer();
 	w->self_index = index_of_tid(self);
 	/* mmap, not the heap: a stopped thread may hold an allocator lock.
 	 * Mapped once and reused: a service scanned every second must not

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "util/compiler.h"
+
 #define WORLD_THREADS_MAX 4096
 
 /* The state of a thread asked to stop. */
@@ -29,6 +31,7 @@ struct world_thread {
 	_Atomic int state; /* enum world_thread_state */
 	uint64_t sp;	   /* stack pointer at the stop */
 	uint64_t tls_lo;   /* the thread's shim TLS block (not a root) */
+	uint64_t tp;	   /* its thread pointer (%fs:0): its TLS lies below it */
 	uint64_t regs[23]; /* general registers (ucontext gregs) */
 };
 
@@ -39,7 +42,12 @@ struct world {
 	uint64_t self_sp;	      /* stack pointer of the scanning thread */
 	uint32_t self_index;	      /* its thread index (0: unknown) */
 	uint64_t self_tls_lo;	      /* its shim TLS block */
+	uint64_t self_tp;	      /* its thread pointer */
 };
+
+/* The calling thread's thread pointer (%fs:0, the TCB's self pointer).
+ * Async-signal-safe. */
+HS_HOOKSAFE uint64_t world_thread_pointer(void);
 
 /* Install the stop signal's handler (once, from the constructor). */
 void world_setup(int signal);

@@ -305,7 +305,7 @@ uint8_t *encode_scan_block(uint8_t *p, struct encode_blocks *s, uint64_t addr, u
 }
 
 uint8_t *encode_scan_root(uint8_t *p, uint32_t index, int kind, uint32_t thread, uint64_t addr, uint64_t bytes,
-			  const char *name, size_t name_len)
+			  const char *name, size_t name_len, uint64_t pc)
 {
 	uint8_t *q = open_record(p, HST_REC_SCAN_ROOT);
 
@@ -315,6 +315,7 @@ uint8_t *encode_scan_root(uint8_t *p, uint32_t index, int kind, uint32_t thread,
 	q = put_v(q, addr);
 	q = put_v(q, bytes);
 	q = put_s(q, name, name_len);
+	q = put_v(q, pc);
 	return encode_close(p, q);
 }
 

@@ -267,12 +267,13 @@ uint8_t *encode_scan_block(uint8_t *p, struct encode_blocks *s, uint64_t addr, u
 
 static inline size_t encode_scan_root_max(size_t name_len)
 {
-	return ENCODE_HEAD + 6 * ENCODE_V + name_len;
+	return ENCODE_HEAD + 7 * ENCODE_V + name_len;
 }
 
-/* SCAN_ROOT: kind is an enum hst_root_kind. */
+/* SCAN_ROOT: kind is an enum hst_root_kind; pc that of a stack frame's
+ * function, or 0 (format.h). */
 uint8_t *encode_scan_root(uint8_t *p, uint32_t index, int kind, uint32_t thread, uint64_t addr, uint64_t bytes,
-			  const char *name, size_t name_len);
+			  const char *name, size_t name_len, uint64_t pc);
 
 /* The delta bases of one SCAN_EDGES record (set by its _begin). */
 struct encode_edges {

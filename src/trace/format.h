@@ -136,7 +136,12 @@
  *           records of the scan; edges name them by number.
  * SCAN_ROOT v index (from 0), v kind (HST_ROOT_*), v thread index (stack
  *           and register roots, else 0), v address, v bytes, s name (module
- *           path, "[anon]", ...).
+ *           path, "[anon]", ...), v pc: a stack root may be one frame of
+ *           the stack, [its stack pointer, its CFA), and pc says whose: 1 +
+ *           the instruction the thread stopped at for the innermost frame,
+ *           the return address into the function for the others (so that
+ *           pc - 1 is in the function either way); 0: unknown (older
+ *           traces end before it).
  * SCAN_EDGES v source kind (0 block, 1 root), v source number, v count,
  *           then count edges, each: v offset in the source (bytes, from
  *           the previous edge's offset of this record), v target: the
@@ -254,6 +259,7 @@ enum hst_root_kind {
 	HST_ROOT_REGS = 3,    /* a thread's saved registers */
 	HST_ROOT_ANON = 4,    /* other writable memory: anonymous mappings, pools */
 	HST_ROOT_IGNORED = 5, /* a block given to heapsnap_ignore() */
+	HST_ROOT_TLS = 6,     /* a thread's static TLS and thread descriptor */
 };
 
 /*

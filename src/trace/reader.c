@@ -780,6 +780,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->root.addr = b_v(&b);
 		it->root.bytes = b_v(&b);
 		it->root.name = b_s(&b);
+		it->root.pc = b.p < b.end ? b_v(&b) : 0;
 		break;
 	case HST_REC_SCAN_END:
 		it->type = ITEM_SCAN_END;

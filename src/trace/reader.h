@@ -134,6 +134,7 @@ struct trace_item {
 			uint32_t thread;
 			uint64_t addr, bytes;
 			struct trace_str name;
+			uint64_t pc; /* a stack frame's function (format.h), 0 unknown */
 		} root;
 		struct {
 			int from_root;	  /* 1: from root number src, 0: from block src */
