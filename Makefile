@@ -159,9 +159,10 @@ check-hooksafe: $(SHIM_OBJ) $(ATTACH_OBJ)
 demo: deps all
 	@bash tests/demo.sh
 
-bench: deps all
+bench: deps all $(ANALYZE_LIB)
 	@bash bench/run.sh
 	@bash bench/scale.sh
+	@bash bench/retain.sh
 	@bash bench/attach.sh
 	@bash bench/python.sh
 

@@ -14,9 +14,6 @@ REPEATS=${REPEATS:-3}
 mkdir -p "$OUT"
 cc -O2 -o "$OUT/bigheap" "$ROOT/bench/progs/bigheap.c"
 cc -O1 -fno-omit-frame-pointer -o "$OUT/events" "$ROOT/bench/progs/events.c"
-cc -O2 -g -o "$OUT/service_heap" "$ROOT/bench/progs/service_heap.c"
-cc -O2 -I"$ROOT/src" -I"$ROOT/include" -o "$OUT/dombench" "$ROOT/bench/progs/dombench.c" "$ROOT/build/lib/libheapsnap-analyze.a" \
-	-ldw -lelf -lzstd -lm -lstdc++
 
 # measure LABEL CMD...: run REPEATS times, print the median wall time and
 # peak RSS; WALL and CPU (user + system) are set to the medians.
@@ -49,33 +46,6 @@ print("| exit scan alone (from the trace) | %.2f s | %s blocks, %s edges, %.0f M
 PY
 measure "leaks on that trace" "$H" leaks "$OUT/bigheap.hst"
 
-# A service's heap scanned while it runs (bench/progs/service_heap.c: the
-# same blocks in lists of 100 from a global table): the scan signal
-# stops it, it reports how long; then the scan's own time from the trace,
-# and retainers / top --retained / the dominators on a scanned heap.
-measure "service heap untraced ($BLOCKS blocks, built)" "$OUT/service_heap" "$BLOCKS"
-measure "the same traced, scanned mid-run (--scan-signal), then freed" \
-	"$H" run -q --scan-signal USR2 -o "$OUT/service_scan.hst" -- "$OUT/service_heap" "$BLOCKS" scan
-"$H" run -q --scan-signal USR2 -o "$OUT/service_scan.hst" -- "$OUT/service_heap" "$BLOCKS" scan >"$OUT/stall.txt"
-"$H" leaks "$OUT/service_scan.hst" --snapshot 0 --format json >"$OUT/service_scan.json"
-python3 - "$OUT/stall.txt" "$OUT/service_scan.json" <<'PY'
-import json, re, sys
-stall = re.search(r"stopped ([0-9.]+) s, resumed ([0-9.]+) s", open(sys.argv[1]).read())
-s = json.load(open(sys.argv[2]))["scan"]
-print("| the program stopped by the mid-run scan (as it saw it) | %s s | back %s s after the signal |" % stall.groups())
-print("| the mid-run scan alone (from the trace) | %.2f s | %d blocks, %d edges |" % (s["seconds"], s["blocks"], s["edges"]))
-PY
-measure "the same traced, exit scan only (the heap kept)" "$H" run -q -o "$OUT/service.hst" -- "$OUT/service_heap" "$BLOCKS"
-"$H" run -q -o "$OUT/service.hst" -- "$OUT/service_heap" "$BLOCKS" >"$OUT/service.out"
-addr=$(sed -n 's/.* a list at //p' "$OUT/service.out")
-measure "leaks on that trace" "$H" leaks "$OUT/service.hst"
-measure "top --retained on it" "$H" top "$OUT/service.hst" --retained
-measure "retainers --site main (every block a target) on it" "$H" retainers "$OUT/service.hst" --site main
-measure "retainers --address (the chain from every root) on it" "$H" retainers "$OUT/service.hst" --address "$addr"
-measure "dominators alone, semi-NCA (dombench, with the read)" "$OUT/dombench" "$OUT/service.hst" snca
-measure "dominators alone, Cooper-Harvey-Kennedy (the same)" "$OUT/dombench" "$OUT/service.hst" chk
-for a in snca chk; do "$OUT/dombench" "$OUT/service.hst" $a; "$OUT/dombench" "$OUT/bigheap.hst" $a; done |
-	awk '{printf "| %s on %s | %s s | %s passes |\n", $1, NR % 2 ? "the service heap (lists of 100)" : "the bigheap (lists of 100, 99% leaked)", $2, $4}'
 measure "events untraced ($PAIRS pairs)" "$OUT/events" "$PAIRS"
 measure "events traced" "$H" run -q -o "$OUT/events.hst" -- "$OUT/events" "$PAIRS"
 ls -l "$OUT/events.hst" | awk '{printf "| trace of %s pairs | | %.0f MB on disk |\n", "'"$PAIRS"'", $5/2^20}'

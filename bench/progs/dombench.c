@@ -1,6 +1,6 @@
 /*
  * Description: the two dominator algorithms of src/analyze/dom.c on the
- * reference graph of a trace's scan, for bench/scale.sh: reads the trace
+ * reference graph of a trace's scan, for bench/retain.sh: reads the trace
  * (its last scan), then builds the dominator tree with the algorithm
  * named (snca or chk) and prints the seconds it took, the passes
  * (Cooper-Harvey-Kennedy) and the blocks.  Linked against the analyzer

@@ -1,16 +1,18 @@
 /*
  * Description: a big heap that a service keeps, for the benchmark of a
- * mid-run scan and of retainers / top --retained (bench/scale.sh): N
- * blocks (default 10 million) of mixed sizes averaging about 107 bytes
- * (1 GiB in all), in lists of 100 hanging from a global table of N / 100
- * slots; every 1000th list is dropped from the table (leaked).
+ * mid-run scan and of retainers / top --retained (bench/retain.sh): N
+ * blocks (default 10 million) of 16..184 bytes, 100 asked on average,
+ * about 110 with malloc's headers (1 GiB in all), in lists of 100 hanging
+ * from a global table of N / 100 slots; every 1000th list is dropped from
+ * the table (leaked).
  *
  * With "scan" as its second argument it then raises SIGUSR2, the scan
  * signal of `heapsnap run --scan-signal USR2`, and goes on working: it
- * reads the clock in a loop (20 seconds at most, 0.2 s past the stop) and reports the
- * longest time it did not run (the scan, which stops it) and how long
- * after the signal that ended; then it frees every list, as a service
- * that goes on would, and exits.  Without it, it exits after building.
+ * reads the clock in a loop (20 seconds at most, 0.2 s past the stop)
+ * and reports the longest time it did not run (the scan, which stops
+ * it) and how long after the signal that ended; then it frees every
+ * list, as a service that goes on would, and exits.  Without it, it
+ * exits once the heap is built.
  */
 #define _GNU_SOURCE
 #include <signal.h>
