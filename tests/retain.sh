@@ -13,8 +13,8 @@
 #             long as the program says) -> buffer_new, the counts, bytes and
 #             retained bytes the program's own report gives; top --retained
 #             ranks the table with its own blocks and all below it; leaks
-#             --snapshot at the middle scan finds exactly the cycle, at the
-#             first none; check --snapshot on the service killed after its
+#             --snapshot and cycles --snapshot at the middle scan find
+#             exactly the cycle, at the first none; check --snapshot on the service killed after its
 #             second scan fails on the cycle (and passes at the first)
 #   roots     tests/retain/roots.c: a block held by a global, one by a
 #             local of a function on a stopped thread's stack, one by that
@@ -37,6 +37,8 @@
 #   sqlite3,  scanned twice mid-way, waiting for input: the leaks there are
 #   git       the exit scan's (definite and indirect; possible too for git
 #             cat-file, which frees nothing meanwhile)
+#             and retainers --max-paths 1 at sqlite3's scan shows each
+#             site's first path and counts the others, no block lost
 #   errors    bad options (exit 1), a snapshot without a scan, an address
 #             in no block, a trace without a scan (exit 2)
 #
@@ -187,6 +189,17 @@ for k, j in enumerate(J):
            [("definite", "leak_cycle service.c:%s" % os.environ["L_PEER_A"]),
             ("indirect", "leak_cycle service.c:%s" % os.environ["L_PEER_B"])])
 ' "$T/leaks0.json" "$T/leaks1.json" "$T/leaks2.json"
+
+# cycles --snapshot: none at the first scan, the one cycle at the second
+for k in 0 1; do
+	"$HS" cycles "$T/svc.hst" --snapshot $k --format json >"$T/cyc$k.json" 2>&1
+done
+assert_json service-cycles-at-scans '
+import os
+for k, j in enumerate(J):
+    eq("scan %d: cycles" % k, [(c["blocks"], c["bytes"], [m["site"] for m in c["members"]]) for c in j["cycles"]],
+       [] if k == 0 else [(2, 64, ["leak_cycle service.c:%s" % os.environ["L_PEER_" + x] for x in "AB"])])
+' "$T/cyc0.json" "$T/cyc1.json"
 
 # the cycle's member, by address (and an address inside it): no root
 # reaches it, it retains the other member
@@ -443,6 +456,23 @@ if command -v sqlite3 >/dev/null; then
 		>"$T/sq.out" 2>&1
 	if grep -q "^status 0$" "$T/sq.out"; then
 		leaks_agree sqlite3-midway "$T/sq.hst" definite,indirect
+		# --max-paths: the paths past the first n are counted, none lost
+		for m in 10 1; do
+			"$HS" retainers "$T/sq.hst" --snapshot 0 --site '*' --max-paths $m --format json >"$T/sqp$m.json" 2>&1
+		done
+		assert_json sqlite3-max-paths '
+all_, one = (j["targets"] for j in J)
+eq("targets", [t["key"] for t in one], [t["key"] for t in all_])
+check("a target with several paths", any(len(t["paths"]) > 1 for t in all_))
+for a, o in zip(all_, one):
+    eq(a["key"] + ": paths shown", len(o["paths"]), min(1, len(a["paths"])))
+    eq(a["key"] + ": the first path", o["paths"][:1], a["paths"][:1])
+    eq(a["key"] + ": paths counted", o["more_paths"]["paths"], len(a["paths"][1:]) + a["more_paths"]["paths"])
+    eq(a["key"] + ": blocks counted", o["more_paths"]["blocks"],
+       sum(p["blocks"] for p in a["paths"][1:]) + a["more_paths"]["blocks"])
+    eq(a["key"] + ": bytes counted", o["more_paths"]["bytes"],
+       sum(p["bytes"] for p in a["paths"][1:]) + a["more_paths"]["bytes"])
+' "$T/sqp10.json" "$T/sqp1.json"
 	else
 		fail sqlite3-midway "$(head -c 300 "$T/sq.out")"
 	fi
