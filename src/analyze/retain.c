@@ -933,7 +933,7 @@ int hs_retainers_find(struct hs_trace *t, const struct hs_retainers_query *qq, s
 	q.stamp = calloc(n, sizeof(uint32_t));
 	q.shape_of = malloc(n * sizeof(uint32_t));
 	q.run = malloc(n * sizeof(uint32_t));
-	if (!q.parent || !q.pedge ||  !q.bfs || !q.target || !q.stamp || !q.shape_of || !q.run ||
+	if (!q.parent || !q.pedge || !q.bfs || !q.target || !q.stamp || !q.shape_of || !q.run ||
 	    hashmap_init(&q.stack_site, 256) || hashmap_init(&q.shape_idx, 64) || hashmap_init(&q.sites.idx, 256) ||
 	    hashmap_init(&q.roots.idx, 64))
 		goto oom;

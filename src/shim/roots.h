@@ -82,8 +82,9 @@ typedef int roots_skip_fn(uint64_t lo, uint64_t hi, void *arg);
  * stopped thread, then the mappings in address order, cut around memory
  * that is not a root, then each thread's static TLS.  The stack of a
  * stopped thread comes one frame at a time, as far as its frames can be
- * stepped by their modules' CFI (the rest of it as one root).  The ring file at ring_path (this path or its file,
- * however the path was spelled) is not a root.  skip may be NULL.
+ * stepped by their modules' CFI (the rest of it as one root).  The ring
+ * file at ring_path (this path or its file, however the path was
+ * spelled) is not a root.  skip may be NULL.
  */
 void roots_each(const struct roots_maps *maps, const struct world *w, const char *ring_path, roots_skip_fn *skip,
 		roots_fn *fn, void *arg);
