@@ -328,6 +328,57 @@ PY
 	if [ "$bad" -eq 0 ]; then ok "damaged-traces ($n runs: read, or one line and status 2)"; else fail damaged-traces "$bad of $n runs"; fi
 }
 
+# ---- ring files left behind (item 10) ------------------------------------------------
+
+# A killed process leaves TRACE.rings: the next read merges it into the
+# trace and removes it; later reads find the same events in the trace
+# alone.  A live process's ring file (its shim holds a lock on it) is read,
+# not merged, and stays.  A stale one beside a complete trace goes; a file
+# there that is not heapsnap's, never.
+leftover_rings() {
+	mkdir rings && cd rings || return
+	"$HS" run -q -o k.hst -- "$ROOT/build/tests/progs/crash" kill 500 >/dev/null 2>&1
+	local before first second
+	before=$(ls k.hst.rings 2>/dev/null | wc -l)
+	info_json k.hst && first=$(js k.hst.json '(j["truncated"], j["total_events"], j["recovered_events"])')
+	info_json k.hst && second=$(js k.hst.json '(j["truncated"], j["total_events"], j["recovered_events"])')
+	expect rings-merged "$before $(ls k.hst.rings 2>/dev/null | wc -l) ${first:-?}" "1 0 ${second:-!}"
+	case $first in "(True, "*) ok rings-merged-truncated ;; *) fail rings-merged-truncated "$first" ;; esac
+	# the same counts through leaks and top (each a reader of its own)
+	"$HS" leaks k.hst >/dev/null 2>&1 && "$HS" top k.hst >/dev/null 2>&1
+	expect rings-merged-readers "$? $(ls | grep -c rings)" "0 0"
+
+	# live: a traced program that sleeps; its trace read meanwhile
+	env LD_PRELOAD="$LIB" HEAPSNAP_OPTIONS="output=$T/rings/alive.hst" sleep 5 &
+	local pid=$!
+	sleep 1
+	"$HS" info alive.hst >/dev/null 2>&1
+	expect rings-live-kept "$(ls alive.hst.rings 2>/dev/null | wc -l)" 1
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+
+	# stale beside a complete trace: removed; a foreign file: kept
+	"$HS" run -q -o done.hst -- /bin/true
+	"$PY" - done.hst <<'PY'
+import struct, sys
+h = open(sys.argv[1], 'rb').read(64)
+nonce = h[24:32]
+page = bytearray(4096)
+page[0:8] = b'HSRINGS1'
+page[8:12] = struct.pack('<I', 1)
+page[16:24] = nonce
+open(sys.argv[1] + '.rings', 'wb').write(bytes(page))
+PY
+	"$HS" info done.hst >/dev/null 2>&1
+	expect rings-stale-removed "$(ls done.hst.rings 2>/dev/null | wc -l)" 0
+	"$HS" run -q -o own.hst -- /bin/true
+	echo "not heapsnap's" >own.hst.rings
+	"$HS" info own.hst >/dev/null 2>&1
+	expect rings-foreign-kept "$(cat own.hst.rings)" "not heapsnap's"
+	cd "$T" || return
+}
+
+leftover_rings
 damaged
 mem_binaries
 mem_exhausted

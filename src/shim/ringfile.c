@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -41,6 +42,9 @@ int ringfile_create(const char *path, uint64_t nonce)
 	int f = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f < 0)
 		return -errno;
+	/* Held for the life of the process (the kernel lets go when it dies):
+	 * a reader merges only a ring file nobody holds (trace/recover.h). */
+	(void)flock(f, LOCK_EX | LOCK_NB);
 	memset(page, 0, sizeof(page));
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, RINGFILE_MAGIC, 8);

@@ -262,6 +262,14 @@ uint8_t *encode_end_lost(uint8_t *p, uint64_t ts, int reason, int64_t status, ui
 	return encode_close(p, q);
 }
 
+uint8_t *encode_recovered(uint8_t *p, uint64_t events)
+{
+	uint8_t *q = open_record(p, HST_REC_RECOVERED);
+
+	q = put_v(q, events);
+	return encode_close(p, q);
+}
+
 uint8_t *encode_stopped(uint8_t *p, uint64_t ts, int error)
 {
 	uint8_t *q = open_record(p, HST_REC_STOPPED);

@@ -213,6 +213,11 @@ static inline uint8_t *encode_end(uint8_t *p, uint64_t ts, int reason, int64_t s
 	return encode_end_lost(p, ts, reason, status, events, dropped, 0);
 }
 
+#define ENCODE_RECOVERED_MAX (ENCODE_HEAD + ENCODE_V)
+
+/* RECOVERED: the ring file was merged into the trace (recover.h). */
+uint8_t *encode_recovered(uint8_t *p, uint64_t events);
+
 #define ENCODE_STOPPED_MAX (ENCODE_HEAD + 2 * ENCODE_V)
 
 /* STOPPED: error is a positive errno value. */

@@ -182,6 +182,10 @@
  *           trace stops here (its last chunks were written into blocks
  *           reserved for them beforehand); an END may follow at exit.
  *           The trace is truncated even if it has an END.
+ * RECOVERED v events: a reader merged the process's ring file into the
+ *           trace (its records, stored raw, come just before: THREAD,
+ *           STACK, ALLOCINFO, EVENTS) and removed the file; events is how
+ *           many it recovered.  The trace stays truncated (no END).
  */
 enum hst_tag {
 	HST_REC_PROCESS = 1,
@@ -203,6 +207,7 @@ enum hst_tag {
 	HST_REC_PYTHON = 17,
 	HST_REC_PYCODE = 18,
 	HST_REC_STOPPED = 19,
+	HST_REC_RECOVERED = 20,
 };
 
 /* PYTHON flags. */

@@ -95,6 +95,9 @@ struct trace_reader {
 	uint64_t *ips;	     /* decoded stack */
 	size_t ips_cap;
 	uint64_t raw_bytes;  /* decompressed bytes of the chunks so far */
+	uint64_t max_file_info; /* highest allocinfo id of the file */
+	uint64_t merged;     /* RECOVERED: events a reader merged from the ring file */
+	int has_merged;      /* a RECOVERED record was read */
 	uint64_t frames_kept; /* frames of every stack kept so far */
 	struct stack_copy *stacks; /* every stack read, by id */
 	size_t nstacks;
@@ -222,7 +225,7 @@ uint64_t reader_tag_bytes(const struct trace_reader *r, int tag)
 
 uint64_t reader_recovered(const struct trace_reader *r)
 {
-	return r->rec ? recover_count(r->rec) : 0;
+	return r->merged + (r->rec ? recover_count(r->rec) : 0);
 }
 
 static int grow(uint8_t **p, size_t *cap, size_t n)
@@ -695,6 +698,8 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		uint32_t dstack = b.bad || !stack ? 0 : idmap_add(&r->stack_ids, stack);
 		if (!dense || (stack && !dstack) || set_info(r, dense, size, dstack))
 			return corrupt_record(r, tag);
+		if (id > r->max_file_info)
+			r->max_file_info = id;
 		return 2;
 	}
 	case HST_REC_EVENTS: {
@@ -803,6 +808,12 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->end.lost = b.p < b.end ? b_v(&b) : 0;
 		r->lost = it->end.lost;
 		break;
+	case HST_REC_RECOVERED:
+		r->merged += b_v(&b);
+		r->has_merged = 1;
+		if (b.bad)
+			return corrupt_record(r, tag);
+		return 2;
 	case HST_REC_STOPPED:
 		r->stopped_ts = b_v(&b);
 		r->stopped_err = (int)b_v(&b);
@@ -835,6 +846,20 @@ static void note_stopped(struct trace_reader *r)
 	else
 		snprintf(r->why, sizeof(r->why), "the trace stopped at %.3f s: %s; later events were not written", at,
 			 why);
+}
+
+/* Merge the ring file into the trace (recover_merge) and read on from
+ * the end of the last whole chunk.  Return 1 if merged. */
+static int merge_rings(struct trace_reader *r)
+{
+	struct stat st;
+
+	if (!recover_merge(r->path, r->hdr.nonce, r->progress, r->nprogress, r->max_file_info + 1, r->off) ||
+	    fstat(r->fd, &st))
+		return 0;
+	r->file_size = (uint64_t)st.st_size;
+	r->chunks_done = 0;
+	return 1;
 }
 
 /* A recovered item names stacks by the process's ids, as the chunks do:
@@ -892,11 +917,18 @@ static HS_NOINLINE int next_record(struct trace_reader *r, struct trace_item *it
 			r->chunks_done = 1;
 			if (r->stopped_ts)
 				note_stopped(r);
-			if (r->last_tag != HST_REC_END) {
-				if (!r->truncated)
-					set_truncated(r, "the trace has no END record (the process was killed or crashed)");
+			if (r->last_tag != HST_REC_END && !r->truncated)
+				set_truncated(r, "the trace has no END record (the process was killed or crashed)");
+			if (r->last_tag != HST_REC_END && !r->has_merged) {
+				if (merge_rings(r))
+					continue; /* read on: the recovered chunks */
 				r->rec = recover_open(r->path, r->hdr.nonce, r->progress, r->nprogress,
 						      (uint64_t)r->info_ids.count + 1);
+			} else {
+				/* complete, or merged: a ring file left beside it
+				 * (a process that died between its END and the
+				 * removal, a merge cut short) is stale */
+				recover_remove_stale(r->path, r->hdr.nonce);
 			}
 		}
 	}

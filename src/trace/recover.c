@@ -13,13 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "trace/encode.h"
 #include "trace/format.h"
 #include "trace/ringfile.h"
 #include "util/atomic.h"
+#include "util/crc32c.h"
 #include "util/hashmap.h"
 
 /* Events of one ring still to give: positions [pos, end). */
@@ -452,4 +456,209 @@ void recover_close(struct recover *c)
 	free(c->info_stack);
 	free(c->ips);
 	free(c);
+}
+
+/* ---- merging the ring file into the trace ---------------------------------------- */
+
+/* The records of the merge, built in memory. */
+struct merge {
+	uint8_t *p;		  /* records of the chunk being built */
+	size_t len, cap;
+	struct encode_events ev;  /* the EVENTS record being built */
+	uint64_t first_info;	  /* recovered allocinfos from here (file ids) */
+	uint64_t written_to;	  /* allocinfos first_info..written_to-1 are written */
+	int fd;			  /* the trace, open for writing */
+	uint64_t off;		  /* where the next chunk goes */
+};
+
+#define MERGE_CHUNK (8u << 20) /* a chunk is written past this many bytes */
+
+/* Room for n more bytes of records.  Return them or NULL. */
+static uint8_t *merge_room(struct merge *m, size_t n)
+{
+	if (m->len + n > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		while (cap < m->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(m->p, cap);
+		if (!p)
+			return NULL;
+		m->p = p;
+		m->cap = cap;
+	}
+	return m->p + m->len;
+}
+
+/* Room for one more event in every column.  Return 0 or -1. */
+static int columns_room(struct encode_events *e)
+{
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++) {
+		struct encode_column *c = &e->col[i];
+		if (c->cap - c->len >= ENCODE_EVENT_COL_MAX)
+			continue;
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		uint8_t *p = realloc(c->p, cap);
+		if (!p)
+			return -1;
+		c->p = p;
+		c->cap = cap;
+	}
+	return 0;
+}
+
+/* Write the records built so far as one raw chunk at m->off (format.h: a
+ * chunk is written whole or not at all as far as a reader can tell: its
+ * checksums).  Return 0 or -1. */
+static int merge_flush(struct merge *m)
+{
+	uint8_t h[HST_CHUNK_HEADER_SIZE];
+
+	if (!m->len)
+		return 0;
+	memset(h, 0, sizeof(h));
+	uint32_t words[5] = {HST_CHUNK_MAGIC, HST_CODEC_RAW, (uint32_t)m->len, (uint32_t)m->len,
+			     crc32c(0, m->p, m->len)};
+	for (int i = 0; i < 5; i++)
+		for (int k = 0; k < 4; k++)
+			h[4 * i + k] = (uint8_t)(words[i] >> (8 * k));
+	uint32_t hcrc = crc32c(0, h, 20);
+	for (int k = 0; k < 4; k++)
+		h[20 + k] = (uint8_t)(hcrc >> (8 * k));
+	struct iovec iov[2] = {{h, sizeof(h)}, {m->p, m->len}};
+	ssize_t want = (ssize_t)(sizeof(h) + m->len);
+	if (pwritev(m->fd, iov, 2, (off_t)m->off) != want)
+		return -1;
+	m->off += (uint64_t)want;
+	m->len = 0;
+	return 0;
+}
+
+/* End the EVENTS record being built. */
+static int merge_events(struct merge *m)
+{
+	uint8_t *p = merge_room(m, encode_events_max(&m->ev));
+
+	if (!p)
+		return -1;
+	m->len = (size_t)(encode_events(p, &m->ev) - m->p);
+	return m->len > MERGE_CHUNK ? merge_flush(m) : 0;
+}
+
+/* An ALLOCINFO for recovered allocinfo id (when it is the next one not
+ * written yet: ids come in order). */
+static int merge_allocinfo(struct merge *m, uint32_t id, uint64_t size, uint32_t stack)
+{
+	if (id < m->first_info || id < m->written_to)
+		return 0;
+	uint8_t *p = merge_room(m, ENCODE_ALLOCINFO_MAX);
+	if (!p)
+		return -1;
+	m->len = (size_t)(encode_allocinfo(p, id, size, stack) - m->p);
+	m->written_to = (uint64_t)id + 1;
+	return 0;
+}
+
+/* Turn one recovered item into records.  Return 0 or -1. */
+static int merge_item(struct merge *m, const struct trace_item *it, uint64_t *events)
+{
+	uint8_t *p;
+
+	switch (it->type) {
+	case ITEM_THREAD:
+		if (!(p = merge_room(m, ENCODE_THREAD_MAX)))
+			return -1;
+		m->len = (size_t)(encode_thread(p, it->thread.index, it->thread.tid, it->thread.ts) - m->p);
+		return 0;
+	case ITEM_STACK:
+		if (!(p = merge_room(m, encode_stack_max(it->stack.depth))))
+			return -1;
+		m->len = (size_t)(encode_stack(p, it->stack.id, it->stack.depth, 0, 0, it->stack.ips) - m->p);
+		return 0;
+	case ITEM_EVENT:
+		/* the ALLOCINFOs go before the EVENTS record that names them */
+		if (merge_allocinfo(m, it->ev.info, it->ev.size, it->ev.stack) ||
+		    merge_allocinfo(m, it->ev.old_info, it->ev.old_size, it->ev.old_stack) || columns_room(&m->ev))
+			return -1;
+		if (hst_event_shape(it->ev.kind) == HST_SHAPE_REALLOC)
+			encode_event(&m->ev, it->ev.ts, it->ev.thread, it->ev.kind, it->ev.old_info, it->ev.info);
+		else
+			encode_event(&m->ev, it->ev.ts, it->ev.thread, it->ev.kind, it->ev.info, 0);
+		(*events)++;
+		return m->ev.count >= 65536 ? merge_events(m) : 0;
+	}
+	return 0;
+}
+
+int recover_merge(const char *trace_path, uint64_t nonce, const uint64_t *progress, size_t n,
+		  uint64_t first_info, uint64_t end_off)
+{
+	char path[4200];
+	struct stat st;
+	struct merge m = {.fd = -1, .off = end_off, .first_info = first_info, .written_to = first_info};
+	struct recover *c = NULL;
+	uint64_t events = 0;
+	int rc = 0;
+
+	if (snprintf(path, sizeof(path), "%s.rings", trace_path) >= (int)sizeof(path))
+		return 0;
+	/* Only a ring file nobody holds: the shim keeps its lock for the
+	 * life of the process (a live process's rings are read, not merged). */
+	int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (rfd < 0 || fstat(rfd, &st) || !S_ISREG(st.st_mode) || flock(rfd, LOCK_EX | LOCK_NB))
+		goto out;
+	m.fd = open(trace_path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
+	if (m.fd < 0 || fstat(m.fd, &st) || !S_ISREG(st.st_mode) || flock(m.fd, LOCK_EX | LOCK_NB) ||
+	    (uint64_t)st.st_size < end_off)
+		goto out;
+	c = recover_open(trace_path, nonce, progress, n, first_info);
+	if (!c)
+		goto out;
+	m.ev.tick = 1000; /* recovered times are to the microsecond */
+	struct trace_item it;
+	int got;
+	while ((got = recover_next(c, &it)) > 0)
+		if (merge_item(&m, &it, &events))
+			goto out;
+	if (got < 0 || merge_events(&m))
+		goto out;
+	uint8_t *p = merge_room(&m, ENCODE_RECOVERED_MAX);
+	if (!p)
+		goto out;
+	m.len = (size_t)(encode_recovered(p, events) - m.p);
+	/* Whatever follows the last whole chunk (a torn one) goes, then the
+	 * recovered records, then the ring file. */
+	if (ftruncate(m.fd, (off_t)end_off) || merge_flush(&m))
+		goto out;
+	unlink(path);
+	rc = 1;
+out:
+	if (!rc && m.fd >= 0 && m.off > end_off)
+		(void)ftruncate(m.fd, (off_t)end_off); /* half a merge: as before */
+	recover_close(c);
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
+		free(m.ev.col[i].p);
+	free(m.p);
+	if (m.fd >= 0)
+		close(m.fd);
+	if (rfd >= 0)
+		close(rfd);
+	return rc;
+}
+
+void recover_remove_stale(const char *trace_path, uint64_t nonce)
+{
+	char path[4200];
+	struct ringfile_file_header h;
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s.rings", trace_path) >= (int)sizeof(path))
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && !flock(fd, LOCK_EX | LOCK_NB) &&
+	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && !memcmp(h.magic, RINGFILE_MAGIC, 8) &&
+	    h.nonce == nonce)
+		unlink(path);
+	close(fd);
 }

@@ -43,4 +43,23 @@ uint64_t recover_count(const struct recover *c);
 
 void recover_close(struct recover *c);
 
+/*
+ * Merge trace_path.rings into the trace, so that no ring file is left
+ * beside a trace once read: when the ring file belongs to this trace and
+ * no process holds it (its shim keeps a lock on it while it lives), the
+ * trace is cut back to end_off (the end of its last whole chunk), the
+ * recovered threads, stacks, allocinfos (file ids from first_info up) and
+ * events are appended as raw chunks with a RECOVERED record, and the ring
+ * file is removed.  Return 1 when merged (the reader reads on from
+ * end_off), 0 when it was not (no file, another trace's, a live process,
+ * no write permission, a concurrent merge, an error: the trace is as
+ * before, and the reader recovers read-only).
+ */
+int recover_merge(const char *trace_path, uint64_t nonce, const uint64_t *progress, size_t n,
+		  uint64_t first_info, uint64_t end_off);
+
+/* Remove trace_path.rings if it is this trace's (nonce) and no process
+ * holds it: a complete or merged trace has no use for it. */
+void recover_remove_stale(const char *trace_path, uint64_t nonce);
+
 #endif
