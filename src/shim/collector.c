@@ -101,6 +101,7 @@ struct collector_trace {
 	uint32_t snap_index;		    /* snapshots written */
 	uint64_t events_written;	    /* events written, implicit ones aside */
 	uint64_t events_in_file;	    /* of those, in chunks the file holds */
+	uint64_t events_pending;	    /* of those, in the EVENTS record being built */
 	const char *path;		    /* the trace's name */
 	int stop_said;			    /* the writer stopped, and we said so */
 	_Atomic uint64_t dropped;	    /* events lost to interrupted ring writes */
@@ -493,8 +494,12 @@ static HS_NOINLINE int ev_make_room(struct encode_events *e)
 static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b,
 		      bool temporary)
 {
-	if (HS_UNLIKELY(!ev_room) && ev_make_room(e))
+	if (HS_UNLIKELY(!ev_room) && ev_make_room(e)) {
+		/* no memory (the program took it all): lost, and counted */
+		if (!(kind & HST_EV_IMPLICIT))
+			atomic_fetch_add_rlx(&cs.t.dropped, 1); /* relaxed: a statistic */
 		return;
+	}
 	ev_room--;
 	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
 	case HST_SHAPE_ALLOC:
@@ -511,8 +516,10 @@ static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uin
 	encode_event(e, ts, thread, kind, a, b);
 	if (temporary)
 		encode_event_temporary(e);
-	if (!(kind & HST_EV_IMPLICIT))
+	if (!(kind & HST_EV_IMPLICIT)) {
 		cs.t.events_written++;
+		cs.t.events_pending++;
+	}
 }
 
 /* Write the events gathered so far as one EVENTS record. */
@@ -520,10 +527,15 @@ static void evrec_flush(struct encode_events *e)
 {
 	uint8_t *p = writer_room(&cs.t.w, encode_events_max(e));
 
-	if (p)
+	if (p) {
 		writer_advance(&cs.t.w, encode_events(p, e));
-	else
-		encode_events_clear(e); /* no memory: they are lost */
+	} else {
+		/* no memory: lost, and counted as such, not as written */
+		encode_events_clear(e);
+		cs.t.events_written -= cs.t.events_pending;
+		atomic_fetch_add_rlx(&cs.t.dropped, cs.t.events_pending); /* relaxed: a statistic */
+	}
+	cs.t.events_pending = 0;
 }
 
 /* Track a block allocated by ev; an implicit free of the block it
