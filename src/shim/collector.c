@@ -995,6 +995,8 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 	flush_trace();
 	if (reason != HST_END_EXEC)
 		writer_close(&cs.t.w);
+	else
+		writer_trim(&cs.t.w); /* its descriptor closes at the exec */
 }
 
 void collector_lock(void)

@@ -384,6 +384,15 @@ int writer_flush(struct trace_writer *w)
 	return rc;
 }
 
+void writer_trim(struct trace_writer *w)
+{
+	/* Truncating to the size it has frees the blocks allocated past the
+	 * end (FALLOC_FL_KEEP_SIZE): a finished trace takes no more room than
+	 * its bytes (thousands of short processes kept 1 MiB each). */
+	if (w->fd >= 0 && w->reserved > w->file_bytes && !ftruncate(w->fd, (off_t)w->file_bytes))
+		w->reserved = w->file_bytes;
+}
+
 int writer_stopped(const struct trace_writer *w)
 {
 	return w->error;
@@ -411,6 +420,7 @@ int writer_close(struct trace_writer *w)
 {
 	int rc = writer_flush(w);
 
+	writer_trim(w);
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;

@@ -87,6 +87,10 @@ int writer_flush(struct trace_writer *w);
 
 #define WRITER_RESERVE (64u << 10) /* allocated past the end for STOPPED and END */
 
+/* Give back the blocks allocated past the end of the file (the trace
+ * ends, or its process execs).  writer_close does it. */
+void writer_trim(struct trace_writer *w);
+
 /* The -errno that stopped the writes, or 0. */
 int writer_stopped(const struct trace_writer *w);
 
