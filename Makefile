@@ -23,7 +23,9 @@ B := $(if $(HS_DEBUG),build/debug,build)
 DEB_PACKAGES := gcc g++ make pkg-config libunwind-dev libjemalloc-dev check libdw-dev \
 	libzstd-dev zstd mandoc valgrind python3 python3-dev python3-objgraph sqlite3 git time curl chromium firefox-esr \
 	clang libclang-rt-14-dev libxml2-utils python3-jsonschema libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \
-	protobuf-compiler golang-go strace
+	protobuf-compiler golang-go strace bzip2 xz-utils openssl jq bc diffutils
+# The long corpus's programs (make check-long, tests/corpus.sh --long).
+CORPUS_PACKAGES := nodejs tcl cmake ninja-build vim ed lz4 gnupg openssh-client file man-db binutils gdb findutils
 
 UTIL_SRC := src/util/crc32c.c src/util/fmt.c
 LIBUTIL_SRC := $(UTIL_SRC) src/util/json.c src/util/hashmap.c src/util/alloc.c
@@ -58,7 +60,7 @@ ATTACH_SHIM := $(B)/lib/libheapsnap-attach.so
 ANALYZE_LIB := $(B)/lib/libheapsnap-analyze.a
 CLI := $(B)/bin/heapsnap
 
-.PHONY: all deps check demo bench install clean check-hooksafe lint-man
+.PHONY: all deps check demo bench install clean check-hooksafe lint-man check-long corpus-deps
 
 all: $(SHIM) $(ATTACH_SHIM) $(CLI)
 
@@ -144,6 +146,9 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+corpus-deps:
+	@$(MAKE) -s deps DEB_PACKAGES="$(DEB_PACKAGES) $(CORPUS_PACKAGES)"
 
 include tests/tests.mk
 include tests/fuzz/fuzz.mk

@@ -196,7 +196,7 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 # exits non-zero on a failure.  A recipe that runs make begins with "+"
 # (make's jobserver is passed only to those).  Checks too long for make
 # check (minutes) go in check-long.
-CHECK_SUITES := python leaks san-unit san-integration integration check unit retain san-leaks san-attach \
+CHECK_SUITES := python leaks san-unit san-integration integration corpus check unit retain san-leaks san-attach \
 	fuzz pprof san-pprof san-check report attach faults san-cli readme cli api hooksafe san-hooksafe man
 CHECK_LOG := $(B)/check
 # (=, not :=: MAKEFLAGS holds make's -j only once the makefiles are read)
@@ -282,3 +282,13 @@ suite-hooksafe: check-build
 
 suite-man: check-build
 	@$(SUITE) man "man pages" bash tests/man.sh
+
+suite-corpus: check-build
+	@$(SUITE) corpus "real programs (the fast corpus; make check-long runs all of it, with Valgrind)" \
+		bash tests/corpus.sh
+
+# Every program of the corpus, and Valgrind's leak verdicts against
+# heapsnap's (tests/corpus.sh; the README's table is its --table output).
+check-long: corpus-deps all
+	@echo "== real programs (the whole corpus, with Valgrind)"
+	@bash tests/corpus.sh --long --valgrind $(if $(CORPUS_TABLE),--table $(CORPUS_TABLE))
