@@ -1172,6 +1172,27 @@ static void filler_chunk(struct trace_writer *w)
 	}
 }
 
+/* The blocks reserved past the end (FALLOC_FL_KEEP_SIZE) are given back at
+ * close: thousands of short processes must not keep them each. */
+START_TEST(test_writer_gives_back_reserve)
+{
+	struct tw t;
+	struct stat st;
+
+	tw_open(&t, 0, "trim.hst", NONCE);
+	rec_process(&t.w, "");
+	ck_assert_int_eq(writer_flush(&t.w), 0);
+	ck_assert_int_eq(fstat(t.w.fd, &st), 0);
+	int reserved = t.w.reserved > t.w.file_bytes; /* where fallocate works */
+	if (reserved)
+		ck_assert_int_ge((long long)st.st_blocks * 512, WRITER_RESERVE);
+	tw_close(&t);
+	ck_assert_int_eq(stat(t.path, &st), 0);
+	ck_assert_int_lt(st.st_size, 4096);
+	ck_assert_int_le((long long)st.st_blocks * 512, 8192);
+}
+END_TEST
+
 /*
  * The file cannot grow (here the file size limit, ulimit -f, which would
  * kill the writer with SIGXFSZ if it wrote past it; a full disk takes the
@@ -1339,6 +1360,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tw, test_writer_create_refuses_devices_and_dirs);
 	tcase_add_test(tw, test_writer_create_foreign_rings);
 	tcase_add_test(tw, test_writer_stops_at_file_size_limit);
+	tcase_add_test(tw, test_writer_gives_back_reserve);
 	tcase_add_test(tw, test_stopped_without_end);
 	tcase_add_test(tw, test_info_incomplete_scan);
 	suite_add_tcase(s, tw);
