@@ -170,6 +170,7 @@ bench: deps all $(ANALYZE_LIB)
 	@bash bench/retain.sh
 	@bash bench/attach.sh
 	@bash bench/python.sh
+	@bash bench/many.sh
 
 .PHONY: bench-verify
 bench-verify: deps all

@@ -331,6 +331,12 @@ enum hs_want_flags {
 	HS_WANT_TEMPORARY = 1u << 5, /* t->temporary: the temporary blocks of the run */
 	HS_WANT_ALLOCS = 1u << 6,   /* heaps (t->heaps, t->snapshot_heaps) count the
 				     * blocks allocated up to their moment too */
+	HS_WANT_REPORT_STACKS = 1u << 7, /* with HS_WANT_LEAKS (and nothing else): keep
+					  * only the stacks the leak report names (its
+					  * loss records, its cycles' members); the
+					  * others read as unknown.  Thousands of traces
+					  * held at once then cost their reports, not
+					  * their whole stack tables */
 };
 
 struct hs_want {

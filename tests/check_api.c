@@ -363,6 +363,61 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/*
+ * HS_WANT_REPORT_STACKS: the report is the same, its stacks stay, and a
+ * stack only a freed block had is forgotten (read as unknown).
+ */
+START_TEST(test_report_stacks)
+{
+	struct fx f;
+	uint64_t s1[2] = {ret_in(api_wrapper, 0), ret_in(api_site, 0)};
+	uint64_t s2[1] = {ret_in(api_site, 0)};
+
+	fx_open(&f, tpath("r.hst"), 300);
+	fx_process(&f, "/usr/bin/api-test");
+	fx_module_self(&f, &self, 0);
+	fx_stack(&f, 1, 2, s1);
+	fx_stack(&f, 2, 1, s2);
+	fx_allocinfo(&f, 1, 100, 1);
+	fx_allocinfo(&f, 2, 70, 2);
+	fx_event(&f, FX_T0 + 1 * MS, 1, HST_EV_MALLOC, 1, 0);
+	fx_event(&f, FX_T0 + 2 * MS, 1, HST_EV_MALLOC, 2, 0);
+	fx_event(&f, FX_T0 + 3 * MS, 1, HST_EV_FREE, 2, 0);
+	fx_snapshot(&f, FX_T0 + 6 * MS, 0, HST_SNAP_EXIT, "exit");
+	fx_scan(&f, FX_T0 + 7 * MS, 1);
+	uint64_t addr[1] = {0x10000};
+	uint32_t info[1] = {1}, seq[1] = {1};
+	fx_blocks(&f, 1, addr, info, seq);
+	fx_root(&f, 0, HST_ROOT_DATA, 0x5000, 64, self.path);
+	fx_scan_end(&f, 0, FX_T0 + 8 * MS);
+	fx_end(&f, FX_T0 + 9 * MS, 0);
+	fx_close(&f);
+
+	struct hs_session *s = hs_session_new(NULL);
+	struct hs_trace *all = must_read(s, "r.hst", HS_WANT_LEAKS);
+	struct hs_trace *few = must_read(s, "r.hst", HS_WANT_LEAKS | HS_WANT_REPORT_STACKS);
+	uint32_t depth;
+
+	ck_assert_uint_eq(few->leaks.nrecords, 1);
+	ck_assert_uint_eq(few->leaks.records[0].stack, 1);
+	ck_assert_uint_eq(few->leaks.total[HS_DEFINITE][1], 100);
+	ck_assert_ptr_nonnull(hs_trace_stack_ips(few, 1, &depth));
+	ck_assert_uint_eq(depth, 2);
+	ck_assert_ptr_nonnull(hs_trace_stack_ips(all, 2, &depth));
+	ck_assert_ptr_null(hs_trace_stack_ips(few, 2, &depth));
+	ck_assert_int_eq(hs_trace_stack(few, 2)->n, 0);
+	struct hs_leaks_view v = {.kinds = 0xf};
+	char *a = render_leaks(HS_FMT_JSON, &all, 1, &v), *b = render_leaks(HS_FMT_JSON, &few, 1, &v);
+	ck_assert_ptr_nonnull(strstr(b, "api_site"));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	hs_trace_free(all);
+	hs_trace_free(few);
+	hs_session_free(s);
+}
+END_TEST
+
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -374,6 +429,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_two_sessions);
 	tcase_add_test(tc, test_render_leaks);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_report_stacks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -147,7 +147,9 @@ static int run(int argc, char **argv, int cycles_only)
 		goto out;
 	}
 	cli_print_warnings(s);
-	struct hs_want want = {.flags = HS_WANT_LEAKS, .suppressions = sup_path ? &sup : NULL, .scan = snapshot};
+	/* every trace is held until the report is rendered: each keeps only
+	 * the stacks its report names */
+	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS, .suppressions = sup_path ? &sup : NULL, .scan = snapshot};
 	for (; done < n; done++)
 		if (!(t[done] = hs_trace_read(s, traces[done], &want, &d))) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);

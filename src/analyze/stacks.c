@@ -31,6 +31,48 @@ void stacks_free(struct stack_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void stacks_keep_only(struct stack_table *t, const uint8_t *used)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->n; i++) {
+		if (used[i] && t->ips[i]) {
+			n = i + 1;
+			continue;
+		}
+		free(t->ips[i]);
+		t->ips[i] = NULL;
+		t->depth[i] = 0;
+		if (t->symbolized) {
+			free((void *)t->symbolized[i].frames);
+			t->symbolized[i] = (struct hs_stack){0};
+		}
+	}
+	if (n == t->n)
+		return;
+	/* Shrinking: the tables only get smaller, so a failed realloc keeps
+	 * the larger block, which is as good. */
+	for (uint32_t i = n; t->symbolized && i < t->n; i++)
+		free((void *)t->symbolized[i].frames);
+	free(t->symbolized);
+	t->symbolized = NULL; /* sized by n: redone on demand */
+	if (!n) {
+		free(t->ips);
+		free(t->depth);
+		t->ips = NULL;
+		t->depth = NULL;
+		t->n = 0;
+		return;
+	}
+	uint64_t **ips = realloc(t->ips, n * sizeof(*ips));
+	uint32_t *depth = realloc(t->depth, n * sizeof(*depth));
+	if (ips)
+		t->ips = ips;
+	if (depth)
+		t->depth = depth;
+	t->n = n;
+}
+
 /* Keep the ips of an ITEM_STACK (the first time its id is seen). */
 static int keep(struct stack_table *t, const struct trace_item *it)
 {

@@ -31,6 +31,9 @@ struct stack_table {
  * wrappers are w (NULL: the built-ins).  Return 0 or -ENOMEM. */
 int stacks_init(struct stack_table *t, struct sym_files *files, const struct frames *w);
 void stacks_free(struct stack_table *t);
+/* Forget every stack whose id used[] does not mark (used has t->n
+ * entries), and shrink the table to the last one kept. */
+void stacks_keep_only(struct stack_table *t, const uint8_t *used);
 
 /* Feed an ITEM_STACK, ITEM_MODULES or ITEM_PYCODE item.  Return 0 or
  * -ENOMEM. */

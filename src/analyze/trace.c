@@ -315,6 +315,30 @@ oom:
 	return -ENOMEM;
 }
 
+/* HS_WANT_REPORT_STACKS: drop the stacks the leak report does not name.
+ * Return 0 or -ENOMEM. */
+static int keep_report_stacks(struct hs_trace *t)
+{
+	struct stack_table *st = &t->priv->st;
+	const struct hs_leaks *l = &t->leaks;
+
+	if (!t->priv->have_stacks || !st->n)
+		return 0;
+	uint8_t *used = calloc(st->n, 1);
+	if (!used)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < l->nrecords; i++)
+		if (l->records[i].stack < st->n)
+			used[l->records[i].stack] = 1;
+	for (long c = 0; c < l->ncycles; c++)
+		for (uint32_t m = 0; m < l->cycles[c].n; m++)
+			if (l->cycles[c].members[m].stack < st->n)
+				used[l->cycles[c].members[m].stack] = 1;
+	stacks_keep_only(st, used);
+	free(used);
+	return 0;
+}
+
 /* After the last item: finish what needs the whole trace.  Return 0, or a
  * negative errno with d set. */
 static int pass_end(struct pass *p, struct trace_reader *r, const struct hs_want *w, struct hs_diag *d)
@@ -344,6 +368,9 @@ static int pass_end(struct pass *p, struct trace_reader *r, const struct hs_want
 		if (leaks_build(&t->leaks, &p->graph, p->scanned, &t->priv->st, w->suppressions))
 			goto oom;
 		t->have |= HS_WANT_LEAKS;
+		if ((p->want & ~(HS_WANT_LEAKS | HS_WANT_REPORT_STACKS)) == 0 && (p->want & HS_WANT_REPORT_STACKS) &&
+		    keep_report_stacks(t))
+			goto oom;
 	}
 	if (p->selecting) {
 		if ((rc = select_end(&p->sel, t, &p->rp, d)) < 0)
