@@ -56,9 +56,17 @@ static const char *base_name(const char *p)
 void retain_name_root(struct hs_trace *t, uint32_t root, uint64_t off, struct hs_root_ref *r)
 {
 	const struct hs_graph *g = t->graph;
-	const struct hs_root *R = &g->roots[root];
 
 	memset(r, 0, sizeof(*r));
+	if (root >= g->nroots) {
+		/* an edge from a root the scan never described (a damaged
+		 * trace): named by its number */
+		r->root = root;
+		r->offset = off;
+		snprintf(r->name, sizeof(r->name), "root %u (not described in the trace)", root);
+		return;
+	}
+	const struct hs_root *R = &g->roots[root];
 	r->kind = R->kind;
 	r->root = root;
 	r->address = R->addr + off;
@@ -478,7 +486,7 @@ static long root_of(struct query *q, uint32_t e, uint64_t *off)
 	struct hs_root_ref ref;
 	uint32_t root = q->g->root_of_edge[e];
 
-	retain_name_root(q->t, root < q->g->nroots ? root : 0, q->g->root_edge_off[e], &ref);
+	retain_name_root(q->t, root, q->g->root_edge_off[e], &ref);
 	*off = ref.offset;
 	long id = strtab_id(&q->roots, ref.name, 1);
 	if (id < 0)
@@ -647,7 +655,8 @@ static int answer(struct query *q, uint32_t ti, struct hs_retainer_target *tg, i
 	for (size_t s = 0; s < q->nshapes; s++)
 		if (q->shapes[s].paths_blocks)
 			order[np++] = (uint32_t)s;
-	qsort_r(order, np, sizeof(*order), by_path_bytes, q->shapes);
+	if (np > 1) /* qsort of nothing may be given NULL */
+		qsort_r(order, np, sizeof(*order), by_path_bytes, q->shapes);
 	size_t keep = np < (uint64_t)max_paths ? np : (size_t)max_paths;
 	if (!(tg->paths = calloc(keep ? keep : 1, sizeof(*tg->paths))))
 		goto out;
@@ -695,7 +704,7 @@ static int chain_path(struct query *q, uint32_t e, const uint32_t *chain, const 
 	uint64_t off;
 
 	memset(p, 0, sizeof(*p));
-	retain_name_root(q->t, g->root_of_edge[e] < g->nroots ? g->root_of_edge[e] : 0, g->root_edge_off[e], &p->root);
+	retain_name_root(q->t, g->root_of_edge[e], g->root_edge_off[e], &p->root);
 	if (!(p->hops = calloc(n, sizeof(*p->hops))))
 		return -ENOMEM;
 	off = p->root.offset;
@@ -818,13 +827,14 @@ static int answer_block(struct query *q, uint32_t target, struct hs_retainer_tar
 		rc[nrc++] = (struct root_chain){dist[dst] + 1, (uint64_t)root_rank(kind) << 61 | (uint64_t)(r & 0x1fffffff) << 32 | e,
 						 (uint32_t)e};
 	}
-	qsort(rc, nrc, sizeof(*rc), by_chain);
+	if (nrc > 1) /* qsort of nothing may be given NULL */
+		qsort(rc, nrc, sizeof(*rc), by_chain);
 	if (!(tg->paths = calloc((size_t)max_paths, sizeof(*tg->paths))))
 		goto out;
 	for (uint64_t i = 0; i < nrc; i++) {
 		struct hs_root_ref ref;
 		uint32_t e = rc[i].edge, r = g->root_of_edge[e];
-		retain_name_root(q->t, r < g->nroots ? r : 0, g->root_edge_off[e], &ref);
+		retain_name_root(q->t, r, g->root_edge_off[e], &ref);
 		long id = strtab_id(&q->roots, ref.name, 1);
 		if (id < 0)
 			goto out;

@@ -15,7 +15,7 @@
 # Every finding becomes a regression input: tests/fuzz/regress/TARGET/NAME,
 # run by fuzz-check ever after.
 
-FUZZ_TARGETS := reader info leaks stats diff
+FUZZ_TARGETS := reader info leaks stats diff retain check report
 FUZZ_B := $(B)/fuzz
 FUZZ_CC := clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
