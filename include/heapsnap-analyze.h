@@ -332,11 +332,12 @@ enum hs_want_flags {
 	HS_WANT_ALLOCS = 1u << 6,   /* heaps (t->heaps, t->snapshot_heaps) count the
 				     * blocks allocated up to their moment too */
 	HS_WANT_REPORT_STACKS = 1u << 7, /* with HS_WANT_LEAKS (and nothing else): keep
-					  * only the stacks the leak report names (its
-					  * loss records, its cycles' members); the
-					  * others read as unknown.  Thousands of traces
-					  * held at once then cost their reports, not
-					  * their whole stack tables */
+					  * only the stacks the leak report shows (its
+					  * unsuppressed loss records of report_kinds,
+					  * its cycles' members); the others read as
+					  * unknown.  Thousands of traces held at once
+					  * then cost their reports, not their whole
+					  * stack tables */
 };
 
 struct hs_want {
@@ -358,6 +359,9 @@ struct hs_want {
 						 * although the run's length is known only at
 						 * its end; fewer for a run shorter than
 						 * ntimes times 0.1 ms */
+	unsigned report_kinds;			/* HS_WANT_REPORT_STACKS: the kinds of the
+						 * loss records shown (a bit per enum
+						 * hs_leak_kind); 0: every kind */
 };
 
 #define HS_MAX_SELECT 64

@@ -364,56 +364,84 @@ START_TEST(test_errors)
 END_TEST
 
 /*
- * HS_WANT_REPORT_STACKS: the report is the same, its stacks stay, and a
- * stack only a freed block had is forgotten (read as unknown).
+ * HS_WANT_REPORT_STACKS: the report is the same, its stacks stay, and the
+ * others are forgotten (read as unknown): one only a freed block had, and
+ * with report_kinds, one only a block of a kind not shown has.
  */
 START_TEST(test_report_stacks)
 {
 	struct fx f;
 	uint64_t s1[2] = {ret_in(api_wrapper, 0), ret_in(api_site, 0)};
 	uint64_t s2[1] = {ret_in(api_site, 0)};
+	uint64_t s3[1] = {ret_in(api_wrapper, 0)};
 
 	fx_open(&f, tpath("r.hst"), 300);
 	fx_process(&f, "/usr/bin/api-test");
 	fx_module_self(&f, &self, 0);
 	fx_stack(&f, 1, 2, s1);
 	fx_stack(&f, 2, 1, s2);
+	fx_stack(&f, 3, 1, s3);
 	fx_allocinfo(&f, 1, 100, 1);
-	fx_allocinfo(&f, 2, 70, 2);
+	fx_allocinfo(&f, 2, 70, 3);
+	fx_allocinfo(&f, 3, 40, 2);
 	fx_event(&f, FX_T0 + 1 * MS, 1, HST_EV_MALLOC, 1, 0);
 	fx_event(&f, FX_T0 + 2 * MS, 1, HST_EV_MALLOC, 2, 0);
 	fx_event(&f, FX_T0 + 3 * MS, 1, HST_EV_FREE, 2, 0);
+	fx_event(&f, FX_T0 + 4 * MS, 1, HST_EV_MALLOC, 3, 0);
 	fx_snapshot(&f, FX_T0 + 6 * MS, 0, HST_SNAP_EXIT, "exit");
-	fx_scan(&f, FX_T0 + 7 * MS, 1);
-	uint64_t addr[1] = {0x10000};
-	uint32_t info[1] = {1}, seq[1] = {1};
-	fx_blocks(&f, 1, addr, info, seq);
+	fx_scan(&f, FX_T0 + 7 * MS, 2);
+	uint64_t addr[2] = {0x10000, 0x20000}; /* 100 B unreachable, 40 B from a root */
+	uint32_t info[2] = {1, 3}, seq[2] = {1, 3};
+	fx_blocks(&f, 2, addr, info, seq);
 	fx_root(&f, 0, HST_ROOT_DATA, 0x5000, 64, self.path);
-	fx_scan_end(&f, 0, FX_T0 + 8 * MS);
+	uint64_t off[1] = {0}, dst[1] = {1};
+	fx_edges(&f, 1, 0, 1, off, dst, NULL);
+	fx_scan_end(&f, 1, FX_T0 + 8 * MS);
 	fx_end(&f, FX_T0 + 9 * MS, 0);
 	fx_close(&f);
 
 	struct hs_session *s = hs_session_new(NULL);
 	struct hs_trace *all = must_read(s, "r.hst", HS_WANT_LEAKS);
 	struct hs_trace *few = must_read(s, "r.hst", HS_WANT_LEAKS | HS_WANT_REPORT_STACKS);
+	struct hs_want w = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS, .report_kinds = 1u << HS_DEFINITE};
+	struct hs_diag d = {""};
+	struct hs_trace *definite = hs_trace_read(s, tpath("r.hst"), &w, &d);
 	uint32_t depth;
 
-	ck_assert_uint_eq(few->leaks.nrecords, 1);
-	ck_assert_uint_eq(few->leaks.records[0].stack, 1);
+	ck_assert_ptr_nonnull(definite);
+	ck_assert_uint_eq(few->leaks.nrecords, 2);
 	ck_assert_uint_eq(few->leaks.total[HS_DEFINITE][1], 100);
+	ck_assert_uint_eq(few->leaks.total[HS_REACHABLE][1], 40);
+	for (uint32_t id = 1; id <= 3; id++)
+		ck_assert_ptr_nonnull(hs_trace_stack_ips(all, id, &depth));
+	/* every kind shown: the freed block's stack alone goes */
 	ck_assert_ptr_nonnull(hs_trace_stack_ips(few, 1, &depth));
 	ck_assert_uint_eq(depth, 2);
-	ck_assert_ptr_nonnull(hs_trace_stack_ips(all, 2, &depth));
-	ck_assert_ptr_null(hs_trace_stack_ips(few, 2, &depth));
-	ck_assert_int_eq(hs_trace_stack(few, 2)->n, 0);
+	ck_assert_ptr_nonnull(hs_trace_stack_ips(few, 2, &depth));
+	ck_assert_ptr_null(hs_trace_stack_ips(few, 3, &depth));
+	ck_assert_int_eq(hs_trace_stack(few, 3)->n, 0);
+	/* definite leaks shown: the reachable block's stack goes too */
+	ck_assert_ptr_nonnull(hs_trace_stack_ips(definite, 1, &depth));
+	ck_assert_ptr_null(hs_trace_stack_ips(definite, 2, &depth));
+	ck_assert_ptr_null(hs_trace_stack_ips(definite, 3, &depth));
+	ck_assert_uint_eq(definite->leaks.total[HS_REACHABLE][1], 40);
+
 	struct hs_leaks_view v = {.kinds = 0xf};
 	char *a = render_leaks(HS_FMT_JSON, &all, 1, &v), *b = render_leaks(HS_FMT_JSON, &few, 1, &v);
 	ck_assert_ptr_nonnull(strstr(b, "api_site"));
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
+	v.kinds = 1u << HS_DEFINITE;
+	a = render_leaks(HS_FMT_TEXT, &all, 1, &v);
+	b = render_leaks(HS_FMT_TEXT, &definite, 1, &v);
+	ck_assert_ptr_nonnull(strstr(b, "api_wrapper"));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
 	hs_trace_free(all);
 	hs_trace_free(few);
+	hs_trace_free(definite);
 	hs_session_free(s);
 }
 END_TEST

@@ -241,7 +241,9 @@ static int analyze(struct hs_session *s, const struct check_opts *o, const char 
 	char *paths[1] = {(char *)dir}, **traces;
 	/* every trace is held until the report is rendered: each keeps only
 	 * the stacks its report names */
-	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS, .suppressions = sup};
+	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS,
+			       .suppressions = sup,
+			       .report_kinds = o->fail_on};
 	struct hs_diag d = {""};
 
 	if (!has_traces(dir)) {

@@ -149,7 +149,10 @@ static int run(int argc, char **argv, int cycles_only)
 	cli_print_warnings(s);
 	/* every trace is held until the report is rendered: each keeps only
 	 * the stacks its report names */
-	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS, .suppressions = sup_path ? &sup : NULL, .scan = snapshot};
+	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS,
+			       .suppressions = sup_path ? &sup : NULL,
+			       .scan = snapshot,
+			       .report_kinds = v.kinds};
 	for (; done < n; done++)
 		if (!(t[done] = hs_trace_read(s, traces[done], &want, &d))) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);

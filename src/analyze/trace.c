@@ -315,9 +315,10 @@ oom:
 	return -ENOMEM;
 }
 
-/* HS_WANT_REPORT_STACKS: drop the stacks the leak report does not name.
- * Return 0 or -ENOMEM. */
-static int keep_report_stacks(struct hs_trace *t)
+/* HS_WANT_REPORT_STACKS: drop the stacks the leak report does not show
+ * (the renderers and hs_ci_add show the unsuppressed records of the kinds
+ * asked for, and every cycle).  Return 0 or -ENOMEM. */
+static int keep_report_stacks(struct hs_trace *t, unsigned kinds)
 {
 	struct stack_table *st = &t->priv->st;
 	const struct hs_leaks *l = &t->leaks;
@@ -327,9 +328,11 @@ static int keep_report_stacks(struct hs_trace *t)
 	uint8_t *used = calloc(st->n, 1);
 	if (!used)
 		return -ENOMEM;
-	for (uint64_t i = 0; i < l->nrecords; i++)
-		if (l->records[i].stack < st->n)
-			used[l->records[i].stack] = 1;
+	for (uint64_t i = 0; i < l->nrecords; i++) {
+		const struct hs_loss_record *rec = &l->records[i];
+		if (rec->stack < st->n && (!kinds || (kinds & (1u << rec->kind))) && rec->suppressed < 0)
+			used[rec->stack] = 1;
+	}
 	for (long c = 0; c < l->ncycles; c++)
 		for (uint32_t m = 0; m < l->cycles[c].n; m++)
 			if (l->cycles[c].members[m].stack < st->n)
@@ -369,7 +372,7 @@ static int pass_end(struct pass *p, struct trace_reader *r, const struct hs_want
 			goto oom;
 		t->have |= HS_WANT_LEAKS;
 		if ((p->want & ~(HS_WANT_LEAKS | HS_WANT_REPORT_STACKS)) == 0 && (p->want & HS_WANT_REPORT_STACKS) &&
-		    keep_report_stacks(t))
+		    keep_report_stacks(t, w->report_kinds))
 			goto oom;
 	}
 	if (p->selecting) {
