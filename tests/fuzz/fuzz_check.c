@@ -32,12 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		have_sup = !hs_suppressions_load(s, &sup, f.second, &d);
 		have_base = !hs_baseline_load(&base, f.second, &d);
 	}
-	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS, .suppressions = have_sup ? &sup : NULL};
+	const unsigned kinds = (1u << HS_DEFINITE) | (1u << HS_INDIRECT) | (1u << HS_POSSIBLE);
+	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS,
+			       .suppressions = have_sup ? &sup : NULL,
+			       .report_kinds = kinds};
 	struct hs_trace *t = s ? hs_trace_read(s, f.first, &want, &d) : NULL;
 	if (t) {
 		for (uint64_t i = 0; i < t->leaks.nrecords; i++)
 			free(hs_signature(t, &t->leaks.records[i]));
-		unsigned kinds = (1u << HS_DEFINITE) | (1u << HS_INDIRECT) | (1u << HS_POSSIBLE);
 		struct hs_ci ci = {0};
 		if (!hs_ci_add(&ci, t, kinds, have_base ? &base : NULL)) {
 			struct hs_check_view v = {.fail_on = kinds, .baseline = have_base ? f.second : NULL,
