@@ -16,6 +16,7 @@
 
 #include <heapsnap-analyze.h>
 
+#include "analyze/info.h"
 #include "check_suites.h"
 #include "trace_fixture.h"
 
@@ -594,6 +595,26 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* A damaged trace's first event may name thread UINT32_MAX, the value the
+ * counter's "last thread" starts as: it is a thread like any other, not
+ * the (absent) table's first entry (a fuzz finding: UBSan, NULL + 0). */
+START_TEST(test_info_thread_max_index)
+{
+	struct info_state st;
+	struct hs_info in;
+
+	memset(&in, 0, sizeof(in));
+	ck_assert_int_eq(info_begin(&st, &in), 0);
+	struct hs_thread *t = info_thread(&st, &in, UINT32_MAX);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(in.nthreads, 1);
+	ck_assert_uint_eq(t->index, UINT32_MAX);
+	ck_assert_ptr_eq(info_thread(&st, &in, UINT32_MAX), t);
+	info_abort(&st);
+	free(in.threads);
+}
+END_TEST
+
 Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -604,6 +625,7 @@ Suite *stats_suite(void)
 	tcase_add_test(tc, test_selectors);
 	tcase_add_test(tc, test_peak_brute_force);
 	tcase_add_test(tc, test_time_heaps);
+	tcase_add_test(tc, test_info_thread_max_index);
 	tcase_add_test(tc, test_grouping);
 	tcase_add_test(tc, test_diff_growth);
 	tcase_add_test(tc, test_traces_add_up);

@@ -34,7 +34,9 @@ void info_item(struct info_state *st, struct hs_info *in, const struct trace_ite
 struct hs_thread *info_thread_lookup(struct info_state *st, struct hs_info *in, uint32_t index);
 static inline struct hs_thread *info_thread(struct info_state *st, struct hs_info *in, uint32_t index)
 {
-	if (__builtin_expect(index == st->last_thread, 1))
+	/* last_thread starts as UINT32_MAX, which a damaged trace can name
+	 * before any thread was added: the table must exist too */
+	if (__builtin_expect(index == st->last_thread && in->threads != NULL, 1))
 		return &in->threads[st->last_pos];
 	return info_thread_lookup(st, in, index);
 }
