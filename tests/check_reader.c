@@ -987,19 +987,10 @@ START_TEST(test_allocinfo_zero_corrupt)
 }
 END_TEST
 
-/* Many events over several EVENTS records and chunks, past the first
- * buffer sizes, compressed as one stream; a 1 us tick, so the reader must
- * use the record's tick, not a constant. */
-START_TEST(test_many_events)
+/* Write n events over EVENTS records of per_record, a chunk every 32768
+ * (allocinfos 1..7 must be written): a pattern that compresses well. */
+static void write_events(struct tw *t, unsigned n, unsigned per_record)
 {
-	struct tw t;
-	struct hs_diag d;
-	struct trace_item it;
-	const unsigned n = 60000, per_record = 16384;
-
-	tw_open(&t, 3, "many.hst", NONCE);
-	for (uint32_t id = 1; id <= 7; id++)
-		rec_allocinfo(&t.w, id, id * 10, id + 100);
 	for (unsigned i = 0; i < n;) {
 		struct evrec e;
 		evrec_init(&e, 1000);
@@ -1008,24 +999,118 @@ START_TEST(test_many_events)
 					      .a = 1 + i % 7, .kind = i % 3 ? HST_EV_MALLOC : HST_EV_FREE};
 			evrec_add(&e, &ev);
 		}
-		evrec_flush(&t.w, &e);
+		evrec_flush(&t->w, &e);
 		if (i % 32768 < per_record)
-			tw_flush(&t);
+			tw_flush(t);
 	}
-	rec_end(&t.w, 1, HST_END_EXIT, 0, n, 0);
-	tw_close(&t);
+}
 
-	struct trace_reader *r = open_ok(t.path, &d);
+/* Read back the n events of write_events. */
+static void expect_events(struct trace_reader *r, struct hs_diag *d, unsigned n)
+{
+	struct trace_item it;
+
 	for (unsigned i = 0; i < n; i++) {
 		int rc = reader_next(r, &it);
 		uint32_t id = 1 + i % 7;
 		if (rc != 1 || it.type != ITEM_EVENT || it.ev.ts != 1000ull * (1000 + i) || it.ev.thread != i % 5 ||
 		    it.ev.kind != (i % 3 ? HST_EV_MALLOC : HST_EV_FREE) || it.ev.info != DI(id) ||
 		    it.ev.size != id * 10 || it.ev.stack != DS(id + 100) || it.ev.implicit)
-			ck_abort_msg("event %u decoded wrong (rc %d): %s", i, rc, d.msg);
+			ck_abort_msg("event %u decoded wrong (rc %d): %s", i, rc, d->msg);
 	}
+}
+
+/* Many events over several EVENTS records and chunks, past the first
+ * buffer sizes, compressed as one stream; a 1 us tick, so the reader must
+ * use the record's tick, not a constant. */
+START_TEST(test_many_events)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	const unsigned n = 60000;
+
+	tw_open(&t, 3, "many.hst", NONCE);
+	for (uint32_t id = 1; id <= 7; id++)
+		rec_allocinfo(&t.w, id, id * 10, id + 100);
+	write_events(&t, n, 16384);
+	rec_end(&t.w, 1, HST_END_EXIT, 0, n, 0);
+	tw_close(&t);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	expect_events(r, &d, n);
 	next_type(r, &it, ITEM_END);
 	ck_assert_uint_eq(it.end.events, n);
+	expect_eof(r);
+	ck_assert_int_eq(reader_truncated(r), 0);
+	reader_close(r);
+}
+END_TEST
+
+/* A trace that compresses well leaves the small first frame for the strong
+ * settings (a new zstd frame, a larger window), and reads back whole
+ * across the change. */
+START_TEST(test_frames_strong)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	const unsigned n = 600000; /* about 2.5 MB of records */
+
+	tw_open(&t, 9, "strong.hst", NONCE);
+	for (uint32_t id = 1; id <= 7; id++)
+		rec_allocinfo(&t.w, id, id * 10, id + 100);
+	write_events(&t, n, 16384);
+	ck_assert_int_eq(t.w.zmode, WRITER_ZMODE_STRONG);
+	rec_end(&t.w, 1, HST_END_EXIT, 0, n, 0);
+	tw_close(&t);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	expect_events(r, &d, n);
+	next_type(r, &it, ITEM_END);
+	expect_eof(r);
+	ck_assert_int_eq(reader_truncated(r), 0);
+	reader_close(r);
+}
+END_TEST
+
+/* Records that do not compress (random bytes) leave the small first frame
+ * for level 3, even at level 9; records written after the change, and the
+ * ones before, read back whole. */
+START_TEST(test_frames_fast)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	uint64_t x = 88172645463325252ull;
+	const unsigned nrec = 300, n = 40000;
+
+	tw_open(&t, 9, "fast.hst", NONCE);
+	for (unsigned i = 0; i < nrec; i++) {
+		struct raw u;
+		rec_thread(&t.w, i + 1, 1000 + i, i);
+		raw_begin(&u, &t.w, 200); /* a tag no reader knows: skipped */
+		for (int k = 0; k < 700; k++) { /* 7 kB */
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			raw_v(&u, x);
+		}
+		raw_end(&u);
+		if (i % 16 == 15)
+			tw_flush(&t);
+	}
+	tw_flush(&t);
+	ck_assert_int_eq(t.w.zmode, WRITER_ZMODE_FAST);
+	for (uint32_t id = 1; id <= 7; id++)
+		rec_allocinfo(&t.w, id, id * 10, id + 100);
+	write_events(&t, n, 16384);
+	rec_end(&t.w, 1, HST_END_EXIT, 0, n, 0);
+	tw_close(&t);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	for (unsigned i = 0; i < nrec; i++)
+		expect_thread(r, i + 1, 1000 + i, i);
+	expect_events(r, &d, n);
+	next_type(r, &it, ITEM_END);
 	expect_eof(r);
 	ck_assert_int_eq(reader_truncated(r), 0);
 	reader_close(r);
@@ -1326,6 +1411,8 @@ Suite *reader_suite(void)
 	tcase_add_test(tr, test_header_only);
 	tcase_add_test(tr, test_unknown_tag_and_extra_fields);
 	tcase_add_test(tr, test_many_events);
+	tcase_add_test(tr, test_frames_strong);
+	tcase_add_test(tr, test_frames_fast);
 	tcase_add_test(tr, test_raw_chunk_inside_stream);
 	suite_add_tcase(s, tr);
 

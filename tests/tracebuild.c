@@ -144,6 +144,7 @@ void tw_open(struct tw *t, int level, const char *name, uint64_t nonce)
 void tw_flush(struct tw *t)
 {
 	ck_assert_int_eq(writer_flush(&t->w), 0);
+	ck_assert_uint_lt(t->nchunks, sizeof(t->chunk_end) / sizeof(t->chunk_end[0]));
 	t->chunk_end[t->nchunks++] = t->w.file_bytes;
 }
 

@@ -56,7 +56,7 @@ uint32_t DI(uint64_t id); /* dense allocinfo id; likewise */
 struct tw {
 	struct trace_writer w;
 	char path[PATH_MAX];
-	uint64_t chunk_end[16]; /* file size after each flush */
+	uint64_t chunk_end[64]; /* file size after each flush */
 	int nchunks;
 };
 

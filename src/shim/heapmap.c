@@ -235,7 +235,8 @@ uint32_t heapmap_free(uint64_t addr)
 {
 	if (!ready || !addr) /* free(NULL): no block (and 0 is no hashmap key) */
 		return 0;
-	uint64_t *n = hashmap_get(&late, addr);
+	/* late is almost always empty: skip hashing the address for it */
+	uint64_t *n = late.count ? hashmap_get(&late, addr) : NULL;
 	if (n) {
 		/* the late free of a block already dropped */
 		if (!--*n)

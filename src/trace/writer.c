@@ -209,6 +209,90 @@ void writer_raw(struct trace_writer *w, const void *p, size_t n)
 }
 
 /*
+ * The compressor's settings.  A trace starts small: most processes (a
+ * shell job runs thousands) write a few kilobytes, and a compressor sized
+ * for megabytes would cost them more to set up (its tables are zeroed)
+ * than to use.  Once a frame has seen ZMODE_SMALL_LIMIT raw bytes, it ends
+ * with the chunk that crosses the limit and the next frame gets the
+ * settings the data deserves, judged by how well it has compressed so far:
+ *
+ *   STRONG  the level asked for (zstd_level, 9 by default) with a 2 MiB
+ *           window: trace data that compresses well (a program repeating
+ *           its allocation patterns: compilers, interpreters) compresses
+ *           far better with the lazy match finders and a window that
+ *           reaches back over a longer stretch of the run;
+ *   FAST    level 3 (double fast) when the data compresses poorly (random
+ *           sizes and sites, as a synthetic churn makes): the lazy levels
+ *           then search at every byte for matches that are not there, four
+ *           times the instructions for 1-2% of the size.
+ *
+ * A frame is judged again every ZMODE_FRAME_LIMIT raw bytes, since a run
+ * changes character; a new frame costs the history of the old one.  Frames
+ * end only with a chunk, so every chunk still decompresses whole given the
+ * chunks before it (format.h).
+ */
+#define ZMODE_SMALL_LIMIT (1u << 20)
+#define ZMODE_FRAME_LIMIT (64u << 20)
+/* raw / compressed at or above which the strong settings pay (the bench
+ * workloads: churn 2.6 at level 3, the real programs 10 to 40) and below
+ * which, with some hysteresis, they do not */
+#define ZMODE_STRONG_RATIO 4
+#define ZMODE_WEAK_RATIO 3
+
+/* Set the compressor up for a new frame in mode m; 0 or -1. */
+static int zmode_set(struct trace_writer *w, enum writer_zmode m)
+{
+	ZSTD_CCtx *c = w->cctx;
+	int level = w->level;
+	size_t rc = 0;
+
+	if (m != WRITER_ZMODE_STRONG && level > 3)
+		level = 3;
+	rc |= ZSTD_isError(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters));
+	rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level));
+	rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0));
+	switch (m) {
+	case WRITER_ZMODE_SMALL:
+		/* 128 KiB of window, 64 KiB tables: cheap to set up */
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 17));
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, 14));
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, 14));
+		break;
+	case WRITER_ZMODE_FAST:
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 19));
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, 17));
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, 16));
+		break;
+	case WRITER_ZMODE_STRONG:
+		/* Memory of the traced process: a 2 MiB window (compilers'
+		 * patterns repeat at that distance: cc1's trace is 15% smaller
+		 * than with 512 KiB) and match tables far below the level's
+		 * own (1.25 MiB), for about the same ratio on trace data. */
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 21));
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, 18));
+		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, 18));
+		break;
+	case WRITER_ZMODE_NONE:
+		break;
+	}
+	w->zmode = m;
+	w->frame_raw = w->frame_stored = 0;
+	return rc ? -1 : 0;
+}
+
+/* The mode of the frame after the current one, judged by its ratio. */
+static enum writer_zmode zmode_next(const struct trace_writer *w)
+{
+	uint64_t raw = w->frame_raw, stored = w->frame_stored ? w->frame_stored : 1;
+
+	if (w->level <= 3)
+		return WRITER_ZMODE_FAST;
+	if (w->zmode == WRITER_ZMODE_STRONG)
+		return raw >= stored * ZMODE_WEAK_RATIO ? WRITER_ZMODE_STRONG : WRITER_ZMODE_FAST;
+	return raw >= stored * ZMODE_STRONG_RATIO ? WRITER_ZMODE_STRONG : WRITER_ZMODE_FAST;
+}
+
+/*
  * Compress buf into zbuf as the next block of the trace's zstd stream,
  * ending at a flush point so the chunk decompresses completely given the
  * chunks before it.  Return 1 and the compressed size, or 0 to store the
@@ -219,19 +303,9 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 	if (!w->cctx) {
 		ZSTD_customMem mem = {zalloc_cb, zfree_cb, w};
 		w->cctx = ZSTD_createCCtx_advanced(mem);
-		if (!w->cctx) {
+		if (!w->cctx || zmode_set(w, WRITER_ZMODE_SMALL)) {
 			w->level = 0;
 			return 0;
-		}
-		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level);
-		ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 0);
-		/* Memory of the traced process: a 1 MiB window and smaller match
-		 * tables keep the compressor near 3 MiB at level 6, for about
-		 * the same ratio on trace data. */
-		if (w->level > 3) {
-			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, 19);
-			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 17);
-			ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_chainLog, 17);
 		}
 	}
 	size_t bound = ZSTD_compressBound(w->len) + 64;
@@ -242,11 +316,13 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 		w->zbuf = z;
 		w->zcap = bound;
 	}
+	uint64_t limit = w->zmode == WRITER_ZMODE_SMALL ? ZMODE_SMALL_LIMIT : ZMODE_FRAME_LIMIT;
+	ZSTD_EndDirective end = w->frame_raw + w->len >= limit ? ZSTD_e_end : ZSTD_e_flush;
 	ZSTD_inBuffer in = {w->buf, w->len, 0};
 	ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
 	size_t left;
 	do
-		left = ZSTD_compressStream2(w->cctx, &out, &in, ZSTD_e_flush);
+		left = ZSTD_compressStream2(w->cctx, &out, &in, end);
 	while (!ZSTD_isError(left) && left && out.pos < out.size);
 	if (ZSTD_isError(left) || left) {
 		/* The stream is in an unknown state and the reader's half of it
@@ -255,6 +331,11 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 		return 0;
 	}
 	*stored = out.pos;
+	w->frame_raw += w->len;
+	w->frame_stored += out.pos;
+	/* The frame ended with this chunk: the next one starts afresh. */
+	if (end == ZSTD_e_end && zmode_set(w, zmode_next(w)))
+		w->level = 0; /* the frame is whole: later chunks are stored raw */
 	return 1;
 }
 

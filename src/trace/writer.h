@@ -24,6 +24,14 @@
 #define WRITER_CHUNK_TARGET (1u << 20) /* flush a chunk past this many raw bytes */
 #define WRITER_PATH_MAX 4096	       /* longest trace name */
 
+/* The compressor's settings for the current zstd frame (writer.c). */
+enum writer_zmode {
+	WRITER_ZMODE_NONE,   /* no compressor yet */
+	WRITER_ZMODE_SMALL,  /* a trace's first megabyte: cheap to set up */
+	WRITER_ZMODE_FAST,   /* level 3 at most: data that compresses poorly */
+	WRITER_ZMODE_STRONG, /* the level asked for, a 2 MiB window */
+};
+
 struct trace_writer {
 	int fd;		      /* the trace, or -1 */
 	uint8_t *buf;	      /* raw payload of the chunk being built */
@@ -33,6 +41,9 @@ struct trace_writer {
 	size_t zcap;	      /* bytes allocated for zbuf */
 	void *cctx;	      /* ZSTD_CCtx */
 	int level;	      /* zstd level; 0 = store raw */
+	int zmode;	      /* the current frame's settings (enum writer_zmode) */
+	uint64_t frame_raw;   /* raw bytes compressed in the current frame */
+	uint64_t frame_stored; /* and what they compressed to */
 	int error;	      /* first -errno of a failed write, then writes stop */
 	int last;	      /* the next chunk is the trace's last (writer_last) */
 	int no_reserve;	      /* the file system cannot allocate ahead (no fallocate) */
