@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -29,6 +30,14 @@ static char path_copy[1100];
 static int named; /* path_copy names the file (not unlinked yet) */
 static struct ringfile_id identity; /* of the file, inode 0 until known */
 static int warned_full;	   /* the file could not grow once: said so */
+
+/* The ring files of the processes this one was forked from, newest
+ * last: their segments the stack table and the Python tables had not
+ * given back at the fork are still mapped here (MAP_SHARED), and are no
+ * roots either.  A deeper fork chain than this forgets its oldest. */
+#define FORMER_MAX 16
+static struct ringfile_id former[FORMER_MAX];
+static uint32_t nformer; /* ever forgotten: former[] is a ring */
 
 int ringfile_create(const char *path, uint64_t nonce)
 {
@@ -88,10 +97,18 @@ static HS_NOINLINE void *map_file(size_t bytes)
 		return NULL;
 	}
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+	if (p == MAP_FAILED && errno == ENOMEM) /* the program took the room: the reserve */
+		p = arena_map_from_reserve(bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
 	if (p == MAP_FAILED) {
 		(void)ftruncate(fd, (off_t)off);
 		return NULL;
 	}
+	/* No read-ahead on its faults: a write fault on a page of a shared
+	 * file mapping otherwise reads ahead (zero-fills) dozens of the
+	 * segment's pages that a short process never uses, and its unlink
+	 * then frees them all: 0.3 ms of system time per ring file on ext4,
+	 * most of its cost.  The pages are written in order, one at a time. */
+	(void)syscall(SYS_madvise, p, bytes, MADV_RANDOM);
 	file_size = off + bytes;
 	return p;
 }
@@ -131,10 +148,21 @@ out:
 	return p;
 }
 
-int ringfile_identity(struct ringfile_id *id)
+static int same_file(const struct ringfile_id *a, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
 {
-	*id = identity;
-	return identity.inode ? 0 : -1;
+	return a->inode == inode && a->dev_major == dev_major && a->dev_minor == dev_minor;
+}
+
+int ringfile_is_ours(uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
+{
+	if (!inode)
+		return 0;
+	if (same_file(&identity, dev_major, dev_minor, inode))
+		return 1;
+	for (uint32_t i = 0; i < nformer && i < FORMER_MAX; i++)
+		if (same_file(&former[i], dev_major, dev_minor, inode))
+			return 1;
+	return 0;
 }
 
 void ringfile_unlink(int keep_open)
@@ -159,6 +187,8 @@ void ringfile_forget(void)
 	fd = -1;
 	named = 0;
 	file_size = 0;
+	if (identity.inode) /* over the oldest when full */
+		former[nformer++ % FORMER_MAX] = identity;
 	identity = (struct ringfile_id){0, 0, 0};
 	warned_full = 0;
 }

@@ -24,9 +24,11 @@ struct ringfile_id {
 	uint64_t inode;		       /* st_ino */
 };
 
-/* Fill id with the identity of the file created last.  Return 0, or -1 if
- * there is none.  Takes no lock: safe with the world stopped. */
-int ringfile_identity(struct ringfile_id *id);
+/* Is the file of this device and inode (as /proc/self/maps shows them)
+ * the ring file, or one of the processes' this one was forked from (whose
+ * segments may still be mapped here)?  Takes no lock: safe with the world
+ * stopped. */
+int ringfile_is_ours(uint32_t dev_major, uint32_t dev_minor, uint64_t inode);
 
 /* Remove the file (the trace is complete); mappings stay valid.
  * keep_open (before an exec): the descriptor stays open, so that if the

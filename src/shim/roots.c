@@ -310,14 +310,16 @@ static const struct world_thread *stack_owner(const struct world *w, uint64_t lo
 	return NULL;
 }
 
-/* Is mapping e the ring file: its path, or its file (a relative ring_path
- * never matches the absolute paths of /proc/self/maps)? */
-static int is_ring_file(const struct roots_map *e, const char *ring_path, const struct ringfile_id *ring)
+/* Is mapping e a ring file: this process's by its path, or by its file,
+ * or one inherited from a process it was forked from (a relative
+ * ring_path never matches the absolute paths of /proc/self/maps)?  An
+ * inherited stack segment is a megabyte of return addresses: reading it
+ * cost a short forked child more than the rest of its scan. */
+static int is_ring_file(const struct roots_map *e, const char *ring_path)
 {
 	if (ring_path && e->path_len && !strcmp(e->path, ring_path))
 		return 1;
-	return ring && e->inode && e->inode == ring->inode && e->dev_major == ring->dev_major &&
-	       e->dev_minor == ring->dev_minor;
+	return ringfile_is_ours(e->dev_major, e->dev_minor, e->inode);
 }
 
 /* ---- the frames of a stopped thread's stack ---------------------------------- */
@@ -412,8 +414,6 @@ void roots_each(const struct roots_maps *maps, const struct world *w, const char
 {
 	struct nonroots nr = {0}, cut = {0}, tr = {0};
 	uint32_t *tls_thread = NULL;
-	struct ringfile_id ring;
-	const struct ringfile_id *rid = ringfile_identity(&ring) ? NULL : &ring;
 	const char *prev_path = "", *self = NULL;
 	size_t prev_len = 0, self_len = 0;
 	uint64_t prev_hi = 0;
@@ -462,7 +462,7 @@ void roots_each(const struct roots_maps *maps, const struct world *w, const char
 		 * the program's, is cut out exactly (nonroots). */
 		if (e->path_len && self && e->path_len == self_len && !memcmp(e->path, self, self_len))
 			continue;
-		if (is_ring_file(e, ring_path, rid))
+		if (is_ring_file(e, ring_path))
 			continue;
 		if (!strncmp(e->path, "[v", 2)) /* [vvar] [vdso] [vsyscall] */
 			continue;

@@ -71,9 +71,45 @@ static void fill_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 	}
 }
 
+/* Move b[r] down the max-heap b[0, n) to its place. */
+static void sift_down(struct block *b, uint64_t r, uint64_t n)
+{
+	for (uint64_t c; (c = 2 * r + 1) < n; r = c) {
+		if (c + 1 < n && b[c + 1].addr > b[c].addr)
+			c++;
+		if (b[r].addr >= b[c].addr)
+			return;
+		struct block t = b[r];
+		b[r] = b[c];
+		b[c] = t;
+	}
+}
+
+/* Heapsort of the blocks by address, in place: for a small heap, whose
+ * radix sort would cost more in its count table (512 KiB mapped, faulted
+ * and cleared four times) than in sorting. */
+static void sort_small(struct block *b, uint64_t n)
+{
+	for (uint64_t i = n / 2; i > 0; i--)
+		sift_down(b, i - 1, n);
+	for (uint64_t end = n; end > 1; end--) {
+		struct block t = b[0];
+		b[0] = b[end - 1];
+		b[end - 1] = t;
+		sift_down(b, 0, end - 1);
+	}
+}
+
+/* Below this many blocks, sort_small; at and above it, the radix sort. */
+#define SORT_SMALL_MAX 16384
+
 /* LSD radix sort of the blocks by address, 16 bits a pass. */
 static int sort_blocks(struct heap *h)
 {
+	if (h->n < SORT_SMALL_MAX) {
+		sort_small(h->b, h->n);
+		return 0;
+	}
 	struct block *tmp = map_mem(h->n * sizeof(*tmp) + 1);
 	uint64_t *count = map_mem(65536 * sizeof(uint64_t));
 
