@@ -494,7 +494,9 @@ for _ in $(seq 400); do SL=$(pgrep -P "$RP" sleeper) && break; sleep 0.05; done
 refused refuse-run 'already traced by heapsnap run' "$SL"
 kill "$SL" 2>/dev/null
 
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -n "$(unreachable_as 65534 "$HS")" ]; then
+	skip refuse-other-user "user 65534 cannot run $(unreachable_as 65534 "$HS") (a directory on its path is not searchable: a tree inside a private directory)"
+elif [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	"$AB/sleeper" &
 	SL=$!
 	PIDS+=("$SL")

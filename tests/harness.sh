@@ -1,9 +1,11 @@
 # harness.sh - what the shell test scripts share (sourced, not run): the
-# pass/fail counters and the closing totals line, "NAME: N passed, M failed",
-# which CI reads, and the JSON assertion helper.  Set SUITE before sourcing.
+# pass/fail counters and the closing totals line, "NAME: N passed, M failed"
+# (", K skipped" after it when tests were skipped), which CI reads, and the
+# JSON assertion helper.  Set SUITE before sourcing.
 
 passed=0
 failed=0
+skipped=0
 ok() {
 	passed=$((passed + 1))
 	echo "ok   $1"
@@ -13,12 +15,29 @@ fail() {
 	echo "FAIL $1: ${*:2}"
 }
 skip() {
+	skipped=$((skipped + 1))
 	echo "SKIP $1: $2"
 }
 finish() {
-	echo "$SUITE: $passed passed, $failed failed"
+	echo "$SUITE: $passed passed, $failed failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped")"
 	[ "$failed" -eq 0 ]
 	exit
+}
+
+# unreachable_as USER PATH...: the first PATH that USER (a uid) cannot
+# read, and run if it is a program (a directory on the way that is not
+# searchable: a clone inside a 0700 directory); nothing if it reaches them
+# all.  Needs root and setpriv.
+unreachable_as() {
+	local user=$1 p
+	shift
+	for p in "$@"; do
+		if ! setpriv --reuid="$user" --regid="$user" --clear-groups test -r "$p" ||
+			{ [ -x "$p" ] && ! setpriv --reuid="$user" --regid="$user" --clear-groups test -x "$p"; }; then
+			echo "$p"
+			return
+		fi
+	done
 }
 
 # The JSON assertion helper: "$PY" -c "$CHECK_PY" CODE FILE.json... (the
