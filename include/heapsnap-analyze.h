@@ -332,9 +332,10 @@ enum hs_want_flags {
 	HS_WANT_ALLOCS = 1u << 6,   /* heaps (t->heaps, t->snapshot_heaps) count the
 				     * blocks allocated up to their moment too */
 	HS_WANT_REPORT_STACKS = 1u << 7, /* with HS_WANT_LEAKS (and nothing else): keep
-					  * only the stacks the leak report shows (its
-					  * unsuppressed loss records of report_kinds,
-					  * its cycles' members); the others read as
+					  * only the loss records the leak report shows
+					  * (unsuppressed, of report_kinds; the totals
+					  * still count all) and their stacks and its
+					  * cycles' members'; the other stacks read as
 					  * unknown.  Thousands of traces held at once
 					  * then cost their reports, not their whole
 					  * stack tables */

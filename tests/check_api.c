@@ -425,6 +425,11 @@ START_TEST(test_report_stacks)
 	ck_assert_ptr_null(hs_trace_stack_ips(definite, 2, &depth));
 	ck_assert_ptr_null(hs_trace_stack_ips(definite, 3, &depth));
 	ck_assert_uint_eq(definite->leaks.total[HS_REACHABLE][1], 40);
+	/* and only the definite loss record is kept */
+	ck_assert_uint_eq(all->leaks.nrecords, 2);
+	ck_assert_uint_eq(definite->leaks.nrecords, 1);
+	ck_assert_int_eq(definite->leaks.records[0].kind, HS_DEFINITE);
+	ck_assert_uint_eq(definite->leaks.records[0].bytes, 100);
 
 	struct hs_leaks_view v = {.kinds = 0xf};
 	char *a = render_leaks(HS_FMT_JSON, &all, 1, &v), *b = render_leaks(HS_FMT_JSON, &few, 1, &v);

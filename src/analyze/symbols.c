@@ -252,7 +252,7 @@ struct symbolizer *sym_new_in(struct sym_files *files)
 	if (!files || !(s = calloc(1, sizeof(*s))))
 		return NULL;
 	s->files = files;
-	if (hashmap_init(&s->pycodes, 64)) {
+	if (hashmap_init(&s->pycodes, 0)) { /* grows in a Python program only */
 		free(s);
 		return NULL;
 	}
@@ -418,7 +418,9 @@ static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 	if (i < s->nmods && s->mods[i].lo < tm->hi)
 		return;
 	if (s->nmods == s->capmods) {
-		size_t cap = s->capmods ? s->capmods * 2 : 64;
+		/* a process maps a dozen modules or so; a trace of many
+		 * is held with the others until their report is rendered */
+		size_t cap = s->capmods ? s->capmods * 2 : 16;
 		struct hs_module *mods = realloc(s->mods, cap * sizeof(*mods));
 		if (!mods)
 			return;

@@ -315,14 +315,46 @@ oom:
 	return -ENOMEM;
 }
 
-/* HS_WANT_REPORT_STACKS: drop the stacks the leak report does not show
- * (the renderers and hs_ci_add show the unsuppressed records of the kinds
- * asked for, and every cycle).  Return 0 or -ENOMEM. */
+/* Is loss record rec one the report shows: unsuppressed, of the kinds
+ * asked for (0: every kind)? */
+static int record_shown(const struct hs_loss_record *rec, unsigned kinds)
+{
+	return (!kinds || (kinds & (1u << rec->kind))) && rec->suppressed < 0;
+}
+
+/* Keep only the loss records the report shows, in their order: of a
+ * short process's hundreds of reachable sites, none (their stacks are
+ * dropped too).  The totals keep counting them all. */
+static void keep_report_records(struct hs_leaks *l, unsigned kinds)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < l->nrecords; i++)
+		if (record_shown(&l->records[i], kinds))
+			l->records[n++] = l->records[i];
+	l->nrecords = n;
+	if (!n) {
+		free(l->records);
+		l->records = NULL;
+		return;
+	}
+	/* shrinking: a failed realloc keeps the larger block, as good */
+	struct hs_loss_record *fit = realloc(l->records, n * sizeof(*fit));
+	if (fit)
+		l->records = fit;
+}
+
+/* HS_WANT_REPORT_STACKS: drop the loss records and the stacks the leak
+ * report does not show (the renderers and hs_ci_add show the unsuppressed
+ * records of the kinds asked for, and every cycle), so that a trace held
+ * until the report of many is rendered costs what its report needs.
+ * Return 0 or -ENOMEM. */
 static int keep_report_stacks(struct hs_trace *t, unsigned kinds)
 {
 	struct stack_table *st = &t->priv->st;
-	const struct hs_leaks *l = &t->leaks;
+	struct hs_leaks *l = &t->leaks;
 
+	keep_report_records(l, kinds);
 	if (!t->priv->have_stacks || !st->n)
 		return 0;
 	uint8_t *used = calloc(st->n, 1);
@@ -330,7 +362,7 @@ static int keep_report_stacks(struct hs_trace *t, unsigned kinds)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < l->nrecords; i++) {
 		const struct hs_loss_record *rec = &l->records[i];
-		if (rec->stack < st->n && (!kinds || (kinds & (1u << rec->kind))) && rec->suppressed < 0)
+		if (rec->stack < st->n)
 			used[rec->stack] = 1;
 	}
 	for (long c = 0; c < l->ncycles; c++)
