@@ -101,9 +101,16 @@ mem_exhausted() {
 	expect ulimit-v-traced "$? $(tail -n 1 oom.out)" "0 ok"
 	if grep -q "FAILED" oom.out; then fail ulimit-v-traced-answers "$(grep FAILED oom.out | head -3)"; fi
 	if info_json oom.hst; then
-		# events the shim had no memory for are counted as dropped: the
-		# trace is complete, never silent about what it lacks
-		expect ulimit-v-trace "$(js oom.hst.json 'j["truncated"], j["end"]["status"], j["total_events"] > 0')" "(False, 0, True)"
+		# Every event is in the trace, however late the collector runs
+		# (the shim's reserve, arena_map.h): each of the program's
+		# blocks=N 1 MiB mallocs, the threads', none dropped.  (Without
+		# the reserve, a collector that first ran after the program had
+		# taken the room lost them: 2 mallocs of 530 in 7 of 20 runs
+		# under load.)
+		local blocks
+		blocks=$(sed -n 's/^blocks=//p' oom.out)
+		expect ulimit-v-trace "$(js oom.hst.json 'j["truncated"], j["end"]["status"], j["dropped_events"], j["events"]["malloc"] > '"${blocks:-0}"' > 1')" "(False, 0, 0, True)"
+		expect ulimit-v-no-warning "$(wc -l <oom.err)" 0
 	else
 		fail ulimit-v-trace "info failed: $(head -c 200 oom.hst.ierr)"
 	fi

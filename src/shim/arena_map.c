@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/tls.h"
 #include "util/atomic.h"
 #include "util/hooksafe.h"
 
@@ -60,11 +61,54 @@ static void note_unmap(uintptr_t lo, uintptr_t hi)
 	}
 }
 
+/* ---- the reserve ------------------------------------------------------------- */
+
+/* [reserve_next, reserve_end): address space taken at start under a
+ * memory limit, not yet handed out (0, 0: none). */
+static _Atomic uintptr_t reserve_next, reserve_end;
+
+void arena_map_reserve(size_t bytes)
+{
+	/* Writable, so that it counts against RLIMIT_DATA as well as
+	 * RLIMIT_AS; never touched until handed out, and MAP_NORESERVE: no
+	 * memory, only room. */
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	note_map((uintptr_t)p, (uintptr_t)p + bytes); /* not a root, even unused */
+	/* relaxed: set at start, before any thread can take from it */
+	atomic_store_rlx(&reserve_end, (uintptr_t)p + bytes);
+	atomic_store_rlx(&reserve_next, (uintptr_t)p);
+}
+
+void *arena_map_from_reserve(size_t len, int prot, int flags, int fd, off_t off)
+{
+	uintptr_t size = (len + 4095) & ~(uintptr_t)4095;
+	/* relaxed: a hint; the CAS decides who owns which range */
+	uintptr_t at = atomic_load_rlx(&reserve_next), end = atomic_load_rlx(&reserve_end);
+
+	do {
+		if (!size || at > end || end - at < size)
+			return MAP_FAILED;
+		/* acq_rel: each range goes to one caller (the only order needed) */
+	} while (!atomic_cas_acq_rel(&reserve_next, &at, at + size));
+	/* Over the reserve's own pages: the kernel counts the pages replaced,
+	 * so this needs no room beyond what the reserve already holds. */
+	return mmap((void *)at, len, prot, flags | MAP_FIXED, fd, off);
+}
+
 void *hsje_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *hsje_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *p = mmap(addr, len, prot, flags, fd, off);
 
+	/* The shim's own allocations (its thread, or a thread inside shim
+	 * code: the private arena) may take from the reserve when the program
+	 * has taken all the room; the program's may not, so that its malloc
+	 * fails where it would untraced. */
+	if (p == MAP_FAILED && errno == ENOMEM && !addr && tls.state == TS_INTERNAL)
+		p = arena_map_from_reserve(len, prot, flags, fd, off);
 	if (p != MAP_FAILED)
 		note_map((uintptr_t)p, (uintptr_t)p + len);
 	return p; /* MAP_FAILED on failure: jemalloc expects mmap's contract */
@@ -92,7 +136,12 @@ void *hsje_sbrk(intptr_t incr)
 
 void *arena_map_mmap(size_t bytes)
 {
-	void *p = hsje_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	void *p = hsje_mmap(NULL, bytes, prot, flags, -1, 0);
+
+	/* the shim's own memory, whichever thread asks: the reserve may serve */
+	if (p == MAP_FAILED && errno == ENOMEM && (p = arena_map_from_reserve(bytes, prot, flags, -1, 0)) != MAP_FAILED)
+		note_map((uintptr_t)p, (uintptr_t)p + bytes);
 	return p == MAP_FAILED ? NULL : p;
 }
 

@@ -14,11 +14,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Map / unmap anonymous memory for the shim itself, noted as not a root.
  * Return NULL on failure. */
 void *arena_map_mmap(size_t bytes);
 void arena_map_munmap(void *p, size_t bytes);
+
+/* Under a memory limit (ulimit -v or -d), take bytes of address space at
+ * start (not a root, no memory until used) for the shim's own memory once
+ * the program has taken all the room: otherwise a collector that runs
+ * late (a loaded machine) finds none to record what the program did
+ * while there was some, and a thread that starts then gets no ring.  The
+ * shim's anonymous memory (arena_map_mmap, its private jemalloc arena)
+ * and ring file segments take from it when mmap says ENOMEM. */
+void arena_map_reserve(size_t bytes);
+
+/* mmap(len, prot, flags, fd, off) over the next len bytes of the reserve
+ * (MAP_FIXED added), or MAP_FAILED when too little of it is left. */
+void *arena_map_from_reserve(size_t len, int prot, int flags, int fd, off_t off);
 
 /* Call fn for every range [lo, hi) jemalloc (or the shim) has mapped and
  * not unmapped. */

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/arena_map.h"
 #include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/collector.h"
@@ -114,6 +115,11 @@ HS_HOOKSAFE int shim_open_files(void)
  * room, or the shim would take the memory the program was given. */
 #define HEADROOM_MIN (256ull << 20)
 
+/* The shim's reserve under a memory limit: its compressor, heap model,
+ * event columns and the rings of a few threads that start late.  An
+ * eighth of the smallest room tracing runs with. */
+#define RESERVE_BYTES (32ull << 20)
+
 /* What memory_headroom found at start (UINT64_MAX: no limit, or the
  * attach shim, which does not ask). */
 static uint64_t headroom = UINT64_MAX;
@@ -202,6 +208,10 @@ static HS_HOOKSAFE HS_NOINLINE int init_once(void)
 			 " MiB, heapsnap needs 256: tracing is off");
 		return -ENOMEM;
 	}
+	/* Under a limit, the room the shim's memory needs once the program
+	 * has taken the rest (arena_map.h), before jemalloc maps anything. */
+	if (headroom != UINT64_MAX)
+		arena_map_reserve(RESERVE_BYTES);
 	backing_init(shim.opts.allocator == OPT_ALLOC_SYSTEM);
 	int rc = shim_init_process();
 	return rc ? rc : shim_open_files();
