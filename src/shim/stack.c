@@ -33,9 +33,11 @@
 #define STACK_SEG_BYTES (1u << 20)     /* entries segment of the ring file */
 #define SKIP_SLACK 8		       /* extra frames unwound for the shim's own */
 
-/* Open-addressing index: slot = hash32 << 32 | id, 0 = empty. */
+/* Open-addressing index: slot = tag << 32 | id, 0 = empty.  A stack's
+ * home slot is its hash's top bits (unwind.h says why), its tag bits 16-47. */
 struct stack_index {
 	uint64_t mask;		  /* slots - 1 */
+	unsigned shift;		  /* 64 - log2(slots) */
 	uint64_t used;		  /* filled slots (writers only) */
 	_Atomic uint64_t slots[]; /* slots */
 };
@@ -67,8 +69,10 @@ static void *map_anon(size_t bytes)
 static struct stack_index *index_new(uint64_t slots)
 {
 	struct stack_index *x = map_anon(sizeof(*x) + slots * sizeof(uint64_t));
-	if (x)
+	if (x) {
 		x->mask = slots - 1;
+		x->shift = (unsigned)__builtin_clzll(slots) + 1;
+	}
 	return x;
 }
 
@@ -100,6 +104,11 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64
 	return 0;
 }
 
+HS_INLINE uint32_t index_tag(uint64_t h)
+{
+	return (uint32_t)(h >> 16);
+}
+
 static bool entry_equals(const struct ringfile_stack_entry *e, const uint64_t *ips, unsigned n)
 {
 	return e->depth == n && !memcmp(e->ips, ips, n * sizeof(uint64_t));
@@ -108,9 +117,9 @@ static bool entry_equals(const struct ringfile_stack_entry *e, const uint64_t *i
 /* Find ips in index x; return the id or 0. */
 static uint32_t index_find(struct stack_index *x, uint64_t h, const uint64_t *ips, unsigned n)
 {
-	uint32_t tag = (uint32_t)(h >> 32);
+	uint32_t tag = index_tag(h);
 
-	for (uint64_t i = h & x->mask;; i = (i + 1) & x->mask) {
+	for (uint64_t i = h >> x->shift;; i = (i + 1) & x->mask) {
 		/* acquire: pairs with the release in index_put; the entry the
 		 * slot names is complete */
 		uint64_t s = atomic_load_acq(&x->slots[i]);
@@ -125,14 +134,14 @@ static uint32_t index_find(struct stack_index *x, uint64_t h, const uint64_t *ip
 /* Put (h, id) into x.  Caller holds insert_lock. */
 static void index_put(struct stack_index *x, uint64_t h, uint32_t id)
 {
-	uint64_t i = h & x->mask;
+	uint64_t i = h >> x->shift;
 
 	HS_ASSERT(spin_holding(&insert_lock));
 	/* relaxed: only writers (serialized by the lock) change slots */
 	while (atomic_load_rlx(&x->slots[i]))
 		i = (i + 1) & x->mask;
 	/* release: by_id[id] and the entry are visible before the slot */
-	atomic_store_rel(&x->slots[i], (h & 0xffffffff00000000ull) | id);
+	atomic_store_rel(&x->slots[i], (uint64_t)index_tag(h) << 32 | id);
 	x->used++;
 }
 

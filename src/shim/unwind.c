@@ -769,16 +769,6 @@ enum { ST_CAPTURES, ST_FALLBACKS, ST_REPEATS, ST_REUSED, ST_STEPPED, ST_MISSES, 
 
 struct trace_cache;
 
-struct memo_frame {
-	uint64_t sp;	 /* rsp in this frame (the CFA of the frame inside it) */
-	uint64_t bp;	 /* rbp in this frame */
-	uint64_t hash;	 /* unwind_hash of this frame and all outer ones */
-	int32_t bp_off;	 /* the step out of this frame read rbp at the outer
-			  * frame's sp + bp_off (0: it did not read rbp) */
-	uint8_t bp_cfa;	 /* the step out of it computes the CFA from rbp */
-	uint8_t bp_live; /* rbp in this frame matters to the unwind from it */
-};
-
 /*
  * rbp in -O2 code without frame pointers is just a register that functions
  * save and restore: its value in a frame changes with the data while the
@@ -787,21 +777,12 @@ struct memo_frame {
  *   live(q) = bp_cfa(q) || (!restores(q) && live(q + 1)).
  * Frames are matched, and rbp words checked, only where rbp is live: an
  * unwind cannot tell the difference elsewhere.
+ *
+ * What the step out of frame q read: the return address at sp[q + 1] - 8
+ * (it was ip[q + 1]); rbp, if live outside, at bpw_addr[q] (it was
+ * bpw_val[q] = bp[q + 1]); out of the outermost frame, the word that ended
+ * the stack (end_addr, end_val; end_addr 0 when a rule ended it).
  */
-
-/* What the step out of a frame read: the return address (or, out of the
- * outermost frame, the word below MIN_IP that ended the stack) and rbp. */
-struct memo_check {
-	uint64_t ra_addr; /* where the step read the return address; 0: the
-			   * outermost frame's rule ended the stack */
-	uint64_t ra_val;  /* what it read there */
-	uint64_t bp_addr; /* where it read rbp; &zero_word if it did not */
-	uint64_t bp_val;  /* what it read there */
-};
-
-/* What a step that reads no rbp "reads": validation needs no branch. */
-static const uint64_t zero_word;
-
 struct unwind_memo {
 	uint32_t owner;	   /* thread index of the thread that used it last */
 	uint32_t gen;	   /* rules_gen its frames were made with */
@@ -823,12 +804,21 @@ struct unwind_memo {
 		uint64_t key, rule;
 	} rc[RULE_CACHE]; /* this thread's recent rules, by key (which holds
 			   * the generation: stale ones just miss) */
-	uint64_t ip[CAP];	 /* pc of each frame (positions top..CAP-1) */
-	struct memo_frame f[CAP];
-	struct memo_check chk[CAP]; /* the step out of each frame */
-	uint64_t new_ip[CAP];	   /* frames a capture steps before it meets
-				    * the memo, innermost first */
-	struct memo_frame new_f[CAP];
+	/* The frames, at positions top..CAP-1 (outermost last). */
+	uint64_t ip[CAP];	/* pc */
+	uint64_t sp[CAP + 1];	/* rsp (the CFA of the frame inside); sp[CAP]
+				 * is UINT64_MAX, the end of a search */
+	uint64_t bp[CAP];	/* rbp */
+	uint64_t hash[CAP];	/* unwind_hash of this frame and all outer ones */
+	uint64_t bpw_addr[CAP]; /* where the step out read a live rbp, 0: none */
+	uint64_t bpw_val[CAP];
+	uint32_t bpw_next[CAP + 1]; /* the first frame at or outside q with a
+				     * bpw_addr; CAP: none */
+	uint8_t bp_live[CAP];	/* rbp in this frame matters to the unwind */
+	/* Frames a capture steps before it meets the memo, innermost first. */
+	uint64_t new_ip[CAP], new_sp[CAP], new_bp[CAP];
+	int32_t new_bp_off[CAP]; /* the step out read rbp at CFA + this; 0: not */
+	uint8_t new_bp_cfa[CAP]; /* the step out computed the CFA from rbp */
 };
 
 HS_INLINE void memo_count(struct unwind_memo *m, unsigned what, uint64_t n)
@@ -849,6 +839,8 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
 			return NULL;
 		m->top = CAP;
 		m->owner = owner;
+		m->sp[CAP] = UINT64_MAX;
+		m->bpw_next[CAP] = CAP;
 		/* release: stack_verify's report sees a complete memo */
 		atomic_store_rel(&memos[slot], m);
 	}
@@ -867,18 +859,41 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
  * Do the memo's steps out of position p, and its end, still read what they
  * read?  Word by word in the order the unwind read them: each address is
  * one a full unwind from frame p would read, given the words before it.
+ * Used when memory may have been unmapped since the memo's words were read.
  */
-static bool memo_holds_from(const struct unwind_memo *m, uint32_t p)
+static HS_NOINLINE bool memo_holds_ordered(const struct unwind_memo *m, uint32_t p)
 {
-	const struct memo_check *c = &m->chk[p], *last = &m->chk[CAP - 1];
-
-	/* both words of a step at once: a full unwind reads both */
-	for (; c < last; c++)
-		if (HS_UNLIKELY(((*(const uint64_t *)c->ra_addr ^ c->ra_val) |
-				 (*(const uint64_t *)c->bp_addr ^ c->bp_val)) != 0))
+	for (uint32_t q = p; q + 1 < CAP; q++) {
+		/* both words of a step at once: a full unwind reads both */
+		uint64_t bpw = m->bpw_addr[q] ? *(const uint64_t *)m->bpw_addr[q] ^ m->bpw_val[q] : 0;
+		if (((*(const uint64_t *)(m->sp[q + 1] - 8) ^ m->ip[q + 1]) | bpw) != 0)
 			return false;
-	/* the outermost frame: its rule ended the stack, or a word did */
-	return !last->ra_addr || *(const uint64_t *)last->ra_addr == last->ra_val;
+	}
+	return !m->end_addr || *(const uint64_t *)m->end_addr == m->end_val;
+}
+
+/*
+ * The same, when every word of the memo is still readable (no munmap,
+ * mremap or mprotect since they were all read: see unwind_maps_changed):
+ * all words read, one branch at the end.  A mismatch means the unwind
+ * differs; the words read past it are only compared, never followed.
+ */
+HS_INLINE bool memo_holds(const struct unwind_memo *m, uint32_t p, bool readable)
+{
+	if (HS_UNLIKELY(!readable))
+		return memo_holds_ordered(m, p);
+	uint64_t diff = m->end_addr ? *(const uint64_t *)m->end_addr ^ m->end_val : 0, diff2 = 0;
+	uint32_t q = p + 1;
+	/* two frames an iteration, in two sums: the loads are independent */
+	for (; q + 1 < CAP; q += 2) {
+		diff |= *(const uint64_t *)(m->sp[q] - 8) ^ m->ip[q];
+		diff2 |= *(const uint64_t *)(m->sp[q + 1] - 8) ^ m->ip[q + 1];
+	}
+	if (q < CAP)
+		diff |= *(const uint64_t *)(m->sp[q] - 8) ^ m->ip[q];
+	for (q = m->bpw_next[p]; q < CAP; q = m->bpw_next[q + 1])
+		diff |= *(const uint64_t *)m->bpw_addr[q] ^ m->bpw_val[q];
+	return (diff | diff2) == 0;
 }
 
 /* Fill out from the memo's frames; same of them, the outermost, are
@@ -891,7 +906,7 @@ static void memo_result(struct unwind_memo *m, uint32_t same, struct unwind_stac
 	out->same = m->from_memo ? same : 0;
 	if (depth <= frames_max) {
 		out->n = depth;
-		out->hash = m->f[m->top].hash;
+		out->hash = m->hash[m->top];
 	} else {
 		out->n = frames_max;
 		out->hash = unwind_hash(out->ips, frames_max);
@@ -907,46 +922,36 @@ static void memo_result(struct unwind_memo *m, uint32_t same, struct unwind_stac
  * CAP), and hash them in. */
 static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
 {
-	uint32_t top = p - k;
-	uint64_t h = UNWIND_HASH_SEED, outer_ip = 0, outer_sp = 0, outer_bp = 0;
+	uint32_t top = p - k, next = m->bpw_next[p];
+	uint64_t h = UNWIND_HASH_SEED, outer_sp = m->sp[p], outer_bp = 0;
 	uint8_t outer_live = 0;
 
 	if (p < CAP) {
-		h = m->f[p].hash;
-		outer_ip = m->ip[p];
-		outer_sp = m->f[p].sp;
-		outer_bp = m->f[p].bp;
-		outer_live = m->f[p].bp_live;
+		h = m->hash[p];
+		outer_bp = m->bp[p];
+		outer_live = m->bp_live[p];
 	}
 	/* outermost new frame first: each needs its outer frame's registers
 	 * for its check, and the hash of the outer frames */
 	for (uint32_t i = k; i-- > 0;) {
-		const struct memo_frame *nf = &m->new_f[i];
 		uint32_t q = top + i;
-		uint64_t ip = m->new_ip[i];
-		struct memo_check *c = &m->chk[q];
-		if (q + 1 < CAP) {
-			c->ra_addr = outer_sp - 8;
-			c->ra_val = outer_ip;
-		} else {
-			c->ra_addr = m->end_addr;
-			c->ra_val = m->end_val;
-		}
+		uint64_t ip = m->new_ip[i], sp = m->new_sp[i], bp = m->new_bp[i];
+		int32_t off = m->new_bp_off[i];
 		/* the word read for rbp matters if rbp is live outside */
-		int check_bp = nf->bp_off && outer_live;
-		c->bp_addr = check_bp ? outer_sp + (uint64_t)(int64_t)nf->bp_off : (uint64_t)(uintptr_t)&zero_word;
-		c->bp_val = check_bp ? outer_bp : 0;
+		bool check_bp = off && outer_live;
+		m->bpw_addr[q] = check_bp ? outer_sp + (uint64_t)(int64_t)off : 0;
+		m->bpw_val[q] = outer_bp;
+		next = check_bp ? q : next;
+		m->bpw_next[q] = next;
 		h = unwind_hash_step(h, ip);
-		uint8_t live = nf->bp_cfa || (!nf->bp_off && outer_live);
+		outer_live = m->new_bp_cfa[i] | (uint8_t)(!off && outer_live);
 		m->ip[q] = ip;
-		m->f[q].sp = nf->sp;
-		m->f[q].bp = nf->bp;
-		m->f[q].hash = h;
-		m->f[q].bp_live = live;
-		outer_ip = ip;
-		outer_sp = nf->sp;
-		outer_bp = nf->bp;
-		outer_live = live;
+		m->sp[q] = sp;
+		m->bp[q] = bp;
+		m->hash[q] = h;
+		m->bp_live[q] = outer_live;
+		outer_sp = sp;
+		outer_bp = bp;
 	}
 	m->top = top;
 	if (k)
@@ -974,7 +979,8 @@ static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
 #define TC_FRAMES 32	/* the deepest stack cached */
 #define TC_LAYOUTS 16	/* layouts a cache holds */
 #define TC_ENTRIES 2048 /* stacks a cache holds */
-#define TC_SLOTS 4096	/* index slots, a power of two */
+#define TC_SLOT_BITS 12
+#define TC_SLOTS (1u << TC_SLOT_BITS) /* index slots */
 #define TC_WINDOW 4096	/* captures between two decisions on the cache */
 #define TC_STEPS 6	/* frames stepped a capture that make a cache worth it */
 
@@ -1031,7 +1037,7 @@ static void tc_flush(struct trace_cache *tc, uint32_t gen)
 /* rbp of memo frame q as part of a layout: where it is not live, any. */
 static uint64_t tc_bp(const struct unwind_memo *m, uint32_t q)
 {
-	return m->f[q].bp_live ? m->f[q].bp : 0;
+	return m->bp_live[q] ? m->bp[q] : 0;
 }
 
 /* Intern the memo's layout; return its index + 1 (0: not cacheable). */
@@ -1039,20 +1045,20 @@ static uint32_t tc_layout_of(struct unwind_memo *m)
 {
 	struct trace_cache *tc = m->tc;
 	uint32_t top = m->top, n = CAP - top;
-	uint64_t h = UNWIND_HASH_SEED ^ n, end_addr = m->chk[CAP - 1].ra_addr;
+	uint64_t h = UNWIND_HASH_SEED ^ n, end_addr = m->end_addr;
 
 	if (n > TC_FRAMES || n > frames_max)
 		return 0;
 	for (uint32_t q = top; q < CAP; q++)
-		h = unwind_hash_step(unwind_hash_step(unwind_hash_step(h, m->f[q].sp), tc_bp(m, q)), m->chk[q].bp_addr);
+		h = unwind_hash_step(unwind_hash_step(unwind_hash_step(h, m->sp[q]), tc_bp(m, q)), m->bpw_addr[q]);
 	h = unwind_hash_step(h, end_addr);
 	for (uint32_t i = 0; i < tc->nlayouts; i++) {
 		const struct tc_layout *l = &tc->layouts[i];
 		if (l->hash != h || l->n != n || l->end_addr != end_addr)
 			continue;
 		uint32_t j = 0;
-		while (j < n && l->sp[j] == m->f[top + j].sp && l->bp[j] == tc_bp(m, top + j) &&
-		       l->bp_addr[j] == m->chk[top + j].bp_addr)
+		while (j < n && l->sp[j] == m->sp[top + j] && l->bp[j] == tc_bp(m, top + j) &&
+		       l->bp_addr[j] == m->bpw_addr[top + j])
 			j++;
 		if (j == n)
 			return i + 1;
@@ -1065,46 +1071,54 @@ static uint32_t tc_layout_of(struct unwind_memo *m)
 	l->end_addr = end_addr;
 	l->nbp = 0;
 	for (uint32_t j = 0; j < n; j++) {
-		const struct memo_check *c = &m->chk[top + j];
-		l->sp[j] = m->f[top + j].sp;
-		l->bp[j] = tc_bp(m, top + j);
-		l->bp_addr[j] = c->bp_addr;
+		uint32_t q = top + j;
+		l->sp[j] = m->sp[q];
+		l->bp[j] = tc_bp(m, q);
+		l->bp_addr[j] = m->bpw_addr[q];
 		if (j + 1 < n)
-			l->ra_addr[j] = c->ra_addr;
-		if (c->bp_addr != (uint64_t)(uintptr_t)&zero_word) {
-			l->bpw_addr[l->nbp] = c->bp_addr;
-			l->bpw_val[l->nbp++] = c->bp_val;
+			l->ra_addr[j] = m->sp[q + 1] - 8;
+		if (m->bpw_addr[q]) {
+			l->bpw_addr[l->nbp] = m->bpw_addr[q];
+			l->bpw_val[l->nbp++] = m->bpw_val[q];
 		}
 	}
 	return tc->nlayouts;
 }
 
-/* One word of a stack's key, at position i: terms are summed, so that a
- * lookup computes them all in parallel. */
-HS_INLINE uint64_t tc_term(uint64_t v, uint32_t i)
+/* A stack's key: the frames at even and at odd positions hashed as two
+ * chains (a lookup computes them side by side), then the layout and the
+ * last word.  Slots come from the top bits (see unwind_hash_step). */
+#define TC_SEED_ODD 0xbb67ae8584caa73bull
+
+HS_INLINE uint64_t tc_final(uint64_t even, uint64_t odd, uint32_t layout, uint64_t end_val)
 {
-	return (v ^ (i * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+	return unwind_hash_step(unwind_hash_step(unwind_hash_step(even, odd), layout), end_val);
 }
 
-HS_INLINE uint64_t tc_final(uint64_t sum, uint32_t layout, uint64_t end_val)
+HS_INLINE uint32_t tc_slot(uint64_t h)
 {
-	return unwind_hash_step(unwind_hash_step(sum, layout), end_val);
+	return (uint32_t)(h >> (64 - TC_SLOT_BITS));
 }
 
 static uint64_t tc_hash(uint32_t layout, const uint64_t *ips, uint32_t n, uint64_t end_val)
 {
-	uint64_t sum = 0;
+	uint64_t even = UNWIND_HASH_SEED, odd = TC_SEED_ODD;
+	uint32_t i = 0;
 
-	for (uint32_t i = 0; i < n; i++)
-		sum += tc_term(ips[i], i);
-	return tc_final(sum, layout, end_val);
+	for (; i + 1 < n; i += 2) {
+		even = unwind_hash_step(even, ips[i]);
+		odd = unwind_hash_step(odd, ips[i + 1]);
+	}
+	if (i < n)
+		even = unwind_hash_step(even, ips[i]);
+	return tc_final(even, odd, layout, end_val);
 }
 
 /* The entry for (layout, ips, end_val) with hash h, or NULL. */
-static struct tc_entry *tc_find(struct trace_cache *tc, uint64_t h, uint32_t layout, const uint64_t *ips,
+HS_INLINE struct tc_entry *tc_find(struct trace_cache *tc, uint64_t h, uint32_t layout, const uint64_t *ips,
 				uint32_t n, uint64_t end_val)
 {
-	for (uint32_t i = (uint32_t)h & (TC_SLOTS - 1), probes = 0; probes < 8; i = (i + 1) & (TC_SLOTS - 1), probes++) {
+	for (uint32_t i = tc_slot(h), probes = 0; probes < 8; i = (i + 1) & (TC_SLOTS - 1), probes++) {
 		uint32_t e = tc->index[i];
 		if (!e)
 			return NULL;
@@ -1121,7 +1135,7 @@ static void tc_add(struct unwind_memo *m)
 {
 	struct trace_cache *tc = m->tc;
 	uint32_t top = m->top, n = CAP - top;
-	uint64_t end_val = m->chk[CAP - 1].ra_addr ? m->chk[CAP - 1].ra_val : 0;
+	uint64_t end_val = m->end_addr ? m->end_val : 0;
 
 	tc->pending = 0;
 	m->layout = tc_layout_of(m);
@@ -1140,7 +1154,7 @@ static void tc_add(struct unwind_memo *m)
 		h = tc_hash(1, &m->ip[top], n, end_val);
 		(void)layout;
 	}
-	uint32_t i = (uint32_t)h & (TC_SLOTS - 1), probes = 0;
+	uint32_t i = tc_slot(h), probes = 0;
 	while (tc->index[i] && probes++ < 8)
 		i = (i + 1) & (TC_SLOTS - 1);
 	if (tc->index[i])
@@ -1161,7 +1175,12 @@ static void tc_add(struct unwind_memo *m)
  * up: true with out set, or false.  The memo's words are readable (maps_gen
  * checked by the caller).
  */
-static bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t gen, struct unwind_stack *out)
+/* gcc would make the loop's two stores one vector store, at four
+ * instructions instead of two */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
+static HS_NOINLINE bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t gen, struct unwind_stack *out)
 {
 	struct trace_cache *tc = m->tc;
 	uint32_t top = m->top, n = CAP - top;
@@ -1178,14 +1197,24 @@ static bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t gen, struct 
 	for (uint32_t i = 0; i < l->nbp; i++)
 		if (*(const uint64_t *)l->bpw_addr[i] != l->bpw_val[i])
 			return false; /* a live rbp differs: another layout */
+	/* the words, hashed as they are read (tc_hash's two chains) */
+	const uint64_t *const *ra = (const uint64_t *const *)l->ra_addr;
+	uint64_t even = unwind_hash_step(UNWIND_HASH_SEED, ip0), odd = TC_SEED_ODD;
+	uint64_t *w = v + 1, *end = v + n;
 	v[0] = ip0;
-	uint64_t sum = tc_term(ip0, 0);
-	for (uint32_t i = 1; i < n; i++) {
-		v[i] = *(const uint64_t *)l->ra_addr[i - 1];
-		sum += tc_term(v[i], i);
+	for (; w + 1 < end; w += 2, ra += 2) {
+		uint64_t x = *ra[0], y = *ra[1];
+		w[0] = x;
+		w[1] = y;
+		odd = unwind_hash_step(odd, x);
+		even = unwind_hash_step(even, y);
+	}
+	if (w < end) {
+		*w = *ra[0];
+		odd = unwind_hash_step(odd, *w);
 	}
 	uint64_t end_val = l->end_addr ? *(const uint64_t *)l->end_addr : 0;
-	struct tc_entry *en = tc_find(tc, tc_final(sum, m->layout, end_val), m->layout, v, n, end_val);
+	struct tc_entry *en = tc_find(tc, tc_final(even, odd, m->layout, end_val), m->layout, v, n, end_val);
 	if (!en || !en->id)
 		return false;
 	tc->hits++;
@@ -1254,7 +1283,8 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	uint32_t gen = atomic_load_rlx(&rules_gen), mgen = atomic_load_rlx(&maps_gen);
 	uint64_t tag = (uint64_t)(gen & 0xffff) << TAG_SHIFT, misses = 0, key = ip | tag, v, cfa;
 	uint32_t k = 0, p = m->gen == gen ? m->top : CAP, same = 0;
-	uint64_t next_sp = p < CAP ? m->f[p].sp : UINT64_MAX; /* the memo's frame p */
+	uint64_t next_sp = m->sp[p]; /* the memo's frame p (UINT64_MAX at CAP) */
+	bool readable = m->maps_gen == mgen; /* the memo's words: see memo_holds */
 
 	memo_count(m, ST_CAPTURES, 1);
 	if (HS_UNLIKELY(++m->win_caps == TC_WINDOW))
@@ -1276,8 +1306,8 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 		key = (ip - 1) | tag;
 	}
 	/* A stack seen before, with the memo's layout? */
-	if (m->tc_on && m->layout && p < CAP && sp == next_sp && (bp == m->f[p].bp || !m->f[p].bp_live) &&
-	    m->maps_gen == mgen && (m->ip[p] != ip || !memo_holds_from(m, p)) && tc_lookup(m, ip, gen, out)) {
+	if (m->tc_on && m->layout && p < CAP && sp == next_sp && (bp == m->bp[p] || !m->bp_live[p]) && readable &&
+	    (m->ip[p] != ip || !memo_holds(m, p, true)) && tc_lookup(m, ip, gen, out)) {
 		memo_count(m, ST_CACHED, 1);
 		goto counted;
 	}
@@ -1285,9 +1315,9 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	for (;;) {
 		if (sp >= next_sp) {
 			while (next_sp < sp)
-				next_sp = ++p < CAP ? m->f[p].sp : UINT64_MAX;
-			if (sp == next_sp && m->ip[p] == ip && (m->f[p].bp == bp || !m->f[p].bp_live) && p >= k &&
-			    memo_holds_from(m, p)) {
+				next_sp = m->sp[++p];
+			if (sp == next_sp && m->ip[p] == ip && (m->bp[p] == bp || !m->bp_live[p]) && p >= k &&
+			    memo_holds(m, p, readable)) {
 				same = CAP - p; /* positions p.. keep their frames */
 				memo_splice(m, p, k);
 				memo_count(m, k ? ST_STEPPED : ST_REPEATS, k ? k : 1);
@@ -1298,24 +1328,24 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 		if (k == CAP)
 			goto fallback; /* deeper than a memo: libunwind */
 		m->new_ip[k] = ip;
-		struct memo_frame *nf = &m->new_f[k++];
-		nf->sp = sp;
-		nf->bp = bp;
+		m->new_sp[k] = sp;
+		m->new_bp[k] = bp;
 		v = rule_cached(m, tab, (ip - 1) | tag, &misses);
 		if (rule_kind(v) != RULE_STEP) {
 			if (rule_kind(v) != RULE_LAST)
 				goto fallback;
-			nf->bp_off = 0;
-			nf->bp_cfa = 0;
+			m->new_bp_off[k] = 0;
+			m->new_bp_cfa[k++] = 0;
 			m->end_addr = 0;
 			goto complete;
 		}
 		cfa = ((v & RULE_RSP) ? sp : bp) + (uint64_t)rule_off(v);
 		ip = *(const uint64_t *)(cfa - 8);
-		nf->bp_cfa = !(v & RULE_RSP);
-		nf->bp_off = (int32_t)rule_bp(v);
-		if (nf->bp_off)
-			bp = *(const uint64_t *)(cfa + (uint64_t)nf->bp_off);
+		int32_t off = (int32_t)rule_bp(v);
+		m->new_bp_cfa[k] = !(v & RULE_RSP);
+		m->new_bp_off[k++] = off;
+		if (off)
+			bp = *(const uint64_t *)(cfa + (uint64_t)off);
 		sp = cfa;
 		if (!ip_ok(ip)) {
 			if (ip >= MIN_IP)

@@ -100,21 +100,26 @@ void unwind_stats_get(struct unwind_stats *s);
 
 /* The hash of a stack (ips innermost first), as interning uses it.  It
  * runs from the outermost frame in, so that a memo can keep the hash of
- * every suffix. */
+ * every suffix.  One xor and one multiply a frame: the top bits depend on
+ * every bit of every frame (a product's bit j depends on the factors' bits
+ * up to j), so users take their slots from the top bits; the low bits
+ * depend only on the frames' low bits. */
 #define UNWIND_HASH_SEED 0x6a09e667f3bcc909ull
 
 HS_INLINE uint64_t unwind_hash_step(uint64_t h, uint64_t ip)
 {
-	h = (h ^ ip) * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 32);
+	return (h ^ ip) * 0x9e3779b97f4a7c15ull;
 }
 
 HS_INLINE uint64_t unwind_hash(const uint64_t *ips, uint32_t n)
 {
 	uint64_t h = UNWIND_HASH_SEED;
 
-	while (n--)
-		h = unwind_hash_step(h, ips[n]);
+	/* two frames an iteration: half the loop's own instructions */
+	for (; n >= 2; n -= 2)
+		h = unwind_hash_step(unwind_hash_step(h, ips[n - 1]), ips[n - 2]);
+	if (n)
+		h = unwind_hash_step(h, ips[0]);
 	return h;
 }
 
