@@ -34,10 +34,15 @@ $(FUZZ_B)/lib/libheapsnap-analyze.a: FORCE_FUZZ_LIB
 .PHONY: FORCE_FUZZ_LIB
 FORCE_FUZZ_LIB:
 
-$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(FUZZ_B)/lib/libheapsnap-analyze.a
+# What every target links: compiled once, not once per target.
+$(FUZZ_B)/fuzz_common.o: $(FUZZ_COMMON)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_B)/fuzz_common.o $(FUZZ_B)/lib/libheapsnap-analyze.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(BASE_CFLAGS) -Itests/fuzz -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer \
-		-o $@ $< tests/fuzz/fuzz_common.c $(FUZZ_B)/lib/libheapsnap-analyze.a $(LIB_LDLIBS)
+		-o $@ $< $(FUZZ_B)/fuzz_common.o $(FUZZ_B)/lib/libheapsnap-analyze.a $(LIB_LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
