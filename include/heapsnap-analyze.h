@@ -839,6 +839,29 @@ struct hs_leaks_view {
  * graph (cycles).  Return 0, or -EINVAL for another format, -ENOMEM. */
 int hs_render_leaks(FILE *out, enum hs_format f, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
 
+/*
+ * The same report, text or JSON, a trace at a time: begin for n traces,
+ * add each one as soon as it is read (it may be freed then), end writes
+ * the whole report to out, as hs_render_leaks writes it.  What is held
+ * meanwhile is the report's text, not the traces: many traces cost their
+ * output.  Each returns 0, or -EINVAL (another format, a count that does
+ * not match), -ENOMEM; free after end, or instead of it.
+ */
+struct hs_leaks_stream {
+	enum hs_format f;
+	int n, done;			    /* traces announced, added */
+	const struct hs_leaks_view *v;
+	FILE *mem;			    /* the traces' part of the report */
+	char *buf;
+	size_t len;
+	uint64_t total[HS_LEAK_KINDS][2];   /* summed over the traces added */
+	uint64_t suppressed[2];
+};
+int hs_leaks_stream_begin(struct hs_leaks_stream *st, enum hs_format f, int n, const struct hs_leaks_view *v);
+int hs_leaks_stream_add(struct hs_leaks_stream *st, struct hs_trace *t);
+int hs_leaks_stream_end(struct hs_leaks_stream *st, FILE *out);
+void hs_leaks_stream_free(struct hs_leaks_stream *st);
+
 /* What a `heapsnap check` report shows besides its sites. */
 struct hs_check_view {
 	unsigned fail_on;		   /* failing kinds: a bit per enum hs_leak_kind */

@@ -451,6 +451,51 @@ START_TEST(test_report_stacks)
 }
 END_TEST
 
+/* A report a trace at a time (each freed once added) is the report of
+ * the traces held together, byte for byte: text and JSON, of one trace
+ * and of two; the stream refuses another format and a wrong count. */
+START_TEST(test_leaks_stream)
+{
+	write_trace("a.hst", 100, 0);
+	write_trace("b.hst", 200, 0x10000000);
+	struct hs_session_config cfg = {.wrappers = "api_wrapper"};
+	struct hs_session *s = hs_session_new(&cfg);
+	struct hs_leaks_view v = {.kinds = (1u << HS_DEFINITE) | (1u << HS_INDIRECT)};
+	const char *names[2] = {"a.hst", "b.hst"};
+	enum hs_format fmts[2] = {HS_FMT_TEXT, HS_FMT_JSON};
+
+	for (int f = 0; f < 2; f++)
+		for (int n = 1; n <= 2; n++) {
+			struct hs_trace *t[2] = {must_read(s, "a.hst", HS_WANT_LEAKS), must_read(s, "b.hst", HS_WANT_LEAKS)};
+			char *want = render_leaks(fmts[f], t, n, &v), *got = NULL;
+			size_t len = 0;
+			hs_trace_free(t[0]);
+			hs_trace_free(t[1]);
+			struct hs_leaks_stream st;
+			ck_assert_int_eq(hs_leaks_stream_begin(&st, fmts[f], n, &v), 0);
+			for (int i = 0; i < n; i++) {
+				struct hs_trace *one = must_read(s, names[i], HS_WANT_LEAKS);
+				ck_assert_int_eq(hs_leaks_stream_add(&st, one), 0);
+				hs_trace_free(one);
+			}
+			FILE *out = open_memstream(&got, &len);
+			ck_assert_int_eq(hs_leaks_stream_end(&st, out), 0);
+			fclose(out);
+			hs_leaks_stream_free(&st);
+			ck_assert_str_eq(got, want);
+			free(got);
+			free(want);
+		}
+	struct hs_leaks_stream st;
+	ck_assert_int_eq(hs_leaks_stream_begin(&st, HS_FMT_SARIF, 1, &v), -EINVAL);
+	hs_leaks_stream_free(&st);
+	ck_assert_int_eq(hs_leaks_stream_begin(&st, HS_FMT_TEXT, 2, &v), 0);
+	ck_assert_int_eq(hs_leaks_stream_end(&st, stdout), -EINVAL); /* no trace added yet */
+	hs_leaks_stream_free(&st);
+	hs_session_free(s);
+}
+END_TEST
+
 Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -463,6 +508,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_render_leaks);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_report_stacks);
+	tcase_add_test(tc, test_leaks_stream);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -113,6 +113,56 @@ static int render_pprof(FILE *out, struct hs_trace *const *t, int n, unsigned ki
 	return rc;
 }
 
+/*
+ * Text and JSON: each trace rendered as soon as it is read, and freed, so
+ * that the memory of a report over thousands of traces is its text and
+ * what the session shares (the modules' symbols), not the traces.  The
+ * report is written once every trace was read: a trace that cannot be
+ * read leaves no report, as with the others.  Return the exit code.
+ */
+static int stream(struct hs_session *s, char **traces, int n, enum hs_format fmt, const struct hs_want *want,
+		  struct hs_leaks_view *v, struct hs_suppressions *sup, const char *output)
+{
+	struct hs_leaks_stream st;
+	struct hs_diag d = {""};
+	int rc = 0;
+
+	v->sup = sup;
+	if (hs_leaks_stream_begin(&st, fmt, n, v)) {
+		fprintf(stderr, "heapsnap: out of memory\n");
+		return EXIT_INPUT;
+	}
+	for (int i = 0; i < n && !rc; i++) {
+		struct hs_trace *t = hs_trace_read(s, traces[i], want, &d);
+		if (!t) {
+			fprintf(stderr, "heapsnap: %s\n", d.msg);
+			rc = EXIT_INPUT;
+		} else if (hs_leaks_stream_add(&st, t)) {
+			fprintf(stderr, "heapsnap: out of memory\n");
+			rc = EXIT_INPUT;
+		}
+		hs_trace_free(t);
+	}
+	FILE *out = rc ? NULL : cli_output_open(output);
+	if (!rc && !out)
+		rc = EXIT_INPUT;
+	if (!rc) {
+		int wrc = hs_leaks_stream_end(&st, out);
+		if (wrc)
+			fprintf(stderr, "heapsnap: out of memory\n");
+		else if (fmt == HS_FMT_TEXT)
+			hs_suppressions_warn_unused(s, sup);
+		rc = cli_output_close(out, output, 0);
+		if (wrc) { /* a failed report leaves no file */
+			if (output)
+				unlink(output);
+			rc = EXIT_INPUT;
+		}
+	}
+	hs_leaks_stream_free(&st);
+	return rc;
+}
+
 static int run(int argc, char **argv, int cycles_only)
 {
 	struct hs_leaks_view v = {.kinds = (1u << HS_DEFINITE) | (1u << HS_INDIRECT), .cycles_only = cycles_only};
@@ -147,12 +197,16 @@ static int run(int argc, char **argv, int cycles_only)
 		goto out;
 	}
 	cli_print_warnings(s);
-	/* every trace is held until the report is rendered: each keeps only
-	 * the stacks its report names */
 	struct hs_want want = {.flags = HS_WANT_LEAKS | HS_WANT_REPORT_STACKS,
 			       .suppressions = sup_path ? &sup : NULL,
 			       .scan = snapshot,
 			       .report_kinds = v.kinds};
+	if (fmt == HS_FMT_TEXT || fmt == HS_FMT_JSON) {
+		rc = stream(s, traces, n, fmt, &want, &v, &sup, output);
+		goto out;
+	}
+	/* every trace is held until the report is rendered: each keeps only
+	 * what its report shows */
 	for (; done < n; done++)
 		if (!(t[done] = hs_trace_read(s, traces[done], &want, &d))) {
 			fprintf(stderr, "heapsnap: %s\n", d.msg);

@@ -134,6 +134,63 @@ int hs_render_leaks(FILE *out, enum hs_format f, struct hs_trace *const *t, int 
 	}
 }
 
+int hs_leaks_stream_begin(struct hs_leaks_stream *st, enum hs_format f, int n, const struct hs_leaks_view *v)
+{
+	memset(st, 0, sizeof(*st));
+	if ((f != HS_FMT_TEXT && f != HS_FMT_JSON) || n < 1)
+		return -EINVAL;
+	st->f = f;
+	st->n = n;
+	st->v = v;
+	st->mem = open_memstream(&st->buf, &st->len);
+	return st->mem ? 0 : -ENOMEM;
+}
+
+int hs_leaks_stream_add(struct hs_leaks_stream *st, struct hs_trace *t)
+{
+	if (st->done >= st->n)
+		return -EINVAL;
+	if (st->f == HS_FMT_TEXT)
+		render_text_leaks_one(st->mem, t, st->n, st->v);
+	else
+		render_json_leaks_one(st->mem, t, st->done, st->n, st->v);
+	for (int k = 0; k < HS_LEAK_KINDS; k++) {
+		st->total[k][0] += t->leaks.total[k][0];
+		st->total[k][1] += t->leaks.total[k][1];
+	}
+	st->suppressed[0] += t->leaks.suppressed[0];
+	st->suppressed[1] += t->leaks.suppressed[1];
+	st->done++;
+	return ferror(st->mem) ? -ENOMEM : 0;
+}
+
+int hs_leaks_stream_end(struct hs_leaks_stream *st, FILE *out)
+{
+	if (st->done != st->n)
+		return -EINVAL;
+	if (fclose(st->mem)) {
+		st->mem = NULL;
+		return -ENOMEM;
+	}
+	st->mem = NULL;
+	if (st->f == HS_FMT_JSON)
+		render_json_leaks_head(out, st->n, st->total, st->suppressed, st->v);
+	fwrite(st->buf, 1, st->len, out);
+	if (st->f == HS_FMT_JSON)
+		render_json_leaks_end(out, st->n);
+	else
+		render_text_leaks_end(out, st->n, st->total, st->suppressed, st->v);
+	return 0;
+}
+
+void hs_leaks_stream_free(struct hs_leaks_stream *st)
+{
+	if (st->mem)
+		fclose(st->mem);
+	free(st->buf);
+	memset(st, 0, sizeof(*st));
+}
+
 int hs_render_check(FILE *out, enum hs_format f, const struct hs_ci *ci, const struct hs_check_view *v)
 {
 	switch (f) {

@@ -31,6 +31,11 @@ void render_text_info(FILE *out, const struct hs_trace *t);
  * file:line"), function names shortened unless full (render_name). */
 void render_text_stack(FILE *out, const struct hs_stack *s, int full);
 void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
+/* The same a trace at a time (hs_leaks_stream): trace by trace, then the
+ * end with the totals of the n traces. */
+void render_text_leaks_one(FILE *out, struct hs_trace *t, int n, const struct hs_leaks_view *v);
+void render_text_leaks_end(FILE *out, int n, const uint64_t total[HS_LEAK_KINDS][2], const uint64_t suppressed[2],
+			   const struct hs_leaks_view *v);
 void render_text_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v);
 /* The kinds of a bit set, most serious first, comma-separated. */
 void render_kinds_list(FILE *out, unsigned kinds);
@@ -51,6 +56,12 @@ void render_json_info(FILE *out, const struct hs_trace *t);
 /* A symbolized stack as the JSON array of frames of DESIGN.md. */
 void render_json_stack(FILE *out, const struct hs_stack *s);
 void render_json_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v);
+/* The same in parts: the head (with the totals of the n traces), trace i
+ * of n, the end. */
+void render_json_leaks_head(FILE *out, int n, const uint64_t total[HS_LEAK_KINDS][2], const uint64_t suppressed[2],
+			    const struct hs_leaks_view *v);
+void render_json_leaks_one(FILE *out, struct hs_trace *t, int i, int n, const struct hs_leaks_view *v);
+void render_json_leaks_end(FILE *out, int n);
 void render_json_check(FILE *out, const struct hs_ci *ci, const struct hs_check_view *v);
 void render_json_top(FILE *out, const struct hs_top *v);
 void render_json_diff(FILE *out, const struct hs_diff *v);

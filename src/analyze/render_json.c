@@ -216,22 +216,38 @@ static void json_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_
 	fputs("}", out);
 }
 
-void render_json_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
+void render_json_leaks_head(FILE *out, int n, const uint64_t total[HS_LEAK_KINDS][2], const uint64_t suppressed[2],
+			    const struct hs_leaks_view *v)
 {
 	if (n > 1) {
-		uint64_t total[HS_LEAK_KINDS][2], suppressed[2];
-		hs_leaks_sum(t, n, total, suppressed);
 		fputs("{\"schema\": 1, \"summary\": ", out);
 		json_summary(out, total, suppressed);
 		fputs(", \"suppressions\": ", out);
 		json_suppressions(out, v->sup);
 		fputs(", \"traces\": [", out);
 	}
-	for (int i = 0; i < n; i++) {
-		fputs(i ? ", " : "", out);
-		json_leaks_one(out, t[i], v, n == 1);
-	}
+}
+
+void render_json_leaks_one(FILE *out, struct hs_trace *t, int i, int n, const struct hs_leaks_view *v)
+{
+	fputs(i ? ", " : "", out);
+	json_leaks_one(out, t, v, n == 1);
+}
+
+void render_json_leaks_end(FILE *out, int n)
+{
 	fputs(n > 1 ? "]}\n" : "\n", out);
+}
+
+void render_json_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
+{
+	uint64_t total[HS_LEAK_KINDS][2], suppressed[2];
+
+	hs_leaks_sum(t, n, total, suppressed);
+	render_json_leaks_head(out, n, total, suppressed, v);
+	for (int i = 0; i < n; i++)
+		render_json_leaks_one(out, t[i], i, n, v);
+	render_json_leaks_end(out, n);
 }
 
 /* ---- check ---------------------------------------------------------------------- */

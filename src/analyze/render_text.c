@@ -251,13 +251,15 @@ static void text_leaks_one(FILE *out, struct hs_trace *t, const struct hs_leaks_
 		(unsigned long long)blocks);
 }
 
-void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
+void render_text_leaks_one(FILE *out, struct hs_trace *t, int n, const struct hs_leaks_view *v)
 {
-	for (int i = 0; i < n; i++)
-		text_leaks_one(out, t[i], v, n > 1);
+	text_leaks_one(out, t, v, n > 1);
+}
+
+void render_text_leaks_end(FILE *out, int n, const uint64_t total[HS_LEAK_KINDS][2], const uint64_t suppressed[2],
+			   const struct hs_leaks_view *v)
+{
 	if (n > 1 && !v->cycles_only) {
-		uint64_t total[HS_LEAK_KINDS][2], suppressed[2];
-		hs_leaks_sum(t, n, total, suppressed);
 		fprintf(out, "TOTAL over %d traces:\n", n);
 		text_summary_lines(out, total, suppressed);
 		fprintf(out, "\n");
@@ -271,6 +273,16 @@ void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct
 			fprintf(out, "%7llu %10llu %s\n", (unsigned long long)sup->s[i].blocks,
 				(unsigned long long)sup->s[i].bytes, sup->s[i].pattern);
 	fprintf(out, "\n");
+}
+
+void render_text_leaks(FILE *out, struct hs_trace *const *t, int n, const struct hs_leaks_view *v)
+{
+	uint64_t total[HS_LEAK_KINDS][2], suppressed[2];
+
+	for (int i = 0; i < n; i++)
+		text_leaks_one(out, t[i], v, n > 1);
+	hs_leaks_sum(t, n, total, suppressed);
+	render_text_leaks_end(out, n, total, suppressed, v);
 }
 
 /* ---- check ---------------------------------------------------------------------- */
