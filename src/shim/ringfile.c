@@ -31,10 +31,11 @@ static int named; /* path_copy names the file (not unlinked yet) */
 static struct ringfile_id identity; /* of the file, inode 0 until known */
 static int warned_full;	   /* the file could not grow once: said so */
 
-/* The ring files of the processes this one was forked from, newest
- * last: their segments the stack table and the Python tables had not
- * given back at the fork are still mapped here (MAP_SHARED), and are no
- * roots either.  A deeper fork chain than this forgets its oldest. */
+/* The ring files of the processes this one was forked from: the
+ * segments of theirs that the stack table and the Python tables did not
+ * give back at the fork are still mapped here (MAP_SHARED), and are no
+ * roots either.  A ring: a fork chain deeper than this forgets its
+ * oldest. */
 #define FORMER_MAX 16
 static struct ringfile_id former[FORMER_MAX];
 static uint32_t nformer; /* ever forgotten: former[] is a ring */

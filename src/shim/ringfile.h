@@ -25,9 +25,9 @@ struct ringfile_id {
 };
 
 /* Is the file of this device and inode (as /proc/self/maps shows them)
- * the ring file, or one of the processes' this one was forked from (whose
- * segments may still be mapped here)?  Takes no lock: safe with the world
- * stopped. */
+ * the ring file, or the ring file of a process this one was forked from
+ * (whose segments may still be mapped here)?  Takes no lock: safe with
+ * the world stopped. */
 int ringfile_is_ours(uint32_t dev_major, uint32_t dev_minor, uint64_t inode);
 
 /* Remove the file (the trace is complete); mappings stay valid.
