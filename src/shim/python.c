@@ -51,9 +51,12 @@
 #include "shim/hooks.h"
 #include "shim/log.h"
 #include "shim/modules.h"
+#include "shim/ring.h"
 #include "shim/ringfile.h"
+#include "shim/rings.h"
 #include "shim/spin.h"
 #include "shim/tls.h"
+#include "shim/unwind.h"
 #include "trace/encode.h"
 #include "trace/format.h"
 #include "util/varint.h"
@@ -1056,12 +1059,160 @@ static unsigned find_evals(void *const *ips, unsigned n, int cut, const struct p
 	return ne;
 }
 
-unsigned python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
-		      unsigned cap)
+/* ---- each thread's last stack ------------------------------------------------------- */
+
+/*
+ * Each thread's last stack as python_stack made it, right-aligned in v
+ * (its outermost frame at v[OUT_CAP - 1]), with the hash of every suffix.
+ * Consecutive stacks of a thread share most of their outer frames: a
+ * stack is written from its outermost frame in over the last one, compared
+ * as it goes, and only the frames inside the first difference are hashed
+ * again; the very stack of last time keeps its id.  One per ring slot, as
+ * the unwinder's memos: a thread owns its ring's.
+ */
+#define OUT_CAP OPT_MAX_FRAMES_LIMIT
+struct py_last {
+	uint32_t owner;		  /* thread index of its user */
+	uint32_t start;		  /* the stack is v[start..OUT_CAP); OUT_CAP: none */
+	uint32_t id;		  /* its stack id, 0: not known */
+	uint32_t epoch;		  /* ids_epoch when id was given */
+	uint64_t v[OUT_CAP];
+	uint64_t sh[OUT_CAP + 1]; /* sh[i]: unwind_hash of v[i..OUT_CAP) */
+};
+static _Atomic(struct py_last *) lasts[RINGS_MAX];
+static HS_TLS struct py_last *last_now; /* the one the thread's last stack went to */
+static _Atomic uint32_t ids_epoch;	/* python_forget_ids calls */
+
+/* The memo of ring slot `slot` for thread `owner`, made on first use. */
+static struct py_last *last_get(uint32_t slot, uint32_t owner)
+{
+	/* acquire: pairs with the release below */
+	struct py_last *m = atomic_load_acq(&lasts[slot]);
+
+	if (HS_UNLIKELY(!m)) {
+		/* only the ring's owner maps its memo: no race for the slot */
+		m = arena_map_mmap(sizeof(*m));
+		if (!m)
+			return NULL;
+		m->start = OUT_CAP;
+		m->owner = owner;
+		m->sh[OUT_CAP] = UNWIND_HASH_SEED;
+		/* release: a later owner of the slot sees the memo complete */
+		atomic_store_rel(&lasts[slot], m);
+	}
+	if (HS_UNLIKELY(m->owner != owner)) {
+		m->owner = owner;
+		m->start = OUT_CAP;
+		m->id = 0;
+	}
+	return m;
+}
+
+void python_stack_interned(uint32_t id)
+{
+	struct py_last *m = last_now;
+
+	if (m) {
+		m->id = id;
+		m->epoch = atomic_load_rlx(&ids_epoch); /* relaxed: see python_forget_ids */
+	}
+}
+
+void python_forget_ids(void)
+{
+	/* relaxed: no thread captures a stack meanwhile (stack_reset) */
+	atomic_fetch_add_rlx(&ids_epoch, 1);
+}
+
+/* Writing a stack into a py_last from its outermost frame in. */
+struct out_w {
+	uint64_t *v;
+	uint32_t p;	/* the next entry goes to v[p - 1] */
+	uint32_t clean; /* v[clean..OUT_CAP) are what they were */
+	uint32_t floor; /* where the last stack started: below it nothing is clean */
+};
+
+HS_INLINE void ow_put(struct out_w *o, uint64_t x)
+{
+	uint32_t p = --o->p;
+
+	if (o->clean == p + 1 && p >= o->floor && o->v[p] == x)
+		o->clean = p;
+	else
+		o->v[p] = x;
+}
+
+/* Run k of w, outermost frame first; a run without frames leaves the
+ * native frame ip in place (if any). */
+HS_INLINE void ow_run(struct out_w *o, const struct py_walk *w, unsigned k, uint64_t ip)
+{
+	unsigned from = k ? w->end[k - 1] : 0, to = w->end[k];
+
+	if (from == to && ip)
+		ow_put(o, ip);
+	while (to > from)
+		ow_put(o, w->pc[--to]);
+}
+
+/* Native frames ips[from..to), outermost first. */
+HS_INLINE void ow_native(struct out_w *o, void *const *ips, unsigned from, unsigned to)
+{
+	while (to > from)
+		ow_put(o, (uint64_t)(uintptr_t)ips[--to]);
+}
+
+/*
+ * The stack of ips with the runs of w, the k-th evaluation frame (at[k])
+ * giving way to run k, into m, hashed from the first difference with m's
+ * last stack in; *res set.  The same stack the forward assembly in
+ * python_stack makes, which must fit in OUT_CAP.
+ */
+static void assemble_last(struct py_last *m, void *const *ips, unsigned n, const struct py_walk *w,
+			  const uint16_t *at, unsigned ne, struct python_out *res)
+{
+	unsigned mn = ne < w->nruns ? ne : w->nruns;
+	struct out_w o = {m->v, OUT_CAP, OUT_CAP, m->start};
+	uint32_t old_start = m->start;
+
+	for (unsigned k = w->nruns; k-- > mn;)
+		ow_run(&o, w, k, 0);
+	ow_native(&o, ips, mn ? at[mn - 1] + 1u : 0, n);
+	for (unsigned k = mn; k-- > 0;) {
+		ow_run(&o, w, k, (uint64_t)(uintptr_t)ips[at[k]]);
+		ow_native(&o, ips, k ? at[k - 1] + 1u : 0, at[k]);
+	}
+	uint32_t start = o.p;
+	uint64_t h = m->sh[o.clean];
+	for (uint32_t i = o.clean; i-- > start;)
+		m->sh[i] = h = unwind_hash_step(h, m->v[i]);
+	res->ips = m->v + start;
+	res->n = OUT_CAP - start;
+	res->hash = h;
+	/* relaxed: see python_forget_ids */
+	res->id = o.clean == start && start == old_start && m->epoch == atomic_load_rlx(&ids_epoch) ? m->id : 0;
+	m->start = start;
+	m->id = res->id;
+}
+
+/* The length of the stack assemble_last would make. */
+static unsigned assembled_len(unsigned n, const struct py_walk *w, unsigned ne)
+{
+	unsigned mn = ne < w->nruns ? ne : w->nruns, len = n - mn;
+
+	for (unsigned k = 0; k < w->nruns; k++) {
+		unsigned frames = w->end[k] - (k ? w->end[k - 1] : 0u);
+		len += frames ? frames : k < mn;
+	}
+	return len;
+}
+
+int python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
+		 unsigned cap, struct python_out *res)
 {
 	struct py_walk w;
 	uint16_t at[RUNS_MAX];
 
+	last_now = NULL;
 	/* relaxed: a hint; late_check decides under its own CAS */
 	if (HS_UNLIKELY(!atomic_load_rlx(&py.late_checked)) && py.is_initialized && py.is_initialized())
 		late_check();
@@ -1076,12 +1227,27 @@ unsigned python_stack(void *const *ips, unsigned n, int cut, const struct python
 	if (!w.n)
 		return 0;
 	name_frames(&w);
+	res->id = 0;
 	/* Fewer than the runs in a stack that was not cut: a cold frame not
 	 * learned yet (3.8 and 3.9 have no anchors to find it by). */
 	if (ne < w.nruns && !cut && (py.layout->gen != GEN_FRAMEOBJ || py.layout->ts_cframe)) {
 		unsigned o = splice_by_stack(&w, out, cap);
-		if (o)
-			return o;
+		if (o) {
+			res->ips = out;
+			res->n = o;
+			res->hash = unwind_hash(out, o);
+			return 1;
+		}
+	}
+	/* The thread's memo: the outer frames it shares with the last stack
+	 * are not hashed again. */
+	struct py_last *m = nat && cap == OUT_CAP && assembled_len(n, &w, ne) <= OUT_CAP
+				    ? last_get(tls.ring->slot, tls.thread_index)
+				    : NULL;
+	if (m) {
+		assemble_last(m, ips, n, &w, at, ne, res);
+		last_now = m;
+		return 1;
 	}
 	/* The k-th evaluation frame gives way to run k; the runs beyond the
 	 * last one found (a cut stack) follow the last frame. */
@@ -1094,7 +1260,10 @@ unsigned python_stack(void *const *ips, unsigned n, int cut, const struct python
 	o = put_native(ips, from, n, out, o, cap);
 	for (; k < w.nruns; k++)
 		o = put_run(&w, k, 0, out, o, cap);
-	return o;
+	res->ips = out;
+	res->n = o;
+	res->hash = unwind_hash(out, o);
+	return 1;
 }
 
 /* ---- start ---------------------------------------------------------------------------- */

@@ -56,18 +56,36 @@ struct python_native {
 	uintptr_t token;
 };
 
+/* A stack python_stack made: valid until the thread's next capture. */
+struct python_out {
+	const uint64_t *ips; /* innermost first */
+	unsigned n;
+	uint64_t hash;	     /* unwind_hash(ips, n) */
+	uint32_t id;	     /* its stack id when known (the thread's previous
+			      * stack again), else 0: the caller interns it */
+};
+
 /*
  * Put the calling thread's Python frames into a native stack: ips[0..n)
  * (return addresses, innermost first, the shim's own frames already cut;
  * cut: the unwinder stopped at its frame limit; nat: what the unwinder
- * knows of it, NULL: nothing).
- * Write the result (at most cap entries) to out and return its length, or
- * return 0 when the stack has no Python frames (ips stands as it is).
+ * knows of it, NULL: nothing, and then the stack is made in buf[0..cap),
+ * cap == OPT_MAX_FRAMES_LIMIT).
+ * Set *res to the result (at most cap entries) and return 1, or return 0
+ * when the stack has no Python frames (ips stands as it is).
  * Each evaluation frame of the interpreter gives way to the Python frames
  * it was running.  HOOK-SAFE.
  */
-unsigned python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
-		      unsigned cap);
+int python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *buf,
+		 unsigned cap, struct python_out *res);
+
+/* The caller interned the stack python_stack last gave this thread (with
+ * res->id == 0) as id.  HOOK-SAFE. */
+void python_stack_interned(uint32_t id);
+
+/* The stack ids handed out so far are void (stack_reset): forget the ones
+ * remembered.  No thread captures a stack meanwhile. */
+void python_forget_ids(void);
 
 /* Code objects named so far: ids 1..python_code_count() are complete. */
 uint32_t python_code_count(void);

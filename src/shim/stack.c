@@ -341,9 +341,13 @@ static HS_NOINLINE void verify(const uint64_t *ips, unsigned n)
 static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n, const struct python_native *nat)
 {
 	uint64_t with_py[OPT_MAX_FRAMES_LIMIT];
-	unsigned m = python_stack((void *const *)ips, n, n >= frames_max, nat, with_py, OPT_MAX_FRAMES_LIMIT);
+	struct python_out r;
 
-	return m ? intern(unwind_hash(with_py, m), with_py, m) : 0;
+	if (!python_stack((void *const *)ips, n, n >= frames_max, nat, with_py, OPT_MAX_FRAMES_LIMIT, &r))
+		return 0;
+	if (!r.id)
+		python_stack_interned(r.id = intern(r.hash, r.ips, r.n));
+	return r.id;
 }
 
 HS_NOINLINE uint32_t stack_capture(void)
@@ -490,4 +494,5 @@ void stack_reset(void)
 	/* relaxed: no thread captures stacks now (see stack.h) */
 	atomic_store_rlx(&count, 0);
 	unwind_forget_ids(); /* the memos and trace caches remember ids */
+	python_forget_ids();
 }
