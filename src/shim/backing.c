@@ -144,11 +144,18 @@ static HS_NOINLINE bool memory_may_run_out(void)
  * (slower, but an allocation then fails with NULL as the program
  * expects), and give unused address space back instead of retaining it
  * for reuse, as the system allocator would.
+ *
+ * Everywhere, pages no block uses any more go back at once
+ * (dirty_decay_ms:0) instead of staying dirty for jemalloc's default ten
+ * seconds, a server's choice: a traced program must not look bigger than
+ * it is.  Measured peak RSS (bench workloads): churn 31 -> 21 MB, sqlite
+ * 68 -> 60, py_json 141 -> 130, jq 73 -> 71; the price is the madvise
+ * calls and the page faults of reusing those pages, 0.1-0.2 s of system
+ * time on those runs.
  */
 static void configure_jemalloc(void)
 {
-	if (memory_may_run_out())
-		hsje_malloc_conf = "tcache:false,retain:false";
+	hsje_malloc_conf = memory_may_run_out() ? "tcache:false,retain:false,dirty_decay_ms:0" : "dirty_decay_ms:0";
 }
 
 /* The private arena, mapped through private_hooks; without them (an

@@ -748,7 +748,8 @@ struct py_walk {
 };
 
 /*
- * Each thread's last walk, its outermost frames: a caller's frame does not
+ * Each thread's last walk, its outermost frames by depth from the
+ * outermost (e[0] is the outermost): a caller's frame does not
  * change while it waits for its callee, so consecutive stacks of a thread
  * share most of their outer frames, and a frame found again at the same
  * depth from the outermost, at the same address, running the same
@@ -890,39 +891,37 @@ static void walk(struct py_walk *w, uintptr_t ts)
 }
 
 /* Give every frame of w its stack entry: from the thread's memo where the
- * frame is the one it remembers, else from the tables; then remember the
- * outermost frames of this walk. */
-static void name_frames(struct py_walk *w)
+ * frame is the one it remembers at the same depth from the outermost, else
+ * from the tables; then remember the outermost frames of this walk.
+ * Return how many outermost frames were all found in the memo. */
+static unsigned name_frames(struct py_walk *w)
 {
 	struct py_memo *m = &memo;
-	unsigned n = w->n, mn = m->n;
+	unsigned n = w->n, mn = m->n, same = n;
 
 	for (unsigned j = 0; j < n; j++) {
 		unsigned depth = n - 1 - j; /* from the outermost */
-		uint64_t pc = 0;
-		if (depth < mn) {
-			const uint64_t frame = w->pc[j];
-			if (m->e[mn - 1 - depth].frame == frame && m->e[mn - 1 - depth].addr == w->addr[j] &&
-			    code_same(hst_pyframe_code(m->e[mn - 1 - depth].pc), w->code[j]))
-				pc = m->e[mn - 1 - depth].pc;
-		}
-		if (!pc) {
-			uint64_t frame = w->pc[j];
-			pc = py_pc(w->code[j], w->addr[j]);
-			w->code[j] = frame; /* keep the address for the memo */
+		uint64_t frame = w->pc[j], pc;
+		if (depth < mn && m->e[depth].frame == frame && m->e[depth].addr == w->addr[j] &&
+		    code_same(hst_pyframe_code(m->e[depth].pc), w->code[j])) {
+			pc = m->e[depth].pc;
 		} else {
-			w->code[j] = w->pc[j];
+			pc = py_pc(w->code[j], w->addr[j]);
+			same = depth; /* the depths fall: the last one is the least */
 		}
+		w->code[j] = frame; /* keep the address for the memo */
 		w->pc[j] = pc;
 	}
+	/* the entries above `same` are the ones found */
 	unsigned keep = n < MEMO_MAX ? n : MEMO_MAX;
-	for (unsigned k = 0; k < keep; k++) {
-		unsigned j = n - keep + k;
-		m->e[k].frame = w->code[j];
-		m->e[k].addr = w->addr[j];
-		m->e[k].pc = w->pc[j];
+	for (unsigned d = same; d < keep; d++) {
+		unsigned j = n - 1 - d;
+		m->e[d].frame = w->code[j];
+		m->e[d].addr = w->addr[j];
+		m->e[d].pc = w->pc[j];
 	}
 	m->n = keep;
+	return same;
 }
 
 /* ---- putting them into the native stack ------------------------------------------------ */
@@ -1063,19 +1062,30 @@ static unsigned find_evals(void *const *ips, unsigned n, int cut, const struct p
 
 /*
  * Each thread's last stack as python_stack made it, right-aligned in v
- * (its outermost frame at v[OUT_CAP - 1]), with the hash of every suffix.
- * Consecutive stacks of a thread share most of their outer frames: a
- * stack is written from its outermost frame in over the last one, compared
- * as it goes, and only the frames inside the first difference are hashed
- * again; the very stack of last time keeps its id.  One per ring slot, as
- * the unwinder's memos: a thread owns its ring's.
+ * (its outermost frame at v[OUT_CAP - 1]), with the hash of every suffix
+ * and its shape: where its evaluation frames were and how many Python
+ * frames each run had.  Consecutive stacks of a thread share most of their
+ * outer frames: the unwinder says how many outermost native frames are
+ * those of its previous capture, name_frames how many outermost Python
+ * frames are the memo's, and from the two shapes follows how many
+ * outermost entries of the stack are those of the last one.  Only the
+ * entries inside them are written and hashed again; the very stack of
+ * last time keeps its id.  One per ring slot, as the unwinder's memos: a
+ * thread owns its ring's.
  */
 #define OUT_CAP OPT_MAX_FRAMES_LIMIT
 struct py_last {
 	uint32_t owner;		  /* thread index of its user */
-	uint32_t start;		  /* the stack is v[start..OUT_CAP); OUT_CAP: none */
+	uint32_t start;		  /* the stack is v[start..OUT_CAP) */
 	uint32_t id;		  /* its stack id, 0: not known */
 	uint32_t epoch;		  /* ids_epoch when id was given */
+	uintptr_t token;	  /* the unwinder's memo and capture it was made from */
+	uint32_t seq;
+	uint32_t valid;		  /* v, the shape and the frames memo are of one stack */
+	uint32_t nnat;		  /* its native frames */
+	uint32_t nruns;		  /* its runs, as many as evaluation frames */
+	uint16_t d[RUNS_MAX];	  /* depth from the outermost of evaluation frame j, outermost first */
+	uint16_t len[RUNS_MAX];	  /* Python frames of run j, outermost first */
 	uint64_t v[OUT_CAP];
 	uint64_t sh[OUT_CAP + 1]; /* sh[i]: unwind_hash of v[i..OUT_CAP) */
 };
@@ -1094,7 +1104,6 @@ static struct py_last *last_get(uint32_t slot, uint32_t owner)
 		m = arena_map_mmap(sizeof(*m));
 		if (!m)
 			return NULL;
-		m->start = OUT_CAP;
 		m->owner = owner;
 		m->sh[OUT_CAP] = UNWIND_HASH_SEED;
 		/* release: a later owner of the slot sees the memo complete */
@@ -1102,8 +1111,7 @@ static struct py_last *last_get(uint32_t slot, uint32_t owner)
 	}
 	if (HS_UNLIKELY(m->owner != owner)) {
 		m->owner = owner;
-		m->start = OUT_CAP;
-		m->id = 0;
+		m->valid = 0;
 	}
 	return m;
 }
@@ -1124,86 +1132,173 @@ void python_forget_ids(void)
 	atomic_fetch_add_rlx(&ids_epoch, 1);
 }
 
-/* Writing a stack into a py_last from its outermost frame in. */
+/* Python frames of run k of w (innermost first). */
+HS_INLINE unsigned run_len(const struct py_walk *w, unsigned k)
+{
+	return w->end[k] - (k ? w->end[k - 1] : 0u);
+}
+
+/*
+ * How many outermost entries the stack of native frames ips[0..n), whose
+ * outermost `same` are those of m's stack, and of w's runs, whose
+ * outermost `pysame` frames are those of m's stack, shares with m's stack.
+ * Evaluation frame j from the outermost is at[ne - 1 - j] (ne == nruns).
+ */
+static unsigned shared_entries(const struct py_last *m, unsigned n, unsigned same, const struct py_walk *w,
+			       const uint16_t *at, unsigned pysame)
+{
+	unsigned ne = w->nruns, pos = 0, nd = 0, pd = 0;
+
+	for (unsigned j = 0;; j++) {
+		/* the native frames outside evaluation frame j (or the last ones) */
+		unsigned dn = j < ne ? n - 1u - at[ne - 1 - j] : n, dm = j < m->nruns ? m->d[j] : m->nnat;
+		if (dn != dm || dn >= same || j >= ne || j >= m->nruns) {
+			unsigned lim = dn < dm ? dn : dm;
+			return pos + (lim < same ? lim : same) - nd;
+		}
+		pos += dn - nd;
+		nd = dn + 1;
+		/* run j in place of it */
+		unsigned ln = run_len(w, ne - 1 - j), lm = m->len[j];
+		unsigned got = pysame - pd; /* its outermost frames found in the memo */
+		if (ln != lm || got < ln) {
+			if (!ln || !lm)
+				return pos;
+			unsigned k = ln < lm ? ln : lm;
+			return pos + (got < k ? got : k);
+		}
+		pos += ln ? ln : 1;
+		pd += ln;
+	}
+}
+
+/* Writing a stack into v from its outermost entry in, the outermost
+ * `keep` entries left as they are. */
 struct out_w {
-	uint64_t *v;
-	uint32_t p;	/* the next entry goes to v[p - 1] */
-	uint32_t clean; /* v[clean..OUT_CAP) are what they were */
-	uint32_t floor; /* where the last stack started: below it nothing is clean */
+	uint64_t *v;   /* the slot of the outermost entry: v[-q] is entry q */
+	uint32_t q;    /* entries so far */
+	uint32_t keep;
 };
 
 HS_INLINE void ow_put(struct out_w *o, uint64_t x)
 {
-	uint32_t p = --o->p;
-
-	if (o->clean == p + 1 && p >= o->floor && o->v[p] == x)
-		o->clean = p;
-	else
-		o->v[p] = x;
-}
-
-/* Run k of w, outermost frame first; a run without frames leaves the
- * native frame ip in place (if any). */
-HS_INLINE void ow_run(struct out_w *o, const struct py_walk *w, unsigned k, uint64_t ip)
-{
-	unsigned from = k ? w->end[k - 1] : 0, to = w->end[k];
-
-	if (from == to && ip)
-		ow_put(o, ip);
-	while (to > from)
-		ow_put(o, w->pc[--to]);
+	if (o->q >= o->keep)
+		o->v[-(intptr_t)o->q] = x;
+	o->q++;
 }
 
 /* Native frames ips[from..to), outermost first. */
 HS_INLINE void ow_native(struct out_w *o, void *const *ips, unsigned from, unsigned to)
 {
+	unsigned cnt = to - from;
+
+	if (o->q + cnt <= o->keep) {
+		o->q += cnt;
+		return;
+	}
+	if (o->q < o->keep) {
+		to -= o->keep - o->q;
+		o->q = o->keep;
+	}
+	uint64_t *dst = o->v - o->q;
+	o->q += to - from;
 	while (to > from)
-		ow_put(o, (uint64_t)(uintptr_t)ips[--to]);
+		*dst-- = (uint64_t)(uintptr_t)ips[--to];
+}
+
+/* Run k of w, outermost frame first; a run without frames leaves the
+ * native frame ip in place. */
+HS_INLINE void ow_run(struct out_w *o, const struct py_walk *w, unsigned k, uint64_t ip)
+{
+	unsigned from = k ? w->end[k - 1] : 0, to = w->end[k];
+
+	if (from == to) {
+		ow_put(o, ip);
+		return;
+	}
+	if (o->q + (to - from) <= o->keep) {
+		o->q += to - from;
+		return;
+	}
+	if (o->q < o->keep) {
+		to -= o->keep - o->q;
+		o->q = o->keep;
+	}
+	uint64_t *dst = o->v - o->q;
+	o->q += to - from;
+	while (to > from)
+		*dst-- = w->pc[--to];
+}
+
+/* The length of the stack made of ips[0..n) and w's runs, every one in
+ * place of its evaluation frame (ne == nruns). */
+static unsigned assembled_len(unsigned n, const struct py_walk *w)
+{
+	unsigned len = n - w->nruns;
+
+	for (unsigned k = 0; k < w->nruns; k++) {
+		unsigned frames = run_len(w, k);
+		len += frames ? frames : 1;
+	}
+	return len;
 }
 
 /*
  * The stack of ips with the runs of w, the k-th evaluation frame (at[k])
- * giving way to run k, into m, hashed from the first difference with m's
- * last stack in; *res set.  The same stack the forward assembly in
- * python_stack makes, which must fit in OUT_CAP.
+ * giving way to run k (ne == nruns, not cut), into m over its last stack;
+ * *res set.  The same stack the forward assembly in python_stack makes.
  */
-static void assemble_last(struct py_last *m, void *const *ips, unsigned n, const struct py_walk *w,
-			  const uint16_t *at, unsigned ne, struct python_out *res)
+static void assemble_last(struct py_last *m, uint32_t was_valid, void *const *ips, unsigned n,
+			  const struct python_native *nat,
+			  const struct py_walk *w, const uint16_t *at, unsigned pysame, unsigned len,
+			  struct python_out *res)
 {
-	unsigned mn = ne < w->nruns ? ne : w->nruns;
-	struct out_w o = {m->v, OUT_CAP, OUT_CAP, m->start};
+	unsigned ne = w->nruns, keep = 0;
 	uint32_t old_start = m->start;
 
-	for (unsigned k = w->nruns; k-- > mn;)
-		ow_run(&o, w, k, 0);
-	ow_native(&o, ips, mn ? at[mn - 1] + 1u : 0, n);
-	for (unsigned k = mn; k-- > 0;) {
+	if (was_valid && nat->token && nat->token == m->token && nat->seq == m->seq + 1)
+		keep = shared_entries(m, n, nat->same, w, at, pysame);
+	HS_ASSERT(keep <= len && keep <= OUT_CAP - old_start);
+	struct out_w o = {m->v + OUT_CAP - 1, 0, keep};
+	ow_native(&o, ips, ne ? at[ne - 1] + 1u : 0, n);
+	for (unsigned k = ne; k-- > 0;) {
 		ow_run(&o, w, k, (uint64_t)(uintptr_t)ips[at[k]]);
 		ow_native(&o, ips, k ? at[k - 1] + 1u : 0, at[k]);
 	}
-	uint32_t start = o.p;
-	uint64_t h = m->sh[o.clean];
-	for (uint32_t i = o.clean; i-- > start;)
+	HS_ASSERT(o.q == len);
+	uint32_t start = OUT_CAP - len, clean = OUT_CAP - keep;
+	uint64_t h = m->sh[clean];
+	for (uint32_t i = clean; i-- > start;)
 		m->sh[i] = h = unwind_hash_step(h, m->v[i]);
+#ifdef HS_DEBUG
+	{ /* what the forward assembly makes */
+		uint64_t fw[OUT_CAP];
+		unsigned fo = 0, from = 0;
+		for (unsigned k = 0; k < ne; k++) {
+			fo = put_native(ips, from, at[k], fw, fo, OUT_CAP);
+			fo = put_run(w, k, (uint64_t)(uintptr_t)ips[at[k]], fw, fo, OUT_CAP);
+			from = at[k] + 1u;
+		}
+		fo = put_native(ips, from, n, fw, fo, OUT_CAP);
+		HS_ASSERT(fo == len && !memcmp(fw, m->v + start, len * sizeof(*fw)) && h == unwind_hash(fw, fo));
+	}
+#endif
 	res->ips = m->v + start;
-	res->n = OUT_CAP - start;
+	res->n = len;
 	res->hash = h;
 	/* relaxed: see python_forget_ids */
-	res->id = o.clean == start && start == old_start && m->epoch == atomic_load_rlx(&ids_epoch) ? m->id : 0;
+	res->id = keep == len && start == old_start && m->epoch == atomic_load_rlx(&ids_epoch) ? m->id : 0;
 	m->start = start;
 	m->id = res->id;
-}
-
-/* The length of the stack assemble_last would make. */
-static unsigned assembled_len(unsigned n, const struct py_walk *w, unsigned ne)
-{
-	unsigned mn = ne < w->nruns ? ne : w->nruns, len = n - mn;
-
-	for (unsigned k = 0; k < w->nruns; k++) {
-		unsigned frames = w->end[k] - (k ? w->end[k - 1] : 0u);
-		len += frames ? frames : k < mn;
+	m->token = nat->token;
+	m->seq = nat->seq;
+	m->nnat = n;
+	m->nruns = ne;
+	for (unsigned j = 0; j < ne; j++) {
+		m->d[j] = (uint16_t)(n - 1 - at[ne - 1 - j]);
+		m->len[j] = (uint16_t)run_len(w, ne - 1 - j);
 	}
-	return len;
+	m->valid = 1;
 }
 
 int python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
@@ -1211,6 +1306,7 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 {
 	struct py_walk w;
 	uint16_t at[RUNS_MAX];
+	struct py_last *m = NULL;
 
 	last_now = NULL;
 	/* relaxed: a hint; late_check decides under its own CAS */
@@ -1220,13 +1316,18 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 	unsigned ne = find_evals(ips, n, cut, nat, at);
 	if (!py.frames)
 		return 0;
+	uint32_t was_valid = 0;
+	if (nat && cap == OUT_CAP && (m = last_get(tls.ring->slot, tls.thread_index))) {
+		was_valid = m->valid;
+		m->valid = 0; /* until this stack is in it */
+	}
 	uintptr_t ts = (uintptr_t)py.this_tstate();
 	if (!ts)
 		return 0;
 	walk(&w, ts);
 	if (!w.n)
 		return 0;
-	name_frames(&w);
+	unsigned pysame = name_frames(&w);
 	res->id = 0;
 	/* Fewer than the runs in a stack that was not cut: a cold frame not
 	 * learned yet (3.8 and 3.9 have no anchors to find it by). */
@@ -1239,13 +1340,10 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 			return 1;
 		}
 	}
-	/* The thread's memo: the outer frames it shares with the last stack
-	 * are not hashed again. */
-	struct py_last *m = nat && cap == OUT_CAP && assembled_len(n, &w, ne) <= OUT_CAP
-				    ? last_get(tls.ring->slot, tls.thread_index)
-				    : NULL;
-	if (m) {
-		assemble_last(m, ips, n, &w, at, ne, res);
+	/* The common case: every run in place of its evaluation frame. */
+	unsigned len;
+	if (m && ne == w.nruns && !cut && (len = assembled_len(n, &w)) <= OUT_CAP) {
+		assemble_last(m, was_valid, ips, n, nat, &w, at, pysame, len, res);
 		last_now = m;
 		return 1;
 	}
