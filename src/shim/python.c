@@ -540,6 +540,15 @@ static uintptr_t code_name(uintptr_t code)
 	return rd(code, L->co_qualname ? L->co_qualname : L->co_name);
 }
 
+/* Is the code object at address code still the one c describes? */
+HS_INLINE int code_is(const struct py_code *c, uintptr_t code)
+{
+	const struct py_layout *L = py.layout;
+
+	return c->code == code && c->filename == rd(code, L->co_filename) && c->name == code_name(code) &&
+	       c->firstlineno == *(const int32_t *)(code + L->co_firstlineno);
+}
+
 /* Is the code object at address code still the one codes[id] saw? */
 HS_INLINE int code_same(uint32_t id, uintptr_t code)
 {
@@ -757,11 +766,12 @@ struct py_walk {
  * costs a few loads; naming a frame afresh a hash lookup.
  */
 struct py_memo {
-	uint32_t n; /* entries, innermost first */
+	uint32_t n; /* entries, e[0] the outermost */
 	struct {
 		uintptr_t frame; /* its address */
 		uint32_t addr;	 /* its instruction */
 		uint64_t pc;	 /* its entry */
+		struct py_code code; /* its code object as named (code_same) */
 	} e[MEMO_MAX];
 };
 static HS_TLS struct py_memo memo;
@@ -795,11 +805,11 @@ static void end_run(struct py_walk *w, uintptr_t anchor)
 }
 
 /* The byte offset of the instruction frame is running in code. */
-static uint32_t frame_addr(uintptr_t frame, uintptr_t code)
+HS_INLINE uint32_t frame_addr(uintptr_t frame, uintptr_t code, const enum py_gen gen)
 {
 	const struct py_layout *L = py.layout;
 
-	if (L->gen == GEN_FRAMEOBJ) {
+	if (gen == GEN_FRAMEOBJ) {
 		int lasti = *(const int *)(frame + L->fr_instr);
 		if (lasti < 0)
 			return 0;
@@ -818,11 +828,11 @@ static uint32_t frame_addr(uintptr_t frame, uintptr_t code)
  * and 3.13's shim frame under a class's __init__ (_Py_InitCleanup, a code
  * object named "__init__" in a file "__init__").
  */
-static int frame_incomplete(uintptr_t frame, uintptr_t code)
+HS_INLINE int frame_incomplete(uintptr_t frame, uintptr_t code, const enum py_gen gen)
 {
 	const struct py_layout *L = py.layout;
 
-	if (!L->co_firsttraceable || *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_GENERATOR)
+	if (gen == GEN_FRAMEOBJ || !L->co_firsttraceable || *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_GENERATOR)
 		return 0;
 	int32_t first = *(const int32_t *)(code + L->co_firsttraceable);
 	uintptr_t instr = rd(frame, L->fr_instr);
@@ -836,13 +846,13 @@ static int frame_incomplete(uintptr_t frame, uintptr_t code)
  * them while it is in here (the GIL holder runs Python only on its own
  * thread state), and each was linked into the chain after it was set up.
  */
-static void walk(struct py_walk *w, uintptr_t ts)
+HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
 {
 	const struct py_layout *L = py.layout;
 	uintptr_t frame = 0, cf = 0;
 
 	w->n = w->nruns = 0;
-	switch (L->gen) {
+	switch (gen) {
 	case GEN_FRAMEOBJ:
 		frame = rd(ts, L->ts_frame);
 		cf = L->ts_cframe ? rd(ts, L->ts_cframe) : 0;
@@ -860,26 +870,26 @@ static void walk(struct py_walk *w, uintptr_t ts)
 		if (w->n == FRAMES_MAX || w->nruns == RUNS_MAX - 1)
 			break;
 		uintptr_t next = rd(frame, L->fr_previous);
-		if (L->gen >= GEN_312 && *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_CSTACK) {
+		if (gen >= GEN_312 && *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_CSTACK) {
 			end_run(w, frame); /* the entry frame is a local of its C frame */
 			frame = next;
 			continue;
 		}
 		uintptr_t code = rd(frame, L->fr_code);
 		if (!is_code(code)) {
-			if (L->gen == GEN_313) { /* f_executable that is not code */
+			if (gen == GEN_313) { /* f_executable that is not code */
 				frame = next;
 				continue;
 			}
 			break; /* not what the layout says: stop reading */
 		}
-		if (!frame_incomplete(frame, code)) {
+		if (!frame_incomplete(frame, code, gen)) {
 			w->pc[w->n] = frame;
 			w->code[w->n] = code;
-			w->addr[w->n] = frame_addr(frame, code);
+			w->addr[w->n] = frame_addr(frame, code, gen);
 			w->n++;
 		}
-		if (L->gen == GEN_FRAMEOBJ || (L->gen == GEN_311 && *(const uint8_t *)(frame + L->fr_entry))) {
+		if (gen == GEN_FRAMEOBJ || (gen == GEN_311 && *(const uint8_t *)(frame + L->fr_entry))) {
 			end_run(w, cf); /* the call's _PyCFrame is its local */
 			if (cf)
 				cf = rd(cf, L->cf_previous);
@@ -888,6 +898,25 @@ static void walk(struct py_walk *w, uintptr_t ts)
 	}
 	if (w->n > (w->nruns ? w->end[w->nruns - 1] : 0u))
 		end_run(w, 0); /* frames read past the last mark (a cut walk) */
+}
+
+/* walk_gen, made for each generation. */
+static void walk(struct py_walk *w, uintptr_t ts)
+{
+	switch (py.layout->gen) {
+	case GEN_FRAMEOBJ:
+		walk_gen(w, ts, GEN_FRAMEOBJ);
+		break;
+	case GEN_311:
+		walk_gen(w, ts, GEN_311);
+		break;
+	case GEN_312:
+		walk_gen(w, ts, GEN_312);
+		break;
+	case GEN_313:
+		walk_gen(w, ts, GEN_313);
+		break;
+	}
 }
 
 /* Give every frame of w its stack entry: from the thread's memo where the
@@ -901,26 +930,26 @@ static unsigned name_frames(struct py_walk *w)
 
 	for (unsigned j = 0; j < n; j++) {
 		unsigned depth = n - 1 - j; /* from the outermost */
-		uint64_t frame = w->pc[j], pc;
+		uint64_t frame = w->pc[j];
 		if (depth < mn && m->e[depth].frame == frame && m->e[depth].addr == w->addr[j] &&
-		    code_same(hst_pyframe_code(m->e[depth].pc), w->code[j])) {
-			pc = m->e[depth].pc;
-		} else {
-			pc = py_pc(w->code[j], w->addr[j]);
-			same = depth; /* the depths fall: the last one is the least */
+		    code_is(&m->e[depth].code, w->code[j])) {
+			w->pc[j] = m->e[depth].pc;
+			continue;
 		}
-		w->code[j] = frame; /* keep the address for the memo */
-		w->pc[j] = pc;
+		w->pc[j] = py_pc(w->code[j], w->addr[j]);
+		same = depth; /* the depths fall: the last one is the least */
+		if (depth < MEMO_MAX) {
+			/* remember it as named (py_pc read the same fields) */
+			const struct py_layout *L = py.layout;
+			uintptr_t code = w->code[j];
+			m->e[depth].frame = frame;
+			m->e[depth].addr = w->addr[j];
+			m->e[depth].pc = w->pc[j];
+			m->e[depth].code = (struct py_code){code, rd(code, L->co_filename), code_name(code),
+							    *(const int32_t *)(code + L->co_firstlineno), 0};
+		}
 	}
-	/* the entries above `same` are the ones found */
-	unsigned keep = n < MEMO_MAX ? n : MEMO_MAX;
-	for (unsigned d = same; d < keep; d++) {
-		unsigned j = n - 1 - d;
-		m->e[d].frame = w->code[j];
-		m->e[d].addr = w->addr[j];
-		m->e[d].pc = w->pc[j];
-	}
-	m->n = keep;
+	m->n = n < MEMO_MAX ? n : MEMO_MAX;
 	return same;
 }
 
