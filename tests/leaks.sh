@@ -1122,8 +1122,12 @@ test_cycles_cmd
 #   skip REASON  memcheck cannot run it at all (and is not run).
 #   fork         parent and child, each exact.
 # The options beyond the usual three change no classification: full source
-# paths (to tell the program's frames from glibc's) and deeper stacks.
-VG_OPTS=(--leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=none --fullpath-after= --num-callers=40)
+# paths (to tell the program's frames from glibc's), deeper stacks, and no
+# inlined frames (memcheck reads them from libc6-dbg's DWARF at every
+# start, a quarter of its time on these programs; the scenarios, at -O0,
+# inline nothing, and a frame inlined into glibc is glibc's either way).
+VG_OPTS=(--leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=none --fullpath-after= --num-callers=40
+	--read-inline-info=no)
 
 # vg_run NAME PROG [VALGRIND OPTIONS...]: memcheck logs in $T/vg/NAME/log.PID.
 vg_run() {

@@ -202,8 +202,8 @@ $(TEST_B)/example_api: tests/example_api.c include/heapsnap-analyze.h $(ANALYZE_
 # exits non-zero on a failure.  A recipe that runs make begins with "+"
 # (make's jobserver is passed only to those).  Checks too long for make
 # check (minutes) go in check-long.
-CHECK_SUITES := python leaks san-unit san-integration integration corpus check unit retain san-leaks san-attach \
-	fuzz pprof san-pprof san-check report attach faults san-cli readme cli api hooksafe san-hooksafe man
+CHECK_SUITES := python leaks san-integration check integration report pprof san-leaks san-pprof corpus fuzz \
+	san-attach san-check retain faults attach san-unit san-cli readme cli unit api hooksafe san-hooksafe man
 CHECK_LOG := $(B)/check
 CHECK_JOBS ?= $(shell echo $$(( $$(nproc) * 2 )))
 SUITE := bash tests/suite.sh $(CHECK_LOG)
@@ -223,8 +223,10 @@ check-suites: $(CHECK_SUITES:%=suite-%)
 
 check-build: $(CHECK_BUILD)
 
+# The fuzz targets at -O0, in build/fuzz-check (tests/fuzz/fuzz.mk).
+FUZZ_CHECK_B := $(B)/fuzz-check
 check-fuzz-build:
-	+@$(MAKE) -s fuzz-build
+	+@$(MAKE) -s fuzz-build FUZZ_CHECK=1
 
 # The sanitizer pass (SAN_B, above): each suite of tests/sanitize.sh as a
 # suite of its own, and the hook safety of its shim.
@@ -257,7 +259,7 @@ suite-unit: check-build
 
 suite-fuzz: check-fuzz-build
 	@$(SUITE) fuzz "fuzz targets (seeds, regression inputs, a few seconds each)" \
-		bash tests/fuzz/run.sh $(FUZZ_B) check $(FUZZ_TIMEOUT) $(FUZZ_MALLOC_MB) $(FUZZ_TARGETS)
+		bash tests/fuzz/run.sh $(FUZZ_CHECK_B) check $(FUZZ_TIMEOUT) $(FUZZ_MALLOC_MB) $(FUZZ_TARGETS)
 
 suite-retain: check-build
 	@$(SUITE) retain "retainers and scans at snapshots" bash tests/retain.sh
