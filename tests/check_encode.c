@@ -182,6 +182,30 @@ START_TEST(test_bounds)
 		}
 		check_record(buf, encode_close(buf, p), encode_scan_edges_max(k), HST_REC_SCAN_EDGES);
 	}
+	/* SCAN_GRAPH: full records of random sources, targets of every width */
+	static uint8_t gbuf[1 << 20];
+	struct encode_graph g;
+	void *mem = malloc(encode_graph_mem());
+	ck_assert_ptr_nonnull(mem);
+	for (int round = 0; round < 20; round++) {
+		encode_graph_init(&g, mem, round ? rv() : UINT64_MAX);
+		uint64_t off = 0, src = rv();
+		while (encode_graph_room(&g)) {
+			if (rnd() % 3 == 0) {
+				src = rv();
+				off = 0;
+			}
+			off += rv() % 4096;
+			uint64_t tgt = g.width == 8 ? rv() : rv() & ((1ull << (8 * g.width)) - 1);
+			encode_graph_edge(&g, (int)(src & 1), src, off, tgt, (int)(rnd() % 2));
+		}
+		size_t max = encode_graph_max(&g);
+		ck_assert_uint_le(max, sizeof(gbuf));
+		check_record(gbuf, encode_graph(gbuf, &g), max, HST_REC_SCAN_GRAPH);
+		ck_assert_uint_eq(g.edges, 0); /* emptied for the next record */
+		ck_assert_ptr_eq(encode_graph(gbuf, &g), gbuf); /* nothing to write */
+	}
+	free(mem);
 }
 END_TEST
 
@@ -330,6 +354,86 @@ START_TEST(test_every_record)
 }
 END_TEST
 
+/* One edge as the reader gives it. */
+struct gedge {
+	int from_root;
+	uint64_t src, offset, dst;
+	int interior;
+};
+
+/* Random edges through SCAN_GRAPH records (sources that go back and forth,
+ * one that spans two records, records with and without interior pointers,
+ * targets of 1 to 8 bytes) come back edge for edge, in order, with the
+ * scan's other records where they were written. */
+START_TEST(test_graph_round_trip)
+{
+	static const uint64_t nblocks[] = {1, 200, 256, 257, 70000, 1ull << 40, UINT64_MAX};
+	enum { NE = ENCODE_GRAPH_EDGES + 5000 };
+	static struct gedge in[NE];
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct encode_graph g;
+	void *mem = malloc(encode_graph_mem());
+
+	ck_assert_ptr_nonnull(mem);
+	for (unsigned round = 0; round < sizeof(nblocks) / sizeof(nblocks[0]); round++) {
+		uint64_t blocks = nblocks[round];
+		/* the edges: sources in runs, offsets growing within a run */
+		unsigned n = round % 2 ? NE : 3000;
+		for (unsigned i = 0; i < n; i++) {
+			int same = i && rnd() % 8;
+			in[i].from_root = same ? in[i - 1].from_root : (int)(rnd() % 2);
+			in[i].src = same ? in[i - 1].src : rnd() % 5 == 0 ? rv() : rnd() % 100;
+			/* a new run is another source (a source's edges come together) */
+			while (i && !same && in[i].from_root == in[i - 1].from_root && in[i].src == in[i - 1].src)
+				in[i].src = rv();
+			in[i].offset = (same ? in[i - 1].offset : 0) + 8 * (rnd() % 64);
+			in[i].dst = blocks == UINT64_MAX ? rv() : rv() % blocks;
+			in[i].interior = round == 2 ? 0 : (int)(rnd() % 2);
+		}
+		tw_open(&t, 3, "graph.hst", NONCE);
+		uint8_t *p = room(&t.w, ENCODE_SCAN_MAX);
+		put(&t.w, p, encode_scan(p, 1, HST_SCAN_EXIT, blocks, 0, 1, 0), ENCODE_SCAN_MAX);
+		encode_graph_init(&g, mem, blocks);
+		for (unsigned i = 0; i < n; i++) {
+			if (!encode_graph_room(&g) || i == n / 2) { /* a record ends, maybe mid-source */
+				p = room(&t.w, encode_graph_max(&g));
+				put(&t.w, p, encode_graph(p, &g), encode_graph_max(&g));
+				if (i == n / 2) {
+					p = room(&t.w, encode_scan_root_max(3));
+					put(&t.w, p, encode_scan_root(p, 0, HST_ROOT_ANON, 0, 0x1000, 64, "[x]", 3, 0),
+					    encode_scan_root_max(3));
+				}
+			}
+			encode_graph_edge(&g, in[i].from_root, in[i].src, in[i].offset, in[i].dst, in[i].interior);
+		}
+		p = room(&t.w, encode_graph_max(&g));
+		put(&t.w, p, encode_graph(p, &g), encode_graph_max(&g));
+		p = room(&t.w, ENCODE_SCAN_END_MAX);
+		put(&t.w, p, encode_scan_end(p, n, 0, 2), ENCODE_SCAN_END_MAX);
+		tw_close(&t);
+
+		struct trace_reader *r = open_ok(t.path, &d);
+		next_type(r, &it, ITEM_SCAN);
+		for (unsigned i = 0; i < n; i++) {
+			if (i == n / 2)
+				next_type(r, &it, ITEM_SCAN_ROOT);
+			int rc = reader_next(r, &it);
+			if (rc != 1 || it.type != ITEM_SCAN_EDGE || it.edge.from_root != in[i].from_root ||
+			    it.edge.src != in[i].src || it.edge.offset != in[i].offset || it.edge.dst != in[i].dst ||
+			    it.edge.dst_offset != (uint64_t)in[i].interior)
+				ck_abort_msg("blocks %llu: edge %u decoded wrong (rc %d): %s", (unsigned long long)blocks,
+					     i, rc, d.msg);
+		}
+		next_type(r, &it, ITEM_SCAN_END);
+		expect_eof(r);
+		reader_close(r);
+	}
+	free(mem);
+}
+END_TEST
+
 /* Random event streams (every kind, implicit ones, times that go back,
  * ticks from 1 ns to a second) come back event for event, each time
  * floored to its record's tick. */
@@ -410,6 +514,7 @@ Suite *encode_suite(void)
 	tcase_add_checked_fixture(tr, tmpdir_setup, tmpdir_teardown);
 	tcase_add_test(tr, test_every_record);
 	tcase_add_test(tr, test_random_events);
+	tcase_add_test(tr, test_graph_round_trip);
 	suite_add_tcase(s, tr);
 	return s;
 }

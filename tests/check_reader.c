@@ -768,6 +768,88 @@ START_TEST(test_events_columns_short)
 }
 END_TEST
 
+/* A hand-made SCAN_GRAPH record after a SCAN: sources, edges, width and
+ * the five columns as given (n[i] bytes of col[i]); good edges read
+ * before the reader must report the record corrupt (-1: it reads whole,
+ * and the edges are checked against two edges of source 3, a block, at
+ * offsets 8 and 24 to blocks 1 and 258, the second interior). */
+static void expect_graph(uint64_t sources, uint64_t edges, uint64_t width, const uint8_t *const col[5],
+			 const size_t n[5], int good)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct raw u;
+	static const uint64_t off[] = {8, 24}, dst[] = {1, 258};
+
+	tw_open(&t, 0, "graph.hst", NONCE);
+	raw_begin(&u, &t.w, HST_REC_SCAN);
+	for (int i = 0; i < 6; i++)
+		raw_v(&u, i == 2 ? 300 : 1); /* 300 blocks */
+	raw_end(&u);
+	raw_begin(&u, &t.w, HST_REC_SCAN_GRAPH);
+	raw_v(&u, sources);
+	raw_v(&u, edges);
+	raw_v(&u, width);
+	for (int i = 0; i < 5; i++)
+		raw_s(&u, (const char *)col[i], n[i]);
+	raw_end(&u);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	next_type(r, &it, ITEM_SCAN);
+	for (int i = 0; i < (good < 0 ? 2 : good); i++) {
+		next_type(r, &it, ITEM_SCAN_EDGE);
+		ck_assert_int_eq(it.edge.from_root, 0);
+		ck_assert_uint_eq(it.edge.src, 3);
+		ck_assert_uint_eq(it.edge.offset, off[i]);
+		ck_assert_uint_eq(it.edge.dst, dst[i]);
+		ck_assert_uint_eq(it.edge.dst_offset, (uint64_t)i);
+	}
+	if (good < 0) {
+		expect_eof(r);
+	} else {
+		ck_assert_int_eq(reader_next(r, &it), -1);
+		ck_assert_ptr_nonnull(strstr(d.msg, "corrupt record"));
+	}
+	reader_close(r);
+	unlink(t.path);
+}
+
+/* SCAN_GRAPH columns that do not fit together are corrupt, never read
+ * past; whole ones read. */
+START_TEST(test_graph_corrupt)
+{
+	/* source 3 (z 6), 2 edges of a block (2 << 1 | 0), offsets 8 and 16
+	 * after it, targets 1 and 258 as two planes, the second interior */
+	static const uint8_t src[] = {6}, cnt[] = {4}, off[] = {8, 16}, tgt[] = {1, 2, 0, 1}, in[] = {2};
+	static const uint8_t cnt_zero[] = {0}, cnt_one[] = {2}, cnt_two_sources[] = {2, 2};
+	const uint8_t *const col[5] = {src, cnt, off, tgt, in};
+	const uint8_t *const zero[5] = {src, cnt_zero, off, tgt, in};
+	const uint8_t *const one[5] = {src, cnt_one, off, tgt, in};
+	const uint8_t *const two[5] = {src, cnt_two_sources, off, tgt, in};
+
+	expect_graph(1, 2, 2, col, (const size_t[5]){1, 1, 2, 4, 1}, -1);
+	/* width 0 or 9, targets not edges * width bytes, a bitmap of the
+	 * wrong size, more sources than edges: refused at the record */
+	expect_graph(1, 2, 0, col, (const size_t[5]){1, 1, 2, 0, 1}, 0);
+	expect_graph(1, 2, 9, col, (const size_t[5]){1, 1, 2, 4, 1}, 0);
+	expect_graph(1, 2, 2, col, (const size_t[5]){1, 1, 2, 3, 1}, 0);
+	expect_graph(1, 2, 1, col, (const size_t[5]){1, 1, 2, 4, 1}, 0);
+	expect_graph(1, 2, 2, col, (const size_t[5]){1, 1, 2, 4, 2}, 0);
+	expect_graph(3, 2, 2, col, (const size_t[5]){1, 1, 2, 4, 1}, 0);
+	/* a column shorter than the record says */
+	expect_graph(1, 2, 2, col, (const size_t[5]){1, 1, 1, 4, 1}, 1);
+	expect_graph(1, 2, 2, col, (const size_t[5]){0, 1, 2, 4, 1}, 0);
+	expect_graph(1, 2, 2, col, (const size_t[5]){1, 0, 2, 4, 1}, 0);
+	/* a source of no edges; one whose edges end before the record's, and
+	 * no source after it */
+	expect_graph(1, 2, 2, zero, (const size_t[5]){1, 1, 2, 4, 1}, 0);
+	expect_graph(1, 2, 2, one, (const size_t[5]){1, 1, 2, 4, 1}, 1);
+	/* two sources, the second missing from the sources column */
+	expect_graph(2, 2, 2, two, (const size_t[5]){1, 2, 2, 4, 1}, 1);
+}
+END_TEST
+
 /* A column length past the end of the record is corrupt. */
 START_TEST(test_events_column_past_record)
 {
@@ -1433,6 +1515,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_short_record_corrupt);
 	tcase_add_test(tb, test_events_columns_short);
 	tcase_add_test(tb, test_events_column_past_record);
+	tcase_add_test(tb, test_graph_corrupt);
 	tcase_add_test(tb, test_events_varint_lengths);
 	tcase_add_test(tb, test_events_varint_corrupt);
 	tcase_add_test(tb, test_allocinfo_zero_corrupt);

@@ -305,6 +305,8 @@ struct out {
 	struct edge_out *edges_buf; /* the current source's edges */
 	uint32_t edges_cap;	    /* entries mapped for edges_buf */
 	const struct heap *h;	    /* the live blocks */
+	struct encode_graph g;	    /* the SCAN_GRAPH record being built */
+	void *g_mem;		    /* its columns; NULL: SCAN_EDGES records */
 };
 
 /* Double the edge buffer (mmap: the world is stopped).  Return 0 or -1. */
@@ -388,9 +390,42 @@ static uint32_t collect_edges(struct out *o, const struct heap *h, uint64_t base
 	return n;
 }
 
+/* Keep chunks of a few MiB: a big heap writes hundreds of them. */
+static void bound_chunk(struct out *o)
+{
+	if (o->w->len > WRITER_CHUNK_TARGET * 4)
+		writer_flush(o->w);
+}
+
+/* Write the SCAN_GRAPH record built so far (before any other record, so
+ * that the edges keep their place among the scan's records). */
+static void graph_flush(struct out *o)
+{
+	if (!o->g_mem || !o->g.edges)
+		return;
+	uint32_t n = o->g.edges;
+	uint8_t *rec = writer_room(o->w, encode_graph_max(&o->g));
+	if (rec) {
+		writer_advance(o->w, encode_graph(rec, &o->g));
+		o->edges += n;
+	} else {
+		encode_graph_clear(&o->g); /* no memory: these edges are lost */
+	}
+	bound_chunk(o);
+}
+
 /* Write the n collected edges of source (kind 0 block, 1 root) number src. */
 static void emit_edges(struct out *o, int kind, uint64_t src, uint32_t n)
 {
+	if (o->g_mem) {
+		for (uint32_t k = 0; k < n; k++) {
+			const struct edge_out *e = &o->edges_buf[k];
+			if (!encode_graph_room(&o->g))
+				graph_flush(o);
+			encode_graph_edge(&o->g, kind, src, e->src_off, e->dst, e->dst_off != 0);
+		}
+		return;
+	}
 	for (uint32_t i = 0; i < n; i += EDGES_PER_RECORD) {
 		uint32_t count = n - i < EDGES_PER_RECORD ? n - i : EDGES_PER_RECORD;
 		uint8_t *rec = writer_room(o->w, encode_scan_edges_max(count));
@@ -457,6 +492,7 @@ static void scan_between_blocks(struct out *o, const struct heap *h, uint64_t sr
 static void write_root(struct out *o, int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char *name,
 		       size_t name_len, uint64_t pc)
 {
+	graph_flush(o);
 	uint8_t *p = writer_room(o->w, encode_scan_root_max(name_len));
 
 	if (p)
@@ -569,6 +605,8 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 	h.py_type_type = python_type_type(&h.py_version);
 	if (h.py_type_type && !(o.py = map_mem(cap + 1)))
 		h.py_type_type = 0; /* no memory: pointers to objects stay interior */
+	if ((o.g_mem = map_mem(encode_graph_mem())))
+		encode_graph_init(&o.g, o.g_mem, h.n);
 
 	uint8_t *p = writer_room(tw, ENCODE_SCAN_MAX);
 	if (p)
@@ -589,6 +627,7 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 		uint64_t size = heapmap_info(h.b[i].info)->size;
 		scan_range(&o, &h, 0, i, h.b[i].addr, h.b[i].addr + size);
 	}
+	graph_flush(&o);
 	p = writer_room(tw, ENCODE_SCAN_END_MAX);
 	if (p)
 		writer_advance(tw, encode_scan_end(p, o.edges, o.scanned, clock_now_ns()));
@@ -602,4 +641,6 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 		arena_map_munmap(o.py, cap + 1);
 	if (o.edges_buf)
 		arena_map_munmap(o.edges_buf, (size_t)o.edges_cap * sizeof(struct edge_out));
+	if (o.g_mem)
+		arena_map_munmap(o.g_mem, encode_graph_mem());
 }

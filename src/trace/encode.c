@@ -349,6 +349,98 @@ uint8_t *encode_scan_edge(uint8_t *p, struct encode_edges *s, uint64_t offset, u
 	return p;
 }
 
+/* Scratch layout: the columns at fixed places, each with room for a
+ * whole record's worth. */
+#define GRAPH_SRC_CAP ((size_t)ENCODE_GRAPH_EDGES * ENCODE_V)
+#define GRAPH_CNT_CAP ((size_t)ENCODE_GRAPH_EDGES * ENCODE_V)
+#define GRAPH_OFF_CAP ((size_t)ENCODE_GRAPH_EDGES * ENCODE_V)
+#define GRAPH_TGT_CAP ((size_t)ENCODE_GRAPH_EDGES * 8)
+#define GRAPH_INT_CAP ((size_t)ENCODE_GRAPH_EDGES / 8)
+
+size_t encode_graph_mem(void)
+{
+	return GRAPH_SRC_CAP + GRAPH_CNT_CAP + GRAPH_OFF_CAP + GRAPH_TGT_CAP + GRAPH_INT_CAP;
+}
+
+void encode_graph_clear(struct encode_graph *g)
+{
+	memset(g->interior, 0, GRAPH_INT_CAP);
+	g->src_len = g->cnt_len = g->off_len = 0;
+	g->sources = g->edges = g->cur_edges = 0;
+	g->prev_src = 0;
+	g->any_interior = 0;
+}
+
+void encode_graph_init(struct encode_graph *g, void *mem, uint64_t blocks)
+{
+	uint8_t *m = mem;
+
+	g->src = m;
+	g->cnt = m + GRAPH_SRC_CAP;
+	g->off = g->cnt + GRAPH_CNT_CAP;
+	g->tgt = g->off + GRAPH_OFF_CAP;
+	g->interior = g->tgt + GRAPH_TGT_CAP;
+	g->width = 1;
+	while (g->width < 8 && blocks > 1ull << (8 * g->width))
+		g->width++;
+	encode_graph_clear(g);
+}
+
+/* The current source's edge count goes into its column. */
+static void graph_end_source(struct encode_graph *g)
+{
+	if (g->cur_edges)
+		g->cnt_len = (size_t)(put_v(g->cnt + g->cnt_len, (uint64_t)g->cur_edges << 1 | (g->cur_kind != 0)) -
+				      g->cnt);
+	g->cur_edges = 0;
+}
+
+void encode_graph_edge(struct encode_graph *g, int from_root, uint64_t src, uint64_t offset, uint64_t target,
+		       int interior)
+{
+	HS_ASSERT(g->edges < ENCODE_GRAPH_EDGES);
+	HS_ASSERT(g->width == 8 || target < 1ull << (8 * g->width));
+	if (!g->cur_edges || src != g->cur_src || from_root != g->cur_kind) {
+		graph_end_source(g);
+		g->src_len = (size_t)(put_z(g->src + g->src_len, (int64_t)(src - g->prev_src)) - g->src);
+		g->prev_src = g->cur_src = src;
+		g->cur_kind = from_root;
+		g->prev_off = 0;
+		g->sources++;
+	}
+	HS_ASSERT(offset >= g->prev_off);
+	g->off_len = (size_t)(put_v(g->off + g->off_len, offset - g->prev_off) - g->off);
+	g->prev_off = offset;
+	for (uint32_t k = 0; k < g->width; k++)
+		g->tgt[(size_t)k * ENCODE_GRAPH_EDGES + g->edges] = (uint8_t)(target >> (8 * k));
+	if (interior) {
+		g->interior[g->edges / 8] |= (uint8_t)(1u << (g->edges % 8));
+		g->any_interior = 1;
+	}
+	g->edges++;
+	g->cur_edges++;
+}
+
+uint8_t *encode_graph(uint8_t *p, struct encode_graph *g)
+{
+	if (!g->edges)
+		return p;
+	graph_end_source(g);
+	uint8_t *q = open_record(p, HST_REC_SCAN_GRAPH);
+	q = put_v(q, g->sources);
+	q = put_v(q, g->edges);
+	q = put_v(q, g->width);
+	q = put_s(q, g->src, g->src_len);
+	q = put_s(q, g->cnt, g->cnt_len);
+	q = put_s(q, g->off, g->off_len);
+	q = put_v(q, (uint64_t)g->edges * g->width);
+	for (uint32_t k = 0; k < g->width; k++, q += g->edges)
+		memcpy(q, g->tgt + (size_t)k * ENCODE_GRAPH_EDGES, g->edges);
+	q = put_s(q, g->interior, g->any_interior ? (g->edges + 7) / 8 : 0);
+	encode_graph_clear(g);
+	return encode_close(p, q);
+}
+
 uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts)
 {
 	uint8_t *q = open_record(p, HST_REC_SCAN_END);

@@ -301,6 +301,59 @@ uint8_t *encode_scan_edges_begin(uint8_t *p, struct encode_edges *s, int from_ro
 				 uint64_t count);
 uint8_t *encode_scan_edge(uint8_t *p, struct encode_edges *s, uint64_t offset, uint64_t target, int interior);
 
+/*
+ * A SCAN_GRAPH record being built: the edges of consecutive sources, up
+ * to ENCODE_GRAPH_EDGES, gathered by column in scratch memory of
+ * encode_graph_mem() bytes that the caller provides (the shim's scan maps
+ * it; the world is stopped).  encode_graph_edge for each edge, then
+ * encode_graph when full or when another record must come between.
+ */
+#define ENCODE_GRAPH_EDGES 16384
+
+struct encode_graph {
+	uint8_t *src, *cnt, *off; /* the sources, counts and offsets columns */
+	uint8_t *tgt;		  /* ENCODE_GRAPH_EDGES bytes a plane, 8 planes */
+	uint8_t *interior;	  /* the bitmap */
+	size_t src_len, cnt_len, off_len; /* bytes used */
+	uint32_t sources, edges;	  /* in the record */
+	uint32_t width;			  /* bytes of a target */
+	uint32_t cur_edges;		  /* edges of the current source so far */
+	int cur_kind;			  /* the current source */
+	uint64_t cur_src;
+	uint64_t prev_src;		  /* the source before it */
+	uint64_t prev_off;		  /* offset of the current source's last edge */
+	int any_interior;		  /* a bit of the bitmap is set */
+};
+
+/* Bytes of scratch memory a graph needs. */
+size_t encode_graph_mem(void);
+/* Start a graph in mem, for targets below blocks. */
+void encode_graph_init(struct encode_graph *g, void *mem, uint64_t blocks);
+
+/* Edges the record has room for. */
+static inline uint32_t encode_graph_room(const struct encode_graph *g)
+{
+	return ENCODE_GRAPH_EDGES - g->edges;
+}
+
+/* Append an edge of source src (from_root 1: a root, 0: a block) at
+ * offset (not below its source's previous edge's) to block target; the
+ * record must have room. */
+void encode_graph_edge(struct encode_graph *g, int from_root, uint64_t src, uint64_t offset, uint64_t target,
+		       int interior);
+
+static inline size_t encode_graph_max(const struct encode_graph *g)
+{
+	return ENCODE_HEAD + 8 * ENCODE_V + g->src_len + g->cnt_len + ENCODE_V + g->off_len +
+	       (size_t)g->edges * g->width + (g->edges + 7) / 8;
+}
+
+/* Write the record (nothing without edges) and empty the graph; return
+ * the end. */
+uint8_t *encode_graph(uint8_t *p, struct encode_graph *g);
+/* Empty the graph, keeping its memory and width. */
+void encode_graph_clear(struct encode_graph *g);
+
 #define ENCODE_SCAN_END_MAX (ENCODE_HEAD + 3 * ENCODE_V)
 
 uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts);

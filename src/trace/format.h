@@ -158,6 +158,28 @@
  *           points to the target's start.  Only aligned pointer-sized words
  *           are scanned; a word pointing into [start, start + max(size, 1))
  *           of a live block is an edge.
+ * SCAN_GRAPH v sources, v edges, v width, then five columns, each as s:
+ *           the edges of consecutive sources (what SCAN_EDGES records,
+ *           one each, would hold, in the same order), by column because
+ *           each column compresses far better alone (a third less in
+ *           all: the targets are as random as the heap, their high bytes
+ *           are not):
+ *             sources:  per source, z its number, from the previous
+ *                       source's number in this record (the first's from 0)
+ *             counts:   per source, v (its edges in this record << 1) |
+ *                       its kind (0 block, 1 root)
+ *             offsets:  per edge, v offset in its source (bytes, from the
+ *                       previous edge's offset of the same source in this
+ *                       record, the first's from 0)
+ *             targets:  width planes of edges bytes each: plane k holds
+ *                       byte k (from the least significant) of each edge's
+ *                       target block number; width is 1 to 8
+ *             interior: a bitmap, bit i % 8 of byte i / 8 set when edge i
+ *                       is an interior pointer (see SCAN_EDGES); empty
+ *                       when none is
+ *           The counts sum to edges.  A source's edges may go on in the
+ *           next record (the same source again).  The shim writes these;
+ *           older shims wrote SCAN_EDGES, which a reader still reads.
  * SCAN_END  v edges, v bytes scanned, t time (the scan's end)
  * END       t time, v reason (HST_END_*), z status, v events, v dropped
  *           (events lost because a ring write was interrupted by a signal
@@ -208,6 +230,7 @@ enum hst_tag {
 	HST_REC_PYCODE = 18,
 	HST_REC_STOPPED = 19,
 	HST_REC_RECOVERED = 20,
+	HST_REC_SCAN_GRAPH = 21,
 };
 
 /* PYTHON flags. */

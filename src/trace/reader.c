@@ -77,6 +77,15 @@ struct trace_reader {
 	uint64_t sc_dst;    /* edges: previous target */
 	int sc_from_root;   /* edges: source kind */
 	uint64_t sc_src;    /* edges: source number */
+	/* SCAN_GRAPH: its columns (format.h) */
+	struct { const uint8_t *p, *end; } gr_src, gr_cnt, gr_off;
+	const uint8_t *gr_tgt;	/* the target planes */
+	const uint8_t *gr_int;	/* the interior bitmap, or NULL */
+	uint64_t gr_edges;	/* edges of the record */
+	uint64_t gr_i;		/* index of the next edge */
+	uint64_t gr_src_left;	/* edges of the current source still to come */
+	uint64_t gr_prev_src;	/* number of the current source */
+	uint32_t gr_width;	/* bytes of a target */
 	/* the EVENTS record being iterated: its four columns */
 	struct { const uint8_t *p, *end; } col[4];
 	const uint8_t *temp;	/* the EVENTS record's temporary bitmap */
@@ -553,13 +562,80 @@ static inline int next_event(struct trace_reader *r, struct trace_item *it)
 	return 1;
 }
 
-/* Decode the next block or edge of the current SCAN_BLOCKS / SCAN_EDGES
- * record. */
+/* Decode the next edge of the current SCAN_GRAPH record. */
+static int next_graph_edge(struct trace_reader *r, struct trace_item *it)
+{
+	if (!r->gr_src_left) {
+		/* the next source: its number and how many edges it has */
+		struct body s = {r->gr_src.p, r->gr_src.end, 0}, c = {r->gr_cnt.p, r->gr_cnt.end, 0};
+		int64_t delta = b_z(&s);
+		uint64_t n = b_v(&c);
+		if (s.bad || c.bad || n < 2)
+			return corrupt_record(r, HST_REC_SCAN_GRAPH);
+		r->gr_src.p = s.p;
+		r->gr_cnt.p = c.p;
+		r->sc_from_root = (int)(n & 1);
+		r->gr_prev_src += (uint64_t)delta;
+		r->sc_src = r->gr_prev_src;
+		r->sc_prev = 0;
+		r->gr_src_left = n >> 1;
+	}
+	struct body o = {r->gr_off.p, r->gr_off.end, 0};
+	uint64_t delta = b_v(&o), target = 0, i = r->gr_i;
+	if (o.bad)
+		return corrupt_record(r, HST_REC_SCAN_GRAPH);
+	r->gr_off.p = o.p;
+	for (uint32_t k = 0; k < r->gr_width; k++)
+		target |= (uint64_t)r->gr_tgt[k * r->gr_edges + i] << (8 * k);
+	r->sc_prev += delta;
+	it->type = ITEM_SCAN_EDGE;
+	it->edge.from_root = r->sc_from_root;
+	it->edge.src = r->sc_src;
+	it->edge.offset = r->sc_prev;
+	it->edge.dst = target;
+	it->edge.dst_offset = r->gr_int && (r->gr_int[i / 8] >> (i % 8) & 1);
+	r->gr_i++;
+	r->gr_src_left--;
+	r->sc_left--;
+	return 1;
+}
+
+/* Take the columns of a SCAN_GRAPH record; 0, or -1 when they do not fit
+ * together (format.h). */
+static int graph_begin(struct trace_reader *r, struct body *b)
+{
+	uint64_t sources = b_v(b), edges = b_v(b), width = b_v(b);
+	struct trace_str src = b_s(b), cnt = b_s(b), off = b_s(b), tgt = b_s(b), in = b_s(b);
+
+	if (b->bad || width < 1 || width > 8 || edges > UINT32_MAX || sources > edges ||
+	    tgt.n != edges * width || (in.n && in.n != (edges + 7) / 8))
+		return -1;
+	r->gr_src.p = (const uint8_t *)src.p;
+	r->gr_src.end = r->gr_src.p + src.n;
+	r->gr_cnt.p = (const uint8_t *)cnt.p;
+	r->gr_cnt.end = r->gr_cnt.p + cnt.n;
+	r->gr_off.p = (const uint8_t *)off.p;
+	r->gr_off.end = r->gr_off.p + off.n;
+	r->gr_tgt = (const uint8_t *)tgt.p;
+	r->gr_int = in.n ? (const uint8_t *)in.p : NULL;
+	r->gr_edges = edges;
+	r->gr_width = (uint32_t)width;
+	r->gr_i = 0;
+	r->gr_src_left = 0;
+	r->gr_prev_src = 0;
+	r->sc_left = (uint32_t)edges;
+	return 0;
+}
+
+/* Decode the next block or edge of the current SCAN_BLOCKS / SCAN_EDGES /
+ * SCAN_GRAPH record. */
 static int next_scan_entry(struct trace_reader *r, struct trace_item *it)
 {
 	struct body b = {r->sc_p, r->sc_end, 0};
 
 	memset(it, 0, sizeof(*it));
+	if (r->sc_tag == HST_REC_SCAN_GRAPH)
+		return next_graph_edge(r, it);
 	if (r->sc_tag == HST_REC_SCAN_BLOCKS) {
 		r->sc_prev += (uint64_t)b_z(&b);
 		it->type = ITEM_SCAN_BLOCK;
@@ -775,6 +851,11 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		r->sc_p = b.p;
 		r->sc_end = b.end;
 		if (b.bad)
+			return corrupt_record(r, tag);
+		return 2;
+	case HST_REC_SCAN_GRAPH:
+		r->sc_tag = tag;
+		if (graph_begin(r, &b))
 			return corrupt_record(r, tag);
 		return 2;
 	case HST_REC_SCAN_ROOT:
