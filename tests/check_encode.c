@@ -182,6 +182,22 @@ START_TEST(test_bounds)
 		}
 		check_record(buf, encode_close(buf, p), encode_scan_edges_max(k), HST_REC_SCAN_EDGES);
 	}
+	/* ALLOCINFOS of random values */
+	static uint8_t ai_col[3][4096 * ENCODE_V];
+	struct encode_allocinfos ai = {{{ai_col[0], 0, sizeof(ai_col[0])}, {ai_col[1], 0, sizeof(ai_col[1])},
+					{ai_col[2], 0, sizeof(ai_col[2])}}, 0, 0, 0};
+	for (int round = 0; round < 50; round++) {
+		size_t k = round ? rnd() % 4096 : 4096;
+		for (size_t i = 0; i < k; i++)
+			encode_allocinfos_add(&ai, (uint32_t)rv() | 1, rv(), (uint32_t)rv());
+		size_t max = encode_allocinfos_max(&ai);
+		if (!k) {
+			ck_assert_ptr_eq(encode_allocinfos(buf, &ai), buf); /* nothing to write */
+			continue;
+		}
+		check_record(buf, encode_allocinfos(buf, &ai), max, HST_REC_ALLOCINFOS);
+		ck_assert_uint_eq(ai.count, 0);
+	}
 	/* SCAN_GRAPH: full records of random sources, targets of every width */
 	static uint8_t gbuf[1 << 20];
 	struct encode_graph g;
@@ -354,6 +370,64 @@ START_TEST(test_every_record)
 }
 END_TEST
 
+/* Allocinfos through ALLOCINFOS records (ids in order, out of order as a
+ * forked child writes them, large; stacks 0, large, going back) define
+ * what the events that follow name, as ALLOCINFO records do, mixed with
+ * them. */
+START_TEST(test_allocinfos_round_trip)
+{
+	enum { N = 3000 };
+	static uint8_t col[3][N * ENCODE_V];
+	static struct {
+		uint32_t id, stack;
+		uint64_t size;
+	} in[N];
+	struct encode_allocinfos ai = {{{col[0], 0, sizeof(col[0])}, {col[1], 0, sizeof(col[1])},
+					{col[2], 0, sizeof(col[2])}}, 0, 0, 0};
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+
+	for (uint32_t i = 0; i < N; i++) {
+		in[i].id = i < 1000 ? i + 1 : i < 2000 ? 5000 - i : (uint32_t)(rnd() % 1000000) * 3000 + i;
+		in[i].stack = i % 7 == 0 ? 0 : i % 5 == 0 ? UINT32_MAX - i : (uint32_t)(rnd() % (i + 1)) + 1;
+		in[i].size = i % 3 ? rv() % (1ull << 40) : i;
+	}
+	tw_open(&t, 3, "allocinfos.hst", NONCE);
+	for (uint32_t i = 0; i < N; i++) {
+		if (i % 10 == 9) { /* now and then an ALLOCINFO record between */
+			uint8_t *p = room(&t.w, encode_allocinfos_max(&ai));
+			put(&t.w, p, encode_allocinfos(p, &ai), encode_allocinfos_max(&ai));
+			rec_allocinfo(&t.w, in[i].id, in[i].size, in[i].stack);
+			continue;
+		}
+		encode_allocinfos_add(&ai, in[i].id, in[i].size, in[i].stack);
+		ids_see_info(in[i].id);
+		ids_see_stack(in[i].stack);
+	}
+	uint8_t *p = room(&t.w, encode_allocinfos_max(&ai));
+	put(&t.w, p, encode_allocinfos(p, &ai), encode_allocinfos_max(&ai));
+	struct evrec e;
+	evrec_init(&e, 0);
+	for (uint32_t i = 0; i < N; i++) {
+		struct resolved ev = {.ts = 1000000 + i, .a = in[i].id, .kind = HST_EV_MALLOC};
+		evrec_add(&e, &ev);
+	}
+	evrec_flush(&t.w, &e);
+	tw_close(&t);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	for (uint32_t i = 0; i < N; i++) {
+		next_type(r, &it, ITEM_EVENT);
+		ck_assert_uint_eq(it.ev.info, DI(in[i].id));
+		ck_assert_uint_eq(it.ev.size, in[i].size);
+		ck_assert_uint_eq(it.ev.stack, in[i].stack ? DS(in[i].stack) : 0);
+	}
+	expect_eof(r);
+	reader_close(r);
+}
+END_TEST
+
 /* One edge as the reader gives it. */
 struct gedge {
 	int from_root;
@@ -515,6 +589,7 @@ Suite *encode_suite(void)
 	tcase_add_test(tr, test_every_record);
 	tcase_add_test(tr, test_random_events);
 	tcase_add_test(tr, test_graph_round_trip);
+	tcase_add_test(tr, test_allocinfos_round_trip);
 	suite_add_tcase(s, tr);
 	return s;
 }

@@ -850,6 +850,44 @@ START_TEST(test_graph_corrupt)
 }
 END_TEST
 
+/* An ALLOCINFOS record of count allocinfos with the columns as given
+ * (n[i] bytes of col[i]) is corrupt. */
+static void expect_corrupt_allocinfos(uint64_t count, const uint8_t *const col[3], const size_t n[3])
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct raw u;
+
+	tw_open(&t, 0, "bad-allocinfos.hst", NONCE);
+	raw_begin(&u, &t.w, HST_REC_ALLOCINFOS);
+	raw_v(&u, count);
+	for (int i = 0; i < 3; i++)
+		raw_s(&u, (const char *)col[i], n[i]);
+	raw_end(&u);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	ck_assert_int_eq(reader_next(r, &it), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "corrupt record"));
+	reader_close(r);
+	unlink(t.path);
+}
+
+/* ALLOCINFOS columns shorter than the count, or an id of 0 (ids 2 then
+ * 0: z 4, z -2), are corrupt, never read past. */
+START_TEST(test_allocinfos_corrupt)
+{
+	static const uint8_t ids[] = {2, 2}, sizes[] = {24, 32}, stacks[] = {2, 0}, ids_zero[] = {4, 3};
+	const uint8_t *const col[3] = {ids, sizes, stacks};
+	const uint8_t *const zero[3] = {ids_zero, sizes, stacks};
+
+	expect_corrupt_allocinfos(2, col, (const size_t[3]){1, 2, 2});
+	expect_corrupt_allocinfos(2, col, (const size_t[3]){2, 1, 2});
+	expect_corrupt_allocinfos(2, col, (const size_t[3]){2, 2, 1});
+	expect_corrupt_allocinfos(2, zero, (const size_t[3]){2, 2, 2});
+}
+END_TEST
+
 /* A column length past the end of the record is corrupt. */
 START_TEST(test_events_column_past_record)
 {
@@ -1516,6 +1554,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_events_columns_short);
 	tcase_add_test(tb, test_events_column_past_record);
 	tcase_add_test(tb, test_graph_corrupt);
+	tcase_add_test(tb, test_allocinfos_corrupt);
 	tcase_add_test(tb, test_events_varint_lengths);
 	tcase_add_test(tb, test_events_varint_corrupt);
 	tcase_add_test(tb, test_allocinfo_zero_corrupt);

@@ -38,6 +38,7 @@
 #include "util/assert.h"
 #include "util/atomic.h"
 #include "util/fmt.h"
+#include "util/varint.h"
 
 #define CYCLE_BUDGET 65536   /* records drained per cycle, all rings */
 #define EVENTS_PER_RECORD 65536
@@ -134,9 +135,9 @@ static struct collector {
 	struct collector_thread th;	 /* the thread draining the rings */
 	pthread_mutex_t cycle_lock;	 /* held by a cycle (fork waits on it) */
 	void *stack;			 /* every collector thread's stack */
-	struct encode_events ev;	 /* the EVENTS record being built; ALLOCINFO
-					  * records go to the writer meanwhile, so
-					  * they precede it */
+	struct encode_events ev;	 /* the EVENTS record being built */
+	struct encode_allocinfos ai;	 /* the allocinfos its events name first,
+					  * written just before it */
 	struct slice slices[RINGS_MAX];	 /* what the current cycle takes */
 } cs = {
 	.t.flush_ms = 20,
@@ -443,17 +444,60 @@ static const struct ring_rec *slice_rec(const struct slice *s, uint64_t pos)
 	return &s->r->slots[pos & s->r->mask];
 }
 
+/* Make room for a batch of allocinfos in every column.  Return 0 or -1. */
+static HS_NOINLINE int ai_make_room(struct encode_allocinfos *a)
+{
+	enum { BATCH = 1024 };
+
+	for (int i = 0; i < 3; i++) {
+		struct encode_column *c = &a->col[i];
+		if (c->cap - c->len >= BATCH * ENCODE_ALLOCINFOS_COL_MAX)
+			continue;
+		size_t cap = c->cap ? c->cap * 2 : 16384;
+		uint8_t *p = backing_irealloc(c->p, cap);
+		if (p) {
+			c->p = p;
+			c->cap = cap;
+		}
+		if (c->cap - c->len < ENCODE_ALLOCINFOS_COL_MAX)
+			return -1;
+	}
+	return 0;
+}
+
+/* Allocinfo id goes into the next ALLOCINFOS record, unless written. */
 static void emit_allocinfo(uint32_t id)
 {
+	struct encode_allocinfos *a = &cs.ai;
 	struct heapmap_info *in;
 
 	if (!id || (in = heapmap_info(id))->written)
 		return;
-	uint8_t *p = writer_room(&cs.t.w, ENCODE_ALLOCINFO_MAX);
-	if (!p)
-		return;
-	writer_advance(&cs.t.w, encode_allocinfo(p, id, in->size, in->stack));
+	for (int i = 0; i < 3; i++)
+		if (HS_UNLIKELY(a->col[i].cap - a->col[i].len < ENCODE_ALLOCINFOS_COL_MAX) && ai_make_room(a))
+			return; /* no memory: tried again at the next event that names it */
+	encode_allocinfos_add(a, id, in->size, in->stack);
 	in->written = 1;
+}
+
+/* Write the allocinfos gathered so far (before the events that name
+ * them).  Without memory for the record they are unwritten again. */
+static void ai_flush(void)
+{
+	struct encode_allocinfos *a = &cs.ai;
+	uint8_t *p = a->count ? writer_room(&cs.t.w, encode_allocinfos_max(a)) : NULL;
+
+	if (p) {
+		writer_advance(&cs.t.w, encode_allocinfos(p, a));
+		return;
+	}
+	const uint8_t *q = a->col[0].p, *end = q + a->col[0].len;
+	uint64_t v, id = 0;
+	while (q < end && !varint_get(&q, end, &v)) {
+		id += (uint64_t)zigzag_dec(v);
+		heapmap_info((uint32_t)id)->written = 0;
+	}
+	encode_allocinfos_clear(a);
 }
 
 
@@ -525,6 +569,7 @@ static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uin
 /* Write the events gathered so far as one EVENTS record. */
 static void evrec_flush(struct encode_events *e)
 {
+	ai_flush();
 	uint8_t *p = writer_room(&cs.t.w, encode_events_max(e));
 
 	if (p) {
@@ -1055,6 +1100,7 @@ void collector_forget(void)
 	cs.th = (struct collector_thread){0};
 	pthread_mutex_init(&cs.cycle_lock, NULL);
 	encode_events_clear(&cs.ev);
+	encode_allocinfos_clear(&cs.ai);
 	uint32_t nrings = rings_count();
 	for (uint32_t i = 0; i < nrings; i++)
 		rings_get(i)->announced = 0;

@@ -149,6 +149,40 @@ uint8_t *encode_allocinfo(uint8_t *p, uint32_t id, uint64_t size, uint32_t stack
 	return encode_close(p, q);
 }
 
+void encode_allocinfos_add(struct encode_allocinfos *a, uint32_t id, uint64_t size, uint32_t stack)
+{
+	struct encode_column *c = a->col;
+
+	HS_ASSERT(id != 0);
+	for (int i = 0; i < 3; i++)
+		HS_ASSERT(c[i].cap - c[i].len >= ENCODE_ALLOCINFOS_COL_MAX);
+	c[0].len = (size_t)(put_z(c[0].p + c[0].len, (int64_t)id - a->prev_id) - c[0].p);
+	c[1].len = (size_t)(put_v(c[1].p + c[1].len, size) - c[1].p);
+	c[2].len = (size_t)(put_z(c[2].p + c[2].len, (int64_t)stack - a->prev_stack) - c[2].p);
+	a->prev_id = id;
+	a->prev_stack = stack;
+	a->count++;
+}
+
+void encode_allocinfos_clear(struct encode_allocinfos *a)
+{
+	for (int i = 0; i < 3; i++)
+		a->col[i].len = 0;
+	a->count = a->prev_id = a->prev_stack = 0;
+}
+
+uint8_t *encode_allocinfos(uint8_t *p, struct encode_allocinfos *a)
+{
+	if (!a->count)
+		return p;
+	uint8_t *q = open_record(p, HST_REC_ALLOCINFOS);
+	q = put_v(q, a->count);
+	for (int i = 0; i < 3; i++)
+		q = put_s(q, a->col[i].p, a->col[i].len);
+	encode_allocinfos_clear(a);
+	return encode_close(p, q);
+}
+
 uint8_t *encode_snapshot(uint8_t *p, uint64_t ts, uint32_t index, int trigger, const char *label,
 			 size_t label_len)
 {

@@ -115,6 +115,7 @@ uint8_t *encode_thread_end(uint8_t *p, uint32_t index, uint64_t end_ns, const ch
 
 uint8_t *encode_allocinfo(uint8_t *p, uint32_t id, uint64_t size, uint32_t stack);
 
+
 static inline size_t encode_snapshot_max(size_t label_len)
 {
 	return ENCODE_HEAD + 4 * ENCODE_V + label_len;
@@ -145,6 +146,33 @@ struct encode_events {
 	uint32_t count;	    /* events in the columns */
 	uint32_t temporary; /* of those, marked temporary */
 };
+
+/* An ALLOCINFOS record being built: its columns (ids, sizes, stacks),
+ * their memory the caller's, and the deltas' bases. */
+struct encode_allocinfos {
+	struct encode_column col[3];
+	uint32_t count;	     /* allocinfos in the columns */
+	uint32_t prev_id;    /* the last one's id */
+	uint32_t prev_stack; /* and stack */
+};
+
+/* Bytes one allocinfo adds to any one column, at most. */
+#define ENCODE_ALLOCINFOS_COL_MAX ENCODE_V
+
+/* Append an allocinfo; the caller made room (ENCODE_ALLOCINFOS_COL_MAX
+ * in each column). */
+void encode_allocinfos_add(struct encode_allocinfos *a, uint32_t id, uint64_t size, uint32_t stack);
+
+static inline size_t encode_allocinfos_max(const struct encode_allocinfos *a)
+{
+	return ENCODE_HEAD + 4 * ENCODE_V + a->col[0].len + a->col[1].len + a->col[2].len;
+}
+
+/* Write the record (nothing when empty) and empty the columns, keeping
+ * their memory; return the end. */
+uint8_t *encode_allocinfos(uint8_t *p, struct encode_allocinfos *a);
+/* Empty the columns, keeping their memory. */
+void encode_allocinfos_clear(struct encode_allocinfos *a);
 
 /* Bytes one event adds to any one column, at most. */
 #define ENCODE_EVENT_COL_MAX (2 * ENCODE_V)

@@ -114,6 +114,14 @@
  * ALLOCINFO v id (>= 1), v size, v stack: an allocation site and size
  *           pair; events name blocks by these ids.  Each id is written
  *           once, before the first event that uses it.
+ * ALLOCINFOS v count, then three columns, each as s: ids (per
+ *           allocinfo, z id from the previous id of the record, the
+ *           first from 0), sizes (v size), stacks (z stack from the
+ *           previous stack of the record, the first from 0): count
+ *           ALLOCINFO records in one, by column: ids come in order and
+ *           stacks are recent, so the columns compress to a third of
+ *           what the records do.  The shim writes these; older shims
+ *           wrote ALLOCINFO, which a reader still reads.
  * EVENTS    t base, v count, v tick (ns per time unit of the record's
  *           time column), then the four columns of count events and the
  *           temporary bitmap (below)
@@ -231,6 +239,7 @@ enum hst_tag {
 	HST_REC_STOPPED = 19,
 	HST_REC_RECOVERED = 20,
 	HST_REC_SCAN_GRAPH = 21,
+	HST_REC_ALLOCINFOS = 22,
 };
 
 /* PYTHON flags. */

@@ -471,6 +471,21 @@ static int set_info(struct trace_reader *r, uint32_t id, uint64_t size, uint32_t
 	return 0;
 }
 
+/* Define the file's allocinfo id (size and stack; the stack may be
+ * written later: it gets its dense id now).  Return 0, or -1 for an id or
+ * stack that cannot be (0, too large) or no memory. */
+static int add_info(struct trace_reader *r, uint64_t id, uint64_t size, uint64_t stack)
+{
+	uint32_t dense = idmap_add(&r->info_ids, id);
+	uint32_t dstack = !stack ? 0 : idmap_add(&r->stack_ids, stack);
+
+	if (!dense || (stack && !dstack) || set_info(r, dense, size, dstack))
+		return -1;
+	if (id > r->max_file_info)
+		r->max_file_info = id;
+	return 0;
+}
+
 /* The dense id of the file's allocinfo id (0: none, or never defined),
  * and its size and stack.  Inline: one or two per event. */
 static inline uint32_t get_info(const struct trace_reader *r, uint64_t file_id, uint64_t *size, uint32_t *stack)
@@ -768,14 +783,26 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->thread.name = b_s(&b);
 		break;
 	case HST_REC_ALLOCINFO: {
-		/* the stack may be written later: it gets its dense id now */
 		uint64_t id = b_v(&b), size = b_v(&b), stack = b_v(&b);
-		uint32_t dense = b.bad ? 0 : idmap_add(&r->info_ids, id);
-		uint32_t dstack = b.bad || !stack ? 0 : idmap_add(&r->stack_ids, stack);
-		if (!dense || (stack && !dstack) || set_info(r, dense, size, dstack))
+		if (b.bad || add_info(r, id, size, stack))
 			return corrupt_record(r, tag);
-		if (id > r->max_file_info)
-			r->max_file_info = id;
+		return 2;
+	}
+	case HST_REC_ALLOCINFOS: {
+		uint64_t n = b_v(&b), id = 0, stack = 0;
+		struct trace_str ids = b_s(&b), sizes = b_s(&b), stacks = b_s(&b);
+		struct body ib = {(const uint8_t *)ids.p, (const uint8_t *)ids.p + ids.n, b.bad},
+			    sb = {(const uint8_t *)sizes.p, (const uint8_t *)sizes.p + sizes.n, b.bad},
+			    kb = {(const uint8_t *)stacks.p, (const uint8_t *)stacks.p + stacks.n, b.bad};
+		for (uint64_t i = 0; i < n && !ib.bad; i++) {
+			id += (uint64_t)b_z(&ib);
+			stack += (uint64_t)b_z(&kb);
+			uint64_t size = b_v(&sb);
+			if (sb.bad || kb.bad || add_info(r, id, size, stack))
+				return corrupt_record(r, tag);
+		}
+		if (ib.bad)
+			return corrupt_record(r, tag);
 		return 2;
 	}
 	case HST_REC_EVENTS: {
@@ -983,7 +1010,8 @@ static HS_NOINLINE int next_record(struct trace_reader *r, struct trace_item *it
 				return corrupt_record(r, tag);
 			r->pos = (size_t)(p + blen - r->buf);
 			r->last_tag = tag;
-			r->tag_bytes[tag < 15 ? tag : 15] += blen;
+			/* (the records that replaced ALLOCINFO count as it) */
+			r->tag_bytes[tag == HST_REC_ALLOCINFOS ? HST_REC_ALLOCINFO : tag < 15 ? tag : 15] += blen;
 			int rc = decode(r, tag, p, (size_t)blen, it);
 			if (rc == 2)
 				continue;
