@@ -16,7 +16,7 @@
 #define DEF_OUTPUT "heapsnap.%e.%p.hst"
 #define DEF_MAX_FRAMES 64
 #define DEF_RING_RECORDS 65536
-#define DEF_ZSTD_LEVEL 9
+#define DEF_ZSTD_LEVEL 10
 #define DEF_FLUSH_MS 20
 
 static char warn_text[8192]; /* stderr of the last parse() */

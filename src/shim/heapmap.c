@@ -102,21 +102,28 @@ static uint32_t home(uint64_t key, uint32_t mask)
 	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 40) & mask;
 }
 
-/* The last region found: consecutive blocks mostly share a region. */
-static uint64_t last_rkey;
-static uint32_t last_region;
+/* Regions found lately, by the low bits of their key: consecutive blocks
+ * mostly share a region, and a program's size classes live in a few
+ * (churn's blocks spread over several, and one remembered region missed
+ * two lookups in five). */
+#define RECENT_REGIONS 8
+static struct {
+	uint64_t rkey;	 /* 0: none */
+	uint32_t region; /* its index in regions */
+} recent_region[RECENT_REGIONS];
 
 /* The region of addr; created if create is set.  NULL if none. */
 static struct region *region_get(uint64_t addr, int create)
 {
 	uint64_t rkey = (addr >> REGION_SHIFT) + 1;
+	unsigned c = (unsigned)rkey & (RECENT_REGIONS - 1);
 
-	if (rkey == last_rkey)
-		return &regions[last_region];
+	if (recent_region[c].rkey == rkey)
+		return &regions[recent_region[c].region];
 	uint64_t *v = hashmap_get(&region_of, rkey);
 	if (v) {
-		last_rkey = rkey;
-		last_region = (uint32_t)*v;
+		recent_region[c].rkey = rkey;
+		recent_region[c].region = (uint32_t)*v;
 		return &regions[*v];
 	}
 	if (!create)
@@ -306,7 +313,7 @@ void heapmap_reset(void)
 	regions = NULL;
 	infos = NULL;
 	nregions = regions_cap = infos_cap = 0;
-	last_rkey = 0; /* the cached region is gone */
+	memset(recent_region, 0, sizeof(recent_region)); /* the regions are gone */
 	ninfos = 1;
 	live_total = 0;
 	alloc_seq = 0;

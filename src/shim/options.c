@@ -174,7 +174,7 @@ void options_parse(struct options *o, const char *s)
 	o->libc_freeres = true;
 	o->python_frames = true;
 	o->python_allocators = true;
-	o->zstd_level = 9;
+	o->zstd_level = 10;
 	o->flush_ms = 20;
 	o->rss_ms = 10;
 	if (!s)

@@ -216,7 +216,7 @@ void writer_raw(struct trace_writer *w, const void *p, size_t n)
  * with the chunk that crosses the limit and the next frame gets the
  * settings the data deserves, judged by how well it has compressed so far:
  *
- *   STRONG  the level asked for (zstd_level, 9 by default) with a 2 MiB
+ *   STRONG  the level asked for (zstd_level, 10 by default) with a 2 MiB
  *           window: trace data that compresses well (a program repeating
  *           its allocation patterns: compilers, interpreters) compresses
  *           far better with the lazy match finders and a window that
@@ -226,12 +226,17 @@ void writer_raw(struct trace_writer *w, const void *p, size_t n)
  *           then search at every byte for matches that are not there, four
  *           times the instructions for 1-2% of the size.
  *
- * A frame is judged again every ZMODE_FRAME_LIMIT raw bytes, since a run
- * changes character; a new frame costs the history of the old one.  Frames
+ * A strong frame is judged again every ZMODE_FRAME_LIMIT raw bytes, since
+ * a run changes character, and a fast one every ZMODE_FAST_LIMIT: a
+ * program's start (its first stacks, Python's code objects) can compress
+ * worse than the rest of its run (py_json's first 2 MB: 3.9 to 1, then 36),
+ * and a fast frame loses little history.  A new frame costs the history
+ * of the old one.  Frames
  * end only with a chunk, so every chunk still decompresses whole given the
  * chunks before it (format.h).
  */
 #define ZMODE_SMALL_LIMIT (1u << 20)
+#define ZMODE_FAST_LIMIT (4u << 20)
 #define ZMODE_FRAME_LIMIT (64u << 20)
 /* raw / compressed at or above which the strong settings pay (the bench
  * workloads: churn 2.6 at level 3, the real programs 10 to 40) and below
@@ -316,7 +321,9 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 		w->zbuf = z;
 		w->zcap = bound;
 	}
-	uint64_t limit = w->zmode == WRITER_ZMODE_SMALL ? ZMODE_SMALL_LIMIT : ZMODE_FRAME_LIMIT;
+	uint64_t limit = w->zmode == WRITER_ZMODE_SMALL ? ZMODE_SMALL_LIMIT
+			 : w->zmode == WRITER_ZMODE_FAST ? ZMODE_FAST_LIMIT
+							 : ZMODE_FRAME_LIMIT;
 	ZSTD_EndDirective end = w->frame_raw + w->len >= limit ? ZSTD_e_end : ZSTD_e_flush;
 	ZSTD_inBuffer in = {w->buf, w->len, 0};
 	ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
