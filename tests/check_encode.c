@@ -207,8 +207,11 @@ START_TEST(test_bounds)
 		encode_graph_init(&g, mem, round ? rv() : UINT64_MAX);
 		uint64_t off = 0, src = rv();
 		while (encode_graph_room(&g)) {
-			if (rnd() % 3 == 0) {
-				src = rv();
+			if (rnd() % 3 == 0) { /* another source (never the same again) */
+				uint64_t next;
+				while ((next = rv()) == src)
+					;
+				src = next;
 				off = 0;
 			}
 			off += rv() % 4096;

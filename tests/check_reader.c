@@ -821,7 +821,7 @@ START_TEST(test_graph_corrupt)
 {
 	/* source 3 (z 6), 2 edges of a block (2 << 1 | 0), offsets 8 and 16
 	 * after it, targets 1 and 258 as two planes, the second interior */
-	static const uint8_t src[] = {6}, cnt[] = {4}, off[] = {8, 16}, tgt[] = {1, 2, 0, 1}, in[] = {2};
+	static const uint8_t src[] = {6}, cnt[] = {4}, off[] = {8, 16}, tgt[] = {1, 2, 0, 1}, in[] = {2, 0};
 	static const uint8_t cnt_zero[] = {0}, cnt_one[] = {2}, cnt_two_sources[] = {2, 2};
 	const uint8_t *const col[5] = {src, cnt, off, tgt, in};
 	const uint8_t *const zero[5] = {src, cnt_zero, off, tgt, in};
