@@ -66,6 +66,7 @@
 #define RULE_CACHE 256 /* a thread's own rule cache: direct-mapped entries */
 #define MIN_IP 0x4000 /* below this a return address ends the stack (as Gtrace.c) */
 #define SHIM_FRAMES_MAX 16 /* the shim's own frames above the program's */
+#define SHIM_MEMO 4	   /* of them, those whose rules a thread keeps */
 
 /* ---- rules ------------------------------------------------------------------ */
 
@@ -804,6 +805,8 @@ struct unwind_memo {
 		uint64_t key, rule;
 	} rc[RULE_CACHE]; /* this thread's recent rules, by key (which holds
 			   * the generation: stale ones just miss) */
+	uint64_t shim_key[SHIM_MEMO];  /* the pcs of the shim's frames last time */
+	uint64_t shim_rule[SHIM_MEMO]; /* their rules (RULE_STEP) */
 	/* The frames, at positions top..CAP-1 (outermost last). */
 	uint64_t ip[CAP];	/* pc */
 	uint64_t sp[CAP + 1];	/* rsp (the CFA of the frame inside); sp[CAP]
@@ -883,13 +886,15 @@ HS_INLINE bool memo_holds(const struct unwind_memo *m, uint32_t p, bool readable
 	if (HS_UNLIKELY(!readable))
 		return memo_holds_ordered(m, p);
 	uint64_t diff = m->end_addr ? *(const uint64_t *)m->end_addr ^ m->end_val : 0, diff2 = 0;
-	uint32_t q = p + 1;
-	/* two frames an iteration, in two sums: the loads are independent */
-	for (; q + 1 < CAP; q += 2) {
-		diff |= *(const uint64_t *)(m->sp[q] - 8) ^ m->ip[q];
-		diff2 |= *(const uint64_t *)(m->sp[q + 1] - 8) ^ m->ip[q + 1];
+	size_t q = p + 1;
+	/* four frames an iteration, in two sums: the loads are independent */
+	for (; q + 3 < CAP; q += 4) {
+		diff |= (*(const uint64_t *)(m->sp[q] - 8) ^ m->ip[q]) |
+			(*(const uint64_t *)(m->sp[q + 2] - 8) ^ m->ip[q + 2]);
+		diff2 |= (*(const uint64_t *)(m->sp[q + 1] - 8) ^ m->ip[q + 1]) |
+			 (*(const uint64_t *)(m->sp[q + 3] - 8) ^ m->ip[q + 3]);
 	}
-	if (q < CAP)
+	for (; q < CAP; q++)
 		diff |= *(const uint64_t *)(m->sp[q] - 8) ^ m->ip[q];
 	for (q = m->bpw_next[p]; q < CAP; q = m->bpw_next[q + 1])
 		diff |= *(const uint64_t *)m->bpw_addr[q] ^ m->bpw_val[q];
@@ -1289,11 +1294,21 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	memo_count(m, ST_CAPTURES, 1);
 	if (HS_UNLIKELY(++m->win_caps == TC_WINDOW))
 		tc_decide(m);
-	/* The shim's frames: the first is the caller's, at its exact pc. */
+	/* The shim's frames: the first is the caller's, at its exact pc.  The
+	 * shim is never unloaded (-z nodelete), so the rules of its pcs never
+	 * change: the thread keeps those of its last capture's shim frames. */
 	for (unsigned i = 0;; i++) {
-		v = rule_cached(m, tab, key, &misses);
-		if (rule_kind(v) != RULE_STEP || i == SHIM_FRAMES_MAX)
-			goto fallback;
+		if (HS_LIKELY(i < SHIM_MEMO && m->shim_key[i] == (key & (ADDR_LIMIT - 1)))) {
+			v = m->shim_rule[i];
+		} else {
+			v = rule_cached(m, tab, key, &misses);
+			if (rule_kind(v) != RULE_STEP || i == SHIM_FRAMES_MAX)
+				goto fallback;
+			if (i < SHIM_MEMO) {
+				m->shim_key[i] = key & (ADDR_LIMIT - 1);
+				m->shim_rule[i] = v;
+			}
+		}
 		cfa = ((v & RULE_RSP) ? sp : bp) + (uint64_t)rule_off(v);
 		ip = *(const uint64_t *)(cfa - 8);
 		if (rule_bp(v))
