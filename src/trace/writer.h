@@ -29,7 +29,7 @@ enum writer_zmode {
 	WRITER_ZMODE_NONE,   /* no compressor yet */
 	WRITER_ZMODE_SMALL,  /* a trace's first megabyte: cheap to set up */
 	WRITER_ZMODE_FAST,   /* level 3 at most: data that compresses poorly */
-	WRITER_ZMODE_STRONG, /* the level asked for, a 2 MiB window */
+	WRITER_ZMODE_STRONG, /* the level asked for, a 1 MiB window */
 };
 
 struct trace_writer {
