@@ -182,7 +182,12 @@ at = lambda x: x['stack'][0]['file'].rsplit('/', 1)[-1] + ':' + str(x['stack'][0
 leaked = {at(x): x['blocks'] for x in l['leaks'] if x['kind'] in ('definite', 'indirect', 'possible')}
 live = {x['key'].rsplit('/', 1)[-1]: x['count'] for x in t['stats']}
 check('LEAK blocks live at the detach: %r' % live, live.get('server.c:$LEAK', 0) > 100)
-eq('leaks', leaked, {'server.c:$LEAK': live.get('server.c:$LEAK')})
+# A worker stopped inside leak_one still holds its new block in a register
+# or its frame: reachable at that instant, as Valgrind would say too.  So
+# the LEAK blocks are leaked but for at most one per worker (4).
+held = sum(x['blocks'] for x in l['leaks'] if x['kind'] == 'reachable' and at(x) == 'server.c:$LEAK')
+check('LEAK blocks held by a worker at the detach: %d (at most 4)' % held, held <= 4)
+eq('leaks', leaked, {'server.c:$LEAK': live.get('server.c:$LEAK') - held})
 eq('KEEP blocks live', live.get('server.c:$KEEP'), 100)
 reach = sum(x['blocks'] for x in l['leaks'] if x['kind'] == 'reachable' and at(x) == 'server.c:$KEEP')
 eq('KEEP blocks reachable (through the table from before the attach)', reach, 100)
