@@ -1216,23 +1216,32 @@ HS_INLINE void ow_put(struct out_w *o, uint64_t x)
 	o->q++;
 }
 
-/* Native frames ips[from..to), outermost first. */
-HS_INLINE void ow_native(struct out_w *o, void *const *ips, unsigned from, unsigned to)
+/* Room for the entries [from..*to) past the kept outer part: NULL when
+ * all of them are kept, else where the innermost goes (written downwards),
+ * with *to cut to the entries that are written. */
+HS_INLINE uint64_t *ow_span(struct out_w *o, unsigned from, unsigned *to)
 {
-	unsigned cnt = to - from;
-
-	if (o->q + cnt <= o->keep) {
-		o->q += cnt;
-		return;
+	if (o->q + (*to - from) <= o->keep) {
+		o->q += *to - from;
+		return NULL;
 	}
 	if (o->q < o->keep) {
-		to -= o->keep - o->q;
+		*to -= o->keep - o->q;
 		o->q = o->keep;
 	}
 	uint64_t *dst = o->v - o->q;
-	o->q += to - from;
-	while (to > from)
-		*dst-- = (uint64_t)(uintptr_t)ips[--to];
+	o->q += *to - from;
+	return dst;
+}
+
+/* Native frames ips[from..to), outermost first. */
+HS_INLINE void ow_native(struct out_w *o, void *const *ips, unsigned from, unsigned to)
+{
+	uint64_t *dst = ow_span(o, from, &to);
+
+	if (dst)
+		while (to > from)
+			*dst-- = (uint64_t)(uintptr_t)ips[--to];
 }
 
 /* Run k of w, outermost frame first; a run without frames leaves the
@@ -1245,18 +1254,11 @@ HS_INLINE void ow_run(struct out_w *o, const struct py_walk *w, unsigned k, uint
 		ow_put(o, ip);
 		return;
 	}
-	if (o->q + (to - from) <= o->keep) {
-		o->q += to - from;
-		return;
-	}
-	if (o->q < o->keep) {
-		to -= o->keep - o->q;
-		o->q = o->keep;
-	}
-	uint64_t *dst = o->v - o->q;
-	o->q += to - from;
-	while (to > from)
-		*dst-- = w->pc[--to];
+	uint64_t *dst = ow_span(o, from, &to);
+
+	if (dst)
+		while (to > from)
+			*dst-- = w->pc[--to];
 }
 
 /* The length of the stack made of ips[0..n) and w's runs, every one in
