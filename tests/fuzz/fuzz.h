@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The two files' paths: fuzz_split writes them; a part that is empty is
  * not written (and the file does not exist). */
@@ -27,6 +28,10 @@ struct fuzz_files {
  * the files cannot be written: the fuzzer must not mistake that for a
  * finding. */
 void fuzz_split(const uint8_t *data, size_t size, const char *second_suffix, struct fuzz_files *f);
+
+/* A stream to /dev/null for the renderers' output, opened once; aborts
+ * if it cannot be opened (not a finding). */
+FILE *fuzz_devnull(void);
 
 /* Remove the files (the reader may have consumed a ring file). */
 void fuzz_clean(const struct fuzz_files *f);

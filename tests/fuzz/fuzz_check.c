@@ -17,15 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *null;
+	FILE *null = fuzz_devnull();
 	struct fuzz_files f;
 	struct hs_diag d = {""};
 	struct hs_suppressions sup = {0};
 	struct hs_baseline base = {0};
 	int have_sup = 0, have_base = 0;
 
-	if (!null && !(null = fopen("/dev/null", "w")))
-		abort();
 	fuzz_split(data, size, NULL, &f);
 	struct hs_session *s = hs_session_new(NULL);
 	if (s && f.has_second) {

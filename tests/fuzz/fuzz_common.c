@@ -74,3 +74,12 @@ void fuzz_clean(const struct fuzz_files *f)
 	unlink(f->first);
 	unlink(f->second);
 }
+
+FILE *fuzz_devnull(void)
+{
+	static FILE *null;
+
+	if (!null && !(null = fopen("/dev/null", "w")))
+		abort();
+	return null;
+}

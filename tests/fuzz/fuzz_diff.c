@@ -15,15 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *null;
+	FILE *null = fuzz_devnull();
 	static const char *const sel[] = {"exit"};
 	struct fuzz_files f;
 	struct hs_diag d = {""};
 	struct hs_want want = {.select = sel, .nselect = 1};
 	struct hs_group groups[2] = {{.by = HS_BY_LINENO}, {.by = HS_BY_FUNCTION}};
 
-	if (!null && !(null = fopen("/dev/null", "w")))
-		abort();
 	fuzz_split(data, size, NULL, &f);
 	struct hs_session *s = hs_session_new(NULL);
 	struct hs_trace *a = s && f.has_second ? hs_trace_read(s, f.first, &want, &d) : NULL;

@@ -14,13 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *null;
+	FILE *null = fuzz_devnull();
 	struct fuzz_files f;
 	struct hs_diag d = {""};
 	struct hs_want want = {.flags = HS_WANT_INFO | HS_WANT_TIMELINE};
 
-	if (!null && !(null = fopen("/dev/null", "w")))
-		abort();
 	fuzz_split(data, size, ".rings", &f);
 	struct hs_session *s = hs_session_new(NULL);
 	struct hs_trace *t = s ? hs_trace_read(s, f.first, &want, &d) : NULL;

@@ -16,13 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *null;
+	FILE *null = fuzz_devnull();
 	struct fuzz_files f;
 	struct hs_diag d = {""};
 	struct hs_report *r = NULL;
 
-	if (!null && !(null = fopen("/dev/null", "w")))
-		abort();
 	fuzz_split(data, size, NULL, &f);
 	struct hs_session *s = hs_session_new(NULL);
 	char *paths[1] = {f.first};

@@ -72,14 +72,12 @@ static void growth(FILE *null, struct hs_trace *t, const struct hs_group *g)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *null;
+	FILE *null = fuzz_devnull();
 	struct fuzz_files f;
 	struct hs_diag d = {""};
 	struct hs_want want = {.flags = HS_WANT_GRAPH | HS_WANT_SNAPSHOT_HEAPS};
 	struct hs_group by_line = {.by = HS_BY_LINENO}, by_func = {.by = HS_BY_FUNCTION};
 
-	if (!null && !(null = fopen("/dev/null", "w")))
-		abort();
 	fuzz_split(data, size, ".rings", &f);
 	struct hs_session *s = hs_session_new(NULL);
 	struct hs_trace *t = s ? hs_trace_read(s, f.first, &want, &d) : NULL;

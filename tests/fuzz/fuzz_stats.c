@@ -42,15 +42,13 @@ static void top(FILE *null, struct hs_trace *t, const struct hs_heap *h, const s
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *null;
+	FILE *null = fuzz_devnull();
 	static const char *const sel[] = {"exit", "peak", "@0.001s", "0", "start"};
 	struct fuzz_files f;
 	struct hs_diag d = {""};
 	struct hs_want want = {.flags = HS_WANT_SNAPSHOT_HEAPS | HS_WANT_TEMPORARY, .select = sel, .nselect = 5};
 	struct hs_group by_line = {.by = HS_BY_LINENO}, by_trace = {.by = HS_BY_TRACEBACK, .cumulative = 1};
 
-	if (!null && !(null = fopen("/dev/null", "w")))
-		abort();
 	fuzz_split(data, size, ".rings", &f);
 	struct hs_session *s = hs_session_new(NULL);
 	struct hs_trace *t = s ? hs_trace_read(s, f.first, &want, &d) : NULL;
