@@ -111,18 +111,27 @@ $(B)/obj/shim/jemalloc_hs.a: $(JEMALLOC_PIC) src/shim/jemalloc.syms Makefile
 	@mkdir -p $(dir $@)
 	objcopy --redefine-syms=src/shim/jemalloc.syms --remove-section=.init_array $(JEMALLOC_PIC) $@
 
+# What the shims link.  zstd goes in statically (Debian's libzstd.a is
+# position-independent; its names stay hidden behind the version script):
+# every traced process image then loads one library fewer (an open, four
+# mappings, its relocations).  libunwind cannot: Debian's libunwind.a is
+# not position-independent (R_X86_64_32 in Lglobal.o, Linit.o, Ltrace.o),
+# so it and its liblzma stay shared.
+ZSTD_STATIC ?= $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch)/libzstd.a /usr/lib/libzstd.a))
+SHIM_LDLIBS = -lunwind $(if $(ZSTD_STATIC),$(ZSTD_STATIC),-lzstd) -lpthread -ldl -lm
+
 $(SHIM): $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a src/shim/libheapsnap.map
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) $(LDFLAGS) -shared -o $@ $(SHIM_OBJ) $(B)/obj/shim/jemalloc_hs.a \
 		-Wl,--version-script=src/shim/libheapsnap.map -Wl,-z,now -Wl,-z,nodelete \
-		-lunwind -lzstd -lpthread -ldl -lm
+		$(SHIM_LDLIBS)
 
 # Loaded into running processes by dlopen and never unloaded (attach.c).
 $(ATTACH_SHIM): $(ATTACH_OBJ) src/shim/libheapsnap-attach.map
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $(ATTACH_OBJ) \
 		-Wl,--version-script=src/shim/libheapsnap-attach.map -Wl,-z,now -Wl,-z,nodelete \
-		-lunwind -lzstd -lpthread -ldl -lm
+		$(SHIM_LDLIBS)
 
 $(ANALYZE_LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
