@@ -115,6 +115,8 @@ struct collector_trace {
 					     * for the collector loop */
 	int inherit_pending;		    /* a forked child must write the blocks it
 					     * inherited */
+	int ai_lost;			    /* an allocinfo an allocation named may be
+					     * unwritten (no memory): frees check theirs */
 };
 
 /* The collector thread, while there is one. */
@@ -474,8 +476,10 @@ static void emit_allocinfo(uint32_t id)
 	if (!id || (in = heapmap_info(id))->written)
 		return;
 	for (int i = 0; i < 3; i++)
-		if (HS_UNLIKELY(a->col[i].cap - a->col[i].len < ENCODE_ALLOCINFOS_COL_MAX) && ai_make_room(a))
-			return; /* no memory: tried again at the next event that names it */
+		if (HS_UNLIKELY(a->col[i].cap - a->col[i].len < ENCODE_ALLOCINFOS_COL_MAX) && ai_make_room(a)) {
+			cs.t.ai_lost = 1; /* no memory: tried again at the next event that names it */
+			return;
+		}
 	encode_allocinfos_add(a, id, in->size, in->stack);
 	in->written = 1;
 }
@@ -485,14 +489,17 @@ static void emit_allocinfo(uint32_t id)
 static void ai_flush(void)
 {
 	struct encode_allocinfos *a = &cs.ai;
-	uint8_t *p = a->count ? writer_room(&cs.t.w, encode_allocinfos_max(a)) : NULL;
 
+	if (!a->count)
+		return;
+	uint8_t *p = writer_room(&cs.t.w, encode_allocinfos_max(a));
 	if (p) {
 		writer_advance(&cs.t.w, encode_allocinfos(p, a));
 		return;
 	}
 	const uint8_t *q = a->col[0].p, *end = q + a->col[0].len;
 	uint64_t v, id = 0;
+	cs.t.ai_lost = 1;
 	while (q < end && !varint_get(&q, end, &v)) {
 		id += (uint64_t)zigzag_dec(v);
 		heapmap_info((uint32_t)id)->written = 0;
@@ -542,16 +549,24 @@ static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uin
 		/* no memory (the program took it all): lost, and counted */
 		if (!(kind & HST_EV_IMPLICIT))
 			atomic_fetch_add_rlx(&cs.t.dropped, 1); /* relaxed: a statistic */
+		cs.t.ai_lost = 1;
 		return;
 	}
 	ev_room--;
+	/* A freed block's allocinfo was written with its allocation (or
+	 * with the implicit one of a forked child's inherited blocks),
+	 * unless memory ran out since the trace began. */
 	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
 	case HST_SHAPE_ALLOC:
-	case HST_SHAPE_FREE:
 		emit_allocinfo(a);
 		break;
+	case HST_SHAPE_FREE:
+		if (HS_UNLIKELY(cs.t.ai_lost))
+			emit_allocinfo(a);
+		break;
 	case HST_SHAPE_REALLOC:
-		emit_allocinfo(a);
+		if (HS_UNLIKELY(cs.t.ai_lost))
+			emit_allocinfo(a);
 		emit_allocinfo(b);
 		break;
 	case HST_SHAPE_ADDR:
@@ -610,6 +625,82 @@ static void inherit_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
 }
 
 /*
+ * The slice whose next record comes first (the lowest index among equal
+ * times), or NULL when all are merged.  *limit is the time before which a
+ * record of that slice still comes first: a later slice's next time + 1
+ * (it wins a tie), or an earlier slice's (which wins ties); UINT64_MAX
+ * when no other slice has records.
+ */
+static struct slice *merge_pick(size_t nslices, uint64_t *limit)
+{
+	struct slice *best = NULL;
+	uint64_t best_ts = 0, lim = UINT64_MAX;
+
+	for (size_t i = 0; i < nslices; i++) {
+		struct slice *sl = &cs.slices[i];
+		if (sl->pos >= sl->end)
+			continue;
+		uint64_t ts = slice_rec(sl, sl->pos)->ts;
+		if (!best || ts < best_ts) {
+			/* the old best comes before best in index: it wins ties */
+			if (best)
+				lim = best_ts < lim ? best_ts : lim;
+			best = sl;
+			best_ts = ts;
+		} else {
+			/* a later slice: best goes first while its times are <= ts */
+			uint64_t l = ts == UINT64_MAX ? ts : ts + 1;
+			lim = l < lim ? l : lim;
+		}
+	}
+	*limit = lim;
+	return best;
+}
+
+/* Take the next event of slice s (two records for the old and the new
+ * block of a realloc), resolve its blocks against the heap model, and add
+ * it to e. */
+static void merge_one(struct encode_events *e, struct slice *s)
+{
+	const struct ring_rec *rec = slice_rec(s, s->pos), *ev = rec;
+	unsigned nrec = 1;
+
+	if (ring_rec_old(rec) && s->pos + 1 < s->end) {
+		ev = slice_rec(s, s->pos + 1);
+		nrec = 2;
+	}
+	s->pos += nrec;
+	uint32_t a = 0, b = 0;
+	unsigned kind = ring_rec_kind(ev);
+	enum hst_event_shape shape = hst_event_shape(kind);
+	bool temporary = false;
+	/* a free of a block still its thread's latest allocation is
+	 * temporary (recent.c); the free is resolved before the
+	 * allocation of a realloc, which may reuse the address */
+	switch (shape) {
+	case HST_SHAPE_ALLOC:
+		a = track_alloc(e, ev, s->thread);
+		if (a)
+			recent_alloc(s->r, ring_rec_addr(ev));
+		break;
+	case HST_SHAPE_FREE:
+		a = heapmap_free(ring_rec_addr(ev));
+		temporary = a && recent_free(ring_rec_addr(ev));
+		break;
+	case HST_SHAPE_REALLOC:
+		a = nrec == 2 ? heapmap_free(ring_rec_addr(rec)) : 0;
+		temporary = a && recent_free(ring_rec_addr(rec));
+		b = ring_rec_addr(ev) ? track_alloc(e, ev, s->thread) : 0;
+		if (b)
+			recent_alloc(s->r, ring_rec_addr(ev));
+		break;
+	case HST_SHAPE_ADDR:
+		break;
+	}
+	evrec_add(e, ev->ts, s->thread, (uint8_t)kind, a, b, temporary);
+}
+
+/*
  * Merge the slices by time, resolve each event's blocks against the heap
  * model, and write them with the snapshots (sorted by time) in place.
  */
@@ -624,54 +715,25 @@ static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint6
 		cs.t.inherit_pending = 0;
 	}
 	for (;;) {
-		struct slice *best = NULL;
-		for (size_t i = 0; i < nslices; i++) {
-			struct slice *sl = &cs.slices[i];
-			if (sl->pos < sl->end && (!best || slice_rec(sl, sl->pos)->ts < slice_rec(best, best->pos)->ts))
-				best = sl;
-		}
+		uint64_t limit;
+		struct slice *best = merge_pick(nslices, &limit);
 		if (!best)
 			break;
-		const struct ring_rec *rec = slice_rec(best, best->pos), *ev = rec;
-		unsigned nrec = 1;
-		if (ring_rec_old(rec) && best->pos + 1 < best->end) {
-			ev = slice_rec(best, best->pos + 1);
-			nrec = 2;
-		}
-		best->pos += nrec;
-		while (next_snap < nsnaps && snaps[next_snap].ts < ev->ts) {
-			evrec_flush(e);
-			emit_snapshot(&snaps[next_snap++]);
-		}
-		uint32_t a = 0, b = 0;
-		unsigned kind = ring_rec_kind(ev);
-		bool temporary = false;
-		/* a free of a block still its thread's latest allocation is
-		 * temporary (recent.c); the free is resolved before the
-		 * allocation of a realloc, which may reuse the address */
-		switch (hst_event_shape(kind)) {
-		case HST_SHAPE_ALLOC:
-			a = track_alloc(e, ev, best->thread);
-			if (a)
-				recent_alloc(best->r, ring_rec_addr(ev));
-			break;
-		case HST_SHAPE_FREE:
-			a = heapmap_free(ring_rec_addr(ev));
-			temporary = a && recent_free(ring_rec_addr(ev));
-			break;
-		case HST_SHAPE_REALLOC:
-			a = nrec == 2 ? heapmap_free(ring_rec_addr(rec)) : 0;
-			temporary = a && recent_free(ring_rec_addr(rec));
-			b = ring_rec_addr(ev) ? track_alloc(e, ev, best->thread) : 0;
-			if (b)
-				recent_alloc(best->r, ring_rec_addr(ev));
-			break;
-		case HST_SHAPE_ADDR:
-			break;
-		}
-		evrec_add(e, ev->ts, best->thread, (uint8_t)kind, a, b, temporary);
-		if (e->count >= EVENTS_PER_RECORD)
-			evrec_flush(e);
+		/* the run of best's records that come before every other
+		 * slice's next one, without looking at the others again */
+		do {
+			/* a realloc's event is its second record (the new block) */
+			const struct ring_rec *rec = slice_rec(best, best->pos);
+			uint64_t ts = ring_rec_old(rec) && best->pos + 1 < best->end ? slice_rec(best, best->pos + 1)->ts
+										 : rec->ts;
+			while (next_snap < nsnaps && snaps[next_snap].ts < ts) {
+				evrec_flush(e);
+				emit_snapshot(&snaps[next_snap++]);
+			}
+			merge_one(e, best);
+			if (e->count >= EVENTS_PER_RECORD)
+				evrec_flush(e);
+		} while (best->pos < best->end && slice_rec(best, best->pos)->ts < limit);
 	}
 	evrec_flush(e);
 	while (next_snap < nsnaps)

@@ -206,45 +206,6 @@ uint8_t *encode_rss(uint8_t *p, uint64_t ts, uint64_t bytes)
 
 /* ---- events ------------------------------------------------------------------------ */
 
-/* Append v to column c; the caller made room. */
-static void col_v(struct encode_column *c, uint64_t v)
-{
-	c->len = (size_t)(varint_put(c->p + c->len, v) - c->p);
-}
-
-void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b)
-{
-	/* the shim's tick is 100 us: a division by a constant is a multiply */
-	uint64_t tick = e->tick == 100000 ? ts / 100000 : ts / e->tick;
-
-	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
-		HS_ASSERT(e->col[i].cap - e->col[i].len >= ENCODE_EVENT_COL_MAX);
-	/* the temporary bitmap: a byte per 8 events, bits set later */
-	if (!(e->count & 7))
-		e->col[4].p[e->col[4].len++] = 0;
-	if (!e->count) {
-		e->base = ts;
-		e->prev_tick = tick;
-	}
-	e->col[0].p[e->col[0].len++] = kind;
-	col_v(&e->col[1], thread);
-	col_v(&e->col[2], zigzag_enc((int64_t)(tick - e->prev_tick)));
-	e->prev_tick = tick;
-	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
-	case HST_SHAPE_ALLOC:
-	case HST_SHAPE_FREE:
-		col_v(&e->col[3], a);
-		break;
-	case HST_SHAPE_REALLOC:
-		col_v(&e->col[3], a);
-		col_v(&e->col[3], b);
-		break;
-	case HST_SHAPE_ADDR:
-		break;
-	}
-	e->count++;
-}
-
 void encode_event_temporary(struct encode_events *e)
 {
 	HS_ASSERT(e->count > 0);

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace/format.h"
+#include "util/assert.h"
 #include "util/varint.h"
 
 #define ENCODE_HEAD 5		     /* tag and 4-byte length */
@@ -177,13 +179,52 @@ void encode_allocinfos_clear(struct encode_allocinfos *a);
 /* Bytes one event adds to any one column, at most. */
 #define ENCODE_EVENT_COL_MAX (2 * ENCODE_V)
 
+/* Append v to column c; the caller made room. */
+static inline void encode_col_v(struct encode_column *c, uint64_t v)
+{
+	c->len = (size_t)(varint_put(c->p + c->len, v) - c->p);
+}
+
 /*
  * Append one event to the columns; each must have ENCODE_EVENT_COL_MAX
  * bytes free.  kind is an enum hst_event_kind, maybe | HST_EV_IMPLICIT;
  * a is the allocinfo of the block (the old block of a realloc), b the new
- * block of a realloc.
+ * block of a realloc.  Inline: the collector adds every event with it,
+ * and the kind's shape is the one it has just looked up.
  */
-void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b);
+static inline void encode_event(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a,
+				uint32_t b)
+{
+	/* the shim's tick is 100 us: a division by a constant is a multiply */
+	uint64_t tick = e->tick == 100000 ? ts / 100000 : ts / e->tick;
+
+	for (int i = 0; i < ENCODE_EVENT_COLS; i++)
+		HS_ASSERT(e->col[i].cap - e->col[i].len >= ENCODE_EVENT_COL_MAX);
+	/* the temporary bitmap: a byte per 8 events, bits set later */
+	if (!(e->count & 7))
+		e->col[4].p[e->col[4].len++] = 0;
+	if (!e->count) {
+		e->base = ts;
+		e->prev_tick = tick;
+	}
+	e->col[0].p[e->col[0].len++] = kind;
+	encode_col_v(&e->col[1], thread);
+	encode_col_v(&e->col[2], zigzag_enc((int64_t)(tick - e->prev_tick)));
+	e->prev_tick = tick;
+	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
+	case HST_SHAPE_ALLOC:
+	case HST_SHAPE_FREE:
+		encode_col_v(&e->col[3], a);
+		break;
+	case HST_SHAPE_REALLOC:
+		encode_col_v(&e->col[3], a);
+		encode_col_v(&e->col[3], b);
+		break;
+	case HST_SHAPE_ADDR:
+		break;
+	}
+	e->count++;
+}
 
 /* Mark the event appended last: the block it frees (the old block of a
  * realloc) was its thread's latest allocation (format.h, "temporary"). */

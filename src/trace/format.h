@@ -368,23 +368,19 @@ enum hst_event_kind {
 /* Shape of an event kind's body. */
 enum hst_event_shape { HST_SHAPE_ALLOC, HST_SHAPE_FREE, HST_SHAPE_REALLOC, HST_SHAPE_ADDR };
 
+/* The shapes of kinds 0..31, two bits each (HST_SHAPE_ALLOC is 0): one
+ * shift and mask where a switch cost the collector a jump table, three
+ * times an event. */
+#define HST_SHAPE_OF_(kind, shape) ((uint64_t)(shape) << (2 * (kind)))
+#define HST_SHAPES_                                                                                         \
+	(HST_SHAPE_OF_(HST_EV_REALLOC, HST_SHAPE_REALLOC) | HST_SHAPE_OF_(HST_EV_REALLOCARRAY, HST_SHAPE_REALLOC) | \
+	 HST_SHAPE_OF_(HST_EV_PY_REALLOC, HST_SHAPE_REALLOC) | HST_SHAPE_OF_(HST_EV_FREE, HST_SHAPE_FREE) |        \
+	 HST_SHAPE_OF_(HST_EV_DELETE, HST_SHAPE_FREE) | HST_SHAPE_OF_(HST_EV_DELETE_ARRAY, HST_SHAPE_FREE) |      \
+	 HST_SHAPE_OF_(HST_EV_PY_FREE, HST_SHAPE_FREE) | HST_SHAPE_OF_(HST_EV_USABLE_SIZE, HST_SHAPE_ADDR))
+
 static inline enum hst_event_shape hst_event_shape(unsigned kind)
 {
-	switch (kind) {
-	case HST_EV_REALLOC:
-	case HST_EV_REALLOCARRAY:
-	case HST_EV_PY_REALLOC:
-		return HST_SHAPE_REALLOC;
-	case HST_EV_FREE:
-	case HST_EV_DELETE:
-	case HST_EV_DELETE_ARRAY:
-	case HST_EV_PY_FREE:
-		return HST_SHAPE_FREE;
-	case HST_EV_USABLE_SIZE:
-		return HST_SHAPE_ADDR;
-	default:
-		return HST_SHAPE_ALLOC;
-	}
+	return kind < 32 ? (enum hst_event_shape)((HST_SHAPES_ >> (2 * kind)) & 3) : HST_SHAPE_ALLOC;
 }
 
 /* The name of an event kind as the JSON schema spells it, or NULL. */
