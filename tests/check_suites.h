@@ -29,10 +29,11 @@ Suite *stats_suite(void);
 Suite *clock_suite(void);
 Suite *dom_suite(void);
 Suite *pprof_suite(void);
+Suite *recent_suite(void);
 
 #define CHECK_SUITES \
 	{ varint_suite, crc32c_suite, hashmap_suite, heapmap_suite, options_suite, reader_suite, recover_suite, encode_suite, \
 	  replay_suite, symbols_suite, frames_suite, nestpool_suite, json_suite, dynsym_suite, series_suite, \
-	  graph_suite, suppress_suite, api_suite, stats_suite, clock_suite, dom_suite, pprof_suite }
+	  graph_suite, suppress_suite, api_suite, stats_suite, clock_suite, dom_suite, pprof_suite, recent_suite }
 
 #endif

@@ -10,7 +10,7 @@ CHECK_BIN := $(TEST_B)/check_all
 # Shim modules that unit tests link as plain objects (never preloaded).
 CHECK_SHIM_OBJ := $(B)/obj/src/shim/options.o $(B)/obj/src/shim/log.o $(B)/obj/src/shim/heapmap.o $(B)/obj/src/shim/clock.o \
 	$(B)/obj/src/trace/writer.o $(B)/obj/src/shim/nestpool.o $(B)/obj/src/shim/arena_map.o \
-	$(B)/obj/src/shim/dynsym.o $(B)/obj/src/shim/ringfile.o
+	$(B)/obj/src/shim/dynsym.o $(B)/obj/src/shim/ringfile.o $(B)/obj/src/shim/recent.o
 
 # dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c
 # loads; likewise libstacks.c, built twice, for stacks.c.

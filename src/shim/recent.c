@@ -6,25 +6,38 @@
 #include <string.h>
 
 #include "shim/rings.h"
+#include "util/assert.h"
 
-/* Twice the rings, a power of two: the table stays at most half full. */
+/* At most twice the rings, a power of two: the table stays at most half
+ * full. */
 #define SLOTS (2 * RINGS_MAX)
 
-static struct {
+/* The table's first size.  A program of a few threads has a few entries:
+ * 64 slots are one page, where all SLOTS (128 KiB) were touched at random
+ * by the first hundred allocations (32 page faults, and in a forked child
+ * 32 copies of the parent's pages by recent_reset's memset). */
+#define SLOTS_MIN 64
+
+struct slot {
 	uint64_t addr;	 /* 0: empty */
 	struct ring *r;	 /* whose latest allocation it is */
-} slots[SLOTS];
+};
+
+/* The table is slots[0, cap): it doubles when it would be over half full.
+ * scratch holds the entries while they move (never touched before). */
+static struct slot slots[SLOTS], scratch[SLOTS / 2];
+static uint32_t cap = SLOTS_MIN, used;
 
 static uint32_t slot_of(uint64_t addr)
 {
 	/* Fibonacci hashing of the address without its alignment bits */
-	return (uint32_t)(((addr >> 4) * 0x9e3779b97f4a7c15ull) >> 32) & (SLOTS - 1);
+	return (uint32_t)(((addr >> 4) * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
 }
 
 /* The slot holding addr, or -1. */
 static int32_t find(uint64_t addr)
 {
-	for (uint32_t i = slot_of(addr);; i = (i + 1) & (SLOTS - 1)) {
+	for (uint32_t i = slot_of(addr);; i = (i + 1) & (cap - 1)) {
 		if (slots[i].addr == addr)
 			return (int32_t)i;
 		if (!slots[i].addr)
@@ -37,10 +50,11 @@ static void delete_at(uint32_t i)
 {
 	uint32_t j = i;
 
+	used--;
 	for (;;) {
 		slots[i].addr = 0;
 		for (;;) {
-			j = (j + 1) & (SLOTS - 1);
+			j = (j + 1) & (cap - 1);
 			if (!slots[j].addr)
 				return;
 			uint32_t home = slot_of(slots[j].addr);
@@ -51,6 +65,33 @@ static void delete_at(uint32_t i)
 		slots[i] = slots[j];
 		i = j;
 	}
+}
+
+static void insert(uint64_t addr, struct ring *r)
+{
+	uint32_t i = slot_of(addr);
+
+	while (slots[i].addr)
+		i = (i + 1) & (cap - 1);
+	slots[i].addr = addr;
+	slots[i].r = r;
+	used++;
+}
+
+/* Double the table: its entries go to scratch and back. */
+static void grow(void)
+{
+	uint32_t n = 0;
+
+	HS_ASSERT(cap < SLOTS && used <= SLOTS / 2);
+	for (uint32_t i = 0; i < cap; i++)
+		if (slots[i].addr)
+			scratch[n++] = slots[i];
+	memset(slots, 0, cap * sizeof(slots[0]));
+	cap *= 2;
+	used = 0;
+	for (uint32_t i = 0; i < n; i++)
+		insert(scratch[i].addr, scratch[i].r);
 }
 
 void recent_alloc(struct ring *r, uint64_t addr)
@@ -65,11 +106,10 @@ void recent_alloc(struct ring *r, uint64_t addr)
 		slots[at].r->latest = 0;
 		delete_at((uint32_t)at);
 	}
-	uint32_t i = slot_of(addr);
-	while (slots[i].addr)
-		i = (i + 1) & (SLOTS - 1);
-	slots[i].addr = addr;
-	slots[i].r = r;
+	/* One entry a ring at most: at SLOTS the table is half full at most. */
+	if (2 * (used + 1) > cap && cap < SLOTS)
+		grow();
+	insert(addr, r);
 }
 
 bool recent_free(uint64_t addr)
@@ -85,7 +125,9 @@ bool recent_free(uint64_t addr)
 
 void recent_reset(void)
 {
-	memset(slots, 0, sizeof(slots));
+	memset(slots, 0, cap * sizeof(slots[0]));
+	cap = SLOTS_MIN;
+	used = 0;
 	for (uint32_t i = 0; i < rings_count(); i++)
 		rings_get(i)->latest = 0;
 }
