@@ -1332,6 +1332,30 @@ test_bad_options() {
 	fi
 }
 
+# A forked child's PROCESS record names the options it runs with, its
+# parent's from the start, not what the program has since put in
+# HEAPSNAP_OPTIONS (a shell's export used to show up in its subshells'
+# traces, which never parsed it).
+test_fork_options() {
+	local d=$T/fork-options f n=0
+	mkdir -p "$d"
+	HEAPSNAP_OPTIONS=rss_ms=7 run "$d/o.hst" bash -c 'export HEAPSNAP_OPTIONS=changed; (true); true'
+	if [ "$rc" -ne 0 ]; then
+		fail fork-options "exit $rc: $(head -c 300 "$d/o.hst.stderr")"
+		return
+	fi
+	for f in "$d"/o.hst "$d"/o.hst.[0-9]*; do
+		[[ -f $f && $f != *.rings ]] || continue
+		n=$((n + 1))
+		if "$HS" info "$f" | grep -q '^options: *rss_ms=7:output='; then
+			ok "fork-options-$(basename "$f")"
+		else
+			fail "fork-options-$(basename "$f")" "$("$HS" info "$f" 2>&1 | grep '^options')"
+		fi
+	done
+	[ "$n" -ge 2 ] || fail fork-options "want the shell's trace and its subshell's, found $n"
+}
+
 # ---- main --------------------------------------------------------------------
 
 start=$SECONDS
@@ -1365,5 +1389,6 @@ test_bad_input
 test_usage
 test_output_location
 test_bad_options
+test_fork_options
 echo "     ($((SECONDS - start)) s)"
 finish

@@ -191,10 +191,30 @@ HS_HOOKSAFE int shim_init_process(void)
 	return 0;
 }
 
+/* HEAPSNAP_OPTIONS as parsed at start, for the PROCESS records of this
+ * process and of its forked children: the options they run with, whatever
+ * the program did to its environment since (a shell's children would
+ * otherwise each look it up in the shell's own variables, its getenv). */
+static char options_seen[4096];
+
+static HS_HOOKSAFE void keep_options_text(const char *env)
+{
+	size_t n = env ? strlen(env) : 0;
+
+	if (n < sizeof(options_seen)) {
+		memcpy(options_seen, env ? env : "", n + 1);
+		shim.options_text = options_seen;
+	}
+	/* longer: looked up again for each record */
+}
+
 /* Everything the preloaded shim needs before its first event. */
 static HS_HOOKSAFE HS_NOINLINE int init_once(void)
 {
-	options_parse(&shim.opts, getenv("HEAPSNAP_OPTIONS"));
+	const char *env = getenv("HEAPSNAP_OPTIONS");
+
+	options_parse(&shim.opts, env);
+	keep_options_text(env);
 	backing_resolve();
 	/* Before jemalloc maps anything: a shim that steps aside for want
 	 * of memory must take as little of it as it can. */
