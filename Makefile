@@ -146,11 +146,12 @@ $(CLI): $(TOOL_OBJ) $(ANALYZE_LIB)
 # written by an older tree still name it (-MP does this for new ones).
 %.h: ;
 
-# Install the Debian packages the build and the tests need, if missing.
+# Install the Debian packages the build and the tests need, if missing
+# (one dpkg-query for them all, not one a package).
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEB_PACKAGES) 2>/dev/null | \
+		awk -v want="$(DEB_PACKAGES)" '/ install ok installed$$/ { have[$$1] = 1 } \
+			END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!have[w[i]]) printf " %s", w[i] }'); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -162,7 +162,7 @@ END_TEST
 /* Ten bytes at most: an eleventh is refused, never shifted past 64 bits. */
 START_TEST(test_too_long)
 {
-	uint8_t buf[16];
+	uint8_t buf[16] = { 0 };
 	const uint8_t *p;
 	uint64_t v;
 

@@ -455,9 +455,15 @@ def split(name):
 test_names() {
 	local bin lib v dir bid
 	bin=$(readlink -f "$PY")
-	"$HS" run -q -o "$T/names.hst" -- "$PY" "$T/tracebacks.py" heapsnap >/dev/null 2>"$T/names.err" &&
-		"$HS" leaks "$T/names.hst" --kinds all --format json >"$T/names.json" 2>>"$T/names.err" ||
-		{ fail names-debian "$(head -c 300 "$T/names.err")"; return; }
+	# test_tracebacks ran this very command on this interpreter: its
+	# report is this test's input, unless that run failed
+	if [ -s "$T/$(basename "$bin").leaks.json" ]; then
+		cp "$T/$(basename "$bin").leaks.json" "$T/names.json"
+	else
+		"$HS" run -q -o "$T/names.hst" -- "$PY" "$T/tracebacks.py" heapsnap >/dev/null 2>"$T/names.err" &&
+			"$HS" leaks "$T/names.hst" --kinds all --format json >"$T/names.json" 2>>"$T/names.err" ||
+			{ fail names-debian "$(head -c 300 "$T/names.err")"; return; }
+	fi
 	if readelf -S "$bin" | grep -q '\.symtab'; then
 		skip names-debian "$bin is not stripped"
 	else

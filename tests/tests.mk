@@ -12,6 +12,15 @@ CHECK_SHIM_OBJ := $(B)/obj/src/shim/options.o $(B)/obj/src/shim/log.o $(B)/obj/s
 	$(B)/obj/src/trace/writer.o $(B)/obj/src/shim/nestpool.o $(B)/obj/src/shim/arena_map.o \
 	$(B)/obj/src/shim/dynsym.o $(B)/obj/src/shim/ringfile.o $(B)/obj/src/shim/recent.o
 
+# In a plain build they are the shim's own objects (the shim is built with
+# the analyzer's flags there): the very code the shim runs, not compiled a
+# second time.  Where the flags differ (the sanitizer build) they are
+# compiled again with the analyzer's, so that ASan and UBSan check these
+# modules in the unit tests, as they never can in the shim.
+ifeq ($(strip $(CFLAGS)),$(strip $(SHIM_CFLAGS)))
+CHECK_SHIM_OBJ := $(patsubst $(B)/obj/%,$(B)/obj/shim/%,$(CHECK_SHIM_OBJ))
+endif
+
 # dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c
 # loads; likewise libstacks.c, built twice, for stacks.c.
 PROG_LIB_C := tests/progs/dl_helper.c tests/progs/libstacks.c
@@ -22,6 +31,12 @@ PROG_BIN := $(PROG_C:tests/progs/%.c=$(TEST_B)/progs/%) $(PROG_CC:tests/progs/%.
 
 # Passing assertions record no mark point (tests/check_quiet.h says why).
 $(CHECK_OBJ): ALL_CFLAGS += -include tests/check_quiet.h
+# CHECK_OPT: the optimization of the unit tests' own code and of the
+# command's front end (tools/), last on the line: the sanitizer build
+# compiles them at -O0 (SAN_MAKE), a third of -O1's time under ASan, and
+# what they call, the library, stays at -O1.  But check_nestpool.c: its
+# churn fills every byte it gets, three times slower at -O0.
+$(filter-out $(B)/obj/tests/check_nestpool.o,$(CHECK_OBJ)) $(TOOL_OBJ): ALL_CFLAGS += $(CHECK_OPT)
 
 # check_pprof.c decodes profiles with the code generated from profile.proto.
 $(B)/obj/tests/check_pprof.o: ALL_CFLAGS += -I$(B)/gen
@@ -176,7 +191,7 @@ $(TEST_B)/faults/%: tests/faults/%.c
 # the traced programs).
 SAN_B := $(B)/san
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g"
+SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g" CHECK_OPT=-O0
 
 # The analyzer library's second front end: built from the public header
 # and the library alone (no -Isrc, no tools/ object).
@@ -242,7 +257,9 @@ $(SAN_SUITES:%=suite-san-%): suite-san-%: check-san-build check-build
 	@$(SUITE) san-$* "$* under sanitizers and assertions (the analyzer under ASan and UBSan, HS_DEBUG=1)" \
 		bash tests/sanitize.sh $(SAN_B) $*
 
-suite-python: check-build
+# python.sh runs the command, the shims and python_edges only: it starts
+# before the other suites' programs are built (it is the longest suite).
+suite-python: all $(TEST_B)/python_edges
 	@$(SUITE) python "Python programs" bash tests/python.sh
 
 suite-leaks: check-build
