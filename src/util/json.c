@@ -42,6 +42,31 @@ size_t json_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/*
+ * The length of the longest prefix of s[0..n) that is written as it is:
+ * printable ASCII but '"' and '\\' (and '<' with html set), DEL, and
+ * whole valid UTF-8 sequences.
+ */
+static size_t plain_run(const unsigned char *s, size_t n, int html)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c >= 0x80) {
+			size_t len = json_utf8_len(s + i, n - i);
+			if (!len)
+				break;
+			i += len;
+			continue;
+		}
+		if (c < 0x20 || c == '"' || c == '\\' || (c == '<' && html))
+			break;
+		i++;
+	}
+	return i;
+}
+
 /* json_str, and with html set '<' as \u003c too. */
 static void str(FILE *f, const char *s, size_t n, int html)
 {
@@ -49,6 +74,13 @@ static void str(FILE *f, const char *s, size_t n, int html)
 
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
+		size_t run = plain_run(u + i, n - i, html);
+		if (run) {
+			/* one call for what needs no escape, not a call a byte */
+			fwrite(u + i, 1, run, f);
+			i += run;
+			continue;
+		}
 		unsigned char c = u[i];
 		if (c == '<' && html)
 			c = 0; /* below: written as \u003c, like a control character */
