@@ -540,15 +540,6 @@ static uintptr_t code_name(uintptr_t code)
 	return rd(code, L->co_qualname ? L->co_qualname : L->co_name);
 }
 
-/* Is the code object at address code still the one c describes? */
-HS_INLINE int code_is(const struct py_code *c, uintptr_t code)
-{
-	const struct py_layout *L = py.layout;
-
-	return c->code == code && c->filename == rd(code, L->co_filename) && c->name == code_name(code) &&
-	       c->firstlineno == *(const int32_t *)(code + L->co_firstlineno);
-}
-
 /* Is the code object at address code still the one codes[id] saw? */
 HS_INLINE int code_same(uint32_t id, uintptr_t code)
 {
@@ -792,23 +783,9 @@ struct py_evals {
 };
 static HS_TLS struct py_evals evals;
 
-static int is_code(uintptr_t o)
-{
-	return o && rd(o, OB_TYPE) == py.code_type;
-}
-
-static void end_run(struct py_walk *w, uintptr_t anchor)
-{
-	w->end[w->nruns] = (uint16_t)w->n;
-	w->anchor[w->nruns] = anchor;
-	w->nruns++;
-}
-
 /* The byte offset of the instruction frame is running in code. */
-HS_INLINE uint32_t frame_addr(uintptr_t frame, uintptr_t code, const enum py_gen gen)
+HS_INLINE uint32_t frame_addr(const struct py_layout *L, uintptr_t frame, uintptr_t code, const enum py_gen gen)
 {
-	const struct py_layout *L = py.layout;
-
 	if (gen == GEN_FRAMEOBJ) {
 		int lasti = *(const int *)(frame + L->fr_instr);
 		if (lasti < 0)
@@ -828,10 +805,8 @@ HS_INLINE uint32_t frame_addr(uintptr_t frame, uintptr_t code, const enum py_gen
  * and 3.13's shim frame under a class's __init__ (_Py_InitCleanup, a code
  * object named "__init__" in a file "__init__").
  */
-HS_INLINE int frame_incomplete(uintptr_t frame, uintptr_t code, const enum py_gen gen)
+HS_INLINE int frame_incomplete(const struct py_layout *L, uintptr_t frame, uintptr_t code, const enum py_gen gen)
 {
-	const struct py_layout *L = py.layout;
-
 	if (gen == GEN_FRAMEOBJ || !L->co_firsttraceable || *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_GENERATOR)
 		return 0;
 	int32_t first = *(const int32_t *)(code + L->co_firsttraceable);
@@ -848,56 +823,66 @@ HS_INLINE int frame_incomplete(uintptr_t frame, uintptr_t code, const enum py_ge
  */
 HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
 {
-	const struct py_layout *L = py.layout;
+	/* the offsets in locals: the stores into w cannot change them */
+	const struct py_layout L = *py.layout;
+	const uintptr_t code_type = py.code_type;
 	uintptr_t frame = 0, cf = 0;
+	unsigned n = 0, nruns = 0;
 
-	w->n = w->nruns = 0;
 	switch (gen) {
 	case GEN_FRAMEOBJ:
-		frame = rd(ts, L->ts_frame);
-		cf = L->ts_cframe ? rd(ts, L->ts_cframe) : 0;
+		frame = rd(ts, L.ts_frame);
+		cf = L.ts_cframe ? rd(ts, L.ts_cframe) : 0;
 		break;
 	case GEN_311:
 	case GEN_312:
-		cf = rd(ts, L->ts_cframe);
-		frame = cf ? rd(cf, L->cf_current) : 0;
+		cf = rd(ts, L.ts_cframe);
+		frame = cf ? rd(cf, L.cf_current) : 0;
 		break;
 	case GEN_313:
-		frame = rd(ts, L->ts_frame);
+		frame = rd(ts, L.ts_frame);
 		break;
 	}
 	for (unsigned steps = 0; frame && steps < 4 * FRAMES_MAX; steps++) {
-		if (w->n == FRAMES_MAX || w->nruns == RUNS_MAX - 1)
+		if (n == FRAMES_MAX || nruns == RUNS_MAX - 1)
 			break;
-		uintptr_t next = rd(frame, L->fr_previous);
-		if (gen >= GEN_312 && *(const uint8_t *)(frame + L->fr_owner) == OWNED_BY_CSTACK) {
-			end_run(w, frame); /* the entry frame is a local of its C frame */
+		uintptr_t next = rd(frame, L.fr_previous);
+		if (gen >= GEN_312 && *(const uint8_t *)(frame + L.fr_owner) == OWNED_BY_CSTACK) {
+			/* the entry frame is a local of its C frame */
+			w->end[nruns] = (uint16_t)n;
+			w->anchor[nruns++] = frame;
 			frame = next;
 			continue;
 		}
-		uintptr_t code = rd(frame, L->fr_code);
-		if (!is_code(code)) {
+		uintptr_t code = rd(frame, L.fr_code);
+		if (!code || rd(code, OB_TYPE) != code_type) {
 			if (gen == GEN_313) { /* f_executable that is not code */
 				frame = next;
 				continue;
 			}
 			break; /* not what the layout says: stop reading */
 		}
-		if (!frame_incomplete(frame, code, gen)) {
-			w->pc[w->n] = frame;
-			w->code[w->n] = code;
-			w->addr[w->n] = frame_addr(frame, code, gen);
-			w->n++;
+		if (!frame_incomplete(&L, frame, code, gen)) {
+			w->pc[n] = frame;
+			w->code[n] = code;
+			w->addr[n] = frame_addr(&L, frame, code, gen);
+			n++;
 		}
-		if (gen == GEN_FRAMEOBJ || (gen == GEN_311 && *(const uint8_t *)(frame + L->fr_entry))) {
-			end_run(w, cf); /* the call's _PyCFrame is its local */
+		if (gen == GEN_FRAMEOBJ || (gen == GEN_311 && *(const uint8_t *)(frame + L.fr_entry))) {
+			/* the call's _PyCFrame is its local */
+			w->end[nruns] = (uint16_t)n;
+			w->anchor[nruns++] = cf;
 			if (cf)
-				cf = rd(cf, L->cf_previous);
+				cf = rd(cf, L.cf_previous);
 		}
 		frame = next;
 	}
-	if (w->n > (w->nruns ? w->end[w->nruns - 1] : 0u))
-		end_run(w, 0); /* frames read past the last mark (a cut walk) */
+	if (n > (nruns ? w->end[nruns - 1] : 0u)) { /* frames read past the last mark (a cut walk) */
+		w->end[nruns] = (uint16_t)n;
+		w->anchor[nruns++] = 0;
+	}
+	w->n = n;
+	w->nruns = nruns;
 }
 
 /* walk_gen, made for each generation. */
@@ -919,34 +904,47 @@ static void walk(struct py_walk *w, uintptr_t ts)
 	}
 }
 
-/* Give every frame of w its stack entry: from the thread's memo where the
- * frame is the one it remembers at the same depth from the outermost, else
- * from the tables; then remember the outermost frames of this walk.
- * Return how many outermost frames were all found in the memo. */
+/* Give every frame of w its stack entry: from the thread's memo while the
+ * frames, from the outermost in, are those it remembers at the same depth
+ * (the same frame address running the same instruction of the same code
+ * object), then from the tables; remember the frames named afresh.  A
+ * frame inside the first one that changed is another call than the one
+ * the memo holds at its depth: it is not compared.  Return how many
+ * outermost frames were found in the memo. */
 static unsigned name_frames(struct py_walk *w)
 {
 	struct py_memo *m = &memo;
-	unsigned n = w->n, mn = m->n, same = n;
+	const struct py_layout *L = py.layout;
+	const unsigned ofile = L->co_filename, oname = L->co_qualname ? L->co_qualname : L->co_name,
+		       oline = L->co_firstlineno;
+	unsigned n = w->n, depth = 0, mn = m->n < n ? m->n : n;
 
-	for (unsigned j = 0; j < n; j++) {
-		unsigned depth = n - 1 - j; /* from the outermost */
+	for (; depth < mn; depth++) {
+		unsigned j = n - 1 - depth;
+		uintptr_t code = w->code[j];
+		const struct py_code *c = &m->e[depth].code;
+		/* code_is, with the offsets at hand */
+		if (m->e[depth].frame != w->pc[j] || m->e[depth].addr != w->addr[j] || c->code != code ||
+		    c->filename != rd(code, ofile) || c->name != rd(code, oname) ||
+		    c->firstlineno != *(const int32_t *)(code + oline))
+			break;
+		w->pc[j] = m->e[depth].pc;
+		/* what the tables give */
+		HS_ASSERT(w->pc[j] == py_pc(code, w->addr[j]));
+	}
+	unsigned same = depth;
+	for (; depth < n; depth++) {
+		unsigned j = n - 1 - depth;
 		uint64_t frame = w->pc[j];
-		if (depth < mn && m->e[depth].frame == frame && m->e[depth].addr == w->addr[j] &&
-		    code_is(&m->e[depth].code, w->code[j])) {
-			w->pc[j] = m->e[depth].pc;
-			continue;
-		}
-		w->pc[j] = py_pc(w->code[j], w->addr[j]);
-		same = depth; /* the depths fall: the last one is the least */
+		uintptr_t code = w->code[j];
+		w->pc[j] = py_pc(code, w->addr[j]);
 		if (depth < MEMO_MAX) {
 			/* remember it as named (py_pc read the same fields) */
-			const struct py_layout *L = py.layout;
-			uintptr_t code = w->code[j];
 			m->e[depth].frame = frame;
 			m->e[depth].addr = w->addr[j];
 			m->e[depth].pc = w->pc[j];
-			m->e[depth].code = (struct py_code){code, rd(code, L->co_filename), code_name(code),
-							    *(const int32_t *)(code + L->co_firstlineno), 0};
+			m->e[depth].code = (struct py_code){code, rd(code, ofile), rd(code, oname),
+							    *(const int32_t *)(code + oline), 0};
 		}
 	}
 	m->n = n < MEMO_MAX ? n : MEMO_MAX;
