@@ -140,10 +140,8 @@ enum { DOMAIN_RAW, DOMAIN_MEM, DOMAIN_OBJ, NDOMAINS };
 /* The attach shim is loaded with dlopen: its initial-exec TLS must fit in
  * the static TLS surplus, and it never reads Python frames. */
 #define MEMO_MAX 1
-#define EVALS_MAX 1
 #else
 #define MEMO_MAX 64	     /* outermost frames each thread remembers */
-#define EVALS_MAX 64	     /* evaluation frames of the last stack each remembers */
 #endif
 #define RUNS_MAX 128	     /* evaluation calls per stack */
 #define CODE_MAX (1u << 20)  /* code objects */
@@ -739,6 +737,7 @@ const struct ringfile_pycode_entry *python_code_get(uint32_t id)
 struct py_walk {
 	unsigned n;		       /* frames */
 	unsigned nruns;		       /* evaluation calls */
+	unsigned nempty;	       /* runs without frames */
 	uint64_t pc[FRAMES_MAX];       /* innermost first: the frame's address
 					* while walking, then its HST_PYFRAME */
 	uintptr_t code[FRAMES_MAX];    /* its code object */
@@ -766,22 +765,6 @@ struct py_memo {
 	} e[MEMO_MAX];
 };
 static HS_TLS struct py_memo memo;
-
-/*
- * Each thread's evaluation frames in its last native stack, by depth from
- * the outermost frame.  The unwinder says how many outermost frames of a
- * stack are those of the thread's previous one (python_native): the
- * evaluation frames among them are known, and only the frames inside them
- * are compared with the evaluation function's extent.
- */
-struct py_evals {
-	uintptr_t token;      /* the unwinder's memo the stack came from, 0: none */
-	uint32_t seq;	      /* its number there */
-	uint32_t n;	      /* entries in d */
-	uintptr_t cold_len;   /* the cold part's extent when they were found */
-	uint16_t d[EVALS_MAX]; /* depth from the outermost of each, innermost first */
-};
-static HS_TLS struct py_evals evals;
 
 /* The byte offset of the instruction frame is running in code. */
 HS_INLINE uint32_t frame_addr(const struct py_layout *L, uintptr_t frame, uintptr_t code, const enum py_gen gen)
@@ -827,7 +810,7 @@ HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
 	const struct py_layout L = *py.layout;
 	const uintptr_t code_type = py.code_type;
 	uintptr_t frame = 0, cf = 0;
-	unsigned n = 0, nruns = 0;
+	unsigned n = 0, nruns = 0, nempty = 0, last = 0; /* last: where the last run ended */
 
 	switch (gen) {
 	case GEN_FRAMEOBJ:
@@ -849,7 +832,8 @@ HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
 		uintptr_t next = rd(frame, L.fr_previous);
 		if (gen >= GEN_312 && *(const uint8_t *)(frame + L.fr_owner) == OWNED_BY_CSTACK) {
 			/* the entry frame is a local of its C frame */
-			w->end[nruns] = (uint16_t)n;
+			nempty += n == last;
+			w->end[nruns] = (uint16_t)(last = n);
 			w->anchor[nruns++] = frame;
 			frame = next;
 			continue;
@@ -870,19 +854,21 @@ HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
 		}
 		if (gen == GEN_FRAMEOBJ || (gen == GEN_311 && *(const uint8_t *)(frame + L.fr_entry))) {
 			/* the call's _PyCFrame is its local */
-			w->end[nruns] = (uint16_t)n;
+			nempty += n == last;
+			w->end[nruns] = (uint16_t)(last = n);
 			w->anchor[nruns++] = cf;
 			if (cf)
 				cf = rd(cf, L.cf_previous);
 		}
 		frame = next;
 	}
-	if (n > (nruns ? w->end[nruns - 1] : 0u)) { /* frames read past the last mark (a cut walk) */
+	if (n > last) { /* frames read past the last mark (a cut walk) */
 		w->end[nruns] = (uint16_t)n;
 		w->anchor[nruns++] = 0;
 	}
 	w->n = n;
 	w->nruns = nruns;
+	w->nempty = nempty;
 }
 
 /* walk_gen, made for each generation. */
@@ -1035,56 +1021,6 @@ static HS_NOINLINE unsigned splice_by_stack(const struct py_walk *w, uint64_t *o
 	return o;
 }
 
-/*
- * The positions in ips[0..n) of the evaluation function's frames, innermost
- * first, at most RUNS_MAX: those of the frames the stack shares with the
- * thread's previous one from evals, the others compared (two compares a
- * frame, the hot part and the cold one, an empty range until learned).
- * The same positions a comparison of every frame finds.
- */
-static unsigned find_evals(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint16_t *at)
-{
-	struct py_evals *ev = &evals;
-	uintptr_t lo = py.eval_lo + 1, len = py.eval_hi - py.eval_lo;
-	/* relaxed: see learn_cold; len before lo would only miss a frame */
-	uintptr_t clen = atomic_load_rlx(&py.cold_len), clo = atomic_load_rlx(&py.cold_lo) + 1;
-	unsigned ne = 0, from = n, same = 0;
-
-	if (nat && nat->token && nat->token == ev->token && nat->seq == ev->seq + 1 && ev->cold_len == clen &&
-	    !cut && nat->same <= n) {
-		same = nat->same;
-		from = n - same;
-	}
-	for (unsigned i = 0; i < from && ne < RUNS_MAX; i++)
-		if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen)
-			at[ne++] = (uint16_t)i;
-	for (unsigned j = 0; same && j < ev->n && ne < RUNS_MAX; j++)
-		if (ev->d[j] < same)
-			at[ne++] = (uint16_t)(n - 1 - ev->d[j]);
-#ifdef HS_DEBUG
-	{ /* what comparing every frame finds */
-		unsigned k = 0;
-		for (unsigned i = 0; i < n && k < RUNS_MAX; i++)
-			if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen) {
-				HS_ASSERT(k < ne && at[k] == i);
-				k++;
-			}
-		HS_ASSERT(k == ne);
-	}
-#endif
-	/* Remember them if they are all (the list was not cut short). */
-	ev->token = 0;
-	if (nat && nat->token && !cut && ne < RUNS_MAX && ne <= EVALS_MAX) {
-		for (unsigned k = 0; k < ne; k++)
-			ev->d[k] = (uint16_t)(n - 1 - at[k]);
-		ev->n = ne;
-		ev->token = nat->token;
-		ev->seq = nat->seq;
-		ev->cold_len = clen;
-	}
-	return ne;
-}
-
 /* ---- each thread's last stack ------------------------------------------------------- */
 
 /*
@@ -1108,9 +1044,13 @@ struct py_last {
 	uint32_t epoch;		  /* ids_epoch when id was given */
 	uintptr_t token;	  /* the unwinder's memo and capture it was made from */
 	uint32_t seq;
-	uint32_t valid;		  /* v, the shape and the frames memo are of one stack */
+	uint32_t valid;		  /* v, the shape and the frames memo are of one stack (the shape's
+				   * evaluation frames are all the stack's: find_evals takes them) */
 	uint32_t nnat;		  /* its native frames */
 	uint32_t nruns;		  /* its runs, as many as evaluation frames */
+	uint32_t npy;		  /* its Python frames */
+	uintptr_t cold_len;	  /* the cold part's extent when its evaluation frames were found */
+	uint32_t fin;		  /* its entries but the native frames inside its innermost evaluation frame */
 	uint16_t d[RUNS_MAX];	  /* depth from the outermost of evaluation frame j, outermost first */
 	uint16_t len[RUNS_MAX];	  /* Python frames of run j, outermost first */
 	uint64_t v[OUT_CAP];
@@ -1199,6 +1139,42 @@ static unsigned shared_entries(const struct py_last *m, unsigned n, unsigned sam
 	}
 }
 
+/*
+ * How many outermost entries the stack of native frames ips[0..n) and w's
+ * runs shares with m's stack, when it has that stack's shape (as many
+ * evaluation frames, at the same depths from the outermost, and runs as
+ * long) and its innermost evaluation frame is among the outermost `same`
+ * native frames, those of m's stack, as are its outermost `pysame` Python
+ * frames; UINT32_MAX when it is not so.  The common case (a thread
+ * allocating again from the Python line it runs, or the next one), in
+ * a loop over the runs without the native frames between them.
+ */
+static unsigned same_shape(const struct py_last *m, unsigned n, unsigned same, const struct py_walk *w,
+			   const uint16_t *at, unsigned pysame)
+{
+	unsigned ne = w->nruns, din = n - 1u - at[0]; /* the innermost one's depth */
+
+	if (!ne || ne != m->nruns || w->n != m->npy || din >= same)
+		return UINT32_MAX;
+	unsigned keep = UINT32_MAX, pf = 0, extra = 0; /* Python frames, entries past one a run, so far */
+	for (unsigned j = 0; j < ne; j++) {
+		unsigned k = ne - 1 - j, d = n - 1u - at[k], ln = run_len(w, k);
+		if (d != m->d[j] || ln != m->len[j])
+			return UINT32_MAX;
+		/* run j starts at entry d + extra (from the outermost) */
+		if (keep == UINT32_MAX && pysame < pf + ln)
+			keep = d + extra + (pysame - pf);
+		pf += ln;
+		extra += ln ? ln - 1 : 0;
+	}
+	if (keep != UINT32_MAX)
+		return keep;
+	/* every run as it was: the native frames inside the innermost
+	 * evaluation frame, but the outermost `same` */
+	unsigned lim = n < m->nnat ? n : m->nnat;
+	return m->fin + (same < lim ? same : lim) - din - 1;
+}
+
 /* Writing a stack into v from its outermost entry in, the outermost
  * `keep` entries left as they are. */
 struct out_w {
@@ -1259,42 +1235,94 @@ HS_INLINE void ow_run(struct out_w *o, const struct py_walk *w, unsigned k, uint
 			*dst-- = w->pc[--to];
 }
 
-/* The length of the stack made of ips[0..n) and w's runs, every one in
- * place of its evaluation frame (ne == nruns). */
-static unsigned assembled_len(unsigned n, const struct py_walk *w)
+/*
+ * The positions in ips[0..n) of the evaluation function's frames, innermost
+ * first, at most RUNS_MAX: those among the outermost `same` frames, which
+ * are those of the last stack, from d[0..nd) (the last stack's, by depth
+ * from the outermost, outermost first); the others compared (two compares
+ * a frame, the hot part and the cold one [clo, clo + clen), an empty range
+ * until learned).  The same positions a comparison of every frame finds.
+ */
+static unsigned find_evals(void *const *ips, unsigned n, unsigned same, const uint16_t *d, unsigned nd,
+			   uintptr_t clo, uintptr_t clen, uint16_t *at)
 {
-	unsigned len = n - w->nruns;
+	uintptr_t lo = py.eval_lo + 1, len = py.eval_hi - py.eval_lo;
+	unsigned ne = 0, from = n - same, kn = 0;
 
-	for (unsigned k = 0; k < w->nruns; k++) {
-		unsigned frames = run_len(w, k);
-		len += frames ? frames : 1;
+	clo++;
+	while (kn < nd && d[kn] < same)
+		kn++; /* those in the frames the stacks share */
+	for (unsigned i = 0; i < from && ne < RUNS_MAX; i++)
+		if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen)
+			at[ne++] = (uint16_t)i;
+	for (unsigned j = kn; j-- > 0 && ne < RUNS_MAX;)
+		at[ne++] = (uint16_t)(n - 1 - d[j]);
+#ifdef HS_DEBUG
+	{ /* what comparing every frame finds */
+		unsigned k = 0;
+		for (unsigned i = 0; i < n && k < RUNS_MAX; i++)
+			if ((uintptr_t)ips[i] - lo < len || (uintptr_t)ips[i] - clo < clen) {
+				HS_ASSERT(k < ne && at[k] == i);
+				k++;
+			}
+		HS_ASSERT(k == ne);
 	}
-	return len;
+#endif
+	return ne;
+}
+
+/* The length of the stack made of ips[0..n) and w's runs, every one in
+ * place of its evaluation frame (ne == nruns): a run without frames leaves
+ * its frame in place. */
+HS_INLINE unsigned assembled_len(unsigned n, const struct py_walk *w)
+{
+#ifdef HS_DEBUG
+	unsigned len = n - w->nruns;
+	for (unsigned k = 0; k < w->nruns; k++)
+		len += run_len(w, k) ? run_len(w, k) : 1;
+	HS_ASSERT(len == n - w->nruns + w->n + w->nempty);
+#endif
+	return n - w->nruns + w->n + w->nempty;
 }
 
 /*
  * The stack of ips with the runs of w, the k-th evaluation frame (at[k])
- * giving way to run k (ne == nruns, not cut), into m over its last stack;
- * *res set.  The same stack the forward assembly in python_stack makes.
+ * giving way to run k (ne == nruns, not cut), into m over its last stack
+ * (follows: the stack follows m's, as the unwinder's memo says); *res
+ * set.  The same stack the forward assembly in python_stack makes.
  */
-static void assemble_last(struct py_last *m, uint32_t was_valid, void *const *ips, unsigned n,
-			  const struct python_native *nat,
+static void assemble_last(struct py_last *m, int follows, void *const *ips, unsigned n,
+			  const struct python_native *nat, uintptr_t clen,
 			  const struct py_walk *w, const uint16_t *at, unsigned pysame, unsigned len,
 			  struct python_out *res)
 {
-	unsigned ne = w->nruns, keep = 0;
+	unsigned ne = w->nruns, keep = 0, shape = 0;
 	uint32_t old_start = m->start;
 
-	if (was_valid && nat->token && nat->token == m->token && nat->seq == m->seq + 1)
-		keep = shared_entries(m, n, nat->same, w, at, pysame);
-	HS_ASSERT(keep <= len && keep <= OUT_CAP - old_start);
-	struct out_w o = {m->v + OUT_CAP - 1, 0, keep};
-	ow_native(&o, ips, ne ? at[ne - 1] + 1u : 0, n);
-	for (unsigned k = ne; k-- > 0;) {
-		ow_run(&o, w, k, (uint64_t)(uintptr_t)ips[at[k]]);
-		ow_native(&o, ips, k ? at[k - 1] + 1u : 0, at[k]);
+	if (follows) {
+		keep = same_shape(m, n, nat->same, w, at, pysame);
+		shape = keep != UINT32_MAX;
+		if (!shape)
+			keep = shared_entries(m, n, nat->same, w, at, pysame);
 	}
-	HS_ASSERT(o.q == len);
+	HS_ASSERT(keep <= len && keep <= OUT_CAP - old_start);
+#ifdef HS_DEBUG
+	HS_ASSERT(!shape || keep == shared_entries(m, n, nat->same, w, at, pysame));
+#endif
+	if (shape && keep >= m->fin) {
+		/* only native frames inside the innermost evaluation frame:
+		 * entry q from the outermost is ips[len - 1 - q] */
+		for (unsigned q = keep; q < len; q++)
+			m->v[OUT_CAP - 1 - q] = (uint64_t)(uintptr_t)ips[len - 1 - q];
+	} else {
+		struct out_w o = {m->v + OUT_CAP - 1, 0, keep};
+		ow_native(&o, ips, ne ? at[ne - 1] + 1u : 0, n);
+		for (unsigned k = ne; k-- > 0;) {
+			ow_run(&o, w, k, (uint64_t)(uintptr_t)ips[at[k]]);
+			ow_native(&o, ips, k ? at[k - 1] + 1u : 0, at[k]);
+		}
+		HS_ASSERT(o.q == len);
+	}
 	uint32_t start = OUT_CAP - len, clean = OUT_CAP - keep;
 	uint64_t h = m->sh[clean];
 	for (uint32_t i = clean; i-- > start;)
@@ -1322,11 +1350,17 @@ static void assemble_last(struct py_last *m, uint32_t was_valid, void *const *ip
 	m->token = nat->token;
 	m->seq = nat->seq;
 	m->nnat = n;
-	m->nruns = ne;
-	for (unsigned j = 0; j < ne; j++) {
-		m->d[j] = (uint16_t)(n - 1 - at[ne - 1 - j]);
-		m->len[j] = (uint16_t)run_len(w, ne - 1 - j);
+	m->cold_len = clen;
+	if (!shape) { /* the same shape needs no writing */
+		m->nruns = ne;
+		m->npy = w->n;
+		m->fin = ne ? len - at[0] : 0;
+		for (unsigned j = 0; j < ne; j++) {
+			m->d[j] = (uint16_t)(n - 1 - at[ne - 1 - j]);
+			m->len[j] = (uint16_t)run_len(w, ne - 1 - j);
+		}
 	}
+	HS_ASSERT(!ne || m->fin == len - at[0]);
 	m->valid = 1;
 }
 
@@ -1341,15 +1375,18 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 	/* relaxed: a hint; late_check decides under its own CAS */
 	if (HS_UNLIKELY(!atomic_load_rlx(&py.late_checked)) && py.is_initialized && py.is_initialized())
 		late_check();
-	/* the evaluation frames first: evals must follow every stack */
-	unsigned ne = find_evals(ips, n, cut, nat, at);
 	if (!py.frames)
 		return 0;
-	uint32_t was_valid = 0;
+	/* relaxed: see learn_cold; len before lo would only miss a frame */
+	uintptr_t clen = atomic_load_rlx(&py.cold_len), clo = atomic_load_rlx(&py.cold_lo);
+	int follows = 0;
 	if (nat && cap == OUT_CAP && (m = last_get(tls.ring->slot, tls.thread_index))) {
-		was_valid = m->valid;
+		follows = m->valid && nat->token && nat->token == m->token && nat->seq == m->seq + 1 &&
+			  nat->same <= n && m->cold_len == clen && !cut;
 		m->valid = 0; /* until this stack is in it */
 	}
+	unsigned ne = follows ? find_evals(ips, n, nat->same, m->d, m->nruns, clo, clen, at)
+			      : find_evals(ips, n, 0, NULL, 0, clo, clen, at);
 	uintptr_t ts = (uintptr_t)py.this_tstate();
 	if (!ts)
 		return 0;
@@ -1372,7 +1409,7 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 	/* The common case: every run in place of its evaluation frame. */
 	unsigned len;
 	if (m && ne == w.nruns && !cut && (len = assembled_len(n, &w)) <= OUT_CAP) {
-		assemble_last(m, was_valid, ips, n, nat, &w, at, pysame, len, res);
+		assemble_last(m, follows, ips, n, nat, clen, &w, at, pysame, len, res);
 		last_now = m;
 		return 1;
 	}
