@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim/arena_map.h"
@@ -28,13 +29,18 @@
 #include "util/fmt.h"
 #include "util/hooksafe.h"
 
-#define STACK_ID_MAX (1u << 24)	       /* ids; by_id is reserved, not touched */
+#define STACK_ID_MAX (1u << 24)	       /* ids (INDEX_ID_BITS); by_id is reserved, not touched */
 #define STACK_ID_MIN (1u << 15)	       /* fewest ids worth tracing with */
 #define STACK_SEG_BYTES (1u << 20)     /* entries segment of the ring file */
 #define SKIP_SLACK 8		       /* extra frames unwound for the shim's own */
 
-/* Open-addressing index: slot = tag << 32 | id, 0 = empty.  A stack's
- * home slot is its hash's top bits (unwind.h says why), its tag bits 16-47. */
+/* Open-addressing index: slot = the hash's bits 24-63 | id (ids are below
+ * 2^24), 0 = empty.  A stack's home slot is its hash's top bits (unwind.h
+ * says why), which the slot keeps: growing rehashes from the slots alone,
+ * without reading the entries (most of them stay out of memory,
+ * ringfile_unload). */
+#define INDEX_ID_BITS 24
+#define INDEX_ID_MASK ((1ull << INDEX_ID_BITS) - 1)
 struct stack_index {
 	uint64_t mask;		  /* slots - 1 */
 	unsigned shift;		  /* 64 - log2(slots) */
@@ -104,9 +110,9 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64
 	return 0;
 }
 
-HS_INLINE uint32_t index_tag(uint64_t h)
+HS_INLINE uint64_t index_tag(uint64_t h)
 {
-	return (uint32_t)(h >> 16);
+	return h & ~INDEX_ID_MASK;
 }
 
 static bool entry_equals(const struct ringfile_stack_entry *e, const uint64_t *ips, unsigned n)
@@ -117,7 +123,7 @@ static bool entry_equals(const struct ringfile_stack_entry *e, const uint64_t *i
 /* Find ips in index x; return the id or 0. */
 static uint32_t index_find(struct stack_index *x, uint64_t h, const uint64_t *ips, unsigned n)
 {
-	uint32_t tag = index_tag(h);
+	uint64_t tag = index_tag(h);
 
 	for (uint64_t i = h >> x->shift;; i = (i + 1) & x->mask) {
 		/* acquire: pairs with the release in index_put; the entry the
@@ -125,9 +131,8 @@ static uint32_t index_find(struct stack_index *x, uint64_t h, const uint64_t *ip
 		uint64_t s = atomic_load_acq(&x->slots[i]);
 		if (!s)
 			return 0;
-		uint32_t id = (uint32_t)s;
-		if ((uint32_t)(s >> 32) == tag && entry_equals(by_id[id], ips, n))
-			return id;
+		if (index_tag(s) == tag && entry_equals(by_id[s & INDEX_ID_MASK], ips, n))
+			return (uint32_t)(s & INDEX_ID_MASK);
 	}
 }
 
@@ -140,13 +145,31 @@ static void index_put(struct stack_index *x, uint64_t h, uint32_t id)
 	/* relaxed: only writers (serialized by the lock) change slots */
 	while (atomic_load_rlx(&x->slots[i]))
 		i = (i + 1) & x->mask;
+	HS_ASSERT(id && id <= INDEX_ID_MASK);
 	/* release: by_id[id] and the entry are visible before the slot */
-	atomic_store_rel(&x->slots[i], (uint64_t)index_tag(h) << 32 | id);
+	atomic_store_rel(&x->slots[i], index_tag(h) | id);
 	x->used++;
 }
 
+/*
+ * Give back the memory of an index that was replaced, but not its
+ * addresses: a lock-free reader may still be walking it.  Its slots past
+ * the first page read as 0 from now on (private anonymous memory), which
+ * a reader takes for the end of the probe: not found, so it inserts, and
+ * insert looks again in the current index under the lock.  The first
+ * page (mask and shift) stays, so a reader never strays out of bounds.
+ */
+static void index_release(struct stack_index *x)
+{
+	uintptr_t lo = ((uintptr_t)x + 4096) & ~(uintptr_t)4095;
+	uintptr_t hi = ((uintptr_t)&x->slots[x->mask + 1]) & ~(uintptr_t)4095;
+
+	if (hi > lo)
+		(void)syscall(SYS_madvise, (void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* Double the index when half full.  Caller holds insert_lock.  The old
- * index is left mapped: a lock-free reader may still be walking it. */
+ * index stays mapped (index_release). */
 static void index_grow(void)
 {
 	struct stack_index *old = atomic_load_rlx(&index_now); /* relaxed: lock held */
@@ -157,12 +180,16 @@ static void index_grow(void)
 	struct stack_index *x = index_new((old->mask + 1) * 2);
 	if (!x)
 		return;
-	for (uint32_t id = 1; id <= atomic_load_rlx(&count); id++) {
-		const struct ringfile_stack_entry *e = by_id[id];
-		index_put(x, unwind_hash(e->ips, e->depth), id);
+	/* relaxed: only writers (serialized by the lock) change slots; the
+	 * slot holds the top bits of the hash, all index_put needs */
+	for (uint64_t i = 0; i <= old->mask; i++) {
+		uint64_t s = atomic_load_rlx(&old->slots[i]);
+		if (s)
+			index_put(x, index_tag(s), (uint32_t)(s & INDEX_ID_MASK));
 	}
 	/* release: readers that load the new index see all its slots */
 	atomic_store_rel(&index_now, x);
+	index_release(old);
 }
 
 /* Reserve bytes for an entry in the ring file.  Caller holds insert_lock. */
