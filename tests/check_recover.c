@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check_suites.h"
+#include "shim/log.h"
 #include "shim/ring.h"
 #include "shim/ringfile.h"
 #include "shim/tls.h"
@@ -641,6 +642,56 @@ START_TEST(test_recover_real_ringfile)
 }
 END_TEST
 
+/*
+ * ringfile_unload gives a segment's pages back to the file, never its
+ * contents: a stacks segment unloaded after its entries were written (as
+ * stack.c does) still reads the same in the process, and a killed run's
+ * recovery finds its entries.  A segment in memory only (the file could
+ * not grow: a file size limit) keeps its contents too, as its pages are
+ * their only copy.
+ */
+START_TEST(test_ringfile_unload)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct rlimit old_lim, lim;
+	static const uint64_t s5[] = {0x401000, 0x401100, 0x401200};
+
+	write_killed(&t, NONCE, 0);
+	ck_assert_int_eq(ringfile_create(tpath("killed.hst.rings"), NONCE), 0);
+	struct ringfile_stacks *st = ringfile_map(RINGFILE_SEG_STACKS, 8192);
+	ck_assert_ptr_nonnull(st);
+	real_stack(st, 5, 3, s5);
+	const struct ringfile_stack_entry *e = (const void *)((char *)st + RINGFILE_STACKS_DATA_OFFSET);
+	ringfile_unload(st);
+	ck_assert_uint_eq(e->id, 5);
+	ck_assert_uint_eq(e->depth, 3);
+	ck_assert_mem_eq(e->ips, s5, sizeof(s5));
+
+	/* the file may not grow past its size: the next segment is memory */
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = RINGFILE_HEADER_SIZE + 8192;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	log_set_fd(-1); /* its warning is expected */
+	char *mem = ringfile_map(RINGFILE_SEG_STACKS, 8192);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	ck_assert_ptr_nonnull(mem);
+	memset(mem + 4096, 0x5a, 4096);
+	ringfile_unload(mem);
+	for (int i = 4096; i < 8192; i++)
+		ck_assert_int_eq(mem[i], 0x5a);
+	ringfile_forget(); /* the process dies: the file stays */
+	log_set_fd(2);
+
+	struct trace_reader *r = open_ok(t.path, &d);
+	expect_killed_chunks(r);
+	expect_stack(r, 5, 3, s5);
+	expect_eof(r);
+	reader_close(r);
+}
+END_TEST
+
 /* ---- damaged ring files ------------------------------------------------------- */
 
 /* Rings 0 and 1 as test_recover_rings has them. */
@@ -846,6 +897,7 @@ Suite *recover_suite(void)
 	tcase_add_test(tv, test_recover_after_torn_chunk);
 	tcase_add_test(tv, test_recover_garbage_rings);
 	tcase_add_test(tv, test_recover_real_ringfile);
+	tcase_add_test(tv, test_ringfile_unload);
 	tcase_add_test(tv, test_recover_cut_file);
 	tcase_add_test(tv, test_recover_bad_capacity);
 	tcase_add_test(tv, test_recover_bad_magic);

@@ -31,6 +31,13 @@ static int named; /* path_copy names the file (not unlinked yet) */
 static struct ringfile_id identity; /* of the file, inode 0 until known */
 static int warned_full;	   /* the file could not grow once: said so */
 
+/* The segments that live in memory only (the file could not grow): their
+ * pages are their only copy, never given back (ringfile_unload).  Past
+ * MEMORY_SEGS_MAX of them, none is given back. */
+#define MEMORY_SEGS_MAX 64
+static uintptr_t memory_segs[MEMORY_SEGS_MAX];
+static uint32_t nmemory_segs;
+
 /* The ring files of the processes this one was forked from: the
  * segments of theirs that the stack table and the Python tables did not
  * give back at the fork are still mapped here (MAP_SHARED), and are no
@@ -131,6 +138,10 @@ void *ringfile_map(uint32_t type, size_t bytes)
 		warn = !warned_full;
 		warned_full = 1;
 		p = arena_map_mmap(bytes);
+		if (p && nmemory_segs < MEMORY_SEGS_MAX)
+			memory_segs[nmemory_segs] = (uintptr_t)p;
+		if (p && nmemory_segs <= MEMORY_SEGS_MAX)
+			nmemory_segs++; /* past MEMORY_SEGS_MAX: lost count */
 	}
 	if (!p)
 		goto out;
@@ -147,6 +158,27 @@ out:
 		log_warn("cannot grow ", path_copy,
 			 " (file system full?): new events stay in memory only, a crash would lose them");
 	return p;
+}
+
+/* Is seg one of the segments in memory only?  Lock held. */
+static int in_memory_only(const void *seg)
+{
+	if (nmemory_segs > MEMORY_SEGS_MAX)
+		return 1; /* lost count: as if every one were */
+	for (uint32_t i = 0; i < nmemory_segs; i++)
+		if (memory_segs[i] == (uintptr_t)seg)
+			return 1;
+	return 0;
+}
+
+void ringfile_unload(void *seg)
+{
+	struct ringfile_seg *s = seg;
+
+	spin_lock(&lock);
+	if (!in_memory_only(seg))
+		(void)syscall(SYS_madvise, seg, s->bytes, MADV_DONTNEED);
+	spin_unlock(&lock);
 }
 
 static int same_file(const struct ringfile_id *a, uint32_t dev_major, uint32_t dev_minor, uint64_t inode)
@@ -192,6 +224,7 @@ void ringfile_forget(void)
 		former[nformer++ % FORMER_MAX] = identity;
 	identity = (struct ringfile_id){0, 0, 0};
 	warned_full = 0;
+	nmemory_segs = 0; /* the parent's, unmapped by the caller */
 }
 
 void ringfile_lock(void)

@@ -18,6 +18,13 @@ int ringfile_create(const char *path, uint64_t nonce);
  * rounded up to pages) and fill in its header.  Return it or NULL. */
 void *ringfile_map(uint32_t type, size_t bytes);
 
+/* The process is done writing seg (from ringfile_map) and will read it
+ * seldom: give its pages back to the file.  They stay in the page cache
+ * (the file's, written back and reclaimable like any file's), and a later
+ * access maps them again with a minor fault; the process no longer holds
+ * them in its resident set.  No-op for a segment in memory only. */
+void ringfile_unload(void *seg);
+
 /* The file's device and inode, as /proc/self/maps shows them. */
 struct ringfile_id {
 	uint32_t dev_major, dev_minor; /* st_dev */
