@@ -26,6 +26,7 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim/arena_map.h"
@@ -210,6 +211,62 @@ made:
 	private_arena = arena;
 	backing_decay_private(arena);
 	private_flags = (int)MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE;
+}
+
+/* ---- no unused pages in a new peak ------------------------------------------
+ *
+ * jemalloc keeps the pages of freed blocks (dirty) for a second before it
+ * gives them back (configure_jemalloc says why not at once), so a program
+ * whose heap grows reaches its peak carrying megabytes of them: 7 to 15
+ * MB on jq, sqlite and py_json (jemalloc's stats at their peak RSS).  The
+ * collector calls backing_trim_peak every cycle; when the resident size
+ * is a sixty-fourth past the highest it was at a check before, every
+ * arena's dirty pages go back at once.  A heap that churns below a level
+ * it reached before is left to the decay (churn: 29,000 page faults a run
+ * instead of 27,000, where decay 0 had 62,000), and one that grows costs
+ * a purge per 1.6% of growth.  sqlite's peak RSS 66.5-67.7 -> 60.9 MB,
+ * py_json's 126.6-129.0 -> 118.8-122.4 MB (busy machine, 2-3 runs).
+ */
+#define TRIM_EVERY_NS 5000000ull /* statm at most every 5 ms */
+
+/* The collector's alone (one collector thread at a time). */
+static uint64_t trim_high;    /* the highest resident bytes a check saw */
+static uint64_t trim_next_ns; /* CLOCK_MONOTONIC_COARSE */
+
+/* The resident size, bytes, or 0 (/proc/self/statm's second field). */
+static HS_NOINLINE uint64_t resident_bytes(void)
+{
+	char buf[96];
+	uint64_t pages = 0;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strchr(buf, ' ');
+	for (p = p ? p + 1 : buf + n; *p >= '0' && *p <= '9'; p++)
+		pages = pages * 10 + (uint64_t)(*p - '0');
+	return pages * 4096; /* x86_64 pages, as ringfile.c maps them */
+}
+
+void backing_trim_peak(void)
+{
+	struct timespec ts;
+
+	if (mode != MODE_JEMALLOC || !je_ready || clock_gettime(CLOCK_MONOTONIC_COARSE, &ts))
+		return;
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now < trim_next_ns)
+		return;
+	trim_next_ns = now + TRIM_EVERY_NS;
+	uint64_t rss = resident_bytes();
+	if (rss <= trim_high + trim_high / 64)
+		return;
+	trim_high = rss;
+	(void)mallctl("arena.4096.purge", NULL, NULL, NULL, 0); /* 4096: MALLCTL_ARENAS_ALL */
 }
 
 void backing_resolve(void)

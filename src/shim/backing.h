@@ -68,6 +68,11 @@ void backing_free(void *p);		       /* p != NULL */
 void backing_free_sized(void *p, size_t n);    /* p != NULL */
 size_t backing_usable_size(void *p);
 
+/* The collector, every cycle: when the process's resident size reached a
+ * new high, give back the pages of freed blocks jemalloc still keeps
+ * (backing.c says when exactly).  Cheap when there is nothing to do. */
+void backing_trim_peak(void);
+
 /* The shim's private memory (jemalloc arena, never recorded). */
 void *backing_ialloc(size_t n);
 void *backing_irealloc(void *p, size_t n);

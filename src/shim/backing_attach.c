@@ -113,6 +113,11 @@ size_t backing_usable_size(void *p)
 	return arena_map_contains((uintptr_t)p) ? private_size(p) : orig.malloc_usable_size(p);
 }
 
+/* The program's own allocator keeps its free pages as it likes. */
+void backing_trim_peak(void)
+{
+}
+
 int backing_is_private(const void *p)
 {
 	return arena_map_contains((uintptr_t)p);

@@ -900,6 +900,7 @@ static void *collector_main(void *arg)
 		bool more;
 		clock_calibrate();
 		cycle(&more, NULL);
+		backing_trim_peak();
 		if (control_take_scan())
 			scan_snapshot_here(HST_SNAP_SIGNAL);
 		if (cs.t.interval_scan_due) {
