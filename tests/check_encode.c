@@ -77,6 +77,19 @@ START_TEST(test_exact_bytes)
 	expect_bytes(b, encode_events(b, &e), events_tmp, sizeof(events_tmp));
 	/* no events, no record */
 	ck_assert_ptr_eq(encode_events(b, &e), b);
+	/* EVENTS_SPLIT: a malloc of 3 by thread 2 at 250 ns, a realloc of it
+	 * to a block of 4 by thread 1 at 350, a free of that at 450: the new
+	 * blocks (3, 4) in the fourth column, the freed ones (3, 4) in a
+	 * column of their own before the bitmap */
+	e.split = 1;
+	encode_event(&e, 250, 2, HST_EV_MALLOC, 3, 0);
+	encode_event(&e, 350, 1, HST_EV_REALLOC, 3, 4);
+	encode_event(&e, 450, 1, HST_EV_FREE, 4, 0);
+	static const uint8_t events_split[] = {HST_REC_EVENTS_SPLIT, 0x97, 0x80, 0x80, 0x00, 0xfa, 0x01, 0x03, 0x64,
+					       0x03, HST_EV_MALLOC, HST_EV_REALLOC, HST_EV_FREE, 0x03, 0x02, 0x01,
+					       0x01, 0x03, 0x00, 0x02, 0x02, 0x02, 0x03, 0x04, 0x02, 0x03, 0x04, 0x00};
+	expect_bytes(b, encode_events(b, &e), events_split, sizeof(events_split));
+	ck_assert_uint_eq(e.col[ENCODE_EVENT_FREED].len, 0);
 }
 END_TEST
 
@@ -532,6 +545,7 @@ START_TEST(test_random_events)
 		uint64_t tick = tick_choices[rnd() % 5];
 		size_t n = 1 + rnd() % 700;
 		evrec_init(&e, tick);
+		e.enc.split = rnd() % 2; /* EVENTS or EVENTS_SPLIT */
 		uint64_t ts = rnd() % (1ull << 50);
 		for (size_t k = 0; k < n && i < NEV; k++, i++) {
 			ts = rnd() % 4 ? ts + rnd() % 5000000 : ts - rnd() % (ts / 2 + 1);

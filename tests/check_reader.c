@@ -768,6 +768,71 @@ START_TEST(test_events_columns_short)
 }
 END_TEST
 
+/* Allocinfo 1 and one hand-made EVENTS_SPLIT record (tick TICK_NS): a
+ * malloc of 1 by thread 1, a realloc of it to 1 and a free of 1, with
+ * the allocated and freed columns as given (n_alloc, n_freed bytes of
+ * {1, 1}); expect good events, then the end (good 3) or -1. */
+static void expect_events_split(size_t n_alloc, size_t n_freed, int good)
+{
+	static const uint8_t kinds[] = {HST_EV_MALLOC, HST_EV_REALLOC, HST_EV_FREE}, threads[] = {1, 1, 1},
+			     times[] = {0, 2, 2}, blocks[] = {1, 1};
+	static const uint8_t want_kind[] = {HST_EV_MALLOC, HST_EV_REALLOC, HST_EV_FREE};
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct raw u;
+
+	tw_open(&t, 0, "split.hst", NONCE);
+	rec_allocinfo(&t.w, 1, 24, 1);
+	raw_begin(&u, &t.w, HST_REC_EVENTS_SPLIT);
+	raw_v(&u, 1000000);
+	raw_v(&u, 3);
+	raw_v(&u, TICK_NS);
+	raw_s(&u, (const char *)kinds, 3);
+	raw_s(&u, (const char *)threads, 3);
+	raw_s(&u, (const char *)times, 3);
+	raw_s(&u, (const char *)blocks, n_alloc);
+	raw_v(&u, n_freed); /* may claim more than the record holds */
+	raw_bytes(&u, blocks, n_freed > 2 ? 2 : n_freed);
+	raw_end(&u);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	for (int i = 0; i < good; i++) {
+		next_type(r, &it, ITEM_EVENT);
+		ck_assert_uint_eq(it.ev.kind, want_kind[i]);
+		ck_assert_uint_eq(it.ev.thread, 1);
+		ck_assert_uint_eq(it.ev.ts, 1000000 + (uint64_t)i * TICK_NS);
+		/* the malloc's and the realloc's new block, the realloc's old
+		 * block and the free's: allocinfo 1, 24 bytes */
+		ck_assert_uint_eq(it.ev.size, 24);
+		ck_assert_uint_eq(it.ev.old_size, i == 1 ? 24 : 0);
+	}
+	if (good == 3) {
+		expect_eof(r);
+	} else {
+		ck_assert_int_eq(reader_next(r, &it), -1);
+		ck_assert_ptr_nonnull(strstr(d.msg, "corrupt record (tag 23)"));
+	}
+	reader_close(r);
+	unlink(t.path);
+}
+
+/* EVENTS_SPLIT reads each event's blocks from the column of its shape;
+ * either column short is corrupt, never read past. */
+START_TEST(test_events_split)
+{
+	expect_events_split(2, 2, 3);
+	/* the freed column runs out at the free */
+	expect_events_split(2, 1, 2);
+	/* no freed block: the realloc's old block is missing */
+	expect_events_split(2, 0, 1);
+	/* the allocated column runs out at the realloc's new block */
+	expect_events_split(1, 2, 1);
+	/* a freed column longer than the record: refused at the record */
+	expect_events_split(2, 9, 0);
+}
+END_TEST
+
 /* A hand-made SCAN_GRAPH record after a SCAN: sources, edges, width and
  * the five columns as given (n[i] bytes of col[i]); good edges read
  * before the reader must report the record corrupt (-1: it reads whole,
@@ -1552,6 +1617,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_open_missing_and_dir);
 	tcase_add_test(tb, test_short_record_corrupt);
 	tcase_add_test(tb, test_events_columns_short);
+	tcase_add_test(tb, test_events_split);
 	tcase_add_test(tb, test_events_column_past_record);
 	tcase_add_test(tb, test_graph_corrupt);
 	tcase_add_test(tb, test_allocinfos_corrupt);

@@ -707,8 +707,14 @@ static void merge_one(struct encode_events *e, struct slice *s)
 static void emit_events(size_t nslices, struct snap *snaps, size_t nsnaps, uint64_t now)
 {
 	struct encode_events *e = &cs.ev;
-	size_t next_snap = 0;
+	size_t next_snap = 0, busy = 0;
 
+	/* Two threads' events or more: freed blocks apart (EVENTS_SPLIT,
+	 * format.h).  The previous cycle wrote all its events. */
+	HS_ASSERT(!e->count);
+	for (size_t i = 0; i < nslices; i++)
+		busy += cs.slices[i].pos < cs.slices[i].end;
+	e->split = busy >= 2;
 	if (cs.t.inherit_pending) {
 		struct inherit_ctx c = {e, now};
 		heapmap_each(inherit_one, &c);

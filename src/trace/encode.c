@@ -218,12 +218,14 @@ uint8_t *encode_events(uint8_t *p, struct encode_events *e)
 {
 	if (!e->count)
 		return p;
-	uint8_t *q = open_record(p, HST_REC_EVENTS);
+	uint8_t *q = open_record(p, e->split ? HST_REC_EVENTS_SPLIT : HST_REC_EVENTS);
 	q = put_v(q, e->base);
 	q = put_v(q, e->count);
 	q = put_v(q, e->tick);
 	for (int i = 0; i < 4; i++)
 		q = put_s(q, e->col[i].p, e->col[i].len);
+	if (e->split)
+		q = put_s(q, e->col[ENCODE_EVENT_FREED].p, e->col[ENCODE_EVENT_FREED].len);
 	/* the bitmap only when a bit is set: an empty one is one byte */
 	q = put_s(q, e->col[4].p, e->temporary ? e->col[4].len : 0);
 	encode_events_clear(e);

@@ -137,11 +137,14 @@ struct encode_column {
 };
 
 /* The EVENTS record being built: its columns (kinds, threads, times,
- * blocks, the temporary bitmap; format.h) and the state of its time
- * deltas. */
-#define ENCODE_EVENT_COLS 5
+ * blocks, the temporary bitmap, and the freed blocks of an EVENTS_SPLIT
+ * record; format.h) and the state of its time deltas. */
+#define ENCODE_EVENT_COLS 6
+#define ENCODE_EVENT_FREED 5 /* the column of freed blocks when split */
 struct encode_events {
 	struct encode_column col[ENCODE_EVENT_COLS];
+	int split;	    /* an EVENTS_SPLIT record: freed blocks apart;
+			     * changed only while count is 0 */
 	uint64_t tick;	    /* ns per time unit of the time column */
 	uint64_t base;	    /* time of the first event, ns */
 	uint64_t prev_tick; /* time of the previous event, ticks */
@@ -211,13 +214,16 @@ static inline void encode_event(struct encode_events *e, uint64_t ts, uint32_t t
 	encode_col_v(&e->col[1], thread);
 	encode_col_v(&e->col[2], zigzag_enc((int64_t)(tick - e->prev_tick)));
 	e->prev_tick = tick;
+	struct encode_column *freed = &e->col[e->split ? ENCODE_EVENT_FREED : 3];
 	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
 	case HST_SHAPE_ALLOC:
-	case HST_SHAPE_FREE:
 		encode_col_v(&e->col[3], a);
 		break;
+	case HST_SHAPE_FREE:
+		encode_col_v(freed, a);
+		break;
 	case HST_SHAPE_REALLOC:
-		encode_col_v(&e->col[3], a);
+		encode_col_v(freed, a);
 		encode_col_v(&e->col[3], b);
 		break;
 	case HST_SHAPE_ADDR:
@@ -232,11 +238,12 @@ void encode_event_temporary(struct encode_events *e);
 
 static inline size_t encode_events_max(const struct encode_events *e)
 {
-	return ENCODE_HEAD + 8 * ENCODE_V + e->col[0].len + e->col[1].len + e->col[2].len + e->col[3].len +
-	       e->col[4].len;
+	return ENCODE_HEAD + 9 * ENCODE_V + e->col[0].len + e->col[1].len + e->col[2].len + e->col[3].len +
+	       e->col[4].len + e->col[5].len;
 }
 
-/* Write the events in the columns as one EVENTS record and empty them
+/* Write the events in the columns as one EVENTS record (EVENTS_SPLIT
+ * when e->split) and empty them
  * (count 0); nothing is written when there are none. */
 uint8_t *encode_events(uint8_t *p, struct encode_events *e);
 

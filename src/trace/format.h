@@ -125,6 +125,16 @@
  * EVENTS    t base, v count, v tick (ns per time unit of the record's
  *           time column), then the four columns of count events and the
  *           temporary bitmap (below)
+ * EVENTS_SPLIT the same as EVENTS but for the blocks column, which is
+ *           split in two (below): the blocks events allocate, then the
+ *           blocks they free.  The shim writes it for a cycle's events
+ *           when two threads or more have some: blocks freed by a thread
+ *           other than the one that allocated them come in the order of
+ *           the other thread's allocations, which zstd finds again only
+ *           when the frees are not interleaved with allocations (a
+ *           producer and a consumer: a third smaller).  One thread's own
+ *           allocation and free of a block compress better side by side,
+ *           so single-threaded cycles keep EVENTS.
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
  *           that ring before position is in this or an earlier chunk.
@@ -240,6 +250,7 @@ enum hst_tag {
 	HST_REC_RECOVERED = 20,
 	HST_REC_SCAN_GRAPH = 21,
 	HST_REC_ALLOCINFOS = 22,
+	HST_REC_EVENTS_SPLIT = 23,
 };
 
 /* PYTHON flags. */
@@ -316,6 +327,12 @@ enum hst_root_kind {
  *                        or unknown),
  *                        v allocinfo of the new block (0: realloc(p, 0))
  *     USABLE_SIZE:       nothing
+ *   EVENTS_SPLIT has two block columns in place of that one, from which
+ *   each event takes its blocks in order:
+ *   v n_alloc_bytes,  allocated: v allocinfo of the new block, of
+ *                     allocation and realloc kinds
+ *   v n_free_bytes,   freed: v allocinfo of the freed block, of free
+ *                     kinds, and of the old block, of realloc kinds
  *   v n_temp_bytes,   temporary (appended in a later version; a record
  *                     may end before it, and n_temp_bytes is 0 when no
  *                     event is marked): a bitmap, bit i % 8 of byte i / 8

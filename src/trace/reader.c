@@ -86,8 +86,11 @@ struct trace_reader {
 	uint64_t gr_src_left;	/* edges of the current source still to come */
 	uint64_t gr_prev_src;	/* number of the current source */
 	uint32_t gr_width;	/* bytes of a target */
-	/* the EVENTS record being iterated: its four columns */
-	struct { const uint8_t *p, *end; } col[4];
+	/* the EVENTS record being iterated: its four columns, and the freed
+	 * blocks' of an EVENTS_SPLIT record */
+	struct { const uint8_t *p, *end; } col[5];
+	int ev_split;	/* an EVENTS_SPLIT record: freed blocks in col[4] */
+	int ev_tag;	/* its tag */
 	const uint8_t *temp;	/* the EVENTS record's temporary bitmap */
 	uint64_t temp_bits;	/* its bits (0: none, an older shim's record) */
 	uint32_t ev_index;		 /* of the next event in the record */
@@ -534,16 +537,18 @@ static inline uint64_t col_v(const uint8_t **pp, const uint8_t *end, int *bad)
  * here is what only this event's bytes tell (its kind, its varints). */
 static inline int next_event(struct trace_reader *r, struct trace_item *it)
 {
-	const uint8_t *th = r->col[1].p, *t = r->col[2].p, *b = r->col[3].p;
+	const uint8_t *th = r->col[1].p, *t = r->col[2].p, *b = r->col[3].p, *f = r->col[4].p;
+	/* freed blocks: their own column, or the blocks' in order */
+	const uint8_t **fp = r->ev_split ? &f : &b, *fend = r->ev_split ? r->col[4].end : r->col[3].end;
 	struct trace_event *ev = &it->ev;
 	int bad = 0;
 
 	if (NEVER(r->col[0].p >= r->col[0].end))
-		return corrupt_record(r, HST_REC_EVENTS);
+		return corrupt_record(r, r->ev_tag);
 	uint8_t kind = *r->col[0].p;
 	uint8_t shape = r->shape[kind & HST_EV_KIND_MASK];
 	if (HS_UNLIKELY(shape == SHAPE_NONE))
-		return corrupt_record(r, HST_REC_EVENTS);
+		return corrupt_record(r, r->ev_tag);
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind & HST_EV_KIND_MASK;
 	ev->implicit = !!(kind & HST_EV_IMPLICIT);
@@ -552,11 +557,13 @@ static inline int next_event(struct trace_reader *r, struct trace_item *it)
 	ev->ts = r->ev_ticks * r->ev_tick;
 	switch (shape) {
 	case HST_SHAPE_ALLOC:
-	case HST_SHAPE_FREE:
 		ev->info = get_info(r, col_v(&b, r->col[3].end, &bad), &ev->size, &ev->stack);
 		break;
+	case HST_SHAPE_FREE:
+		ev->info = get_info(r, col_v(fp, fend, &bad), &ev->size, &ev->stack);
+		break;
 	case HST_SHAPE_REALLOC: {
-		uint64_t old = col_v(&b, r->col[3].end, &bad);
+		uint64_t old = col_v(fp, fend, &bad);
 		ev->old_info = get_info(r, old, &ev->old_size, &ev->old_stack);
 		ev->info = get_info(r, col_v(&b, r->col[3].end, &bad), &ev->size, &ev->stack);
 		break;
@@ -565,11 +572,12 @@ static inline int next_event(struct trace_reader *r, struct trace_item *it)
 		break;
 	}
 	if (HS_UNLIKELY(bad))
-		return corrupt_record(r, HST_REC_EVENTS);
+		return corrupt_record(r, r->ev_tag);
 	r->col[0].p++;
 	r->col[1].p = th;
 	r->col[2].p = t;
 	r->col[3].p = b;
+	r->col[4].p = f;
 	uint32_t i = r->ev_index++;
 	ev->temporary = i < r->temp_bits && (r->temp[i / 8] >> (i % 8) & 1);
 	r->ev_left--;
@@ -805,14 +813,18 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			return corrupt_record(r, tag);
 		return 2;
 	}
-	case HST_REC_EVENTS: {
+	case HST_REC_EVENTS:
+	case HST_REC_EVENTS_SPLIT: {
 		uint64_t base = b_v(&b);
 		r->ev_left = (uint32_t)b_v(&b);
 		r->ev_tick = b_v(&b);
+		r->ev_split = tag == HST_REC_EVENTS_SPLIT;
+		r->ev_tag = tag;
 		if (!r->ev_tick || r->ev_tick > 1000000000ull)
 			return corrupt_record(r, tag);
 		r->ev_ticks = base / r->ev_tick;
-		for (int i = 0; i < 4; i++) {
+		r->col[4].p = r->col[4].end = NULL;
+		for (int i = 0; i < 4 + r->ev_split; i++) {
 			uint64_t n = b_v(&b);
 			if (b.bad || n > (uint64_t)(b.end - b.p))
 				return corrupt_record(r, tag);
@@ -1010,8 +1022,12 @@ static HS_NOINLINE int next_record(struct trace_reader *r, struct trace_item *it
 				return corrupt_record(r, tag);
 			r->pos = (size_t)(p + blen - r->buf);
 			r->last_tag = tag;
-			/* (the records that replaced ALLOCINFO count as it) */
-			r->tag_bytes[tag == HST_REC_ALLOCINFOS ? HST_REC_ALLOCINFO : tag < 15 ? tag : 15] += blen;
+			/* (the records that replaced ALLOCINFO and EVENTS count
+			 * as them) */
+			r->tag_bytes[tag == HST_REC_ALLOCINFOS	 ? HST_REC_ALLOCINFO
+				     : tag == HST_REC_EVENTS_SPLIT ? HST_REC_EVENTS
+				     : tag < 15			 ? tag
+								 : 15] += blen;
 			int rc = decode(r, tag, p, (size_t)blen, it);
 			if (rc == 2)
 				continue;
