@@ -75,6 +75,12 @@ START_TEST(test_exact_bytes)
 					     0x02, HST_EV_MALLOC, HST_EV_FREE | HST_EV_IMPLICIT, 0x02, 0x02, 0x02,
 					     0x02, 0x00, 0x01, 0x02, 0x03, 0x03, 0x01, 0x02};
 	expect_bytes(b, encode_events(b, &e), events_tmp, sizeof(events_tmp));
+	/* RSS_DELTA: 10 ms and 3 pages more (in pages: shift 12, z 3 = 6),
+	 * then 1 ms and 5 bytes less (in bytes: shift 0, z -5 = 9) */
+	static const uint8_t rss1[] = {HST_REC_RSS_DELTA, 0x86, 0x80, 0x80, 0x00, 0x80, 0xda, 0xc4, 0x09, 0x0c, 0x06};
+	expect_bytes(b, encode_rss_delta(b, 15000000, 20480 + 12288, 5000000, 20480), rss1, sizeof(rss1));
+	static const uint8_t rss2[] = {HST_REC_RSS_DELTA, 0x85, 0x80, 0x80, 0x00, 0x80, 0x89, 0x7a, 0x00, 0x09};
+	expect_bytes(b, encode_rss_delta(b, 16000000, 32763, 15000000, 32768), rss2, sizeof(rss2));
 	/* no events, no record */
 	ck_assert_ptr_eq(encode_events(b, &e), b);
 	/* EVENTS_SPLIT: a malloc of 3 by thread 2 at 250 ns, a realloc of it
@@ -147,6 +153,9 @@ START_TEST(test_bounds)
 		check_record(buf, encode_end_lost(buf, a, (int)(c % 3), (int64_t)b, a, c, b), ENCODE_END_MAX, HST_REC_END);
 		check_record(buf, encode_stopped(buf, a, (int)(b32 & 0x7fffffff)), ENCODE_STOPPED_MAX, HST_REC_STOPPED);
 		check_record(buf, encode_rss(buf, a, b), ENCODE_RSS_MAX, HST_REC_RSS);
+		check_record(buf, encode_rss_delta(buf, a, b, c, a), ENCODE_RSS_DELTA_MAX, HST_REC_RSS_DELTA);
+		check_record(buf, encode_rss_delta(buf, a, b & ~4095ull, b, c & ~4095ull), ENCODE_RSS_DELTA_MAX,
+			     HST_REC_RSS_DELTA);
 		check_record(buf, encode_scan(buf, a, (int)(c % 4), b, c, a32, b32), ENCODE_SCAN_MAX, HST_REC_SCAN);
 		check_record(buf, encode_scan_end(buf, a, b, c), ENCODE_SCAN_END_MAX, HST_REC_SCAN_END);
 		check_record(buf, encode_scan_root(buf, a32, (int)(c % 6) + 1, b32, a, b, str, n, c),

@@ -270,12 +270,23 @@ START_TEST(test_rss)
 	struct hs_diag d;
 	struct trace_item it;
 
+	/* RSS_DELTA after them: from the last RSS, then from each other,
+	 * down and up, by pages and by bytes, across the 64-bit wrap */
+	static const uint64_t dts[] = {6000000000ull, 6010000000ull, 6010000001ull, 7000000000ull};
+	static const uint64_t dbytes[] = {40960, 4096, 4097, 1ull << 40};
+
 	tw_open(&t, 3, "rss", NONCE);
 	for (int i = 0; i < 3; i++) {
 		uint8_t *p = room(&t.w, ENCODE_RSS_MAX);
 		put(&t.w, p, encode_rss(p, ts[i], bytes[i]), ENCODE_RSS_MAX);
 		if (i == 1)
 			rec_snapshot(&t.w, 5020000000ull, 0, HST_SNAP_SIGNAL, "s");
+	}
+	for (int i = 0; i < 4; i++) {
+		uint8_t *p = room(&t.w, ENCODE_RSS_DELTA_MAX);
+		put(&t.w, p,
+		    encode_rss_delta(p, dts[i], dbytes[i], i ? dts[i - 1] : ts[2], i ? dbytes[i - 1] : bytes[2]),
+		    ENCODE_RSS_DELTA_MAX);
 	}
 	rec_end(&t.w, 6000000000ull, HST_END_EXIT, 0, 0, 0);
 	tw_flush(&t);
@@ -288,10 +299,41 @@ START_TEST(test_rss)
 		if (i == 1)
 			next_type(r, &it, ITEM_SNAPSHOT);
 	}
+	for (int i = 0; i < 4; i++) {
+		next_type(r, &it, ITEM_RSS);
+		ck_assert_uint_eq(it.rss.ts, dts[i]);
+		ck_assert_uint_eq(it.rss.bytes, dbytes[i]);
+	}
 	next_type(r, &it, ITEM_END);
 	expect_eof(r);
 	ck_assert_int_eq(reader_truncated(r), 0);
 	reader_close(r);
+}
+END_TEST
+
+/* An RSS_DELTA that shifts by 64 bits or more, or ends early, is corrupt. */
+START_TEST(test_rss_delta_corrupt)
+{
+	for (int bad = 0; bad < 2; bad++) {
+		struct tw t;
+		struct hs_diag d;
+		struct trace_item it;
+		struct raw u;
+
+		tw_open(&t, 0, "rss-bad", NONCE);
+		raw_begin(&u, &t.w, HST_REC_RSS_DELTA);
+		raw_z(&u, 10000000);
+		raw_v(&u, bad ? 64 : 12);
+		if (bad)
+			raw_z(&u, 1);
+		raw_end(&u);
+		tw_close(&t);
+		struct trace_reader *r = open_ok(t.path, &d);
+		ck_assert_int_eq(reader_next(r, &it), -1);
+		ck_assert_ptr_nonnull(strstr(d.msg, "corrupt record (tag 24)"));
+		reader_close(r);
+		unlink(t.path);
+	}
 }
 END_TEST
 
@@ -1618,6 +1660,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_short_record_corrupt);
 	tcase_add_test(tb, test_events_columns_short);
 	tcase_add_test(tb, test_events_split);
+	tcase_add_test(tb, test_rss_delta_corrupt);
 	tcase_add_test(tb, test_events_column_past_record);
 	tcase_add_test(tb, test_graph_corrupt);
 	tcase_add_test(tb, test_allocinfos_corrupt);

@@ -92,6 +92,8 @@ struct collector_trace {
 	uint32_t rss_ms;		    /* RSS sampling period (rss_ms=), 0: off */
 	uint64_t next_rss_ns;		    /* when the next sample is due */
 	uint64_t last_rss;		    /* the last sample taken, bytes */
+	uint64_t rss_written_ts;	    /* the last sample written, time */
+	uint64_t rss_written;		    /* and bytes (RSS_DELTA's base) */
 	uint32_t nrss;			    /* samples taken, not written yet */
 	struct { uint64_t ts, bytes; } rss[RSS_PENDING]; /* those samples */
 	uint64_t interval_ns;		    /* snapshot_interval=, 0: none */
@@ -295,9 +297,13 @@ static void sample_rss(uint64_t now)
 static void emit_rss(void)
 {
 	for (uint32_t i = 0; i < cs.t.nrss; i++) {
-		uint8_t *p = writer_room(&cs.t.w, ENCODE_RSS_MAX);
-		if (p)
-			writer_advance(&cs.t.w, encode_rss(p, cs.t.rss[i].ts, cs.t.rss[i].bytes));
+		uint8_t *p = writer_room(&cs.t.w, ENCODE_RSS_DELTA_MAX);
+		if (!p)
+			continue; /* no memory: the next one is from the last written */
+		writer_advance(&cs.t.w, encode_rss_delta(p, cs.t.rss[i].ts, cs.t.rss[i].bytes, cs.t.rss_written_ts,
+							 cs.t.rss_written));
+		cs.t.rss_written_ts = cs.t.rss[i].ts;
+		cs.t.rss_written = cs.t.rss[i].bytes;
 	}
 	cs.t.nrss = 0;
 }

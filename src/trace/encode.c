@@ -204,6 +204,20 @@ uint8_t *encode_rss(uint8_t *p, uint64_t ts, uint64_t bytes)
 	return encode_close(p, q);
 }
 
+uint8_t *encode_rss_delta(uint8_t *p, uint64_t ts, uint64_t bytes, uint64_t prev_ts, uint64_t prev_bytes)
+{
+	uint8_t *q = open_record(p, HST_REC_RSS_DELTA);
+	uint64_t d = bytes - prev_bytes;
+	/* resident memory is whole pages: the difference in pages, unless
+	 * it is not (then in bytes) */
+	unsigned shift = d & 4095 ? 0 : 12;
+
+	q = put_z(q, (int64_t)(ts - prev_ts));
+	q = put_v(q, shift);
+	q = put_z(q, (int64_t)d >> shift);
+	return encode_close(p, q);
+}
+
 /* ---- events ------------------------------------------------------------------------ */
 
 void encode_event_temporary(struct encode_events *e)

@@ -261,6 +261,12 @@ static inline void encode_events_clear(struct encode_events *e)
 /* RSS: resident bytes at ts. */
 uint8_t *encode_rss(uint8_t *p, uint64_t ts, uint64_t bytes);
 
+#define ENCODE_RSS_DELTA_MAX (ENCODE_HEAD + 3 * ENCODE_V)
+
+/* RSS_DELTA: resident bytes at ts, the sample before being prev_bytes
+ * at prev_ts (0 and 0 for the first). */
+uint8_t *encode_rss_delta(uint8_t *p, uint64_t ts, uint64_t bytes, uint64_t prev_ts, uint64_t prev_bytes);
+
 /* ---- progress and end ---------------------------------------------------------- */
 
 #define ENCODE_PROGRESS_ENTRY_MAX (2 * ENCODE_V)

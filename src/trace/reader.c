@@ -91,6 +91,7 @@ struct trace_reader {
 	struct { const uint8_t *p, *end; } col[5];
 	int ev_split;	/* an EVENTS_SPLIT record: freed blocks in col[4] */
 	int ev_tag;	/* its tag */
+	uint64_t rss_ts, rss_bytes; /* the last RSS sample, RSS_DELTA's base */
 	const uint8_t *temp;	/* the EVENTS record's temporary bitmap */
 	uint64_t temp_bits;	/* its bits (0: none, an older shim's record) */
 	uint32_t ev_index;		 /* of the next event in the record */
@@ -915,9 +916,20 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		break;
 	case HST_REC_RSS:
 		it->type = ITEM_RSS;
-		it->rss.ts = b_v(&b);
-		it->rss.bytes = b_v(&b);
+		it->rss.ts = r->rss_ts = b_v(&b);
+		it->rss.bytes = r->rss_bytes = b_v(&b);
 		break;
+	case HST_REC_RSS_DELTA: {
+		int64_t dt = b_z(&b);
+		uint64_t shift = b_v(&b);
+		int64_t d = b_z(&b);
+		if (b.bad || shift > 63)
+			return corrupt_record(r, tag);
+		it->type = ITEM_RSS;
+		it->rss.ts = r->rss_ts += (uint64_t)dt;
+		it->rss.bytes = r->rss_bytes += (uint64_t)d << shift;
+		break;
+	}
 	case HST_REC_END:
 		it->type = ITEM_END;
 		it->end.ts = b_v(&b);
