@@ -548,8 +548,8 @@ static HS_NOINLINE int ev_make_room(struct encode_events *e)
  * realloc), b the new block of a realloc.  Their ALLOCINFO records go
  * first, if not written yet.  Without memory for the columns the event is
  * lost. */
-static void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b,
-		      bool temporary)
+HS_INLINE void evrec_add(struct encode_events *e, uint64_t ts, uint32_t thread, uint8_t kind, uint32_t a, uint32_t b,
+			    bool temporary)
 {
 	if (HS_UNLIKELY(!ev_room) && ev_make_room(e)) {
 		/* no memory (the program took it all): lost, and counted */

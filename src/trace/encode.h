@@ -214,16 +214,15 @@ static inline void encode_event(struct encode_events *e, uint64_t ts, uint32_t t
 	encode_col_v(&e->col[1], thread);
 	encode_col_v(&e->col[2], zigzag_enc((int64_t)(tick - e->prev_tick)));
 	e->prev_tick = tick;
-	struct encode_column *freed = &e->col[e->split ? ENCODE_EVENT_FREED : 3];
 	switch (hst_event_shape(kind & HST_EV_KIND_MASK)) {
 	case HST_SHAPE_ALLOC:
 		encode_col_v(&e->col[3], a);
 		break;
 	case HST_SHAPE_FREE:
-		encode_col_v(freed, a);
+		encode_col_v(&e->col[e->split ? ENCODE_EVENT_FREED : 3], a);
 		break;
 	case HST_SHAPE_REALLOC:
-		encode_col_v(freed, a);
+		encode_col_v(&e->col[e->split ? ENCODE_EVENT_FREED : 3], a);
 		encode_col_v(&e->col[3], b);
 		break;
 	case HST_SHAPE_ADDR:
