@@ -214,7 +214,7 @@ uint8_t *encode_rss_delta(uint8_t *p, uint64_t ts, uint64_t bytes, uint64_t prev
 
 	q = put_z(q, (int64_t)(ts - prev_ts));
 	q = put_v(q, shift);
-	q = put_z(q, (int64_t)d >> shift);
+	q = put_z(q, (int64_t)d >> shift); /* exact: d is a multiple of 2^shift */
 	return encode_close(p, q);
 }
 

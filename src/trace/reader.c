@@ -539,8 +539,6 @@ static inline uint64_t col_v(const uint8_t **pp, const uint8_t *end, int *bad)
 static inline int next_event(struct trace_reader *r, struct trace_item *it)
 {
 	const uint8_t *th = r->col[1].p, *t = r->col[2].p, *b = r->col[3].p, *f = r->col[4].p;
-	/* freed blocks: their own column, or the blocks' in order */
-	const uint8_t **fp = r->ev_split ? &f : &b, *fend = r->ev_split ? r->col[4].end : r->col[3].end;
 	struct trace_event *ev = &it->ev;
 	int bad = 0;
 
@@ -560,11 +558,13 @@ static inline int next_event(struct trace_reader *r, struct trace_item *it)
 	case HST_SHAPE_ALLOC:
 		ev->info = get_info(r, col_v(&b, r->col[3].end, &bad), &ev->size, &ev->stack);
 		break;
+	/* freed blocks: their own column (EVENTS_SPLIT), or the blocks' */
 	case HST_SHAPE_FREE:
-		ev->info = get_info(r, col_v(fp, fend, &bad), &ev->size, &ev->stack);
+		ev->info = get_info(r, r->ev_split ? col_v(&f, r->col[4].end, &bad) : col_v(&b, r->col[3].end, &bad),
+				    &ev->size, &ev->stack);
 		break;
 	case HST_SHAPE_REALLOC: {
-		uint64_t old = col_v(fp, fend, &bad);
+		uint64_t old = r->ev_split ? col_v(&f, r->col[4].end, &bad) : col_v(&b, r->col[3].end, &bad);
 		ev->old_info = get_info(r, old, &ev->old_size, &ev->old_stack);
 		ev->info = get_info(r, col_v(&b, r->col[3].end, &bad), &ev->size, &ev->stack);
 		break;
