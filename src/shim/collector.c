@@ -419,8 +419,10 @@ static void emit_snapshot(const struct snap *s)
 	cs.t.snap_index++;
 }
 
-/* Take what ring r holds (up to budget records) as the next slice. */
-static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t budget)
+/* Take what ring r holds (up to budget records) as the next slice.  When
+ * the budget leaves records in it, lower *horizon to the first one's time
+ * (slices_to_horizon). */
+static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t budget, uint64_t *horizon)
 {
 	/* acquire: a RETIRED owner stored its last tail before the state */
 	int state = atomic_load_acq(&r->state);
@@ -437,6 +439,8 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 		/* never between the two records of a realloc */
 		if (n && ring_rec_old(&r->slots[(r->drained + n - 1) & r->mask]))
 			n--;
+		uint64_t left = r->slots[(r->drained + n) & r->mask].ts;
+		*horizon = left < *horizon ? left : *horizon;
 	}
 	if (!n && !retired)
 		return nslices;
@@ -450,6 +454,43 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 static const struct ring_rec *slice_rec(const struct slice *s, uint64_t pos)
 {
 	return &s->r->slots[pos & s->r->mask];
+}
+
+/*
+ * Keep in each slice only the records stamped before horizon, the time
+ * the cycle began (or the first record the budget left in a ring); the
+ * others wait for the next cycle.  The tails are read one after the
+ * other: without this, a consumer thread's free could be taken while the
+ * allocation of its block, which the producer committed after its tail
+ * was read, waits for the next cycle; the free then names no block, and
+ * the block stays live for good (a false leak).  A free is stamped after
+ * its block's allocation is committed (the program hands the block over
+ * in between), so before horizon means after an allocation this cycle
+ * has.  Empty slices go, but for a retired ring's.  Return how many are
+ * left; *used follows.  (What waits was stamped after the cycle began,
+ * or is more than the budget, which the caller tells the loop.)
+ */
+static size_t slices_to_horizon(size_t nslices, uint64_t horizon, size_t *used)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < nslices; i++) {
+		struct slice s = cs.slices[i];
+		uint64_t end = s.end;
+		while (end > s.pos && slice_rec(&s, end - 1)->ts >= horizon)
+			end--;
+		/* never between the two records of a realloc */
+		if (end > s.pos && end < s.end && ring_rec_old(slice_rec(&s, end - 1)))
+			end--;
+		if (end < s.end) {
+			*used -= s.end - end;
+			s.end = end;
+			s.retired = 0; /* its end waits for the rest */
+		}
+		if (s.pos < s.end || s.retired)
+			cs.slices[kept++] = s;
+	}
+	return kept;
 }
 
 /* Make room for a batch of allocinfos in every column.  Return 0 or -1. */
@@ -808,11 +849,12 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	 * would land after events that follow it.)
 	 */
 	*more_pending = false;
+	uint64_t horizon = now;
 	uint32_t nrings = rings_count();
 	for (uint32_t i = 0; i < nrings; i++) {
 		size_t budget = used < CYCLE_BUDGET ? CYCLE_BUDGET - used : 0;
 		struct ring *r = rings_get(i);
-		nslices = drain_ring(r, nslices, &used, budget);
+		nslices = drain_ring(r, nslices, &used, budget, &horizon);
 		if (!budget && atomic_load_rlx(&r->hdr->tail) != r->drained) /* relaxed: a hint */
 			*more_pending = true;
 		else if (nslices && cs.slices[nslices - 1].r == r && !cs.slices[nslices - 1].retired &&
@@ -861,6 +903,13 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	if (extra && nsnaps < cap)
 		snaps[nsnaps++] = *extra;
 	sort_snaps(snaps, nsnaps);
+	if (horizon < now)
+		*more_pending = true; /* the budget left records: no nap */
+	/* the events before a snapshot of this cycle stay before it (taken
+	 * after the rings, it may be stamped after the cycle began) */
+	if (nsnaps && snaps[nsnaps - 1].ts >= horizon)
+		horizon = snaps[nsnaps - 1].ts + 1;
+	nslices = slices_to_horizon(nslices, horizon, &used);
 	sample_rss(now);
 	if (nslices || ctl || nsnaps || cs.t.nrss >= RSS_PENDING / 2 ||
 	    (cs.t.nrss && now - cs.t.rss[0].ts >= RSS_HOLD_NS))
