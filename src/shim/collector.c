@@ -439,8 +439,13 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 		/* never between the two records of a realloc */
 		if (n && ring_rec_old(&r->slots[(r->drained + n - 1) & r->mask]))
 			n--;
+		/* only a ring that gives records this cycle bounds the others:
+		 * one the budget left out entirely (its first record may be the
+		 * oldest of all) would hold every ring back, and the cycles
+		 * would take nothing while the rings fill up */
 		uint64_t left = r->slots[(r->drained + n) & r->mask].ts;
-		*horizon = left < *horizon ? left : *horizon;
+		if (n && left < *horizon)
+			*horizon = left;
 	}
 	if (!n && !retired)
 		return nslices;
