@@ -195,7 +195,13 @@ SAN_B := $(B)/san
 # sanitizer's report names file and line): half of the compile time of an
 # analyzer module under ASan.
 SAN_CFLAGS := -O1 -g -fno-var-tracking -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g" CHECK_OPT=-O0
+# The sanitizer runtimes linked in statically: LeakSanitizer's check at
+# each exit scans the writable data of every module, and libubsan's and
+# libasan's own (11 MB never touched) cost 1,500 page faults and 8 ms each
+# time a sanitized heapsnap exits (21 -> 13 ms for --version).
+SAN_LDFLAGS := -static-libasan -static-libubsan
+SAN_MAKE = $(MAKE) -s B=$(SAN_B) HS_DEBUG=1 CFLAGS="$(SAN_CFLAGS)" SHIM_CFLAGS="-O1 -g" CHECK_OPT=-O0 \
+	LDFLAGS="$(SAN_LDFLAGS)"
 
 # The analyzer library's second front end: built from the public header
 # and the library alone (no -Isrc, no tools/ object).
