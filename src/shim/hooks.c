@@ -24,6 +24,7 @@
 #include "shim/nestpool.h"
 #include "shim/shim.h"
 #include "shim/stack.h"
+#include "shim/unwind.h"
 #include "trace/format.h"
 #define HS_HOOKSAFE_ALLOCATOR /* it defines them */
 #include "util/hooksafe.h"
@@ -158,7 +159,7 @@ static HS_NOINLINE void *no_memory(void)
 	return NULL;
 }
 
-void *hook_alloc(uint8_t kind, size_t n, size_t align)
+void *hook_alloc(uint8_t kind, size_t n, size_t align, uint64_t ip, uint64_t sp, uint64_t bp)
 {
 	struct tls_state *t = &tls;
 
@@ -166,7 +167,7 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 		t->depth = 1;
 		void *p = backing_for(kind, n, align);
 		if (HS_LIKELY(p != 0)) {
-			uint32_t stack = stack_capture();
+			uint32_t stack = stack_capture(ip, sp, bp);
 			event_one(t, kind, clock_now_ns(), p, n, stack);
 		}
 		hook_leave(t);
@@ -190,7 +191,7 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align)
 	t->depth = 1;
 	void *p = backing_for(kind, n, align);
 	if (p && !t->disabled && !t->py_inner && hook_nested_records(t))
-		event_one(t, kind, clock_now_ns(), p, n, stack_capture());
+		event_one(t, kind, clock_now_ns(), p, n, stack_capture(ip, sp, bp));
 	hook_leave(t);
 	return p ? p : no_memory();
 }
@@ -270,12 +271,12 @@ static void *move_block(void *p, size_t n, int nested)
 	return q;
 }
 
-void *hook_realloc(uint8_t kind, void *p, size_t n)
+void *hook_realloc(uint8_t kind, void *p, size_t n, uint64_t ip, uint64_t sp, uint64_t bp)
 {
 	struct tls_state *t = &tls;
 
 	if (!p)
-		return hook_alloc(kind, n, 0);
+		return hook_alloc(kind, n, 0, ip, sp, bp);
 	if (t->state == TS_INTERNAL) {
 		if (nestpool_owns(p)) {
 			/* the shim's block now, as any internal allocation */
@@ -322,7 +323,7 @@ void *hook_realloc(uint8_t kind, void *p, size_t n)
 	if (q && record && t->disabled)
 		record_realloc(t, kind, p, NULL, 0, 0); /* the new block is not recorded */
 	else if (q && record)
-		record_realloc(t, kind, p, q, n, fast && t->depth == 1 ? stack_capture() : 0);
+		record_realloc(t, kind, p, q, n, fast && t->depth == 1 ? stack_capture(ip, sp, bp) : 0);
 	t->depth--;
 	if (!nested)
 		hook_leave(t);
@@ -335,7 +336,7 @@ void hook_record_alloc(uint8_t kind, void *p, size_t n)
 
 	if (HS_LIKELY(hook_fast(t) && !t->disabled)) {
 		t->depth = 1;
-		uint32_t stack = stack_capture();
+		uint32_t stack = stack_capture_here();
 		event_one(t, kind, clock_now_ns(), p, n, stack);
 		hook_leave(t);
 		return;
@@ -351,7 +352,7 @@ void hook_record_alloc(uint8_t kind, void *p, size_t n)
 	}
 	t->depth = 1;
 	if (hook_nested_records(t))
-		event_one(t, kind, clock_now_ns(), p, n, stack_capture());
+		event_one(t, kind, clock_now_ns(), p, n, stack_capture_here());
 	hook_leave(t);
 }
 
@@ -394,7 +395,7 @@ void hook_record_realloc(uint8_t kind, void *p, void *q, size_t n)
 	if (t->disabled)
 		record_realloc(t, kind, p, NULL, 0, 0); /* the new block is not recorded */
 	else
-		record_realloc(t, kind, p, q, n, fast ? stack_capture() : 0);
+		record_realloc(t, kind, p, q, n, fast ? stack_capture_here() : 0);
 	t->depth--;
 	if (!nested)
 		hook_leave(t);
@@ -402,7 +403,7 @@ void hook_record_realloc(uint8_t kind, void *p, void *q, size_t n)
 
 HS_EXPORT void *malloc(size_t n)
 {
-	return hook_alloc(HST_EV_MALLOC, n, 0);
+	return hook_alloc(HST_EV_MALLOC, n, 0, UNWIND_CALLER);
 }
 
 HS_EXPORT void free(void *p)
@@ -418,12 +419,12 @@ HS_EXPORT void *calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return hook_alloc(HST_EV_CALLOC, n, 0);
+	return hook_alloc(HST_EV_CALLOC, n, 0, UNWIND_CALLER);
 }
 
 HS_EXPORT void *realloc(void *p, size_t n)
 {
-	return hook_realloc(HST_EV_REALLOC, p, n);
+	return hook_realloc(HST_EV_REALLOC, p, n, UNWIND_CALLER);
 }
 
 HS_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -434,7 +435,7 @@ HS_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return hook_realloc(HST_EV_REALLOCARRAY, p, n);
+	return hook_realloc(HST_EV_REALLOCARRAY, p, n, UNWIND_CALLER);
 }
 
 static int power_of_two(size_t a)
@@ -456,7 +457,7 @@ HS_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
 	if (!power_of_two(align) || align % sizeof(void *))
 		return EINVAL;
-	void *p = hook_alloc(HST_EV_POSIX_MEMALIGN, n, align);
+	void *p = hook_alloc(HST_EV_POSIX_MEMALIGN, n, align, UNWIND_CALLER);
 	if (!p)
 		return ENOMEM;
 	*out = p;
@@ -469,7 +470,7 @@ HS_EXPORT void *aligned_alloc(size_t align, size_t n)
 		errno = EINVAL;
 		return NULL;
 	}
-	return hook_alloc(HST_EV_ALIGNED_ALLOC, n, round_align(align));
+	return hook_alloc(HST_EV_ALIGNED_ALLOC, n, round_align(align), UNWIND_CALLER);
 }
 
 HS_EXPORT void *memalign(size_t align, size_t n)
@@ -478,12 +479,12 @@ HS_EXPORT void *memalign(size_t align, size_t n)
 		errno = EINVAL;
 		return NULL;
 	}
-	return hook_alloc(HST_EV_MEMALIGN, n, round_align(align));
+	return hook_alloc(HST_EV_MEMALIGN, n, round_align(align), UNWIND_CALLER);
 }
 
 HS_EXPORT void *valloc(size_t n)
 {
-	return hook_alloc(HST_EV_VALLOC, n, PAGE);
+	return hook_alloc(HST_EV_VALLOC, n, PAGE, UNWIND_CALLER);
 }
 
 HS_EXPORT void *pvalloc(size_t n)
@@ -494,7 +495,7 @@ HS_EXPORT void *pvalloc(size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return hook_alloc(HST_EV_PVALLOC, rounded ? rounded : PAGE, PAGE);
+	return hook_alloc(HST_EV_PVALLOC, rounded ? rounded : PAGE, PAGE, UNWIND_CALLER);
 }
 
 HS_EXPORT size_t malloc_usable_size(void *p)

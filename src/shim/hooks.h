@@ -9,15 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Allocate n bytes (align 0 = default) and record an event of kind. */
-void *hook_alloc(uint8_t kind, size_t n, size_t align);
+/* Allocate n bytes (align 0 = default) and record an event of kind, with
+ * the stack from the program's frame ip, sp, bp that called the entry
+ * point (UNWIND_CALLER there, unwind.h). */
+void *hook_alloc(uint8_t kind, size_t n, size_t align, uint64_t ip, uint64_t sp, uint64_t bp);
 
 /* Record a free of kind and release p (sized: the size the caller gave,
  * 0 if unknown). */
 void hook_free(uint8_t kind, void *p, size_t sized);
 
-/* realloc/reallocarray semantics (glibc's: n == 0 frees p). */
-void *hook_realloc(uint8_t kind, void *p, size_t n);
+/* realloc/reallocarray semantics (glibc's: n == 0 frees p); the caller's
+ * frame as hook_alloc's. */
+void *hook_realloc(uint8_t kind, void *p, size_t n, uint64_t ip, uint64_t sp, uint64_t bp);
 
 #ifdef HS_ATTACH
 /* The C family's entry points by name, for the attach shim, which rewrites

@@ -13,6 +13,7 @@
 
 #include "shim/dynsym.h"
 #include "shim/hooks.h"
+#include "shim/unwind.h"
 #include "trace/format.h"
 #include "util/compiler.h"
 #define HS_HOOKSAFE_ALLOCATOR /* operator new and delete forward to the C hooks */
@@ -45,14 +46,14 @@ static size_t cxx_align(size_t align)
 /* operator new(size_t) */
 HS_EXPORT void *_Znwm(size_t n)
 {
-	void *p = hook_alloc(HST_EV_NEW, n, 0);
+	void *p = hook_alloc(HST_EV_NEW, n, 0, UNWIND_CALLER);
 	return p ? p : new_failed("_Znwm", n);
 }
 
 /* operator new[](size_t) */
 HS_EXPORT void *_Znam(size_t n)
 {
-	void *p = hook_alloc(HST_EV_NEW_ARRAY, n, 0);
+	void *p = hook_alloc(HST_EV_NEW_ARRAY, n, 0, UNWIND_CALLER);
 	return p ? p : new_failed("_Znam", n);
 }
 
@@ -60,27 +61,27 @@ HS_EXPORT void *_Znam(size_t n)
 HS_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt)
 {
 	(void)nt;
-	return hook_alloc(HST_EV_NEW, n, 0);
+	return hook_alloc(HST_EV_NEW, n, 0, UNWIND_CALLER);
 }
 
 /* operator new[](size_t, const std::nothrow_t&) */
 HS_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *nt)
 {
 	(void)nt;
-	return hook_alloc(HST_EV_NEW_ARRAY, n, 0);
+	return hook_alloc(HST_EV_NEW_ARRAY, n, 0, UNWIND_CALLER);
 }
 
 /* operator new(size_t, std::align_val_t) */
 HS_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t align)
 {
-	void *p = hook_alloc(HST_EV_NEW, n, cxx_align(align));
+	void *p = hook_alloc(HST_EV_NEW, n, cxx_align(align), UNWIND_CALLER);
 	return p ? p : new_aligned_failed("_ZnwmSt11align_val_t", n, align);
 }
 
 /* operator new[](size_t, std::align_val_t) */
 HS_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t align)
 {
-	void *p = hook_alloc(HST_EV_NEW_ARRAY, n, cxx_align(align));
+	void *p = hook_alloc(HST_EV_NEW_ARRAY, n, cxx_align(align), UNWIND_CALLER);
 	return p ? p : new_aligned_failed("_ZnamSt11align_val_t", n, align);
 }
 
@@ -88,14 +89,14 @@ HS_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t align)
 HS_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t align, const void *nt)
 {
 	(void)nt;
-	return hook_alloc(HST_EV_NEW, n, cxx_align(align));
+	return hook_alloc(HST_EV_NEW, n, cxx_align(align), UNWIND_CALLER);
 }
 
 /* operator new[](size_t, std::align_val_t, const std::nothrow_t&) */
 HS_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t align, const void *nt)
 {
 	(void)nt;
-	return hook_alloc(HST_EV_NEW_ARRAY, n, cxx_align(align));
+	return hook_alloc(HST_EV_NEW_ARRAY, n, cxx_align(align), UNWIND_CALLER);
 }
 
 /* operator delete(void*) */

@@ -334,15 +334,19 @@ void stack_modules_changed(void)
 }
 
 /* stack_verify: compare a capture with the full unwind, count, and show
- * the first few differences. */
-static HS_NOINLINE void verify(const uint64_t *ips, unsigned n)
+ * the first few differences.  id: the stack id the capture came with (from
+ * a cache of the unwinder's), whose entry must be those frames too; 0 when
+ * it is still to be interned. */
+static HS_NOINLINE void verify(const uint64_t *ips, unsigned n, uint32_t id)
 {
 	uint64_t want[OPT_MAX_FRAMES_LIMIT];
 	unsigned wn = full_unwind(want);
 
 	/* relaxed: statistics, read at exit */
 	atomic_fetch_add_rlx(&verify_checked, 1);
-	if (wn == n && !memcmp(want, ips, n * sizeof(uint64_t)))
+	if (id && id <= stack_count() && entry_equals(by_id[id], want, wn))
+		id = 0; /* the id names the right stack */
+	if (wn == n && !memcmp(want, ips, n * sizeof(uint64_t)) && !id)
 		return;
 	uint64_t nth = atomic_fetch_add_rlx(&verify_mismatched, 1); /* relaxed: as above */
 	if (nth < 3) {
@@ -352,6 +356,13 @@ static HS_NOINLINE void verify(const uint64_t *ips, unsigned n)
 		char buf[200];
 		struct fmt_buf b;
 		fmt_init(&b, buf, sizeof(buf));
+		if (id && i == n && n == wn) {
+			fmt_str(&b, "stack_verify: the frames are right, their cached id ");
+			fmt_u64(&b, id);
+			fmt_str(&b, " names another stack");
+			log_warn(buf, 0, 0);
+			return;
+		}
 		fmt_str(&b, "stack_verify: mismatch at frame ");
 		fmt_u64(&b, i);
 		fmt_str(&b, ": got ");
@@ -385,21 +396,20 @@ static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n, const
 	return r.id;
 }
 
-HS_NOINLINE uint32_t stack_capture(void)
+/* The id of the stack from a frame of the shim (unwind_capture's ip, sp,
+ * bp and caller), or of the full unwind. */
+HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller)
 {
 	struct tls_state *t = &tls;
 	struct unwind_stack s;
-	uint64_t ip, sp, bp;
 	uint32_t id;
 
-	/* The unwind starts from this very frame, at this instruction. */
-	UNWIND_HERE(ip, sp, bp);
 	/* A thread that owns a ring owns that ring's memo. */
 	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0)) {
 		struct unwind_memo *m = unwind_memo_get(t->ring->slot, t->thread_index);
-		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, &s) == UNWIND_OK)) {
+		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, caller, &s) == UNWIND_OK)) {
 			if (HS_UNLIKELY(verify_on))
-				verify(s.ips, s.n);
+				verify(s.ips, s.n, s.id);
 			if (python_wanted() &&
 			    (id = intern_python(s.ips, s.n, &(struct python_native){s.same, s.seq, s.token}))) {
 				unwind_memo_set_id(m, 0);
@@ -416,10 +426,24 @@ HS_NOINLINE uint32_t stack_capture(void)
 	uint64_t ips[OPT_MAX_FRAMES_LIMIT];
 	unsigned n = full_unwind(ips);
 	if (HS_UNLIKELY(verify_on))
-		verify(ips, n); /* counts the event: the full unwind agrees with itself */
+		verify(ips, n, 0); /* counts the event: the full unwind agrees with itself */
 	if (python_wanted() && (id = intern_python(ips, n, NULL)))
 		return id;
 	return intern(unwind_hash(ips, n), ips, n);
+}
+
+HS_NOINLINE uint32_t stack_capture_here(void)
+{
+	uint64_t ip, sp, bp;
+
+	/* The unwind starts from this very frame, at this instruction. */
+	UNWIND_HERE(ip, sp, bp);
+	return capture(ip, sp, bp, false);
+}
+
+HS_NOINLINE uint32_t stack_capture(uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	return capture(ip, sp, bp, true);
 }
 
 void stack_verify_report(void)

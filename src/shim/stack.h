@@ -26,9 +26,15 @@
  * memory is not limited). */
 int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64_t max_bytes);
 
-/* Capture the caller's stack and return its id (>= 1), or 0 if none.
- * Call it from the hook itself: the shim's frames on top are dropped. */
-uint32_t stack_capture(void);
+/* Capture the stack of the program's frame that called the shim's entry
+ * point (ip, sp, bp: UNWIND_CALLER in that entry point, unwind.h), and
+ * return its id (>= 1), or 0 if none.  The shim's own frames are not
+ * unwound.  The entry point must still be running. */
+uint32_t stack_capture(uint64_t ip, uint64_t sp, uint64_t bp);
+
+/* The same from the calling frame, a frame of the shim: its frames on
+ * top are unwound and dropped. */
+uint32_t stack_capture_here(void);
 
 /* A module may have gone (dlclose): drop every unwinding cache built from
  * it.  Call before and after the unload. */

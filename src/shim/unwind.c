@@ -43,6 +43,10 @@
  * that shares the outer frames writes only its new inner frames, below
  * them, and the frames, innermost first, are always one contiguous array.
  *
+ * The shim's entry points hand over their caller's frame (UNWIND_CALLER):
+ * the unwind starts at the program's first frame, and the shim's own are
+ * never stepped.
+ *
  * Longjmp, exceptions, swapcontext, signals and threads need nothing
  * special: the memo is per thread, and a frame of it is only ever used
  * after the words it was computed from are checked.  A signal frame (the
@@ -771,6 +775,27 @@ enum { ST_CAPTURES, ST_FALLBACKS, ST_REPEATS, ST_REUSED, ST_STEPPED, ST_MISSES, 
 struct trace_cache;
 
 /*
+ * The id of a stack that is k new frames on the memo's frames from p out:
+ * a thread whose stacks share their outer part and vary inside (a call
+ * loop, an interpreter's dispatch) makes the same few stacks on the same
+ * suffix again and again.  The memo gives each frame it writes a serial,
+ * never reused: frames p.. are, frame for frame, what they were when
+ * frame p was written (a frame is only ever rewritten with a new serial,
+ * and its outer frames are written with or before it), so (serial[p], the
+ * k new pcs) names one stack exactly, and its id is known without
+ * interning it again.  A direct-mapped cache by the stack's hash.
+ */
+#define IDC_SLOTS 256
+#define IDC_FRAMES 8 /* the most new frames a key holds */
+
+struct idc_entry {
+	uint64_t suffix; /* serial of the memo frame the new frames led to; 0: none */
+	uint32_t k;	 /* new frames */
+	uint32_t id;	 /* the stack's id; 0: unknown */
+	uint64_t ips[IDC_FRAMES];
+};
+
+/*
  * rbp in -O2 code without frame pointers is just a register that functions
  * save and restore: its value in a frame changes with the data while the
  * unwind from that frame does not.  It matters (is live) only if this frame
@@ -822,6 +847,11 @@ struct unwind_memo {
 	uint64_t new_ip[CAP], new_sp[CAP], new_bp[CAP];
 	int32_t new_bp_off[CAP]; /* the step out read rbp at CFA + this; 0: not */
 	uint8_t new_bp_cfa[CAP]; /* the step out computed the CFA from rbp */
+	/* Ids of stacks made of new frames on a known suffix (see idc_find). */
+	uint64_t serial[CAP];	/* frame q and its outer frames as written then */
+	uint64_t serials;	/* the last serial given */
+	uint32_t idc_pending;	/* entry (index + 1) waiting for its id */
+	struct idc_entry idc[IDC_SLOTS];
 };
 
 HS_INLINE void memo_count(struct unwind_memo *m, unsigned what, uint64_t n)
@@ -923,18 +953,63 @@ static void memo_result(struct unwind_memo *m, uint32_t same, struct unwind_stac
 	m->from_memo = true;
 }
 
+/* The id of the stack of k new frames (new_ip) on the memo's frames from p
+ * (CAP: none), whose hash is h; or 0, and the entry it will have is made
+ * (unwind_memo_set_id fills it in). */
+static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t h)
+{
+	uint64_t suffix = p < CAP ? m->serial[p] : 0;
+	uint32_t i = (uint32_t)(h >> 56) & (IDC_SLOTS - 1);
+	struct idc_entry *e = &m->idc[i];
+
+	m->idc_pending = 0;
+	if (k > IDC_FRAMES || CAP - p + k > frames_max)
+		return 0; /* too many new frames, or a stack cut at frames_max */
+	if (e->suffix == suffix && e->k == k && e->id) {
+		uint64_t diff = 0;
+		for (uint32_t j = 0; j < k; j++)
+			diff |= e->ips[j] ^ m->new_ip[j];
+		if (!diff)
+			return e->id;
+	}
+	e->suffix = suffix;
+	e->k = k;
+	e->id = 0;
+	memcpy(e->ips, m->new_ip, k * sizeof(uint64_t));
+	m->idc_pending = i + 1;
+	return 0;
+}
+
 /* Put the k new frames below position p (the memo's frame they lead to, or
- * CAP), and hash them in. */
-static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
+ * CAP), and hash them in.  bp_cfa: a new frame's CFA came from rbp. */
+static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k, bool bp_cfa)
 {
 	uint32_t top = p - k, next = m->bpw_next[p];
-	uint64_t h = UNWIND_HASH_SEED, outer_sp = m->sp[p], outer_bp = 0;
+	uint64_t h = UNWIND_HASH_SEED, outer_sp = m->sp[p], outer_bp = 0, serial = m->serials;
 	uint8_t outer_live = 0;
 
 	if (p < CAP) {
 		h = m->hash[p];
 		outer_bp = m->bp[p];
 		outer_live = m->bp_live[p];
+	}
+	if (!outer_live && !bp_cfa) {
+		/* Code without frame pointers, the common case: rbp is live in
+		 * none of the new frames (so bp[q] is never read, nor is any
+		 * word a step read for rbp). */
+		for (uint32_t i = k; i-- > 0;) {
+			uint32_t q = top + i;
+			uint64_t ip = m->new_ip[i];
+			h = unwind_hash_step(h, ip);
+			m->ip[q] = ip;
+			m->sp[q] = m->new_sp[i];
+			m->hash[q] = h;
+			m->serial[q] = ++serial;
+			m->bpw_addr[q] = 0;
+			m->bpw_next[q] = next;
+			m->bp_live[q] = 0;
+		}
+		goto out;
 	}
 	/* outermost new frame first: each needs its outer frame's registers
 	 * for its check, and the hash of the outer frames */
@@ -954,13 +1029,16 @@ static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k)
 		m->sp[q] = sp;
 		m->bp[q] = bp;
 		m->hash[q] = h;
+		m->serial[q] = ++serial;
 		m->bp_live[q] = outer_live;
 		outer_sp = sp;
 		outer_bp = bp;
 	}
+out:
+	m->serials = serial;
 	m->top = top;
 	if (k)
-		m->id = 0;
+		m->id = idc_find(m, p, k, h);
 }
 
 /* ---- trace cache -------------------------------------------------------------- */
@@ -1173,6 +1251,8 @@ static void tc_add(struct unwind_memo *m)
 	memcpy(en->ips, &m->ip[top], n * sizeof(uint64_t));
 	tc->index[i] = tc->nentries;
 	tc->pending = tc->nentries;
+	if (m->id)
+		unwind_memo_set_id(m, m->id); /* known already (idc_find) */
 }
 
 /*
@@ -1259,6 +1339,10 @@ static void tc_decide(struct unwind_memo *m)
 void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
 {
 	m->id = id;
+	if (m->idc_pending) {
+		m->idc[m->idc_pending - 1].id = id;
+		m->idc_pending = 0;
+	}
 	if (m->tc && m->tc->pending) {
 		m->tc->entries[m->tc->pending - 1].id = id;
 		m->tc->pending = 0;
@@ -1280,7 +1364,8 @@ HS_INLINE uint64_t rule_cached(struct unwind_memo *m, const struct rule_table *t
 	return v;
 }
 
-int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, struct unwind_stack *out)
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller,
+		   struct unwind_stack *out)
 {
 	/* acquire: pairs with the release that published the table */
 	const struct rule_table *tab = atomic_load_acq(&rules_now);
@@ -1290,13 +1375,24 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	uint32_t k = 0, p = m->gen == gen ? m->top : CAP, same = 0;
 	uint64_t next_sp = m->sp[p]; /* the memo's frame p (UINT64_MAX at CAP) */
 	bool readable = m->maps_gen == mgen; /* the memo's words: see memo_holds */
+	bool bp_cfa = false; /* a new frame's CFA came from rbp */
 
 	memo_count(m, ST_CAPTURES, 1);
 	if (HS_UNLIKELY(++m->win_caps == TC_WINDOW))
 		tc_decide(m);
-	/* The shim's frames: the first is the caller's, at its exact pc.  The
-	 * shim is never unloaded (-z nodelete), so the rules of its pcs never
-	 * change: the thread keeps those of its last capture's shim frames. */
+	if (caller) {
+		/* A hook's caller: a return address, the program's (the common
+		 * case: no frame of the shim to step), or the shim's own. */
+		if (!ip_ok(ip))
+			goto fallback;
+		if (HS_LIKELY(ip < self_lo || ip >= self_hi))
+			goto program;
+		key = (ip - 1) | tag;
+	}
+	/* The shim's frames: the first is the caller's, at its exact pc (or
+	 * a return address, above).  The shim is never unloaded (-z
+	 * nodelete), so the rules of its pcs never change: the thread keeps
+	 * those of its last capture's shim frames. */
 	for (unsigned i = 0;; i++) {
 		if (HS_LIKELY(i < SHIM_MEMO && m->shim_key[i] == (key & (ADDR_LIMIT - 1)))) {
 			v = m->shim_rule[i];
@@ -1320,9 +1416,12 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 			break;
 		key = (ip - 1) | tag;
 	}
-	/* A stack seen before, with the memo's layout? */
+program:
+	/* A stack seen before, with the memo's layout?  (Looked up before the
+	 * memo is checked: a thread with a cache rarely repeats its last
+	 * stack, and the cache holds that one too.) */
 	if (m->tc_on && m->layout && p < CAP && sp == next_sp && (bp == m->bp[p] || !m->bp_live[p]) && readable &&
-	    (m->ip[p] != ip || !memo_holds(m, p, true)) && tc_lookup(m, ip, gen, out)) {
+	    tc_lookup(m, ip, gen, out)) {
 		memo_count(m, ST_CACHED, 1);
 		goto counted;
 	}
@@ -1334,7 +1433,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 			if (sp == next_sp && m->ip[p] == ip && (m->bp[p] == bp || !m->bp_live[p]) && p >= k &&
 			    memo_holds(m, p, readable)) {
 				same = CAP - p; /* positions p.. keep their frames */
-				memo_splice(m, p, k);
+				memo_splice(m, p, k, bp_cfa);
 				memo_count(m, k ? ST_STEPPED : ST_REPEATS, k ? k : 1);
 				memo_count(m, ST_REUSED, CAP - p);
 				goto done;
@@ -1358,6 +1457,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 		ip = *(const uint64_t *)(cfa - 8);
 		int32_t off = (int32_t)rule_bp(v);
 		m->new_bp_cfa[k] = !(v & RULE_RSP);
+		bp_cfa |= !(v & RULE_RSP);
 		m->new_bp_off[k++] = off;
 		if (off)
 			bp = *(const uint64_t *)(cfa + (uint64_t)off);
@@ -1372,7 +1472,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	}
 complete:
 	/* the whole stack is new: it replaces the memo */
-	memo_splice(m, CAP, k);
+	memo_splice(m, CAP, k, bp_cfa);
 	m->gen = gen;
 	memo_count(m, ST_STEPPED, k);
 done:
@@ -1446,6 +1546,9 @@ void unwind_forget_ids(void)
 		m->id = 0;
 		m->layout = 0;
 		m->from_memo = false;
+		m->idc_pending = 0;
+		for (uint32_t j = 0; j < IDC_SLOTS; j++)
+			m->idc[j].id = 0;
 		if (m->tc)
 			tc_flush(m->tc, 0);
 	}

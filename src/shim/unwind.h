@@ -11,6 +11,7 @@
 #ifndef HS_SHIM_UNWIND_H
 #define HS_SHIM_UNWIND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/compiler.h"
@@ -55,10 +56,25 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner);
 #define UNWIND_HERE(ip, sp, bp) \
 	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp))
 
-/* Capture the stack from the frame whose registers UNWIND_HERE read (a
- * frame of the shim, which must still be live): UNWIND_OK with *out set,
- * or UNWIND_FALLBACK.  m may not be NULL. */
-int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, struct unwind_stack *out);
+/*
+ * The frame that called the function using it, as three arguments: the
+ * return address, the CFA of the function's frame (rsp after the return)
+ * and rbp at the call, which is what an unwind of the function's frame
+ * gives.  __builtin_frame_address(0) makes gcc and clang give the
+ * function the standard frame (push %rbp; mov %rsp, %rbp), so the saved
+ * rbp is at the frame address and the return address above it.  For the
+ * shim's entry points: the program's frame is then known without
+ * unwinding the shim's own.
+ */
+#define UNWIND_FA_ ((const uint64_t *)__builtin_frame_address(0))
+#define UNWIND_CALLER UNWIND_FA_[1], (uint64_t)(uintptr_t)(UNWIND_FA_ + 2), UNWIND_FA_[0]
+
+/* Capture the stack from a frame of the shim, which must still be live:
+ * with caller false, the frame whose registers UNWIND_HERE read; with
+ * caller true, the frame UNWIND_CALLER named (ip a return address).
+ * UNWIND_OK with *out set, or UNWIND_FALLBACK.  m may not be NULL. */
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller,
+		   struct unwind_stack *out);
 
 /* The caller interned m's last capture as id: a repeat returns it. */
 void unwind_memo_set_id(struct unwind_memo *m, uint32_t id);
