@@ -67,7 +67,8 @@
 #include "util/hooksafe.h"
 
 #define CAP UNWIND_MEMO_FRAMES
-#define RULE_CACHE 256 /* a thread's own rule cache: direct-mapped entries */
+#define RULE_CACHE_BITS 8
+#define RULE_CACHE (1u << RULE_CACHE_BITS) /* a thread's own rule cache: direct-mapped entries */
 #define MIN_IP 0x4000 /* below this a return address ends the stack (as Gtrace.c) */
 #define SHIM_FRAMES_MAX 16 /* the shim's own frames above the program's */
 #define SHIM_MEMO 4	   /* of them, those whose rules a thread keeps */
@@ -851,6 +852,8 @@ struct unwind_memo {
 	uint64_t serial[CAP];	/* frame q and its outer frames as written then */
 	uint64_t serials;	/* the last serial given */
 	uint32_t idc_pending;	/* entry (index + 1) waiting for its id */
+	bool idc_off;		/* the last capture's id was not the frames'
+				 * (a Python stack): no use looking them up */
 	struct idc_entry idc[IDC_SLOTS];
 };
 
@@ -963,8 +966,9 @@ static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t
 	struct idc_entry *e = &m->idc[i];
 
 	m->idc_pending = 0;
-	if (k > IDC_FRAMES || CAP - p + k > frames_max)
-		return 0; /* too many new frames, or a stack cut at frames_max */
+	if (k > IDC_FRAMES || CAP - p + k > frames_max || m->idc_off)
+		return 0; /* too many new frames, a stack cut at frames_max, or
+			   * ids that are not the frames' */
 	if (e->suffix == suffix && e->k == k && e->id) {
 		uint64_t diff = 0;
 		for (uint32_t j = 0; j < k; j++)
@@ -975,7 +979,8 @@ static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t
 	e->suffix = suffix;
 	e->k = k;
 	e->id = 0;
-	memcpy(e->ips, m->new_ip, k * sizeof(uint64_t));
+	for (uint32_t j = 0; j < k; j++) /* a few frames: no call to memcpy */
+		e->ips[j] = m->new_ip[j];
 	m->idc_pending = i + 1;
 	return 0;
 }
@@ -986,7 +991,7 @@ static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k, bool bp_c
 {
 	uint32_t top = p - k, next = m->bpw_next[p];
 	uint64_t h = UNWIND_HASH_SEED, outer_sp = m->sp[p], outer_bp = 0, serial = m->serials;
-	uint8_t outer_live = 0;
+	uint8_t outer_live = 0; /* rbp is live in the frame outside */
 
 	if (p < CAP) {
 		h = m->hash[p];
@@ -1013,26 +1018,26 @@ static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k, bool bp_c
 	}
 	/* outermost new frame first: each needs its outer frame's registers
 	 * for its check, and the hash of the outer frames */
-	for (uint32_t i = k; i-- > 0;) {
-		uint32_t q = top + i;
-		uint64_t ip = m->new_ip[i], sp = m->new_sp[i], bp = m->new_bp[i];
-		int32_t off = m->new_bp_off[i];
+	for (uint64_t i = k, q = p; i-- > 0;) {
+		q--;
+		uint64_t ip = m->new_ip[i], sp = m->new_sp[i];
+		int64_t off = m->new_bp_off[i];
 		/* the word read for rbp matters if rbp is live outside */
-		bool check_bp = off && outer_live;
-		m->bpw_addr[q] = check_bp ? outer_sp + (uint64_t)(int64_t)off : 0;
+		uint64_t check_bp = (uint64_t)(off != 0) & outer_live;
+		m->bpw_addr[q] = (outer_sp + (uint64_t)off) & -check_bp;
 		m->bpw_val[q] = outer_bp;
-		next = check_bp ? q : next;
+		next = check_bp ? (uint32_t)q : next;
 		m->bpw_next[q] = next;
 		h = unwind_hash_step(h, ip);
-		outer_live = m->new_bp_cfa[i] | (uint8_t)(!off && outer_live);
+		outer_live = m->new_bp_cfa[i] | ((off == 0) & outer_live);
+		outer_bp = m->new_bp[i];
 		m->ip[q] = ip;
 		m->sp[q] = sp;
-		m->bp[q] = bp;
+		m->bp[q] = outer_bp;
 		m->hash[q] = h;
 		m->serial[q] = ++serial;
 		m->bp_live[q] = outer_live;
 		outer_sp = sp;
-		outer_bp = bp;
 	}
 out:
 	m->serials = serial;
@@ -1168,14 +1173,23 @@ static uint32_t tc_layout_of(struct unwind_memo *m)
 	return tc->nlayouts;
 }
 
-/* A stack's key: the frames at even and at odd positions hashed as two
- * chains (a lookup computes them side by side), then the layout and the
- * last word.  Slots come from the top bits (see unwind_hash_step). */
-#define TC_SEED_ODD 0xbb67ae8584caa73bull
+/* A stack's key: the frames at even and at odd positions summed as two
+ * chains (a lookup computes them side by side), h = 2h + frame, one lea a
+ * frame: with at most TC_FRAMES / 2 frames a chain and user addresses
+ * below 2^47 no bit of a frame is shifted out, so two stacks that differ
+ * in one frame never share a key.  Then the layout and the last word are
+ * mixed in by multiplies, so that the top bits, where the slots come from,
+ * depend on all of it (see unwind_hash_step).  Keys can still collide
+ * (frames that differ so as to cancel out): tc_find compares the frames. */
+HS_INLINE uint64_t tc_step(uint64_t h, uint64_t frame)
+{
+	return h * 2 + frame;
+}
 
 HS_INLINE uint64_t tc_final(uint64_t even, uint64_t odd, uint32_t layout, uint64_t end_val)
 {
-	return unwind_hash_step(unwind_hash_step(unwind_hash_step(even, odd), layout), end_val);
+	uint64_t h = unwind_hash_step(unwind_hash_step(UNWIND_HASH_SEED, even), odd);
+	return unwind_hash_step(unwind_hash_step(h, layout), end_val);
 }
 
 HS_INLINE uint32_t tc_slot(uint64_t h)
@@ -1185,15 +1199,15 @@ HS_INLINE uint32_t tc_slot(uint64_t h)
 
 static uint64_t tc_hash(uint32_t layout, const uint64_t *ips, uint32_t n, uint64_t end_val)
 {
-	uint64_t even = UNWIND_HASH_SEED, odd = TC_SEED_ODD;
+	uint64_t even = 0, odd = 0;
 	uint32_t i = 0;
 
 	for (; i + 1 < n; i += 2) {
-		even = unwind_hash_step(even, ips[i]);
-		odd = unwind_hash_step(odd, ips[i + 1]);
+		even = tc_step(even, ips[i]);
+		odd = tc_step(odd, ips[i + 1]);
 	}
 	if (i < n)
-		even = unwind_hash_step(even, ips[i]);
+		even = tc_step(even, ips[i]);
 	return tc_final(even, odd, layout, end_val);
 }
 
@@ -1284,19 +1298,19 @@ static HS_NOINLINE bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t 
 			return false; /* a live rbp differs: another layout */
 	/* the words, hashed as they are read (tc_hash's two chains) */
 	const uint64_t *const *ra = (const uint64_t *const *)l->ra_addr;
-	uint64_t even = unwind_hash_step(UNWIND_HASH_SEED, ip0), odd = TC_SEED_ODD;
+	uint64_t even = ip0, odd = 0;
 	uint64_t *w = v + 1, *end = v + n;
 	v[0] = ip0;
 	for (; w + 1 < end; w += 2, ra += 2) {
 		uint64_t x = *ra[0], y = *ra[1];
 		w[0] = x;
 		w[1] = y;
-		odd = unwind_hash_step(odd, x);
-		even = unwind_hash_step(even, y);
+		odd = tc_step(odd, x);
+		even = tc_step(even, y);
 	}
 	if (w < end) {
 		*w = *ra[0];
-		odd = unwind_hash_step(odd, *w);
+		odd = tc_step(odd, *w);
 	}
 	uint64_t end_val = l->end_addr ? *(const uint64_t *)l->end_addr : 0;
 	struct tc_entry *en = tc_find(tc, tc_final(even, odd, m->layout, end_val), m->layout, v, n, end_val);
@@ -1339,6 +1353,7 @@ static void tc_decide(struct unwind_memo *m)
 void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
 {
 	m->id = id;
+	m->idc_off = !id;
 	if (m->idc_pending) {
 		m->idc[m->idc_pending - 1].id = id;
 		m->idc_pending = 0;
@@ -1352,7 +1367,7 @@ void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
 /* The rule of key, through the thread's cache. */
 HS_INLINE uint64_t rule_cached(struct unwind_memo *m, const struct rule_table *t, uint64_t key, uint64_t *misses)
 {
-	uint32_t i = (uint32_t)(key ^ (key >> 8) ^ (key >> 16)) & (RULE_CACHE - 1);
+	uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - RULE_CACHE_BITS));
 
 	if (HS_LIKELY(m->rc[i].key == key))
 		return m->rc[i].rule;
