@@ -979,8 +979,7 @@ static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t
 	e->suffix = suffix;
 	e->k = k;
 	e->id = 0;
-	for (uint32_t j = 0; j < k; j++) /* a few frames: no call to memcpy */
-		e->ips[j] = m->new_ip[j];
+	memcpy(e->ips, m->new_ip, k * sizeof(uint64_t));
 	m->idc_pending = i + 1;
 	return 0;
 }
