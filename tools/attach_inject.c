@@ -66,6 +66,14 @@
 #define BREAKPOINT_WAIT_MS 10000
 #define MAX_THREADS 4096
 #define MAX_OBJECTS 1024
+#define MAPS_MAX (1 << 20) /* bytes of /proc/PID/maps read */
+
+/*
+ * The large buffers (a target's object table, 4 MB; the maps text, 1 MB)
+ * are allocated when attach or detach runs, never static: every run of
+ * the command would carry them otherwise, and a sanitized build's leak
+ * check scans all of its static data at each exit (2,600 page faults).
+ */
 
 static void fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(char *err, const char *fmt, ...)
@@ -230,10 +238,12 @@ static uint64_t find_r_debug(const struct target *t)
 /* Fill each object's executable range from /proc/PID/maps. */
 static void add_text_ranges(struct target *t)
 {
-	static char maps[1 << 20];
+	char *maps = malloc(MAPS_MAX);
 
-	if (read_proc(t->pid, "maps", maps, sizeof(maps)) <= 0)
+	if (!maps || read_proc(t->pid, "maps", maps, MAPS_MAX) <= 0) {
+		free(maps);
 		return;
+	}
 	for (char *line = maps; line && *line;) {
 		char *nl = strchr(line, '\n');
 		if (nl)
@@ -251,6 +261,7 @@ static void add_text_ranges(struct target *t)
 				}
 		line = nl ? nl + 1 : NULL;
 	}
+	free(maps);
 }
 
 /* Read the loaded objects from the dynamic loader's list.  Return 0 or -1. */
@@ -553,18 +564,24 @@ static void release_thread(struct stopped *s)
 /* Room on the stack mapping below sp (the main stack can grow). */
 static int stack_has_room(pid_t pid, uint64_t sp)
 {
-	static char maps[1 << 20];
+	char *maps = malloc(MAPS_MAX);
+	int room = 0;
 
-	if (read_proc(pid, "maps", maps, sizeof(maps)) <= 0)
+	if (!maps || read_proc(pid, "maps", maps, MAPS_MAX) <= 0) {
+		free(maps);
 		return 0;
+	}
 	for (char *line = maps; line && *line;) {
 		char *nl = strchr(line, '\n');
 		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && sp > lo && sp <= hi)
-			return strstr(line, "[stack]") || sp - lo >= STACK_ROOM;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && sp > lo && sp <= hi) {
+			room = strstr(line, "[stack]") || sp - lo >= STACK_ROOM;
+			break;
+		}
 		line = nl ? nl + 1 : NULL;
 	}
-	return 0;
+	free(maps);
+	return room;
 }
 
 /*
@@ -732,7 +749,7 @@ static int catch_allocating_thread(const struct target *t, const pid_t *tids, in
 				   int *seize_errno, double *others_ms, char *err)
 {
 	static const char *const entries[4] = {"malloc", "free", "calloc", "realloc"};
-	static pid_t armed[MAX_THREADS];
+	pid_t armed[MAX_THREADS];
 	uint64_t addr[4];
 	int narmed = 0, rc = -1;
 	const struct tobj *ld = NULL;
@@ -826,7 +843,7 @@ static int catch_allocating_thread(const struct target *t, const pid_t *tids, in
 /* Stop a thread at a safe point (see the top of this file). */
 static int stop_at_safe_point(const struct target *t, struct stopped *s, struct inject_stats *st, char *err)
 {
-	static pid_t tids[MAX_THREADS];
+	pid_t tids[MAX_THREADS];
 	int n = list_threads(t->pid, tids, MAX_THREADS), seize_errno = 0;
 
 	if (!n) {
@@ -878,67 +895,72 @@ static uint64_t push_string(const struct target *t, uint64_t *sp, const char *s)
 int inject_attach(pid_t pid, const char *shim_path, const char *args, int *rc, struct inject_stats *st,
 		  char *err)
 {
-	static struct target t;
-	static struct stopped s;
+	struct target *t = calloc(1, sizeof(*t));
+	struct stopped s = {0};
 	char path[64];
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
-	t.pid = pid;
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	t.mem = open(path, O_RDWR | O_CLOEXEC);
-	if (t.mem < 0) {
-		int e = errno == EACCES ? EPERM : errno;
-		explain_refusal(pid, e, err);
+	if (!t) {
+		fail(err, "out of memory");
 		return -1;
 	}
-	if (read_objects(&t, err))
+	t->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	t->mem = open(path, O_RDWR | O_CLOEXEC);
+	if (t->mem < 0) {
+		int e = errno == EACCES ? EPERM : errno;
+		explain_refusal(pid, e, err);
+		free(t);
+		return -1;
+	}
+	if (read_objects(t, err))
 		goto out;
-	const struct tobj *libc = find_object(&t, "libc.so.6");
+	const struct tobj *libc = find_object(t, "libc.so.6");
 	if (!libc) {
 		fail(err, "process %d does not use glibc (no libc.so.6 is loaded): heapsnap attach needs glibc", pid);
 		goto out;
 	}
-	if (has_preload_shim(&t)) {
+	if (has_preload_shim(t)) {
 		fail(err, "process %d is already traced by heapsnap run (libheapsnap.so is preloaded)", pid);
 		goto out;
 	}
-	uint64_t dlopen_fn = lookup(&t, libc, "dlopen"), dlerror_fn = lookup(&t, libc, "dlerror");
+	uint64_t dlopen_fn = lookup(t, libc, "dlopen"), dlerror_fn = lookup(t, libc, "dlerror");
 	if (!dlopen_fn) {
 		fail(err, "the glibc of process %d is older than 2.34 (no dlopen in libc.so.6)", pid);
 		goto out;
 	}
 	double t0 = now_ms();
-	if (stop_at_safe_point(&t, &s, st, err))
+	if (stop_at_safe_point(t, &s, st, err))
 		goto out;
 	st->tid = s.tid;
 	st->wait_ms = s.since - t0;
 	uint64_t sp = s.regs.rsp - RED_ZONE, ret_v = 0;
-	const struct tobj *shim = find_object(&t, "libheapsnap-attach.so");
+	const struct tobj *shim = find_object(t, "libheapsnap-attach.so");
 	if (!shim) {
-		uint64_t a = push_string(&t, &sp, shim_path);
-		if (!a || remote_call(&t, &s, dlopen_fn, a, RTLD_NOW | RTLD_LOCAL, sp, &ret_v, err))
+		uint64_t a = push_string(t, &sp, shim_path);
+		if (!a || remote_call(t, &s, dlopen_fn, a, RTLD_NOW | RTLD_LOCAL, sp, &ret_v, err))
 			goto release;
 		if (!ret_v) {
 			char msg[400] = "unknown error";
 			uint64_t m = 0;
-			if (dlerror_fn && !remote_call(&t, &s, dlerror_fn, 0, 0, sp, &m, err) && m)
-				peek_str(&t, m, msg, sizeof(msg));
+			if (dlerror_fn && !remote_call(t, &s, dlerror_fn, 0, 0, sp, &m, err) && m)
+				peek_str(t, m, msg, sizeof(msg));
 			fail(err, "cannot load %s into process %d: %s", shim_path, pid, msg);
 			goto release;
 		}
 		st->loaded = 1;
-		if (read_objects(&t, err))
+		if (read_objects(t, err))
 			goto release;
-		shim = find_object(&t, "libheapsnap-attach.so");
+		shim = find_object(t, "libheapsnap-attach.so");
 	}
-	uint64_t entry = shim ? lookup(&t, shim, "heapsnap_rt_attach") : 0;
+	uint64_t entry = shim ? lookup(t, shim, "heapsnap_rt_attach") : 0;
 	if (!entry) {
 		fail(err, "process %d has a libheapsnap-attach.so without heapsnap_rt_attach", pid);
 		goto release;
 	}
-	uint64_t a = push_string(&t, &sp, args);
-	if (!a || remote_call(&t, &s, entry, a, 0, sp, &ret_v, err))
+	uint64_t a = push_string(t, &sp, args);
+	if (!a || remote_call(t, &s, entry, a, 0, sp, &ret_v, err))
 		goto release;
 	*rc = (int)ret_v;
 	ret = 0;
@@ -946,7 +968,8 @@ release:
 	release_thread(&s);
 	st->pause_ms = now_ms() - s.since;
 out:
-	close(t.mem);
+	close(t->mem);
+	free(t);
 	return ret;
 }
 
@@ -989,19 +1012,23 @@ static int thread_out(const struct target *t, const struct stopped *s, const str
 
 int inject_quiesce(pid_t pid, const struct quiesce_req *q, int timeout_ms, double *max_pause_ms)
 {
-	static struct target t;
-	static pid_t tids[MAX_THREADS], done[MAX_THREADS];
-	static struct stopped s;
+	struct target *t = calloc(1, sizeof(*t));
+	pid_t tids[MAX_THREADS], done[MAX_THREADS];
+	struct stopped s;
 	char path[64];
 	int ndone = 0, busy = 0;
 	double until = now_ms() + timeout_ms;
 
 	*max_pause_ms = 0;
-	t.pid = pid;
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	t.mem = open(path, O_RDWR | O_CLOEXEC);
-	if (t.mem < 0)
+	if (!t)
 		return 0;
+	t->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	t->mem = open(path, O_RDWR | O_CLOEXEC);
+	if (t->mem < 0) {
+		free(t);
+		return 0;
+	}
 	for (;;) {
 		int n = list_threads(pid, tids, MAX_THREADS);
 		busy = 0;
@@ -1018,7 +1045,7 @@ int inject_quiesce(pid_t pid, const struct quiesce_req *q, int timeout_ms, doubl
 					busy++; /* still there, and did not stop */
 				continue;
 			}
-			int out = thread_out(&t, &s, q);
+			int out = thread_out(t, &s, q);
 			let_go(&s);
 			double pause = now_ms() - s.since;
 			if (pause > *max_pause_ms)
@@ -1032,6 +1059,7 @@ int inject_quiesce(pid_t pid, const struct quiesce_req *q, int timeout_ms, doubl
 			break;
 		sleep_us(2000);
 	}
-	close(t.mem);
+	close(t->mem);
+	free(t);
 	return !busy;
 }
