@@ -12,9 +12,11 @@
 
 #include "util/hooksafe.h"
 
-#define CALIBRATE_NS 250000000ull /* between the two points */
+#define CALIBRATE_NS 20000000ull /* between the two points: 2 ns off a millisecond at most (each point within 20 ns) */
 
 struct clock_tsc clock_tsc;
+_Atomic int clock_ordered;
+static _Atomic uint32_t threads; /* threads that recorded since start or fork */
 
 static int usable;	       /* the TSC is the kernel's clocksource */
 static uint64_t tsc_a, ns_a; /* the first point */
@@ -81,4 +83,30 @@ void clock_calibrate(void)
 	clock_tsc.ns0 = ns_b;
 	/* release: a stamp that sees on sees the scale */
 	atomic_store_rel(&clock_tsc.on, 1);
+}
+
+void clock_order_events(void)
+{
+	/* relaxed: a set flag is never cleared but in a forked child */
+	if (!atomic_load_rlx(&clock_ordered)) {
+		atomic_store_rlx(&clock_ordered, 1);
+		/* seq_cst (a full fence): the flag is visible before any later
+		 * store of this thread, so before it hands any block over (see
+		 * clock_event_ns) */
+		atomic_fence_seq_cst();
+	}
+}
+
+void clock_thread_starts(void)
+{
+	/* relaxed: only the count matters; clock_order_events orders */
+	if (atomic_fetch_add_rlx(&threads, 1) >= 1)
+		clock_order_events();
+}
+
+void clock_forget_threads(void)
+{
+	/* relaxed: the forked child has one thread */
+	atomic_store_rlx(&threads, 0);
+	atomic_store_rlx(&clock_ordered, 0);
 }

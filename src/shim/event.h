@@ -24,9 +24,17 @@ HS_INLINE void event_push(struct tls_state *t, const struct ring_rec *recs, unsi
 	t->in_ring = 1;
 	if (HS_LIKELY(r != 0)) {
 		if (HS_LIKELY(ring_reserve(r, n) != 0)) {
-			*ring_slot(r, 0) = recs[0];
-			if (n == 2)
-				*ring_slot(r, 1) = recs[1];
+			/* a realloc's two records share their stamp */
+			HS_ASSERT(n == 1 || recs[1].ts == recs[0].ts);
+			uint64_t ts = ring_stamp(r, recs[0].ts);
+			struct ring_rec *s = ring_slot(r, 0);
+			*s = recs[0];
+			s->ts = ts;
+			if (n == 2) {
+				s = ring_slot(r, 1);
+				*s = recs[1];
+				s->ts = ts;
+			}
 			ring_commit(r, n);
 		} else {
 			collector_count_drop();

@@ -98,7 +98,7 @@ HS_INLINE void hook_leave(struct tls_state *t)
  * committed together, stamped when q was obtained. */
 HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *q, size_t n, uint32_t stack)
 {
-	uint64_t now = clock_now_ns();
+	uint64_t now = clock_event_ns();
 	struct ring_rec recs[2] = {
 		ring_rec_make(now, (uint64_t)(uintptr_t)p, kind, RING_REC_OLD, 0, 0),
 		ring_rec_make(now, (uint64_t)(uintptr_t)q, kind, 0, n, stack),
@@ -120,8 +120,9 @@ HS_INLINE void record_realloc(struct tls_state *t, uint8_t kind, void *p, void *
 static HS_NOINLINE void internal_frees_program_block(struct tls_state *t, uint8_t kind, void *p)
 {
 	t->depth++; /* a ring write, as in any hook */
+	clock_order_events(); /* a thread that records no other event */
 	if (shim_on() && !t->in_ring)
-		event_one(t, kind, clock_now_ns(), p, 0, 0);
+		event_one(t, kind, clock_event_ns(), p, 0, 0);
 	t->depth--;
 	backing_free(p);
 }
@@ -133,6 +134,7 @@ static HS_NOINLINE void *internal_reallocs_program_block(struct tls_state *t, ui
 	if (!n)
 		backing_free(p);
 	t->depth++;
+	clock_order_events(); /* a thread that records no other event */
 	if ((q || !n) && shim_on() && !t->in_ring)
 		record_realloc(t, kind, p, q, n, 0);
 	t->depth--;
@@ -168,7 +170,7 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align, uint64_t ip, uint64_t sp,
 		void *p = backing_for(kind, n, align);
 		if (HS_LIKELY(p != 0)) {
 			uint32_t stack = stack_capture(ip, sp, bp);
-			event_one(t, kind, clock_now_ns(), p, n, stack);
+			event_one(t, kind, clock_event_ns(), p, n, stack);
 		}
 		hook_leave(t);
 		return HS_LIKELY(p != 0) ? p : no_memory();
@@ -184,14 +186,14 @@ void *hook_alloc(uint8_t kind, size_t n, size_t align, uint64_t ip, uint64_t sp,
 		t->depth++;
 		void *p = nestpool_alloc(n, align);
 		if (p && !t->disabled && hook_nested_records(t))
-			event_one(t, kind, clock_now_ns(), p, n, 0);
+			event_one(t, kind, clock_event_ns(), p, n, 0);
 		t->depth--;
 		return p ? p : no_memory();
 	}
 	t->depth = 1;
 	void *p = backing_for(kind, n, align);
 	if (p && !t->disabled && !t->py_inner && hook_nested_records(t))
-		event_one(t, kind, clock_now_ns(), p, n, stack_capture(ip, sp, bp));
+		event_one(t, kind, clock_event_ns(), p, n, stack_capture(ip, sp, bp));
 	hook_leave(t);
 	return p ? p : no_memory();
 }
@@ -220,7 +222,7 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 
 	if (HS_LIKELY(hook_fast(t))) {
 		t->depth = 1;
-		event_one(t, kind, clock_now_ns(), p, 0, 0);
+		event_one(t, kind, clock_event_ns(), p, 0, 0);
 		release(p, sized);
 		hook_leave(t);
 		return;
@@ -239,7 +241,7 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 	if (t->depth) {
 		t->depth++;
 		if (hook_nested_records(t))
-			event_one(t, kind, clock_now_ns(), p, 0, 0);
+			event_one(t, kind, clock_event_ns(), p, 0, 0);
 		if (p)
 			nested_free(t, p);
 		t->depth--;
@@ -247,7 +249,7 @@ void hook_free(uint8_t kind, void *p, size_t sized)
 	}
 	t->depth = 1;
 	if (!t->py_inner && hook_nested_records(t))
-		event_one(t, kind, clock_now_ns(), p, 0, 0);
+		event_one(t, kind, clock_event_ns(), p, 0, 0);
 	release(p, sized);
 	hook_leave(t);
 }
@@ -337,7 +339,7 @@ void hook_record_alloc(uint8_t kind, void *p, size_t n)
 	if (HS_LIKELY(hook_fast(t) && !t->disabled)) {
 		t->depth = 1;
 		uint32_t stack = stack_capture_here();
-		event_one(t, kind, clock_now_ns(), p, n, stack);
+		event_one(t, kind, clock_event_ns(), p, n, stack);
 		hook_leave(t);
 		return;
 	}
@@ -346,13 +348,13 @@ void hook_record_alloc(uint8_t kind, void *p, size_t n)
 	if (t->depth) {
 		t->depth++;
 		if (hook_nested_records(t))
-			event_one(t, kind, clock_now_ns(), p, n, 0);
+			event_one(t, kind, clock_event_ns(), p, n, 0);
 		t->depth--;
 		return;
 	}
 	t->depth = 1;
 	if (hook_nested_records(t))
-		event_one(t, kind, clock_now_ns(), p, n, stack_capture_here());
+		event_one(t, kind, clock_event_ns(), p, n, stack_capture_here());
 	hook_leave(t);
 }
 
@@ -362,7 +364,7 @@ void hook_record_free(uint8_t kind, void *p)
 
 	if (HS_LIKELY(hook_fast(t))) {
 		t->depth = 1;
-		event_one(t, kind, clock_now_ns(), p, 0, 0);
+		event_one(t, kind, clock_event_ns(), p, 0, 0);
 		hook_leave(t);
 		return;
 	}
@@ -371,7 +373,7 @@ void hook_record_free(uint8_t kind, void *p)
 	uint8_t depth = t->depth;
 	t->depth++;
 	if (hook_nested_records(t))
-		event_one(t, kind, clock_now_ns(), p, 0, 0);
+		event_one(t, kind, clock_event_ns(), p, 0, 0);
 	t->depth--;
 	if (!depth)
 		hook_leave(t);
@@ -508,7 +510,7 @@ HS_EXPORT size_t malloc_usable_size(void *p)
 		return backing_iusable_size(p);
 	if (hook_fast(t)) { /* NULL too: a call the program made */
 		t->depth = 1;
-		event_one(t, HST_EV_USABLE_SIZE, clock_now_ns(), p, 0, 0);
+		event_one(t, HST_EV_USABLE_SIZE, clock_event_ns(), p, 0, 0);
 		hook_leave(t);
 	}
 	return p ? backing_usable_size(p) : 0;

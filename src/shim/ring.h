@@ -44,6 +44,7 @@ struct ring {
 	/* producer-only */
 	uint64_t tail;	     /* committed position (mirror of hdr->tail) */
 	uint64_t head_cache; /* last head the producer read */
+	uint64_t last_ts;    /* stamp of the last record written */
 	/* owner description, written by the owner before state -> RETIRED */
 	uint32_t thread_index; /* events' name of the owner */
 	uint32_t tid;	       /* kernel thread id */
@@ -81,6 +82,19 @@ HS_INLINE struct ring_rec *ring_reserve(struct ring *r, unsigned n)
 HS_INLINE struct ring_rec *ring_slot(struct ring *r, unsigned i)
 {
 	return &r->slots[(r->tail + i) & r->mask];
+}
+
+/* The stamp of a record about to be written: ts, or the ring's last one if
+ * that is later.  A ring's records stay in the order of their stamps,
+ * which the collector relies on, also when a stamp was taken without
+ * waiting for the instructions before it (clock_event_ns), or by another
+ * thread before this one (the orphan ring). */
+HS_INLINE uint64_t ring_stamp(struct ring *r, uint64_t ts)
+{
+	if (HS_UNLIKELY(ts < r->last_ts))
+		ts = r->last_ts;
+	r->last_ts = ts;
+	return ts;
 }
 
 /* Publish the n reserved records to the collector. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "shim/clock.h"
 #include "shim/collector.h"
 #include "shim/ringfile.h"
 #include "shim/spin.h"
@@ -82,6 +83,8 @@ static struct ring *reuse_ring(void)
 
 struct ring *rings_acquire(uint32_t thread_index, uint32_t tid, uint64_t now_ns)
 {
+	/* before any event of this thread, ring or not (clock.h) */
+	clock_thread_starts();
 	struct ring *r = reuse_ring();
 
 	if (!r) {
@@ -129,8 +132,12 @@ int rings_orphan_push(const struct ring_rec *recs, unsigned n)
 	if (orphan) {
 		struct ring_rec *slot = ring_reserve(orphan, n);
 		if (slot) {
-			for (unsigned i = 0; i < n; i++)
+			/* n is 1, or a realloc's two records with one stamp */
+			uint64_t ts = ring_stamp(orphan, recs[0].ts);
+			for (unsigned i = 0; i < n; i++) {
 				*ring_slot(orphan, i) = recs[i];
+				ring_slot(orphan, i)->ts = ts;
+			}
 			ring_commit(orphan, n);
 			rc = 0;
 		}
@@ -149,6 +156,7 @@ void rings_forget(void)
 		memset(r, 0, sizeof(*r));
 	}
 	orphan = NULL;
+	clock_forget_threads();
 	spin_reset(&registry_lock);
 	spin_reset(&orphan_lock);
 	/* relaxed: the forked child has one thread */
