@@ -368,7 +368,12 @@ static void emit_stacks(void)
 		const struct ringfile_stack_entry *e = stack_get(id);
 		uint32_t ref = 0;
 		unsigned shared = 0;
-		for (int i = 0; i < STACK_REFS && cs.t.recent_stacks[i]; i++) {
+		/* Slot id % STACK_REFS: slot 0 stays empty until stack STACK_REFS,
+		 * so an empty slot is skipped, not the end (stopping there
+		 * left every stack of a small trace without a ref). */
+		for (int i = 0; i < STACK_REFS; i++) {
+			if (!cs.t.recent_stacks[i])
+				continue;
 			const struct ringfile_stack_entry *c = stack_get(cs.t.recent_stacks[i]);
 			/* Only a candidate that shares frame number shared (from
 			 * the outermost) can share more than the best so far: one
