@@ -642,6 +642,93 @@ START_TEST(test_recover_real_ringfile)
 }
 END_TEST
 
+/* One module entry in a MODULES segment, as shim/modules.c writes one: a
+ * whole MODULES record of one module, ready (or not: a writer that died
+ * midway). */
+static void real_module(struct ringfile_stacks *s, const char *path, uint64_t bias, int ready)
+{
+	static const uint8_t bid[] = {0xde, 0xad, 0xbe, 0xef};
+	uint64_t used = atomic_load_rlx(&s->used); /* relaxed: one thread */
+	struct ringfile_pycode_entry *e = (void *)((char *)s + RINGFILE_STACKS_DATA_OFFSET + used);
+	uint8_t enc[256], *q = encode_module(enc, path, strlen(path), bid, sizeof(bid), bias, 2);
+
+	q = encode_segment(q, 0, 0x1000, 4 /* PF_R */);
+	q = encode_segment(q, 0x1000, 0x3000, 5 /* PF_R | PF_X */);
+	e->len = (uint16_t)(encode_modules(e->body, 77, 1, enc, (size_t)(q - enc)) - e->body);
+	if (ready)
+		atomic_store_rel(&e->ready, 1);
+	atomic_store_rel(&s->used, used + ((sizeof(*e) + e->len + 7) & ~(uint64_t)7));
+}
+
+/* The next item is the MODULES of real_module(path, bias). */
+static void expect_module(struct trace_reader *r, const char *path, uint64_t bias)
+{
+	struct trace_item it;
+	struct trace_module m;
+	size_t pos = 0;
+
+	next_type(r, &it, ITEM_MODULES);
+	ck_assert_uint_eq(it.modules.ts, 77);
+	ck_assert_uint_eq(it.modules.count, 1);
+	ck_assert_int_eq(modules_next(&it, &pos, &m), 1);
+	ck_assert_uint_eq(m.path.n, strlen(path));
+	ck_assert_int_eq(memcmp(m.path.p, path, m.path.n), 0);
+	ck_assert_uint_eq(m.build_id.n, 4);
+	ck_assert_uint_eq((uint8_t)m.build_id.p[3], 0xef);
+	ck_assert_uint_eq(m.load_bias, bias);
+	ck_assert_uint_eq(m.lo, bias);
+	ck_assert_uint_eq(m.hi, bias + 0x4000);
+	ck_assert_uint_eq(m.text_lo, bias + 0x1000);
+	ck_assert_int_eq(modules_next(&it, &pos, &m), 0);
+}
+
+/*
+ * The trace writes a module only when a record names it; the ring file
+ * holds every module the process mapped (shim/modules.c), and a killed
+ * run's recovery gives them back: a crash right after start, before the
+ * collector wrote a stack, still has its module map.  An entry whose
+ * writer died midway is skipped.
+ */
+START_TEST(test_recover_modules)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct ring a;
+	uint32_t ia, old;
+	static const uint64_t s5[] = {0x7f0000001100, 0x7f0000002200};
+
+	write_killed(&t, NONCE, 0);
+	ck_assert_int_eq(ringfile_create(tpath("killed.hst.rings"), NONCE), 0);
+	real_ring(&a, 0, 1, 1001, 16);
+	struct ringfile_stacks *mods = ringfile_map(RINGFILE_SEG_MODULES, 4096);
+	ck_assert_ptr_nonnull(mods);
+	real_module(mods, "/usr/lib/liba.so", 0x7f0000000000, 1);
+	real_module(mods, "/usr/lib/torn.so", 0x7f1000000000, 0);
+	real_module(mods, "/usr/lib/libb.so", 0x7f2000000000, 1);
+	struct ringfile_stacks *st = ringfile_map(RINGFILE_SEG_STACKS, 4096);
+	ck_assert_ptr_nonnull(st);
+	real_stack(st, 5, 2, s5);
+	struct ring_rec rec = ring_rec_make(3000000, 0x100000, HST_EV_MALLOC, 0, 24, 5);
+	push(&a, &rec, 1);
+	ringfile_forget(); /* the process dies: the file stays */
+
+	/* twice: the first read merges the ring file into the trace (the
+	 * modules become a MODULES record each), the second reads them there */
+	for (int pass = 0; pass < 2; pass++) {
+		struct trace_reader *r = open_ok(t.path, &d);
+		expect_killed_chunks(r);
+		expect_thread(r, 1, 1001, 0);
+		expect_module(r, "/usr/lib/liba.so", 0x7f0000000000);
+		expect_module(r, "/usr/lib/libb.so", 0x7f2000000000);
+		expect_stack(r, 5, 2, s5);
+		expect_rec_event(r, HST_EV_MALLOC, 1, 3000000, 24, 5, 0, 0, &ia, &old);
+		expect_eof(r);
+		ck_assert_uint_eq(reader_recovered(r), 1);
+		reader_close(r);
+	}
+}
+END_TEST
+
 /*
  * ringfile_unload gives a segment's pages back to the file, never its
  * contents: a stacks segment unloaded after its entries were written (as
@@ -904,6 +991,7 @@ Suite *recover_suite(void)
 	tcase_add_test(tv, test_recover_overrun);
 	tcase_add_test(tv, test_recover_orphan_ring);
 	tcase_add_test(tv, test_recover_torn_stack);
+	tcase_add_test(tv, test_recover_modules);
 	suite_add_tcase(s, tv);
 
 	tcase_add_unchecked_fixture(tl, root_setup, root_teardown);

@@ -64,8 +64,12 @@ struct slice {
 
 /* RSS samples kept between two cycles: a cycle comes every flush_ms
  * (10000 at most), a sample every rss_ms; past this many the oldest
- * unwritten sample is replaced (its value held until the next anyway). */
-#define RSS_PENDING 64
+ * unwritten sample is replaced (its value held until the next anyway).
+ * Half of it is more than RSS_HOLD_NS holds at the default rss_ms (50),
+ * so that a program that allocates little writes its samples in a chunk
+ * every half second, not every 32 samples (xz: a 24-byte header and a
+ * zstd block each). */
+#define RSS_PENDING 128
 
 /* Samples wait for a chunk that has other records to write, or at most
  * this long (or until RSS_PENDING / 2 are waiting): a chunk of a sample
@@ -123,6 +127,8 @@ struct collector_trace {
 					     * for the collector loop */
 	int inherit_pending;		    /* a forked child must write the blocks it
 					     * inherited */
+	int finishing;			    /* collector_finish: the exit scan, the last
+					     * snapshot and END go in one chunk */
 	int ai_lost;			    /* an allocinfo an allocation named may be
 					     * unwritten (no memory): frees check theirs */
 };
@@ -361,9 +367,19 @@ static void emit_pycodes(uint32_t n)
 	cs.t.pycodes_written = n;
 }
 
+/* The frames of stack e from its innermost up to the shared ones (those
+ * of its ref, written before it): their modules are to be written. */
+static void want_modules(const struct ringfile_stack_entry *e, unsigned shared)
+{
+	for (unsigned k = 0; k + shared < e->depth; k++)
+		if (!hst_is_pyframe(e->ips[k]) && e->ips[k])
+			modules_want_ip(e->ips[k]);
+}
+
 static void emit_stacks(void)
 {
 	uint32_t n = stack_count();
+	size_t at = cs.t.w.len; /* the modules the stacks name go before them */
 
 	/* Codes after stacks: a stack counted here names codes that were
 	 * complete before it was, so they are counted too. */
@@ -395,12 +411,15 @@ static void emit_stacks(void)
 				ref = cs.t.recent_stacks[i];
 			}
 		}
+		want_modules(e, shared);
 		uint8_t *p = writer_room(&cs.t.w, encode_stack_max(e->depth));
 		if (p)
 			writer_advance(&cs.t.w, encode_stack(p, id, e->depth, ref, shared, e->ips));
 		cs.t.recent_stacks[id % STACK_REFS] = id;
 	}
 	cs.t.stacks_written = n;
+	if (modules_pending())
+		modules_emit(&cs.t.w, at, clock_now_ns());
 }
 
 static void emit_thread(struct ring *r)
@@ -879,15 +898,18 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	}
 	struct control_item *ctl = control_take();
 
-	if (modules_changed()) {
-		struct control_item *m = modules_capture(now, cs.t.exe_path);
-		if (m) {
-			struct control_item **tail = &ctl;
-			while (*tail)
-				tail = &(*tail)->next;
-			*tail = m;
+	/* Maps taken by dlclose, while the library was still loaded, go into
+	 * the module table (modules.c), not the trace; the map after the
+	 * close waits for the next cycle, so that this cycle's stacks, taken
+	 * before it, find the library still mapped. */
+	bool absorbed = false;
+	for (struct control_item *it = ctl; it; it = it->next)
+		if (it->tag == HST_REC_MODULES) {
+			modules_absorb(it->body, it->len, 1);
+			absorbed = true;
 		}
-	}
+	if (!absorbed && modules_changed())
+		modules_refresh(now, cs.t.exe_path);
 	/* Every snapshot the program asked for is written: when they came
 	 * faster than cycles (a loaded machine delays the collector), room
 	 * for all of them, besides the signal, interval and extra ones. */
@@ -904,6 +926,8 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 				snaps[nsnaps++] = (struct snap){it->ts, HST_SNAP_API, (const char *)it->body, it->len};
 			continue;
 		}
+		if (it->tag == HST_REC_MODULES)
+			continue; /* taken into the table above */
 		writer_raw(&cs.t.w, it->body, it->len); /* a whole record */
 	}
 	while (nsnaps < cap && (sig_ts = control_take_signal_snapshot()))
@@ -936,7 +960,10 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 		if (cs.slices[i].retired && cs.slices[i].thread)
 			emit_thread_end(cs.slices[i].thread, cs.slices[i].r->end_ns, cs.slices[i].r->name);
 	emit_progress(nslices);
-	flush_trace();
+	/* At the end, a cycle that took no events leaves its records (the
+	 * exit snapshot) to END's chunk: no ring head waits for them. */
+	if (!cs.t.finishing || nslices)
+		flush_trace();
 	for (size_t i = 0; i < nslices; i++) {
 		struct ring *r = cs.slices[i].r;
 		r->drained = cs.slices[i].end;
@@ -1105,7 +1132,8 @@ static int scan_now(int reason, uint64_t caller_sp, struct snap *snap)
 	if (reason == HST_SCAN_DETACH) /* the trace ends at the scan: heapsnap attach lets go */
 		atomic_store_rel(&shim.phase, PHASE_OFF); /* release: hooks that see OFF stop recording */
 	world_resume(&world);
-	flush_trace();
+	if (!cs.t.finishing) /* else with the exit snapshot and END */
+		flush_trace();
 	pthread_mutex_unlock(&cs.cycle_lock);
 	return 0;
 }
@@ -1148,6 +1176,7 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 {
 	HS_ASSERT(tls.state == TS_INTERNAL);
 	collector_stop();
+	cs.t.finishing = 1;
 	if (reason == HST_END_EXEC || writer_stopped(&cs.t.w))
 		drain_all(); /* no scan: a trace that stopped has no room for it */
 	else
@@ -1233,6 +1262,7 @@ void collector_forget(void)
 	/* The child inherits the parent's live blocks: its trace starts with
 	 * them (implicit allocations), and every allocinfo is new to it. */
 	cs.t = (struct collector_trace){.inherit_pending = 1};
+	modules_forget(); /* the next trace holds none yet */
 	writer_init(&cs.t.w, 0, backing_ialloc, backing_irealloc, backing_ifree); /* no file until collector_open */
 	heapmap_unwrite_all();
 	recent_reset();

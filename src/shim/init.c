@@ -338,7 +338,7 @@ static void push_process_record(void)
 void shim_start_recording(void)
 {
 	push_process_record();
-	collector_write_now(modules_capture(clock_now_ns(), shim.exe));
+	modules_refresh(clock_now_ns(), shim.exe); /* written as records name them */
 	collector_write_now(python_record());
 	if (collector_start())
 		log_warn("cannot start the collector thread: events stay in the ring file", 0, 0);

@@ -7,10 +7,16 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "shim/backing.h"
+#include "shim/ringfile.h"
+#include "trace/ringfile.h"
 #include "trace/encode.h"
 #include "trace/format.h"
+#include "util/assert.h"
+#include "util/atomic.h"
+#include "util/varint.h"
 
 /* The modules' encodings, in a growable buffer on the private arena. */
 struct mbuf {
@@ -118,6 +124,257 @@ struct control_item *modules_capture(uint64_t ts, const char *exe)
 		it->len = (uint32_t)(encode_modules(it->body, ts, c.count, b.p, b.len) - it->body);
 	backing_ifree(b.p);
 	return it;
+}
+
+/*
+ * The modules the trace may need, written lazily.  Every module the
+ * process has mapped since the trace began is kept here (one that is gone
+ * too: a stack taken in its code may be written after its dlclose), and
+ * written into the trace only when a record refers to it: a stack with a
+ * frame in it (modules_want, before that STACK) or a scan root in it
+ * that holds pointers (before the scan's end).  A process maps a dozen
+ * modules or so, its shim's own among them (libunwind, the loader's
+ * vdso), which no record names.  Only the collector touches the table
+ * (its thread, or a scan while it is stopped): the dlclose wrapper hands
+ * its capture over as a control item (modules_absorb).
+ */
+/* MODULES segments of the ring file at most (each holds a few hundred
+ * modules; past them, the copies stop). */
+#define MODULES_SEGS_MAX 64
+
+struct mod_entry {
+	uint64_t lo, hi;  /* span of its PT_LOAD segments, as the analyzer's */
+	uint8_t *enc;	  /* its encoding in a MODULES body (private arena) */
+	uint32_t len;	  /* bytes of enc */
+	uint32_t seen;	  /* the refresh that last saw it mapped */
+	uint8_t written;  /* in the trace */
+	uint8_t wanted;	  /* to be written by the next modules_emit */
+	uint8_t in_rings; /* in the ring file's MODULES segment */
+};
+
+static struct {
+	struct mod_entry *e; /* by first sight */
+	uint32_t n, cap;     /* entries used, allocated */
+	uint32_t refresh;    /* refreshes so far */
+	uint32_t nwanted;    /* entries with wanted set */
+	uint64_t hit_lo, hit_hi; /* a written module's span: the last hit */
+	struct ringfile_stacks *seg; /* the ring file's MODULES segment */
+	char *seg_next, *seg_end;    /* its free room */
+	struct ringfile_stacks *segs[MODULES_SEGS_MAX]; /* all of them */
+	uint32_t nsegs;
+} mt;
+
+/* Bytes of a MODULES segment: a process's modules, a few hundred bytes
+ * each (another segment when they do not fit). */
+#define MODULES_SEG_BYTES (64u * 1024)
+
+/*
+ * Copy entry e into the ring file as a MODULES record of its own: the
+ * trace writes modules lazily, and a crash must not lose the map (a
+ * reader recovers it from there with the stacks, src/trace/recover.c).
+ * Each module once; the file is gone at a clean end.
+ */
+static void ring_append(struct mod_entry *e, uint64_t ts)
+{
+	size_t body = encode_modules_max(e->len);
+	size_t bytes = (sizeof(struct ringfile_pycode_entry) + body + 7) & ~(size_t)7;
+
+	if (body > UINT16_MAX || bytes > MODULES_SEG_BYTES - RINGFILE_STACKS_DATA_OFFSET)
+		return; /* cannot be (a path is shorter than PATH_MAX) */
+	if ((size_t)(mt.seg_end - mt.seg_next) < bytes) {
+		struct ringfile_stacks *s =
+			mt.nsegs < MODULES_SEGS_MAX ? ringfile_map(RINGFILE_SEG_MODULES, MODULES_SEG_BYTES) : NULL;
+		if (!s)
+			return; /* no ring file, or no room in it: no copy */
+		mt.segs[mt.nsegs++] = s;
+		mt.seg = s;
+		mt.seg_next = (char *)s + RINGFILE_STACKS_DATA_OFFSET;
+		mt.seg_end = (char *)s + s->seg.bytes;
+	}
+	struct ringfile_pycode_entry *r = (void *)mt.seg_next;
+	mt.seg_next += bytes;
+	/* release: a reader of the file sees used cover a reserved entry */
+	atomic_store_rel(&mt.seg->used, (uint64_t)(mt.seg_next - (char *)mt.seg) - RINGFILE_STACKS_DATA_OFFSET);
+	r->id = 0;
+	r->len = (uint16_t)(encode_modules(r->body, ts, 1, e->enc, e->len) - r->body);
+	/* release: the record is whole before a reader of the file sees ready */
+	atomic_store_rel(&r->ready, 1);
+	e->in_rings = 1;
+}
+
+/* Walk one module encoding at [*pp, end): its span and its end.  Return
+ * 0, or -1 when it is not one (the capture is the shim's own: never). */
+static int mod_parse(const uint8_t **pp, const uint8_t *end, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t n, bias, nseg, vaddr, memsz, flags;
+	const uint8_t *p = *pp;
+
+	for (int i = 0; i < 2; i++) { /* path, build-id */
+		if (varint_get(&p, end, &n) || n > (uint64_t)(end - p))
+			return -1;
+		p += n;
+	}
+	if (varint_get(&p, end, &bias) || varint_get(&p, end, &nseg))
+		return -1;
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (uint64_t i = 0; i < nseg; i++) {
+		if (varint_get(&p, end, &vaddr) || varint_get(&p, end, &memsz) || varint_get(&p, end, &flags))
+			return -1;
+		*lo = bias + vaddr < *lo ? bias + vaddr : *lo;
+		*hi = bias + vaddr + memsz > *hi ? bias + vaddr + memsz : *hi;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The entry encoded as enc[0..len), added if new.  NULL: no memory. */
+static struct mod_entry *mod_find_or_add(const uint8_t *enc, uint32_t len, uint64_t lo, uint64_t hi)
+{
+	for (uint32_t i = 0; i < mt.n; i++)
+		if (mt.e[i].len == len && mt.e[i].lo == lo && !memcmp(mt.e[i].enc, enc, len))
+			return &mt.e[i];
+	if (mt.n == mt.cap) {
+		uint32_t cap = mt.cap ? mt.cap * 2 : 32;
+		struct mod_entry *e = backing_irealloc(mt.e, cap * sizeof(*e));
+		if (!e)
+			return NULL;
+		mt.e = e;
+		mt.cap = cap;
+	}
+	uint8_t *copy = backing_ialloc(len);
+	if (!copy)
+		return NULL;
+	memcpy(copy, enc, len);
+	mt.e[mt.n] = (struct mod_entry){.lo = lo, .hi = hi, .enc = copy, .len = len};
+	return &mt.e[mt.n++];
+}
+
+void modules_absorb(const uint8_t *rec, size_t len, int whole)
+{
+	const uint8_t *p = rec + 1, *end = rec + len;
+	uint64_t body, ts, count, lo, hi;
+
+	HS_ASSERT(len && rec[0] == HST_REC_MODULES);
+	if (varint_get(&p, end, &body) || varint_get(&p, end, &ts) || varint_get(&p, end, &count))
+		return;
+	if (whole)
+		mt.refresh++;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *m = p;
+		if (mod_parse(&p, end, &lo, &hi))
+			break;
+		struct mod_entry *e = lo < hi ? mod_find_or_add(m, (uint32_t)(p - m), lo, hi) : NULL;
+		if (e)
+			e->seen = mt.refresh;
+	}
+	for (uint32_t i = 0; i < mt.n; i++)
+		if (!mt.e[i].in_rings)
+			ring_append(&mt.e[i], ts);
+}
+
+void modules_refresh(uint64_t ts, const char *exe)
+{
+	struct control_item *it = modules_capture(ts, exe);
+
+	if (!it)
+		return; /* no memory: the table stays as it was */
+	modules_absorb(it->body, it->len, 1);
+	control_free(it);
+}
+
+/* The entry to write for address a, or NULL: none holds it, or a
+ * written one does (a reader keeps the first module it sees at an
+ * address).  One mapped now before one that is gone. */
+static struct mod_entry *mod_for(uint64_t a)
+{
+	struct mod_entry *best = NULL;
+
+	for (uint32_t i = 0; i < mt.n; i++) {
+		struct mod_entry *e = &mt.e[i];
+		if (a < e->lo || a >= e->hi)
+			continue;
+		if (e->written) {
+			mt.hit_lo = e->lo;
+			mt.hit_hi = e->hi;
+			return NULL;
+		}
+		if (!best || e->seen > best->seen) /* mapped now: seen == refresh */
+			best = e;
+	}
+	return best;
+}
+
+void modules_want(uint64_t a)
+{
+	if (a >= mt.hit_lo && a < mt.hit_hi)
+		return;
+	struct mod_entry *e = mod_for(a);
+	if (e && !e->wanted) {
+		e->wanted = 1;
+		mt.nwanted++;
+	}
+}
+
+void modules_want_ip(uint64_t ip)
+{
+	/* a return address: the call is the byte before it (the innermost
+	 * frame's may be the instruction itself) */
+	if (ip - 1 >= mt.hit_lo && ip < mt.hit_hi)
+		return;
+	modules_want(ip - 1);
+	modules_want(ip);
+}
+
+int modules_pending(void)
+{
+	return mt.nwanted != 0;
+}
+
+void modules_emit(struct trace_writer *w, size_t at, uint64_t ts)
+{
+	size_t blen = 0;
+
+	if (!mt.nwanted)
+		return;
+	for (uint32_t i = 0; i < mt.n; i++)
+		blen += mt.e[i].wanted ? mt.e[i].len : 0;
+	size_t max = encode_modules_max(blen);
+	uint8_t *room = writer_room(w, max);
+	uint8_t *tmp = room ? backing_ialloc(max + blen) : NULL;
+	if (!tmp)
+		return; /* no memory: they stay wanted, for the next record that names them */
+	uint8_t *q = tmp + max;
+	for (uint32_t i = 0; i < mt.n; i++)
+		if (mt.e[i].wanted) {
+			memcpy(q, mt.e[i].enc, mt.e[i].len);
+			q += mt.e[i].len;
+			mt.e[i].wanted = 0;
+			mt.e[i].written = 1;
+		}
+	size_t n = (size_t)(encode_modules(tmp, ts, mt.nwanted, tmp + max, blen) - tmp);
+	HS_ASSERT(at <= w->len);
+	memmove(w->buf + at + n, w->buf + at, w->len - at);
+	memcpy(w->buf + at, tmp, n);
+	w->len += n;
+	mt.nwanted = 0;
+	backing_ifree(tmp);
+}
+
+void modules_forget(void)
+{
+	for (uint32_t i = 0; i < mt.n; i++)
+		mt.e[i].written = mt.e[i].wanted = mt.e[i].in_rings = 0;
+	mt.nwanted = 0;
+	mt.hit_lo = mt.hit_hi = 0;
+	/* the old ring file's segments (a forked child's parent's, or a
+	 * detached session's): a new trace copies the modules into its own
+	 * at its first refresh */
+	for (uint32_t i = 0; i < mt.nsegs; i++)
+		munmap(mt.segs[i], mt.segs[i]->seg.bytes);
+	mt.nsegs = 0;
+	mt.seg = NULL;
+	mt.seg_next = mt.seg_end = NULL;
 }
 
 static unsigned long long seen_adds, seen_subs;

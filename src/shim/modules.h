@@ -12,11 +12,39 @@
 #include <stdint.h>
 
 #include "shim/control.h"
+#include "trace/writer.h"
 #include "util/compiler.h"
 
 /* Capture the current map into a MODULES item stamped ts; exe is the
  * path to use for the main program.  Return NULL on out-of-memory. */
 struct control_item *modules_capture(uint64_t ts, const char *exe);
+
+/* The lazy module table (modules.c): the collector's alone (its thread,
+ * or a scan while it is stopped). */
+
+/* Take the map now into the table (nothing is written). */
+void modules_refresh(uint64_t ts, const char *exe);
+
+/* Take a capture (a whole MODULES record from modules_capture, len bytes)
+ * into the table; whole: it is the whole map (refresh), else modules it
+ * names are added without marking the others gone. */
+void modules_absorb(const uint8_t *rec, size_t len, int whole);
+
+/* A record about to be written refers to address a (modules_want_ip: to
+ * return address ip): its module is to be written, unless it is. */
+void modules_want(uint64_t a);
+void modules_want_ip(uint64_t ip);
+
+/* 1 when modules_want found modules to write. */
+int modules_pending(void);
+
+/* Insert one MODULES record of the wanted modules into w's buffer at
+ * offset at (before the records that refer to them), stamped ts. */
+void modules_emit(struct trace_writer *w, size_t at, uint64_t ts);
+
+/* A new trace (a forked child's) holds no module yet, and the old ring
+ * file's segments go (unmapped: the caller's ring file is forgotten). */
+void modules_forget(void);
 
 /* Return 1 if objects were loaded or unloaded since the last call. */
 int modules_changed(void);

@@ -11,6 +11,7 @@
 #include "shim/backing.h"
 #include "shim/clock.h"
 #include "shim/heapmap.h"
+#include "shim/modules.h"
 #include "shim/python.h"
 #include "shim/rings.h"
 #include "shim/roots.h"
@@ -510,10 +511,14 @@ static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char
 		return;
 	uint32_t id = o->nroots;
 	write_root(o, kind, thread, lo, hi, name, name_len, pc);
+	uint64_t edges = o->edges + o->g.edges;
 	if (backing_unknown_heap() && kind != HST_ROOT_REGS)
 		scan_between_blocks(o, o->h, id, lo, hi);
 	else
 		scan_range(o, o->h, 1, id, lo, hi);
+	/* a module's data that holds pointers: retainer paths name it */
+	if (kind == HST_ROOT_DATA && o->edges + o->g.edges != edges)
+		modules_want(lo);
 }
 
 /*
@@ -631,6 +636,7 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 	p = writer_room(tw, ENCODE_SCAN_END_MAX);
 	if (p)
 		writer_advance(tw, encode_scan_end(p, o.edges, o.scanned, clock_now_ns()));
+	modules_emit(tw, tw->len, clock_now_ns()); /* those of the roots with pointers */
 	roots_maps_free(&maps);
 	arena_map_munmap(h.b, cap * sizeof(*h.b) + 1);
 	if (o.stamp)

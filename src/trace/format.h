@@ -100,8 +100,13 @@
  * MODULES   t time, v count, then per module: s path, s build_id (raw
  *           bytes), v load_bias, v nseg, then per PT_LOAD segment: v vaddr
  *           (relative to load_bias), v memsz, v flags (PF_R|PF_W|PF_X).
- *           The whole map of the process at that time; written at start
- *           and after every dlopen/dlclose.
+ *           A reader takes the union of all MODULES records (the first
+ *           module written at an address keeps it).  The shim writes a
+ *           module only when a record refers to it: before the first STACK
+ *           with a frame in it, and after the SCAN_END of the first scan
+ *           with a root in its data that holds pointers (shim/modules.c);
+ *           the ring file holds all of them for a crash.  Older shims
+ *           wrote the whole map at start and after every dlopen/dlclose.
  * STACK     v id (>= 1), v depth, v ref, v shared, then depth - shared
  *           instruction pointers, innermost first: the first as v, each
  *           next one as z delta from the one before.  The outermost shared

@@ -718,6 +718,19 @@ int reader_decode_pycode(const uint8_t *p, size_t len, struct trace_item *it)
 	return b.bad || !it->pycode.id || it->pycode.id > 0x7fffffff ? -1 : 0;
 }
 
+int reader_decode_modules(const uint8_t *p, size_t len, struct trace_item *it)
+{
+	struct body b = {p, p + len, 0};
+
+	memset(it, 0, sizeof(*it));
+	it->type = ITEM_MODULES;
+	it->modules.ts = b_v(&b);
+	it->modules.count = (uint32_t)b_v(&b);
+	it->modules.body = b.p;
+	it->modules.len = (size_t)(b.end - b.p);
+	return b.bad ? -1 : 0;
+}
+
 /* Decode one record body into it.  Return 1 (item), 2 (consumed, no item)
  * or -1. */
 static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len, struct trace_item *it)
@@ -737,12 +750,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->process.max_frames = (uint32_t)b_v(&b);
 		break;
 	case HST_REC_MODULES:
-		it->type = ITEM_MODULES;
-		it->modules.ts = b_v(&b);
-		it->modules.count = (uint32_t)b_v(&b);
-		it->modules.body = b.p;
-		it->modules.len = (size_t)(b.end - b.p);
-		break;
+		return reader_decode_modules(p, len, it) ? -1 : 1;
 	case HST_REC_STACK: {
 		it->type = ITEM_STACK;
 		uint64_t id = b_v(&b), depth = b_v(&b), ref = b_v(&b), shared = b_v(&b);

@@ -204,6 +204,9 @@ void reader_close(struct trace_reader *r);
  * item whose strings point into p.  Return 0, or -1 if it is malformed. */
 int reader_decode_pycode(const uint8_t *p, size_t len, struct trace_item *it);
 
+/* The same for a MODULES record's body (a MODULES entry of the ring file). */
+int reader_decode_modules(const uint8_t *p, size_t len, struct trace_item *it);
+
 /* Iterate the modules of an ITEM_MODULES item: *pos starts at 0.  Return 1
  * with the next module, 0 at the end, -1 if the body is corrupt. */
 int modules_next(const struct trace_item *it, size_t *pos, struct trace_module *m);

@@ -180,11 +180,11 @@ static int ips_room(struct recover *c, size_t n)
 }
 
 /*
- * The next Python code entry of PYCODE segment s (a whole PYCODE record,
- * trace/ringfile.h) as a PYCODE item, advancing c->entry.  Return 1, or 0
- * at the segment's end.
+ * The next entry of PYCODE or MODULES segment s (a whole PYCODE or
+ * MODULES record, trace/ringfile.h) as its item, advancing c->entry.
+ * Return 1, or 0 at the segment's end.
  */
-static int next_pycode(struct recover *c, const struct ringfile_seg *s, struct trace_item *it)
+static int next_record(struct recover *c, const struct ringfile_seg *s, struct trace_item *it)
 {
 	/* relaxed: a dead process's file */
 	uint64_t used = atomic_load_rlx(&((struct ringfile_stacks *)s)->used);
@@ -202,7 +202,11 @@ static int next_pycode(struct recover *c, const struct ringfile_seg *s, struct t
 		if (!atomic_load_rlx(&((struct ringfile_pycode_entry *)e)->ready) || e->len < 5)
 			continue;
 		/* the record's tag and 4-byte length, then its body */
-		if (e->body[0] == HST_REC_PYCODE && !reader_decode_pycode(e->body + 5, e->len - 5u, it))
+		if (s->type == RINGFILE_SEG_PYCODE && e->body[0] == HST_REC_PYCODE &&
+		    !reader_decode_pycode(e->body + 5, e->len - 5u, it))
+			return 1;
+		if (s->type == RINGFILE_SEG_MODULES && e->body[0] == HST_REC_MODULES &&
+		    !reader_decode_modules(e->body + 5, e->len - 5u, it))
 			return 1;
 	}
 	return 0;
@@ -221,7 +225,7 @@ static int next_stack(struct recover *c, struct trace_item *it)
 		const struct ringfile_seg *s = seg_at(c, c->seg);
 		if (!s)
 			return 0;
-		if (s->type == RINGFILE_SEG_PYCODE && next_pycode(c, s, it))
+		if ((s->type == RINGFILE_SEG_PYCODE || s->type == RINGFILE_SEG_MODULES) && next_record(c, s, it))
 			return 1;
 		if (s->type != RINGFILE_SEG_STACKS) {
 			c->seg += s->bytes;
@@ -573,6 +577,12 @@ static int merge_item(struct merge *m, const struct trace_item *it, uint64_t *ev
 		if (!(p = merge_room(m, encode_stack_max(it->stack.depth))))
 			return -1;
 		m->len = (size_t)(encode_stack(p, it->stack.id, it->stack.depth, 0, 0, it->stack.ips) - m->p);
+		return 0;
+	case ITEM_MODULES: /* the map: the trace holds only the modules its records named */
+		if (!(p = merge_room(m, encode_modules_max(it->modules.len))))
+			return -1;
+		m->len = (size_t)(encode_modules(p, it->modules.ts, it->modules.count, it->modules.body,
+						 it->modules.len) - m->p);
 		return 0;
 	case ITEM_EVENT:
 		/* the ALLOCINFOs go before the EVENTS record that names them */

@@ -24,6 +24,7 @@
  *     RING        struct ringfile_ring, then capacity ring records
  *     STACKS      struct ringfile_stacks, then stack entries
  *     PYCODE      struct ringfile_stacks, then Python code entries
+ *     MODULES     struct ringfile_stacks, then module entries
  */
 #ifndef HS_TRACE_RINGFILE_H
 #define HS_TRACE_RINGFILE_H
@@ -37,6 +38,7 @@
 #define RINGFILE_SEG_RING 1
 #define RINGFILE_SEG_STACKS 2
 #define RINGFILE_SEG_PYCODE 3
+#define RINGFILE_SEG_MODULES 4
 
 struct ringfile_file_header {
 	char magic[8];	  /* RINGFILE_MAGIC */
@@ -158,5 +160,14 @@ struct ringfile_pycode_entry {
 	_Atomic uint16_t ready;
 	uint8_t body[];
 };
+
+/*
+ * Module segment: the header of a stack segment, then entries laid out as
+ * Python code entries (struct ringfile_pycode_entry, id 0), each body a
+ * whole MODULES record (trace/format.h) of one module.  The trace writes
+ * a module only when a record names it; the shim copies every module the
+ * process maps here, once, so that a crash does not lose the map: a
+ * reader recovers these with the stacks.
+ */
 
 #endif

@@ -57,7 +57,7 @@ while off + 16 <= len(data):
     if magic != 0x47455348 or size < 4096 or off + size > len(data):
         break
     seg = bytearray(data[off:off + size])
-    if typ == 2:  # stacks: keep the entries used
+    if typ in (2, 4):  # stacks, modules: keep the entries used
         used = struct.unpack_from('<Q', seg, 16)[0]
         keep = (64 + used + 4095) // 4096 * 4096
         seg = seg[:keep]

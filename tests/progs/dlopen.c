@@ -2,11 +2,15 @@
  * (libdl_helper.so), call helper_work(29), which makes 29 aligned_alloc and
  * 29 pvalloc calls, and print its result.  argv[1] picks the mode:
  * "close" dlcloses the library afterwards, "keep" leaves it loaded until
- * exit, "none" does not load it (the reference for the module count). */
+ * exit, "late" loads it, waits 300 ms (a dozen of the collector's cycles,
+ * none of whose stacks is in the library) before calling it, and leaves
+ * it loaded, "none" does not load it (the reference for the module
+ * count). */
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -33,6 +37,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dlsym: %s\n", dlerror());
 		return 1;
 	}
+	if (!strcmp(mode, "late"))
+		nanosleep(&(struct timespec){0, 300 * 1000 * 1000}, NULL);
 	printf("helper_work(29) = %lu\n", work(29));
 	fflush(stdout);
 	if (!strcmp(mode, "close") && dlclose(h)) {
