@@ -333,18 +333,22 @@ int modules_pending(void)
 
 void modules_emit(struct trace_writer *w, size_t at, uint64_t ts)
 {
+	uint8_t head[ENCODE_HEAD + 2 * ENCODE_V];
 	size_t blen = 0;
 
 	if (!mt.nwanted)
 		return;
 	for (uint32_t i = 0; i < mt.n; i++)
 		blen += mt.e[i].wanted ? mt.e[i].len : 0;
-	size_t max = encode_modules_max(blen);
-	uint8_t *room = writer_room(w, max);
-	uint8_t *tmp = room ? backing_ialloc(max + blen) : NULL;
-	if (!tmp)
+	/* Built in place, no other buffer: a scan calls this with the world
+	 * stopped, where a stopped thread may hold an allocator's lock. */
+	size_t hlen = (size_t)(encode_modules(head, ts, mt.nwanted, NULL, 0) - head), n = hlen + blen;
+	if (!writer_room(w, n))
 		return; /* no memory: they stay wanted, for the next record that names them */
-	uint8_t *q = tmp + max;
+	HS_ASSERT(at <= w->len);
+	uint8_t *rec = w->buf + at, *q = rec + hlen;
+	memmove(rec + n, rec, w->len - at);
+	memcpy(rec, head, hlen);
 	for (uint32_t i = 0; i < mt.n; i++)
 		if (mt.e[i].wanted) {
 			memcpy(q, mt.e[i].enc, mt.e[i].len);
@@ -352,13 +356,9 @@ void modules_emit(struct trace_writer *w, size_t at, uint64_t ts)
 			mt.e[i].wanted = 0;
 			mt.e[i].written = 1;
 		}
-	size_t n = (size_t)(encode_modules(tmp, ts, mt.nwanted, tmp + max, blen) - tmp);
-	HS_ASSERT(at <= w->len);
-	memmove(w->buf + at + n, w->buf + at, w->len - at);
-	memcpy(w->buf + at, tmp, n);
+	encode_close(rec, q); /* the length of the whole body */
 	w->len += n;
 	mt.nwanted = 0;
-	backing_ifree(tmp);
 }
 
 void modules_forget(void)
