@@ -61,6 +61,25 @@ struct sym_near {
 	const char *name;	    /* interned, demangled */
 };
 
+/* A scope of a compilation unit that has addresses (sym_cu). */
+struct sym_scope {
+	Dwarf_Die die;
+	uint32_t parent;	    /* index + 1 of the scope around it, 0 at the top */
+	uint32_t end;		    /* index after the last scope inside it (preorder) */
+	uint32_t range, nranges;    /* its address ranges in the CU's table */
+	int foreign;		    /* a DIE of another unit (imported): no index for it */
+};
+
+/* A compilation unit's scopes with addresses, indexed once (cu_index). */
+struct sym_cu {
+	int failed;		    /* libdw reported an error: ask it each time */
+	struct sym_scope *scopes;   /* preorder */
+	size_t nscopes, capscopes;
+	Dwarf_Addr (*ranges)[2];    /* [low, high) */
+	size_t nranges, capranges;
+	struct hashmap subprograms; /* DIE address -> 1: the subprograms the walk meets */
+};
+
 /* One module file, opened once per file set. */
 struct sym_file {
 	const char *path;	    /* interned */
@@ -75,6 +94,9 @@ struct sym_file {
 	const uint8_t *fdes;	    /* .eh_frame_hdr's table (libelf's memory), NULL if none */
 	uint32_t nfdes;		    /* its entries: (start, FDE), 8 bytes each */
 	uint64_t fdes_base;	    /* what its starts are relative to (the section's address) */
+	struct hashmap cu_idx;	    /* CU DIE address -> index + 1 in cus (made on first use) */
+	struct sym_cu *cus;
+	size_t ncus, capcus;
 };
 
 struct sym_files {
@@ -223,9 +245,17 @@ void sym_files_free(struct sym_files *f)
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->nfiles; i++) {
-		if (f->files[i].dwfl)
-			dwfl_end(f->files[i].dwfl);
-		free(f->files[i].near);
+		struct sym_file *file = &f->files[i];
+		if (file->dwfl)
+			dwfl_end(file->dwfl);
+		free(file->near);
+		for (size_t k = 0; k < file->ncus; k++) {
+			free(file->cus[k].scopes);
+			free(file->cus[k].ranges);
+			hashmap_free(&file->cus[k].subprograms);
+		}
+		free(file->cus);
+		hashmap_free(&file->cu_idx);
 	}
 	free(f->files);
 	hashmap_free(&f->file_idx);
@@ -701,6 +731,248 @@ static const char *near_name(struct sym_files *f, struct sym_file *file, uint64_
 	return intern(f, buf);
 }
 
+/* ------------------------------------------------------------------ */
+/* The scopes of a compilation unit, by address */
+
+/*
+ * dwarf_getscopes and dwarf_getscopes_die walk a CU's DIEs from its root at
+ * every call: for CPython's ceval.c (one function, thousands of inlined
+ * calls) that was most of the time of a Python trace's report.  Instead a
+ * CU is walked once, as libdw walks it (libdw_visit_scopes.c: into the
+ * children of the DIEs that may hold scopes, an imported unit's children
+ * in its place), into its DIEs with addresses in preorder, each with the
+ * end of its subtree; a lookup then follows the first scope that holds pc
+ * down as dwarf_getscopes does, skipping the subtrees that do not.  The
+ * answer is the same, and so is its absence: dwarf_getscopes returns
+ * nothing when the abstract origin of the innermost inlined instance on
+ * the way is not in the CU.  Whatever the index does not know as libdw
+ * would (an error, a DIE of another unit) is asked of libdw itself.
+ */
+
+/* Does libdw_visit_scopes.c descend into a DIE of this tag? */
+static int may_have_scopes(int tag)
+{
+	switch (tag) {
+	case DW_TAG_compile_unit:
+	case DW_TAG_module:
+	case DW_TAG_lexical_block:
+	case DW_TAG_with_stmt:
+	case DW_TAG_catch_block:
+	case DW_TAG_try_block:
+	case DW_TAG_entry_point:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_subprogram:
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+		return 1;
+	}
+	return 0;
+}
+
+/* Add die to c's scopes under parent (index + 1, or 0) if it has
+ * addresses.  Return its index + 1, 0 if it has none, -1 on a libdw error
+ * or when out of memory. */
+static long cu_add_scope(struct sym_cu *c, Dwarf_Die *die, uint32_t parent, const Dwarf_Die *root)
+{
+	Dwarf_Addr base, lo, hi;
+	size_t first = c->nranges;
+	ptrdiff_t off = 0;
+
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+		if (c->nranges == c->capranges) {
+			size_t cap = c->capranges ? 2 * c->capranges : 256;
+			Dwarf_Addr(*r)[2] = realloc(c->ranges, cap * sizeof(*r));
+			if (!r)
+				return -1;
+			c->ranges = r;
+			c->capranges = cap;
+		}
+		c->ranges[c->nranges][0] = lo;
+		c->ranges[c->nranges][1] = hi;
+		c->nranges++;
+	}
+	/* an error (malformed ranges): getscopes takes some for "not here"
+	 * and fails on others, the CU is left to it */
+	if (off < 0)
+		return -1;
+	if (c->nranges == first)
+		return 0;
+	if (c->nscopes == c->capscopes) {
+		size_t cap = c->capscopes ? 2 * c->capscopes : 256;
+		struct sym_scope *sc = cap < UINT32_MAX ? realloc(c->scopes, cap * sizeof(*sc)) : NULL;
+		if (!sc)
+			return -1;
+		c->scopes = sc;
+		c->capscopes = cap;
+	}
+	c->scopes[c->nscopes] = (struct sym_scope){
+		.die = *die,
+		.parent = parent,
+		.range = (uint32_t)first,
+		.nranges = (uint32_t)(c->nranges - first),
+		.foreign = die->cu != root->cu,
+	};
+	return (long)++c->nscopes;
+}
+
+/* One link of the chain of imported units being walked (cycles are an error). */
+struct cu_import {
+	const void *addr;
+	const struct cu_import *up;
+};
+
+/*
+ * Walk die and its siblings as libdw_visit_scopes.c does, adding the ones
+ * with addresses under parent (index + 1; 0 at the top; -1 below a DIE
+ * without addresses, where getscopes looks no further: those are walked
+ * for their subprograms only).  Return 0, or -1 on a libdw error.
+ */
+static int cu_walk(struct sym_cu *c, Dwarf_Die die, long parent, const struct cu_import *imports, const Dwarf_Die *root)
+{
+	int ret;
+
+	do {
+		while (dwarf_tag(&die) == DW_TAG_imported_unit) {
+			Dwarf_Die unit = die, child;
+			Dwarf_Attribute mem;
+			if (dwarf_formref_die(dwarf_attr(&die, DW_AT_import, &mem), &child) &&
+			    dwarf_tag(&child) != DW_TAG_compile_unit && dwarf_child(&child, &child) == 0) {
+				for (const struct cu_import *i = imports; i; i = i->up)
+					if (i->addr == unit.addr)
+						return -1;
+				struct cu_import link = {unit.addr, imports};
+				if (cu_walk(c, child, parent, &link, root))
+					return -1;
+			}
+			if ((ret = dwarf_siblingof(&unit, &die)) != 0)
+				return ret < 0 ? -1 : 0;
+		}
+		long self = -1;
+		if (parent >= 0 && (self = cu_add_scope(c, &die, (uint32_t)parent, root)) < 0)
+			return -1;
+		int tag = dwarf_tag(&die);
+		if (tag == DW_TAG_subprogram && hashmap_put(&c->subprograms, (uint64_t)(uintptr_t)die.addr, 1))
+			return -1;
+		Dwarf_Die child;
+		if (may_have_scopes(tag) && dwarf_haschildren(&die)) {
+			if ((ret = dwarf_child(&die, &child)) < 0)
+				return -1;
+			if (ret == 0 && cu_walk(c, child, self > 0 ? self : -1, imports, root))
+				return -1;
+		}
+		if (self > 0)
+			c->scopes[self - 1].end = (uint32_t)c->nscopes;
+	} while ((ret = dwarf_siblingof(&die, &die)) == 0);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Return the index of cu's scopes in file, made on first use; NULL when
+ * out of memory. */
+static struct sym_cu *cu_index(struct sym_file *file, Dwarf_Die *cu)
+{
+	uint64_t key = (uint64_t)(uintptr_t)cu->addr;
+	uint64_t *v;
+
+	if (!file->cu_idx.keys && hashmap_init(&file->cu_idx, 64))
+		return NULL;
+	if ((v = hashmap_get(&file->cu_idx, key)))
+		return &file->cus[*v - 1];
+	if (file->ncus == file->capcus) {
+		size_t cap = file->capcus ? 2 * file->capcus : 16;
+		struct sym_cu *cus = realloc(file->cus, cap * sizeof(*cus));
+		if (!cus)
+			return NULL;
+		file->cus = cus;
+		file->capcus = cap;
+	}
+	struct sym_cu *c = &file->cus[file->ncus];
+	*c = (struct sym_cu){0};
+	if (hashmap_init(&c->subprograms, 64) || hashmap_put(&file->cu_idx, key, file->ncus + 1)) {
+		hashmap_free(&c->subprograms);
+		return NULL;
+	}
+	file->ncus++;
+	Dwarf_Die child;
+	int ret = dwarf_child(cu, &child);
+	if (ret < 0 || (ret == 0 && cu_walk(c, child, 0, NULL, cu))) {
+		c->failed = 1;
+		free(c->scopes);
+		free(c->ranges);
+		hashmap_free(&c->subprograms);
+		*c = (struct sym_cu){.failed = 1};
+	}
+	return c;
+}
+
+static int scope_has(const struct sym_cu *c, const struct sym_scope *sc, Dwarf_Addr pc)
+{
+	for (uint32_t i = 0; i < sc->nranges; i++)
+		if (pc >= c->ranges[sc->range + i][0] && pc < c->ranges[sc->range + i][1])
+			return 1;
+	return 0;
+}
+
+/*
+ * The scopes around pc in the CU cu, innermost first, as
+ * dwarf_getscopes_die(dwarf_getscopes(cu, pc)[0]) returns them, into
+ * *chain (malloc'd): return how many, 0 or -1 when there are none.  The
+ * CU itself, last in libdw's, is left out: it names no frame.
+ */
+static int cu_scopes(struct sym_file *file, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
+{
+	struct sym_cu *c = cu_index(file, cu);
+	Dwarf_Die *scopes = NULL;
+	uint32_t in = 0, inlined = 0;
+
+	*chain = NULL;
+	if (!c || c->failed)
+		goto libdw;
+	/* the first scope that holds pc, then the first one in it, ... */
+	for (uint32_t i = 0, end = (uint32_t)c->nscopes; i < end;) {
+		struct sym_scope *sc = &c->scopes[i];
+		if (!scope_has(c, sc, pc)) {
+			i = sc->end;
+			continue;
+		}
+		if (sc->foreign)
+			goto libdw;
+		if (dwarf_tag(&sc->die) == DW_TAG_inlined_subroutine)
+			inlined = i + 1;
+		in = i + 1;
+		end = sc->end;
+		i++;
+	}
+	if (!in)
+		return 0;
+	if (inlined) {
+		/* dwarf_getscopes then looks for its abstract definition */
+		Dwarf_Attribute mem;
+		Dwarf_Die origin;
+		if (!dwarf_formref_die(dwarf_attr(&c->scopes[inlined - 1].die, DW_AT_abstract_origin, &mem), &origin))
+			return -1;
+		if (origin.cu != cu->cu || dwarf_tag(&origin) != DW_TAG_subprogram)
+			goto libdw;
+		if (!hashmap_get(&c->subprograms, (uint64_t)(uintptr_t)origin.addr))
+			return 0;
+	}
+	int n = 0;
+	for (uint32_t i = in; i; i = c->scopes[i - 1].parent)
+		n++;
+	if (!(*chain = malloc((size_t)n * sizeof(**chain))))
+		return -1;
+	n = 0;
+	for (uint32_t i = in; i; i = c->scopes[i - 1].parent)
+		(*chain)[n++] = c->scopes[i - 1].die;
+	return n;
+libdw:;
+	int n2 = -1;
+	if (dwarf_getscopes(cu, pc, &scopes) > 0)
+		n2 = dwarf_getscopes_die(&scopes[0], chain);
+	free(scopes);
+	return n2;
+}
+
 /*
  * Resolve the return address at ELF address off of file into
  * out[0..SYM_MAX_DEPTH): the inlined frames, innermost first, then the
@@ -727,18 +999,14 @@ static int resolve(struct sym_files *f, struct sym_file *file, uint64_t off, con
 	unsigned uline = line > 0 ? (unsigned)line : 0;
 
 	/*
-	 * The scopes around pc.  dwarf_getscopes stops at the innermost
-	 * inlined instance (it continues with the scopes of its abstract
-	 * definition), so walk up from that DIE with dwarf_getscopes_die to
-	 * get the concrete chain: inlined_subroutine ... subprogram, CU.
-	 * Each inlined frame's caller line is its DW_AT_call_file/line.
+	 * The scopes around pc, the concrete chain: inlined_subroutine ...
+	 * subprogram (cu_scopes).  Each inlined frame's caller line is its
+	 * DW_AT_call_file/line.
 	 */
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = dwfl_module_addrdie(file->mod, pc, &bias);
-	Dwarf_Die *scopes = NULL, *chain = NULL, *fn = NULL;
-	int nchain = 0;
-	if (cu && dwarf_getscopes(cu, pc - bias, &scopes) > 0)
-		nchain = dwarf_getscopes_die(&scopes[0], &chain);
+	Dwarf_Die *chain = NULL, *fn = NULL;
+	int nchain = cu ? cu_scopes(file, cu, pc - bias, &chain) : 0;
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
 	if (nchain > 0 && dwarf_getsrcfiles(cu, &files, &nfiles))
@@ -796,7 +1064,6 @@ static int resolve(struct sym_files *f, struct sym_file *file, uint64_t off, con
 	out[n].line = uline;
 	n++;
 	free(chain);
-	free(scopes);
 	return n;
 }
 
