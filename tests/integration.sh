@@ -715,13 +715,59 @@ test_stack_verify() {
 	verify_run stack-verify-cxx-exceptions "$d/cxx" -- "$PROGS/stacks_cxx"
 	if [ -x /usr/bin/python3 ]; then
 		mkdir -p "$d"
+		# generators, coroutines, exceptions and threads too: the shim's
+		# reuse of each thread's last Python stack is checked against
+		# the general way by the HS_DEBUG=1 build (san-integration)
 		cat >"$d/python.py" <<'EOF'
-import collections, json, re
+import asyncio, collections, json, re, threading
 d = {str(i): [i, i * i, "x" * (i % 50)] for i in range(1000)}
 s = json.dumps(d, sort_keys=True)
 back = json.loads(s)
 words = re.findall(r"[a-z]+", "the quick brown fox jumps over the lazy dog " * 100)
 print(len(s), len(back), collections.Counter(words).most_common(1))
+
+
+def gen(n):
+    for i in range(n):
+        yield [str(i)] * 3
+
+
+def deep(k):
+    if k == 0:
+        return [x for x in gen(40)]
+    return deep(k - 1)
+
+
+def raising(i):
+    try:
+        raise ValueError("x" * i)
+    except ValueError as e:
+        return str(e) + "y"
+
+
+def work():
+    return [(deep(k % 7), raising(k)) for k in range(60)]
+
+
+async def coro(n):
+    out = []
+    for i in range(n):
+        out.append({"i": str(i)})
+        await asyncio.sleep(0)
+    return out
+
+
+async def main():
+    return await asyncio.gather(coro(100), coro(150))
+
+
+threads = [threading.Thread(target=work) for _ in range(3)]
+for t in threads:
+    t.start()
+work()
+for t in threads:
+    t.join()
+print(sum(map(len, asyncio.run(main()))))
 EOF
 		PYTHONMALLOC=malloc MIN_CHECKED=20000 verify_run stack-verify-python "$d/python" -- /usr/bin/python3 "$d/python.py"
 	else

@@ -153,6 +153,7 @@ enum { DOMAIN_RAW, DOMAIN_MEM, DOMAIN_OBJ, NDOMAINS };
 
 static struct {
 	const struct py_layout *layout; /* NULL: no frames for this version */
+	unsigned layout_ix;		/* layout == &layouts[layout_ix] */
 	int frames;			/* python_frames=1 and a known layout */
 	uint32_t hexversion;
 	char version[128];		/* Py_GetVersion(), cut at the first newline */
@@ -766,6 +767,64 @@ struct py_memo {
 };
 static HS_TLS struct py_memo memo;
 
+/* Remember frame, running instruction addr of code, as entry pc at depth
+ * (from the outermost) in the thread's memo. */
+HS_INLINE void memo_put(unsigned depth, uintptr_t frame, uint32_t addr, uint64_t pc, const struct py_code *c)
+{
+	if (depth < MEMO_MAX) {
+		memo.e[depth].frame = frame;
+		memo.e[depth].addr = addr;
+		memo.e[depth].pc = pc;
+		memo.e[depth].code = *c;
+	}
+}
+
+/*
+ * One element of a thread's last chain of interpreter frames, innermost
+ * first, as the walk saw it: every field the walk and the naming of its
+ * frames read.  An element whose fields all read the same again has the
+ * same outcome (a frame and its entry, a frame left out, a run's end), so
+ * that a chain of as many elements, each of the same kind as before,
+ * makes the same walk with only the changed frames named again.
+ */
+enum { EL_FRAME, EL_HIDDEN, EL_ENTRY, EL_OTHER };
+#define CHAIN_MAX 48 /* elements remembered: a longer chain is walked afresh */
+struct py_el {
+	uintptr_t frame, code, instr; /* instr: the raw word at fr_instr */
+	struct py_code c;	      /* code's fields (EL_FRAME, EL_HIDDEN) */
+	uint32_t flags;		      /* the frame's owner and is_entry bytes */
+	int32_t first;		      /* code's first traceable instruction */
+	uint16_t kind;		      /* EL_* */
+	uint16_t j;		      /* EL_FRAME: its index in the walk */
+};
+
+/* The raw words the chain compares: the instruction word (an int in a
+ * frame object) and the owner and entry bytes (none in a frame object). */
+HS_INLINE uintptr_t el_instr(const struct py_layout *L, uintptr_t frame, const enum py_gen gen)
+{
+	return gen == GEN_FRAMEOBJ ? (uintptr_t)(intptr_t)*(const int *)(frame + L->fr_instr) : rd(frame, L->fr_instr);
+}
+
+HS_INLINE uint32_t el_flags(const struct py_layout *L, uintptr_t frame, const enum py_gen gen)
+{
+	if (gen == GEN_FRAMEOBJ)
+		return 0;
+	uint32_t f = *(const uint8_t *)(frame + L->fr_owner);
+	return gen == GEN_311 ? f << 8 | *(const uint8_t *)(frame + L->fr_entry) : f;
+}
+
+HS_INLINE int32_t el_first(const struct py_layout *L, uintptr_t code, const enum py_gen gen)
+{
+	return gen == GEN_FRAMEOBJ || !L->co_firsttraceable ? 0 : *(const int32_t *)(code + L->co_firsttraceable);
+}
+
+/* The fields of code that name it (code_same). */
+HS_INLINE struct py_code el_code(const struct py_layout *L, uintptr_t code)
+{
+	return (struct py_code){code, rd(code, L->co_filename), rd(code, L->co_qualname ? L->co_qualname : L->co_name),
+				*(const int32_t *)(code + L->co_firstlineno), 0};
+}
+
 /* The byte offset of the instruction frame is running in code. */
 HS_INLINE uint32_t frame_addr(const struct py_layout *L, uintptr_t frame, uintptr_t code, const enum py_gen gen)
 {
@@ -804,13 +863,14 @@ HS_INLINE int frame_incomplete(const struct py_layout *L, uintptr_t frame, uintp
  * them while it is in here (the GIL holder runs Python only on its own
  * thread state), and each was linked into the chain after it was set up.
  */
-HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
+HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen, struct py_el *el, unsigned *nel)
 {
 	/* the offsets in locals: the stores into w cannot change them */
 	const struct py_layout L = *py.layout;
 	const uintptr_t code_type = py.code_type;
 	uintptr_t frame = 0, cf = 0;
 	unsigned n = 0, nruns = 0, nempty = 0, last = 0; /* last: where the last run ended */
+	unsigned ne = 0; /* chain elements recorded into el; CHAIN_MAX + 1: none can be */
 
 	switch (gen) {
 	case GEN_FRAMEOBJ:
@@ -829,24 +889,36 @@ HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
 	for (unsigned steps = 0; frame && steps < 4 * FRAMES_MAX; steps++) {
 		if (n == FRAMES_MAX || nruns == RUNS_MAX - 1)
 			break;
+		if (el && ne == CHAIN_MAX)
+			ne = CHAIN_MAX + 1, el = NULL;
+		struct py_el *e = el ? &el[ne++] : NULL;
 		uintptr_t next = rd(frame, L.fr_previous);
 		if (gen >= GEN_312 && *(const uint8_t *)(frame + L.fr_owner) == OWNED_BY_CSTACK) {
 			/* the entry frame is a local of its C frame */
 			nempty += n == last;
 			w->end[nruns] = (uint16_t)(last = n);
 			w->anchor[nruns++] = frame;
+			if (e)
+				*e = (struct py_el){.frame = frame, .flags = el_flags(&L, frame, gen), .kind = EL_ENTRY};
 			frame = next;
 			continue;
 		}
 		uintptr_t code = rd(frame, L.fr_code);
 		if (!code || rd(code, OB_TYPE) != code_type) {
 			if (gen == GEN_313) { /* f_executable that is not code */
+				if (e)
+					*e = (struct py_el){.frame = frame, .flags = el_flags(&L, frame, gen), .kind = EL_OTHER};
 				frame = next;
 				continue;
 			}
+			ne = CHAIN_MAX + 1, el = NULL;
 			break; /* not what the layout says: stop reading */
 		}
-		if (!frame_incomplete(&L, frame, code, gen)) {
+		int hidden = frame_incomplete(&L, frame, code, gen);
+		if (e)
+			*e = (struct py_el){frame, code, el_instr(&L, frame, gen), el_code(&L, code), el_flags(&L, frame, gen),
+					    el_first(&L, code, gen), hidden ? EL_HIDDEN : EL_FRAME, (uint16_t)n};
+		if (!hidden) {
 			w->pc[n] = frame;
 			w->code[n] = code;
 			w->addr[n] = frame_addr(&L, frame, code, gen);
@@ -869,23 +941,26 @@ HS_INLINE void walk_gen(struct py_walk *w, uintptr_t ts, const enum py_gen gen)
 	w->n = n;
 	w->nruns = nruns;
 	w->nempty = nempty;
+	if (nel) /* the whole chain, when it ended (not cut) and fits */
+		*nel = frame ? CHAIN_MAX + 1 : ne;
 }
 
-/* walk_gen, made for each generation. */
-static void walk(struct py_walk *w, uintptr_t ts)
+/* walk_gen, made for each generation; the chain's elements into el[0..*nel)
+ * unless el is NULL (*nel > CHAIN_MAX: the chain cannot be kept). */
+static void walk(struct py_walk *w, uintptr_t ts, struct py_el *el, unsigned *nel)
 {
 	switch (py.layout->gen) {
 	case GEN_FRAMEOBJ:
-		walk_gen(w, ts, GEN_FRAMEOBJ);
+		walk_gen(w, ts, GEN_FRAMEOBJ, el, nel);
 		break;
 	case GEN_311:
-		walk_gen(w, ts, GEN_311);
+		walk_gen(w, ts, GEN_311, el, nel);
 		break;
 	case GEN_312:
-		walk_gen(w, ts, GEN_312);
+		walk_gen(w, ts, GEN_312, el, nel);
 		break;
 	case GEN_313:
-		walk_gen(w, ts, GEN_313);
+		walk_gen(w, ts, GEN_313, el, nel);
 		break;
 	}
 }
@@ -1055,6 +1130,10 @@ struct py_last {
 	uint16_t len[RUNS_MAX];	  /* Python frames of run j, outermost first */
 	uint64_t v[OUT_CAP];
 	uint64_t sh[OUT_CAP + 1]; /* sh[i]: unwind_hash of v[i..OUT_CAP) */
+	uint32_t nel;		  /* the chain of the thread's last walk: el[0..nel), */
+	uint32_t chain_ok;	  /* when set; w is that walk, its frames named */
+	struct py_el el[CHAIN_MAX];
+	struct py_walk w;
 };
 static _Atomic(struct py_last *) lasts[RINGS_MAX];
 static HS_TLS struct py_last *last_now; /* the one the thread's last stack went to */
@@ -1079,8 +1158,146 @@ static struct py_last *last_get(uint32_t slot, uint32_t owner)
 	if (HS_UNLIKELY(m->owner != owner)) {
 		m->owner = owner;
 		m->valid = 0;
+		m->chain_ok = 0;
 	}
 	return m;
+}
+
+/*
+ * Walk the chain of thread state ts again as m's last walk (m->w, its
+ * frames named) over m's chain: when it has as many elements, each of the
+ * same kind as before (the one compare that decides it made the same way),
+ * only the elements whose fields changed are read further and their frames
+ * named again, in m->w, which then is the walk walk_gen and name_frames
+ * make.  Return how many outermost frames keep their entries, or -1 when
+ * the chain is not the last one's shape (m->w and the chain are then
+ * partly rewritten: walk afresh).
+ */
+HS_INLINE int chain_gen(struct py_last *m, uintptr_t ts, const struct py_layout *L)
+{
+	/* made for each entry of layouts: its offsets are constants */
+	const enum py_gen gen = L->gen;
+	const unsigned o_prev = L->fr_previous, o_code = L->fr_code, o_instr = L->fr_instr, o_owner = L->fr_owner,
+		       o_entry = L->fr_entry, o_file = L->co_filename,
+		       o_name = L->co_qualname ? L->co_qualname : L->co_name, o_line = L->co_firstlineno,
+		       o_first = gen == GEN_FRAMEOBJ ? 0 : L->co_firsttraceable;
+	const uintptr_t code_type = py.code_type;
+	struct py_walk *w = &m->w;
+	struct py_el *e = m->el, *end = m->el + m->nel;
+	unsigned nrec = w->n, inner = 0; /* frames up to the innermost changed entry */
+	uintptr_t frame = 0;
+
+	switch (gen) {
+	case GEN_FRAMEOBJ:
+	case GEN_313:
+		frame = rd(ts, L->ts_frame);
+		break;
+	case GEN_311:
+	case GEN_312: {
+		uintptr_t cf = rd(ts, L->ts_cframe);
+		frame = cf ? rd(cf, L->cf_current) : 0;
+		break;
+	}
+	}
+	for (; e < end; e++) {
+		if (!frame)
+			return -1;
+		uintptr_t next = rd(frame, o_prev);
+		uint32_t flags = 0;
+		if (gen != GEN_FRAMEOBJ)
+			flags = *(const uint8_t *)(frame + o_owner);
+		if (gen == GEN_311)
+			flags = flags << 8 | *(const uint8_t *)(frame + o_entry);
+		if (gen >= GEN_312 && flags == OWNED_BY_CSTACK) {
+			if (e->kind != EL_ENTRY)
+				return -1;
+			e->frame = frame; /* the run's anchor; unused when the runs are where they were */
+			frame = next;
+			continue;
+		}
+		uintptr_t code = rd(frame, o_code);
+		if (!code || rd(code, OB_TYPE) != code_type) {
+			if (gen != GEN_313 || e->kind != EL_OTHER)
+				return -1;
+			frame = next;
+			continue;
+		}
+		uintptr_t instr = gen == GEN_FRAMEOBJ ? (uintptr_t)(intptr_t)*(const int *)(frame + o_instr)
+						      : rd(frame, o_instr);
+		uintptr_t file = rd(code, o_file), name = rd(code, o_name);
+		int32_t line = *(const int32_t *)(code + o_line), first = o_first ? *(const int32_t *)(code + o_first) : 0;
+		/* (the frame's address does not change its entry; an element
+		 * of another kind has no code: e->c.code == 0) */
+		if (code == e->c.code && instr == e->instr && flags == e->flags && file == e->c.filename &&
+		    name == e->c.name && line == e->c.firstlineno && first == e->first) {
+			frame = next;
+			continue;
+		}
+		/* changed: as walk_gen and name_frames make it, in its old place */
+		if (e->kind > EL_HIDDEN)
+			return -1;
+		int hidden = frame_incomplete(L, frame, code, gen);
+		if (hidden != (e->kind == EL_HIDDEN) || (gen == GEN_311 && (flags & 0xff) != (e->flags & 0xff)))
+			return -1;
+		struct py_code c = {code, file, name, line, 0};
+		*e = (struct py_el){frame, code, instr, c, flags, first, e->kind, e->j};
+		if (!hidden) {
+			unsigned j = e->j;
+			uint32_t addr = frame_addr(L, frame, code, gen);
+			uint64_t pc = py_pc(code, addr);
+			memo_put(nrec - 1 - j, frame, addr, pc, &c);
+			if (pc != w->pc[j] && j + 1 > inner)
+				inner = j + 1;
+			w->pc[j] = pc;
+			w->code[j] = code;
+			w->addr[j] = addr;
+		}
+		frame = next;
+	}
+	return frame ? -1 : (int)(nrec - inner);
+}
+
+/* chain_gen, made for each generation; the debug build checks its walk
+ * against a walk afresh. */
+static int chain(struct py_last *m, uintptr_t ts)
+{
+	int r = -1;
+
+	_Static_assert(HS_ARRAY_SIZE(layouts) == 6, "a case for each layout");
+	switch (py.layout_ix) {
+	case 0:
+		r = chain_gen(m, ts, &layouts[0]);
+		break;
+	case 1:
+		r = chain_gen(m, ts, &layouts[1]);
+		break;
+	case 2:
+		r = chain_gen(m, ts, &layouts[2]);
+		break;
+	case 3:
+		r = chain_gen(m, ts, &layouts[3]);
+		break;
+	case 4:
+		r = chain_gen(m, ts, &layouts[4]);
+		break;
+	case 5:
+		r = chain_gen(m, ts, &layouts[5]);
+		break;
+	}
+#ifdef HS_DEBUG
+	if (r >= 0) { /* what walking afresh and naming from the tables make */
+		struct py_walk fw;
+		const struct py_walk *w = &m->w;
+		walk(&fw, ts, NULL, NULL);
+		HS_ASSERT(fw.n == w->n && fw.nruns == w->nruns && fw.nempty == w->nempty && (unsigned)r <= w->n);
+		HS_ASSERT(!memcmp(fw.end, w->end, w->nruns * sizeof(*fw.end)));
+		HS_ASSERT(!memcmp(fw.code, w->code, w->n * sizeof(*fw.code)));
+		HS_ASSERT(!memcmp(fw.addr, w->addr, w->n * sizeof(*fw.addr)));
+		for (unsigned j = 0; j < w->n; j++)
+			HS_ASSERT(w->pc[j] == py_pc(fw.code[j], fw.addr[j]));
+	}
+#endif
+	return r;
 }
 
 void python_stack_interned(uint32_t id)
@@ -1285,6 +1502,85 @@ HS_INLINE unsigned assembled_len(unsigned n, const struct py_walk *w)
 	return n - w->nruns + w->n + w->nempty;
 }
 
+#ifdef HS_DEBUG
+/* Is v[0..len) with hash h the stack the forward assembly in python_stack
+ * makes of ips[0..n) and w's runs, run k in place of frame at[k]? */
+static void check_assembly(void *const *ips, unsigned n, const struct py_walk *w, const uint16_t *at, unsigned ne,
+			   const uint64_t *v, unsigned len, uint64_t h)
+{
+	uint64_t fw[OUT_CAP];
+	unsigned fo = 0, from = 0;
+
+	for (unsigned k = 0; k < ne; k++) {
+		fo = put_native(ips, from, at[k], fw, fo, OUT_CAP);
+		fo = put_run(w, k, (uint64_t)(uintptr_t)ips[at[k]], fw, fo, OUT_CAP);
+		from = at[k] + 1u;
+	}
+	fo = put_native(ips, from, n, fw, fo, OUT_CAP);
+	HS_ASSERT(fo == len && !memcmp(fw, v, len * sizeof(*fw)) && h == unwind_hash(fw, fo));
+}
+#endif
+
+/*
+ * The thread's last stack again but for the native frames inside its
+ * innermost evaluation frame: its Python frames are all as they were (the
+ * chain gave every one its old entry), the stack follows m's (follows in
+ * python_stack), every evaluation frame of m's stack is among the
+ * outermost native frames the unwinder found unchanged, and none is among
+ * the others.  Then the k-th evaluation frame is where it was, and the
+ * stack is m's up to its innermost run, with the new inner native frames:
+ * those are written and hashed, nothing else is compared (find_evals,
+ * same_shape and assemble_last would find and make the same).  Return 0
+ * when it is not so (nothing changed).
+ */
+static int repeat_last(struct py_last *m, void *const *ips, unsigned n, const struct python_native *nat,
+		       uintptr_t clo, uintptr_t clen, struct python_out *res)
+{
+	unsigned ne = m->nruns, same = nat->same;
+
+	if (!ne || m->d[ne - 1] >= same)
+		return 0;
+	unsigned din = m->d[ne - 1], len = m->fin + (n - 1 - din); /* the innermost one's depth */
+	if (len > OUT_CAP)
+		return 0;
+	uintptr_t lo = py.eval_lo + 1, elen = py.eval_hi - py.eval_lo, cl = clo + 1;
+	for (unsigned i = 0; i < n - same; i++)
+		if ((uintptr_t)ips[i] - lo < elen || (uintptr_t)ips[i] - cl < clen)
+			return 0;
+	/* same_shape's answer when every run is as it was */
+	unsigned lim = n < m->nnat ? n : m->nnat;
+	unsigned keep = m->fin + (same < lim ? same : lim) - din - 1;
+	for (unsigned q = keep; q < len; q++) /* entry q from the outermost */
+		m->v[OUT_CAP - 1 - q] = (uint64_t)(uintptr_t)ips[len - 1 - q];
+	uint32_t start = OUT_CAP - len, clean = OUT_CAP - keep;
+	uint64_t h = m->sh[clean];
+	for (uint32_t i = clean; i-- > start;)
+		m->sh[i] = h = unwind_hash_step(h, m->v[i]);
+#ifdef HS_DEBUG
+	{
+		uint16_t at[RUNS_MAX];
+		HS_ASSERT(find_evals(ips, n, 0, NULL, 0, clo, clen, at) == ne);
+		HS_ASSERT(m->w.nruns == ne && m->npy == m->w.n);
+		for (unsigned j = 0; j < ne; j++)
+			HS_ASSERT(at[ne - 1 - j] == n - 1 - m->d[j] && run_len(&m->w, ne - 1 - j) == m->len[j]);
+		HS_ASSERT(keep == shared_entries(m, n, same, &m->w, at, m->w.n));
+		check_assembly(ips, n, &m->w, at, ne, m->v + start, len, h);
+	}
+#endif
+	res->ips = m->v + start;
+	res->n = len;
+	res->hash = h;
+	/* relaxed: see python_forget_ids */
+	res->id = keep == len && start == m->start && m->epoch == atomic_load_rlx(&ids_epoch) ? m->id : 0;
+	m->start = start;
+	m->id = res->id;
+	m->token = nat->token;
+	m->seq = nat->seq;
+	m->nnat = n;
+	m->valid = 1;
+	return 1;
+}
+
 /*
  * The stack of ips with the runs of w, the k-th evaluation frame (at[k])
  * giving way to run k (ne == nruns, not cut), into m over its last stack
@@ -1328,17 +1624,7 @@ static void assemble_last(struct py_last *m, int follows, void *const *ips, unsi
 	for (uint32_t i = clean; i-- > start;)
 		m->sh[i] = h = unwind_hash_step(h, m->v[i]);
 #ifdef HS_DEBUG
-	{ /* what the forward assembly makes */
-		uint64_t fw[OUT_CAP];
-		unsigned fo = 0, from = 0;
-		for (unsigned k = 0; k < ne; k++) {
-			fo = put_native(ips, from, at[k], fw, fo, OUT_CAP);
-			fo = put_run(w, k, (uint64_t)(uintptr_t)ips[at[k]], fw, fo, OUT_CAP);
-			from = at[k] + 1u;
-		}
-		fo = put_native(ips, from, n, fw, fo, OUT_CAP);
-		HS_ASSERT(fo == len && !memcmp(fw, m->v + start, len * sizeof(*fw)) && h == unwind_hash(fw, fo));
-	}
+	check_assembly(ips, n, w, at, ne, m->v + start, len, h);
 #endif
 	res->ips = m->v + start;
 	res->n = len;
@@ -1367,7 +1653,7 @@ static void assemble_last(struct py_last *m, int follows, void *const *ips, unsi
 int python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
 		 unsigned cap, struct python_out *res)
 {
-	struct py_walk w;
+	struct py_walk wl, *w = &wl;
 	uint16_t at[RUNS_MAX];
 	struct py_last *m = NULL;
 
@@ -1385,20 +1671,42 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 			  nat->same <= n && m->cold_len == clen && !cut;
 		m->valid = 0; /* until this stack is in it */
 	}
-	unsigned ne = follows ? find_evals(ips, n, nat->same, m->d, m->nruns, clo, clen, at)
-			      : find_evals(ips, n, 0, NULL, 0, clo, clen, at);
 	uintptr_t ts = (uintptr_t)py.this_tstate();
 	if (!ts)
 		return 0;
-	walk(&w, ts);
-	if (!w.n)
+	int pysame = -1;
+	if (m) {
+		w = &m->w;
+		if (m->chain_ok)
+			pysame = chain(m, ts);
+		if (pysame >= 0 && follows && (unsigned)pysame == w->n && w->n &&
+		    repeat_last(m, ips, n, nat, clo, clen, res)) {
+			last_now = m;
+			return 1;
+		}
+	}
+	unsigned ne = follows ? find_evals(ips, n, nat->same, m->d, m->nruns, clo, clen, at)
+			      : find_evals(ips, n, 0, NULL, 0, clo, clen, at);
+	/* the chain's runs have the anchors of the walk that made them: good
+	 * for a stack whose evaluation frames are all found */
+	if (pysame >= 0 && ne != w->nruns)
+		pysame = -1;
+	if (pysame < 0) {
+		unsigned nel = 0;
+		walk(w, ts, m ? m->el : NULL, m ? &nel : NULL);
+		pysame = (int)name_frames(w);
+		if (m) {
+			m->nel = nel;
+			m->chain_ok = nel <= CHAIN_MAX;
+		}
+	}
+	if (!w->n)
 		return 0;
-	unsigned pysame = name_frames(&w);
 	res->id = 0;
 	/* Fewer than the runs in a stack that was not cut: a cold frame not
 	 * learned yet (3.8 and 3.9 have no anchors to find it by). */
-	if (ne < w.nruns && !cut && (py.layout->gen != GEN_FRAMEOBJ || py.layout->ts_cframe)) {
-		unsigned o = splice_by_stack(&w, out, cap);
+	if (ne < w->nruns && !cut && (py.layout->gen != GEN_FRAMEOBJ || py.layout->ts_cframe)) {
+		unsigned o = splice_by_stack(w, out, cap);
 		if (o) {
 			res->ips = out;
 			res->n = o;
@@ -1408,22 +1716,22 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 	}
 	/* The common case: every run in place of its evaluation frame. */
 	unsigned len;
-	if (m && ne == w.nruns && !cut && (len = assembled_len(n, &w)) <= OUT_CAP) {
-		assemble_last(m, follows, ips, n, nat, clen, &w, at, pysame, len, res);
+	if (m && ne == w->nruns && !cut && (len = assembled_len(n, w)) <= OUT_CAP) {
+		assemble_last(m, follows, ips, n, nat, clen, w, at, (unsigned)pysame, len, res);
 		last_now = m;
 		return 1;
 	}
 	/* The k-th evaluation frame gives way to run k; the runs beyond the
 	 * last one found (a cut stack) follow the last frame. */
 	unsigned o = 0, from = 0, k = 0;
-	for (; k < ne && k < w.nruns; k++) {
+	for (; k < ne && k < w->nruns; k++) {
 		o = put_native(ips, from, at[k], out, o, cap);
-		o = put_run(&w, k, (uint64_t)(uintptr_t)ips[at[k]], out, o, cap);
+		o = put_run(w, k, (uint64_t)(uintptr_t)ips[at[k]], out, o, cap);
 		from = at[k] + 1u;
 	}
 	o = put_native(ips, from, n, out, o, cap);
-	for (; k < w.nruns; k++)
-		o = put_run(&w, k, 0, out, o, cap);
+	for (; k < w->nruns; k++)
+		o = put_run(w, k, 0, out, o, cap);
 	res->ips = out;
 	res->n = o;
 	res->hash = unwind_hash(out, o);
@@ -1497,8 +1805,10 @@ void python_init(const struct options *opts)
 	py.hexversion = parse_version(v);
 	unsigned major = py.hexversion >> 24, minor = (py.hexversion >> 16) & 0xff;
 	for (size_t i = 0; i < HS_ARRAY_SIZE(layouts); i++)
-		if (major == 3 && layouts[i].minor == minor)
+		if (major == 3 && layouts[i].minor == minor) {
 			py.layout = &layouts[i];
+			py.layout_ix = (unsigned)i;
+		}
 	py.max_frames = opts->max_frames;
 	py.this_tstate = sym("PyGILState_GetThisThreadState");
 	py.addr2line = (int (*)(void *, int))sym("PyCode_Addr2Line");
