@@ -1204,10 +1204,12 @@ HS_INLINE int chain_gen(struct py_last *m, uintptr_t ts, const struct py_layout 
 			return -1;
 		uintptr_t next = rd(frame, o_prev);
 		uint32_t flags = 0;
-		if (gen != GEN_FRAMEOBJ)
+		if (gen == GEN_311 && o_owner == o_entry + 1) /* one load (x86-64: owner the high byte, as el_flags) */
+			flags = *(const uint16_t *)(frame + o_entry);
+		else if (gen == GEN_311)
+			flags = (uint32_t)*(const uint8_t *)(frame + o_owner) << 8 | *(const uint8_t *)(frame + o_entry);
+		else if (gen != GEN_FRAMEOBJ)
 			flags = *(const uint8_t *)(frame + o_owner);
-		if (gen == GEN_311)
-			flags = flags << 8 | *(const uint8_t *)(frame + o_entry);
 		if (gen >= GEN_312 && flags == OWNED_BY_CSTACK) {
 			if (e->kind != EL_ENTRY)
 				return -1;
@@ -1522,20 +1524,23 @@ static void check_assembly(void *const *ips, unsigned n, const struct py_walk *w
 #endif
 
 /*
- * The thread's last stack again but for the native frames inside its
- * innermost evaluation frame: its Python frames are all as they were (the
- * chain gave every one its old entry), the stack follows m's (follows in
- * python_stack), every evaluation frame of m's stack is among the
- * outermost native frames the unwinder found unchanged, and none is among
- * the others.  Then the k-th evaluation frame is where it was, and the
- * stack is m's up to its innermost run, with the new inner native frames:
- * those are written and hashed, nothing else is compared (find_evals,
- * same_shape and assemble_last would find and make the same).  Return 0
- * when it is not so (nothing changed).
+ * The thread's last stack again, but for the native frames inside its
+ * innermost evaluation frame and the Python frames inside the first one
+ * whose entry changed: the chain found every frame in its old place, the
+ * outermost pysame keeping their entries (m->w), the stack follows m's
+ * (follows in python_stack), every evaluation frame of m's stack is among
+ * the outermost native frames the unwinder found unchanged, and none is
+ * among the others.  Then the k-th evaluation frame is where it was (m's
+ * shape): how many outermost entries the stacks share follows from the
+ * runs' lengths alone, as same_shape finds it, and only the entries inside
+ * them are written and hashed (find_evals, same_shape and assemble_last
+ * would find and make the same).  Return 0 when it is not so (nothing
+ * changed).
  */
 static int repeat_last(struct py_last *m, void *const *ips, unsigned n, const struct python_native *nat,
-		       uintptr_t clo, uintptr_t clen, struct python_out *res)
+		       uintptr_t clo, uintptr_t clen, unsigned pysame, struct python_out *res)
 {
+	const struct py_walk *w = &m->w;
 	unsigned ne = m->nruns, same = nat->same;
 
 	if (!ne || m->d[ne - 1] >= same)
@@ -1547,11 +1552,35 @@ static int repeat_last(struct py_last *m, void *const *ips, unsigned n, const st
 	for (unsigned i = 0; i < n - same; i++)
 		if ((uintptr_t)ips[i] - lo < elen || (uintptr_t)ips[i] - cl < clen)
 			return 0;
-	/* same_shape's answer when every run is as it was */
-	unsigned lim = n < m->nnat ? n : m->nnat;
-	unsigned keep = m->fin + (same < lim ? same : lim) - din - 1;
-	for (unsigned q = keep; q < len; q++) /* entry q from the outermost */
-		m->v[OUT_CAP - 1 - q] = (uint64_t)(uintptr_t)ips[len - 1 - q];
+	unsigned keep = UINT32_MAX;
+	if (pysame < w->n) { /* the run that holds the first changed entry */
+		unsigned pf = 0, extra = 0; /* Python frames, entries past one a run, before run j */
+		for (unsigned j = 0; keep == UINT32_MAX; j++) {
+			unsigned ln = m->len[j];
+			if (pysame < pf + ln)
+				keep = m->d[j] + extra + (pysame - pf);
+			pf += ln;
+			extra += ln ? ln - 1 : 0;
+		}
+	} else { /* every run as it was */
+		unsigned lim = n < m->nnat ? n : m->nnat;
+		keep = m->fin + (same < lim ? same : lim) - din - 1;
+	}
+	if (keep >= m->fin) {
+		for (unsigned q = keep; q < len; q++) /* entry q from the outermost */
+			m->v[OUT_CAP - 1 - q] = (uint64_t)(uintptr_t)ips[len - 1 - q];
+	} else { /* as assemble_last, evaluation frame k at n - 1 - m->d[ne - 1 - k] */
+		struct out_w o = {m->v + OUT_CAP - 1, 0, keep};
+		unsigned at = n - 1 - m->d[0];
+		ow_native(&o, ips, at + 1u, n);
+		for (unsigned k = ne; k-- > 0;) {
+			unsigned inner = k ? n - 1 - m->d[ne - k] : 0; /* past evaluation frame k - 1 */
+			ow_run(&o, w, k, (uint64_t)(uintptr_t)ips[at]);
+			ow_native(&o, ips, k ? inner + 1u : 0, at);
+			at = inner;
+		}
+		HS_ASSERT(o.q == len);
+	}
 	uint32_t start = OUT_CAP - len, clean = OUT_CAP - keep;
 	uint64_t h = m->sh[clean];
 	for (uint32_t i = clean; i-- > start;)
@@ -1560,11 +1589,11 @@ static int repeat_last(struct py_last *m, void *const *ips, unsigned n, const st
 	{
 		uint16_t at[RUNS_MAX];
 		HS_ASSERT(find_evals(ips, n, 0, NULL, 0, clo, clen, at) == ne);
-		HS_ASSERT(m->w.nruns == ne && m->npy == m->w.n);
+		HS_ASSERT(w->nruns == ne && m->npy == w->n && pysame <= w->n);
 		for (unsigned j = 0; j < ne; j++)
-			HS_ASSERT(at[ne - 1 - j] == n - 1 - m->d[j] && run_len(&m->w, ne - 1 - j) == m->len[j]);
-		HS_ASSERT(keep == shared_entries(m, n, same, &m->w, at, m->w.n));
-		check_assembly(ips, n, &m->w, at, ne, m->v + start, len, h);
+			HS_ASSERT(at[ne - 1 - j] == n - 1 - m->d[j] && run_len(w, ne - 1 - j) == m->len[j]);
+		HS_ASSERT(keep == same_shape(m, n, same, w, at, pysame) && keep == shared_entries(m, n, same, w, at, pysame));
+		check_assembly(ips, n, w, at, ne, m->v + start, len, h);
 	}
 #endif
 	res->ips = m->v + start;
@@ -1679,8 +1708,7 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 		w = &m->w;
 		if (m->chain_ok)
 			pysame = chain(m, ts);
-		if (pysame >= 0 && follows && (unsigned)pysame == w->n && w->n &&
-		    repeat_last(m, ips, n, nat, clo, clen, res)) {
+		if (pysame >= 0 && follows && w->n && repeat_last(m, ips, n, nat, clo, clen, (unsigned)pysame, res)) {
 			last_now = m;
 			return 1;
 		}
