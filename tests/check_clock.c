@@ -66,17 +66,17 @@ START_TEST(test_event_stamps_ordered)
 {
 	clock_forget_threads();
 	clock_thread_starts();
-	ck_assert_int_eq(atomic_load(&clock_ordered), 0);
+	ck_assert_int_eq(clock_events_ordered(), 0);
 	clock_thread_starts();
-	ck_assert_int_eq(atomic_load(&clock_ordered), 1);
+	ck_assert_int_eq(clock_events_ordered(), 1);
 	clock_thread_starts();
-	ck_assert_int_eq(atomic_load(&clock_ordered), 1);
+	ck_assert_int_eq(clock_events_ordered(), 1);
 	clock_forget_threads();
-	ck_assert_int_eq(atomic_load(&clock_ordered), 0);
+	ck_assert_int_eq(clock_events_ordered(), 0);
 	clock_thread_starts();
-	ck_assert_int_eq(atomic_load(&clock_ordered), 0);
+	ck_assert_int_eq(clock_events_ordered(), 0);
 	clock_order_events();
-	ck_assert_int_eq(atomic_load(&clock_ordered), 1);
+	ck_assert_int_eq(clock_events_ordered(), 1);
 	clock_forget_threads();
 }
 END_TEST

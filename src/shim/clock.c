@@ -15,7 +15,6 @@
 #define CALIBRATE_NS 20000000ull /* between the two points: 2 ns off a millisecond at most (each point within 20 ns) */
 
 struct clock_tsc clock_tsc;
-_Atomic int clock_ordered;
 static _Atomic uint32_t threads; /* threads that recorded since start or fork */
 
 static int usable;	       /* the TSC is the kernel's clocksource */
@@ -63,8 +62,8 @@ void clock_calibrate(void)
 {
 	uint64_t tsc_b, ns_b;
 
-	/* relaxed: only the collector sets it */
-	if (!usable || atomic_load_rlx(&clock_tsc.on) || clock_mono_ns() - ns_a < CALIBRATE_NS)
+	/* relaxed: only the collector sets CLOCK_TSC */
+	if (!usable || (atomic_load_rlx(&clock_tsc.on) & CLOCK_TSC) || clock_mono_ns() - ns_a < CALIBRATE_NS)
 		return;
 	pair(&tsc_b, &ns_b);
 	if (tsc_b <= tsc_a || ns_b <= ns_a) {
@@ -81,20 +80,18 @@ void clock_calibrate(void)
 	clock_tsc.mult = ((ns_b - ns_a) << 32) / (tsc_b - tsc_a);
 	clock_tsc.tsc0 = tsc_b;
 	clock_tsc.ns0 = ns_b;
-	/* release: a stamp that sees on sees the scale */
-	atomic_store_rel(&clock_tsc.on, 1);
+	/* release: a stamp that sees CLOCK_TSC sees the scale */
+	atomic_fetch_or_explicit(&clock_tsc.on, CLOCK_TSC, memory_order_release);
 }
 
 void clock_order_events(void)
 {
-	/* relaxed: a set flag is never cleared but in a forked child */
-	if (!atomic_load_rlx(&clock_ordered)) {
-		atomic_store_rlx(&clock_ordered, 1);
-		/* seq_cst (a full fence): the flag is visible before any later
-		 * store of this thread, so before it hands any block over (see
-		 * clock_event_ns) */
-		atomic_fence_seq_cst();
-	}
+	/* relaxed: the bit is never cleared but in a forked child */
+	if (!(atomic_load_rlx(&clock_tsc.on) & CLOCK_ORDERED))
+		/* seq_cst (lock or, a full fence): the bit is visible before
+		 * any later store of this thread, so before it hands any block
+		 * over (see clock_event_ns) */
+		atomic_fetch_or_explicit(&clock_tsc.on, CLOCK_ORDERED, memory_order_seq_cst);
 }
 
 void clock_thread_starts(void)
@@ -108,5 +105,11 @@ void clock_forget_threads(void)
 {
 	/* relaxed: the forked child has one thread */
 	atomic_store_rlx(&threads, 0);
-	atomic_store_rlx(&clock_ordered, 0);
+	atomic_fetch_and_explicit(&clock_tsc.on, ~CLOCK_ORDERED, memory_order_relaxed);
+}
+
+int clock_events_ordered(void)
+{
+	/* relaxed: a test's look */
+	return !!(atomic_load_rlx(&clock_tsc.on) & CLOCK_ORDERED);
 }

@@ -34,18 +34,20 @@
 #include "util/atomic.h"
 #include "util/compiler.h"
 
+/* clock_tsc.on's bits */
+#define CLOCK_TSC 1	/* the scale below is set: use the TSC */
+#define CLOCK_ORDERED 2 /* more than one thread has recorded since the process
+			 * began (or forked): event stamps are ordered after
+			 * earlier loads (clock_event_ns) */
+
 struct clock_tsc {
-	_Atomic int on; /* the scale below is set: use the TSC */
+	_Atomic int on; /* CLOCK_TSC, CLOCK_ORDERED: one word, one load a stamp */
 	uint64_t tsc0;	/* TSC at the end of the calibration */
 	uint64_t ns0;	/* CLOCK_MONOTONIC then, ns */
 	uint64_t mult;	/* ns per TSC tick, as a 32.32 fixed-point number */
 };
 
 extern struct clock_tsc clock_tsc;
-
-/* More than one thread has recorded an event since the process began (or
- * forked): event stamps are ordered after earlier loads (clock_threads). */
-extern _Atomic int clock_ordered;
 
 /* CLOCK_MONOTONIC in ns, from the vDSO. */
 static inline uint64_t clock_mono_ns(void)
@@ -88,7 +90,7 @@ static inline uint64_t clock_now_ns(void)
 {
 	/* acquire: pairs with the release in clock_calibrate; tsc0, ns0 and
 	 * mult are set */
-	if (HS_LIKELY(atomic_load_acq(&clock_tsc.on)))
+	if (HS_LIKELY(atomic_load_acq(&clock_tsc.on) & CLOCK_TSC))
 		return clock_tsc_ns(clock_tsc_read());
 	return clock_mono_ns();
 }
@@ -101,20 +103,20 @@ static inline uint64_t clock_now_ns(void)
  * released (a free) is before the release either way; a stamp taken after
  * a block was obtained from another thread needs the order, and that
  * thread had recorded (it allocated or freed the block in a hook), so it
- * had set clock_ordered before any store that handed the block over; this
+ * had set CLOCK_ORDERED before any store that handed the block over; this
  * thread's load of the flag comes after its load of the block, and x86-64
  * does not reorder loads with older loads: it reads the flag set.
  */
 static inline uint64_t clock_event_ns(void)
 {
-	/* acquire: as clock_now_ns */
-	if (HS_LIKELY(atomic_load_acq(&clock_tsc.on))) {
-		/* acquire (a plain load on x86-64): after the loads that gave
-		 * the program or the allocator the block; see above */
-		if (HS_LIKELY(!atomic_load_acq(&clock_ordered)))
-			return clock_tsc_ns(clock_tsc_read_unordered());
+	/* acquire: as clock_now_ns; and (a plain load on x86-64) after the
+	 * loads that gave the program or the allocator the block, see above */
+	int on = atomic_load_acq(&clock_tsc.on);
+
+	if (HS_LIKELY(on == CLOCK_TSC))
+		return clock_tsc_ns(clock_tsc_read_unordered());
+	if (on & CLOCK_TSC)
 		return clock_tsc_ns(clock_tsc_read());
-	}
 	return clock_mono_ns();
 }
 
@@ -129,6 +131,9 @@ void clock_order_events(void);
 
 /* After fork, in the child: its one thread has not recorded yet. */
 void clock_forget_threads(void);
+
+/* Are event stamps ordered (CLOCK_ORDERED)?  For tests. */
+int clock_events_ordered(void);
 
 /* At start: note whether the TSC may be used, and the first point of the
  * calibration.  Not hook-safe (reads a file in /sys); once, from init. */

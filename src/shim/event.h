@@ -45,11 +45,29 @@ HS_INLINE void event_push(struct tls_state *t, const struct ring_rec *recs, unsi
 	t->in_ring = 0;
 }
 
+/* Push one record: event_push's way, the record written straight into its
+ * slot (not built on the stack and copied). */
 HS_INLINE void event_one(struct tls_state *t, uint8_t kind, uint64_t ts, const void *addr,
 			 uint64_t size, uint32_t stack)
 {
-	struct ring_rec rec = ring_rec_make(ts, (uint64_t)(uintptr_t)addr, kind, 0, size, stack);
-	event_push(t, &rec, 1);
+	struct ring *r = t->ring;
+
+	HS_ASSERT(t->depth > 0 && !t->in_ring);
+	t->in_ring = 1;
+	if (HS_LIKELY(r != 0)) {
+		struct ring_rec *s = ring_reserve(r, 1);
+		if (HS_LIKELY(s != 0)) {
+			*s = ring_rec_make(ring_stamp(r, ts), (uint64_t)(uintptr_t)addr, kind, 0, size, stack);
+			ring_commit(r, 1);
+		} else {
+			collector_count_drop();
+		}
+	} else {
+		struct ring_rec rec = ring_rec_make(ts, (uint64_t)(uintptr_t)addr, kind, 0, size, stack);
+		if (rings_orphan_push(&rec, 1))
+			collector_count_drop();
+	}
+	t->in_ring = 0;
 }
 
 #endif
