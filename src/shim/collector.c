@@ -155,6 +155,7 @@ static struct collector {
 	struct encode_allocinfos ai;	 /* the allocinfos its events name first,
 					  * written just before it */
 	struct slice slices[RINGS_MAX];	 /* what the current cycle takes */
+	struct slice slices_first[RINGS_MAX]; /* slices_retake's copy */
 } cs = {
 	.t.flush_ms = 20,
 	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -449,10 +450,9 @@ static void emit_snapshot(const struct snap *s)
 	cs.t.snap_index++;
 }
 
-/* Take what ring r holds (up to budget records) as the next slice.  When
- * the budget leaves records in it, lower *horizon to the first one's time
- * (slices_to_horizon). */
-static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t budget, uint64_t *horizon)
+/* Take everything ring r holds as the next slice (fair_share cuts it to
+ * the cycle's budget). */
+static size_t drain_ring(struct ring *r, size_t nslices, size_t *used)
 {
 	/* acquire: a RETIRED owner stored its last tail before the state */
 	int state = atomic_load_acq(&r->state);
@@ -463,25 +463,11 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 	uint64_t tail = atomic_load_acq(&r->hdr->tail);
 	uint64_t n = tail - r->drained;
 	int retired = state == RING_RETIRED;
-	if (n > budget) {
-		n = budget;
-		retired = 0; /* its end waits for the rest */
-		/* never between the two records of a realloc */
-		if (n && ring_rec_old(&r->slots[(r->drained + n - 1) & r->mask]))
-			n--;
-		/* only a ring that gives records this cycle bounds the others:
-		 * one the budget left out entirely (its first record may be the
-		 * oldest of all) would hold every ring back, and the cycles
-		 * would take nothing while the rings fill up */
-		uint64_t left = r->slots[(r->drained + n) & r->mask].ts;
-		if (n && left < *horizon)
-			*horizon = left;
-	}
 	if (!n && !retired)
 		return nslices;
 	if (r->thread_index && r->announced != r->thread_index)
 		emit_thread(r);
-	cs.slices[nslices] = (struct slice){r, r->thread_index, r->drained, r->drained + n, retired};
+	cs.slices[nslices] = (struct slice){r, r->thread_index, r->drained, tail, retired};
 	*used += n;
 	return nslices + 1;
 }
@@ -489,6 +475,106 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used, size_t bu
 static const struct ring_rec *slice_rec(const struct slice *s, uint64_t pos)
 {
 	return &s->r->slots[pos & s->r->mask];
+}
+
+/* Records the slices would take if none took more than cap. */
+static uint64_t taken_under_cap(size_t nslices, uint64_t cap)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < nslices; i++) {
+		uint64_t n = cs.slices[i].end - cs.slices[i].pos;
+		sum += n < cap ? n : cap;
+	}
+	return sum;
+}
+
+/*
+ * When the rings hold more than the cycle's budget, cut every slice to
+ * one cap, the largest that keeps the total within the budget (at least
+ * 2: a realloc's pair), and lower *horizon to the first record a cut
+ * leaves in its ring.  Every ring with records gives some: one that gave
+ * none would bound nothing, and the others' frees of blocks it allocated
+ * would come before their allocations (unknown frees, false leaks).  The
+ * ring whose first left record sets the horizon keeps what it gives (its
+ * stamps are in order: ring_stamp), so each cycle makes progress.
+ * Return whether a slice was cut.
+ */
+static bool fair_share(size_t nslices, size_t *used, uint64_t *horizon)
+{
+	if (*used <= CYCLE_BUDGET)
+		return false;
+	uint64_t lo = 2, hi = CYCLE_BUDGET;
+	while (lo < hi) { /* the largest cap within the budget */
+		uint64_t mid = (lo + hi + 1) / 2;
+		if (taken_under_cap(nslices, mid) <= CYCLE_BUDGET)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	for (size_t i = 0; i < nslices; i++) {
+		struct slice *s = &cs.slices[i];
+		uint64_t n = s->end - s->pos;
+		if (n <= lo)
+			continue;
+		n = lo;
+		/* never between the two records of a realloc */
+		if (ring_rec_old(slice_rec(s, s->pos + n - 1)))
+			n--;
+		*used -= s->end - (s->pos + n);
+		s->end = s->pos + n;
+		s->retired = 0; /* its end waits for the rest */
+		uint64_t left = slice_rec(s, s->end)->ts;
+		if (left < *horizon)
+			*horizon = left;
+	}
+	return true;
+}
+
+/*
+ * A snapshot of this cycle raised the horizon past the time it began:
+ * read every ring's tail again and take the records stamped before the
+ * horizon.  An event that comes before a snapshot in the program
+ * (stamped before it, on its thread or on one that handed over to it)
+ * was committed before the snapshot was queued, so before the control
+ * queue was taken, but maybe after the first reading of its tail; and a
+ * ring may have had nothing then, or not been counted yet.  Slices stay
+ * in the order of the rings.  Return how many there are.
+ */
+static size_t slices_retake(size_t nslices, uint64_t horizon, size_t *used)
+{
+	struct slice *first = cs.slices_first;
+	size_t j = 0, n = 0;
+	uint32_t nrings = rings_count();
+
+	memcpy(first, cs.slices, nslices * sizeof(*first));
+	for (uint32_t i = 0; i < nrings; i++) {
+		struct ring *r = rings_get(i);
+		struct slice s;
+		if (j < nslices && first[j].r == r) {
+			s = first[j++];
+		} else {
+			/* acquire: see drain_ring */
+			if (atomic_load_acq(&r->state) == RING_FREE)
+				continue;
+			s = (struct slice){r, r->thread_index, r->drained, r->drained, 0};
+		}
+		/* (C) acquire, as in drain_ring */
+		uint64_t tail = atomic_load_acq(&r->hdr->tail);
+		uint64_t end = s.end;
+		while (end < tail && slice_rec(&s, end)->ts < horizon)
+			end++;
+		if (end == s.end && s.pos == s.end && !s.retired)
+			continue; /* nothing, now as before */
+		if (end > s.end)
+			s.retired = 0; /* what it holds now may not be its last */
+		*used += end - s.end;
+		s.end = end;
+		if (r->thread_index && r->announced != r->thread_index)
+			emit_thread(r);
+		cs.slices[n++] = s;
+	}
+	return n;
 }
 
 /*
@@ -887,15 +973,14 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	uint64_t horizon = now;
 	uint32_t nrings = rings_count();
 	for (uint32_t i = 0; i < nrings; i++) {
-		size_t budget = used < CYCLE_BUDGET ? CYCLE_BUDGET - used : 0;
 		struct ring *r = rings_get(i);
-		nslices = drain_ring(r, nslices, &used, budget, &horizon);
-		if (!budget && atomic_load_rlx(&r->hdr->tail) != r->drained) /* relaxed: a hint */
-			*more_pending = true;
-		else if (nslices && cs.slices[nslices - 1].r == r && !cs.slices[nslices - 1].retired &&
-			 atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
+		nslices = drain_ring(r, nslices, &used);
+		if (nslices && cs.slices[nslices - 1].r == r && !cs.slices[nslices - 1].retired &&
+		    atomic_load_acq(&r->state) == RING_RETIRED) /* acquire: see drain_ring */
 			*more_pending = true;
 	}
+	if (fair_share(nslices, &used, &horizon))
+		*more_pending = true; /* the budget left records: no nap */
 	struct control_item *ctl = control_take();
 
 	/* Maps taken by dlclose, while the library was still loaded, go into
@@ -943,12 +1028,12 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	if (extra && nsnaps < cap)
 		snaps[nsnaps++] = *extra;
 	sort_snaps(snaps, nsnaps);
-	if (horizon < now)
-		*more_pending = true; /* the budget left records: no nap */
 	/* the events before a snapshot of this cycle stay before it (taken
 	 * after the rings, it may be stamped after the cycle began) */
-	if (nsnaps && snaps[nsnaps - 1].ts >= horizon)
+	if (nsnaps && snaps[nsnaps - 1].ts >= horizon) {
 		horizon = snaps[nsnaps - 1].ts + 1;
+		nslices = slices_retake(nslices, horizon, &used);
+	}
 	nslices = slices_to_horizon(nslices, horizon, &used);
 	sample_rss(now);
 	if (nslices || ctl || nsnaps || cs.t.nrss >= RSS_PENDING / 2 ||
