@@ -27,6 +27,7 @@ void stacks_free(struct stack_table *t)
 	}
 	free(t->ips);
 	free(t->depth);
+	free(t->era);
 	free(t->symbolized);
 	memset(t, 0, sizeof(*t));
 }
@@ -59,17 +60,22 @@ void stacks_keep_only(struct stack_table *t, const uint8_t *used)
 	if (!n) {
 		free(t->ips);
 		free(t->depth);
+		free(t->era);
 		t->ips = NULL;
 		t->depth = NULL;
+		t->era = NULL;
 		t->n = 0;
 		return;
 	}
 	uint64_t **ips = realloc(t->ips, n * sizeof(*ips));
 	uint32_t *depth = realloc(t->depth, n * sizeof(*depth));
+	uint32_t *era = realloc(t->era, n * sizeof(*era));
 	if (ips)
 		t->ips = ips;
 	if (depth)
 		t->depth = depth;
+	if (era)
+		t->era = era;
 	t->n = n;
 }
 
@@ -92,8 +98,13 @@ static int keep(struct stack_table *t, const struct trace_item *it)
 		if (!depth)
 			return -ENOMEM;
 		t->depth = depth;
+		uint32_t *era = realloc(t->era, n * sizeof(*era));
+		if (!era)
+			return -ENOMEM;
+		t->era = era;
 		memset(t->ips + t->n, 0, (n - t->n) * sizeof(*ips));
 		memset(t->depth + t->n, 0, (n - t->n) * sizeof(*depth));
+		memset(t->era + t->n, 0, (n - t->n) * sizeof(*era));
 		/* sized by n: redone on demand */
 		for (uint32_t i = 0; t->symbolized && i < t->n; i++)
 			free((void *)t->symbolized[i].frames);
@@ -108,6 +119,9 @@ static int keep(struct stack_table *t, const struct trace_item *it)
 		return -ENOMEM;
 	memcpy(t->ips[id], it->stack.ips, it->stack.depth * sizeof(uint64_t));
 	t->depth[id] = it->stack.depth;
+	/* its frames are in the modules mapped when it was recorded: those
+	 * of the MODULES records before it */
+	t->era[id] = sym_era(t->sym);
 	return 0;
 }
 
@@ -131,7 +145,7 @@ int stacks_all_frames(struct stack_table *t, uint32_t id, struct hs_frame *out, 
 	if (id >= t->n || !t->ips[id])
 		return 0;
 	for (uint32_t i = 0; i < t->depth[id] && n < max; i++)
-		n += sym_lookup(t->sym, t->ips[id][i], out + n, max - n);
+		n += sym_lookup_at(t->sym, t->ips[id][i], t->era[id], out + n, max - n);
 	return n;
 }
 

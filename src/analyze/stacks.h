@@ -23,6 +23,7 @@ struct stack_table {
 	const struct frames *wrappers; /* the session's wrapper patterns */
 	uint64_t **ips;		     /* by stack id: instruction pointers */
 	uint32_t *depth;	     /* by stack id */
+	uint32_t *era;		     /* by stack id: sym_era at its record */
 	uint32_t n;		     /* ids below this may be set */
 	struct hs_stack *symbolized; /* by stack id, filled on demand (frames malloc'ed) */
 };

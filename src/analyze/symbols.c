@@ -19,10 +19,15 @@
  * module whose file is missing, unreadable, not a regular file or changed
  * is still named, with module+offset frames only.
  *
- * The trace records the whole map at start and after every dlopen and
- * dlclose, so one address range can belong to two libraries over time (a
- * plugin unloaded, another loaded at its place).  Lookups carry no time,
- * so the first module seen at an address keeps it.
+ * One address range can belong to two libraries over time (a plugin
+ * unloaded, another loaded at its place).  The first module seen at an
+ * address keeps it in the map (sym_modules); one seen there after it,
+ * while another held the range, is kept aside with its era: the number of
+ * MODULES records read up to its own.  A trace writes a module before the
+ * first stack that has a frame in it (the whole map at start and after
+ * each dlopen and dlclose in older traces, lazily since), so a stack
+ * recorded in era e is looked up (sym_lookup_at) in the latest module of
+ * era <= e at the address: the one mapped when it was recorded.
  *
  * Results are cached per (file, ELF address); every string (names, files,
  * module paths) is interned and lives until sym_files_free.  Not
@@ -131,6 +136,13 @@ struct symbolizer {
 	struct hs_module *mods;	     /* the map: sorted by lo, never overlapping */
 	struct sym_link *links;	     /* of each module */
 	size_t nmods, capmods;
+	struct sym_later {	     /* a module at a known one's place, after it */
+		struct hs_module mod;
+		struct sym_link link;
+		uint32_t era;	     /* of its MODULES record */
+	} *later;		     /* in the order read */
+	size_t nlater, caplater;
+	uint32_t era;		     /* MODULES records read */
 	struct hashmap pycodes;	     /* Python code id (the trace's) -> index + 1 in pycode */
 	struct sym_pycode {
 		const char *file, *name; /* interned in files */
@@ -308,8 +320,11 @@ void sym_free(struct symbolizer *s)
 		return;
 	for (size_t i = 0; i < s->nmods; i++)
 		free((void *)s->mods[i].build_id);
+	for (size_t i = 0; i < s->nlater; i++)
+		free((void *)s->later[i].mod.build_id);
 	free(s->mods);
 	free(s->links);
+	free(s->later);
 	hashmap_free(&s->pycodes);
 	free(s->pycode);
 	if (s->own_files)
@@ -429,7 +444,88 @@ static long mod_find(const struct symbolizer *s, uint64_t addr)
 	return (long)i - 1;
 }
 
-/* Add one module of the map, unless it is known or overlaps a known one. */
+/* The module that holds addr for a stack of era (the latest one of era
+ * <= era kept aside, else the map's), and its link; -1 when none. */
+static int mod_at(const struct symbolizer *s, uint64_t addr, uint32_t era, const struct hs_module **m,
+		  const struct sym_link **link)
+{
+	for (size_t i = s->nlater; i-- > 0;) {
+		const struct sym_later *l = &s->later[i];
+		if (l->era <= era && addr >= l->mod.lo && addr < l->mod.hi) {
+			*m = &l->mod;
+			*link = &l->link;
+			return 0;
+		}
+	}
+	long mi = mod_find(s, addr);
+	if (mi < 0)
+		return -1;
+	*m = &s->mods[mi];
+	*link = &s->links[mi];
+	return 0;
+}
+
+/* Fill *m and *link from tm (path interned).  Return 0, or -1 when out
+ * of memory. */
+static int mod_make(struct symbolizer *s, const struct trace_module *tm, const char *path, struct hs_module *m,
+		    struct sym_link *link)
+{
+	uint8_t *bid = tm->build_id.n ? malloc(tm->build_id.n) : NULL;
+	if (tm->build_id.n && !bid)
+		return -1;
+	if (bid)
+		memcpy(bid, tm->build_id.p, tm->build_id.n);
+	int64_t fi = file_get(s->files, path);
+	const struct sym_file *file = fi >= 0 ? &s->files->files[fi] : NULL;
+	/* the file on disk is the one the process ran: the same build-id */
+	int trusted = file && file->mod && (size_t)file->nbid == tm->build_id.n &&
+		      (file->nbid == 0 || !memcmp(file->bid, tm->build_id.p, tm->build_id.n));
+	uint64_t text_offset = tm->text_vaddr - (tm->lo - tm->load_bias);
+	if (trusted)
+		file_offset_of(file, tm->text_vaddr, &text_offset);
+	*m = (struct hs_module){
+		.path = path,
+		.build_id = bid,
+		.build_id_len = tm->build_id.n,
+		.lo = tm->lo,
+		.hi = tm->hi,
+		.bias = tm->load_bias,
+		.text_lo = tm->text_lo,
+		.text_hi = tm->text_hi,
+		.text_offset = text_offset,
+	};
+	*link = (struct sym_link){.file = fi, .trusted = trusted};
+	return 0;
+}
+
+/* Module tm overlaps one of the map: keep it aside for the stacks of
+ * this era on, unless it is the one holding its place now (every map of
+ * an older trace repeats the modules). */
+static void later_add(struct symbolizer *s, const struct trace_module *tm, const char *path)
+{
+	const struct hs_module *cur;
+	const struct sym_link *link;
+
+	if (!mod_at(s, tm->lo, UINT32_MAX, &cur, &link) && cur->path == path && cur->lo == tm->lo &&
+	    cur->hi == tm->hi && cur->bias == tm->load_bias)
+		return;
+	if (s->nlater == s->caplater) {
+		/* as many as modules loaded where others were unloaded */
+		size_t cap = s->caplater ? s->caplater * 2 : 8;
+		struct sym_later *l = realloc(s->later, cap * sizeof(*l));
+		if (!l)
+			return;
+		s->later = l;
+		s->caplater = cap;
+	}
+	struct sym_later *l = &s->later[s->nlater];
+	if (mod_make(s, tm, path, &l->mod, &l->link))
+		return;
+	l->era = s->era;
+	s->nlater++;
+}
+
+/* Add one module of the map; one overlapping a known one goes aside. */
 static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 {
 	/* No segments, or addresses that wrap around: a corrupt map.  Not
@@ -441,12 +537,12 @@ static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 	if (!path)
 		return;
 	size_t i = mod_upper(s, tm->lo);
-	/* The same module again (the usual case: every map repeats it), or
-	 * another one at its place: the first seen keeps the range. */
-	if (i > 0 && s->mods[i - 1].hi > tm->lo)
+	/* The same module again, or another one at its place: the first
+	 * seen keeps the range in the map. */
+	if ((i > 0 && s->mods[i - 1].hi > tm->lo) || (i < s->nmods && s->mods[i].lo < tm->hi)) {
+		later_add(s, tm, path);
 		return;
-	if (i < s->nmods && s->mods[i].lo < tm->hi)
-		return;
+	}
 	if (s->nmods == s->capmods) {
 		/* a process maps a dozen modules or so; a trace of many
 		 * is held with the others until their report is rendered */
@@ -461,34 +557,14 @@ static void mod_add(struct symbolizer *s, const struct trace_module *tm)
 		s->links = links;
 		s->capmods = cap;
 	}
-	uint8_t *bid = tm->build_id.n ? malloc(tm->build_id.n) : NULL;
-	if (tm->build_id.n && !bid)
+	struct hs_module m;
+	struct sym_link link;
+	if (mod_make(s, tm, path, &m, &link))
 		return;
-	if (bid)
-		memcpy(bid, tm->build_id.p, tm->build_id.n);
-	int64_t fi = file_get(s->files, path);
-	const struct sym_file *file = fi >= 0 ? &s->files->files[fi] : NULL;
-	/* the file on disk is the one the process ran: the same build-id */
-	int trusted = file && file->mod && (size_t)file->nbid == tm->build_id.n &&
-		      (file->nbid == 0 || !memcmp(file->bid, tm->build_id.p, tm->build_id.n));
-	uint64_t text_offset = tm->text_vaddr - (tm->lo - tm->load_bias);
-	if (trusted)
-		file_offset_of(file, tm->text_vaddr, &text_offset);
-
 	memmove(&s->mods[i + 1], &s->mods[i], (s->nmods - i) * sizeof(*s->mods));
 	memmove(&s->links[i + 1], &s->links[i], (s->nmods - i) * sizeof(*s->links));
-	s->mods[i] = (struct hs_module){
-		.path = path,
-		.build_id = bid,
-		.build_id_len = tm->build_id.n,
-		.lo = tm->lo,
-		.hi = tm->hi,
-		.bias = tm->load_bias,
-		.text_lo = tm->text_lo,
-		.text_hi = tm->text_hi,
-		.text_offset = text_offset,
-	};
-	s->links[i] = (struct sym_link){.file = fi, .trusted = trusted};
+	s->mods[i] = m;
+	s->links[i] = link;
 	s->nmods++;
 }
 
@@ -499,9 +575,15 @@ void sym_add_modules(struct symbolizer *s, const struct trace_item *modules)
 
 	if (!s || !modules || NEVER(modules->type != ITEM_MODULES))
 		return;
+	s->era++;
 	/* A corrupt tail ends the walk; the modules before it stay. */
 	while (modules_next(modules, &pos, &tm) > 0)
 		mod_add(s, &tm);
+}
+
+uint32_t sym_era(const struct symbolizer *s)
+{
+	return s ? s->era : 0;
 }
 
 const struct hs_module *sym_modules(const struct symbolizer *s, size_t *n)
@@ -1132,8 +1214,14 @@ static struct hs_frame py_frame(const struct symbolizer *s, uint64_t ip)
  * returns 0. */
 int sym_lookup(struct symbolizer *s, uint64_t ip, struct hs_frame *frames, int max)
 {
+	return sym_lookup_at(s, ip, 0, frames, max);
+}
+
+int sym_lookup_at(struct symbolizer *s, uint64_t ip, uint32_t era, struct hs_frame *frames, int max)
+{
 	struct hs_frame tmp[SYM_MAX_DEPTH];
-	long mi = s && ip ? mod_find(s, ip - 1) : -1;
+	const struct hs_module *m = NULL;
+	const struct sym_link *link = NULL;
 	int n;
 
 	if (max <= 0)
@@ -1144,18 +1232,17 @@ int sym_lookup(struct symbolizer *s, uint64_t ip, struct hs_frame *frames, int m
 	}
 	if (s)
 		s->files->stats.lookups++;
-	if (mi < 0) {
+	if (!s || !ip || mod_at(s, ip - 1, era, &m, &link)) {
 		frames[0] = (struct hs_frame){.ip = ip};
 		return 1;
 	}
-	const struct hs_module *m = &s->mods[mi];
 	const struct hs_frame base = {.ip = ip, .module = m->path, .offset = ip - m->bias};
-	if (!s->links[mi].trusted) {
+	if (!link->trusted) {
 		frames[0] = base;
 		return 1;
 	}
 	struct sym_files *f = s->files;
-	uint64_t fi = (uint64_t)s->links[mi].file;
+	uint64_t fi = (uint64_t)link->file;
 	const struct hs_frame *src = tmp;
 	int cacheable = base.offset < (1ull << SYM_CACHE_OFFSET_BITS);
 	uint64_t key = (fi + 1) << SYM_CACHE_OFFSET_BITS | base.offset;

@@ -69,6 +69,14 @@ void sym_add_pycode(struct symbolizer *s, const struct trace_item *pycode);
  */
 int sym_lookup(struct symbolizer *s, uint64_t ip, struct hs_frame *frames, int max);
 
+/* sym_lookup for a stack recorded in era (sym_era when its record was
+ * read): at an address where one module was unloaded and another loaded,
+ * the one mapped then.  sym_lookup is era 0: the first module seen. */
+int sym_lookup_at(struct symbolizer *s, uint64_t ip, uint32_t era, struct hs_frame *frames, int max);
+
+/* The MODULES records read so far (sym_add_modules calls). */
+uint32_t sym_era(const struct symbolizer *s);
+
 /* What a data address of a module is: the variable (a symbol of the
  * module's symbol table, from its separate debug file if it has one) and
  * the section.  Strings are interned (they live until the files are

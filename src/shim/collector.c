@@ -372,9 +372,16 @@ static void emit_pycodes(uint32_t n)
  * of its ref, written before it): their modules are to be written. */
 static void want_modules(const struct ringfile_stack_entry *e, unsigned shared)
 {
+	uint32_t ep = stack_epoch_of(e->id);
+
+	/* After an unload, the ref's modules may not be the last written at
+	 * their addresses (another library's, written for another stack):
+	 * every frame's is looked at. */
+	if (stack_epoch())
+		shared = 0;
 	for (unsigned k = 0; k + shared < e->depth; k++)
 		if (!hst_is_pyframe(e->ips[k]) && e->ips[k])
-			modules_want_ip(e->ips[k]);
+			modules_want_ip(e->ips[k], ep);
 }
 
 static void emit_stacks(void)
@@ -990,7 +997,7 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	bool absorbed = false;
 	for (struct control_item *it = ctl; it; it = it->next)
 		if (it->tag == HST_REC_MODULES) {
-			modules_absorb(it->body, it->len, 1);
+			modules_absorb(it->body, it->len, 1, it->epoch);
 			absorbed = true;
 		}
 	if (!absorbed && modules_changed())

@@ -19,6 +19,7 @@ struct control_item {
 	uint64_t ts;		   /* CLOCK_MONOTONIC ns */
 	uint8_t tag;		   /* record tag (format.h) */
 	uint32_t len;		   /* bytes of body */
+	uint32_t epoch;		   /* HST_REC_MODULES: stack_epoch() when taken */
 	uint8_t body[];		   /* HST_REC_SNAPSHOT: the label; any other
 				    * tag: the whole record (trace/encode.h),
 				    * written as it is */

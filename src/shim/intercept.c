@@ -290,8 +290,11 @@ HS_EXPORT int dlclose(void *handle)
 	}
 	/* Rules of unwinding cached for its code must not outlive it (another
 	 * module may be loaded at its address). */
+	unsigned long long unloads = modules_unloads();
 	stack_modules_changed();
 	int rc = next(handle);
+	if (modules_unloads() != unloads)
+		stack_modules_unloaded(); /* same addresses, other code: other stacks */
 	stack_modules_changed();
 	return rc;
 }

@@ -10,7 +10,9 @@
 #include <sys/mman.h>
 
 #include "shim/backing.h"
+#include "shim/clock.h"
 #include "shim/ringfile.h"
+#include "shim/stack.h"
 #include "trace/ringfile.h"
 #include "trace/encode.h"
 #include "trace/format.h"
@@ -120,8 +122,10 @@ struct control_item *modules_capture(uint64_t ts, const char *exe)
 	dl_iterate_phdr(capture_one, &c);
 	(void)modules_changed(); /* this map is the new reference */
 	struct control_item *it = b.oom ? NULL : control_new(HST_REC_MODULES, ts, encode_modules_max(b.len));
-	if (it)
+	if (it) {
 		it->len = (uint32_t)(encode_modules(it->body, ts, c.count, b.p, b.len) - it->body);
+		it->epoch = stack_epoch(); /* the stacks taken with this map */
+	}
 	backing_ifree(b.p);
 	return it;
 }
@@ -147,7 +151,8 @@ struct mod_entry {
 	uint8_t *enc;	  /* its encoding in a MODULES body (private arena) */
 	uint32_t len;	  /* bytes of enc */
 	uint32_t seen;	  /* the refresh that last saw it mapped */
-	uint8_t written;  /* in the trace */
+	uint32_t ep_lo, ep_hi; /* the stack epochs it was seen mapped in */
+	uint32_t written; /* in the trace: mt.writes when it last was, else 0 */
 	uint8_t wanted;	  /* to be written by the next modules_emit */
 	uint8_t in_rings; /* in the ring file's MODULES segment */
 };
@@ -157,6 +162,8 @@ static struct {
 	uint32_t n, cap;     /* entries used, allocated */
 	uint32_t refresh;    /* refreshes so far */
 	uint32_t nwanted;    /* entries with wanted set */
+	uint32_t writes;     /* modules written into the trace */
+	const char *exe;     /* the main program's path, at the last refresh */
 	uint64_t hit_lo, hit_hi; /* a written module's span: the last hit */
 	struct ringfile_stacks *seg; /* the ring file's MODULES segment */
 	char *seg_next, *seg_end;    /* its free room */
@@ -228,8 +235,9 @@ static int mod_parse(const uint8_t **pp, const uint8_t *end, uint64_t *lo, uint6
 	return 0;
 }
 
-/* The entry encoded as enc[0..len), added if new.  NULL: no memory. */
-static struct mod_entry *mod_find_or_add(const uint8_t *enc, uint32_t len, uint64_t lo, uint64_t hi)
+/* The entry encoded as enc[0..len), added if new (first seen in epoch
+ * ep).  NULL: no memory. */
+static struct mod_entry *mod_find_or_add(const uint8_t *enc, uint32_t len, uint64_t lo, uint64_t hi, uint32_t ep)
 {
 	for (uint32_t i = 0; i < mt.n; i++)
 		if (mt.e[i].len == len && mt.e[i].lo == lo && !memcmp(mt.e[i].enc, enc, len))
@@ -246,11 +254,11 @@ static struct mod_entry *mod_find_or_add(const uint8_t *enc, uint32_t len, uint6
 	if (!copy)
 		return NULL;
 	memcpy(copy, enc, len);
-	mt.e[mt.n] = (struct mod_entry){.lo = lo, .hi = hi, .enc = copy, .len = len};
+	mt.e[mt.n] = (struct mod_entry){.lo = lo, .hi = hi, .enc = copy, .len = len, .ep_lo = ep, .ep_hi = ep};
 	return &mt.e[mt.n++];
 }
 
-void modules_absorb(const uint8_t *rec, size_t len, int whole)
+void modules_absorb(const uint8_t *rec, size_t len, int whole, uint32_t epoch)
 {
 	const uint8_t *p = rec + 1, *end = rec + len;
 	uint64_t body, ts, count, lo, hi;
@@ -260,13 +268,19 @@ void modules_absorb(const uint8_t *rec, size_t len, int whole)
 		return;
 	if (whole)
 		mt.refresh++;
+	mt.hit_lo = mt.hit_hi = 0; /* another module may be mapped there now */
 	for (uint64_t i = 0; i < count; i++) {
 		const uint8_t *m = p;
 		if (mod_parse(&p, end, &lo, &hi))
 			break;
-		struct mod_entry *e = lo < hi ? mod_find_or_add(m, (uint32_t)(p - m), lo, hi) : NULL;
-		if (e)
-			e->seen = mt.refresh;
+		struct mod_entry *e = lo < hi ? mod_find_or_add(m, (uint32_t)(p - m), lo, hi, epoch) : NULL;
+		if (!e)
+			continue;
+		e->seen = mt.refresh;
+		/* mapped again after it was gone (loaded again): from now on */
+		if (epoch > e->ep_hi + 1)
+			e->ep_lo = epoch;
+		e->ep_hi = epoch > e->ep_hi ? epoch : e->ep_hi;
 	}
 	for (uint32_t i = 0; i < mt.n; i++)
 		if (!mt.e[i].in_rings)
@@ -275,55 +289,90 @@ void modules_absorb(const uint8_t *rec, size_t len, int whole)
 
 void modules_refresh(uint64_t ts, const char *exe)
 {
+	mt.exe = exe;
 	struct control_item *it = modules_capture(ts, exe);
 
 	if (!it)
 		return; /* no memory: the table stays as it was */
-	modules_absorb(it->body, it->len, 1);
+	modules_absorb(it->body, it->len, 1, it->epoch);
 	control_free(it);
 }
 
-/* The entry to write for address a, or NULL: none holds it, or a
- * written one does (a reader keeps the first module it sees at an
- * address).  One mapped now before one that is gone. */
-static struct mod_entry *mod_for(uint64_t a)
+/* The entry to write for address a in a record of stack epoch ep, or
+ * NULL: none holds it, or the one that does is the last written there (a
+ * reader takes a stack's frames to be in the last module written at
+ * their address before it: after a dlclose and another library loaded at
+ * its place, that one is written, and the first again for a stack of its
+ * time).  The one mapped in epoch ep; else the one mapped last.  *in: the
+ * entry was mapped in epoch ep. */
+static struct mod_entry *mod_for(uint64_t a, uint32_t ep, int *in)
 {
 	struct mod_entry *best = NULL;
+	uint32_t last = 0;
 
+	*in = 0;
 	for (uint32_t i = 0; i < mt.n; i++) {
 		struct mod_entry *e = &mt.e[i];
 		if (a < e->lo || a >= e->hi)
 			continue;
-		if (e->written) {
-			mt.hit_lo = e->lo;
-			mt.hit_hi = e->hi;
-			return NULL;
-		}
-		if (!best || e->seen > best->seen) /* mapped now: seen == refresh */
+		last = e->written > last ? e->written : last;
+		int e_in = e->ep_lo <= ep && ep <= e->ep_hi;
+		if (!best || e_in > *in || (e_in == *in && e->seen > best->seen)) {
 			best = e;
+			*in = e_in;
+		}
+	}
+	if (best && best->written && best->written == last) {
+		if (ep == stack_epoch()) { /* the hit cache is for this epoch's records */
+			mt.hit_lo = best->lo;
+			mt.hit_hi = best->hi;
+		}
+		return NULL;
 	}
 	return best;
 }
 
-void modules_want(uint64_t a)
+static void want(struct mod_entry *e)
 {
-	if (a >= mt.hit_lo && a < mt.hit_hi)
-		return;
-	struct mod_entry *e = mod_for(a);
 	if (e && !e->wanted) {
 		e->wanted = 1;
 		mt.nwanted++;
 	}
 }
 
-void modules_want_ip(uint64_t ip)
+void modules_want(uint64_t a)
+{
+	int in;
+
+	if (a >= mt.hit_lo && a < mt.hit_hi)
+		return;
+	want(mod_for(a, stack_epoch(), &in));
+}
+
+/* a of a stack of epoch ep.  A library loaded since the table was last
+ * refreshed (the collector's cycle) is not in it yet: the map is taken
+ * again, once, when a is in no module of its epoch and the loader says
+ * objects came or went. */
+static void want_at(uint64_t a, uint32_t ep)
+{
+	int in;
+	struct mod_entry *e = mod_for(a, ep, &in);
+
+	if (!in && ep == stack_epoch() && modules_changed()) {
+		modules_refresh(clock_now_ns(), mt.exe);
+		e = mod_for(a, ep, &in);
+	}
+	want(e);
+}
+
+void modules_want_ip(uint64_t ip, uint32_t ep)
 {
 	/* a return address: the call is the byte before it (the innermost
 	 * frame's may be the instruction itself) */
-	if (ip - 1 >= mt.hit_lo && ip < mt.hit_hi)
+	if (ip - 1 >= mt.hit_lo && ip < mt.hit_hi && ep == stack_epoch())
 		return;
-	modules_want(ip - 1);
-	modules_want(ip);
+	want_at(ip - 1, ep);
+	want_at(ip, ep);
 }
 
 int modules_pending(void)
@@ -354,18 +403,19 @@ void modules_emit(struct trace_writer *w, size_t at, uint64_t ts)
 			memcpy(q, mt.e[i].enc, mt.e[i].len);
 			q += mt.e[i].len;
 			mt.e[i].wanted = 0;
-			mt.e[i].written = 1;
+			mt.e[i].written = ++mt.writes;
 		}
 	encode_close(rec, q); /* the length of the whole body */
 	w->len += n;
 	mt.nwanted = 0;
+	mt.hit_lo = mt.hit_hi = 0; /* the last written at an address may have changed */
 }
 
 void modules_forget(void)
 {
 	for (uint32_t i = 0; i < mt.n; i++)
 		mt.e[i].written = mt.e[i].wanted = mt.e[i].in_rings = 0;
-	mt.nwanted = 0;
+	mt.nwanted = mt.writes = 0;
 	mt.hit_lo = mt.hit_hi = 0;
 	/* the old ring file's segments (a forked child's parent's, or a
 	 * detached session's): a new trace copies the modules into its own
@@ -387,6 +437,14 @@ static int counters(struct dl_phdr_info *info, size_t size, void *data)
 	out[0] = info->dlpi_adds;
 	out[1] = info->dlpi_subs;
 	return 1; /* the counters are the same in every entry: stop */
+}
+
+unsigned long long modules_unloads(void)
+{
+	unsigned long long now[2] = {0, 0};
+
+	dl_iterate_phdr(counters, now);
+	return now[1];
 }
 
 int modules_changed(void)

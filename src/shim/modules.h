@@ -28,12 +28,12 @@ void modules_refresh(uint64_t ts, const char *exe);
 /* Take a capture (a whole MODULES record from modules_capture, len bytes)
  * into the table; whole: it is the whole map (refresh), else modules it
  * names are added without marking the others gone. */
-void modules_absorb(const uint8_t *rec, size_t len, int whole);
+void modules_absorb(const uint8_t *rec, size_t len, int whole, uint32_t epoch);
 
 /* A record about to be written refers to address a (modules_want_ip: to
  * return address ip): its module is to be written, unless it is. */
 void modules_want(uint64_t a);
-void modules_want_ip(uint64_t ip);
+void modules_want_ip(uint64_t ip, uint32_t epoch);
 
 /* 1 when modules_want found modules to write. */
 int modules_pending(void);
@@ -48,6 +48,9 @@ void modules_forget(void);
 
 /* Return 1 if objects were loaded or unloaded since the last call. */
 int modules_changed(void);
+
+/* Objects unloaded since the process began (the loader's count). */
+unsigned long long modules_unloads(void);
 
 /* Find the [lo, hi) span of the executable segments of the object that
  * holds addr.  Return 0 or -1. */

@@ -59,6 +59,11 @@ static struct ringfile_stacks *segs[SEGS_MAX]; /* every entries segment, for sta
 static uint32_t nsegs;
 static uint32_t frames_max;
 static uint32_t ids_max; /* by_id's entries: STACK_ID_MAX unless memory is short */
+/* Epochs: an unload (stack_modules_unloaded) starts one, whose stacks get
+ * ids of their own; epoch_first[k] is the first id of epoch k + 1. */
+#define EPOCHS_MAX 1024
+static uint32_t epoch_first[EPOCHS_MAX];
+static _Atomic uint32_t epochs; /* epochs started after the first */
 static uintptr_t self_lo, self_hi;
 static bool verify_on;			/* stack_verify=1 */
 static int verify_fd = -1;		/* stderr as it was at start */
@@ -327,6 +332,47 @@ static HS_NOINLINE unsigned full_unwind(uint64_t *out)
 	return (unsigned)n;
 }
 
+void stack_modules_unloaded(void)
+{
+	/* relaxed: only whether stack_init published one */
+	if (!atomic_load_rlx(&index_now) || atomic_load_rlx(&epochs) == EPOCHS_MAX)
+		return; /* (so many unloads: the stacks keep their ids) */
+	struct stack_index *x = index_new(4096);
+	if (!x)
+		return; /* no memory: the stacks keep their ids */
+	spin_lock(&insert_lock);
+	struct stack_index *old = atomic_load_rlx(&index_now); /* relaxed: lock held */
+	uint32_t k = atomic_load_rlx(&epochs);			/* relaxed: lock held */
+	epoch_first[k] = atomic_load_rlx(&count) + 1;		/* relaxed: lock held */
+	/* release: the collector that reads epochs sees epoch_first[k] */
+	atomic_store_rel(&epochs, k + 1);
+	/* release: readers that load x see it empty */
+	atomic_store_rel(&index_now, x);
+	index_release(old);
+	spin_unlock(&insert_lock);
+	python_forget_ids(); /* each thread's last Python stack's id */
+}
+
+uint32_t stack_epoch(void)
+{
+	/* acquire: pairs with the release in stack_modules_unloaded */
+	return atomic_load_acq(&epochs);
+}
+
+uint32_t stack_epoch_of(uint32_t id)
+{
+	uint32_t lo = 0, hi = stack_epoch();
+
+	while (lo < hi) { /* the epochs whose first id is <= id */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (epoch_first[mid] <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 void stack_modules_changed(void)
 {
 	unwind_modules_changed();
@@ -552,6 +598,7 @@ void stack_reset(void)
 	x->used = 0;
 	/* relaxed: no thread captures stacks now (see stack.h) */
 	atomic_store_rlx(&count, 0);
+	atomic_store_rlx(&epochs, 0); /* relaxed: as above */
 	unwind_forget_ids(); /* the memos and trace caches remember ids */
 	python_forget_ids();
 }

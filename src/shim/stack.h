@@ -40,6 +40,18 @@ uint32_t stack_capture_here(void);
  * it.  Call before and after the unload. */
 void stack_modules_changed(void);
 
+/* A module was unloaded (dlclose): another may come at its address with
+ * the same return addresses, so every stack from now on gets a new id (a
+ * new STACK record, after the module written for it: the analyzer reads
+ * its frames in the modules of that time).  The old ids stay valid.  Call
+ * after the unload, before stack_modules_changed. */
+void stack_modules_unloaded(void);
+
+/* The current epoch (unloads so far that renewed the ids), and that of
+ * stack id. */
+uint32_t stack_epoch(void);
+uint32_t stack_epoch_of(uint32_t id);
+
 /* stack_verify=1: print the counts of captures checked and mismatched
  * since the last report (at exit, _exit and exec). */
 void stack_verify_report(void);

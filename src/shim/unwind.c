@@ -788,9 +788,11 @@ struct trace_cache;
  */
 #define IDC_SLOTS 256
 #define IDC_FRAMES 8 /* the most new frames a key holds */
+#define IDC_WHOLE (1ull << 63) /* a key's suffix: no memo frame (serials stay below) */
 
 struct idc_entry {
-	uint64_t suffix; /* serial of the memo frame the new frames led to; 0: none */
+	uint64_t suffix; /* serial of the memo frame the new frames led to;
+			  * none: IDC_WHOLE | rules_gen */
 	uint32_t k;	 /* new frames */
 	uint32_t id;	 /* the stack's id; 0: unknown */
 	uint64_t ips[IDC_FRAMES];
@@ -961,7 +963,11 @@ static void memo_result(struct unwind_memo *m, uint32_t same, struct unwind_stac
  * (unwind_memo_set_id fills it in). */
 static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t h)
 {
-	uint64_t suffix = p < CAP ? m->serial[p] : 0;
+	/* A whole stack, keyed by its frames alone, in this generation only:
+	 * after a dlclose the same addresses may be another library's, whose
+	 * stack has another id (stack_modules_unloaded).  Relaxed: see
+	 * unwind_modules_changed. */
+	uint64_t suffix = p < CAP ? m->serial[p] : IDC_WHOLE | atomic_load_rlx(&rules_gen);
 	uint32_t i = (uint32_t)(h >> 56) & (IDC_SLOTS - 1);
 	struct idc_entry *e = &m->idc[i];
 
