@@ -486,6 +486,52 @@ START_TEST(test_modules_again)
 }
 END_TEST
 
+/* A library unloaded and another loaded at its place, then the first
+ * again: a stack is looked up in the module that held its address when
+ * it was recorded (the era: MODULES records before it), the same one seen
+ * again starts no era of its own. */
+START_TEST(test_modules_swapped)
+{
+	NEED_LIB();
+	static struct mbody b;
+	struct symbolizer *s = sym_new();
+	struct hs_frame f[8];
+
+	memset(&b, 0, sizeof(b));
+	mb_lib(&b, T.so, T.bid, T.bid_len);
+	struct trace_item lib = item_of(&b);
+	sym_add_modules(s, &lib);
+	sym_add_modules(s, &lib); /* every map of an older trace repeats it */
+	uint32_t era_lib = sym_era(s);
+	static struct mbody ob;
+	memset(&ob, 0, sizeof(ob));
+	mb_lib(&ob, "/nonexistent/other.so", NULL, 0);
+	struct trace_item other = item_of(&ob);
+	sym_add_modules(s, &other);
+	uint32_t era_other = sym_era(s);
+	sym_add_modules(s, &other);
+	ck_assert_uint_eq(sym_era(s), era_other + 1);
+	sym_add_modules(s, &lib);
+	uint32_t era_back = sym_era(s);
+
+	ck_assert_int_eq(sym_lookup_at(s, T.ret[0], era_lib, f, 8), 3);
+	check_frame(&f[2], "hs_outer", "t.c", T.l_outer, 0);
+	for (uint32_t era = era_other; era < era_back; era++) {
+		ck_assert_int_eq(sym_lookup_at(s, T.ret[0], era, f, 8), 1);
+		check_bare(&f[0], T.ret[0], "/nonexistent/other.so");
+	}
+	ck_assert_int_eq(sym_lookup_at(s, T.ret[0], era_back, f, 8), 3);
+	check_frame(&f[2], "hs_outer", "t.c", T.l_outer, 0);
+	/* without an era, the first module seen; the map lists it alone */
+	ck_assert_int_eq(sym_lookup(s, T.ret[0], f, 8), 3);
+	size_t n;
+	const struct hs_module *m = sym_modules(s, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(m[0].path, T.so);
+	sym_free(s);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	NEED_LIB();
@@ -857,6 +903,7 @@ Suite *symbols_suite(void)
 	tcase_add_test(tc, test_cxx_demangled);
 	tcase_add_test(tc, test_cache_and_max);
 	tcase_add_test(tc, test_modules_again);
+	tcase_add_test(tc, test_modules_swapped);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_build_id_mismatch);
 	tcase_add_test(tc, test_debug_by_build_id);

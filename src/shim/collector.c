@@ -394,10 +394,20 @@ static void emit_stacks(void)
 	if (python_wanted())
 		emit_pycodes(python_code_count());
 
+	uint32_t ep = stack_epoch_of(cs.t.stacks_written + 1);
 	for (uint32_t id = cs.t.stacks_written + 1; id <= n; id++) {
 		const struct ringfile_stack_entry *e = stack_get(id);
 		uint32_t ref = 0;
 		unsigned shared = 0;
+		/* The stacks of an epoch after an unload (stack.h) get modules
+		 * of their own, after the previous epoch's stacks: a reader
+		 * takes the last module written at an address before a stack. */
+		if (HS_UNLIKELY(stack_epoch_of(id) != ep)) {
+			ep = stack_epoch_of(id);
+			if (modules_pending())
+				modules_emit(&cs.t.w, at, clock_now_ns());
+			at = cs.t.w.len;
+		}
 		/* Slot id % STACK_REFS: slot 0 stays empty until stack STACK_REFS,
 		 * so an empty slot is skipped, not the end (stopping there
 		 * left every stack of a small trace without a ref). */

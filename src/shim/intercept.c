@@ -291,6 +291,7 @@ HS_EXPORT int dlclose(void *handle)
 	/* Rules of unwinding cached for its code must not outlive it (another
 	 * module may be loaded at its address). */
 	unsigned long long unloads = modules_unloads();
+	stack_modules_unloading();
 	stack_modules_changed();
 	int rc = next(handle);
 	if (modules_unloads() != unloads)

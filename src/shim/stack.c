@@ -332,12 +332,31 @@ static HS_NOINLINE unsigned full_unwind(uint64_t *out)
 	return (unsigned)n;
 }
 
+/* The index an unload starts with: mapped before the unload, since a
+ * mapping made after it could take the place of the library unloaded and
+ * keep the next one from loading there. */
+static _Atomic(struct stack_index *) index_spare;
+
+void stack_modules_unloading(void)
+{
+	/* relaxed: only whether there is one (taken with acq_rel below) */
+	if (atomic_load_rlx(&index_spare))
+		return;
+	struct stack_index *x = index_new(4096), *none = NULL;
+	/* acq_rel: the index's header is written before another thread takes
+	 * it.  Two dlcloses at once: the loser's stays mapped, unused (32 KiB
+	 * of address space) */
+	if (x)
+		(void)atomic_cas_acq_rel(&index_spare, &none, x);
+}
+
 void stack_modules_unloaded(void)
 {
 	/* relaxed: only whether stack_init published one */
 	if (!atomic_load_rlx(&index_now) || atomic_load_rlx(&epochs) == EPOCHS_MAX)
 		return; /* (so many unloads: the stacks keep their ids) */
-	struct stack_index *x = index_new(4096);
+	/* acq_rel: see stack_modules_unloading */
+	struct stack_index *x = atomic_exchange_acq_rel(&index_spare, NULL);
 	if (!x)
 		return; /* no memory: the stacks keep their ids */
 	spin_lock(&insert_lock);

@@ -44,7 +44,9 @@ void stack_modules_changed(void);
  * the same return addresses, so every stack from now on gets a new id (a
  * new STACK record, after the module written for it: the analyzer reads
  * its frames in the modules of that time).  The old ids stay valid.  Call
- * after the unload, before stack_modules_changed. */
+ * stack_modules_unloading before the unload (it maps what this needs),
+ * this after it, before stack_modules_changed. */
+void stack_modules_unloading(void);
 void stack_modules_unloaded(void);
 
 /* The current epoch (unloads so far that renewed the ids), and that of
