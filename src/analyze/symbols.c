@@ -465,6 +465,9 @@ static int mod_at(const struct symbolizer *s, uint64_t addr, uint32_t era, const
 	return 0;
 }
 
+/* Modules kept aside at most (each lookup looks at them all). */
+#define SYM_LATER_MAX 4096
+
 /* Fill *m and *link from tm (path interned).  Return 0, or -1 when out
  * of memory. */
 static int mod_make(struct symbolizer *s, const struct trace_module *tm, const char *path, struct hs_module *m,
@@ -509,6 +512,8 @@ static void later_add(struct symbolizer *s, const struct trace_module *tm, const
 	if (!mod_at(s, tm->lo, UINT32_MAX, &cur, &link) && cur->path == path && cur->lo == tm->lo &&
 	    cur->hi == tm->hi && cur->bias == tm->load_bias)
 		return;
+	if (s->nlater == SYM_LATER_MAX)
+		return; /* a corrupt trace's: lookups stay cheap, the first keeps it */
 	if (s->nlater == s->caplater) {
 		/* as many as modules loaded where others were unloaded */
 		size_t cap = s->caplater ? s->caplater * 2 : 8;

@@ -339,8 +339,9 @@ static _Atomic(struct stack_index *) index_spare;
 
 void stack_modules_unloading(void)
 {
-	/* relaxed: only whether there is one (taken with acq_rel below) */
-	if (atomic_load_rlx(&index_spare))
+	/* relaxed: only whether there is one (taken with acq_rel below), and
+	 * whether stack_init published an index */
+	if (atomic_load_rlx(&index_spare) || !atomic_load_rlx(&index_now))
 		return;
 	struct stack_index *x = index_new(4096), *none = NULL;
 	/* acq_rel: the index's header is written before another thread takes
