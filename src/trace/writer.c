@@ -220,12 +220,10 @@ void writer_raw(struct trace_writer *w, const void *p, size_t n)
  *           and the exit scan, which level 3 leaves 9% larger (1743 bytes
  *           of payload against 1593); level 19 costs about 0.2 ms a
  *           kilobyte, so it stops early.  A chunk that would take the
- *           frame past the limit starts the SMALL frame itself, so that
- *           level 19 never compresses a large chunk.  The tiny frame's
- *           history is what a larger trace loses: nothing when its first
- *           cycle's chunk is large (the process record alone: sqlite,
- *           perl), up to 2% when it is not (a git log of 19 kB of
- *           records: 7637 bytes of payload against 7497).
+ *           frame past the limit starts the SMALL frame itself: the tiny
+ *           frame's history (a few kilobytes, often the process record
+ *           alone) is all the trace loses, and level 19 never compresses
+ *           a large chunk.
  *
  * Once a SMALL frame has seen ZMODE_SMALL_LIMIT raw bytes, it ends
  * with the chunk that crosses the limit and the next frame gets the
