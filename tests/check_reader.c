@@ -1301,52 +1301,6 @@ START_TEST(test_frames_strong)
 }
 END_TEST
 
-/* A trace's first kilobytes go into the tiny frame (level 19); the chunk
- * that would take it past 8 KiB ends it and starts the small frame in its
- * own payload, and every record, before and after, reads back whole. */
-START_TEST(test_frames_tiny)
-{
-	struct tw t;
-	struct hs_diag d;
-	struct trace_item it;
-	uint64_t x = 88172645463325252ull;
-	const unsigned nsmall = 6, per = 20;
-
-	tw_open(&t, 9, "tiny.hst", NONCE);
-	for (unsigned c = 0; c < nsmall; c++) { /* about 300 bytes a chunk */
-		for (unsigned i = 0; i < per; i++)
-			rec_thread(&t.w, c * per + i + 1, 1000 + i, 5000000000ull + i);
-		tw_flush(&t);
-		ck_assert_int_eq(t.w.zmode, WRITER_ZMODE_TINY);
-		ck_assert_uint_gt(t.w.frame_raw, 0);
-	}
-	for (int rec = 0; rec < 2; rec++) { /* 11 kB that do not compress */
-		struct raw u;
-		raw_begin(&u, &t.w, 200); /* a tag no reader knows: skipped */
-		for (int k = 0; k < 600; k++) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			raw_v(&u, x);
-		}
-		raw_end(&u);
-	}
-	tw_flush(&t);
-	ck_assert_int_eq(t.w.zmode, WRITER_ZMODE_SMALL);
-	ck_assert_uint_gt(t.w.frame_raw, 8192);
-	rec_thread(&t.w, 999, 4242, 7);
-	rec_end(&t.w, 1, HST_END_EXIT, 0, 0, 0);
-	tw_close(&t);
-
-	struct trace_reader *r = open_ok(t.path, &d);
-	for (unsigned i = 0; i < nsmall * per; i++)
-		expect_thread(r, i + 1, 1000 + i % per, 5000000000ull + i % per);
-	expect_thread(r, 999, 4242, 7);
-	next_type(r, &it, ITEM_END);
-	expect_eof(r);
-	ck_assert_int_eq(reader_truncated(r), 0);
-	reader_close(r);
-}
-END_TEST
-
 /* Records that do not compress (random bytes) leave the small first frame
  * for level 3, even at level 9; records written after the change, and the
  * ones before, read back whole. */
@@ -1686,7 +1640,6 @@ Suite *reader_suite(void)
 	tcase_add_test(tr, test_many_events);
 	tcase_add_test(tr, test_frames_strong);
 	tcase_add_test(tr, test_frames_fast);
-	tcase_add_test(tr, test_frames_tiny);
 	tcase_add_test(tr, test_raw_chunk_inside_stream);
 	suite_add_tcase(s, tr);
 
