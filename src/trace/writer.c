@@ -212,20 +212,7 @@ void writer_raw(struct trace_writer *w, const void *p, size_t n)
  * The compressor's settings.  A trace starts small: most processes (a
  * shell job runs thousands) write a few kilobytes, and a compressor sized
  * for megabytes would cost them more to set up (its tables are zeroed)
- * than to use.
- *
- *   TINY    the first ZMODE_TINY_LIMIT raw bytes: level 19 with small
- *           tables.  A process that allocates little (xz: 3 kB of records)
- *           has a trace made of its process record, modules, a few stacks
- *           and the exit scan, which level 3 leaves 9% larger (1743 bytes
- *           of payload against 1593); level 19 costs about 0.2 ms a
- *           kilobyte, so it stops early.  A chunk that would take the
- *           frame past the limit starts the SMALL frame itself: the tiny
- *           frame's history (a few kilobytes, often the process record
- *           alone) is all the trace loses, and level 19 never compresses
- *           a large chunk.
- *
- * Once a SMALL frame has seen ZMODE_SMALL_LIMIT raw bytes, it ends
+ * than to use.  Once a frame has seen ZMODE_SMALL_LIMIT raw bytes, it ends
  * with the chunk that crosses the limit and the next frame gets the
  * settings the data deserves, judged by how well it has compressed so far:
  *
@@ -248,8 +235,6 @@ void writer_raw(struct trace_writer *w, const void *p, size_t n)
  * end only with a chunk, so every chunk still decompresses whole given the
  * chunks before it (format.h).
  */
-#define ZMODE_TINY_LIMIT (8u << 10)
-#define ZMODE_TINY_LEVEL 19
 #define ZMODE_SMALL_LIMIT (1u << 20)
 #define ZMODE_FAST_LIMIT (4u << 20)
 #define ZMODE_FRAME_LIMIT (64u << 20)
@@ -266,15 +251,12 @@ static int zmode_set(struct trace_writer *w, enum writer_zmode m)
 	int level = w->level;
 	size_t rc = 0;
 
-	if (m == WRITER_ZMODE_TINY && level > 3)
-		level = ZMODE_TINY_LEVEL; /* a level asked for at 3 or below wants speed */
-	else if (m != WRITER_ZMODE_STRONG && level > 3)
+	if (m != WRITER_ZMODE_STRONG && level > 3)
 		level = 3;
 	rc |= ZSTD_isError(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters));
 	rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level));
 	rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0));
 	switch (m) {
-	case WRITER_ZMODE_TINY:
 	case WRITER_ZMODE_SMALL:
 		/* 128 KiB of window, 64 KiB tables: cheap to set up */
 		rc |= ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 17));
@@ -309,8 +291,6 @@ static enum writer_zmode zmode_next(const struct trace_writer *w)
 {
 	uint64_t raw = w->frame_raw, stored = w->frame_stored ? w->frame_stored : 1;
 
-	if (w->zmode == WRITER_ZMODE_TINY)
-		return WRITER_ZMODE_SMALL; /* a chunk filled it to the byte */
 	if (w->level <= 3)
 		return WRITER_ZMODE_FAST;
 	if (w->zmode == WRITER_ZMODE_STRONG)
@@ -329,7 +309,7 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 	if (!w->cctx) {
 		ZSTD_customMem mem = {zalloc_cb, zfree_cb, w};
 		w->cctx = ZSTD_createCCtx_advanced(mem);
-		if (!w->cctx || zmode_set(w, WRITER_ZMODE_TINY)) {
+		if (!w->cctx || zmode_set(w, WRITER_ZMODE_SMALL)) {
 			w->level = 0;
 			return 0;
 		}
@@ -342,33 +322,13 @@ static int compress_chunk(struct trace_writer *w, size_t *stored)
 		w->zbuf = z;
 		w->zcap = bound;
 	}
-	ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
-	size_t left;
-	if (w->zmode == WRITER_ZMODE_TINY && w->frame_raw + w->len > ZMODE_TINY_LIMIT) {
-		/* Too much for level 19: end the tiny frame (a few bytes, in
-		 * this chunk's payload: a chunk may hold a frame's end and the
-		 * next frame's start) and compress the chunk in a SMALL one. */
-		ZSTD_inBuffer none = {w->buf, 0, 0};
-		if (w->frame_raw) {
-			do
-				left = ZSTD_compressStream2(w->cctx, &out, &none, ZSTD_e_end);
-			while (!ZSTD_isError(left) && left && out.pos < out.size);
-			if (ZSTD_isError(left) || left) {
-				w->level = 0;
-				return 0;
-			}
-		}
-		if (zmode_set(w, WRITER_ZMODE_SMALL)) {
-			w->level = 0; /* a frame end or nothing: the stream is whole */
-			return 0;
-		}
-	}
-	uint64_t limit = w->zmode == WRITER_ZMODE_TINY	  ? ZMODE_TINY_LIMIT
-			 : w->zmode == WRITER_ZMODE_SMALL ? ZMODE_SMALL_LIMIT
-			 : w->zmode == WRITER_ZMODE_FAST  ? ZMODE_FAST_LIMIT
-							  : ZMODE_FRAME_LIMIT;
+	uint64_t limit = w->zmode == WRITER_ZMODE_SMALL ? ZMODE_SMALL_LIMIT
+			 : w->zmode == WRITER_ZMODE_FAST ? ZMODE_FAST_LIMIT
+							 : ZMODE_FRAME_LIMIT;
 	ZSTD_EndDirective end = w->frame_raw + w->len >= limit ? ZSTD_e_end : ZSTD_e_flush;
 	ZSTD_inBuffer in = {w->buf, w->len, 0};
+	ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
+	size_t left;
 	do
 		left = ZSTD_compressStream2(w->cctx, &out, &in, end);
 	while (!ZSTD_isError(left) && left && out.pos < out.size);

@@ -27,7 +27,6 @@
 /* The compressor's settings for the current zstd frame (writer.c). */
 enum writer_zmode {
 	WRITER_ZMODE_NONE,   /* no compressor yet */
-	WRITER_ZMODE_TINY,   /* a trace's first kilobytes: the strongest level */
 	WRITER_ZMODE_SMALL,  /* a trace's first megabyte: cheap to set up */
 	WRITER_ZMODE_FAST,   /* level 3 at most: data that compresses poorly */
 	WRITER_ZMODE_STRONG, /* the level asked for, a 1 MiB window */
