@@ -389,6 +389,8 @@ static void emit_stacks(void)
 	uint32_t n = stack_count();
 	size_t at = cs.t.w.len; /* the modules the stacks name go before them */
 
+	modules_want_missed();
+
 	/* Codes after stacks: a stack counted here names codes that were
 	 * complete before it was, so they are counted too. */
 	if (python_wanted())
@@ -1222,6 +1224,7 @@ static int scan_now(int reason, uint64_t caller_sp, struct snap *snap)
 		}
 		return -1;
 	}
+	modules_world_stopped(1);
 	for (int rounds = 0; rounds < 64; rounds++)
 		if (!cycle_locked(&more, NULL) && !more)
 			break;
@@ -1233,6 +1236,7 @@ static int scan_now(int reason, uint64_t caller_sp, struct snap *snap)
 	scan_write(&cs.t.w, &world, reason, snapshot, cs.t.scan_ring_path);
 	if (reason == HST_SCAN_DETACH) /* the trace ends at the scan: heapsnap attach lets go */
 		atomic_store_rel(&shim.phase, PHASE_OFF); /* release: hooks that see OFF stop recording */
+	modules_world_stopped(0);
 	world_resume(&world);
 	if (!cs.t.finishing) /* else with the exit snapshot and END */
 		flush_trace();

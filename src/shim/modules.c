@@ -332,6 +332,20 @@ static struct mod_entry *mod_for(uint64_t a, uint32_t ep, int *in)
 	return best;
 }
 
+/* Set while a scan holds the program's threads stopped (under the
+ * collector's cycle lock, as every caller of modules_changed). */
+static int world_stopped;
+
+/* Addresses of stacks written while the world was stopped that were in
+ * no module the table knew: looked up again after the scan
+ * (modules_want_missed).  Past MISSED_MAX, a frame may go unnamed. */
+#define MISSED_MAX 256
+static struct missed {
+	uint64_t a;
+	uint32_t ep;
+} missed[MISSED_MAX];
+static unsigned nmissed;
+
 static void want(struct mod_entry *e)
 {
 	if (e && !e->wanted) {
@@ -358,11 +372,28 @@ static void want_at(uint64_t a, uint32_t ep)
 	int in;
 	struct mod_entry *e = mod_for(a, ep, &in);
 
-	if (!in && ep == stack_epoch() && modules_changed()) {
+	if (!in && ep == stack_epoch() && world_stopped) {
+		/* the map cannot be taken now: after the scan */
+		if (nmissed < MISSED_MAX)
+			missed[nmissed++] = (struct missed){a, ep};
+	} else if (!in && ep == stack_epoch() && modules_changed()) {
 		modules_refresh(clock_now_ns(), mt.exe);
 		e = mod_for(a, ep, &in);
 	}
 	want(e);
+}
+
+void modules_want_missed(void)
+{
+	int in;
+
+	if (!nmissed || world_stopped)
+		return;
+	if (modules_changed())
+		modules_refresh(clock_now_ns(), mt.exe);
+	for (unsigned i = 0; i < nmissed; i++)
+		want(mod_for(missed[i].a, missed[i].ep, &in));
+	nmissed = 0;
 }
 
 void modules_want_ip(uint64_t ip, uint32_t ep)
@@ -447,10 +478,21 @@ unsigned long long modules_unloads(void)
 	return now[1];
 }
 
+
+void modules_world_stopped(int stopped)
+{
+	world_stopped = stopped;
+}
+
 int modules_changed(void)
 {
 	unsigned long long now[2] = {0, 0};
 
+	/* A stopped thread may be inside dlopen or dlclose, holding the
+	 * loader's lock, which dl_iterate_phdr takes: asking now would wait
+	 * for good.  The change is seen at the first cycle after the scan. */
+	if (world_stopped)
+		return 0;
 	dl_iterate_phdr(counters, now);
 	int changed = now[0] != seen_adds || now[1] != seen_subs;
 	seen_adds = now[0];

@@ -46,8 +46,17 @@ void modules_emit(struct trace_writer *w, size_t at, uint64_t ts);
  * file's segments go (unmapped: the caller's ring file is forgotten). */
 void modules_forget(void);
 
-/* Return 1 if objects were loaded or unloaded since the last call. */
+/* Return 1 if objects were loaded or unloaded since the last call; 0
+ * while the world is stopped (modules_world_stopped). */
 int modules_changed(void);
+
+/* A scan stopped the program's threads (1) or let them go (0): no
+ * dl_iterate_phdr in between. */
+void modules_world_stopped(int stopped);
+
+/* Want the modules of the addresses that were in none while the world was
+ * stopped, the map taken again if the loader says it changed. */
+void modules_want_missed(void);
 
 /* Objects unloaded since the process began (the loader's count). */
 unsigned long long modules_unloads(void);
