@@ -590,6 +590,31 @@ for j in J[:-1]:
 " "$d/h1.hst.json" "$d/h2.hst.json" "$T/base-jemalloc/empty.hst.json"
 }
 
+# ---- scans while a thread loads libraries ---------------------------------------
+
+# dlscan.c: 300 leak checks (each a scan with the other threads stopped)
+# while a thread loads and unloads a library in a loop.  A collector that
+# read the loader's module list with the threads stopped waited for good
+# on the lock a stopped dlopen holds: the run hung (3 of 3 runs).
+test_dlscan() {
+	local d=$T/dlscan
+	mkdir -p "$d"
+	RUN_TIMEOUT=30 run "$d/ds.hst" "$PROGS/dlscan" "$PROGS/libstacks_a.so" 300
+	if [ "$rc" -ne 0 ]; then
+		fail dlscan "exited $rc (124/137: hung): $(head -c 300 "$d/ds.hst.stderr")"
+		return
+	fi
+	if ! grep -q '^300 scans, [1-9][0-9]* loads$' "$d/ds.hst.stdout"; then
+		fail dlscan "want 300 scans and some loads: $(head -c 200 "$d/ds.hst.stdout")"
+		return
+	fi
+	need_info dlscan "$d/ds.hst" || return
+	assert_json dlscan "$COMPLETE
+j = J[0]
+eq('scans (300 leak checks and the exit scan)', j['scan']['count'], 301)
+" "$d/ds.hst.json"
+}
+
 # ---- no allocation inside a hook -----------------------------------------------
 
 # nomalloc.c interposes its own malloc family in the program and aborts
@@ -1493,6 +1518,7 @@ test_maps
 test_fork_exec
 test_threads
 test_handoff
+test_dlscan
 test_nomalloc
 test_ring_not_root
 test_dlopen

@@ -33,6 +33,7 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #include "shim/dynsym.h"
 #include "shim/log.h"
 #include "shim/spin.h"
+#include "shim/world.h"
 #include "util/assert.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
@@ -402,41 +403,66 @@ size_t backing_usable_size(void *p)
 	return sallocx(p, 0);
 }
 
+/* The private arena's calls below hold the stop signal off (world_hold):
+ * a scan frees into this arena with the other threads stopped. */
 void *backing_ialloc(size_t n)
 {
+	uint64_t old;
+
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (HS_UNLIKELY(!je_ready))
 		return sys_ok ? sys.malloc(n) : NULL;
-	return mallocx(n ? n : 1, private_flags);
+	int held = world_hold(&old);
+	void *p = mallocx(n ? n : 1, private_flags);
+	if (held)
+		world_unhold(&old);
+	return p;
 }
 
 void *backing_irealloc(void *p, size_t n)
 {
+	uint64_t old;
+
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (!p)
 		return backing_ialloc(n);
 	if (HS_UNLIKELY(!je_ready))
 		return sys_ok ? sys.realloc(p, n) : NULL;
-	return rallocx(p, n ? n : 1, private_flags);
+	int held = world_hold(&old);
+	void *q = rallocx(p, n ? n : 1, private_flags);
+	if (held)
+		world_unhold(&old);
+	return q;
 }
 
 void backing_ifree(void *p)
 {
+	uint64_t old;
+
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (p && HS_UNLIKELY(!je_ready)) {
 		if (sys_ok)
 			sys.free(p);
 	} else if (p) {
+		int held = world_hold(&old);
 		dallocx(p, MALLOCX_TCACHE_NONE);
+		if (held)
+			world_unhold(&old);
 	}
 }
 
 static void *backing_izalloc(size_t n)
 {
+	uint64_t old;
+
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (HS_UNLIKELY(!je_ready))
 		return sys_ok ? sys.calloc(1, n) : NULL;
-	return mallocx(n ? n : 1, private_flags | MALLOCX_ZERO);
+	int held = world_hold(&old);
+	void *p = mallocx(n ? n : 1, private_flags | MALLOCX_ZERO);
+	if (held)
+		world_unhold(&old);
+	return p;
 }
 
 const struct hs_allocator backing_private = {backing_izalloc, backing_irealloc, backing_ifree};

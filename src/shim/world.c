@@ -103,6 +103,23 @@ uint64_t world_thread_pointer(void)
 	return tp;
 }
 
+HS_HOOKSAFE int world_hold(uint64_t *old)
+{
+	/* relaxed: set once at start, before any thread can be stopped */
+	int sig = stop_signal;
+
+	if (!sig || collector_is_self())
+		return 0;
+	uint64_t block = 1ull << (sig - 1); /* the kernel's sigset: one bit a signal */
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, old, sizeof(block));
+	return 1;
+}
+
+HS_HOOKSAFE void world_unhold(const uint64_t *old)
+{
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, sizeof(*old));
+}
+
 void world_setup(int signal)
 {
 	struct sigaction sa;
