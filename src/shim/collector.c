@@ -1102,6 +1102,7 @@ static void *collector_main(void *arg)
 	/* The program's signal handlers must never run on this thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	world_signals_blocked_here();
 	prctl(PR_SET_NAME, "heapsnap", 0, 0, 0);
 	/* relaxed: the loop condition; finish waits with pthread_join */
 	while (!atomic_load_rlx(&cs.th.stopping)) {

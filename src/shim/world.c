@@ -103,12 +103,20 @@ uint64_t world_thread_pointer(void)
 	return tp;
 }
 
+/* This thread blocks every signal (the collector's): nothing to hold. */
+static __thread int signals_blocked;
+
+void world_signals_blocked_here(void)
+{
+	signals_blocked = 1;
+}
+
 HS_HOOKSAFE int world_hold(uint64_t *old)
 {
-	/* relaxed: set once at start, before any thread can be stopped */
+	/* set once at start, before any thread can be stopped */
 	int sig = stop_signal;
 
-	if (!sig || collector_is_self())
+	if (!sig || signals_blocked)
 		return 0;
 	uint64_t block = 1ull << (sig - 1); /* the kernel's sigset: one bit a signal */
 	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, old, sizeof(block));

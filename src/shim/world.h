@@ -68,13 +68,15 @@ int world_task_exiting(const char *tid);
 /* Let the stopped threads go on. */
 void world_resume(struct world *w);
 
-/* Hold the stop signal off on this thread (but the collector's, which
- * blocks every signal) while it is inside the shim's private arena: a
+/* Hold the stop signal off on this thread (but one that blocks every
+ * signal: world_signals_blocked_here) while it is inside the shim's private arena: a
  * thread stopped holding the arena's lock would keep the scanner, which
  * frees into that arena with the world stopped, waiting for good.  A
  * stop signal that comes meanwhile is taken at world_unhold.  Returns
  * whether it held (then world_unhold(old) must follow).  HOOK-SAFE. */
 int world_hold(uint64_t *old);
+/* The calling thread blocks every signal for good (the collector). */
+void world_signals_blocked_here(void);
 void world_unhold(const uint64_t *old);
 
 #endif
