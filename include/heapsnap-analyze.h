@@ -202,7 +202,9 @@ struct hs_edge {
 struct hs_root {
 	int kind;	 /* enum hs_root_kind: 1 data of a module, 2 a thread's stack,
 			  * 3 its registers, 4 other writable memory, 5 a block given
-			  * to heapsnap_ignore(), 6 a thread's TLS */
+			  * to heapsnap_ignore(), 6 a thread's TLS; 0 a root the
+			  * trace does not describe (it held no pointer to a
+			  * block: the shim leaves those out), name NULL */
 	uint32_t thread; /* thread index (stack, registers) */
 	uint64_t addr, bytes;
 	char *name;	 /* module path, "[anon]", ... */

@@ -81,6 +81,19 @@ START_TEST(test_exact_bytes)
 	expect_bytes(b, encode_rss_delta(b, 15000000, 20480 + 12288, 5000000, 20480), rss1, sizeof(rss1));
 	static const uint8_t rss2[] = {HST_REC_RSS_DELTA, 0x85, 0x80, 0x80, 0x00, 0x80, 0x89, 0x7a, 0x00, 0x09};
 	expect_bytes(b, encode_rss_delta(b, 16000000, 32763, 15000000, 32768), rss2, sizeof(rss2));
+	/* RSS_SERIES from 5 ms, 20480 bytes: +2^20 ns and 3 pages, +3 * 2^20
+	 * ns and -1 page, +2^20 ns and the same; time in 2^20 ns (shift 20),
+	 * bytes in pages (12), columns of z: 2 6 2 / 6 1 0 */
+	static const struct encode_rss_sample series[] = {
+		{5000000 + (1u << 20), 20480 + 12288}, {5000000 + (4u << 20), 20480 + 8192}, {5000000 + (5u << 20), 20480 + 8192}};
+	static const uint8_t rss3[] = {HST_REC_RSS_SERIES, 0x8b, 0x80, 0x80, 0x00, 0x03, 0x14, 0x0c, 0x03, 0x02,
+				       0x06, 0x02, 0x03, 0x06, 0x01, 0x00};
+	expect_bytes(b, encode_rss_series(b, series, 3, (struct encode_rss_sample){5000000, 20480}), rss3,
+		     sizeof(rss3));
+	/* one sample 5 bytes and 3 ns on: units of 1 */
+	static const uint8_t rss4[] = {HST_REC_RSS_SERIES, 0x87, 0x80, 0x80, 0x00, 0x01, 0x00, 0x00, 0x01, 0x06, 0x01, 0x0a};
+	expect_bytes(b, encode_rss_series(b, (struct encode_rss_sample[]){{8, 15}}, 1, (struct encode_rss_sample){5, 10}),
+		     rss4, sizeof(rss4));
 	/* no events, no record */
 	ck_assert_ptr_eq(encode_events(b, &e), b);
 	/* EVENTS_SPLIT: a malloc of 3 by thread 2 at 250 ns, a realloc of it
@@ -157,7 +170,14 @@ START_TEST(test_bounds)
 		check_record(buf, encode_rss_delta(buf, a, b & ~4095ull, b, c & ~4095ull), ENCODE_RSS_DELTA_MAX,
 			     HST_REC_RSS_DELTA);
 		check_record(buf, encode_scan(buf, a, (int)(c % 4), b, c, a32, b32), ENCODE_SCAN_MAX, HST_REC_SCAN);
-		check_record(buf, encode_scan_end(buf, a, b, c), ENCODE_SCAN_END_MAX, HST_REC_SCAN_END);
+		check_record(buf, encode_scan_end(buf, a, b, c, a), ENCODE_SCAN_END_MAX, HST_REC_SCAN_END);
+		/* RSS_SERIES: 1 to 40 samples, steps of any size and sign */
+		struct encode_rss_sample rs[40];
+		size_t nrs = 1 + rnd() % 40;
+		for (size_t i = 0; i < nrs; i++)
+			rs[i] = (struct encode_rss_sample){rv(), rv()};
+		check_record(buf, encode_rss_series(buf, rs, nrs, (struct encode_rss_sample){a, b}),
+			     encode_rss_series_max(nrs), HST_REC_RSS_SERIES);
 		check_record(buf, encode_scan_root(buf, a32, (int)(c % 6) + 1, b32, a, b, str, n, c),
 			     encode_scan_root_max(n), HST_REC_SCAN_ROOT);
 		uint32_t depth = (uint32_t)(rnd() % 257), shared = depth ? (uint32_t)(rnd() % (depth + 1)) : 0;
@@ -310,7 +330,7 @@ START_TEST(test_every_record)
 	p = encode_scan_edge(p, &es, 0, 2, 1); /* a block pointing inside itself */
 	put(w, rec, encode_close(rec, p), encode_scan_edges_max(1));
 	p = room(w, ENCODE_SCAN_END_MAX);
-	put(w, p, encode_scan_end(p, 4, 8192, 778), ENCODE_SCAN_END_MAX);
+	put(w, p, encode_scan_end(p, 4, 8192, 778, 9), ENCODE_SCAN_END_MAX);
 	rec_thread_end(w, UINT32_MAX, 0, "");
 	rec_progress(w, 4095, UINT64_MAX); /* consumed by the reader, no item */
 	rec_end(w, 1, HST_END_EXEC, INT32_MIN, 0, UINT64_MAX);
@@ -381,6 +401,7 @@ START_TEST(test_every_record)
 	ck_assert_uint_eq(it.scan_end.edges, 4);
 	ck_assert_uint_eq(it.scan_end.bytes, 8192);
 	ck_assert_uint_eq(it.scan_end.ts, 778);
+	ck_assert_uint_eq(it.scan_end.roots, 9);
 	next_type(r, &it, ITEM_THREAD_END);
 	ck_assert_uint_eq(it.thread.index, UINT32_MAX);
 	assert_str(it.thread.name, "", 0);
@@ -510,7 +531,7 @@ START_TEST(test_graph_round_trip)
 		p = room(&t.w, encode_graph_max(&g));
 		put(&t.w, p, encode_graph(p, &g), encode_graph_max(&g));
 		p = room(&t.w, ENCODE_SCAN_END_MAX);
-		put(&t.w, p, encode_scan_end(p, n, 0, 2), ENCODE_SCAN_END_MAX);
+		put(&t.w, p, encode_scan_end(p, n, 0, 2, 1), ENCODE_SCAN_END_MAX);
 		tw_close(&t);
 
 		struct trace_reader *r = open_ok(t.path, &d);

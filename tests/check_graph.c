@@ -82,6 +82,14 @@ static void end(struct graph *g)
 	feed(g, &it);
 }
 
+/* SCAN_END of a scan that read n roots. */
+static void end_roots(struct graph *g, uint64_t n)
+{
+	struct trace_item it = {.type = ITEM_SCAN_END};
+	it.scan_end.roots = n;
+	feed(g, &it);
+}
+
 /* Classify and find the cycles; return how many. */
 static long finish(struct graph *g, struct hs_cycle **c)
 {
@@ -100,6 +108,48 @@ static void kinds(const struct graph *g, const int *want, uint64_t n)
 }
 
 /* ---- tests ------------------------------------------------------------------- */
+
+/* The shim describes only the roots that hold pointers: each takes its
+ * number's place, the others are undescribed (kind 0, no name) up to the
+ * count SCAN_END gives; a number already taken, or past the bound, goes
+ * after the others (as every root did in older traces). */
+START_TEST(test_roots_by_number)
+{
+	struct graph g;
+	struct hs_cycle *c;
+
+	graph_init(&g);
+	scan(&g, 2);
+	blocks(&g, 2);
+	edge(&g, 1, 3, 8, 0, 0);
+	root(&g, 3, HST_ROOT_DATA, 0x100);
+	root(&g, 1, HST_ROOT_ANON, 0x200);
+	root(&g, 1u << 30, HST_ROOT_TLS, 0x300);
+	end_roots(&g, 9);
+	ck_assert_uint_eq(g.g.nroots, 9);
+	for (uint32_t i = 0; i < 9; i++) {
+		int want = i == 3 ? HST_ROOT_DATA : i == 4 ? HST_ROOT_ANON : i == 5 ? HST_ROOT_TLS : 0;
+		ck_assert_msg(g.g.roots[i].kind == want, "root %u: kind %d, want %d", i, g.g.roots[i].kind, want);
+		ck_assert(want ? g.g.roots[i].name != NULL : g.g.roots[i].name == NULL);
+	}
+	ck_assert_uint_eq(g.g.roots[3].addr, 0x100);
+	ck_assert_uint_eq(g.g.roots[5].addr, 0x300);
+	ck_assert_int_eq(finish(&g, &c), 0);
+	static const int want[] = {HS_REACHABLE, HS_DEFINITE};
+	kinds(&g, want, 2);
+	graph_free_cycles(c, 0);
+	graph_free(&g);
+	/* a count below the roots described, or an older shim's 0: no change */
+	graph_init(&g);
+	scan(&g, 1);
+	blocks(&g, 1);
+	root(&g, 0, HST_ROOT_DATA, 0x100);
+	root(&g, 1, HST_ROOT_DATA, 0x100);
+	end_roots(&g, 1);
+	ck_assert_uint_eq(g.g.nroots, 2);
+	graph_free(&g);
+}
+END_TEST
 
 /* root -> 0 -> 1 -> 2 by start pointers; 3 unreached, pointing to 4. */
 START_TEST(test_classes)
@@ -392,6 +442,7 @@ Suite *graph_suite(void)
 	TCase *tc = tcase_create("graph");
 
 	tcase_add_test(tc, test_classes);
+	tcase_add_test(tc, test_roots_by_number);
 	tcase_add_test(tc, test_possible);
 	tcase_add_test(tc, test_ignored_root);
 	tcase_add_test(tc, test_leaked_cycle);

@@ -288,6 +288,21 @@ START_TEST(test_rss)
 		    encode_rss_delta(p, dts[i], dbytes[i], i ? dts[i - 1] : ts[2], i ? dbytes[i - 1] : bytes[2]),
 		    ENCODE_RSS_DELTA_MAX);
 	}
+	/* RSS_SERIES after those: from the last RSS_DELTA, in whole grains
+	 * and pages, then in ns and bytes, down and up, across the wrap;
+	 * an RSS_DELTA between two series is the second's base */
+	static const struct encode_rss_sample s1[] = {
+		{7000000000ull + (3u << 20), (1ull << 40) + 8192}, {7000000000ull + (13u << 20), (1ull << 40) - 4096},
+		{7000000000ull + (14u << 20), (1ull << 40) - 4096}};
+	static const struct encode_rss_sample s2[] = {{1, 1}, {UINT64_MAX, UINT64_MAX}, {9, 4096}};
+	uint8_t *p = room(&t.w, encode_rss_series_max(3));
+	put(&t.w, p, encode_rss_series(p, s1, 3, (struct encode_rss_sample){dts[3], dbytes[3]}),
+	    encode_rss_series_max(3));
+	p = room(&t.w, ENCODE_RSS_DELTA_MAX);
+	put(&t.w, p, encode_rss_delta(p, 8000000000ull, 12288, s1[2].ts, s1[2].bytes), ENCODE_RSS_DELTA_MAX);
+	p = room(&t.w, encode_rss_series_max(3));
+	put(&t.w, p, encode_rss_series(p, s2, 3, (struct encode_rss_sample){8000000000ull, 12288}),
+	    encode_rss_series_max(3));
 	rec_end(&t.w, 6000000000ull, HST_END_EXIT, 0, 0, 0);
 	tw_flush(&t);
 	tw_close(&t);
@@ -303,6 +318,19 @@ START_TEST(test_rss)
 		next_type(r, &it, ITEM_RSS);
 		ck_assert_uint_eq(it.rss.ts, dts[i]);
 		ck_assert_uint_eq(it.rss.bytes, dbytes[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		next_type(r, &it, ITEM_RSS);
+		ck_assert_uint_eq(it.rss.ts, s1[i].ts);
+		ck_assert_uint_eq(it.rss.bytes, s1[i].bytes);
+	}
+	next_type(r, &it, ITEM_RSS);
+	ck_assert_uint_eq(it.rss.ts, 8000000000ull);
+	ck_assert_uint_eq(it.rss.bytes, 12288);
+	for (int i = 0; i < 3; i++) {
+		next_type(r, &it, ITEM_RSS);
+		ck_assert_uint_eq(it.rss.ts, s2[i].ts);
+		ck_assert_uint_eq(it.rss.bytes, s2[i].bytes);
 	}
 	next_type(r, &it, ITEM_END);
 	expect_eof(r);
@@ -331,6 +359,45 @@ START_TEST(test_rss_delta_corrupt)
 		struct trace_reader *r = open_ok(t.path, &d);
 		ck_assert_int_eq(reader_next(r, &it), -1);
 		ck_assert_ptr_nonnull(strstr(d.msg, "corrupt record (tag 24)"));
+		reader_close(r);
+		unlink(t.path);
+	}
+}
+END_TEST
+
+/* An RSS_SERIES that shifts by 64 bits or more, announces more samples
+ * than its columns hold, or whose column ends inside a varint, is
+ * corrupt. */
+START_TEST(test_rss_series_corrupt)
+{
+	static const struct {
+		uint64_t count, tshift, bshift;
+		const char *t, *b;
+		size_t tn, bn;
+	} bad[] = {
+		{1, 64, 12, "\x02", "\x02", 1, 1},
+		{1, 20, 64, "\x02", "\x02", 1, 1},
+		{2, 20, 12, "\x02", "\x02\x02", 1, 2},
+		{1, 20, 12, "\x82", "\x02", 1, 1},
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		struct tw t;
+		struct hs_diag d;
+		struct trace_item it;
+		struct raw u;
+
+		tw_open(&t, 0, "rss-series-bad", NONCE);
+		raw_begin(&u, &t.w, HST_REC_RSS_SERIES);
+		raw_v(&u, bad[k].count);
+		raw_v(&u, bad[k].tshift);
+		raw_v(&u, bad[k].bshift);
+		raw_s(&u, bad[k].t, bad[k].tn);
+		raw_s(&u, bad[k].b, bad[k].bn);
+		raw_end(&u);
+		tw_close(&t);
+		struct trace_reader *r = open_ok(t.path, &d);
+		ck_assert_int_eq(reader_next(r, &it), -1);
+		ck_assert_msg(strstr(d.msg, "corrupt record (tag 25)"), "case %zu: %s", k, d.msg);
 		reader_close(r);
 		unlink(t.path);
 	}
@@ -1661,6 +1728,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_events_columns_short);
 	tcase_add_test(tb, test_events_split);
 	tcase_add_test(tb, test_rss_delta_corrupt);
+	tcase_add_test(tb, test_rss_series_corrupt);
 	tcase_add_test(tb, test_events_column_past_record);
 	tcase_add_test(tb, test_graph_corrupt);
 	tcase_add_test(tb, test_allocinfos_corrupt);

@@ -224,7 +224,7 @@ void fx_edges(struct fx *f, int from_root, uint64_t src, size_t n, const uint64_
 void fx_scan_end(struct fx *f, uint64_t edges, uint64_t ts)
 {
 	uint8_t *p = room(f, ENCODE_SCAN_END_MAX);
-	put(f, p, encode_scan_end(p, edges, 4096, ts), ENCODE_SCAN_END_MAX);
+	put(f, p, encode_scan_end(p, edges, 4096, ts, 0), ENCODE_SCAN_END_MAX);
 }
 
 void fx_end(struct fx *f, uint64_t ts, int64_t status)

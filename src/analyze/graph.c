@@ -98,6 +98,26 @@ static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
 
 static int block_room(struct graph *gb, uint64_t i);
 
+/* Root numbers up to this take their place in roots[]; a damaged trace's
+ * larger ones are appended, as every root was before the shim described
+ * only the roots that hold pointers (48 MiB of roots at most). */
+#define ROOTS_PLACED (1u << 20)
+
+/* Make roots[0, n) exist: those not described yet have kind 0, no name.
+ * Return 0 or -ENOMEM. */
+static int roots_upto(struct graph *gb, uint64_t n)
+{
+	struct hs_graph *g = &gb->g;
+
+	if (n <= g->nroots)
+		return 0;
+	if (grow((void **)&g->roots, &gb->roots_cap, n, sizeof(*g->roots)))
+		return -ENOMEM;
+	memset(g->roots + g->nroots, 0, (n - g->nroots) * sizeof(*g->roots));
+	g->nroots = (uint32_t)n;
+	return 0;
+}
+
 /* The arrays grow with the blocks that come, not with the count the SCAN
  * record announces: a damaged trace announcing 2^40 blocks must not make
  * the analysis allocate for them. */
@@ -165,9 +185,12 @@ int graph_add(struct graph *gb, const struct trace_item *it)
 		g->n++;
 		return 0;
 	case ITEM_SCAN_ROOT: {
-		if (grow((void **)&g->roots, &gb->roots_cap, g->nroots + 1, sizeof(*g->roots)))
+		/* a root in its number's place (the shim leaves out those that
+		 * hold no pointer), or after the others when the number is taken */
+		uint32_t at = it->root.index >= g->nroots && it->root.index < ROOTS_PLACED ? it->root.index : g->nroots;
+		if (roots_upto(gb, (uint64_t)at + 1))
 			return -ENOMEM;
-		struct hs_root *r = &g->roots[g->nroots++];
+		struct hs_root *r = &g->roots[at];
 		r->kind = it->root.kind;
 		r->thread = it->root.thread;
 		r->addr = it->root.addr;
@@ -202,6 +225,9 @@ int graph_add(struct graph *gb, const struct trace_item *it)
 		gb->edge_src[g->nedges++] = (uint32_t)it->edge.src;
 		return 0;
 	case ITEM_SCAN_END:
+		/* the roots read after the last one described */
+		if (it->scan_end.roots <= ROOTS_PLACED && roots_upto(gb, it->scan_end.roots))
+			return -ENOMEM;
 		g->complete = 1;
 		g->scan_end_ts = it->scan_end.ts;
 		return 0;

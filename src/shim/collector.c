@@ -65,17 +65,36 @@ struct slice {
 /* RSS samples kept between two cycles: a cycle comes every flush_ms
  * (10000 at most), a sample every rss_ms; past this many the oldest
  * unwritten sample is replaced (its value held until the next anyway).
- * Half of it is more than RSS_HOLD_NS holds at the default rss_ms (50),
+ * Half of it is more than RSS_HOLD_NS holds at the default rss_ms (10),
  * so that a program that allocates little writes its samples in a chunk
- * every half second, not every 32 samples (xz: a 24-byte header and a
- * zstd block each). */
-#define RSS_PENDING 128
+ * every RSS_HOLD_NS, not every 256 samples.  8 KiB. */
+#define RSS_PENDING 512
 
 /* Samples wait for a chunk that has other records to write, or at most
- * this long (or until RSS_PENDING / 2 are waiting): a chunk of a sample
- * alone costs a 24-byte header for an 11-byte record, and a program that
- * allocates little (xz) would write little else. */
-#define RSS_HOLD_NS 500000000ull
+ * this long (or until RSS_PENDING / 2 are waiting): a chunk costs a
+ * 24-byte header and a zstd block (its own literal table: 30 to 60 bytes
+ * more than the samples alone), and a program that allocates little (xz)
+ * would write little else.  The samples held are what a SIGKILL loses
+ * (the events are in the ring file): two seconds of a memory curve at
+ * most, for 3 or 4 chunks fewer in a short run. */
+#define RSS_HOLD_NS 2000000000ull
+
+/*
+ * A quiet program's events wait in the rings (the ring file keeps them
+ * for a crash) until a cycle has this much to write, or this long after
+ * the last cycle: every chunk costs a 24-byte header and a zstd block of
+ * its own, and a program that allocates a few times a second (xz) wrote a
+ * chunk for each burst (xz: 4 chunks in its second).  Anything else the
+ * collector is asked for (a snapshot, a thread's end, a full ring, an
+ * unload) is written at once.  As long as RSS_HOLD_NS: a quiet program
+ * writes a chunk every two seconds.
+ */
+#define QUIET_HOLD_NS 2000000000ull
+#define QUIET_RECORDS 4096
+
+/* At the end, the records of the last cycles wait for the exit scan's
+ * chunk while they take less than this (collector_finish). */
+#define FINISH_HOLD_BYTES (256u << 10)
 
 /* A sample's time is kept to this grain (2^20 ns, about 1 ms): samples
  * come every rss_ms (10 by default), and a time delta that is a small
@@ -101,11 +120,12 @@ struct collector_trace {
 	uint32_t flush_ms;		    /* cycle period (flush_ms=) */
 	uint32_t rss_ms;		    /* RSS sampling period (rss_ms=), 0: off */
 	uint64_t next_rss_ns;		    /* when the next sample is due */
+	uint64_t last_cycle_ns;		    /* when the last cycle began */
 	uint64_t last_rss;		    /* the last sample taken, bytes */
-	uint64_t rss_written_ts;	    /* the last sample written, time */
-	uint64_t rss_written;		    /* and bytes (RSS_DELTA's base) */
+	struct encode_rss_sample rss_written; /* the last sample written
+					       * (RSS_SERIES's base) */
 	uint32_t nrss;			    /* samples taken, not written yet */
-	struct { uint64_t ts, bytes; } rss[RSS_PENDING]; /* those samples */
+	struct encode_rss_sample rss[RSS_PENDING]; /* those samples */
 	uint64_t interval_ns;		    /* snapshot_interval=, 0: none */
 	uint64_t next_interval_ns;	    /* next interval snapshot, 0: not armed */
 	uint32_t stacks_written;	    /* ids 1..stacks_written are in the file */
@@ -306,17 +326,15 @@ static void sample_rss(uint64_t now)
 	cs.t.nrss++;
 }
 
-/* Write the samples taken since the last cycle. */
+/* Write the samples taken since the last cycle, in one RSS_SERIES. */
 static void emit_rss(void)
 {
-	for (uint32_t i = 0; i < cs.t.nrss; i++) {
-		uint8_t *p = writer_room(&cs.t.w, ENCODE_RSS_DELTA_MAX);
-		if (!p)
-			continue; /* no memory: the next one is from the last written */
-		writer_advance(&cs.t.w, encode_rss_delta(p, cs.t.rss[i].ts, cs.t.rss[i].bytes, cs.t.rss_written_ts,
-							 cs.t.rss_written));
-		cs.t.rss_written_ts = cs.t.rss[i].ts;
-		cs.t.rss_written = cs.t.rss[i].bytes;
+	if (!cs.t.nrss)
+		return;
+	uint8_t *p = writer_room(&cs.t.w, encode_rss_series_max(cs.t.nrss));
+	if (p) { /* no memory: the next ones are from the last written */
+		writer_advance(&cs.t.w, encode_rss_series(p, cs.t.rss, cs.t.nrss, cs.t.rss_written));
+		cs.t.rss_written = cs.t.rss[cs.t.nrss - 1];
 	}
 	cs.t.nrss = 0;
 }
@@ -482,7 +500,7 @@ static size_t drain_ring(struct ring *r, size_t nslices, size_t *used)
 	uint64_t tail = atomic_load_acq(&r->hdr->tail);
 	uint64_t n = tail - r->drained;
 	int retired = state == RING_RETIRED;
-	if (!n && !retired)
+	if (!n && (!retired || (r->held & RING_HELD_RETIRED)))
 		return nslices;
 	if (r->thread_index && r->announced != r->thread_index)
 		emit_thread(r);
@@ -970,6 +988,27 @@ static size_t cycle(bool *more_pending, struct snap *extra)
 	return n;
 }
 
+/* The chunk holding the records drained from the held rings is written:
+ * give their space back (and the rings of exited owners). */
+static void release_held(void)
+{
+	for (uint32_t i = 0; i < rings_count(); i++) {
+		struct ring *r = rings_get(i);
+		if (!r->held)
+			continue;
+		/* (D) release: the chunk holding these records is written; pairs
+		 * with (A) in ring_reserve */
+		atomic_store_rel(&r->hdr->head, r->drained);
+		if (r->held & RING_HELD_RETIRED) {
+			r->announced = 0;
+			/* release: the ring is empty and written out before a
+			 * new owner can claim it */
+			atomic_store_rel(&r->state, RING_FREE);
+		}
+		r->held = 0;
+	}
+}
+
 static size_t cycle_locked(bool *more_pending, struct snap *extra)
 {
 	struct snap snaps_here[SNAPS_PER_CYCLE], *snaps = snaps_here, *snaps_big = NULL;
@@ -989,6 +1028,7 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 	 * would land after events that follow it.)
 	 */
 	*more_pending = false;
+	cs.t.last_cycle_ns = now;
 	uint64_t horizon = now;
 	uint32_t nrings = rings_count();
 	for (uint32_t i = 0; i < nrings; i++) {
@@ -1064,23 +1104,21 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 		if (cs.slices[i].retired && cs.slices[i].thread)
 			emit_thread_end(cs.slices[i].thread, cs.slices[i].r->end_ns, cs.slices[i].r->name);
 	emit_progress(nslices);
-	/* At the end, a cycle that took no events leaves its records (the
-	 * exit snapshot) to END's chunk: no ring head waits for them. */
-	if (!cs.t.finishing || nslices)
+	/* At the end, the last events wait in the buffer for the chunk of the
+	 * exit scan and END (one chunk for a small program, not two), and
+	 * their ring space with them (collector_finish releases it): a crash
+	 * during the scan finds them in the ring file still.  A large buffer
+	 * goes out now, lest a thread still running wait on a full ring. */
+	bool hold = cs.t.finishing && cs.t.w.len < FINISH_HOLD_BYTES;
+	if (!hold)
 		flush_trace();
 	for (size_t i = 0; i < nslices; i++) {
 		struct ring *r = cs.slices[i].r;
 		r->drained = cs.slices[i].end;
-		/* (D) release: the chunk holding these records is written; pairs
-		 * with (A) in ring_reserve */
-		atomic_store_rel(&r->hdr->head, r->drained);
-		if (cs.slices[i].retired) {
-			r->announced = 0;
-			/* release: the ring is empty and written out before a
-			 * new owner can claim it */
-			atomic_store_rel(&r->state, RING_FREE);
-		}
+		r->held |= (uint8_t)(RING_HELD | (cs.slices[i].retired ? RING_HELD_RETIRED : 0));
 	}
+	if (!hold)
+		release_held();
 	while (ctl) {
 		struct control_item *next = ctl->next;
 		control_free(ctl);
@@ -1092,6 +1130,35 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 }
 
 static void scan_snapshot_here(int trigger);
+
+/* May this turn of the loop leave its records in the rings (QUIET_HOLD_NS)?
+ * Not when anything but a few events waits: RSS samples past their hold,
+ * a control item or signal snapshot, an interval snapshot, a forked
+ * child's inherited blocks, an exited thread's ring (a thread that starts
+ * must find it free), a ring a quarter full (its owner may wait). */
+static bool quiet(uint64_t now)
+{
+	if (now - cs.t.last_cycle_ns >= QUIET_HOLD_NS || cs.t.inherit_pending ||
+	    cs.t.nrss >= RSS_PENDING / 2 || (cs.t.nrss && now - cs.t.rss[0].ts >= RSS_HOLD_NS) ||
+	    control_pending() || (cs.t.interval_ns && now >= cs.t.next_interval_ns))
+		return false;
+	uint64_t pending = 0;
+	for (uint32_t i = 0; i < rings_count(); i++) {
+		struct ring *r = rings_get(i);
+		/* relaxed: a hint; a wrong answer delays by one cycle period at
+		 * most, as the owner's wake (ring_kick) calls again */
+		int state = atomic_load_rlx(&r->state);
+		if (state == RING_RETIRED)
+			return false;
+		if (state == RING_FREE)
+			continue;
+		uint64_t n = atomic_load_rlx(&r->hdr->tail) - r->drained;
+		if (n > (r->mask + 1) / 4)
+			return false;
+		pending += n;
+	}
+	return pending < QUIET_RECORDS;
+}
 
 static void *collector_main(void *arg)
 {
@@ -1106,9 +1173,10 @@ static void *collector_main(void *arg)
 	prctl(PR_SET_NAME, "heapsnap", 0, 0, 0);
 	/* relaxed: the loop condition; finish waits with pthread_join */
 	while (!atomic_load_rlx(&cs.th.stopping)) {
-		bool more;
+		bool more = false;
 		clock_calibrate();
-		cycle(&more, NULL);
+		if (!quiet(clock_now_ns()))
+			cycle(&more, NULL);
 		backing_trim_peak();
 		if (control_take_scan())
 			scan_snapshot_here(HST_SNAP_SIGNAL);
@@ -1128,6 +1196,7 @@ int collector_start(void)
 
 	/* relaxed: set before the thread exists; producers only read a hint */
 	atomic_store_rlx(&cs.th.stopping, 0);
+	cs.t.last_cycle_ns = clock_now_ns(); /* the first cycle may wait (quiet) */
 	atomic_store_rlx(&cs.th.running, 1);
 	pthread_attr_init(&attr);
 	/* A stack of our own (not a root for the scan, arena_map.h), so that
@@ -1314,6 +1383,7 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 					      atomic_load_rlx(&cs.t.dropped), /* relaxed: a statistic */
 					      cs.t.events_written - cs.t.events_in_file));
 	flush_trace();
+	release_held();
 	if (reason != HST_END_EXEC)
 		writer_close(&cs.t.w);
 	else
@@ -1379,6 +1449,8 @@ void collector_forget(void)
 	encode_events_clear(&cs.ev);
 	encode_allocinfos_clear(&cs.ai);
 	uint32_t nrings = rings_count();
-	for (uint32_t i = 0; i < nrings; i++)
+	for (uint32_t i = 0; i < nrings; i++) {
 		rings_get(i)->announced = 0;
+		rings_get(i)->held = 0;
+	}
 }

@@ -59,6 +59,12 @@ struct control_item *control_take(void)
 	return fifo;
 }
 
+bool control_pending(void)
+{
+	/* relaxed: a hint; the collector looks again a cycle period later */
+	return atomic_load_rlx(&inbox) || signal_taken != atomic_load_rlx(&signal_next);
+}
+
 void control_free(struct control_item *it)
 {
 	backing_ifree(it);

@@ -11,6 +11,7 @@
 #ifndef HS_SHIM_CONTROL_H
 #define HS_SHIM_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,10 @@ void control_signal_scan(void);
 /* Was a scanned snapshot asked for since the last call?  Requests made
  * before one is taken become one scan (collector only). */
 int control_take_scan(void);
+
+/* Is an item or a signal snapshot waiting?  A hint (relaxed): one that
+ * comes as it is asked waits for the next look (collector only). */
+bool control_pending(void);
 
 /* Forget everything pending (forked child: it was the parent's). */
 void control_forget(void);

@@ -34,6 +34,10 @@
 
 enum ring_state { RING_FREE = 0, RING_OWNED, RING_RETIRED };
 
+/* ring.held: the head waits for the chunk (1), and the owner's retirement
+ * was taken too (2): the ring is freed with it. */
+enum { RING_HELD = 1, RING_HELD_RETIRED = 2 };
+
 /* The in-process descriptor of one ring; the records live in the file. */
 struct ring {
 	struct ringfile_ring *hdr; /* segment header in the mapping */
@@ -54,6 +58,8 @@ struct ring {
 	/* collector-only */
 	uint64_t drained;	   /* records copied out so far */
 	uint32_t announced;	   /* thread index whose THREAD record is out */
+	uint8_t held;		   /* RING_HELD_*: records drained into the writer's
+				    * buffer at the end, not in the file yet */
 	uint64_t latest;	   /* address of the owner's latest allocation while
 				    * it is live, 0 if none (recent.c) */
 };

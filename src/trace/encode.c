@@ -218,6 +218,61 @@ uint8_t *encode_rss_delta(uint8_t *p, uint64_t ts, uint64_t bytes, uint64_t prev
 	return encode_close(p, q);
 }
 
+/* Bytes of v as a varint. */
+static size_t v_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* The trailing zero bits of acc (the or of some values: the zeros they
+ * all end in), at most cap. */
+static unsigned common_zeros(uint64_t acc, unsigned cap)
+{
+	unsigned k = 0;
+
+	while (k < cap && !(acc >> k & 1))
+		k++;
+	return k;
+}
+
+uint8_t *encode_rss_series(uint8_t *p, const struct encode_rss_sample *s, size_t n,
+			   struct encode_rss_sample prev)
+{
+	uint8_t *q = open_record(p, HST_REC_RSS_SERIES);
+	uint64_t tacc = 0, bacc = 0;
+	size_t tlen = 0, blen = 0;
+
+	HS_ASSERT(n >= 1);
+	/* each column in the largest unit that divides all its deltas (a
+	 * sample time's grain, a page) */
+	for (size_t i = 0; i < n; i++) {
+		tacc |= s[i].ts - (i ? s[i - 1].ts : prev.ts);
+		bacc |= s[i].bytes - (i ? s[i - 1].bytes : prev.bytes);
+	}
+	unsigned ts = common_zeros(tacc, 32), bs = common_zeros(bacc, 32);
+	for (size_t i = 0; i < n; i++) {
+		struct encode_rss_sample b = i ? s[i - 1] : prev;
+		tlen += v_len(zigzag_enc((int64_t)(s[i].ts - b.ts) >> ts));
+		blen += v_len(zigzag_enc((int64_t)(s[i].bytes - b.bytes) >> bs));
+	}
+	q = put_v(q, n);
+	q = put_v(q, ts);
+	q = put_v(q, bs);
+	q = put_v(q, tlen);
+	for (size_t i = 0; i < n; i++) /* exact: every delta is a multiple of 2^ts */
+		q = put_z(q, (int64_t)(s[i].ts - (i ? s[i - 1].ts : prev.ts)) >> ts);
+	q = put_v(q, blen);
+	for (size_t i = 0; i < n; i++)
+		q = put_z(q, (int64_t)(s[i].bytes - (i ? s[i - 1].bytes : prev.bytes)) >> bs);
+	return encode_close(p, q);
+}
+
 /* ---- events ------------------------------------------------------------------------ */
 
 void encode_event_temporary(struct encode_events *e)
@@ -452,13 +507,14 @@ uint8_t *encode_graph(uint8_t *p, struct encode_graph *g)
 	return encode_close(p, q);
 }
 
-uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts)
+uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts, uint64_t roots)
 {
 	uint8_t *q = open_record(p, HST_REC_SCAN_END);
 
 	q = put_v(q, edges);
 	q = put_v(q, bytes);
 	q = put_v(q, ts);
+	q = put_v(q, roots);
 	return encode_close(p, q);
 }
 

@@ -266,6 +266,21 @@ uint8_t *encode_rss(uint8_t *p, uint64_t ts, uint64_t bytes);
  * at prev_ts (0 and 0 for the first). */
 uint8_t *encode_rss_delta(uint8_t *p, uint64_t ts, uint64_t bytes, uint64_t prev_ts, uint64_t prev_bytes);
 
+/* One RSS sample: its time (ns) and resident bytes. */
+struct encode_rss_sample {
+	uint64_t ts, bytes;
+};
+
+static inline size_t encode_rss_series_max(size_t count)
+{
+	return ENCODE_HEAD + 5 * ENCODE_V + count * 2 * ENCODE_V;
+}
+
+/* RSS_SERIES: the n samples s (n >= 1), the sample before them in the
+ * trace being prev (0 and 0 for the first). */
+uint8_t *encode_rss_series(uint8_t *p, const struct encode_rss_sample *s, size_t n,
+			   struct encode_rss_sample prev);
+
 /* ---- progress and end ---------------------------------------------------------- */
 
 #define ENCODE_PROGRESS_ENTRY_MAX (2 * ENCODE_V)
@@ -435,8 +450,10 @@ uint8_t *encode_graph(uint8_t *p, struct encode_graph *g);
 /* Empty the graph, keeping its memory and width. */
 void encode_graph_clear(struct encode_graph *g);
 
-#define ENCODE_SCAN_END_MAX (ENCODE_HEAD + 3 * ENCODE_V)
+#define ENCODE_SCAN_END_MAX (ENCODE_HEAD + 4 * ENCODE_V)
 
-uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts);
+/* SCAN_END: roots is how many the scan read (SCAN_ROOT describes those
+ * that held a pointer). */
+uint8_t *encode_scan_end(uint8_t *p, uint64_t edges, uint64_t bytes, uint64_t ts, uint64_t roots);
 
 #endif

@@ -164,7 +164,11 @@
  *           the instruction the thread stopped at for the innermost frame,
  *           the return address into the function for the others (so that
  *           pc - 1 is in the function either way); 0: unknown (older
- *           traces end before it).
+ *           traces end before it).  index is the root's number in the
+ *           order the scan read them; the shim describes only the roots
+ *           that hold pointers (after their edges) and the ignored
+ *           blocks: the others have no record (older shims described
+ *           every root, before its edges).
  * SCAN_EDGES v source kind (0 block, 1 root), v source number, v count,
  *           then count edges, each: v offset in the source (bytes, from
  *           the previous edge's offset of this record), v target: the
@@ -203,7 +207,9 @@
  *           The counts sum to edges.  A source's edges may go on in the
  *           next record (the same source again).  The shim writes these;
  *           older shims wrote SCAN_EDGES, which a reader still reads.
- * SCAN_END  v edges, v bytes scanned, t time (the scan's end)
+ * SCAN_END  v edges, v bytes scanned, t time (the scan's end), v roots
+ *           read (described or not; older traces end before it: their
+ *           SCAN_ROOT records count them)
  * END       t time, v reason (HST_END_*), z status, v events, v dropped
  *           (events lost because a ring write was interrupted by a signal
  *           handler that allocated), v lost (events not written because
@@ -220,6 +226,16 @@
  *           of 2^shift; the shim shifts by 12, a page).  Compressed,
  *           a sample every 10 ms costs 30% less than as RSS, whose time
  *           and size are whole numbers that change in every digit.
+ * RSS_SERIES v count, v tshift, v bshift, s times, s bytes: count RSS
+ *           samples by column, each the difference from the sample before
+ *           it in the trace (as RSS_DELTA): the times column holds each
+ *           time difference as a z in units of 2^tshift ns, the bytes
+ *           column each resident-bytes difference as a z in units of
+ *           2^bshift bytes (the shim's are multiples of 2^20 ns and of a
+ *           page).  A column of small repeating deltas compresses to about
+ *           half of what RSS_DELTA records do (xz: 145 samples, 304 -> 180
+ *           bytes alone).  The shim writes these; RSS and RSS_DELTA are
+ *           still read.
  * PYTHON    v hexversion (PY_VERSION_HEX of the interpreter, 0x030b02f0 for
  *           3.11.2), s version (Py_GetVersion()), v flags (HST_PY_*): the
  *           process is a CPython interpreter.  Written at start, and again
@@ -264,6 +280,7 @@ enum hst_tag {
 	HST_REC_ALLOCINFOS = 22,
 	HST_REC_EVENTS_SPLIT = 23,
 	HST_REC_RSS_DELTA = 24,
+	HST_REC_RSS_SERIES = 25,
 };
 
 /* PYTHON flags. */

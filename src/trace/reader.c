@@ -92,6 +92,9 @@ struct trace_reader {
 	int ev_split;	/* an EVENTS_SPLIT record: freed blocks in col[4] */
 	int ev_tag;	/* its tag */
 	uint64_t rss_ts, rss_bytes; /* the last RSS sample, RSS_DELTA's base */
+	/* the RSS_SERIES record being iterated: its two columns, their units */
+	struct { const uint8_t *p, *end; } rs_t, rs_b;
+	unsigned rs_tshift, rs_bshift;
 	const uint8_t *temp;	/* the EVENTS record's temporary bitmap */
 	uint64_t temp_bits;	/* its bits (0: none, an older shim's record) */
 	uint32_t ev_index;		 /* of the next event in the record */
@@ -651,8 +654,45 @@ static int graph_begin(struct trace_reader *r, struct body *b)
 	return 0;
 }
 
+/* Take the columns of an RSS_SERIES record; 0, or -1 when they do not
+ * fit together (format.h). */
+static int rss_series_begin(struct trace_reader *r, struct body *b)
+{
+	uint64_t count = b_v(b), tshift = b_v(b), bshift = b_v(b);
+	struct trace_str t = b_s(b), by = b_s(b);
+
+	/* every entry takes a byte at least */
+	if (b->bad || tshift > 63 || bshift > 63 || count > t.n || count > by.n || count > UINT32_MAX)
+		return -1;
+	r->rs_t.p = (const uint8_t *)t.p;
+	r->rs_t.end = r->rs_t.p + t.n;
+	r->rs_b.p = (const uint8_t *)by.p;
+	r->rs_b.end = r->rs_b.p + by.n;
+	r->rs_tshift = (unsigned)tshift;
+	r->rs_bshift = (unsigned)bshift;
+	r->sc_left = (uint32_t)count;
+	return 0;
+}
+
+/* The next sample of the current RSS_SERIES record. */
+static int next_rss_sample(struct trace_reader *r, struct trace_item *it)
+{
+	struct body t = {r->rs_t.p, r->rs_t.end, 0}, b = {r->rs_b.p, r->rs_b.end, 0};
+	int64_t dt = b_z(&t), db = b_z(&b);
+
+	if (t.bad || b.bad)
+		return corrupt_record(r, HST_REC_RSS_SERIES);
+	r->rs_t.p = t.p;
+	r->rs_b.p = b.p;
+	it->type = ITEM_RSS;
+	it->rss.ts = r->rss_ts += (uint64_t)dt << r->rs_tshift;
+	it->rss.bytes = r->rss_bytes += (uint64_t)db << r->rs_bshift;
+	r->sc_left--;
+	return 1;
+}
+
 /* Decode the next block or edge of the current SCAN_BLOCKS / SCAN_EDGES /
- * SCAN_GRAPH record. */
+ * SCAN_GRAPH record, or sample of an RSS_SERIES record. */
 static int next_scan_entry(struct trace_reader *r, struct trace_item *it)
 {
 	struct body b = {r->sc_p, r->sc_end, 0};
@@ -660,6 +700,8 @@ static int next_scan_entry(struct trace_reader *r, struct trace_item *it)
 	memset(it, 0, sizeof(*it));
 	if (r->sc_tag == HST_REC_SCAN_GRAPH)
 		return next_graph_edge(r, it);
+	if (r->sc_tag == HST_REC_RSS_SERIES)
+		return next_rss_sample(r, it);
 	if (r->sc_tag == HST_REC_SCAN_BLOCKS) {
 		r->sc_prev += (uint64_t)b_z(&b);
 		it->type = ITEM_SCAN_BLOCK;
@@ -921,6 +963,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->scan_end.edges = b_v(&b);
 		it->scan_end.bytes = b_v(&b);
 		it->scan_end.ts = b.p < b.end ? b_v(&b) : 0;
+		it->scan_end.roots = b.p < b.end ? b_v(&b) : 0;
 		break;
 	case HST_REC_RSS:
 		it->type = ITEM_RSS;
@@ -938,6 +981,11 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		it->rss.bytes = r->rss_bytes += (uint64_t)d << shift;
 		break;
 	}
+	case HST_REC_RSS_SERIES:
+		r->sc_tag = tag;
+		if (rss_series_begin(r, &b))
+			return corrupt_record(r, tag);
+		return 2;
 	case HST_REC_END:
 		it->type = ITEM_END;
 		it->end.ts = b_v(&b);

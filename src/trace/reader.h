@@ -146,6 +146,8 @@ struct trace_item {
 		struct {
 			uint64_t edges, bytes;
 			uint64_t ts; /* 0 if the writer did not say */
+			uint64_t roots; /* roots read, described or not (0: the
+					 * writer described every one) */
 		} scan_end;
 		struct {
 			uint64_t ts;	/* CLOCK_MONOTONIC ns */
