@@ -1,7 +1,9 @@
 /*
  * intercept.c - process events the trace must follow: exit, _exit/_Exit,
- * the exec family and dlclose; and munmap, mremap, mprotect and madvise,
- * which may take stack memory away from under the unwinder's memo.  (dlopen is noticed by the collector, which
+ * the exec family and dlclose; munmap, mremap, mprotect and madvise,
+ * which may take stack memory away from under the unwinder's memo; and
+ * pthread_setspecific and pthread_key_delete, which may change the
+ * interpreter's thread state of a thread (python.c).  (dlopen is noticed by the collector, which
  * compares dl_iterate_phdr's load counters every cycle: wrapping dlopen
  * would make the shim its caller and change the library search path that
  * glibc derives from the caller's RUNPATH.)  fork is handled with
@@ -25,6 +27,7 @@
 #include "shim/modules.h"
 #include "shim/shim.h"
 #include "shim/stack.h"
+#include "shim/tls.h"
 #include "shim/unwind.h"
 #include "trace/format.h"
 #include "util/atomic.h"
@@ -39,11 +42,11 @@
 enum next_id { NEXT_START_MAIN, NEXT_EXIT, NEXT__EXIT, NEXT__EXIT_C99, NEXT_EXECVE, NEXT_EXECVPE,
 	       NEXT_FEXECVE, NEXT_DLCLOSE, NEXT_SETUID, NEXT_SETGID, NEXT_SETEUID, NEXT_SETEGID,
 	       NEXT_SETREUID, NEXT_SETREGID, NEXT_SETRESUID, NEXT_SETRESGID, NEXT_SETGROUPS,
-	       NEXT_INITGROUPS, NEXT_UNSHARE, NEXT_SETNS, NEXT_COUNT };
+	       NEXT_INITGROUPS, NEXT_UNSHARE, NEXT_SETNS, NEXT_SETSPECIFIC, NEXT_KEY_DELETE, NEXT_COUNT };
 static const char *const next_names[NEXT_COUNT] = {
 	"__libc_start_main", "exit", "_exit", "_Exit", "execve", "execvpe", "fexecve", "dlclose",
 	"setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid",
-	"setgroups", "initgroups", "unshare", "setns",
+	"setgroups", "initgroups", "unshare", "setns", "pthread_setspecific", "pthread_key_delete",
 };
 static _Atomic(void *) next_fns[NEXT_COUNT];
 
@@ -342,6 +345,34 @@ HS_EXPORT HS_HOOKSAFE int madvise(void *addr, size_t len, int advice)
 	if (advice == MADV_GUARD_INSTALL)
 		unwind_maps_changed();
 	return (int)syscall(SYS_madvise, addr, len, advice);
+}
+
+/*
+ * A thread's value of a key changes only by pthread_setspecific on that
+ * thread, or by the key's deletion: the interpreter keeps each thread's
+ * thread state under a key (python.c keeps what it read, until one of
+ * these says it may have changed).  Each counts once the change is made,
+ * before its caller can go on to free what the old value named.
+ */
+_Atomic uint32_t intercept_key_deletes;
+
+HS_EXPORT int pthread_setspecific(pthread_key_t key, const void *value)
+{
+	int rc = ((int (*)(pthread_key_t, const void *))next_fn(NEXT_SETSPECIFIC))(key, value);
+
+	tls.key_sets++;
+	return rc;
+}
+
+HS_EXPORT int pthread_key_delete(pthread_key_t key)
+{
+	int rc = ((int (*)(pthread_key_t))next_fn(NEXT_KEY_DELETE))(key);
+
+	/* relaxed: a thread that reads the count before this is one that
+	 * reads the key's value concurrently with its deletion, as it would
+	 * without the count */
+	atomic_fetch_add_rlx(&intercept_key_deletes, 1);
+	return rc;
 }
 
 /* ---- calls that want the program's threads only (shim_quiesce) ---- */

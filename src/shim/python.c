@@ -49,6 +49,7 @@
 #include "shim/control.h"
 #include "shim/dynsym.h"
 #include "shim/hooks.h"
+#include "shim/intercept.h"
 #include "shim/log.h"
 #include "shim/modules.h"
 #include "shim/ring.h"
@@ -1164,6 +1165,40 @@ static struct py_last *last_get(uint32_t slot, uint32_t owner)
 }
 
 /*
+ * Chain element e of m, whose frame, running code c at instruction word
+ * instr, changed since the last walk: give it the outcome walk_gen and
+ * name_frames give it, in its old place, and raise *inner to the frames up
+ * to it when its entry changed.  Return -1 when its outcome is of another
+ * kind (the chain is not the last one's shape), else 0.  Out of line, so
+ * that chain_gen's loop, the compare of an unchanged element, stays short.
+ */
+static HS_NOINLINE int el_changed(struct py_last *m, struct py_el *e, const struct py_layout *L, uintptr_t frame,
+				  struct py_code c, uintptr_t instr, uint32_t flags, int32_t first, unsigned *inner)
+{
+	const enum py_gen gen = L->gen;
+	struct py_walk *w = &m->w;
+
+	if (e->kind > EL_HIDDEN)
+		return -1;
+	int hidden = frame_incomplete(L, frame, c.code, gen);
+	if (hidden != (e->kind == EL_HIDDEN) || (gen == GEN_311 && (flags & 0xff) != (e->flags & 0xff)))
+		return -1;
+	*e = (struct py_el){frame, c.code, instr, c, flags, first, e->kind, e->j};
+	if (!hidden) {
+		unsigned j = e->j;
+		uint32_t addr = frame_addr(L, frame, c.code, gen);
+		uint64_t pc = py_pc(c.code, addr);
+		memo_put(w->n - 1 - j, frame, addr, pc, &c);
+		if (pc != w->pc[j] && j + 1 > *inner)
+			*inner = j + 1;
+		w->pc[j] = pc;
+		w->code[j] = c.code;
+		w->addr[j] = addr;
+	}
+	return 0;
+}
+
+/*
  * Walk the chain of thread state ts again as m's last walk (m->w, its
  * frames named) over m's chain: when it has as many elements, each of the
  * same kind as before (the one compare that decides it made the same way),
@@ -1236,24 +1271,8 @@ HS_INLINE int chain_gen(struct py_last *m, uintptr_t ts, const struct py_layout 
 			continue;
 		}
 		/* changed: as walk_gen and name_frames make it, in its old place */
-		if (e->kind > EL_HIDDEN)
+		if (el_changed(m, e, L, frame, (struct py_code){code, file, name, line, 0}, instr, flags, first, &inner))
 			return -1;
-		int hidden = frame_incomplete(L, frame, code, gen);
-		if (hidden != (e->kind == EL_HIDDEN) || (gen == GEN_311 && (flags & 0xff) != (e->flags & 0xff)))
-			return -1;
-		struct py_code c = {code, file, name, line, 0};
-		*e = (struct py_el){frame, code, instr, c, flags, first, e->kind, e->j};
-		if (!hidden) {
-			unsigned j = e->j;
-			uint32_t addr = frame_addr(L, frame, code, gen);
-			uint64_t pc = py_pc(code, addr);
-			memo_put(nrec - 1 - j, frame, addr, pc, &c);
-			if (pc != w->pc[j] && j + 1 > inner)
-				inner = j + 1;
-			w->pc[j] = pc;
-			w->code[j] = code;
-			w->addr[j] = addr;
-		}
 		frame = next;
 	}
 	return frame ? -1 : (int)(nrec - inner);
@@ -1679,6 +1698,34 @@ static void assemble_last(struct py_last *m, int follows, void *const *ips, unsi
 	m->valid = 1;
 }
 
+/*
+ * The calling thread's interpreter thread state, as
+ * PyGILState_GetThisThreadState gives it: the value of the interpreter's
+ * key for this thread (3.8-3.13; NULL once the key is deleted), which
+ * changes only by pthread_setspecific on this thread or by the key's
+ * deletion.  The preloaded shim counts both (intercept.c): the thread keeps
+ * what it read until either happens.  (The attach shim cannot see them.)
+ */
+HS_INLINE uintptr_t this_tstate(void)
+{
+#ifdef HS_ATTACH
+	return (uintptr_t)py.this_tstate();
+#else
+	struct tls_state *t = &tls;
+	/* relaxed: see intercept.c */
+	uint32_t sets = t->key_sets, dels = atomic_load_rlx(&intercept_key_deletes);
+
+	if (HS_LIKELY(t->py_ts && t->py_ts_sets == sets && t->py_ts_dels == dels)) {
+		HS_ASSERT(t->py_ts == (uintptr_t)py.this_tstate());
+		return t->py_ts;
+	}
+	t->py_ts = (uintptr_t)py.this_tstate();
+	t->py_ts_sets = sets;
+	t->py_ts_dels = dels;
+	return t->py_ts;
+#endif
+}
+
 int python_stack(void *const *ips, unsigned n, int cut, const struct python_native *nat, uint64_t *out,
 		 unsigned cap, struct python_out *res)
 {
@@ -1700,7 +1747,7 @@ int python_stack(void *const *ips, unsigned n, int cut, const struct python_nati
 			  nat->same <= n && m->cold_len == clen && !cut;
 		m->valid = 0; /* until this stack is in it */
 	}
-	uintptr_t ts = (uintptr_t)py.this_tstate();
+	uintptr_t ts = this_tstate();
 	if (!ts)
 		return 0;
 	int pysame = -1;

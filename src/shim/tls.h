@@ -40,6 +40,11 @@ struct tls_state {
 	struct ring *ring;     /* this thread's ring (TS_ACTIVE) */
 	uint32_t thread_index; /* as events name this thread */
 	uint32_t ndeferred;    /* entries in deferred */
+	uint32_t key_sets;     /* pthread_setspecific calls (intercept.c) */
+	uint32_t py_ts_sets;   /* key_sets and intercept_key_deletes when */
+	uint32_t py_ts_dels;   /* py_ts was read (python.c) */
+	uintptr_t py_ts;       /* the interpreter's thread state of this
+				* thread, 0: not read */
 	void *deferred[16];    /* blocks freed by nested calls, released when
 				* the interrupted hook is done (nestpool.h) */
 #ifdef HS_DEBUG
