@@ -356,10 +356,18 @@ HS_EXPORT HS_HOOKSAFE int madvise(void *addr, size_t len, int advice)
  */
 _Atomic uint32_t intercept_key_deletes;
 
-HS_EXPORT int pthread_setspecific(pthread_key_t key, const void *value)
+/* The shim's own thread start calls it from a hook: libc's, found by the
+ * constructor, or here by the hook-safe lookup (libc always has it). */
+HS_EXPORT HS_HOOKSAFE int pthread_setspecific(pthread_key_t key, const void *value)
 {
-	int rc = ((int (*)(pthread_key_t, const void *))next_fn(NEXT_SETSPECIFIC))(key, value);
+	/* relaxed: see next_fn */
+	int (*next)(pthread_key_t, const void *) = atomic_load_rlx(&next_fns[NEXT_SETSPECIFIC]);
 
+	if (HS_UNLIKELY(!next)) {
+		next = (int (*)(pthread_key_t, const void *))dynsym_next("pthread_setspecific");
+		atomic_store_rlx(&next_fns[NEXT_SETSPECIFIC], (void *)next);
+	}
+	int rc = next(key, value);
 	tls.key_sets++;
 	return rc;
 }
