@@ -777,7 +777,7 @@ test_stack_verify() {
 		# reuse of each thread's last Python stack is checked against
 		# the general way by the HS_DEBUG=1 build (san-integration)
 		cat >"$d/python.py" <<'EOF'
-import collections, json, re, threading
+import collections, ctypes, json, re, sys, threading
 d = {str(i): [i, i * i, "x" * (i % 50)] for i in range(1000)}
 s = json.dumps(d, sort_keys=True)
 back = json.loads(s)
@@ -840,8 +840,19 @@ work()
 for t in threads:
     t.join()
 print(sum(map(len, run(coro(60), coro(80)))))
+
+# A thread Python did not start calls back 20 times (ctypes makes its
+# interpreter state for each call and deletes it after) and allocates
+# between the calls, with no Python running on it.
+got = []
+callback = ctypes.CFUNCTYPE(None, ctypes.c_int)(lambda i: got.append([str(i)] * 3))
+assert ctypes.CDLL(sys.argv[1]).foreign_calls(callback) == 0 and len(got) == 20
+print("foreign", len(got))
 EOF
-		PYTHONMALLOC=malloc MIN_CHECKED=20000 verify_run stack-verify-python "$d/python" -- /usr/bin/python3 "$d/python.py"
+		PYTHONMALLOC=malloc MIN_CHECKED=20000 verify_run stack-verify-python "$d/python" -- /usr/bin/python3 "$d/python.py" \
+			"$PROGS/libforeign.so" &&
+			{ grep -qx 'foreign 20' "$d/python/trace.hst.stdout" && ok stack-verify-python-foreign ||
+				fail stack-verify-python-foreign "no 'foreign 20': $(head -c 300 "$d/python/trace.hst.stdout")"; }
 	else
 		skip stack-verify-python "/usr/bin/python3 is not installed"
 	fi

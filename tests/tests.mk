@@ -23,11 +23,12 @@ endif
 
 # dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c
 # loads; likewise libstacks.c, built twice, for stacks.c.
-PROG_LIB_C := tests/progs/dl_helper.c tests/progs/libstacks.c
+PROG_LIB_C := tests/progs/dl_helper.c tests/progs/libstacks.c tests/progs/libforeign.c
 PROG_C := $(filter-out $(PROG_LIB_C),$(wildcard tests/progs/*.c))
 PROG_CC := $(wildcard tests/progs/*.cc)
 PROG_BIN := $(PROG_C:tests/progs/%.c=$(TEST_B)/progs/%) $(PROG_CC:tests/progs/%.cc=$(TEST_B)/progs/%) \
-	$(TEST_B)/progs/libdl_helper.so $(TEST_B)/progs/libstacks_a.so $(TEST_B)/progs/libstacks_b.so
+	$(TEST_B)/progs/libdl_helper.so $(TEST_B)/progs/libstacks_a.so $(TEST_B)/progs/libstacks_b.so \
+	$(TEST_B)/progs/libforeign.so
 
 # Passing assertions record no mark point (tests/check_quiet.h says why).
 $(CHECK_OBJ): ALL_CFLAGS += -include tests/check_quiet.h
@@ -72,6 +73,10 @@ $(TEST_B)/progs/libstacks_a.so: tests/progs/libstacks.c
 $(TEST_B)/progs/libstacks_b.so: tests/progs/libstacks.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -fomit-frame-pointer -shared -fPIC -DSTACKS_PAD=88 -o $@ $<
+
+$(TEST_B)/progs/libforeign.so: tests/progs/libforeign.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -shared -fPIC -o $@ $< -pthread
 
 $(TEST_B)/progs/libdl_helper.so: tests/progs/dl_helper.c
 	@mkdir -p $(dir $@)
