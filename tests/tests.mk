@@ -22,7 +22,8 @@ CHECK_SHIM_OBJ := $(patsubst $(B)/obj/%,$(B)/obj/shim/%,$(CHECK_SHIM_OBJ))
 endif
 
 # dl_helper.c is not a program: it becomes libdl_helper.so, which dlopen.c
-# loads; likewise libstacks.c, built twice, for stacks.c.
+# loads; likewise libstacks.c, built twice, for stacks.c, and
+# libforeign.c, which integration.sh's Python script loads with ctypes.
 PROG_LIB_C := tests/progs/dl_helper.c tests/progs/libstacks.c tests/progs/libforeign.c
 PROG_C := $(filter-out $(PROG_LIB_C),$(wildcard tests/progs/*.c))
 PROG_CC := $(wildcard tests/progs/*.cc)
