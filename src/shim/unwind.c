@@ -1068,47 +1068,77 @@ out:
  * has the same first frame and, step by step, the same words at the same
  * addresses: its own unwind, which made that layout, is what a full
  * unwind would do now.  Its stack id is known: no interning either.
+ *
+ * The words are few at each position of a layout (the return addresses of
+ * the few call sites that lead there), so a layout keeps, per position,
+ * the words seen there in a table of TC_VALS, and a word's code is its
+ * place in that table, by a multiplicative hash whose multiplier is chosen
+ * so that the position's words all have different places.  The codes of a
+ * stack's words (3 bits each, in two 64-bit words) name it exactly within
+ * its layout, so a stack is an entry of 24 bytes, not its frames: a lookup
+ * reads the layout's tables, which every lookup of the layout reads and
+ * which therefore stay in the cache, and one entry (two misses a lookup
+ * with the frames in the entry: churn's lookups touched the index slot,
+ * then an entry of 288 bytes).
  */
-#define TC_FRAMES 32	/* the deepest stack cached */
+#define TC_FRAMES 40	/* the deepest stack cached */
+#define TC_POS (TC_FRAMES + 1) /* positions of a key: the frames, the word that ended the stack */
+#define TC_CODE_BITS 3
+#define TC_VALS (1u << TC_CODE_BITS) /* words a position tells apart */
+#define TC_PER_KEY 21	/* positions a 64-bit key word holds (21 * 3 bits) */
 #define TC_LAYOUTS 16	/* layouts a cache holds */
-#define TC_ENTRIES 2048 /* stacks a cache holds */
-#define TC_SLOT_BITS 12
-#define TC_SLOTS (1u << TC_SLOT_BITS) /* index slots */
+#define TC_SLOT_BITS 11
+#define TC_SLOTS (1u << TC_SLOT_BITS) /* entries' slots, open addressing */
+#define TC_ENTRIES (TC_SLOTS / 4 * 3) /* stacks a cache holds: 3/4 of its slots */
 #define TC_WINDOW 4096	/* captures between two decisions on the cache */
 #define TC_STEPS 6	/* frames stepped a capture that make a cache worth it */
+#define TC_MUL 0x9e3779b97f4a7c15ull /* the first multiplier of a position */
+#define TC_TRIES 256	/* multipliers tried to tell a position's words apart */
+/* A free place: no word a stack is keyed by (a return address is a user
+ * address, the word that ends a stack is below MIN_IP).  A word read
+ * that equals it matches no entry: an entry's code at a position is
+ * always one of a word it had (see tc_codes). */
+#define TC_EMPTY UINT64_MAX
+
+_Static_assert(TC_POS <= 2 * TC_PER_KEY && TC_PER_KEY * TC_CODE_BITS <= 64, "a key is two words");
+
+/* One position of a layout. */
+struct tc_pos {
+	uint64_t addr;		/* where its word is read; position 0: none (the
+				 * first frame's pc, which the capture has) */
+	uint64_t mul;		/* the code of word x: x * mul >> (64 - TC_CODE_BITS) */
+	uint64_t val[TC_VALS];	/* the word of each code, TC_EMPTY: none yet */
+};
 
 struct tc_layout {
 	uint64_t hash;		     /* of sp, bp, bp_addr, end_addr */
 	uint32_t n;		     /* frames */
 	uint32_t nbp;		     /* live rbp words: bpw_addr, bpw_val */
+	uint32_t npos;		     /* positions: n, and the last word if end_addr */
 	uint64_t end_addr;	     /* where the last word was read, 0: a rule ended */
 	uint64_t sp[TC_FRAMES];	     /* rsp of each frame, innermost first */
 	uint64_t bp[TC_FRAMES];	     /* rbp of each frame where live, else 0 */
 	uint64_t bp_addr[TC_FRAMES]; /* where the step out of it read a live rbp */
-	/* what a lookup reads: the return address of each frame but the first
-	 * (then end_addr), and the live rbp words with their values */
-	uint64_t ra_addr[TC_FRAMES];
-	uint64_t bpw_addr[TC_FRAMES], bpw_val[TC_FRAMES];
+	uint64_t bpw_addr[TC_FRAMES], bpw_val[TC_FRAMES]; /* the live rbp words and values */
+	/* what a lookup reads: the frames' return addresses (each frame's
+	 * pc but the first), then the word at end_addr */
+	struct tc_pos pos[TC_POS];
 };
 
 struct tc_entry {
-	uint64_t hash;		/* of layout, ips and end_val */
-	uint32_t layout;	/* index in layouts + 1 */
-	uint32_t id;		/* its stack id, 0 until stack.c interned it */
-	uint32_t n;		/* frames */
-	uint64_t end_val;	/* the last word read (below MIN_IP), or 0 */
-	uint64_t ips[TC_FRAMES]; /* innermost first */
+	uint64_t key[2]; /* the codes of its words, position j at bit 3 * (j % 21) of key[j / 21] */
+	uint32_t layout; /* index in layouts + 1, 0: a free slot */
+	uint32_t id;	 /* its stack id, 0 until stack.c interned it */
 };
 
 struct trace_cache {
-	uint32_t gen;		    /* rules_gen of what it holds */
+	uint32_t gen;		     /* rules_gen of what it holds */
 	uint32_t nlayouts, nentries; /* used */
-	uint32_t pending;	    /* entry (index + 1) waiting for its id */
-	uint64_t attempts, hits;    /* lookups in this window, and found */
-	uint64_t vals[TC_FRAMES];   /* the words a lookup read */
+	uint32_t pending;	     /* slot (index + 1) waiting for its id */
+	uint64_t attempts, hits;     /* lookups in this window, and found */
+	uint64_t vals[TC_POS];	     /* the words a lookup read: the stack found */
 	struct tc_layout layouts[TC_LAYOUTS];
-	uint32_t index[TC_SLOTS];   /* entry index + 1 by hash, 0 = free */
-	struct tc_entry entries[TC_ENTRIES];
+	struct tc_entry slots[TC_SLOTS];
 };
 
 static _Atomic uint32_t maps_gen = 1;
@@ -1120,11 +1150,18 @@ void unwind_maps_changed(void)
 	atomic_fetch_add_rlx(&maps_gen, 1);
 }
 
+/* Forget the stacks, keep the layouts. */
+static void tc_clear(struct trace_cache *tc)
+{
+	tc->nentries = tc->pending = 0;
+	memset(tc->slots, 0, sizeof(tc->slots));
+}
+
 static void tc_flush(struct trace_cache *tc, uint32_t gen)
 {
 	tc->gen = gen;
-	tc->nlayouts = tc->nentries = tc->pending = 0;
-	memset(tc->index, 0, sizeof(tc->index));
+	tc->nlayouts = 0;
+	tc_clear(tc);
 }
 
 /* rbp of memo frame q as part of a layout: where it is not live, any. */
@@ -1162,132 +1199,157 @@ static uint32_t tc_layout_of(struct unwind_memo *m)
 	l->hash = h;
 	l->n = n;
 	l->end_addr = end_addr;
+	l->npos = n + (end_addr != 0);
 	l->nbp = 0;
 	for (uint32_t j = 0; j < n; j++) {
 		uint32_t q = top + j;
 		l->sp[j] = m->sp[q];
 		l->bp[j] = tc_bp(m, q);
 		l->bp_addr[j] = m->bpw_addr[q];
-		if (j + 1 < n)
-			l->ra_addr[j] = m->sp[q + 1] - 8;
+		/* frame j's pc is the return address the step out of frame
+		 * j - 1 read, below its CFA (frame j's rsp) */
+		l->pos[j].addr = j ? m->sp[q] - 8 : 0;
 		if (m->bpw_addr[q]) {
 			l->bpw_addr[l->nbp] = m->bpw_addr[q];
 			l->bpw_val[l->nbp++] = m->bpw_val[q];
 		}
 	}
+	if (end_addr)
+		l->pos[n].addr = end_addr;
+	for (uint32_t j = 0; j < l->npos; j++) {
+		l->pos[j].mul = TC_MUL;
+		for (uint32_t c = 0; c < TC_VALS; c++)
+			l->pos[j].val[c] = TC_EMPTY;
+	}
 	return tc->nlayouts;
 }
 
-/* A stack's key: the frames at even and at odd positions summed as two
- * chains (a lookup computes them side by side), h = 2h + frame, one lea a
- * frame: with at most TC_FRAMES / 2 frames a chain and user addresses
- * below 2^47 no bit of a frame is shifted out, so two stacks that differ
- * in one frame never share a key.  Then the layout and the last word are
- * mixed in by multiplies, so that the top bits, where the slots come from,
- * depend on all of it (see unwind_hash_step).  Keys can still collide
- * (frames that differ so as to cancel out): tc_find compares the frames. */
-HS_INLINE uint64_t tc_step(uint64_t h, uint64_t frame)
+HS_INLINE uint32_t tc_code(uint64_t mul, uint64_t x)
 {
-	return h * 2 + frame;
+	return (uint32_t)((x * mul) >> (64 - TC_CODE_BITS));
 }
 
-HS_INLINE uint64_t tc_final(uint64_t even, uint64_t odd, uint32_t layout, uint64_t end_val)
+/* The slot where the search for (key, layout) starts. */
+HS_INLINE uint32_t tc_slot(const uint64_t key[2], uint32_t layout)
 {
-	uint64_t h = unwind_hash_step(unwind_hash_step(UNWIND_HASH_SEED, even), odd);
-	return unwind_hash_step(unwind_hash_step(h, layout), end_val);
-}
-
-HS_INLINE uint32_t tc_slot(uint64_t h)
-{
+	uint64_t h = unwind_hash_step(unwind_hash_step(UNWIND_HASH_SEED ^ layout, key[0]), key[1]);
 	return (uint32_t)(h >> (64 - TC_SLOT_BITS));
 }
 
-static uint64_t tc_hash(uint32_t layout, const uint64_t *ips, uint32_t n, uint64_t end_val)
+/* Give position p a multiplier that tells its words and x apart, and
+ * place them: false if none of TC_TRIES does (or p has no free place). */
+static bool tc_separate(struct tc_pos *p, uint64_t x)
 {
-	uint64_t even = 0, odd = 0;
-	uint32_t i = 0;
+	uint64_t w[TC_VALS + 1];
+	uint32_t k = 0;
 
-	for (; i + 1 < n; i += 2) {
-		even = tc_step(even, ips[i]);
-		odd = tc_step(odd, ips[i + 1]);
+	for (uint32_t c = 0; c < TC_VALS; c++)
+		if (p->val[c] != TC_EMPTY)
+			w[k++] = p->val[c];
+	if (k == TC_VALS)
+		return false;
+	w[k++] = x;
+	for (uint64_t t = 0; t < TC_TRIES; t++) {
+		uint64_t mul = TC_MUL * (2 * t + 3), taken = 0; /* odd: every bit counts */
+		uint32_t i = 0;
+		for (; i < k && !(taken >> tc_code(mul, w[i]) & 1); i++)
+			taken |= 1ull << tc_code(mul, w[i]);
+		if (i < k)
+			continue;
+		p->mul = mul;
+		for (uint32_t c = 0; c < TC_VALS; c++)
+			p->val[c] = TC_EMPTY;
+		for (i = 0; i < k; i++)
+			p->val[tc_code(mul, w[i])] = w[i];
+		return true;
 	}
-	if (i < n)
-		even = tc_step(even, ips[i]);
-	return tc_final(even, odd, layout, end_val);
+	return false;
 }
 
-/* The entry for (layout, ips, end_val) with hash h, or NULL. */
-HS_INLINE struct tc_entry *tc_find(struct trace_cache *tc, uint64_t h, uint32_t layout, const uint64_t *ips,
-				uint32_t n, uint64_t end_val)
+/* The key of the stack ips[0..l->n), ended by end_val, in layout l; its
+ * words made known to l's positions.  A position whose new word takes
+ * another multiplier changes the codes of the stacks seen: they are
+ * forgotten (tc_clear), which is rare (at most TC_VALS times a position
+ * until the layout is flushed).  Since a word of a position keeps its code
+ * until then, an entry found by a key is the stack whose words have those
+ * codes: all those words, exactly.  false: not cacheable. */
+static bool tc_codes(struct trace_cache *tc, struct tc_layout *l, const uint64_t *ips, uint64_t end_val,
+		     uint64_t key[2])
 {
-	for (uint32_t i = tc_slot(h), probes = 0; probes < 8; i = (i + 1) & (TC_SLOTS - 1), probes++) {
-		uint32_t e = tc->index[i];
-		if (!e)
-			return NULL;
-		struct tc_entry *en = &tc->entries[e - 1];
-		if (en->hash == h && en->layout == layout && en->n == n && en->end_val == end_val &&
-		    !memcmp(en->ips, ips, n * sizeof(uint64_t)))
-			return en;
+	key[0] = key[1] = 0;
+	for (uint32_t j = 0; j < l->npos; j++) {
+		struct tc_pos *p = &l->pos[j];
+		uint64_t x = j < l->n ? ips[j] : end_val;
+		uint32_t c = tc_code(p->mul, x);
+		if (p->val[c] == TC_EMPTY) {
+			p->val[c] = x;
+		} else if (p->val[c] != x) {
+			if (!tc_separate(p, x))
+				return false;
+			tc_clear(tc);
+			c = tc_code(p->mul, x);
+		}
+		key[j / TC_PER_KEY] |= (uint64_t)c << (TC_CODE_BITS * (j % TC_PER_KEY));
 	}
-	return NULL;
+	return true;
+}
+
+/* The entry of (key, layout), or the free slot where it goes. */
+HS_INLINE struct tc_entry *tc_find(struct trace_cache *tc, const uint64_t key[2], uint32_t layout)
+{
+	/* never full (TC_ENTRIES < TC_SLOTS): the search ends */
+	for (uint32_t i = tc_slot(key, layout);; i = (i + 1) & (TC_SLOTS - 1)) {
+		struct tc_entry *e = &tc->slots[i];
+		if (!e->layout || (e->key[0] == key[0] && e->key[1] == key[1] && e->layout == layout))
+			return e;
+	}
 }
 
 /* Add the memo's stack (interned as id later: unwind_memo_set_id). */
 static void tc_add(struct unwind_memo *m)
 {
 	struct trace_cache *tc = m->tc;
-	uint32_t top = m->top, n = CAP - top;
-	uint64_t end_val = m->end_addr ? m->end_val : 0;
+	uint64_t key[2];
 
 	tc->pending = 0;
 	m->layout = tc_layout_of(m);
 	if (!m->layout)
 		return;
-	uint64_t h = tc_hash(m->layout, &m->ip[top], n, end_val);
-	if (tc_find(tc, h, m->layout, &m->ip[top], n, end_val))
+	struct tc_layout *l = &tc->layouts[m->layout - 1];
+	if (!tc_codes(tc, l, &m->ip[m->top], m->end_addr ? m->end_val : 0, key))
 		return;
+	struct tc_entry *e = tc_find(tc, key, m->layout);
+	if (e->layout)
+		return; /* known */
 	if (tc->nentries == TC_ENTRIES) {
-		uint32_t layout = m->layout;
-		struct tc_layout keep = tc->layouts[layout - 1];
-		tc_flush(tc, tc->gen); /* full: start over, keeping this layout */
-		tc->layouts[0] = keep;
-		tc->nlayouts = 1;
-		m->layout = 1;
-		h = tc_hash(1, &m->ip[top], n, end_val);
-		(void)layout;
+		tc_clear(tc); /* full: start over */
+		e = tc_find(tc, key, m->layout);
 	}
-	uint32_t i = tc_slot(h), probes = 0;
-	while (tc->index[i] && probes++ < 8)
-		i = (i + 1) & (TC_SLOTS - 1);
-	if (tc->index[i])
-		return; /* a crowded spot: not cached */
-	struct tc_entry *en = &tc->entries[tc->nentries++];
-	en->hash = h;
-	en->layout = m->layout;
-	en->id = 0;
-	en->n = n;
-	en->end_val = end_val;
-	memcpy(en->ips, &m->ip[top], n * sizeof(uint64_t));
-	tc->index[i] = tc->nentries;
-	tc->pending = tc->nentries;
+	tc->nentries++;
+	e->key[0] = key[0];
+	e->key[1] = key[1];
+	e->layout = m->layout;
+	e->id = 0;
+	tc->pending = (uint32_t)(e - tc->slots) + 1;
 	if (m->id)
 		unwind_memo_set_id(m, m->id); /* known already (idc_find) */
 }
+
+/* Position p's code of the word x, and whether x is its word (diff 0). */
+#define TC_READ(p, x, code, diff)                         \
+	do {                                              \
+		code = tc_code((p)->mul, x);              \
+		diff |= (p)->val[code] ^ (x);             \
+	} while (0)
 
 /*
  * Look the stack whose first frame is (ip0, the memo's first rsp and rbp)
  * up: true with out set, or false.  The memo's words are readable (maps_gen
  * checked by the caller).
  */
-/* gcc would make the loop's two stores one vector store, at four
- * instructions instead of two */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-vectorize")))
-#endif
 static HS_NOINLINE bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t gen, struct unwind_stack *out)
 {
 	struct trace_cache *tc = m->tc;
-	uint32_t top = m->top, n = CAP - top;
 	uint64_t *v = tc->vals;
 
 	if (tc->gen != gen) {
@@ -1297,34 +1359,35 @@ static HS_NOINLINE bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t 
 	}
 	const struct tc_layout *l = &tc->layouts[m->layout - 1];
 	tc->attempts++;
-	(void)top;
 	for (uint32_t i = 0; i < l->nbp; i++)
 		if (*(const uint64_t *)l->bpw_addr[i] != l->bpw_val[i])
 			return false; /* a live rbp differs: another layout */
-	/* the words, hashed as they are read (tc_hash's two chains) */
-	const uint64_t *const *ra = (const uint64_t *const *)l->ra_addr;
-	uint64_t even = ip0, odd = 0;
-	uint64_t *w = v + 1, *end = v + n;
+	/* the words and their codes: one key word, then the other */
+	const struct tc_pos *p = l->pos;
+	uint32_t npos = l->npos, mid = npos < TC_PER_KEY ? npos : TC_PER_KEY, j = 1, c;
+	uint64_t diff = 0, key[2] = {0, 0}, x;
 	v[0] = ip0;
-	for (; w + 1 < end; w += 2, ra += 2) {
-		uint64_t x = *ra[0], y = *ra[1];
-		w[0] = x;
-		w[1] = y;
-		odd = tc_step(odd, x);
-		even = tc_step(even, y);
+	TC_READ(&p[0], ip0, c, diff);
+	key[0] = c;
+	for (; j < mid; j++) {
+		v[j] = x = *(const uint64_t *)p[j].addr;
+		TC_READ(&p[j], x, c, diff);
+		key[0] |= (uint64_t)c << (TC_CODE_BITS * j);
 	}
-	if (w < end) {
-		*w = *ra[0];
-		odd = tc_step(odd, *w);
+	for (; j < npos; j++) {
+		v[j] = x = *(const uint64_t *)p[j].addr;
+		TC_READ(&p[j], x, c, diff);
+		key[1] |= (uint64_t)c << (TC_CODE_BITS * (j - TC_PER_KEY));
 	}
-	uint64_t end_val = l->end_addr ? *(const uint64_t *)l->end_addr : 0;
-	struct tc_entry *en = tc_find(tc, tc_final(even, odd, m->layout, end_val), m->layout, v, n, end_val);
-	if (!en || !en->id)
-		return false;
+	if (diff)
+		return false; /* a word not seen there */
+	const struct tc_entry *e = tc_find(tc, key, m->layout);
+	if (!e->id)
+		return false; /* not seen (or not interned yet) */
 	tc->hits++;
-	out->ips = en->ips;
-	out->n = n;
-	out->id = en->id;
+	out->ips = v;
+	out->n = l->n;
+	out->id = e->id;
 	out->hash = 0;
 	out->same = 0;
 	out->seq = ++m->seq;
@@ -1364,7 +1427,7 @@ void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
 		m->idc_pending = 0;
 	}
 	if (m->tc && m->tc->pending) {
-		m->tc->entries[m->tc->pending - 1].id = id;
+		m->tc->slots[m->tc->pending - 1].id = id;
 		m->tc->pending = 0;
 	}
 }
