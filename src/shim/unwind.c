@@ -1126,7 +1126,8 @@ struct tc_layout {
 };
 
 struct tc_entry {
-	uint64_t key[2]; /* the codes of its words, position j at bit 3 * (j % 21) of key[j / 21] */
+	uint64_t key[2]; /* the codes of its words: positions 0-20, then 21-40,
+			  * the first one of each in the highest bits */
 	uint32_t layout; /* index in layouts + 1, 0: a free slot */
 	uint32_t id;	 /* its stack id, 0 until stack.c interned it */
 };
@@ -1289,7 +1290,7 @@ static bool tc_codes(struct trace_cache *tc, struct tc_layout *l, const uint64_t
 			tc_clear(tc);
 			c = tc_code(p->mul, x);
 		}
-		key[j / TC_PER_KEY] |= (uint64_t)c << (TC_CODE_BITS * (j % TC_PER_KEY));
+		key[j / TC_PER_KEY] = key[j / TC_PER_KEY] << TC_CODE_BITS | c;
 	}
 	return true;
 }
@@ -1335,12 +1336,35 @@ static void tc_add(struct unwind_memo *m)
 		unwind_memo_set_id(m, m->id); /* known already (idc_find) */
 }
 
-/* Position p's code of the word x, and whether x is its word (diff 0). */
-#define TC_READ(p, x, code, diff)                         \
-	do {                                              \
-		code = tc_code((p)->mul, x);              \
-		diff |= (p)->val[code] ^ (x);             \
+/* The code of the word x at position p, k the key word it goes into;
+ * diff collects whether x is that code's word: a multiply and a shift,
+ * a load and compare, the key's shift (churn: 21 positions a lookup). */
+#define TC_READ(p, x, k, diff)                                       \
+	do {                                                         \
+		uint64_t c_ = (x) * (p)->mul >> (64 - TC_CODE_BITS); \
+		diff |= (p)->val[c_] ^ (x);                          \
+		k = k << TC_CODE_BITS | c_;                          \
 	} while (0)
+
+/* Read the words of positions [p, end) into v and return their key word
+ * (on k); two a round, which halves the loop's own instructions. */
+HS_INLINE uint64_t tc_read(const struct tc_pos *p, const struct tc_pos *end, uint64_t *v, uint64_t k,
+			   uint64_t *diff)
+{
+	uint64_t d = 0;
+
+	for (; p + 1 < end; p += 2, v += 2) {
+		uint64_t x = v[0] = *(const uint64_t *)p[0].addr, y = v[1] = *(const uint64_t *)p[1].addr;
+		TC_READ(&p[0], x, k, d);
+		TC_READ(&p[1], y, k, d);
+	}
+	if (p < end) {
+		uint64_t x = v[0] = *(const uint64_t *)p->addr;
+		TC_READ(p, x, k, d);
+	}
+	*diff |= d;
+	return k;
+}
 
 /*
  * Look the stack whose first frame is (ip0, the memo's first rsp and rbp)
@@ -1363,29 +1387,20 @@ static HS_NOINLINE bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t 
 		if (*(const uint64_t *)l->bpw_addr[i] != l->bpw_val[i])
 			return false; /* a live rbp differs: another layout */
 	/* the words and their codes: one key word, then the other */
-	const struct tc_pos *p = l->pos;
-	uint32_t npos = l->npos, mid = npos < TC_PER_KEY ? npos : TC_PER_KEY, j = 1, c;
-	uint64_t diff = 0, key[2] = {0, 0}, x;
+	const struct tc_pos *p = l->pos, *mid = p + (l->npos < TC_PER_KEY ? l->npos : TC_PER_KEY),
+			    *end = p + l->npos;
+	uint64_t diff = 0, key[2], k = 0;
 	v[0] = ip0;
-	TC_READ(&p[0], ip0, c, diff);
-	key[0] = c;
-	for (; j < mid; j++) {
-		v[j] = x = *(const uint64_t *)p[j].addr;
-		TC_READ(&p[j], x, c, diff);
-		key[0] |= (uint64_t)c << (TC_CODE_BITS * j);
-	}
-	for (; j < npos; j++) {
-		v[j] = x = *(const uint64_t *)p[j].addr;
-		TC_READ(&p[j], x, c, diff);
-		key[1] |= (uint64_t)c << (TC_CODE_BITS * (j - TC_PER_KEY));
-	}
+	TC_READ(p, ip0, k, diff);
+	key[0] = tc_read(p + 1, mid, v + 1, k, &diff);
+	key[1] = tc_read(mid, end, v + (mid - p), 0, &diff);
 	if (diff)
 		return false; /* a word not seen there */
 	const struct tc_entry *e = tc_find(tc, key, m->layout);
 	if (!e->id)
 		return false; /* not seen (or not interned yet) */
 	tc->hits++;
-	out->ips = v;
+	out->ips = tc->vals;
 	out->n = l->n;
 	out->id = e->id;
 	out->hash = 0;
