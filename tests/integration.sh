@@ -770,6 +770,20 @@ test_stack_verify() {
 			fi
 		fi
 	done
+	# the thread's trace cache: random deep paths, twelve words at one
+	# position, three layouts one after the other; most stacks must come
+	# from the cache (or this test checks the cache's stacks no more)
+	if verify_run stack-verify-paths "$d/paths" -- "$PROGS/stacks" paths; then
+		local cached
+		cached=$(sed -n 's/^heapsnap: stack_verify: .*captures \([0-9]*\): [0-9]* repeated, \([0-9]*\) cached.*/\1 \2/p' \
+			"$d/paths/trace.hst.stderr")
+		set -- $cached
+		if [ $# -eq 2 ] && [ $(($2 * 2)) -ge "$1" ]; then
+			ok stack-verify-paths-cached
+		else
+			fail stack-verify-paths-cached "want at least half the captures from the trace cache: $(grep -m 1 captures "$d/paths/trace.hst.stderr")"
+		fi
+	fi
 	verify_run stack-verify-cxx-exceptions "$d/cxx" -- "$PROGS/stacks_cxx"
 	if [ -x /usr/bin/python3 ]; then
 		mkdir -p "$d"

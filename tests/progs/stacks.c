@@ -17,6 +17,12 @@
  *             and a again; prints "same_base=1" when all three were
  *             loaded at the same address
  *   deep      recursion deeper than max_frames and than the memo
+ *   paths     random choices among many deep call paths (as bench's churn),
+ *             so that the thread's trace cache takes over: at each depth
+ *             two functions, one depth with twelve call sites (more words
+ *             than a position of the cache tells apart), one with a
+ *             variable-length array (CFA from rbp) of a size the path picks
+ *             (several layouts)
  * Prints "MODE ok allocations=N" (N: mallocs this process made outside
  * signal handlers). */
 #define _GNU_SOURCE
@@ -336,6 +342,151 @@ static void mode_deep(void)
 		deep(70 + i % 9, 7);		/* deeper than max_frames (64) */
 }
 
+/* ---- paths ------------------------------------------------------------------ */
+
+static unsigned long paths_rng = 88172645463325252ul;
+
+static unsigned paths_next(void)
+{
+	paths_rng ^= paths_rng << 13;
+	paths_rng ^= paths_rng >> 7;
+	paths_rng ^= paths_rng << 17;
+	return (unsigned)(paths_rng >> 11);
+}
+
+typedef void path_fn(unsigned, int);
+
+__attribute__((noinline)) static void path_leaf(unsigned path, int d)
+{
+	touch(16 + (path & 7) * 8);
+	sink = (void *)(long)d;
+}
+
+/* Depth i: two functions, each calling A or B of depth i - 1 as path's
+ * bit i says (two call sites each); frames of one size, so that the
+ * paths' stacks share their layout. */
+#define PATH_LEVEL(i, prev)                                                     \
+	__attribute__((noinline)) static void pathB_##i(unsigned path, int d); \
+	__attribute__((noinline)) static void pathA_##i(unsigned path, int d)  \
+	{                                                                       \
+		volatile char buf[24];                                          \
+		buf[0] = (char)d;                                               \
+		if (path >> (i) & 1)                                            \
+			pathB_##prev(path, d + 1);                              \
+		else                                                            \
+			pathA_##prev(path, d + 1);                              \
+		keep(buf);                                                      \
+	}                                                                       \
+	__attribute__((noinline)) static void pathB_##i(unsigned path, int d)  \
+	{                                                                       \
+		volatile char buf[24];                                          \
+		buf[0] = (char)d;                                               \
+		if (path >> (i) & 1)                                            \
+			pathA_##prev(path, d + 2);                              \
+		else                                                            \
+			pathB_##prev(path, d + 2);                              \
+		keep(buf);                                                      \
+	}
+
+__attribute__((noinline)) static void pathA_0(unsigned path, int d)
+{
+	path_leaf(path, d);
+	keep((volatile char *)&path);
+}
+__attribute__((noinline)) static void pathB_0(unsigned path, int d)
+{
+	path_leaf(path ^ 1, d);
+	keep((volatile char *)&path);
+}
+PATH_LEVEL(1, 0)
+PATH_LEVEL(2, 1)
+PATH_LEVEL(3, 2)
+
+/* Twelve call sites of one function: twelve words at one position. */
+__attribute__((noinline)) static void path_wide(unsigned path, int d)
+{
+	volatile char buf[16];
+	buf[0] = (char)d;
+	switch ((path >> 12) % 12) {
+#define PATH_CASE(k)                        \
+	case k:                             \
+		pathA_3(path, d + k);       \
+		buf[0] = (char)(buf[0] + k); \
+		break;
+		PATH_CASE(0) PATH_CASE(1) PATH_CASE(2) PATH_CASE(3) PATH_CASE(4) PATH_CASE(5)
+		PATH_CASE(6) PATH_CASE(7) PATH_CASE(8) PATH_CASE(9) PATH_CASE(10) PATH_CASE(11)
+#undef PATH_CASE
+	}
+	keep(buf);
+}
+
+__attribute__((noinline)) static void pathA_4(unsigned path, int d)
+{
+	volatile char buf[24];
+	buf[0] = (char)d;
+	if ((path >> 16) % 8 == 0)
+		path_wide(path, d + 1); /* an eighth of the stacks: not cacheable */
+	else if (path >> 4 & 1)
+		pathB_3(path, d + 1);
+	else
+		pathA_3(path, d + 1);
+	keep(buf);
+}
+__attribute__((noinline)) static void pathB_4(unsigned path, int d)
+{
+	volatile char buf[24];
+	buf[0] = (char)d;
+	if (path >> 4 & 1)
+		pathA_3(path, d + 2);
+	else
+		pathB_3(path, d + 2);
+	keep(buf);
+}
+PATH_LEVEL(5, 4)
+PATH_LEVEL(6, 5)
+
+static unsigned paths_phase;
+
+/* A variable-length array of one of three sizes, by phase: the frames
+ * inside sit at other addresses (another layout), and their CFA comes
+ * from rbp. */
+__attribute__((noinline)) static void path_vla(unsigned path, int d)
+{
+	volatile char buf[16 + paths_phase % 3 * 32];
+	buf[0] = (char)d;
+	if (path >> 7 & 1)
+		pathB_6(path, d + 1);
+	else
+		pathA_6(path, d + 1);
+	keep(buf);
+}
+__attribute__((noinline)) static void pathA_7(unsigned path, int d)
+{
+	path_vla(path, d);
+	keep((volatile char *)&path);
+}
+__attribute__((noinline)) static void pathB_7(unsigned path, int d)
+{
+	path_vla(path ^ 2, d + 1);
+	keep((volatile char *)&path);
+}
+
+PATH_LEVEL(8, 7)
+PATH_LEVEL(9, 8)
+
+
+static void mode_paths(void)
+{
+	for (int i = 0; i < 60000; i++) {
+		unsigned path = paths_next();
+		paths_phase = (unsigned)i / 5000;
+		if (path & 1u << 9)
+			pathB_9(path, 0);
+		else
+			pathA_9(path, 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -358,8 +509,10 @@ int main(int argc, char **argv)
 		mode_dlswap(argv[0]);
 	else if (!strcmp(mode, "deep"))
 		mode_deep();
+	else if (!strcmp(mode, "paths"))
+		mode_paths();
 	else {
-		fprintf(stderr, "usage: stacks longjmp|coro|signal|threads|fork|exec|dlswap|deep\n");
+		fprintf(stderr, "usage: stacks longjmp|coro|signal|threads|fork|exec|dlswap|deep|paths\n");
 		return 2;
 	}
 	printf("%s ok allocations=%lu\n", mode, allocations);
