@@ -63,6 +63,7 @@
 
 #include "shim/arena_map.h"
 #include "shim/rings.h"
+#include "util/assert.h"
 #include "util/atomic.h"
 #include "util/hooksafe.h"
 
@@ -1075,11 +1076,11 @@ out:
  * place in that table, by a multiplicative hash whose multiplier is chosen
  * so that the position's words all have different places.  The codes of a
  * stack's words (3 bits each, in two 64-bit words) name it exactly within
- * its layout, so a stack is an entry of 24 bytes, not its frames: a lookup
- * reads the layout's tables, which every lookup of the layout reads and
- * which therefore stay in the cache, and one entry (two misses a lookup
- * with the frames in the entry: churn's lookups touched the index slot,
- * then an entry of 288 bytes).
+ * its layout, so a stack is an entry of 24 bytes, not its frames.  A
+ * lookup reads the layout's tables, which every lookup of the layout reads
+ * and which therefore stay in the cache, and one entry.  (Entries that
+ * held the frames, 288 bytes behind an index, cost each of churn's lookups
+ * four L1 misses, two of them one after the other.)
  */
 #define TC_FRAMES 40	/* the deepest stack cached */
 #define TC_POS (TC_FRAMES + 1) /* positions of a key: the frames, the word that ended the stack */
@@ -1251,7 +1252,7 @@ static bool tc_separate(struct tc_pos *p, uint64_t x)
 		return false;
 	w[k++] = x;
 	for (uint64_t t = 0; t < TC_TRIES; t++) {
-		uint64_t mul = TC_MUL * (2 * t + 3), taken = 0; /* odd: every bit counts */
+		uint64_t mul = TC_MUL * (2 * t + 3), taken = 0; /* odd: the code depends on every bit */
 		uint32_t i = 0;
 		for (; i < k && !(taken >> tc_code(mul, w[i]) & 1); i++)
 			taken |= 1ull << tc_code(mul, w[i]);
@@ -1299,6 +1300,7 @@ static bool tc_codes(struct trace_cache *tc, struct tc_layout *l, const uint64_t
 HS_INLINE struct tc_entry *tc_find(struct trace_cache *tc, const uint64_t key[2], uint32_t layout)
 {
 	/* never full (TC_ENTRIES < TC_SLOTS): the search ends */
+	HS_ASSERT(tc->nentries <= TC_ENTRIES && layout >= 1 && layout <= tc->nlayouts);
 	for (uint32_t i = tc_slot(key, layout);; i = (i + 1) & (TC_SLOTS - 1)) {
 		struct tc_entry *e = &tc->slots[i];
 		if (!e->layout || (e->key[0] == key[0] && e->key[1] == key[1] && e->layout == layout))
@@ -1381,6 +1383,7 @@ static HS_NOINLINE bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t 
 		m->layout = 0;
 		return false;
 	}
+	HS_ASSERT(m->layout >= 1 && m->layout <= tc->nlayouts);
 	const struct tc_layout *l = &tc->layouts[m->layout - 1];
 	tc->attempts++;
 	for (uint32_t i = 0; i < l->nbp; i++)
