@@ -24,6 +24,7 @@
 #include "shim/shim.h"
 #include "shim/spin.h"
 #include "shim/unwind.h"
+#include "shim/unwmask.h"
 #include "util/atomic.h"
 #include "util/compiler.h"
 #include "util/fmt.h"
@@ -99,6 +100,10 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64
 		verify_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
 		if (verify_fd >= 0 && fstat(verify_fd, &verify_st))
 			verify_fd = -1;
+		/* every event unwound in full: signals blocked once a stack,
+		 * not twice a frame (unwmask.h); without it, libunwind's own
+		 * masking stays */
+		(void)unwmask_init();
 	}
 	/* 128 MiB of address space (never touched beyond the ids in use);
 	 * under an address-space limit (ulimit -v) fewer ids, and stacks
@@ -317,7 +322,11 @@ static HS_NOINLINE unsigned full_unwind(uint64_t *out)
 	 * nested calls), and no lock of ours: the unwinder is a call out. */
 	HS_ASSERT(tls.depth > 0);
 	HS_ASSERT(spin_none_held());
+	sigset_t saved;
+	int masked = unwmask_begin(&saved);
 	int n = libunwind_steps(ips, (int)(frames_max + SKIP_SLACK));
+	if (masked)
+		unwmask_end(&saved);
 	int skip = 0;
 
 	while (skip < n && (uintptr_t)ips[skip] >= self_lo && (uintptr_t)ips[skip] < self_hi)
