@@ -79,6 +79,7 @@ for j in J:
     check("%s: truncated (%s)" % (j["trace"], j.get("truncation")), not j["truncated"])
     eq("%s: dropped events" % j["trace"], j["dropped_events"], 0)
     eq("%s: recovered events" % j["trace"], j["recovered_events"], 0)
+    eq("%s: lost events" % j["trace"], j["lost_events"], 0)
 '
 
 EVENT_NAMES='NAMES = ["malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",

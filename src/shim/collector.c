@@ -1377,11 +1377,14 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 	emit_rss(); /* the samples still held (an exec has no last snapshot) */
 	if (writer_stopped(&cs.t.w))
 		writer_last(&cs.t.w); /* END alone, into the reserved bytes */
+	/* The events the last cycles held (cycle_locked) go in END's chunk:
+	 * in the file if END is, unless the writer stopped (END alone). */
+	uint64_t in_file = writer_stopped(&cs.t.w) ? cs.t.events_in_file : cs.t.events_written;
 	uint8_t *p = writer_room(&cs.t.w, ENCODE_END_MAX);
 	if (p)
-		writer_advance(&cs.t.w, encode_end_lost(p, clock_now_ns(), reason, status, cs.t.events_in_file,
+		writer_advance(&cs.t.w, encode_end_lost(p, clock_now_ns(), reason, status, in_file,
 					      atomic_load_rlx(&cs.t.dropped), /* relaxed: a statistic */
-					      cs.t.events_written - cs.t.events_in_file));
+					      cs.t.events_written - in_file));
 	flush_trace();
 	release_held();
 	if (reason != HST_END_EXEC)
