@@ -1345,7 +1345,7 @@ static void tc_add(struct unwind_memo *m)
 	do {                                                         \
 		uint64_t c_ = (x) * (p)->mul >> (64 - TC_CODE_BITS); \
 		diff |= (p)->val[c_] ^ (x);                          \
-		k = k << TC_CODE_BITS | c_;                          \
+		k = c_ + (k << TC_CODE_BITS);                        \
 	} while (0)
 
 /* Read the words of positions [p, end) into v and return their key word
@@ -1353,9 +1353,10 @@ static void tc_add(struct unwind_memo *m)
 HS_INLINE uint64_t tc_read(const struct tc_pos *p, const struct tc_pos *end, uint64_t *v, uint64_t k,
 			   uint64_t *diff)
 {
+	const struct tc_pos *last = end - 1; /* end > the layout's first position */
 	uint64_t d = 0;
 
-	for (; p + 1 < end; p += 2, v += 2) {
+	for (; p < last; p += 2, v += 2) {
 		uint64_t x = v[0] = *(const uint64_t *)p[0].addr, y = v[1] = *(const uint64_t *)p[1].addr;
 		TC_READ(&p[0], x, k, d);
 		TC_READ(&p[1], y, k, d);
