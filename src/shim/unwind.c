@@ -1102,6 +1102,7 @@ out:
 #define TC_EMPTY UINT64_MAX
 
 _Static_assert(TC_POS <= 2 * TC_PER_KEY && TC_PER_KEY * TC_CODE_BITS <= 64, "a key is two words");
+_Static_assert(TC_POS <= 64, "a layout's closed positions are bits of a word");
 
 /* One position of a layout. */
 struct tc_pos {
@@ -1116,6 +1117,8 @@ struct tc_layout {
 	uint32_t n;		     /* frames */
 	uint32_t nbp;		     /* live rbp words: bpw_addr, bpw_val */
 	uint32_t npos;		     /* positions: n, and the last word if end_addr */
+	uint64_t closed;	     /* bit j: position j takes no new word (no
+				      * multiplier told its words apart) */
 	uint64_t end_addr;	     /* where the last word was read, 0: a rule ended */
 	uint64_t sp[TC_FRAMES];	     /* rsp of each frame, innermost first */
 	uint64_t bp[TC_FRAMES];	     /* rbp of each frame where live, else 0 */
@@ -1202,6 +1205,7 @@ static uint32_t tc_layout_of(struct unwind_memo *m)
 	l->n = n;
 	l->end_addr = end_addr;
 	l->npos = n + (end_addr != 0);
+	l->closed = 0;
 	l->nbp = 0;
 	for (uint32_t j = 0; j < n; j++) {
 		uint32_t q = top + j;
@@ -1286,8 +1290,12 @@ static bool tc_codes(struct trace_cache *tc, struct tc_layout *l, const uint64_t
 		if (p->val[c] == TC_EMPTY) {
 			p->val[c] = x;
 		} else if (p->val[c] != x) {
-			if (!tc_separate(p, x))
+			/* a search that failed is not made again for every
+			 * stack with such a word */
+			if ((l->closed >> j & 1) || !tc_separate(p, x)) {
+				l->closed |= 1ull << j;
 				return false;
+			}
 			tc_clear(tc);
 			c = tc_code(p->mul, x);
 		}
