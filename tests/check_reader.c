@@ -404,6 +404,54 @@ START_TEST(test_rss_series_corrupt)
 }
 END_TEST
 
+/* The writer keeps a record's length in as few bytes as it takes (the
+ * encoders write 4), through writer_advance and writer_raw, leaving a
+ * short one as it is; the records read back whole. */
+START_TEST(test_writer_compacts_lengths)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	static char name[200];
+	uint8_t rec[ENCODE_THREAD_MAX];
+
+	memset(name, 'n', sizeof(name));
+	tw_open(&t, 0, "compact", NONCE);
+	size_t len = t.w.len;
+	uint8_t *p = room(&t.w, ENCODE_THREAD_MAX), *end = encode_thread(p, 7, 70, 700);
+	size_t body = (size_t)(end - p) - ENCODE_HEAD;
+	put(&t.w, p, end, ENCODE_THREAD_MAX);
+	ck_assert_uint_eq(t.w.len - len, 2 + body); /* tag, one byte of length */
+	ck_assert_uint_eq(t.w.buf[len + 1], body);
+	len = t.w.len;
+	p = room(&t.w, encode_thread_end_max(sizeof(name)));
+	end = encode_thread_end(p, 7, 800, name, sizeof(name));
+	body = (size_t)(end - p) - ENCODE_HEAD;
+	put(&t.w, p, end, encode_thread_end_max(sizeof(name)));
+	ck_assert_uint_ge(body, 128);
+	ck_assert_uint_eq(t.w.len - len, 3 + body); /* two bytes of length */
+	len = t.w.len;
+	end = encode_thread(rec, 8, 80, 900);
+	body = (size_t)(end - rec) - ENCODE_HEAD;
+	writer_raw(&t.w, rec, (size_t)(end - rec));
+	ck_assert_uint_eq(t.w.len - len, 2 + body);
+	/* a length already short: as it is */
+	len = t.w.len;
+	writer_raw(&t.w, t.w.buf + len - (2 + body), 2 + body);
+	ck_assert_uint_eq(t.w.len - len, 2 + body);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	expect_thread(r, 7, 70, 700);
+	next_type(r, &it, ITEM_THREAD_END);
+	ck_assert_uint_eq(it.thread.index, 7);
+	assert_str(it.thread.name, name, sizeof(name));
+	expect_thread(r, 8, 80, 900);
+	expect_thread(r, 8, 80, 900);
+	expect_eof(r);
+	reader_close(r);
+}
+END_TEST
+
 START_TEST(test_end_not_last)
 {
 	struct tw t;
@@ -1729,6 +1777,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_events_split);
 	tcase_add_test(tb, test_rss_delta_corrupt);
 	tcase_add_test(tb, test_rss_series_corrupt);
+	tcase_add_test(tb, test_writer_compacts_lengths);
 	tcase_add_test(tb, test_events_column_past_record);
 	tcase_add_test(tb, test_graph_corrupt);
 	tcase_add_test(tb, test_allocinfos_corrupt);

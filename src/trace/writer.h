@@ -76,10 +76,13 @@ HS_HOOKSAFE int writer_create(struct trace_writer *w, const char *pattern, const
 uint8_t *writer_room(struct trace_writer *w, size_t n);
 
 /* The bytes up to end (inside the room writer_room gave) are whole
- * records of the chunk. */
+ * records of the chunk.  The first one's length is shortened to the
+ * fewest bytes it takes (encode_close writes 4): the record moves back,
+ * and nothing may keep a pointer into it. */
 void writer_advance(struct trace_writer *w, uint8_t *end);
 
-/* Append n bytes of whole records (a record encoded earlier). */
+/* Append n bytes of whole records (a record encoded earlier); the first
+ * one's length is shortened as by writer_advance. */
 void writer_raw(struct trace_writer *w, const void *p, size_t n);
 
 /*
