@@ -47,6 +47,16 @@ START_TEST(test_exact_bytes)
 	static const uint64_t ips[] = {0x1000, 0xff0, 0x7, 0x8};
 	static const uint8_t stack[] = {HST_REC_STACK, 0x87, 0x80, 0x80, 0x00, 0x02, 0x04, 0x01, 0x02, 0x80, 0x20, 0x1f};
 	expect_bytes(b, encode_stack(b, 2, 4, 1, 2, ips), stack, sizeof(stack));
+	/* STACK_NEAR of the same: the first frame from the last one written,
+	 * 0x1010 (-0x10: zigzag 0x1f), which it becomes; all shared: none
+	 * written, the last stays */
+	uint64_t first = 0x1010;
+	static const uint8_t near[] = {HST_REC_STACK_NEAR, 0x86, 0x80, 0x80, 0x00, 0x02, 0x04, 0x01, 0x02, 0x1f, 0x1f};
+	expect_bytes(b, encode_stack_near(b, 2, 4, 1, 2, ips, &first), near, sizeof(near));
+	ck_assert_uint_eq(first, 0x1000);
+	static const uint8_t near_shared[] = {HST_REC_STACK_NEAR, 0x84, 0x80, 0x80, 0x00, 0x03, 0x02, 0x02, 0x02};
+	expect_bytes(b, encode_stack_near(b, 3, 2, 2, 2, ips, &first), near_shared, sizeof(near_shared));
+	ck_assert_uint_eq(first, 0x1000);
 
 	/* SNAPSHOT at 1, index 0, API, label "ab" */
 	static const uint8_t snap[] = {HST_REC_SNAPSHOT, 0x86, 0x80, 0x80, 0x00, 0x01, 0x00, 0x03, 0x02, 'a', 'b'};
@@ -185,6 +195,9 @@ START_TEST(test_bounds)
 			ips[i] = rv();
 		check_record(buf, encode_stack(buf, a32, depth, b32, shared, ips), encode_stack_max(depth),
 			     HST_REC_STACK);
+		uint64_t first = rv();
+		check_record(buf, encode_stack_near(buf, a32, depth, b32, shared, ips, &first),
+			     encode_stack_max(depth), HST_REC_STACK_NEAR);
 		struct encode_process pr = {a32, b32, str, n, str, sizeof(str), str, n / 2, "system", 6, b32};
 		check_record(buf, encode_process(buf, &pr), encode_process_max(&pr), HST_REC_PROCESS);
 		/* modules: each within its bound, then the record */

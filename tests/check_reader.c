@@ -404,6 +404,49 @@ START_TEST(test_rss_series_corrupt)
 }
 END_TEST
 
+/* STACK_NEAR records read back with their frames, their first frame
+ * from the first own frame of the STACK or STACK_NEAR before them (one
+ * with only shared frames leaves it), across chunks, wrapping; a STACK
+ * in between is the next one's base. */
+START_TEST(test_stack_near)
+{
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	static const uint64_t a[] = {0x7f0000001234ull, 0x7f0000001000ull, 0x55000000aaaaull};
+	static const uint64_t b[] = {0x7f0000000010ull, 0x7f0000001000ull, 0x55000000aaaaull};
+	static const uint64_t c[] = {1, 0x7f0000001000ull, 0x55000000aaaaull};
+	static const uint64_t e[] = {UINT64_MAX, 3};
+	uint64_t first = 0;
+
+	tw_open(&t, 3, "stack-near", NONCE);
+	uint8_t *p = room(&t.w, encode_stack_max(3));
+	put(&t.w, p, encode_stack_near(p, 1, 3, 0, 0, a, &first), encode_stack_max(3));
+	p = room(&t.w, encode_stack_max(3));
+	put(&t.w, p, encode_stack_near(p, 2, 3, 1, 2, b, &first), encode_stack_max(3));
+	p = room(&t.w, encode_stack_max(2));
+	put(&t.w, p, encode_stack_near(p, 3, 2, 2, 2, b + 1, &first), encode_stack_max(2)); /* all shared */
+	tw_flush(&t);
+	rec_stack(&t.w, 4, 3, c);
+	first = c[0];
+	p = room(&t.w, encode_stack_max(2));
+	put(&t.w, p, encode_stack_near(p, 5, 2, 0, 0, e, &first), encode_stack_max(2));
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	const uint64_t *want[] = {a, b, b + 1, c, e};
+	const uint32_t depth[] = {3, 3, 2, 3, 2};
+	for (int i = 0; i < 5; i++) {
+		next_type(r, &it, ITEM_STACK);
+		ck_assert_uint_eq(it.stack.depth, depth[i]);
+		for (uint32_t k = 0; k < depth[i]; k++)
+			ck_assert_msg(it.stack.ips[k] == want[i][k], "stack %d frame %u: %#llx", i + 1, k,
+				      (unsigned long long)it.stack.ips[k]);
+	}
+	expect_eof(r);
+	reader_close(r);
+}
+END_TEST
+
 /* The writer keeps a record's length in as few bytes as it takes (the
  * encoders write 4), through writer_advance and writer_raw, leaving a
  * short one as it is; the records read back whole. */
@@ -1778,6 +1821,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_rss_delta_corrupt);
 	tcase_add_test(tb, test_rss_series_corrupt);
 	tcase_add_test(tb, test_writer_compacts_lengths);
+	tcase_add_test(tb, test_stack_near);
 	tcase_add_test(tb, test_events_column_past_record);
 	tcase_add_test(tb, test_graph_corrupt);
 	tcase_add_test(tb, test_allocinfos_corrupt);

@@ -129,6 +129,7 @@ struct collector_trace {
 	uint64_t interval_ns;		    /* snapshot_interval=, 0: none */
 	uint64_t next_interval_ns;	    /* next interval snapshot, 0: not armed */
 	uint32_t stacks_written;	    /* ids 1..stacks_written are in the file */
+	uint64_t stack_first;		    /* the last STACK's first own frame */
 	uint32_t pycodes_written;	    /* Python code ids 1..pycodes_written are */
 	uint32_t recent_stacks[STACK_REFS]; /* ids, the candidates of STACK ref */
 	uint32_t snap_index;		    /* snapshots written */
@@ -452,7 +453,8 @@ static void emit_stacks(void)
 		want_modules(e, shared);
 		uint8_t *p = writer_room(&cs.t.w, encode_stack_max(e->depth));
 		if (p)
-			writer_advance(&cs.t.w, encode_stack(p, id, e->depth, ref, shared, e->ips));
+			writer_advance(&cs.t.w,
+				       encode_stack_near(p, id, e->depth, ref, shared, e->ips, &cs.t.stack_first));
 		cs.t.recent_stacks[id % STACK_REFS] = id;
 	}
 	cs.t.stacks_written = n;

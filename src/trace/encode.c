@@ -118,6 +118,23 @@ uint8_t *encode_stack(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uin
 	return encode_close(p, q);
 }
 
+uint8_t *encode_stack_near(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared,
+			   const uint64_t *ips, uint64_t *first)
+{
+	uint8_t *q = open_record(p, HST_REC_STACK_NEAR);
+
+	HS_ASSERT(shared <= depth);
+	q = put_v(q, id);
+	q = put_v(q, depth);
+	q = put_v(q, ref);
+	q = put_v(q, shared);
+	for (uint32_t i = 0; i < depth - shared; i++)
+		q = put_z(q, (int64_t)(ips[i] - (i ? ips[i - 1] : *first)));
+	if (depth > shared)
+		*first = ips[0];
+	return encode_close(p, q);
+}
+
 uint8_t *encode_thread(uint8_t *p, uint32_t index, uint32_t tid, uint64_t start_ns)
 {
 	uint8_t *q = open_record(p, HST_REC_THREAD);

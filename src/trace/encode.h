@@ -106,6 +106,13 @@ uint8_t *encode_stack(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uin
 
 uint8_t *encode_thread(uint8_t *p, uint32_t index, uint32_t tid, uint64_t start_ns);
 
+/* STACK_NEAR: as encode_stack, the first own frame written as the
+ * difference from *first, the first own frame of the STACK or STACK_NEAR
+ * before it, which becomes this one's (when it has own frames).  Bound:
+ * encode_stack_max. */
+uint8_t *encode_stack_near(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared,
+			   const uint64_t *ips, uint64_t *first);
+
 static inline size_t encode_thread_end_max(size_t name_len)
 {
 	return ENCODE_HEAD + 3 * ENCODE_V + name_len;

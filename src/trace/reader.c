@@ -92,6 +92,7 @@ struct trace_reader {
 	int ev_split;	/* an EVENTS_SPLIT record: freed blocks in col[4] */
 	int ev_tag;	/* its tag */
 	uint64_t rss_ts, rss_bytes; /* the last RSS sample, RSS_DELTA's base */
+	uint64_t stack_first; /* the last STACK's first own frame, STACK_NEAR's base */
 	/* the RSS_SERIES record being iterated: its two columns, their units */
 	struct { const uint8_t *p, *end; } rs_t, rs_b;
 	unsigned rs_tshift, rs_bshift;
@@ -793,7 +794,8 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		break;
 	case HST_REC_MODULES:
 		return reader_decode_modules(p, len, it) ? -1 : 1;
-	case HST_REC_STACK: {
+	case HST_REC_STACK:
+	case HST_REC_STACK_NEAR: {
 		it->type = ITEM_STACK;
 		uint64_t id = b_v(&b), depth = b_v(&b), ref = b_v(&b), shared = b_v(&b);
 		uint32_t dref = idmap_get(&r->stack_ids, ref);
@@ -809,7 +811,11 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			return corrupt_record(r, tag);
 		uint64_t own = depth - shared;
 		for (uint64_t i = 0; i < own; i++)
-			r->ips[i] = i ? r->ips[i - 1] + (uint64_t)b_z(&b) : b_v(&b);
+			r->ips[i] = i ? r->ips[i - 1] + (uint64_t)b_z(&b)
+				 : tag == HST_REC_STACK_NEAR ? r->stack_first + (uint64_t)b_z(&b)
+							    : b_v(&b);
+		if (own)
+			r->stack_first = r->ips[0]; /* STACK_NEAR's base */
 		for (uint64_t i = 0; i < shared; i++)
 			r->ips[own + i] = base->ips[base->depth - shared + i];
 		if (b.bad || !(it->stack.id = idmap_add(&r->stack_ids, id)) ||
@@ -1094,6 +1100,7 @@ static HS_NOINLINE int next_record(struct trace_reader *r, struct trace_item *it
 			 * as them) */
 			r->tag_bytes[tag == HST_REC_ALLOCINFOS	 ? HST_REC_ALLOCINFO
 				     : tag == HST_REC_EVENTS_SPLIT ? HST_REC_EVENTS
+				     : tag == HST_REC_STACK_NEAR   ? HST_REC_STACK
 				     : tag < 15			 ? tag
 								 : 15] += blen;
 			int rc = decode(r, tag, p, (size_t)blen, it);
