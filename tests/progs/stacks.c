@@ -23,6 +23,11 @@
  *             than a position of the cache tells apart), one with a
  *             variable-length array (CFA from rbp) of a size the path picks
  *             (several layouts)
+ *   unmapped  allocates deep in a recursion on a stack of its own, unmaps
+ *             that stack, maps a smaller one lower at the same addresses
+ *             and allocates from frames that sit where the first one's
+ *             did: the first stack's words above the second are gone (the
+ *             unwinder must not read them: munmap reaches the shim)
  * Prints "MODE ok allocations=N" (N: mallocs this process made outside
  * signal handlers). */
 #define _GNU_SOURCE
@@ -487,6 +492,87 @@ static void mode_paths(void)
 	}
 }
 
+/* ---- a stack unmapped, another mapped in its place ----------------------- */
+
+#define UNMAP_STACK (256 * 1024)
+#define UNMAP_DEPTH_A 40 /* levels of the first stack's recursion */
+#define UNMAP_DEPTH_B 20 /* and the second's: fewer, it starts lower */
+
+static char *volatile unmap_frame[UNMAP_DEPTH_A + 1]; /* each level's buffer */
+
+/* A recursion of frames of one size; the innermost allocates.  noipa: the
+ * same code on both stacks, never inlined into itself or cloned. */
+__attribute__((noipa)) static void unmap_rec(int n)
+{
+	volatile char buf[512];
+
+	buf[0] = (char)n;
+	unmap_frame[n] = (char *)buf;
+	if (n)
+		unmap_rec(n - 1);
+	else
+		touch(24);
+	keep(buf);
+}
+
+/* unmap_call(top, fn, arg): fn(arg) on the stack that ends at top (16-byte
+ * aligned), back on the caller's after.  Its CFI says the return address
+ * is undefined across the call, as a thread's first frame does (clone):
+ * the unwinder's walk ends there, on its own (no libunwind fallback), so
+ * the thread's memo holds the whole stack, up to top's last word. */
+void unmap_call(char *top, void (*fn)(int), int arg);
+__asm__(".text\n"
+	".p2align 4\n"
+	".type unmap_call, @function\n"
+	"unmap_call:\n"
+	".cfi_startproc\n"
+	"	push %rbp\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset rbp, -16\n"
+	"	mov %rsp, %rbp\n"
+	".cfi_def_cfa_register rbp\n"
+	"	mov %rdi, %rsp\n"
+	"	mov %edx, %edi\n"
+	".cfi_remember_state\n"
+	".cfi_undefined rip\n"
+	"	call *%rsi\n"
+	".cfi_restore_state\n"
+	"	mov %rbp, %rsp\n"
+	"	pop %rbp\n"
+	".cfi_def_cfa rsp, 8\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size unmap_call, . - unmap_call\n");
+
+/* The second stack's top is m frames below the first's, so its frame j is
+ * where the first's frame j + m was, with the same return address; its
+ * mapping ends at the page above that top, so the first's outer frames,
+ * above, are unmapped.  Nothing in between allocates: the thread's last
+ * stack is still the one on the first stack. */
+static void mode_unmapped(void)
+{
+	for (int round = 0; round < 50; round++) {
+		char *a = mmap(NULL, UNMAP_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (a == MAP_FAILED)
+			exit(1);
+		unmap_call(a + UNMAP_STACK, unmap_rec, UNMAP_DEPTH_A);
+		size_t frame = (size_t)(unmap_frame[1] - unmap_frame[0]);
+		size_t page = (size_t)sysconf(_SC_PAGESIZE), m = (page + 2 * frame) / frame + 1;
+		if (frame % 16 || frame < 512 || m + UNMAP_DEPTH_B > UNMAP_DEPTH_A) {
+			fprintf(stderr, "stacks unmapped: frames of %zu bytes, want %zu more levels\n", frame, m);
+			exit(1);
+		}
+		size_t top_b = UNMAP_STACK - m * frame, map_b = (top_b + page - 1) / page * page;
+		if (munmap(a, UNMAP_STACK) ||
+		    mmap(a, map_b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != a)
+			exit(1);
+		unmap_call(a + top_b, unmap_rec, UNMAP_DEPTH_B);
+		if (munmap(a, map_b))
+			exit(1);
+		touch(8); /* from the main stack again */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -511,8 +597,10 @@ int main(int argc, char **argv)
 		mode_deep();
 	else if (!strcmp(mode, "paths"))
 		mode_paths();
+	else if (!strcmp(mode, "unmapped"))
+		mode_unmapped();
 	else {
-		fprintf(stderr, "usage: stacks longjmp|coro|signal|threads|fork|exec|dlswap|deep|paths\n");
+		fprintf(stderr, "usage: stacks longjmp|coro|signal|threads|fork|exec|dlswap|deep|paths|unmapped\n");
 		return 2;
 	}
 	printf("%s ok allocations=%lu\n", mode, allocations);
