@@ -150,15 +150,17 @@ int unwmask_init(void)
 	if (!f.slot)
 		return -1;
 	/* libunwind is relocated (a dependency of the shim, or loaded before
-	 * the attach shim's init): its RELRO, if the slot is there (the
-	 * program asked for LD_BIND_NOW), is read-only for good */
+	 * the attach shim's init): its RELRO, if the slot is there (a
+	 * libunwind linked with -z now; Debian's is not), is read-only for
+	 * good */
 	int ro = f.slot >= f.relro_lo && f.slot < f.relro_hi;
 	void *page = (void *)(f.slot & ~(PAGE - 1));
 	if (ro && mprotect(page, PAGE, PROT_READ | PROT_WRITE))
 		return -1;
-	/* release: another thread that calls through the slot meanwhile
-	 * finds sigprocmask or the function above, either a whole pointer */
-	__atomic_store_n((uintptr_t *)f.slot, (uintptr_t)masked_sigprocmask, __ATOMIC_RELEASE);
+	/* relaxed: the function needs nothing written before it; one aligned
+	 * store, so another thread that calls through the slot meanwhile
+	 * finds sigprocmask or the function above, never half of each */
+	__atomic_store_n((uintptr_t *)f.slot, (uintptr_t)masked_sigprocmask, __ATOMIC_RELAXED);
 	if (ro)
 		mprotect(page, PAGE, PROT_READ);
 	/* relaxed: unwmask_begin needs no other write of this thread's */
