@@ -211,6 +211,19 @@ static void slot_del(struct region *r, uint32_t i)
 	r->count--;
 }
 
+void heapmap_prefetch(uint64_t addr)
+{
+	uint64_t rkey = (addr >> REGION_SHIFT) + 1;
+	unsigned c = (unsigned)rkey & (RECENT_REGIONS - 1);
+
+	/* only the remembered regions: a hash lookup would cost more than
+	 * the miss it might save */
+	if (recent_region[c].rkey != rkey)
+		return;
+	const struct region *r = &regions[recent_region[c].region];
+	__builtin_prefetch(&r->slots[home(key_of(addr), r->mask)], 1);
+}
+
 uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint32_t *dropped)
 {
 	*dropped = 0;

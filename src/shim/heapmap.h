@@ -36,6 +36,11 @@ uint32_t heapmap_alloc(uint64_t addr, uint64_t size, uint32_t stack, uint32_t *d
  * no block is known there or this is the late free of a dropped block. */
 uint32_t heapmap_free(uint64_t addr);
 
+/* An event for the block at addr is coming soon: start loading its home
+ * slot, so that heapmap_alloc or heapmap_free finds it in the cache.  Only
+ * a hint: changes nothing, and does nothing for a region not seen lately. */
+void heapmap_prefetch(uint64_t addr);
+
 /* The allocinfo of id (1 <= id < heapmap_info_count()). */
 struct heapmap_info *heapmap_info(uint32_t id);
 uint32_t heapmap_info_count(void);
