@@ -101,16 +101,21 @@ uint8_t *encode_modules(uint8_t *p, uint64_t ts, uint64_t count, const uint8_t *
 
 /* ---- stacks, threads, allocinfos, snapshots --------------------------------------- */
 
-uint8_t *encode_stack(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared,
-		      const uint64_t *ips)
+/* The fields STACK and STACK_NEAR begin with. */
+static uint8_t *stack_head(uint8_t *q, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared)
 {
-	uint8_t *q = open_record(p, HST_REC_STACK);
-
 	HS_ASSERT(shared <= depth);
 	q = put_v(q, id);
 	q = put_v(q, depth);
 	q = put_v(q, ref);
-	q = put_v(q, shared);
+	return put_v(q, shared);
+}
+
+uint8_t *encode_stack(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared,
+		      const uint64_t *ips)
+{
+	uint8_t *q = stack_head(open_record(p, HST_REC_STACK), id, depth, ref, shared);
+
 	/* the innermost frames: the first whole, the others as the difference
 	 * from the one before (calls from one function are near each other) */
 	for (uint32_t i = 0; i < depth - shared; i++)
@@ -121,13 +126,8 @@ uint8_t *encode_stack(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uin
 uint8_t *encode_stack_near(uint8_t *p, uint32_t id, uint32_t depth, uint32_t ref, uint32_t shared,
 			   const uint64_t *ips, uint64_t *first)
 {
-	uint8_t *q = open_record(p, HST_REC_STACK_NEAR);
+	uint8_t *q = stack_head(open_record(p, HST_REC_STACK_NEAR), id, depth, ref, shared);
 
-	HS_ASSERT(shared <= depth);
-	q = put_v(q, id);
-	q = put_v(q, depth);
-	q = put_v(q, ref);
-	q = put_v(q, shared);
 	for (uint32_t i = 0; i < depth - shared; i++)
 		q = put_z(q, (int64_t)(ips[i] - (i ? ips[i - 1] : *first)));
 	if (depth > shared)
