@@ -679,6 +679,28 @@ check('relative output: the scan read %d bytes, absolute: %d' % (rel['scan']['by
 " "$d/rel.hst.json" "$d/abs.hst.json"
 }
 
+# A burst of events still in the ring when the collector stops at exit,
+# then __libc_freeres's frees into the same ring (tests/progs/exit_burst.c):
+# the exit path makes room instead of dropping them.  Three runs: without
+# the room, 13 of 16 runs dropped 156 events.
+test_exit_burst() {
+	local d=$T/exitburst i
+	mkdir -p "$d"
+	for i in 1 2 3; do
+		HEAPSNAP_OPTIONS=ring_records=1024 run "$d/b$i.hst" "$PROGS/exit_burst" 480
+		if [ "$rc" -ne 0 ]; then
+			fail exit-burst "run $i exited $rc: $(head -c 300 "$d/b$i.hst.stderr")"
+			return
+		fi
+		need_info exit-burst "$d/b$i.hst" || return
+	done
+	assert_json exit-burst "$COMPLETE
+for j in J:
+    check('%s: %d mallocs, the burst has 480' % (j['trace'], j['events']['malloc']), j['events']['malloc'] >= 480)
+    eq('%s: end' % j['trace'], j.get('end'), {'reason': 'exit', 'status': 0})
+" "$d/b1.hst.json" "$d/b2.hst.json" "$d/b3.hst.json"
+}
+
 # ---- dlopen ------------------------------------------------------------------
 
 test_dlopen() {
@@ -1556,6 +1578,7 @@ test_handoff
 test_dlscan
 test_nomalloc
 test_ring_not_root
+test_exit_burst
 test_dlopen
 test_stack_verify
 test_sig_alloc

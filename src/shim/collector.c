@@ -1272,6 +1272,19 @@ static void drain_all(void)
 			break;
 }
 
+void collector_make_room(unsigned n)
+{
+	struct ring *r = tls.ring;
+
+	HS_ASSERT(tls.state == TS_INTERNAL && !collector_running());
+	/* acquire: pairs with (D); the slots below head are free */
+	if (!r || r->tail + n - atomic_load_acq(&r->hdr->head) <= r->mask + 1)
+		return;
+	drain_all();
+	flush_trace();
+	release_held();
+}
+
 bool collector_is_self(void)
 {
 	/* relaxed: a thread asks about itself; the id is set before the

@@ -67,6 +67,14 @@ void collector_finish(int reason, int status, uint64_t caller_sp);
  * with the calling thread marked TS_INTERNAL. */
 void collector_stop(void);
 
+/* With the collector stopped, make sure the calling thread's ring has room
+ * for n more records: if not, drain every ring and write the chunk, so
+ * that the frees the exit path records next (release_libc) are not
+ * dropped for want of a collector.  A no-op when there is room (the
+ * usual case: the last events then share END's chunk).  Call marked
+ * TS_INTERNAL. */
+void collector_make_room(unsigned n);
+
 /* heapsnap_leak_check(): stop the collector, scan now (HST_SCAN_API),
  * restart it.  Return 0, or -1 when scanning is off or failed.  Call
  * marked TS_INTERNAL; caller_sp as for collector_finish. */

@@ -530,6 +530,11 @@ static int alone(void)
 
 extern void __libc_freeres(void);
 
+/* Ring records release_libc may need: its frees (a few dozen to a few
+ * hundred: stdio buffers, locale and NSS data, cached thread stacks) with
+ * room to spare; the smallest ring (ring_records=1024) is emptied. */
+#define RELEASE_ROOM 1024
+
 /*
  * At exit, let glibc free what it keeps until the end (stdio buffers after
  * flushing them, the thread stack cache, locale and NSS data), as Valgrind
@@ -586,6 +591,9 @@ void shim_finish(int reason, int status)
 	t->state = TS_INTERNAL;
 	if (reason == HST_END_EXIT) {
 		collector_stop();
+		/* the collector that would free ring slots is gone: libc's
+		 * frees must find room (a full ring drops events) */
+		collector_make_room(RELEASE_ROOM);
 		t->state = saved;
 		t->depth--;
 		release_libc();
