@@ -114,17 +114,40 @@ static int capture_one(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+/* Captures made again when a module was unloaded during one. */
+#define CAPTURE_TRIES 4
+
 struct control_item *modules_capture(uint64_t ts, const char *exe)
 {
 	struct mbuf b = {0};
 	struct capture_ctx c = {&b, exe, 0, 1};
+	uint32_t epoch;
 
-	dl_iterate_phdr(capture_one, &c);
+	/*
+	 * The map belongs to the stack epoch it was taken in (stack.c: an
+	 * unload that frees addresses starts a new one, after the library
+	 * is gone).  Read after the walk, the epoch could already be the
+	 * next one while the map still holds the library just unloaded: its
+	 * entry would then span the epoch of whatever is loaded at its
+	 * address next, and the stacks taken in that one would be read in
+	 * the wrong library (stacks dlswap: libstacks_b.so's 500 mallocs
+	 * shown in libstacks_a.so, once under load).  So the epoch is read
+	 * before and after the walk, and a walk that an unload overlapped is
+	 * made again.
+	 */
+	for (int tries = 1;; tries++) {
+		epoch = stack_epoch();
+		dl_iterate_phdr(capture_one, &c);
+		if (b.oom || stack_epoch() == epoch || tries == CAPTURE_TRIES)
+			break; /* (at the last try: the earlier epoch, when it began) */
+		b.len = 0;
+		c = (struct capture_ctx){&b, exe, 0, 1};
+	}
 	(void)modules_changed(); /* this map is the new reference */
 	struct control_item *it = b.oom ? NULL : control_new(HST_REC_MODULES, ts, encode_modules_max(b.len));
 	if (it) {
 		it->len = (uint32_t)(encode_modules(it->body, ts, c.count, b.p, b.len) - it->body);
-		it->epoch = stack_epoch(); /* the stacks taken with this map */
+		it->epoch = epoch; /* the stacks taken with this map */
 	}
 	backing_ifree(b.p);
 	return it;
