@@ -161,6 +161,17 @@ static HS_NOINLINE bool memory_may_run_out(void)
  *   10000 ms   2.12x / 1.46x  2.16x / 1.54x  1.25x / 1.47x
  *    1000 ms   2.00x / 1.38x  2.14x / 1.48x  1.16x / 1.42x
  *       0 ms   2.62x / 0.95x  2.52x / 1.41x  1.35x / 1.39x
+ *
+ * Of the program thread's madvise calls on churn (2500000 20000; about
+ * 1,050 a run, a TLB-shootdown IPI each), about 700 are not the decay:
+ * jemalloc zeroes a recycled dirty extent for a large calloc with
+ * MADV_DONTNEED (its default zeroing, ehooks_default_zero_impl).  Zeroing
+ * callocs of 16 to 128 KiB with memset instead (glibc's way below its mmap
+ * threshold) left 440-570 calls, but raised churn's peak RSS from
+ * 26.6-27.1 MB to 28.7-29.4 MB (3 runs each): churn, like many programs,
+ * does not touch all of a block it callocs.  Not done.  With decay at
+ * 10000 ms the rest (300 to 340) went too, for 27.7-27.9 MB against
+ * 27.3-27.5 MB (2 runs each, busy machine): left at 1000.
  */
 static void configure_jemalloc(void)
 {
@@ -230,6 +241,14 @@ made:
  * instead of 27,000, where decay 0 had 62,000), and one that grows costs
  * a purge per 1.6% of growth.  sqlite's peak RSS 66.5-67.7 -> 60.9 MB,
  * py_json's 126.6-129.0 -> 118.8-122.4 MB (busy machine, 2-3 runs).
+ *
+ * churn (2500000 20000) purges 18 times a run, each purge 11 to 132
+ * madvise(MADV_DONTNEED) calls, one a dirty extent (about 1,400 a run, a
+ * TLB-shootdown IPI each): not a misfiring trigger, its resident size
+ * really climbs, from 17.4 MB at 0.09 s to 26.6 MB at 2.2 s (untraced,
+ * glibc's churn peaks at 22 MB), and the later purges give back 0.8 to
+ * 2.9 MB each.  A coarser step would purge less often, and let the peak
+ * grow by as much.
  */
 #define TRIM_EVERY_NS 5000000ull /* statm at most every 5 ms */
 
@@ -472,7 +491,14 @@ void backing_ifree(void *p)
  * flush.  Any other failure leaves the pages to fault as before.  It
  * costs no memory: each table is written all over as soon as it is made
  * (a region or a map that grows rehashes everything into it), and a small
- * block shares pages with others that are faulted in already.
+ * block shares pages with others that are faulted in already (a traced
+ * /bin/true: 595-601 page faults, 598-599 before).
+ *
+ * Huge pages for the heap map's largest tables (MADV_HUGEPAGE on the
+ * 2 MiB-aligned part of tables of 2 MiB and more, allocated aligned) did
+ * not pay: only 4 to 7 huge pages formed a py_json run (thp_fault_alloc),
+ * and the collector's samples in the heap map were 580-694 against
+ * 654-744 without (3 runs each, busy machine): not done.
  */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
