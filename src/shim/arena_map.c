@@ -145,6 +145,61 @@ void *arena_map_mmap(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * A table the shim probes before it writes (open addressing: a lookup or
+ * a search for a free slot reads first) faults twice a page when left to
+ * fault: the read maps the shared zero page, and the first write replaces
+ * it, a write-protect fault that must flush the old entry from the TLB of
+ * every CPU running the process: an IPI to the other thread (the program's
+ * or the collector's), and the faulting thread waits for its answer.
+ * MADV_POPULATE_WRITE (Linux 5.14) maps the pages writable in one call,
+ * with no fault and no flush; before 5.14 (EINVAL), one write a page does
+ * it with one fault and no flush.  Any other failure leaves the pages to
+ * fault as before.
+ */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PAGE 4096u /* x86_64 */
+
+/* 1 once the kernel refused MADV_POPULATE_WRITE; relaxed: a thread that
+ * reads 0 late makes one more call that fails, nothing else. */
+static _Atomic int populate_unknown;
+
+/* Every page that holds a byte of [p, p + n): a large jemalloc block is
+ * not page-aligned (cache_oblivious offsets it by a random number of
+ * cache lines), and its first and last pages fault too. */
+void arena_map_populate(void *p, size_t n)
+{
+	uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
+	uintptr_t hi = ((uintptr_t)p + n + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+	int saved = errno; /* the program's, when a hook gets here */
+
+	if (!n)
+		return;
+	if (!atomic_load_rlx(&populate_unknown)) {
+		if (!syscall(SYS_madvise, (void *)lo, hi - lo, MADV_POPULATE_WRITE) || errno != EINVAL) {
+			errno = saved;
+			return;
+		}
+		atomic_store_rlx(&populate_unknown, 1);
+	}
+	errno = saved;
+	/* write only inside the block: the rest of its pages may be others' */
+	*(volatile char *)p = 0; /* zero already: only the fault matters */
+	for (uintptr_t a = lo + PAGE; a < (uintptr_t)p + n; a += PAGE)
+		*(volatile char *)a = 0;
+}
+
+void *arena_map_table(size_t bytes)
+{
+	void *p = arena_map_mmap(bytes);
+
+	if (p)
+		arena_map_populate(p, bytes);
+	return p;
+}
+
 void arena_map_munmap(void *p, size_t bytes)
 {
 	hsje_munmap(p, bytes);

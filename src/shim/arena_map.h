@@ -21,6 +21,16 @@
 void *arena_map_mmap(size_t bytes);
 void arena_map_munmap(void *p, size_t bytes);
 
+/* Fault [p, p + bytes) in writable now, for a table that is read before
+ * it is written (arena_map.c says why); memory that is already there is
+ * left as it is.  Zero memory stays zero.  Failing, it leaves the pages
+ * to fault as before. */
+void arena_map_populate(void *p, size_t bytes);
+
+/* arena_map_mmap, populated: for a table that is written all over soon
+ * (an open-addressing index, as it grows), never for a reservation. */
+void *arena_map_table(size_t bytes);
+
 /* Under a memory limit (ulimit -v or -d), take bytes of address space at
  * start (not a root, no memory until used) for the shim's own memory once
  * the program has taken all the room: otherwise a collector that runs

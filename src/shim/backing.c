@@ -22,13 +22,10 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #define sdallocx hsje_sdallocx
 #define sallocx hsje_sallocx
 #define mallctl hsje_mallctl
-#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -477,22 +474,15 @@ void backing_ifree(void *p)
  *
  * Every zeroed block the shim asks for is a table it then writes all over
  * (the heap map's regions, the hash maps), and a large one comes from
- * pages the private arena has just mapped or purged (dirty_decay_ms 0).
- * Left to fault, such a page faults twice: the first access is a read
- * (a probe for a free slot), which maps the shared zero page, and the
- * first write then replaces it, a write-protect fault that must flush the
- * old entry from the TLB of every CPU running the process: an IPI to the
- * program's thread, and the collector waits for its answer.  py_json
+ * pages the private arena has just mapped or purged (dirty_decay_ms 0):
+ * arena_map_populate says why they are faulted in at once.  On py_json
  * (25000), main at f2ba691: 23,285 page faults in heapmap_alloc and 1,540
  * in hashmap_put, out of the collector's 27,238, and flush_tlb_mm_range
- * about 4.8% of all cpu-clock samples.  MADV_POPULATE_WRITE (Linux 5.14)
- * maps the pages writable in one call, with no fault and no flush;
- * before 5.14 (EINVAL), one write a page does it with one fault and no
- * flush.  Any other failure leaves the pages to fault as before.  It
- * costs no memory: each table is written all over as soon as it is made
- * (a region or a map that grows rehashes everything into it), and a small
- * block shares pages with others that are faulted in already (a traced
- * /bin/true: 595-601 page faults, 598-599 before).
+ * about 4.8% of all cpu-clock samples.  It costs no memory: each table is
+ * written all over as soon as it is made (a region or a map that grows
+ * rehashes everything into it), and a small block shares pages with
+ * others that are faulted in already (a traced /bin/true: 595-601 page
+ * faults, 598-599 before).
  *
  * Huge pages for the heap map's largest tables (MADV_HUGEPAGE on the
  * 2 MiB-aligned part of tables of 2 MiB and more, allocated aligned) did
@@ -500,38 +490,7 @@ void backing_ifree(void *p)
  * and the collector's samples in the heap map were 580-694 against
  * 654-744 without (3 runs each, busy machine): not done.
  */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 #define POPULATE_MIN (16u << 10) /* jemalloc's smallest block of pages of its own */
-#define PAGE 4096u		 /* x86_64 */
-
-/* 1 once the kernel refused MADV_POPULATE_WRITE; relaxed: a thread that
- * reads 0 late makes one more call that fails, nothing else. */
-static _Atomic int populate_unknown;
-
-/* Every page that holds a byte of [p, p + n): a large block is not
- * page-aligned (jemalloc's cache_oblivious offsets it by a random number
- * of cache lines), and its first and last pages fault too. */
-static HS_NOINLINE void populate_write(void *p, size_t n)
-{
-	uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
-	uintptr_t hi = ((uintptr_t)p + n + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-	int saved = errno; /* the program's, when a hook gets here */
-
-	if (!atomic_load_rlx(&populate_unknown)) {
-		if (!syscall(SYS_madvise, (void *)lo, hi - lo, MADV_POPULATE_WRITE) || errno != EINVAL) {
-			errno = saved;
-			return;
-		}
-		atomic_store_rlx(&populate_unknown, 1);
-	}
-	errno = saved;
-	/* write only inside the block: the rest of its pages may be others' */
-	*(volatile char *)p = 0; /* zero already: only the fault matters */
-	for (uintptr_t a = lo + PAGE; a < (uintptr_t)p + n; a += PAGE)
-		*(volatile char *)a = 0;
-}
 
 static void *backing_izalloc(size_t n)
 {
@@ -545,7 +504,7 @@ static void *backing_izalloc(size_t n)
 	if (held)
 		world_unhold(&old);
 	if (p && n >= POPULATE_MIN)
-		populate_write(p, n);
+		arena_map_populate(p, n);
 	return p;
 }
 

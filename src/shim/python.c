@@ -467,9 +467,10 @@ static struct spin table_lock;
 static char *seg_next, *seg_end; /* free space in the current code segment */
 static struct ringfile_stacks *seg_cur;
 
+/* Populated: probed before written (arena_map_table). */
 static struct py_index *index_new(uint64_t slots)
 {
-	struct py_index *x = arena_map_mmap(sizeof(*x) + slots * sizeof(uint64_t));
+	struct py_index *x = arena_map_table(sizeof(*x) + slots * sizeof(uint64_t));
 	if (x)
 		x->mask = slots - 1;
 	return x;

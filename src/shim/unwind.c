@@ -153,9 +153,10 @@ HS_INLINE uint64_t rule_home(const struct rule_table *t, uint64_t key)
 	return (key * 0x9e3779b97f4a7c15ull) >> t->shift;
 }
 
+/* Populated: probed before written (arena_map_table). */
 static struct rule_table *rule_table_new(uint64_t slots)
 {
-	struct rule_table *t = arena_map_mmap(sizeof(*t) + slots * sizeof(struct rule_slot));
+	struct rule_table *t = arena_map_table(sizeof(*t) + slots * sizeof(struct rule_slot));
 
 	if (t) {
 		t->mask = slots - 1;
