@@ -166,7 +166,8 @@ void *arena_map_mmap(size_t bytes)
  * reads 0 late makes one more call that fails, nothing else. */
 static _Atomic int populate_unknown;
 
-/* Every page that holds a byte of [p, p + n): a large jemalloc block is
+/* Every page that holds a byte of [p, p + n), which is zero (the
+ * fallback writes zeros): a large jemalloc block is
  * not page-aligned (cache_oblivious offsets it by a random number of
  * cache lines), and its first and last pages fault too. */
 void arena_map_populate(void *p, size_t n)

@@ -22,9 +22,9 @@ void *arena_map_mmap(size_t bytes);
 void arena_map_munmap(void *p, size_t bytes);
 
 /* Fault [p, p + bytes) in writable now, for a table that is read before
- * it is written (arena_map.c says why); memory that is already there is
- * left as it is.  Zero memory stays zero.  Failing, it leaves the pages
- * to fault as before. */
+ * it is written (arena_map.c says why).  The bytes must be zero (a fresh
+ * mapping, a zeroed block): where the kernel cannot populate, a zero is
+ * written to each page.  Failing, it leaves the pages to fault as before. */
 void arena_map_populate(void *p, size_t bytes);
 
 /* arena_map_mmap, populated: for a table that is written all over soon

@@ -80,7 +80,7 @@ static void *map_anon(size_t bytes)
 
 /* Populated (arena_map_table): its slots are probed, read before they are
  * written, in the program's thread (py_json 25000: 1,308 page faults in
- * intern, about half of them write-protect faults with a TLB flush). */
+ * intern before; README, Where the time goes). */
 static struct stack_index *index_new(uint64_t slots)
 {
 	struct stack_index *x = arena_map_table(sizeof(*x) + slots * sizeof(uint64_t));
