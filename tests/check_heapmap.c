@@ -296,14 +296,45 @@ START_TEST(test_unwrite_all)
 	uint32_t a = alloc_fresh(0x80000, 5, 5);
 	uint32_t b = alloc_fresh(0x80040, 6, 5);
 
-	heapmap_info(a)->written = 1;
-	heapmap_info(b)->written = 1;
+	heapmap_info_write(a);
+	heapmap_info_write(b);
+	ck_assert(heapmap_info_written(a) && heapmap_info_written(b));
 	heapmap_unwrite_all();
-	ck_assert_uint_eq(heapmap_info(a)->written, 0);
-	ck_assert_uint_eq(heapmap_info(b)->written, 0);
+	ck_assert(!heapmap_info_written(a));
+	ck_assert(!heapmap_info_written(b));
 	/* the allocinfos themselves survive */
 	ck_assert_uint_eq(heapmap_info(a)->size, 5);
 	ck_assert_uint_eq(heapmap_info(b)->size, 6);
+}
+END_TEST
+
+/* The written marks are per allocinfo and survive the growth of the
+ * tables; a new allocinfo is not written, and a (size, stack) seen before
+ * keeps its id. */
+START_TEST(test_written_marks)
+{
+	static uint32_t ids[20000];
+	const uint64_t base = 0x200000000ull;
+
+	for (uint32_t i = 0; i < 20000; i++) {
+		ids[i] = alloc_fresh(base + (uint64_t)i * 64, 7 + i, 77);
+		ck_assert(!heapmap_info_written(ids[i]));
+		if (i % 3 == 0)
+			heapmap_info_write(ids[i]);
+		if (i % 6 == 0)
+			heapmap_info_unwrite(ids[i]);
+	}
+	for (uint32_t i = 0; i < 20000; i++) {
+		if (heapmap_info_written(ids[i]) != (i % 3 == 0 && i % 6 != 0))
+			ck_abort_msg("allocinfo %u of block %u: wrong mark", ids[i], i);
+		uint32_t dropped = 1, again = heapmap_alloc(base + 0x10000000ull + (uint64_t)i * 64, 7 + i, 77, &dropped);
+		if (again != ids[i] || dropped)
+			ck_abort_msg("block %u: id %u, then %u", i, ids[i], again);
+	}
+	for (uint32_t i = 0; i < 20000; i++) {
+		ck_assert_uint_eq(heapmap_free(base + (uint64_t)i * 64), ids[i]);
+		ck_assert_uint_eq(heapmap_free(base + 0x10000000ull + (uint64_t)i * 64), ids[i]);
+	}
 }
 END_TEST
 
@@ -364,6 +395,7 @@ Suite *heapmap_suite(void)
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_unwrite_all);
+	tcase_add_test(tc, test_written_marks);
 	tcase_add_test(tc, test_growth);
 	suite_add_tcase(s, tc);
 	return s;

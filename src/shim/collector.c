@@ -678,17 +678,17 @@ static HS_NOINLINE int ai_make_room(struct encode_allocinfos *a)
 static void emit_allocinfo(uint32_t id)
 {
 	struct encode_allocinfos *a = &cs.ai;
-	struct heapmap_info *in;
 
-	if (!id || (in = heapmap_info(id))->written)
+	if (!id || heapmap_info_written(id))
 		return;
 	for (int i = 0; i < 3; i++)
 		if (HS_UNLIKELY(a->col[i].cap - a->col[i].len < ENCODE_ALLOCINFOS_COL_MAX) && ai_make_room(a)) {
 			cs.t.ai_lost = 1; /* no memory: tried again at the next event that names it */
 			return;
 		}
+	const struct heapmap_info *in = heapmap_info(id);
 	encode_allocinfos_add(a, id, in->size, in->stack);
-	in->written = 1;
+	heapmap_info_write(id);
 }
 
 /* Write the allocinfos gathered so far (before the events that name
@@ -709,7 +709,7 @@ static void ai_flush(void)
 	cs.t.ai_lost = 1;
 	while (q < end && !varint_get(&q, end, &v)) {
 		id += (uint64_t)zigzag_dec(v);
-		heapmap_info((uint32_t)id)->written = 0;
+		heapmap_info_unwrite((uint32_t)id);
 	}
 	encode_allocinfos_clear(a);
 }

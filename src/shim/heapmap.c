@@ -53,10 +53,24 @@ static uint32_t alloc_seq; /* allocations seen, wrapping at 2^32 */
  * before its own free arrived: the next free there is that late free. */
 static struct hashmap late;
 
-/* pairs: ((stack << 40) | size) + 1 -> info id */
-static struct hashmap pairs;
+/* The allocinfo of each (stack, size): a table of its own, key and id
+ * side by side, so that an allocation's lookup reads one line (a hashmap
+ * keeps its keys and values in two arrays: two lines, both cold in
+ * churn).  key is ((stack << 40) | size) + 1, 0 a free slot. */
+struct pair {
+	uint64_t key;
+	uint64_t id;
+};
+static struct pair *pairs;
+static uint32_t pairs_mask, pairs_count;
+
 static struct heapmap_info *infos; /* by id; [0] unused */
 static uint32_t ninfos = 1, infos_cap;
+/* Bit id: that allocinfo's ALLOCINFO record is in the current trace.  A
+ * bitmap, not a field of infos: each allocation asks, and a few KB of
+ * bits stay in the cache where its info would be a miss (churn: 34,000
+ * allocinfos, 540 KB of infos, 8 KB of bits). */
+static uint64_t *written;
 static int ready;
 static const struct hs_allocator *mem; /* heapmap_use */
 
@@ -70,10 +84,71 @@ static int setup(void)
 	if (ready)
 		return 0;
 	HS_ASSERT(mem != NULL);
-	if (!mem || hashmap_init_in(&region_of, 64, mem) || hashmap_init_in(&late, 16, mem) ||
-	    hashmap_init_in(&pairs, 1024, mem))
+	if (!mem || hashmap_init_in(&region_of, 64, mem) || hashmap_init_in(&late, 16, mem))
 		return -1;
+	if (!pairs) {
+		pairs = mem->zalloc(1024 * sizeof(*pairs));
+		if (!pairs)
+			return -1;
+		pairs_mask = 1023;
+		pairs_count = 0;
+	}
 	ready = 1;
+	return 0;
+}
+
+static uint32_t pair_home(uint64_t key, uint32_t mask)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	key ^= key >> 33;
+	return (uint32_t)key & mask;
+}
+
+/* The slot of key in pairs: its own, or the free one where it goes. */
+static struct pair *pair_slot(uint64_t key)
+{
+	for (uint32_t i = pair_home(key, pairs_mask);; i = (i + 1) & pairs_mask)
+		if (pairs[i].key == key || !pairs[i].key)
+			return &pairs[i];
+}
+
+/* Double pairs.  Return 0 or -1 (then it is unchanged). */
+static int pairs_grow(void)
+{
+	uint32_t mask = pairs_mask * 2 + 1;
+	struct pair *n = mem->zalloc(((size_t)mask + 1) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	for (uint32_t i = 0; i <= pairs_mask; i++) {
+		if (!pairs[i].key)
+			continue;
+		uint32_t j = pair_home(pairs[i].key, mask);
+		while (n[j].key)
+			j = (j + 1) & mask;
+		n[j] = pairs[i];
+	}
+	mem->release(pairs);
+	pairs = n;
+	pairs_mask = mask;
+	return 0;
+}
+
+/* Make room for infos up to cap, and their bits.  Return 0 or -1. */
+static int infos_grow(uint32_t cap)
+{
+	struct heapmap_info *p = mem->resize(infos, cap * sizeof(*p));
+
+	if (!p)
+		return -1;
+	infos = p;
+	uint64_t *w = mem->resize(written, cap / 64 * sizeof(*w));
+	if (!w)
+		return -1; /* infos is larger, infos_cap not yet: harmless */
+	memset(w + infos_cap / 64, 0, (cap - infos_cap) / 64 * sizeof(*w));
+	written = w;
+	infos_cap = cap;
 	return 0;
 }
 
@@ -82,22 +157,23 @@ static uint32_t info_of(uint64_t size, uint32_t stack)
 	/* Sizes past 2^40 bytes cannot have been allocated; clamp them so
 	 * the key stays unique for every real one. */
 	uint64_t key = (((uint64_t)stack << 40) | (size < (1ull << 40) - 1 ? size : (1ull << 40) - 2)) + 1;
-	uint64_t *v = hashmap_get(&pairs, key);
+	struct pair *e = pair_slot(key);
 
-	if (v)
-		return (uint32_t)*v;
-	if (ninfos >= infos_cap) {
-		uint32_t cap = infos_cap ? infos_cap * 2 : 4096;
-		struct heapmap_info *p = mem->resize(infos, cap * sizeof(*p));
-		if (!p)
+	if (e->key)
+		return (uint32_t)e->id;
+	if (ninfos >= infos_cap && infos_grow(infos_cap ? infos_cap * 2 : 4096))
+		return 0;
+	/* at most 3/4 full, as util/hashmap.c */
+	if ((pairs_count + 1) * 4 > (pairs_mask + 1) * 3) {
+		if (pairs_grow())
 			return 0;
-		infos = p;
-		infos_cap = cap;
+		e = pair_slot(key);
 	}
 	uint32_t id = ninfos;
-	if (hashmap_put(&pairs, key, id))
-		return 0;
-	infos[id] = (struct heapmap_info){size, stack, 0};
+	*e = (struct pair){key, id};
+	pairs_count++;
+	infos[id] = (struct heapmap_info){size, stack};
+	heapmap_info_unwrite(id);
 	ninfos++;
 	return id;
 }
@@ -281,6 +357,21 @@ struct heapmap_info *heapmap_info(uint32_t id)
 	return &infos[id];
 }
 
+bool heapmap_info_written(uint32_t id)
+{
+	return written[id / 64] >> (id % 64) & 1;
+}
+
+void heapmap_info_write(uint32_t id)
+{
+	written[id / 64] |= 1ull << (id % 64);
+}
+
+void heapmap_info_unwrite(uint32_t id)
+{
+	written[id / 64] &= ~(1ull << (id % 64));
+}
+
 uint32_t heapmap_info_count(void)
 {
 	return ninfos;
@@ -309,8 +400,8 @@ void heapmap_each(void (*fn)(uint64_t addr, uint32_t info, uint32_t seq, void *a
 
 void heapmap_unwrite_all(void)
 {
-	for (uint32_t id = 1; id < ninfos; id++)
-		infos[id].written = 0;
+	if (written)
+		memset(written, 0, infos_cap / 64 * sizeof(*written));
 }
 
 void heapmap_reset(void)
@@ -322,11 +413,15 @@ void heapmap_reset(void)
 	}
 	mem->release(regions);
 	mem->release(infos);
+	mem->release(written);
+	mem->release(pairs);
 	hashmap_free(&region_of);
 	hashmap_free(&late);
-	hashmap_free(&pairs);
 	regions = NULL;
 	infos = NULL;
+	written = NULL;
+	pairs = NULL;
+	pairs_mask = pairs_count = 0;
 	nregions = regions_cap = infos_cap = 0;
 	memset(recent_region, 0, sizeof(recent_region)); /* the regions are gone */
 	ninfos = 1;

@@ -10,6 +10,7 @@
 #ifndef HS_SHIM_HEAPMAP_H
 #define HS_SHIM_HEAPMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/alloc.h"
@@ -21,9 +22,8 @@ HS_HOOKSAFE void heapmap_use(const struct hs_allocator *a);
 
 /* An allocinfo: what events say about a block. */
 struct heapmap_info {
-	uint64_t size;	 /* requested bytes */
-	uint32_t stack;	 /* stack id */
-	uint32_t written; /* its ALLOCINFO record is in the current trace */
+	uint64_t size;	/* requested bytes */
+	uint32_t stack; /* stack id */
 };
 
 /* A block allocated at addr.  Return its allocinfo id,
@@ -44,6 +44,12 @@ void heapmap_prefetch(uint64_t addr);
 /* The allocinfo of id (1 <= id < heapmap_info_count()). */
 struct heapmap_info *heapmap_info(uint32_t id);
 uint32_t heapmap_info_count(void);
+
+/* Is the ALLOCINFO record of id in the current trace?  Mark it written,
+ * or not written (a new allocinfo is not). */
+bool heapmap_info_written(uint32_t id);
+void heapmap_info_write(uint32_t id);
+void heapmap_info_unwrite(uint32_t id);
 
 /* Number of live blocks, and a walk over them. */
 uint64_t heapmap_live_count(void);
