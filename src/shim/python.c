@@ -1112,8 +1112,29 @@ static HS_NOINLINE unsigned splice_by_stack(const struct py_walk *w, uint64_t *o
  * entries inside them are written and hashed again; the very stack of
  * last time keeps its id.  One per ring slot, as the unwinder's memos: a
  * thread owns its ring's.
+ *
+ * The stacks a thread made are also kept as a trie of their entries from
+ * the outermost in, hash-consed (struct py_trie): node (parent, x) is
+ * entry x inside the suffix that node parent names (0: none), so a node
+ * names one suffix exactly, node[i] names v[i..OUT_CAP), and the node of
+ * a whole stack keeps its stack id once interned.  Entries kept are kept
+ * with their nodes: a stack's id is found by naming its new entries (a
+ * hash probe each, in memory of the thread's own), not by the stack
+ * index's probe and the compare of every entry (intern in stack.c).
  */
 #define OUT_CAP OPT_MAX_FRAMES_LIMIT
+#define TRIE_BITS 12 /* 64 KiB a thread: py_json's stacks are interned 26.5 k times (14 bits: 26.3 k) */
+#define TRIE_SLOTS (1u << TRIE_BITS)
+#define TRIE_FILL (TRIE_SLOTS / 2) /* nodes before the trie starts over: 1.2 probes a node */
+struct py_trie {
+	uint32_t used;	/* nodes */
+	uint32_t epoch; /* ids_epoch of its ids */
+	struct {
+		uint64_t x;	 /* the entry */
+		uint32_t parent; /* its suffix's node + 1; 0: a free slot */
+		uint32_t id;	 /* the stack id of the suffix it names, 0: unknown */
+	} n[TRIE_SLOTS];	 /* open addressing, linear probing; node i + 1 is n[i] */
+};
 struct py_last {
 	uint32_t owner;		  /* thread index of its user */
 	uint32_t start;		  /* the stack is v[start..OUT_CAP) */
@@ -1136,6 +1157,9 @@ struct py_last {
 	uint32_t chain_ok;	  /* when set; w is that walk, its frames named */
 	struct py_el el[CHAIN_MAX];
 	struct py_walk w;
+	uint32_t node[OUT_CAP + 1]; /* node[i]: the trie's node of v[i..OUT_CAP); node[OUT_CAP] 0 */
+	uint32_t pending;	  /* the last stack's node, waiting for its id; 0: none */
+	struct py_trie trie;
 };
 static _Atomic(struct py_last *) lasts[RINGS_MAX];
 static HS_TLS struct py_last *last_now; /* the one the thread's last stack went to */
@@ -1329,7 +1353,79 @@ void python_stack_interned(uint32_t id)
 	if (m) {
 		m->id = id;
 		m->epoch = atomic_load_rlx(&ids_epoch); /* relaxed: see python_forget_ids */
+		/* relaxed: as above; an id given across python_forget_ids
+		 * is not kept (the trie is cleared at its next use) */
+		if (m->pending && m->trie.epoch == atomic_load_rlx(&ids_epoch))
+			m->trie.n[m->pending - 1].id = id;
+		m->pending = 0;
 	}
+}
+
+/* The node of entry x inside the suffix of node parent, whose suffix hash
+ * (unwind_hash: the trie's key, x and the entries outside it) is h, made
+ * if new (the trie is never full: see last_rehash). */
+HS_INLINE uint32_t trie_node(struct py_trie *t, uint32_t parent, uint64_t x, uint64_t h)
+{
+	uint32_t pp = parent + 1;
+
+	/* the top bits of h depend on every entry of the suffix (unwind.h) */
+	for (uint32_t i = (uint32_t)(h >> (64 - TRIE_BITS));; i = (i + 1) & (TRIE_SLOTS - 1)) {
+		if (t->n[i].x == x && t->n[i].parent == pp)
+			return i + 1;
+		if (!t->n[i].parent) {
+			t->n[i].x = x;
+			t->n[i].parent = pp;
+			t->n[i].id = 0;
+			t->used++;
+			return i + 1;
+		}
+	}
+}
+
+/* Empty m's trie for ids of epoch, and name again the entries of m's
+ * stack from clean out (they are kept). */
+static HS_NOINLINE void trie_clear(struct py_last *m, uint32_t epoch, uint32_t clean)
+{
+	struct py_trie *t = &m->trie;
+
+	memset(t, 0, sizeof(*t));
+	t->epoch = epoch;
+	for (uint32_t i = OUT_CAP; i-- > clean;)
+		m->node[i] = trie_node(t, m->node[i + 1], m->v[i], m->sh[i]);
+}
+
+/* Hash m's entries [start, clean) in over the kept ones and name their
+ * suffixes in the trie; return the stack's hash. */
+HS_INLINE uint64_t last_rehash(struct py_last *m, uint32_t start, uint32_t clean)
+{
+	struct py_trie *t = &m->trie;
+	/* relaxed: see python_forget_ids */
+	uint32_t epoch = atomic_load_rlx(&ids_epoch);
+
+	if (HS_UNLIKELY(t->epoch != epoch || t->used + (clean - start) > TRIE_FILL))
+		trie_clear(m, epoch, clean); /* ids of another epoch, or full */
+	uint64_t h = m->sh[clean];
+	uint32_t p = m->node[clean];
+	for (uint32_t i = clean; i-- > start;) {
+		m->sh[i] = h = unwind_hash_step(h, m->v[i]);
+		m->node[i] = p = trie_node(t, p, m->v[i], h);
+	}
+	return h;
+}
+
+/* The id of m's stack, v[start..OUT_CAP) (named: last_rehash), when it
+ * was interned before; else 0, and its node waits for the id
+ * (python_stack_interned). */
+static uint32_t trie_id(struct py_last *m, uint32_t start)
+{
+	uint32_t p = m->node[start];
+
+	HS_ASSERT(start < OUT_CAP && p >= 1 && p <= TRIE_SLOTS);
+	uint32_t id = m->trie.n[p - 1].id;
+	m->pending = id ? 0 : p;
+	if (id) /* the id's epoch, as python_stack_interned sets it */
+		m->epoch = m->trie.epoch;
+	return id;
 }
 
 void python_forget_ids(void)
@@ -1602,9 +1698,7 @@ static int repeat_last(struct py_last *m, void *const *ips, unsigned n, const st
 		HS_ASSERT(o.q == len);
 	}
 	uint32_t start = OUT_CAP - len, clean = OUT_CAP - keep;
-	uint64_t h = m->sh[clean];
-	for (uint32_t i = clean; i-- > start;)
-		m->sh[i] = h = unwind_hash_step(h, m->v[i]);
+	uint64_t h = last_rehash(m, start, clean);
 #ifdef HS_DEBUG
 	{
 		uint16_t at[RUNS_MAX];
@@ -1620,7 +1714,9 @@ static int repeat_last(struct py_last *m, void *const *ips, unsigned n, const st
 	res->n = len;
 	res->hash = h;
 	/* relaxed: see python_forget_ids */
-	res->id = keep == len && start == m->start && m->epoch == atomic_load_rlx(&ids_epoch) ? m->id : 0;
+	res->id = keep == len && start == m->start && m->epoch == atomic_load_rlx(&ids_epoch)
+			  ? m->id
+			  : trie_id(m, start);
 	m->start = start;
 	m->id = res->id;
 	m->token = nat->token;
@@ -1669,9 +1765,7 @@ static void assemble_last(struct py_last *m, int follows, void *const *ips, unsi
 		HS_ASSERT(o.q == len);
 	}
 	uint32_t start = OUT_CAP - len, clean = OUT_CAP - keep;
-	uint64_t h = m->sh[clean];
-	for (uint32_t i = clean; i-- > start;)
-		m->sh[i] = h = unwind_hash_step(h, m->v[i]);
+	uint64_t h = last_rehash(m, start, clean);
 #ifdef HS_DEBUG
 	check_assembly(ips, n, w, at, ne, m->v + start, len, h);
 #endif
@@ -1679,7 +1773,9 @@ static void assemble_last(struct py_last *m, int follows, void *const *ips, unsi
 	res->n = len;
 	res->hash = h;
 	/* relaxed: see python_forget_ids */
-	res->id = keep == len && start == old_start && m->epoch == atomic_load_rlx(&ids_epoch) ? m->id : 0;
+	res->id = keep == len && start == old_start && m->epoch == atomic_load_rlx(&ids_epoch)
+			  ? m->id
+			  : trie_id(m, start);
 	m->start = start;
 	m->id = res->id;
 	m->token = nat->token;

@@ -455,6 +455,25 @@ static HS_NOINLINE void verify(const uint64_t *ips, unsigned n, uint32_t id)
 	}
 }
 
+/* stack_verify: a stack id remembered by python_stack (the stack it made
+ * before, or one it keeps by its entries) must name the stack ips[0..n). */
+static HS_NOINLINE void verify_id(const uint64_t *ips, unsigned n, uint32_t id)
+{
+	/* (the event is counted as checked by verify) */
+	if (id <= stack_count() && entry_equals(by_id[id], ips, n))
+		return;
+	/* relaxed: statistics, read at exit */
+	if (atomic_fetch_add_rlx(&verify_mismatched, 1) < 3) {
+		char buf[120];
+		struct fmt_buf b;
+		fmt_init(&b, buf, sizeof(buf));
+		fmt_str(&b, "stack_verify: a Python stack's remembered id ");
+		fmt_u64(&b, id);
+		fmt_str(&b, " names another stack");
+		log_warn(buf, 0, 0);
+	}
+}
+
 /*
  * A Python program's native stack ips[0..n): its Python frames put in
  * where the interpreter ran them (python.h), interned.  0 when the stack
@@ -471,6 +490,8 @@ static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n, const
 		return 0;
 	if (!r.id)
 		python_stack_interned(r.id = intern(r.hash, r.ips, r.n));
+	else if (HS_UNLIKELY(verify_on))
+		verify_id(r.ips, r.n, r.id);
 	return r.id;
 }
 
