@@ -115,7 +115,7 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64
 		if (ids_max * sizeof(*by_id) <= max_bytes && (by_id = map_anon(ids_max * sizeof(*by_id))))
 			break;
 	struct stack_index *x = index_new(4096);
-	if (!by_id || !x || unwind_init(max_frames, skip_lo, skip_hi))
+	if (!by_id || !x || unwind_init(max_frames, skip_lo, skip_hi, verify_on))
 		return -1;
 	/* release: publish the empty index */
 	atomic_store_rel(&index_now, x);

@@ -146,6 +146,7 @@ static _Atomic int grow_owner; /* pid of the thread's process growing the
 				* table, 0 = none */
 static uint32_t frames_max;
 static uintptr_t self_lo, self_hi;
+static bool stats_on; /* count struct unwind_stats (stack_verify) */
 static struct unwind_memo *_Atomic memos[RINGS_MAX];
 
 HS_INLINE uint64_t rule_home(const struct rule_table *t, uint64_t key)
@@ -863,8 +864,10 @@ struct unwind_memo {
 
 HS_INLINE void memo_count(struct unwind_memo *m, unsigned what, uint64_t n)
 {
-	/* relaxed: only the owner writes; stack_verify's report reads */
-	atomic_store_rlx(&m->stat[what], atomic_load_rlx(&m->stat[what]) + n);
+	/* only stack_verify's report reads them: not counted without it */
+	if (HS_UNLIKELY(stats_on))
+		/* relaxed: only the owner writes; stack_verify's report reads */
+		atomic_store_rlx(&m->stat[what], atomic_load_rlx(&m->stat[what]) + n);
 }
 
 struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
@@ -1631,7 +1634,7 @@ int unwind_step_stopped(uintptr_t hdr, int innermost, uint64_t *pc, uint64_t *sp
 
 /* ---- set-up and statistics ------------------------------------------------- */
 
-int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
+int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, bool stats)
 {
 	struct rule_table *t = rule_table_new(RULE_TABLE_MIN);
 
@@ -1640,6 +1643,7 @@ int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi)
 	frames_max = max_frames;
 	self_lo = skip_lo;
 	self_hi = skip_hi;
+	stats_on = stats;
 	/* release: publish the empty table */
 	atomic_store_rel(&rules_now, t);
 	return 0;

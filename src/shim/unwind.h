@@ -41,9 +41,10 @@ struct unwind_stack {
 };
 
 /* Set up the rule table.  max_frames bounds every capture; [skip_lo,
- * skip_hi) is the shim's code, whose frames are dropped from the top.
- * Return 0 or -ENOMEM. */
-int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi);
+ * skip_hi) is the shim's code, whose frames are dropped from the top;
+ * stats: count what the captures do (unwind_stats_get).  Return 0 or
+ * -ENOMEM. */
+int unwind_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, bool stats);
 
 /* The memo of ring slot `slot` (0 <= slot < RINGS_MAX), made on first use,
  * reset when `owner` (a thread index) is not the thread that used it last.
@@ -102,7 +103,8 @@ void unwind_maps_changed(void);
 int unwind_step_stopped(uintptr_t hdr, int innermost, uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t lo,
 			uint64_t hi);
 
-/* What the capture paths did, for stack_verify's report (relaxed counts). */
+/* What the capture paths did, for stack_verify's report (relaxed counts;
+ * all 0 unless unwind_init was asked to count). */
 struct unwind_stats {
 	uint64_t captures;  /* unwind_capture calls */
 	uint64_t fallbacks; /* of them, UNWIND_FALLBACK */
