@@ -48,12 +48,25 @@ static uint64_t block_end(const struct block *b)
 	return b->addr + (size ? size : 1);
 }
 
+/* The range of addresses mapping_of last answered for, and its answer
+ * (NULL: a gap between mappings): consecutive lookups mostly fall in the
+ * same mapping. */
+struct map_hint {
+	uint64_t lo, hi;
+	const struct roots_map *m;
+};
+
 struct heap {
 	struct block *b;	     /* sorted by addr */
 	uint64_t n;		     /* blocks */
 	uint64_t lo, hi;	     /* lowest start, highest end */
+	uint32_t *first;	     /* by bucket of 2^shift bytes from lo: its
+				      * first block (heap_index); NULL: none */
+	uint64_t nfirst;	     /* buckets + 1 */
+	unsigned shift;
 	const struct roots_maps *maps; /* the process's mappings (vtables live in
 					* read-only file mappings) */
+	struct map_hint *hint;	     /* mapping_of's last answer */
 	uint64_t py_type_type;	     /* &PyType_Type in a Python program, else 0 */
 	uint32_t py_version;	     /* its PY_VERSION_HEX */
 };
@@ -142,12 +155,54 @@ static int sort_blocks(struct heap *h)
 	return 0;
 }
 
+/* Blocks a bucket of the index holds on average, at most (when the heap
+ * is one dense range): 1 byte of index a block. */
+#define INDEX_BLOCKS 4
+
+/*
+ * Index the sorted blocks by address: first[k] is the first block that
+ * starts at or after lo + k * 2^shift.  A word the scan reads is then
+ * searched for among the blocks of its bucket only (a few), not among all
+ * of them (log2 n steps, each a likely cache miss on a big heap).  No
+ * memory for it: find_block searches them all.
+ */
+static void heap_index(struct heap *h)
+{
+	unsigned shift = 0;
+
+	if (h->n < 2 * INDEX_BLOCKS || h->n > UINT32_MAX)
+		return;
+	while (((h->hi - h->lo) >> shift) >= h->n / INDEX_BLOCKS)
+		shift++;
+	uint64_t buckets = ((h->hi - h->lo - 1) >> shift) + 1;
+	uint32_t *first = map_mem((buckets + 1) * sizeof(uint32_t));
+	if (!first)
+		return;
+	uint64_t k = 0;
+	for (uint64_t i = 0; i < h->n; i++)
+		for (uint64_t b = (h->b[i].addr - h->lo) >> shift; k <= b; k++)
+			first[k] = (uint32_t)i;
+	for (; k <= buckets; k++)
+		first[k] = (uint32_t)h->n;
+	h->first = first;
+	h->nfirst = buckets + 1;
+	h->shift = shift;
+}
+
 /* The block containing v, or -1. */
 static int64_t find_block(const struct heap *h, uint64_t v)
 {
 	if (v < h->lo || v >= h->hi)
 		return -1;
 	uint64_t lo = 0, hi = h->n;
+	if (h->first) {
+		/* blocks before the bucket's first start below v, and those from
+		 * the next bucket's first start above it: the last block that
+		 * starts at or below v is first[k] - 1 or in between */
+		uint64_t k = (v - h->lo) >> h->shift;
+		lo = h->first[k];
+		hi = h->first[k + 1];
+	}
 	while (lo < hi) {
 		uint64_t mid = (lo + hi) / 2;
 		if (h->b[mid].addr <= v)
@@ -167,7 +222,10 @@ static const struct roots_map *mapping_of(const struct heap *h, uint64_t v)
 {
 	const struct roots_map *m = h->maps->m;
 	uint32_t lo = 0, hi = h->maps->n;
+	struct map_hint *c = h->hint;
 
+	if (v - c->lo < c->hi - c->lo)
+		return c->m;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
 		if (m[mid].hi <= v)
@@ -175,7 +233,17 @@ static const struct roots_map *mapping_of(const struct heap *h, uint64_t v)
 		else
 			hi = mid;
 	}
-	return lo < h->maps->n && v >= m[lo].lo ? &m[lo] : NULL;
+	/* m[lo] is the first mapping that ends above v: v is in it, or in
+	 * the gap before it (after m[lo - 1], or after the last one) */
+	c->lo = lo ? m[lo - 1].hi : 0;
+	c->hi = lo < h->maps->n ? m[lo].lo : UINT64_MAX;
+	c->m = NULL;
+	if (lo < h->maps->n && v >= m[lo].lo) {
+		c->lo = m[lo].lo;
+		c->hi = m[lo].hi;
+		c->m = &m[lo];
+	}
+	return c->m;
 }
 
 /* Is v the address of something in a read-only file mapping (a vtable)? */
@@ -591,6 +659,7 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 {
 	struct heap h = {0};
 	struct roots_maps maps;
+	struct map_hint hint = {0, 0, NULL};
 	struct out o = {.w = tw, .h = &h};
 	uint64_t cap = heapmap_live_count();
 
@@ -611,11 +680,13 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 		for (uint64_t i = 0; i < h.n; i++)
 			if (block_end(&h.b[i]) > h.hi)
 				h.hi = block_end(&h.b[i]);
+		heap_index(&h);
 	}
 	/* The mappings, read once, after the scan's own memory is mapped. */
 	if (roots_maps_read(&maps))
 		memset(&maps, 0, sizeof(maps)); /* no roots but registers */
 	h.maps = &maps;
+	h.hint = &hint;
 	h.py_type_type = python_type_type(&h.py_version);
 	if (h.py_type_type && !(o.py = map_mem(cap + 1)))
 		h.py_type_type = 0; /* no memory: pointers to objects stay interior */
@@ -648,6 +719,8 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 	modules_emit(tw, tw->len, clock_now_ns()); /* those of the roots with pointers */
 	roots_maps_free(&maps);
 	arena_map_munmap(h.b, cap * sizeof(*h.b) + 1);
+	if (h.first)
+		arena_map_munmap(h.first, h.nfirst * sizeof(uint32_t));
 	if (o.stamp)
 		arena_map_munmap(o.stamp, (cap + 1) * sizeof(uint32_t));
 	if (o.slot)
