@@ -433,8 +433,15 @@ static uint64_t python_edge(struct out *o, const struct heap *h, uint64_t j, uin
 static uint32_t collect_edges(struct out *o, const struct heap *h, uint64_t base, uint64_t lo, uint64_t hi,
 			      uint32_t n)
 {
+	/* Most words of a big root (an interpreter's or a compiler's own
+	 * heap, zeros) point nowhere near the blocks: those cost a load and
+	 * a compare here, not a call. */
+	const uint64_t heap_lo = h->lo, heap_span = h->hi - h->lo;
+
 	for (uint64_t a = (lo + 7) & ~7ull; a + 8 <= hi; a += 8) {
 		uint64_t v = *(const uint64_t *)(uintptr_t)a;
+		if (v - heap_lo >= heap_span)
+			continue; /* outside [lo, hi): find_block's own first test */
 		int64_t j = find_block(h, v);
 		if (j < 0)
 			continue;
