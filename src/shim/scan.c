@@ -200,6 +200,7 @@ static int64_t find_block(const struct heap *h, uint64_t v)
 		 * the next bucket's first start above it: the last block that
 		 * starts at or below v is first[k] - 1 or in between */
 		uint64_t k = (v - h->lo) >> h->shift;
+		HS_ASSERT(k + 1 < h->nfirst);
 		lo = h->first[k];
 		hi = h->first[k + 1];
 	}
