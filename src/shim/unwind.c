@@ -968,6 +968,12 @@ static void memo_result(struct unwind_memo *m, uint32_t same, struct unwind_stac
  * (unwind_memo_set_id fills it in). */
 static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t h)
 {
+	m->idc_pending = 0;
+	/* (idc_off first: a Python program's threads, whose stack ids are
+	 * never the frames', return here at every capture) */
+	if (k > IDC_FRAMES || CAP - p + k > frames_max || m->idc_off)
+		return 0; /* too many new frames, a stack cut at frames_max, or
+			   * ids that are not the frames' */
 	/* A whole stack, keyed by its frames alone, in this generation only:
 	 * after a dlclose the same addresses may be another library's, whose
 	 * stack has another id (stack_modules_unloaded).  Relaxed: see
@@ -976,10 +982,6 @@ static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t
 	uint32_t i = (uint32_t)(h >> 56) & (IDC_SLOTS - 1);
 	struct idc_entry *e = &m->idc[i];
 
-	m->idc_pending = 0;
-	if (k > IDC_FRAMES || CAP - p + k > frames_max || m->idc_off)
-		return 0; /* too many new frames, a stack cut at frames_max, or
-			   * ids that are not the frames' */
 	if (e->suffix == suffix && e->k == k && e->id) {
 		uint64_t diff = 0;
 		for (uint32_t j = 0; j < k; j++)
@@ -997,7 +999,7 @@ static uint32_t idc_find(struct unwind_memo *m, uint32_t p, uint32_t k, uint64_t
 
 /* Put the k new frames below position p (the memo's frame they lead to, or
  * CAP), and hash them in.  bp_cfa: a new frame's CFA came from rbp. */
-static void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k, bool bp_cfa)
+HS_INLINE void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k, bool bp_cfa)
 {
 	uint32_t top = p - k, next = m->bpw_next[p];
 	uint64_t h = UNWIND_HASH_SEED, outer_sp = m->sp[p], outer_bp = 0, serial = m->serials;
