@@ -463,19 +463,22 @@ static uint32_t collect_edges(struct out *o, const struct heap *h, uint64_t base
 {
 	/* Most words of a big root (an interpreter's or a compiler's own
 	 * heap, zeros) point nowhere near the blocks: four of them cost four
-	 * loads, four compares and one branch here. */
+	 * loads and subtractions, three minimums and one branch here. */
 	const uint64_t heap_lo = h->lo, heap_span = h->hi - h->lo;
 	uint64_t a = (lo + 7) & ~7ull;
 
 	for (; a + 32 <= hi; a += 32) {
 		const uint64_t *p = (const uint64_t *)(uintptr_t)a;
-		uint64_t w[4] = {p[0], p[1], p[2], p[3]};
-		if (!((w[0] - heap_lo < heap_span) | (w[1] - heap_lo < heap_span) | (w[2] - heap_lo < heap_span) |
-		      (w[3] - heap_lo < heap_span)))
-			continue;
-		for (unsigned i = 0; i < 4; i++)
-			if (w[i] - heap_lo < heap_span && !collect_word(o, h, base, a + 8 * i, w[i], &n))
+		uint64_t d0 = p[0] - heap_lo, d1 = p[1] - heap_lo, d2 = p[2] - heap_lo, d3 = p[3] - heap_lo;
+		d0 = d0 < d1 ? d0 : d1;
+		d2 = d2 < d3 ? d2 : d3;
+		if ((d0 < d2 ? d0 : d2) >= heap_span)
+			continue; /* the nearest of the four is out too */
+		for (unsigned i = 0; i < 4; i++) {
+			uint64_t v = p[i];
+			if (v - heap_lo < heap_span && !collect_word(o, h, base, a + 8 * i, v, &n))
 				goto out;
+		}
 	}
 	for (; a + 8 <= hi; a += 8) {
 		uint64_t v = *(const uint64_t *)(uintptr_t)a;
