@@ -424,7 +424,7 @@ static uint64_t python_edge(struct out *o, const struct heap *h, uint64_t j, uin
 /* The word v, read at a, in [lo, hi) of the heap: add its edge if it
  * points into a block (see collect_edges).  Return false when there is no
  * memory left for edges. */
-static bool collect_word(struct out *o, const struct heap *h, uint64_t base, uint64_t a, uint64_t v, uint32_t *n)
+HS_INLINE bool collect_word(struct out *o, const struct heap *h, uint64_t base, uint64_t a, uint64_t v, uint32_t *n)
 {
 	int64_t j = find_block(h, v);
 	if (j < 0)
