@@ -1430,7 +1430,10 @@ static uint32_t trie_id(struct py_last *m, uint32_t start)
 
 void python_forget_ids(void)
 {
-	/* relaxed: no thread captures a stack meanwhile (stack_reset) */
+	/* relaxed: capturing threads only compare it with the epoch they
+	 * stamped (dlclose calls this while they run); a late read keeps an
+	 * id of the epoch before, which still names the same frames: no
+	 * thread runs in a library while it is being unmapped */
 	atomic_fetch_add_rlx(&ids_epoch, 1);
 }
 
