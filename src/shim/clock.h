@@ -6,13 +6,22 @@
  * HOOK-SAFE.
  *
  * CLOCK_MONOTONIC through the vDSO costs about as much as all the rest of
- * a free's recording.  Where the kernel's own clock is the TSC (it checked
- * that the TSC is invariant and in step across CPUs), the stamp is the TSC
- * itself, scaled to nanoseconds with a rate the collector measures against
- * CLOCK_MONOTONIC during the first 20 ms (clock.c): the same
- * instruction the vDSO reads (lfence; rdtsc, ordered after earlier loads),
- * without its call, sequence lock and conversion.  Before that, and on any
- * other clocksource, clock_gettime as always.
+ * a free's recording.  Where the kernel's clock is computed from an
+ * invariant TSC (clocksource tsc; or kvm-clock, xen or Hyper-V's TSC page,
+ * paravirtual clocks that scale the TSC), the stamp is the TSC itself,
+ * scaled to nanoseconds by a line the collector fits to CLOCK_MONOTONIC
+ * (clock.c): the same instruction the vDSO reads (lfence; rdtsc, ordered
+ * after earlier loads), without its call, sequence lock and conversion.
+ * Before that, and on any other clock, clock_gettime as always.  On a
+ * paravirtual clock the collector first checks, on every CPU it may run on,
+ * that the TSC maps to CLOCK_MONOTONIC by the same line (clock.c says why
+ * that is enough); if one disagrees, clock_gettime for good.
+ *
+ * The line is re-fitted about once a CLOCK_PERIOD_NS (the host may rescale
+ * its clock, NTP slews), without a stamp ever going back: see struct
+ * clock_block.  Every user of clock_now_ns and clock_event_ns reads the
+ * same blocks, so snapshots, RSS samples and the collector's horizon agree
+ * with event stamps.
  *
  * An event's stamp (clock_event_ns) needs that ordering only against the
  * other threads: an allocation must be stamped after the loads that took
@@ -34,23 +43,64 @@
 #include "util/atomic.h"
 #include "util/compiler.h"
 
-/* clock_tsc.on's bits */
-#define CLOCK_TSC 1	/* the scale below is set: use the TSC */
+/* clock_tsc.on's bits; above them, the count of blocks published */
+#define CLOCK_TSC 1	/* a block is published: use the TSC */
 #define CLOCK_ORDERED 2 /* more than one thread has recorded since the process
 			 * began (or forked): event stamps are ordered after
 			 * earlier loads (clock_event_ns) */
+#define CLOCK_FLAGS 3
+#define CLOCK_VERSION 4 /* one publication; bit 2 picks the block */
+
+/* How often the collector re-fits the line: a block is good for one period
+ * past its switch (so its lines' products stay below 2^64, clock_line_ns). */
+#define CLOCK_PERIOD_NS 2000000000ull
+
+/*
+ * The TSC-to-ns map, published as a whole (a latch: two blocks, the
+ * readers use the one clock_tsc.on names and check that on did not change
+ * meanwhile, the writer fills the other one).  Before the TSC sw, line a;
+ * from sw on, line b (which starts at sw); past end, b's value at end.
+ * Each line is ns0 + (t - tsc0) * mult / 2^32, t - tsc0 taken as 0 below
+ * tsc0.
+ *
+ * Why no stamp goes back when a block replaces another (clock_next_block):
+ * the new block's line a is the old block's line b, and its sw is the old
+ * block's end.  A thread that still uses the old block (it loaded it just
+ * before the switch, and was preempted before its rdtsc, say) reads at
+ * most the old b's value at end, because of the clamp; the new block
+ * agrees with the old one up to end and, from there, starts its line b at
+ * or above that value.  So whatever the new slope (the fit may need the
+ * clock to slow down), every value of the new block is at or above every
+ * value of the old one at an earlier or equal TSC: one thread's stamps
+ * never go back, nor does a stamp taken after another thread's (the
+ * causal argument of clock_event_ns, given TSCs in step across CPUs,
+ * clock.c).  And a thread that saw the new block hands over a block only
+ * after, so the thread it hands to sees it too (x86-64 does not reorder
+ * loads with older loads).  If the collector is late past end, stamps
+ * stay at end's value until it publishes (it does so every cycle, and
+ * CLOCK_PERIOD_NS is longer than a nap).
+ */
+struct clock_line {
+	uint64_t tsc0, ns0, mult; /* mult: ns per tick, 32.32 fixed point */
+};
+
+struct clock_block {
+	struct clock_line a, b; /* b.tsc0 is the switch, sw */
+	uint64_t end;
+};
 
 struct clock_tsc {
-	_Atomic int on; /* CLOCK_TSC, CLOCK_ORDERED: one word, one load a stamp */
-	uint64_t tsc0;	/* TSC at the end of the calibration */
-	uint64_t ns0;	/* CLOCK_MONOTONIC then, ns */
-	uint64_t mult;	/* ns per TSC tick, as a 32.32 fixed-point number */
+	_Atomic uint32_t on;	 /* CLOCK_TSC, CLOCK_ORDERED, version: one word */
+	_Atomic uint64_t off_ns; /* without CLOCK_TSC: stamps are CLOCK_MONOTONIC + this
+				  * (0, unless the TSC was given up while ahead) */
+	_Alignas(64) _Atomic uint64_t blk[2][8]; /* struct clock_block, word by word
+						  * (relaxed: see clock_tsc_stamp) */
 };
 
 extern struct clock_tsc clock_tsc;
 
 /* CLOCK_MONOTONIC in ns, from the vDSO. */
-static inline uint64_t clock_mono_ns(void)
+HS_INLINE uint64_t clock_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -59,7 +109,7 @@ static inline uint64_t clock_mono_ns(void)
 }
 
 /* The TSC, read after every earlier load has completed. */
-static inline uint64_t clock_tsc_read(void)
+HS_INLINE uint64_t clock_tsc_read(void)
 {
 	uint32_t lo, hi;
 
@@ -70,7 +120,7 @@ static inline uint64_t clock_tsc_read(void)
 /* The TSC, unordered: it may be read before earlier loads complete (and
  * so before earlier instructions), never after later stores are visible
  * (they are made visible only once it has retired). */
-static inline uint64_t clock_tsc_read_unordered(void)
+HS_INLINE uint64_t clock_tsc_read_unordered(void)
 {
 	uint32_t lo, hi;
 
@@ -78,21 +128,66 @@ static inline uint64_t clock_tsc_read_unordered(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* TSC ticks to CLOCK_MONOTONIC ns (clock_tsc.on is set). */
-static inline uint64_t clock_tsc_ns(uint64_t tsc)
+/* A line's ns at TSC t (a CPU whose TSC trails by a few ticks reads its
+ * start).  t - tsc0 is at most a period's ticks (t is clamped to end), so
+ * the product is about the period in ns times 2^32: it fits 64 bits. */
+HS_INLINE uint64_t clock_line_ns(const struct clock_line *l, uint64_t t)
 {
-	int64_t d = (int64_t)(tsc - clock_tsc.tsc0);
-	/* a CPU whose TSC trails by a few ticks reads the start */
-	return clock_tsc.ns0 + (uint64_t)(((unsigned __int128)(d > 0 ? (uint64_t)d : 0) * clock_tsc.mult) >> 32);
+	uint64_t d = t > l->tsc0 ? t - l->tsc0 : 0;
+	return l->ns0 + ((d * l->mult) >> 32);
 }
 
-static inline uint64_t clock_now_ns(void)
+/* A block's ns at TSC t (see struct clock_block). */
+HS_INLINE uint64_t clock_block_ns(const struct clock_block *b, uint64_t t)
 {
-	/* acquire: pairs with the release in clock_calibrate; tsc0, ns0 and
-	 * mult are set */
-	if (HS_LIKELY(atomic_load_acq(&clock_tsc.on) & CLOCK_TSC))
-		return clock_tsc_ns(clock_tsc_read());
-	return clock_mono_ns();
+	if (HS_UNLIKELY(t > b->end))
+		t = b->end;
+	if (HS_LIKELY(t >= b->b.tsc0))
+		return clock_line_ns(&b->b, t);
+	return clock_line_ns(&b->a, t);
+}
+
+/* Without the TSC: CLOCK_MONOTONIC, plus the offset (read after an acquire
+ * load of on that saw CLOCK_TSC clear). */
+HS_INLINE uint64_t clock_mono_stamp(void)
+{
+	/* relaxed: written before the release that cleared CLOCK_TSC */
+	return clock_mono_ns() + atomic_load_rlx(&clock_tsc.off_ns);
+}
+
+/* The TSC's stamp by the published block (on has CLOCK_TSC): ordered after
+ * earlier loads, or not.  The block's words are read between two loads of
+ * on; if it changed, the writer may have been filling this block (it fills
+ * the one on does not name, and on changes once per fill), so read again. */
+HS_INLINE uint64_t clock_tsc_stamp(uint32_t on, int ordered)
+{
+	for (;;) {
+		const _Atomic uint64_t *w = clock_tsc.blk[on / CLOCK_VERSION & 1];
+		/* relaxed: checked by the load of on below */
+		struct clock_block b = {{atomic_load_rlx(&w[0]), atomic_load_rlx(&w[1]), atomic_load_rlx(&w[2])},
+					{atomic_load_rlx(&w[3]), atomic_load_rlx(&w[4]), atomic_load_rlx(&w[5])},
+					atomic_load_rlx(&w[6])};
+		/* acquire fence: the words above are read before on again (a
+		 * plain load on x86-64, which keeps loads in order) */
+		atomic_thread_fence(memory_order_acquire);
+		uint32_t again = atomic_load_rlx(&clock_tsc.on);
+		if (HS_LIKELY(again == on))
+			return clock_block_ns(&b, ordered ? clock_tsc_read() : clock_tsc_read_unordered());
+		/* acquire: as the first load (clock_now_ns) */
+		on = atomic_load_acq(&clock_tsc.on);
+		if (!(on & CLOCK_TSC))
+			return clock_mono_stamp();
+	}
+}
+
+HS_INLINE uint64_t clock_now_ns(void)
+{
+	/* acquire: pairs with the release that published the block named */
+	uint32_t on = atomic_load_acq(&clock_tsc.on);
+
+	if (HS_LIKELY(on & CLOCK_TSC))
+		return clock_tsc_stamp(on, 1);
+	return clock_mono_stamp();
 }
 
 /*
@@ -107,17 +202,15 @@ static inline uint64_t clock_now_ns(void)
  * thread's load of the flag comes after its load of the block, and x86-64
  * does not reorder loads with older loads: it reads the flag set.
  */
-static inline uint64_t clock_event_ns(void)
+HS_INLINE uint64_t clock_event_ns(void)
 {
 	/* acquire: as clock_now_ns; and (a plain load on x86-64) after the
 	 * loads that gave the program or the allocator the block, see above */
-	int on = atomic_load_acq(&clock_tsc.on);
+	uint32_t on = atomic_load_acq(&clock_tsc.on);
 
-	if (HS_LIKELY(on == CLOCK_TSC))
-		return clock_tsc_ns(clock_tsc_read_unordered());
-	if (on & CLOCK_TSC)
-		return clock_tsc_ns(clock_tsc_read());
-	return clock_mono_ns();
+	if (HS_LIKELY(on & CLOCK_TSC))
+		return clock_tsc_stamp(on, on & CLOCK_ORDERED);
+	return clock_mono_stamp();
 }
 
 /* A thread records its first event (from its ring's acquisition, before
@@ -139,8 +232,34 @@ int clock_events_ordered(void);
  * calibration.  Not hook-safe (reads a file in /sys); once, from init. */
 void clock_init(void);
 
-/* Called now and then by the collector: after 20 ms, measure
- * the TSC's rate and switch to it.  HOOK-SAFE (no allocation). */
+/* Called every cycle by the collector (one writer of the blocks at a time,
+ * clock_refit says who else): after 20 ms, measure the TSC's rate, check the CPUs and
+ * switch to it; then once a period, re-fit the line.  HOOK-SAFE (no
+ * allocation). */
 void clock_calibrate(void);
+
+/* The re-fit alone (no calibration: that hops CPUs), for a thread that
+ * runs a collector cycle while the collector is stopped (at exit, a scan
+ * from the program): the stamps would stand still a period on.  Returns at
+ * once if another thread is re-fitting.  HOOK-SAFE. */
+void clock_refit(void);
+
+/*
+ * The block that follows cur, given a (TSC, CLOCK_MONOTONIC) pair read at
+ * or after cur's switch (tsc: the TSC just before CLOCK_MONOTONIC was read,
+ * so the line through the pair is at or above CLOCK_MONOTONIC) and the
+ * measured rate (ns per tick, 32.32).  Its line b starts at cur's end, on
+ * CLOCK_MONOTONIC's line if that is ahead of cur there (a jump forward),
+ * else at cur's value there, slower so as to meet CLOCK_MONOTONIC's line a
+ * period later (at most 1/16 slower).  period: in ticks.  Pure; for the
+ * tests too.
+ */
+void clock_next_block(const struct clock_block *cur, uint64_t tsc, uint64_t mono, uint64_t rate, uint64_t period,
+		      struct clock_block *next);
+
+/* For tests: publish b as the next block (the writer's side of the latch),
+ * and read the block published. */
+void clock_publish(const struct clock_block *b);
+void clock_current(struct clock_block *b);
 
 #endif

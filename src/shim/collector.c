@@ -351,6 +351,10 @@ static void nap(void)
 		uint64_t until = cs.t.rss_ms && cs.t.next_rss_ns < end ? cs.t.next_rss_ns : end;
 		if (until <= now)
 			return;
+		/* the TSC's blocks must be re-fitted within CLOCK_PERIOD_NS or
+		 * stamps stand still (clock.h): a long flush_ms naps in parts */
+		if (until - now > CLOCK_PERIOD_NS / 4)
+			until = now + CLOCK_PERIOD_NS / 4;
 		struct timespec ts = {(time_t)((until - now) / 1000000000u), (long)((until - now) % 1000000000u)};
 		/* acq_rel: a producer's wake after this store is not lost (or the
 		 * timeout bounds the delay if it races) */
@@ -359,6 +363,7 @@ static void nap(void)
 		/* acq_rel: 0 means a producer woke us (collector_wake stored it) */
 		if (!atomic_exchange_acq_rel(&cs.th.sleeping, 0))
 			return;
+		clock_calibrate();
 		now = clock_now_ns();
 		if (now >= end)
 			return;
@@ -1025,12 +1030,18 @@ static size_t cycle_locked(bool *more_pending, struct snap *extra)
 {
 	struct snap snaps_here[SNAPS_PER_CYCLE], *snaps = snaps_here, *snaps_big = NULL;
 	size_t nsnaps = 0, cap = SNAPS_PER_CYCLE, used = 0, nslices = 0;
-	uint64_t now = clock_now_ns(), sig_ts;
+	uint64_t now, sig_ts;
 
 	/* cycle_lock is held (by anyone, as far as a mutex can tell: then
 	 * trylock fails) */
 	HS_ASSERT(pthread_mutex_trylock(&cs.cycle_lock) == EBUSY);
 	HS_ASSERT(tls.state == TS_INTERNAL);
+	/* here too: a cycle may run while the collector is stopped (at exit,
+	 * a scan from the program) or busy (a scan's rounds, world stopped),
+	 * and stamps that stood still would keep a drain's rounds from ever
+	 * taking the records stamped at now */
+	clock_refit();
+	now = clock_now_ns();
 
 	/*
 	 * The rings first, then the control queue: a snapshot is stamped and

@@ -255,8 +255,11 @@ int world_stop(struct world *w, uint64_t self_sp)
 			atomic_store_rlx(&w->threads[i].state, WORLD_GONE); /* relaxed: only we read it */
 	/* Wait for the answers, up to STOP_TIMEOUT_MS: a thread that blocks
 	 * the signal never answers.  By the clock: every answer wakes us. */
-	uint64_t deadline = clock_now_ns() + STOP_TIMEOUT_MS * 1000000ull;
-	while (clock_now_ns() < deadline) {
+	uint64_t deadline = clock_mono_ns() + STOP_TIMEOUT_MS * 1000000ull;
+	/* CLOCK_MONOTONIC itself: a timeout, not a stamp (the stamps' clock
+	 * stands still if the collector, which may be this thread, is more
+	 * than a period late to re-fit it, clock.h) */
+	while (clock_mono_ns() < deadline) {
 		uint32_t expect = 0;
 		for (uint32_t i = 0; i < w->nthreads; i++)
 			expect += atomic_load_rlx(&w->threads[i].state) != WORLD_GONE;
