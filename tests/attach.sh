@@ -411,6 +411,15 @@ if [ -x /usr/bin/python3 ]; then
 	# PYTHONMALLOC=malloc, never resting: attached as it enters malloc
 	PYTHONMALLOC=malloc test_program python3-malloc "$T/pym.stop" 7 "ok True True" \
 		/usr/bin/python3 -c "$PYPROG" "$T/pym.stop" busy
+	# the same caught by an int3 on the allocator's entries (the fallback
+	# where debug registers never fire, as in PVM guests)
+	HEAPSNAP_ATTACH_BREAKPOINTS=int3 PYTHONMALLOC=malloc test_program python3-int3 "$T/pyi.stop" 7 "ok True True" \
+		/usr/bin/python3 -c "$PYPROG" "$T/pyi.stop" busy
+	if grep -q 'entering the allocator (int3)' "$T/python3-int3.err"; then
+		ok python3-int3-used
+	else
+		fail python3-int3-used "$(head -c 300 "$T/python3-int3.err")"
+	fi
 else
 	skip python3 "/usr/bin/python3 is not installed"
 fi

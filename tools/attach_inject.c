@@ -20,7 +20,13 @@
  *     calloc or realloc, caught with a hardware breakpoint on their entry
  *     (debug registers: no byte of code changes), called from outside the
  *     loader.  A thread entering malloc is not inside it: memray waits for
- *     the same moment.
+ *     the same moment.  Where the debug registers are accepted but never
+ *     fire (some virtual machines: PVM guests), an int3 byte written on
+ *     those entries does the same after HW_BREAKPOINT_WAIT_MS; every
+ *     thread is then traced (new ones too, PTRACE_O_TRACECLONE), so that
+ *     none meets the int3 untraced, and the bytes are put back with every
+ *     thread stopped.  HEAPSNAP_ATTACH_BREAKPOINTS=int3 goes to it at
+ *     once (the tests).
  *
  * Its stack must have room below the stack pointer (not a small
  * sigaltstack).  The calls run on that stack, below the red zone, and
@@ -58,12 +64,19 @@
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
+#ifndef PTRACE_O_TRACECLONE
+#define PTRACE_O_TRACECLONE 8
+#endif
+#ifndef PTRACE_EVENT_CLONE
+#define PTRACE_EVENT_CLONE 3
+#endif
 
 #define STACK_ROOM (256 * 1024) /* bytes the calls may use below the stack pointer */
 #define RED_ZONE 128
 #define CALL_TIMEOUT_MS 60000
 #define STOP_TIMEOUT_MS 2000
-#define BREAKPOINT_WAIT_MS 10000
+#define BREAKPOINT_WAIT_MS 10000 /* for a thread to enter the allocator, in all */
+#define HW_BREAKPOINT_WAIT_MS 1500 /* of it with debug registers, before int3 */
 #define MAX_THREADS 4096
 #define MAX_OBJECTS 1024
 #define MAPS_MAX (1 << 20) /* bytes of /proc/PID/maps read */
@@ -779,7 +792,7 @@ static int catch_allocating_thread(const struct target *t, const pid_t *tids, in
 		fail(err, "cannot set breakpoints in process %d", t->pid);
 		return -1;
 	}
-	double until = now_ms() + BREAKPOINT_WAIT_MS;
+	double until = now_ms() + HW_BREAKPOINT_WAIT_MS;
 	pid_t hit = 0;
 	while (!hit && now_ms() < until) {
 		int status;
@@ -833,11 +846,188 @@ static int catch_allocating_thread(const struct target *t, const pid_t *tids, in
 	if (hit) {
 		save_fpu(s);
 		rc = 0;
-	} else {
-		fail(err, "no thread of process %d reached a safe point (blocked in a wait, or entering malloc) within %d s",
-		     t->pid, BREAKPOINT_WAIT_MS / 1000);
 	}
 	return rc;
+}
+
+/* ---- the same with int3 ------------------------------------------------------------------ */
+
+struct soft_bp {
+	uint64_t addr[4];
+	uint8_t orig[4];
+	int armed[4];
+	pid_t tids[MAX_THREADS]; /* every thread, traced */
+	int sig[MAX_THREADS];	 /* the signal each was stopped by, to pass on */
+	int n;
+};
+
+static int bp_index(const struct soft_bp *b, uint64_t rip)
+{
+	for (int i = 0; i < 4; i++)
+		if (b->addr[i] && rip == b->addr[i] + 1)
+			return i;
+	return -1;
+}
+
+static void bp_restore(const struct target *t, struct soft_bp *b, int i)
+{
+	if (b->armed[i] && !poke(t, b->addr[i], &b->orig[i], 1))
+		b->armed[i] = 0;
+}
+
+/* A thread stopped by an int3 of ours (status from waitpid): put its rip
+ * back on the entry, which runs as it was once the byte is restored. */
+static int rewind_if_ours(const struct soft_bp *b, pid_t tid, int status, struct user_regs_struct *r)
+{
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGTRAP || (status >> 16) ||
+	    ptrace(PTRACE_GETREGS, tid, 0, r) || bp_index(b, r->rip) < 0)
+		return 0;
+	r->rip--;
+	ptrace(PTRACE_SETREGS, tid, 0, r);
+	return 1;
+}
+
+/* Trace every thread of the process, each stopped; 0, or -1 (all let go). */
+static int seize_all(const struct target *t, struct soft_bp *b, int *seize_errno)
+{
+	pid_t tids[MAX_THREADS];
+	int n = list_threads(t->pid, tids, MAX_THREADS);
+
+	b->n = 0;
+	for (int i = 0; i < n; i++) {
+		int st;
+		if (ptrace(PTRACE_SEIZE, tids[i], 0, (void *)(long)PTRACE_O_TRACECLONE) ||
+		    ptrace(PTRACE_INTERRUPT, tids[i], 0, 0) || (st = wait_stop(tids[i], STOP_TIMEOUT_MS)) <= 0) {
+			if (errno)
+				*seize_errno = errno;
+			ptrace(PTRACE_DETACH, tids[i], 0, 0);
+			goto undo;
+		}
+		/* a signal's delivery stopped it first: passed on when it goes
+		 * (the interrupt's own stop follows, and is let go too) */
+		b->sig[b->n] = !(st >> 16) && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0;
+		b->tids[b->n++] = tids[i];
+	}
+	/* a thread made meanwhile is not traced: int3 would kill the process */
+	if (list_threads(t->pid, tids, MAX_THREADS) == b->n)
+		return 0;
+undo:
+	for (int i = 0; i < b->n; i++)
+		ptrace(PTRACE_DETACH, b->tids[i], 0, (void *)(long)b->sig[i]);
+	b->n = 0;
+	return -1;
+}
+
+/* Stop every traced thread but keep, restore the bytes, rewind the
+ * threads an int3 stopped, and let them go. */
+static void soft_disarm(const struct target *t, struct soft_bp *b, pid_t keep, double *others_ms)
+{
+	static int sigs[MAX_THREADS];
+	struct user_regs_struct r;
+
+	/* b->n grows when a thread stops in a clone: its child is traced too */
+	for (int i = 0; i < b->n; i++) {
+		int st;
+		sigs[i] = 0;
+		if (b->tids[i] == keep)
+			continue;
+		double since = now_ms();
+		if (ptrace(PTRACE_INTERRUPT, b->tids[i], 0, 0) == 0 && (st = wait_stop(b->tids[i], STOP_TIMEOUT_MS)) > 0) {
+			unsigned long child = 0;
+			if ((st >> 16) == PTRACE_EVENT_CLONE && !ptrace(PTRACE_GETEVENTMSG, b->tids[i], 0, &child) &&
+			    b->n < MAX_THREADS)
+				b->tids[b->n++] = (pid_t)child;
+			else if (!rewind_if_ours(b, b->tids[i], st, &r) && !(st >> 16))
+				sigs[i] = WSTOPSIG(st);
+		}
+		note_pause(others_ms, now_ms() - since);
+	}
+	for (int i = 0; i < 4; i++)
+		bp_restore(t, b, i);
+	for (int i = 0; i < b->n; i++)
+		if (b->tids[i] != keep)
+			ptrace(PTRACE_DETACH, b->tids[i], 0, (void *)(long)sigs[i]);
+}
+
+static int catch_with_int3(const struct target *t, struct stopped *s, int *seize_errno, double *others_ms,
+			   int wait_ms)
+{
+	static const char *const entries[4] = {"malloc", "free", "calloc", "realloc"};
+	static struct soft_bp b; /* large; attach is single-threaded */
+	const struct tobj *ld = NULL;
+	uint64_t ld_base = auxv_get(t->pid, AT_BASE);
+	uint8_t cc = 0xcc;
+	double since = now_ms();
+
+	memset(&b, 0, sizeof(b));
+	for (int i = 0; i < t->nobj; i++)
+		if (t->obj[i].base == ld_base)
+			ld = &t->obj[i];
+	if (seize_all(t, &b, seize_errno))
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		b.addr[i] = global_def(t, entries[i]);
+		for (int j = 0; j < i; j++)
+			if (b.addr[j] == b.addr[i])
+				b.addr[i] = 0; /* aliases: one byte */
+		if (b.addr[i] && !peek(t, b.addr[i], &b.orig[i], 1) && b.orig[i] != 0xcc && !poke(t, b.addr[i], &cc, 1))
+			b.armed[i] = 1;
+	}
+	for (int i = 0; i < b.n; i++)
+		ptrace(PTRACE_CONT, b.tids[i], 0, (void *)(long)b.sig[i]);
+	note_pause(others_ms, now_ms() - since);
+	double until = now_ms() + wait_ms;
+	pid_t hit = 0;
+	while (!hit && now_ms() < until && (b.armed[0] || b.armed[1] || b.armed[2] || b.armed[3])) {
+		int status;
+		struct user_regs_struct r;
+		pid_t w = waitpid(-1, &status, __WALL | WNOHANG);
+		if (w <= 0) {
+			sleep_us(100);
+			continue;
+		}
+		if (!WIFSTOPPED(status))
+			continue; /* a thread exited */
+		if ((status >> 16) == PTRACE_EVENT_CLONE) {
+			unsigned long child = 0;
+			if (!ptrace(PTRACE_GETEVENTMSG, w, 0, &child) && b.n < MAX_THREADS)
+				b.tids[b.n++] = (pid_t)child; /* traced from its start; reports a stop */
+			ptrace(PTRACE_CONT, w, 0, 0);
+			continue;
+		}
+		int known = 0;
+		for (int i = 0; i < b.n; i++)
+			known |= b.tids[i] == w;
+		if (!known && b.n < MAX_THREADS)
+			b.tids[b.n++] = w; /* a new thread's first stop came before its parent's event */
+		if (!rewind_if_ours(&b, w, status, &r)) {
+			/* an interrupt's or a new thread's stop (an event), or the
+			 * program's own signal, SIGTRAP too */
+			int sig = (status >> 16) ? 0 : WSTOPSIG(status);
+			ptrace(PTRACE_CONT, w, 0, (void *)(long)sig);
+			continue;
+		}
+		uint64_t ret = 0;
+		peek(t, r.rsp, &ret, 8);
+		const struct tobj *caller = object_at(t, ret);
+		if ((!ld || caller != ld) && stack_has_room(t->pid, r.rsp)) {
+			hit = w;
+			ptrace(PTRACE_SETOPTIONS, w, 0, 0); /* the shim's own threads are not ours to trace */
+			s->tid = w;
+			s->regs = r;
+			s->pending_sig = 0;
+			s->since = now_ms();
+			break;
+		}
+		/* the loader's call: this entry is given up, the others stay */
+		bp_restore(t, &b, bp_index(&b, r.rip + 1));
+		ptrace(PTRACE_CONT, w, 0, 0);
+	}
+	soft_disarm(t, &b, hit, others_ms);
+	if (!hit)
+		return -1;
+	save_fpu(s);
+	return 0;
 }
 
 /* Stop a thread at a safe point (see the top of this file). */
@@ -864,12 +1054,23 @@ static int stop_at_safe_point(const struct target *t, struct stopped *s, struct 
 	}
 	if (seize_errno == EPERM)
 		goto refused;
-	if (!catch_allocating_thread(t, tids, n, s, &seize_errno, &st->others_ms, err)) {
+	double t0 = now_ms();
+	const char *bp = getenv("HEAPSNAP_ATTACH_BREAKPOINTS"); /* "int3": the fallback alone (tests) */
+	if ((!bp || strcmp(bp, "int3")) && !catch_allocating_thread(t, tids, n, s, &seize_errno, &st->others_ms, err)) {
 		st->how = "entering the allocator";
 		return 0;
 	}
-	if (!seize_errno)
+	if (seize_errno == EPERM)
+		goto refused;
+	if (!catch_with_int3(t, s, &seize_errno, &st->others_ms, BREAKPOINT_WAIT_MS - (int)(now_ms() - t0))) {
+		st->how = "entering the allocator (int3)";
+		return 0;
+	}
+	if (!seize_errno || seize_errno == ESRCH) {
+		fail(err, "no thread of process %d reached a safe point (blocked in a wait, or entering malloc) within %d s",
+			     t->pid, BREAKPOINT_WAIT_MS / 1000);
 		return -1;
+	}
 refused:
 	explain_refusal(t->pid, seize_errno, err);
 	return -1;
