@@ -12,16 +12,19 @@
  * (Makefile, src/shim/jemalloc.syms): call them by those names. */
 void *hsje_mallocx(size_t size, int flags);
 void *hsje_rallocx(void *ptr, size_t size, int flags);
+size_t hsje_xallocx(void *ptr, size_t size, size_t extra, int flags);
 void hsje_dallocx(void *ptr, int flags);
 void hsje_sdallocx(void *ptr, size_t size, int flags);
 size_t hsje_sallocx(const void *ptr, int flags);
 int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 #define mallocx hsje_mallocx
 #define rallocx hsje_rallocx
+#define xallocx hsje_xallocx
 #define dallocx hsje_dallocx
 #define sdallocx hsje_sdallocx
 #define sallocx hsje_sallocx
 #define mallctl hsje_mallctl
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -160,15 +163,17 @@ static HS_NOINLINE bool memory_may_run_out(void)
  *       0 ms   2.62x / 0.95x  2.52x / 1.41x  1.35x / 1.39x
  *
  * Of the program thread's madvise calls on churn (2500000 20000; about
- * 1,050 a run, a TLB-shootdown IPI each), about 700 are not the decay:
- * jemalloc zeroes a recycled dirty extent for a large calloc with
+ * 1,050 a run, a TLB-shootdown IPI each), about 700 were not the decay:
+ * jemalloc zeroed a recycled dirty extent for a large calloc with
  * MADV_DONTNEED (its default zeroing, ehooks_default_zero_impl).  Zeroing
  * callocs of 16 to 128 KiB with memset instead (glibc's way below its mmap
  * threshold) left 440-570 calls, but raised churn's peak RSS from
  * 26.6-27.1 MB to 28.7-29.4 MB (3 runs each): churn, like many programs,
- * does not touch all of a block it callocs.  Not done.  With decay at
- * 10000 ms the rest (300 to 340) went too, for 27.7-27.9 MB against
- * 27.3-27.5 MB (2 runs each, busy machine): left at 1000.
+ * does not touch all of a block it callocs.  A large calloc now zeroes
+ * only the pages that are mapped (calloc_large, below): no madvise, and no
+ * page touched that was not already.  With decay at 10000 ms the rest
+ * (300 to 340) went too, for 27.7-27.9 MB against 27.3-27.5 MB (2 runs
+ * each, busy machine): left at 1000.
  */
 static void configure_jemalloc(void)
 {
@@ -289,6 +294,176 @@ void backing_trim_peak(void)
 	(void)mallctl("arena.4096.purge", NULL, NULL, NULL, 0); /* 4096: MALLCTL_ARENAS_ALL */
 }
 
+/* ---- large blocks zeroed and moved by their mapped pages ---------------------
+ *
+ * Page faults (about 9 us each on the PVM guest of 2026-12-03) and
+ * madvise(MADV_DONTNEED) (about 55 us, a TLB-shootdown IPI to every CPU
+ * the process runs on) are most of what a traced churn costs there.  Two
+ * of their sources are jemalloc's way with a block of pages of its own
+ * (16 KiB and up):
+ *
+ *   - a calloc served from a freed (dirty) extent is zeroed with
+ *     MADV_DONTNEED (ehooks_default_zero_impl), and every page the
+ *     program then touches faults back in: about 700 calls a churn run;
+ *   - a realloc that cannot grow in place copies the whole block, so
+ *     every page of the old block that was never touched is read (a fault
+ *     mapping the zero page) and its copy written (a second fault).
+ *     churn writes only the first 64 bytes and the last byte of a block,
+ *     and doubles some of them up to 1 MiB: half its traced page faults
+ *     were this memmove.  glibc moves such blocks with mremap (above its
+ *     mmap threshold), or over pages its heap has long had.
+ *
+ * /proc/self/pagemap says, a page at a time, whether a page is mapped
+ * (present, or swapped out): one that is neither has never been written
+ * since it was mapped or last purged, and reads as zeros.  So a large
+ * calloc zeroes only the mapped pages of its block (memset: they are
+ * resident already, no fault, no RSS), and a large move copies only the
+ * source's mapped pages, zeroing the destination's mapped pages where
+ * the source's are not.  Nothing else can write either block meanwhile
+ * (both are the caller's), and a page can only become mapped by a write
+ * (or by a read: the zero page, then copied or zeroed like any other).
+ *
+ * Each costs an open, a pread a 128 pages and a close (about 7 us here)
+ * where it used to cost nothing for a block from fresh pages: it is done
+ * for callocs of 16 KiB and up (a recycled one cost 55 us and its faults)
+ * and for moves of 64 KiB and up (whose copy costs as much as the reads).
+ * Without pagemap (no /proc), jemalloc's ways as before.  A seccomp
+ * filter that kills on open would kill a traced program here; one that
+ * fails it leaves jemalloc's ways.
+ *
+ * churn, 3-5 runs each on a busy machine (load 4-8 on 2 CPUs), 287c43f
+ * -> this: page faults 23,300-25,800 -> 16,200-17,800 (untraced 8,050),
+ * the program thread's madvise calls (strace) 1,520-1,530 -> 940-1,230,
+ * peak RSS 27.8-29.4 -> 27.8-29.1 MB.  The peak trims purge a little
+ * more (the collector's calls 1,550-1,630 -> 1,790): fewer dirty pages
+ * go to callocs.  The eight other workloads read their faults, madvise
+ * calls and peak RSS as before, within run-to-run noise (py_json reads
+ * pagemap 88 times a run; its peak read 124.4-128.7 MB before and
+ * 122.2-133.7 after, 5 runs each, where c99e34b read 126.9-132.3).
+ */
+#define LARGE_MIN (16u << 10)	/* jemalloc's smallest block of pages of its own */
+#define SPARSE_MOVE_MIN (64u << 10)
+#define PAGEMAP_CHUNK 128	/* entries read at a time: 1 KiB of stack */
+#define PAGE 4096u		/* x86_64 pages */
+/* A pagemap entry's bit 63 (present) or 62 (swapped): the page holds data. */
+#define MAPPED(e) (((e) >> 62) != 0)
+
+/* Set when /proc/self/pagemap cannot be opened (relaxed: a thread that
+ * misses the store only tries once more). */
+static _Atomic int pagemap_broken;
+
+static int pagemap_open(void)
+{
+	if (atomic_load_rlx(&pagemap_broken))
+		return -1;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		atomic_store_rlx(&pagemap_broken, 1);
+	return fd;
+}
+
+/* The entries of the n pages from page (page-aligned); false if not all read. */
+static HS_NOINLINE bool pagemap_read(int fd, uintptr_t page, uint64_t *e, size_t n)
+{
+	return pread(fd, e, n * sizeof(*e), (off_t)(page / PAGE * sizeof(*e))) == (ssize_t)(n * sizeof(*e));
+}
+
+/* Zero the mapped pages of [p, p + n). */
+static void zero_mapped(int fd, uint8_t *p, size_t n)
+{
+	uint64_t e[PAGEMAP_CHUNK];
+	uintptr_t end = (uintptr_t)p + n;
+
+	for (uintptr_t page = (uintptr_t)p & ~(uintptr_t)(PAGE - 1); page < end;) {
+		size_t np = (end - page + PAGE - 1) / PAGE;
+		if (np > PAGEMAP_CHUNK)
+			np = PAGEMAP_CHUNK;
+		bool known = pagemap_read(fd, page, e, np);
+		for (size_t i = 0; i < np; i++, page += PAGE) {
+			uintptr_t lo = page > (uintptr_t)p ? page : (uintptr_t)p;
+			uintptr_t hi = page + PAGE < end ? page + PAGE : end;
+			if (!known || MAPPED(e[i]))
+				memset((void *)lo, 0, hi - lo);
+		}
+	}
+}
+
+/* memcpy(dst, src, n), but what the source's unmapped pages hold (zeros)
+ * is written only where the destination's page is mapped. */
+static void copy_mapped(int fd, uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t de[PAGEMAP_CHUNK], se[PAGEMAP_CHUNK + 1];
+	uintptr_t end = (uintptr_t)dst + n;
+	uintptr_t delta = (uintptr_t)src - (uintptr_t)dst; /* modulo 2^64 */
+
+	for (uintptr_t page = (uintptr_t)dst & ~(uintptr_t)(PAGE - 1); page < end;) {
+		size_t np = (end - page + PAGE - 1) / PAGE;
+		if (np > PAGEMAP_CHUNK)
+			np = PAGEMAP_CHUNK;
+		uintptr_t lo = page > (uintptr_t)dst ? page : (uintptr_t)dst;
+		uintptr_t hi = page + np * PAGE < end ? page + np * PAGE : end;
+		/* the source's pages under [lo, hi): one more when not aligned alike */
+		uintptr_t spage = (lo + delta) & ~(uintptr_t)(PAGE - 1);
+		size_t ns = (hi + delta - spage + PAGE - 1) / PAGE;
+		if (!pagemap_read(fd, page, de, np) || !pagemap_read(fd, spage, se, ns)) {
+			memcpy((void *)lo, (const void *)(lo + delta), end - lo);
+			return;
+		}
+		for (size_t i = 0; i < np; i++, page += PAGE) {
+			uintptr_t a = page > lo ? page : lo, b = page + PAGE < hi ? page + PAGE : hi;
+			if (a >= b)
+				continue;
+			uintptr_t sa = a + delta, sb = b - 1 + delta;
+			if (MAPPED(se[(sa - spage) / PAGE]) || MAPPED(se[(sb - spage) / PAGE]))
+				memcpy((void *)a, (const void *)sa, b - a);
+			else if (MAPPED(de[i]))
+				memset((void *)a, 0, b - a);
+		}
+	}
+}
+
+/* calloc of LARGE_MIN bytes or more: a block zeroed to its usable size,
+ * as MALLOCX_ZERO zeroes it. */
+static void *calloc_large(size_t n)
+{
+	int saved = errno; /* a failed open must not show in a calloc that succeeds */
+	int fd = pagemap_open();
+
+	if (fd < 0) {
+		errno = saved;
+		return mallocx(n, MALLOCX_ZERO);
+	}
+	void *p = mallocx(n, 0);
+	if (p)
+		zero_mapped(fd, p, sallocx(p, 0));
+	close(fd);
+	errno = saved;
+	return p;
+}
+
+/* realloc of a block of SPARSE_MOVE_MIN bytes or more (old, its usable
+ * size) to n as large: in place if it can be, else moved by its mapped pages. */
+static void *realloc_large(void *p, size_t old, size_t n)
+{
+	if (xallocx(p, n, 0, 0) >= n)
+		return p;
+	void *q = mallocx(n, 0);
+	if (!q)
+		return NULL;
+	int saved = errno;
+	int fd = pagemap_open();
+	size_t keep = old < n ? old : n;
+	if (fd >= 0) {
+		copy_mapped(fd, q, p, keep);
+		close(fd);
+	} else {
+		memcpy(q, p, keep);
+	}
+	errno = saved;
+	dallocx(p, 0);
+	return q;
+}
+
 void backing_resolve(void)
 {
 	sys.malloc = (void *(*)(size_t))dynsym_next("malloc");
@@ -346,7 +521,7 @@ void *backing_calloc(size_t n)
 {
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (HS_LIKELY(mode == MODE_JEMALLOC))
-		return mallocx(n ? n : 1, MALLOCX_ZERO);
+		return n < LARGE_MIN ? mallocx(n ? n : 1, MALLOCX_ZERO) : calloc_large(n);
 	return sys.calloc(1, n);
 }
 
@@ -380,6 +555,11 @@ void *backing_realloc(void *p, size_t n)
 	HS_ASSERT(spin_none_held()); /* the allocator is a call out */
 	if (mode == MODE_SYSTEM)
 		return arena_map_contains((uintptr_t)p) ? move_to_system(p, n) : sys.realloc(p, n);
+	if (n >= SPARSE_MOVE_MIN && p) {
+		size_t old = sallocx(p, 0);
+		if (old >= SPARSE_MOVE_MIN)
+			return realloc_large(p, old, n);
+	}
 	return rallocx(p, n, 0);
 }
 
