@@ -251,6 +251,23 @@ made:
  * glibc's churn peaks at 22 MB), and the later purges give back 0.8 to
  * 2.9 MB each.  A coarser step would purge less often, and let the peak
  * grow by as much.
+ *
+ * On 2026-12-03's PVM guest (a page fault 9 us, a madvise 55 us), with
+ * large blocks zeroed and moved by their mapped pages, churn without the
+ * trims read 10,500-11,800 page faults and 960-1,360 madvise calls, with
+ * them 16,600-17,300 and 2,800-3,000, but its peak 29.3-30.7 MB against
+ * 27.8-28.3 (3 runs each, busy machine, where a slower run leaves the
+ * decay less to keep; quiet, with memset zeroing and no trims, 32.1 MB:
+ * 1.43x untraced).  A step of 1/32: 14,000-15,700 faults, 29.1-30.5 MB;
+ * 1/16: 13,300-14,500, 29.0-30.2 MB.  py_json without the trims peaked at
+ * 140 MB against 126 (1.5x untraced; its faults 40-44k either way), jq
+ * and sqlite are near 1.4x with them: kept at 1/64.  A purge costs churn
+ * so much because what it gives back is its hot dirty pool (blocks freed
+ * within the last second, which jemalloc reuses first): faulted back in
+ * within about 100 ms, and the peak moves by less than a purge returns.
+ * Neither the dirty pages' share of the resident size at a new peak tells
+ * churn's purges from py_json's useful ones (10-25% against 2-11%, the
+ * wrong way round), nor the active pages (flat in both at those purges).
  */
 #define TRIM_EVERY_NS 5000000ull /* statm at most every 5 ms */
 
