@@ -5,7 +5,11 @@
 #define _GNU_SOURCE
 #include "shim/scan.h"
 
+#include <setjmp.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "shim/arena_map.h"
 #include "shim/backing.h"
@@ -352,6 +356,73 @@ static int heuristic_start(const struct heap *h, const struct block *b, uint64_t
 	return 0;
 }
 
+/* ---- roots that vanish while they are read ------------------------------------ */
+
+/*
+ * The roots are the mappings that /proc/self/maps listed, read after:
+ * one can be unmapped or protected meanwhile by a thread that did not stop
+ * (world.h: one that blocks every signal runs on), or be a shared file
+ * mapping whose file another process truncated (SIGBUS).  Under Valgrind
+ * the list holds Valgrind's own memory too (tens of MB: its heap, the
+ * translations), which it unmaps as it translates the scan's own code:
+ * the scans of churn and perl under callgrind, and of a small program
+ * under --tool=none, died of SIGSEGV there.  (Valgrind refuses the
+ * program an mprotect of its memory, which would tell it apart, but warns
+ * on stderr at each; so it is read, as the program's.)  While a root is
+ * read, a fault of the scanning thread inside that root ends the root
+ * (guard_handler jumps back to root(), which keeps the edges of the parts
+ * read before: collect_guarded); any other fault, or a fault of another
+ * thread, is the program's: its disposition is put back and the faulting
+ * instruction runs again under it.
+ */
+struct guard {
+	sigjmp_buf jmp;		  /* set in root() for the root being read */
+	_Atomic int tid;	  /* the scanning thread's id, while guarding, else 0 */
+	volatile uint64_t lo, hi; /* the root being read; lo == hi: none */
+	struct sigaction old[2];  /* SIGSEGV's and SIGBUS's dispositions before */
+};
+
+static struct guard guard;
+
+/* SIGSEGV and SIGBUS while the scan reads roots: async-signal-safe. */
+static void guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	uint64_t a = (uint64_t)(uintptr_t)si->si_addr;
+
+	(void)uc;
+	/* relaxed: only the scanner can read its own id here (it wrote it) */
+	if (si->si_code > 0 && atomic_load_rlx(&guard.tid) == (int)syscall(SYS_gettid) && a - guard.lo < guard.hi - guard.lo)
+		siglongjmp(guard.jmp, 1);
+	sigaction(sig, &guard.old[sig == SIGBUS], NULL);
+	if (si->si_code <= 0) /* sent (kill, tgkill), not a fault: send it again */
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+}
+
+/* Install guard_handler for SIGSEGV and SIGBUS, remembering the program's. */
+static void guard_begin(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	/* SA_NODEFER: siglongjmp leaves the handler without restoring the
+	 * mask, and a fault while its signal is blocked kills the process */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	guard.lo = guard.hi = 0;
+	atomic_store_rlx(&guard.tid, (int)syscall(SYS_gettid)); /* relaxed: see guard_handler */
+	sigaction(SIGSEGV, &sa, &guard.old[0]);
+	sigaction(SIGBUS, &sa, &guard.old[1]);
+}
+
+/* Put the program's dispositions back. */
+static void guard_end(void)
+{
+	sigaction(SIGSEGV, &guard.old[0], NULL);
+	sigaction(SIGBUS, &guard.old[1], NULL);
+	atomic_store_rlx(&guard.tid, 0); /* relaxed: see guard_handler */
+}
+
 /* ---- writing ------------------------------------------------------------------ */
 
 /* One edge of the source being scanned. */
@@ -372,6 +443,8 @@ struct out {
 	uint8_t *py;	  /* by block, in a Python program: 0 not known yet, 1 not a
 			   * GC object, else 1 + where its object starts (bytes) */
 	uint32_t stamp_now; /* the source being scanned */
+	uint32_t kept;	    /* edges of the root being read, as of its last
+			     * whole part (collect_guarded) */
 	struct edge_out *edges_buf; /* the current source's edges */
 	uint32_t edges_cap;	    /* entries mapped for edges_buf */
 	const struct heap *h;	    /* the live blocks */
@@ -490,6 +563,30 @@ out:
 	return n;
 }
 
+/* Bytes of a root read between the notes of its edges in o->kept. */
+#define GUARD_PART (1u << 20)
+
+/*
+ * collect_edges on [lo, hi) of a root, GUARD_PART bytes at a time (parts
+ * aligned to it, so no word straddles two), noting in o->kept how many
+ * edges the parts read whole hold: all that is left of the root's edges
+ * if a fault ends it (guard_handler).
+ */
+static uint32_t collect_guarded(struct out *o, const struct heap *h, uint64_t base, uint64_t lo, uint64_t hi,
+				uint32_t n)
+{
+	for (uint64_t end; lo < hi; lo = end) {
+		end = (lo | (GUARD_PART - 1)) + 1;
+		end = end < hi && end > lo ? end : hi;
+		n = collect_edges(o, h, base, lo, end, n);
+		o->kept = n;
+		/* the store lands before the next part is read, where a fault
+		 * jumps to root(), which reads it */
+		atomic_signal_fence(memory_order_seq_cst);
+	}
+	return n;
+}
+
 /* Keep chunks of a few MiB: a big heap writes hundreds of them. */
 static void bound_chunk(struct out *o)
 {
@@ -560,16 +657,15 @@ static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t s
  * before the attach, which the trace never saw, between the traced ones:
  * those are roots (their pointers keep blocks from after the attach
  * alive).  So in an attached process every root region is read except the
- * traced blocks in it (read as blocks), as root number src.  The
+ * traced blocks in it (read as blocks): return its edges' count.  The
  * allocator's free memory is read too: its stale pointers can hide a
  * leak, never make one.
  */
-static void scan_between_blocks(struct out *o, const struct heap *h, uint64_t src, uint64_t lo, uint64_t hi)
+static uint32_t collect_between_blocks(struct out *o, const struct heap *h, uint64_t lo, uint64_t hi)
 {
 	uint64_t i = 0, b = h->n, cursor = lo;
 	uint32_t n = 0;
 
-	o->stamp_now++;
 	while (i < b) { /* the first block at or after lo */
 		uint64_t mid = (i + b) / 2;
 		if (h->b[mid].addr < lo)
@@ -580,13 +676,13 @@ static void scan_between_blocks(struct out *o, const struct heap *h, uint64_t sr
 	for (; cursor < hi; i++) {
 		uint64_t gap_end = i < h->n && h->b[i].addr < hi ? h->b[i].addr : hi;
 		if (gap_end > cursor)
-			n = collect_edges(o, h, lo, cursor, gap_end, n);
+			n = collect_guarded(o, h, lo, cursor, gap_end, n);
 		if (gap_end >= hi)
 			break;
 		uint64_t end = (block_end(&h->b[i]) + 7) & ~7ull;
 		cursor = end > gap_end ? end : gap_end;
 	}
-	emit_edges(o, 1, src, n);
+	return n;
 }
 
 static void write_root(struct out *o, uint32_t id, int kind, uint32_t thread, uint64_t lo, uint64_t hi,
@@ -613,12 +709,20 @@ static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char
 
 	if (hi <= lo)
 		return;
-	uint32_t id = o->nroots++;
+	uint32_t id = o->nroots++, n;
 	uint64_t edges = o->edges + o->g.edges;
-	if (backing_unknown_heap() && kind != HST_ROOT_REGS)
-		scan_between_blocks(o, o->h, id, lo, hi);
+	o->stamp_now++;
+	o->kept = 0;
+	guard.lo = lo;
+	guard.hi = hi;
+	if (sigsetjmp(guard.jmp, 0))
+		n = o->kept; /* the root vanished while read (guard_handler) */
+	else if (backing_unknown_heap() && kind != HST_ROOT_REGS)
+		n = collect_between_blocks(o, o->h, lo, hi);
 	else
-		scan_range(o, o->h, 1, id, lo, hi);
+		n = collect_guarded(o, o->h, lo, lo, hi, 0);
+	guard.hi = guard.lo;
+	emit_edges(o, 1, id, n);
 	/* (a graph flush moves edges from g to o->edges; one that lost them
 	 * for want of memory changes the sum too) */
 	int held = o->edges + o->g.edges != edges;
@@ -730,6 +834,7 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 								  w->nthreads - w->stopped));
 	write_blocks(tw, &h);
 	/* Roots: registers and mappings, then the ignored blocks. */
+	guard_begin();
 	roots_each(&maps, w, ring_path, backing_is_system() && !backing_unknown_heap() ? holds_block : NULL, root, &o);
 	const uintptr_t *ignored;
 	uint32_t ni = roots_ignored(&ignored);
@@ -738,6 +843,7 @@ void scan_write(struct trace_writer *tw, const struct world *w, int reason, uint
 		if (j >= 0)
 			root(HST_ROOT_IGNORED, 0, h.b[j].addr, block_end(&h.b[j]), "[ignored]", 9, 0, &o);
 	}
+	guard_end();
 	/* Blocks. */
 	for (uint64_t i = 0; i < h.n; i++) {
 		uint64_t size = heapmap_info(h.b[i].info)->size;
