@@ -8,6 +8,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check_suites.h"
 #include "shim/heapmap.h"
@@ -365,6 +366,135 @@ START_TEST(test_growth)
 }
 END_TEST
 
+/* heapmap_use_tables for the test below: libc's memory, counted; remap
+ * fails when told to (then the table must be copied as before). */
+static unsigned long maps, remaps, unmaps, remaps_failed;
+static int remap_fails;
+
+static void *test_map(size_t n)
+{
+	maps++;
+	return calloc(1, n);
+}
+
+static void *test_remap(void *p, size_t old, size_t n)
+{
+	if (remap_fails) {
+		remaps_failed++;
+		return NULL;
+	}
+	remaps++;
+	char *q = realloc(p, n);
+	if (q)
+		memset(q + old, 0, n - old);
+	return q;
+}
+
+static void test_unmap(void *p, size_t n)
+{
+	(void)n;
+	unmaps++;
+	free(p);
+}
+
+static const struct heapmap_tables test_tables = {test_map, test_remap, test_unmap};
+
+/* heapmap_each callback: the sequence number of each block of the region
+ * at lo, by its 8-byte key. */
+static uint32_t key_seq[1u << 21];
+static uint64_t seq_lo, seq_seen;
+static void seq_one(uint64_t addr, uint32_t info, uint32_t seq, void *arg)
+{
+	(void)info, (void)arg;
+	if (addr < seq_lo || addr >= seq_lo + (16ull << 20))
+		return;
+	seq_seen++;
+	key_seq[(addr - seq_lo) / 8] = seq;
+}
+
+/*
+ * A region's table past HEAPMAP_TABLE_MAP_MIN doubles in place
+ * (region_grow_in_place): through several doublings, with frees between
+ * (the backward shifts of slot_del), every block keeps its allocinfo and
+ * its sequence number; and when remap fails the table is copied instead,
+ * losing nothing either.  The worst case is built in: the test knows the
+ * hash (home() in heapmap.c), and first puts in the blocks whose home is
+ * among the last 64 slots at every size from 2^13 to 2^19, a run that
+ * wraps around the table's end at every doubling.
+ */
+static uint32_t order[1u << 19]; /* keys (offset / 8), in allocation order */
+static void grow_in_place(uint64_t base, int fail)
+{
+	const uint32_t uniform = 400000; /* 12.8 MB of 32-byte blocks: 2^19 slots */
+	unsigned long mapped0 = maps;
+	uint32_t n = 0, tail = 0;
+
+	heapmap_use_tables(&test_tables);
+	remap_fails = fail;
+	for (uint32_t k = 0; k < (1u << 21); k++) {
+		uint64_t h = ((k + 1) * 0x9e3779b97f4a7c15ull) >> 40; /* heapmap.c: key = offset / 8 + 1 */
+		if ((h >> 6 & 0x1fff) == 0x1fff)
+			order[n++] = k;
+	}
+	tail = n;
+	ck_assert_uint_gt(tail, 128);
+	for (uint32_t i = 0; i < uniform; i++) {
+		uint32_t k = i * 4, dup = 0;
+		for (uint32_t j = 0; j < tail; j++)
+			dup |= order[j] == k;
+		if (!dup)
+			order[n++] = k;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		alloc_fresh(base + (uint64_t)order[i] * 8, 1 + order[i] % 997, 4);
+		if (i % 5 == 4) /* every fifth block, a little behind */
+			ck_assert_uint_ne(heapmap_free(base + (uint64_t)order[i - 2] * 8), 0);
+	}
+	if (fail) {
+		ck_assert_uint_gt(remaps_failed, 4);
+		ck_assert_uint_gt(maps - mapped0, 4); /* copied to new mappings */
+	} else {
+		ck_assert_uint_gt(remaps, 4); /* 8192 -> 2^19 slots in place */
+		ck_assert_uint_eq(maps - mapped0, 1); /* the first mapped table only */
+	}
+	seq_lo = base;
+	seq_seen = 0;
+	heapmap_each(seq_one, NULL);
+	ck_assert_uint_eq(seq_seen, n - (n + 1) / 5); /* one freed per i % 5 == 4 */
+	uint32_t prev = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i % 5 == 2 && i + 2 < n)
+			continue; /* freed */
+		if (key_seq[order[i]] <= prev)
+			ck_abort_msg("block %u: sequence %u after %u", i, key_seq[order[i]], prev);
+		prev = key_seq[order[i]];
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = heapmap_free(base + (uint64_t)order[i] * 8);
+		int freed = i % 5 == 2 && i + 2 < n;
+		if (freed ? id != 0 : (!id || heapmap_info(id)->size != 1 + order[i] % 997))
+			ck_abort_msg("block %u: allocinfo %u", i, id);
+	}
+	/* a reset gives the mapped tables back through unmap */
+	unsigned long unmapped0 = unmaps;
+	alloc_fresh(base, 8, 4);
+	heapmap_reset();
+	ck_assert_uint_eq(unmaps - unmapped0, 1);
+	heapmap_use_tables(NULL);
+}
+
+START_TEST(test_growth_in_place)
+{
+	grow_in_place(0x7b0000000000ull, 0);
+}
+END_TEST
+
+START_TEST(test_growth_remap_fails)
+{
+	grow_in_place(0x7b1000000000ull, 1);
+}
+END_TEST
+
 /* A new region's tables come from the allocator given to heapmap_use. */
 START_TEST(test_given_allocator)
 {
@@ -397,6 +527,8 @@ Suite *heapmap_suite(void)
 	tcase_add_test(tc, test_unwrite_all);
 	tcase_add_test(tc, test_written_marks);
 	tcase_add_test(tc, test_growth);
+	tcase_add_test(tc, test_growth_in_place);
+	tcase_add_test(tc, test_growth_remap_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }

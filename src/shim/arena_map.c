@@ -201,6 +201,22 @@ void *arena_map_table(size_t bytes)
 	return p;
 }
 
+void *arena_map_remap(void *p, size_t old, size_t bytes)
+{
+	int saved = errno; /* the program's, when a hook gets here */
+	void *q = mremap(p, old, bytes, MREMAP_MAYMOVE);
+
+	errno = saved;
+	if (q == MAP_FAILED)
+		return NULL;
+	/* the old range first: when the mapping grew where it lies, the
+	 * note of the whole comes after */
+	note_unmap((uintptr_t)p, (uintptr_t)p + old);
+	note_map((uintptr_t)q, (uintptr_t)q + bytes);
+	arena_map_populate((char *)q + old, bytes - old);
+	return q;
+}
+
 void arena_map_munmap(void *p, size_t bytes)
 {
 	hsje_munmap(p, bytes);

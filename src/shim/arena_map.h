@@ -27,6 +27,12 @@ void arena_map_munmap(void *p, size_t bytes);
  * written to each page.  Failing, it leaves the pages to fault as before. */
 void arena_map_populate(void *p, size_t bytes);
 
+/* Make a mapping of arena_map_mmap's (old bytes at p) bytes long
+ * (> old), moving it if need be (mremap: its pages move, uncopied), the
+ * new bytes populated; noted as not a root.  Return it, or NULL with p
+ * unchanged. */
+void *arena_map_remap(void *p, size_t old, size_t bytes);
+
 /* arena_map_mmap, populated: for a table that is written all over soon
  * (an open-addressing index, as it grows), never for a reservation. */
 void *arena_map_table(size_t bytes);

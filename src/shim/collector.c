@@ -216,6 +216,11 @@ static void flush_trace(void)
 	}
 }
 
+/* The heap map's large tables: mappings of the shim's own, populated
+ * (each is written all over as soon as made), that double where they lie
+ * (heapmap.c, region_grow_in_place). */
+static const struct heapmap_tables heap_tables = {arena_map_table, arena_map_remap, arena_map_munmap};
+
 int collector_open(const struct options *opts, const char *exe, uint32_t pid, uint32_t ppid,
 		   uint64_t nonce, char *path, size_t cap)
 {
@@ -225,6 +230,7 @@ int collector_open(const struct options *opts, const char *exe, uint32_t pid, ui
 	clock_gettime(CLOCK_REALTIME, &rt);
 	writer_init(&cs.t.w, opts->zstd_level, backing_ialloc, backing_irealloc, backing_ifree);
 	heapmap_use(&backing_private);
+	heapmap_use_tables(&heap_tables);
 	cs.t.flush_ms = opts->flush_ms;
 	cs.t.rss_ms = opts->rss_ms;
 	cs.t.scan_ring_path = NULL;

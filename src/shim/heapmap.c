@@ -73,10 +73,16 @@ static uint32_t ninfos = 1, infos_cap;
 static uint64_t *written;
 static int ready;
 static const struct hs_allocator *mem; /* heapmap_use */
+static const struct heapmap_tables *tables; /* heapmap_use_tables, or NULL */
 
 void heapmap_use(const struct hs_allocator *a)
 {
 	mem = a;
+}
+
+void heapmap_use_tables(const struct heapmap_tables *t)
+{
+	tables = t;
 }
 
 static int setup(void)
@@ -198,6 +204,27 @@ static struct {
 	uint32_t region; /* its index in regions */
 } recent_region[RECENT_REGIONS];
 
+/* Is a table of this many slots mapped (heapmap_use_tables)? */
+static int table_mapped(uint32_t slots)
+{
+	return tables && (size_t)slots * sizeof(struct slot) >= HEAPMAP_TABLE_MAP_MIN;
+}
+
+static struct slot *table_new(uint32_t slots)
+{
+	size_t bytes = (size_t)slots * sizeof(struct slot);
+
+	return table_mapped(slots) ? tables->map(bytes) : mem->zalloc(bytes);
+}
+
+static void table_free(struct slot *s, uint32_t slots)
+{
+	if (s && table_mapped(slots))
+		tables->unmap(s, (size_t)slots * sizeof(struct slot));
+	else
+		mem->release(s);
+}
+
 /* The region of addr; created if create is set.  NULL if none. */
 static struct region *region_get(uint64_t addr, int create)
 {
@@ -223,9 +250,9 @@ static struct region *region_get(uint64_t addr, int create)
 		regions_cap = cap;
 	}
 	struct region *r = &regions[nregions];
-	r->slots = mem->zalloc(16 * sizeof(struct slot));
+	r->slots = table_new(16);
 	if (!r->slots || hashmap_put(&region_of, rkey, nregions)) {
-		mem->release(r->slots);
+		table_free(r->slots, 16);
 		return NULL;
 	}
 	r->mask = 15;
@@ -246,7 +273,8 @@ static int64_t slot_find(const struct region *r, uint64_t key)
 	}
 }
 
-static void slot_put(struct region *r, uint64_t entry, uint32_t seq)
+/* Put an entry in the first free slot from its home (count unchanged). */
+static void slot_place(struct region *r, uint64_t entry, uint32_t seq)
 {
 	uint32_t i = home(entry & KEY_MASK, r->mask);
 
@@ -254,20 +282,83 @@ static void slot_put(struct region *r, uint64_t entry, uint32_t seq)
 		i = (i + 1) & r->mask;
 	r->slots[i].w = entry;
 	r->slots[i].seq = seq;
+}
+
+static void slot_put(struct region *r, uint64_t entry, uint32_t seq)
+{
+	slot_place(r, entry, seq);
 	r->count++;
+}
+
+/*
+ * Double a mapped table where it lies and rehash it in place.  A table
+ * that doubles by copy needs new pages for all of the new table while the
+ * old one's go back: 2 x its final size of fresh pages over its growth,
+ * each a page fault or a populated page and, on a shadow-paged VM, a
+ * hypervisor exit at its first touch (py_json, 25000: 9,000 pages, about
+ * 36 MB, populated by the collector a run).  remap keeps the old pages
+ * (mremap moves their page table entries), so only the new half is new.
+ *
+ * In place: with homes taken from the hash's low bits, an entry's home in
+ * the doubled table is its old home h or h + m (m the old size).  The
+ * entries of the first run of full slots are set aside (they may have
+ * wrapped around from the end); then no entry left lies before its home,
+ * and the entries are taken out and put back in slot order.  An entry at
+ * slot i with home h <= i probes [h, i) (slots done: put back or empty)
+ * up to i, empty now; with home h + m it probes the new half (put back
+ * entries only) and, wrapping, [0, i] again.  No probe passes an entry not
+ * yet moved, whose slot will empty, so every entry stays reachable from
+ * its home.  The runs set aside go back last, into a consistent table.
+ * Return 0, or -1 with the table unchanged (then the caller copies).
+ */
+#define WRAP_ON_STACK 256
+static int region_grow_in_place(struct region *r)
+{
+	uint32_t m = r->mask + 1, run = 0;
+	size_t bytes = (size_t)m * sizeof(struct slot);
+	struct slot on_stack[WRAP_ON_STACK], *wrap = on_stack;
+
+	while (run < m && r->slots[run].w)
+		run++;
+	if (run == m || (run > WRAP_ON_STACK && !(wrap = mem->zalloc((size_t)run * sizeof(*wrap)))))
+		return -1;
+	struct slot *s = tables->remap(r->slots, bytes, 2 * bytes);
+	if (!s) {
+		if (wrap != on_stack)
+			mem->release(wrap);
+		return -1;
+	}
+	r->slots = s;
+	r->mask = 2 * m - 1;
+	memcpy(wrap, s, (size_t)run * sizeof(*s));
+	memset(s, 0, (size_t)run * sizeof(*s));
+	for (uint32_t i = run; i < m; i++) {
+		if (!s[i].w)
+			continue;
+		struct slot e = s[i];
+		s[i].w = 0;
+		slot_place(r, e.w, e.seq);
+	}
+	for (uint32_t i = 0; i < run; i++)
+		slot_place(r, wrap[i].w, wrap[i].seq);
+	if (wrap != on_stack)
+		mem->release(wrap);
+	return 0;
 }
 
 static int region_grow(struct region *r)
 {
-	size_t n2 = (size_t)(r->mask + 1) * 2;
-	struct region n = {mem->zalloc(n2 * sizeof(struct slot)), r->mask * 2 + 1, 0};
+	uint32_t n2 = (r->mask + 1) * 2;
 
+	if (table_mapped(r->mask + 1) && !region_grow_in_place(r))
+		return 0;
+	struct region n = {table_new(n2), n2 - 1, 0};
 	if (!n.slots)
 		return -1;
 	for (uint32_t i = 0; i <= r->mask; i++)
 		if (r->slots[i].w)
 			slot_put(&n, r->slots[i].w, r->slots[i].seq);
-	mem->release(r->slots);
+	table_free(r->slots, r->mask + 1);
 	*r = n;
 	return 0;
 }
@@ -408,9 +499,8 @@ void heapmap_reset(void)
 {
 	if (!ready)
 		return;
-	for (uint32_t i = 0; i < nregions; i++) {
-		mem->release(regions[i].slots);
-	}
+	for (uint32_t i = 0; i < nregions; i++)
+		table_free(regions[i].slots, regions[i].mask + 1);
 	mem->release(regions);
 	mem->release(infos);
 	mem->release(written);

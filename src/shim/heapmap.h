@@ -20,6 +20,21 @@
  * gives backing_private).  a must stay valid. */
 HS_HOOKSAFE void heapmap_use(const struct hs_allocator *a);
 
+/* Where a region's table of TABLE_MAP_MIN bytes and more lives, if given
+ * (before the first heapmap_alloc; the shim gives anonymous mappings of
+ * its own): map makes n zeroed bytes; remap makes a mapping of old bytes
+ * n (> old) long, its contents kept and the new bytes zero (it may move);
+ * unmap gives one back.  A table so mapped doubles where it lies and is
+ * rehashed in place (heapmap.c says why).  Without them every table comes
+ * from heapmap_use's allocator, and a table that doubles is copied. */
+struct heapmap_tables {
+	void *(*map)(size_t n);
+	void *(*remap)(void *p, size_t old, size_t n);
+	void (*unmap)(void *p, size_t n);
+};
+#define HEAPMAP_TABLE_MAP_MIN (64u << 10)
+HS_HOOKSAFE void heapmap_use_tables(const struct heapmap_tables *t);
+
 /* An allocinfo: what events say about a block. */
 struct heapmap_info {
 	uint64_t size;	/* requested bytes */
