@@ -21,7 +21,9 @@
 #             on a kernel before 5.14 (EINVAL: the shim writes a byte a
 #             page of its tables instead, and asks once) and with no
 #             memory to populate with (ENOMEM: left to fault), 200,000
-#             blocks give the counts and leaks of an unfiltered run
+#             blocks give the counts and leaks of an unfiltered run, and
+#             4,096 stacks the same trace (the ring file's stack entries,
+#             populated ahead of their writes)
 #   zeroing   large callocs and moving reallocs over freed blocks full of
 #             garbage, their pages partly unmapped (the shim zeroes and
 #             copies a large block by its mapped pages): zeros and the
@@ -318,6 +320,26 @@ populate() {
 	done
 	# EINVAL: the shim asks once (the launcher's own probe is the other call)
 	[ -f pop-EINVAL.strace ] && expect populate-EINVAL-asked-once "$(grep -c MADV_POPULATE_WRITE pop-EINVAL.strace)" 2
+	# The ring file's stack entries, populated 64 KiB ahead of the
+	# entries (stack.c entry_alloc): 4,096 stacks, 1.6 MB of entries over
+	# two segments, the same trace whether the kernel populates, refuses
+	# (EINVAL: a byte written a page) or has no memory (ENOMEM).
+	strace -f -qq -e trace=madvise -e signal=none -o popst.strace "$HS" run -q -o popst.hst -- "$FP/manystacks" 4096 >popst.out 2>&1
+	expect populate-stacks "$? $(cat popst.out)" "0 stacks ok live 2048"
+	local q='(j["truncated"], j["dropped_events"], j["stacks"], j["events"]["malloc"], j["events"]["free"] - j["unknown_frees"])'
+	info_json popst.hst && want=$(js popst.hst.json "$q")
+	# the blocks and, freed at exit, stdout's buffer (__libc_freeres)
+	expect populate-stacks-counts "$want" "(False, 0, 4097, 4097, 2049)"
+	# the calls ahead of the entries: 64 KiB and a page of slack each
+	got=$(grep -c '69632, MADV_POPULATE_WRITE) = 0' popst.strace)
+	[ "$got" -ge 20 ] && ok populate-stacks-ahead || fail populate-stacks-ahead "$got calls of 68 KiB, not 20 or more"
+	for e in EINVAL ENOMEM; do
+		"$FP/nopopulate" $e true
+		[ $? -eq 3 ] && continue # said above
+		"$FP/nopopulate" $e "$HS" run -q -o popst-$e.hst -- "$FP/manystacks" 4096 >popst-$e.out 2>&1
+		expect "populate-stacks-$e" "$? $(cat popst-$e.out)" "0 stacks ok live 2048"
+		info_json popst-$e.hst && expect "populate-stacks-$e-counts" "$(js popst-$e.hst.json "$q")" "$want"
+	done
 }
 
 # ---- zeroing: large callocs and reallocs by their mapped pages --------------------

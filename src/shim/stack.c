@@ -54,6 +54,8 @@ static struct ringfile_stack_entry **by_id; /* id -> entry, reserved mapping */
 static _Atomic uint32_t count;		    /* ids 1..count are complete */
 static struct spin insert_lock;
 static char *seg_next, *seg_end; /* free space in the current entries segment */
+static char *seg_ready;		 /* its space is populated below this */
+#define POPULATE_AHEAD (64u << 10) /* populated ahead of the entries */
 static struct ringfile_stacks *seg_cur;
 #define SEGS_MAX 4096
 static struct ringfile_stacks *segs[SEGS_MAX]; /* every entries segment, for stack_reset */
@@ -229,9 +231,26 @@ static struct ringfile_stack_entry *entry_alloc(size_t bytes)
 			ringfile_unload(segs[nsegs - 3]);
 		seg_next = (char *)s + RINGFILE_STACKS_DATA_OFFSET;
 		seg_end = (char *)s + s->seg.bytes;
+		seg_ready = seg_next; /* the header's page is in: ringfile_map wrote it */
 	}
 	struct ringfile_stack_entry *e = (void *)seg_next;
 	seg_next += bytes;
+	/*
+	 * The entries are written in order, into pages of the ring file never
+	 * written before (zero): they are mapped writable 64 KiB ahead, in one
+	 * call (arena_map_populate), not a page fault each.  A write fault on
+	 * the ring file costs about 21 us on the project's shadow-paged VM
+	 * (ext4: the kernel's fault, the file system's page_mkwrite, the
+	 * hypervisor's exits); populated 16 pages at a time, about 2 us a page
+	 * and 5-8 us at its first touch.  py_json (25000) writes 11 MB of
+	 * entries: 2,700 faults of its program thread.
+	 */
+	if (seg_next > seg_ready) {
+		size_t room = (size_t)(seg_end - seg_ready), want = (size_t)(seg_next - seg_ready) + POPULATE_AHEAD;
+		want = want < room ? want : room;
+		arena_map_populate(seg_ready, want);
+		seg_ready += want;
+	}
 	/* release: a reader of the file sees used cover a reserved entry */
 	atomic_store_rel(&seg_cur->used, (uint64_t)(seg_next - (char *)seg_cur) - RINGFILE_STACKS_DATA_OFFSET);
 	return e;
