@@ -707,6 +707,19 @@ site("pooled", "reachable", 1, 15001, "make")
 site("unmapped", "definite", 1, 15002, "make")
 EOF
 
+# sparse.c: 64 MiB of a block and 64 MiB of a mapping, a page of each
+# written: the exit scan reads the written pages only, and finds both.
+scenario sparse <<'EOF'
+info = load(ARGS[0])
+scanned = (info.get("scan") or {}).get("bytes", 0)
+check("the scan read %d bytes, not the 128 MiB never written" % scanned, 0 < scanned < (32 << 20))
+expect(reachable=(3, (64 << 20) + 18001 + 18002), definite=(1, 18003))
+site("big", "reachable", 1, 64 << 20, "make")
+site("in_block", "reachable", 1, 18001, "make")
+site("in_mapping", "reachable", 1, 18002, "make")
+site("dropped", "definite", 1, 18003, "make")
+EOF
+
 # vanish.c: a root unmapped while the exit scan reads it, by a thread that
 # runs on (it blocks the stop signal); the scan used to die of SIGSEGV there.
 scenario vanish "" "own $OWN_THREADS" <<'EOF'
