@@ -573,7 +573,11 @@ out:
  * buffers it never touched made its traced peak RSS 2.6x untraced, and
  * 5,500 page faults).  So a range of SPARSE_MIN bytes or more is read
  * only where /proc/self/pagemap says its pages are mapped (present, or
- * swapped out: bits 63 and 62), a run of them at a time.
+ * swapped out: bits 63 and 62), a run of them at a time.  The roots so
+ * read are private: anonymous memory (an unmapped page reads as zeros)
+ * and modules' data (an unmapped page is still the file's, which holds
+ * no address of this run's heap); shared memory, whose pages pagemap can
+ * show unmapped while they hold data, is not a root (roots.c).
  */
 #define SPARSE_MIN (64u << 10)
 #define PM_CHUNK 512 /* entries read at a time: 4 KiB of stack */
