@@ -453,6 +453,7 @@ struct out {
 	struct encode_graph g;	    /* the SCAN_GRAPH record being built */
 	void *g_mem;		    /* its columns; NULL: SCAN_EDGES records */
 	int pagemap;		    /* /proc/self/pagemap, or -1 (collect_mapped) */
+	int private_mem;	    /* the range read is private memory (collect_mapped) */
 };
 
 /* Double the edge buffer (mmap: the world is stopped).  Return 0 or -1. */
@@ -573,11 +574,12 @@ out:
  * buffers it never touched made its traced peak RSS 2.6x untraced, and
  * 5,500 page faults).  So a range of SPARSE_MIN bytes or more is read
  * only where /proc/self/pagemap says its pages are mapped (present, or
- * swapped out: bits 63 and 62), a run of them at a time.  The roots so
- * read are private: anonymous memory (an unmapped page reads as zeros)
- * and modules' data (an unmapped page is still the file's, which holds
- * no address of this run's heap); shared memory, whose pages pagemap can
- * show unmapped while they hold data, is not a root (roots.c).
+ * swapped out: bits 63 and 62), a run of them at a time: blocks, and
+ * roots of private anonymous memory (an unmapped page reads as zeros).
+ * Not a file's mapping (HST_ROOT_DATA: a module's data, but also a shared
+ * file, shm or memfd, whose pages pagemap can show unmapped while they
+ * hold data) nor named shared anonymous memory ([anon_shmem:...]): those
+ * are read whole.
  */
 #define SPARSE_MIN (64u << 10)
 #define PM_CHUNK 512 /* entries read at a time: 4 KiB of stack */
@@ -622,7 +624,7 @@ static uint32_t collect_mapped(struct out *o, const struct heap *h, uint64_t bas
 {
 	uint64_t a, b;
 
-	if (o->pagemap < 0 || hi - lo < SPARSE_MIN)
+	if (o->pagemap < 0 || !o->private_mem || hi - lo < SPARSE_MIN)
 		return collect_edges(o, h, base, lo, hi, n);
 	for (; lo < hi && mapped_run(o->pagemap, lo, hi, &a, &b); lo = b)
 		n = collect_edges(o, h, base, a, b, n);
@@ -715,6 +717,7 @@ static void emit_edges(struct out *o, int kind, uint64_t src, uint32_t n)
 static void scan_range(struct out *o, const struct heap *h, int kind, uint64_t src, uint64_t lo, uint64_t hi)
 {
 	o->stamp_now++;
+	o->private_mem = 1; /* a block */
 	emit_edges(o, kind, src, collect_mapped(o, h, lo, lo, hi, 0));
 }
 
@@ -779,6 +782,7 @@ static void root(int kind, uint32_t thread, uint64_t lo, uint64_t hi, const char
 	uint64_t edges = o->edges + o->g.edges;
 	o->stamp_now++;
 	o->kept = 0;
+	o->private_mem = kind != HST_ROOT_DATA && !(name_len >= 11 && !memcmp(name, "[anon_shmem", 11));
 	guard.lo = lo;
 	guard.hi = hi;
 	if (sigsetjmp(guard.jmp, 0))
