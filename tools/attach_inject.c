@@ -758,6 +758,20 @@ static void note_pause(double *max, double ms)
 		*max = ms;
 }
 
+/* The next ptrace stop of any traced thread before until (ms): its tid
+ * with *status, or 0 (a thread that exits is passed over). */
+static pid_t next_stop(double until, int *status)
+{
+	while (now_ms() < until) {
+		pid_t w = waitpid(-1, status, __WALL | WNOHANG);
+		if (w > 0 && WIFSTOPPED(*status))
+			return w;
+		if (w <= 0)
+			sleep_us(100);
+	}
+	return 0;
+}
+
 static int catch_allocating_thread(const struct target *t, const pid_t *tids, int n, struct stopped *s,
 				   int *seize_errno, double *others_ms, char *err)
 {
@@ -794,15 +808,8 @@ static int catch_allocating_thread(const struct target *t, const pid_t *tids, in
 	}
 	double until = now_ms() + HW_BREAKPOINT_WAIT_MS;
 	pid_t hit = 0;
-	while (!hit && now_ms() < until) {
-		int status;
-		pid_t w = waitpid(-1, &status, __WALL | WNOHANG);
-		if (w <= 0) {
-			sleep_us(100);
-			continue;
-		}
-		if (!WIFSTOPPED(status))
-			continue; /* a thread exited */
+	int status;
+	for (pid_t w; !hit && (w = next_stop(until, &status));) {
 		int sig = WSTOPSIG(status);
 		long dr6 = sig == SIGTRAP && !(status >> 16) ? ptrace(PTRACE_PEEKUSER, w, (void *)DR_OFF(6), 0) : 0;
 		if (!(dr6 & 0xf)) { /* not our breakpoint: the program's signal */
@@ -978,16 +985,9 @@ static int catch_with_int3(const struct target *t, struct stopped *s, int *seize
 	note_pause(others_ms, now_ms() - since);
 	double until = now_ms() + wait_ms;
 	pid_t hit = 0;
-	while (!hit && now_ms() < until && (b.armed[0] || b.armed[1] || b.armed[2] || b.armed[3])) {
-		int status;
+	int status;
+	for (pid_t w; !hit && (b.armed[0] || b.armed[1] || b.armed[2] || b.armed[3]) && (w = next_stop(until, &status));) {
 		struct user_regs_struct r;
-		pid_t w = waitpid(-1, &status, __WALL | WNOHANG);
-		if (w <= 0) {
-			sleep_us(100);
-			continue;
-		}
-		if (!WIFSTOPPED(status))
-			continue; /* a thread exited */
 		if ((status >> 16) == PTRACE_EVENT_CLONE) {
 			unsigned long child = 0;
 			if (!ptrace(PTRACE_GETEVENTMSG, w, 0, &child) && b.n < MAX_THREADS)
