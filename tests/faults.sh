@@ -28,7 +28,9 @@
 #             garbage, their pages partly unmapped (the shim zeroes and
 #             copies a large block by its mapped pages): zeros and the
 #             kept bytes, traced as untraced, and no MADV_DONTNEED to
-#             zero them
+#             zero them; one pagemap descriptor a process, and right
+#             after the program closed it, put /dev/zero under its number,
+#             or forked
 #   paths     -o /dev/null, /, a FIFO, a directory, a symbolic link, a
 #             file that is not a trace, a ring file that is not heapsnap's:
 #             refused, nothing touched; output=/ never writes into /;
@@ -349,15 +351,26 @@ zeroing() {
 	expect zeroing-untraced "$? $(cat zero-plain.out)" "0 ok 360"
 	"$HS" run -q -o zero.hst -- "$FP/zeroing" >zero.out 2>&1
 	expect zeroing-traced "$? $(cat zero.out)" "0 ok 360"
-	strace -f -qq -e trace=openat,madvise -e signal=none -o zero.strace \
+	strace -f -qq -y -e trace=openat,pread64,madvise -e signal=none -o zero.strace \
 		"$HS" run -q -o zero-st.hst -- "$FP/zeroing" >/dev/null 2>&1
-	# Each of the 360 callocs reads pagemap (and each realloc that moves);
-	# jemalloc zeroed the recycled ones with MADV_DONTNEED (251 calls in
-	# all at 287c43f, 48 since: the private arena's and the decay's).
-	local opens dontneed
-	opens=$(grep -c pagemap zero.strace)
+	# Each of the 360 callocs reads pagemap (and each realloc that moves),
+	# through one descriptor opened once (and one of the exit scan's own,
+	# scan.c); jemalloc zeroed the recycled ones with MADV_DONTNEED (251
+	# calls in all at 287c43f, 48 since: the private arena's and the
+	# decay's).
+	local opens reads dontneed
+	opens=$(grep -c 'openat(.*pagemap' zero.strace)
+	reads=$(grep -c 'pread64(.*pagemap' zero.strace)
 	dontneed=$(grep -c MADV_DONTNEED zero.strace)
-	expect zeroing-by-pagemap "$((opens >= 360 && dontneed < 150)) (opens $opens, MADV_DONTNEED $dontneed)" "1 (opens $opens, MADV_DONTNEED $dontneed)"
+	expect zeroing-by-pagemap "$((opens <= 2 && reads >= 360 && dontneed < 150)) (opens $opens, reads $reads, MADV_DONTNEED $dontneed)" "1 (opens $opens, reads $reads, MADV_DONTNEED $dontneed)"
+	# The descriptor kept, after the program closed it, replaced it with
+	# /dev/zero (a pagemap saying "nothing mapped"), or forked (the kept
+	# one reads the parent's pages).
+	local mode
+	for mode in closeall replace fork; do
+		"$HS" run -q -o zero-$mode.hst -- "$FP/pagemapfd" $mode >zero-$mode.out 2>&1
+		expect zeroing-pagemap-$mode "$? $(grep -v WARNING zero-$mode.out)" "0 ok 200"
+	done
 	rm -f zero*.hst*
 }
 

@@ -29,6 +29,7 @@ int hsje_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -348,8 +349,9 @@ void backing_trim_peak(void)
  * (both are the caller's), and a page can only become mapped by a write
  * (or by a read: the zero page, then copied or zeroed like any other).
  *
- * Each costs an open, a pread a 128 pages and a close (about 7 us here)
- * where it used to cost nothing for a block from fresh pages: it is done
+ * Each costs an fstat and a pread a 128 pages (an open, a pread and a
+ * close, about 7 us here, until the descriptor was kept, below) where it
+ * used to cost nothing for a block from fresh pages: it is done
  * for callocs of 16 KiB and up (a recycled one cost 55 us and its faults)
  * and for moves of 64 KiB and up (whose copy costs as much as the reads).
  * Without pagemap (no /proc), jemalloc's ways as before.  A seccomp
@@ -373,9 +375,39 @@ void backing_trim_peak(void)
 /* A pagemap entry's bit 63 (present) or 62 (swapped): the page holds data. */
 #define MAPPED(e) (((e) >> 62) != 0)
 
+/*
+ * One descriptor of /proc/self/pagemap for the process, opened at the
+ * first large calloc or move and kept (an open, a pread and a close a
+ * call cost churn 3,566 system calls a run, each a TLB flush on a CPU
+ * without PCID).  It is the program's descriptor table too: the program
+ * may close our number (closefrom, a daemon's loop over its descriptors)
+ * and open something else under it, or dup2 over it, and a pread of
+ * /dev/zero or of a file would read as "no page mapped" and leave a
+ * calloc's garbage in place.  So every use first checks with fstat that
+ * the number still names the file we opened (its device and inode; procfs
+ * keeps the inode while a descriptor holds it): one system call instead
+ * of two.  A descriptor that fails the check is not ours any more and is
+ * forgotten, not closed, and a new one opened.
+ *
+ * The identity (dev, ino) is stored before the descriptor is published,
+ * and changes only while none is (pagemap_fd -1, under pagemap_opening):
+ * whatever descriptor a thread holds, one that matches the identity it
+ * reads is a pagemap of this process, which is all a read needs.  A
+ * thread that finds another thread (or the handler it interrupted)
+ * opening one uses one of its own for the call, as before.  After fork
+ * the child's copy names the parent's memory: backing_forget_pagemap
+ * closes it (its descriptor is O_CLOEXEC, for exec).  A child made
+ * without fork's handlers (_Fork, a bare clone) would read the parent's,
+ * as the rest of the shim would write the parent's rings.
+ */
+#define PAGEMAP_FD_MIN 64 /* out of the way of the program's dup2(fd, 3..9) */
+
 /* Set when /proc/self/pagemap cannot be opened (relaxed: a thread that
  * misses the store only tries once more). */
 static _Atomic int pagemap_broken;
+static _Atomic int pagemap_fd = -1;	     /* the kept descriptor, or -1 */
+static _Atomic int pagemap_opening;	     /* a thread is opening one */
+static _Atomic uint64_t pagemap_dev, pagemap_ino; /* its file */
 
 static int pagemap_open(void)
 {
@@ -385,6 +417,80 @@ static int pagemap_open(void)
 	if (fd < 0)
 		atomic_store_rlx(&pagemap_broken, 1);
 	return fd;
+}
+
+/* Does fd name the pagemap whose identity is stored? */
+static bool pagemap_ours(int fd)
+{
+	struct stat st;
+
+	/* relaxed: read after the acquire load of pagemap_fd that gave fd */
+	return !fstat(fd, &st) && (uint64_t)st.st_dev == atomic_load_rlx(&pagemap_dev) &&
+	       (uint64_t)st.st_ino == atomic_load_rlx(&pagemap_ino);
+}
+
+/* A pagemap descriptor for this call, or -1 (no /proc: jemalloc's ways).
+ * *temp is set when the caller must close it after. */
+static int pagemap_get(bool *temp)
+{
+	*temp = false;
+	/* acquire: pairs with the release that published it; its identity is
+	 * stored */
+	int fd = atomic_load_acq(&pagemap_fd);
+	if (fd >= 0) {
+		if (pagemap_ours(fd))
+			return fd;
+		/* closed or replaced by the program: forget the number, which
+		 * is not ours to close (relaxed: only -1 is stored over it) */
+		atomic_compare_exchange_strong_explicit(&pagemap_fd, &fd, -1, memory_order_relaxed,
+							memory_order_relaxed);
+	}
+	int busy = 0;
+	/* acquire: pairs with the release below; the previous opener is done */
+	if (!atomic_compare_exchange_strong_explicit(&pagemap_opening, &busy, 1, memory_order_acquire,
+						     memory_order_relaxed)) {
+		*temp = true;
+		return pagemap_open();
+	}
+	int kept = -1;
+	/* relaxed: under pagemap_opening, which orders the openers */
+	if (atomic_load_rlx(&pagemap_fd) < 0 && (fd = pagemap_open()) >= 0) {
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, PAGEMAP_FD_MIN);
+		if (high >= 0) {
+			close(fd);
+			fd = high;
+		}
+		struct stat st;
+		if (!fstat(fd, &st)) {
+			/* relaxed: published by the release store of the descriptor */
+			atomic_store_rlx(&pagemap_dev, (uint64_t)st.st_dev);
+			atomic_store_rlx(&pagemap_ino, (uint64_t)st.st_ino);
+			/* release: the identity before the descriptor */
+			atomic_store_rel(&pagemap_fd, fd);
+			kept = fd;
+		} else {
+			*temp = true;
+		}
+	}
+	/* release: pairs with the acquire above */
+	atomic_store_rel(&pagemap_opening, 0);
+	if (kept >= 0 || *temp)
+		return fd;
+	/* another thread kept one meanwhile, or there is no /proc */
+	*temp = true;
+	return pagemap_open();
+}
+
+void backing_forget_pagemap(void)
+{
+	/* relaxed: the forked child has one thread */
+	int fd = atomic_load_rlx(&pagemap_fd);
+
+	/* the parent's, unless the program's own handler replaced it */
+	if (fd >= 0 && pagemap_ours(fd))
+		close(fd);
+	atomic_store_rlx(&pagemap_fd, -1);
+	atomic_store_rlx(&pagemap_opening, 0);
 }
 
 /* The entries of the n pages from page (page-aligned); false if not all read. */
@@ -452,7 +558,8 @@ static void copy_mapped(int fd, uint8_t *dst, const uint8_t *src, size_t n)
 static void *calloc_large(size_t n)
 {
 	int saved = errno; /* a failed open must not show in a calloc that succeeds */
-	int fd = pagemap_open();
+	bool temp;
+	int fd = pagemap_get(&temp);
 
 	if (fd < 0) {
 		errno = saved;
@@ -461,7 +568,8 @@ static void *calloc_large(size_t n)
 	void *p = mallocx(n, 0);
 	if (p)
 		zero_mapped(fd, p, sallocx(p, 0));
-	close(fd);
+	if (temp)
+		close(fd);
 	errno = saved;
 	return p;
 }
@@ -476,11 +584,13 @@ static void *realloc_large(void *p, size_t old, size_t n)
 	if (!q)
 		return NULL;
 	int saved = errno;
-	int fd = pagemap_open();
+	bool temp;
+	int fd = pagemap_get(&temp);
 	size_t keep = old < n ? old : n;
 	if (fd >= 0) {
 		copy_mapped(fd, q, p, keep);
-		close(fd);
+		if (temp)
+			close(fd);
 	} else {
 		memcpy(q, p, keep);
 	}

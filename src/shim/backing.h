@@ -68,6 +68,10 @@ void backing_free(void *p);		       /* p != NULL */
 void backing_free_sized(void *p, size_t n);    /* p != NULL */
 size_t backing_usable_size(void *p);
 
+/* The forked child, first thing: close the parent's /proc/self/pagemap
+ * (the child's is opened when needed). */
+void backing_forget_pagemap(void);
+
 /* The collector, every cycle: when the process's resident size reached a
  * new high, give back the pages of freed blocks jemalloc still keeps
  * (backing.c says when exactly).  Cheap when there is nothing to do. */

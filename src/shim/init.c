@@ -455,6 +455,8 @@ static void postfork_child(void)
 	uint8_t saved = t->state;
 
 	t->state = TS_INTERNAL;
+	/* before any large calloc could read the parent's pages */
+	backing_forget_pagemap();
 	/* This thread took every lock in prefork: it lets go of them first, so
 	 * that nothing below (the heap model's allocations) runs holding one. */
 	postfork_parent();
