@@ -11,7 +11,7 @@
 #             file cannot grow (no SIGBUS), the trace stops cleanly
 #             (ENOSPC in the trace, in `info` and once on stderr), exact
 #             event counts (written + lost), no ring file left; and
-#             `ulimit -f` (no SIGXFSZ)
+#             `ulimit -f`, and a limit the program lowers (no SIGXFSZ)
 #   children  a child in a vanished directory and one that dropped its
 #             privileges cannot write their traces: one warning each, the
 #             run goes on
@@ -188,6 +188,11 @@ disk_full() {
 	else
 		fail ulimit-f-info "$(head -c 200 fsize.hst.ierr)"
 	fi
+	# The program lowers its own limit below the trace's size: the
+	# collector's write fails (SIGXFSZ is blocked there), and the exiting
+	# thread does not write the END past it (which killed the program).
+	"$HS" run -q -o fsdrop.hst -- "$FP/fsizedrop" 8192 >fsdrop.out 2>fsdrop.err
+	expect ulimit-f-lowered "$? $(cat fsdrop.out) $(grep -c EFBIG fsdrop.err)" "0 done 1"
 }
 
 # ---- children that cannot write their trace ---------------------------------------

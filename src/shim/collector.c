@@ -1199,6 +1199,7 @@ static void *collector_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	world_signals_blocked_here();
+	writer_thread_blocks_sigxfsz();
 	prctl(PR_SET_NAME, "heapsnap", 0, 0, 0);
 	/* relaxed: the loop condition; finish waits with pthread_join */
 	while (!atomic_load_rlx(&cs.th.stopping)) {

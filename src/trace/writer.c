@@ -5,6 +5,7 @@
 #include "trace/writer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -393,17 +394,36 @@ static int writev_all(int fd, const void *a, size_t an, const void *b, size_t bn
 	return 0;
 }
 
+/* Set by a thread that blocks SIGXFSZ (writer_thread_blocks_sigxfsz). */
+static __thread bool sigxfsz_blocked;
+
+void writer_thread_blocks_sigxfsz(void)
+{
+	sigxfsz_blocked = true;
+}
+
 /* Make sure the file's blocks are allocated up to offset end (beyond the
  * end of the file: FALLOC_FL_KEEP_SIZE), a step ahead so that most chunks
  * need no call.  Return 0 or -errno (ENOSPC...).  A file size limit
  * (ulimit -f) counts as a full disk: writing past it would kill the
- * program with SIGXFSZ. */
+ * program with SIGXFSZ.  The program may lower it at any time (setrlimit),
+ * so it is read before every chunk, except by a thread that blocks
+ * SIGXFSZ (the collector: its write past the limit fails with EFBIG, a
+ * failed write like any other, and the signal is its own, thread-directed
+ * and blocked): once a reserve step (1 MiB) there, not a system call a
+ * chunk (churn: 132 prlimit64 calls a run). */
+static HS_HOOKSAFE bool past_fsize(uint64_t end)
+{
+	struct rlimit rl;
+
+	return !getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY && end > rl.rlim_cur;
+}
+
 static HS_HOOKSAFE int reserve(struct trace_writer *w, uint64_t end)
 {
 	uint64_t from = w->reserved > w->file_bytes ? w->reserved : w->file_bytes;
-	struct rlimit rl;
 
-	if (!getrlimit(RLIMIT_FSIZE, &rl) && rl.rlim_cur != RLIM_INFINITY && end > rl.rlim_cur)
+	if ((!sigxfsz_blocked || end > w->reserved) && past_fsize(end))
 		return -EFBIG;
 	if (w->no_reserve || end <= w->reserved)
 		return 0;
@@ -430,6 +450,11 @@ static int append(struct trace_writer *w, uint8_t codec, const uint8_t *payload,
 {
 	uint8_t hdr[HST_CHUNK_HEADER_SIZE];
 
+	/* The last chunk and a STOPPED take no reserve: checked here, lest a
+	 * limit the program lowered below the trace's size kill it at exit
+	 * (the END, written by the exiting thread). */
+	if (!sigxfsz_blocked && (w->last || w->error) && past_fsize(w->file_bytes + sizeof(hdr) + stored))
+		return -EFBIG;
 	memset(hdr, 0, sizeof(hdr));
 	put_le32(hdr, HST_CHUNK_MAGIC);
 	hdr[4] = codec;

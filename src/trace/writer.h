@@ -55,6 +55,11 @@ struct trace_writer {
 	void (*free)(void *);		/* release buffers */
 };
 
+/* The calling thread blocks SIGXFSZ for good (the collector blocks every
+ * signal): a write of its past RLIMIT_FSIZE fails with EFBIG and kills
+ * nobody, so its chunks need not read the limit each (reserve, writer.c). */
+void writer_thread_blocks_sigxfsz(void);
+
 HS_HOOKSAFE void writer_init(struct trace_writer *w, int level, void *(*alloc)(size_t),
 		 void *(*re)(void *, size_t), void (*release)(void *));
 
