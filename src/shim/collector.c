@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -284,10 +285,12 @@ void collector_wake(void)
 		syscall(SYS_futex, &cs.th.sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-void collector_pause(void)
+void collector_pause(_Atomic uint64_t *head, uint64_t seen)
 {
-	struct timespec ts = {0, 200000};
-	nanosleep(&ts, NULL);
+	struct timespec ts = {0, 1000000};
+	/* the head's low half (x86_64 is little-endian): it changes
+	 * whenever the head moves */
+	syscall(SYS_futex, (uint32_t *)(void *)head, FUTEX_WAIT_PRIVATE, (uint32_t)seen, &ts, NULL, 0);
 }
 
 void collector_count_drop(void)
@@ -1057,6 +1060,14 @@ static void release_held(void)
 		/* (D) release: the chunk holding these records is written; pairs
 		 * with (A) in ring_reserve */
 		atomic_store_rel(&r->hdr->head, r->drained);
+		/* seq_cst: the head before the load of waiting; pairs with the
+		 * fence in collector_wake, which the owner calls after its store
+		 * of waiting: it sees this head or we see it waiting */
+		atomic_fence_seq_cst();
+		/* relaxed: ordered by the fence */
+		if (atomic_load_rlx(&r->waiting))
+			syscall(SYS_futex, (uint32_t *)(void *)&r->hdr->head, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
+				NULL, 0);
 		if (r->held & RING_HELD_RETIRED) {
 			r->announced = 0;
 			/* release: the ring is empty and written out before a

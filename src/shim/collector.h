@@ -50,8 +50,9 @@ HS_HOOKSAFE bool collector_running(void);
 /* Ask the collector for a cycle now (one futex wake if it sleeps). */
 HS_HOOKSAFE void collector_wake(void);
 
-/* Back off briefly while waiting for ring space. */
-HS_HOOKSAFE void collector_pause(void);
+/* Wait for ring space: sleep until *head moves from seen (the collector
+ * wakes a ring's waiting owner), 1 ms at most. */
+HS_HOOKSAFE void collector_pause(_Atomic uint64_t *head, uint64_t seen);
 
 /*
  * Stop the collector, drain every ring, write the exit snapshot (reason

@@ -49,6 +49,8 @@ struct ring {
 	uint64_t tail;	     /* committed position (mirror of hdr->tail) */
 	uint64_t head_cache; /* last head the producer read */
 	uint64_t last_ts;    /* stamp of the last record written */
+	_Atomic int waiting; /* the owner sleeps on the head (ring_wait): the
+			      * collector wakes it when it moves the head */
 	/* owner description, written by the owner before state -> RETIRED */
 	uint32_t thread_index; /* events' name of the owner */
 	uint32_t tid;	       /* kernel thread id */
