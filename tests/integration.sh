@@ -796,7 +796,7 @@ verify_run() {
 
 test_stack_verify() {
 	local d=$T/verify m
-	for m in longjmp coro signal threads fork exec dlswap deep unmapped; do
+	for m in longjmp coro signal threads fork exec dlswap deep unmapped tailcall; do
 		verify_run "stack-verify-$m" "$d/$m" -- "$PROGS/stacks" "$m" || continue
 		if [ "$m" = dlswap ] && ! grep -q '^same_base=1$' "$d/$m/trace.hst.stdout"; then
 			fail stack-verify-dlswap-same-address "libstacks_b.so was not loaded where libstacks_a.so had been: $(head -c 100 "$d/$m/trace.hst.stdout")"

@@ -1053,9 +1053,13 @@ HS_INLINE void memo_splice(struct unwind_memo *m, uint32_t p, uint32_t k, bool b
 	}
 out:
 	m->serials = serial;
-	m->top = top;
-	if (k)
+	/* No new frame but another first one (the stack is the memo's frames
+	 * from p out, the inner ones gone: a tail call into malloc from the
+	 * frame that called the function that called it last time): another
+	 * stack, whose id is not the memo's either. */
+	if (k || top != m->top)
 		m->id = idc_find(m, p, k, h);
+	m->top = top;
 }
 
 /* ---- trace cache -------------------------------------------------------------- */
@@ -1488,7 +1492,7 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	/* relaxed: see unwind_modules_changed and unwind_maps_changed */
 	uint32_t gen = atomic_load_rlx(&rules_gen), mgen = atomic_load_rlx(&maps_gen);
 	uint64_t tag = (uint64_t)(gen & 0xffff) << TAG_SHIFT, misses = 0, key = ip | tag, v, cfa;
-	uint32_t k = 0, p = m->gen == gen ? m->top : CAP, same = 0;
+	uint32_t k = 0, p = m->gen == gen ? m->top : CAP, same = 0, top0 = p;
 	uint64_t next_sp = m->sp[p]; /* the memo's frame p (UINT64_MAX at CAP) */
 	bool readable = m->maps_gen == mgen; /* the memo's words: see memo_holds */
 	bool bp_cfa = false; /* a new frame's CFA came from rbp */
@@ -1595,8 +1599,8 @@ done:
 	/* every word of the memo was read by this capture */
 	m->maps_gen = mgen;
 	m->win_steps += k;
-	if (m->tc_on && k)
-		tc_add(m);
+	if (m->tc_on && (k || m->top != top0))
+		tc_add(m); /* another stack: its layout is the memo's now */
 	memo_result(m, same, out);
 counted:
 	if (misses)

@@ -28,6 +28,10 @@
  *             and allocates from frames that sit where the first one's
  *             did: the first stack's words above the second are gone (the
  *             unwinder must not read them: munmap reaches the shim)
+ *   tailcall  a function that calls malloc, or tail-calls it (jmp), at the
+ *             end of random deep paths: the tail call's stack is the other
+ *             one's without its first frame, its first frame the very
+ *             frame (pc, rsp) the other stack's second was
  * Prints "MODE ok allocations=N" (N: mallocs this process made outside
  * signal handlers). */
 #define _GNU_SOURCE
@@ -492,6 +496,92 @@ static void mode_paths(void)
 	}
 }
 
+/* ---- malloc called, or tail-called from the same frame ------------------ */
+
+/* Calls malloc (its frame the stack's first) or jumps to it (the caller's
+ * frame the first, at the pc and rsp it has while tail_alloc runs).  noipa:
+ * neither inlined nor given a changed calling convention. */
+__attribute__((noipa)) static void *tail_alloc(size_t n, int tail)
+{
+	if (tail)
+		return malloc(n); /* -O2: a jmp */
+	void *p = malloc(n);
+	sink = p;
+	return p;
+}
+
+__attribute__((noinline)) static void tail_leaf(unsigned path, int d)
+{
+	void *p = tail_alloc(16 + (size_t)(d & 7), (int)(path >> 11 & 1));
+	allocations++;
+	sink = p;
+	free(p);
+}
+
+#define TAIL_LEVEL(i, prev)                                                    \
+	__attribute__((noinline)) static void tailA_##i(unsigned path, int d)  \
+	{                                                                       \
+		volatile char buf[16];                                          \
+		buf[0] = (char)d;                                               \
+		if (path >> (i) & 1)                                            \
+			tailB_##prev(path, d + 1);                              \
+		else                                                            \
+			tailA_##prev(path, d + 1);                              \
+		keep(buf);                                                      \
+	}                                                                       \
+	__attribute__((noinline)) static void tailB_##i(unsigned path, int d)  \
+	{                                                                       \
+		volatile char buf[32];                                          \
+		buf[0] = (char)d;                                               \
+		if (path >> (i) & 1)                                            \
+			tailA_##prev(path, d + 2);                              \
+		else                                                            \
+			tailB_##prev(path, d + 2);                              \
+		keep(buf);                                                      \
+	}
+
+__attribute__((noinline)) static void tailA_0(unsigned path, int d)
+{
+	tail_leaf(path, d);
+	keep((volatile char *)&path);
+}
+__attribute__((noinline)) static void tailB_0(unsigned path, int d)
+{
+	tail_leaf(path ^ 1, d);
+	keep((volatile char *)&path);
+}
+TAIL_LEVEL(1, 0)
+TAIL_LEVEL(2, 1)
+TAIL_LEVEL(3, 2)
+TAIL_LEVEL(4, 3)
+TAIL_LEVEL(5, 4)
+TAIL_LEVEL(6, 5)
+TAIL_LEVEL(7, 6)
+TAIL_LEVEL(8, 7)
+TAIL_LEVEL(9, 8)
+TAIL_LEVEL(10, 9)
+
+/* The same path twice in a row, called then tail-called (the second
+ * capture finds its first frame among the first one's, no frame new),
+ * and random paths, deep enough to give the thread a trace cache. */
+static void mode_tailcall(void)
+{
+	unsigned seed = 7, path = 0;
+	/* one call site for both (an unrolled loop's two would be two
+	 * stacks that differ in this frame) */
+	for (unsigned i = 0; i < 80000; i++) {
+		if (!(i & 1)) {
+			seed = seed * 1103515245u + 12345u;
+			path = seed >> 8 & ~(1u << 11);
+		}
+		unsigned p = path | (i & 1) << 11;
+		if (p & 1u << 12)
+			tailB_10(p, 0);
+		else
+			tailA_10(p, 0);
+	}
+}
+
 /* ---- a stack unmapped, another mapped in its place ----------------------- */
 
 #define UNMAP_STACK (256 * 1024)
@@ -599,8 +689,10 @@ int main(int argc, char **argv)
 		mode_paths();
 	else if (!strcmp(mode, "unmapped"))
 		mode_unmapped();
+	else if (!strcmp(mode, "tailcall"))
+		mode_tailcall();
 	else {
-		fprintf(stderr, "usage: stacks longjmp|coro|signal|threads|fork|exec|dlswap|deep|paths|unmapped\n");
+		fprintf(stderr, "usage: stacks longjmp|coro|signal|threads|fork|exec|dlswap|deep|paths|unmapped|tailcall\n");
 		return 2;
 	}
 	printf("%s ok allocations=%lu\n", mode, allocations);
