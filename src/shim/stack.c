@@ -515,8 +515,9 @@ static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n, const
 }
 
 /* The id of the stack from a frame of the shim (unwind_capture's ip, sp,
- * bp and caller), or of the full unwind. */
-HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller)
+ * bp and caller), or of the full unwind.  tried: unwind_cached looked the
+ * stack up in the thread's trace cache already. */
+HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller, bool tried)
 {
 	struct tls_state *t = &tls;
 	struct unwind_stack s;
@@ -525,11 +526,11 @@ HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller)
 	/* A thread that owns a ring owns that ring's memo. */
 	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0)) {
 		struct unwind_memo *m = unwind_memo_get(t->ring->slot, t->thread_index);
-		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, caller, &s) == UNWIND_OK)) {
+		bool py = python_wanted();
+		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, caller, verify_on || py, tried, &s) == UNWIND_OK)) {
 			if (HS_UNLIKELY(verify_on))
 				verify(s.ips, s.n, s.id);
-			if (python_wanted() &&
-			    (id = intern_python(s.ips, s.n, &(struct python_native){s.same, s.seq, s.token}))) {
+			if (py && (id = intern_python(s.ips, s.n, &(struct python_native){s.same, s.seq, s.token}))) {
 				unwind_memo_set_id(m, 0);
 				return id;
 			}
@@ -550,18 +551,42 @@ HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller)
 	return intern(unwind_hash(ips, n), ips, n);
 }
 
+/* A hook's caller's stack, when the thread's trace cache does not have it
+ * (stack_capture). */
+static HS_NOINLINE uint32_t capture_caller(uint64_t ip, uint64_t sp, uint64_t bp, bool tried)
+{
+	return capture(ip, sp, bp, true, tried);
+}
+
 HS_NOINLINE uint32_t stack_capture_here(void)
 {
 	uint64_t ip, sp, bp;
 
 	/* The unwind starts from this very frame, at this instruction. */
 	UNWIND_HERE(ip, sp, bp);
-	return capture(ip, sp, bp, false);
+	return capture(ip, sp, bp, false, false);
 }
 
+/* A hook's caller's stack: from the thread's trace cache (unwind_cached)
+ * when it has it and nothing needs the frames (a Python program's stacks
+ * get its Python frames put in), which is most of a thread's stacks once
+ * it has a cache, at the least cost. */
 HS_NOINLINE uint32_t stack_capture(uint64_t ip, uint64_t sp, uint64_t bp)
 {
-	return capture(ip, sp, bp, true);
+	struct tls_state *t = &tls;
+	bool tried = false;
+
+	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0 && !python_wanted())) {
+		uint32_t id = unwind_cached(t->ring->slot, t->thread_index, ip, sp, bp, &tried);
+		if (HS_LIKELY(id != 0)) {
+			/* stack_verify: the stack the id names is the full
+			 * unwind's (this very path checked, not another) */
+			if (HS_UNLIKELY(verify_on))
+				verify(by_id[id]->ips, by_id[id]->depth, id);
+			return id;
+		}
+	}
+	return capture_caller(ip, sp, bp, tried);
 }
 
 void stack_verify_report(void)

@@ -1127,9 +1127,11 @@ struct tc_layout {
 	uint32_t n;		     /* frames */
 	uint32_t nbp;		     /* live rbp words: bpw_addr, bpw_val */
 	uint32_t npos;		     /* positions: n, and the last word if end_addr */
+	uint32_t nkey0;		     /* of them, those in a key's first word */
 	uint64_t closed;	     /* bit j: position j takes no new word (no
 				      * multiplier told its words apart) */
 	uint64_t end_addr;	     /* where the last word was read, 0: a rule ended */
+	uint64_t bp0_mask;	     /* ~0 if rbp is live in the first frame, else 0 */
 	uint64_t sp[TC_FRAMES];	     /* rsp of each frame, innermost first */
 	uint64_t bp[TC_FRAMES];	     /* rbp of each frame where live, else 0 */
 	uint64_t bp_addr[TC_FRAMES]; /* where the step out of it read a live rbp */
@@ -1215,8 +1217,10 @@ static uint32_t tc_layout_of(struct unwind_memo *m)
 	l->n = n;
 	l->end_addr = end_addr;
 	l->npos = n + (end_addr != 0);
+	l->nkey0 = l->npos < TC_PER_KEY ? l->npos : TC_PER_KEY;
 	l->closed = 0;
 	l->nbp = 0;
+	l->bp0_mask = m->bp_live[top] ? ~0ull : 0;
 	for (uint32_t j = 0; j < n; j++) {
 		uint32_t q = top + j;
 		l->sp[j] = m->sp[q];
@@ -1366,21 +1370,28 @@ static void tc_add(struct unwind_memo *m)
 		k = c_ + (k << TC_CODE_BITS);                        \
 	} while (0)
 
-/* Read the words of positions [p, end) into v and return their key word
- * (on k); two a round, which halves the loop's own instructions. */
+/* Read the words of positions [p, end) and return their key word (on k);
+ * store: into v too.  Two a round, which halves the loop's own
+ * instructions (four a round, more registers than there are: no fewer). */
 HS_INLINE uint64_t tc_read(const struct tc_pos *p, const struct tc_pos *end, uint64_t *v, uint64_t k,
-			   uint64_t *diff)
+			   uint64_t *diff, bool store)
 {
 	const struct tc_pos *last = end - 1; /* end > the layout's first position */
 	uint64_t d = 0;
 
 	for (; p < last; p += 2, v += 2) {
-		uint64_t x = v[0] = *(const uint64_t *)p[0].addr, y = v[1] = *(const uint64_t *)p[1].addr;
+		uint64_t x = *(const uint64_t *)p[0].addr, y = *(const uint64_t *)p[1].addr;
+		if (store) {
+			v[0] = x;
+			v[1] = y;
+		}
 		TC_READ(&p[0], x, k, d);
 		TC_READ(&p[1], y, k, d);
 	}
 	if (p < end) {
-		uint64_t x = v[0] = *(const uint64_t *)p->addr;
+		uint64_t x = *(const uint64_t *)p->addr;
+		if (store)
+			v[0] = x;
 		TC_READ(p, x, k, d);
 	}
 	*diff |= d;
@@ -1388,41 +1399,42 @@ HS_INLINE uint64_t tc_read(const struct tc_pos *p, const struct tc_pos *end, uin
 }
 
 /*
- * Look the stack whose first frame is (ip0, the memo's first rsp and rbp)
- * up: true with out set, or false.  The memo's words are readable (maps_gen
- * checked by the caller).
+ * Look the stack whose first frame is (ip0, sp, bp) up among those of the
+ * memo's layout: true with out set, or false.  The layout's words are
+ * readable (maps_gen checked by the caller) and of this generation of
+ * rules (tc->gen checked by the caller).  The first frame must be the
+ * layout's own (rsp, and rbp where live): a lookup then reads the words a
+ * full unwind from it reads, up to the first that differs from every
+ * stack of the layout.  store: out->ips gets the frames (stack_verify, a
+ * Python program's frames); else out->ips is not to be read.
  */
-static HS_NOINLINE bool tc_lookup(struct unwind_memo *m, uint64_t ip0, uint32_t gen, struct unwind_stack *out)
+HS_INLINE bool tc_lookup(struct unwind_memo *m, struct trace_cache *tc, uint64_t ip0, uint64_t sp, uint64_t bp,
+			 bool store, struct unwind_stack *out)
 {
-	struct trace_cache *tc = m->tc;
 	uint64_t *v = tc->vals;
 
-	if (tc->gen != gen) {
-		tc_flush(tc, gen);
-		m->layout = 0;
-		return false;
-	}
 	HS_ASSERT(m->layout >= 1 && m->layout <= tc->nlayouts);
 	const struct tc_layout *l = &tc->layouts[m->layout - 1];
+	if (sp != l->sp[0] || ((bp ^ l->bp[0]) & l->bp0_mask))
+		return false; /* another first frame */
 	tc->attempts++;
 	for (uint32_t i = 0; i < l->nbp; i++)
 		if (*(const uint64_t *)l->bpw_addr[i] != l->bpw_val[i])
 			return false; /* a live rbp differs: another layout */
 	/* the words and their codes: one key word, then the other */
-	const struct tc_pos *p = l->pos, *mid = p + (l->npos < TC_PER_KEY ? l->npos : TC_PER_KEY),
-			    *end = p + l->npos;
+	const struct tc_pos *p = l->pos;
 	uint64_t diff = 0, key[2], k = 0;
 	v[0] = ip0;
 	TC_READ(p, ip0, k, diff);
-	key[0] = tc_read(p + 1, mid, v + 1, k, &diff);
-	key[1] = tc_read(mid, end, v + (mid - p), 0, &diff);
+	key[0] = tc_read(p + 1, p + l->nkey0, v + 1, k, &diff, store);
+	key[1] = l->npos > TC_PER_KEY ? tc_read(p + TC_PER_KEY, p + l->npos, v + TC_PER_KEY, 0, &diff, store) : 0;
 	if (diff)
 		return false; /* a word not seen there */
 	const struct tc_entry *e = tc_find(tc, key, m->layout);
 	if (!e->id)
 		return false; /* not seen (or not interned yet) */
 	tc->hits++;
-	out->ips = tc->vals;
+	out->ips = v;
 	out->n = l->n;
 	out->id = e->id;
 	out->hash = 0;
@@ -1484,8 +1496,10 @@ HS_INLINE uint64_t rule_cached(struct unwind_memo *m, const struct rule_table *t
 	return v;
 }
 
-int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller,
-		   struct unwind_stack *out)
+/* unwind_capture but its fast path; tried: the stack was looked up in the
+ * trace cache already (and is not there). */
+static HS_NOINLINE int capture_slow(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller,
+				    bool tried, struct unwind_stack *out)
 {
 	/* acquire: pairs with the release that published the table */
 	const struct rule_table *tab = atomic_load_acq(&rules_now);
@@ -1540,10 +1554,14 @@ program:
 	/* A stack seen before, with the memo's layout?  (Looked up before the
 	 * memo is checked: a thread with a cache rarely repeats its last
 	 * stack, and the cache holds that one too.) */
-	if (m->tc_on && m->layout && p < CAP && sp == next_sp && (bp == m->bp[p] || !m->bp_live[p]) && readable &&
-	    tc_lookup(m, ip, gen, out)) {
-		memo_count(m, ST_CACHED, 1);
-		goto counted;
+	if (m->tc_on && m->layout && p < CAP && readable) {
+		if (m->tc->gen != gen) {
+			tc_flush(m->tc, gen);
+			m->layout = 0;
+		} else if (!tried && tc_lookup(m, m->tc, ip, sp, bp, true, out)) {
+			memo_count(m, ST_CACHED, 1);
+			goto counted;
+		}
 	}
 	/* The program's frames, until one is the memo's or the stack ends. */
 	for (;;) {
@@ -1614,6 +1632,63 @@ fallback:
 	m->layout = 0;
 	m->from_memo = false;
 	return UNWIND_FALLBACK;
+}
+
+/* May the hook's caller's stack (caller true) be looked up in m's trace
+ * cache at once: a thread with a cache, a program's frame (not the
+ * shim's), a memo of the rules and maps of now (relaxed: see
+ * unwind_modules_changed and unwind_maps_changed), so that its layout's
+ * words are readable and the cache's stacks of this generation. */
+HS_INLINE bool tc_ready(const struct unwind_memo *m, uint64_t ip)
+{
+	uint32_t gen = atomic_load_rlx(&rules_gen);
+
+	return HS_LIKELY(m->tc_on && m->layout && ip_ok(ip) && (ip < self_lo || ip >= self_hi)) &&
+	       HS_LIKELY(m->gen == gen && m->tc->gen == gen && m->maps_gen == atomic_load_rlx(&maps_gen));
+}
+
+/* A stack found in the cache: counted, and every TC_WINDOW captures the
+ * cache judged. */
+HS_INLINE void tc_found(struct unwind_memo *m)
+{
+	memo_count(m, ST_CAPTURES, 1);
+	memo_count(m, ST_CACHED, 1);
+	if (HS_UNLIKELY(++m->win_caps == TC_WINDOW))
+		tc_decide(m);
+}
+
+uint32_t unwind_cached(uint32_t slot, uint32_t owner, uint64_t ip, uint64_t sp, uint64_t bp, bool *tried)
+{
+	/* acquire: pairs with the release in unwind_memo_get */
+	struct unwind_memo *m = atomic_load_acq(&memos[slot]);
+	struct unwind_stack out;
+
+	/* (a memo last used by another thread is reset by unwind_memo_get:
+	 * not used here) */
+	if (HS_LIKELY(m && m->owner == owner && tc_ready(m, ip))) {
+		if (HS_LIKELY(tc_lookup(m, m->tc, ip, sp, bp, false, &out))) {
+			tc_found(m);
+			return out.id;
+		}
+		*tried = true;
+	}
+	return 0;
+}
+
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller, bool need_ips,
+		   bool tried, struct unwind_stack *out)
+{
+	/* the stacks of a thread with a trace cache are mostly there: looked
+	 * up at once, in as few instructions as can be */
+	if (!tried && caller && tc_ready(m, ip)) {
+		if (HS_LIKELY(need_ips ? tc_lookup(m, m->tc, ip, sp, bp, true, out)
+				       : tc_lookup(m, m->tc, ip, sp, bp, false, out))) {
+			tc_found(m);
+			return UNWIND_OK;
+		}
+		tried = true;
+	}
+	return capture_slow(m, ip, sp, bp, caller, tried, out);
 }
 
 int unwind_step_stopped(uintptr_t hdr, int innermost, uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t lo,

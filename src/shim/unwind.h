@@ -73,9 +73,19 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner);
 /* Capture the stack from a frame of the shim, which must still be live:
  * with caller false, the frame whose registers UNWIND_HERE read; with
  * caller true, the frame UNWIND_CALLER named (ip a return address).
- * UNWIND_OK with *out set, or UNWIND_FALLBACK.  m may not be NULL. */
-int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller,
-		   struct unwind_stack *out);
+ * UNWIND_OK with *out set, or UNWIND_FALLBACK.  m may not be NULL.
+ * need_ips false: out->ips is not to be read when out->id is set (a stack
+ * found by its id needs no frames: they are not copied out).  tried: the
+ * caller looked the stack up in the thread's trace cache (unwind_cached)
+ * and it was not there. */
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller, bool need_ips,
+		   bool tried, struct unwind_stack *out);
+
+/* The fast path of unwind_capture for a hook's caller (UNWIND_CALLER) when
+ * no frames are needed, on the memo of ring slot `slot` if `owner` used it
+ * last: the stack's id if the thread's trace cache has the stack, else 0,
+ * and then *tried set if it was looked up there (for unwind_capture). */
+uint32_t unwind_cached(uint32_t slot, uint32_t owner, uint64_t ip, uint64_t sp, uint64_t bp, bool *tried);
 
 /* The caller interned m's last capture as id: a repeat returns it. */
 void unwind_memo_set_id(struct unwind_memo *m, uint32_t id);
