@@ -68,7 +68,7 @@ static uint32_t ids_max; /* by_id's entries: STACK_ID_MAX unless memory is short
 static uint32_t epoch_first[EPOCHS_MAX];
 static _Atomic uint32_t epochs; /* epochs started after the first */
 static uintptr_t self_lo, self_hi;
-static bool verify_on;			/* stack_verify=1 */
+bool stack_verify_on;			/* stack_verify=1 */
 static int verify_fd = -1;		/* stderr as it was at start */
 static struct stat verify_st;		/* what verify_fd was then */
 static _Atomic uint64_t verify_checked;	/* captures compared with unw_backtrace */
@@ -98,8 +98,8 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64
 	frames_max = max_frames;
 	self_lo = skip_lo;
 	self_hi = skip_hi;
-	verify_on = shim.opts.stack_verify;
-	if (verify_on) {
+	stack_verify_on = shim.opts.stack_verify;
+	if (stack_verify_on) {
 		/* A copy of stderr: the report comes at exit, after programs
 		 * such as ls have closed stderr itself (gnulib's close_stdout). */
 		verify_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
@@ -117,7 +117,7 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64
 		if (ids_max * sizeof(*by_id) <= max_bytes && (by_id = map_anon(ids_max * sizeof(*by_id))))
 			break;
 	struct stack_index *x = index_new(4096);
-	if (!by_id || !x || unwind_init(max_frames, skip_lo, skip_hi, verify_on))
+	if (!by_id || !x || unwind_init(max_frames, skip_lo, skip_hi, stack_verify_on))
 		return -1;
 	/* release: publish the empty index */
 	atomic_store_rel(&index_now, x);
@@ -509,7 +509,7 @@ static HS_NOINLINE uint32_t intern_python(const uint64_t *ips, unsigned n, const
 		return 0;
 	if (!r.id)
 		python_stack_interned(r.id = intern(r.hash, r.ips, r.n));
-	else if (HS_UNLIKELY(verify_on))
+	else if (HS_UNLIKELY(stack_verify_on))
 		verify_id(r.ips, r.n, r.id);
 	return r.id;
 }
@@ -527,8 +527,8 @@ HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller, b
 	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0)) {
 		struct unwind_memo *m = unwind_memo_get(t->ring->slot, t->thread_index);
 		bool py = python_wanted();
-		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, caller, verify_on || py, tried, &s) == UNWIND_OK)) {
-			if (HS_UNLIKELY(verify_on))
+		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, caller, stack_verify_on || py, tried, &s) == UNWIND_OK)) {
+			if (HS_UNLIKELY(stack_verify_on))
 				verify(s.ips, s.n, s.id);
 			if (py && (id = intern_python(s.ips, s.n, &(struct python_native){s.same, s.seq, s.token}))) {
 				unwind_memo_set_id(m, 0);
@@ -544,18 +544,11 @@ HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller, b
 	}
 	uint64_t ips[OPT_MAX_FRAMES_LIMIT];
 	unsigned n = full_unwind(ips);
-	if (HS_UNLIKELY(verify_on))
+	if (HS_UNLIKELY(stack_verify_on))
 		verify(ips, n, 0); /* counts the event: the full unwind agrees with itself */
 	if (python_wanted() && (id = intern_python(ips, n, NULL)))
 		return id;
 	return intern(unwind_hash(ips, n), ips, n);
-}
-
-/* A hook's caller's stack, when the thread's trace cache does not have it
- * (stack_capture). */
-static HS_NOINLINE uint32_t capture_caller(uint64_t ip, uint64_t sp, uint64_t bp, bool tried)
-{
-	return capture(ip, sp, bp, true, tried);
 }
 
 HS_NOINLINE uint32_t stack_capture_here(void)
@@ -567,31 +560,19 @@ HS_NOINLINE uint32_t stack_capture_here(void)
 	return capture(ip, sp, bp, false, false);
 }
 
-/* A hook's caller's stack: from the thread's trace cache (unwind_cached)
- * when it has it and nothing needs the frames (a Python program's stacks
- * get its Python frames put in), which is most of a thread's stacks once
- * it has a cache, at the least cost. */
-HS_NOINLINE uint32_t stack_capture(uint64_t ip, uint64_t sp, uint64_t bp)
+uint32_t stack_capture_miss(uint64_t ip, uint64_t sp, uint64_t bp, bool tried)
 {
-	struct tls_state *t = &tls;
-	bool tried = false;
+	return capture(ip, sp, bp, true, tried);
+}
 
-	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0 && !python_wanted())) {
-		uint32_t id = unwind_cached(t->ring->slot, t->thread_index, ip, sp, bp, &tried);
-		if (HS_LIKELY(id != 0)) {
-			/* stack_verify: the stack the id names is the full
-			 * unwind's (this very path checked, not another) */
-			if (HS_UNLIKELY(verify_on))
-				verify(by_id[id]->ips, by_id[id]->depth, id);
-			return id;
-		}
-	}
-	return capture_caller(ip, sp, bp, tried);
+void stack_verify_cached(uint32_t id)
+{
+	verify(by_id[id]->ips, by_id[id]->depth, id);
 }
 
 void stack_verify_report(void)
 {
-	if (!verify_on)
+	if (!stack_verify_on)
 		return;
 	struct unwind_stats u;
 	unwind_stats_get(&u);

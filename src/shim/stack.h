@@ -16,9 +16,15 @@
 #ifndef HS_SHIM_STACK_H
 #define HS_SHIM_STACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "shim/python.h"
+#include "shim/ring.h"
+#include "shim/tls.h"
+#include "shim/unwind.h"
 #include "trace/ringfile.h"
+#include "util/compiler.h"
 
 /* Set up the table; call once from global init.  skip_lo/hi bound the
  * shim's own code, whose frames are dropped from the top of every stack.
@@ -26,11 +32,37 @@
  * memory is not limited). */
 int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64_t max_bytes);
 
+/* stack_capture's parts (below): stack_verify=1; the stack when the
+ * thread's trace cache does not have it (tried: it was looked up there);
+ * stack_verify's check of a stack the cache gave. */
+extern bool stack_verify_on;
+uint32_t stack_capture_miss(uint64_t ip, uint64_t sp, uint64_t bp, bool tried);
+void stack_verify_cached(uint32_t id);
+
 /* Capture the stack of the program's frame that called the shim's entry
  * point (ip, sp, bp: UNWIND_CALLER in that entry point, unwind.h), and
  * return its id (>= 1), or 0 if none.  The shim's own frames are not
- * unwound.  The entry point must still be running. */
-uint32_t stack_capture(uint64_t ip, uint64_t sp, uint64_t bp);
+ * unwound.  The entry point must still be running.  Inline: most of a
+ * thread's stacks, once it has a trace cache, come from there
+ * (unwind_cached) without another call, when nothing needs their frames
+ * (a Python program's stacks get its Python frames put in). */
+HS_INLINE uint32_t stack_capture(uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	struct tls_state *t = &tls;
+	bool tried = false;
+
+	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0 && !python_wanted())) {
+		uint32_t id = unwind_cached(t->ring->slot, t->thread_index, ip, sp, bp, &tried);
+		if (HS_LIKELY(id != 0)) {
+			/* stack_verify: the stack the id names is the full
+			 * unwind's (this very path checked, not another) */
+			if (HS_UNLIKELY(stack_verify_on))
+				stack_verify_cached(id);
+			return id;
+		}
+	}
+	return stack_capture_miss(ip, sp, bp, tried);
+}
 
 /* The same from the calling frame, a frame of the shim: its frames on
  * top are unwound and dropped. */
