@@ -832,6 +832,11 @@ struct unwind_memo {
 	bool from_memo;	    /* the last of them is the memo's frames (not tc's) */
 	bool tc_on;	    /* use tc */
 	struct trace_cache *tc; /* stacks seen, by layout; NULL until needed */
+	/* tc_on, a layout, and the memo and tc of the rules_gen (high half)
+	 * and maps_gen (low half) of this stamp; 0: not known to be so (see
+	 * tc_stamp_of) */
+	uint64_t tc_stamp;
+	const struct tc_layout *tc_lay; /* the layout, when tc_stamp is set */
 	struct {
 		uint64_t key, rule;
 	} rc[RULE_CACHE]; /* this thread's recent rules, by key (which holds
@@ -891,6 +896,7 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
 		m->owner = owner;
 		m->top = CAP;
 		m->layout = 0;
+		m->tc_stamp = 0;
 		m->tc_on = false;
 		m->from_memo = false;
 		m->win_caps = m->win_steps = 0;
@@ -1135,7 +1141,9 @@ struct tc_layout {
 	uint64_t sp[TC_FRAMES];	     /* rsp of each frame, innermost first */
 	uint64_t bp[TC_FRAMES];	     /* rbp of each frame where live, else 0 */
 	uint64_t bp_addr[TC_FRAMES]; /* where the step out of it read a live rbp */
-	uint64_t bpw_addr[TC_FRAMES], bpw_val[TC_FRAMES]; /* the live rbp words and values */
+	struct {
+		uint64_t addr, val;
+	} bpw[TC_FRAMES]; /* the live rbp words and their values */
 	/* what a lookup reads: the frames' return addresses (each frame's
 	 * pc but the first), then the word at end_addr */
 	struct tc_pos pos[TC_POS];
@@ -1159,6 +1167,14 @@ struct trace_cache {
 };
 
 static _Atomic uint32_t maps_gen = 1;
+
+/* A memo's tc_stamp when its rules are of generation gen and its words
+ * were read at maps_gen mgen (not 0: rules_gen starts at 1, and would
+ * have to wrap, with maps_gen at 0 too). */
+HS_INLINE uint64_t tc_stamp_of(uint32_t gen, uint32_t mgen)
+{
+	return (uint64_t)gen << 32 | mgen;
+}
 
 void unwind_maps_changed(void)
 {
@@ -1230,8 +1246,8 @@ static uint32_t tc_layout_of(struct unwind_memo *m)
 		 * j - 1 read, below its CFA (frame j's rsp) */
 		l->pos[j].addr = j ? m->sp[q] - 8 : 0;
 		if (m->bpw_addr[q]) {
-			l->bpw_addr[l->nbp] = m->bpw_addr[q];
-			l->bpw_val[l->nbp++] = m->bpw_val[q];
+			l->bpw[l->nbp].addr = m->bpw_addr[q];
+			l->bpw[l->nbp++].val = m->bpw_val[q];
 		}
 	}
 	if (end_addr)
@@ -1408,18 +1424,17 @@ HS_INLINE uint64_t tc_read(const struct tc_pos *p, const struct tc_pos *end, uin
  * stack of the layout.  store: out->ips gets the frames (stack_verify, a
  * Python program's frames); else out->ips is not to be read.
  */
-HS_INLINE bool tc_lookup(struct unwind_memo *m, struct trace_cache *tc, uint64_t ip0, uint64_t sp, uint64_t bp,
-			 bool store, struct unwind_stack *out)
+HS_INLINE bool tc_lookup(struct unwind_memo *m, struct trace_cache *tc, const struct tc_layout *l, uint64_t ip0,
+			 uint64_t sp, uint64_t bp, bool store, struct unwind_stack *out)
 {
 	uint64_t *v = tc->vals;
 
-	HS_ASSERT(m->layout >= 1 && m->layout <= tc->nlayouts);
-	const struct tc_layout *l = &tc->layouts[m->layout - 1];
+	HS_ASSERT(m->layout >= 1 && m->layout <= tc->nlayouts && l == &tc->layouts[m->layout - 1]);
 	if (sp != l->sp[0] || ((bp ^ l->bp[0]) & l->bp0_mask))
 		return false; /* another first frame */
 	tc->attempts++;
 	for (uint32_t i = 0; i < l->nbp; i++)
-		if (*(const uint64_t *)l->bpw_addr[i] != l->bpw_val[i])
+		if (*(const uint64_t *)l->bpw[i].addr != l->bpw[i].val)
 			return false; /* a live rbp differs: another layout */
 	/* the words and their codes: one key word, then the other */
 	const struct tc_pos *p = l->pos;
@@ -1451,6 +1466,7 @@ static void tc_decide(struct unwind_memo *m)
 {
 	struct trace_cache *tc = m->tc;
 
+	m->tc_stamp = 0; /* tc_on or the layout may change */
 	if (!m->tc_on && m->win_steps >= TC_STEPS * m->win_caps) {
 		if (!tc) {
 			tc = m->tc = arena_map_mmap(sizeof(*tc));
@@ -1558,7 +1574,7 @@ program:
 		if (m->tc->gen != gen) {
 			tc_flush(m->tc, gen);
 			m->layout = 0;
-		} else if (!tried && tc_lookup(m, m->tc, ip, sp, bp, true, out)) {
+		} else if (!tried && tc_lookup(m, m->tc, &m->tc->layouts[m->layout - 1], ip, sp, bp, true, out)) {
 			memo_count(m, ST_CACHED, 1);
 			goto counted;
 		}
@@ -1623,6 +1639,13 @@ done:
 counted:
 	if (misses)
 		memo_count(m, ST_MISSES, misses);
+	/* the next capture may look its stack up at once (tc_ready) */
+	if (m->tc_on && m->layout && m->gen == gen && m->tc->gen == gen) {
+		m->tc_stamp = tc_stamp_of(gen, m->maps_gen);
+		m->tc_lay = &m->tc->layouts[m->layout - 1];
+	} else {
+		m->tc_stamp = 0;
+	}
 	return UNWIND_OK;
 fallback:
 	if (misses)
@@ -1630,6 +1653,7 @@ fallback:
 	memo_count(m, ST_FALLBACKS, 1);
 	m->top = CAP;
 	m->layout = 0;
+	m->tc_stamp = 0;
 	m->from_memo = false;
 	return UNWIND_FALLBACK;
 }
@@ -1641,10 +1665,8 @@ fallback:
  * words are readable and the cache's stacks of this generation. */
 HS_INLINE bool tc_ready(const struct unwind_memo *m, uint64_t ip)
 {
-	uint32_t gen = atomic_load_rlx(&rules_gen);
-
-	return HS_LIKELY(m->tc_on && m->layout && ip_ok(ip) && (ip < self_lo || ip >= self_hi)) &&
-	       HS_LIKELY(m->gen == gen && m->tc->gen == gen && m->maps_gen == atomic_load_rlx(&maps_gen));
+	return HS_LIKELY(m->tc_stamp == tc_stamp_of(atomic_load_rlx(&rules_gen), atomic_load_rlx(&maps_gen)) &&
+			 ip_ok(ip) && (ip < self_lo || ip >= self_hi));
 }
 
 /* A stack found in the cache: counted, and every TC_WINDOW captures the
@@ -1666,7 +1688,7 @@ uint32_t unwind_cached(uint32_t slot, uint32_t owner, uint64_t ip, uint64_t sp, 
 	/* (a memo last used by another thread is reset by unwind_memo_get:
 	 * not used here) */
 	if (HS_LIKELY(m && m->owner == owner && tc_ready(m, ip))) {
-		if (HS_LIKELY(tc_lookup(m, m->tc, ip, sp, bp, false, &out))) {
+		if (HS_LIKELY(tc_lookup(m, m->tc, m->tc_lay, ip, sp, bp, false, &out))) {
 			tc_found(m);
 			return out.id;
 		}
@@ -1681,8 +1703,8 @@ int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp,
 	/* the stacks of a thread with a trace cache are mostly there: looked
 	 * up at once, in as few instructions as can be */
 	if (!tried && caller && tc_ready(m, ip)) {
-		if (HS_LIKELY(need_ips ? tc_lookup(m, m->tc, ip, sp, bp, true, out)
-				       : tc_lookup(m, m->tc, ip, sp, bp, false, out))) {
+		if (HS_LIKELY(need_ips ? tc_lookup(m, m->tc, m->tc_lay, ip, sp, bp, true, out)
+				       : tc_lookup(m, m->tc, m->tc_lay, ip, sp, bp, false, out))) {
 			tc_found(m);
 			return UNWIND_OK;
 		}
@@ -1741,6 +1763,7 @@ void unwind_forget_ids(void)
 		m->top = CAP;
 		m->id = 0;
 		m->layout = 0;
+		m->tc_stamp = 0;
 		m->from_memo = false;
 		m->idc_pending = 0;
 		for (uint32_t j = 0; j < IDC_SLOTS; j++)
