@@ -23,7 +23,7 @@
 #include "util/atomic.h"
 #include "util/hooksafe.h"
 
-#define POOL_BYTES (64u << 20)
+#define POOL_BYTES NESTPOOL_BYTES
 #define HEADER 16	   /* before each block: its requested size, its class, its offset in the chunk */
 #define UNIT 16		   /* chunk offsets are multiples of this */
 #define CLASS_MIN 5	   /* 32-byte chunks: a header and 16 bytes */
@@ -37,7 +37,7 @@ struct header {
 	uint64_t n;	 /* requested size (nestpool_size reads it at p - 8) */
 };
 
-static _Atomic(char *) pool;
+_Atomic(char *) nestpool_base; /* the pool's mapping, NULL until needed */
 static _Atomic size_t used;			/* bytes handed out by the bump pointer */
 static _Atomic uint64_t free_head[CLASS_MAX + 1]; /* tag << OFF_BITS | offset unit, or EMPTY */
 static _Atomic int lists_ready;
@@ -45,7 +45,7 @@ static _Atomic int lists_ready;
 static char *pool_base(void)
 {
 	/* acquire: pairs with the CAS below; the mapping is complete */
-	char *p = atomic_load_acq(&pool);
+	char *p = atomic_load_acq(&nestpool_base);
 
 	if (p)
 		return p;
@@ -53,7 +53,7 @@ static char *pool_base(void)
 	if (!fresh)
 		return NULL;
 	char *expect = NULL;
-	if (!atomic_cas_acq_rel(&pool, &expect, fresh)) {
+	if (!atomic_cas_acq_rel(&nestpool_base, &expect, fresh)) {
 		arena_map_munmap(fresh, POOL_BYTES);
 		return expect;
 	}
@@ -165,19 +165,11 @@ void *nestpool_alloc(size_t n, size_t align)
 void nestpool_free(void *p)
 {
 	/* acquire: as nestpool_owns; p came from a published pool */
-	char *base = atomic_load_acq(&pool);
+	char *base = atomic_load_acq(&nestpool_base);
 	struct header h;
 
 	memcpy(&h, (char *)p - HEADER, sizeof(h));
 	push(base, h.class, (size_t)((char *)p - h.delta - base));
-}
-
-int nestpool_owns(const void *p)
-{
-	/* relaxed: a pointer can only be in the pool if the pool it came
-	 * from was published to this thread already */
-	const char *base = atomic_load_rlx(&pool);
-	return base && (const char *)p >= base && (const char *)p < base + POOL_BYTES;
 }
 
 size_t nestpool_size(const void *p)
