@@ -1160,7 +1160,8 @@ struct trace_cache {
 	uint32_t gen;		     /* rules_gen of what it holds */
 	uint32_t nlayouts, nentries; /* used */
 	uint32_t pending;	     /* slot (index + 1) waiting for its id */
-	uint64_t attempts, hits;     /* lookups in this window, and found */
+	uint64_t hits, misses;	     /* lookups in this window found, not found
+				      * (counted apart: a hit writes one) */
 	uint64_t vals[TC_POS];	     /* the words a lookup read: the stack found */
 	struct tc_layout layouts[TC_LAYOUTS];
 	struct tc_entry slots[TC_SLOTS];
@@ -1432,22 +1433,22 @@ HS_INLINE bool tc_lookup(struct unwind_memo *m, struct trace_cache *tc, const st
 	HS_ASSERT(m->layout >= 1 && m->layout <= tc->nlayouts && l == &tc->layouts[m->layout - 1]);
 	if (sp != l->sp[0] || ((bp ^ l->bp[0]) & l->bp0_mask))
 		return false; /* another first frame */
-	tc->attempts++;
 	for (uint32_t i = 0; i < l->nbp; i++)
 		if (*(const uint64_t *)l->bpw[i].addr != l->bpw[i].val)
-			return false; /* a live rbp differs: another layout */
+			goto miss; /* a live rbp differs: another layout */
 	/* the words and their codes: one key word, then the other */
 	const struct tc_pos *p = l->pos;
 	uint64_t diff = 0, key[2], k = 0;
-	v[0] = ip0;
+	if (store)
+		v[0] = ip0;
 	TC_READ(p, ip0, k, diff);
 	key[0] = tc_read(p + 1, p + l->nkey0, v + 1, k, &diff, store);
 	key[1] = l->npos > TC_PER_KEY ? tc_read(p + TC_PER_KEY, p + l->npos, v + TC_PER_KEY, 0, &diff, store) : 0;
 	if (diff)
-		return false; /* a word not seen there */
+		goto miss; /* a word not seen there */
 	const struct tc_entry *e = tc_find(tc, key, m->layout);
 	if (!e->id)
-		return false; /* not seen (or not interned yet) */
+		goto miss; /* not seen (or not interned yet) */
 	tc->hits++;
 	out->ips = v;
 	out->n = l->n;
@@ -1458,6 +1459,9 @@ HS_INLINE bool tc_lookup(struct unwind_memo *m, struct trace_cache *tc, const st
 	out->token = (uintptr_t)m;
 	m->from_memo = false; /* the memo's frames are not this stack's */
 	return true;
+miss:
+	tc->misses++;
+	return false;
 }
 
 /* Every TC_WINDOW captures: give the thread a cache if its captures step
@@ -1475,11 +1479,11 @@ static void tc_decide(struct unwind_memo *m)
 		}
 		m->tc_on = tc != NULL;
 		m->layout = 0;
-	} else if (m->tc_on && tc->attempts > TC_WINDOW / 4 && tc->hits * 4 < tc->attempts) {
+	} else if (m->tc_on && tc->hits + tc->misses > TC_WINDOW / 4 && tc->hits * 3 < tc->misses) {
 		m->tc_on = false; /* the stacks are not among those seen */
 	}
 	if (tc)
-		tc->attempts = tc->hits = 0;
+		tc->hits = tc->misses = 0;
 	m->win_caps = m->win_steps = 0;
 }
 
