@@ -527,7 +527,9 @@ HS_INLINE uint32_t capture(uint64_t ip, uint64_t sp, uint64_t bp, bool caller, b
 	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0)) {
 		struct unwind_memo *m = unwind_memo_get(t->ring->slot, t->thread_index);
 		bool py = python_wanted();
-		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, caller, stack_verify_on || py, tried, &s) == UNWIND_OK)) {
+		unsigned flags = (caller ? UNWIND_F_CALLER : 0) | (stack_verify_on || py ? UNWIND_F_IPS : 0) |
+				 (tried ? UNWIND_F_TRIED : 0);
+		if (HS_LIKELY(m && unwind_capture(m, ip, sp, bp, flags, &s) == UNWIND_OK)) {
 			if (HS_UNLIKELY(stack_verify_on))
 				verify(s.ips, s.n, s.id);
 			if (py && (id = intern_python(s.ips, s.n, &(struct python_native){s.same, s.seq, s.token}))) {
@@ -563,6 +565,11 @@ HS_NOINLINE uint32_t stack_capture_here(void)
 uint32_t stack_capture_miss(uint64_t ip, uint64_t sp, uint64_t bp, bool tried)
 {
 	return capture(ip, sp, bp, true, tried);
+}
+
+uint32_t stack_capture_plain(uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	return capture(ip, sp, bp, true, false);
 }
 
 void stack_verify_cached(uint32_t id)

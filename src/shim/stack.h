@@ -34,9 +34,11 @@ int stack_init(uint32_t max_frames, uintptr_t skip_lo, uintptr_t skip_hi, uint64
 
 /* stack_capture's parts (below): stack_verify=1; the stack when the
  * thread's trace cache does not have it (tried: it was looked up there);
- * stack_verify's check of a stack the cache gave. */
+ * a thread's without a cache; stack_verify's check of a stack the cache
+ * gave. */
 extern bool stack_verify_on;
 uint32_t stack_capture_miss(uint64_t ip, uint64_t sp, uint64_t bp, bool tried);
+uint32_t stack_capture_plain(uint64_t ip, uint64_t sp, uint64_t bp);
 void stack_verify_cached(uint32_t id);
 
 /* Capture the stack of the program's frame that called the shim's entry
@@ -49,8 +51,10 @@ void stack_verify_cached(uint32_t id);
 HS_INLINE uint32_t stack_capture(uint64_t ip, uint64_t sp, uint64_t bp)
 {
 	struct tls_state *t = &tls;
-	bool tried = false;
 
+	if (HS_LIKELY(!t->tc_try))
+		return stack_capture_plain(ip, sp, bp);
+	bool tried = false;
 	if (HS_LIKELY(t->state == TS_ACTIVE && t->ring != 0 && !python_wanted())) {
 		uint32_t id = unwind_cached(t->ring->slot, t->thread_index, ip, sp, bp, &tried);
 		if (HS_LIKELY(id != 0)) {

@@ -36,6 +36,9 @@ struct tls_state {
 				* recorded as one event (python.c): what it
 				* allocates and frees meanwhile is that block */
 	uint8_t key_rounds;    /* pthread key destructor calls seen */
+	uint8_t tc_try;	       /* the thread's trace cache is on: its next
+				* stack may be there (set by unwind.c, read
+				* by stack.h) */
 	uint32_t disabled;     /* heapsnap_disable() nesting */
 	struct ring *ring;     /* this thread's ring (TS_ACTIVE) */
 	uint32_t thread_index; /* as events name this thread */

@@ -63,6 +63,7 @@
 
 #include "shim/arena_map.h"
 #include "shim/rings.h"
+#include "shim/tls.h"
 #include "util/assert.h"
 #include "util/atomic.h"
 #include "util/hooksafe.h"
@@ -898,6 +899,7 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner)
 		m->layout = 0;
 		m->tc_stamp = 0;
 		m->tc_on = false;
+		tls.tc_try = 0; /* the caller is the owner */
 		m->from_memo = false;
 		m->win_caps = m->win_steps = 0;
 	}
@@ -1485,6 +1487,7 @@ static void tc_decide(struct unwind_memo *m)
 	if (tc)
 		tc->hits = tc->misses = 0;
 	m->win_caps = m->win_steps = 0;
+	tls.tc_try = m->tc_on; /* (the owner's: only it captures on m) */
 }
 
 void unwind_memo_set_id(struct unwind_memo *m, uint32_t id)
@@ -1516,10 +1519,17 @@ HS_INLINE uint64_t rule_cached(struct unwind_memo *m, const struct rule_table *t
 	return v;
 }
 
-/* unwind_capture but its fast path; tried: the stack was looked up in the
- * trace cache already (and is not there). */
-static HS_NOINLINE int capture_slow(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller,
-				    bool tried, struct unwind_stack *out)
+/* tc_lookup with the frames copied out, for capture_slow (apart: its
+ * registers are not the loop's). */
+static HS_NOINLINE bool tc_lookup_ips(struct unwind_memo *m, uint64_t ip0, uint64_t sp, uint64_t bp,
+				      struct unwind_stack *out)
+{
+	return tc_lookup(m, m->tc, &m->tc->layouts[m->layout - 1], ip0, sp, bp, true, out);
+}
+
+/* unwind_capture but its fast path (flags: UNWIND_F_*). */
+static HS_NOINLINE int capture_slow(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, unsigned flags,
+				    struct unwind_stack *out)
 {
 	/* acquire: pairs with the release that published the table */
 	const struct rule_table *tab = atomic_load_acq(&rules_now);
@@ -1534,7 +1544,7 @@ static HS_NOINLINE int capture_slow(struct unwind_memo *m, uint64_t ip, uint64_t
 	memo_count(m, ST_CAPTURES, 1);
 	if (HS_UNLIKELY(++m->win_caps == TC_WINDOW))
 		tc_decide(m);
-	if (caller) {
+	if (flags & UNWIND_F_CALLER) {
 		/* A hook's caller: a return address, the program's (the common
 		 * case: no frame of the shim to step), or the shim's own. */
 		if (!ip_ok(ip))
@@ -1578,7 +1588,7 @@ program:
 		if (m->tc->gen != gen) {
 			tc_flush(m->tc, gen);
 			m->layout = 0;
-		} else if (!tried && tc_lookup(m, m->tc, &m->tc->layouts[m->layout - 1], ip, sp, bp, true, out)) {
+		} else if (!(flags & UNWIND_F_TRIED) && tc_lookup_ips(m, ip, sp, bp, out)) {
 			memo_count(m, ST_CACHED, 1);
 			goto counted;
 		}
@@ -1643,12 +1653,13 @@ done:
 counted:
 	if (misses)
 		memo_count(m, ST_MISSES, misses);
-	/* the next capture may look its stack up at once (tc_ready) */
-	if (m->tc_on && m->layout && m->gen == gen && m->tc->gen == gen) {
-		m->tc_stamp = tc_stamp_of(gen, m->maps_gen);
-		m->tc_lay = &m->tc->layouts[m->layout - 1];
-	} else {
-		m->tc_stamp = 0;
+	/* the next capture may look its stack up at once (tc_ready; without
+	 * tc_on, tc_stamp is 0 already: tc_decide) */
+	if (HS_UNLIKELY(m->tc_on)) {
+		bool ready = m->layout && m->gen == gen && m->tc->gen == gen;
+		m->tc_stamp = ready ? tc_stamp_of(gen, m->maps_gen) : 0;
+		m->tc_lay = ready ? &m->tc->layouts[m->layout - 1] : NULL;
+		tls.tc_try = 1;
 	}
 	return UNWIND_OK;
 fallback:
@@ -1701,20 +1712,26 @@ uint32_t unwind_cached(uint32_t slot, uint32_t owner, uint64_t ip, uint64_t sp, 
 	return 0;
 }
 
-int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller, bool need_ips,
-		   bool tried, struct unwind_stack *out)
+/* unwind_capture's lookup in the cache, then the rest if it is not there. */
+static HS_NOINLINE int capture_cached(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool need_ips,
+				      struct unwind_stack *out)
+{
+	if (HS_LIKELY(need_ips ? tc_lookup(m, m->tc, m->tc_lay, ip, sp, bp, true, out)
+			       : tc_lookup(m, m->tc, m->tc_lay, ip, sp, bp, false, out))) {
+		tc_found(m);
+		return UNWIND_OK;
+	}
+	return capture_slow(m, ip, sp, bp, UNWIND_F_CALLER | UNWIND_F_TRIED, out);
+}
+
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, unsigned flags,
+		   struct unwind_stack *out)
 {
 	/* the stacks of a thread with a trace cache are mostly there: looked
 	 * up at once, in as few instructions as can be */
-	if (!tried && caller && tc_ready(m, ip)) {
-		if (HS_LIKELY(need_ips ? tc_lookup(m, m->tc, m->tc_lay, ip, sp, bp, true, out)
-				       : tc_lookup(m, m->tc, m->tc_lay, ip, sp, bp, false, out))) {
-			tc_found(m);
-			return UNWIND_OK;
-		}
-		tried = true;
-	}
-	return capture_slow(m, ip, sp, bp, caller, tried, out);
+	if ((flags & (UNWIND_F_CALLER | UNWIND_F_TRIED)) == UNWIND_F_CALLER && tc_ready(m, ip))
+		return capture_cached(m, ip, sp, bp, flags & UNWIND_F_IPS, out);
+	return capture_slow(m, ip, sp, bp, flags, out);
 }
 
 int unwind_step_stopped(uintptr_t hdr, int innermost, uint64_t *pc, uint64_t *sp, uint64_t *bp, uint64_t lo,

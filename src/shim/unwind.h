@@ -70,16 +70,20 @@ struct unwind_memo *unwind_memo_get(uint32_t slot, uint32_t owner);
 #define UNWIND_FA_ ((const uint64_t *)__builtin_frame_address(0))
 #define UNWIND_CALLER UNWIND_FA_[1], (uint64_t)(uintptr_t)(UNWIND_FA_ + 2), UNWIND_FA_[0]
 
+/* unwind_capture's flags. */
+#define UNWIND_F_CALLER 1u /* the frame UNWIND_CALLER named, not UNWIND_HERE's */
+#define UNWIND_F_IPS 2u	   /* out->ips wanted even when out->id is known */
+#define UNWIND_F_TRIED 4u  /* the stack was looked up in the thread's trace
+			    * cache already (unwind_cached), and is not there */
+
 /* Capture the stack from a frame of the shim, which must still be live:
- * with caller false, the frame whose registers UNWIND_HERE read; with
- * caller true, the frame UNWIND_CALLER named (ip a return address).
+ * without UNWIND_F_CALLER, the frame whose registers UNWIND_HERE read;
+ * with it, the frame UNWIND_CALLER named (ip a return address).
  * UNWIND_OK with *out set, or UNWIND_FALLBACK.  m may not be NULL.
- * need_ips false: out->ips is not to be read when out->id is set (a stack
- * found by its id needs no frames: they are not copied out).  tried: the
- * caller looked the stack up in the thread's trace cache (unwind_cached)
- * and it was not there. */
-int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, bool caller, bool need_ips,
-		   bool tried, struct unwind_stack *out);
+ * Without UNWIND_F_IPS, out->ips is not to be read when out->id is set (a
+ * stack found by its id needs no frames: they are not copied out). */
+int unwind_capture(struct unwind_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, unsigned flags,
+		   struct unwind_stack *out);
 
 /* The fast path of unwind_capture for a hook's caller (UNWIND_CALLER) when
  * no frames are needed, on the memo of ring slot `slot` if `owner` used it
