@@ -569,7 +569,9 @@ uint32_t stack_capture_miss(uint64_t ip, uint64_t sp, uint64_t bp, bool tried)
 
 uint32_t stack_capture_plain(uint64_t ip, uint64_t sp, uint64_t bp)
 {
-	return capture(ip, sp, bp, true, false);
+	/* (tc_try clear: the thread has no trace cache on, nothing to look
+	 * up there) */
+	return capture(ip, sp, bp, true, true);
 }
 
 void stack_verify_cached(uint32_t id)
