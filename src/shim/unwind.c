@@ -1519,6 +1519,17 @@ HS_INLINE uint64_t rule_cached(struct unwind_memo *m, const struct rule_table *t
 	return v;
 }
 
+/* After a capture with tc_on: may the next one look its stack up at once
+ * (tc_ready)?  (Apart: capture_slow's registers are for its loops.) */
+static HS_NOINLINE void tc_stamp_set(struct unwind_memo *m, uint32_t gen)
+{
+	bool ready = m->layout && m->gen == gen && m->tc->gen == gen;
+
+	m->tc_stamp = ready ? tc_stamp_of(gen, m->maps_gen) : 0;
+	m->tc_lay = ready ? &m->tc->layouts[m->layout - 1] : NULL;
+	tls.tc_try = 1;
+}
+
 /* tc_lookup with the frames copied out, for capture_slow (apart: its
  * registers are not the loop's). */
 static HS_NOINLINE bool tc_lookup_ips(struct unwind_memo *m, uint64_t ip0, uint64_t sp, uint64_t bp,
@@ -1584,7 +1595,7 @@ program:
 	/* A stack seen before, with the memo's layout?  (Looked up before the
 	 * memo is checked: a thread with a cache rarely repeats its last
 	 * stack, and the cache holds that one too.) */
-	if (m->tc_on && m->layout && p < CAP && readable) {
+	if (HS_UNLIKELY(m->tc_on) && m->layout && p < CAP && readable) {
 		if (m->tc->gen != gen) {
 			tc_flush(m->tc, gen);
 			m->layout = 0;
@@ -1647,7 +1658,7 @@ done:
 	/* every word of the memo was read by this capture */
 	m->maps_gen = mgen;
 	m->win_steps += k;
-	if (m->tc_on && (k || m->top != top0))
+	if (HS_UNLIKELY(m->tc_on) && (k || m->top != top0))
 		tc_add(m); /* another stack: its layout is the memo's now */
 	memo_result(m, same, out);
 counted:
@@ -1655,12 +1666,8 @@ counted:
 		memo_count(m, ST_MISSES, misses);
 	/* the next capture may look its stack up at once (tc_ready; without
 	 * tc_on, tc_stamp is 0 already: tc_decide) */
-	if (HS_UNLIKELY(m->tc_on)) {
-		bool ready = m->layout && m->gen == gen && m->tc->gen == gen;
-		m->tc_stamp = ready ? tc_stamp_of(gen, m->maps_gen) : 0;
-		m->tc_lay = ready ? &m->tc->layouts[m->layout - 1] : NULL;
-		tls.tc_try = 1;
-	}
+	if (HS_UNLIKELY(m->tc_on))
+		tc_stamp_set(m, gen);
 	return UNWIND_OK;
 fallback:
 	if (misses)
