@@ -1268,10 +1268,12 @@ HS_INLINE uint32_t tc_code(uint64_t mul, uint64_t x)
 	return (uint32_t)((x * mul) >> (64 - TC_CODE_BITS));
 }
 
-/* The slot where the search for (key, layout) starts. */
+/* The slot where the search for (key, layout) starts: one multiply (the
+ * top bits of the product depend on every bit of the key; a collision
+ * only lengthens a search). */
 HS_INLINE uint32_t tc_slot(const uint64_t key[2], uint32_t layout)
 {
-	uint64_t h = unwind_hash_step(unwind_hash_step(UNWIND_HASH_SEED ^ layout, key[0]), key[1]);
+	uint64_t h = (key[0] ^ key[1] << 1 ^ layout) * TC_MUL;
 	return (uint32_t)(h >> (64 - TC_SLOT_BITS));
 }
 
@@ -1695,8 +1697,10 @@ HS_INLINE bool tc_ready(const struct unwind_memo *m, uint64_t ip)
  * cache judged. */
 HS_INLINE void tc_found(struct unwind_memo *m)
 {
-	memo_count(m, ST_CAPTURES, 1);
-	memo_count(m, ST_CACHED, 1);
+	if (HS_UNLIKELY(stats_on)) {
+		memo_count(m, ST_CAPTURES, 1);
+		memo_count(m, ST_CACHED, 1);
+	}
 	if (HS_UNLIKELY(++m->win_caps == TC_WINDOW))
 		tc_decide(m);
 }
