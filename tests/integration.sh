@@ -717,6 +717,28 @@ for j in J:
 " "$d/b1.hst.json" "$d/b2.hst.json" "$d/b3.hst.json"
 }
 
+# A trim whose purge is cut by ring drains (collector.c, trim_between)
+# gives back what one purge did, and the events drained between its
+# madvise calls are all in the trace.
+test_trim_slices() {
+	local d=$T/trim
+	mkdir -p "$d"
+	run "$d/t.hst" "$PROGS/trim_slices"
+	if [ "$rc" -ne 0 ]; then
+		fail trim-slices "exited $rc: $(cat "$d/t.hst.stdout") $(head -c 300 "$d/t.hst.stderr")"
+		return
+	fi
+	need_info trim-slices "$d/t.hst" || return
+	assert_json trim-slices "$COMPLETE
+import re
+out = open('$d/t.hst.stdout').read()
+n = int(re.search(r'(\\d+) worker blocks', out).group(1))
+j = J[0]
+check('%d mallocs, the program made %d and more' % (j['events']['malloc'], n + 512), j['events']['malloc'] >= n + 512)
+eq('end', j.get('end'), {'reason': 'exit', 'status': 0})
+" "$d/t.hst.json"
+}
+
 # ---- dlopen ------------------------------------------------------------------
 
 test_dlopen() {
@@ -1595,6 +1617,7 @@ test_dlscan
 test_nomalloc
 test_ring_not_root
 test_exit_burst
+test_trim_slices
 test_dlopen
 test_stack_verify
 test_sig_alloc

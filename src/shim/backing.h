@@ -74,8 +74,11 @@ void backing_forget_pagemap(void);
 
 /* The collector, every cycle: when the process's resident size reached a
  * new high, give back the pages of freed blocks jemalloc still keeps
- * (backing.c says when exactly).  Cheap when there is nothing to do. */
-void backing_trim_peak(void);
+ * (backing.c says when exactly).  Cheap when there is nothing to do.
+ * between (may be NULL) runs on this thread after each madvise call of
+ * the purge, with no jemalloc lock held: it may allocate from the
+ * private arena, and must not trim. */
+void backing_trim_peak(void (*between)(void));
 
 /* The shim's private memory (jemalloc arena, never recorded). */
 void *backing_ialloc(size_t n);

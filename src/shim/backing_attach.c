@@ -114,8 +114,9 @@ size_t backing_usable_size(void *p)
 }
 
 /* The program's own allocator keeps its free pages as it likes. */
-void backing_trim_peak(void)
+void backing_trim_peak(void (*between)(void))
 {
+	(void)between;
 }
 
 int backing_is_private(const void *p)

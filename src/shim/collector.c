@@ -1235,6 +1235,18 @@ static bool quiet(uint64_t now)
 	return pending < QUIET_RECORDS;
 }
 
+/* After each madvise call of a trim (backing_trim_peak, which says why):
+ * drain when a ring is over half full, as a nap woken by the ring's owner
+ * (ring_kick) would, so that a cycle drains as much as it does between
+ * trims (the trace's chunks are no smaller). */
+static void trim_between(void)
+{
+	bool more;
+
+	if (rings_behind())
+		(void)cycle(&more, NULL);
+}
+
 static void *collector_main(void *arg)
 {
 	sigset_t all;
@@ -1253,7 +1265,7 @@ static void *collector_main(void *arg)
 		clock_calibrate();
 		if (!quiet(clock_now_ns()))
 			cycle(&more, NULL);
-		backing_trim_peak();
+		backing_trim_peak(trim_between);
 		if (control_take_scan())
 			scan_snapshot_here(HST_SNAP_SIGNAL);
 		if (cs.t.interval_scan_due) {
