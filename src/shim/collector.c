@@ -359,9 +359,10 @@ static void emit_rss(void)
  * in a cycle then: the wake was lost, and the owner filled the other half
  * and waited a whole cycle (ring_wait).  churn, 6 runs each interleaved on
  * a busy machine (load 2-9): full-ring waits a run 18-30 -> 7-37 (median
- * 20 -> 12.5), their time (median) 101 -> 59 ms.  Most of the rest are
- * the collector's long purges (backing_trim_peak: about 12 a run over 1
- * ms, the longest 28-54 ms), during which a ring fills whatever the wake.
+ * 20 -> 12.5), their time (median) 101 -> 59 ms.  Most of the rest came
+ * with the collector's long purges (backing_trim_peak: about 12 a run
+ * over 1 ms, the longest 28-54 ms), which now drain the rings between
+ * their madvise calls (trim_between).
  */
 static bool rings_behind(void)
 {
