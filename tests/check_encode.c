@@ -119,6 +119,27 @@ START_TEST(test_exact_bytes)
 					       0x01, 0x03, 0x00, 0x02, 0x02, 0x02, 0x03, 0x04, 0x02, 0x03, 0x04, 0x00};
 	expect_bytes(b, encode_events(b, &e), events_split, sizeof(events_split));
 	ck_assert_uint_eq(e.col[ENCODE_EVENT_FREED].len, 0);
+	/* EVENTS_THREADS: the same events, thread 2 in slot 0 and thread 1
+	 * in slot 1, the free marked temporary: the slot list (2 1), the
+	 * slots column (0 1 1), the times, then slot 0's kinds (malloc),
+	 * allocated (3) and freed (none), slot 1's kinds (realloc, free),
+	 * allocated (4) and freed (the realloc's old 3, the free's 4), then
+	 * the bitmap (bit 2: the third event of the record) */
+	struct encode_slot slots[2] = {{.thread = 2}, {.thread = 1}};
+	e.slots = slots;
+	e.nslots = 2;
+	encode_event(&e, 250, 0, HST_EV_MALLOC, 3, 0);
+	encode_event(&e, 350, 1, HST_EV_REALLOC, 3, 4);
+	encode_event(&e, 450, 1, HST_EV_FREE, 4, 0);
+	encode_event_temporary(&e);
+	static const uint8_t events_threads[] = {
+		HST_REC_EVENTS_THREADS, 0x9e, 0x80, 0x80, 0x00, 0xfa, 0x01, 0x03, 0x64, 0x02, 0x02, 0x01,
+		0x03, 0x00, 0x01, 0x01, 0x03, 0x00, 0x02, 0x02, 0x01, HST_EV_MALLOC, 0x01, 0x03, 0x00,
+		0x02, HST_EV_REALLOC, HST_EV_FREE, 0x01, 0x04, 0x02, 0x03, 0x04, 0x01, 0x04};
+	ck_assert_uint_le(sizeof(events_threads), encode_events_max(&e));
+	expect_bytes(b, encode_events(b, &e), events_threads, sizeof(events_threads));
+	ck_assert_uint_eq(e.count, 0);
+	ck_assert_uint_eq(e.col[1].len, 0);
 }
 END_TEST
 
@@ -567,9 +588,15 @@ START_TEST(test_graph_round_trip)
 }
 END_TEST
 
+/* Allocinfo id v of the random streams (0..50): the last ten take 4 bytes. */
+static uint32_t random_id(uint32_t v)
+{
+	return v <= 40 ? v : v * 100003u;
+}
+
 /* Random event streams (every kind, implicit ones, times that go back,
- * ticks from 1 ns to a second) come back event for event, each time
- * floored to its record's tick. */
+ * ticks from 1 ns to a second, allocinfo ids of 1 to 4 bytes) come back
+ * event for event, each time floored to its record's tick. */
 START_TEST(test_random_events)
 {
 	enum { NEV = 3000 };
@@ -578,8 +605,8 @@ START_TEST(test_random_events)
 	struct hs_diag d;
 
 	tw_open(&t, 1, "random.hst", NONCE);
-	for (uint32_t id = 1; id <= 50; id++)
-		rec_allocinfo(&t.w, id, id * 3, id + 7);
+	for (uint32_t v = 1; v <= 50; v++)
+		rec_allocinfo(&t.w, random_id(v), random_id(v) * 3ull, random_id(v) + 7);
 	size_t i = 0;
 	uint64_t ticks[NEV];
 	while (i < NEV) {
@@ -588,11 +615,17 @@ START_TEST(test_random_events)
 		uint64_t tick = tick_choices[rnd() % 5];
 		size_t n = 1 + rnd() % 700;
 		evrec_init(&e, tick);
-		e.enc.split = rnd() % 2; /* EVENTS or EVENTS_SPLIT */
+		/* EVENTS, EVENTS_SPLIT or EVENTS_THREADS */
+		unsigned layout = (unsigned)(rnd() % 3);
+		e.enc.split = layout > 0;
+		e.threads = layout == 2;
 		uint64_t ts = rnd() % (1ull << 50);
 		for (size_t k = 0; k < n && i < NEV; k++, i++) {
 			ts = rnd() % 4 ? ts + rnd() % 5000000 : ts - rnd() % (ts / 2 + 1);
-			in[i] = (struct resolved){ts, (uint32_t)(rnd() % 100), (uint32_t)(rnd() % 51), (uint32_t)(rnd() % 51),
+			/* up to 200 threads: a record of EVENTS_THREADS may
+			 * have more than 128 slots (slots of two bytes) */
+			in[i] = (struct resolved){ts, (uint32_t)(rnd() % (layout == 2 && n > 400 ? 200 : 100)),
+						  random_id((uint32_t)(rnd() % 51)), random_id((uint32_t)(rnd() % 51)),
 						  (uint8_t)((1 + rnd() % HST_EV_KIND_MAX) | (rnd() % 7 ? 0 : HST_EV_IMPLICIT))};
 			ticks[i] = tick;
 			evrec_add(&e, &in[i]);

@@ -1033,6 +1033,79 @@ START_TEST(test_events_split)
 }
 END_TEST
 
+/* Allocinfo 1 and one hand-made EVENTS_THREADS record (tick TICK_NS),
+ * thread 7 in slot 0 and thread 3 in slot 1, nslots as given: a malloc of
+ * 1 and a free of it by slot 0 (n_k0 of its two kinds), a realloc of 1 to
+ * 1 by slot 1 (n_f1 of its one freed block), the slots column as given;
+ * expect good events, then the end (good 3) or -1. */
+static void expect_events_threads(const uint8_t slots[3], uint64_t nslots, size_t n_k0, size_t n_f1, int good)
+{
+	static const uint8_t kinds0[] = {HST_EV_MALLOC, HST_EV_FREE}, kinds1[] = {HST_EV_REALLOC},
+			     times[] = {0, 2, 2}, block[] = {1};
+	static const uint32_t thread_of[] = {7, 3};
+	struct tw t;
+	struct hs_diag d;
+	struct trace_item it;
+	struct raw u;
+
+	tw_open(&t, 0, "threads.hst", NONCE);
+	rec_allocinfo(&t.w, 1, 24, 1);
+	raw_begin(&u, &t.w, HST_REC_EVENTS_THREADS);
+	raw_v(&u, 1000000);
+	raw_v(&u, 3);
+	raw_v(&u, TICK_NS);
+	raw_v(&u, nslots);
+	raw_v(&u, 7);
+	raw_v(&u, 3);
+	raw_s(&u, (const char *)slots, 3);
+	raw_s(&u, (const char *)times, 3);
+	raw_s(&u, (const char *)kinds0, n_k0); /* slot 0 */
+	raw_s(&u, (const char *)block, 1);
+	raw_s(&u, (const char *)block, 1);
+	raw_s(&u, (const char *)kinds1, 1); /* slot 1 */
+	raw_s(&u, (const char *)block, 1);
+	raw_s(&u, (const char *)block, n_f1);
+	raw_end(&u);
+	tw_close(&t);
+	struct trace_reader *r = open_ok(t.path, &d);
+	for (int i = 0; i < good; i++) {
+		next_type(r, &it, ITEM_EVENT);
+		ck_assert_uint_eq(it.ev.kind, slots[i] ? HST_EV_REALLOC : i ? HST_EV_FREE : HST_EV_MALLOC);
+		ck_assert_uint_eq(it.ev.thread, thread_of[slots[i]]);
+		ck_assert_uint_eq(it.ev.ts, 1000000 + (uint64_t)i * TICK_NS);
+		ck_assert_uint_eq(it.ev.size, 24);
+		ck_assert_uint_eq(it.ev.old_size, slots[i] ? 24 : 0);
+	}
+	if (good == 3) {
+		expect_eof(r);
+	} else {
+		ck_assert_int_eq(reader_next(r, &it), -1);
+		ck_assert_ptr_nonnull(strstr(d.msg, "corrupt record (tag 27)"));
+	}
+	reader_close(r);
+	unlink(t.path);
+}
+
+/* EVENTS_THREADS gives each event its slot's thread, kind and blocks; a
+ * slot out of the list, a slot's column short, kinds that do not add up
+ * to the count or more slots than the record holds are corrupt, never
+ * read past. */
+START_TEST(test_events_threads)
+{
+	expect_events_threads((const uint8_t[]){0, 1, 0}, 2, 2, 1, 3);
+	/* a slot not in the list */
+	expect_events_threads((const uint8_t[]){0, 1, 2}, 2, 2, 1, 2);
+	/* slot 1's kinds run out (and slot 0's are left over) */
+	expect_events_threads((const uint8_t[]){0, 1, 1}, 2, 2, 1, 2);
+	/* two kinds for three events: refused at the record */
+	expect_events_threads((const uint8_t[]){0, 1, 0}, 2, 1, 1, 0);
+	/* no freed block for the realloc's old one */
+	expect_events_threads((const uint8_t[]){0, 1, 0}, 2, 2, 0, 1);
+	/* more slots than the record has bytes for */
+	expect_events_threads((const uint8_t[]){0, 1, 0}, 50, 2, 1, 0);
+}
+END_TEST
+
 /* A hand-made SCAN_GRAPH record after a SCAN: sources, edges, width and
  * the five columns as given (n[i] bytes of col[i]); good edges read
  * before the reader must report the record corrupt (-1: it reads whole,
@@ -1818,6 +1891,7 @@ Suite *reader_suite(void)
 	tcase_add_test(tb, test_short_record_corrupt);
 	tcase_add_test(tb, test_events_columns_short);
 	tcase_add_test(tb, test_events_split);
+	tcase_add_test(tb, test_events_threads);
 	tcase_add_test(tb, test_rss_delta_corrupt);
 	tcase_add_test(tb, test_rss_series_corrupt);
 	tcase_add_test(tb, test_writer_compacts_lengths);

@@ -323,7 +323,19 @@ void evrec_add(struct evrec *e, const struct resolved *r)
 			ck_assert_ptr_nonnull(c->p);
 		}
 	}
-	encode_event(&e->enc, r->ts, r->thread, r->kind, r->a, r->b);
+	uint32_t who = r->thread;
+	if (e->threads) {
+		/* the thread's slot, a new one at its first event */
+		e->enc.split = 1;
+		e->enc.slots = e->slots;
+		for (who = 0; who < e->enc.nslots && e->slots[who].thread != r->thread; who++)
+			;
+		if (who == e->enc.nslots) {
+			ck_assert_uint_lt(who, sizeof(e->slots) / sizeof(e->slots[0]));
+			e->slots[e->enc.nslots++].thread = r->thread;
+		}
+	}
+	encode_event(&e->enc, r->ts, who, r->kind, r->a, r->b);
 }
 
 /* Write the columns as one EVENTS record and free them. */

@@ -88,6 +88,8 @@ struct resolved {
 /* An EVENTS record being built: the encoder's columns, here on the heap. */
 struct evrec {
 	struct encode_events enc;
+	int threads;			/* EVENTS_THREADS: slots by thread */
+	struct encode_slot slots[256];	/* its slots (enc.slots) */
 };
 
 /* One test event: what the collector resolved, and what must come out. */

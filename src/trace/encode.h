@@ -148,10 +148,22 @@ struct encode_column {
  * record; format.h) and the state of its time deltas. */
 #define ENCODE_EVENT_COLS 6
 #define ENCODE_EVENT_FREED 5 /* the column of freed blocks when split */
+/* A thread of an EVENTS_THREADS record: its index, and what encode_events
+ * counts its columns with. */
+struct encode_slot {
+	uint32_t thread; /* index, as in THREAD */
+	uint32_t n[3];	 /* bytes of its kinds, allocated and freed columns */
+};
+
 struct encode_events {
 	struct encode_column col[ENCODE_EVENT_COLS];
 	int split;	    /* an EVENTS_SPLIT record: freed blocks apart;
 			     * changed only while count is 0 */
+	/* with split, an EVENTS_THREADS record when nslots > 0: the thread
+	 * argument of encode_event is then a slot, below nslots, of slots
+	 * (the caller's memory); changed only while count is 0 */
+	struct encode_slot *slots;
+	uint32_t nslots;
 	uint64_t tick;	    /* ns per time unit of the time column */
 	uint64_t base;	    /* time of the first event, ns */
 	uint64_t prev_tick; /* time of the previous event, ticks */
@@ -244,12 +256,12 @@ void encode_event_temporary(struct encode_events *e);
 
 static inline size_t encode_events_max(const struct encode_events *e)
 {
-	return ENCODE_HEAD + 9 * ENCODE_V + e->col[0].len + e->col[1].len + e->col[2].len + e->col[3].len +
+	return ENCODE_HEAD + (10 + 7 * (size_t)e->nslots) * ENCODE_V + e->col[0].len + e->col[1].len + e->col[2].len + e->col[3].len +
 	       e->col[4].len + e->col[5].len;
 }
 
 /* Write the events in the columns as one EVENTS record (EVENTS_SPLIT
- * when e->split) and empty them
+ * when e->split, EVENTS_THREADS when e->nslots too) and empty them
  * (count 0); nothing is written when there are none. */
 uint8_t *encode_events(uint8_t *p, struct encode_events *e);
 

@@ -148,6 +148,21 @@
  *           producer and a consumer: a third smaller).  One thread's own
  *           allocation and free of a block compress better side by side,
  *           so single-threaded cycles keep EVENTS.
+ * EVENTS_THREADS t base, v count, v tick, v nslots, then nslots thread
+ *           indexes (v), then the columns (below) slots, times, then per
+ *           slot in order its kinds, allocated and freed columns, then
+ *           the temporary bitmap.  An EVENTS_SPLIT whose kinds and block
+ *           columns are cut by thread: each event names its thread as a
+ *           slot of the record's list (v slot, below nslots), and takes
+ *           its kind and blocks, in order, from that slot's columns.  A
+ *           consumer's frees then come as one run, in the order of the
+ *           producer's allocations, which zstd finds again however the
+ *           two threads' events interleave (EVENTS_SPLIT's columns hold
+ *           them in time order: prodcons's trace, both threads running
+ *           at once, 3.2-3.6 MB -> 1.8-2.0 MB), and a thread's kinds
+ *           repeat its own pattern.  The sum of the slots' kinds columns
+ *           is count bytes.  The shim writes it, in records of 8192
+ *           events at most, instead of EVENTS_SPLIT since 2026-12-04.
  * SNAPSHOT  t time, v index, v trigger (HST_SNAP_*), s label
  * PROGRESS  v count, then per ring: v ring_id, v position.  Every event of
  *           that ring before position is in this or an earlier chunk.
@@ -290,6 +305,7 @@ enum hst_tag {
 	HST_REC_RSS_DELTA = 24,
 	HST_REC_RSS_SERIES = 25,
 	HST_REC_STACK_NEAR = 26,
+	HST_REC_EVENTS_THREADS = 27,
 };
 
 /* PYTHON flags. */
@@ -372,6 +388,11 @@ enum hst_root_kind {
  *                     allocation and realloc kinds
  *   v n_free_bytes,   freed: v allocinfo of the freed block, of free
  *                     kinds, and of the old block, of realloc kinds
+ *   EVENTS_THREADS has a slots column in place of threads:
+ *   v n_slot_bytes,   slots: v the event's thread, as a slot of the
+ *                     record's thread list
+ *   and kinds, allocated and freed per slot, after times: the kinds and
+ *   blocks of that slot's events only, each as above
  *   v n_temp_bytes,   temporary (appended in a later version; a record
  *                     may end before it, and n_temp_bytes is 0 when no
  *                     event is marked): a bitmap, bit i % 8 of byte i / 8

@@ -91,6 +91,10 @@ struct trace_reader {
 	struct { const uint8_t *p, *end; } col[5];
 	int ev_split;	/* an EVENTS_SPLIT record: freed blocks in col[4] */
 	int ev_tag;	/* its tag */
+	/* an EVENTS_THREADS record: col[1] holds slots, each slot's thread
+	 * and columns are here; nslots is 0 for the other records */
+	struct ev_slot *slots;
+	size_t nslots, slots_cap;
 	uint64_t rss_ts, rss_bytes; /* the last RSS sample, RSS_DELTA's base */
 	uint64_t stack_first; /* the last STACK's first own frame, STACK_NEAR's base */
 	/* the RSS_SERIES record being iterated: its two columns, their units */
@@ -129,6 +133,12 @@ struct trace_reader {
 	uint64_t *progress;  /* per ring id: position already in chunks */
 	size_t nprogress;
 	struct recover *rec; /* after the chunks: the ring file (recover.h) */
+};
+
+/* One thread of an EVENTS_THREADS record: its index and its columns. */
+struct ev_slot {
+	uint32_t thread;
+	struct { const uint8_t *p, *end; } kinds, alloc, freed;
 };
 
 static uint32_t le32(const uint8_t *p)
@@ -536,12 +546,68 @@ static inline uint64_t col_v(const uint8_t **pp, const uint8_t *end, int *bad)
 	return v;
 }
 
+/* next_event of an EVENTS_THREADS record: the event's slot first, then
+ * its kind and blocks from that slot's columns.  Out of line: it would
+ * make next_event keep more in registers. */
+static HS_NOINLINE int next_event_threads(struct trace_reader *r, struct trace_item *it)
+{
+	const uint8_t *sl = r->col[1].p, *t = r->col[2].p;
+	struct trace_event *ev = &it->ev;
+	int bad = 0;
+	uint64_t k = col_v(&sl, r->col[1].end, &bad);
+
+	if (bad || k >= r->nslots)
+		return corrupt_record(r, r->ev_tag);
+	struct ev_slot *s = &r->slots[k];
+	const uint8_t *b = s->alloc.p, *f = s->freed.p;
+	if (s->kinds.p >= s->kinds.end)
+		return corrupt_record(r, r->ev_tag);
+	uint8_t kind = *s->kinds.p;
+	uint8_t shape = r->shape[kind & HST_EV_KIND_MASK];
+	if (shape == SHAPE_NONE)
+		return corrupt_record(r, r->ev_tag);
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind & HST_EV_KIND_MASK;
+	ev->implicit = !!(kind & HST_EV_IMPLICIT);
+	ev->thread = s->thread;
+	r->ev_ticks += (uint64_t)zigzag_dec(col_v(&t, r->col[2].end, &bad));
+	ev->ts = r->ev_ticks * r->ev_tick;
+	switch (shape) {
+	case HST_SHAPE_ALLOC:
+		ev->info = get_info(r, col_v(&b, s->alloc.end, &bad), &ev->size, &ev->stack);
+		break;
+	case HST_SHAPE_FREE:
+		ev->info = get_info(r, col_v(&f, s->freed.end, &bad), &ev->size, &ev->stack);
+		break;
+	case HST_SHAPE_REALLOC:
+		ev->old_info = get_info(r, col_v(&f, s->freed.end, &bad), &ev->old_size, &ev->old_stack);
+		ev->info = get_info(r, col_v(&b, s->alloc.end, &bad), &ev->size, &ev->stack);
+		break;
+	case HST_SHAPE_ADDR:
+		break;
+	}
+	if (bad)
+		return corrupt_record(r, r->ev_tag);
+	s->kinds.p++;
+	s->alloc.p = b;
+	s->freed.p = f;
+	r->col[1].p = sl;
+	r->col[2].p = t;
+	uint32_t i = r->ev_index++;
+	ev->temporary = i < r->temp_bits && (r->temp[i / 8] >> (i % 8) & 1);
+	r->ev_left--;
+	it->type = ITEM_EVENT;
+	return 1;
+}
+
 /* Decode the next event of the current EVENTS record (one entry from
  * each column).  decode() checked the record once: ev_left kind bytes
  * are there, and the temporary bitmap's length is known; what is checked
  * here is what only this event's bytes tell (its kind, its varints). */
 static inline int next_event(struct trace_reader *r, struct trace_item *it)
 {
+	if (HS_UNLIKELY(r->nslots))
+		return next_event_threads(r, it);
 	const uint8_t *th = r->col[1].p, *t = r->col[2].p, *b = r->col[3].p, *f = r->col[4].p;
 	struct trace_event *ev = &it->ev;
 	int bad = 0;
@@ -776,6 +842,76 @@ int reader_decode_modules(const uint8_t *p, size_t len, struct trace_item *it)
 
 /* Decode one record body into it.  Return 1 (item), 2 (consumed, no item)
  * or -1. */
+/* The column at b (a v length, then its bytes) into *c; -1 when it does
+ * not fit in the body. */
+static int body_col(struct body *b, const uint8_t **p, const uint8_t **end)
+{
+	uint64_t n = b_v(b);
+
+	if (b->bad || n > (uint64_t)(b->end - b->p))
+		return -1;
+	*p = b->p;
+	*end = b->p + n;
+	b->p += n;
+	return 0;
+}
+
+/* An EVENTS_THREADS record (format.h): its slots and their columns.
+ * Return 2 (events follow) or -1. */
+static int decode_events_threads(struct trace_reader *r, struct body *b)
+{
+	uint64_t base = b_v(b), count = b_v(b), n, kinds = 0;
+
+	r->ev_tick = b_v(b);
+	r->ev_tag = HST_REC_EVENTS_THREADS;
+	r->ev_split = 1;
+	r->ev_left = 0;
+	r->nslots = 0;
+	n = b_v(b);
+	/* a slot takes 4 bytes at least (its index, its columns' lengths):
+	 * that bounds the memory a corrupt count asks for */
+	if (b->bad || !r->ev_tick || r->ev_tick > 1000000000ull || count > UINT32_MAX ||
+	    n > (uint64_t)(b->end - b->p) / 4 || (count && !n))
+		return corrupt_record(r, HST_REC_EVENTS_THREADS);
+	if (n > r->slots_cap) {
+		struct ev_slot *s = realloc(r->slots, n * sizeof(*s));
+		if (!s) {
+			diag_set(r->diag, "%s: out of memory", r->path);
+			return -1;
+		}
+		r->slots = s;
+		r->slots_cap = n;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		r->slots[i].thread = (uint32_t)b_v(b);
+	int bad = b->bad || body_col(b, &r->col[1].p, &r->col[1].end) || body_col(b, &r->col[2].p, &r->col[2].end);
+	for (uint64_t i = 0; i < n && !bad; i++) {
+		struct ev_slot *s = &r->slots[i];
+		bad = body_col(b, &s->kinds.p, &s->kinds.end) || body_col(b, &s->alloc.p, &s->alloc.end) ||
+		      body_col(b, &s->freed.p, &s->freed.end);
+		if (!bad)
+			kinds += (uint64_t)(s->kinds.end - s->kinds.p);
+	}
+	/* the temporary bitmap, as in EVENTS */
+	r->temp = NULL;
+	r->temp_bits = 0;
+	r->ev_index = 0;
+	if (!bad && b->p < b->end) {
+		const uint8_t *end;
+		bad = body_col(b, &r->temp, &end);
+		r->temp_bits = bad ? 0 : (uint64_t)(end - r->temp) * 8;
+	}
+	/* every kind byte is an event's */
+	if (bad || kinds != count)
+		return corrupt_record(r, HST_REC_EVENTS_THREADS);
+	r->col[0].p = r->col[0].end = NULL;
+	r->col[3].p = r->col[3].end = r->col[4].p = r->col[4].end = NULL;
+	r->ev_ticks = base / r->ev_tick;
+	r->ev_left = (uint32_t)count;
+	r->nslots = n;
+	return 2;
+}
+
 static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len, struct trace_item *it)
 {
 	struct body b = {p, p + len, 0};
@@ -880,6 +1016,7 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 		if (!r->ev_tick || r->ev_tick > 1000000000ull)
 			return corrupt_record(r, tag);
 		r->ev_ticks = base / r->ev_tick;
+		r->nslots = 0;
 		r->col[4].p = r->col[4].end = NULL;
 		for (int i = 0; i < 4 + r->ev_split; i++) {
 			uint64_t n = b_v(&b);
@@ -904,6 +1041,8 @@ static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len,
 			return corrupt_record(r, tag);
 		return 2;
 	}
+	case HST_REC_EVENTS_THREADS:
+		return decode_events_threads(r, &b);
 	case HST_REC_SNAPSHOT:
 		it->type = ITEM_SNAPSHOT;
 		it->snap.ts = b_v(&b);
@@ -1100,6 +1239,7 @@ static HS_NOINLINE int next_record(struct trace_reader *r, struct trace_item *it
 			 * as them) */
 			r->tag_bytes[tag == HST_REC_ALLOCINFOS	 ? HST_REC_ALLOCINFO
 				     : tag == HST_REC_EVENTS_SPLIT ? HST_REC_EVENTS
+				     : tag == HST_REC_EVENTS_THREADS ? HST_REC_EVENTS
 				     : tag == HST_REC_STACK_NEAR   ? HST_REC_STACK
 				     : tag < 15			 ? tag
 								 : 15] += blen;
@@ -1163,6 +1303,7 @@ void reader_close(struct trace_reader *r)
 		free(r->stacks[i].ips);
 	free(r->stacks);
 	free(r->progress);
+	free(r->slots);
 	free(r);
 }
 
