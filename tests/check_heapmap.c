@@ -168,6 +168,24 @@ START_TEST(test_allocinfo_largest_stack_id)
 }
 END_TEST
 
+/* Allocinfo ids past 2^16 come back whole from a block's slot, which
+ * packs its id with part of its sequence number (heapmap.c). */
+START_TEST(test_allocinfo_ids_past_16_bits)
+{
+	const uint64_t base = 0x7c0000000000ull; /* a region no other test uses */
+	const uint32_t n = 70000;
+
+	for (uint32_t i = 0; i < n; i++)
+		alloc_fresh(base + (uint64_t)i * 16, 1000000 + i, 7); /* a new allocinfo each */
+	ck_assert_uint_ge(heapmap_info_count(), 65536 + 1000);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = heapmap_free(base + (uint64_t)i * 16);
+		if (!id || heapmap_info(id)->size != 1000000 + i)
+			ck_abort_msg("block %u: allocinfo %u", i, id);
+	}
+}
+END_TEST
+
 /* An allocation at a live address drops the old block; the next free
  * there is the old block's late free and names nothing. */
 START_TEST(test_alloc_at_live_address)
@@ -520,6 +538,7 @@ Suite *heapmap_suite(void)
 	tcase_add_test(tc, test_regions);
 	tcase_add_test(tc, test_allocinfo_interning);
 	tcase_add_test(tc, test_allocinfo_largest_stack_id);
+	tcase_add_test(tc, test_allocinfo_ids_past_16_bits);
 	tcase_add_test(tc, test_alloc_at_live_address);
 	tcase_add_test(tc, test_two_late_frees);
 	tcase_add_test(tc, test_late_free_is_per_address);

@@ -6,8 +6,8 @@
  * own open-addressing table of 10-byte slots: an 8-byte word
  *
  *   bits  0..21  (offset in region >> 3) + 1   (0 = empty slot)
- *   bits 22..47  allocinfo id (below 2^26)
- *   bits 48..63  the low half of the block's allocation sequence number
+ *   bits 22..37  the low half of the block's allocation sequence number
+ *   bits 38..63  allocinfo id (below 2^26: a free takes it with a shift)
  *
  * and right after it the number's high half (the number, 32 bits: the
  * leak analysis names the first allocated member of a leaked cycle,
@@ -36,9 +36,9 @@
 #define REGION_SHIFT 24
 #define KEY_BITS 22
 #define KEY_MASK ((1ull << KEY_BITS) - 1)
-#define ID_BITS 26
-#define ID_MAX ((1u << ID_BITS) - 1)
-#define SEQ_SHIFT (KEY_BITS + ID_BITS) /* the number's low half in the word */
+#define SEQ_LO_BITS 16 /* the sequence number's low half, in the word */
+#define ID_SHIFT (KEY_BITS + SEQ_LO_BITS)
+#define ID_MAX ((1u << (64 - ID_SHIFT)) - 1)
 
 
 /* Packed: 10 bytes, so a slot's word and number share a cache line
@@ -50,18 +50,18 @@ struct slot {
 
 static struct slot slot_make(uint64_t key, uint32_t id, uint32_t seq)
 {
-	return (struct slot){key | (uint64_t)id << KEY_BITS | (uint64_t)(seq & 0xffff) << SEQ_SHIFT,
-			     (uint16_t)(seq >> 16)};
+	return (struct slot){key | (uint64_t)(seq & 0xffff) << KEY_BITS | (uint64_t)id << ID_SHIFT,
+			     (uint16_t)(seq >> SEQ_LO_BITS)};
 }
 
 static uint32_t slot_id(uint64_t w)
 {
-	return (uint32_t)(w >> KEY_BITS) & ID_MAX;
+	return (uint32_t)(w >> ID_SHIFT);
 }
 
 static uint32_t slot_seq(const struct slot *s)
 {
-	return (uint32_t)(s->w >> SEQ_SHIFT) | (uint32_t)s->seq_hi << 16;
+	return (uint32_t)(s->w >> KEY_BITS & 0xffff) | (uint32_t)s->seq_hi << SEQ_LO_BITS;
 }
 
 struct region {
