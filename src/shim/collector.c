@@ -186,6 +186,8 @@ static struct encode_slot ev_slots[RINGS_MAX + 1];
 static struct collector {
 	struct collector_trace t;	 /* the trace being written */
 	struct collector_thread th;	 /* the thread draining the rings */
+	pthread_mutex_t trim_lock;	 /* held by a trim (fork waits on it) */
+	_Atomic uint32_t fork_waiting;	 /* threads waiting for trim_lock */
 	pthread_mutex_t cycle_lock;	 /* held by a cycle (fork waits on it) */
 	void *stack;			 /* every collector thread's stack */
 	struct encode_events ev;	 /* the EVENTS record being built */
@@ -195,6 +197,7 @@ static struct collector {
 	struct slice slices_first[RINGS_MAX]; /* slices_retake's copy */
 } cs = {
 	.t.flush_ms = 20,
+	.trim_lock = PTHREAD_MUTEX_INITIALIZER,
 	.cycle_lock = PTHREAD_MUTEX_INITIALIZER,
 	.ev.tick = TICK_NS,
 	.ev.slots = ev_slots,
@@ -1272,13 +1275,35 @@ static bool quiet(uint64_t now)
 /* After each madvise call of a trim (backing_trim_peak, which says why):
  * drain when a ring is over half full, as a nap woken by the ring's owner
  * (ring_kick) would, so that a cycle drains as much as it does between
- * trims (the trace's chunks are no smaller). */
+ * trims (the trace's chunks are no smaller).  But not while a fork waits
+ * for the trim (collector_lock): it waits for the purge alone. */
 static void trim_between(void)
 {
 	bool more;
 
-	if (rings_behind())
+	/* relaxed: a hint; trim_lock, not this, keeps the fork out */
+	if (!atomic_load_rlx(&cs.fork_waiting) && rings_behind())
 		(void)cycle(&more, NULL);
+}
+
+/*
+ * A trim, under cs.trim_lock: fork waits for it to end (collector_lock).
+ * jemalloc marks an arena's decay as purging for the length of a purge,
+ * with its locks released and the extents it purges taken out of its
+ * caches onto the purging thread's stack.  A child forked meanwhile has
+ * no such thread: the mark stayed set for good (that arena never purged
+ * again, by decay or trim) and those extents were lost to it
+ * (tests/progs/fork_trim.c: without this lock, 21 of 24 children forked
+ * inside a trim kept their freed pages).  jemalloc's own fork handlers
+ * (registered when it started, before the shim's) run after the shim's
+ * (gdb: prefork, then je_jemalloc_prefork), so the purge is not waiting
+ * for a lock the forking thread holds.
+ */
+static void trim(void)
+{
+	pthread_mutex_lock(&cs.trim_lock);
+	backing_trim_peak(trim_between);
+	pthread_mutex_unlock(&cs.trim_lock);
 }
 
 static void *collector_main(void *arg)
@@ -1299,7 +1324,7 @@ static void *collector_main(void *arg)
 		clock_calibrate();
 		if (!quiet(clock_now_ns()))
 			cycle(&more, NULL);
-		backing_trim_peak(trim_between);
+		trim();
 		if (control_take_scan())
 			scan_snapshot_here(HST_SNAP_SIGNAL);
 		if (cs.t.interval_scan_due) {
@@ -1528,14 +1553,21 @@ void collector_finish(int reason, int status, uint64_t caller_sp)
 		writer_trim(&cs.t.w); /* its descriptor closes at the exec */
 }
 
+/* The trim lock first: a trim takes the cycle lock inside (its drains). */
 void collector_lock(void)
 {
+	/* relaxed: a hint to the trim's drains (trim_between), no more */
+	atomic_fetch_add_rlx(&cs.fork_waiting, 1);
+	pthread_mutex_lock(&cs.trim_lock);
+	/* relaxed: as above */
+	atomic_fetch_sub_rlx(&cs.fork_waiting, 1);
 	pthread_mutex_lock(&cs.cycle_lock);
 }
 
 void collector_unlock(void)
 {
 	pthread_mutex_unlock(&cs.cycle_lock);
+	pthread_mutex_unlock(&cs.trim_lock);
 }
 
 void collector_absorb_rings(void)
@@ -1583,6 +1615,7 @@ void collector_forget(void)
 	recent_reset();
 	/* Plain stores: the forked child has one thread, and no collector. */
 	cs.th = (struct collector_thread){0};
+	pthread_mutex_init(&cs.trim_lock, NULL);
 	pthread_mutex_init(&cs.cycle_lock, NULL);
 	encode_events_clear(&cs.ev);
 	encode_allocinfos_clear(&cs.ai);

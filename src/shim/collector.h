@@ -93,7 +93,8 @@ bool collector_is_self(void);
 /* Events lost to interrupted ring writes; the hooks count them here. */
 HS_HOOKSAFE void collector_count_drop(void);
 
-/* fork(): wait for the collector's cycle to end, and hold it off. */
+/* fork(): wait for the collector's trim and cycle to end, and hold them
+ * off. */
 void collector_lock(void);
 void collector_unlock(void);
 

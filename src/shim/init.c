@@ -425,8 +425,8 @@ static int stop_signal_number(void)
 
 static void prefork(void)
 {
-	/* Lock order: collector cycle, stack table, Python tables, ring
-	 * registry (orphan, registry), ring file. */
+	/* Lock order: collector (trim, then cycle), stack table, Python
+	 * tables, ring registry (orphan, registry), ring file. */
 	collector_lock();
 	stack_lock();
 	python_lock();

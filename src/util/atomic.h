@@ -10,6 +10,7 @@
  *   atomic_load_rlx / atomic_store_rlx      no ordering, just no tearing
  *   atomic_load_acq / atomic_store_rel      publish / consume pairs
  *   atomic_fetch_add_rlx, _acq_rel          counters, id allocation
+ *   atomic_fetch_sub_rlx                    counters
  *   atomic_cas_acq_rel                      claim / publish in one step
  */
 #ifndef HS_UTIL_ATOMIC_H
@@ -23,6 +24,7 @@
 #define atomic_store_rlx(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #define atomic_store_rel(p, v) atomic_store_explicit((p), (v), memory_order_release)
 #define atomic_fetch_add_rlx(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
+#define atomic_fetch_sub_rlx(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
 #define atomic_fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 #define atomic_exchange_acq_rel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
 #define atomic_cas_acq_rel(p, expected, desired) \
