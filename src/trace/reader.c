@@ -840,10 +840,8 @@ int reader_decode_modules(const uint8_t *p, size_t len, struct trace_item *it)
 	return b.bad ? -1 : 0;
 }
 
-/* Decode one record body into it.  Return 1 (item), 2 (consumed, no item)
- * or -1. */
-/* The column at b (a v length, then its bytes) into *c; -1 when it does
- * not fit in the body. */
+/* The column at b (a v length, then its bytes) into *p and *end; -1 when
+ * it does not fit in the body. */
 static int body_col(struct body *b, const uint8_t **p, const uint8_t **end)
 {
 	uint64_t n = b_v(b);
@@ -912,6 +910,8 @@ static int decode_events_threads(struct trace_reader *r, struct body *b)
 	return 2;
 }
 
+/* Decode one record body into it.  Return 1 (item), 2 (consumed, no item)
+ * or -1. */
 static int decode(struct trace_reader *r, int tag, const uint8_t *p, size_t len, struct trace_item *it)
 {
 	struct body b = {p, p + len, 0};
