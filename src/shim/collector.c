@@ -1617,6 +1617,10 @@ void collector_forget(void)
 	cs.th = (struct collector_thread){0};
 	pthread_mutex_init(&cs.trim_lock, NULL);
 	pthread_mutex_init(&cs.cycle_lock, NULL);
+	/* Another thread of the parent may have been waiting to fork too (glibc
+	 * runs prepare handlers outside its fork lock): its count is not ours,
+	 * and left set it would stop this child's trims from draining. */
+	atomic_store_rlx(&cs.fork_waiting, 0);
 	encode_events_clear(&cs.ev);
 	encode_allocinfos_clear(&cs.ai);
 	uint32_t nrings = rings_count();
