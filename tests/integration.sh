@@ -1617,6 +1617,52 @@ test_fork_options() {
 	[ "$n" -ge 2 ] || fail fork-options "want the shell's trace and its subshell's, found $n"
 }
 
+# ---- the program's MALLOC_CONF ---------------------------------------------
+
+# MALLOC_CONF and /etc/malloc.conf are the program's: the shim's jemalloc
+# must not read them (backing.c).  Before, with the options below, jemalloc's
+# statistics went into the program's stderr, jemalloc started two threads
+# of its own (jemalloc_bg_thd) in the program, and an option this build
+# does not know, with abort_conf:true, aborted the run (134, no trace).
+MALLOC_CONF_PROGRAM='stats_print:true,background_thread:true,abort_conf:true,no_such_option:1'
+test_malloc_conf() {
+	local d=$T/malloc-conf m
+	mkdir -p "$d"
+	for m in plain conf; do
+		if [ $m = conf ]; then
+			MALLOC_CONF=$MALLOC_CONF_PROGRAM run "$d/$m.hst" "$PROGS/counts" work
+		else
+			run "$d/$m.hst" "$PROGS/counts" work
+		fi
+		if [ "$rc" -ne 0 ] || [ -s "$d/$m.hst.stderr" ]; then
+			fail malloc-conf "counts work ($m) exited $rc: $(head -c 300 "$d/$m.hst.stderr")"
+			return
+		fi
+		need_info malloc-conf "$d/$m.hst" || return
+	done
+	assert_json malloc-conf "$COMPLETE
+conf, plain = J
+eq('events with MALLOC_CONF', conf['events'], plain['events'])
+eq('live with MALLOC_CONF', conf['live'], plain['live'])
+eq('threads with MALLOC_CONF', conf['threads'], plain['threads'])
+" "$d/conf.hst.json" "$d/plain.hst.json"
+	# The threads the program has, read by itself after freeing enough for
+	# jemalloc's decay to have work (a background thread starts with it).
+	MALLOC_CONF=$MALLOC_CONF_PROGRAM run "$d/py.hst" "$PY" -c '
+import os, time
+x = [bytearray(100000) for i in range(300)]
+del x
+time.sleep(0.2)
+print(sorted(open("/proc/self/task/%s/comm" % t).read().strip() for t in os.listdir("/proc/self/task")))'
+	if [ "$rc" -ne 0 ] || [ -s "$d/py.hst.stderr" ]; then
+		fail malloc-conf-threads "python3 exited $rc: $(head -c 300 "$d/py.hst.stderr")"
+	elif [ "$(cat "$d/py.hst.stdout")" != "['heapsnap', 'python3']" ]; then
+		fail malloc-conf-threads "want the program's thread and the collector: $(head -c 200 "$d/py.hst.stdout")"
+	else
+		ok malloc-conf-threads
+	fi
+}
+
 # ---- main --------------------------------------------------------------------
 
 start=$SECONDS
@@ -1656,5 +1702,6 @@ test_usage
 test_output_location
 test_bad_options
 test_fork_options
+test_malloc_conf
 echo "     ($((SECONDS - start)) s)"
 finish

@@ -183,6 +183,32 @@ static void configure_jemalloc(void)
 }
 
 /*
+ * Those settings are the only ones.  jemalloc also reads MALLOC_CONF and
+ * the /etc/malloc.conf link, and they would win over ours: but they are
+ * the program's, meant for a jemalloc of its own (which the shim stands in
+ * for) or for none.  Read by the shim's copy, stats_print:true printed its
+ * statistics into the program's output, background_thread:true started
+ * threads in the program, and an option this build does not know, with
+ * abort_conf:true, aborted a program that never used jemalloc, its trace
+ * lost.  jemalloc.syms renames jemalloc's two calls (obtain_malloc_conf,
+ * run once from its initialization) to these, which find neither.
+ */
+char *hsje_secure_getenv(const char *name);
+char *hsje_secure_getenv(const char *name)
+{
+	return strcmp(name, "MALLOC_CONF") ? secure_getenv(name) : NULL;
+}
+
+ssize_t hsje_readlink(const char *restrict path, char *restrict buf, size_t len);
+ssize_t hsje_readlink(const char *restrict path, char *restrict buf, size_t len)
+{
+	if (strcmp(path, "/etc/malloc.conf"))
+		return readlink(path, buf, len);
+	errno = ENOENT;
+	return -1;
+}
+
+/*
  * The private arena's pages go back as soon as no block uses them
  * (dirty_decay_ms 0 for it alone): its blocks are the heap map's tables,
  * the compressor's and the collector's buffers, allocated and freed a few

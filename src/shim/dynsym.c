@@ -234,9 +234,10 @@ void *dynsym_any(const char *name)
 	return search(name, 0, 0, NULL);
 }
 
-/* jemalloc's one dlsym call (background_thread.c: pthread_create, when
- * MALLOC_CONF turns background threads on), renamed to this by
- * src/shim/jemalloc.syms. */
+/* jemalloc's one dlsym call (background_thread.c: pthread_create, for
+ * background threads, which nothing turns on since the program's
+ * MALLOC_CONF no longer reaches the shim's jemalloc: backing.c), renamed
+ * to this by src/shim/jemalloc.syms. */
 void *hsje_dlsym(void *handle, const char *name);
 void *hsje_dlsym(void *handle, const char *name)
 {
