@@ -190,20 +190,22 @@ static void configure_jemalloc(void)
  * statistics into the program's output, background_thread:true started
  * threads in the program, and an option this build does not know, with
  * abort_conf:true, aborted a program that never used jemalloc, its trace
- * lost.  jemalloc.syms renames jemalloc's two calls (obtain_malloc_conf,
- * run once from its initialization) to these, which find neither.
+ * lost.  jemalloc.syms renames its two calls that read them (both in
+ * obtain_malloc_conf, run once from its initialization, and the only calls
+ * of these functions in it) to these, which find neither, and call out to
+ * nothing (jemalloc may start inside a hook).
  */
 char *hsje_secure_getenv(const char *name);
 char *hsje_secure_getenv(const char *name)
 {
-	return strcmp(name, "MALLOC_CONF") ? secure_getenv(name) : NULL;
+	(void)name;
+	return NULL;
 }
 
 ssize_t hsje_readlink(const char *restrict path, char *restrict buf, size_t len);
 ssize_t hsje_readlink(const char *restrict path, char *restrict buf, size_t len)
 {
-	if (strcmp(path, "/etc/malloc.conf"))
-		return readlink(path, buf, len);
+	(void)path, (void)buf, (void)len;
 	errno = ENOENT;
 	return -1;
 }
